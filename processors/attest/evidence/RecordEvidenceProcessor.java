@@ -1,0 +1,88 @@
+package attest.evidence;
+
+import attest.Exchanges;
+import attest.upstream.StreamEnd;
+import attest.upstream.StreamingHttpResponse;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+
+/**
+ * Completes the call's record and commits it, with its Kafka event in the same transaction, before the
+ * response is released. For a stream the record was committed open before forwarding; this registers the
+ * completion for the stream's end, and the stream's terminating chunk waits for that commit.
+ * Throws {@link EvidenceUnavailableException} when the commit fails; the route then answers 503.
+ */
+public class RecordEvidenceProcessor implements Processor {
+    private static final Logger LOG = LoggerFactory.getLogger(RecordEvidenceProcessor.class);
+
+    private final EvidenceAssembler assembler;
+    private final EvidenceWriter writer;
+    private final String topic;
+    private final Clock clock;
+
+    public RecordEvidenceProcessor(EvidenceAssembler assembler, EvidenceWriter writer, String topic, Clock clock) {
+        this.assembler = assembler;
+        this.writer = writer;
+        this.topic = topic;
+        this.clock = clock;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        EvidenceRecord r = exchange.getProperty(Exchanges.EVIDENCE, EvidenceRecord.class);
+        if (r == null) {
+            throw new EvidenceUnavailableException("no evidence record on the exchange");
+        }
+        boolean written = exchange.getProperty(Exchanges.EVIDENCE_WRITTEN, false, Boolean.class);
+        Object body = exchange.getMessage().getBody();
+        if (body instanceof StreamingHttpResponse streaming) {
+            completeWhenStreamEnds(exchange, r, streaming);
+            return;
+        }
+        byte[] delivered = exchange.getMessage().getBody(byte[].class);
+        assembler.finish(r, exchange, delivered, clock.instant());
+        OutboxEvent event = EvidenceEvents.terminal(r, topic, clock.instant());
+        if (written) {
+            writer.update(r, event);
+        } else {
+            writer.insert(r, event);
+            exchange.setProperty(Exchanges.EVIDENCE_WRITTEN, true);
+        }
+    }
+
+    private void completeWhenStreamEnds(Exchange exchange, EvidenceRecord r, StreamingHttpResponse streaming) {
+        assembler.fill(r, exchange);
+        Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
+        EvidenceRecord record = r.snapshot();
+        streaming.relay().ended().thenCompose(end -> {
+            apply(record, end, status);
+            return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
+        }).whenComplete((ok, err) -> {
+            if (err != null) {
+                LOG.warn("stream evidence for request {} could not be committed; the stream is cut",
+                        record.getRequestId());
+            }
+            streaming.relay().release(err == null);
+        });
+    }
+
+    private static void apply(EvidenceRecord r, StreamEnd end, Integer status) {
+        r.setOutcome(end.outcome());
+        r.setStatus(status);
+        r.setUpstreamStatus(status);
+        r.setStreamed(true);
+        r.setFirstByteAt(end.firstByteAt());
+        r.setCompletedAt(end.endedAt());
+        r.setDurationMs(Duration.between(r.getReceivedAt(), end.endedAt()).toMillis());
+        r.setResponseBody(end.captured());
+        r.setResponseSize(end.size());
+        r.setResponseSha256(end.sha256());
+        r.setResponseTruncated(end.truncated());
+        r.setState(EvidenceRecord.TERMINAL);
+    }
+}

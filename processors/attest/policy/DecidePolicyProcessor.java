@@ -1,0 +1,26 @@
+package attest.policy;
+
+import attest.Exchanges;
+import attest.http.InboundRequest;
+import attest.identity.Identity;
+import attest.ingress.UpstreamTarget;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/** Sets {@code attestDecision}: ALLOW, DENY or REVIEW, with rule id and reason. Routing is the route's job. */
+public class DecidePolicyProcessor implements Processor {
+    private final PolicyEngine engine;
+
+    public DecidePolicyProcessor(PolicyEngine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
+        exchange.setProperty(Exchanges.DECISION, engine.decide(exchange.getProperty(Exchanges.IDENTITY, Identity.class),
+                target.upstream().name(), in.method(), target.path(),
+                exchange.getProperty(Exchanges.FACTS, RequestFacts.class)));
+    }
+}

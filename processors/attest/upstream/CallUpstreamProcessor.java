@@ -1,0 +1,27 @@
+package attest.upstream;
+
+import attest.Exchanges;
+import attest.http.InboundRequest;
+import attest.ingress.UpstreamTarget;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/**
+ * Sets {@code attestUpstreamResponse}: calls the configured upstream (never a URL from the request) with
+ * the brokered headers and the body as received. A streamed answer comes back as a live relay.
+ */
+public class CallUpstreamProcessor implements Processor {
+    private final UpstreamClient client;
+
+    public CallUpstreamProcessor(UpstreamClient client) {
+        this.client = client;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, client.call(exchange.getProperty(Exchanges.TARGET,
+                UpstreamTarget.class), in.method(), exchange.getProperty(Exchanges.FORWARD_HEADERS,
+                ForwardHeaders.class), in.body()));
+    }
+}

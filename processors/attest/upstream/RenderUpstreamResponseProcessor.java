@@ -1,0 +1,64 @@
+package attest.upstream;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.ResponseHeaders;
+import attest.ingress.UpstreamTarget;
+import io.netty.channel.ChannelHandlerContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
+import org.apache.camel.component.netty.NettyConstants;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * Sets the response from {@code attestUpstreamResponse}: status, the allowed upstream headers and the body,
+ * or for a stream a chunked response fed by the relay. An upstream failure (5xx) or an upstream that
+ * refuses the gateway's own credential (401/407) becomes 502: its body is not passed on.
+ */
+public class RenderUpstreamResponseProcessor implements Processor {
+    private final ScheduledExecutorService scheduler;
+
+    public RenderUpstreamResponseProcessor(ScheduledExecutorService scheduler) {
+        this.scheduler = scheduler;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        UpstreamResponse up = exchange.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class);
+        if (up.status() >= 500 || up.status() == 401 || up.status() == 407) {
+            if (up.streaming()) {
+                up.stream().abort(attest.http.Outcomes.UPSTREAM_ERROR);
+            }
+            throw GatewayException.upstreamError("the upstream failed (status " + up.status() + ")");
+        }
+        Message m = exchange.getMessage();
+        String requestId = exchange.getProperty(Exchanges.REQUEST_ID, String.class);
+        if (up.streaming()) {
+            Map<String, String> headers = new LinkedHashMap<>();
+            up.headers().forEach(e -> headers.put(e.getKey(), e.getValue()));
+            headers.put(ResponseHeaders.REQUEST_ID, requestId);
+            headers.put("Cache-Control", "no-cache");
+            ChannelHandlerContext ctx = m.getHeader(NettyConstants.NETTY_CHANNEL_HANDLER_CONTEXT,
+                    ChannelHandlerContext.class);
+            UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
+            if (ctx != null) {
+                up.stream().bind(ctx.channel(), scheduler, target.upstream().idleTimeout());
+            }
+            m.setBody(new StreamingHttpResponse(up.status(), headers, up.stream()));
+            m.setHeader(Exchange.HTTP_RESPONSE_CODE, up.status());
+            return;
+        }
+        m.setHeader(Exchange.HTTP_RESPONSE_CODE, up.status());
+        for (Map.Entry<String, String> h : up.headers()) {
+            m.setHeader(h.getKey(), h.getValue());
+        }
+        if (up.header("Content-Type") == null) {
+            m.removeHeader(Exchange.CONTENT_TYPE);
+        }
+        m.setBody(up.body());
+    }
+}

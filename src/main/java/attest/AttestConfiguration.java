@@ -1,0 +1,194 @@
+package attest;
+
+import attest.approval.RenderApprovalRequiredProcessor;
+import attest.control.CheckHealthProcessor;
+import attest.control.RenderMetricsProcessor;
+import attest.evidence.BeginEvidenceProcessor;
+import attest.evidence.Database;
+import attest.evidence.EvidenceAssembler;
+import attest.evidence.EvidenceWriter;
+import attest.evidence.OpenEvidenceProcessor;
+import attest.evidence.Outbox;
+import attest.evidence.RecordEvidenceProcessor;
+import attest.evidence.RenderEvidenceUnavailableProcessor;
+import attest.http.ResponseHeaderFilterStrategy;
+import attest.identity.RealmKeys;
+import attest.identity.TokenValidator;
+import attest.identity.VerifyTokenProcessor;
+import attest.ingress.AssignRequestIdProcessor;
+import attest.ingress.CheckBodySizeProcessor;
+import attest.ingress.ReadInboundRequestProcessor;
+import attest.ingress.ResolveUpstreamProcessor;
+import attest.ingress.Upstream;
+import attest.ingress.UpstreamRegistry;
+import attest.policy.DecidePolicyProcessor;
+import attest.policy.PolicyEngine;
+import attest.policy.PolicyFile;
+import attest.policy.RateLimiter;
+import attest.policy.ReadRequestFactsProcessor;
+import attest.policy.RenderDenialProcessor;
+import attest.relay.ClaimOutboxBatchProcessor;
+import attest.relay.MarkOutboxPublishedProcessor;
+import attest.relay.ReleaseOutboxClaimProcessor;
+import attest.response.FilterResponseHeadersProcessor;
+import attest.response.RenderErrorProcessor;
+import attest.upstream.CallUpstreamProcessor;
+import attest.upstream.InjectUpstreamCredentialProcessor;
+import attest.upstream.RenderUpstreamResponseProcessor;
+import attest.upstream.StripCredentialsProcessor;
+import attest.upstream.UpstreamClient;
+import attest.upstream.UpstreamCredentials;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.stream.Collectors;
+
+/**
+ * The one place where Attest is wired: reads the {@code attest.*} settings (see application.properties),
+ * builds each stage's engine and binds every processor the YAML routes name. Anything wrong in the
+ * configuration or the rule files stops the start with a message that says what and where.
+ */
+public class AttestConfiguration implements CamelConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(AttestConfiguration.class);
+
+    @Override
+    public void configure(CamelContext context) {
+        Settings s = new Settings(key -> context.getPropertiesComponent().resolveProperty(key));
+        Registry registry = context.getRegistry();
+        Clock clock = Clock.systemUTC();
+        Closer closer = new Closer();
+        String instanceId = s.string("attest.instance-id", "gw-" + UUID.randomUUID().toString().substring(0, 8));
+
+        // ingress
+        UpstreamRegistry upstreams = UpstreamRegistry.fromSettings(s, UpstreamCredentials.fromSystem());
+        for (Upstream u : upstreams.all()) {
+            LOG.info("upstream {}: {} -> {} (credential: {})", u.name(), u.prefix(), u.baseUri(),
+                    u.credential().describe());
+        }
+        registry.bind("responseHeaderFilter", new ResponseHeaderFilterStrategy());
+        registry.bind("readInboundRequestProcessor", new ReadInboundRequestProcessor(clock));
+        registry.bind("assignRequestIdProcessor", new AssignRequestIdProcessor());
+        registry.bind("resolveUpstreamProcessor", new ResolveUpstreamProcessor(upstreams));
+        registry.bind("checkBodySizeProcessor", new CheckBodySizeProcessor(s.longValue("attest.data.max-body-bytes",
+                1_048_576)));
+
+        // identity
+        String issuer = s.required("attest.identity.issuer");
+        TokenValidator validator = new TokenValidator(
+                RealmKeys.fromJwksUri(s.string("attest.identity.jwks-url", issuer + "/protocol/openid-connect/certs"),
+                        s.millis("attest.identity.jwks-cache-ms", 300_000),
+                        s.millis("attest.identity.jwks-refresh-cooldown-ms", 10_000),
+                        s.millis("attest.identity.jwks-timeout-ms", 3_000)),
+                issuer, s.required("attest.identity.audience"), s.millis("attest.identity.clock-skew-ms", 30_000),
+                clock);
+        registry.bind("verifyTokenProcessor", new VerifyTokenProcessor(validator));
+
+        // policy
+        Path policyFile = Path.of(s.required("attest.policy.file"));
+        Set<String> upstreamNames = upstreams.all().stream().map(Upstream::name).collect(Collectors.toSet());
+        PolicyEngine policy = new PolicyEngine(PolicyFile.load(policyFile, upstreamNames), new RateLimiter(clock));
+        LOG.info("policy {}: {} rules", policyFile, policy.rules().size());
+        registry.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor());
+        registry.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
+        registry.bind("renderDenialProcessor", new RenderDenialProcessor());
+        registry.bind("renderApprovalRequiredProcessor", new RenderApprovalRequiredProcessor());
+
+        // upstream (credential brokering and the call)
+        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "attest-stream-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        closer.add(scheduler::shutdownNow);
+        int capture = s.integer("attest.evidence.max-captured-response-bytes", 1_048_576);
+        registry.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
+        registry.bind("injectUpstreamCredentialProcessor",
+                new InjectUpstreamCredentialProcessor(s.string("attest.upstream.identity-header", "X-Attest-Subject")));
+        registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(new UpstreamClient(clock, capture)));
+        registry.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(scheduler));
+
+        // evidence
+        Database db = Database.open(s.string("attest.db.url", ""), s.string("attest.db.user", ""),
+                s.string("attest.db.password", ""), Path.of(s.string("attest.db.embedded.data-dir", ".attest/pgdata")),
+                s.integer("attest.db.embedded.port", 0), s.integer("attest.db.pool-size", 8),
+                s.millis("attest.db.connect-timeout-ms", 1000));
+        closer.add(db::close);
+        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), s.integer("attest.evidence.queue-capacity", 10_000),
+                s.integer("attest.evidence.max-batch", 256), s.millis("attest.evidence.linger-ms", 0),
+                s.millis("attest.evidence.commit-timeout-ms", 5_000));
+        closer.add(writer::close);
+        EvidenceAssembler assembler = new EvidenceAssembler(instanceId);
+        String topic = s.string("attest.kafka.topic", "attest.evidence.v1");
+        registry.bind("attestDatabase", db);
+        registry.bind("evidenceWriter", writer);
+        registry.bind("beginEvidenceProcessor", new BeginEvidenceProcessor(assembler));
+        registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock));
+        registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock));
+        registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
+
+        // relay to Kafka
+        Outbox outbox = new Outbox(db.sessionFactory(), instanceId, s.millis("attest.kafka.relay-lease-ms", 30_000));
+        registry.bind("evidenceOutbox", outbox);
+        registry.bind("claimOutboxBatchProcessor", new ClaimOutboxBatchProcessor(outbox,
+                s.integer("attest.kafka.relay-batch", 500)));
+        registry.bind("markOutboxPublishedProcessor", new MarkOutboxPublishedProcessor(outbox));
+        registry.bind("releaseOutboxClaimProcessor", new ReleaseOutboxClaimProcessor(outbox));
+        if (s.optional("attest.kafka.brokers").isEmpty()) {
+            // no brokers: the relay stays stopped and events wait in the outbox
+            context.getPropertiesComponent().addOverrideProperty("attest.kafka.enabled", "false");
+            context.getPropertiesComponent().addOverrideProperty("attest.kafka.brokers", "none:9092");
+            LOG.info("no Kafka brokers configured: evidence events wait in the outbox");
+        }
+
+        // responses and errors
+        registry.bind("renderErrorProcessor", new RenderErrorProcessor());
+        registry.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
+
+        // control plane
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.bind("metricsRegistry", metrics);
+        registry.bind("checkHealthProcessor", new CheckHealthProcessor(db.dataSource(), writer));
+        registry.bind("renderMetricsProcessor", new RenderMetricsProcessor(metrics));
+
+        try {
+            context.addService(closer);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        LOG.info("Attest instance {} configured", instanceId);
+    }
+
+    /** Closes what configure() opened, in reverse order, when Camel stops. */
+    private static final class Closer extends ServiceSupport {
+        private final Deque<Runnable> actions = new ArrayDeque<>();
+
+        void add(Runnable r) {
+            actions.push(r);
+        }
+
+        @Override
+        protected void doStop() {
+            while (!actions.isEmpty()) {
+                try {
+                    actions.pop().run();
+                } catch (RuntimeException e) {
+                    LOG.warn("error while stopping: {}", e.getClass().getSimpleName());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package attest;
+
+/**
+ * Names of the exchange properties that carry a call's state from stage to stage.
+ * Each stage sets its own property; the evidence stage reads them all.
+ */
+public final class Exchanges {
+    /** The call's request id (String). */
+    public static final String REQUEST_ID = "attestRequestId";
+    /** When the gateway received the call (Instant). */
+    public static final String RECEIVED_AT = "attestReceivedAt";
+    /** The evidence record of this call ({@link attest.evidence.EvidenceRecord}). */
+    public static final String EVIDENCE = "attestEvidence";
+    /** The raw request as received ({@link attest.http.InboundRequest}). */
+    public static final String INBOUND = "attestInbound";
+    /** The matched upstream and target path ({@link attest.ingress.UpstreamTarget}). */
+    public static final String TARGET = "attestTarget";
+    /** The caller's identity ({@link attest.identity.Identity}). */
+    public static final String IDENTITY = "attestIdentity";
+    /** Facts read from the request body ({@link attest.policy.RequestFacts}). */
+    public static final String FACTS = "attestFacts";
+    /** The policy decision ({@link attest.policy.Decision}). */
+    public static final String DECISION = "attestDecision";
+    /** Headers to forward upstream after credential brokering ({@link attest.upstream.ForwardHeaders}). */
+    public static final String FORWARD_HEADERS = "attestForwardHeaders";
+    /** The upstream's answer ({@link attest.upstream.UpstreamResponse}). */
+    public static final String UPSTREAM_RESPONSE = "attestUpstreamResponse";
+    /** The error that ended the call, if any ({@link attest.http.GatewayException}). */
+    public static final String ERROR = "attestError";
+    /** Whether the call's evidence record is already in the store (Boolean). */
+    public static final String EVIDENCE_WRITTEN = "attestEvidenceWritten";
+
+    private Exchanges() {
+    }
+}

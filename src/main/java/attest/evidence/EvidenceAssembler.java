@@ -1,0 +1,143 @@
+package attest.evidence;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.InboundRequest;
+import attest.http.Outcomes;
+import attest.identity.Identity;
+import attest.identity.InvalidTokenException;
+import attest.ingress.UpstreamTarget;
+import attest.policy.Decision;
+import attest.policy.RequestFacts;
+import attest.policy.Verdict;
+import attest.upstream.UpstreamResponse;
+import org.apache.camel.Exchange;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.UUID;
+
+/**
+ * Fills a call's evidence record from what the stages left on the exchange. Each stage only sets its
+ * own property; this is the one place that knows how they map to the record.
+ */
+public final class EvidenceAssembler {
+    private static final int MAX_PATH = 2048;
+    private final String instanceId;
+
+    public EvidenceAssembler(String instanceId) {
+        this.instanceId = instanceId;
+    }
+
+    /** A new record for a call that has just arrived. */
+    public EvidenceRecord begin(String requestId, Instant receivedAt, InboundRequest in) {
+        EvidenceRecord r = new EvidenceRecord();
+        r.setId(UUID.randomUUID());
+        r.setRequestId(requestId);
+        r.setInstanceId(instanceId);
+        r.setState(EvidenceRecord.OPEN);
+        r.setReceivedAt(receivedAt);
+        r.setSourceAddress(in.sourceAddress());
+        r.setMethod(in.method());
+        String target = in.uri();
+        int q = target.indexOf('?');
+        String path = q < 0 ? target : target.substring(0, q);
+        r.setPath(path.length() > MAX_PATH ? path.substring(0, MAX_PATH) : path);
+        byte[] body = in.body() == null ? new byte[0] : in.body();
+        r.setRequestBody(body);
+        r.setRequestSize((long) body.length);
+        r.setRequestSha256(sha256(body));
+        return r;
+    }
+
+    /** Copies identity, target, facts and decision into the record. */
+    public void fill(EvidenceRecord r, Exchange exchange) {
+        Identity id = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
+        if (id != null) {
+            r.setSubject(id.subject());
+            r.setUsername(id.username());
+            r.setPrincipalType(id.principalType());
+            r.setClientId(id.clientId());
+            r.setRealmRoles(id.roles().toArray(String[]::new));
+            r.setGroups(id.groups().toArray(String[]::new));
+            r.setTokenId(id.tokenId());
+            r.setIssuer(id.issuer());
+        }
+        UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
+        if (target != null) {
+            r.setUpstream(target.upstream().name());
+        }
+        RequestFacts facts = exchange.getProperty(Exchanges.FACTS, RequestFacts.class);
+        if (facts != null) {
+            r.setModel(facts.model());
+        }
+        Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
+        if (d != null) {
+            r.setDecision(d.verdict().name());
+            r.setRuleId(d.ruleId());
+            r.setReason(d.reason());
+        }
+    }
+
+    /** Makes the record terminal, from the call's final state (error, decision or upstream answer). */
+    public void finish(EvidenceRecord r, Exchange exchange, byte[] delivered, Instant now) {
+        fill(r, exchange);
+        GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
+        Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
+        UpstreamResponse up = exchange.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class);
+        Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
+        if (up != null) {
+            r.setUpstreamStatus(up.status());
+            if (up.firstByteAt() != null) {
+                r.setFirstByteAt(up.firstByteAt());
+            }
+        }
+        String outcome;
+        if (error != null) {
+            outcome = error.outcome();
+            r.setErrorCode(error.code());
+            if (error instanceof InvalidTokenException ite) {
+                r.setAuthError(ite.reason());
+            }
+            if (d == null && Outcomes.DENIED.equals(outcome)) {
+                r.setDecision(Verdict.DENY.name());
+                r.setRuleId("ingress");
+                r.setReason(error.getMessage());
+            }
+        } else if (d != null && d.verdict() != Verdict.ALLOW) {
+            outcome = Outcomes.DENIED;
+        } else {
+            outcome = Outcomes.COMPLETED;
+        }
+        if (Outcomes.EVIDENCE_UNAVAILABLE.equals(outcome)) {
+            outcome = Outcomes.UPSTREAM_ERROR;
+        }
+        r.setOutcome(outcome);
+        r.setStatus(status);
+        r.setStreamed(false);
+        byte[] body = delivered == null ? new byte[0] : delivered;
+        r.setResponseBody(body);
+        r.setResponseSize((long) body.length);
+        r.setResponseSha256(sha256(body));
+        r.setResponseTruncated(false);
+        r.setCompletedAt(now);
+        r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
+        r.setState(EvidenceRecord.TERMINAL);
+    }
+
+    public static String sha256(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,78 @@
+package attest.evidence;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.UUID;
+
+/**
+ * The Kafka event for a terminal evidence record, schema {@code attest.evidence} version 1.
+ * It carries the record's metadata, sizes and digests, never the bodies: the bodies stay in the
+ * store, where access is controlled. See docs/evidence-events.md.
+ */
+public final class EvidenceEvents {
+    public static final String SCHEMA = "attest.evidence";
+    public static final int SCHEMA_VERSION = 1;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private EvidenceEvents() {
+    }
+
+    public static OutboxEvent terminal(EvidenceRecord r, String topic, Instant now) {
+        UUID eventId = UUID.randomUUID();
+        ObjectNode e = JSON.createObjectNode();
+        e.put("schema", SCHEMA);
+        e.put("schema_version", SCHEMA_VERSION);
+        e.put("event_id", eventId.toString());
+        e.put("event_type", "call." + r.getOutcome());
+        e.put("emitted_at", now.toString());
+        ObjectNode rec = e.putObject("record");
+        rec.put("id", r.getId().toString());
+        rec.put("request_id", r.getRequestId());
+        rec.put("instance_id", r.getInstanceId());
+        rec.put("outcome", r.getOutcome());
+        rec.put("status", r.getStatus());
+        rec.put("upstream_status", r.getUpstreamStatus());
+        rec.put("error_code", r.getErrorCode());
+        rec.put("received_at", str(r.getReceivedAt()));
+        rec.put("forwarded_at", str(r.getForwardedAt()));
+        rec.put("first_byte_at", str(r.getFirstByteAt()));
+        rec.put("completed_at", str(r.getCompletedAt()));
+        rec.put("duration_ms", r.getDurationMs());
+        rec.put("source_address", r.getSourceAddress());
+        ObjectNode id = rec.putObject("identity");
+        id.put("subject", r.getSubject());
+        id.put("username", r.getUsername());
+        id.put("principal_type", r.getPrincipalType());
+        id.put("client_id", r.getClientId());
+        var roles = id.putArray("realm_roles");
+        Arrays.stream(r.getRealmRoles() == null ? new String[0] : r.getRealmRoles()).forEach(roles::add);
+        var groups = id.putArray("groups");
+        Arrays.stream(r.getGroups() == null ? new String[0] : r.getGroups()).forEach(groups::add);
+        id.put("token_id", r.getTokenId());
+        id.put("issuer", r.getIssuer());
+        ObjectNode req = rec.putObject("request");
+        req.put("method", r.getMethod());
+        req.put("path", r.getPath());
+        req.put("upstream", r.getUpstream());
+        req.put("model", r.getModel());
+        req.put("size", r.getRequestSize());
+        req.put("sha256", r.getRequestSha256());
+        ObjectNode dec = rec.putObject("decision");
+        dec.put("verdict", r.getDecision());
+        dec.put("rule_id", r.getRuleId());
+        dec.put("reason", r.getReason());
+        ObjectNode res = rec.putObject("response");
+        res.put("streamed", r.getStreamed());
+        res.put("size", r.getResponseSize());
+        res.put("sha256", r.getResponseSha256());
+        res.put("truncated", r.getResponseTruncated());
+        return new OutboxEvent(eventId, topic, r.getId().toString(), e.toString(), now);
+    }
+
+    private static String str(Instant i) {
+        return i == null ? null : i.toString();
+    }
+}

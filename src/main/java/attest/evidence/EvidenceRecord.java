@@ -1,0 +1,218 @@
+package attest.evidence;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * One call, as evidence: who asked what, what came back, what was decided, and how it ended.
+ * A call that is forwarded is first written {@code open} (before anything reaches the upstream), then
+ * completed; a crash leaves a visible open record, never nothing. Bodies are stored as received
+ * (credentials travel in headers, which are not stored) and as delivered.
+ */
+@Entity
+@Table(name = "evidence_record")
+public class EvidenceRecord {
+    public static final String OPEN = "open";
+    public static final String TERMINAL = "terminal";
+
+    @Id
+    private UUID id;
+    @Column(name = "request_id", nullable = false)
+    private String requestId;
+    @Column(name = "instance_id", nullable = false)
+    private String instanceId;
+    @Column(nullable = false)
+    private String state;
+    private String outcome;
+
+    @Column(name = "received_at", nullable = false)
+    private Instant receivedAt;
+    @Column(name = "forwarded_at")
+    private Instant forwardedAt;
+    @Column(name = "first_byte_at")
+    private Instant firstByteAt;
+    @Column(name = "completed_at")
+    private Instant completedAt;
+    @Column(name = "duration_ms")
+    private Long durationMs;
+
+    @Column(name = "source_address")
+    private String sourceAddress;
+    private String subject;
+    private String username;
+    @Column(name = "principal_type")
+    private String principalType;
+    @Column(name = "client_id")
+    private String clientId;
+    @Column(name = "realm_roles")
+    private String[] realmRoles;
+    @Column(name = "groups")
+    private String[] groups;
+    @Column(name = "token_id")
+    private String tokenId;
+    private String issuer;
+    @Column(name = "auth_error")
+    private String authError;
+
+    private String method;
+    private String path;
+    private String upstream;
+    private String model;
+    private Boolean streamed;
+
+    private String decision;
+    @Column(name = "rule_id")
+    private String ruleId;
+    private String reason;
+    private Integer status;
+    @Column(name = "upstream_status")
+    private Integer upstreamStatus;
+    @Column(name = "error_code")
+    private String errorCode;
+
+    @Column(name = "request_body")
+    private byte[] requestBody;
+    @Column(name = "request_size")
+    private Long requestSize;
+    @Column(name = "request_sha256")
+    private String requestSha256;
+    @Column(name = "response_body")
+    private byte[] responseBody;
+    @Column(name = "response_size")
+    private Long responseSize;
+    @Column(name = "response_sha256")
+    private String responseSha256;
+    @Column(name = "response_truncated")
+    private Boolean responseTruncated;
+
+    public EvidenceRecord() {
+    }
+
+    /** A copy for the writer, so that the request thread may go on changing its own. */
+    public EvidenceRecord snapshot() {
+        EvidenceRecord c = new EvidenceRecord();
+        c.id = id;
+        c.requestId = requestId;
+        c.instanceId = instanceId;
+        c.state = state;
+        c.outcome = outcome;
+        c.receivedAt = receivedAt;
+        c.forwardedAt = forwardedAt;
+        c.firstByteAt = firstByteAt;
+        c.completedAt = completedAt;
+        c.durationMs = durationMs;
+        c.sourceAddress = sourceAddress;
+        c.subject = subject;
+        c.username = username;
+        c.principalType = principalType;
+        c.clientId = clientId;
+        c.realmRoles = realmRoles == null ? null : realmRoles.clone();
+        c.groups = groups == null ? null : groups.clone();
+        c.tokenId = tokenId;
+        c.issuer = issuer;
+        c.authError = authError;
+        c.method = method;
+        c.path = path;
+        c.upstream = upstream;
+        c.model = model;
+        c.streamed = streamed;
+        c.decision = decision;
+        c.ruleId = ruleId;
+        c.reason = reason;
+        c.status = status;
+        c.upstreamStatus = upstreamStatus;
+        c.errorCode = errorCode;
+        c.requestBody = requestBody;
+        c.requestSize = requestSize;
+        c.requestSha256 = requestSha256;
+        c.responseBody = responseBody;
+        c.responseSize = responseSize;
+        c.responseSha256 = responseSha256;
+        c.responseTruncated = responseTruncated;
+        return c;
+    }
+
+    // accessors -------------------------------------------------------------------------------------------
+
+    public UUID getId() { return id; }
+    public void setId(UUID id) { this.id = id; }
+    public String getRequestId() { return requestId; }
+    public void setRequestId(String requestId) { this.requestId = requestId; }
+    public String getInstanceId() { return instanceId; }
+    public void setInstanceId(String instanceId) { this.instanceId = instanceId; }
+    public String getState() { return state; }
+    public void setState(String state) { this.state = state; }
+    public String getOutcome() { return outcome; }
+    public void setOutcome(String outcome) { this.outcome = outcome; }
+    public Instant getReceivedAt() { return receivedAt; }
+    public void setReceivedAt(Instant receivedAt) { this.receivedAt = receivedAt; }
+    public Instant getForwardedAt() { return forwardedAt; }
+    public void setForwardedAt(Instant forwardedAt) { this.forwardedAt = forwardedAt; }
+    public Instant getFirstByteAt() { return firstByteAt; }
+    public void setFirstByteAt(Instant firstByteAt) { this.firstByteAt = firstByteAt; }
+    public Instant getCompletedAt() { return completedAt; }
+    public void setCompletedAt(Instant completedAt) { this.completedAt = completedAt; }
+    public Long getDurationMs() { return durationMs; }
+    public void setDurationMs(Long durationMs) { this.durationMs = durationMs; }
+    public String getSourceAddress() { return sourceAddress; }
+    public void setSourceAddress(String sourceAddress) { this.sourceAddress = sourceAddress; }
+    public String getSubject() { return subject; }
+    public void setSubject(String subject) { this.subject = subject; }
+    public String getUsername() { return username; }
+    public void setUsername(String username) { this.username = username; }
+    public String getPrincipalType() { return principalType; }
+    public void setPrincipalType(String principalType) { this.principalType = principalType; }
+    public String getClientId() { return clientId; }
+    public void setClientId(String clientId) { this.clientId = clientId; }
+    public String[] getRealmRoles() { return realmRoles; }
+    public void setRealmRoles(String[] realmRoles) { this.realmRoles = realmRoles; }
+    public String[] getGroups() { return groups; }
+    public void setGroups(String[] groups) { this.groups = groups; }
+    public String getTokenId() { return tokenId; }
+    public void setTokenId(String tokenId) { this.tokenId = tokenId; }
+    public String getIssuer() { return issuer; }
+    public void setIssuer(String issuer) { this.issuer = issuer; }
+    public String getAuthError() { return authError; }
+    public void setAuthError(String authError) { this.authError = authError; }
+    public String getMethod() { return method; }
+    public void setMethod(String method) { this.method = method; }
+    public String getPath() { return path; }
+    public void setPath(String path) { this.path = path; }
+    public String getUpstream() { return upstream; }
+    public void setUpstream(String upstream) { this.upstream = upstream; }
+    public String getModel() { return model; }
+    public void setModel(String model) { this.model = model; }
+    public Boolean getStreamed() { return streamed; }
+    public void setStreamed(Boolean streamed) { this.streamed = streamed; }
+    public String getDecision() { return decision; }
+    public void setDecision(String decision) { this.decision = decision; }
+    public String getRuleId() { return ruleId; }
+    public void setRuleId(String ruleId) { this.ruleId = ruleId; }
+    public String getReason() { return reason; }
+    public void setReason(String reason) { this.reason = reason; }
+    public Integer getStatus() { return status; }
+    public void setStatus(Integer status) { this.status = status; }
+    public Integer getUpstreamStatus() { return upstreamStatus; }
+    public void setUpstreamStatus(Integer upstreamStatus) { this.upstreamStatus = upstreamStatus; }
+    public String getErrorCode() { return errorCode; }
+    public void setErrorCode(String errorCode) { this.errorCode = errorCode; }
+    public byte[] getRequestBody() { return requestBody; }
+    public void setRequestBody(byte[] requestBody) { this.requestBody = requestBody; }
+    public Long getRequestSize() { return requestSize; }
+    public void setRequestSize(Long requestSize) { this.requestSize = requestSize; }
+    public String getRequestSha256() { return requestSha256; }
+    public void setRequestSha256(String requestSha256) { this.requestSha256 = requestSha256; }
+    public byte[] getResponseBody() { return responseBody; }
+    public void setResponseBody(byte[] responseBody) { this.responseBody = responseBody; }
+    public Long getResponseSize() { return responseSize; }
+    public void setResponseSize(Long responseSize) { this.responseSize = responseSize; }
+    public String getResponseSha256() { return responseSha256; }
+    public void setResponseSha256(String responseSha256) { this.responseSha256 = responseSha256; }
+    public Boolean getResponseTruncated() { return responseTruncated; }
+    public void setResponseTruncated(Boolean responseTruncated) { this.responseTruncated = responseTruncated; }
+}

@@ -1,0 +1,202 @@
+package attest.evidence;
+
+import org.hibernate.SessionFactory;
+import org.hibernate.StatelessSession;
+import org.hibernate.Transaction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Group commit for evidence. Callers hand in writes and wait for their commit; one writer thread takes
+ * every write that is waiting (up to {@code maxBatch}, lingering at most {@code linger} for more) and
+ * commits them in one transaction. Under load many calls share a commit; alone, a call waits only for
+ * its own. A failed commit fails every write in it, and the callers refuse their calls.
+ */
+public final class EvidenceWriter implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EvidenceWriter.class);
+
+    /** One write: a record to insert or update, and an optional outbox event in the same transaction. */
+    private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, CompletableFuture<Void> done) {
+    }
+
+    private final SessionFactory sessionFactory;
+    private final BlockingQueue<Write> queue;
+    private final int maxBatch;
+    private final long lingerNanos;
+    private final Duration commitTimeout;
+    private final Thread thread;
+    private final AtomicLong commits = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private volatile boolean running = true;
+    private volatile boolean healthy = true;
+
+    public EvidenceWriter(SessionFactory sessionFactory, int queueCapacity, int maxBatch, Duration linger,
+                          Duration commitTimeout) {
+        this.sessionFactory = sessionFactory;
+        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.maxBatch = maxBatch;
+        this.lingerNanos = linger.toNanos();
+        this.commitTimeout = commitTimeout;
+        this.thread = new Thread(this::run, "attest-evidence-writer");
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    /** Inserts a record (and its event), waiting for the commit. */
+    public void insert(EvidenceRecord record, OutboxEvent event) {
+        await(submit(record, true, event));
+    }
+
+    /** Updates a record (and adds its event), waiting for the commit. */
+    public void update(EvidenceRecord record, OutboxEvent event) {
+        await(submit(record, false, event));
+    }
+
+    /** Queues a write and returns its commit, without waiting. */
+    public CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (!running) {
+            done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
+            return done;
+        }
+        if (!queue.offer(new Write(record.snapshot(), insert, event, done))) {
+            done.completeExceptionally(new EvidenceUnavailableException("evidence queue full"));
+        }
+        return done;
+    }
+
+    private void await(CompletableFuture<Void> done) {
+        try {
+            done.get(commitTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof EvidenceUnavailableException eu ? eu
+                    : new EvidenceUnavailableException("evidence commit failed");
+        } catch (TimeoutException e) {
+            throw new EvidenceUnavailableException("evidence commit timed out");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EvidenceUnavailableException("interrupted while committing evidence");
+        }
+    }
+
+    /** Whether the last commit succeeded. */
+    public boolean healthy() {
+        return healthy;
+    }
+
+    public long commits() {
+        return commits.get();
+    }
+
+    public long written() {
+        return written.get();
+    }
+
+    private void run() {
+        List<Write> batch = new ArrayList<>(maxBatch);
+        while (running || !queue.isEmpty()) {
+            try {
+                Write first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, maxBatch - 1);
+                if (lingerNanos > 0) {
+                    long deadline = System.nanoTime() + lingerNanos;
+                    while (batch.size() < maxBatch) {
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            break;
+                        }
+                        Write next = queue.poll(left, TimeUnit.NANOSECONDS);
+                        if (next == null) {
+                            break;
+                        }
+                        batch.add(next);
+                        queue.drainTo(batch, maxBatch - batch.size());
+                    }
+                }
+                commit(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException e) {
+                LOG.error("evidence writer loop error: {}", e.getClass().getSimpleName());
+            } finally {
+                batch.clear();
+            }
+        }
+        Write w;
+        while ((w = queue.poll()) != null) {
+            w.done().completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
+        }
+    }
+
+    private void commit(List<Write> batch) {
+        Transaction tx = null;
+        try (StatelessSession session = sessionFactory.openStatelessSession()) {
+            session.setJdbcBatchSize(maxBatch);
+            tx = session.beginTransaction();
+            for (Write w : batch) {
+                if (w.insert()) {
+                    session.insert(w.record());
+                } else {
+                    session.update(w.record());
+                }
+                if (w.event() != null) {
+                    session.insert(w.event());
+                }
+            }
+            tx.commit();
+            commits.incrementAndGet();
+            written.addAndGet(batch.size());
+            healthy = true;
+            for (Write w : batch) {
+                w.done().complete(null);
+            }
+        } catch (RuntimeException e) {
+            healthy = false;
+            try {
+                if (tx != null && tx.isActive()) {
+                    tx.rollback();
+                }
+            } catch (RuntimeException ignored) {
+                // the connection is gone; the rollback has nothing to undo
+            }
+            LOG.warn("evidence commit of {} writes failed: {}", batch.size(), rootMessage(e));
+            for (Write w : batch) {
+                w.done().completeExceptionally(new EvidenceUnavailableException("evidence store unavailable"));
+            }
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package attest.http;
+
+import java.util.Map;
+
+/**
+ * A call that ends with a definite HTTP answer. Thrown by any stage; the route configuration
+ * {@code inference-errors} renders it as the one JSON error shape and records the evidence.
+ * The message is shown to the caller, so it must never contain a token, secret or body.
+ */
+public class GatewayException extends RuntimeException {
+    private final int status;
+    private final String code;
+    private final String outcome;
+    private final Map<String, String> headers;
+
+    public GatewayException(int status, String code, String message, String outcome) {
+        this(status, code, message, outcome, Map.of());
+    }
+
+    public GatewayException(int status, String code, String message, String outcome, Map<String, String> headers) {
+        super(message, null, false, false);
+        this.status = status;
+        this.code = code;
+        this.outcome = outcome;
+        this.headers = Map.copyOf(headers);
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    /** The evidence outcome for this error: denied, unauthenticated, upstream_error, timeout... */
+    public String outcome() {
+        return outcome;
+    }
+
+    /** Extra response headers, such as WWW-Authenticate or Retry-After. */
+    public Map<String, String> headers() {
+        return headers;
+    }
+
+    public static GatewayException badRequest(String message) {
+        return new GatewayException(400, "bad_request", message, Outcomes.DENIED);
+    }
+
+    public static GatewayException notFound(String message) {
+        return new GatewayException(404, "no_route", message, Outcomes.DENIED);
+    }
+
+    public static GatewayException tooLarge(String message) {
+        return new GatewayException(413, "payload_too_large", message, Outcomes.DENIED);
+    }
+
+    public static GatewayException upstreamError(String message) {
+        return new GatewayException(502, "upstream_error", message, Outcomes.UPSTREAM_ERROR);
+    }
+
+    public static GatewayException upstreamTimeout(String message) {
+        return new GatewayException(504, "upstream_timeout", message, Outcomes.TIMEOUT);
+    }
+
+    public static GatewayException evidenceUnavailable() {
+        return new GatewayException(503, "evidence_unavailable",
+                "the evidence store is unavailable; the call was not forwarded", Outcomes.EVIDENCE_UNAVAILABLE);
+    }
+}

@@ -1,0 +1,16 @@
+package attest.http;
+
+/** The terminal outcomes of a call, as written in the evidence record. */
+public final class Outcomes {
+    public static final String COMPLETED = "completed";
+    public static final String DENIED = "denied";
+    public static final String UNAUTHENTICATED = "unauthenticated";
+    public static final String UPSTREAM_ERROR = "upstream_error";
+    public static final String TIMEOUT = "timeout";
+    public static final String CLIENT_ABORTED = "client_aborted";
+    /** Not terminal in the store: the store itself was down, so nothing could be written. */
+    public static final String EVIDENCE_UNAVAILABLE = "evidence_unavailable";
+
+    private Outcomes() {
+    }
+}

@@ -1,0 +1,25 @@
+package attest.http;
+
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The only headers a caller may get back. Everything else on the exchange (above all the request's own
+ * headers, which camel-netty-http would otherwise echo) is dropped.
+ */
+public final class ResponseHeaders {
+    public static final String REQUEST_ID = "X-Request-Id";
+    private static final Set<String> ALLOWED = Set.of("content-type", "x-request-id", "www-authenticate",
+            "retry-after", "location", "cache-control", "content-language", "openai-model", "openai-processing-ms",
+            "openai-version");
+    private static final Pattern ALLOWED_PREFIX = Pattern.compile("^x-ratelimit-[a-z0-9-]+$");
+
+    private ResponseHeaders() {
+    }
+
+    public static boolean allowed(String name) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        return ALLOWED.contains(lower) || ALLOWED_PREFIX.matcher(lower).matches();
+    }
+}

@@ -1,0 +1,174 @@
+package attest.identity;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.KeySourceException;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.JWTParser;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Validates Keycloak access tokens locally: signature against the realm's JWKS (an allow-list of
+ * algorithms, no key from the token itself), exact issuer, audience or authorized party, token type
+ * {@code Bearer}, and {@code exp}/{@code nbf} with a small clock skew. Built on nimbus-jose-jwt.
+ */
+public final class TokenValidator {
+    /** Algorithms accepted for access tokens. HMAC and {@code none} are never accepted. */
+    public static final Set<JWSAlgorithm> ALLOWED_ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.PS256,
+            JWSAlgorithm.ES256);
+    private static final int MAX_TOKEN_LENGTH = 16 * 1024;
+    private static final int MAX_KID_LENGTH = 128;
+
+    private final DefaultJWTProcessor<SecurityContext> processor;
+    private final String issuer;
+    private final String audience;
+    private final Duration clockSkew;
+    private final Clock clock;
+
+    public TokenValidator(JWKSource<SecurityContext> keys, String issuer, String audience, Duration clockSkew,
+                          Clock clock) {
+        this.issuer = issuer;
+        this.audience = audience;
+        this.clockSkew = clockSkew;
+        this.clock = clock;
+        this.processor = new DefaultJWTProcessor<>();
+        this.processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALLOWED_ALGORITHMS, keys));
+        // claims are checked below, against our clock; the processor only checks the signature
+        this.processor.setJWTClaimsSetVerifier((claims, context) -> { });
+    }
+
+    /** Validates an {@code Authorization} header value and returns the caller's identity. */
+    public Identity validateAuthorization(String authorization) {
+        if (authorization == null || authorization.isBlank()) {
+            throw new InvalidTokenException("no bearer token");
+        }
+        if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            throw new InvalidTokenException("authorization scheme is not Bearer");
+        }
+        return validate(authorization.substring(7).trim());
+    }
+
+    public Identity validate(String token) {
+        if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+            throw new InvalidTokenException("token empty or too long");
+        }
+        JWT jwt;
+        try {
+            jwt = JWTParser.parse(token);
+        } catch (ParseException e) {
+            throw new InvalidTokenException("malformed token");
+        }
+        if (!(jwt instanceof SignedJWT signed)) {
+            throw new InvalidTokenException("token is not a signed JWS (alg none or encrypted)");
+        }
+        JWSHeader header = signed.getHeader();
+        if (!ALLOWED_ALGORITHMS.contains(header.getAlgorithm())) {
+            throw new InvalidTokenException("algorithm not allowed: " + header.getAlgorithm());
+        }
+        if (header.getJWKURL() != null || header.getX509CertURL() != null || header.getJWK() != null
+                || header.getX509CertChain() != null) {
+            throw new InvalidTokenException("token names its own key (jku/x5u/jwk/x5c)");
+        }
+        String kid = header.getKeyID();
+        if (kid == null || kid.isEmpty() || kid.length() > MAX_KID_LENGTH || !kid.matches("[A-Za-z0-9_\\-.=]+")) {
+            throw new InvalidTokenException("missing or malformed kid");
+        }
+        if (header.getCriticalParams() != null && !header.getCriticalParams().isEmpty()) {
+            throw new InvalidTokenException("unsupported critical header");
+        }
+        JWTClaimsSet claims;
+        try {
+            claims = processor.process(signed, null);
+        } catch (KeySourceException e) {
+            throw new InvalidTokenException("signing keys unavailable");
+        } catch (BadJOSEException | JOSEException e) {
+            throw new InvalidTokenException("signature or key rejected");
+        }
+        checkClaims(claims);
+        return toIdentity(claims);
+    }
+
+    private void checkClaims(JWTClaimsSet claims) {
+        if (!issuer.equals(claims.getIssuer())) {
+            throw new InvalidTokenException("issuer mismatch");
+        }
+        Object typ = claims.getClaim("typ");
+        if (!"Bearer".equals(typ)) {
+            throw new InvalidTokenException("token type is not Bearer");
+        }
+        Date now = Date.from(clock.instant());
+        Date exp = claims.getExpirationTime();
+        if (exp == null || now.getTime() - clockSkew.toMillis() >= exp.getTime()) {
+            throw new InvalidTokenException("token expired or without exp");
+        }
+        Date nbf = claims.getNotBeforeTime();
+        if (nbf != null && now.getTime() + clockSkew.toMillis() < nbf.getTime()) {
+            throw new InvalidTokenException("token not yet valid");
+        }
+        Date iat = claims.getIssueTime();
+        if (iat != null && now.getTime() + clockSkew.toMillis() < iat.getTime()) {
+            throw new InvalidTokenException("token issued in the future");
+        }
+        List<String> aud = claims.getAudience();
+        String azp = stringClaim(claims, "azp");
+        boolean forUs = (aud != null && aud.contains(audience)) || audience.equals(azp);
+        if (!forUs) {
+            throw new InvalidTokenException("token not issued for this gateway (aud/azp)");
+        }
+        if (claims.getSubject() == null || claims.getSubject().isBlank()) {
+            throw new InvalidTokenException("token without subject");
+        }
+    }
+
+    private static Identity toIdentity(JWTClaimsSet claims) {
+        String username = stringClaim(claims, "preferred_username");
+        String azp = stringClaim(claims, "azp");
+        // Keycloak puts client_id into client-credentials tokens, and names the user service-account-<client>
+        boolean serviceAccount = claims.getClaim("client_id") != null
+                || (username != null && username.startsWith("service-account-"));
+        return new Identity(claims.getSubject(), username,
+                serviceAccount ? Identity.SERVICE_ACCOUNT : Identity.USER, azp,
+                realmRoles(claims), stringList(claims.getClaim("groups")), claims.getJWTID(), claims.getIssuer());
+    }
+
+    private static String stringClaim(JWTClaimsSet claims, String name) {
+        Object v = claims.getClaim(name);
+        return v instanceof String s ? s : null;
+    }
+
+    private static List<String> realmRoles(JWTClaimsSet claims) {
+        Object access = claims.getClaim("realm_access");
+        if (access instanceof Map<?, ?> map) {
+            return stringList(map.get("roles"));
+        }
+        return List.of();
+    }
+
+    private static List<String> stringList(Object value) {
+        List<String> out = new ArrayList<>();
+        if (value instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof String s) {
+                    out.add(s);
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+}

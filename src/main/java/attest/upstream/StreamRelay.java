@@ -1,0 +1,251 @@
+package attest.upstream;
+
+import attest.http.Outcomes;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.stream.ChunkedWriteHandler;
+
+import java.io.ByteArrayOutputStream;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Relays an upstream's streamed body to the caller without buffering it and without blocking a thread.
+ * <p>
+ * The JDK HTTP client pushes body parts in ({@link Flow.Subscriber}); Netty's chunked writer pulls them
+ * out ({@link #readChunk()}), and is woken with {@code resumeTransfer()} whenever a part arrives. Demand is
+ * bounded, so a slow caller slows the upstream down rather than filling memory.
+ * <p>
+ * When the upstream finishes (or fails, goes silent, or the caller goes away), {@link #ended()} completes.
+ * The terminating chunk is only written after {@link #release(boolean)} is called with {@code true}: the
+ * evidence stage calls it once the record is committed, so a stream never completes without evidence.
+ */
+public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRelay> {
+    private static final long HIGH_WATER = 256 * 1024;
+
+    private final Clock clock;
+    private final int captureLimit;
+    private final ConcurrentLinkedQueue<ByteBuf> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicLong queuedBytes = new AtomicLong();
+    private final AtomicBoolean paused = new AtomicBoolean();
+    private final AtomicBoolean ending = new AtomicBoolean();
+    private final CompletableFuture<StreamEnd> ended = new CompletableFuture<>();
+    private final ByteArrayOutputStream capture = new ByteArrayOutputStream();
+    private final MessageDigest digest;
+    private volatile Flow.Subscription subscription;
+    private volatile Channel channel;
+    private volatile Instant firstByteAt;
+    private volatile long lastActivityNanos = System.nanoTime();
+    private volatile boolean released;
+    private volatile boolean lastSent;
+    private volatile ScheduledFuture<?> idleWatch;
+    private long size;
+    private boolean truncated;
+
+    public StreamRelay(Clock clock, int captureLimit) {
+        this.clock = clock;
+        this.captureLimit = captureLimit;
+        try {
+            this.digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- upstream side (JDK HttpClient) -------------------------------------------------------------
+
+    @Override
+    public CompletionStage<StreamRelay> getBody() {
+        return CompletableFuture.completedFuture(this);
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+        this.subscription = s;
+        if (ending.get()) {
+            s.cancel();
+        } else {
+            s.request(1);
+        }
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> items) {
+        lastActivityNanos = System.nanoTime();
+        if (firstByteAt == null) {
+            firstByteAt = clock.instant();
+        }
+        for (ByteBuffer b : items) {
+            int n = b.remaining();
+            if (n == 0) {
+                continue;
+            }
+            byte[] bytes = new byte[n];
+            b.get(bytes);
+            synchronized (digest) {
+                digest.update(bytes);
+                size += n;
+                int room = captureLimit - capture.size();
+                if (room > 0) {
+                    capture.write(bytes, 0, Math.min(room, n));
+                }
+                if (n > room) {
+                    truncated = true;
+                }
+            }
+            queue.add(Unpooled.wrappedBuffer(bytes));
+            queuedBytes.addAndGet(n);
+        }
+        if (queuedBytes.get() < HIGH_WATER) {
+            subscription.request(1);
+        } else {
+            paused.set(true);
+        }
+        wake();
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        end(Outcomes.UPSTREAM_ERROR);
+    }
+
+    @Override
+    public void onComplete() {
+        end(Outcomes.COMPLETED);
+    }
+
+    // ---- control ------------------------------------------------------------------------------------
+
+    /** Binds the caller's channel: wakes the chunked writer on new data and notices the caller leaving. */
+    public void bind(Channel ch, ScheduledExecutorService scheduler, Duration idleTimeout) {
+        this.channel = ch;
+        ch.closeFuture().addListener(f -> {
+            if (!lastSent) {
+                abort(Outcomes.CLIENT_ABORTED);
+            }
+        });
+        long idleNanos = idleTimeout.toNanos();
+        long period = Math.max(50, Math.min(1000, idleTimeout.toMillis() / 4));
+        idleWatch = scheduler.scheduleAtFixedRate(() -> {
+            if (!ending.get() && System.nanoTime() - lastActivityNanos > idleNanos) {
+                abort(Outcomes.TIMEOUT);
+            }
+        }, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** Completes when the upstream side is over, with how it ended. */
+    public CompletableFuture<StreamEnd> ended() {
+        return ended;
+    }
+
+    /**
+     * Called by the evidence stage when the record is (or cannot be) committed. With {@code true} and a
+     * completed stream the caller gets the terminating chunk; otherwise the connection is closed, so the
+     * caller sees a broken stream rather than a complete-looking one.
+     */
+    public void release(boolean committed) {
+        StreamEnd end = ended.getNow(null);
+        if (committed && end != null && Outcomes.COMPLETED.equals(end.outcome())) {
+            released = true;
+            wake();
+        } else {
+            closeChannel();
+        }
+    }
+
+    /** Stops relaying: cancels the upstream and ends with the given outcome. */
+    public void abort(String outcome) {
+        Flow.Subscription s = subscription;
+        if (s != null) {
+            s.cancel();
+        }
+        end(outcome);
+    }
+
+    private void end(String outcome) {
+        if (!ending.compareAndSet(false, true)) {
+            return;
+        }
+        ScheduledFuture<?> w = idleWatch;
+        if (w != null) {
+            w.cancel(false);
+        }
+        StreamEnd end;
+        synchronized (digest) {
+            end = new StreamEnd(outcome, firstByteAt, clock.instant(), size, HexFormat.of().formatHex(digest.digest()),
+                    capture.toByteArray(), truncated);
+        }
+        ended.complete(end);
+    }
+
+    private void closeChannel() {
+        Channel ch = channel;
+        if (ch != null) {
+            ch.close();
+        }
+        ByteBuf b;
+        while ((b = queue.poll()) != null) {
+            b.release();
+        }
+    }
+
+    private void wake() {
+        Channel ch = channel;
+        if (ch != null) {
+            ChunkedWriteHandler writer = ch.pipeline().get(ChunkedWriteHandler.class);
+            if (writer != null) {
+                writer.resumeTransfer();
+            }
+        }
+    }
+
+    // ---- caller side (Netty ChunkedWriteHandler, on the event loop) ------------------------------------
+
+    boolean isEndOfInput() {
+        return lastSent;
+    }
+
+    HttpContent readChunk(ByteBufAllocator alloc) {
+        ByteBuf b = queue.poll();
+        if (b != null) {
+            long left = queuedBytes.addAndGet(-b.readableBytes());
+            if (left < HIGH_WATER / 2 && paused.compareAndSet(true, false) && !ending.get()) {
+                subscription.request(1);
+            }
+            return new DefaultHttpContent(b);
+        }
+        if (released && !lastSent) {
+            lastSent = true;
+            return LastHttpContent.EMPTY_LAST_CONTENT;
+        }
+        return null;
+    }
+
+    void close() {
+        ByteBuf b;
+        while ((b = queue.poll()) != null) {
+            b.release();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package attest.upstream;
+
+import attest.http.GatewayException;
+import attest.ingress.Upstream;
+import attest.ingress.UpstreamTarget;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
+
+/**
+ * Calls an upstream with the JDK HTTP client. A {@code text/event-stream} answer is relayed live through
+ * a {@link StreamRelay}; anything else is buffered. The URI is always the configured upstream's, and no
+ * redirect is followed, so a call can never be steered to another host.
+ */
+public final class UpstreamClient {
+    private static final Set<String> PASS_BACK = Set.of("content-type", "cache-control", "content-language",
+            "retry-after", "openai-model", "openai-processing-ms", "openai-version");
+    private static final Pattern PASS_BACK_PREFIX = Pattern.compile("(?i)^x-ratelimit-[a-z0-9-]+$");
+
+    private final Clock clock;
+    private final int captureLimit;
+    private final Map<String, HttpClient> clients = new ConcurrentHashMap<>();
+
+    public UpstreamClient(Clock clock, int captureLimit) {
+        this.clock = clock;
+        this.captureLimit = captureLimit;
+    }
+
+    public UpstreamResponse call(UpstreamTarget target, String method, ForwardHeaders headers, byte[] body) {
+        Upstream upstream = target.upstream();
+        HttpRequest.Builder b = HttpRequest.newBuilder(target.uri()).timeout(upstream.responseTimeout())
+                .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body));
+        for (Map.Entry<String, String> h : headers.entries()) {
+            b.header(h.getKey(), h.getValue());
+        }
+        HttpClient client = clients.computeIfAbsent(upstream.name(), n -> HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(upstream.connectTimeout()).build());
+        HttpResponse.BodyHandler<Object> handler = info -> {
+            if (isEventStream(info.headers())) {
+                StreamRelay relay = new StreamRelay(clock, captureLimit);
+                return HttpResponse.BodySubscribers.mapping(relay, r -> (Object) r);
+            }
+            return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(), a -> (Object) a);
+        };
+        try {
+            HttpResponse<Object> response = client.sendAsync(b.build(), handler)
+                    .get(upstream.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            Instant headersAt = clock.instant();
+            List<Map.Entry<String, String>> back = passBack(response.headers());
+            if (response.body() instanceof StreamRelay relay) {
+                return new UpstreamResponse(response.statusCode(), back, null, relay, null);
+            }
+            return new UpstreamResponse(response.statusCode(), back, (byte[]) response.body(), null, headersAt);
+        } catch (TimeoutException e) {
+            throw GatewayException.upstreamTimeout("the upstream did not answer in time");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof HttpConnectTimeoutException) {
+                throw GatewayException.upstreamTimeout("the upstream could not be reached in time");
+            }
+            if (cause instanceof HttpTimeoutException) {
+                throw GatewayException.upstreamTimeout("the upstream did not answer in time");
+            }
+            if (cause instanceof ConnectException || cause instanceof IOException) {
+                throw GatewayException.upstreamError("the upstream could not be reached");
+            }
+            throw GatewayException.upstreamError("the upstream call failed");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw GatewayException.upstreamError("the upstream call was interrupted");
+        }
+    }
+
+    private static boolean isEventStream(HttpHeaders headers) {
+        return headers.firstValue("content-type").map(v -> v.toLowerCase(Locale.ROOT).startsWith("text/event-stream"))
+                .orElse(false);
+    }
+
+    private static List<Map.Entry<String, String>> passBack(HttpHeaders headers) {
+        List<Map.Entry<String, String>> out = new ArrayList<>();
+        headers.map().forEach((name, values) -> {
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (PASS_BACK.contains(lower) || PASS_BACK_PREFIX.matcher(lower).matches()) {
+                for (String v : values) {
+                    out.add(Map.entry(name, v));
+                }
+            }
+        });
+        return out;
+    }
+}

@@ -1,0 +1,32 @@
+package attest.upstream;
+
+import java.util.Optional;
+
+/** What the gateway presents to an upstream in place of the caller's credential. */
+public interface UpstreamCredential {
+    /** The header name to set, for example {@code Authorization}; empty for an upstream without credential. */
+    Optional<String> headerName();
+
+    /** The header value for the next call (may fetch or refresh a token). */
+    String headerValue();
+
+    /** A description for logs and docs that never contains the secret. */
+    String describe();
+
+    UpstreamCredential NONE = new UpstreamCredential() {
+        @Override
+        public Optional<String> headerName() {
+            return Optional.empty();
+        }
+
+        @Override
+        public String headerValue() {
+            return null;
+        }
+
+        @Override
+        public String describe() {
+            return "none";
+        }
+    };
+}

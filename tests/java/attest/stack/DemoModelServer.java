@@ -1,0 +1,291 @@
+package attest.stack;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A small OpenAI-compatible model server: the stand-in for an upstream in the dev stack, the tests and
+ * the benchmark. It demands its own API key (so a test can see the gateway's injected credential) and
+ * records every request it receives (so a test can see what reached it, and what did not).
+ * <p>
+ * Endpoints: {@code POST /v1/chat/completions} (plain and {@code stream: true}), {@code POST /v1/completions},
+ * {@code GET /v1/models}. Special models: {@code demo-error} answers 500, {@code demo-slow} waits
+ * {@code slowMillis} before answering, {@code demo-hang-stream} sends one event and then goes silent.
+ */
+public final class DemoModelServer implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A request as the upstream saw it. */
+    public record Received(String method, String path, Map<String, List<String>> headers, String body) {
+        public String header(String name) {
+            for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+                if (e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty()) {
+                    return e.getValue().get(0);
+                }
+            }
+            return null;
+        }
+    }
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final String apiKey;
+    private final List<Received> received = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicInteger calls = new AtomicInteger();
+    private final CountDownLatch closing = new CountDownLatch(1);
+    private volatile long streamDelayMillis = 20;
+    private volatile long slowMillis = 5_000;
+    private volatile boolean record = true;
+
+    public DemoModelServer(String host, int port, String apiKey) throws IOException {
+        this.apiKey = apiKey;
+        this.server = HttpServer.create(new InetSocketAddress(host, port), 512);
+        this.executor = Executors.newFixedThreadPool(32, r -> {
+            Thread t = new Thread(r, "demo-model");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    public static void main(String[] args) throws Exception {
+        String key = System.getenv().getOrDefault("ATTEST_DEMO_UPSTREAM_KEY", "demo-upstream-key");
+        int port = args.length > 0 ? Integer.parseInt(args[0]) : 8000;
+        DemoModelServer s = new DemoModelServer("127.0.0.1", port, key);
+        s.record = false;
+        System.out.println("demo model server on http://127.0.0.1:" + s.port());
+        s.closing.await();
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + port();
+    }
+
+    /** Requests that reached this server (with a valid key or not). */
+    public List<Received> received() {
+        synchronized (received) {
+            return List.copyOf(received);
+        }
+    }
+
+    public int calls() {
+        return calls.get();
+    }
+
+    public void reset() {
+        received.clear();
+        calls.set(0);
+    }
+
+    public void setStreamDelayMillis(long millis) {
+        this.streamDelayMillis = millis;
+    }
+
+    public void setSlowMillis(long millis) {
+        this.slowMillis = millis;
+    }
+
+    /** Stops recording requests (for benchmarks). */
+    public void setRecording(boolean on) {
+        this.record = on;
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            byte[] bodyBytes = ex.getRequestBody().readAllBytes();
+            String body = new String(bodyBytes, StandardCharsets.UTF_8);
+            calls.incrementAndGet();
+            if (record) {
+                Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+                ex.getRequestHeaders().forEach((k, v) -> headers.put(k, List.copyOf(v)));
+                received.add(new Received(ex.getRequestMethod(), ex.getRequestURI().getRawPath(), headers, body));
+            }
+            String auth = ex.getRequestHeaders().getFirst("Authorization");
+            if (!("Bearer " + apiKey).equals(auth)) {
+                json(ex, 401, error("invalid_api_key", "the demo upstream wants its own API key"));
+                return;
+            }
+            String path = ex.getRequestURI().getPath();
+            switch (ex.getRequestMethod() + " " + path) {
+                case "GET /v1/models" -> json(ex, 200, models());
+                case "POST /v1/chat/completions" -> chat(ex, body, true);
+                case "POST /v1/completions" -> chat(ex, body, false);
+                default -> json(ex, 404, error("not_found", "no such endpoint"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void chat(HttpExchange ex, String body, boolean chat) throws IOException, InterruptedException {
+        JsonNode req;
+        try {
+            req = JSON.readTree(body);
+        } catch (IOException e) {
+            json(ex, 400, error("invalid_json", "body is not JSON"));
+            return;
+        }
+        String model = req.path("model").asText("demo-model");
+        if (model.equals("demo-error")) {
+            json(ex, 500, error("server_error", "java.lang.IllegalStateException: upstream exploded\n\tat demo"));
+            return;
+        }
+        if (model.equals("demo-slow")) {
+            Thread.sleep(slowMillis);
+        }
+        String prompt = chat ? lastUserMessage(req) : req.path("prompt").asText("");
+        String answer = "Hello from the demo model. You said: " + prompt;
+        if (req.path("stream").asBoolean(false)) {
+            stream(ex, model, answer, chat, model.equals("demo-hang-stream"));
+            return;
+        }
+        ObjectNode out = JSON.createObjectNode();
+        out.put("id", (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.nanoTime()));
+        out.put("object", chat ? "chat.completion" : "text_completion");
+        out.put("created", System.currentTimeMillis() / 1000);
+        out.put("model", model);
+        ArrayNode choices = out.putArray("choices");
+        ObjectNode c = choices.addObject();
+        c.put("index", 0);
+        if (chat) {
+            ObjectNode msg = c.putObject("message");
+            msg.put("role", "assistant");
+            msg.put("content", answer);
+        } else {
+            c.put("text", answer);
+        }
+        c.putNull("logprobs");
+        c.put("finish_reason", "stop");
+        ObjectNode usage = out.putObject("usage");
+        usage.put("prompt_tokens", prompt.length() / 4 + 1);
+        usage.put("completion_tokens", answer.length() / 4 + 1);
+        usage.put("total_tokens", (prompt.length() + answer.length()) / 4 + 2);
+        json(ex, 200, out);
+    }
+
+    private void stream(HttpExchange ex, String model, String answer, boolean chat, boolean hang)
+            throws IOException, InterruptedException {
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        ex.sendResponseHeaders(200, 0);
+        OutputStream out = ex.getResponseBody();
+        String id = "chatcmpl-" + Long.toHexString(System.nanoTime());
+        String[] words = answer.split("(?<= )");
+        for (int i = 0; i < words.length; i++) {
+            ObjectNode chunk = JSON.createObjectNode();
+            chunk.put("id", id);
+            chunk.put("object", chat ? "chat.completion.chunk" : "text_completion");
+            chunk.put("created", System.currentTimeMillis() / 1000);
+            chunk.put("model", model);
+            ObjectNode c = chunk.putArray("choices").addObject();
+            c.put("index", 0);
+            if (chat) {
+                ObjectNode delta = c.putObject("delta");
+                if (i == 0) {
+                    delta.put("role", "assistant");
+                }
+                delta.put("content", words[i]);
+            } else {
+                c.put("text", words[i]);
+            }
+            c.putNull("finish_reason");
+            out.write(("data: " + chunk + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            if (hang) {
+                closing.await(10, TimeUnit.MINUTES);
+                return;
+            }
+            if (streamDelayMillis > 0) {
+                Thread.sleep(streamDelayMillis);
+            }
+        }
+        ObjectNode last = JSON.createObjectNode();
+        last.put("id", id);
+        last.put("object", chat ? "chat.completion.chunk" : "text_completion");
+        last.put("created", System.currentTimeMillis() / 1000);
+        last.put("model", model);
+        ObjectNode c = last.putArray("choices").addObject();
+        c.put("index", 0);
+        if (chat) {
+            c.putObject("delta");
+        } else {
+            c.put("text", "");
+        }
+        c.put("finish_reason", "stop");
+        out.write(("data: " + last + "\n\ndata: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static String lastUserMessage(JsonNode req) {
+        String last = "";
+        for (JsonNode m : req.path("messages")) {
+            if ("user".equals(m.path("role").asText())) {
+                JsonNode content = m.path("content");
+                last = content.isTextual() ? content.asText() : content.toString();
+            }
+        }
+        return last;
+    }
+
+    private static ObjectNode models() {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("object", "list");
+        ArrayNode data = out.putArray("data");
+        for (String id : List.of("demo-model", "demo-slow", "demo-error")) {
+            ObjectNode m = data.addObject();
+            m.put("id", id);
+            m.put("object", "model");
+            m.put("created", 0);
+            m.put("owned_by", "attest-demo");
+        }
+        return out;
+    }
+
+    private static ObjectNode error(String code, String message) {
+        ObjectNode out = JSON.createObjectNode();
+        ObjectNode e = out.putObject("error");
+        e.put("message", message);
+        e.put("type", "demo_error");
+        e.put("code", code);
+        return out;
+    }
+
+    private static void json(HttpExchange ex, int status, JsonNode body) throws IOException {
+        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        ex.getResponseBody().write(bytes);
+    }
+
+    @Override
+    public void close() {
+        closing.countDown();
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}

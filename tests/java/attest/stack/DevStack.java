@@ -1,0 +1,104 @@
+package attest.stack;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The whole dev stack on one machine with only Java 17 and Maven: Keycloak (realm {@code attest} on 8180),
+ * a Kafka broker (9092), the demo model server (8000, the upstream) and the gateway (8080, control 8081)
+ * on an embedded PostgreSQL. Services already running on their port are reused. Ctrl-C stops what it started.
+ * <p>
+ * Run it with {@code mvn -Pdev} from the repository root.
+ */
+public final class DevStack {
+    private DevStack() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path repo = Path.of("").toAbsolutePath();
+        Path work = repo.resolve(".attest");
+        Files.createDirectories(work);
+        Deque<AutoCloseable> started = new ArrayDeque<>();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("\n[stack] stopping");
+            while (!started.isEmpty()) {
+                try {
+                    started.pop().close();
+                } catch (Exception e) {
+                    System.out.println("[stack] " + e.getMessage());
+                }
+            }
+            stopped.countDown();
+        }, "dev-stack-stop"));
+
+        try {
+            startAll(repo, work, started);
+        } catch (Exception e) {
+            System.out.println("[stack] start failed: " + e.getMessage());
+            System.exit(1);
+        }
+        stopped.await();
+    }
+
+    private static void startAll(Path repo, Path work, Deque<AutoCloseable> started) throws Exception {
+        if (KeycloakServer.running(8180)) {
+            System.out.println("[stack] Keycloak already running on 8180: reusing it");
+        } else {
+            KeycloakServer kc = new KeycloakServer(repo, work, 8180);
+            started.push(kc);
+            kc.start();
+        }
+        if (Waits.portOpen("127.0.0.1", 9092)) {
+            System.out.println("[stack] something already listens on 9092: using it as Kafka");
+        } else {
+            KafkaBroker kafka = new KafkaBroker(repo, work.resolve("kafka"), 9092);
+            started.push(kafka);
+            kafka.start();
+        }
+        String key = "demo-" + HexFormat.of().formatHex(SecureRandom.getInstanceStrong().generateSeed(12));
+        Path keyFile = work.resolve("demo-upstream.key");
+        Files.writeString(keyFile, key);
+        DemoModelServer demo = new DemoModelServer("127.0.0.1", 8000, key);
+        demo.setRecording(false);
+        started.push(demo);
+        System.out.println("[stack] demo model server on " + demo.baseUrl());
+
+        System.out.println("[stack] starting the gateway (embedded PostgreSQL in .attest/pgdata)");
+        Gateway gateway = new Gateway(Map.of(
+                "attest.upstream.llm.credential.secret-env", "",
+                "attest.upstream.llm.credential.secret-file", keyFile.toString(),
+                "attest.db.embedded.data-dir", work.resolve("pgdata").toString()));
+        started.push(gateway);
+        gateway.start();
+
+        System.out.println("""
+
+                ==================================================================================
+                 Attest is running.
+                   data plane     http://127.0.0.1:8080/llm/...   (upstream: demo model on :8000)
+                   control plane  http://127.0.0.1:8081/health  and  /metrics
+                   Keycloak       http://127.0.0.1:8180  (realm attest; admin/admin)
+
+                 Get a token for alice (password alice):
+                   TOKEN=$(curl -s -d client_id=attest-cli -d grant_type=password \\
+                     -d username=alice -d password=alice \\
+                     http://127.0.0.1:8180/realms/attest/protocol/openid-connect/token | jq -r .access_token)
+
+                 Make a call:
+                   curl -s http://127.0.0.1:8080/llm/v1/chat/completions \\
+                     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+                     -d '{"model":"demo-model","messages":[{"role":"user","content":"hello"}]}'
+
+                 Evidence: PostgreSQL table evidence_record; Kafka topic attest.evidence.v1.
+                 Ctrl-C stops everything this command started.
+                ==================================================================================
+                """);
+    }
+}
