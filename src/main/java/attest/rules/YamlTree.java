@@ -91,6 +91,9 @@ public final class YamlTree {
             if (!(t.getKeyNode() instanceof ScalarNode k)) {
                 throw new YamlTree(file, t.getKeyNode()).error("keys must be plain strings");
             }
+            if (out.containsKey(k.getValue())) {
+                throw new YamlTree(file, k).error("duplicate key '" + k.getValue() + "'");
+            }
             out.put(k.getValue(), new YamlTree(file, t.getValueNode()));
         }
         return out;

@@ -1,0 +1,190 @@
+package attest.identity;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TokenValidatorTest {
+    static final TestTokens T = new TestTokens();
+    static final Instant NOW = Instant.parse("2026-11-25T12:00:00Z");
+    static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
+    static final TokenValidator V = T.validator(CLOCK);
+
+    static JWTClaimsSet.Builder base() {
+        return TestTokens.claims("alice", List.of("inference-user"), NOW);
+    }
+
+    static String b64(String s) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String withHeader(String headerJson, String token) {
+        String[] parts = token.split("\\.");
+        return b64(headerJson) + "." + parts[1] + "." + parts[2];
+    }
+
+    static String hs256WithPublicKey() throws Exception {
+        // classic RS256 -> HS256 confusion: HMAC keyed with the realm's public key bytes
+        byte[] secret = T.rsa.toPublicKey().getEncoded();
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(T.rsa.getKeyID()).build(),
+                base().build());
+        jwt.sign(new MACSigner(java.util.Arrays.copyOf(secret, Math.max(32, secret.length))));
+        return jwt.serialize();
+    }
+
+    /** Signs a raw JSON payload, so that it can hold what a claims builder would never write. */
+    static String signedRaw(String json) throws Exception {
+        var jws = new com.nimbusds.jose.JWSObject(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(T.rsa.getKeyID())
+                .build(), new com.nimbusds.jose.Payload(json));
+        jws.sign(new com.nimbusds.jose.crypto.RSASSASigner(T.rsa));
+        return jws.serialize();
+    }
+
+    @Test
+    void should_accept_a_raw_signed_payload_without_duplicates() throws Exception {
+        // guards the duplicate-key case below: the same construction without a duplicate is valid
+        assertThat(V.validate(signedRaw(base().build().toString())).username()).isEqualTo("alice");
+    }
+
+    static Stream<Arguments> rejected() throws Exception {
+        String valid = T.rs256(base().build());
+        String[] p = valid.split("\\.");
+        String otherKey = new SignedJWTBuilder().signWithFreshKey(base().build());
+        return Stream.of(
+                Arguments.of("alg none", withHeader("{\"alg\":\"none\"}", valid).replaceAll("\\.[^.]*$", ".")),
+                Arguments.of("alg NoNe mixed case", withHeader("{\"alg\":\"NoNe\",\"kid\":\"rsa-1\"}", valid)),
+                Arguments.of("HS256 keyed with the public key", hs256WithPublicKey()),
+                Arguments.of("unknown kid", T.rs256(base().build(), h -> h.keyID("nope"))),
+                Arguments.of("path-like kid", T.rs256(base().build(), h -> h.keyID("../../etc/passwd"))),
+                Arguments.of("huge kid", T.rs256(base().build(), h -> h.keyID("k".repeat(5000)))),
+                Arguments.of("jku header", T.rs256(base().build(), h -> h.jwkURL(URI.create("http://evil.test/jwks")))),
+                Arguments.of("x5u header", T.rs256(base().build(), h -> h.x509CertURL(URI.create("http://evil.test/c")))),
+                Arguments.of("embedded jwk", T.rs256(base().build(), h -> h.jwk(T.rsa.toPublicJWK()))),
+                Arguments.of("tampered signature", p[0] + "." + p[1] + "." + new StringBuilder(p[2]).reverse()),
+                Arguments.of("tampered payload", p[0] + "." + b64(base().subject("mallory").build().toString()) + "." + p[2]),
+                Arguments.of("signed by another key with same kid", otherKey),
+                Arguments.of("expired", T.rs256(base().expirationTime(Date.from(NOW.minusSeconds(31))).build())),
+                Arguments.of("no exp", T.rs256(base().expirationTime(null).build())),
+                Arguments.of("not yet valid", T.rs256(base().notBeforeTime(Date.from(NOW.plusSeconds(120))).build())),
+                Arguments.of("issued in the future", T.rs256(base().issueTime(Date.from(NOW.plusSeconds(600))).build())),
+                Arguments.of("other realm", T.rs256(base().issuer("http://127.0.0.1:8180/realms/other").build())),
+                Arguments.of("issuer with trailing slash", T.rs256(base().issuer(TestTokens.ISSUER + "/").build())),
+                Arguments.of("other client (aud, azp)", T.rs256(base().audience("account").claim("azp", "other-app").build())),
+                Arguments.of("ID token", T.rs256(base().claim("typ", "ID").build())),
+                Arguments.of("refresh token", T.rs256(base().claim("typ", "Refresh").build())),
+                Arguments.of("no typ", T.rs256(base().claim("typ", null).build())),
+                Arguments.of("no subject", T.rs256(base().subject(null).build())),
+                Arguments.of("malformed", "not-a-jwt"),
+                Arguments.of("two parts", p[0] + "." + p[1]),
+                Arguments.of("garbage base64", "%%%.%%%.%%%"),
+                Arguments.of("duplicate JSON keys in a signed payload", signedRaw(base().build().toString()
+                        .replaceFirst("\\{", "{\"sub\":\"mallory\","))),
+                Arguments.of("too long", "a".repeat(20_000)),
+                Arguments.of("empty", ""));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rejected")
+    void should_reject_with_401(String name, String token) {
+        assertThatThrownBy(() -> V.validate(token))
+                .isInstanceOf(InvalidTokenException.class)
+                .satisfies(e -> {
+                    InvalidTokenException ite = (InvalidTokenException) e;
+                    assertThat(ite.status()).isEqualTo(401);
+                    assertThat(ite.headers()).containsEntry("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+                    // the caller's message is generic, and nothing of the token is echoed
+                    assertThat(ite.getMessage()).isEqualTo("the access token is missing or invalid");
+                    if (token.length() > 20) {
+                        assertThat(ite.reason()).doesNotContain(token.substring(token.length() - 20));
+                    }
+                });
+    }
+
+    static Stream<Arguments> authorizationHeaders() {
+        String valid = T.rs256(base().build());
+        return Stream.of(
+                Arguments.of(null, false),
+                Arguments.of("", false),
+                Arguments.of("Basic YWxpY2U6YWxpY2U=", false),
+                Arguments.of("Bearer", false),
+                Arguments.of("Bearer " + valid, true),
+                Arguments.of("bearer " + valid, true));
+    }
+
+    @ParameterizedTest
+    @MethodSource("authorizationHeaders")
+    void should_read_only_bearer_authorization(String header, boolean ok) {
+        if (ok) {
+            assertThat(V.validateAuthorization(header).username()).isEqualTo("alice");
+        } else {
+            assertThatThrownBy(() -> V.validateAuthorization(header)).isInstanceOf(InvalidTokenException.class);
+        }
+    }
+
+    @Test
+    void should_accept_a_valid_user_token_and_read_the_identity() {
+        Identity id = V.validate(T.rs256(base().build()));
+        assertThat(id.username()).isEqualTo("alice");
+        assertThat(id.subject()).isNotBlank();
+        assertThat(id.principalType()).isEqualTo(Identity.USER);
+        assertThat(id.clientId()).isEqualTo("attest-cli");
+        assertThat(id.roles()).containsExactly("inference-user");
+        assertThat(id.groups()).containsExactly("/team-a");
+        assertThat(id.tokenId()).startsWith("onrtac:");
+        assertThat(id.issuer()).isEqualTo(TestTokens.ISSUER);
+    }
+
+    @Test
+    void should_recognise_a_service_account() {
+        Identity id = V.validate(T.rs256(TestTokens.claims("service-account-batch-job", List.of("inference-user"), NOW)
+                .claim("azp", "batch-job").claim("client_id", "batch-job").build()));
+        assertThat(id.principalType()).isEqualTo(Identity.SERVICE_ACCOUNT);
+        assertThat(id.clientId()).isEqualTo("batch-job");
+    }
+
+    @Test
+    void should_accept_es256_and_a_token_issued_to_the_gateway_itself() {
+        assertThat(V.validate(T.es256(base().build())).username()).isEqualTo("alice");
+        assertThat(V.validate(T.rs256(base().audience("account").claim("azp", "attest-gateway").build())).clientId())
+                .isEqualTo("attest-gateway");
+    }
+
+    @Test
+    void should_allow_clock_skew_but_no_more() {
+        assertThat(V.validate(T.rs256(base().expirationTime(Date.from(NOW.minusSeconds(29))).build()))).isNotNull();
+        assertThat(V.validate(T.rs256(base().notBeforeTime(Date.from(NOW.plusSeconds(29))).build()))).isNotNull();
+        assertThatThrownBy(() -> V.validate(T.rs256(base().notBeforeTime(Date.from(NOW.plusSeconds(31))).build())))
+                .isInstanceOf(InvalidTokenException.class);
+    }
+
+    /** Signs with a fresh RSA key that claims the realm key's kid. */
+    static final class SignedJWTBuilder {
+        String signWithFreshKey(JWTClaimsSet claims) throws Exception {
+            var other = new RSAKeyGenerator(2048).keyID(T.rsa.getKeyID()).generate();
+            SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(other.getKeyID()).build(), claims);
+            jwt.sign(new com.nimbusds.jose.crypto.RSASSASigner(other));
+            return jwt.serialize();
+        }
+    }
+
+}

@@ -1,0 +1,79 @@
+package attest.upstream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CredentialStripperTest {
+    @ParameterizedTest(name = "{0}: {1} -> kept={2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            Authorization          | Bearer caller-token   | false
+            authorization          | Bearer caller-token   | false
+            AUTHORIZATION          | Basic abc             | false
+            Proxy-Authorization    | Basic abc             | false
+            Cookie                 | session=1             | false
+            Cookie2                | x=1                   | false
+            X-Api-Key              | sk-caller             | false
+            x-api-key              | sk-caller             | false
+            api-key                | sk-caller             | false
+            Api_Key                | sk-caller             | false
+            apikey                 | sk-caller             | false
+            X-Goog-Api-Key         | g                     | false
+            X-Auth-Token           | t                     | false
+            X-Access-Token         | t                     | false
+            X-Client-Secret        | s                     | false
+            X-Amz-Security-Token   | s                     | false
+            Connection             | close                 | false
+            Keep-Alive             | timeout=5             | false
+            Proxy-Connection       | keep-alive            | false
+            TE                     | trailers              | false
+            Trailer                | X-Foo                 | false
+            Transfer-Encoding      | chunked               | false
+            Upgrade                | h2c                   | false
+            Host                   | evil.example          | false
+            Content-Length         | 12                    | false
+            X-Request-Id           | spoofed               | false
+            X-Attest-Subject       | spoofed-admin         | false
+            X-Forwarded-For        | 1.2.3.4               | false
+            X-Forwarded-Host       | evil.example          | false
+            Forwarded              | for=1.2.3.4           | false
+            Content-Type           | application/json      | true
+            Accept                 | text/event-stream     | true
+            OpenAI-Beta            | assistants=v2         | true
+            User-Agent             | OpenAI/Java 4.1       | true
+            X-Stainless-Lang       | java                  | true
+            """)
+    void should_strip_credentials_and_hop_by_hop_headers(String name, String value, boolean kept) {
+        ForwardHeaders out = CredentialStripper.strip(List.of(Map.entry(name, value)));
+        assertThat(out.has(name)).isEqualTo(kept);
+    }
+
+    @Test
+    void should_strip_every_header_that_connection_names() {
+        ForwardHeaders out = CredentialStripper.strip(List.of(
+                Map.entry("Connection", "keep-alive, X-Custom, x-other"),
+                Map.entry("X-Custom", "1"), Map.entry("X-Other", "2"), Map.entry("X-Kept", "3")));
+        assertThat(out.entries()).containsExactly(Map.entry("X-Kept", "3"));
+    }
+
+    @Test
+    void should_never_strip_the_injected_credential() {
+        // a caller naming Authorization in Connection removes their own header; the gateway's is set afterwards
+        ForwardHeaders out = CredentialStripper.strip(List.of(Map.entry("Connection", "Authorization"),
+                Map.entry("Authorization", "Bearer caller")));
+        out.set("Authorization", "Bearer upstream-secret");
+        assertThat(out.entries()).containsExactly(Map.entry("Authorization", "Bearer upstream-secret"));
+    }
+
+    @Test
+    void should_drop_headers_with_control_characters_or_bad_names() {
+        ForwardHeaders out = CredentialStripper.strip(List.of(Map.entry("X-Evil", "a\r\nInjected: 1"),
+                Map.entry("Bad Name", "x"), Map.entry("X-Ok", "fine")));
+        assertThat(out.entries()).containsExactly(Map.entry("X-Ok", "fine"));
+    }
+}
