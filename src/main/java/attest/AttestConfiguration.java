@@ -150,7 +150,7 @@ public class AttestConfiguration implements CamelConfiguration {
         if (s.optional("attest.kafka.brokers").isEmpty()) {
             // no brokers: the relay stays stopped and events wait in the outbox
             context.getPropertiesComponent().addOverrideProperty("attest.kafka.enabled", "false");
-            context.getPropertiesComponent().addOverrideProperty("attest.kafka.brokers", "none:9092");
+            context.getPropertiesComponent().addOverrideProperty("attest.kafka.brokers", "127.0.0.1:9");
             LOG.info("no Kafka brokers configured: evidence events wait in the outbox");
         }
 

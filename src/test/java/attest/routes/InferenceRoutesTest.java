@@ -1,0 +1,263 @@
+package attest.routes;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.policy.Decision;
+import attest.policy.Verdict;
+import attest.upstream.ForwardHeaders;
+import attest.upstream.UpstreamResponse;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.EndpointInject;
+import org.apache.camel.Exchange;
+import org.apache.camel.Produce;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.builder.AdviceWithRouteBuilder;
+import org.apache.camel.component.mock.MockEndpoint;
+import org.apache.camel.test.main.junit5.AdviceRouteMapping;
+import org.apache.camel.test.main.junit5.CamelMainTest;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every branch of the inference router, on the real YAML routes: allow, deny, review, no match,
+ * upstream error, upstream timeout, plus the refusals before policy (401, 413) and a store outage (503).
+ * The upstream and the evidence store are mocks; everything else is the production code.
+ */
+@CamelMainTest(
+        configurationClasses = RouteTestConfiguration.class,
+        properties = {"attest.kafka.enabled=false", "attest.kafka.brokers=127.0.0.1:9"},
+        replaceRouteFromWith = {"inference-ingress=direct:ingress", "control-health=direct:health",
+                "control-metrics=direct:metrics"},
+        advices = {
+                @AdviceRouteMapping(route = "upstream-call", advice = InferenceRoutesTest.UpstreamAdvice.class),
+                @AdviceRouteMapping(route = "evidence-record", advice = InferenceRoutesTest.EvidenceAdvice.class)})
+class InferenceRoutesTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String CHAT = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+    public static class UpstreamAdvice extends AdviceWithRouteBuilder {
+        @Override
+        public void configure() {
+            weaveById("open-evidence").replace().to("mock:evidence-open");
+            weaveById("call-upstream").replace().to("mock:upstream");
+        }
+    }
+
+    public static class EvidenceAdvice extends AdviceWithRouteBuilder {
+        @Override
+        public void configure() {
+            weaveById("record-evidence").replace().to("mock:evidence");
+        }
+    }
+
+    @Produce("direct:ingress")
+    ProducerTemplate template;
+    @EndpointInject("mock:upstream")
+    MockEndpoint upstream;
+    @EndpointInject("mock:evidence")
+    MockEndpoint evidence;
+    @EndpointInject("mock:evidence-open")
+    MockEndpoint evidenceOpen;
+
+    @BeforeEach
+    void reset() {
+        MockEndpoint.resetMocks(upstream.getCamelContext());
+        upstream.whenAnyExchangeReceived(e -> e.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(200,
+                List.of(Map.entry("Content-Type", "application/json")),
+                "{\"choices\":[]}".getBytes(StandardCharsets.UTF_8), null, null)));
+    }
+
+    Exchange call(String token, String path, String body) {
+        return template.request("direct:ingress", e -> {
+            e.getIn().setHeader(Exchange.HTTP_METHOD, "POST");
+            e.getIn().setHeader(Exchange.HTTP_URI, path);
+            e.getIn().setHeader("Content-Type", "application/json");
+            e.getIn().setHeader("Cookie", "session=secret-cookie");
+            if (token != null) {
+                e.getIn().setHeader("Authorization", "Bearer " + token);
+            }
+            e.getIn().setBody(body.getBytes(StandardCharsets.UTF_8));
+        });
+    }
+
+    static String alice() {
+        return RouteTestConfiguration.TOKENS.user("alice", List.of("inference-user"));
+    }
+
+    static int status(Exchange e) {
+        return e.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
+    }
+
+    static JsonNode error(Exchange e) throws Exception {
+        return JSON.readTree(e.getMessage().getBody(byte[].class)).path("error");
+    }
+
+    void assertOneEvidenceRecord() throws InterruptedException {
+        evidence.expectedMessageCount(1);
+        evidence.assertIsSatisfied();
+    }
+
+    @Test
+    void should_forward_an_allowed_call_with_the_upstream_credential_only() throws Exception {
+        upstream.expectedMessageCount(1);
+        evidenceOpen.expectedMessageCount(1);
+        Exchange out = call(alice(), "/llm/v1/chat/completions", CHAT);
+
+        assertThat(status(out)).isEqualTo(200);
+        assertThat(out.getMessage().getBody(String.class)).isEqualTo("{\"choices\":[]}");
+        assertThat(out.getMessage().getHeader("X-Request-Id", String.class)).isNotBlank();
+        // nothing of the request comes back
+        assertThat(out.getMessage().getHeaders().keySet()).noneMatch(k -> k.equalsIgnoreCase("Authorization")
+                || k.equalsIgnoreCase("Cookie"));
+        upstream.assertIsSatisfied();
+        evidenceOpen.assertIsSatisfied();
+        ForwardHeaders sent = upstream.getExchanges().get(0).getProperty(Exchanges.FORWARD_HEADERS, ForwardHeaders.class);
+        assertThat(sent.first("Authorization")).isEqualTo("Bearer " + RouteTestConfiguration.UPSTREAM_SECRET);
+        assertThat(sent.has("Cookie")).isFalse();
+        assertThat(sent.first("X-Attest-Subject")).isNotBlank();
+        assertThat(sent.first("X-Request-Id")).isEqualTo(out.getMessage().getHeader("X-Request-Id"));
+        assertOneEvidenceRecord();
+        Decision d = evidence.getExchanges().get(0).getProperty(Exchanges.DECISION, Decision.class);
+        assertThat(d.verdict()).isEqualTo(Verdict.ALLOW);
+        assertThat(d.ruleId()).isEqualTo("chat");
+    }
+
+    @Test
+    void should_deny_by_an_explicit_rule() throws Exception {
+        upstream.expectedMessageCount(0);
+        String token = RouteTestConfiguration.TOKENS.rs256(attest.identity.TestTokens.claims("carl",
+                List.of("inference-user"), java.time.Instant.now()).claim("groups", List.of("/contractors")).build());
+        Exchange out = call(token, "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(403);
+        assertThat(error(out).path("code").asText()).isEqualTo("forbidden");
+        assertThat(error(out).path("rule_id").asText()).isEqualTo("deny-contractors");
+        assertThat(error(out).path("message").asText()).isEqualTo("contractors may not call models");
+        upstream.assertIsSatisfied();
+        assertOneEvidenceRecord();
+    }
+
+    @Test
+    void should_deny_when_no_rule_matches() throws Exception {
+        upstream.expectedMessageCount(0);
+        Exchange out = call(RouteTestConfiguration.TOKENS.user("dave", List.of()), "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(403);
+        assertThat(error(out).path("rule_id").asText()).isEqualTo("default-deny");
+        upstream.assertIsSatisfied();
+        assertOneEvidenceRecord();
+        assertThat(evidence.getExchanges().get(0).getProperty(Exchanges.DECISION, Decision.class).verdict())
+                .isEqualTo(Verdict.DENY);
+    }
+
+    @Test
+    void should_send_review_to_approval_hold() throws Exception {
+        upstream.expectedMessageCount(0);
+        Exchange out = call(alice(), "/llm/v1/chat/completions", "{\"model\":\"big-70b\",\"messages\":[]}");
+        assertThat(status(out)).isEqualTo(403);
+        assertThat(error(out).path("code").asText()).isEqualTo("approval_required");
+        assertThat(error(out).path("rule_id").asText()).isEqualTo("review-big-model");
+        upstream.assertIsSatisfied();
+        assertOneEvidenceRecord();
+    }
+
+    @Test
+    void should_answer_502_when_the_upstream_fails() throws Exception {
+        upstream.whenAnyExchangeReceived(e -> {
+            throw GatewayException.upstreamError("the upstream could not be reached");
+        });
+        Exchange out = call(alice(), "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(502);
+        assertThat(error(out).path("code").asText()).isEqualTo("upstream_error");
+        assertOneEvidenceRecord();
+        assertThat(evidence.getExchanges().get(0).getProperty(Exchanges.ERROR, GatewayException.class).outcome())
+                .isEqualTo("upstream_error");
+    }
+
+    @Test
+    void should_hide_an_upstream_5xx_body_behind_502() throws Exception {
+        upstream.whenAnyExchangeReceived(e -> e.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(500,
+                List.of(), "java.lang.IllegalStateException: at com.vendor.Secret".getBytes(), null, null)));
+        Exchange out = call(alice(), "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(502);
+        assertThat(out.getMessage().getBody(String.class)).doesNotContain("IllegalStateException");
+        assertOneEvidenceRecord();
+    }
+
+    @Test
+    void should_answer_504_when_the_upstream_times_out() throws Exception {
+        upstream.whenAnyExchangeReceived(e -> {
+            throw GatewayException.upstreamTimeout("the upstream did not answer in time");
+        });
+        Exchange out = call(alice(), "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(504);
+        assertThat(error(out).path("code").asText()).isEqualTo("upstream_timeout");
+        assertOneEvidenceRecord();
+        assertThat(evidence.getExchanges().get(0).getProperty(Exchanges.ERROR, GatewayException.class).outcome())
+                .isEqualTo("timeout");
+    }
+
+    @Test
+    void should_answer_401_without_a_valid_token_and_record_it() throws Exception {
+        upstream.expectedMessageCount(0);
+        Exchange out = call(null, "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(401);
+        assertThat(out.getMessage().getHeader("WWW-Authenticate", String.class)).isEqualTo("Bearer error=\"invalid_token\"");
+        Exchange forged = call("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "/llm/v1/chat/completions", CHAT);
+        assertThat(status(forged)).isEqualTo(401);
+        assertThat(forged.getMessage().getBody(String.class)).doesNotContain("eyJ");
+        upstream.assertIsSatisfied();
+        evidence.expectedMessageCount(2);
+        evidence.assertIsSatisfied();
+    }
+
+    @Test
+    void should_refuse_an_oversized_body_with_413_before_the_upstream() throws Exception {
+        upstream.expectedMessageCount(0);
+        Exchange out = call(alice(), "/llm/v1/chat/completions", "{\"x\":\"" + "a".repeat(2000) + "\"}");
+        assertThat(status(out)).isEqualTo(413);
+        upstream.assertIsSatisfied();
+        assertOneEvidenceRecord();
+    }
+
+    @Test
+    void should_refuse_with_503_and_not_call_the_upstream_when_evidence_cannot_be_opened() throws Exception {
+        upstream.expectedMessageCount(0);
+        evidenceOpen.whenAnyExchangeReceived(e -> {
+            throw GatewayException.evidenceUnavailable();
+        });
+        Exchange out = call(alice(), "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(503);
+        assertThat(error(out).path("code").asText()).isEqualTo("evidence_unavailable");
+        upstream.assertIsSatisfied();
+    }
+
+    @Test
+    void should_rate_limit_with_429_and_retry_after() throws Exception {
+        String token = RouteTestConfiguration.TOKENS.user("lim", List.of("limited-user"));
+        assertThat(status(call(token, "/llm/v1/chat/completions", CHAT))).isEqualTo(200);
+        assertThat(status(call(token, "/llm/v1/chat/completions", CHAT))).isEqualTo(200);
+        Exchange third = call(token, "/llm/v1/chat/completions", CHAT);
+        assertThat(status(third)).isEqualTo(429);
+        assertThat(third.getMessage().getHeader("Retry-After", Integer.class)).isBetween(1, 60);
+        assertThat(error(third).path("rule_id").asText()).isEqualTo("limited");
+    }
+
+    @Test
+    void should_refuse_traversal_and_unknown_prefixes() throws Exception {
+        upstream.expectedMessageCount(0);
+        assertThat(status(call(alice(), "/llm/../admin", CHAT))).isEqualTo(400);
+        assertThat(status(call(alice(), "/llm/%2e%2e/admin", CHAT))).isEqualTo(400);
+        assertThat(status(call(alice(), "http://evil.example/llm/v1/chat/completions", CHAT))).isEqualTo(400);
+        assertThat(status(call(alice(), "/nothing/v1/chat/completions", CHAT))).isEqualTo(404);
+        assertThat(status(call(alice(), "/llm/v1/chat/completions", "{not json"))).isEqualTo(400);
+        upstream.assertIsSatisfied();
+        evidence.expectedMessageCount(5);
+        evidence.assertIsSatisfied();
+    }
+}

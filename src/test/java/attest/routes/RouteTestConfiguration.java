@@ -1,0 +1,116 @@
+package attest.routes;
+
+import attest.approval.RenderApprovalRequiredProcessor;
+import attest.evidence.BeginEvidenceProcessor;
+import attest.evidence.EvidenceAssembler;
+import attest.evidence.RenderEvidenceUnavailableProcessor;
+import attest.http.ResponseHeaderFilterStrategy;
+import attest.identity.TestTokens;
+import attest.identity.VerifyTokenProcessor;
+import attest.ingress.AssignRequestIdProcessor;
+import attest.ingress.CheckBodySizeProcessor;
+import attest.ingress.ReadInboundRequestProcessor;
+import attest.ingress.ResolveUpstreamProcessor;
+import attest.ingress.Upstream;
+import attest.ingress.UpstreamRegistry;
+import attest.policy.DecidePolicyProcessor;
+import attest.policy.PolicyEngine;
+import attest.policy.PolicyFile;
+import attest.policy.RateLimiter;
+import attest.policy.ReadRequestFactsProcessor;
+import attest.policy.RenderDenialProcessor;
+import attest.response.FilterResponseHeadersProcessor;
+import attest.response.RenderErrorProcessor;
+import attest.rules.YamlTree;
+import attest.upstream.InjectUpstreamCredentialProcessor;
+import attest.upstream.RenderUpstreamResponseProcessor;
+import attest.upstream.StaticSecretCredential;
+import attest.upstream.StripCredentialsProcessor;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Processor;
+import org.apache.camel.spi.Registry;
+
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+
+/**
+ * The real stage processors for the route tests, with a local token issuer and a test policy. The steps
+ * that touch the outside world (the upstream call, the evidence store, Kafka, the control plane) are
+ * bound as no-ops here and replaced by mocks through advice in each test.
+ */
+public class RouteTestConfiguration implements CamelConfiguration {
+    public static final TestTokens TOKENS = new TestTokens();
+    public static final String UPSTREAM_SECRET = "upstream-secret-for-route-tests";
+    static final String POLICY = """
+            rules:
+              - id: deny-contractors
+                decision: DENY
+                reason: contractors may not call models
+                match:
+                  groups: [/contractors]
+                  paths: ['**']
+              - id: review-big-model
+                decision: REVIEW
+                reason: the big model needs approval
+                match:
+                  roles: [inference-user]
+                  models: ['big-*']
+              - id: chat
+                decision: ALLOW
+                reason: inference users may chat
+                match:
+                  roles: [inference-user]
+                  upstreams: [llm]
+                  methods: [POST]
+                  paths: [/v1/chat/completions]
+                limits:
+                  requests-per-minute: 1000
+              - id: limited
+                decision: ALLOW
+                reason: the limited role has a small budget
+                match:
+                  roles: [limited-user]
+                  paths: ['**']
+                limits:
+                  requests-per-minute: 2
+            """;
+
+    @Override
+    public void configure(CamelContext context) {
+        Registry r = context.getRegistry();
+        Clock clock = Clock.systemUTC();
+        Processor noop = exchange -> { };
+        UpstreamRegistry upstreams = new UpstreamRegistry(List.of(new Upstream("llm", "/llm",
+                URI.create("http://127.0.0.1:9"), new StaticSecretCredential("Authorization", "Bearer", UPSTREAM_SECRET,
+                "test"), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1))));
+        r.bind("responseHeaderFilter", new ResponseHeaderFilterStrategy());
+        r.bind("readInboundRequestProcessor", new ReadInboundRequestProcessor(clock));
+        r.bind("assignRequestIdProcessor", new AssignRequestIdProcessor());
+        r.bind("beginEvidenceProcessor", new BeginEvidenceProcessor(new EvidenceAssembler("route-test")));
+        r.bind("checkBodySizeProcessor", new CheckBodySizeProcessor(1000));
+        r.bind("verifyTokenProcessor", new VerifyTokenProcessor(TOKENS.validator(clock)));
+        r.bind("resolveUpstreamProcessor", new ResolveUpstreamProcessor(upstreams));
+        r.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor());
+        r.bind("decidePolicyProcessor", new DecidePolicyProcessor(new PolicyEngine(
+                PolicyFile.parse(YamlTree.parse("test-policy.yaml", POLICY), Set.of("llm")), new RateLimiter(clock))));
+        r.bind("renderDenialProcessor", new RenderDenialProcessor());
+        r.bind("renderApprovalRequiredProcessor", new RenderApprovalRequiredProcessor());
+        r.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
+        r.bind("injectUpstreamCredentialProcessor", new InjectUpstreamCredentialProcessor("X-Attest-Subject"));
+        r.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(
+                Executors.newSingleThreadScheduledExecutor()));
+        r.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
+        r.bind("renderErrorProcessor", new RenderErrorProcessor());
+        r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
+        for (String name : List.of("callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
+                "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
+                "checkHealthProcessor", "renderMetricsProcessor")) {
+            r.bind(name, noop);
+        }
+    }
+}
