@@ -48,7 +48,7 @@ public final class DemoModelServer implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService executor;
-    private final String apiKey;
+    private final java.util.function.Predicate<String> authCheck;
     private final List<Received> received = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger calls = new AtomicInteger();
     private final CountDownLatch closing = new CountDownLatch(1);
@@ -57,7 +57,12 @@ public final class DemoModelServer implements AutoCloseable {
     private volatile boolean record = true;
 
     public DemoModelServer(String host, int port, String apiKey) throws IOException {
-        this.apiKey = apiKey;
+        this(host, port, auth -> ("Bearer " + apiKey).equals(auth));
+    }
+
+    /** A server that checks the Authorization header with its own rule (for example, a token from Keycloak). */
+    public DemoModelServer(String host, int port, java.util.function.Predicate<String> authCheck) throws IOException {
+        this.authCheck = authCheck;
         this.server = HttpServer.create(new InetSocketAddress(host, port), 512);
         this.executor = Executors.newFixedThreadPool(32, r -> {
             Thread t = new Thread(r, "demo-model");
@@ -126,7 +131,7 @@ public final class DemoModelServer implements AutoCloseable {
                 received.add(new Received(ex.getRequestMethod(), ex.getRequestURI().getRawPath(), headers, body));
             }
             String auth = ex.getRequestHeaders().getFirst("Authorization");
-            if (!("Bearer " + apiKey).equals(auth)) {
+            if (auth == null || !authCheck.test(auth)) {
                 json(ex, 401, error("invalid_api_key", "the demo upstream wants its own API key"));
                 return;
             }

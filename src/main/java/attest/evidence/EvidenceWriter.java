@@ -132,7 +132,8 @@ public final class EvidenceWriter implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // the writer must outlive any failure: a dead writer would refuse every call from now on
                 LOG.error("evidence writer loop error: {}", e.getClass().getSimpleName());
             } finally {
                 batch.clear();
@@ -166,7 +167,8 @@ public final class EvidenceWriter implements AutoCloseable {
             for (Write w : batch) {
                 w.done().complete(null);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            // a driver may throw an Error on a dead connection (AssertionError with -ea): treat it as a failed commit
             healthy = false;
             try {
                 if (tx != null && tx.isActive()) {

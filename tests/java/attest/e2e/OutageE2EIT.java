@@ -1,0 +1,81 @@
+package attest.e2e;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static attest.e2e.E2E.CHAT;
+import static attest.e2e.E2E.count;
+import static attest.e2e.E2E.evidence;
+import static attest.e2e.E2E.events;
+import static attest.e2e.E2E.newRequestId;
+import static attest.e2e.E2E.post;
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Failing closed when the evidence store is down, and losing nothing when Kafka is down. */
+class OutageE2EIT {
+    @BeforeAll
+    static void up() {
+        stack();
+    }
+
+    @AfterAll
+    static void logsHoldNoSecrets() {
+        E2E.assertLogsClean();
+    }
+
+    @Test
+    void should_refuse_with_503_and_call_no_upstream_while_postgresql_is_down() throws Exception {
+        String token = stack().userToken("alice");
+        assertThat(post("/llm/v1/chat/completions", token, newRequestId(), CHAT).statusCode()).isEqualTo(200);
+        stack().postgres.stop();
+        try {
+            int before = stack().demo.calls();
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> r = post("/llm/v1/chat/completions", token, newRequestId(), CHAT);
+                assertThat(r.statusCode()).isEqualTo(503);
+                assertThat(r.body()).contains("evidence_unavailable").doesNotContain("Exception");
+            }
+            assertThat(stack().demo.calls()).as("upstream calls while the store is down").isEqualTo(before);
+        } finally {
+            stack().postgres.start();
+        }
+        String rid = newRequestId();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() ->
+                post("/llm/v1/chat/completions", token, rid + "-" + System.nanoTime(), CHAT).statusCode() == 200);
+        assertThat(post("/llm/v1/chat/completions", token, rid, CHAT).statusCode()).isEqualTo(200);
+        assertThat(evidence(rid).get("outcome")).isEqualTo("completed");
+    }
+
+    @Test
+    void should_keep_serving_while_kafka_is_down_and_deliver_every_event_later() throws Exception {
+        String token = stack().userToken("alice");
+        stack().kafka.stop(true);
+        List<String> ids = new ArrayList<>();
+        try {
+            for (int i = 0; i < 10; i++) {
+                String rid = newRequestId();
+                ids.add(rid);
+                assertThat(post("/llm/v1/chat/completions", token, rid, CHAT).statusCode()).isEqualTo(200);
+            }
+            // committed evidence, events waiting in the outbox
+            for (String rid : ids) {
+                assertThat(evidence(rid).get("outcome")).isEqualTo("completed");
+            }
+            assertThat(count("SELECT count(*) FROM evidence_outbox WHERE published_at IS NULL")).isGreaterThanOrEqualTo(10);
+        } finally {
+            stack().kafka.start();
+        }
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+                .untilAsserted(() -> assertThat(events().keySet()).containsAll(ids));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(count("SELECT count(*) FROM evidence_outbox WHERE published_at IS NULL")).isZero());
+    }
+}

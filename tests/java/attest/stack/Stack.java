@@ -1,0 +1,219 @@
+package attest.stack;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * The real stack for the end-to-end suite, started once per test JVM and stopped at its end:
+ * Keycloak (reused when one already serves the attest realm on 8180), and a Kafka broker, a PostgreSQL,
+ * the demo model servers and the gateway that this harness owns, on free ports, so tests may stop and
+ * start Kafka and PostgreSQL.
+ */
+public final class Stack {
+    private static Stack instance;
+
+    public final Path repo = Path.of("").toAbsolutePath();
+    public final Path work = repo.resolve("target/e2e-stack");
+    public final LogCapture logs = LogCapture.install();
+    public final String demoKey = "demo-key-" + UUID.randomUUID();
+    public KeycloakServer keycloak;
+    public String issuer;
+    public KafkaBroker kafka;
+    public PostgresServer postgres;
+    public DemoModelServer demo;
+    public DemoModelServer oauthDemo;
+    public Gateway gateway;
+    public int dataPort;
+    public int controlPort;
+    private final Deque<AutoCloseable> started = new ArrayDeque<>();
+
+    public static synchronized Stack get() {
+        if (instance == null) {
+            Stack s = new Stack();
+            try {
+                s.start();
+            } catch (Exception e) {
+                s.stop();
+                throw new IllegalStateException("the e2e stack did not start: " + e.getMessage(), e);
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(s::stop, "e2e-stack-stop"));
+            instance = s;
+        }
+        return instance;
+    }
+
+    private void start() throws Exception {
+        if (Files.exists(work)) {
+            try (var walk = Files.walk(work)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        Files.createDirectories(work);
+        if (KeycloakServer.running(8180)) {
+            System.out.println("[stack] Keycloak already serves realm attest on 8180: reusing it");
+        } else {
+            keycloak = new KeycloakServer(repo, work, 8180);
+            started.push(keycloak);
+            keycloak.start();
+        }
+        issuer = "http://127.0.0.1:8180/realms/attest";
+
+        int kafkaPort = freePortPair();
+        kafka = new KafkaBroker(repo, work.resolve("kafka"), kafkaPort);
+        started.push(kafka);
+        kafka.start();
+
+        postgres = new PostgresServer(work.resolve("pgdata"), PostgresServer.freePort());
+        started.push(postgres);
+        postgres.start();
+
+        demo = new DemoModelServer("127.0.0.1", 0, demoKey);
+        started.push(demo);
+        var gatewayTokens = new attest.identity.TokenValidator(attest.identity.RealmKeys.fromJwksUri(
+                issuer + "/protocol/openid-connect/certs", Duration.ofMinutes(5), Duration.ofSeconds(5),
+                Duration.ofSeconds(3)), issuer, "attest-gateway", Duration.ofSeconds(5), java.time.Clock.systemUTC());
+        oauthDemo = new DemoModelServer("127.0.0.1", 0, auth -> {
+            try {
+                return "attest-gateway".equals(gatewayTokens.validateAuthorization(auth).clientId());
+            } catch (RuntimeException e) {
+                return false;
+            }
+        });
+        started.push(oauthDemo);
+
+        secrets.add(demoKey);
+        secrets.add("attest-gateway-secret");
+        secrets.add("batch-job-secret");
+        Path keyFile = work.resolve("demo.key");
+        Files.writeString(keyFile, demoKey);
+        Path secretFile = work.resolve("gateway-client.secret");
+        Files.writeString(secretFile, "attest-gateway-secret");
+        dataPort = PostgresServer.freePort();
+        controlPort = PostgresServer.freePort();
+        Map<String, String> p = new HashMap<>();
+        p.put("attest.instance-id", "e2e");
+        p.put("attest.data.port", String.valueOf(dataPort));
+        p.put("attest.control.port", String.valueOf(controlPort));
+        p.put("attest.db.url", postgres.jdbcUrl());
+        p.put("attest.db.user", "postgres");
+        p.put("attest.db.password", "");
+        p.put("attest.kafka.brokers", kafka.bootstrap());
+        p.put("attest.identity.issuer", issuer);
+        p.put("attest.identity.clock-skew-ms", "1000");
+        p.put("attest.policy.file", "tests/e2e-policy.yaml");
+        p.put("attest.upstreams", "llm,llm-oauth");
+        p.put("attest.upstream.llm.base-url", demo.baseUrl());
+        p.put("attest.upstream.llm.credential.secret-env", "");
+        p.put("attest.upstream.llm.credential.secret-file", keyFile.toString());
+        p.put("attest.upstream.llm.timeout-ms", "3000");
+        p.put("attest.upstream.llm.idle-timeout-ms", "3000");
+        p.put("attest.upstream.llm-oauth.prefix", "/llm-oauth");
+        p.put("attest.upstream.llm-oauth.base-url", oauthDemo.baseUrl());
+        p.put("attest.upstream.llm-oauth.credential.type", "oauth2");
+        p.put("attest.upstream.llm-oauth.credential.token-url", issuer + "/protocol/openid-connect/token");
+        p.put("attest.upstream.llm-oauth.credential.client-id", "attest-gateway");
+        p.put("attest.upstream.llm-oauth.credential.client-secret-file", secretFile.toString());
+        gateway = new Gateway(p);
+        started.push(gateway);
+        gateway.start();
+        System.out.println("[stack] e2e stack up: gateway http://127.0.0.1:" + dataPort);
+    }
+
+    private static int freePortPair() {
+        for (int i = 0; i < 20; i++) {
+            int p = PostgresServer.freePort();
+            if (!Waits.portOpen("127.0.0.1", p + 1)) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("no free port pair for Kafka");
+    }
+
+    public synchronized void stop() {
+        while (!started.isEmpty()) {
+            try {
+                started.pop().close();
+            } catch (Exception e) {
+                System.out.println("[stack] stop: " + e.getMessage());
+            }
+        }
+    }
+
+    public String gatewayUrl() {
+        return "http://127.0.0.1:" + dataPort;
+    }
+
+    public Connection db() throws SQLException {
+        return DriverManager.getConnection(postgres.jdbcUrl(), "postgres", "");
+    }
+
+    // ---- tokens from the real Keycloak --------------------------------------------------------------------
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A password-grant access token for a dev realm user (password = username). */
+    public String userToken(String client, String username) {
+        return token(Map.of("grant_type", "password", "client_id", client, "username", username, "password", username),
+                "access_token");
+    }
+
+    public String userToken(String username) {
+        return userToken("attest-cli", username);
+    }
+
+    /** A token of another type from the same login (id_token, refresh_token). */
+    public String otherToken(String username, String field) {
+        return token(Map.of("grant_type", "password", "client_id", "attest-cli", "username", username,
+                "password", username, "scope", "openid"), field);
+    }
+
+    /** The batch-job service account's token (client credentials). */
+    public String serviceAccountToken() {
+        return token(Map.of("grant_type", "client_credentials", "client_id", "batch-job",
+                "client_secret", "batch-job-secret"), "access_token");
+    }
+
+    /** Every token and secret this run handed out, for the log hygiene checks. */
+    public final java.util.Set<String> secrets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private String token(Map<String, String> form, String field) {
+        StringBuilder body = new StringBuilder();
+        form.forEach((k, v) -> body.append(body.length() == 0 ? "" : "&").append(k).append('=')
+                .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+        try {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(issuer + "/protocol/openid-connect/token"))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("Keycloak token request failed: " + r.statusCode() + " " + r.body());
+            }
+            String token = JSON.readTree(r.body()).path(field).asText();
+            secrets.add(token);
+            return token;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
