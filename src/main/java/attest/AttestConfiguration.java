@@ -147,11 +147,15 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.integer("attest.kafka.relay-batch", 500)));
         registry.bind("markOutboxPublishedProcessor", new MarkOutboxPublishedProcessor(outbox));
         registry.bind("releaseOutboxClaimProcessor", new ReleaseOutboxClaimProcessor(outbox));
-        if (s.optional("attest.kafka.brokers").isEmpty()) {
-            // no brokers: the relay stays stopped and events wait in the outbox
-            context.getPropertiesComponent().addOverrideProperty("attest.kafka.enabled", "false");
-            context.getPropertiesComponent().addOverrideProperty("attest.kafka.brokers", "127.0.0.1:9");
-            LOG.info("no Kafka brokers configured: evidence events wait in the outbox");
+        boolean kafka = s.optional("attest.kafka.brokers").isPresent() && s.bool("attest.kafka.enabled", true);
+        context.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class)
+                .addModelLifecycleStrategy(new attest.evidence.KafkaRelayPolicy(kafka));
+        // the relay endpoint reads this internal key: the brokers, or an unused address when the relay is off
+        // (Camel warms up the producers of routes that do not start, so the endpoint must always be valid)
+        context.getPropertiesComponent().addOverrideProperty("attest.kafka.relay-brokers",
+                kafka ? s.required("attest.kafka.brokers") : "127.0.0.1:9");
+        if (!kafka) {
+            LOG.info("Kafka relay off (no brokers configured, or attest.kafka.enabled=false): events wait in the outbox");
         }
 
         // responses and errors

@@ -1,6 +1,6 @@
 package attest.e2e;
 
-import attest.stack.DemoModelServer;
+import attest.demo.DemoModelServer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.OpenAIServiceException;

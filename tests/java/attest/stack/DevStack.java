@@ -1,5 +1,7 @@
 package attest.stack;
 
+import attest.demo.DemoModelServer;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;

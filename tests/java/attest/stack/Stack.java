@@ -1,5 +1,7 @@
 package attest.stack;
 
+import attest.demo.DemoModelServer;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;

@@ -32,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @CamelMainTest(
         configurationClasses = RouteTestConfiguration.class,
-        properties = {"attest.kafka.enabled=false", "attest.kafka.brokers=127.0.0.1:9"},
+        properties = {"attest.kafka.brokers=", "attest.kafka.relay-brokers=127.0.0.1:9"},
         replaceRouteFromWith = {"inference-ingress=direct:ingress", "control-health=direct:health",
                 "control-metrics=direct:metrics"},
         advices = {

@@ -1,4 +1,4 @@
-package attest.stack;
+package attest.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -75,11 +75,16 @@ public final class DemoModelServer implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        String key = System.getenv().getOrDefault("ATTEST_DEMO_UPSTREAM_KEY", "demo-upstream-key");
+        String key = System.getenv("ATTEST_DEMO_UPSTREAM_KEY");
+        if (key == null || key.isBlank()) {
+            System.err.println("set ATTEST_DEMO_UPSTREAM_KEY: the API key the demo model server demands");
+            System.exit(2);
+        }
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 8000;
-        DemoModelServer s = new DemoModelServer("127.0.0.1", port, key);
+        String host = System.getenv().getOrDefault("ATTEST_DEMO_HOST", "127.0.0.1");
+        DemoModelServer s = new DemoModelServer(host, port, key);
         s.record = false;
-        System.out.println("demo model server on http://127.0.0.1:" + s.port());
+        System.out.println("demo model server on http://" + host + ":" + s.port());
         s.closing.await();
     }
 

@@ -1,0 +1,107 @@
+package attest;
+
+import attest.stack.KeycloakServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** docker-compose.yml cannot run here, so it is held to the dev stack by reading it. */
+class DockerComposeConsistencyTest {
+    static Map<String, Object> services;
+    static Properties defaults = new Properties();
+
+    @BeforeAll
+    @SuppressWarnings("unchecked")
+    static void read() throws IOException {
+        Map<String, Object> compose = (Map<String, Object>) new Load(LoadSettings.builder().build())
+                .loadFromString(Files.readString(Path.of("docker-compose.yml")));
+        services = (Map<String, Object>) compose.get("services");
+        try (InputStream in = DockerComposeConsistencyTest.class.getResourceAsStream("/application.properties")) {
+            defaults.load(in);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> service(String name) {
+        return (Map<String, Object>) services.get(name);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<String> list(String service, String key) {
+        return ((List<Object>) service(service).get(key)).stream().map(String::valueOf).toList();
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, String> env(String service) {
+        return ((Map<String, Object>) service(service).get("environment")).entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> String.valueOf(e.getValue())));
+    }
+
+    @Test
+    void should_describe_the_same_services_as_the_dev_stack() {
+        assertThat(services.keySet()).containsExactlyInAnyOrder("postgres", "kafka", "keycloak", "demo-upstream",
+                "gateway");
+    }
+
+    @Test
+    void should_import_the_same_realm_into_the_same_keycloak_on_the_same_port() throws IOException {
+        assertThat((String) service("keycloak").get("image")).endsWith(":" + KeycloakServer.VERSION);
+        assertThat(list("keycloak", "command")).contains("start-dev", "--import-realm");
+        assertThat(list("keycloak", "volumes")).contains("./keycloak-realm:/opt/keycloak/data/import:ro");
+        assertThat(Files.readString(Path.of("keycloak-realm/attest-realm.json"))).contains("\"realm\": \"attest\"");
+        assertThat(list("keycloak", "ports")).containsExactly("8180:8080");
+        assertThat(defaults.getProperty("attest.identity.issuer")).isEqualTo("http://127.0.0.1:8180/realms/attest");
+        assertThat(env("gateway").get("ATTEST_IDENTITY_ISSUER")).endsWith(":8180/realms/attest");
+    }
+
+    @Test
+    void should_run_the_same_kafka_version() throws IOException {
+        Matcher m = Pattern.compile("<artifactId>kafka_2.13</artifactId><version>([^<]+)</version>")
+                .matcher(Files.readString(Path.of("tests/kafka-server/pom.xml")));
+        assertThat(m.find()).isTrue();
+        assertThat((String) service("kafka").get("image")).isEqualTo("apache/kafka:" + m.group(1));
+    }
+
+    @Test
+    void should_publish_the_gateway_on_the_documented_ports() {
+        assertThat(list("gateway", "ports")).containsExactlyInAnyOrder(
+                defaults.getProperty("attest.data.port") + ":" + defaults.getProperty("attest.data.port"),
+                defaults.getProperty("attest.control.port") + ":" + defaults.getProperty("attest.control.port"));
+        assertThat(env("gateway").get("ATTEST_DATA_PORT")).isEqualTo(defaults.getProperty("attest.data.port"));
+    }
+
+    @Test
+    void should_only_set_gateway_variables_that_map_to_documented_settings() {
+        Set<String> documented = defaults.stringPropertyNames().stream()
+                .map(k -> k.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_')).collect(Collectors.toSet());
+        String secretEnv = defaults.getProperty("attest.upstream.llm.credential.secret-env");
+        for (String name : env("gateway").keySet()) {
+            if (name.equals(secretEnv)) {
+                continue;
+            }
+            assertThat(documented).as("%s is not a documented setting", name).contains(name);
+        }
+        assertThat(env("gateway")).containsKey(secretEnv);
+        // the gateway reaches the demo upstream on the port the demo listens on
+        assertThat(env("gateway").get("ATTEST_UPSTREAM_LLM_BASE_URL")).isEqualTo("http://demo-upstream:"
+                + list("demo-upstream", "command").get(1));
+        assertThat(env("demo-upstream").get("ATTEST_DEMO_UPSTREAM_KEY"))
+                .isEqualTo(env("gateway").get(secretEnv));
+    }
+}

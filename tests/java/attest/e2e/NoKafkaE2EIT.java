@@ -1,0 +1,68 @@
+package attest.e2e;
+
+import attest.stack.Gateway;
+import attest.stack.PostgresServer;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import static attest.e2e.E2E.CHAT;
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** With no Kafka brokers configured the gateway serves, and its events wait in the outbox. */
+class NoKafkaE2EIT {
+    @Test
+    void should_serve_and_keep_events_in_the_outbox_without_brokers() throws Exception {
+        var s = stack();
+        try (Connection c = s.db()) {
+            c.createStatement().execute("DROP DATABASE IF EXISTS nokafka");
+            c.createStatement().execute("CREATE DATABASE nokafka");
+        }
+        String url = s.postgres.jdbcUrl().replace("/postgres", "/nokafka");
+        Path key = s.work.resolve("demo.key");
+        int port = PostgresServer.freePort();
+        Map<String, String> p = new HashMap<>();
+        p.put("attest.instance-id", "nokafka");
+        p.put("attest.data.port", String.valueOf(port));
+        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
+        p.put("attest.db.url", url);
+        p.put("attest.db.user", "postgres");
+        p.put("attest.kafka.brokers", "");
+        p.put("attest.identity.issuer", s.issuer);
+        p.put("attest.policy.file", "tests/e2e-policy.yaml");
+        p.put("attest.upstream.llm.base-url", s.demo.baseUrl());
+        p.put("attest.upstream.llm.credential.secret-env", "");
+        p.put("attest.upstream.llm.credential.secret-file", key.toString());
+        assertThat(Files.exists(key)).isTrue();
+        try (Gateway g = new Gateway(p).start()) {
+            HttpResponse<String> r = E2E.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                            + "/llm/v1/chat/completions")).header("Authorization", "Bearer " + s.userToken("alice"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(g.context().getRouteController().getRouteStatus("evidence-relay").isStarted()).isFalse();
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> unpublished(url) == 1);
+        }
+    }
+
+    static long unpublished(String url) throws Exception {
+        try (Connection c = DriverManager.getConnection(url, "postgres", "");
+             ResultSet rs = c.createStatement().executeQuery(
+                     "SELECT count(*) FROM evidence_outbox WHERE published_at IS NULL")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}
