@@ -34,12 +34,15 @@ public final class TokenValidator {
             JWSAlgorithm.ES256);
     private static final int MAX_TOKEN_LENGTH = 16 * 1024;
     private static final int MAX_KID_LENGTH = 128;
+    private static final int MAX_CACHED = 10_000;
 
     private final DefaultJWTProcessor<SecurityContext> processor;
     private final String issuer;
     private final String audience;
     private final Duration clockSkew;
     private final Clock clock;
+    private final java.util.concurrent.ConcurrentHashMap<String, Verified> verified =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public TokenValidator(JWKSource<SecurityContext> keys, String issuer, String audience, Duration clockSkew,
                           Clock clock) {
@@ -68,6 +71,25 @@ public final class TokenValidator {
         if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
             throw new InvalidTokenException("token empty or too long");
         }
+        // a token whose signature was verified before is not verified again; its claims are re-checked
+        // against the clock on every call, so expiry still applies to the second
+        Verified cached = verified.get(token);
+        if (cached != null) {
+            checkClaims(cached.claims());
+            return cached.identity();
+        }
+        Verified fresh = verify(token);
+        if (verified.size() >= MAX_CACHED) {
+            verified.clear();
+        }
+        verified.put(token, fresh);
+        return fresh.identity();
+    }
+
+    private record Verified(JWTClaimsSet claims, Identity identity) {
+    }
+
+    private Verified verify(String token) {
         JWT jwt;
         try {
             jwt = JWTParser.parse(token);
@@ -101,7 +123,7 @@ public final class TokenValidator {
             throw new InvalidTokenException("signature or key rejected");
         }
         checkClaims(claims);
-        return toIdentity(claims);
+        return new Verified(claims, toIdentity(claims));
     }
 
     private void checkClaims(JWTClaimsSet claims) {

@@ -1,0 +1,74 @@
+package attest.stack;
+
+import attest.demo.DemoModelServer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The stack for bench/run.sh: Keycloak (reused if running), a Kafka broker, an embedded PostgreSQL, the
+ * demo upstream and the gateway with every feature of the data path on. Writes target/bench/ready.properties
+ * (ports, a token, the demo key) and runs until its standard input closes.
+ */
+public final class BenchStack {
+    private BenchStack() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path repo = Path.of("").toAbsolutePath();
+        Path work = repo.resolve("target/bench");
+        Files.createDirectories(work);
+        Deque<AutoCloseable> started = new ArrayDeque<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            while (!started.isEmpty()) {
+                try {
+                    started.pop().close();
+                } catch (Exception e) {
+                    System.out.println("[bench] " + e.getMessage());
+                }
+            }
+        }));
+        if (!KeycloakServer.running(8180)) {
+            KeycloakServer kc = new KeycloakServer(repo, work, 8180);
+            started.push(kc);
+            kc.start();
+        }
+        KafkaBroker kafka = new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort());
+        started.push(kafka);
+        kafka.start();
+        PostgresServer pg = new PostgresServer(work.resolve("pgdata-" + UUID.randomUUID()), PostgresServer.freePort());
+        started.push(pg);
+        pg.start();
+        String key = "bench-" + UUID.randomUUID();
+        DemoModelServer demo = new DemoModelServer("127.0.0.1", 0, key);
+        demo.setRecording(false);
+        demo.setStreamDelayMillis(Long.parseLong(System.getProperty("bench.stream-delay-ms", "20")));
+        started.push(demo);
+        Path keyFile = work.resolve("demo.key");
+        Files.writeString(keyFile, key);
+        int port = PostgresServer.freePort();
+        Gateway gateway = new Gateway(Map.of(
+                "attest.data.port", String.valueOf(port),
+                "attest.control.port", String.valueOf(PostgresServer.freePort()),
+                "attest.db.url", pg.jdbcUrl(), "attest.db.user", "postgres",
+                "attest.kafka.brokers", kafka.bootstrap(),
+                "attest.upstream.llm.base-url", demo.baseUrl(),
+                "attest.upstream.llm.credential.secret-env", "",
+                "attest.upstream.llm.credential.secret-file", keyFile.toString()));
+        started.push(gateway);
+        gateway.start();
+        String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
+        Files.writeString(work.resolve("ready.properties"), String.join("\n",
+                "direct=" + demo.baseUrl(), "gateway=http://127.0.0.1:" + port, "demo_key=" + key,
+                "token=" + token, "") );
+        System.out.println("[bench] ready");
+        while (System.in.read() >= 0) {
+            // run until stdin closes
+        }
+        System.exit(0);
+    }
+}
