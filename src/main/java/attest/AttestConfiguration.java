@@ -165,6 +165,18 @@ public class AttestConfiguration implements CamelConfiguration {
         // control plane
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.bind("metricsRegistry", metrics);
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("attest.evidence.writes", writer, EvidenceWriter::written)
+                .description("evidence writes committed").register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("attest.evidence.commits", writer, EvidenceWriter::commits)
+                .description("evidence transactions committed (group commit)").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("attest.evidence.store.healthy", writer, w -> w.healthy() ? 1 : 0)
+                .description("1 when the last evidence commit succeeded").register(metrics);
+        var routeMetrics = new org.apache.camel.component.micrometer.routepolicy.MicrometerRoutePolicyFactory();
+        routeMetrics.setMeterRegistry(metrics);
+        context.addRoutePolicyFactory(routeMetrics);
         registry.bind("checkHealthProcessor", new CheckHealthProcessor(db.dataSource(), writer));
         registry.bind("renderMetricsProcessor", new RenderMetricsProcessor(metrics));
 

@@ -319,6 +319,49 @@ class InferenceE2EIT {
         return new long[] {first, (System.nanoTime() - start) / 1_000_000};
     }
 
+    @Test
+    void should_never_let_the_request_choose_the_upstream_host() throws Exception {
+        // a raw request with a hostile Host header and an absolute-form target: the path prefix alone decides
+        String token = stack().userToken("alice");
+        String rid = newRequestId();
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", stack().dataPort)) {
+            String body = CHAT;
+            String req = "POST /llm/v1/chat/completions HTTP/1.1\r\nHost: evil.example:666\r\n"
+                    + "X-Forwarded-Host: evil.example\r\nAuthorization: Bearer " + token + "\r\n"
+                    + "X-Request-Id: " + rid + "\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length() + "\r\nConnection: close\r\n\r\n" + body;
+            s.getOutputStream().write(req.getBytes(StandardCharsets.UTF_8));
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 200");
+        }
+        DemoModelServer.Received got = stack().demo.received().stream()
+                .filter(x -> rid.equals(x.header("X-Request-Id"))).findFirst().orElseThrow();
+        assertThat(got.header("Host")).isEqualTo("127.0.0.1:" + stack().demo.port());
+        assertThat(got.header("X-Forwarded-Host")).isNull();
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", stack().dataPort)) {
+            String req = "POST http://evil.example/llm/v1/chat/completions HTTP/1.1\r\nHost: evil.example\r\n"
+                    + "Authorization: Bearer " + token + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+            s.getOutputStream().write(req.getBytes(StandardCharsets.UTF_8));
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).startsWith("HTTP/1.1 400");
+        }
+    }
+
+    @Test
+    void should_serve_health_and_metrics_on_the_control_plane() throws Exception {
+        String base = "http://127.0.0.1:" + stack().controlPort;
+        HttpResponse<String> health = E2E.HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base
+                + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(E2E.JSON.readTree(health.body()).path("evidence_store").asText()).isEqualTo("UP");
+        HttpResponse<String> metrics = E2E.HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base
+                + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body()).contains("attest_evidence_writes_total").contains("attest_evidence_commits_total");
+        // the data plane does not answer control-plane paths
+        HttpResponse<String> notHere = post("/health", stack().userToken("alice"), newRequestId(), "{}");
+        assertThat(notHere.statusCode()).isEqualTo(404);
+    }
+
     private static JsonNode JSON_ERROR(HttpResponse<String> r) throws Exception {
         return E2E.JSON.readTree(r.body()).path("error");
     }

@@ -21,27 +21,23 @@ import static attest.e2e.E2E.stack;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** With no Kafka brokers configured the gateway serves, and its events wait in the outbox. */
+/**
+ * The defaults a fresh machine gets: no database URL (an embedded PostgreSQL in a data directory) and no
+ * Kafka brokers (the gateway serves, and its events wait in the outbox).
+ */
 class NoKafkaE2EIT {
     @Test
     void should_serve_and_keep_events_in_the_outbox_without_brokers() throws Exception {
         var s = stack();
-        try (Connection c = s.db()) {
-            c.createStatement().execute("DROP DATABASE IF EXISTS nokafka");
-            c.createStatement().execute("CREATE DATABASE nokafka");
-        }
-        String url = s.postgres.jdbcUrl().replace("/postgres", "/nokafka");
         Path key = s.work.resolve("demo.key");
         int port = PostgresServer.freePort();
         Map<String, String> p = new HashMap<>();
         p.put("attest.instance-id", "nokafka");
         p.put("attest.data.port", String.valueOf(port));
         p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
-        p.put("attest.db.url", url);
-        p.put("attest.db.user", "postgres");
+        p.put("attest.db.embedded.data-dir", s.work.resolve("nokafka-pgdata").toString());
         p.put("attest.kafka.brokers", "");
         p.put("attest.identity.issuer", s.issuer);
-        p.put("attest.policy.file", "tests/e2e-policy.yaml");
         p.put("attest.upstream.llm.base-url", s.demo.baseUrl());
         p.put("attest.upstream.llm.credential.secret-env", "");
         p.put("attest.upstream.llm.credential.secret-file", key.toString());
@@ -53,14 +49,22 @@ class NoKafkaE2EIT {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(g.context().getRouteController().getRouteStatus("evidence-relay").isStarted()).isFalse();
+            attest.evidence.Database db = g.context().getRegistry().lookupByNameAndType("attestDatabase",
+                    attest.evidence.Database.class);
+            assertThat(db.embedded()).as("the embedded default store").isNotNull();
+            String url = db.embedded().getJdbcUrl("postgres", "postgres");
+            assertThat(count(url, "SELECT count(*) FROM evidence_record WHERE outcome = 'completed'")).isEqualTo(1);
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> unpublished(url) == 1);
         }
     }
 
     static long unpublished(String url) throws Exception {
+        return count(url, "SELECT count(*) FROM evidence_outbox WHERE published_at IS NULL");
+    }
+
+    static long count(String url, String sql) throws Exception {
         try (Connection c = DriverManager.getConnection(url, "postgres", "");
-             ResultSet rs = c.createStatement().executeQuery(
-                     "SELECT count(*) FROM evidence_outbox WHERE published_at IS NULL")) {
+             ResultSet rs = c.createStatement().executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }

@@ -1,0 +1,93 @@
+package attest.upstream;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The short-lived upstream token: fetched once, reused until shortly before expiry, then refreshed. */
+class OAuth2ClientCredentialTest {
+    HttpServer server;
+    final AtomicInteger issued = new AtomicInteger();
+    final AtomicReference<String> lastAuth = new AtomicReference<>();
+    volatile int status = 200;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/token", ex -> {
+            lastAuth.set(ex.getRequestHeaders().getFirst("Authorization"));
+            int n = issued.incrementAndGet();
+            byte[] body = ("{\"access_token\":\"tok-" + n + "\",\"expires_in\":60,\"token_type\":\"Bearer\"}")
+                    .getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(status, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    static final class MovableClock extends Clock {
+        Instant now = Instant.parse("2026-11-25T12:00:00Z");
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    @Test
+    void should_cache_the_token_until_shortly_before_expiry_then_refresh() {
+        MovableClock clock = new MovableClock();
+        OAuth2ClientCredential c = new OAuth2ClientCredential(URI.create("http://127.0.0.1:"
+                + server.getAddress().getPort() + "/token"), "attest-gateway", "s3cret", "", Duration.ofSeconds(10), clock);
+        assertThat(c.headerValue()).isEqualTo("Bearer tok-1");
+        assertThat(c.headerValue()).isEqualTo("Bearer tok-1");
+        clock.now = clock.now.plusSeconds(49);
+        assertThat(c.headerValue()).isEqualTo("Bearer tok-1");
+        clock.now = clock.now.plusSeconds(2); // 51 s: within 10 s of the 60 s expiry
+        assertThat(c.headerValue()).isEqualTo("Bearer tok-2");
+        assertThat(issued.get()).isEqualTo(2);
+        assertThat(lastAuth.get()).startsWith("Basic ");
+        assertThat(c.describe()).doesNotContain("s3cret");
+    }
+
+    @Test
+    void should_fail_closed_when_no_token_can_be_had() {
+        status = 401;
+        OAuth2ClientCredential c = new OAuth2ClientCredential(URI.create("http://127.0.0.1:"
+                + server.getAddress().getPort() + "/token"), "attest-gateway", "wrong", "", Duration.ofSeconds(10),
+                Clock.systemUTC());
+        assertThatThrownBy(c::headerValue).isInstanceOf(OAuth2ClientCredential.UpstreamCredentialException.class)
+                .hasMessageNotContaining("wrong");
+    }
+}
