@@ -79,6 +79,7 @@ public class AttestConfiguration implements CamelConfiguration {
             LOG.info("upstream {}: {} -> {} (credential: {})", u.name(), u.prefix(), u.baseUri(),
                     u.credential().describe());
         }
+        registry.bind("netty-http", new attest.http.HardenedNettyHttpComponent());
         registry.bind("responseHeaderFilter", new ResponseHeaderFilterStrategy());
         registry.bind("readInboundRequestProcessor", new ReadInboundRequestProcessor(clock));
         registry.bind("assignRequestIdProcessor", new AssignRequestIdProcessor());
@@ -139,6 +140,14 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock));
         registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
+
+        // the hardened HTTP server of the data plane; what it refuses is recorded too
+        registry.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(
+                s.longValue("attest.data.request-timeout-ms", 30_000), refusal -> {
+                    var record = assembler.protocolRefusal(refusal.status(), refusal.reason(), refusal.method(),
+                            refusal.target(), refusal.source(), clock.instant());
+                    writer.submit(record, true, attest.evidence.EvidenceEvents.terminal(record, topic, clock.instant()));
+                }));
 
         // relay to Kafka
         Outbox outbox = new Outbox(db.sessionFactory(), instanceId, s.millis("attest.kafka.relay-lease-ms", 30_000));

@@ -120,6 +120,7 @@ public final class Stack {
         p.put("attest.kafka.brokers", kafka.bootstrap());
         p.put("attest.identity.issuer", issuer);
         p.put("attest.identity.clock-skew-ms", "1000");
+        p.put("attest.data.request-timeout-ms", "2000");
         p.put("attest.policy.file", "tests/e2e-policy.yaml");
         p.put("attest.upstreams", "llm,llm-oauth");
         p.put("attest.upstream.llm.base-url", demo.baseUrl());

@@ -54,6 +54,34 @@ public final class EvidenceAssembler {
         return r;
     }
 
+    /** A terminal record for a request refused by the HTTP layer (bad framing, oversized headers, too slow). */
+    public EvidenceRecord protocolRefusal(int status, String reason, String method, String target, String source,
+                                          Instant now) {
+        EvidenceRecord r = new EvidenceRecord();
+        r.setId(UUID.randomUUID());
+        r.setRequestId(UUID.randomUUID().toString());
+        r.setInstanceId(instanceId);
+        r.setReceivedAt(now);
+        r.setSourceAddress(source);
+        r.setMethod(method);
+        if (target != null) {
+            int q = target.indexOf('?');
+            String path = q < 0 ? target : target.substring(0, q);
+            r.setPath(path.length() > MAX_PATH ? path.substring(0, MAX_PATH) : path);
+        }
+        r.setDecision(Verdict.DENY.name());
+        r.setRuleId("ingress");
+        r.setReason(reason);
+        r.setOutcome(Outcomes.DENIED);
+        r.setStatus(status);
+        r.setErrorCode("bad_request");
+        r.setStreamed(false);
+        r.setCompletedAt(now);
+        r.setDurationMs(0L);
+        r.setState(EvidenceRecord.TERMINAL);
+        return r;
+    }
+
     /** Copies identity, target, facts and decision into the record. */
     public void fill(EvidenceRecord r, Exchange exchange) {
         Identity id = exchange.getProperty(Exchanges.IDENTITY, Identity.class);

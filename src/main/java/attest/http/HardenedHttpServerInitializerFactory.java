@@ -1,0 +1,244 @@
+package attest.http;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.apache.camel.component.netty.NettyConsumer;
+import org.apache.camel.component.netty.ServerInitializerFactory;
+import org.apache.camel.component.netty.http.HttpServerInitializerFactory;
+import org.apache.camel.component.netty.http.NettyHttpConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * camel-netty-http's server pipeline, hardened for a gateway. Before anything is aggregated or routed:
+ * <ul>
+ *   <li>a request with both Content-Length and Transfer-Encoding, in either order, or with any
+ *       Transfer-Encoding other than exactly {@code chunked}, is refused with 400 and the connection closed
+ *       (Netty alone would drop the Content-Length and go on: a request-smuggling vector);</li>
+ *   <li>headers over the limit get 431, a request line over the limit 414, any other malformed request 400,
+ *       each with the connection closed;</li>
+ *   <li>a client that does not send its whole request within the deadline (slowloris) is cut off.</li>
+ * </ul>
+ * Nothing refused here reaches a route, so nothing reaches an upstream. Each refusal is reported to
+ * {@code onRefusal} (the gateway records it as evidence).
+ */
+public class HardenedHttpServerInitializerFactory extends HttpServerInitializerFactory {
+    private static final Logger LOG = LoggerFactory.getLogger(HardenedHttpServerInitializerFactory.class);
+    static final String FRAMING_MARK = "X-Attest-Internal-Framing-Conflict";
+
+    /** A refused request: status, reason, method and target (possibly null), and the caller's address. */
+    public record Refusal(int status, String reason, String method, String target, String source) {
+    }
+
+    private final long requestTimeoutMillis;
+    private final Consumer<Refusal> onRefusal;
+
+    public HardenedHttpServerInitializerFactory(long requestTimeoutMillis, Consumer<Refusal> onRefusal) {
+        this.requestTimeoutMillis = requestTimeoutMillis;
+        this.onRefusal = onRefusal;
+    }
+
+    private HardenedHttpServerInitializerFactory(NettyHttpConsumer consumer, long requestTimeoutMillis,
+                                                Consumer<Refusal> onRefusal) {
+        super(consumer);
+        this.requestTimeoutMillis = requestTimeoutMillis;
+        this.onRefusal = onRefusal;
+    }
+
+    @Override
+    public ServerInitializerFactory createPipelineFactory(NettyConsumer nettyConsumer) {
+        return new HardenedHttpServerInitializerFactory((NettyHttpConsumer) nettyConsumer, requestTimeoutMillis,
+                onRefusal);
+    }
+
+    @Override
+    protected void initChannel(Channel ch) throws Exception {
+        super.initChannel(ch);
+        ChannelPipeline p = ch.pipeline();
+        p.replace("decoder", "decoder", new StrictRequestDecoder(configuration.getMaxInitialLineLength(),
+                configuration.getMaxHeaderSize(), configuration.getMaxChunkSize()));
+        p.addAfter("decoder", "request-guard", new RequestGuard(requestTimeoutMillis, onRefusal));
+    }
+
+    /** Netty's decoder, except that Content-Length with Transfer-Encoding is marked rather than repaired. */
+    static final class StrictRequestDecoder extends HttpRequestDecoder {
+        StrictRequestDecoder(int maxInitialLine, int maxHeader, int maxChunk) {
+            super(maxInitialLine, maxHeader, maxChunk);
+        }
+
+        @Override
+        protected void handleTransferEncodingChunkedWithContentLength(HttpMessage message) {
+            message.headers().set(FRAMING_MARK, "1");
+        }
+    }
+
+    /** Refuses badly framed requests and enforces the whole-request deadline. */
+    static final class RequestGuard extends ChannelInboundHandlerAdapter {
+        private final long timeoutMillis;
+        private final Consumer<Refusal> onRefusal;
+        private boolean refused;
+        private ScheduledFuture<?> deadline;
+
+        RequestGuard(long timeoutMillis, Consumer<Refusal> onRefusal) {
+            this.timeoutMillis = timeoutMillis;
+            this.onRefusal = onRefusal;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            arm(ctx);
+            super.channelActive(ctx);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            if (refused) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (msg instanceof HttpRequest request) {
+                arm(ctx);
+                String problem = problem(request);
+                if (problem != null) {
+                    int status = statusFor(request);
+                    ReferenceCountUtil.release(msg);
+                    refuse(ctx, status, problem, request.method() == null ? null : request.method().name(),
+                            request.uri());
+                    return;
+                }
+            }
+            if (msg instanceof LastHttpContent) {
+                disarm();
+            }
+            if (msg instanceof HttpContent content && content.decoderResult().isFailure()) {
+                ReferenceCountUtil.release(msg);
+                refuse(ctx, 400, "malformed request body framing", null, null);
+                return;
+            }
+            super.channelRead(ctx, msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            disarm();
+            super.channelInactive(ctx);
+        }
+
+        private void arm(ChannelHandlerContext ctx) {
+            disarm();
+            if (timeoutMillis > 0) {
+                deadline = ctx.executor().schedule(() -> {
+                    if (!refused) {
+                        refuse(ctx, 408, "request not received within " + timeoutMillis + " ms", null, null);
+                    }
+                }, timeoutMillis, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        private void disarm() {
+            if (deadline != null) {
+                deadline.cancel(false);
+                deadline = null;
+            }
+        }
+
+        private static String problem(HttpRequest request) {
+            if (request.decoderResult().isFailure()) {
+                Throwable cause = request.decoderResult().cause();
+                if (cause instanceof TooLongHttpHeaderException) {
+                    return "request headers too large";
+                }
+                if (cause instanceof TooLongHttpLineException) {
+                    return "request line too long";
+                }
+                return cause instanceof TooLongFrameException ? "request too large" : "malformed request";
+            }
+            if (request.headers().contains(FRAMING_MARK)) {
+                return "both Content-Length and Transfer-Encoding";
+            }
+            List<String> te = request.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
+            if (!te.isEmpty()) {
+                if (te.size() > 1 || !te.get(0).trim().toLowerCase(Locale.ROOT).equals("chunked")) {
+                    return "unsupported Transfer-Encoding";
+                }
+                if (request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                    return "both Content-Length and Transfer-Encoding";
+                }
+            }
+            return null;
+        }
+
+        private static int statusFor(HttpRequest request) {
+            if (request.decoderResult().isFailure()) {
+                Throwable cause = request.decoderResult().cause();
+                if (cause instanceof TooLongHttpHeaderException) {
+                    return 431;
+                }
+                if (cause instanceof TooLongHttpLineException) {
+                    return 414;
+                }
+            }
+            return 400;
+        }
+
+        private void refuse(ChannelHandlerContext ctx, int status, String reason, String method, String target) {
+            refused = true;
+            disarm();
+            String code = switch (status) {
+                case 431 -> "headers_too_large";
+                case 414 -> "uri_too_long";
+                case 408 -> "request_timeout";
+                default -> "bad_request";
+            };
+            byte[] body = ErrorBodies.json(code, reason, null, null);
+            DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(body));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+            response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            // from the tail, so that the response passes the HTTP encoder that sits behind this handler
+            ctx.channel().writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            String source = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+                    ? a.getAddress().getHostAddress() : null;
+            try {
+                onRefusal.accept(new Refusal(status, reason, method, truncate(target), source));
+            } catch (RuntimeException e) {
+                LOG.warn("could not record a refused request: {}", e.getClass().getSimpleName());
+            }
+        }
+
+        private static String truncate(String s) {
+            if (s == null) {
+                return null;
+            }
+            String clean = s.replaceAll("[\\p{Cntrl}]", "?");
+            return new String(clean.getBytes(StandardCharsets.UTF_8), 0,
+                    Math.min(clean.getBytes(StandardCharsets.UTF_8).length, 2048), StandardCharsets.UTF_8);
+        }
+    }
+}

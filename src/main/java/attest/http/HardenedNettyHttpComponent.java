@@ -1,0 +1,40 @@
+package attest.http;
+
+import org.apache.camel.component.netty.ServerInitializerFactory;
+import org.apache.camel.component.netty.http.HttpServerBootstrapFactory;
+import org.apache.camel.component.netty.http.NettyHttpComponent;
+import org.apache.camel.component.netty.http.NettyHttpConsumer;
+import org.apache.camel.support.service.ServiceHelper;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * camel-netty-http, except that a consumer configured with a {@link HardenedHttpServerInitializerFactory}
+ * gets it. (The stock component builds every server pipeline itself and ignores the endpoint's
+ * {@code serverInitializerFactory} option.) Bound in the registry as {@code netty-http}.
+ */
+public class HardenedNettyHttpComponent extends NettyHttpComponent {
+    private final Map<String, HttpServerBootstrapFactory> hardened = new ConcurrentHashMap<>();
+
+    @Override
+    protected HttpServerBootstrapFactory getOrCreateHttpNettyServerBootstrapFactory(NettyHttpConsumer consumer) {
+        ServerInitializerFactory configured = consumer.getConfiguration().getServerInitializerFactory();
+        if (!(configured instanceof HardenedHttpServerInitializerFactory factory)) {
+            return super.getOrCreateHttpNettyServerBootstrapFactory(consumer);
+        }
+        return hardened.computeIfAbsent(consumer.getConfiguration().getAddress(), address -> {
+            HttpServerBootstrapFactory answer = new HttpServerBootstrapFactory(
+                    getMultiplexChannelHandler(consumer.getConfiguration().getPort()));
+            answer.init(getCamelContext(), consumer.getConfiguration(), factory.createPipelineFactory(consumer));
+            return answer;
+        });
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        super.doStop();
+        ServiceHelper.stopService(hardened.values());
+        hardened.clear();
+    }
+}
