@@ -4,8 +4,6 @@ import attest.demo.DemoModelServer;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Map;
 import java.util.UUID;
 
@@ -22,32 +20,23 @@ public final class BenchStack {
         Path repo = Path.of("").toAbsolutePath();
         Path work = repo.resolve("target/bench");
         Files.createDirectories(work);
-        Deque<AutoCloseable> started = new ArrayDeque<>();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            while (!started.isEmpty()) {
-                try {
-                    started.pop().close();
-                } catch (Exception e) {
-                    System.out.println("[bench] " + e.getMessage());
-                }
-            }
-        }));
+        Started started = new Started("bench");
         if (!KeycloakServer.running(8180)) {
             KeycloakServer kc = new KeycloakServer(repo, work, 8180);
-            started.push(kc);
+            started.add(kc);
             kc.start();
         }
         KafkaBroker kafka = new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort());
-        started.push(kafka);
+        started.add(kafka);
         kafka.start();
         PostgresServer pg = new PostgresServer(work.resolve("pgdata-" + UUID.randomUUID()), PostgresServer.freePort());
-        started.push(pg);
+        started.add(pg);
         pg.start();
         String key = "bench-" + UUID.randomUUID();
         DemoModelServer demo = new DemoModelServer("127.0.0.1", 0, key);
         demo.setRecording(false);
         demo.setStreamDelayMillis(Long.parseLong(System.getProperty("bench.stream-delay-ms", "20")));
-        started.push(demo);
+        started.add(demo);
         Path keyFile = work.resolve("demo.key");
         Files.writeString(keyFile, key);
         int port = PostgresServer.freePort();
@@ -59,7 +48,7 @@ public final class BenchStack {
                 "attest.upstream.llm.base-url", demo.baseUrl(),
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString()));
-        started.push(gateway);
+        started.add(gateway);
         gateway.start();
         String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
         Files.writeString(work.resolve("ready.properties"), String.join("\n",

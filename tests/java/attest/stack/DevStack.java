@@ -5,8 +5,6 @@ import attest.demo.DemoModelServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -26,19 +24,7 @@ public final class DevStack {
         Path repo = Path.of("").toAbsolutePath();
         Path work = repo.resolve(".attest");
         Files.createDirectories(work);
-        Deque<AutoCloseable> started = new ArrayDeque<>();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("\n[stack] stopping");
-            while (!started.isEmpty()) {
-                try {
-                    started.pop().close();
-                } catch (Exception e) {
-                    System.out.println("[stack] " + e.getMessage());
-                }
-            }
-            stopped.countDown();
-        }, "dev-stack-stop"));
+        Started started = new Started("stack");
 
         try {
             startAll(repo, work, started);
@@ -46,22 +32,22 @@ public final class DevStack {
             System.out.println("[stack] start failed: " + e.getMessage());
             System.exit(1);
         }
-        stopped.await();
+        new CountDownLatch(1).await(); // until Ctrl-C: the shutdown hook stops what was started
     }
 
-    private static void startAll(Path repo, Path work, Deque<AutoCloseable> started) throws Exception {
+    private static void startAll(Path repo, Path work, Started started) throws Exception {
         if (KeycloakServer.running(8180)) {
             System.out.println("[stack] Keycloak already running on 8180: reusing it");
         } else {
             KeycloakServer kc = new KeycloakServer(repo, work, 8180);
-            started.push(kc);
+            started.add(kc);
             kc.start();
         }
         if (Waits.portOpen("127.0.0.1", 9092)) {
             System.out.println("[stack] something already listens on 9092: using it as Kafka");
         } else {
             KafkaBroker kafka = new KafkaBroker(repo, work.resolve("kafka"), 9092);
-            started.push(kafka);
+            started.add(kafka);
             kafka.start();
         }
         String key = "demo-" + HexFormat.of().formatHex(SecureRandom.getInstanceStrong().generateSeed(12));
@@ -69,7 +55,7 @@ public final class DevStack {
         Files.writeString(keyFile, key);
         DemoModelServer demo = new DemoModelServer("127.0.0.1", 8000, key);
         demo.setRecording(false);
-        started.push(demo);
+        started.add(demo);
         System.out.println("[stack] demo model server on " + demo.baseUrl());
 
         System.out.println("[stack] starting the gateway (embedded PostgreSQL in .attest/pgdata)");
@@ -77,7 +63,7 @@ public final class DevStack {
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString(),
                 "attest.db.embedded.data-dir", work.resolve("pgdata").toString()));
-        started.push(gateway);
+        started.add(gateway);
         gateway.start();
 
         System.out.println("""

@@ -209,13 +209,8 @@ public final class DemoModelServer implements AutoCloseable {
         String id = "chatcmpl-" + Long.toHexString(System.nanoTime());
         String[] words = answer.split("(?<= )");
         for (int i = 0; i < words.length; i++) {
-            ObjectNode chunk = JSON.createObjectNode();
-            chunk.put("id", id);
-            chunk.put("object", chat ? "chat.completion.chunk" : "text_completion");
-            chunk.put("created", System.currentTimeMillis() / 1000);
-            chunk.put("model", model);
-            ObjectNode c = chunk.putArray("choices").addObject();
-            c.put("index", 0);
+            ObjectNode chunk = chunk(id, model, chat);
+            ObjectNode c = (ObjectNode) chunk.get("choices").get(0);
             if (chat) {
                 ObjectNode delta = c.putObject("delta");
                 if (i == 0) {
@@ -236,13 +231,8 @@ public final class DemoModelServer implements AutoCloseable {
                 Thread.sleep(streamDelayMillis);
             }
         }
-        ObjectNode last = JSON.createObjectNode();
-        last.put("id", id);
-        last.put("object", chat ? "chat.completion.chunk" : "text_completion");
-        last.put("created", System.currentTimeMillis() / 1000);
-        last.put("model", model);
-        ObjectNode c = last.putArray("choices").addObject();
-        c.put("index", 0);
+        ObjectNode last = chunk(id, model, chat);
+        ObjectNode c = (ObjectNode) last.get("choices").get(0);
         if (chat) {
             c.putObject("delta");
         } else {
@@ -251,6 +241,17 @@ public final class DemoModelServer implements AutoCloseable {
         c.put("finish_reason", "stop");
         out.write(("data: " + last + "\n\ndata: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
+    }
+
+    /** One streamed chunk with an empty choice, for the caller to fill. */
+    private static ObjectNode chunk(String id, String model, boolean chat) {
+        ObjectNode chunk = JSON.createObjectNode();
+        chunk.put("id", id);
+        chunk.put("object", chat ? "chat.completion.chunk" : "text_completion");
+        chunk.put("created", System.currentTimeMillis() / 1000);
+        chunk.put("model", model);
+        chunk.putArray("choices").addObject().put("index", 0);
+        return chunk;
     }
 
     private static String lastUserMessage(JsonNode req) {

@@ -138,6 +138,9 @@ public final class EvidenceAssembler {
             }
         } else if (d != null && d.verdict() != Verdict.ALLOW) {
             outcome = Outcomes.DENIED;
+        } else if (callerGone(exchange)) {
+            // the upstream answered, but the caller left before the answer could be delivered
+            outcome = Outcomes.CLIENT_ABORTED;
         } else {
             outcome = Outcomes.COMPLETED;
         }
@@ -155,6 +158,11 @@ public final class EvidenceAssembler {
         r.setCompletedAt(now);
         r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
         r.setState(EvidenceRecord.TERMINAL);
+    }
+
+    private static boolean callerGone(Exchange exchange) {
+        Object ctx = exchange.getMessage().getHeader(org.apache.camel.component.netty.NettyConstants.NETTY_CHANNEL_HANDLER_CONTEXT);
+        return ctx instanceof io.netty.channel.ChannelHandlerContext c && !c.channel().isActive();
     }
 
     public static String sha256(byte[] data) {
