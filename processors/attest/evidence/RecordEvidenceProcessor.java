@@ -1,6 +1,8 @@
 package attest.evidence;
 
 import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.Outcomes;
 import attest.upstream.StreamEnd;
 import attest.upstream.StreamingHttpResponse;
 import org.apache.camel.Exchange;
@@ -37,6 +39,11 @@ public class RecordEvidenceProcessor implements Processor {
         EvidenceRecord r = exchange.getProperty(Exchanges.EVIDENCE, EvidenceRecord.class);
         if (r == null) {
             throw new EvidenceUnavailableException("no evidence record on the exchange");
+        }
+        GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
+        if (error != null && Outcomes.EVIDENCE_UNAVAILABLE.equals(error.outcome())) {
+            // the store just refused this call's evidence: do not make the caller wait for a second failure
+            throw new EvidenceUnavailableException("evidence store unavailable");
         }
         boolean written = exchange.getProperty(Exchanges.EVIDENCE_WRITTEN, false, Boolean.class);
         Object body = exchange.getMessage().getBody();
