@@ -278,6 +278,26 @@ class InferenceE2EIT {
     }
 
     @Test
+    void should_keep_a_stream_open_in_evidence_and_record_a_caller_that_leaves() throws Exception {
+        String rid = newRequestId();
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(stack().gatewayUrl()
+                        + "/llm/v1/chat/completions")).header("Authorization", "Bearer " + stack().userToken("alice"))
+                .header("Content-Type", "application/json").header("X-Request-Id", rid)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"demo-hang-stream\",\"stream\":true,"
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")).build();
+        HttpResponse<java.io.InputStream> r = E2E.HTTP.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            assertThat(in.readLine()).startsWith("data: {");
+            // while the stream runs, its record is already committed, and open
+            assertThat(evidence(rid).get("state")).isEqualTo("open");
+            assertThat(evidence(rid).get("forwarded_at")).isNotNull();
+        }
+        // the caller hung up before the upstream finished
+        await().atMost(Duration.ofSeconds(10)).until(() -> "terminal".equals(evidence(rid).get("state")));
+        assertThat(evidence(rid).get("outcome")).isEqualTo("client_aborted");
+    }
+
+    @Test
     void should_deliver_the_first_stream_event_before_the_upstream_finishes() throws Exception {
         DemoModelServer demo = stack().demo;
         demo.setStreamDelayMillis(150);

@@ -1,0 +1,46 @@
+package attest.e2e;
+
+import attest.stack.Gateway;
+import attest.stack.PostgresServer;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** A bad policy file stops the gateway's start, naming the file, the line and the problem. */
+class StartupValidationE2EIT {
+    @Test
+    void should_refuse_to_start_with_a_bad_policy_file() throws Exception {
+        Path bad = stack().work.resolve("bad-policy.yaml");
+        Files.writeString(bad, """
+                rules:
+                  - id: ok
+                    decision: ALLOW
+                    reason: fine
+                    match:
+                      roles: [inference-user]
+                  - id: broken
+                    decision: PERHAPS
+                    reason: typo in the decision
+                    match:
+                      roles: [inference-user]
+                """);
+        Gateway g = new Gateway(Map.of(
+                "attest.data.port", String.valueOf(PostgresServer.freePort()),
+                "attest.control.port", String.valueOf(PostgresServer.freePort()),
+                "attest.policy.file", bad.toString(),
+                "attest.kafka.brokers", "",
+                "attest.upstream.llm.credential.secret-env", "",
+                "attest.upstream.llm.credential.secret-file", stack().work.resolve("demo.key").toString(),
+                "attest.db.embedded.data-dir", stack().work.resolve("startup-pgdata").toString()));
+        try {
+            assertThatThrownBy(g::start).hasMessageContaining(bad + ":8: decision must be ALLOW, DENY or REVIEW");
+        } finally {
+            g.close();
+        }
+    }
+}
