@@ -1,0 +1,52 @@
+package attest.masking;
+
+import com.google.re2j.Pattern;
+
+import java.util.List;
+
+/** The detectors that ship with Attest. Every pattern is RE2 (linear time, no backtracking). */
+public final class BuiltInDetectors {
+    private BuiltInDetectors() {
+    }
+
+    private static Detector d(String name, String type, String regex, String validator, double score,
+                              List<String> context, double threshold) {
+        return new Detector(name, type, Pattern.compile(regex), Validators.byName(validator), score,
+                Detector.lower(context), threshold);
+    }
+
+    public static List<Detector> all() {
+        return List.of(
+                d("card", "CARD", "\\b\\d(?:[ -]?\\d){12,18}\\b", "luhn", 0.9,
+                        List.of("card", "visa", "mastercard", "amex", "credit", "debit"), 0.5),
+                d("ssn", "SSN", "\\b\\d{3}[- ]\\d{2}[- ]\\d{4}\\b", "ssn", 0.85,
+                        List.of("ssn", "social security", "social-security"), 0.5),
+                d("ssn-bare", "SSN", "\\b\\d{9}\\b", "ssn", 0.3,
+                        List.of("ssn", "social security", "social-security"), 0.5),
+                d("iban", "IBAN", "\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b", "iban", 0.95, List.of("iban"), 0.5),
+                d("email", "EMAIL", "[A-Za-z0-9._%+\\-]{1,64}@[A-Za-z0-9\\-]{1,63}(?:\\.[A-Za-z0-9\\-]{1,63})*"
+                        + "\\.[A-Za-z]{2,24}\\b", "none", 0.9, List.of(), 0.5),
+                d("phone-nanp", "PHONE", "(?:\\+1[ .-]?)?(?:\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b",
+                        "phone", 0.75, List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
+                d("phone-e164", "PHONE", "\\+[1-9](?:[ .-]?\\d){7,14}\\b", "phone", 0.8,
+                        List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
+                d("phone-national", "PHONE", "\\b0\\d{2,4}[ -]\\d{3,4}[ -]\\d{3,4}\\b", "phone", 0.6,
+                        List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
+                d("ipv4", "IP_ADDRESS", "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b", "ipv4", 0.8, List.of("ip"), 0.5),
+                d("ipv6", "IP_ADDRESS", "(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|(?:\\d{1,3}\\.){3}\\d{1,3})?",
+                        "ipv6", 0.8, List.of("ip"), 0.5),
+                d("jwt", "SECRET", "\\beyJ[A-Za-z0-9_\\-]{8,}\\.eyJ[A-Za-z0-9_\\-]{8,}\\.[A-Za-z0-9_\\-]{8,}",
+                        "none", 0.95, List.of(), 0.5),
+                d("aws-access-key", "SECRET", "\\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA)[A-Z0-9]{16}\\b", "none",
+                        0.95, List.of(), 0.5),
+                d("openai-anthropic-key", "SECRET", "\\bsk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\\-]{20,}",
+                        "none", 0.95, List.of(), 0.5),
+                d("github-token", "SECRET", "\\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})",
+                        "none", 0.95, List.of(), 0.5),
+                d("slack-token", "SECRET", "\\bxox[abprs]-[A-Za-z0-9\\-]{10,}", "none", 0.95, List.of(), 0.5),
+                d("google-api-key", "SECRET", "\\bAIza[0-9A-Za-z_\\-]{35}", "none", 0.95, List.of(), 0.5),
+                d("stripe-key", "SECRET", "\\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", "none", 0.95, List.of(), 0.5),
+                d("private-key", "SECRET", "-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?)-----END (?:[A-Z0-9]+ )*"
+                        + "PRIVATE KEY-----", "none", 0.99, List.of(), 0.5));
+    }
+}

@@ -1,0 +1,79 @@
+package attest.masking;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/** Applies the configured action to each finding in a piece of text. */
+public final class Masker {
+    private final MaskingEngine engine;
+    private final Map<String, Action> actions;
+    private final Action defaultAction;
+    private final byte[] hmacKey;
+
+    public Masker(MaskingEngine engine, Map<String, Action> actions, Action defaultAction, byte[] hmacKey) {
+        this.engine = engine;
+        this.actions = Map.copyOf(actions);
+        this.defaultAction = defaultAction;
+        this.hmacKey = hmacKey.clone();
+    }
+
+    public MaskingEngine engine() {
+        return engine;
+    }
+
+    /** The masked text. Each redaction is reported through {@code report} with its location. */
+    public String mask(String text, String location, java.util.function.Consumer<Redaction> report) {
+        List<Finding> findings = engine.scan(text);
+        if (findings.isEmpty()) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        int at = 0;
+        for (Finding f : findings) {
+            Action action = actions.getOrDefault(f.entityType(), defaultAction);
+            if (action == Action.BLOCK) {
+                throw new BlockedException(f.entityType());
+            }
+            out.append(text, at, f.start());
+            out.append(replacement(f.entityType(), text.substring(f.start(), f.end()), action));
+            at = f.end();
+            report.accept(new Redaction(f.entityType(), action.name().toLowerCase(java.util.Locale.ROOT),
+                    location == null ? "offset:" + f.start() : location, f.detector()));
+        }
+        out.append(text, at, text.length());
+        return out.toString();
+    }
+
+    String replacement(String type, String value, Action action) {
+        return switch (action) {
+            case REDACT -> "[" + type + "]";
+            case HASH -> "[" + type + ":" + hmac(canonical(value)) + "]";
+            case PARTIAL -> "[" + type + " ****" + lastFour(value) + "]";
+            case BLOCK -> throw new BlockedException(type);
+        };
+    }
+
+    private static String canonical(String value) {
+        return Normalized.of(value).text().replaceAll("[\\s\\-().]", "").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static String lastFour(String value) {
+        String alnum = Normalized.of(value).text().replaceAll("[^A-Za-z0-9]", "");
+        return alnum.length() <= 4 ? "" : alnum.substring(alnum.length() - 4);
+    }
+
+    private String hmac(String value) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(hmacKey, "HmacSHA256"));
+            return HexFormat.of().formatHex(mac.doFinal(value.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package attest.masking;
+
+import java.text.Normalizer;
+
+/**
+ * Text prepared for detection only, with a map back to the original. Detection runs on the normalised
+ * form; masks are applied to the original span, so the text around an entity is left as it was.
+ * <p>
+ * Applied: NFKC (full-width digits and symbols), removal of zero-width characters and soft hyphens,
+ * NBSP and narrow spaces to a plain space, en dash, em dash, minus and hyphen variants to '-', and any
+ * other Unicode decimal digit to its ASCII digit.
+ */
+public final class Normalized {
+    private final String text;
+    private final int[] start;
+    private final int[] end;
+
+    private Normalized(String text, int[] start, int[] end) {
+        this.text = text;
+        this.start = start;
+        this.end = end;
+    }
+
+    public static Normalized of(String original) {
+        StringBuilder out = new StringBuilder(original.length());
+        int[] s = new int[original.length() + 1];
+        int[] e = new int[original.length() + 1];
+        int n = 0;
+        int i = 0;
+        while (i < original.length()) {
+            int cp = original.codePointAt(i);
+            int len = Character.charCount(cp);
+            String mapped = map(cp);
+            for (int k = 0; k < mapped.length(); k++) {
+                if (n + 1 >= s.length) {
+                    s = java.util.Arrays.copyOf(s, s.length * 2);
+                    e = java.util.Arrays.copyOf(e, e.length * 2);
+                }
+                out.append(mapped.charAt(k));
+                s[n] = i;
+                e[n] = i + len;
+                n++;
+            }
+            i += len;
+        }
+        s[n] = original.length();
+        e[n] = original.length();
+        return new Normalized(out.toString(), s, e);
+    }
+
+    private static String map(int cp) {
+        switch (cp) {
+            case 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E:
+                return "";
+            case 0x00A0, 0x202F, 0x2007, 0x2009, 0x200A, 0x3000:
+                return " ";
+            case 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2212, 0xFE63, 0xFF0D:
+                return "-";
+            default:
+                break;
+        }
+        if (cp < 0x80) {
+            return String.valueOf((char) cp);
+        }
+        if (Character.getType(cp) == Character.DECIMAL_DIGIT_NUMBER) {
+            return String.valueOf((char) ('0' + Character.digit(cp, 10)));
+        }
+        String nfkc = Normalizer.normalize(new String(Character.toChars(cp)), Normalizer.Form.NFKC);
+        StringBuilder sb = new StringBuilder(nfkc.length());
+        nfkc.codePoints().forEach(c -> {
+            if (c >= 0x80 && Character.getType(c) == Character.DECIMAL_DIGIT_NUMBER) {
+                sb.append((char) ('0' + Character.digit(c, 10)));
+            } else {
+                sb.appendCodePoint(c);
+            }
+        });
+        return sb.toString();
+    }
+
+    /** The normalised text, for detection. */
+    public String text() {
+        return text;
+    }
+
+    /** The original offset where the normalised character at {@code i} starts. */
+    public int originalStart(int i) {
+        return start[i];
+    }
+
+    /** The original offset just after the normalised range ending (exclusive) at {@code i}. */
+    public int originalEnd(int iExclusive) {
+        return iExclusive == 0 ? 0 : end[iExclusive - 1];
+    }
+}

@@ -1,0 +1,91 @@
+package attest.masking;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every built-in detector and validator: positives, negatives and look-alikes that must stay clean. */
+class DetectorsTest {
+    static final MaskingEngine ENGINE = MaskingEngine.builtIn();
+
+    @ParameterizedTest(name = "[{0}] {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            CARD       | pay with 4111111111111111 today                  | 4111111111111111
+            CARD       | pay with 4111 1111 1111 1111 today               | 4111 1111 1111 1111
+            CARD       | pay with 4111-1111-1111-1111 today               | 4111-1111-1111-1111
+            CARD       | amex 3782 822463 10005 ok                        | 3782 822463 10005
+            CARD       | mastercard 5555555555554444.                      | 5555555555554444
+            CARD       | full-width ４１１１１１１１１１１１１１１１ here     | ４１１１１１１１１１１１１１１１
+            CARD       | en dash 4111–1111–1111–1111 here                 | 4111–1111–1111–1111
+            CARD       | nbsp 4111 1111 1111 1111 here                    | 4111 1111 1111 1111
+            SSN        | my ssn is 536-90-4399 ok                         | 536-90-4399
+            SSN        | ssn 536 90 4399                                  | 536 90 4399
+            SSN        | social security number 536904399                 | 536904399
+            IBAN       | send to DE89370400440532013000 please            | DE89370400440532013000
+            IBAN       | iban GB82 WEST 1234 5698 7654 32 thanks          | GB82 WEST 1234 5698 7654 32
+            EMAIL      | write to jane.doe@example.com now                | jane.doe@example.com
+            EMAIL      | <a.b+tag@sub.example.co.uk>                      | a.b+tag@sub.example.co.uk
+            PHONE      | call (415) 555-2671 today                        | (415) 555-2671
+            PHONE      | call 415-555-2671 today                          | 415-555-2671
+            PHONE      | call +1 415 555 2671 today                       | +1 415 555 2671
+            PHONE      | ring +44 20 7946 0958 now                        | +44 20 7946 0958
+            PHONE      | e164 +14155552671 ok                             | +14155552671
+            PHONE      | uk 020 7946 0958 ok                              | 020 7946 0958
+            IP_ADDRESS | from 192.168.10.7 at                             | 192.168.10.7
+            IP_ADDRESS | host 2001:db8:85a3::8a2e:370:7334 up             | 2001:db8:85a3::8a2e:370:7334
+            IP_ADDRESS | full 2001:0db8:0000:0000:0000:ff00:0042:8329 ok  | 2001:0db8:0000:0000:0000:ff00:0042:8329
+            IP_ADDRESS | loopback ::1 here                                | ::1
+            SECRET     | key sk-proj-abcdefghijklmnopqrstuvwxyz012345 x   | sk-proj-abcdefghijklmnopqrstuvwxyz012345
+            SECRET     | key sk-ant-api03-abcdefghijklmnopqrstuv x        | sk-ant-api03-abcdefghijklmnopqrstuv
+            SECRET     | aws AKIAIOSFODNN7EXAMPLE done                    | AKIAIOSFODNN7EXAMPLE
+            SECRET     | gh ghp_abcdefghijklmnopqrstuvwxyz0123456789 x    | ghp_abcdefghijklmnopqrstuvwxyz0123456789
+            SECRET     | slack xoxb-1234567890-abcdefghij x               | xoxb-1234567890-abcdefghij
+            SECRET     | g AIzaSyA1234567890abcdefghijklmnopqrstuv x      | AIzaSyA1234567890abcdefghijklmnopqrstuv
+            SECRET     | stripe sk_live_abcdefghijklmnop1234 x            | sk_live_abcdefghijklmnop1234
+            SECRET     | t eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl x | eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl
+            """)
+    void should_find(String type, String text, String entity) {
+        List<Finding> found = ENGINE.scan(text);
+        assertThat(found).as("findings in '%s'", text).hasSize(1);
+        Finding f = found.get(0);
+        assertThat(f.entityType()).isEqualTo(type);
+        assertThat(text.substring(f.start(), f.end())).isEqualTo(entity);
+    }
+
+    @ParameterizedTest(name = "clean: {0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            order 4111111111111112 shipped
+            order id 1234567890123456 ok
+            tracking 9400100000000000000000 ok
+            ssn 000-12-3456 invalid area
+            ssn 666-12-3456 invalid area
+            ssn 900-12-3456 invalid area
+            ssn 123-00-4567 invalid group
+            ssn 123-45-0000 invalid serial
+            ssn 078-05-1120 known sample
+            ssn 219-09-9999 known sample
+            ssn 111-11-1111 one digit
+            number 536-90 4399 mixed delimiters
+            order 536904399 without context
+            at 2026-11-25T12:00:00Z the job ran
+            at 2026-11-25 12:00:00 the job ran
+            epoch 1732536000 seconds
+            version 1.2.3 released
+            version v2.10.4-beta released
+            time 12:34:56 today
+            mac 00:1a:2b:3c:4d:5e here
+            invoice INV-2026-000123 paid
+            iban DE89370400440532013001 bad checksum
+            ip 999.1.1.1 invalid
+            ip 10.0.0.256 invalid
+            count 12345678 items
+            uuid 3f2504e0-4f89-11d3-9a0c-0305e82c3301 ok
+            price 1,234,567.89 USD
+            """)
+    void should_leave_look_alikes_alone(String text) {
+        assertThat(ENGINE.scan(text)).as("findings in '%s'", text).isEmpty();
+    }
+}
