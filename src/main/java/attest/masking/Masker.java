@@ -35,18 +35,23 @@ public final class Masker {
         StringBuilder out = new StringBuilder(text.length());
         int at = 0;
         for (Finding f : findings) {
-            Action action = actions.getOrDefault(f.entityType(), defaultAction);
-            if (action == Action.BLOCK) {
-                throw new BlockedException(f.entityType());
-            }
             out.append(text, at, f.start());
-            out.append(replacement(f.entityType(), text.substring(f.start(), f.end()), action));
+            out.append(replace(f, text.substring(f.start(), f.end()), location, report));
             at = f.end();
-            report.accept(new Redaction(f.entityType(), action.name().toLowerCase(java.util.Locale.ROOT),
-                    location == null ? "offset:" + f.start() : location, f.detector()));
         }
         out.append(text, at, text.length());
         return out.toString();
+    }
+
+    /** The replacement for one finding, reported; throws {@link BlockedException} for a block rule. */
+    public String replace(Finding f, String value, String location, java.util.function.Consumer<Redaction> report) {
+        Action action = actions.getOrDefault(f.entityType(), defaultAction);
+        if (action == Action.BLOCK) {
+            throw new BlockedException(f.entityType());
+        }
+        report.accept(new Redaction(f.entityType(), action.name().toLowerCase(java.util.Locale.ROOT),
+                location == null ? "offset:" + f.start() : location, f.detector()));
+        return replacement(f.entityType(), value, action);
     }
 
     String replacement(String type, String value, Action action) {

@@ -1,0 +1,141 @@
+package attest.masking;
+
+import java.util.function.Consumer;
+
+/**
+ * Masks one text that arrives in pieces (the content of one streamed choice). It releases at once every
+ * part that can no longer become part of an entity, and holds back only the tail that still could: a run of
+ * characters that entities are made of, a detected entity that touches the end (it may grow), or an
+ * unterminated private-key block. An entity split at any point across any number of pieces is therefore
+ * never released in part. When the stream ends normally the tail is masked and released; when it breaks
+ * off, the tail is dropped, never released raw.
+ */
+public final class StreamingTextMasker {
+    /** Above this, the held tail is released masked as it stands (bounds memory and delay). */
+    static final int MAX_HOLD = 8192;
+    private static final int CONTEXT = Detector.CONTEXT_WINDOW;
+
+    private final Masker masker;
+    private final String location;
+    private final Consumer<Redaction> report;
+    private final StringBuilder pending = new StringBuilder();
+    private String context = "";
+
+    public StreamingTextMasker(Masker masker, String location, Consumer<Redaction> report) {
+        this.masker = masker;
+        this.location = location;
+        this.report = report;
+    }
+
+    /** Adds a piece; returns the masked text that may be released now (possibly empty). */
+    public String push(String piece) {
+        pending.append(piece);
+        String text = pending.toString();
+        int safe = safeLength(text);
+        if (safe == 0 && text.length() <= MAX_HOLD) {
+            return "";
+        }
+        if (safe == 0) {
+            safe = text.length();
+        }
+        return release(text, safe);
+    }
+
+    /** The stream ended normally: masks and returns all that is held. */
+    public String finish() {
+        String text = pending.toString();
+        return text.isEmpty() ? "" : release(text, text.length());
+    }
+
+    /** The stream broke off: the held tail may be an entity cut in half, so it is dropped. */
+    public void abandon() {
+        pending.setLength(0);
+    }
+
+    /** How much is held back right now (for tests and metrics). */
+    public int held() {
+        return pending.length();
+    }
+
+    private String release(String text, int safe) {
+        String head = text.substring(0, safe);
+        // detection also sees the end of what was already released, for context words ("ssn: ...")
+        String scanned = context + head;
+        int offset = context.length();
+        StringBuilder out = new StringBuilder(head.length());
+        int at = offset;
+        for (Finding f : masker.engine().scan(scanned)) {
+            if (f.end() <= offset) {
+                continue;
+            }
+            int s = Math.max(f.start(), offset);
+            out.append(scanned, at, s);
+            out.append(masker.replace(f, scanned.substring(f.start(), f.end()), location, report));
+            at = f.end();
+        }
+        out.append(scanned, at, scanned.length());
+        context = scanned.length() > CONTEXT ? scanned.substring(scanned.length() - CONTEXT) : scanned;
+        pending.delete(0, safe);
+        return out.toString();
+    }
+
+    /** The length of the prefix that can no longer be part of an entity. */
+    static int safeLength(String text) {
+        int hold = openTail(text);
+        int keyBlock = text.lastIndexOf("-----BEGIN");
+        if (keyBlock >= 0 && text.indexOf("-----END", keyBlock) < 0) {
+            // an unterminated key block: everything from its start may still be a secret
+            hold = Math.min(hold, keyBlock);
+        }
+        return hold;
+    }
+
+    /**
+     * The start of the trailing run that could still grow into an entity: characters entities are made of
+     * (letters, digits and . - _ @ + : / = ( ) %), and spaces between pieces of numbers or upper-case groups
+     * (cards, SSNs, phones, IBANs are written with spaces).
+     */
+    static int openTail(String text) {
+        int i = text.length();
+        while (i > 0) {
+            char c = text.charAt(i - 1);
+            if (entityChar(c)) {
+                i--;
+                continue;
+            }
+            if (isSpace(c) && i - 1 > 0 && groupBefore(text, i - 1)) {
+                i--;
+                continue;
+            }
+            break;
+        }
+        return i;
+    }
+
+    private static boolean entityChar(char c) {
+        return Character.isLetterOrDigit(c) || ".-_@+:/=()%".indexOf(c) >= 0 || c == '\u2013' || c == '\u2212'
+                || c == '\u00AD' || (c >= '\u200B' && c <= '\u200D') || c == '\u2060' || c == '\uFEFF';
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\u00A0' || c == '\u202F' || c == '\u2007';
+    }
+
+    /** Whether the token before the space at {@code space} looks like part of a number or an upper-case group. */
+    private static boolean groupBefore(String text, int space) {
+        int j = space;
+        while (j > 0 && entityChar(text.charAt(j - 1))) {
+            j--;
+        }
+        if (j == space) {
+            return false;
+        }
+        for (int k = j; k < space; k++) {
+            char c = text.charAt(k);
+            if (Character.isLowerCase(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,89 @@
+package attest.masking;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Entities split across stream pieces at every position, in 2 and in 3 pieces. Released text is never
+ * taken back, so "the concatenation of everything released equals the text masked in one go" proves that
+ * no piece of an entity was ever released raw.
+ */
+class StreamingTextMaskerTest {
+    static final Masker MASKER = new Masker(MaskingEngine.builtIn(), Map.of(), Action.REDACT,
+            "k".repeat(32).getBytes(StandardCharsets.UTF_8));
+
+    static String oneShot(String text) {
+        return MASKER.mask(text, null, r -> { });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111", "536-90-4399",
+            "DE89 3704 0044 0532 0130 00", "GB82 WEST 1234 5698 7654 32", "jane.doe@example.com",
+            "(415) 555-2671", "+44 20 7946 0958", "192.168.10.7", "2001:db8:85a3::8a2e:370:7334",
+            "sk-proj-abcdefghijklmnopqrstuvwxyz012345", "AKIAIOSFODNN7EXAMPLE",
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"})
+    void should_never_release_part_of_an_entity_split_in_two_or_three(String entity) {
+        String text = "Here it is: " + entity + ", and that is all.";
+        String expected = oneShot(text);
+        assertThat(expected).doesNotContain(entity);
+        for (int i = 1; i < text.length(); i++) {
+            StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
+            String got = m.push(text.substring(0, i)) + m.push(text.substring(i)) + m.finish();
+            assertThat(got).as("split at %d", i).isEqualTo(expected);
+        }
+        int start = text.indexOf(entity);
+        for (int i = 1; i < text.length(); i++) {
+            for (int j = i + 1; j < text.length(); j++) {
+                // every pair of cuts that touches the entity (cuts elsewhere are covered above)
+                if (j < start || i > start + entity.length()) {
+                    continue;
+                }
+                StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
+                String got = m.push(text.substring(0, i)) + m.push(text.substring(i, j)) + m.push(text.substring(j))
+                        + m.finish();
+                assertThat(got).as("splits at %d and %d", i, j).isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
+    void should_release_plain_text_at_once_and_hold_only_the_open_tail() {
+        StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
+        assertThat(m.push("Hello there, my card is ")).isEqualTo("Hello there, my card is ");
+        assertThat(m.push("4111 1111")).isEmpty();
+        assertThat(m.held()).isEqualTo("4111 1111".length());
+        assertThat(m.push(" 1111 1111 and more")).isEqualTo("[CARD] and ");
+        assertThat(m.finish()).isEqualTo("more");
+    }
+
+    @Test
+    void should_drop_the_held_tail_when_the_stream_breaks_off_mid_entity() {
+        StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
+        String released = m.push("my card is 4111 1111 11");
+        m.abandon();
+        assertThat(released).isEqualTo("my card is ").doesNotContain("41");
+        assertThat(m.finish()).isEmpty();
+    }
+
+    @Test
+    void should_use_context_words_released_earlier() {
+        StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
+        String got = m.push("Your social security number is ") + m.push("53690") + m.push("4399.") + m.finish();
+        assertThat(got).isEqualTo("Your social security number is [SSN].");
+    }
+
+    @Test
+    void should_hold_an_unterminated_private_key_block() {
+        StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
+        String a = m.push("key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow IBAAKCAQEA ab cd\n");
+        String b = m.push("more lines here\n-----END RSA PRIVATE KEY-----\ndone");
+        assertThat(a + b + m.finish()).isEqualTo("key:\n[SECRET]\ndone");
+    }
+}
