@@ -1,0 +1,101 @@
+package attest.masking;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SseMaskerTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Masker MASKER = new Masker(MaskingEngine.builtIn(), Map.of(), Action.REDACT,
+            "k".repeat(32).getBytes(StandardCharsets.UTF_8));
+
+    static String event(String content, boolean last) throws Exception {
+        var chunk = JSON.createObjectNode();
+        chunk.put("id", "chatcmpl-1");
+        chunk.put("object", "chat.completion.chunk");
+        var c = chunk.putArray("choices").addObject();
+        c.put("index", 0);
+        if (content != null) {
+            c.putObject("delta").put("content", content);
+        } else {
+            c.putObject("delta");
+        }
+        if (last) {
+            c.put("finish_reason", "stop");
+        } else {
+            c.putNull("finish_reason");
+        }
+        return "data: " + JSON.writeValueAsString(chunk) + "\n\n";
+    }
+
+    /** Parses the masked stream: every data event is valid JSON (or [DONE]); returns the joined content. */
+    static String content(String stream) throws Exception {
+        StringBuilder text = new StringBuilder();
+        List<String> events = new ArrayList<>(List.of(stream.split("\n\n")));
+        assertThat(events.get(events.size() - 1)).isEqualTo("data: [DONE]");
+        for (String e : events.subList(0, events.size() - 1)) {
+            assertThat(e).startsWith("data: ");
+            JsonNode json = JSON.readTree(e.substring(6));
+            for (JsonNode c : json.path("choices")) {
+                text.append(c.path("delta").path("content").asText(""));
+            }
+        }
+        return text.toString();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"4111 1111 1111 1111", "jane.doe@example.com", "536-90-4399", "+44 20 7946 0958",
+            "sk-proj-abcdefghijklmnopqrstuvwxyz012345"})
+    void should_mask_an_entity_split_across_events_at_every_position(String entity) throws Exception {
+        String text = "Sure, it is " + entity + " as requested.";
+        String expected = MASKER.mask(text, null, r -> { });
+        for (int i = 1; i < text.length(); i++) {
+            String upstream = event(text.substring(0, i), false) + event(text.substring(i), false)
+                    + event(null, true) + "data: [DONE]\n\n";
+            // the bytes themselves also arrive cut anywhere
+            byte[] raw = upstream.getBytes(StandardCharsets.UTF_8);
+            SseMasker m = new SseMasker(MASKER, r -> { });
+            StringBuilder out = new StringBuilder();
+            int cut = Math.min(raw.length - 1, i * 3 % raw.length + 1);
+            out.append(new String(m.push(java.util.Arrays.copyOfRange(raw, 0, cut)), StandardCharsets.UTF_8));
+            out.append(new String(m.push(java.util.Arrays.copyOfRange(raw, cut, raw.length)), StandardCharsets.UTF_8));
+            out.append(new String(m.finish(), StandardCharsets.UTF_8));
+            assertThat(out.toString()).as("split at %d", i).doesNotContain(entity);
+            assertThat(content(out.toString())).as("split at %d", i).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void should_drop_a_held_entity_when_the_stream_breaks_off() throws Exception {
+        SseMasker m = new SseMasker(MASKER, r -> { });
+        String out = new String(m.push(event("card: 4111 1111 11", false).getBytes(StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8);
+        m.abandon();
+        assertThat(out).doesNotContain("4111");
+        assertThat(new String(m.finish(), StandardCharsets.UTF_8)).isEmpty();
+    }
+
+    @Test
+    void should_mask_completions_text_and_tool_call_arguments() throws Exception {
+        String upstream = "data: {\"choices\":[{\"index\":0,\"text\":\"mail jane@exa\",\"finish_reason\":null}]}\n\n"
+                + "data: {\"choices\":[{\"index\":0,\"text\":\"mple.com ok\",\"finish_reason\":\"stop\"}]}\n\n"
+                + "data: {\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+                + "{\"arguments\":\"{\\\"ssn\\\":\\\"536-90-\"}}]},\"finish_reason\":null}]}\n\n"
+                + "data: {\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+                + "{\"arguments\":\"4399\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n"
+                + "data: [DONE]\n\n";
+        SseMasker m = new SseMasker(MASKER, r -> { });
+        String out = new String(m.push(upstream.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8)
+                + new String(m.finish(), StandardCharsets.UTF_8);
+        assertThat(out).doesNotContain("jane").doesNotContain("4399").contains("[EMAIL]").contains("[SSN]");
+    }
+}
