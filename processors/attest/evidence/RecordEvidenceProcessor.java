@@ -66,8 +66,15 @@ public class RecordEvidenceProcessor implements Processor {
         assembler.fill(r, exchange);
         Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
         EvidenceRecord record = r.snapshot();
+        attest.masking.MaskingOutcome masking = exchange.getProperty(Exchanges.MASKING,
+                attest.masking.MaskingOutcome.class);
         streaming.relay().ended().thenCompose(end -> {
             apply(record, end, status);
+            if (masking != null) {
+                record.setMaskingRuleSet(masking.ruleSet());
+                record.setMaskingExempt(masking.exempt());
+                record.setMaskingReport(masking.reportJson());
+            }
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
         }).whenComplete((ok, err) -> {
             if (err != null) {
@@ -90,6 +97,8 @@ public class RecordEvidenceProcessor implements Processor {
         r.setResponseSize(end.size());
         r.setResponseSha256(end.sha256());
         r.setResponseTruncated(end.truncated());
+        r.setRawResponseSize(end.rawSize());
+        r.setRawResponseSha256(end.rawSha256());
         r.setState(EvidenceRecord.TERMINAL);
     }
 }

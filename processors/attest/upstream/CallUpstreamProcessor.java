@@ -20,8 +20,9 @@ public class CallUpstreamProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        byte[] body = exchange.getProperty(Exchanges.FORWARD_BODY, in.body(), byte[].class);
         exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, client.call(exchange.getProperty(Exchanges.TARGET,
                 UpstreamTarget.class), in.method(), exchange.getProperty(Exchanges.FORWARD_HEADERS,
-                ForwardHeaders.class), in.body()));
+                ForwardHeaders.class), body));
     }
 }

@@ -122,6 +122,15 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(new UpstreamClient(clock, capture)));
         registry.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(scheduler));
 
+        // masking
+        byte[] hmacKey = maskingKey(s);
+        Path maskingDir = Path.of(s.string("attest.masking.rules-dir", "masking-rules"));
+        var maskingRules = attest.masking.MaskingRulesFile.loadDirectory(maskingDir, hmacKey);
+        var masking = new attest.masking.MaskingService(maskingRules, s.millis("attest.masking.time-budget-ms", 250));
+        LOG.info("masking rules {}: {} rule sets", maskingDir, maskingRules.size());
+        registry.bind("maskRequestProcessor", new attest.masking.MaskRequestProcessor(masking));
+        registry.bind("maskResponseProcessor", new attest.masking.MaskResponseProcessor(masking));
+
         // evidence
         Database db = Database.open(s.string("attest.db.url", ""), s.string("attest.db.user", ""),
                 s.string("attest.db.password", ""), Path.of(s.string("attest.db.embedded.data-dir", ".attest/pgdata")),
@@ -195,6 +204,24 @@ public class AttestConfiguration implements CamelConfiguration {
             throw new IllegalStateException(e);
         }
         LOG.info("Attest instance {} configured", instanceId);
+    }
+
+    /** The key for the masking 'hash' action, from the environment or a file; empty when none is configured. */
+    private static byte[] maskingKey(Settings s) {
+        var env = s.optional("attest.masking.hmac-key-env");
+        if (env.isPresent() && System.getenv(env.get()) != null) {
+            return System.getenv(env.get()).strip().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        var file = s.optional("attest.masking.hmac-key-file");
+        if (file.isPresent()) {
+            try {
+                return java.nio.file.Files.readString(Path.of(file.get())).strip()
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot read attest.masking.hmac-key-file " + file.get());
+            }
+        }
+        return new byte[0];
     }
 
     /** Closes what configure() opened, in reverse order, when Camel stops. */

@@ -25,6 +25,10 @@ public final class Exchanges {
     public static final String FORWARD_HEADERS = "attestForwardHeaders";
     /** The upstream's answer ({@link attest.upstream.UpstreamResponse}). */
     public static final String UPSTREAM_RESPONSE = "attestUpstreamResponse";
+    /** What masking did ({@link attest.masking.MaskingOutcome}). */
+    public static final String MASKING = "attestMasking";
+    /** The request body to forward when it differs from the one received (request masking; byte[]). */
+    public static final String FORWARD_BODY = "attestForwardBody";
     /** The error that ended the call, if any ({@link attest.http.GatewayException}). */
     public static final String ERROR = "attestError";
     /** Whether the call's evidence record is already in the store (Boolean). */

@@ -66,17 +66,20 @@ public final class KafkaBroker implements AutoCloseable {
                     <Loggers><Root level="warn"><AppenderRef ref="o"/></Root>
                     <Logger name="kafka.server.KafkaRaftServer" level="info"/></Loggers></Configuration>
                     """);
-            if (!Files.exists(logs.resolve("meta.properties"))) {
+            for (int attempt = 1; !Files.exists(logs.resolve("meta.properties")); attempt++) {
                 Process format = java("kafka.tools.StorageTool", "format", "-t", clusterId(), "-c",
                         props.toString(), "--ignore-formatted").redirectOutput(work.resolve("kafka-format.log").toFile())
                         .start();
                 try {
-                    if (format.waitFor() != 0) {
-                        throw new IllegalStateException("Kafka storage format failed; see " + work.resolve("kafka-format.log"));
-                    }
+                    format.waitFor();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException(e);
+                }
+                // the storage is formatted when its meta.properties exists, whatever the tool's exit code says
+                if (!Files.exists(logs.resolve("meta.properties")) && attempt >= 3) {
+                    throw new IllegalStateException("Kafka storage format failed (exit " + format.exitValue()
+                            + "); see " + work.resolve("kafka-format.log"));
                 }
             }
         }

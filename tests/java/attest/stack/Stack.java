@@ -122,6 +122,7 @@ public final class Stack {
         p.put("attest.identity.clock-skew-ms", "1000");
         p.put("attest.data.request-timeout-ms", "2000");
         p.put("attest.policy.file", "tests/e2e-policy.yaml");
+        p.put("attest.masking.rules-dir", "tests/e2e-masking-rules");
         p.put("attest.upstreams", "llm,llm-oauth");
         p.put("attest.upstream.llm.base-url", demo.baseUrl());
         p.put("attest.upstream.llm.credential.secret-env", "");

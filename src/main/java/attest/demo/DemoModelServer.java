@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>
  * Endpoints: {@code POST /v1/chat/completions} (plain and {@code stream: true}), {@code POST /v1/completions},
  * {@code GET /v1/models}. Special models: {@code demo-error} answers 500, {@code demo-slow} waits
- * {@code slowMillis} before answering, {@code demo-hang-stream} sends one event and then goes silent.
+ * {@code slowMillis} before answering, {@code demo-hang-stream} sends one event and then goes silent,
+ * {@code demo-pii} answers with regulated data of every kind, {@code demo-secret} with a cloud key.
  */
 public final class DemoModelServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -48,6 +49,11 @@ public final class DemoModelServer implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService executor;
+    /** What {@code demo-pii} answers: regulated data of every built-in type (all test values). */
+    public static final String PII_ANSWER = "Here are the details. Card 4111 1111 1111 1111, SSN 536-90-4399, "
+            + "email jane.doe@example.com, phone +1 415 555 2671, IBAN DE89 3704 0044 0532 0130 00, "
+            + "server 192.168.10.7. Order 12345 ships on 2026-11-25.";
+
     private final java.util.function.Predicate<String> authCheck;
     private final List<Received> received = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger calls = new AtomicInteger();
@@ -171,7 +177,11 @@ public final class DemoModelServer implements AutoCloseable {
             Thread.sleep(slowMillis);
         }
         String prompt = chat ? lastUserMessage(req) : req.path("prompt").asText("");
-        String answer = "Hello from the demo model. You said: " + prompt;
+        String answer = switch (model) {
+            case "demo-pii" -> PII_ANSWER;
+            case "demo-secret" -> "Here is the key you asked for: AKIAIOSFODNN7EXAMPLE. Keep it safe.";
+            default -> "Hello from the demo model. You said: " + prompt;
+        };
         if (req.path("stream").asBoolean(false)) {
             stream(ex, model, answer, chat, model.equals("demo-hang-stream"));
             return;

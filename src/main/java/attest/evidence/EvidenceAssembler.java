@@ -155,9 +155,30 @@ public final class EvidenceAssembler {
         r.setResponseSize((long) body.length);
         r.setResponseSha256(sha256(body));
         r.setResponseTruncated(false);
+        masking(r, exchange);
+        if (r.getRawResponseSha256() == null && up != null && up.body() != null && !Outcomes.COMPLETED.equals(outcome)) {
+            // an answer that was not delivered (upstream error, blocked): its raw digest is still evidence
+            r.setRawResponseSha256(sha256(up.body()));
+            r.setRawResponseSize((long) up.body().length);
+        }
         r.setCompletedAt(now);
         r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
         r.setState(EvidenceRecord.TERMINAL);
+    }
+
+    /** Copies the masking report, the exemption and the raw body's digest into the record. */
+    public static void masking(EvidenceRecord r, Exchange exchange) {
+        attest.masking.MaskingOutcome m = exchange.getProperty(Exchanges.MASKING, attest.masking.MaskingOutcome.class);
+        if (m == null) {
+            return;
+        }
+        r.setMaskingRuleSet(m.ruleSet());
+        r.setMaskingExempt(m.exempt());
+        r.setMaskingReport(m.reportJson());
+        if (m.rawSha256() != null) {
+            r.setRawResponseSha256(m.rawSha256());
+            r.setRawResponseSize(m.rawSize());
+        }
     }
 
     private static boolean callerGone(Exchange exchange) {

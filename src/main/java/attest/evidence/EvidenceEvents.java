@@ -69,6 +69,15 @@ public final class EvidenceEvents {
         res.put("size", r.getResponseSize());
         res.put("sha256", r.getResponseSha256());
         res.put("truncated", r.getResponseTruncated());
+        res.put("raw_size", r.getRawResponseSize());
+        res.put("raw_sha256", r.getRawResponseSha256());
+        if (r.getMaskingRuleSet() != null) {
+            try {
+                rec.set("masking", JSON.readTree(r.getMaskingReport()));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException unreadable) {
+                rec.put("masking", "unreadable");
+            }
+        }
         return new OutboxEvent(eventId, topic, r.getId().toString(), e.toString(), now);
     }
 

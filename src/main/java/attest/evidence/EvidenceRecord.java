@@ -89,6 +89,16 @@ public class EvidenceRecord {
     private String responseSha256;
     @Column(name = "response_truncated")
     private Boolean responseTruncated;
+    @Column(name = "masking_rule_set")
+    private String maskingRuleSet;
+    @Column(name = "masking_exempt")
+    private Boolean maskingExempt;
+    @Column(name = "masking_report")
+    private String maskingReport;
+    @Column(name = "raw_response_size")
+    private Long rawResponseSize;
+    @Column(name = "raw_response_sha256")
+    private String rawResponseSha256;
 
     public EvidenceRecord() {
     }
@@ -134,6 +144,11 @@ public class EvidenceRecord {
         c.responseSize = responseSize;
         c.responseSha256 = responseSha256;
         c.responseTruncated = responseTruncated;
+        c.maskingRuleSet = maskingRuleSet;
+        c.maskingExempt = maskingExempt;
+        c.maskingReport = maskingReport;
+        c.rawResponseSize = rawResponseSize;
+        c.rawResponseSha256 = rawResponseSha256;
         return c;
     }
 
@@ -215,4 +230,14 @@ public class EvidenceRecord {
     public void setResponseSha256(String responseSha256) { this.responseSha256 = responseSha256; }
     public Boolean getResponseTruncated() { return responseTruncated; }
     public void setResponseTruncated(Boolean responseTruncated) { this.responseTruncated = responseTruncated; }
+    public String getMaskingRuleSet() { return maskingRuleSet; }
+    public void setMaskingRuleSet(String maskingRuleSet) { this.maskingRuleSet = maskingRuleSet; }
+    public Boolean getMaskingExempt() { return maskingExempt; }
+    public void setMaskingExempt(Boolean maskingExempt) { this.maskingExempt = maskingExempt; }
+    public String getMaskingReport() { return maskingReport; }
+    public void setMaskingReport(String maskingReport) { this.maskingReport = maskingReport; }
+    public Long getRawResponseSize() { return rawResponseSize; }
+    public void setRawResponseSize(Long rawResponseSize) { this.rawResponseSize = rawResponseSize; }
+    public String getRawResponseSha256() { return rawResponseSha256; }
+    public void setRawResponseSha256(String rawResponseSha256) { this.rawResponseSha256 = rawResponseSha256; }
 }

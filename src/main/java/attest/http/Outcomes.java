@@ -8,6 +8,10 @@ public final class Outcomes {
     public static final String UPSTREAM_ERROR = "upstream_error";
     public static final String TIMEOUT = "timeout";
     public static final String CLIENT_ABORTED = "client_aborted";
+    /** Masking could not be done: the answer was withheld (502) or the stream cut. */
+    public static final String MASKING_FAILED = "masking_failed";
+    /** A masking block rule refused the answer. */
+    public static final String BLOCKED = "blocked";
     /** Not terminal in the store: the store itself was down, so nothing could be written. */
     public static final String EVIDENCE_UNAVAILABLE = "evidence_unavailable";
 

@@ -8,11 +8,13 @@ import java.time.Instant;
  * @param outcome     completed, upstream_error, timeout or client_aborted
  * @param firstByteAt when the first byte arrived from the upstream (null if none)
  * @param endedAt     when the stream ended
- * @param size        bytes relayed
- * @param sha256      hex digest of all bytes relayed
+ * @param size        bytes delivered to the caller
+ * @param sha256      hex digest of all bytes delivered
  * @param captured    the bytes kept for evidence (up to the capture limit)
  * @param truncated   whether {@code captured} is shorter than the stream
+ * @param rawSize     bytes received from the upstream (before masking)
+ * @param rawSha256   hex digest of the bytes received from the upstream
  */
 public record StreamEnd(String outcome, Instant firstByteAt, Instant endedAt, long size, String sha256,
-                        byte[] captured, boolean truncated) {
+                        byte[] captured, boolean truncated, long rawSize, String rawSha256) {
 }

@@ -44,6 +44,29 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRelay> {
     private static final long HIGH_WATER = 256 * 1024;
 
+    /** A transform's refusal: the stream is cut and ends with this outcome. */
+    public static class Cut extends RuntimeException {
+        private final String outcome;
+
+        public Cut(String outcome) {
+            super(outcome, null, false, false);
+            this.outcome = outcome;
+        }
+
+        public String outcome() {
+            return outcome;
+        }
+    }
+
+    /** Rewrites the stream on its way through (masking). Its failures cut the stream. */
+    public interface Transform {
+        byte[] push(byte[] raw);
+
+        byte[] finish();
+
+        void abandon();
+    }
+
     private final Clock clock;
     private final int captureLimit;
     private final ConcurrentLinkedQueue<ByteBuf> queue = new ConcurrentLinkedQueue<>();
@@ -53,6 +76,11 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private final CompletableFuture<StreamEnd> ended = new CompletableFuture<>();
     private final ByteArrayOutputStream capture = new ByteArrayOutputStream();
     private final MessageDigest digest;
+    private final MessageDigest rawDigest;
+    private final AtomicBoolean started = new AtomicBoolean();
+    private volatile boolean bound;
+    private volatile Transform transform;
+    private long rawSize;
     private volatile Flow.Subscription subscription;
     private volatile Channel channel;
     private volatile Instant firstByteAt;
@@ -68,6 +96,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         this.captureLimit = captureLimit;
         try {
             this.digest = MessageDigest.getInstance("SHA-256");
+            this.rawDigest = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -85,7 +114,19 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         this.subscription = s;
         if (ending.get()) {
             s.cancel();
-        } else {
+        } else if (bound) {
+            requestFirst();
+        }
+    }
+
+    /** Installs a transform; must happen before {@link #bind}, when the first bytes are requested. */
+    public void transform(Transform t) {
+        this.transform = t;
+    }
+
+    private void requestFirst() {
+        Flow.Subscription s = subscription;
+        if (s != null && started.compareAndSet(false, true)) {
             s.request(1);
         }
     }
@@ -97,25 +138,26 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             firstByteAt = clock.instant();
         }
         for (ByteBuffer b : items) {
-            int n = b.remaining();
-            if (n == 0) {
+            int raw = b.remaining();
+            if (raw == 0) {
                 continue;
             }
-            byte[] bytes = new byte[n];
+            byte[] bytes = new byte[raw];
             b.get(bytes);
             synchronized (digest) {
-                digest.update(bytes);
-                size += n;
-                int room = captureLimit - capture.size();
-                if (room > 0) {
-                    capture.write(bytes, 0, Math.min(room, n));
-                }
-                if (n > room) {
-                    truncated = true;
+                rawDigest.update(bytes);
+                rawSize += raw;
+            }
+            Transform t = transform;
+            if (t != null) {
+                try {
+                    bytes = t.push(bytes);
+                } catch (RuntimeException e) {
+                    abort(e instanceof Cut cut ? cut.outcome() : Outcomes.MASKING_FAILED);
+                    return;
                 }
             }
-            queue.add(Unpooled.wrappedBuffer(bytes));
-            queuedBytes.addAndGet(n);
+            offer(bytes);
         }
         if (queuedBytes.get() < HIGH_WATER) {
             subscription.request(1);
@@ -125,6 +167,28 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         wake();
     }
 
+    /** Records and queues bytes for the caller; false when there were none. */
+    private boolean offer(byte[] bytes) {
+        int n = bytes.length;
+        if (n == 0) {
+            return false;
+        }
+        synchronized (digest) {
+            digest.update(bytes);
+            size += n;
+            int room = captureLimit - capture.size();
+            if (room > 0) {
+                capture.write(bytes, 0, Math.min(room, n));
+            }
+            if (n > room) {
+                truncated = true;
+            }
+        }
+        queue.add(Unpooled.wrappedBuffer(bytes));
+        queuedBytes.addAndGet(n);
+        return true;
+    }
+
     @Override
     public void onError(Throwable t) {
         end(Outcomes.UPSTREAM_ERROR);
@@ -132,6 +196,15 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
     @Override
     public void onComplete() {
+        Transform t = transform;
+        if (t != null) {
+            try {
+                offer(t.finish());
+            } catch (RuntimeException e) {
+                end(e instanceof Cut cut ? cut.outcome() : Outcomes.MASKING_FAILED);
+                return;
+            }
+        }
         end(Outcomes.COMPLETED);
     }
 
@@ -140,6 +213,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     /** Binds the caller's channel: wakes the chunked writer on new data and notices the caller leaving. */
     public void bind(Channel ch, ScheduledExecutorService scheduler, Duration idleTimeout) {
         this.channel = ch;
+        this.bound = true;
+        requestFirst();
         ch.closeFuture().addListener(f -> {
             if (!lastSent) {
                 abort(Outcomes.CLIENT_ABORTED);
@@ -191,10 +266,15 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         if (w != null) {
             w.cancel(false);
         }
+        Transform t = transform;
+        if (t != null && !Outcomes.COMPLETED.equals(outcome)) {
+            // the stream broke off: whatever the transform holds (half an entity, perhaps) is dropped
+            t.abandon();
+        }
         StreamEnd end;
         synchronized (digest) {
             end = new StreamEnd(outcome, firstByteAt, clock.instant(), size, HexFormat.of().formatHex(digest.digest()),
-                    capture.toByteArray(), truncated);
+                    capture.toByteArray(), truncated, rawSize, HexFormat.of().formatHex(rawDigest.digest()));
         }
         ended.complete(end);
     }

@@ -110,7 +110,7 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         r.bind("renderErrorProcessor", new RenderErrorProcessor());
         r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
-        for (String name : List.of("callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
+        for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
                 "checkHealthProcessor", "renderMetricsProcessor")) {
             r.bind(name, noop);

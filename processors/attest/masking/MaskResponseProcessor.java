@@ -1,0 +1,91 @@
+package attest.masking;
+
+import attest.Exchanges;
+import attest.evidence.EvidenceAssembler;
+import attest.http.GatewayException;
+import attest.http.Outcomes;
+import attest.identity.Identity;
+import attest.ingress.UpstreamTarget;
+import attest.upstream.StreamRelay;
+import attest.upstream.UpstreamResponse;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+import java.util.Optional;
+
+/**
+ * Masks the upstream's answer before it is released: replaces a buffered body in
+ * {@code attestUpstreamResponse} with its masked form, or installs the SSE masker on a stream. Records what
+ * was hidden (or that the caller is exempt) in {@code attestMasking}. A block rule refuses the answer (403);
+ * a masking failure withholds it (502), or cuts the stream: nothing unmasked goes out.
+ */
+public class MaskResponseProcessor implements Processor {
+    private final MaskingService service;
+
+    public MaskResponseProcessor(MaskingService service) {
+        this.service = service;
+    }
+
+    private byte[] guarded(java.util.function.Supplier<byte[]> pass) {
+        try {
+            return service.run(pass);
+        } catch (BlockedException e) {
+            throw new StreamRelay.Cut(Outcomes.BLOCKED);
+        } catch (MaskingFailedException e) {
+            throw new StreamRelay.Cut(Outcomes.MASKING_FAILED);
+        }
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        UpstreamResponse up = exchange.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class);
+        UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
+        Optional<MaskingRuleSet> found = service.ruleSetFor(target.upstream().name(), target.path())
+                .filter(MaskingRuleSet::responses);
+        if (found.isEmpty() || up == null) {
+            return;
+        }
+        MaskingRuleSet rules = found.get();
+        Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
+        boolean exempt = who != null && rules.exemptRoles().stream().anyMatch(who::hasRole);
+        MaskingOutcome outcome = new MaskingOutcome(rules.id(), exempt);
+        exchange.setProperty(Exchanges.MASKING, outcome);
+        if (exempt) {
+            return;
+        }
+        if (up.streaming()) {
+            SseMasker sse = new SseMasker(rules.masker(), outcome::add);
+            up.stream().transform(new StreamRelay.Transform() {
+                @Override
+                public byte[] push(byte[] raw) {
+                    return guarded(() -> sse.push(raw));
+                }
+
+                @Override
+                public byte[] finish() {
+                    return guarded(sse::finish);
+                }
+
+                @Override
+                public void abandon() {
+                    sse.abandon();
+                }
+            });
+            return;
+        }
+        byte[] raw = up.body() == null ? new byte[0] : up.body();
+        outcome.raw(EvidenceAssembler.sha256(raw), raw.length);
+        byte[] masked;
+        try {
+            masked = service.run(() -> JsonMasker.mask(raw, rules.masker(), outcome::add));
+        } catch (BlockedException e) {
+            throw new GatewayException(403, "response_blocked",
+                    "the answer was refused: it contains " + e.entityType(), Outcomes.BLOCKED);
+        } catch (MaskingFailedException e) {
+            throw new GatewayException(502, "masking_failed", "the answer could not be masked and was withheld",
+                    Outcomes.MASKING_FAILED);
+        }
+        exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(up.status(), up.headers(), masked, null,
+                up.firstByteAt()));
+    }
+}

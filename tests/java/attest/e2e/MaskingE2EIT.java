@@ -1,0 +1,187 @@
+package attest.e2e;
+
+import attest.demo.DemoModelServer;
+import attest.stack.Gateway;
+import attest.stack.PostgresServer;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static attest.e2e.E2E.evidence;
+import static attest.e2e.E2E.newRequestId;
+import static attest.e2e.E2E.openai;
+import static attest.e2e.E2E.post;
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Masking through the gateway: plain and streamed, exempt callers, block rules and injected faults. */
+class MaskingE2EIT {
+    static final List<String> RAW = List.of("4111 1111 1111 1111", "536-90-4399", "jane.doe@example.com",
+            "+1 415 555 2671", "DE89 3704 0044 0532 0130 00", "192.168.10.7");
+    static final String PII = "{\"model\":\"demo-pii\",\"messages\":[{\"role\":\"user\",\"content\":\"details\"}]}";
+    static final String PII_STREAM = PII.replace("{\"model\"", "{\"stream\":true,\"model\"");
+
+    @BeforeAll
+    static void up() {
+        stack();
+    }
+
+    @AfterAll
+    static void logsHoldNoSecrets() {
+        E2E.assertLogsClean();
+    }
+
+    static void assertMasked(String text) {
+        for (String raw : RAW) {
+            assertThat(text).doesNotContain(raw);
+        }
+        assertThat(text).contains("[CARD ****1111]", "[SSN]", "[EMAIL]", "[PHONE]", "[IBAN]", "[IP_ADDRESS]")
+                .contains("Order 12345 ships on 2026-11-25.");
+    }
+
+    @Test
+    void should_mask_a_plain_answer_and_record_what_was_hidden() throws Exception {
+        String rid = newRequestId();
+        ChatCompletion c = openai("/llm", stack().userToken("alice"), rid).chat().completions()
+                .create(ChatCompletionCreateParams.builder().model("demo-pii").addUserMessage("details").build());
+        String content = c.choices().get(0).message().content().orElseThrow();
+        assertMasked(content);
+        Map<String, Object> row = evidence(rid);
+        assertThat(row.get("masking_rule_set")).isEqualTo("e2e");
+        assertThat(row.get("masking_exempt")).isEqualTo(false);
+        String report = (String) row.get("masking_report");
+        assertThat(report).contains("\"entity_type\":\"CARD\"", "\"action\":\"partial\"", "\"entity_type\":\"SSN\"",
+                "/choices/0/message/content");
+        for (String raw : RAW) {
+            assertThat(report).doesNotContain(raw);
+        }
+        assertMasked(new String((byte[]) row.get("response_body"), StandardCharsets.UTF_8));
+        assertThat(row.get("raw_response_sha256")).isNotNull().isNotEqualTo(row.get("response_sha256"));
+    }
+
+    @Test
+    void should_mask_a_stream_that_the_sdk_parses() throws Exception {
+        String rid = newRequestId();
+        StringBuilder text = new StringBuilder();
+        try (StreamResponse<ChatCompletionChunk> s = openai("/llm", stack().userToken("alice"), rid).chat()
+                .completions().createStreaming(ChatCompletionCreateParams.builder().model("demo-pii")
+                        .addUserMessage("details").build())) {
+            s.stream().forEach(chunk -> chunk.choices().forEach(ch -> ch.delta().content().ifPresent(text::append)));
+        }
+        assertMasked(text.toString());
+        assertThat(text.toString()).isEqualTo(expectedMasked());
+        await().atMost(Duration.ofSeconds(10)).until(() -> "terminal".equals(evidence(rid).get("state")));
+        Map<String, Object> row = evidence(rid);
+        assertThat(row.get("outcome")).isEqualTo("completed");
+        assertThat((String) row.get("masking_report")).contains("\"entity_type\":\"IBAN\"");
+        assertThat(row.get("raw_response_sha256")).isNotEqualTo(row.get("response_sha256"));
+        String delivered = new String((byte[]) row.get("response_body"), StandardCharsets.UTF_8);
+        for (String raw : RAW) {
+            assertThat(delivered).doesNotContain(raw);
+        }
+    }
+
+    /** The same answer, masked in one go (the stream must deliver exactly this). */
+    static String expectedMasked() throws Exception {
+        HttpResponse<String> plain = post("/llm/v1/chat/completions", stack().userToken("alice"), newRequestId(), PII);
+        return E2E.JSON.readTree(plain.body()).path("choices").get(0).path("message").path("content").asText();
+    }
+
+    @Test
+    void should_show_raw_values_to_an_exempt_role_and_record_the_exemption() throws Exception {
+        String rid = newRequestId();
+        HttpResponse<String> r = post("/llm/v1/chat/completions", stack().userToken("paula"), rid, PII);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("4111 1111 1111 1111", "jane.doe@example.com");
+        Map<String, Object> row = evidence(rid);
+        assertThat(row.get("masking_exempt")).isEqualTo(true);
+        assertThat(row.get("masking_rule_set")).isEqualTo("e2e");
+    }
+
+    @Test
+    void should_refuse_an_answer_that_a_block_rule_matches() throws Exception {
+        String rid = newRequestId();
+        HttpResponse<String> r = post("/llm/v1/chat/completions", stack().userToken("alice"), rid,
+                PII.replace("demo-pii", "demo-secret"));
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(r.body()).contains("response_blocked").doesNotContain("AKIA");
+        assertThat(evidence(rid).get("outcome")).isEqualTo("blocked");
+
+        String sid = newRequestId();
+        HttpResponse<String> s = sendTolerant(stack().dataPort, stack().userToken("alice"), sid,
+                PII_STREAM.replace("demo-pii", "demo-secret"));
+        assertThat(s == null ? "" : s.body()).doesNotContain("AKIA").doesNotContain("[DONE]");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "terminal".equals(evidence(sid).get("state")));
+        assertThat(evidence(sid).get("outcome")).isEqualTo("blocked");
+    }
+
+    @Test
+    void should_fail_closed_when_masking_fails() throws Exception {
+        // a gateway whose masking can never meet its time budget: every masking pass fails
+        var s = stack();
+        int port = PostgresServer.freePort();
+        Map<String, String> p = new HashMap<>();
+        p.put("attest.data.port", String.valueOf(port));
+        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
+        p.put("attest.db.url", s.postgres.jdbcUrl());
+        p.put("attest.db.user", "postgres");
+        p.put("attest.kafka.brokers", "");
+        p.put("attest.identity.issuer", s.issuer);
+        p.put("attest.masking.time-budget-ms", "0");
+        p.put("attest.upstream.llm.base-url", s.demo.baseUrl());
+        p.put("attest.upstream.llm.credential.secret-env", "");
+        p.put("attest.upstream.llm.credential.secret-file", s.work.resolve("demo.key").toString());
+        try (Gateway g = new Gateway(p).start()) {
+            String token = s.userToken("alice");
+            String rid = newRequestId();
+            HttpResponse<String> plain = send(port, token, rid, PII);
+            assertThat(plain.statusCode()).isEqualTo(502);
+            assertThat(plain.body()).contains("masking_failed");
+            for (String raw : RAW) {
+                assertThat(plain.body()).doesNotContain(raw);
+            }
+            assertThat(evidence(rid).get("outcome")).isEqualTo("masking_failed");
+
+            String sid = newRequestId();
+            HttpResponse<String> stream = sendTolerant(port, token, sid, PII_STREAM);
+            for (String raw : RAW) {
+                assertThat(stream == null ? "" : stream.body()).doesNotContain(raw);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> "terminal".equals(evidence(sid).get("state")));
+            assertThat(evidence(sid).get("outcome")).isEqualTo("masking_failed");
+        }
+    }
+
+    static HttpResponse<String> send(int port, String token, String rid, String body) throws Exception {
+        return E2E.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/llm/v1/chat/completions"))
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                .header("X-Request-Id", rid).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A cut stream may end in an I/O error on the client side; that is the expected outcome. */
+    static HttpResponse<String> sendTolerant(int port, String token, String rid, String body) throws Exception {
+        try {
+            return send(port, token, rid, body);
+        } catch (java.io.IOException cut) {
+            return null;
+        }
+    }
+
+    @SuppressWarnings("unused")
+    private static final String DEMO = DemoModelServer.PII_ANSWER;
+}
