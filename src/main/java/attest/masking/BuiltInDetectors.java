@@ -11,8 +11,23 @@ public final class BuiltInDetectors {
 
     private static Detector d(String name, String type, String regex, String validator, double score,
                               List<String> context, double threshold) {
+        Trigger trigger = switch (type) {
+            case "CARD", "SSN", "PHONE" -> Trigger.NUMERIC;
+            case "IBAN" -> Trigger.UPPER_ALNUM;
+            case "EMAIL" -> Trigger.AT_SIGN;
+            case "SECRET" -> Trigger.SECRET_PREFIX;
+            default -> name.equals("ipv6") ? Trigger.HEX_COLON : Trigger.NUMERIC;
+        };
+        int minCount = switch (name) {
+            case "card" -> 13;
+            case "ssn", "ssn-bare" -> 9;
+            case "phone-nanp" -> 10;
+            case "phone-e164", "phone-national" -> 8;
+            case "ipv6" -> 2;
+            default -> trigger == Trigger.NUMERIC ? 4 : 0;
+        };
         return new Detector(name, type, Pattern.compile(regex), Validators.byName(validator), score,
-                Detector.lower(context), threshold);
+                Detector.lower(context), threshold, trigger, minCount);
     }
 
     public static List<Detector> all() {

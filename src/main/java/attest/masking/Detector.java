@@ -18,24 +18,35 @@ import java.util.function.Predicate;
  * @param baseScore    the score of a validated match
  * @param contextWords words that add {@link #CONTEXT_BOOST} when found within {@link #CONTEXT_WINDOW} chars before
  * @param threshold    matches scoring below it are ignored
+ * @param trigger      the pre-filter that finds where the pattern is worth running
+ * @param minCount     the least number of the trigger's counted characters (digits, colons) a window needs
  */
 public record Detector(String name, String entityType, Pattern pattern, Predicate<String> validator, double baseScore,
-                       List<String> contextWords, double threshold) {
+                       List<String> contextWords, double threshold, Trigger trigger, int minCount) {
     public static final double CONTEXT_BOOST = 0.35;
     public static final int CONTEXT_WINDOW = 48;
 
     /** Adds this detector's findings (in normalised offsets) to {@code out}. */
-    void scan(String text, String lowerText, List<Finding> out) {
-        Matcher m = pattern.matcher(text);
+    void scan(String text, String lowerText, List<int[]> windows, List<Finding> out) {
+        for (int[] w : windows) {
+            if (w[2] >= minCount) {
+                scanWindow(text, lowerText, w[0], w[1], out);
+            }
+        }
+    }
+
+    private void scanWindow(String text, String lowerText, int ws, int we, List<Finding> out) {
+        String window = ws == 0 && we == text.length() ? text : text.substring(ws, we);
+        Matcher m = pattern.matcher(window);
         int from = 0;
-        while (from <= text.length() && m.find(from)) {
-            int s = m.start();
-            int e = m.end();
+        while (from <= window.length() && m.find(from)) {
+            int s = ws + m.start();
+            int e = ws + m.end();
             if (e == s) {
-                from = e + 1;
+                from = e - ws + 1;
                 continue;
             }
-            from = e;
+            from = e - ws;
             if (!boundaryOk(text, s, e)) {
                 continue;
             }

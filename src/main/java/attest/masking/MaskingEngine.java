@@ -31,8 +31,9 @@ public final class MaskingEngine {
         String text = n.text();
         String lower = text.toLowerCase(Locale.ROOT);
         List<Finding> candidates = new ArrayList<>();
+        java.util.EnumMap<Trigger, List<int[]>> windows = new java.util.EnumMap<>(Trigger.class);
         for (Detector d : detectors) {
-            d.scan(text, lower, candidates);
+            d.scan(text, lower, windows.computeIfAbsent(d.trigger(), t -> t.windows(text)), candidates);
         }
         candidates.sort(Comparator.comparingDouble(Finding::score).reversed()
                 .thenComparing(Comparator.comparingInt((Finding f) -> f.end() - f.start()).reversed())

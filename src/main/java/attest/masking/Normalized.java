@@ -22,6 +22,17 @@ public final class Normalized {
     }
 
     public static Normalized of(String original) {
+        boolean ascii = true;
+        for (int k = 0; k < original.length(); k++) {
+            if (original.charAt(k) >= 0x80) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            // nothing to normalise: offsets map to themselves
+            return new Normalized(original, null, null);
+        }
         StringBuilder out = new StringBuilder(original.length());
         int[] s = new int[original.length() + 1];
         int[] e = new int[original.length() + 1];
@@ -30,7 +41,19 @@ public final class Normalized {
         while (i < original.length()) {
             int cp = original.codePointAt(i);
             int len = Character.charCount(cp);
-            String mapped = map(cp);
+            String mapped = cp < 0x80 ? null : map(cp);
+            if (mapped == null) {
+                if (n + 1 >= s.length) {
+                    s = java.util.Arrays.copyOf(s, s.length * 2);
+                    e = java.util.Arrays.copyOf(e, e.length * 2);
+                }
+                out.append((char) cp);
+                s[n] = i;
+                e[n] = i + 1;
+                n++;
+                i += len;
+                continue;
+            }
             for (int k = 0; k < mapped.length(); k++) {
                 if (n + 1 >= s.length) {
                     s = java.util.Arrays.copyOf(s, s.length * 2);
@@ -84,11 +107,14 @@ public final class Normalized {
 
     /** The original offset where the normalised character at {@code i} starts. */
     public int originalStart(int i) {
-        return start[i];
+        return start == null ? i : start[i];
     }
 
     /** The original offset just after the normalised range ending (exclusive) at {@code i}. */
     public int originalEnd(int iExclusive) {
+        if (end == null) {
+            return iExclusive;
+        }
         return iExclusive == 0 ? 0 : end[iExclusive - 1];
     }
 }
