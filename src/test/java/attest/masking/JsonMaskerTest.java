@@ -1,0 +1,56 @@
+package attest.masking;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The protocol shapes: only string values change, the JSON stays valid, and locations are JSON pointers. */
+class JsonMaskerTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Masker MASKER = new Masker(MaskingEngine.builtIn(), Map.of(), Action.REDACT,
+            "k".repeat(32).getBytes(StandardCharsets.UTF_8));
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            openai chat        | {"choices":[{"index":0,"message":{"role":"assistant","content":"mail jane@example.com"}}],"usage":{"total_tokens":12}} | /choices/0/message/content
+            openai completion  | {"choices":[{"index":0,"text":"ssn 536-90-4399"}]}                                                          | /choices/0/text
+            openai tool call   | {"choices":[{"message":{"tool_calls":[{"function":{"name":"pay","arguments":"{\\"card\\":\\"4111111111111111\\"}"}}]}}]} | /choices/0/message/tool_calls/0/function/arguments
+            openai responses   | {"output":[{"type":"message","content":[{"type":"output_text","text":"ip 192.168.10.7"}]}]}                  | /output/0/content/0/text
+            tensorflow serving | {"predictions":["call +1 415 555 2671",0.93]}                                                              | /predictions/0
+            kserve v2 bytes    | {"outputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["iban DE89370400440532013000"]}]}         | /outputs/0/data/0
+            escaped unicode    | {"text":"card \\u0034111 1111 1111 1111"}                                                                 | /text
+            key with slash     | {"a/b":"mail jane@example.com"}                                                                            | /a~1b
+            """)
+    void should_mask_string_values_and_point_at_them(String name, String body, String pointer) throws Exception {
+        List<Redaction> report = new ArrayList<>();
+        byte[] out = JsonMasker.mask(body.getBytes(StandardCharsets.UTF_8), MASKER, report::add);
+        JsonNode masked = JSON.readTree(out);
+        assertThat(report).extracting(Redaction::location).containsExactly(pointer);
+        assertThat(masked.at(pointer).asText()).matches(".*\\[[A-Z_]+].*");
+        assertThat(new String(out, StandardCharsets.UTF_8)).doesNotContain("jane@").doesNotContain("4399")
+                .doesNotContain("1111 1111").doesNotContain("2671").doesNotContain("0130");
+    }
+
+    @Test
+    void should_leave_numbers_and_clean_strings_untouched() throws Exception {
+        String body = "{\"id\":\"chatcmpl-123\",\"created\":1732536000,\"model\":\"demo-1.2.3\","
+                + "\"choices\":[{\"message\":{\"content\":\"order 12345 ships 2026-11-25\"}}],\"n\":4111111111111111}";
+        byte[] out = JsonMasker.mask(body.getBytes(StandardCharsets.UTF_8), MASKER, r -> { });
+        assertThat(JSON.readTree(out)).isEqualTo(JSON.readTree(body));
+    }
+
+    @Test
+    void should_mask_text_that_is_not_json() {
+        byte[] out = JsonMasker.mask("plain jane@example.com".getBytes(StandardCharsets.UTF_8), MASKER, r -> { });
+        assertThat(new String(out, StandardCharsets.UTF_8)).isEqualTo("plain [EMAIL]");
+    }
+}
