@@ -21,6 +21,10 @@ class DetectorsTest {
             CARD       | full-width ４１１１１１１１１１１１１１１１ here     | ４１１１１１１１１１１１１１１１
             CARD       | en dash 4111–1111–1111–1111 here                 | 4111–1111–1111–1111
             CARD       | nbsp 4111 1111 1111 1111 here                    | 4111 1111 1111 1111
+            CARD       | arabic-indic ٤١١١١١١١١١١١١١١١ here               | ٤١١١١١١١١١١١١١١١
+            CARD       | devanagari ४१११ ११११ ११११ ११११ here               | ४१११ ११११ ११११ ११११
+            CARD       | soft­hyphen 4111­1111­1111­1111 here              | 4111­1111­1111­1111
+            SSN        | ssn 536−90−4399 with minus signs                 | 536−90−4399
             SSN        | my ssn is 536-90-4399 ok                         | 536-90-4399
             SSN        | ssn 536 90 4399                                  | 536 90 4399
             SSN        | social security number 536904399                 | 536904399

@@ -52,9 +52,37 @@ class SseMaskerTest {
         return text.toString();
     }
 
+    static final String[] ENTITIES = {"4111 1111 1111 1111", "4111-1111-1111-1111", "536-90-4399",
+        "DE89 3704 0044 0532 0130 00", "jane.doe@example.com", "+44 20 7946 0958", "(415) 555-2671", "192.168.10.7",
+        "2001:db8:85a3::8a2e:370:7334", "sk-proj-abcdefghijklmnopqrstuvwxyz012345", "AKIAIOSFODNN7EXAMPLE",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"};
+
+    static String[] entities() {
+        return ENTITIES;
+    }
+
+    /** Every pair of cuts inside or at the edges of the entity: the text arrives in three events. */
     @ParameterizedTest
-    @ValueSource(strings = {"4111 1111 1111 1111", "jane.doe@example.com", "536-90-4399", "+44 20 7946 0958",
-            "sk-proj-abcdefghijklmnopqrstuvwxyz012345"})
+    @org.junit.jupiter.params.provider.MethodSource("entities")
+    void should_mask_an_entity_split_across_three_events_at_every_pair_of_positions(String entity) throws Exception {
+        String text = "Sure, it is " + entity + " as requested.";
+        String expected = MASKER.mask(text, null, r -> { });
+        int start = text.indexOf(entity);
+        for (int i = start; i <= start + entity.length(); i++) {
+            for (int j = i + 1; j <= start + entity.length() + 1 && j < text.length(); j++) {
+                String upstream = event(text.substring(0, i), false) + event(text.substring(i, j), false)
+                        + event(text.substring(j), false) + event(null, true) + "data: [DONE]\n\n";
+                SseMasker m = new SseMasker(MASKER, r -> { });
+                String out = new String(m.push(upstream.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8)
+                        + new String(m.finish(), StandardCharsets.UTF_8);
+                assertThat(out).as("cuts at %d and %d", i, j).doesNotContain(entity);
+                assertThat(content(out)).as("cuts at %d and %d", i, j).isEqualTo(expected);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("entities")
     void should_mask_an_entity_split_across_events_at_every_position(String entity) throws Exception {
         String text = "Sure, it is " + entity + " as requested.";
         String expected = MASKER.mask(text, null, r -> { });
