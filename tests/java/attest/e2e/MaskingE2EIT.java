@@ -166,6 +166,40 @@ class MaskingE2EIT {
         }
     }
 
+    @Test
+    void should_mask_requests_before_the_upstream_sees_them_when_a_rule_set_says_so() throws Exception {
+        var s = stack();
+        java.nio.file.Path dir = s.work.resolve("masking-both");
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Files.writeString(dir.resolve("both.yaml"),
+                "rule-sets:\n  - id: both\n    scope: {direction: both}\n");
+        int port = PostgresServer.freePort();
+        Map<String, String> p = new HashMap<>();
+        p.put("attest.data.port", String.valueOf(port));
+        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
+        p.put("attest.db.url", s.postgres.jdbcUrl());
+        p.put("attest.db.user", "postgres");
+        p.put("attest.kafka.brokers", "");
+        p.put("attest.identity.issuer", s.issuer);
+        p.put("attest.masking.rules-dir", dir.toString());
+        p.put("attest.upstream.llm.base-url", s.demo.baseUrl());
+        p.put("attest.upstream.llm.credential.secret-env", "");
+        p.put("attest.upstream.llm.credential.secret-file", s.work.resolve("demo.key").toString());
+        try (Gateway g = new Gateway(p).start()) {
+            String rid = newRequestId();
+            HttpResponse<String> r = send(port, s.userToken("alice"), rid, "{\"model\":\"demo-model\",\"messages\":"
+                    + "[{\"role\":\"user\",\"content\":\"my mail is jane.doe@example.com\"}]}");
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("You said: my mail is [EMAIL]");
+            DemoModelServer.Received got = s.demo.received().stream()
+                    .filter(x -> rid.equals(x.header("X-Request-Id"))).findFirst().orElseThrow();
+            assertThat(got.body()).contains("[EMAIL]").doesNotContain("jane.doe@example.com");
+            // the evidence keeps the request as the caller sent it
+            assertThat(new String((byte[]) evidence(rid).get("request_body"), StandardCharsets.UTF_8))
+                    .contains("jane.doe@example.com");
+        }
+    }
+
     static HttpResponse<String> send(int port, String token, String rid, String body) throws Exception {
         return E2E.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/llm/v1/chat/completions"))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
@@ -182,6 +216,4 @@ class MaskingE2EIT {
         }
     }
 
-    @SuppressWarnings("unused")
-    private static final String DEMO = DemoModelServer.PII_ANSWER;
 }
