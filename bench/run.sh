@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Attest data-path benchmark: the demo upstream directly vs. through the gateway, side by side in one run
-# (identity, policy, credential brokering, evidence committed to PostgreSQL and relayed to Kafka: all on).
+# (identity, policy, credential brokering, masking, evidence committed to PostgreSQL and relayed to Kafka:
+# all on), and the time to first byte of streams with masking on and off.
 #
 #   bash bench/run.sh                 # defaults: 20 s per run, 32 connections, 2 threads
 #   DURATION=60s CONNECTIONS=64 bash bench/run.sh
@@ -36,7 +37,7 @@ echo "[bench] starting the stack (Keycloak, Kafka, PostgreSQL, demo upstream, ga
 for _ in $(seq 1 300); do [ -f "$OUT/ready.properties" ] && break; sleep 1; kill -0 "$STACK" 2>/dev/null || { cat "$OUT/stack.log"; exit 1; }; done
 [ -f "$OUT/ready.properties" ] || { echo "[bench] stack did not start"; exit 1; }
 prop() { grep "^$1=" "$OUT/ready.properties" | cut -d= -f2-; }
-DIRECT=$(prop direct); GATEWAY=$(prop gateway); KEY=$(prop demo_key); TOKEN=$(prop token)
+DIRECT=$(prop direct); GATEWAY=$(prop gateway); UNMASKED=$(prop gateway_unmasked); KEY=$(prop demo_key); TOKEN=$(prop token)
 
 run_wrk() { # name url auth
   BENCH_AUTH="$3" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/chat.lua "$2" > "$OUT/$1.txt"
@@ -64,6 +65,7 @@ ttfb() { # url auth
 echo "[bench] time to first byte of streams"
 ttfb "$DIRECT/v1/chat/completions" "$KEY" > "$OUT/ttfb-direct.txt"
 ttfb "$GATEWAY/llm/v1/chat/completions" "$TOKEN" > "$OUT/ttfb-gateway.txt"
+ttfb "$UNMASKED/llm/v1/chat/completions" "$TOKEN" > "$OUT/ttfb-unmasked.txt"
 
 python3 - "$OUT" <<'PY'
 import re, statistics, sys
@@ -81,6 +83,7 @@ d, g = wrk("direct"), wrk("gateway")
 d1, g1 = wrk("direct-1"), wrk("gateway-1")
 td = [float(x) * 1000 for x in open(f"{out}/ttfb-direct.txt").read().split()]
 tg = [float(x) * 1000 for x in open(f"{out}/ttfb-gateway.txt").read().split()]
+tu = [float(x) * 1000 for x in open(f"{out}/ttfb-unmasked.txt").read().split()]
 print()
 print("| run | requests/s | p50 ms | p99 ms | non-200 | socket errors |")
 print("|---|---|---|---|---|---|")
@@ -94,4 +97,6 @@ print(f"added latency under saturation: p50 +{g[1]-d[1]:.2f} ms, p99 +{g[2]-d[2]
 print(f"added latency per call (1 connection): p50 +{g1[1]-d1[1]:.2f} ms, p99 +{g1[2]-d1[2]:.2f} ms")
 print(f"stream time to first byte (median of {len(td)}): direct {statistics.median(td):.1f} ms, "
       f"through Attest {statistics.median(tg):.1f} ms, added {statistics.median(tg)-statistics.median(td):.1f} ms")
+print(f"masking's share of it: through Attest with masking off {statistics.median(tu):.1f} ms, "
+      f"masking adds {statistics.median(tg)-statistics.median(tu):.1f} ms to the first byte")
 PY

@@ -50,9 +50,25 @@ public final class BenchStack {
                 "attest.upstream.llm.credential.secret-file", keyFile.toString()));
         started.add(gateway);
         gateway.start();
+        // the same gateway with masking off, to measure what masking adds to a stream's first byte
+        Path noRules = work.resolve("no-masking-rules");
+        Files.createDirectories(noRules);
+        int plainPort = PostgresServer.freePort();
+        Gateway unmasked = new Gateway(Map.of(
+                "attest.data.port", String.valueOf(plainPort),
+                "attest.control.port", String.valueOf(PostgresServer.freePort()),
+                "attest.db.url", pg.jdbcUrl(), "attest.db.user", "postgres",
+                "attest.kafka.brokers", kafka.bootstrap(),
+                "attest.masking.rules-dir", noRules.toString(),
+                "attest.upstream.llm.base-url", demo.baseUrl(),
+                "attest.upstream.llm.credential.secret-env", "",
+                "attest.upstream.llm.credential.secret-file", keyFile.toString()));
+        started.add(unmasked);
+        unmasked.start();
         String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
         Files.writeString(work.resolve("ready.properties"), String.join("\n",
-                "direct=" + demo.baseUrl(), "gateway=http://127.0.0.1:" + port, "demo_key=" + key,
+                "direct=" + demo.baseUrl(), "gateway=http://127.0.0.1:" + port,
+                "gateway_unmasked=http://127.0.0.1:" + plainPort, "demo_key=" + key,
                 "token=" + token, "") );
         System.out.println("[bench] ready");
         while (System.in.read() >= 0) {
