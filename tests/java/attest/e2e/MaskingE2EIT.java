@@ -2,7 +2,6 @@ package attest.e2e;
 
 import attest.demo.DemoModelServer;
 import attest.stack.Gateway;
-import attest.stack.PostgresServer;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -16,7 +15,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -133,18 +131,9 @@ class MaskingE2EIT {
     void should_fail_closed_when_masking_fails() throws Exception {
         // a gateway whose masking can never meet its time budget: every masking pass fails
         var s = stack();
-        int port = PostgresServer.freePort();
-        Map<String, String> p = new HashMap<>();
-        p.put("attest.data.port", String.valueOf(port));
-        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
-        p.put("attest.db.url", s.postgres.jdbcUrl());
-        p.put("attest.db.user", "postgres");
-        p.put("attest.kafka.brokers", "");
-        p.put("attest.identity.issuer", s.issuer);
+        Map<String, String> p = s.extraGatewaySettings();
         p.put("attest.masking.time-budget-ms", "0");
-        p.put("attest.upstream.llm.base-url", s.demo.baseUrl());
-        p.put("attest.upstream.llm.credential.secret-env", "");
-        p.put("attest.upstream.llm.credential.secret-file", s.work.resolve("demo.key").toString());
+        int port = Integer.parseInt(p.get("attest.data.port"));
         try (Gateway g = new Gateway(p).start()) {
             String token = s.userToken("alice");
             String rid = newRequestId();
@@ -173,18 +162,9 @@ class MaskingE2EIT {
         java.nio.file.Files.createDirectories(dir);
         java.nio.file.Files.writeString(dir.resolve("both.yaml"),
                 "rule-sets:\n  - id: both\n    scope: {direction: both}\n");
-        int port = PostgresServer.freePort();
-        Map<String, String> p = new HashMap<>();
-        p.put("attest.data.port", String.valueOf(port));
-        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
-        p.put("attest.db.url", s.postgres.jdbcUrl());
-        p.put("attest.db.user", "postgres");
-        p.put("attest.kafka.brokers", "");
-        p.put("attest.identity.issuer", s.issuer);
+        Map<String, String> p = s.extraGatewaySettings();
         p.put("attest.masking.rules-dir", dir.toString());
-        p.put("attest.upstream.llm.base-url", s.demo.baseUrl());
-        p.put("attest.upstream.llm.credential.secret-env", "");
-        p.put("attest.upstream.llm.credential.secret-file", s.work.resolve("demo.key").toString());
+        int port = Integer.parseInt(p.get("attest.data.port"));
         try (Gateway g = new Gateway(p).start()) {
             String rid = newRequestId();
             HttpResponse<String> r = send(port, s.userToken("alice"), rid, "{\"model\":\"demo-model\",\"messages\":"

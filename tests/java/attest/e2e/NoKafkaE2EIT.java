@@ -1,19 +1,15 @@
 package attest.e2e;
 
 import attest.stack.Gateway;
-import attest.stack.PostgresServer;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 
 import static attest.e2e.E2E.CHAT;
@@ -29,19 +25,12 @@ class NoKafkaE2EIT {
     @Test
     void should_serve_and_keep_events_in_the_outbox_without_brokers() throws Exception {
         var s = stack();
-        Path key = s.work.resolve("demo.key");
-        int port = PostgresServer.freePort();
-        Map<String, String> p = new HashMap<>();
+        Map<String, String> p = s.extraGatewaySettings();
         p.put("attest.instance-id", "nokafka");
-        p.put("attest.data.port", String.valueOf(port));
-        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
+        p.remove("attest.db.url");
+        p.remove("attest.db.user");
         p.put("attest.db.embedded.data-dir", s.work.resolve("nokafka-pgdata").toString());
-        p.put("attest.kafka.brokers", "");
-        p.put("attest.identity.issuer", s.issuer);
-        p.put("attest.upstream.llm.base-url", s.demo.baseUrl());
-        p.put("attest.upstream.llm.credential.secret-env", "");
-        p.put("attest.upstream.llm.credential.secret-file", key.toString());
-        assertThat(Files.exists(key)).isTrue();
+        int port = Integer.parseInt(p.get("attest.data.port"));
         try (Gateway g = new Gateway(p).start()) {
             HttpResponse<String> r = E2E.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                             + "/llm/v1/chat/completions")).header("Authorization", "Bearer " + s.userToken("alice"))

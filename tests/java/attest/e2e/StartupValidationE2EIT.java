@@ -1,7 +1,6 @@
 package attest.e2e;
 
 import attest.stack.Gateway;
-import attest.stack.PostgresServer;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -29,14 +28,9 @@ class StartupValidationE2EIT {
                     match:
                       roles: [inference-user]
                 """);
-        Gateway g = new Gateway(Map.of(
-                "attest.data.port", String.valueOf(PostgresServer.freePort()),
-                "attest.control.port", String.valueOf(PostgresServer.freePort()),
-                "attest.policy.file", bad.toString(),
-                "attest.kafka.brokers", "",
-                "attest.upstream.llm.credential.secret-env", "",
-                "attest.upstream.llm.credential.secret-file", stack().work.resolve("demo.key").toString(),
-                "attest.db.embedded.data-dir", stack().work.resolve("startup-pgdata").toString()));
+        Map<String, String> settings = stack().extraGatewaySettings();
+        settings.put("attest.policy.file", bad.toString());
+        Gateway g = new Gateway(settings);
         try {
             assertThatThrownBy(g::start).hasMessageContaining(bad + ":8: decision must be ALLOW, DENY or REVIEW");
         } finally {

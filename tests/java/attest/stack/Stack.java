@@ -141,6 +141,24 @@ public final class Stack {
         System.out.println("[stack] e2e stack up: gateway http://127.0.0.1:" + dataPort);
     }
 
+    /**
+     * Settings for one more gateway beside the suite's own, on fresh ports: same Keycloak, PostgreSQL and
+     * demo upstream, no Kafka. Tests add or change what they examine.
+     */
+    public Map<String, String> extraGatewaySettings() {
+        Map<String, String> p = new HashMap<>();
+        p.put("attest.data.port", String.valueOf(PostgresServer.freePort()));
+        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
+        p.put("attest.db.url", postgres.jdbcUrl());
+        p.put("attest.db.user", "postgres");
+        p.put("attest.kafka.brokers", "");
+        p.put("attest.identity.issuer", issuer);
+        p.put("attest.upstream.llm.base-url", demo.baseUrl());
+        p.put("attest.upstream.llm.credential.secret-env", "");
+        p.put("attest.upstream.llm.credential.secret-file", work.resolve("demo.key").toString());
+        return p;
+    }
+
     private static int freePortPair() {
         for (int i = 0; i < 20; i++) {
             int p = PostgresServer.freePort();

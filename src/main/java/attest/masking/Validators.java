@@ -36,10 +36,13 @@ public final class Validators {
     }
 
     /** A payment card: 13 to 19 digits, one kind of separator at most, Luhn-valid, not all one digit. */
+    /** Whether the text is written with spaces or with dashes, not with both. */
+    static boolean oneSeparatorKind(String s) {
+        return s.indexOf(' ') < 0 || s.indexOf('-') < 0;
+    }
+
     public static boolean card(String s) {
-        boolean space = s.indexOf(' ') >= 0;
-        boolean dash = s.indexOf('-') >= 0;
-        if (space && dash) {
+        if (!oneSeparatorKind(s)) {
             return false;
         }
         String d = digits(s);
@@ -70,9 +73,7 @@ public final class Validators {
 
     /** A US SSN as Presidio judges it: one kind of delimiter, valid area, group and serial, not a known sample. */
     public static boolean ssn(String s) {
-        boolean space = s.indexOf(' ') >= 0;
-        boolean dash = s.indexOf('-') >= 0;
-        if (space && dash) {
+        if (!oneSeparatorKind(s)) {
             return false;
         }
         String d = digits(s);
