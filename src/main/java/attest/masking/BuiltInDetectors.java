@@ -22,12 +22,14 @@ public final class BuiltInDetectors {
             case "card" -> 13;
             case "ssn", "ssn-bare" -> 9;
             case "phone-nanp" -> 10;
-            case "phone-e164", "phone-national" -> 8;
+            case "phone-e164" -> 8;
+            case "phone-national" -> 9;
             case "ipv6" -> 2;
             default -> trigger == Trigger.NUMERIC ? 4 : 0;
         };
         return new Detector(name, type, Pattern.compile(regex), Validators.byName(validator), score,
-                Detector.lower(context), threshold, trigger, minCount);
+                Detector.lower(context), threshold, trigger, minCount, name.equals("phone-e164") ? 1 : 0,
+                name.equals("ipv4") ? 3 : 0);
     }
 
     public static List<Detector> all() {

@@ -20,16 +20,19 @@ import java.util.function.Predicate;
  * @param threshold    matches scoring below it are ignored
  * @param trigger      the pre-filter that finds where the pattern is worth running
  * @param minCount     the least number of the trigger's counted characters (digits, colons) a window needs
+ * @param minPlus      the least number of '+' signs a window needs (E.164 phones)
+ * @param minDots      the least number of dots a window needs (IPv4)
  */
 public record Detector(String name, String entityType, Pattern pattern, Predicate<String> validator, double baseScore,
-                       List<String> contextWords, double threshold, Trigger trigger, int minCount) {
+                       List<String> contextWords, double threshold, Trigger trigger, int minCount, int minPlus,
+                       int minDots) {
     public static final double CONTEXT_BOOST = 0.35;
     public static final int CONTEXT_WINDOW = 48;
 
     /** Adds this detector's findings (in normalised offsets) to {@code out}. */
     void scan(String text, String lowerText, List<int[]> windows, List<Finding> out) {
         for (int[] w : windows) {
-            if (w[2] >= minCount) {
+            if (w[2] >= minCount && w[3] >= minPlus && w[4] >= minDots) {
                 scanWindow(text, lowerText, w[0], w[1], out);
             }
         }

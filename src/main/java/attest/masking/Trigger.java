@@ -25,10 +25,10 @@ public enum Trigger {
     private static final String[] PREFIXES = {"eyJ", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "sk-",
         "sk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "AIza", "-----BEGIN"};
 
-    /** Windows as [start, end, digits] triples, sorted and not overlapping. */
+    /** Windows as [start, end, counted characters, '+' signs, dots], sorted and not overlapping. */
     List<int[]> windows(String t) {
         return switch (this) {
-            case ALL -> List.of(new int[] {0, t.length(), Integer.MAX_VALUE});
+            case ALL -> List.of(new int[] {0, t.length(), Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE});
             case NUMERIC -> runs(t, Trigger::numeric, Trigger::isDigit, 4);
             case UPPER_ALNUM -> runs(t, c -> (c >= 'A' && c <= 'Z') || isDigit(c) || c == ' ', Trigger::isDigit, 2);
             case HEX_COLON -> runs(t, c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.', c -> c == ':', 2);
@@ -60,14 +60,22 @@ public enum Trigger {
             }
             int start = i;
             int count = 0;
+            int plus = 0;
+            int dots = 0;
             while (i < n && member.test(t.charAt(i))) {
-                if (counted.test(t.charAt(i))) {
+                char c = t.charAt(i);
+                if (counted.test(c)) {
                     count++;
+                }
+                if (c == '+') {
+                    plus++;
+                } else if (c == '.') {
+                    dots++;
                 }
                 i++;
             }
             if (count >= minCount) {
-                add(out, Math.max(0, start - 1), Math.min(n, i + 1), count);
+                add(out, Math.max(0, start - 1), Math.min(n, i + 1), count, plus, dots);
             }
         }
         return out;
@@ -89,7 +97,8 @@ public enum Trigger {
             while (e < t.length() && e - at < 260 && emailChar(t.charAt(e))) {
                 e++;
             }
-            add(out, Math.max(0, s - 1), Math.min(t.length(), e + 1), Integer.MAX_VALUE);
+            add(out, Math.max(0, s - 1), Math.min(t.length(), e + 1), Integer.MAX_VALUE, Integer.MAX_VALUE,
+                    Integer.MAX_VALUE);
             at = t.indexOf('@', at + 1);
         }
         return out;
@@ -119,18 +128,24 @@ public enum Trigger {
         found.sort((a, b) -> Integer.compare(a[0], b[0]));
         List<int[]> out = new ArrayList<>();
         for (int[] w : found) {
-            add(out, w[0], w[1], Integer.MAX_VALUE);
+            add(out, w[0], w[1], Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE);
         }
         return out;
     }
 
-    private static void add(List<int[]> out, int s, int e, int count) {
+    private static void add(List<int[]> out, int s, int e, int count, int plus, int dots) {
         if (!out.isEmpty() && out.get(out.size() - 1)[1] >= s) {
             int[] last = out.get(out.size() - 1);
             last[1] = Math.max(last[1], e);
-            last[2] = count == Integer.MAX_VALUE || last[2] == Integer.MAX_VALUE ? Integer.MAX_VALUE : last[2] + count;
+            last[2] = sum(last[2], count);
+            last[3] = sum(last[3], plus);
+            last[4] = sum(last[4], dots);
         } else {
-            out.add(new int[] {s, e, count});
+            out.add(new int[] {s, e, count, plus, dots});
         }
+    }
+
+    private static int sum(int a, int b) {
+        return a == Integer.MAX_VALUE || b == Integer.MAX_VALUE ? Integer.MAX_VALUE : a + b;
     }
 }

@@ -59,6 +59,12 @@ class DetectorsTest {
         assertThat(text.substring(f.start(), f.end())).isEqualTo(entity);
     }
 
+    @org.junit.jupiter.api.Test
+    void should_find_two_cards_written_next_to_each_other() {
+        assertThat(ENGINE.scan("cards 4111 1111 1111 1111 5555 5555 5555 4444 on file"))
+                .extracting(Finding::entityType).containsExactly("CARD", "CARD");
+    }
+
     @ParameterizedTest(name = "clean: {0}")
     @CsvSource(delimiter = '|', textBlock = """
             order 4111111111111112 shipped
