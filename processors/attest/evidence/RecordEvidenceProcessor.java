@@ -70,11 +70,8 @@ public class RecordEvidenceProcessor implements Processor {
                 attest.masking.MaskingOutcome.class);
         streaming.relay().ended().thenCompose(end -> {
             apply(record, end, status);
-            if (masking != null) {
-                record.setMaskingRuleSet(masking.ruleSet());
-                record.setMaskingExempt(masking.exempt());
-                record.setMaskingReport(masking.reportJson());
-            }
+            // the report is read at the end: redactions were added while the stream ran
+            EvidenceAssembler.masking(record, masking);
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
         }).whenComplete((ok, err) -> {
             if (err != null) {

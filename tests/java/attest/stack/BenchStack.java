@@ -16,6 +16,13 @@ public final class BenchStack {
     private BenchStack() {
     }
 
+    private static Map<String, String> onPorts(Map<String, String> settings, int dataPort) {
+        Map<String, String> p = new java.util.HashMap<>(settings);
+        p.put("attest.data.port", String.valueOf(dataPort));
+        p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
+        return p;
+    }
+
     public static void main(String[] args) throws Exception {
         Path repo = Path.of("").toAbsolutePath();
         Path work = repo.resolve("target/bench");
@@ -39,30 +46,23 @@ public final class BenchStack {
         started.add(demo);
         Path keyFile = work.resolve("demo.key");
         Files.writeString(keyFile, key);
-        int port = PostgresServer.freePort();
-        Gateway gateway = new Gateway(Map.of(
-                "attest.data.port", String.valueOf(port),
-                "attest.control.port", String.valueOf(PostgresServer.freePort()),
+        Map<String, String> settings = new java.util.HashMap<>(Map.of(
                 "attest.db.url", pg.jdbcUrl(), "attest.db.user", "postgres",
                 "attest.kafka.brokers", kafka.bootstrap(),
                 "attest.upstream.llm.base-url", demo.baseUrl(),
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString()));
+        int port = PostgresServer.freePort();
+        Gateway gateway = new Gateway(onPorts(settings, port));
         started.add(gateway);
         gateway.start();
         // the same gateway with masking off, to measure what masking adds to a stream's first byte
         Path noRules = work.resolve("no-masking-rules");
         Files.createDirectories(noRules);
         int plainPort = PostgresServer.freePort();
-        Gateway unmasked = new Gateway(Map.of(
-                "attest.data.port", String.valueOf(plainPort),
-                "attest.control.port", String.valueOf(PostgresServer.freePort()),
-                "attest.db.url", pg.jdbcUrl(), "attest.db.user", "postgres",
-                "attest.kafka.brokers", kafka.bootstrap(),
-                "attest.masking.rules-dir", noRules.toString(),
-                "attest.upstream.llm.base-url", demo.baseUrl(),
-                "attest.upstream.llm.credential.secret-env", "",
-                "attest.upstream.llm.credential.secret-file", keyFile.toString()));
+        Map<String, String> unmaskedSettings = onPorts(settings, plainPort);
+        unmaskedSettings.put("attest.masking.rules-dir", noRules.toString());
+        Gateway unmasked = new Gateway(unmaskedSettings);
         started.add(unmasked);
         unmasked.start();
         String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");

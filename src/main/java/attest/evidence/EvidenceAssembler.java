@@ -168,7 +168,11 @@ public final class EvidenceAssembler {
 
     /** Copies the masking report, the exemption and the raw body's digest into the record. */
     public static void masking(EvidenceRecord r, Exchange exchange) {
-        attest.masking.MaskingOutcome m = exchange.getProperty(Exchanges.MASKING, attest.masking.MaskingOutcome.class);
+        masking(r, exchange.getProperty(Exchanges.MASKING, attest.masking.MaskingOutcome.class));
+    }
+
+    /** Copies a masking outcome (if any) into the record. */
+    public static void masking(EvidenceRecord r, attest.masking.MaskingOutcome m) {
         if (m == null) {
             return;
         }
