@@ -107,6 +107,11 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
         registry.bind("renderDenialProcessor", new RenderDenialProcessor());
         registry.bind("renderApprovalRequiredProcessor", new RenderApprovalRequiredProcessor());
+        Path riskDir = Path.of(s.string("attest.approval.rules-dir", "approval-flow"));
+        var riskRules = attest.approval.RiskRulesFile.loadDirectory(riskDir);
+        LOG.info("risk rules {}: {} rules", riskDir, riskRules.size());
+        registry.bind("assessRiskProcessor", new attest.approval.AssessRiskProcessor(
+                new attest.approval.RiskEngine(riskRules, clock)));
 
         // upstream (credential brokering and the call)
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -80,6 +80,15 @@ public class RouteTestConfiguration implements CamelConfiguration {
                   requests-per-minute: 2
             """;
 
+    static final String RISK = """
+            rules:
+              - id: prompt-extraction
+                reason: the prompt tries to extract the system prompt
+                match:
+                  prompt: {sets: [system-prompt-extraction]}
+                approvers: {role: approver}
+            """;
+
     @Override
     public void configure(CamelContext context) {
         Registry r = context.getRegistry();
@@ -103,6 +112,8 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 PolicyFile.parse(YamlTree.parse("test-policy.yaml", POLICY), Set.of("llm")), new RateLimiter(clock))));
         r.bind("renderDenialProcessor", new RenderDenialProcessor());
         r.bind("renderApprovalRequiredProcessor", new RenderApprovalRequiredProcessor());
+        r.bind("assessRiskProcessor", new attest.approval.AssessRiskProcessor(new attest.approval.RiskEngine(
+                attest.approval.RiskRulesFile.parse(YamlTree.parse("risk.yaml", RISK)), clock)));
         r.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
         r.bind("injectUpstreamCredentialProcessor", new InjectUpstreamCredentialProcessor("X-Attest-Subject"));
         r.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(

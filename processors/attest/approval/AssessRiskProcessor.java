@@ -1,0 +1,36 @@
+package attest.approval;
+
+import attest.Exchanges;
+import attest.http.InboundRequest;
+import attest.identity.Identity;
+import attest.ingress.UpstreamTarget;
+import attest.policy.Decision;
+import attest.policy.RequestFacts;
+import attest.policy.Verdict;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/**
+ * Turns an ALLOW into REVIEW when a risk rule (approval-flow/) matches the call, so the router holds it for
+ * a human. A DENY or REVIEW from policy stands as it is.
+ */
+public class AssessRiskProcessor implements Processor {
+    private final RiskEngine engine;
+
+    public AssessRiskProcessor(RiskEngine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
+        if (d == null || d.verdict() != Verdict.ALLOW) {
+            return;
+        }
+        InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        engine.assess(exchange.getProperty(Exchanges.IDENTITY, Identity.class),
+                exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class).upstream().name(),
+                exchange.getProperty(Exchanges.FACTS, RequestFacts.class), PromptText.of(in.body(), in.isJson()))
+                .ifPresent(rule -> exchange.setProperty(Exchanges.DECISION, Decision.review(rule.id(), rule.reason())));
+    }
+}
