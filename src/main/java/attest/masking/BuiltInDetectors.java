@@ -25,11 +25,12 @@ public final class BuiltInDetectors {
             case "phone-e164" -> 8;
             case "phone-national" -> 9;
             case "ipv6" -> 2;
+            case "iban" -> 8;
             default -> trigger == Trigger.NUMERIC ? 4 : 0;
         };
         return new Detector(name, type, Pattern.compile(regex), Validators.byName(validator), score,
                 Detector.lower(context), threshold, trigger, minCount, name.equals("phone-e164") ? 1 : 0,
-                name.equals("ipv4") ? 3 : 0);
+                name.equals("ipv4") ? 3 : 0, name.equals("ssn-bare") ? 9 : 0, Integer.MAX_VALUE);
     }
 
     public static List<Detector> all() {

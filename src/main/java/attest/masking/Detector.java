@@ -22,17 +22,19 @@ import java.util.function.Predicate;
  * @param minCount     the least number of the trigger's counted characters (digits, colons) a window needs
  * @param minPlus      the least number of '+' signs a window needs (E.164 phones)
  * @param minDots      the least number of dots a window needs (IPv4)
+ * @param minRun       the least length of the window's longest run of consecutive digits (bare numbers)
+ * @param maxRun       the most it may be (numbers written in groups)
  */
 public record Detector(String name, String entityType, Pattern pattern, Predicate<String> validator, double baseScore,
                        List<String> contextWords, double threshold, Trigger trigger, int minCount, int minPlus,
-                       int minDots) {
+                       int minDots, int minRun, int maxRun) {
     public static final double CONTEXT_BOOST = 0.35;
     public static final int CONTEXT_WINDOW = 48;
 
     /** Adds this detector's findings (in normalised offsets) to {@code out}. */
     void scan(String text, String lowerText, List<int[]> windows, List<Finding> out) {
         for (int[] w : windows) {
-            if (w[2] >= minCount && w[3] >= minPlus && w[4] >= minDots) {
+            if (w[2] >= minCount && w[3] >= minPlus && w[4] >= minDots && w[5] >= minRun && w[5] <= maxRun) {
                 scanWindow(text, lowerText, w[0], w[1], out);
             }
         }

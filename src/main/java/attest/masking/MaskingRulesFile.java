@@ -153,7 +153,7 @@ public final class MaskingRulesFile {
         }
         return new Detector(name, m.get("entity-type").scalar().trim(), pattern, validator,
                 number(m, "score", 0.9), Detector.lower(m.containsKey("context") ? m.get("context").strings()
-                : List.of()), number(m, "threshold", 0.5), Trigger.ALL, 0, 0, 0);
+                : List.of()), number(m, "threshold", 0.5), Trigger.ALL, 0, 0, 0, 0, Integer.MAX_VALUE);
     }
 
     private static double number(Map<String, YamlTree> m, String key, double fallback) {

@@ -25,13 +25,17 @@ public enum Trigger {
     private static final String[] PREFIXES = {"eyJ", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "sk-",
         "sk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "AIza", "-----BEGIN"};
 
-    /** Windows as [start, end, counted characters, '+' signs, dots], sorted and not overlapping. */
+    /**
+     * Windows as [start, end, counted characters, '+' signs, dots, longest run of consecutive digits],
+     * sorted and not overlapping.
+     */
     List<int[]> windows(String t) {
         return switch (this) {
-            case ALL -> List.of(new int[] {0, t.length(), Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE});
+            case ALL -> List.of(new int[] {0, t.length(), Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE,
+                Integer.MAX_VALUE});
             case NUMERIC -> runs(t, Trigger::numeric, Trigger::isDigit, 4);
-            case UPPER_ALNUM -> runs(t, c -> (c >= 'A' && c <= 'Z') || isDigit(c) || c == ' ', Trigger::isDigit, 2);
-            case HEX_COLON -> runs(t, c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.', c -> c == ':', 2);
+            case UPPER_ALNUM -> runs(t, c -> (c >= 'A' && c <= 'Z') || isDigit(c) || c == ' ', Trigger::isDigit, 8);
+            case HEX_COLON -> ipv6Runs(t);
             case AT_SIGN -> around(t);
             case SECRET_PREFIX -> prefixes(t);
         };
@@ -62,6 +66,8 @@ public enum Trigger {
             int count = 0;
             int plus = 0;
             int dots = 0;
+            int run = 0;
+            int longest = 0;
             while (i < n && member.test(t.charAt(i))) {
                 char c = t.charAt(i);
                 if (counted.test(c)) {
@@ -72,10 +78,23 @@ public enum Trigger {
                 } else if (c == '.') {
                     dots++;
                 }
+                run = isDigit(c) ? run + 1 : 0;
+                longest = Math.max(longest, run);
                 i++;
             }
             if (count >= minCount) {
-                add(out, Math.max(0, start - 1), Math.min(n, i + 1), count, plus, dots);
+                add(out, Math.max(0, start - 1), Math.min(n, i + 1), count, plus, dots, longest);
+            }
+        }
+        return out;
+    }
+
+    /** Hex-colon runs that can be an IPv6 address: with "::", or with the seven colons of the full form. */
+    private static List<int[]> ipv6Runs(String t) {
+        List<int[]> out = new ArrayList<>();
+        for (int[] w : runs(t, c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.', c -> c == ':', 2)) {
+            if (w[2] >= 7 || t.substring(w[0], w[1]).contains("::")) {
+                out.add(w);
             }
         }
         return out;
@@ -98,7 +117,7 @@ public enum Trigger {
                 e++;
             }
             add(out, Math.max(0, s - 1), Math.min(t.length(), e + 1), Integer.MAX_VALUE, Integer.MAX_VALUE,
-                    Integer.MAX_VALUE);
+                    Integer.MAX_VALUE, Integer.MAX_VALUE);
             at = t.indexOf('@', at + 1);
         }
         return out;
@@ -128,20 +147,21 @@ public enum Trigger {
         found.sort((a, b) -> Integer.compare(a[0], b[0]));
         List<int[]> out = new ArrayList<>();
         for (int[] w : found) {
-            add(out, w[0], w[1], Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE);
+            add(out, w[0], w[1], Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE);
         }
         return out;
     }
 
-    private static void add(List<int[]> out, int s, int e, int count, int plus, int dots) {
+    private static void add(List<int[]> out, int s, int e, int count, int plus, int dots, int longestRun) {
         if (!out.isEmpty() && out.get(out.size() - 1)[1] >= s) {
             int[] last = out.get(out.size() - 1);
             last[1] = Math.max(last[1], e);
             last[2] = sum(last[2], count);
             last[3] = sum(last[3], plus);
             last[4] = sum(last[4], dots);
+            last[5] = Math.max(last[5], longestRun);
         } else {
-            out.add(new int[] {s, e, count, plus, dots});
+            out.add(new int[] {s, e, count, plus, dots, longestRun});
         }
     }
 

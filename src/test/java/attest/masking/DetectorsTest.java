@@ -65,6 +65,12 @@ class DetectorsTest {
                 .extracting(Finding::entityType).containsExactly("CARD", "CARD");
     }
 
+    @org.junit.jupiter.api.Test
+    void should_find_entities_written_next_to_long_numbers() {
+        assertThat(ENGINE.scan("ids 536-90-4399 12345678 and (415) 555-2671 4111111111111112 end"))
+                .extracting(Finding::entityType).containsExactly("SSN", "PHONE");
+    }
+
     @ParameterizedTest(name = "clean: {0}")
     @CsvSource(delimiter = '|', textBlock = """
             order 4111111111111112 shipped
