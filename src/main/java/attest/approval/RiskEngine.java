@@ -2,6 +2,7 @@ package attest.approval;
 
 import attest.identity.Identity;
 import attest.policy.RequestFacts;
+import attest.rules.Matching;
 import com.google.re2j.Pattern;
 
 import java.time.Clock;
@@ -32,20 +33,14 @@ public final class RiskEngine {
     }
 
     private boolean matches(RiskRule r, Identity who, String upstream, RequestFacts facts, String prompt) {
-        if (!r.roles().isEmpty() && r.roles().stream().noneMatch(who.roles()::contains)) {
-            return false;
-        }
-        if (!r.groups().isEmpty() && r.groups().stream().noneMatch(who.groups()::contains)) {
-            return false;
-        }
-        if (!r.clients().isEmpty() && !r.clients().contains(who.clientId())) {
+        if (!Matching.who(who, r.roles(), r.groups(), r.clients())) {
             return false;
         }
         if (!r.upstreams().isEmpty() && !r.upstreams().contains(upstream)) {
             return false;
         }
-        if (!r.models().isEmpty() && (facts.model() == null
-                || r.models().stream().noneMatch(p -> p.matcher(facts.model()).matches()))) {
+        // a rule about models never matches a call whose model is unknown
+        if (!r.models().isEmpty() && !Matching.anyGlob(r.models(), facts.model())) {
             return false;
         }
         if (r.minBodyBytes() != null && facts.bodySize() < r.minBodyBytes()) {

@@ -1,9 +1,9 @@
 package attest.policy;
 
 import attest.identity.Identity;
+import attest.rules.Matching;
 
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * Least-privilege decisions: the first rule whose match holds decides; no match means DENY.
@@ -55,13 +55,7 @@ public final class PolicyEngine {
     }
 
     static boolean matches(PolicyRule r, Identity who, String upstream, String method, String path, RequestFacts facts) {
-        if (!r.roles().isEmpty() && r.roles().stream().noneMatch(who.roles()::contains)) {
-            return false;
-        }
-        if (!r.groups().isEmpty() && r.groups().stream().noneMatch(who.groups()::contains)) {
-            return false;
-        }
-        if (!r.clients().isEmpty() && !r.clients().contains(who.clientId())) {
+        if (!Matching.who(who, r.roles(), r.groups(), r.clients())) {
             return false;
         }
         if (!r.subjects().isEmpty() && !r.subjects().contains(who.subject())
@@ -74,19 +68,10 @@ public final class PolicyEngine {
         if (!r.methods().isEmpty() && !r.methods().contains(method)) {
             return false;
         }
-        if (!r.paths().isEmpty() && !anyMatch(r.paths(), path)) {
+        if (!r.paths().isEmpty() && !Matching.anyGlob(r.paths(), path)) {
             return false;
         }
         // a rule about models never matches a call whose model is unknown
-        return r.models().isEmpty() || (facts.model() != null && anyMatch(r.models(), facts.model()));
-    }
-
-    private static boolean anyMatch(List<Pattern> patterns, String value) {
-        for (Pattern p : patterns) {
-            if (p.matcher(value).matches()) {
-                return true;
-            }
-        }
-        return false;
+        return r.models().isEmpty() || Matching.anyGlob(r.models(), facts.model());
     }
 }
