@@ -29,7 +29,11 @@ public class OpenEvidenceProcessor implements Processor {
         r.setForwardedAt(clock.instant());
         r.setState(EvidenceRecord.OPEN);
         try {
-            writer.insert(r, null);
+            if (exchange.getProperty(Exchanges.EVIDENCE_WRITTEN, false, Boolean.class)) {
+                writer.update(r, null); // a held call, executed after approval: its record exists
+            } else {
+                writer.insert(r, null);
+            }
         } catch (EvidenceUnavailableException e) {
             r.setForwardedAt(null);
             throw GatewayException.evidenceUnavailable();

@@ -41,6 +41,11 @@ public class RecordEvidenceProcessor implements Processor {
             throw new EvidenceUnavailableException("no evidence record on the exchange");
         }
         GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
+        if (error == null && r.getApprovalId() != null && exchange.getProperty(Exchanges.BUFFER_RESPONSE) == null) {
+            // a held call: its record belongs to the approval, which completes it when the call is executed,
+            // denied, expired or cancelled (the caller's own answer here is a wait, not the call's end)
+            return;
+        }
         if (error != null && Outcomes.EVIDENCE_UNAVAILABLE.equals(error.outcome())) {
             // the store just refused this call's evidence: do not make the caller wait for a second failure
             throw new EvidenceUnavailableException("evidence store unavailable");

@@ -14,12 +14,22 @@ import java.util.Map;
  * The request's own headers, above all Authorization, never come back.
  */
 public class FilterResponseHeadersProcessor implements Processor {
+    private final java.util.function.Predicate<String> allowed;
+
+    public FilterResponseHeadersProcessor() {
+        this(ResponseHeaders::allowed);
+    }
+
+    public FilterResponseHeadersProcessor(java.util.function.Predicate<String> allowed) {
+        this.allowed = allowed;
+    }
+
     @Override
     public void process(Exchange exchange) {
         Message m = exchange.getMessage();
         Map<String, Object> keep = new LinkedHashMap<>();
         m.getHeaders().forEach((k, v) -> {
-            if (ResponseHeaders.allowed(k) && !k.equalsIgnoreCase(ResponseHeaders.REQUEST_ID)) {
+            if (allowed.test(k) && !k.equalsIgnoreCase(ResponseHeaders.REQUEST_ID)) {
                 keep.put(k, v);
             }
         });

@@ -23,6 +23,6 @@ public class CallUpstreamProcessor implements Processor {
         byte[] body = exchange.getProperty(Exchanges.FORWARD_BODY, in.body(), byte[].class);
         exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, client.call(exchange.getProperty(Exchanges.TARGET,
                 UpstreamTarget.class), in.method(), exchange.getProperty(Exchanges.FORWARD_HEADERS,
-                ForwardHeaders.class), body));
+                ForwardHeaders.class), body, exchange.getProperty(Exchanges.BUFFER_RESPONSE, false, Boolean.class)));
     }
 }

@@ -1,6 +1,5 @@
 package attest;
 
-import attest.approval.RenderApprovalRequiredProcessor;
 import attest.control.CheckHealthProcessor;
 import attest.control.RenderMetricsProcessor;
 import attest.evidence.BeginEvidenceProcessor;
@@ -106,12 +105,15 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor());
         registry.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
         registry.bind("renderDenialProcessor", new RenderDenialProcessor());
-        registry.bind("renderApprovalRequiredProcessor", new RenderApprovalRequiredProcessor());
         Path riskDir = Path.of(s.string("attest.approval.rules-dir", "approval-flow"));
         var riskRules = attest.approval.RiskRulesFile.loadDirectory(riskDir);
         LOG.info("risk rules {}: {} rules", riskDir, riskRules.size());
         registry.bind("assessRiskProcessor", new attest.approval.AssessRiskProcessor(
                 new attest.approval.RiskEngine(riskRules, clock)));
+        registry.bind("controlHeaderFilter", new ResponseHeaderFilterStrategy(
+                attest.http.ResponseHeaders::allowedOnControlPlane));
+        registry.bind("filterControlHeadersProcessor", new FilterResponseHeadersProcessor(
+                attest.http.ResponseHeaders::allowedOnControlPlane));
 
         // upstream (credential brokering and the call)
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -181,6 +183,10 @@ public class AttestConfiguration implements CamelConfiguration {
             LOG.info("Kafka relay off (no brokers configured, or attest.kafka.enabled=false): events wait in the outbox");
         }
 
+        // just-in-time approval (after evidence: it shares the store)
+        approvals(s, registry, context, db, writer, assembler, upstreams, riskRules, masking, validator, issuer, topic,
+                instanceId, clock, closer);
+
         // responses and errors
         registry.bind("renderErrorProcessor", new RenderErrorProcessor());
         registry.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
@@ -209,6 +215,109 @@ public class AttestConfiguration implements CamelConfiguration {
             throw new IllegalStateException(e);
         }
         LOG.info("Attest instance {} configured", instanceId);
+    }
+
+    private static void approvals(Settings s, Registry registry, CamelContext context, Database db,
+                                  EvidenceWriter writer, EvidenceAssembler assembler, UpstreamRegistry upstreams,
+                                  java.util.List<attest.approval.RiskRule> riskRules,
+                                  attest.masking.MaskingService masking, TokenValidator validator, String issuer,
+                                  String topic, String instanceId, Clock clock, Closer closer) {
+        var store = new attest.approval.ApprovalStore(db.dataSource(), topic, instanceId, clock);
+        var waiters = new attest.approval.ApprovalWaiters(store, s.millis("attest.approval.poll-ms", 500));
+        closer.add(waiters::close);
+        var repository = new org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository(
+                new org.springframework.jdbc.datasource.DataSourceTransactionManager(db.dataSource()),
+                "approval_aggregation", db.dataSource());
+        repository.setUseRecovery(true);
+        repository.setRecoveryInterval(s.longValue("attest.approval.recovery-interval-ms", 5000));
+        repository.setMaximumRedeliveries(s.integer("attest.approval.recovery-attempts", 120));
+        repository.setDeadLetterUri("log:attest.approval.unrecoverable?level=ERROR&showAll=false&showBody=true"
+                + "&showHeaders=false&showException=false");
+        registry.bind("approvalAggregationRepository", repository);
+        registry.bind("approvalTallyStrategy", new attest.approval.ApprovalTallyStrategy());
+        registry.bind("keepOriginalStrategy", new attest.approval.KeepOriginalStrategy());
+        var defaults = new attest.approval.HoldCallProcessor.Defaults(
+                s.string("attest.approval.default-approver-role", "approver"),
+                s.integer("attest.approval.default-approvals-required", 1),
+                s.millis("attest.approval.default-ttl-ms", 900_000));
+        registry.bind("holdCallProcessor", new attest.approval.HoldCallProcessor(riskRules, defaults,
+                new attest.approval.ApprovalPreview(masking), assembler, writer, store, clock));
+        registry.bind("prepareApprovalSignalProcessor", new attest.approval.PrepareApprovalSignalProcessor(clock));
+        registry.bind("awaitApprovalProcessor", new attest.approval.AwaitApprovalProcessor(waiters,
+                s.millis("attest.approval.window-ms", 25_000)));
+        registry.bind("deliverHeldCallProcessor", new attest.approval.DeliverHeldCallProcessor(store,
+                s.longValue("attest.approval.retry-after-seconds", 5), clock));
+        registry.bind("resolveApprovalProcessor", new attest.approval.ResolveApprovalProcessor(store));
+        registry.bind("claimApprovedCallProcessor", new attest.approval.ClaimApprovedCallProcessor(store,
+                s.millis("attest.approval.execution-lease-ms", 120_000)));
+        registry.bind("restoreHeldCallProcessor", new attest.approval.RestoreHeldCallProcessor(upstreams, writer));
+        registry.bind("storeApprovalResultProcessor", new attest.approval.StoreApprovalResultProcessor(store, waiters,
+                s.millis("attest.approval.result-keep-ms", 0)));
+        registry.bind("closeHeldCallProcessor", new attest.approval.CloseHeldCallProcessor(store, writer, waiters,
+                topic, clock));
+        registry.bind("readApprovalPathProcessor", new attest.approval.ReadApprovalPathProcessor());
+        registry.bind("findRequesterApprovalProcessor", new attest.approval.FindApprovalProcessor(store, true));
+        registry.bind("findApproverApprovalProcessor", new attest.approval.FindApprovalProcessor(store, false));
+        registry.bind("cancelHeldCallProcessor", new attest.approval.CancelHeldCallProcessor(store));
+        registry.bind("renderApprovalNotFoundProcessor", new attest.approval.RenderApprovalNotFoundProcessor());
+        registry.bind("listApprovalsProcessor", new attest.approval.ListApprovalsProcessor(store, clock));
+        registry.bind("renderApprovalProcessor", new attest.approval.RenderApprovalProcessor(clock));
+        registry.bind("readDecisionJsonProcessor", new attest.approval.ReadDecisionJsonProcessor());
+        registry.bind("decideApprovalProcessor", new attest.approval.DecideApprovalProcessor(store));
+        registry.bind("renderDecisionProcessor", new attest.approval.RenderDecisionProcessor());
+
+        // the approval page: Keycloak sign-in (authorization code + PKCE), sessions in the store
+        String publicUrl = s.string("attest.control.public-url", "http://" + s.required("attest.control.host") + ":"
+                + s.required("attest.control.port"));
+        String pageClient = s.string("attest.approval.page.client-id", "attest-approval-page");
+        var sessions = new attest.approval.ApprovalSessions(db.dataSource(), clock);
+        registry.bind("readApprovalSessionProcessor", new attest.approval.ReadApprovalSessionProcessor(sessions,
+                validator));
+        registry.bind("startApprovalLoginProcessor", new attest.approval.StartApprovalLoginProcessor(sessions,
+                issuer + "/protocol/openid-connect/auth", pageClient, publicUrl));
+        registry.bind("completeApprovalLoginProcessor", new attest.approval.CompleteApprovalLoginProcessor(sessions,
+                validator, issuer + "/protocol/openid-connect/token", pageClient, publicUrl,
+                s.millis("attest.approval.page.session-ms", 1_800_000), clock));
+        registry.bind("checkApprovalFormProcessor", new attest.approval.CheckApprovalFormProcessor(publicUrl));
+        registry.bind("renderApprovalPageProcessor", new attest.approval.RenderApprovalPageProcessor(clock));
+
+        // approvers by email: found with the Keycloak Admin Client, sent with camel-mail
+        boolean mail = s.bool("attest.mail.enabled", false);
+        attest.approval.ApproverDirectory directory = (role, group) -> java.util.List.of();
+        if (mail) {
+            String[] kc = attest.approval.KeycloakApproverDirectory.serverAndRealm(issuer);
+            var keycloak = new attest.approval.KeycloakApproverDirectory(
+                    s.string("attest.approval.admin.server-url", kc[0]), kc[1],
+                    s.string("attest.approval.admin.client-id", "attest-gateway"),
+                    secret(s, "attest.approval.admin.client-secret"));
+            closer.add(keycloak::close);
+            directory = keycloak;
+        } else {
+            LOG.info("approval email off (attest.mail.enabled=false): approvers decide over REST or the page");
+        }
+        registry.bind("findApproversProcessor", new attest.approval.FindApproversProcessor(directory));
+        registry.bind("renderApprovalEmailProcessor", new attest.approval.RenderApprovalEmailProcessor(
+                s.string("attest.mail.from", "attest@localhost"), publicUrl));
+        registry.bind("recordNotifiedProcessor", new attest.approval.RecordNotifiedProcessor(store));
+        registry.bind("approvalStore", store);
+    }
+
+    /** A secret from the environment variable named by {@code <key>-env}, or the file named by {@code <key>-file}. */
+    private static String secret(Settings s, String key) {
+        var env = s.optional(key + "-env");
+        if (env.isPresent() && System.getenv(env.get()) != null) {
+            return System.getenv(env.get()).strip();
+        }
+        var file = s.optional(key + "-file");
+        if (file.isPresent()) {
+            try {
+                return java.nio.file.Files.readString(Path.of(file.get())).strip();
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot read " + key + "-file " + file.get());
+            }
+        }
+        throw new IllegalStateException(key + ": set the environment variable named by " + key + "-env, or "
+                + key + "-file");
     }
 
     /** The key for the masking 'hash' action, from the environment or a file; empty when none is configured. */

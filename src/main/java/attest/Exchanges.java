@@ -34,6 +34,17 @@ public final class Exchanges {
     /** Whether the call's evidence record is already in the store (Boolean). */
     public static final String EVIDENCE_WRITTEN = "attestEvidenceWritten";
 
+    /** Read the upstream's answer whole, even an event stream (a held call executed later; Boolean). */
+    public static final String BUFFER_RESPONSE = "attestBufferResponse";
+    /** The held call ({@link attest.approval.Approval}). */
+    public static final String APPROVAL = "attestApproval";
+    /** What to tell the approval aggregator ({@link attest.approval.ApprovalSignal}). */
+    public static final String APPROVAL_SIGNAL = "attestApprovalSignal";
+    /** An approver's decision as submitted ({@link attest.approval.DecisionInput}). */
+    public static final String APPROVAL_DECISION = "attestApprovalDecision";
+    /** What became of a decision ({@link attest.approval.ApprovalStore.DecideResult}). */
+    public static final String APPROVAL_DECIDED = "attestApprovalDecided";
+
     private Exchanges() {
     }
 }

@@ -45,6 +45,7 @@ public final class Stack {
     public Gateway gateway;
     public int dataPort;
     public int controlPort;
+    public com.icegreen.greenmail.util.GreenMail mail;
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
 
     public static synchronized Stack get() {
@@ -101,6 +102,11 @@ public final class Stack {
         });
         started.push(oauthDemo);
 
+        mail = new com.icegreen.greenmail.util.GreenMail(new com.icegreen.greenmail.util.ServerSetup(
+                PostgresServer.freePort(), "127.0.0.1", "smtp"));
+        mail.start();
+        started.push(mail::stop);
+
         secrets.add(demoKey);
         secrets.add("attest-gateway-secret");
         secrets.add("batch-job-secret");
@@ -123,6 +129,15 @@ public final class Stack {
         p.put("attest.data.request-timeout-ms", "2000");
         p.put("attest.policy.file", "tests/e2e-policy.yaml");
         p.put("attest.masking.rules-dir", "tests/e2e-masking-rules");
+        p.put("attest.approval.rules-dir", "tests/e2e-approval-flow");
+        p.put("attest.approval.window-ms", "6000");
+        p.put("attest.approval.timeout-check-ms", "250");
+        p.put("attest.approval.poll-ms", "200");
+        p.put("attest.approval.recovery-interval-ms", "1000");
+        p.put("attest.mail.enabled", "true");
+        p.put("attest.mail.port", String.valueOf(mail.getSmtp().getPort()));
+        p.put("attest.approval.admin.client-secret-env", "");
+        p.put("attest.approval.admin.client-secret-file", secretFile.toString());
         p.put("attest.upstreams", "llm,llm-oauth");
         p.put("attest.upstream.llm.base-url", demo.baseUrl());
         p.put("attest.upstream.llm.credential.secret-env", "");
@@ -156,6 +171,10 @@ public final class Stack {
         p.put("attest.upstream.llm.base-url", demo.baseUrl());
         p.put("attest.upstream.llm.credential.secret-env", "");
         p.put("attest.upstream.llm.credential.secret-file", work.resolve("demo.key").toString());
+        p.put("attest.approval.rules-dir", "tests/e2e-approval-flow");
+        p.put("attest.approval.timeout-check-ms", "250");
+        p.put("attest.approval.poll-ms", "200");
+        p.put("attest.approval.recovery-interval-ms", "1000");
         return p;
     }
 

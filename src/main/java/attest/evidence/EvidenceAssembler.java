@@ -136,7 +136,7 @@ public final class EvidenceAssembler {
                 r.setRuleId("ingress");
                 r.setReason(error.getMessage());
             }
-        } else if (d != null && d.verdict() != Verdict.ALLOW) {
+        } else if (d != null && d.verdict() != Verdict.ALLOW && r.getApprovalId() == null) {
             outcome = Outcomes.DENIED;
         } else if (callerGone(exchange)) {
             // the upstream answered, but the caller left before the answer could be delivered

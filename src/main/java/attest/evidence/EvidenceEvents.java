@@ -32,6 +32,9 @@ public final class EvidenceEvents {
         rec.put("id", r.getId().toString());
         rec.put("request_id", r.getRequestId());
         rec.put("instance_id", r.getInstanceId());
+        if (r.getApprovalId() != null) {
+            rec.put("approval_id", r.getApprovalId().toString());
+        }
         rec.put("outcome", r.getOutcome());
         rec.put("status", r.getStatus());
         rec.put("upstream_status", r.getUpstreamStatus());

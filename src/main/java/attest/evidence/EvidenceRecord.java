@@ -99,6 +99,9 @@ public class EvidenceRecord {
     private Long rawResponseSize;
     @Column(name = "raw_response_sha256")
     private String rawResponseSha256;
+    /** The approval that held this call, if it was held (issue: approvals). */
+    @Column(name = "approval_id")
+    private UUID approvalId;
 
     public EvidenceRecord() {
     }
@@ -108,6 +111,7 @@ public class EvidenceRecord {
         EvidenceRecord c = new EvidenceRecord();
         c.id = id;
         c.requestId = requestId;
+        c.approvalId = approvalId;
         c.instanceId = instanceId;
         c.state = state;
         c.outcome = outcome;
@@ -234,6 +238,8 @@ public class EvidenceRecord {
     public void setMaskingRuleSet(String maskingRuleSet) { this.maskingRuleSet = maskingRuleSet; }
     public Boolean getMaskingExempt() { return maskingExempt; }
     public void setMaskingExempt(Boolean maskingExempt) { this.maskingExempt = maskingExempt; }
+    public UUID getApprovalId() { return approvalId; }
+    public void setApprovalId(UUID approvalId) { this.approvalId = approvalId; }
     public String getMaskingReport() { return maskingReport; }
     public void setMaskingReport(String maskingReport) { this.maskingReport = maskingReport; }
     public Long getRawResponseSize() { return rawResponseSize; }

@@ -90,6 +90,20 @@ public final class EvidenceWriter implements AutoCloseable {
         }
     }
 
+    /** Reads a committed record (a held call's, to complete it later). */
+    public EvidenceRecord find(java.util.UUID id) {
+        try {
+            EvidenceRecord r = sessionFactory.fromStatelessTransaction(s -> s.get(EvidenceRecord.class, id));
+            if (r == null) {
+                throw new EvidenceUnavailableException("evidence record not found");
+            }
+            return r;
+        } catch (RuntimeException e) {
+            throw e instanceof EvidenceUnavailableException eu ? eu
+                    : new EvidenceUnavailableException("evidence store unavailable");
+        }
+    }
+
     /** Whether the last commit succeeded. */
     public boolean healthy() {
         return healthy;

@@ -10,8 +10,18 @@ import org.apache.camel.component.netty.http.NettyHttpHeaderFilterStrategy;
  * Authorization header.
  */
 public class ResponseHeaderFilterStrategy extends NettyHttpHeaderFilterStrategy {
+    private final java.util.function.Predicate<String> allowed;
+
+    public ResponseHeaderFilterStrategy() {
+        this(ResponseHeaders::allowed);
+    }
+
+    public ResponseHeaderFilterStrategy(java.util.function.Predicate<String> allowed) {
+        this.allowed = allowed;
+    }
+
     @Override
     public boolean applyFilterToCamelHeaders(String headerName, Object headerValue, Exchange exchange) {
-        return !ResponseHeaders.allowed(headerName) || super.applyFilterToCamelHeaders(headerName, headerValue, exchange);
+        return !allowed.test(headerName) || super.applyFilterToCamelHeaders(headerName, headerValue, exchange);
     }
 }

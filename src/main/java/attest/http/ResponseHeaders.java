@@ -18,6 +18,14 @@ public final class ResponseHeaders {
     private ResponseHeaders() {
     }
 
+    /** The control plane's pages may also set their session cookie and security headers. */
+    private static final Set<String> CONTROL_EXTRA = Set.of("set-cookie", "content-security-policy",
+            "x-frame-options", "x-content-type-options", "referrer-policy");
+
+    public static boolean allowedOnControlPlane(String name) {
+        return allowed(name) || CONTROL_EXTRA.contains(name.toLowerCase(Locale.ROOT));
+    }
+
     public static boolean allowed(String name) {
         String lower = name.toLowerCase(Locale.ROOT);
         return ALLOWED.contains(lower) || ALLOWED_PREFIX.matcher(lower).matches();

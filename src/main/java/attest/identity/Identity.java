@@ -13,9 +13,11 @@ import java.util.List;
  * @param groups         group paths
  * @param tokenId        {@code jti}
  * @param issuer         {@code iss}
+ * @param authTime       {@code auth_time}: when the person signed in (null when the token has none)
  */
 public record Identity(String subject, String username, String principalType, String clientId,
-                       List<String> roles, List<String> groups, String tokenId, String issuer) {
+                       List<String> roles, List<String> groups, String tokenId, String issuer,
+                       java.time.Instant authTime) {
     public static final String USER = "user";
     public static final String SERVICE_ACCOUNT = "service_account";
 

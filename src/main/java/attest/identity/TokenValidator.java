@@ -166,7 +166,8 @@ public final class TokenValidator {
                 || (username != null && username.startsWith("service-account-"));
         return new Identity(claims.getSubject(), username,
                 serviceAccount ? Identity.SERVICE_ACCOUNT : Identity.USER, azp,
-                realmRoles(claims), stringList(claims.getClaim("groups")), claims.getJWTID(), claims.getIssuer());
+                realmRoles(claims), stringList(claims.getClaim("groups")), claims.getJWTID(), claims.getIssuer(),
+                claims.getClaim("auth_time") instanceof Number n ? java.time.Instant.ofEpochSecond(n.longValue()) : null);
     }
 
     private static String stringClaim(JWTClaimsSet claims, String name) {

@@ -45,6 +45,15 @@ public final class UpstreamClient {
     }
 
     public UpstreamResponse call(UpstreamTarget target, String method, ForwardHeaders headers, byte[] body) {
+        return call(target, method, headers, body, false);
+    }
+
+    /**
+     * @param buffered read an event stream whole instead of relaying it live (a held call executed after
+     *                 approval has no caller connection to stream to; its answer is stored)
+     */
+    public UpstreamResponse call(UpstreamTarget target, String method, ForwardHeaders headers, byte[] body,
+                                 boolean buffered) {
         Upstream upstream = target.upstream();
         HttpRequest.Builder b = HttpRequest.newBuilder(target.uri()).timeout(upstream.responseTimeout())
                 .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody()
@@ -56,7 +65,7 @@ public final class UpstreamClient {
                 .version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(upstream.connectTimeout()).build());
         HttpResponse.BodyHandler<Object> handler = info -> {
-            if (isEventStream(info.headers())) {
+            if (!buffered && isEventStream(info.headers())) {
                 StreamRelay relay = new StreamRelay(clock, captureLimit);
                 return HttpResponse.BodySubscribers.mapping(relay, r -> (Object) r);
             }

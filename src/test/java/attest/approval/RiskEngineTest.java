@@ -74,7 +74,7 @@ class RiskEngineTest {
 
     static Identity who(String groups, String client) {
         return new Identity("s", "u", Identity.USER, client, List.of("inference-user"),
-                groups == null ? List.of() : List.of(groups.split("\\|")), "j", "i");
+                groups == null ? List.of() : List.of(groups.split("\\|")), "j", "i", null);
     }
 
     @ParameterizedTest(name = "{0} -> {6}")

@@ -63,7 +63,7 @@ class PolicyEngineTest {
     }
 
     static Identity who(String name, String roles, String groups, String client) {
-        return new Identity("sub-" + name, name, Identity.USER, client, split(roles), split(groups), "jti", "iss");
+        return new Identity("sub-" + name, name, Identity.USER, client, split(roles), split(groups), "jti", "iss", null);
     }
 
     static List<String> split(String s) {

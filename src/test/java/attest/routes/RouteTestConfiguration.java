@@ -1,6 +1,5 @@
 package attest.routes;
 
-import attest.approval.RenderApprovalRequiredProcessor;
 import attest.evidence.BeginEvidenceProcessor;
 import attest.evidence.EvidenceAssembler;
 import attest.evidence.RenderEvidenceUnavailableProcessor;
@@ -111,7 +110,11 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("decidePolicyProcessor", new DecidePolicyProcessor(new PolicyEngine(
                 PolicyFile.parse(YamlTree.parse("test-policy.yaml", POLICY), Set.of("llm")), new RateLimiter(clock))));
         r.bind("renderDenialProcessor", new RenderDenialProcessor());
-        r.bind("renderApprovalRequiredProcessor", new RenderApprovalRequiredProcessor());
+        r.bind("approvalAggregationRepository", new org.apache.camel.processor.aggregate.MemoryAggregationRepository(true));
+        r.bind("approvalTallyStrategy", new attest.approval.ApprovalTallyStrategy());
+        r.bind("keepOriginalStrategy", new attest.approval.KeepOriginalStrategy());
+        r.bind("controlHeaderFilter", new ResponseHeaderFilterStrategy());
+        r.bind("filterControlHeadersProcessor", new FilterResponseHeadersProcessor());
         r.bind("assessRiskProcessor", new attest.approval.AssessRiskProcessor(new attest.approval.RiskEngine(
                 attest.approval.RiskRulesFile.parse(YamlTree.parse("risk.yaml", RISK)), clock)));
         r.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
@@ -123,7 +126,16 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
         for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
-                "checkHealthProcessor", "renderMetricsProcessor")) {
+                "checkHealthProcessor", "renderMetricsProcessor", "holdCallProcessor",
+                "prepareApprovalSignalProcessor", "awaitApprovalProcessor", "deliverHeldCallProcessor",
+                "resolveApprovalProcessor", "claimApprovedCallProcessor", "restoreHeldCallProcessor",
+                "storeApprovalResultProcessor", "closeHeldCallProcessor", "readApprovalPathProcessor",
+                "findRequesterApprovalProcessor", "findApproverApprovalProcessor", "cancelHeldCallProcessor",
+                "renderApprovalNotFoundProcessor", "listApprovalsProcessor", "renderApprovalProcessor",
+                "readDecisionJsonProcessor", "decideApprovalProcessor", "renderDecisionProcessor",
+                "readApprovalSessionProcessor", "startApprovalLoginProcessor", "completeApprovalLoginProcessor",
+                "checkApprovalFormProcessor", "renderApprovalPageProcessor", "findApproversProcessor",
+                "renderApprovalEmailProcessor", "recordNotifiedProcessor")) {
             r.bind(name, noop);
         }
     }

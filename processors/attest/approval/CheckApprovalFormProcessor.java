@@ -1,0 +1,62 @@
+package attest.approval;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.InboundRequest;
+import attest.http.Outcomes;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+
+/**
+ * Checks a decision posted from the approval page and sets {@code attestApprovalDecision}: it needs a signed-in
+ * session, the session's CSRF token in the form, and a same-origin request (Origin, or else Referer, must be
+ * the control plane's public URL). Anything else is refused with 403 and changes nothing.
+ */
+public class CheckApprovalFormProcessor implements Processor {
+    private final String publicOrigin;
+
+    public CheckApprovalFormProcessor(String publicUrl) {
+        URI u = URI.create(publicUrl);
+        this.publicOrigin = u.getScheme() + "://" + u.getRawAuthority();
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        ApprovalSessions.Session s = exchange.getProperty(ReadApprovalSessionProcessor.SESSION,
+                ApprovalSessions.Session.class);
+        if (s == null) {
+            throw forbidden("sign in first: open the approval link again");
+        }
+        String origin = in.header("Origin");
+        String referer = in.header("Referer");
+        boolean sameOrigin = origin != null ? origin.equals(publicOrigin)
+                : referer != null && (referer.equals(publicOrigin) || referer.startsWith(publicOrigin + "/"));
+        if (!sameOrigin) {
+            throw forbidden("cross-origin decision refused");
+        }
+        Map<String, String> form = CompleteApprovalLoginProcessor.query("?" + new String(
+                in.body() == null ? new byte[0] : in.body(), StandardCharsets.UTF_8));
+        String csrf = form.get("csrf");
+        if (csrf == null || !MessageDigest.isEqual(csrf.getBytes(StandardCharsets.UTF_8),
+                s.csrf().getBytes(StandardCharsets.UTF_8))) {
+            throw forbidden("missing or wrong CSRF token");
+        }
+        try {
+            String comment = form.get("comment");
+            exchange.setProperty(Exchanges.APPROVAL_DECISION, new DecisionInput(form.get("decision"),
+                    comment == null || comment.isBlank() ? null : comment, "page"));
+        } catch (IllegalArgumentException e) {
+            throw GatewayException.badRequest(e.getMessage());
+        }
+    }
+
+    private static GatewayException forbidden(String message) {
+        return new GatewayException(403, "forbidden", message, Outcomes.DENIED);
+    }
+}

@@ -1,0 +1,114 @@
+package attest.approval;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.InboundRequest;
+import attest.http.Outcomes;
+import attest.identity.Identity;
+import attest.identity.InvalidTokenException;
+import attest.identity.TokenValidator;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Ends the approval page's sign-in: takes the single-use state, redeems the code with its PKCE verifier at
+ * the token endpoint, validates the access token exactly like a bearer token, starts a session (cookie:
+ * HttpOnly, SameSite=Lax, path /approvals) and redirects back to the page.
+ */
+public class CompleteApprovalLoginProcessor implements Processor {
+    private final ApprovalSessions sessions;
+    private final TokenValidator validator;
+    private final String tokenEndpoint;
+    private final String clientId;
+    private final String publicUrl;
+    private final Duration sessionTtl;
+    private final Clock clock;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+
+    public CompleteApprovalLoginProcessor(ApprovalSessions sessions, TokenValidator validator, String tokenEndpoint,
+                                          String clientId, String publicUrl, Duration sessionTtl, Clock clock) {
+        this.sessions = sessions;
+        this.validator = validator;
+        this.tokenEndpoint = tokenEndpoint;
+        this.clientId = clientId;
+        this.publicUrl = publicUrl;
+        this.sessionTtl = sessionTtl;
+        this.clock = clock;
+    }
+
+    @Override
+    public void process(Exchange exchange) throws IOException, InterruptedException {
+        InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        Map<String, String> q = query(in.uri());
+        String code = q.get("code");
+        String state = q.get("state");
+        if (code == null || state == null) {
+            throw GatewayException.badRequest("sign-in was not completed");
+        }
+        ApprovalSessions.Login login = sessions.takeLogin(state).orElseThrow(() ->
+                GatewayException.badRequest("unknown or expired sign-in; open the approval link again"));
+        String form = "grant_type=authorization_code&code=" + enc(code) + "&redirect_uri="
+                + enc(publicUrl + "/auth/callback") + "&client_id=" + enc(clientId) + "&code_verifier="
+                + enc(login.verifier());
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(tokenEndpoint))
+                .timeout(Duration.ofSeconds(5)).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) {
+            throw new GatewayException(401, "sign_in_failed", "the sign-in could not be completed",
+                    Outcomes.UNAUTHENTICATED);
+        }
+        JsonNode tokens = ApprovalJson.JSON.readTree(r.body());
+        String access = tokens.path("access_token").asText(null);
+        Identity who;
+        try {
+            who = validator.validate(access);
+        } catch (InvalidTokenException e) {
+            throw new GatewayException(401, "sign_in_failed", "the sign-in could not be completed",
+                    Outcomes.UNAUTHENTICATED);
+        }
+        String session = sessions.startSession(who.subject(), access, clock.instant().plus(sessionTtl));
+        Message m = exchange.getMessage();
+        m.setHeader(Exchange.HTTP_RESPONSE_CODE, 302);
+        m.setHeader("Location", login.returnTo());
+        m.setHeader("Cache-Control", "no-store");
+        m.setHeader("Set-Cookie", ReadApprovalSessionProcessor.COOKIE + "=" + session + "; Path=/approvals; HttpOnly; "
+                + "SameSite=Lax; Max-Age=" + sessionTtl.toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
+        m.setHeader(Exchange.CONTENT_TYPE, "text/plain; charset=UTF-8");
+        m.setBody("signed in\n");
+    }
+
+    static Map<String, String> query(String uri) {
+        Map<String, String> out = new HashMap<>();
+        int i = uri.indexOf('?');
+        if (i < 0) {
+            return out;
+        }
+        for (String part : uri.substring(i + 1).split("&")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                out.putIfAbsent(URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
+                        URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+}

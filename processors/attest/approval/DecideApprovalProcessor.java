@@ -1,0 +1,48 @@
+package attest.approval;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.Outcomes;
+import attest.identity.Identity;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/**
+ * Applies an approver's decision ({@code attestApprovalDecision}) to the held call, once: sets
+ * {@code attestApprovalDecided} and the aggregator's signal. Refusals: the requester's own call 403, not an
+ * approver of its rule 403, a repeat or an already decided call 409, an expired call 410.
+ */
+public class DecideApprovalProcessor implements Processor {
+    private final ApprovalStore store;
+
+    public DecideApprovalProcessor(ApprovalStore store) {
+        this.store = store;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        Approval a = exchange.getProperty(Exchanges.APPROVAL, Approval.class);
+        Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
+        DecisionInput input = exchange.getProperty(Exchanges.APPROVAL_DECISION, DecisionInput.class);
+        ApprovalStore.DecideResult result = store.decide(a.id(), who, input.decision(), input.comment(),
+                input.channel());
+        String state = switch (result) {
+            case RECORDED -> Approval.PENDING;
+            case APPROVED -> Approval.APPROVED;
+            case DENIED -> Approval.DENIED;
+            case SELF -> throw new GatewayException(403, "self_approval", "a requester cannot decide their own call",
+                    Outcomes.DENIED);
+            case NOT_APPROVER -> throw new GatewayException(403, "not_an_approver",
+                    "you are not an approver for this call's rule", Outcomes.DENIED);
+            case REPEATED -> throw new GatewayException(409, "already_decided", "you already decided this call",
+                    Outcomes.DENIED);
+            case ALREADY_DECIDED -> throw new GatewayException(409, "already_decided", "this call is already "
+                    + a.state(), Outcomes.DENIED);
+            case EXPIRED -> throw new GatewayException(410, "approval_expired", "this call expired", Outcomes.DENIED);
+            case NOT_FOUND -> throw new GatewayException(404, "not_found", "no such held call", Outcomes.DENIED);
+        };
+        exchange.setProperty(Exchanges.APPROVAL_DECIDED, state);
+        exchange.setProperty(Exchanges.APPROVAL_SIGNAL, new ApprovalSignal(a.id(), state, a.expiresAt(),
+                who.subject()));
+    }
+}

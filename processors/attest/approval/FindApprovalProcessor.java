@@ -1,0 +1,37 @@
+package attest.approval;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.Outcomes;
+import attest.identity.Identity;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+import java.util.UUID;
+
+/**
+ * Sets {@code attestApproval} to the held call named by header {@code attestApprovalId}, if the caller may
+ * see it: its requester only ({@code requester} mode, the data plane), or a possible approver or the
+ * requester ({@code approver} mode, the control plane). For anyone else it does not exist: 404.
+ */
+public class FindApprovalProcessor implements Processor {
+    private final ApprovalStore store;
+    private final boolean requesterOnly;
+
+    public FindApprovalProcessor(ApprovalStore store, boolean requesterOnly) {
+        this.store = store;
+        this.requesterOnly = requesterOnly;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        String id = exchange.getMessage().getHeader(ApprovalTallyStrategy.APPROVAL_ID, String.class);
+        Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
+        Approval a = id == null || who == null ? null : store.find(UUID.fromString(id)).orElse(null);
+        boolean own = a != null && a.requesterSubject().equals(who.subject());
+        if (a == null || !(own || (!requesterOnly && ApprovalAccess.mayDecide(a, who)))) {
+            throw new GatewayException(404, "not_found", "no such held call", Outcomes.DENIED);
+        }
+        exchange.setProperty(Exchanges.APPROVAL, a);
+    }
+}

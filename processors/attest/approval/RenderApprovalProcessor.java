@@ -1,0 +1,26 @@
+package attest.approval;
+
+import attest.Exchanges;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
+
+import java.time.Clock;
+
+/** Sets the body to one held call ({@code attestApproval}) as the approvers' JSON view, with its decisions. */
+public class RenderApprovalProcessor implements Processor {
+    private final Clock clock;
+
+    public RenderApprovalProcessor(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        Approval a = exchange.getProperty(Exchanges.APPROVAL, Approval.class);
+        Message m = exchange.getMessage();
+        m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
+        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        m.setBody(ApprovalJson.full(a, clock.instant()).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+}

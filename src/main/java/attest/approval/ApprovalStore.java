@@ -1,0 +1,481 @@
+package attest.approval;
+
+import attest.evidence.EvidenceUnavailableException;
+import attest.identity.Identity;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The approvals' system of record in PostgreSQL: held calls, decisions and each step as evidence
+ * ({@code approval_event}, with its Kafka event in the same transaction). Every state change is a
+ * conditional update, so a decision is applied once, whichever replica receives it.
+ * A store that cannot be reached throws {@link EvidenceUnavailableException}: callers fail closed.
+ */
+public final class ApprovalStore {
+    /** What became of a decision. */
+    public enum DecideResult {
+        /** recorded; the call waits for more approvals */
+        RECORDED,
+        /** recorded; the threshold is reached */
+        APPROVED,
+        /** recorded; one deny decides */
+        DENIED,
+        NOT_FOUND,
+        /** the requester tried to decide their own call */
+        SELF,
+        /** not in the rule's approver role or group */
+        NOT_APPROVER,
+        /** this approver already decided */
+        REPEATED,
+        /** the call is no longer pending */
+        ALREADY_DECIDED,
+        EXPIRED
+    }
+
+    /** The stored answer of an executed (or failed) call. */
+    public record Result(int status, String headersJson, byte[] body) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String COLUMNS = """
+            id, evidence_id, request_id, state, requester_subject, requester_username, identity_json, upstream,
+            target_path, method, request_uri, request_headers, request_body, request_sha256, facts_json, rule_id,
+            reason, approver_role, approver_group, approvals_required, preview, created_at, expires_at, decided_at,
+            executed_at, flagged, result_status""";
+
+    private final DataSource dataSource;
+    private final String topic;
+    private final String instanceId;
+    private final Clock clock;
+
+    public ApprovalStore(DataSource dataSource, String topic, String instanceId, Clock clock) {
+        this.dataSource = dataSource;
+        this.topic = topic;
+        this.instanceId = instanceId;
+        this.clock = clock;
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T tx(Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("approval store unavailable");
+        }
+    }
+
+    /** Stores a held call and its {@code held} event. */
+    public void hold(Approval a) {
+        tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_request (" + COLUMNS
+                    + ", instance_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                int i = 1;
+                ps.setObject(i++, a.id());
+                ps.setObject(i++, a.evidenceId());
+                ps.setString(i++, a.requestId());
+                ps.setString(i++, a.state());
+                ps.setString(i++, a.requesterSubject());
+                ps.setString(i++, a.requesterUsername());
+                ps.setString(i++, a.identityJson());
+                ps.setString(i++, a.upstream());
+                ps.setString(i++, a.targetPath());
+                ps.setString(i++, a.method());
+                ps.setString(i++, a.requestUri());
+                ps.setString(i++, a.requestHeaders());
+                ps.setBytes(i++, a.requestBody());
+                ps.setString(i++, a.requestSha256());
+                ps.setString(i++, a.factsJson());
+                ps.setString(i++, a.ruleId());
+                ps.setString(i++, a.reason());
+                ps.setString(i++, a.approverRole());
+                ps.setString(i++, a.approverGroup());
+                ps.setInt(i++, a.approvalsRequired());
+                ps.setString(i++, a.preview());
+                ps.setTimestamp(i++, Timestamp.from(a.createdAt()));
+                ps.setTimestamp(i++, Timestamp.from(a.expiresAt()));
+                ps.setTimestamp(i++, null);
+                ps.setTimestamp(i++, null);
+                ps.setString(i++, null);
+                ps.setObject(i++, null);
+                ps.setString(i, instanceId);
+                ps.executeUpdate();
+            }
+            ObjectNode d = JSON.createObjectNode();
+            d.put("rule_id", a.ruleId());
+            d.put("reason", a.reason());
+            d.put("request_sha256", a.requestSha256());
+            d.put("approvals_required", a.approvalsRequired());
+            d.put("expires_at", a.expiresAt().toString());
+            event(c, a.id(), a.evidenceId(), "held", a.requesterSubject(), d);
+            return null;
+        });
+    }
+
+    public Optional<Approval> find(UUID id) {
+        return tx(c -> load(c, id, false));
+    }
+
+    /** Pending calls whose time to live has not run out, oldest first. */
+    public List<Approval> pending(int limit) {
+        return tx(c -> {
+            List<UUID> ids = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT id FROM approval_request WHERE state = 'pending' "
+                    + "AND expires_at > ? ORDER BY created_at LIMIT ?")) {
+                ps.setTimestamp(1, Timestamp.from(clock.instant()));
+                ps.setInt(2, limit);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ids.add(rs.getObject(1, UUID.class));
+                    }
+                }
+            }
+            List<Approval> out = new ArrayList<>(ids.size());
+            for (UUID id : ids) {
+                load(c, id, false).ifPresent(out::add);
+            }
+            return out;
+        });
+    }
+
+    /** The states of some calls, for waiters on this replica. */
+    public Map<UUID, String> states(Collection<UUID> ids) {
+        if (ids.isEmpty()) {
+            return Map.of();
+        }
+        return tx(c -> {
+            Map<UUID, String> out = new HashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, state FROM approval_request WHERE id = ANY (?)")) {
+                ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getObject(1, UUID.class), rs.getString(2));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /**
+     * Applies one approver's decision, under a row lock: the requester never decides, an approver decides
+     * once, a call decides once. One deny decides; the threshold counts distinct approvers.
+     */
+    public DecideResult decide(UUID id, Identity approver, String decision, String comment, String channel) {
+        return tx(c -> {
+            Optional<Approval> found = load(c, id, true);
+            if (found.isEmpty()) {
+                return DecideResult.NOT_FOUND;
+            }
+            Approval a = found.get();
+            Instant now = clock.instant();
+            if (approver.subject().equals(a.requesterSubject())) {
+                event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
+                        vote(approver, decision, comment, channel, now).put("refused", "self_approval"));
+                return DecideResult.SELF;
+            }
+            if (!ApprovalAccess.mayDecide(a, approver)) {
+                return DecideResult.NOT_APPROVER;
+            }
+            if (a.votes().stream().anyMatch(v -> v.approverSubject().equals(approver.subject()))) {
+                return DecideResult.REPEATED;
+            }
+            if (!Approval.PENDING.equals(a.state())) {
+                return DecideResult.ALREADY_DECIDED;
+            }
+            if (!now.isBefore(a.expiresAt())) {
+                return DecideResult.EXPIRED;
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_decision (approval_id, "
+                    + "approver_subject, approver_username, decision, comment, channel, auth_time, decided_at) "
+                    + "VALUES (?,?,?,?,?,?,?,?)")) {
+                ps.setObject(1, id);
+                ps.setString(2, approver.subject());
+                ps.setString(3, approver.username());
+                ps.setString(4, decision);
+                ps.setString(5, comment);
+                ps.setString(6, channel);
+                ps.setTimestamp(7, approver.authTime() == null ? null : Timestamp.from(approver.authTime()));
+                ps.setTimestamp(8, Timestamp.from(now));
+                ps.executeUpdate();
+            }
+            event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
+                    vote(approver, decision, comment, channel, now));
+            String next = null;
+            if ("deny".equals(decision)) {
+                next = Approval.DENIED;
+            } else if (a.approvals() + 1 >= a.approvalsRequired()) {
+                next = Approval.APPROVED;
+            }
+            if (next == null) {
+                return DecideResult.RECORDED;
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET state = ?, decided_at = ? "
+                    + "WHERE id = ? AND state = 'pending'")) {
+                ps.setString(1, next);
+                ps.setTimestamp(2, Timestamp.from(now));
+                ps.setObject(3, id);
+                ps.executeUpdate();
+            }
+            if (Approval.APPROVED.equals(next)) { // a denial's event is written when the call is closed
+                ObjectNode d = JSON.createObjectNode();
+                d.put("approvals", a.approvals() + 1);
+                d.put("approvals_required", a.approvalsRequired());
+                d.put("latency_ms", java.time.Duration.between(a.createdAt(), now).toMillis());
+                event(c, a.id(), a.evidenceId(), next, approver.subject(), d);
+            }
+            return Approval.DENIED.equals(next) ? DecideResult.DENIED : DecideResult.APPROVED;
+        });
+    }
+
+    private static ObjectNode vote(Identity approver, String decision, String comment, String channel, Instant now) {
+        ObjectNode d = JSON.createObjectNode();
+        d.put("approver", approver.username());
+        d.put("approver_subject", approver.subject());
+        d.put("decision", decision);
+        d.put("comment", comment);
+        d.put("channel", channel);
+        d.put("auth_time", approver.authTime() == null ? null : approver.authTime().toString());
+        d.put("decided_at", now.toString());
+        return d;
+    }
+
+    /** The requester withdraws a pending call. */
+    public boolean cancel(UUID id, String subject) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET state = 'cancelled', "
+                    + "decided_at = ? WHERE id = ? AND requester_subject = ? AND state = 'pending'")) {
+                ps.setTimestamp(1, Timestamp.from(clock.instant()));
+                ps.setObject(2, id);
+                ps.setString(3, subject);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** A pending call whose time ran out becomes expired (expiry means deny). */
+    public boolean expire(UUID id) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET state = 'expired', "
+                    + "decided_at = ? WHERE id = ? AND state = 'pending'")) {
+                ps.setTimestamp(1, Timestamp.from(clock.instant()));
+                ps.setObject(2, id);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /**
+     * Claims an approved call for execution: exactly one claim succeeds. A claim left by a run that died
+     * before forwarding (its evidence has no {@code forwarded_at}) may be taken again after the lease.
+     */
+    public boolean claim(UUID id, java.time.Duration lease) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    UPDATE approval_request a SET state = 'executing', executed_at = ?
+                    WHERE a.id = ? AND (a.state = 'approved' OR (a.state = 'executing' AND a.executed_at < ?
+                          AND NOT EXISTS (SELECT 1 FROM evidence_record e
+                                          WHERE e.id = a.evidence_id AND e.forwarded_at IS NOT NULL)))""")) {
+                Instant now = clock.instant();
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setObject(2, id);
+                ps.setTimestamp(3, Timestamp.from(now.minus(lease)));
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** Stores the answer of a call that ended (executed, failed, denied, expired, cancelled) and its event. */
+    public void finish(Approval a, String state, Result result, java.time.Duration keep, String flagged,
+                       String kind, ObjectNode detail) {
+        tx(c -> {
+            Instant now = clock.instant();
+            try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET state = ?, result_status = ?, "
+                    + "result_headers = ?, result_body = ?, result_until = ?, flagged = coalesce(?, flagged), "
+                    + "decided_at = coalesce(decided_at, ?) WHERE id = ?")) {
+                ps.setString(1, state);
+                ps.setInt(2, result.status());
+                ps.setString(3, result.headersJson());
+                ps.setBytes(4, result.body());
+                ps.setTimestamp(5, keep.isZero() ? null : Timestamp.from(now.plus(keep)));
+                ps.setString(6, flagged);
+                ps.setTimestamp(7, Timestamp.from(now));
+                ps.setObject(8, a.id());
+                ps.executeUpdate();
+            }
+            detail.put("status", result.status());
+            event(c, a.id(), a.evidenceId(), kind, null, detail);
+            return null;
+        });
+    }
+
+    /**
+     * Hands the stored answer to the requester: once (the body is then dropped), or while it is kept.
+     * Empty when there is none (not yet, or already delivered).
+     */
+    public Optional<Result> deliver(UUID id, String subject) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT result_status, result_headers, result_body, result_until, result_read_at, evidence_id
+                    FROM approval_request WHERE id = ? AND requester_subject = ? FOR UPDATE""")) {
+                ps.setObject(1, id);
+                ps.setString(2, subject);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next() || rs.getBytes(3) == null) {
+                        return Optional.<Result>empty();
+                    }
+                    Timestamp until = rs.getTimestamp(4);
+                    Instant now = clock.instant();
+                    if (until != null && !now.isBefore(until.toInstant())) {
+                        return Optional.<Result>empty();
+                    }
+                    Result r = new Result(rs.getInt(1), rs.getString(2), rs.getBytes(3));
+                    UUID evidenceId = rs.getObject(6, UUID.class);
+                    try (PreparedStatement u = c.prepareStatement("UPDATE approval_request SET result_read_at = ?, "
+                            + "result_body = CASE WHEN result_until IS NULL THEN NULL ELSE result_body END "
+                            + "WHERE id = ?")) {
+                        u.setTimestamp(1, Timestamp.from(now));
+                        u.setObject(2, id);
+                        u.executeUpdate();
+                    }
+                    ObjectNode d = JSON.createObjectNode();
+                    d.put("status", r.status());
+                    event(c, id, evidenceId, "result_read", subject, d);
+                    return Optional.of(r);
+                }
+            }
+        });
+    }
+
+    /** Records a step (such as {@code notified}) that changes no state. */
+    public void record(Approval a, String kind, String actor, ObjectNode detail) {
+        tx(c -> {
+            event(c, a.id(), a.evidenceId(), kind, actor, detail);
+            return null;
+        });
+    }
+
+    /** The evidence of one call's approval, in order. */
+    public List<Map<String, Object>> events(UUID id) {
+        return tx(c -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT kind, actor, detail, at FROM approval_event "
+                    + "WHERE approval_id = ? ORDER BY id")) {
+                ps.setObject(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Map<String, Object> e = new java.util.LinkedHashMap<>();
+                        e.put("kind", rs.getString(1));
+                        e.put("actor", rs.getString(2));
+                        e.put("detail", rs.getString(3));
+                        e.put("at", rs.getTimestamp(4).toInstant().toString());
+                        out.add(e);
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    private void event(Connection c, UUID approvalId, UUID evidenceId, String kind, String actor, ObjectNode detail)
+            throws SQLException {
+        Instant now = clock.instant();
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_event (approval_id, evidence_id, kind, "
+                + "actor, detail, at) VALUES (?,?,?,?,?,?)")) {
+            ps.setObject(1, approvalId);
+            ps.setObject(2, evidenceId);
+            ps.setString(3, kind);
+            ps.setString(4, actor);
+            ps.setString(5, detail.toString());
+            ps.setTimestamp(6, Timestamp.from(now));
+            ps.executeUpdate();
+        }
+        UUID eventId = UUID.randomUUID();
+        ObjectNode e = JSON.createObjectNode();
+        e.put("schema", "attest.approval");
+        e.put("schema_version", 1);
+        e.put("event_id", eventId.toString());
+        e.put("event_type", "approval." + kind);
+        e.put("emitted_at", now.toString());
+        e.put("approval_id", approvalId.toString());
+        e.put("evidence_id", evidenceId.toString());
+        e.put("actor", actor);
+        e.set("detail", detail);
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_outbox (event_id, topic, event_key, "
+                + "payload, created_at) VALUES (?,?,?,?,?)")) {
+            ps.setObject(1, eventId);
+            ps.setString(2, topic);
+            ps.setString(3, evidenceId.toString());
+            ps.setString(4, e.toString());
+            ps.setTimestamp(5, Timestamp.from(now));
+            ps.executeUpdate();
+        }
+    }
+
+    private Optional<Approval> load(Connection c, UUID id, boolean lock) throws SQLException {
+        Approval a;
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM approval_request WHERE id = ?"
+                + (lock ? " FOR UPDATE" : ""))) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                a = new Approval(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
+                        rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8),
+                        rs.getString(9), rs.getString(10), rs.getString(11), rs.getString(12), rs.getBytes(13),
+                        rs.getString(14), rs.getString(15), rs.getString(16), rs.getString(17), rs.getString(18),
+                        rs.getString(19), rs.getInt(20), rs.getString(21), instant(rs, 22), instant(rs, 23),
+                        instant(rs, 24), instant(rs, 25), rs.getString(26), (Integer) rs.getObject(27), List.of());
+            }
+        }
+        List<Approval.Vote> votes = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT approver_subject, approver_username, decision, comment, "
+                + "channel, auth_time, decided_at FROM approval_decision WHERE approval_id = ? ORDER BY decided_at")) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    votes.add(new Approval.Vote(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), instant(rs, 6), instant(rs, 7)));
+                }
+            }
+        }
+        return Optional.of(new Approval(a.id(), a.evidenceId(), a.requestId(), a.state(), a.requesterSubject(),
+                a.requesterUsername(), a.identityJson(), a.upstream(), a.targetPath(), a.method(), a.requestUri(),
+                a.requestHeaders(), a.requestBody(), a.requestSha256(), a.factsJson(), a.ruleId(), a.reason(),
+                a.approverRole(), a.approverGroup(), a.approvalsRequired(), a.preview(), a.createdAt(), a.expiresAt(),
+                a.decidedAt(), a.executedAt(), a.flagged(), a.resultStatus(), List.copyOf(votes)));
+    }
+
+    private static Instant instant(ResultSet rs, int i) throws SQLException {
+        Timestamp t = rs.getTimestamp(i);
+        return t == null ? null : t.toInstant();
+    }
+}
