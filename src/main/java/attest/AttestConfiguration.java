@@ -184,8 +184,8 @@ public class AttestConfiguration implements CamelConfiguration {
         }
 
         // just-in-time approval (after evidence: it shares the store)
-        approvals(s, registry, context, db, writer, assembler, upstreams, riskRules, masking, validator, issuer, topic,
-                instanceId, clock, closer);
+        bindApprovals(s, registry, db, writer, assembler, upstreams, riskRules, masking, validator, issuer, topic,
+                instanceId, clock, closer::add);
 
         // responses and errors
         registry.bind("renderErrorProcessor", new RenderErrorProcessor());
@@ -217,14 +217,19 @@ public class AttestConfiguration implements CamelConfiguration {
         LOG.info("Attest instance {} configured", instanceId);
     }
 
-    private static void approvals(Settings s, Registry registry, CamelContext context, Database db,
-                                  EvidenceWriter writer, EvidenceAssembler assembler, UpstreamRegistry upstreams,
-                                  java.util.List<attest.approval.RiskRule> riskRules,
-                                  attest.masking.MaskingService masking, TokenValidator validator, String issuer,
-                                  String topic, String instanceId, Clock clock, Closer closer) {
+    /**
+     * Binds the approval stage: the store, the JDBC aggregation repository, the waiters, every approval
+     * processor, the approval page and the email notifier. Also used by the approval route tests.
+     */
+    public static void bindApprovals(Settings s, Registry registry, Database db, EvidenceWriter writer,
+                                     EvidenceAssembler assembler, UpstreamRegistry upstreams,
+                                     java.util.List<attest.approval.RiskRule> riskRules,
+                                     attest.masking.MaskingService masking, TokenValidator validator, String issuer,
+                                     String topic, String instanceId, Clock clock,
+                                     java.util.function.Consumer<Runnable> onStop) {
         var store = new attest.approval.ApprovalStore(db.dataSource(), topic, instanceId, clock);
         var waiters = new attest.approval.ApprovalWaiters(store, s.millis("attest.approval.poll-ms", 500));
-        closer.add(waiters::close);
+        onStop.accept(waiters::close);
         var repository = new org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository(
                 new org.springframework.jdbc.datasource.DataSourceTransactionManager(db.dataSource()),
                 "approval_aggregation", db.dataSource());
@@ -290,7 +295,7 @@ public class AttestConfiguration implements CamelConfiguration {
                     s.string("attest.approval.admin.server-url", kc[0]), kc[1],
                     s.string("attest.approval.admin.client-id", "attest-gateway"),
                     secret(s, "attest.approval.admin.client-secret"));
-            closer.add(keycloak::close);
+            onStop.accept(keycloak::close);
             directory = keycloak;
         } else {
             LOG.info("approval email off (attest.mail.enabled=false): approvers decide over REST or the page");
