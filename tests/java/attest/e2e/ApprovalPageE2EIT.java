@@ -27,15 +27,45 @@ class ApprovalPageE2EIT {
         Browser.ensureInstalled();
     }
 
+    static jakarta.mail.internet.MimeMessage mailTo(String address, String id) throws Exception {
+        for (var m : stack().mail.getReceivedMessages()) {
+            if (m.getAllRecipients()[0].toString().equals(address)
+                    && com.icegreen.greenmail.util.GreenMailUtil.getBody(m).contains(id)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    static String linkIn(jakarta.mail.internet.MimeMessage m) {
+        if (m == null) {
+            return null;
+        }
+        var matcher = java.util.regex.Pattern.compile("href=\"([^\"]+)\"").matcher(
+                com.icegreen.greenmail.util.GreenMailUtil.getBody(m).replace("=\r\n", "").replace("=3D", "="));
+        return matcher.find() ? matcher.group(1).replace("&amp;", "&") : null;
+    }
+
+    static int formPost(String url, String cookie, String origin, String form) throws Exception {
+        return E2E.HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                .header("Content-Type", "application/x-www-form-urlencoded").header("Cookie", cookie)
+                .header("Origin", origin).POST(java.net.http.HttpRequest.BodyPublishers.ofString(form)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode();
+    }
+
     @Test
     void should_let_bob_sign_in_see_the_masked_call_and_approve_it() throws Exception {
         int before = stack().demo.calls();
         String id = hold(stack().gatewayUrl(), "alice", newRequestId(), chat("demo-model",
                 ApprovalE2EIT.RISKY + " for card 4111 1111 1111 1111 <script>alert(1)</script>"));
         String control = "http://127.0.0.1:" + stack().controlPort;
+        // the link comes from the email bob received
+        String link = await().atMost(Duration.ofSeconds(20)).until(() -> linkIn(mailTo("bob@example.test", id)),
+                l -> l != null);
+        assertThat(link).isEqualTo(control + "/approvals/" + id + "/review");
         WebDriver driver = Browser.start(stack().work.resolve("chromium-" + id));
         try {
-            driver.get(control + "/approvals/" + id + "/review");
+            driver.get(link);
             // Keycloak's sign-in form
             await().atMost(Duration.ofSeconds(20)).until(() -> !driver.findElements(By.id("username")).isEmpty());
             assertThat(driver.getCurrentUrl()).contains("/realms/attest/").contains("code_challenge");
@@ -50,6 +80,16 @@ class ApprovalPageE2EIT {
             assertThat(driver.findElement(By.id("state")).getText()).isEqualTo("pending");
             // the prompt's markup stayed text: no script element came from it
             assertThat(driver.findElements(By.tagName("script"))).isEmpty();
+            assertThat(stack().demo.calls()).isEqualTo(before);
+
+            // the session alone is not enough: a cross-origin post, or one without the CSRF token, is refused
+            String cookie = "attest_approval_session=" + driver.manage().getCookieNamed("attest_approval_session")
+                    .getValue();
+            String csrf = driver.findElement(By.name("csrf")).getAttribute("value");
+            assertThat(formPost(link, cookie, "http://evil.example", "csrf=" + csrf + "&decision=approve"))
+                    .isEqualTo(403);
+            assertThat(formPost(link, cookie, control, "decision=approve")).isEqualTo(403);
+            assertThat(formPost(link, cookie, control, "csrf=wrong&decision=approve")).isEqualTo(403);
             assertThat(stack().demo.calls()).isEqualTo(before);
 
             driver.findElement(By.id("comment")).sendKeys("looks fine");
