@@ -144,7 +144,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.integer("attest.db.embedded.port", 0), s.integer("attest.db.pool-size", 8),
                 s.millis("attest.db.connect-timeout-ms", 1000));
         closer.add(db::close);
-        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), s.integer("attest.evidence.queue-capacity", 10_000),
+        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(),
+                new attest.evidence.chain.EvidenceChain(instanceId), s.integer("attest.evidence.queue-capacity", 10_000),
                 s.integer("attest.evidence.max-batch", 256), s.millis("attest.evidence.linger-ms", 0),
                 s.millis("attest.evidence.commit-timeout-ms", 5_000));
         closer.add(writer::close);
@@ -156,6 +157,13 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock));
         registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
+        var signer = attest.evidence.chain.KeyFileSigner.load(Path.of(s.string("attest.evidence.signing-key-file",
+                ".attest/evidence-signing.key")), s.bool("attest.evidence.signing-key-generate", true));
+        LOG.info("evidence chain {}: checkpoints signed with Ed25519 key {}", instanceId, signer.keyId());
+        registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(
+                new attest.evidence.chain.Checkpoints(db.dataSource(), instanceId, signer,
+                        s.longValue("attest.evidence.checkpoint-every-records", 1000),
+                        s.millis("attest.evidence.checkpoint-every-ms", 10_000), topic, clock)));
 
         // the hardened HTTP server of the data plane; what it refuses is recorded too
         registry.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(

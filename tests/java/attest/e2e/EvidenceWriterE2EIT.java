@@ -27,7 +27,8 @@ class EvidenceWriterE2EIT {
         }
         String url = stack().postgres.jdbcUrl().replace("/postgres", "/groupcommit");
         try (Database db = Database.open(url, "postgres", "", null, 0, 4, Duration.ofSeconds(1));
-             EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), 10_000, 256, Duration.ofMillis(2),
+             EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(),
+                     new attest.evidence.chain.EvidenceChain("writer-e2e-" + java.util.UUID.randomUUID()), 10_000, 256, Duration.ofMillis(2),
                      Duration.ofSeconds(10))) {
             int n = 500;
             List<CompletableFuture<Void>> done = new ArrayList<>();

@@ -62,12 +62,14 @@ public final class ApprovalStore {
     private final DataSource dataSource;
     private final String topic;
     private final String instanceId;
+    private final attest.evidence.chain.EvidenceChain chain;
     private final Clock clock;
 
     public ApprovalStore(DataSource dataSource, String topic, String instanceId, Clock clock) {
         this.dataSource = dataSource;
         this.topic = topic;
         this.instanceId = instanceId;
+        this.chain = new attest.evidence.chain.EvidenceChain(instanceId);
         this.clock = clock;
     }
 
@@ -417,6 +419,16 @@ public final class ApprovalStore {
             ps.setTimestamp(6, Timestamp.from(now));
             ps.executeUpdate();
         }
+        java.util.Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("approval_id", approvalId.toString());
+        body.put("evidence_id", evidenceId.toString());
+        body.put("kind", kind);
+        body.put("actor", actor);
+        body.put("detail", attest.evidence.chain.Canonical.parse(detail.toString().getBytes(
+                java.nio.charset.StandardCharsets.UTF_8)));
+        body.put("at", now.toString());
+        chain.append(c, List.of(new attest.evidence.chain.EvidenceChain.Entry("approval." + kind, approvalId, now,
+                body)));
         UUID eventId = UUID.randomUUID();
         ObjectNode e = JSON.createObjectNode();
         e.put("schema", "attest.approval");

@@ -22,6 +22,9 @@ import java.time.Duration;
 public final class Database implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Database.class);
 
+    /** The database role the gateway acts as (created by migration V4). */
+    public static final String APP_ROLE = "attest_app";
+
     private final EmbeddedPostgres embedded;
     private final HikariDataSource dataSource;
     private final SessionFactory sessionFactory;
@@ -78,8 +81,12 @@ public final class Database implements AutoCloseable {
         hc.addDataSourceProperty("reWriteBatchedInserts", "true");
         hc.addDataSourceProperty("connectTimeout", String.valueOf(Math.max(1, connectTimeout.toSeconds())));
         hc.addDataSourceProperty("socketTimeout", "30");
+        // migrations run as the connecting user; the gateway's own connections then act as the application
+        // role, which may insert and read evidence but never update or delete it
+        Flyway.configure().dataSource(jdbcUrl, dbUser, dbPassword).locations("classpath:db/migration").load()
+                .migrate();
+        hc.setConnectionInitSql("SET ROLE " + APP_ROLE);
         HikariDataSource ds = new HikariDataSource(hc);
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
 
         Configuration cfg = new Configuration()
                 .addAnnotatedClass(EvidenceRecord.class)

@@ -31,6 +31,7 @@ public final class EvidenceWriter implements AutoCloseable {
     }
 
     private final SessionFactory sessionFactory;
+    private final attest.evidence.chain.EvidenceChain chain;
     private final BlockingQueue<Write> queue;
     private final int maxBatch;
     private final long lingerNanos;
@@ -41,9 +42,13 @@ public final class EvidenceWriter implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean healthy = true;
 
-    public EvidenceWriter(SessionFactory sessionFactory, int queueCapacity, int maxBatch, Duration linger,
-                          Duration commitTimeout) {
+    /**
+     * @param chain the instance's hash chain: every write is appended to it in the same transaction
+     */
+    public EvidenceWriter(SessionFactory sessionFactory, attest.evidence.chain.EvidenceChain chain, int queueCapacity,
+                          int maxBatch, Duration linger, Duration commitTimeout) {
         this.sessionFactory = sessionFactory;
+        this.chain = chain;
         this.queue = new ArrayBlockingQueue<>(queueCapacity);
         this.maxBatch = maxBatch;
         this.lingerNanos = linger.toNanos();
@@ -174,6 +179,12 @@ public final class EvidenceWriter implements AutoCloseable {
                     session.insert(w.event());
                 }
             }
+            java.time.Instant now = java.time.Instant.now();
+            List<attest.evidence.chain.EvidenceChain.Entry> entries = new ArrayList<>(batch.size());
+            for (Write w : batch) {
+                entries.add(attest.evidence.chain.ChainRecords.call(w.record(), now));
+            }
+            session.doWork(connection -> chain.append(connection, entries));
             tx.commit();
             commits.incrementAndGet();
             written.addAndGet(batch.size());

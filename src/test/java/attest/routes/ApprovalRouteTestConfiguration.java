@@ -96,7 +96,8 @@ public class ApprovalRouteTestConfiguration implements CamelConfiguration {
         }
         Clock clock = Clock.systemUTC();
         Database database = database();
-        EvidenceWriter writer = new EvidenceWriter(database.sessionFactory(), 1000, 64, Duration.ZERO,
+        EvidenceWriter writer = new EvidenceWriter(database.sessionFactory(),
+                new attest.evidence.chain.EvidenceChain("route-test"), 1000, 64, Duration.ZERO,
                 Duration.ofSeconds(5));
         EvidenceAssembler assembler = new EvidenceAssembler("route-test");
         OpenEvidenceProcessor open = new OpenEvidenceProcessor(assembler, writer, clock);

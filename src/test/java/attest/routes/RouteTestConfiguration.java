@@ -126,7 +126,7 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
         for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
-                "checkHealthProcessor", "renderMetricsProcessor", "holdCallProcessor",
+                "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "holdCallProcessor",
                 "prepareApprovalSignalProcessor", "awaitApprovalProcessor", "deliverHeldCallProcessor",
                 "resolveApprovalProcessor", "claimApprovedCallProcessor", "restoreHeldCallProcessor",
                 "storeApprovalResultProcessor", "closeHeldCallProcessor", "readApprovalPathProcessor",
