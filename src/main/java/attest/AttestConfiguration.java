@@ -51,7 +51,6 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.stream.Collectors;
@@ -70,7 +69,7 @@ public class AttestConfiguration implements CamelConfiguration {
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
         Closer closer = new Closer();
-        String instanceId = s.string("attest.instance-id", "gw-" + UUID.randomUUID().toString().substring(0, 8));
+        String instanceId = s.string("attest.instance-id", hostName() + "-" + s.string("attest.data.port", "8080"));
 
         // ingress
         UpstreamRegistry upstreams = UpstreamRegistry.fromSettings(s, UpstreamCredentials.fromSystem());
@@ -149,6 +148,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.integer("attest.evidence.max-batch", 256), s.millis("attest.evidence.linger-ms", 0),
                 s.millis("attest.evidence.commit-timeout-ms", 5_000));
         closer.add(writer::close);
+        String topic0 = s.string("attest.kafka.topic", "attest.evidence.v1");
+        attest.evidence.CrashRecovery.run(db.dataSource(), writer, instanceId, topic0, clock);
         EvidenceAssembler assembler = new EvidenceAssembler(instanceId);
         String topic = s.string("attest.kafka.topic", "attest.evidence.v1");
         registry.bind("attestDatabase", db);
@@ -313,6 +314,18 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.string("attest.mail.from", "attest@localhost"), publicUrl));
         registry.bind("recordNotifiedProcessor", new attest.approval.RecordNotifiedProcessor(store));
         registry.bind("approvalStore", store);
+    }
+
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "gw";
+        }
     }
 
     /** A secret from the environment variable named by {@code <key>-env}, or the file named by {@code <key>-file}. */

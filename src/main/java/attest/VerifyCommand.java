@@ -16,6 +16,7 @@ import java.util.Map;
  * {@code attest verify}: checks the evidence chains offline, from a read-only database connection.
  * <pre>
  *   attest.VerifyCommand --jdbc jdbc:postgresql://host/db [--user u] [--password-env VAR] --public-key key.pub ...
+ *   attest.VerifyCommand --export DIR --public-key key.pub ...
  * </pre>
  * Exit codes: 0 valid, 1 tampered (first bad position and kind of fault), 2 unverifiable (missing key,
  * unreadable source, bad arguments). See docs/evidence-format.md.
@@ -30,6 +31,7 @@ public final class VerifyCommand {
 
     public static int run(String[] args, java.io.PrintStream out) {
         String jdbc = null;
+        Path export = null;
         String user = null;
         String password = null;
         Map<String, PublicKey> keys = new HashMap<>();
@@ -37,6 +39,7 @@ public final class VerifyCommand {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--jdbc" -> jdbc = args[++i];
+                    case "--export" -> export = Path.of(args[++i]);
                     case "--user" -> user = args[++i];
                     case "--password-env" -> password = System.getenv(args[++i]);
                     case "--public-key" -> {
@@ -46,24 +49,38 @@ public final class VerifyCommand {
                     default -> throw new IllegalArgumentException("unknown argument " + args[i]);
                 }
             }
-            if (jdbc == null) {
-                throw new IllegalArgumentException("--jdbc is required");
+            if ((jdbc == null) == (export == null)) {
+                throw new IllegalArgumentException("give --jdbc or --export");
             }
         } catch (Exception e) {
             out.println("UNVERIFIABLE: " + e.getMessage());
-            out.println("usage: attest verify --jdbc URL [--user U] [--password-env VAR] --public-key FILE ...");
+            out.println("usage: attest verify (--jdbc URL [--user U] [--password-env VAR] | --export DIR) "
+                    + "--public-key FILE ...");
             return Verifier.UNVERIFIABLE;
         }
+        if (export != null) {
+            try {
+                return report(new Verifier(keys).verify(attest.evidence.chain.Export.read(export)), out);
+            } catch (RuntimeException e) {
+                out.println("UNVERIFIABLE: cannot read the export: " + e.getClass().getSimpleName());
+                return Verifier.UNVERIFIABLE;
+            }
+        }
         try (Connection c = DriverManager.getConnection(jdbc, user, password)) {
-            Verifier.Report report = new Verifier(keys).verify(new DatabaseSource(c));
+            return report(new Verifier(keys).verify(new DatabaseSource(c)), out);
+        } catch (Exception e) {
+            out.println("UNVERIFIABLE: cannot read the evidence: " + e.getClass().getSimpleName());
+            return Verifier.UNVERIFIABLE;
+        }
+    }
+
+    private static int report(Verifier.Report report, java.io.PrintStream out) {
+        {
             report.notes().forEach(n -> out.println("note: " + n));
             report.warnings().forEach(w -> out.println("warning: " + w));
             report.faults().forEach(f -> out.println("fault: " + f));
             out.println(report.summary());
             return report.code();
-        } catch (Exception e) {
-            out.println("UNVERIFIABLE: cannot read the evidence: " + e.getClass().getSimpleName());
-            return Verifier.UNVERIFIABLE;
         }
     }
 }

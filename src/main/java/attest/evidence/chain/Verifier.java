@@ -40,6 +40,20 @@ public final class Verifier {
 
         /** The SHA-256 (hex) of a record's stored request and response payloads, null where absent or purged. */
         Map<String, String> payloadDigests(String recordId);
+
+        /** Where the rows of a chain start: position 1 from the genesis hash, or (an export) later. */
+        default Start start(String chainId) {
+            return new Start(1, ChainHash.GENESIS);
+        }
+
+        /** Faults found in the source itself (an export whose files do not match its manifest). */
+        default List<String> sourceFaults() {
+            return List.of();
+        }
+    }
+
+    /** The first position of a chain's rows and the hash of the entry before it. */
+    public record Start(long position, byte[] previousHash) {
     }
 
     /** What verification found. */
@@ -65,11 +79,13 @@ public final class Verifier {
         List<String> warnings = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         boolean unverifiable = false;
-        for (String chainId : source.chains()) {
-            List<byte[]> hashes = new ArrayList<>();
-            hashes.add(ChainHash.GENESIS);
-            byte[] previous = ChainHash.GENESIS;
-            long expected = 1;
+        faults.addAll(source.sourceFaults());
+        for (String chainId : faults.isEmpty() ? source.chains() : List.<String>of()) {
+            Start start = source.start(chainId);
+            Map<Long, byte[]> hashes = new java.util.HashMap<>();
+            hashes.put(start.position() - 1, start.previousHash());
+            byte[] previous = start.previousHash();
+            long expected = start.position();
             boolean broken = false;
             for (Row row : source.rows(chainId)) {
                 String at = chainId + " position " + row.position() + ": ";
@@ -106,7 +122,7 @@ public final class Verifier {
                     break;
                 }
                 previous = link;
-                hashes.add(link);
+                hashes.put(row.position(), link);
                 expected++;
             }
             long length = expected - 1;
@@ -154,13 +170,18 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
+                if (cp.size() < start.position()) {
+                    // an export's anchor: signed before the exported rows; its hash links the next checkpoint
+                    previousCheckpoint = cp.hash();
+                    continue;
+                }
                 if (cp.size() > length) {
                     faults.add(chainId + " position " + (length + 1) + ": truncated (a signed checkpoint covers "
                             + cp.size() + " records, the chain holds " + length + ")");
                     broken = true;
                     break;
                 }
-                if (!HexFormat.of().formatHex(hashes.get((int) cp.size())).equals(body.get("head"))) {
+                if (!HexFormat.of().formatHex(hashes.get(cp.size())).equals(body.get("head"))) {
                     faults.add(chainId + " position " + cp.size() + ": checkpoint_mismatch (the chain's hash at this "
                             + "size differs from the signed head: records were rewritten)");
                     broken = true;
@@ -170,7 +191,8 @@ public final class Verifier {
                 anchored = cp.size();
             }
             if (!broken && !unverifiable) {
-                notes.add(chainId + ": " + length + " records, anchored by signed checkpoints up to " + anchored);
+                notes.add(chainId + ": positions " + start.position() + " to " + length
+                        + " verified, anchored by signed checkpoints up to " + anchored);
                 if (length > anchored) {
                     warnings.add(chainId + ": " + (length - anchored) + " unanchored records after position "
                             + anchored + " (no signed checkpoint covers them yet)");

@@ -1,0 +1,70 @@
+package attest;
+
+import attest.evidence.chain.Export;
+import attest.evidence.chain.KeyFileSigner;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code attest export}: writes the evidence of a time range to a directory that verifies on its own.
+ * <pre>
+ *   attest.ExportCommand --jdbc URL [--user U] [--password-env VAR] --from 2026-11-18T00:00:00Z
+ *                        --to 2026-11-25T00:00:00Z --public-key key.pub --out DIR
+ * </pre>
+ */
+public final class ExportCommand {
+    private ExportCommand() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out));
+    }
+
+    public static int run(String[] args, java.io.PrintStream out) {
+        String jdbc = null;
+        String user = null;
+        String password = null;
+        Instant from = null;
+        Instant to = null;
+        Path dir = null;
+        List<PublicKey> keys = new ArrayList<>();
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--jdbc" -> jdbc = args[++i];
+                    case "--user" -> user = args[++i];
+                    case "--password-env" -> password = System.getenv(args[++i]);
+                    case "--from" -> from = Instant.parse(args[++i]);
+                    case "--to" -> to = Instant.parse(args[++i]);
+                    case "--out" -> dir = Path.of(args[++i]);
+                    case "--public-key" -> keys.add(KeyFileSigner.publicKey(Files.readString(Path.of(args[++i]))));
+                    default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+                }
+            }
+            if (jdbc == null || from == null || to == null || dir == null) {
+                throw new IllegalArgumentException("--jdbc, --from, --to and --out are required");
+            }
+        } catch (Exception e) {
+            out.println("error: " + e.getMessage());
+            out.println("usage: attest export --jdbc URL [--user U] [--password-env VAR] --from T --to T "
+                    + "--public-key FILE --out DIR");
+            return 2;
+        }
+        try (Connection c = DriverManager.getConnection(jdbc, user, password)) {
+            c.setReadOnly(true);
+            long n = Export.write(c, from, to, keys, dir);
+            out.println("exported " + n + " entries to " + dir);
+            return 0;
+        } catch (Exception e) {
+            out.println("error: the export failed: " + e.getClass().getSimpleName());
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package attest.evidence.chain;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PublicKey;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Evidence export for a time range (docs/evidence-format.md, section 7): for each chain, the canonical
+ * entries recorded in the range and on to the first signed checkpoint that covers them, the hash just
+ * before them (the anchor), those checkpoints and the one before them, the public keys with their
+ * fingerprints, a manifest with the SHA-256 of every file, and a README on how to verify.
+ */
+public final class Export {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HexFormat HEX = HexFormat.of();
+
+    private Export() {
+    }
+
+    /** Writes the export into {@code out} (created; must be empty or absent); returns the number of entries. */
+    public static long write(Connection c, Instant from, Instant to, List<PublicKey> keys, Path out)
+            throws SQLException, IOException {
+        Files.createDirectories(out.resolve("chains"));
+        Files.createDirectories(out.resolve("checkpoints"));
+        Files.createDirectories(out.resolve("keys"));
+        ObjectNode manifest = JSON.createObjectNode();
+        manifest.put("format", 1);
+        manifest.put("from", from.toString());
+        manifest.put("to", to.toString());
+        manifest.put("created_at", Instant.now().toString());
+        ArrayNode chains = manifest.putArray("chains");
+        long total = 0;
+        List<String> chainIds = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT chain_id, min(position), max(position) FROM evidence_chain "
+                + "WHERE recorded_at >= ? AND recorded_at < ? GROUP BY chain_id ORDER BY chain_id")) {
+            ps.setTimestamp(1, Timestamp.from(from));
+            ps.setTimestamp(2, Timestamp.from(to));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    chainIds.add(rs.getString(1) + "\n" + rs.getLong(2) + "\n" + rs.getLong(3));
+                }
+            }
+        }
+        for (String row : chainIds) {
+            String[] p = row.split("\n");
+            String chainId = p[0];
+            long first = Long.parseLong(p[1]);
+            long last = Long.parseLong(p[2]);
+            // extend to the first checkpoint that covers the range, so that every exported entry is anchored
+            long end = last;
+            try (PreparedStatement ps = c.prepareStatement("SELECT min(size) FROM evidence_checkpoint "
+                    + "WHERE chain_id = ? AND size >= ?")) {
+                ps.setString(1, chainId);
+                ps.setLong(2, last);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && rs.getObject(1) != null) {
+                        end = rs.getLong(1);
+                    }
+                }
+            }
+            byte[] anchor = ChainHash.GENESIS;
+            if (first > 1) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT hash FROM evidence_chain WHERE chain_id = ? "
+                        + "AND position = ?")) {
+                    ps.setString(1, chainId);
+                    ps.setLong(2, first - 1);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            anchor = rs.getBytes(1);
+                        }
+                    }
+                }
+            }
+            String file = safe(chainId);
+            StringBuilder lines = new StringBuilder();
+            long count = 0;
+            try (PreparedStatement ps = c.prepareStatement("SELECT canonical FROM evidence_chain WHERE chain_id = ? "
+                    + "AND position BETWEEN ? AND ? ORDER BY position")) {
+                ps.setString(1, chainId);
+                ps.setLong(2, first);
+                ps.setLong(3, end);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        lines.append(new String(rs.getBytes(1), StandardCharsets.UTF_8)).append('\n');
+                        count++;
+                    }
+                }
+            }
+            Files.writeString(out.resolve("chains/" + file + ".jsonl"), lines.toString());
+            StringBuilder cps = new StringBuilder();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT size, canonical, signature, key_id, hash FROM evidence_checkpoint
+                    WHERE chain_id = ? AND size <= ? AND size >= coalesce((SELECT max(size) FROM evidence_checkpoint
+                                                                          WHERE chain_id = ? AND size < ?), 0)
+                    ORDER BY size""")) {
+                ps.setString(1, chainId);
+                ps.setLong(2, end);
+                ps.setString(3, chainId);
+                ps.setLong(4, first);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ObjectNode cp = JSON.createObjectNode();
+                        cp.put("size", rs.getLong(1));
+                        cp.put("canonical", Base64.getEncoder().encodeToString(rs.getBytes(2)));
+                        cp.put("signature", HEX.formatHex(rs.getBytes(3)));
+                        cp.put("key_id", rs.getString(4));
+                        cp.put("hash", HEX.formatHex(rs.getBytes(5)));
+                        cps.append(cp).append('\n');
+                    }
+                }
+            }
+            Files.writeString(out.resolve("checkpoints/" + file + ".jsonl"), cps.toString());
+            ObjectNode ch = chains.addObject();
+            ch.put("chain_id", chainId);
+            ch.put("file", "chains/" + file + ".jsonl");
+            ch.put("checkpoints", "checkpoints/" + file + ".jsonl");
+            ch.put("first_position", first);
+            ch.put("last_position", first + count - 1);
+            ch.put("last_in_range", last);
+            ch.put("anchor_hash", HEX.formatHex(anchor));
+            total += count;
+        }
+        StringBuilder fingerprints = new StringBuilder("# key id, SHA-256 of the X.509 public key\n");
+        for (PublicKey k : keys) {
+            String id = KeyFileSigner.keyId(k);
+            Files.writeString(out.resolve("keys/" + id + ".pub"), Base64.getEncoder().encodeToString(k.getEncoded())
+                    + "\n");
+            fingerprints.append(id).append(' ').append(HEX.formatHex(sha256(k.getEncoded()))).append('\n');
+        }
+        Files.writeString(out.resolve("keys/fingerprints.txt"), fingerprints.toString());
+        Files.writeString(out.resolve("README.md"), README);
+        ObjectNode files = manifest.putObject("files");
+        Map<String, String> digests = new TreeMap<>();
+        try (var walk = Files.walk(out)) {
+            for (Path f : walk.filter(Files::isRegularFile).toList()) {
+                String rel = out.relativize(f).toString().replace('\\', '/');
+                if (!rel.equals("manifest.json")) {
+                    digests.put(rel, HEX.formatHex(sha256(Files.readAllBytes(f))));
+                }
+            }
+        }
+        digests.forEach(files::put);
+        Files.writeString(out.resolve("manifest.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(manifest));
+        return total;
+    }
+
+    /** Reads an export for the verifier. */
+    public static Verifier.Source read(Path dir) {
+        try {
+            JsonNode manifest = JSON.readTree(Files.readAllBytes(dir.resolve("manifest.json")));
+            List<String> sourceFaults = new ArrayList<>();
+            manifest.path("files").fields().forEachRemaining(e -> {
+                Path f = dir.resolve(e.getKey());
+                try {
+                    if (!Files.exists(f)) {
+                        sourceFaults.add("export: " + e.getKey() + ": missing_file");
+                    } else if (!HEX.formatHex(sha256(Files.readAllBytes(f))).equals(e.getValue().asText())) {
+                        sourceFaults.add("export: " + e.getKey() + ": manifest_mismatch (the file was changed)");
+                    }
+                } catch (IOException ex) {
+                    throw new UncheckedIOException(ex);
+                }
+            });
+            Map<String, JsonNode> byChain = new TreeMap<>();
+            manifest.path("chains").forEach(n -> byChain.put(n.path("chain_id").asText(), n));
+            return new Verifier.Source() {
+                public List<String> chains() {
+                    return List.copyOf(byChain.keySet());
+                }
+
+                public Iterable<Verifier.Row> rows(String chainId) {
+                    JsonNode ch = byChain.get(chainId);
+                    List<Verifier.Row> rows = new ArrayList<>();
+                    long position = ch.path("first_position").asLong();
+                    byte[] prev = HEX.parseHex(ch.path("anchor_hash").asText());
+                    for (byte[] line : lines(dir.resolve(ch.path("file").asText()))) {
+                        // an export carries no stored hashes: each is recomputed, and checkpoints anchor them
+                        prev = ChainHash.link(prev, line);
+                        rows.add(new Verifier.Row(position++, line, prev));
+                    }
+                    return rows;
+                }
+
+                public List<Verifier.StoredCheckpoint> checkpoints(String chainId) {
+                    List<Verifier.StoredCheckpoint> out = new ArrayList<>();
+                    for (byte[] line : lines(dir.resolve(byChain.get(chainId).path("checkpoints").asText()))) {
+                        try {
+                            JsonNode n = JSON.readTree(line);
+                            out.add(new Verifier.StoredCheckpoint(n.path("size").asLong(),
+                                    Base64.getDecoder().decode(n.path("canonical").asText()),
+                                    HEX.parseHex(n.path("signature").asText()), n.path("key_id").asText(),
+                                    HEX.parseHex(n.path("hash").asText())));
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                    return out;
+                }
+
+                public Map<String, String> payloadDigests(String recordId) {
+                    return Map.of();
+                }
+
+                public Verifier.Start start(String chainId) {
+                    JsonNode ch = byChain.get(chainId);
+                    return new Verifier.Start(ch.path("first_position").asLong(),
+                            HEX.parseHex(ch.path("anchor_hash").asText()));
+                }
+
+                public List<String> sourceFaults() {
+                    return sourceFaults;
+                }
+            };
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the export in " + dir, e);
+        }
+    }
+
+    private static List<byte[]> lines(Path f) {
+        try {
+            List<byte[]> out = new ArrayList<>();
+            for (String l : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                if (!l.isEmpty()) {
+                    out.add(l.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String safe(String chainId) {
+        return chainId.replaceAll("[^A-Za-z0-9._-]", "_");
+    }
+
+    private static byte[] sha256(byte[] b) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static final String README = """
+            # Attest evidence export
+
+            - `manifest.json`: the time range, each chain's first exported position, the hash of the entry just
+              before it (`anchor_hash`), and the SHA-256 of every other file.
+            - `chains/<chain>.jsonl`: the chain's entries, one per line, each line exactly the canonical bytes
+              that were hashed (RFC 8785 JSON; canonical JSON holds no raw line breaks).
+            - `checkpoints/<chain>.jsonl`: signed checkpoints: `canonical` (base64 of the signed bytes),
+              `signature` (hex, Ed25519), `key_id`, `hash`. The first may predate the entries: it links the
+              checkpoint chain.
+            - `keys/<key id>.pub`: the public keys (base64 X.509); `keys/fingerprints.txt`: their SHA-256.
+
+            Verify with Attest's verifier (exit 0 valid, 1 tampered, 2 unverifiable):
+
+                attest.VerifyCommand --export <this directory> --public-key keys/<key id>.pub
+
+            or with your own, from docs/evidence-format.md: starting from `anchor_hash`, compute
+            hash(n) = SHA-256("attest.evidence.v1" 0x00 || hash(n-1) || line n) for every line, check that every
+            line is canonical and names its chain and position, check each checkpoint's Ed25519 signature over its
+            canonical bytes and that its `head` equals hash(size) and its `previous` the previous checkpoint's
+            hash. Obtain the public key's fingerprint from its owner, not from this export.
+            """;
+}

@@ -1,0 +1,76 @@
+package attest.e2e;
+
+import attest.stack.Gateway;
+import attest.stack.GatewayProcess;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static attest.e2e.E2E.HTTP;
+import static attest.e2e.E2E.evidence;
+import static attest.e2e.E2E.newRequestId;
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * kill -9 in the middle of a call: the gateway runs in its own JVM and is killed while a stream is open;
+ * when the same instance starts again, the call is closed as aborted (a new chain entry) and the chain
+ * still verifies.
+ */
+class CrashRecoveryE2EIT {
+    @Test
+    void should_close_a_call_cut_by_kill_9_as_aborted_and_keep_the_chain_verifiable() throws Exception {
+        Map<String, String> settings = stack().extraGatewaySettings();
+        settings.put("attest.instance-id", "crash-e2e");
+        settings.put("attest.upstream.llm.idle-timeout-ms", "120000");
+        settings.put("attest.upstream.llm.timeout-ms", "120000");
+        settings.put("attest.evidence.checkpoint-every-ms", "200");
+        settings.put("attest.evidence.checkpoint-check-ms", "100");
+        String base = "http://127.0.0.1:" + settings.get("attest.data.port");
+        String rid = newRequestId();
+        String done = newRequestId();
+        try (GatewayProcess gw = new GatewayProcess(stack().repo, stack().work.resolve("crash-gateway.log"), settings)) {
+            // one call that completes, one that hangs mid-stream
+            HttpResponse<String> ok = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/llm/v1/chat/completions"))
+                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", done)
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(ok.statusCode()).isEqualTo(200);
+            CompletableFuture<HttpResponse<String>> hanging = HTTP.sendAsync(HttpRequest.newBuilder(
+                            URI.create(base + "/llm/v1/chat/completions"))
+                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", rid)
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\":\"demo-hang-stream\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+                                    + "\"content\":\"hello\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> evidence(rid) != null
+                    && evidence(rid).get("forwarded_at") != null);
+            assertThat(evidence(rid).get("state")).isEqualTo("open");
+            gw.kill();
+            hanging.cancel(true);
+        }
+        assertThat(evidence(rid).get("state")).as("nothing closed it before the restart").isEqualTo("open");
+
+        try (Gateway again = new Gateway(settings).start()) {
+            Map<String, Object> row = evidence(rid);
+            assertThat(row.get("state")).isEqualTo("terminal");
+            assertThat(row.get("outcome")).isEqualTo("aborted");
+            assertThat(evidence(done).get("outcome")).isEqualTo("completed");
+            assertThat(E2E.count("SELECT count(*) FROM evidence_record WHERE instance_id = 'crash-e2e' "
+                    + "AND state = 'open'")).isZero();
+            assertThat(E2E.count("SELECT count(*) FROM evidence_chain WHERE chain_id = 'crash-e2e' AND kind = "
+                    + "'call.terminal' AND subject_id = '" + row.get("id") + "'")).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                var run = EvidenceChainE2EIT.verify(stack().postgres.jdbcUrl(),
+                        stack().work.resolve("evidence-signing.key.pub"));
+                assertThat(run.code()).as(run.output()).isZero();
+                assertThat(run.output()).contains("crash-e2e:");
+            });
+        }
+    }
+}
