@@ -50,6 +50,13 @@ class EvidenceChainE2EIT {
         return new Run(code, out.toString(StandardCharsets.UTF_8));
     }
 
+    static Run verifyExport(Path dir, Path key) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code = VerifyCommand.run(new String[]{"--export", dir.toString(), "--public-key", key.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8));
+    }
+
     static EvidenceRecord record(boolean terminal) {
         EvidenceRecord r = new EvidenceRecord();
         r.setId(UUID.randomUUID());
@@ -121,6 +128,33 @@ class EvidenceChainE2EIT {
             assertThat(ok.code()).as(ok.output()).isEqualTo(0);
             assertThat(ok.output()).contains("VALID").contains("positions 1 to " + total + " verified");
             assertThat(verify(url).code()).as("no public key").isEqualTo(2);
+
+            // export a time range, then verify the export on its own
+            Path export = stack().work.resolve("chain-e2e/export");
+            ByteArrayOutputStream exportOut = new ByteArrayOutputStream();
+            assertThat(attest.ExportCommand.run(new String[]{"--jdbc", url, "--user", "postgres", "--from",
+                    Instant.now().minusSeconds(3600).toString(), "--to", Instant.now().plusSeconds(60).toString(),
+                    "--public-key", publicKey.toString(), "--out", export.toString()},
+                    new PrintStream(exportOut, true, StandardCharsets.UTF_8))).as(exportOut.toString()).isZero();
+            Path exportedKey = export.resolve("keys/" + signer.keyId() + ".pub");
+            Run fromExport = verifyExport(export, exportedKey);
+            assertThat(fromExport.code()).as(fromExport.output()).isZero();
+            assertThat(fromExport.output()).contains("positions 1 to " + total + " verified");
+            assertThat(java.nio.file.Files.readString(export.resolve("README.md"))).contains("VerifyCommand");
+            // a changed line is caught by the manifest; with the manifest "fixed" too, by the signed checkpoint
+            Path lines = export.resolve("chains/chain-e2e.jsonl");
+            String original = java.nio.file.Files.readString(lines);
+            java.nio.file.Files.writeString(lines, original.replaceFirst("\"completed\"", "\"denied\""));
+            Run changed = verifyExport(export, exportedKey);
+            assertThat(changed.code()).isEqualTo(1);
+            assertThat(changed.output()).contains("manifest_mismatch");
+            Path manifest = export.resolve("manifest.json");
+            java.nio.file.Files.writeString(manifest, java.nio.file.Files.readString(manifest).replace(
+                    attest.evidence.EvidenceAssembler.sha256(original.getBytes(StandardCharsets.UTF_8)),
+                    attest.evidence.EvidenceAssembler.sha256(java.nio.file.Files.readAllBytes(lines))));
+            Run rehashed = verifyExport(export, exportedKey);
+            assertThat(rehashed.code()).as(rehashed.output()).isEqualTo(1);
+            assertThat(rehashed.output()).contains("checkpoint_mismatch");
 
             // the application role may not change the chain (grants), nor may a superuser (trigger)
             try (Connection app = db.dataSource().getConnection()) {

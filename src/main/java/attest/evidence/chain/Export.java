@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Evidence export for a time range (docs/evidence-format.md, section 7): for each chain, the canonical
+ * Evidence export for a time range (docs/evidence-format.md, section 6): for each chain, the canonical
  * entries recorded in the range and on to the first signed checkpoint that covers them, the hash just
  * before them (the anchor), those checkpoints and the one before them, the public keys with their
  * fingerprints, a manifest with the SHA-256 of every file, and a README on how to verify.

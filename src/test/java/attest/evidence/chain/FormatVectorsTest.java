@@ -24,7 +24,7 @@ class FormatVectorsTest {
 
     static String doc() throws Exception {
         String text = Files.readString(Path.of("docs/evidence-format.md"));
-        return text.substring(text.indexOf("## 6. Test vectors"));
+        return text.substring(text.indexOf("## 7. Test vectors"));
     }
 
     static List<String> blocks(String text) {
