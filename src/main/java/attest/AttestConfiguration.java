@@ -196,6 +196,13 @@ public class AttestConfiguration implements CamelConfiguration {
         bindApprovals(s, registry, db, writer, assembler, upstreams, riskRules, masking, validator, issuer, topic,
                 instanceId, clock, closer::add);
 
+        // reports for auditors
+        registry.bind("checkAuditorProcessor", new attest.audit.CheckAuditorProcessor(s.string("attest.audit.role",
+                "auditor")));
+        registry.bind("readAuditQueryProcessor", new attest.audit.ReadAuditQueryProcessor());
+        registry.bind("renderAuditReportProcessor", new attest.audit.RenderAuditReportProcessor(
+                new attest.audit.AuditReports(db.dataSource())));
+
         // responses and errors
         registry.bind("renderErrorProcessor", new RenderErrorProcessor());
         registry.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());

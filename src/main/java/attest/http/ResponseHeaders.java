@@ -20,7 +20,7 @@ public final class ResponseHeaders {
 
     /** The control plane's pages may also set their session cookie and security headers. */
     private static final Set<String> CONTROL_EXTRA = Set.of("set-cookie", "content-security-policy",
-            "x-frame-options", "x-content-type-options", "referrer-policy");
+            "x-frame-options", "x-content-type-options", "referrer-policy", "x-more-pages");
 
     public static boolean allowedOnControlPlane(String name) {
         return allowed(name) || CONTROL_EXTRA.contains(name.toLowerCase(Locale.ROOT));

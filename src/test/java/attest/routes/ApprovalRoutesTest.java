@@ -41,7 +41,7 @@ import static org.awaitility.Awaitility.await;
                 "attest.approval.timeout-check-ms=100"},
         replaceRouteFromWith = {"inference-ingress=direct:ingress", "control-health=direct:health",
                 "control-metrics=direct:metrics", "control-approvals=direct:control",
-                "control-auth-callback=direct:auth-callback"},
+                "control-auth-callback=direct:auth-callback", "control-audit=direct:audit"},
         advices = @AdviceRouteMapping(route = "upstream-call", advice = ApprovalRoutesTest.UpstreamAdvice.class))
 class ApprovalRoutesTest {
     static final ObjectMapper JSON = new ObjectMapper();

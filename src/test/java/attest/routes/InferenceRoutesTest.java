@@ -35,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
         properties = {"attest.kafka.brokers=", "attest.kafka.relay-brokers=127.0.0.1:9"},
         replaceRouteFromWith = {"inference-ingress=direct:ingress", "control-health=direct:health",
                 "control-metrics=direct:metrics", "control-approvals=direct:control-approvals",
-                "control-auth-callback=direct:auth-callback"},
+                "control-auth-callback=direct:auth-callback", "control-audit=direct:audit"},
         advices = {
                 @AdviceRouteMapping(route = "upstream-call", advice = InferenceRoutesTest.UpstreamAdvice.class),
                 @AdviceRouteMapping(route = "evidence-record", advice = InferenceRoutesTest.EvidenceAdvice.class),

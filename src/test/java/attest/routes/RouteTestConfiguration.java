@@ -126,7 +126,8 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
         for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
-                "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "holdCallProcessor",
+                "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "checkAuditorProcessor",
+                "readAuditQueryProcessor", "renderAuditReportProcessor", "holdCallProcessor",
                 "prepareApprovalSignalProcessor", "awaitApprovalProcessor", "deliverHeldCallProcessor",
                 "resolveApprovalProcessor", "claimApprovedCallProcessor", "restoreHeldCallProcessor",
                 "storeApprovalResultProcessor", "closeHeldCallProcessor", "readApprovalPathProcessor",
