@@ -77,5 +77,51 @@ class OutageE2EIT {
                 .untilAsserted(() -> assertThat(events().keySet()).containsAll(ids));
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                 assertThat(count("SELECT count(*) FROM evidence_outbox WHERE published_at IS NULL")).isZero());
+
+        // a consumer that de-duplicates on event_id sees exactly the committed events, no more, no fewer
+        java.util.Properties p = new java.util.Properties();
+        p.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack().kafka.bootstrap());
+        p.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG, "dedupe-" + java.util.UUID.randomUUID());
+        p.put(org.apache.kafka.clients.consumer.ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(org.apache.kafka.clients.consumer.ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+        p.put(org.apache.kafka.clients.consumer.ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(p)) {
+            consumer.subscribe(List.of("attest.evidence.v1"));
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+                for (var r : consumer.poll(Duration.ofMillis(500))) {
+                    seen.add(E2E.JSON.readTree(r.value()).path("event_id").asText());
+                }
+                assertThat(seen).isEqualTo(committedEventIds());
+            });
+        }
+        assertThat(seen).containsAll(ids.stream().map(rid -> {
+            try {
+                return E2E.JSON.readTree(String.valueOf(one("SELECT payload FROM evidence_outbox o JOIN "
+                        + "evidence_record r ON o.event_key = r.id::text WHERE r.request_id = '" + rid + "'")))
+                        .path("event_id").asText();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }).toList());
+    }
+
+    static java.util.Set<String> committedEventIds() throws Exception {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        try (var c = stack().db(); var rs = c.createStatement().executeQuery(
+                "SELECT event_id FROM evidence_outbox WHERE topic = 'attest.evidence.v1'")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    static Object one(String sql) throws Exception {
+        try (var c = stack().db(); var rs = c.createStatement().executeQuery(sql)) {
+            return rs.next() ? rs.getObject(1) : null;
+        }
     }
 }
