@@ -5,10 +5,10 @@ import attest.http.Outcomes;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
-/** Refuses an approvals request that names nothing known (wrong path, method or id): 404. */
+/** Refuses a control-plane request (approvals, audit records) that names nothing known: 404. */
 public class RenderApprovalNotFoundProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
-        throw new GatewayException(404, "not_found", "no such approvals resource", Outcomes.DENIED);
+        throw new GatewayException(404, "not_found", "no such resource", Outcomes.DENIED);
     }
 }

@@ -148,6 +148,26 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.integer("attest.evidence.max-batch", 256), s.millis("attest.evidence.linger-ms", 0),
                 s.millis("attest.evidence.commit-timeout-ms", 5_000));
         closer.add(writer::close);
+        attest.evidence.crypto.MasterKey master = s.optional("attest.evidence.master-key-env")
+                .map(System::getenv).filter(v -> !v.isBlank()).map(attest.evidence.crypto.MasterKey::fromBase64)
+                .orElseGet(() -> attest.evidence.crypto.MasterKey.fromFile(Path.of(s.string(
+                        "attest.evidence.master-key-file", ".attest/evidence-master.key")),
+                        s.bool("attest.evidence.master-key-generate", true)));
+        var payloadCipher = new attest.evidence.crypto.PayloadCipher(db.dataSource(), master,
+                s.millis("attest.evidence.data-key-period-ms", 86_400_000), clock);
+        writer.encryptWith(payloadCipher);
+        var previousMaster = s.optional("attest.evidence.master-key-previous-file");
+        if (previousMaster.isPresent()) {
+            int n = payloadCipher.rewrap(attest.evidence.crypto.MasterKey.fromFile(Path.of(previousMaster.get()), false));
+            LOG.info("master key rotation: {} data keys re-wrapped with master key {}", n, master.id());
+        }
+        var stale = new java.util.TreeSet<>(payloadCipher.masterKeysInUse());
+        stale.remove(master.id());
+        if (!stale.isEmpty()) {
+            throw new IllegalStateException("data keys are wrapped by master key(s) " + stale + ", not by the configured "
+                    + "one (" + master.id() + "): set attest.evidence.master-key-previous-file to rotate");
+        }
+        LOG.info("evidence payloads encrypted (AES-256-GCM, data key per period, master key {})", master.id());
         String topic0 = s.string("attest.kafka.topic", "attest.evidence.v1");
         attest.evidence.CrashRecovery.run(db.dataSource(), writer, instanceId, topic0, clock);
         EvidenceAssembler assembler = new EvidenceAssembler(instanceId);
@@ -196,12 +216,32 @@ public class AttestConfiguration implements CamelConfiguration {
         bindApprovals(s, registry, db, writer, assembler, upstreams, riskRules, masking, validator, issuer, topic,
                 instanceId, clock, closer::add);
 
+        // retention
+        java.util.Map<String, java.time.Duration> retentionPerUpstream = new java.util.HashMap<>();
+        for (Upstream u : upstreams.all()) {
+            s.optional("attest.upstream." + u.name() + ".retention-ms").ifPresent(v ->
+                    retentionPerUpstream.put(u.name(), java.time.Duration.ofMillis(Long.parseLong(v))));
+        }
+        registry.bind("applyRetentionProcessor", new attest.evidence.ApplyRetentionProcessor(new attest.evidence.Retention(
+                db.dataSource(), s.millis("attest.evidence.retention-ms", 0), retentionPerUpstream,
+                s.millis("attest.evidence.data-key-period-ms", 86_400_000),
+                s.millis("attest.kafka.outbox-keep-ms", 604_800_000), clock)));
+
         // reports for auditors
         registry.bind("checkAuditorProcessor", new attest.audit.CheckAuditorProcessor(s.string("attest.audit.role",
                 "auditor")));
         registry.bind("readAuditQueryProcessor", new attest.audit.ReadAuditQueryProcessor());
         registry.bind("renderAuditReportProcessor", new attest.audit.RenderAuditReportProcessor(
                 new attest.audit.AuditReports(db.dataSource())));
+        var auditChain = new attest.evidence.chain.EvidenceChain(instanceId);
+        registry.bind("readAuditRecordPathProcessor", new attest.audit.ReadAuditRecordPathProcessor());
+        registry.bind("readEvidencePayloadProcessor", new attest.audit.ReadEvidencePayloadProcessor(
+                new attest.audit.PayloadReads(db.dataSource(), auditChain, payloadCipher, topic, clock)));
+        var replays = new attest.audit.Replays(db.dataSource(), auditChain, payloadCipher, topic,
+                s.string("attest.audit.replay-data-plane-url", "http://" + s.required("attest.data.host") + ":"
+                        + s.required("attest.data.port")), clock);
+        registry.bind("viewReplayProcessor", new attest.audit.ViewReplayProcessor(replays));
+        registry.bind("runReplayProcessor", new attest.audit.RunReplayProcessor(replays));
 
         // responses and errors
         registry.bind("renderErrorProcessor", new RenderErrorProcessor());

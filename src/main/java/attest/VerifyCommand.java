@@ -32,6 +32,7 @@ public final class VerifyCommand {
     public static int run(String[] args, java.io.PrintStream out) {
         String jdbc = null;
         Path export = null;
+        attest.evidence.crypto.MasterKey master = null;
         String user = null;
         String password = null;
         Map<String, PublicKey> keys = new HashMap<>();
@@ -40,6 +41,8 @@ public final class VerifyCommand {
                 switch (args[i]) {
                     case "--jdbc" -> jdbc = args[++i];
                     case "--export" -> export = Path.of(args[++i]);
+                    case "--master-key-file" -> master = attest.evidence.crypto.MasterKey.fromFile(Path.of(args[++i]),
+                            false);
                     case "--user" -> user = args[++i];
                     case "--password-env" -> password = System.getenv(args[++i]);
                     case "--public-key" -> {
@@ -54,8 +57,8 @@ public final class VerifyCommand {
             }
         } catch (Exception e) {
             out.println("UNVERIFIABLE: " + e.getMessage());
-            out.println("usage: attest verify (--jdbc URL [--user U] [--password-env VAR] | --export DIR) "
-                    + "--public-key FILE ...");
+            out.println("usage: attest verify (--jdbc URL [--user U] [--password-env VAR] [--master-key-file F] "
+                    + "| --export DIR) --public-key FILE ...");
             return Verifier.UNVERIFIABLE;
         }
         if (export != null) {
@@ -67,7 +70,12 @@ public final class VerifyCommand {
             }
         }
         try (Connection c = DriverManager.getConnection(jdbc, user, password)) {
-            return report(new Verifier(keys).verify(new DatabaseSource(c)), out);
+            DatabaseSource source = new DatabaseSource(c, master);
+            Verifier.Report report = new Verifier(keys).verify(source);
+            if (source.encryptedSkipped()) {
+                out.println("note: encrypted payloads were not checked against their digests (no --master-key-file)");
+            }
+            return report(report, out);
         } catch (Exception e) {
             out.println("UNVERIFIABLE: cannot read the evidence: " + e.getClass().getSimpleName());
             return Verifier.UNVERIFIABLE;

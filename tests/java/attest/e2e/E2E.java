@@ -84,7 +84,37 @@ final class E2E {
                 if (rs.next()) {
                     throw new AssertionError("more than one evidence record for " + requestId);
                 }
+                decrypt(row);
                 return row;
+            }
+        }
+    }
+
+    /**
+     * Payloads are stored encrypted: keeps the stored bytes under {@code *_sealed} and puts the plaintext
+     * (opened with the suite's master key) under the column's own name.
+     */
+    static void decrypt(Map<String, Object> row) throws Exception {
+        String keyId = (String) row.get("payload_key_id");
+        if (keyId == null) {
+            return;
+        }
+        byte[] wrapped;
+        try (Connection c = stack().db(); PreparedStatement ps = c.prepareStatement(
+                "SELECT wrapped FROM evidence_data_key WHERE id = ?")) {
+            ps.setString(1, keyId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                wrapped = rs.getBytes(1);
+            }
+        }
+        var master = attest.evidence.crypto.MasterKey.fromFile(stack().work.resolve("evidence-master.key"), false);
+        for (String col : List.of("request_body", "response_body")) {
+            byte[] sealed = (byte[]) row.get(col);
+            row.put(col + "_sealed", sealed);
+            if (sealed != null && wrapped != null) {
+                row.put(col, attest.evidence.crypto.PayloadCipher.open(master, wrapped, keyId, sealed,
+                        row.get("id") + ":" + col.substring(0, col.indexOf('_'))));
             }
         }
     }

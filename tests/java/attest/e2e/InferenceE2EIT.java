@@ -91,6 +91,11 @@ class InferenceE2EIT {
         assertThat(new String((byte[]) row.get("response_body"), StandardCharsets.UTF_8)).contains("You said: hello");
         // the credential travels in a header, which evidence never stores
         assertThat(new String((byte[]) row.get("request_body"), StandardCharsets.UTF_8)).doesNotContain(token);
+        // at rest the payloads are ciphertext (AES-256-GCM under the day's data key)
+        assertThat(row.get("payload_key_id")).asString().startsWith("dk-");
+        assertThat(new String((byte[]) row.get("request_body_sealed"), StandardCharsets.ISO_8859_1)).doesNotContain("hello");
+        assertThat(new String((byte[]) row.get("response_body_sealed"), StandardCharsets.ISO_8859_1))
+                .doesNotContain("You said");
     }
 
     @Test

@@ -131,6 +131,7 @@ public final class Stack {
         p.put("attest.masking.rules-dir", "tests/e2e-masking-rules");
         p.put("attest.approval.rules-dir", "tests/e2e-approval-flow");
         p.put("attest.evidence.signing-key-file", work.resolve("evidence-signing.key").toString());
+        p.put("attest.evidence.master-key-file", work.resolve("evidence-master.key").toString());
         p.put("attest.evidence.checkpoint-every-ms", "500");
         p.put("attest.evidence.checkpoint-check-ms", "200");
         p.put("attest.approval.window-ms", "6000");
@@ -176,6 +177,7 @@ public final class Stack {
         p.put("attest.upstream.llm.credential.secret-file", work.resolve("demo.key").toString());
         p.put("attest.approval.rules-dir", "tests/e2e-approval-flow");
         p.put("attest.evidence.signing-key-file", work.resolve("evidence-signing.key").toString());
+        p.put("attest.evidence.master-key-file", work.resolve("evidence-master.key").toString());
         p.put("attest.approval.timeout-check-ms", "250");
         p.put("attest.approval.poll-ms", "200");
         p.put("attest.approval.recovery-interval-ms", "1000");

@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Endpoints: {@code POST /v1/chat/completions} (plain and {@code stream: true}), {@code POST /v1/completions},
  * {@code GET /v1/models}. Special models: {@code demo-error} answers 500, {@code demo-slow} waits
  * {@code slowMillis} before answering, {@code demo-hang-stream} sends one event and then goes silent,
- * {@code demo-pii} answers with regulated data of every kind, {@code demo-secret} with a cloud key.
+ * {@code demo-pii} answers with regulated data of every kind, {@code demo-secret} with a cloud key,
+ * {@code demo-fixed} with the same bytes every time.
  */
 public final class DemoModelServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -187,9 +188,11 @@ public final class DemoModelServer implements AutoCloseable {
             return;
         }
         ObjectNode out = JSON.createObjectNode();
-        out.put("id", (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.nanoTime()));
+        // demo-fixed answers byte for byte the same every time (replay tests compare digests)
+        boolean fixed = model.equals("demo-fixed");
+        out.put("id", (chat ? "chatcmpl-" : "cmpl-") + (fixed ? "fixed" : Long.toHexString(System.nanoTime())));
         out.put("object", chat ? "chat.completion" : "text_completion");
-        out.put("created", System.currentTimeMillis() / 1000);
+        out.put("created", fixed ? 1_764_000_000L : System.currentTimeMillis() / 1000);
         out.put("model", model);
         ArrayNode choices = out.putArray("choices");
         ObjectNode c = choices.addObject();

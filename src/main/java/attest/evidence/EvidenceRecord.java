@@ -102,6 +102,12 @@ public class EvidenceRecord {
     /** The approval that held this call, if it was held (issue: approvals). */
     @Column(name = "approval_id")
     private UUID approvalId;
+    /** The data key the payloads are encrypted with (null: not encrypted). */
+    @Column(name = "payload_key_id")
+    private String payloadKeyId;
+    /** The payloads were destroyed by retention (the digests remain, in the chain). */
+    @Column(name = "payload_purged")
+    private boolean payloadPurged;
 
     public EvidenceRecord() {
     }
@@ -112,6 +118,8 @@ public class EvidenceRecord {
         c.id = id;
         c.requestId = requestId;
         c.approvalId = approvalId;
+        c.payloadKeyId = payloadKeyId;
+        c.payloadPurged = payloadPurged;
         c.instanceId = instanceId;
         c.state = state;
         c.outcome = outcome;
@@ -238,6 +246,10 @@ public class EvidenceRecord {
     public void setMaskingRuleSet(String maskingRuleSet) { this.maskingRuleSet = maskingRuleSet; }
     public Boolean getMaskingExempt() { return maskingExempt; }
     public void setMaskingExempt(Boolean maskingExempt) { this.maskingExempt = maskingExempt; }
+    public String getPayloadKeyId() { return payloadKeyId; }
+    public void setPayloadKeyId(String payloadKeyId) { this.payloadKeyId = payloadKeyId; }
+    public boolean isPayloadPurged() { return payloadPurged; }
+    public void setPayloadPurged(boolean payloadPurged) { this.payloadPurged = payloadPurged; }
     public UUID getApprovalId() { return approvalId; }
     public void setApprovalId(UUID approvalId) { this.approvalId = approvalId; }
     public String getMaskingReport() { return maskingReport; }

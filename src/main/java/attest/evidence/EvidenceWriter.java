@@ -32,6 +32,7 @@ public final class EvidenceWriter implements AutoCloseable {
 
     private final SessionFactory sessionFactory;
     private final attest.evidence.chain.EvidenceChain chain;
+    private volatile attest.evidence.crypto.PayloadCipher cipher;
     private final BlockingQueue<Write> queue;
     private final int maxBatch;
     private final long lingerNanos;
@@ -58,6 +59,12 @@ public final class EvidenceWriter implements AutoCloseable {
         this.thread.start();
     }
 
+    /** Encrypts the payloads of every record written from now on (AttestConfiguration always sets one). */
+    public EvidenceWriter encryptWith(attest.evidence.crypto.PayloadCipher cipher) {
+        this.cipher = cipher;
+        return this;
+    }
+
     /** Inserts a record (and its event), waiting for the commit. */
     public void insert(EvidenceRecord record, OutboxEvent event) {
         await(submit(record, true, event));
@@ -75,7 +82,16 @@ public final class EvidenceWriter implements AutoCloseable {
             done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
             return done;
         }
-        if (!queue.offer(new Write(record.snapshot(), insert, event, done))) {
+        EvidenceRecord snapshot = record.snapshot();
+        try {
+            seal(snapshot);
+        } catch (RuntimeException e) {
+            // no key, no write: the payload is never stored in the clear instead
+            done.completeExceptionally(e instanceof EvidenceUnavailableException eu ? eu
+                    : new EvidenceUnavailableException("payload encryption failed"));
+            return done;
+        }
+        if (!queue.offer(new Write(snapshot, insert, event, done))) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence queue full"));
         }
         return done;
@@ -95,12 +111,44 @@ public final class EvidenceWriter implements AutoCloseable {
         }
     }
 
-    /** Reads a committed record (a held call's, to complete it later). */
+    private void seal(EvidenceRecord r) {
+        attest.evidence.crypto.PayloadCipher c = cipher;
+        if (c == null || r.getPayloadKeyId() != null || r.isPayloadPurged()) {
+            return;
+        }
+        String keyId = c.currentKeyId();
+        String id = r.getId().toString();
+        if (r.getRequestBody() != null) {
+            r.setRequestBody(c.encrypt(r.getRequestBody(), keyId, id + ":request"));
+        }
+        if (r.getResponseBody() != null) {
+            r.setResponseBody(c.encrypt(r.getResponseBody(), keyId, id + ":response"));
+        }
+        r.setPayloadKeyId(keyId);
+    }
+
+    /** Reads a committed record (a held call's, to complete it later), with its payloads decrypted. */
     public EvidenceRecord find(java.util.UUID id) {
         try {
             EvidenceRecord r = sessionFactory.fromStatelessTransaction(s -> s.get(EvidenceRecord.class, id));
             if (r == null) {
                 throw new EvidenceUnavailableException("evidence record not found");
+            }
+            attest.evidence.crypto.PayloadCipher c = cipher;
+            if (c != null && r.getPayloadKeyId() != null) {
+                try {
+                    if (r.getRequestBody() != null) {
+                        r.setRequestBody(c.decrypt(r.getRequestBody(), r.getPayloadKeyId(), id + ":request"));
+                    }
+                    if (r.getResponseBody() != null) {
+                        r.setResponseBody(c.decrypt(r.getResponseBody(), r.getPayloadKeyId(), id + ":response"));
+                    }
+                } catch (attest.evidence.crypto.PayloadCipher.PurgedException e) {
+                    r.setRequestBody(null);
+                    r.setResponseBody(null);
+                    r.setPayloadPurged(true);
+                }
+                r.setPayloadKeyId(null); // plaintext again: the next write seals it with the current key
             }
             return r;
         } catch (RuntimeException e) {

@@ -15,10 +15,23 @@ import java.util.UUID;
 /** Reads chains, checkpoints and payload digests over a (read-only) database connection. */
 public final class DatabaseSource implements Verifier.Source {
     private final Connection c;
+    private final attest.evidence.crypto.MasterKey master;
+    private boolean encryptedSkipped;
 
     public DatabaseSource(Connection c) throws SQLException {
+        this(c, null);
+    }
+
+    /** @param master the master key, to check encrypted payloads too (null: they are skipped, with a note) */
+    public DatabaseSource(Connection c, attest.evidence.crypto.MasterKey master) throws SQLException {
         this.c = c;
+        this.master = master;
         c.setReadOnly(true);
+    }
+
+    /** Whether some encrypted payloads could not be checked (no master key given). */
+    public boolean encryptedSkipped() {
+        return encryptedSkipped;
     }
 
     @Override
@@ -64,13 +77,26 @@ public final class DatabaseSource implements Verifier.Source {
     @Override
     public Map<String, String> payloadDigests(String recordId) {
         Map<String, String> out = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT request_body, response_body, response_truncated "
-                + "FROM evidence_record WHERE id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT r.request_body, r.response_body, r.response_truncated, "
+                + "r.payload_key_id, k.wrapped FROM evidence_record r LEFT JOIN evidence_data_key k "
+                + "ON k.id = r.payload_key_id WHERE r.id = ?")) {
             ps.setObject(1, UUID.fromString(recordId));
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     byte[] req = rs.getBytes(1);
                     byte[] res = rs.getBytes(2);
+                    String keyId = rs.getString(4);
+                    if (keyId != null) {
+                        byte[] wrapped = rs.getBytes(5);
+                        if (master == null || wrapped == null) {
+                            encryptedSkipped |= master == null && (req != null || res != null);
+                            return out; // no key given, or the data key was destroyed (purged)
+                        }
+                        req = req == null ? null : attest.evidence.crypto.PayloadCipher.open(master, wrapped, keyId, req,
+                                recordId + ":request");
+                        res = res == null ? null : attest.evidence.crypto.PayloadCipher.open(master, wrapped, keyId, res,
+                                recordId + ":response");
+                    }
                     if (req != null) {
                         out.put("request", EvidenceAssembler.sha256(req));
                     }
@@ -79,7 +105,10 @@ public final class DatabaseSource implements Verifier.Source {
                     }
                 }
             }
-        } catch (SQLException | IllegalArgumentException e) {
+        } catch (SQLException e) {
+            return out;
+        } catch (IllegalArgumentException e) {
+            out.put("request", "undecryptable"); // a ciphertext that no longer opens was changed
             return out;
         }
         return out;

@@ -1,0 +1,58 @@
+package attest.audit;
+
+import attest.Exchanges;
+import attest.http.GatewayException;
+import attest.http.Outcomes;
+import attest.identity.Identity;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
+
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.UUID;
+
+/**
+ * Sets the body to a record's decrypted payloads for {@code GET /audit/records/{id}/payload} (auditors only; the
+ * read is recorded as evidence first). Text payloads are given as text, others as base64. 404 for an unknown id.
+ */
+public class ReadEvidencePayloadProcessor implements Processor {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final PayloadReads reads;
+
+    public ReadEvidencePayloadProcessor(PayloadReads reads) {
+        this.reads = reads;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        UUID id = exchange.getMessage().getHeader(ReadAuditRecordPathProcessor.RECORD_ID, UUID.class);
+        PayloadReads.Payload p = reads.read(id, exchange.getProperty(Exchanges.IDENTITY, Identity.class))
+                .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcomes.DENIED));
+        ObjectNode body = JSON.createObjectNode();
+        body.put("record_id", id.toString());
+        body.put("purged", p.purged());
+        put(body, "request", p.request());
+        put(body, "response", p.response());
+        Message out = exchange.getMessage();
+        out.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
+        out.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        out.setHeader("Cache-Control", "no-store");
+        out.setBody(body.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void put(ObjectNode body, String name, byte[] data) {
+        if (data == null) {
+            body.putNull(name);
+            return;
+        }
+        try {
+            body.put(name, StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(data)).toString());
+        } catch (CharacterCodingException e) {
+            body.put(name + "_base64", Base64.getEncoder().encodeToString(data));
+        }
+    }
+}

@@ -1,0 +1,240 @@
+package attest.audit;
+
+import attest.evidence.EvidenceAssembler;
+import attest.evidence.EvidenceUnavailableException;
+import attest.evidence.chain.EvidenceChain;
+import attest.evidence.crypto.PayloadCipher;
+import attest.identity.Identity;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import javax.sql.DataSource;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Replay of a recorded call, for auditors. Viewing shows the call's timeline from its evidence (the request
+ * as received, what was forwarded and to where, the answer as delivered, the decision, the approval, the
+ * masking report, the timings and the chain entries). Re-executing sends the recorded request again through
+ * the data plane under the auditor's own token, so the auditor's identity and policy apply, as a new call
+ * with its own evidence, and reports whether the answer's digest matches the original's. Both are evidence
+ * ({@code audit.replay_view}, {@code audit.replay}), written before the view is shown or the call is made.
+ */
+public final class Replays {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final DataSource dataSource;
+    private final EvidenceChain chain;
+    private final PayloadCipher cipher;
+    private final String topic;
+    private final String dataPlane;
+    private final Clock clock;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** @param dataPlane the data plane's base URL, for re-execution */
+    public Replays(DataSource dataSource, EvidenceChain chain, PayloadCipher cipher, String topic, String dataPlane,
+                   Clock clock) {
+        this.dataSource = dataSource;
+        this.chain = chain;
+        this.cipher = cipher;
+        this.topic = topic;
+        this.dataPlane = dataPlane;
+        this.clock = clock;
+    }
+
+    private record Recorded(UUID id, String requestId, String method, String path, String upstream, byte[] request,
+                            byte[] response, String responseSha256, ObjectNode timeline) {
+    }
+
+    public Optional<ObjectNode> view(UUID recordId, Identity auditor) {
+        Optional<Recorded> r = load(recordId);
+        if (r.isEmpty()) {
+            return Optional.empty();
+        }
+        record("audit.replay_view", recordId, auditor, Map.of());
+        return Optional.of(r.get().timeline());
+    }
+
+    public Optional<ObjectNode> reexecute(UUID recordId, Identity auditor, String bearerToken) {
+        Optional<Recorded> found = load(recordId);
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        Recorded r = found.get();
+        if (r.request() == null) {
+            throw new IllegalStateException("the recorded request is purged; it cannot be re-executed");
+        }
+        String replayId = "replay-" + UUID.randomUUID();
+        Map<String, Object> intent = new LinkedHashMap<>();
+        intent.put("original_request_id", r.requestId());
+        intent.put("replay_request_id", replayId);
+        record("audit.replay", recordId, auditor, intent); // before the call: no unrecorded replay
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(HttpRequest.newBuilder(URI.create(dataPlane + r.path())).timeout(Duration.ofSeconds(60))
+                    .header("Authorization", "Bearer " + bearerToken).header("X-Request-Id", replayId)
+                    .header("Content-Type", "application/json")
+                    .method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.request())).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("the data plane could not be reached");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+        String digest = EvidenceAssembler.sha256(response.body());
+        Map<String, Object> result = new LinkedHashMap<>(intent);
+        result.put("status", (long) response.statusCode());
+        result.put("response_sha256", digest);
+        result.put("original_response_sha256", r.responseSha256());
+        result.put("digest_match", digest.equals(r.responseSha256()));
+        record("audit.replay_result", recordId, auditor, result);
+        ObjectNode out = JSON.valueToTree(result);
+        out.put("record_id", recordId.toString());
+        return Optional.of(out);
+    }
+
+    private void record(String kind, UUID recordId, Identity auditor, Map<String, Object> extra) {
+        Instant now = clock.instant();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("record_id", recordId.toString());
+        body.put("auditor", auditor.username());
+        body.put("auditor_subject", auditor.subject());
+        body.put("auth_time", auditor.authTime() == null ? null : auditor.authTime().toString());
+        body.put("at", now.toString());
+        body.putAll(extra);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                AuditTrail.record(c, chain, topic, kind, recordId, body, now);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("the replay could not be recorded");
+        }
+    }
+
+    private Optional<Recorded> load(UUID id) {
+        try (Connection c = dataSource.getConnection()) {
+            ObjectNode t = JSON.createObjectNode();
+            Recorded rec;
+            try (PreparedStatement ps = c.prepareStatement("SELECT request_id, method, path, upstream, model, "
+                    + "received_at, forwarded_at, first_byte_at, completed_at, username, client_id, decision, rule_id, "
+                    + "reason, outcome, status, upstream_status, streamed, request_body, response_body, payload_key_id, "
+                    + "payload_purged, request_sha256, response_sha256, raw_response_sha256, masking_report, "
+                    + "approval_id, response_truncated FROM evidence_record WHERE id = ?")) {
+                ps.setObject(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    String keyId = rs.getString(21);
+                    byte[] request = open(rs.getBytes(19), keyId, id + ":request");
+                    byte[] response = open(rs.getBytes(20), keyId, id + ":response");
+                    t.put("record_id", id.toString());
+                    t.put("request_id", rs.getString(1));
+                    ObjectNode received = t.putObject("received");
+                    received.put("at", str(rs.getTimestamp(6)));
+                    received.put("identity", rs.getString(10));
+                    received.put("client_id", rs.getString(11));
+                    received.put("method", rs.getString(2));
+                    received.put("path", rs.getString(3));
+                    received.put("body", text(request));
+                    received.put("sha256", rs.getString(23));
+                    ObjectNode decision = t.putObject("decision");
+                    decision.put("verdict", rs.getString(12));
+                    decision.put("rule_id", rs.getString(13));
+                    decision.put("reason", rs.getString(14));
+                    ObjectNode forwarded = t.putObject("forwarded");
+                    forwarded.put("at", str(rs.getTimestamp(7)));
+                    forwarded.put("upstream", rs.getString(4));
+                    forwarded.put("model", rs.getString(5));
+                    forwarded.put("credential", rs.getTimestamp(7) == null ? null
+                            : "[redacted: the caller's credential was stripped; the upstream's own was presented]");
+                    forwarded.put("body", text(request));
+                    ObjectNode upstream = t.putObject("upstream_response");
+                    upstream.put("status", (Integer) rs.getObject(17));
+                    upstream.put("first_byte_at", str(rs.getTimestamp(8)));
+                    upstream.put("raw_sha256", rs.getString(25));
+                    upstream.put("raw_body", (String) null); // raw upstream bodies are not kept: their digest is
+                    ObjectNode delivered = t.putObject("delivered");
+                    delivered.put("status", (Integer) rs.getObject(16));
+                    delivered.put("outcome", rs.getString(15));
+                    delivered.put("streamed", (Boolean) rs.getObject(18));
+                    delivered.put("completed_at", str(rs.getTimestamp(9)));
+                    delivered.put("body", text(response));
+                    delivered.put("truncated", (Boolean) rs.getObject(28));
+                    delivered.put("sha256", rs.getString(24));
+                    t.put("payload_purged", rs.getBoolean(22));
+                    String report = rs.getString(26);
+                    if (report != null) {
+                        t.set("masking", JSON.readTree(report));
+                    }
+                    Object approvalId = rs.getObject(27);
+                    if (approvalId != null) {
+                        t.put("approval_id", approvalId.toString());
+                    }
+                    rec = new Recorded(id, rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), request,
+                            response, rs.getString(24), t);
+                }
+            }
+            ArrayNode entries = t.putArray("chain");
+            try (PreparedStatement ps = c.prepareStatement("SELECT chain_id, position, kind, recorded_at FROM "
+                    + "evidence_chain WHERE subject_id = ? OR subject_id = (SELECT approval_id FROM evidence_record "
+                    + "WHERE id = ?) ORDER BY recorded_at, position")) {
+                ps.setObject(1, id);
+                ps.setObject(2, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ObjectNode e = entries.addObject();
+                        e.put("chain_id", rs.getString(1));
+                        e.put("position", rs.getLong(2));
+                        e.put("kind", rs.getString(3));
+                        e.put("recorded_at", str(rs.getTimestamp(4)));
+                    }
+                }
+            }
+            return Optional.of(rec);
+        } catch (SQLException | java.io.IOException e) {
+            throw new EvidenceUnavailableException("evidence unavailable");
+        }
+    }
+
+    private byte[] open(byte[] sealed, String keyId, String aad) {
+        if (sealed == null || keyId == null) {
+            return sealed;
+        }
+        try {
+            return cipher.decrypt(sealed, keyId, aad);
+        } catch (PayloadCipher.PurgedException e) {
+            return null;
+        }
+    }
+
+    private static String text(byte[] b) {
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static String str(Timestamp t) {
+        return t == null ? null : t.toInstant().toString();
+    }
+}

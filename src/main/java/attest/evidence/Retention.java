@@ -1,0 +1,121 @@
+package attest.evidence;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * Retention of evidence payloads, per upstream or globally: payloads of terminal records older than their
+ * retention are destroyed (the ciphertext is deleted), and data keys whose every payload is past the longest
+ * retention are destroyed (crypto-shredding). Records keep their digests and show {@code payload_purged};
+ * the chain is untouched, so it still verifies. Published outbox rows are removed after a while; unpublished
+ * ones never.
+ */
+public final class Retention {
+    private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
+
+    /** What one run did. */
+    public record Result(int payloadsPurged, int keysDestroyed, int outboxRemoved) {
+    }
+
+    private final DataSource dataSource;
+    private final Duration global;
+    private final Map<String, Duration> perUpstream;
+    private final Duration dataKeyPeriod;
+    private final Duration outboxKeep;
+    private final Clock clock;
+
+    /**
+     * @param global      retention of payloads without an upstream-specific one (zero: forever)
+     * @param perUpstream retention per upstream name (zero: forever)
+     */
+    public Retention(DataSource dataSource, Duration global, Map<String, Duration> perUpstream, Duration dataKeyPeriod,
+                     Duration outboxKeep, Clock clock) {
+        this.dataSource = dataSource;
+        this.global = global;
+        this.perUpstream = perUpstream;
+        this.dataKeyPeriod = dataKeyPeriod;
+        this.outboxKeep = outboxKeep;
+        this.clock = clock;
+    }
+
+    public Result run() {
+        Instant now = clock.instant();
+        int purged = 0;
+        int keys = 0;
+        int outbox;
+        try (Connection c = dataSource.getConnection()) {
+            for (Map.Entry<String, Duration> e : perUpstream.entrySet()) {
+                if (!e.getValue().isZero()) {
+                    purged += purge(c, "upstream = ?", e.getKey(), now.minus(e.getValue()));
+                }
+            }
+            if (!global.isZero()) {
+                purged += perUpstream.isEmpty() ? purge(c, "true", null, now.minus(global))
+                        : purge(c, "(upstream IS NULL OR NOT (upstream = ANY (?)))", perUpstream.keySet()
+                        .toArray(String[]::new), now.minus(global));
+            }
+            // a data key may go once every payload it protects is past the longest retention
+            Duration longest = global;
+            for (Duration d : perUpstream.values()) {
+                if (d.isZero() || d.compareTo(longest) > 0) {
+                    longest = d.isZero() ? Duration.ZERO : d;
+                }
+                if (longest.isZero()) {
+                    break;
+                }
+            }
+            if (!global.isZero() && !longest.isZero()) {
+                Instant before = now.minus(longest).minus(dataKeyPeriod);
+                try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_data_key SET wrapped = NULL, "
+                        + "destroyed_at = ? WHERE destroyed_at IS NULL AND created_at < ?")) {
+                    ps.setTimestamp(1, Timestamp.from(now));
+                    ps.setTimestamp(2, Timestamp.from(before));
+                    keys = ps.executeUpdate();
+                }
+                if (keys > 0) {
+                    try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_record SET request_body = NULL, "
+                            + "response_body = NULL, payload_purged = true WHERE NOT payload_purged AND payload_key_id "
+                            + "IN (SELECT id FROM evidence_data_key WHERE destroyed_at IS NOT NULL)")) {
+                        purged += ps.executeUpdate();
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM evidence_outbox WHERE published_at IS NOT NULL "
+                    + "AND published_at < ?")) {
+                ps.setTimestamp(1, Timestamp.from(now.minus(outboxKeep)));
+                outbox = ps.executeUpdate();
+            }
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("retention could not run");
+        }
+        if (purged > 0 || keys > 0 || outbox > 0) {
+            LOG.info("retention: {} payloads purged, {} data keys destroyed, {} published outbox rows removed",
+                    purged, keys, outbox);
+        }
+        return new Result(purged, keys, outbox);
+    }
+
+    private static int purge(Connection c, String where, Object arg, Instant before) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_record SET request_body = NULL, response_body "
+                + "= NULL, payload_purged = true WHERE NOT payload_purged AND state = 'terminal' AND completed_at < ? "
+                + "AND " + where)) {
+            ps.setTimestamp(1, Timestamp.from(before));
+            if (arg instanceof String s) {
+                ps.setString(2, s);
+            } else if (arg instanceof String[] a) {
+                ps.setArray(2, c.createArrayOf("text", a));
+            }
+            return ps.executeUpdate();
+        }
+    }
+}
