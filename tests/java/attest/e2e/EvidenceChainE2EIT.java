@@ -175,11 +175,27 @@ class EvidenceChainE2EIT {
                 }
             }
 
-            // a payload changed behind the chain's back is named by its digest
+            // a terminal record cannot be changed or deleted (only its payloads purged, by retention)
+            String record42 = "(SELECT subject_id FROM evidence_chain WHERE chain_id = 'chain-e2e' AND position = 42)";
             try (Connection app = db.dataSource().getConnection()) {
-                assertThat(app.createStatement().executeUpdate("UPDATE evidence_record SET request_body = "
-                        + "'\\x7b7d'::bytea WHERE id = (SELECT subject_id FROM evidence_chain WHERE chain_id = "
-                        + "'chain-e2e' AND position = 42)")).isEqualTo(1);
+                assertThatThrownBy(() -> app.createStatement().executeUpdate("UPDATE evidence_record SET request_body = "
+                        + "'\\x7b7d'::bytea WHERE id = " + record42)).hasMessageContaining("append-only");
+                assertThatThrownBy(() -> app.createStatement().executeUpdate("UPDATE evidence_record SET outcome = "
+                        + "'denied' WHERE id = " + record42)).hasMessageContaining("append-only");
+                assertThatThrownBy(() -> app.createStatement().executeUpdate("DELETE FROM evidence_record WHERE id = "
+                        + record42)).isInstanceOf(SQLException.class);
+                // purging payloads is the retention role's alone
+                assertThatThrownBy(() -> app.createStatement().executeUpdate("UPDATE evidence_record SET request_body "
+                        + "= NULL, response_body = NULL, payload_purged = true WHERE id = " + record42))
+                        .hasMessageContaining("append-only");
+                assertThatThrownBy(() -> app.createStatement().executeUpdate("DELETE FROM evidence_outbox"))
+                        .isInstanceOf(SQLException.class);
+            }
+            // a payload changed behind the chain's back (a DBA who disabled the triggers) is named by its digest
+            try (Connection dba = DriverManager.getConnection(url, "postgres", "")) {
+                dba.createStatement().execute("SET session_replication_role = replica");
+                assertThat(dba.createStatement().executeUpdate("UPDATE evidence_record SET request_body = "
+                        + "'\\x7b7d'::bytea WHERE id = " + record42)).isEqualTo(1);
             }
             Run payload = verify(url, publicKey);
             assertThat(payload.code()).isEqualTo(1);
@@ -187,8 +203,8 @@ class EvidenceChainE2EIT {
         }
         // a database administrator who disables the triggers and deletes the signed tail is still caught
         try (Connection dba = DriverManager.getConnection(url, "postgres", "")) {
-            dba.createStatement().execute("UPDATE evidence_record SET request_body = NULL");
             dba.createStatement().execute("SET session_replication_role = replica");
+            dba.createStatement().execute("UPDATE evidence_record SET request_body = NULL");
             dba.createStatement().execute("DELETE FROM evidence_chain WHERE chain_id = 'chain-e2e' AND position > 1100");
         }
         Run truncated = verify(url, publicKey);

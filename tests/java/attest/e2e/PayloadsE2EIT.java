@@ -142,6 +142,46 @@ class PayloadsE2EIT {
         }
     }
 
+    @Test
+    void should_rotate_the_master_key_and_refuse_to_start_with_a_key_that_wraps_nothing() throws Exception {
+        try (Connection c = stack().db()) {
+            c.createStatement().execute("DROP DATABASE IF EXISTS rotationtest");
+            c.createStatement().execute("CREATE DATABASE rotationtest");
+        }
+        String url = stack().postgres.jdbcUrl().replace("/postgres", "/rotationtest");
+        java.nio.file.Path k1 = stack().work.resolve("rotation/k1.key");
+        java.nio.file.Path k2 = stack().work.resolve("rotation/k2.key");
+        Map<String, String> p = stack().extraGatewaySettings();
+        p.put("attest.instance-id", "rotation-e2e");
+        p.put("attest.db.url", url);
+        p.put("attest.evidence.master-key-file", k1.toString());
+        String rid = newRequestId();
+        try (Gateway first = new Gateway(p).start()) {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                            + p.get("attest.data.port") + "/llm/v1/chat/completions"))
+                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", rid)
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+        }
+        var key1 = attest.evidence.crypto.MasterKey.fromFile(k1, false);
+        var key2 = attest.evidence.crypto.MasterKey.fromFile(k2, true);
+        p.put("attest.evidence.master-key-file", k2.toString());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Gateway(p).start())
+                .hasMessageContaining("master-key-previous-file");
+        p.put("attest.evidence.master-key-previous-file", k1.toString());
+        try (Gateway rotated = new Gateway(p).start()) {
+            assertThat(one(url, "SELECT count(*) FROM evidence_data_key WHERE master_key_id = '" + key1.id() + "'"))
+                    .isZero();
+            assertThat(one(url, "SELECT count(*) FROM evidence_data_key WHERE master_key_id = '" + key2.id() + "'"))
+                    .isGreaterThanOrEqualTo(1);
+            String id = String.valueOf(oneText(url, "SELECT id FROM evidence_record WHERE request_id = '" + rid + "'"));
+            HttpResponse<String> read = get("http://127.0.0.1:" + p.get("attest.control.port") + "/audit/records/"
+                    + id + "/payload", stack().userToken("carol"));
+            assertThat(JSON.readTree(read.body()).path("request").asText()).as(read.body()).contains("hello");
+        }
+    }
+
     static long one(String url, String sql) throws Exception {
         try (Connection c = DriverManager.getConnection(url, "postgres", ""); ResultSet rs =
                 c.createStatement().executeQuery(sql)) {

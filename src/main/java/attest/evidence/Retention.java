@@ -22,6 +22,8 @@ import java.util.Map;
  */
 public final class Retention {
     private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
+    /** The database role retention runs as (migration V7). */
+    public static final String ROLE = "attest_retention";
 
     /** What one run did. */
     public record Result(int payloadsPurged, int keysDestroyed, int outboxRemoved) {
@@ -54,6 +56,11 @@ public final class Retention {
         int keys = 0;
         int outbox;
         try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (var st = c.createStatement()) {
+                // retention is the only role that may purge payloads (migration V7); back to the app role at commit
+                st.execute("SET LOCAL ROLE " + ROLE);
+            }
             for (Map.Entry<String, Duration> e : perUpstream.entrySet()) {
                 if (!e.getValue().isZero()) {
                     purged += purge(c, "upstream = ?", e.getKey(), now.minus(e.getValue()));
@@ -95,6 +102,7 @@ public final class Retention {
                 ps.setTimestamp(1, Timestamp.from(now.minus(outboxKeep)));
                 outbox = ps.executeUpdate();
             }
+            c.commit();
         } catch (SQLException e) {
             throw new EvidenceUnavailableException("retention could not run");
         }
