@@ -37,6 +37,7 @@ public class ReadEvidencePayloadProcessor implements Processor {
         body.put("purged", p.purged());
         put(body, "request", p.request());
         put(body, "response", p.response());
+        put(body, "raw_response", p.raw());
         Message out = exchange.getMessage();
         out.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         out.setHeader(Exchange.CONTENT_TYPE, "application/json");

@@ -74,7 +74,7 @@ public class MaskResponseProcessor implements Processor {
             return;
         }
         byte[] raw = up.body() == null ? new byte[0] : up.body();
-        outcome.raw(EvidenceAssembler.sha256(raw), raw.length);
+        outcome.rawBody(raw, EvidenceAssembler.sha256(raw));
         byte[] masked;
         try {
             masked = service.run(() -> JsonMasker.mask(raw, rules.masker(), outcome::add));

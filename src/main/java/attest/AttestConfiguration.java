@@ -214,7 +214,7 @@ public class AttestConfiguration implements CamelConfiguration {
 
         // just-in-time approval (after evidence: it shares the store)
         bindApprovals(s, registry, db, writer, assembler, upstreams, riskRules, masking, validator, issuer, topic,
-                instanceId, clock, closer::add);
+                instanceId, clock, payloadCipher, closer::add);
 
         // retention
         java.util.Map<String, java.time.Duration> retentionPerUpstream = new java.util.HashMap<>();
@@ -282,8 +282,12 @@ public class AttestConfiguration implements CamelConfiguration {
                                      java.util.List<attest.approval.RiskRule> riskRules,
                                      attest.masking.MaskingService masking, TokenValidator validator, String issuer,
                                      String topic, String instanceId, Clock clock,
+                                     attest.evidence.crypto.PayloadCipher cipher,
                                      java.util.function.Consumer<Runnable> onStop) {
         var store = new attest.approval.ApprovalStore(db.dataSource(), topic, instanceId, clock);
+        if (cipher != null) {
+            store.encryptWith(cipher);
+        }
         var waiters = new attest.approval.ApprovalWaiters(store, s.millis("attest.approval.poll-ms", 500));
         onStop.accept(waiters::close);
         var repository = new org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository(

@@ -109,12 +109,12 @@ final class E2E {
             }
         }
         var master = attest.evidence.crypto.MasterKey.fromFile(stack().work.resolve("evidence-master.key"), false);
-        for (String col : List.of("request_body", "response_body")) {
+        for (String col : List.of("request_body", "response_body", "raw_response_body")) {
             byte[] sealed = (byte[]) row.get(col);
             row.put(col + "_sealed", sealed);
             if (sealed != null && wrapped != null) {
                 row.put(col, attest.evidence.crypto.PayloadCipher.open(master, wrapped, keyId, sealed,
-                        row.get("id") + ":" + col.substring(0, col.indexOf('_'))));
+                        row.get("id") + ":" + (col.startsWith("raw") ? "raw" : col.substring(0, col.indexOf('_')))));
             }
         }
     }

@@ -50,6 +50,13 @@ class EvidenceChainE2EIT {
         return new Run(code, out.toString(StandardCharsets.UTF_8));
     }
 
+    static Run node(Path dir, Path key) throws Exception {
+        Process p = new ProcessBuilder("node", "tests/independent-verifier/verify.mjs", dir.toString(), key.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(p.waitFor(), out);
+    }
+
     static Run verifyExport(Path dir, Path key) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = VerifyCommand.run(new String[]{"--export", dir.toString(), "--public-key", key.toString()},
@@ -83,7 +90,7 @@ class EvidenceChainE2EIT {
         KeyFileSigner signer = KeyFileSigner.load(keyFile, true);
         Path publicKey = keyFile.resolveSibling("checkpoint.key.pub");
         int threads = 8;
-        int perThread = 150;
+        int perThread = 300;
         try (Database db = Database.open(url, "postgres", "", null, 0, 8, Duration.ofSeconds(2));
              EvidenceWriter a = new EvidenceWriter(db.sessionFactory(), new EvidenceChain("chain-e2e"), 10_000, 64,
                      Duration.ZERO, Duration.ofSeconds(20));
@@ -140,6 +147,10 @@ class EvidenceChainE2EIT {
             Run fromExport = verifyExport(export, exportedKey);
             assertThat(fromExport.code()).as(fromExport.output()).isZero();
             assertThat(fromExport.output()).contains("positions 1 to " + total + " verified");
+            // an independent verifier, written from docs/evidence-format.md alone (Node.js), agrees
+            Run independent = node(export, exportedKey);
+            assertThat(independent.code()).as(independent.output()).isZero();
+            assertThat(independent.output()).contains("VALID");
             assertThat(java.nio.file.Files.readString(export.resolve("README.md"))).contains("VerifyCommand");
             // a changed line is caught by the manifest; with the manifest "fixed" too, by the signed checkpoint
             Path lines = export.resolve("chains/chain-e2e.jsonl");
@@ -148,6 +159,7 @@ class EvidenceChainE2EIT {
             Run changed = verifyExport(export, exportedKey);
             assertThat(changed.code()).isEqualTo(1);
             assertThat(changed.output()).contains("manifest_mismatch");
+            assertThat(node(export, exportedKey).output()).contains("manifest_mismatch");
             Path manifest = export.resolve("manifest.json");
             java.nio.file.Files.writeString(manifest, java.nio.file.Files.readString(manifest).replace(
                     attest.evidence.EvidenceAssembler.sha256(original.getBytes(StandardCharsets.UTF_8)),
@@ -155,6 +167,9 @@ class EvidenceChainE2EIT {
             Run rehashed = verifyExport(export, exportedKey);
             assertThat(rehashed.code()).as(rehashed.output()).isEqualTo(1);
             assertThat(rehashed.output()).contains("checkpoint_mismatch");
+            Run independentRehashed = node(export, exportedKey);
+            assertThat(independentRehashed.code()).isEqualTo(1);
+            assertThat(independentRehashed.output()).contains("checkpoint_mismatch");
 
             // the application role may not change the chain (grants), nor may a superuser (trigger)
             try (Connection app = db.dataSource().getConnection()) {

@@ -69,6 +69,12 @@ class MaskingE2EIT {
         }
         assertMasked(new String((byte[]) row.get("response_body"), StandardCharsets.UTF_8));
         assertThat(row.get("raw_response_sha256")).isNotNull().isNotEqualTo(row.get("response_sha256"));
+        // the answer before masking is evidence too: encrypted at rest, it holds the raw values, and its digest
+        byte[] raw = (byte[]) row.get("raw_response_body");
+        assertThat(new String(raw, StandardCharsets.UTF_8)).contains(RAW.get(0));
+        assertThat(attest.evidence.EvidenceAssembler.sha256(raw)).isEqualTo(row.get("raw_response_sha256"));
+        assertThat(new String((byte[]) row.get("raw_response_body_sealed"), StandardCharsets.ISO_8859_1))
+                .doesNotContain(RAW.get(0));
     }
 
     @Test

@@ -64,6 +64,29 @@ public final class ApprovalStore {
     private final String instanceId;
     private final attest.evidence.chain.EvidenceChain chain;
     private final Clock clock;
+    private attest.evidence.crypto.PayloadCipher cipher;
+
+    /** Encrypts held requests and stored answers at rest (AttestConfiguration always sets one). */
+    public ApprovalStore encryptWith(attest.evidence.crypto.PayloadCipher cipher) {
+        this.cipher = cipher;
+        return this;
+    }
+
+    private byte[] seal(byte[] plain, String keyId, UUID id, String field) {
+        return plain == null || keyId == null ? plain : cipher.encrypt(plain, keyId, id + ":" + field);
+    }
+
+    /** Opens a stored payload; a ciphertext that no longer opens (changed, or its key destroyed) reads as empty. */
+    private byte[] open(byte[] sealed, String keyId, UUID id, String field) {
+        if (sealed == null || keyId == null) {
+            return sealed;
+        }
+        try {
+            return cipher.decrypt(sealed, keyId, id + ":" + field);
+        } catch (IllegalArgumentException | attest.evidence.crypto.PayloadCipher.PurgedException e) {
+            return new byte[0];
+        }
+    }
 
     public ApprovalStore(DataSource dataSource, String topic, String instanceId, Clock clock) {
         this.dataSource = dataSource;
@@ -97,8 +120,9 @@ public final class ApprovalStore {
     /** Stores a held call and its {@code held} event. */
     public void hold(Approval a) {
         tx(c -> {
+            String keyId = cipher == null ? null : cipher.currentKeyId();
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_request (" + COLUMNS
-                    + ", instance_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                    + ", instance_id, payload_key_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
                 int i = 1;
                 ps.setObject(i++, a.id());
                 ps.setObject(i++, a.evidenceId());
@@ -112,7 +136,7 @@ public final class ApprovalStore {
                 ps.setString(i++, a.method());
                 ps.setString(i++, a.requestUri());
                 ps.setString(i++, a.requestHeaders());
-                ps.setBytes(i++, a.requestBody());
+                ps.setBytes(i++, seal(a.requestBody(), keyId, a.id(), "held"));
                 ps.setString(i++, a.requestSha256());
                 ps.setString(i++, a.factsJson());
                 ps.setString(i++, a.ruleId());
@@ -127,7 +151,8 @@ public final class ApprovalStore {
                 ps.setTimestamp(i++, null);
                 ps.setString(i++, null);
                 ps.setObject(i++, null);
-                ps.setString(i, instanceId);
+                ps.setString(i++, instanceId);
+                ps.setString(i, keyId);
                 ps.executeUpdate();
             }
             ObjectNode d = JSON.createObjectNode();
@@ -319,13 +344,22 @@ public final class ApprovalStore {
                        String kind, ObjectNode detail) {
         tx(c -> {
             Instant now = clock.instant();
+            String keyId = null;
+            try (PreparedStatement ps = c.prepareStatement("SELECT payload_key_id FROM approval_request WHERE id = ?")) {
+                ps.setObject(1, a.id());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        keyId = rs.getString(1);
+                    }
+                }
+            }
             try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET state = ?, result_status = ?, "
                     + "result_headers = ?, result_body = ?, result_until = ?, flagged = coalesce(?, flagged), "
                     + "decided_at = coalesce(decided_at, ?) WHERE id = ?")) {
                 ps.setString(1, state);
                 ps.setInt(2, result.status());
                 ps.setString(3, result.headersJson());
-                ps.setBytes(4, result.body());
+                ps.setBytes(4, seal(result.body(), keyId, a.id(), "result"));
                 ps.setTimestamp(5, keep.isZero() ? null : Timestamp.from(now.plus(keep)));
                 ps.setString(6, flagged);
                 ps.setTimestamp(7, Timestamp.from(now));
@@ -345,7 +379,8 @@ public final class ApprovalStore {
     public Optional<Result> deliver(UUID id, String subject) {
         return tx(c -> {
             try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT result_status, result_headers, result_body, result_until, result_read_at, evidence_id
+                    SELECT result_status, result_headers, result_body, result_until, result_read_at, evidence_id,
+                           payload_key_id
                     FROM approval_request WHERE id = ? AND requester_subject = ? FOR UPDATE""")) {
                 ps.setObject(1, id);
                 ps.setString(2, subject);
@@ -358,7 +393,8 @@ public final class ApprovalStore {
                     if (until != null && !now.isBefore(until.toInstant())) {
                         return Optional.<Result>empty();
                     }
-                    Result r = new Result(rs.getInt(1), rs.getString(2), rs.getBytes(3));
+                    Result r = new Result(rs.getInt(1), rs.getString(2), open(rs.getBytes(3), rs.getString(7), id,
+                            "result"));
                     UUID evidenceId = rs.getObject(6, UUID.class);
                     try (PreparedStatement u = c.prepareStatement("UPDATE approval_request SET result_read_at = ?, "
                             + "result_body = CASE WHEN result_until IS NULL THEN NULL ELSE result_body END "
@@ -453,8 +489,8 @@ public final class ApprovalStore {
 
     private Optional<Approval> load(Connection c, UUID id, boolean lock) throws SQLException {
         Approval a;
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM approval_request WHERE id = ?"
-                + (lock ? " FOR UPDATE" : ""))) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", payload_key_id FROM approval_request "
+                + "WHERE id = ?" + (lock ? " FOR UPDATE" : ""))) {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -462,7 +498,8 @@ public final class ApprovalStore {
                 }
                 a = new Approval(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
                         rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8),
-                        rs.getString(9), rs.getString(10), rs.getString(11), rs.getString(12), rs.getBytes(13),
+                        rs.getString(9), rs.getString(10), rs.getString(11), rs.getString(12),
+                        open(rs.getBytes(13), rs.getString(28), rs.getObject(1, UUID.class), "held"),
                         rs.getString(14), rs.getString(15), rs.getString(16), rs.getString(17), rs.getString(18),
                         rs.getString(19), rs.getInt(20), rs.getString(21), instant(rs, 22), instant(rs, 23),
                         instant(rs, 24), instant(rs, 25), rs.getString(26), (Integer) rs.getObject(27), List.of());

@@ -26,7 +26,7 @@ import java.util.UUID;
  */
 public final class PayloadReads {
     /** What an auditor gets: the payloads, or that they were purged. */
-    public record Payload(UUID recordId, byte[] request, byte[] response, boolean purged) {
+    public record Payload(UUID recordId, byte[] request, byte[] response, byte[] raw, boolean purged) {
     }
 
     private final DataSource dataSource;
@@ -46,13 +46,14 @@ public final class PayloadReads {
     public Optional<Payload> read(UUID recordId, Identity reader) {
         byte[] request;
         byte[] response;
+        byte[] raw;
         String keyId;
         boolean purged;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 try (PreparedStatement ps = c.prepareStatement("SELECT request_body, response_body, payload_key_id, "
-                        + "payload_purged FROM evidence_record WHERE id = ?")) {
+                        + "payload_purged, raw_response_body FROM evidence_record WHERE id = ?")) {
                     ps.setObject(1, recordId);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
@@ -63,6 +64,7 @@ public final class PayloadReads {
                         response = rs.getBytes(2);
                         keyId = rs.getString(3);
                         purged = rs.getBoolean(4);
+                        raw = rs.getBytes(5);
                     }
                 }
                 Instant now = clock.instant();
@@ -81,18 +83,19 @@ public final class PayloadReads {
         } catch (SQLException e) {
             throw new EvidenceUnavailableException("the read could not be recorded");
         }
-        if (purged || keyId == null && request == null && response == null) {
-            return Optional.of(new Payload(recordId, null, null, purged));
+        if (purged) {
+            return Optional.of(new Payload(recordId, null, null, null, true));
         }
         if (keyId == null) {
-            return Optional.of(new Payload(recordId, request, response, false));
+            return Optional.of(new Payload(recordId, request, response, raw, false));
         }
         try {
             return Optional.of(new Payload(recordId,
                     request == null ? null : cipher.decrypt(request, keyId, recordId + ":request"),
-                    response == null ? null : cipher.decrypt(response, keyId, recordId + ":response"), false));
+                    response == null ? null : cipher.decrypt(response, keyId, recordId + ":response"),
+                    raw == null ? null : cipher.decrypt(raw, keyId, recordId + ":raw"), false));
         } catch (PayloadCipher.PurgedException e) {
-            return Optional.of(new Payload(recordId, null, null, true));
+            return Optional.of(new Payload(recordId, null, null, null, true));
         }
     }
 }

@@ -141,7 +141,7 @@ public final class Replays {
                     + "received_at, forwarded_at, first_byte_at, completed_at, username, client_id, decision, rule_id, "
                     + "reason, outcome, status, upstream_status, streamed, request_body, response_body, payload_key_id, "
                     + "payload_purged, request_sha256, response_sha256, raw_response_sha256, masking_report, "
-                    + "approval_id, response_truncated FROM evidence_record WHERE id = ?")) {
+                    + "approval_id, response_truncated, raw_response_body FROM evidence_record WHERE id = ?")) {
                 ps.setObject(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
@@ -175,7 +175,8 @@ public final class Replays {
                     upstream.put("status", (Integer) rs.getObject(17));
                     upstream.put("first_byte_at", str(rs.getTimestamp(8)));
                     upstream.put("raw_sha256", rs.getString(25));
-                    upstream.put("raw_body", (String) null); // raw upstream bodies are not kept: their digest is
+                    // the answer before masking, where masking changed or refused it (else it equals the delivered one)
+                    upstream.put("raw_body", text(open(rs.getBytes(29), keyId, id + ":raw")));
                     ObjectNode delivered = t.putObject("delivered");
                     delivered.put("status", (Integer) rs.getObject(16));
                     delivered.put("outcome", rs.getString(15));

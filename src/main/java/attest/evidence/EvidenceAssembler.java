@@ -160,6 +160,7 @@ public final class EvidenceAssembler {
             // an answer that was not delivered (upstream error, blocked): its raw digest is still evidence
             r.setRawResponseSha256(sha256(up.body()));
             r.setRawResponseSize((long) up.body().length);
+            r.setRawResponseBody(up.body());
         }
         r.setCompletedAt(now);
         r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
@@ -182,6 +183,9 @@ public final class EvidenceAssembler {
         if (m.rawSha256() != null) {
             r.setRawResponseSha256(m.rawSha256());
             r.setRawResponseSize(m.rawSize());
+        }
+        if (m.rawBody() != null) {
+            r.setRawResponseBody(m.rawBody());
         }
     }
 

@@ -103,6 +103,9 @@ public class EvidenceRecord {
     @Column(name = "approval_id")
     private UUID approvalId;
     /** The data key the payloads are encrypted with (null: not encrypted). */
+    /** The upstream's answer before masking, when masking changed or refused it (buffered answers). */
+    @Column(name = "raw_response_body")
+    private byte[] rawResponseBody;
     @Column(name = "payload_key_id")
     private String payloadKeyId;
     /** The payloads were destroyed by retention (the digests remain, in the chain). */
@@ -119,6 +122,7 @@ public class EvidenceRecord {
         c.requestId = requestId;
         c.approvalId = approvalId;
         c.payloadKeyId = payloadKeyId;
+        c.rawResponseBody = rawResponseBody;
         c.payloadPurged = payloadPurged;
         c.instanceId = instanceId;
         c.state = state;
@@ -246,6 +250,8 @@ public class EvidenceRecord {
     public void setMaskingRuleSet(String maskingRuleSet) { this.maskingRuleSet = maskingRuleSet; }
     public Boolean getMaskingExempt() { return maskingExempt; }
     public void setMaskingExempt(Boolean maskingExempt) { this.maskingExempt = maskingExempt; }
+    public byte[] getRawResponseBody() { return rawResponseBody; }
+    public void setRawResponseBody(byte[] rawResponseBody) { this.rawResponseBody = rawResponseBody; }
     public String getPayloadKeyId() { return payloadKeyId; }
     public void setPayloadKeyId(String payloadKeyId) { this.payloadKeyId = payloadKeyId; }
     public boolean isPayloadPurged() { return payloadPurged; }

@@ -124,6 +124,9 @@ public final class EvidenceWriter implements AutoCloseable {
         if (r.getResponseBody() != null) {
             r.setResponseBody(c.encrypt(r.getResponseBody(), keyId, id + ":response"));
         }
+        if (r.getRawResponseBody() != null) {
+            r.setRawResponseBody(c.encrypt(r.getRawResponseBody(), keyId, id + ":raw"));
+        }
         r.setPayloadKeyId(keyId);
     }
 
@@ -143,9 +146,13 @@ public final class EvidenceWriter implements AutoCloseable {
                     if (r.getResponseBody() != null) {
                         r.setResponseBody(c.decrypt(r.getResponseBody(), r.getPayloadKeyId(), id + ":response"));
                     }
+                    if (r.getRawResponseBody() != null) {
+                        r.setRawResponseBody(c.decrypt(r.getRawResponseBody(), r.getPayloadKeyId(), id + ":raw"));
+                    }
                 } catch (attest.evidence.crypto.PayloadCipher.PurgedException e) {
                     r.setRequestBody(null);
                     r.setResponseBody(null);
+                    r.setRawResponseBody(null);
                     r.setPayloadPurged(true);
                 }
                 r.setPayloadKeyId(null); // plaintext again: the next write seals it with the current key

@@ -91,7 +91,7 @@ public final class Retention {
                 }
                 if (keys > 0) {
                     try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_record SET request_body = NULL, "
-                            + "response_body = NULL, payload_purged = true WHERE NOT payload_purged AND payload_key_id "
+                            + "response_body = NULL, raw_response_body = NULL, payload_purged = true WHERE NOT payload_purged AND payload_key_id "
                             + "IN (SELECT id FROM evidence_data_key WHERE destroyed_at IS NOT NULL)")) {
                         purged += ps.executeUpdate();
                     }
@@ -115,7 +115,7 @@ public final class Retention {
 
     private static int purge(Connection c, String where, Object arg, Instant before) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_record SET request_body = NULL, response_body "
-                + "= NULL, payload_purged = true WHERE NOT payload_purged AND state = 'terminal' AND completed_at < ? "
+                + "= NULL, raw_response_body = NULL, payload_purged = true WHERE NOT payload_purged AND state = 'terminal' AND completed_at < ? "
                 + "AND " + where)) {
             ps.setTimestamp(1, Timestamp.from(before));
             if (arg instanceof String s) {

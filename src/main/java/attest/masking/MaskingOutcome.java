@@ -49,6 +49,18 @@ public final class MaskingOutcome {
         this.rawSize = size;
     }
 
+    private volatile byte[] rawBody;
+
+    /** The upstream's answer before masking (a buffered answer), kept as evidence (encrypted at rest). */
+    public void rawBody(byte[] body, String sha256) {
+        this.rawBody = body;
+        raw(sha256, body.length);
+    }
+
+    public byte[] rawBody() {
+        return rawBody;
+    }
+
     public String rawSha256() {
         return rawSha256;
     }

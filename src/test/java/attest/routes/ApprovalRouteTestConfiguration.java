@@ -122,7 +122,7 @@ public class ApprovalRouteTestConfiguration implements CamelConfiguration {
         AttestConfiguration.bindApprovals(new Settings(k -> Optional.ofNullable(settings.get(k))), r, database,
                 writer, assembler, upstreams, rules, new MaskingService(List.of(), Duration.ofMillis(250)),
                 RouteTestConfiguration.TOKENS.validator(clock), attest.identity.TestTokens.ISSUER, "t", "route-test",
-                clock, stop -> { });
+                clock, null, stop -> { });
         store = r.lookupByNameAndType("approvalStore", ApprovalStore.class);
     }
 }

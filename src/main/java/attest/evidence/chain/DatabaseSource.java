@@ -78,13 +78,14 @@ public final class DatabaseSource implements Verifier.Source {
     public Map<String, String> payloadDigests(String recordId) {
         Map<String, String> out = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT r.request_body, r.response_body, r.response_truncated, "
-                + "r.payload_key_id, k.wrapped FROM evidence_record r LEFT JOIN evidence_data_key k "
+                + "r.payload_key_id, k.wrapped, r.raw_response_body FROM evidence_record r LEFT JOIN evidence_data_key k "
                 + "ON k.id = r.payload_key_id WHERE r.id = ?")) {
             ps.setObject(1, UUID.fromString(recordId));
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     byte[] req = rs.getBytes(1);
                     byte[] res = rs.getBytes(2);
+                    byte[] raw = rs.getBytes(6);
                     String keyId = rs.getString(4);
                     if (keyId != null) {
                         byte[] wrapped = rs.getBytes(5);
@@ -96,9 +97,14 @@ public final class DatabaseSource implements Verifier.Source {
                                 recordId + ":request");
                         res = res == null ? null : attest.evidence.crypto.PayloadCipher.open(master, wrapped, keyId, res,
                                 recordId + ":response");
+                        raw = raw == null ? null : attest.evidence.crypto.PayloadCipher.open(master, wrapped, keyId, raw,
+                                recordId + ":raw");
                     }
                     if (req != null) {
                         out.put("request", EvidenceAssembler.sha256(req));
+                    }
+                    if (raw != null) {
+                        out.put("raw", EvidenceAssembler.sha256(raw));
                     }
                     if (res != null && !rs.getBoolean(3)) {
                         out.put("response", EvidenceAssembler.sha256(res));

@@ -215,6 +215,10 @@ public final class Verifier {
         if (reqDigest != null && req != null && req.get("sha256") != null && !reqDigest.equals(req.get("sha256"))) {
             return "payload_digest_mismatch (request)";
         }
+        String rawDigest = stored.get("raw");
+        if (rawDigest != null && res != null && res.get("raw_sha256") != null && !rawDigest.equals(res.get("raw_sha256"))) {
+            return "payload_digest_mismatch (raw response)";
+        }
         String resDigest = stored.get("response");
         if (resDigest != null && res != null && res.get("sha256") != null && !Boolean.TRUE.equals(res.get("truncated"))
                 && !resDigest.equals(res.get("sha256"))) {
