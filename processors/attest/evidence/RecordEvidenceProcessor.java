@@ -101,6 +101,7 @@ public class RecordEvidenceProcessor implements Processor {
         r.setResponseTruncated(end.truncated());
         r.setRawResponseSize(end.rawSize());
         r.setRawResponseSha256(end.rawSha256());
+        r.setStreamTimings(end.timings());
         r.setState(EvidenceRecord.TERMINAL);
     }
 }

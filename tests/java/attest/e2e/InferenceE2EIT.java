@@ -114,6 +114,11 @@ class InferenceE2EIT {
         assertThat(row.get("streamed")).isEqualTo(true);
         assertThat(new String((byte[]) row.get("response_body"), StandardCharsets.UTF_8)).contains("data: [DONE]");
         assertThat((Long) row.get("response_size")).isEqualTo(((byte[]) row.get("response_body")).length);
+        // when each piece arrived: [[ms after the first byte, bytes], ...], for the replay timeline
+        JsonNode timings = E2E.JSON.readTree((String) row.get("stream_timings"));
+        assertThat(timings.isArray()).isTrue();
+        assertThat(timings.size()).isGreaterThanOrEqualTo(1);
+        assertThat(timings.get(0).get(0).asLong()).isZero();
     }
 
     @Test

@@ -143,6 +143,39 @@ class PayloadsE2EIT {
     }
 
     @Test
+    void should_apply_an_upstreams_own_retention_and_keep_unpublished_outbox_rows() throws Exception {
+        try (Connection c = stack().db()) {
+            c.createStatement().execute("DROP DATABASE IF EXISTS retention2");
+            c.createStatement().execute("CREATE DATABASE retention2");
+        }
+        String url = stack().postgres.jdbcUrl().replace("/postgres", "/retention2");
+        Map<String, String> p = stack().extraGatewaySettings();
+        p.put("attest.instance-id", "retention-upstream-e2e");
+        p.put("attest.db.url", url);
+        p.put("attest.evidence.retention-ms", "0");             // forever, globally
+        p.put("attest.upstream.llm.retention-ms", "1");         // but not for this upstream
+        p.put("attest.evidence.data-key-period-ms", "1000");
+        p.put("attest.evidence.retention-check-ms", "300");
+        p.put("attest.kafka.outbox-keep-ms", "1");              // no Kafka here: nothing is ever published
+        try (Gateway g = new Gateway(p).start()) {
+            String rid = newRequestId();
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                            + p.get("attest.data.port") + "/llm/v1/chat/completions"))
+                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", rid)
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(20)).until(() -> one(url, "SELECT count(*) FROM evidence_record WHERE "
+                    + "request_id = '" + rid + "' AND payload_purged AND request_body IS NULL") == 1);
+            // the upstream's retention purges its payloads; keys stay while the global retention is forever
+            assertThat(one(url, "SELECT count(*) FROM evidence_data_key WHERE wrapped IS NULL")).isZero();
+            // outbox rows go only once published: without Kafka none is
+            assertThat(one(url, "SELECT count(*) FROM evidence_outbox WHERE event_key = (SELECT id::text FROM "
+                    + "evidence_record WHERE request_id = '" + rid + "')")).isEqualTo(1);
+        }
+    }
+
+    @Test
     void should_rotate_the_master_key_and_refuse_to_start_with_a_key_that_wraps_nothing() throws Exception {
         try (Connection c = stack().db()) {
             c.createStatement().execute("DROP DATABASE IF EXISTS rotationtest");

@@ -141,7 +141,8 @@ public final class Replays {
                     + "received_at, forwarded_at, first_byte_at, completed_at, username, client_id, decision, rule_id, "
                     + "reason, outcome, status, upstream_status, streamed, request_body, response_body, payload_key_id, "
                     + "payload_purged, request_sha256, response_sha256, raw_response_sha256, masking_report, "
-                    + "approval_id, response_truncated, raw_response_body FROM evidence_record WHERE id = ?")) {
+                    + "approval_id, response_truncated, raw_response_body, stream_timings FROM evidence_record "
+                    + "WHERE id = ?")) {
                 ps.setObject(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
@@ -185,6 +186,10 @@ public final class Replays {
                     delivered.put("body", text(response));
                     delivered.put("truncated", (Boolean) rs.getObject(28));
                     delivered.put("sha256", rs.getString(24));
+                    if (rs.getString(30) != null) {
+                        // for a stream: when each piece arrived, [[ms after the first byte, bytes], ...]
+                        delivered.set("stream_timings", JSON.readTree(rs.getString(30)));
+                    }
                     t.put("payload_purged", rs.getBoolean(22));
                     String report = rs.getString(26);
                     if (report != null) {

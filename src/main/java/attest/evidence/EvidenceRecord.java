@@ -106,6 +106,8 @@ public class EvidenceRecord {
     /** The upstream's answer before masking, when masking changed or refused it (buffered answers). */
     @Column(name = "raw_response_body")
     private byte[] rawResponseBody;
+    @Column(name = "stream_timings")
+    private String streamTimings;
     @Column(name = "payload_key_id")
     private String payloadKeyId;
     /** The payloads were destroyed by retention (the digests remain, in the chain). */
@@ -122,6 +124,7 @@ public class EvidenceRecord {
         c.requestId = requestId;
         c.approvalId = approvalId;
         c.payloadKeyId = payloadKeyId;
+        c.streamTimings = streamTimings;
         c.rawResponseBody = rawResponseBody;
         c.payloadPurged = payloadPurged;
         c.instanceId = instanceId;
@@ -252,6 +255,8 @@ public class EvidenceRecord {
     public void setMaskingExempt(Boolean maskingExempt) { this.maskingExempt = maskingExempt; }
     public byte[] getRawResponseBody() { return rawResponseBody; }
     public void setRawResponseBody(byte[] rawResponseBody) { this.rawResponseBody = rawResponseBody; }
+    public String getStreamTimings() { return streamTimings; }
+    public void setStreamTimings(String streamTimings) { this.streamTimings = streamTimings; }
     public String getPayloadKeyId() { return payloadKeyId; }
     public void setPayloadKeyId(String payloadKeyId) { this.payloadKeyId = payloadKeyId; }
     public boolean isPayloadPurged() { return payloadPurged; }

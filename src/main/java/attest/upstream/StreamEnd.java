@@ -14,7 +14,9 @@ import java.time.Instant;
  * @param truncated   whether {@code captured} is shorter than the stream
  * @param rawSize     bytes received from the upstream (before masking)
  * @param rawSha256   hex digest of the bytes received from the upstream
+ * @param timings     when each piece arrived from the upstream: JSON {@code [[ms after the first byte, bytes], ...]}
+ *                    (the first {@value StreamRelay#MAX_TIMINGS})
  */
 public record StreamEnd(String outcome, Instant firstByteAt, Instant endedAt, long size, String sha256,
-                        byte[] captured, boolean truncated, long rawSize, String rawSha256) {
+                        byte[] captured, boolean truncated, long rawSize, String rawSha256, String timings) {
 }

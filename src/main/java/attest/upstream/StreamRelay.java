@@ -84,6 +84,11 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private volatile Flow.Subscription subscription;
     private volatile Channel channel;
     private volatile Instant firstByteAt;
+    private long firstByteNanos;
+    /** At most this many arrival times are kept per stream. */
+    public static final int MAX_TIMINGS = 1000;
+    private final StringBuilder timings = new StringBuilder("[");
+    private int timingCount;
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile boolean released;
     private volatile boolean lastSent;
@@ -136,6 +141,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         lastActivityNanos = System.nanoTime();
         if (firstByteAt == null) {
             firstByteAt = clock.instant();
+            firstByteNanos = System.nanoTime();
         }
         for (ByteBuffer b : items) {
             int raw = b.remaining();
@@ -147,6 +153,10 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             synchronized (digest) {
                 rawDigest.update(bytes);
                 rawSize += raw;
+                if (timingCount < MAX_TIMINGS) {
+                    timings.append(timingCount++ == 0 ? "" : ",").append('[')
+                            .append((System.nanoTime() - firstByteNanos) / 1_000_000).append(',').append(raw).append(']');
+                }
             }
             Transform t = transform;
             if (t != null) {
@@ -274,7 +284,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         StreamEnd end;
         synchronized (digest) {
             end = new StreamEnd(outcome, firstByteAt, clock.instant(), size, HexFormat.of().formatHex(digest.digest()),
-                    capture.toByteArray(), truncated, rawSize, HexFormat.of().formatHex(rawDigest.digest()));
+                    capture.toByteArray(), truncated, rawSize, HexFormat.of().formatHex(rawDigest.digest()),
+                    timings + "]");
         }
         ended.complete(end);
     }

@@ -71,6 +71,7 @@ public final class ChainRecords {
         res.put("truncated", r.getResponseTruncated());
         res.put("raw_size", r.getRawResponseSize());
         res.put("raw_sha256", r.getRawResponseSha256());
+        res.put("stream_timings", r.getStreamTimings());
         m.put("response", res);
         Map<String, Object> mask = new LinkedHashMap<>();
         mask.put("rule_set", r.getMaskingRuleSet());
