@@ -102,6 +102,7 @@ public class RecordEvidenceProcessor implements Processor {
         r.setRawResponseSize(end.rawSize());
         r.setRawResponseSha256(end.rawSha256());
         r.setStreamTimings(end.timings());
+        r.setRawResponseBody(end.rawCaptured());
         r.setState(EvidenceRecord.TERMINAL);
     }
 }

@@ -97,6 +97,10 @@ class MaskingE2EIT {
         for (String raw : RAW) {
             assertThat(delivered).doesNotContain(raw);
         }
+        // the stream as the upstream sent it, before masking: kept encrypted, matching its digest
+        byte[] rawStream = (byte[]) row.get("raw_response_body");
+        assertThat(attest.evidence.EvidenceAssembler.sha256(rawStream)).isEqualTo(row.get("raw_response_sha256"));
+        assertThat(new String(rawStream, StandardCharsets.UTF_8)).contains("data:");
     }
 
     /** The same answer, masked in one go (the stream must deliver exactly this). */

@@ -16,7 +16,10 @@ import java.time.Instant;
  * @param rawSha256   hex digest of the bytes received from the upstream
  * @param timings     when each piece arrived from the upstream: JSON {@code [[ms after the first byte, bytes], ...]}
  *                    (the first {@value StreamRelay#MAX_TIMINGS})
+ * @param rawCaptured the upstream's bytes before masking, when masking ran and they fit the capture limit
+ *                    (else null: the raw digest alone is kept)
  */
 public record StreamEnd(String outcome, Instant firstByteAt, Instant endedAt, long size, String sha256,
-                        byte[] captured, boolean truncated, long rawSize, String rawSha256, String timings) {
+                        byte[] captured, boolean truncated, long rawSize, String rawSha256, String timings,
+                        byte[] rawCaptured) {
 }

@@ -75,6 +75,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private final AtomicBoolean ending = new AtomicBoolean();
     private final CompletableFuture<StreamEnd> ended = new CompletableFuture<>();
     private final ByteArrayOutputStream capture = new ByteArrayOutputStream();
+    /** The upstream's bytes before any transform (masking), kept while they fit the capture limit. */
+    private final ByteArrayOutputStream rawCapture = new ByteArrayOutputStream();
     private final MessageDigest digest;
     private final MessageDigest rawDigest;
     private final AtomicBoolean started = new AtomicBoolean();
@@ -153,6 +155,9 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             synchronized (digest) {
                 rawDigest.update(bytes);
                 rawSize += raw;
+                if (transform != null && rawSize <= captureLimit) {
+                    rawCapture.write(bytes, 0, raw);
+                }
                 if (timingCount < MAX_TIMINGS) {
                     timings.append(timingCount++ == 0 ? "" : ",").append('[')
                             .append((System.nanoTime() - firstByteNanos) / 1_000_000).append(',').append(raw).append(']');
@@ -285,7 +290,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         synchronized (digest) {
             end = new StreamEnd(outcome, firstByteAt, clock.instant(), size, HexFormat.of().formatHex(digest.digest()),
                     capture.toByteArray(), truncated, rawSize, HexFormat.of().formatHex(rawDigest.digest()),
-                    timings + "]");
+                    timings + "]", transform != null && rawSize <= captureLimit ? rawCapture.toByteArray() : null);
         }
         ended.complete(end);
     }
