@@ -225,6 +225,18 @@ class EvidenceChainE2EIT {
         Run truncated = verify(url, publicKey);
         assertThat(truncated.code()).as(truncated.output()).isEqualTo(1);
         assertThat(truncated.output()).contains("position 1101:").contains("truncated");
+
+        // the signer never goes backwards: not a smaller chain, not another head for a size it signed
+        try (Database db = Database.open(url, "postgres", "", null, 0, 2, Duration.ofSeconds(2));
+             Connection dba = DriverManager.getConnection(url, "postgres", "")) {
+            Checkpoints signerOnly = new Checkpoints(db.dataSource(), "chain-e2e", signer, 1, Duration.ZERO, "t",
+                    Clock.systemUTC());
+            dba.createStatement().execute("UPDATE evidence_chain_head SET size = 1000 WHERE chain_id = 'chain-e2e'");
+            assertThatThrownBy(signerOnly::signIfDue).hasMessageContaining("smaller");
+            dba.createStatement().execute("UPDATE evidence_chain_head SET size = " + (threads * perThread)
+                    + ", head = '\\x" + "00".repeat(32) + "'::bytea WHERE chain_id = 'chain-e2e'");
+            assertThatThrownBy(signerOnly::signIfDue).hasMessageContaining("another head");
+        }
     }
 
     @Test

@@ -187,6 +187,9 @@ class MaskingE2EIT {
             // the evidence keeps the request as the caller sent it
             assertThat(new String((byte[]) evidence(rid).get("request_body"), StandardCharsets.UTF_8))
                     .contains("jane.doe@example.com");
+            // and the digest of what the upstream got, which differs
+            assertThat(evidence(rid).get("forwarded_sha256")).isEqualTo(attest.evidence.EvidenceAssembler.sha256(
+                    got.body().getBytes(StandardCharsets.UTF_8)));
         }
     }
 

@@ -141,8 +141,8 @@ public final class Replays {
                     + "received_at, forwarded_at, first_byte_at, completed_at, username, client_id, decision, rule_id, "
                     + "reason, outcome, status, upstream_status, streamed, request_body, response_body, payload_key_id, "
                     + "payload_purged, request_sha256, response_sha256, raw_response_sha256, masking_report, "
-                    + "approval_id, response_truncated, raw_response_body, stream_timings FROM evidence_record "
-                    + "WHERE id = ?")) {
+                    + "approval_id, response_truncated, raw_response_body, stream_timings, forwarded_sha256 "
+                    + "FROM evidence_record WHERE id = ?")) {
                 ps.setObject(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
@@ -171,7 +171,16 @@ public final class Replays {
                     forwarded.put("model", rs.getString(5));
                     forwarded.put("credential", rs.getTimestamp(7) == null ? null
                             : "[redacted: the caller's credential was stripped; the upstream's own was presented]");
-                    forwarded.put("body", text(request));
+                    String forwardedDigest = rs.getString(31);
+                    if (forwardedDigest == null) {
+                        forwarded.put("body", text(request)); // forwarded as received
+                        forwarded.put("sha256", rs.getString(23));
+                    } else {
+                        // request masking changed it: its digest is evidence, the masked body is not kept
+                        forwarded.putNull("body");
+                        forwarded.put("masked_before_forwarding", true);
+                        forwarded.put("sha256", forwardedDigest);
+                    }
                     ObjectNode upstream = t.putObject("upstream_response");
                     upstream.put("status", (Integer) rs.getObject(17));
                     upstream.put("first_byte_at", str(rs.getTimestamp(8)));

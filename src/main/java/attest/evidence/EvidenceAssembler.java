@@ -103,6 +103,11 @@ public final class EvidenceAssembler {
         if (facts != null) {
             r.setModel(facts.model());
         }
+        byte[] forwarded = exchange.getProperty(Exchanges.FORWARD_BODY, byte[].class);
+        if (forwarded != null) {
+            // request masking changed what the upstream got
+            r.setForwardedSha256(sha256(forwarded));
+        }
         Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
         if (d != null) {
             r.setDecision(d.verdict().name());

@@ -106,6 +106,8 @@ public class EvidenceRecord {
     /** The upstream's answer before masking, when masking changed or refused it (buffered answers). */
     @Column(name = "raw_response_body")
     private byte[] rawResponseBody;
+    @Column(name = "forwarded_sha256")
+    private String forwardedSha256;
     @Column(name = "stream_timings")
     private String streamTimings;
     @Column(name = "payload_key_id")
@@ -125,6 +127,7 @@ public class EvidenceRecord {
         c.approvalId = approvalId;
         c.payloadKeyId = payloadKeyId;
         c.streamTimings = streamTimings;
+        c.forwardedSha256 = forwardedSha256;
         c.rawResponseBody = rawResponseBody;
         c.payloadPurged = payloadPurged;
         c.instanceId = instanceId;
@@ -255,6 +258,8 @@ public class EvidenceRecord {
     public void setMaskingExempt(Boolean maskingExempt) { this.maskingExempt = maskingExempt; }
     public byte[] getRawResponseBody() { return rawResponseBody; }
     public void setRawResponseBody(byte[] rawResponseBody) { this.rawResponseBody = rawResponseBody; }
+    public String getForwardedSha256() { return forwardedSha256; }
+    public void setForwardedSha256(String forwardedSha256) { this.forwardedSha256 = forwardedSha256; }
     public String getStreamTimings() { return streamTimings; }
     public void setStreamTimings(String streamTimings) { this.streamTimings = streamTimings; }
     public String getPayloadKeyId() { return payloadKeyId; }

@@ -55,6 +55,7 @@ public final class ChainRecords {
         req.put("model", r.getModel());
         req.put("size", r.getRequestSize());
         req.put("sha256", r.getRequestSha256());
+        req.put("forwarded_sha256", r.getForwardedSha256());
         m.put("request", req);
         Map<String, Object> dec = new LinkedHashMap<>();
         dec.put("verdict", r.getDecision());

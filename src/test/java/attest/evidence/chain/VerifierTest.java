@@ -55,6 +55,11 @@ class VerifierTest {
     }
 
     static Verifier.StoredCheckpoint checkpoint(List<Verifier.Row> rows, long size, byte[] previous) throws Exception {
+        return checkpoint(rows, size, previous, signer());
+    }
+
+    static Verifier.StoredCheckpoint checkpoint(List<Verifier.Row> rows, long size, byte[] previous,
+                                                KeyFileSigner by) throws Exception {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("format", 1L);
         body.put("type", "checkpoint");
@@ -63,10 +68,10 @@ class VerifierTest {
         body.put("head", HexFormat.of().formatHex(rows.get((int) size - 1).hash()));
         body.put("signed_at", "2026-11-25T10:00:01Z");
         body.put("previous", previous == null ? null : HexFormat.of().formatHex(previous));
-        body.put("key_id", signer().keyId());
+        body.put("key_id", by.keyId());
         body.put("algorithm", "Ed25519");
         byte[] canonical = Canonical.of(body);
-        return new Verifier.StoredCheckpoint(size, canonical, signer().sign(canonical), signer().keyId(),
+        return new Verifier.StoredCheckpoint(size, canonical, by.sign(canonical), by.keyId(),
                 ChainHash.checkpoint(canonical));
     }
 
@@ -170,6 +175,17 @@ class VerifierTest {
         Verifier.Report r = verify();
         assertThat(r.code()).isEqualTo(Verifier.TAMPERED);
         assertThat(r.faults()).singleElement().asString().contains("checkpoint_chain_broken");
+    }
+
+    @Test
+    void should_verify_across_a_signing_key_rotation_with_both_public_keys() throws Exception {
+        KeyFileSigner next = KeyFileSigner.load(Path.of(System.getProperty("java.io.tmpdir"), "attest-verifier-test-"
+                + UUID.randomUUID(), "next.key"), true);
+        checkpoints.add(checkpoint(rows, 10, checkpoints.get(1).hash(), next));
+        Verifier.Report both = verify(Map.of(signer().keyId(), signer().publicKey(), next.keyId(), next.publicKey()));
+        assertThat(both.code()).as(both.faults().toString()).isEqualTo(Verifier.VALID);
+        assertThat(both.warnings()).isEmpty();
+        assertThat(verify().code()).as("only the old key").isEqualTo(Verifier.UNVERIFIABLE);
     }
 
     @Test
