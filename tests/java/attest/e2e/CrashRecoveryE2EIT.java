@@ -88,10 +88,7 @@ class CrashRecoveryE2EIT {
         String done = newRequestId();
         try (GatewayProcess gw = new GatewayProcess(stack().repo, stack().work.resolve("crash-gateway.log"), settings)) {
             // one call that completes, one that hangs mid-stream
-            HttpResponse<String> ok = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/llm/v1/chat/completions"))
-                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", done)
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> ok = E2E.chatVia(base, done);
             assertThat(ok.statusCode()).isEqualTo(200);
             CompletableFuture<HttpResponse<String>> hanging = HTTP.sendAsync(HttpRequest.newBuilder(
                             URI.create(base + "/llm/v1/chat/completions"))

@@ -61,6 +61,14 @@ final class E2E {
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A chat completion through another gateway (base URL), as alice, with a request id. */
+    static HttpResponse<String> chatVia(String base, String requestId) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + "/llm/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + stack().userToken("alice"))
+                .header("X-Request-Id", requestId).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     static final String CHAT = "{\"model\":\"demo-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
 
     /** The evidence row of one call, by request id (null if none). */

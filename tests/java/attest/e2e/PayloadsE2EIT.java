@@ -121,10 +121,7 @@ class PayloadsE2EIT {
         String base = "http://127.0.0.1:" + p.get("attest.data.port");
         try (Gateway g = new Gateway(p).start()) {
             String rid = newRequestId();
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/llm/v1/chat/completions"))
-                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", rid)
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = E2E.chatVia(base, rid);
             assertThat(r.statusCode()).isEqualTo(200);
             await().atMost(Duration.ofSeconds(20)).until(() -> one(url, "SELECT count(*) FROM evidence_record WHERE "
                     + "request_id = '" + rid + "' AND payload_purged AND request_body IS NULL AND response_body IS NULL "
@@ -159,11 +156,7 @@ class PayloadsE2EIT {
         p.put("attest.kafka.outbox-keep-ms", "1");              // no Kafka here: nothing is ever published
         try (Gateway g = new Gateway(p).start()) {
             String rid = newRequestId();
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                            + p.get("attest.data.port") + "/llm/v1/chat/completions"))
-                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", rid)
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = E2E.chatVia("http://127.0.0.1:" + p.get("attest.data.port"), rid);
             assertThat(r.statusCode()).isEqualTo(200);
             await().atMost(Duration.ofSeconds(20)).until(() -> one(url, "SELECT count(*) FROM evidence_record WHERE "
                     + "request_id = '" + rid + "' AND payload_purged AND request_body IS NULL") == 1);
@@ -190,11 +183,7 @@ class PayloadsE2EIT {
         p.put("attest.evidence.master-key-file", k1.toString());
         String rid = newRequestId();
         try (Gateway first = new Gateway(p).start()) {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                            + p.get("attest.data.port") + "/llm/v1/chat/completions"))
-                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", rid)
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = E2E.chatVia("http://127.0.0.1:" + p.get("attest.data.port"), rid);
             assertThat(r.statusCode()).isEqualTo(200);
         }
         var key1 = attest.evidence.crypto.MasterKey.fromFile(k1, false);
