@@ -476,15 +476,7 @@ public final class ApprovalStore {
         e.put("evidence_id", evidenceId.toString());
         e.put("actor", actor);
         e.set("detail", detail);
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_outbox (event_id, topic, event_key, "
-                + "payload, created_at) VALUES (?,?,?,?,?)")) {
-            ps.setObject(1, eventId);
-            ps.setString(2, topic);
-            ps.setString(3, evidenceId.toString());
-            ps.setString(4, e.toString());
-            ps.setTimestamp(5, Timestamp.from(now));
-            ps.executeUpdate();
-        }
+        attest.evidence.Outbox.insert(c, eventId, topic, evidenceId.toString(), e.toString(), now);
     }
 
     private Optional<Approval> load(Connection c, UUID id, boolean lock) throws SQLException {

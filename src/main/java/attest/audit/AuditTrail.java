@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -31,14 +29,6 @@ final class AuditTrail {
         e.put("event_type", kind);
         e.put("emitted_at", now.toString());
         e.set("detail", JSON.valueToTree(body));
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_outbox (event_id, topic, event_key, "
-                + "payload, created_at) VALUES (?,?,?,?,?)")) {
-            ps.setObject(1, eventId);
-            ps.setString(2, topic);
-            ps.setString(3, subject.toString());
-            ps.setString(4, e.toString());
-            ps.setTimestamp(5, Timestamp.from(now));
-            ps.executeUpdate();
-        }
+        attest.evidence.Outbox.insert(c, eventId, topic, subject.toString(), e.toString(), now);
     }
 }

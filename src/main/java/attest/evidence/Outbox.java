@@ -28,6 +28,23 @@ public final class Outbox {
         this.lease = lease;
     }
 
+    /**
+     * Adds an event in the caller's JDBC transaction (approval steps, auditors' actions, checkpoints), so that it is
+     * published exactly when what it reports is committed.
+     */
+    public static void insert(java.sql.Connection c, UUID eventId, String topic, String key, String payload,
+                              java.time.Instant at) throws java.sql.SQLException {
+        try (java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_outbox (event_id, topic, "
+                + "event_key, payload, created_at) VALUES (?,?,?,?,?)")) {
+            ps.setObject(1, eventId);
+            ps.setString(2, topic);
+            ps.setString(3, key);
+            ps.setString(4, payload);
+            ps.setTimestamp(5, java.sql.Timestamp.from(at));
+            ps.executeUpdate();
+        }
+    }
+
     @SuppressWarnings("unchecked")
     public List<Claimed> claim(int max) {
         return sessionFactory.fromTransaction(session -> {

@@ -135,15 +135,7 @@ public final class Checkpoints {
         String payload = "{\"schema\":\"attest.checkpoint\",\"schema_version\":1,\"event_id\":\"" + eventId
                 + "\",\"checkpoint\":" + new String(canonical, java.nio.charset.StandardCharsets.UTF_8)
                 + ",\"signature\":\"" + java.util.Base64.getEncoder().encodeToString(signature) + "\"}";
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_outbox (event_id, topic, event_key, "
-                + "payload, created_at) VALUES (?,?,?,?,?)")) {
-            ps.setObject(1, eventId);
-            ps.setString(2, topic);
-            ps.setString(3, "checkpoint:" + chainId);
-            ps.setString(4, payload);
-            ps.setTimestamp(5, Timestamp.from(now));
-            ps.executeUpdate();
-        }
+        attest.evidence.Outbox.insert(c, eventId, topic, "checkpoint:" + chainId, payload, now);
         return Optional.of(new Checkpoint(chainId, size, head, now, canonical, signature, signer.keyId(), hash));
     }
 }
