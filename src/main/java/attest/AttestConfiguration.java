@@ -240,6 +240,10 @@ public class AttestConfiguration implements CamelConfiguration {
                 new attest.audit.AuditReports(db.dataSource())));
         var auditChain = new attest.evidence.chain.EvidenceChain(instanceId);
         registry.bind("readAuditRecordPathProcessor", new attest.audit.ReadAuditRecordPathProcessor());
+        // receipts (issue #11): GET /evidence/{id}/proof for the record's caller or an auditor
+        registry.bind("readProofPathProcessor", new attest.evidence.ReadProofPathProcessor());
+        registry.bind("renderEvidenceProofProcessor", new attest.evidence.RenderEvidenceProofProcessor(db.dataSource(),
+                s.string("attest.audit.role", "auditor")));
         registry.bind("readEvidencePayloadProcessor", new attest.audit.ReadEvidencePayloadProcessor(
                 new attest.audit.PayloadReads(db.dataSource(), auditChain, payloadCipher, topic, clock)));
         var replays = new attest.audit.Replays(db.dataSource(), auditChain, payloadCipher, topic,
