@@ -355,7 +355,8 @@ public final class Verifier {
                 continue;
             }
             long period = a.heartbeatMs() != null ? a.heartbeatMs() : o.defaultHeartbeatMs();
-            if (java.time.Duration.between(a.signedAt(), b.signedAt()).toMillis() > period + o.toleranceMs()) {
+            if (java.time.Duration.between(a.signedAt(), b.signedAt()).compareTo(
+                    java.time.Duration.ofMillis(period + o.toleranceMs())) > 0) {
                 gaps.add(chainId + ": missing_heartbeat " + a.signedAt() + " to " + b.signedAt() + " (checkpoints at sizes "
                         + a.size() + " and " + b.size() + "; the heartbeat is " + period + " ms)");
             }
@@ -368,6 +369,7 @@ public final class Verifier {
                            List<String> faults, List<String> warnings, List<String> gaps) {
         Map<String, List<Signed>> all = new java.util.TreeMap<>();
         signedByChain.forEach((k, v) -> all.put(k, new ArrayList<>(v)));
+        java.util.Set<String> faulted = new java.util.HashSet<>(); // one fault per chain: the first in witness order
         for (Witnessed w : o.witnesses()) {
             PublicKey key = keys.get(w.keyId());
             if (key == null || !KeyFileSigner.verify(key, w.canonical(), w.signature()) || !Canonical.isCanonical(w.canonical())) {
@@ -396,22 +398,30 @@ public final class Verifier {
                     continue;
                 }
             }
+            if (faulted.contains(chainId)) {
+                continue;
+            }
             Map<Long, byte[]> hashes = hashesByChain.getOrDefault(chainId, Map.of());
             byte[] h = hashes.get(s.size());
             if (h != null && !HexFormat.of().formatHex(h).equals(s.head())) {
                 faults.add(chainId + " position " + s.size() + ": fork (" + w.origin() + " holds another head signed for "
                         + "this size)");
+                faulted.add(chainId);
                 continue;
             }
             Long length = lengths.get(chainId);
             if (source.whole() && length != null && s.size() > length) {
                 faults.add(chainId + " position " + (length + 1) + ": rollback (" + w.origin() + " holds a checkpoint "
                         + "signed for " + s.size() + " entries; the chain holds " + length + ")");
+                faulted.add(chainId);
                 continue;
             }
             all.get(chainId).add(s);
         }
         for (Map.Entry<String, List<Signed>> e : all.entrySet()) {
+            if (faulted.contains(e.getKey())) {
+                continue;
+            }
             List<Signed> list = e.getValue();
             list.sort(java.util.Comparator.comparing(Signed::signedAt).thenComparing(Signed::size));
             Map<Long, String> heads = new java.util.HashMap<>();
