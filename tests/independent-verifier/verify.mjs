@@ -191,6 +191,7 @@ chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.
     if (entry.chain_id !== id || entry.position !== position) {
       faults.push(`${id} position ${position}: position_mismatch`); continue chains;
     }
+    if (entry.format !== 1) { faults.push(`${id} position ${position}: unsupported_format`); continue chains; }
     prev = sha256(RECORD_TAG, prev, bytes);
     hashes.set(position, prev);
     if (tree) { tree.append(leafHash(bytes)); roots.set(position, tree.root()); }

@@ -173,6 +173,11 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
+                if (!Long.valueOf(EvidenceChain.FORMAT).equals(entry.get("format"))) {
+                    faults.add(at + "unsupported_format (the entry's format is not " + EvidenceChain.FORMAT + ")");
+                    broken = true;
+                    break;
+                }
                 byte[] link = ChainHash.link(previous, row.canonical());
                 if (!Arrays.equals(link, row.hash())) {
                     faults.add(at + "hash_mismatch (the stored hash does not follow from the previous hash and this "
