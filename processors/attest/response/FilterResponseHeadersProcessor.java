@@ -10,7 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Leaves on the message only the headers a caller may see (and the status), and sets X-Request-Id.
+ * Leaves on the message only the headers a caller may see (and the status), and sets X-Request-Id and
+ * Attest-Evidence-Id (the call's evidence record id; issue #11: until response headers move to their own exchange
+ * property, they are set here and, for streams, in RenderUpstreamResponseProcessor).
  * The request's own headers, above all Authorization, never come back.
  */
 public class FilterResponseHeadersProcessor implements Processor {
@@ -29,7 +31,8 @@ public class FilterResponseHeadersProcessor implements Processor {
         Message m = exchange.getMessage();
         Map<String, Object> keep = new LinkedHashMap<>();
         m.getHeaders().forEach((k, v) -> {
-            if (allowed.test(k) && !k.equalsIgnoreCase(ResponseHeaders.REQUEST_ID)) {
+            if (allowed.test(k) && !k.equalsIgnoreCase(ResponseHeaders.REQUEST_ID)
+                    && !k.equalsIgnoreCase(ResponseHeaders.EVIDENCE_ID)) {
                 keep.put(k, v);
             }
         });
@@ -42,6 +45,11 @@ public class FilterResponseHeadersProcessor implements Processor {
         String requestId = exchange.getProperty(Exchanges.REQUEST_ID, String.class);
         if (requestId != null) {
             m.setHeader(ResponseHeaders.REQUEST_ID, requestId);
+        }
+        attest.evidence.EvidenceRecord evidence = exchange.getProperty(Exchanges.EVIDENCE,
+                attest.evidence.EvidenceRecord.class);
+        if (evidence != null && evidence.getId() != null) {
+            m.setHeader(ResponseHeaders.EVIDENCE_ID, evidence.getId().toString());
         }
     }
 }

@@ -41,6 +41,12 @@ public class RenderUpstreamResponseProcessor implements Processor {
             Map<String, String> headers = new LinkedHashMap<>();
             up.headers().forEach(e -> headers.put(e.getKey(), e.getValue()));
             headers.put(ResponseHeaders.REQUEST_ID, requestId);
+            headers.keySet().removeIf(k -> k.equalsIgnoreCase(ResponseHeaders.EVIDENCE_ID));
+            attest.evidence.EvidenceRecord evidence = exchange.getProperty(Exchanges.EVIDENCE,
+                    attest.evidence.EvidenceRecord.class);
+            if (evidence != null && evidence.getId() != null) {
+                headers.put(ResponseHeaders.EVIDENCE_ID, evidence.getId().toString());
+            }
             headers.put("Cache-Control", "no-cache");
             ChannelHandlerContext ctx = m.getHeader(NettyConstants.NETTY_CHANNEL_HANDLER_CONTEXT,
                     ChannelHandlerContext.class);

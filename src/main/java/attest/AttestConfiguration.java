@@ -143,6 +143,17 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.integer("attest.db.embedded.port", 0), s.integer("attest.db.pool-size", 8),
                 s.millis("attest.db.connect-timeout-ms", 1000));
         closer.add(db::close);
+        // evidence completeness (issue #11): the chain is registered and signed at start, heartbeats every T, and a
+        // final checkpoint when the instance stops (after the writer has drained: closed in reverse order)
+        var signer = attest.evidence.chain.KeyFileSigner.load(Path.of(s.string("attest.evidence.signing-key-file",
+                ".attest/evidence-signing.key")), s.bool("attest.evidence.signing-key-generate", true));
+        LOG.info("evidence chain {}: checkpoints signed with Ed25519 key {}", instanceId, signer.keyId());
+        var checkpoints = new attest.evidence.chain.Checkpoints(db.dataSource(), instanceId, signer,
+                s.longValue("attest.evidence.checkpoint-every-records", 1000),
+                s.millis("attest.evidence.checkpoint-every-ms", 10_000), s.string("attest.kafka.topic",
+                "attest.evidence.v1"), clock);
+        checkpoints.start();
+        closer.add(checkpoints::stop);
         EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(),
                 new attest.evidence.chain.EvidenceChain(instanceId), s.integer("attest.evidence.queue-capacity", 10_000),
                 s.integer("attest.evidence.max-batch", 256), s.millis("attest.evidence.linger-ms", 0),
@@ -178,13 +189,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock));
         registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
-        var signer = attest.evidence.chain.KeyFileSigner.load(Path.of(s.string("attest.evidence.signing-key-file",
-                ".attest/evidence-signing.key")), s.bool("attest.evidence.signing-key-generate", true));
-        LOG.info("evidence chain {}: checkpoints signed with Ed25519 key {}", instanceId, signer.keyId());
-        registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(
-                new attest.evidence.chain.Checkpoints(db.dataSource(), instanceId, signer,
-                        s.longValue("attest.evidence.checkpoint-every-records", 1000),
-                        s.millis("attest.evidence.checkpoint-every-ms", 10_000), topic, clock)));
+        registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(checkpoints));
 
         // the hardened HTTP server of the data plane; what it refuses is recorded too
         registry.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(
@@ -235,6 +240,10 @@ public class AttestConfiguration implements CamelConfiguration {
                 new attest.audit.AuditReports(db.dataSource())));
         var auditChain = new attest.evidence.chain.EvidenceChain(instanceId);
         registry.bind("readAuditRecordPathProcessor", new attest.audit.ReadAuditRecordPathProcessor());
+        // receipts (issue #11): GET /evidence/{id}/proof for the record's caller or an auditor
+        registry.bind("readProofPathProcessor", new attest.evidence.ReadProofPathProcessor());
+        registry.bind("renderEvidenceProofProcessor", new attest.evidence.RenderEvidenceProofProcessor(db.dataSource(),
+                s.string("attest.audit.role", "auditor")));
         registry.bind("readEvidencePayloadProcessor", new attest.audit.ReadEvidencePayloadProcessor(
                 new attest.audit.PayloadReads(db.dataSource(), auditChain, payloadCipher, topic, clock)));
         var replays = new attest.audit.Replays(db.dataSource(), auditChain, payloadCipher, topic,

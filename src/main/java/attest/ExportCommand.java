@@ -16,8 +16,10 @@ import java.util.List;
  * {@code attest export}: writes the evidence of a time range to a directory that verifies on its own.
  * <pre>
  *   attest.ExportCommand --jdbc URL [--user U] [--password-env VAR] --from 2026-11-18T00:00:00Z
- *                        --to 2026-11-25T00:00:00Z --public-key key.pub --out DIR
+ *                        --to 2026-11-25T00:00:00Z --public-key key.pub --out DIR [--wait-ms 11000]
  * </pre>
+ * Range proofs: per chain, the last checkpoint signed at or before {@code --from}, the first signed at or after
+ * {@code --to} (waited for up to {@code --wait-ms}, a heartbeat period and a tick), and every entry in between.
  */
 public final class ExportCommand {
     private ExportCommand() {
@@ -35,6 +37,7 @@ public final class ExportCommand {
         Instant to = null;
         Path dir = null;
         List<PublicKey> keys = new ArrayList<>();
+        long waitMs = 11_000;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -44,6 +47,7 @@ public final class ExportCommand {
                     case "--from" -> from = Instant.parse(args[++i]);
                     case "--to" -> to = Instant.parse(args[++i]);
                     case "--out" -> dir = Path.of(args[++i]);
+                    case "--wait-ms" -> waitMs = Long.parseLong(args[++i]);
                     case "--public-key" -> keys.add(KeyFileSigner.publicKey(Files.readString(Path.of(args[++i]))));
                     default -> throw new IllegalArgumentException("unknown argument " + args[i]);
                 }
@@ -54,12 +58,12 @@ public final class ExportCommand {
         } catch (Exception e) {
             out.println("error: " + e.getMessage());
             out.println("usage: attest export --jdbc URL [--user U] [--password-env VAR] --from T --to T "
-                    + "--public-key FILE --out DIR");
+                    + "--public-key FILE --out DIR [--wait-ms MS]");
             return 2;
         }
         try (Connection c = DriverManager.getConnection(jdbc, user, password)) {
             c.setReadOnly(true);
-            long n = Export.write(c, from, to, keys, dir);
+            long n = Export.write(c, from, to, keys, dir, java.time.Duration.ofMillis(waitMs));
             out.println("exported " + n + " entries to " + dir);
             return 0;
         } catch (Exception e) {

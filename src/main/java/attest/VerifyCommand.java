@@ -17,9 +17,12 @@ import java.util.Map;
  * <pre>
  *   attest.VerifyCommand --jdbc jdbc:postgresql://host/db [--user u] [--password-env VAR] --public-key key.pub ...
  *   attest.VerifyCommand --export DIR --public-key key.pub ...
+ *   attest.VerifyCommand --receipt FILE --public-key key.pub ...
+ *   options: --from T --to T (the range that must be covered), --witness FILE (checkpoints a Kafka consumer saved),
+ *            --tolerance-ms MS (heartbeat slack, 5000), --heartbeat-ms MS (for checkpoints of format 1, 10000)
  * </pre>
- * Exit codes: 0 valid, 1 tampered (first bad position and kind of fault), 2 unverifiable (missing key,
- * unreadable source, bad arguments). See docs/evidence-format.md.
+ * Exit codes: 0 valid, 1 TAMPERED (first bad position and kind of fault) or INCOMPLETE (the uncovered span),
+ * 2 unverifiable (missing key, unreadable source, bad arguments). See docs/evidence-format.md.
  */
 public final class VerifyCommand {
     private VerifyCommand() {
@@ -36,6 +39,12 @@ public final class VerifyCommand {
         String user = null;
         String password = null;
         Map<String, PublicKey> keys = new HashMap<>();
+        java.time.Instant from = null;
+        java.time.Instant to = null;
+        long toleranceMs = 5_000;
+        long heartbeatMs = 10_000;
+        java.util.List<Verifier.Witnessed> witnesses = new java.util.ArrayList<>();
+        Path receipt = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -49,21 +58,43 @@ public final class VerifyCommand {
                         PublicKey k = KeyFileSigner.publicKey(Files.readString(Path.of(args[++i])));
                         keys.put(KeyFileSigner.keyId(k), k);
                     }
+                    case "--from" -> from = java.time.Instant.parse(args[++i]);
+                    case "--to" -> to = java.time.Instant.parse(args[++i]);
+                    case "--tolerance-ms" -> toleranceMs = Long.parseLong(args[++i]);
+                    case "--heartbeat-ms" -> heartbeatMs = Long.parseLong(args[++i]);
+                    case "--witness" -> witnesses.addAll(attest.evidence.chain.Witness.read(Path.of(args[++i])));
+                    case "--receipt" -> receipt = Path.of(args[++i]);
                     default -> throw new IllegalArgumentException("unknown argument " + args[i]);
                 }
             }
-            if ((jdbc == null) == (export == null)) {
-                throw new IllegalArgumentException("give --jdbc or --export");
+            if (receipt == null && (jdbc == null) == (export == null)) {
+                throw new IllegalArgumentException("give --jdbc, --export or --receipt");
+            }
+            if ((from == null) != (to == null) || (from != null && !from.isBefore(to))) {
+                throw new IllegalArgumentException("give both --from and --to, from before to");
             }
         } catch (Exception e) {
             out.println("UNVERIFIABLE: " + e.getMessage());
             out.println("usage: attest verify (--jdbc URL [--user U] [--password-env VAR] [--master-key-file F] "
-                    + "| --export DIR) --public-key FILE ...");
+                    + "| --export DIR | --receipt FILE) --public-key FILE ... [--from T --to T] [--witness FILE ...] "
+                    + "[--tolerance-ms MS] [--heartbeat-ms MS]");
             return Verifier.UNVERIFIABLE;
+        }
+        if (keys.isEmpty()) {
+            out.println("note: no --public-key given: no checkpoint can be trusted");
+        }
+        Verifier.Options options = new Verifier.Options(from, to, toleranceMs, heartbeatMs, witnesses);
+        if (receipt != null) {
+            try {
+                return report(attest.evidence.chain.Receipts.verify(Files.readAllBytes(receipt), keys), out);
+            } catch (java.io.IOException e) {
+                out.println("UNVERIFIABLE: cannot read the receipt");
+                return Verifier.UNVERIFIABLE;
+            }
         }
         if (export != null) {
             try {
-                return report(new Verifier(keys).verify(attest.evidence.chain.Export.read(export)), out);
+                return report(new Verifier(keys).verify(attest.evidence.chain.Export.read(export), options), out);
             } catch (RuntimeException e) {
                 out.println("UNVERIFIABLE: cannot read the export: " + e.getClass().getSimpleName());
                 return Verifier.UNVERIFIABLE;
@@ -71,7 +102,7 @@ public final class VerifyCommand {
         }
         try (Connection c = DriverManager.getConnection(jdbc, user, password)) {
             DatabaseSource source = new DatabaseSource(c, master);
-            Verifier.Report report = new Verifier(keys).verify(source);
+            Verifier.Report report = new Verifier(keys).verify(source, options);
             if (source.encryptedSkipped()) {
                 out.println("note: encrypted payloads were not checked against their digests (no --master-key-file)");
             }
@@ -87,6 +118,7 @@ public final class VerifyCommand {
             report.notes().forEach(n -> out.println("note: " + n));
             report.warnings().forEach(w -> out.println("warning: " + w));
             report.faults().forEach(f -> out.println("fault: " + f));
+            report.gaps().forEach(g -> out.println("incomplete: " + g));
             out.println(report.summary());
             return report.code();
         }

@@ -10,7 +10,9 @@ import java.util.regex.Pattern;
  */
 public final class ResponseHeaders {
     public static final String REQUEST_ID = "X-Request-Id";
-    private static final Set<String> ALLOWED = Set.of("content-type", "x-request-id", "www-authenticate",
+    /** The call's evidence record id, which a caller keeps as a receipt (GET /evidence/{id}/proof). */
+    public static final String EVIDENCE_ID = "Attest-Evidence-Id";
+    private static final Set<String> ALLOWED = Set.of("content-type", "x-request-id", "attest-evidence-id", "www-authenticate",
             "retry-after", "location", "cache-control", "content-language", "openai-model", "openai-processing-ms",
             "openai-version");
     private static final Pattern ALLOWED_PREFIX = Pattern.compile("^x-ratelimit-[a-z0-9-]+$");

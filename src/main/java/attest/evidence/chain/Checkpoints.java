@@ -11,16 +11,21 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Signed checkpoints of this instance's chain: chain id, size, head hash, time and the previous checkpoint's
- * hash, signed with the key file's key. A checkpoint is made when N records were appended since the last one,
- * or T has passed with at least one; it is stored with its outbox event (published to Kafka) in one
+ * Signed checkpoints of this instance's chain: chain id, size, head hash, Merkle tree root, time, the previous
+ * checkpoint's hash, the heartbeat period, the instance's state and the chain ids it knows of, signed with the key
+ * file's key (format 2, docs/evidence-format.md section 4). A checkpoint is made when N records were appended
+ * since the last one, or T has passed (a heartbeat, even when idle), and when the instance starts and stops; it
+ * is stored with its outbox event (published to Kafka) in one
  * transaction. The signer refuses to go backwards: never a smaller size, never another head for a size it
  * has signed.
  */
@@ -38,6 +43,11 @@ public final class Checkpoints {
     private final String topic;
     private final Clock clock;
 
+    /** The checkpoint format this signer writes: 2 adds the tree head, the heartbeat, the state and the chains. */
+    public static final int FORMAT = 2;
+    public static final String RUNNING = "running";
+    public static final String STOPPED = "stopped";
+
     public Checkpoints(DataSource dataSource, String chainId, CheckpointSigner signer, long everyRecords,
                        Duration everyPeriod, String topic, Clock clock) {
         this.dataSource = dataSource;
@@ -51,10 +61,44 @@ public final class Checkpoints {
 
     /** Signs a checkpoint if one is due; returns it, or empty when none was due. */
     public Optional<Checkpoint> signIfDue() {
+        return inTransaction(c -> sign(c, false, RUNNING));
+    }
+
+    /**
+     * The instance starts: its chain is registered (a {@code start} row in {@code evidence_instance}), its head
+     * created when new, and a checkpoint signed at once, so the chain is named and covered from its first second.
+     */
+    public Checkpoint start() {
+        return inTransaction(c -> {
+            register(c, "start");
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain_head (chain_id, size, head, "
+                    + "frontier) VALUES (?, 0, ?, ?) ON CONFLICT (chain_id) DO NOTHING")) {
+                ps.setString(1, chainId);
+                ps.setBytes(2, ChainHash.GENESIS);
+                ps.setBytes(3, new byte[0]);
+                ps.executeUpdate();
+            }
+            return sign(c, true, RUNNING);
+        }).orElseThrow();
+    }
+
+    /** The instance stops: a final checkpoint ({@code state} stopped) and the {@code stop} row, together. */
+    public Checkpoint stop() {
+        return inTransaction(c -> {
+            register(c, "stop");
+            return sign(c, true, STOPPED);
+        }).orElseThrow(() -> new IllegalStateException("the chain has no head: nothing to sign"));
+    }
+
+    private interface Work {
+        Optional<Checkpoint> run(Connection c) throws SQLException;
+    }
+
+    private Optional<Checkpoint> inTransaction(Work work) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                Optional<Checkpoint> made = signIfDue(c);
+                Optional<Checkpoint> made = work.run(c);
                 c.commit();
                 return made;
             } catch (SQLException | RuntimeException e) {
@@ -66,11 +110,36 @@ public final class Checkpoints {
         }
     }
 
-    private Optional<Checkpoint> signIfDue(Connection c) throws SQLException {
+    private void register(Connection c, String event) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_instance (chain_id, event, at, key_id) "
+                + "VALUES (?,?,?,?)")) {
+            ps.setString(1, chainId);
+            ps.setString(2, event);
+            ps.setTimestamp(3, Timestamp.from(clock.instant()));
+            ps.setString(4, signer.keyId());
+            ps.executeUpdate();
+        }
+    }
+
+    /** The chain ids this signer knows of: every registered instance and every chain with a head. */
+    static List<String> knownChains(Connection c) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT chain_id FROM evidence_instance UNION "
+                + "SELECT chain_id FROM evidence_chain_head ORDER BY 1"); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        Collections.sort(out); // UTF-16 code unit order, whatever the database's collation
+        return out;
+    }
+
+    private Optional<Checkpoint> sign(Connection c, boolean force, String state) throws SQLException {
         long size;
         byte[] head;
-        try (PreparedStatement ps = c.prepareStatement("SELECT size, head FROM evidence_chain_head WHERE chain_id = ? "
-                + "FOR UPDATE")) {
+        byte[] stored;
+        try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier FROM evidence_chain_head "
+                + "WHERE chain_id = ? FOR UPDATE")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -78,13 +147,14 @@ public final class Checkpoints {
                 }
                 size = rs.getLong(1);
                 head = rs.getBytes(2);
+                stored = rs.getBytes(3);
             }
         }
         long lastSize = 0;
         byte[] lastHash = null;
-        Instant lastAt = Instant.EPOCH;
+        Instant lastAt = null;
         try (PreparedStatement ps = c.prepareStatement("SELECT size, hash, signed_at, head FROM evidence_checkpoint "
-                + "WHERE chain_id = ? ORDER BY size DESC LIMIT 1")) {
+                + "WHERE chain_id = ? ORDER BY size DESC, signed_at DESC LIMIT 1")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -101,21 +171,36 @@ public final class Checkpoints {
             throw new IllegalStateException("refusing to sign a smaller chain (" + size + " < " + lastSize + ")");
         }
         Instant now = clock.instant();
-        boolean due = size > lastSize && (size - lastSize >= everyRecords
-                || !now.isBefore(lastAt.plus(everyPeriod)));
+        if (lastAt != null && now.isBefore(lastAt)) {
+            now = lastAt; // never sign a time before the previous checkpoint's
+        }
+        // a heartbeat: every T even when idle, so that silence is provable; sooner after N new records
+        boolean due = force || lastAt == null || size - lastSize >= everyRecords || !now.isBefore(lastAt.plus(everyPeriod));
         if (!due) {
             return Optional.empty();
         }
+        Merkle.Frontier tree = MerkleStore.frontier(c, chainId, size, stored, true);
+        if (stored == null || Merkle.Frontier.decode(size, stored) == null) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_chain_head SET frontier = ? WHERE chain_id = ?")) {
+                ps.setBytes(1, tree.encode());
+                ps.setString(2, chainId);
+                ps.executeUpdate();
+            }
+        }
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("format", EvidenceChain.FORMAT);
+        body.put("format", FORMAT);
         body.put("type", "checkpoint");
         body.put("chain_id", chainId);
         body.put("size", size);
         body.put("head", HexFormat.of().formatHex(head));
+        body.put("root", HexFormat.of().formatHex(tree.root()));
         body.put("signed_at", now.toString());
         body.put("previous", lastHash == null ? null : HexFormat.of().formatHex(lastHash));
         body.put("key_id", signer.keyId());
         body.put("algorithm", signer.algorithm());
+        body.put("heartbeat_ms", everyPeriod.toMillis());
+        body.put("state", state);
+        body.put("chains", knownChains(c));
         byte[] canonical = Canonical.of(body);
         byte[] signature = signer.sign(canonical);
         byte[] hash = ChainHash.checkpoint(canonical);

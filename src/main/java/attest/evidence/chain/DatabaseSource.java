@@ -36,7 +36,25 @@ public final class DatabaseSource implements Verifier.Source {
 
     @Override
     public List<String> chains() {
-        return strings("SELECT DISTINCT chain_id FROM evidence_chain ORDER BY chain_id");
+        // every chain the store knows of: with entries, with checkpoints, with a head, or registered; a chain
+        // whose entries were all deleted is still named (and then a finding)
+        List<String> out = new ArrayList<>(new java.util.TreeSet<>(strings("SELECT DISTINCT chain_id FROM evidence_chain "
+                + "UNION SELECT chain_id FROM evidence_checkpoint UNION SELECT chain_id FROM evidence_chain_head "
+                + "UNION SELECT chain_id FROM evidence_instance")));
+        return out;
+    }
+
+    @Override
+    public String lastRegistryEvent(String chainId) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT event FROM evidence_instance WHERE chain_id = ? "
+                + "ORDER BY at DESC, event DESC LIMIT 1")) {
+            ps.setString(1, chainId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the registry: " + e.getSQLState(), e);
+        }
     }
 
     @Override
@@ -60,7 +78,7 @@ public final class DatabaseSource implements Verifier.Source {
     public List<Verifier.StoredCheckpoint> checkpoints(String chainId) {
         List<Verifier.StoredCheckpoint> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT size, canonical, signature, key_id, hash "
-                + "FROM evidence_checkpoint WHERE chain_id = ? ORDER BY size")) {
+                + "FROM evidence_checkpoint WHERE chain_id = ? ORDER BY size, signed_at")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -16,7 +16,9 @@ import java.util.UUID;
  * Appends entries to this gateway instance's hash chain, inside the caller's transaction (the same one that
  * writes the record and its outbox row). The position comes from the chain-head row, locked for the
  * transaction, so positions are gap-free and the chain cannot fork; the chain id and position are part of
- * the canonical entry that is hashed. The stored bytes are the canonical bytes, never re-rendered.
+ * the canonical entry that is hashed. The stored bytes are the canonical bytes, never re-rendered. The chain's
+ * Merkle tree (RFC 9162) is kept as a compact frontier on the head row, updated in the same transaction, with
+ * each completed subtree of 256 leaves or more cached for proofs.
  */
 public final class EvidenceChain {
     /** One thing to append: its kind ({@code call.open}, {@code approval.held}...), subject and body. */
@@ -48,15 +50,20 @@ public final class EvidenceChain {
         }
         long size;
         byte[] head;
-        try (PreparedStatement ps = c.prepareStatement("SELECT size, head FROM evidence_chain_head WHERE chain_id = ? "
-                + "FOR UPDATE")) {
+        byte[] stored;
+        try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier FROM evidence_chain_head "
+                + "WHERE chain_id = ? FOR UPDATE")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 size = rs.getLong(1);
                 head = rs.getBytes(2);
+                stored = rs.getBytes(3);
             }
         }
+        Merkle.Frontier tree = MerkleStore.frontier(c, chainId, size, stored, true);
+        List<long[]> completedAt = new ArrayList<>();
+        List<byte[]> completed = new ArrayList<>();
         List<Long> positions = new ArrayList<>(entries.size());
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain (chain_id, position, kind, "
                 + "subject_id, recorded_at, canonical, hash) VALUES (?,?,?,?,?,?,?)")) {
@@ -64,6 +71,12 @@ public final class EvidenceChain {
                 long position = ++size;
                 byte[] canonical = Canonical.of(envelope(chainId, position, e));
                 head = ChainHash.link(head, canonical);
+                tree.appendLeaf(Merkle.leaf(canonical), (level, index, hash) -> {
+                    if (level >= MerkleStore.CACHE_LEVEL) {
+                        completedAt.add(new long[]{level, index});
+                        completed.add(hash);
+                    }
+                });
                 ps.setString(1, chainId);
                 ps.setLong(2, position);
                 ps.setString(3, e.kind());
@@ -76,11 +89,15 @@ public final class EvidenceChain {
             }
             ps.executeBatch();
         }
-        try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_chain_head SET size = ?, head = ? "
+        for (int i = 0; i < completed.size(); i++) {
+            MerkleStore.insert(c, chainId, (int) completedAt.get(i)[0], completedAt.get(i)[1], completed.get(i));
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_chain_head SET size = ?, head = ?, frontier = ? "
                 + "WHERE chain_id = ?")) {
             ps.setLong(1, size);
             ps.setBytes(2, head);
-            ps.setString(3, chainId);
+            ps.setBytes(3, tree.encode());
+            ps.setString(4, chainId);
             ps.executeUpdate();
         }
         return positions;

@@ -42,57 +42,54 @@ public final class Export {
     /** Writes the export into {@code out} (created; must be empty or absent); returns the number of entries. */
     public static long write(Connection c, Instant from, Instant to, List<PublicKey> keys, Path out)
             throws SQLException, IOException {
+        return write(c, from, to, keys, out, java.time.Duration.ZERO);
+    }
+
+    /**
+     * Writes a range-proof export of [from, to): for every chain the store knows of, the last checkpoint signed at
+     * or before {@code from} (the opening one) and every entry after it, up to the first checkpoint signed at or
+     * after {@code to} (the closing one), waiting up to {@code wait} for that one to be signed (heartbeats).
+     */
+    public static long write(Connection c, Instant from, Instant to, List<PublicKey> keys, Path out,
+                             java.time.Duration wait) throws SQLException, IOException {
         Files.createDirectories(out.resolve("chains"));
         Files.createDirectories(out.resolve("checkpoints"));
         Files.createDirectories(out.resolve("keys"));
         ObjectNode manifest = JSON.createObjectNode();
-        manifest.put("format", 1);
+        manifest.put("format", 2);
         manifest.put("from", from.toString());
         manifest.put("to", to.toString());
         manifest.put("created_at", Instant.now().toString());
         ArrayNode chains = manifest.putArray("chains");
         long total = 0;
-        List<String> chainIds = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT chain_id, min(position), max(position) FROM evidence_chain "
-                + "WHERE recorded_at >= ? AND recorded_at < ? GROUP BY chain_id ORDER BY chain_id")) {
-            ps.setTimestamp(1, Timestamp.from(from));
-            ps.setTimestamp(2, Timestamp.from(to));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    chainIds.add(rs.getString(1) + "\n" + rs.getLong(2) + "\n" + rs.getLong(3));
+        List<String> chainIds = new ArrayList<>(new java.util.TreeSet<>(strings(c, "SELECT DISTINCT chain_id FROM "
+                + "evidence_chain UNION SELECT chain_id FROM evidence_checkpoint UNION SELECT chain_id FROM "
+                + "evidence_chain_head UNION SELECT chain_id FROM evidence_instance", null)));
+        Instant deadline = Instant.now().plus(wait);
+        for (String chainId : chainIds) {
+            Cp opening = checkpoint(c, chainId, "signed_at <= ? ORDER BY signed_at DESC, size DESC", from);
+            Cp closing = checkpoint(c, chainId, "signed_at >= ? ORDER BY signed_at, size", to);
+            while (closing == null && !to.isAfter(deadline) && Instant.now().isBefore(deadline)) {
+                Cp last = checkpoint(c, chainId, "true ORDER BY size DESC, signed_at DESC", null);
+                if (last != null && last.stopped()) {
+                    break; // the instance stopped: no heartbeat will come
                 }
-            }
-        }
-        for (String row : chainIds) {
-            String[] p = row.split("\n");
-            String chainId = p[0];
-            long first = Long.parseLong(p[1]);
-            long last = Long.parseLong(p[2]);
-            // extend to the first checkpoint that covers the range, so that every exported entry is anchored
-            long end = last;
-            try (PreparedStatement ps = c.prepareStatement("SELECT min(size) FROM evidence_checkpoint "
-                    + "WHERE chain_id = ? AND size >= ?")) {
-                ps.setString(1, chainId);
-                ps.setLong(2, last);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next() && rs.getObject(1) != null) {
-                        end = rs.getLong(1);
-                    }
+                try {
+                    Thread.sleep(200); // polling the store for the heartbeat the instance signs every T
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
                 }
+                closing = checkpoint(c, chainId, "signed_at >= ? ORDER BY signed_at, size", to);
             }
-            byte[] anchor = ChainHash.GENESIS;
-            if (first > 1) {
-                try (PreparedStatement ps = c.prepareStatement("SELECT hash FROM evidence_chain WHERE chain_id = ? "
-                        + "AND position = ?")) {
-                    ps.setString(1, chainId);
-                    ps.setLong(2, first - 1);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (rs.next()) {
-                            anchor = rs.getBytes(1);
-                        }
-                    }
-                }
+            if (closing == null) {
+                // none yet: the latest one; the verifier reports the uncovered end of the range
+                closing = checkpoint(c, chainId, "true ORDER BY size DESC, signed_at DESC", null);
             }
+            long first = opening == null ? 1 : opening.size() + 1;
+            long end = closing == null ? maxPosition(c, chainId) : closing.size();
+            byte[] anchor = opening == null ? ChainHash.GENESIS : opening.head();
+            Merkle.Frontier frontier = Merkle.Frontier.of(first - 1, new MerkleStore(c, chainId, false));
             String file = safe(chainId);
             StringBuilder lines = new StringBuilder();
             long count = 0;
@@ -112,13 +109,13 @@ public final class Export {
             StringBuilder cps = new StringBuilder();
             try (PreparedStatement ps = c.prepareStatement("""
                     SELECT size, canonical, signature, key_id, hash FROM evidence_checkpoint
-                    WHERE chain_id = ? AND size <= ? AND size >= coalesce((SELECT max(size) FROM evidence_checkpoint
-                                                                          WHERE chain_id = ? AND size < ?), 0)
-                    ORDER BY size""")) {
+                    WHERE chain_id = ? AND (size, signed_at) >= (?, ?) AND (size, signed_at) <= (?, ?)
+                    ORDER BY size, signed_at""")) {
                 ps.setString(1, chainId);
-                ps.setLong(2, end);
-                ps.setString(3, chainId);
-                ps.setLong(4, first);
+                ps.setLong(2, opening == null ? 0 : opening.size());
+                ps.setTimestamp(3, opening == null ? new Timestamp(0) : opening.at());
+                ps.setLong(4, closing == null ? -1 : closing.size());
+                ps.setTimestamp(5, closing == null ? new Timestamp(0) : closing.at());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         ObjectNode cp = JSON.createObjectNode();
@@ -138,8 +135,15 @@ public final class Export {
             ch.put("checkpoints", "checkpoints/" + file + ".jsonl");
             ch.put("first_position", first);
             ch.put("last_position", first + count - 1);
-            ch.put("last_in_range", last);
+            Long lastInRange = lastInRange(c, chainId, to);
+            if (lastInRange == null) {
+                ch.putNull("last_in_range");
+            } else {
+                ch.put("last_in_range", lastInRange);
+            }
             ch.put("anchor_hash", HEX.formatHex(anchor));
+            ArrayNode f = ch.putArray("frontier");
+            frontier.nodes().forEach(n -> f.add(HEX.formatHex(n)));
             total += count;
         }
         StringBuilder fingerprints = new StringBuilder("# key id, SHA-256 of the X.509 public key\n");
@@ -185,6 +189,12 @@ public final class Export {
             });
             Map<String, JsonNode> byChain = new TreeMap<>();
             manifest.path("chains").forEach(n -> byChain.put(n.path("chain_id").asText(), n));
+            byChain.forEach((id, n) -> {
+                if (n.has("frontier") && n.path("frontier").size() != Long.bitCount(n.path("first_position").asLong() - 1)) {
+                    sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
+                            + "frontier does not have one node per set bit of first_position - 1)");
+                }
+            });
             return new Verifier.Source() {
                 public List<String> chains() {
                     return List.copyOf(byChain.keySet());
@@ -232,6 +242,20 @@ public final class Export {
                 public List<String> sourceFaults() {
                     return sourceFaults;
                 }
+
+                public Merkle.Frontier frontier(String chainId) {
+                    JsonNode ch = byChain.get(chainId);
+                    if (!ch.has("frontier")) {
+                        return null; // an export of format 1: roots are not recomputed
+                    }
+                    List<byte[]> nodes = new ArrayList<>();
+                    ch.path("frontier").forEach(n -> nodes.add(HEX.parseHex(n.asText())));
+                    return Merkle.Frontier.of(ch.path("first_position").asLong() - 1, nodes);
+                }
+
+                public boolean whole() {
+                    return false;
+                }
             };
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the export in " + dir, e);
@@ -250,6 +274,57 @@ public final class Export {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private record Cp(long size, byte[] head, Timestamp at, boolean stopped) {
+    }
+
+    private static Cp checkpoint(Connection c, String chainId, String condition, Instant at) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT size, head, signed_at, canonical FROM evidence_checkpoint "
+                + "WHERE chain_id = ? AND " + condition + " LIMIT 1")) {
+            ps.setString(1, chainId);
+            if (at != null) {
+                ps.setTimestamp(2, Timestamp.from(at));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                return new Cp(rs.getLong(1), rs.getBytes(2), rs.getTimestamp(3), new String(rs.getBytes(4),
+                        StandardCharsets.UTF_8).contains("\"state\":\"" + Checkpoints.STOPPED + "\""));
+            }
+        }
+    }
+
+    private static long maxPosition(Connection c, String chainId) throws SQLException {
+        List<String> l = strings(c, "SELECT coalesce(max(position), 0) FROM evidence_chain WHERE chain_id = ?", chainId);
+        return Long.parseLong(l.get(0));
+    }
+
+    private static Long lastInRange(Connection c, String chainId, Instant to) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT max(position) FROM evidence_chain WHERE chain_id = ? "
+                + "AND recorded_at < ?")) {
+            ps.setString(1, chainId);
+            ps.setTimestamp(2, Timestamp.from(to));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getObject(1) != null ? rs.getLong(1) : null;
+            }
+        }
+    }
+
+    private static List<String> strings(Connection c, String sql, String parameter) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            if (parameter != null) {
+                ps.setString(1, parameter);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
     }
 
     private static String safe(String chainId) {

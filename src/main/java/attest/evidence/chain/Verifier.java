@@ -50,6 +50,41 @@ public final class Verifier {
         default List<String> sourceFaults() {
             return List.of();
         }
+
+        /**
+         * The Merkle frontier of the entries before {@link #start}: empty at position 1; an export's manifest
+         * carries it; null when unknown (an export of format 1), and then roots are not recomputed.
+         */
+        default Merkle.Frontier frontier(String chainId) {
+            return start(chainId).position() == 1 ? new Merkle.Frontier() : null;
+        }
+
+        /** Whether this is the whole store (a database): a chain named but absent was deleted, not left out. */
+        default boolean whole() {
+            return true;
+        }
+
+        /** The last registry event of a chain ({@code start} or {@code stop}), null when unknown. */
+        default String lastRegistryEvent(String chainId) {
+            return null;
+        }
+    }
+
+    /** A checkpoint as a Kafka consumer saved it (a witness), or as read from the source. */
+    public record Witnessed(String origin, byte[] canonical, byte[] signature, String keyId) {
+    }
+
+    /** What the auditor asks: the range that must be covered, the heartbeat tolerance and the witnesses. */
+    public record Options(java.time.Instant from, java.time.Instant to, long toleranceMs, long defaultHeartbeatMs,
+                          List<Witnessed> witnesses) {
+        public static Options none() {
+            return new Options(null, null, 5_000, 10_000, List.of());
+        }
+    }
+
+    /** A verified checkpoint, parsed. */
+    record Signed(String chainId, long size, String head, String root, java.time.Instant signedAt, String state,
+                  Long heartbeatMs, List<String> chains, String previous, byte[] hash, String origin) {
     }
 
     /** The first position of a chain's rows and the hash of the entry before it. */
@@ -57,13 +92,18 @@ public final class Verifier {
     }
 
     /** What verification found. */
-    public record Report(int code, List<String> faults, List<String> warnings, List<String> notes) {
+    public record Report(int code, List<String> faults, List<String> warnings, List<String> notes,
+                         List<String> gaps) {
+        public Report(int code, List<String> faults, List<String> warnings, List<String> notes) {
+            this(code, faults, warnings, notes, List.of());
+        }
+
+        /** TAMPERED (exit 1) wins over INCOMPLETE (exit 1), which wins over UNVERIFIABLE (exit 2), then VALID. */
         public String summary() {
-            return switch (code) {
-                case VALID -> "VALID";
-                case TAMPERED -> "TAMPERED";
-                default -> "UNVERIFIABLE";
-            };
+            if (code == TAMPERED) {
+                return faults.isEmpty() ? "INCOMPLETE" : "TAMPERED";
+            }
+            return code == VALID ? "VALID" : "UNVERIFIABLE";
         }
     }
 
@@ -75,19 +115,44 @@ public final class Verifier {
     }
 
     public Report verify(Source source) {
+        return verify(source, Options.none());
+    }
+
+    public Report verify(Source source, Options options) {
         List<String> faults = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        List<String> gaps = new ArrayList<>();
         boolean unverifiable = false;
         faults.addAll(source.sourceFaults());
-        for (String chainId : faults.isEmpty() ? source.chains() : List.<String>of()) {
+        List<String> chainIds = faults.isEmpty() ? source.chains() : List.<String>of();
+        java.util.Set<String> named = new java.util.TreeSet<>();
+        Map<String, List<Signed>> signedByChain = new java.util.TreeMap<>();
+        Map<String, Map<Long, byte[]>> hashesByChain = new java.util.HashMap<>();
+        Map<String, Long> lengths = new java.util.HashMap<>();
+        for (String chainId : chainIds) {
             Start start = source.start(chainId);
+            List<StoredCheckpoint> stored = source.checkpoints(chainId);
+            java.util.Set<Long> rootSizes = new java.util.HashSet<>();
+            stored.forEach(cp -> rootSizes.add(cp.size()));
+            Map<Long, byte[]> roots = new java.util.HashMap<>();
+            Merkle.Frontier tree = source.frontier(chainId);
+            if (tree != null && tree.size() != start.position() - 1) {
+                faults.add(chainId + " position " + start.position() + ": anchor_mismatch (the Merkle frontier does "
+                        + "not describe the entries before the first exported one)");
+                continue;
+            }
+            if (tree != null) {
+                roots.put(tree.size(), tree.root());
+            }
             Map<Long, byte[]> hashes = new java.util.HashMap<>();
             hashes.put(start.position() - 1, start.previousHash());
             byte[] previous = start.previousHash();
             long expected = start.position();
             boolean broken = false;
+            boolean any = false;
             for (Row row : source.rows(chainId)) {
+                any = true;
                 String at = chainId + " position " + row.position() + ": ";
                 if (row.position() != expected) {
                     faults.add(row.position() > expected ? chainId + " position " + expected
@@ -108,6 +173,11 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
+                if (!Long.valueOf(EvidenceChain.FORMAT).equals(entry.get("format"))) {
+                    faults.add(at + "unsupported_format (the entry's format is not " + EvidenceChain.FORMAT + ")");
+                    broken = true;
+                    break;
+                }
                 byte[] link = ChainHash.link(previous, row.canonical());
                 if (!Arrays.equals(link, row.hash())) {
                     faults.add(at + "hash_mismatch (the stored hash does not follow from the previous hash and this "
@@ -123,15 +193,27 @@ public final class Verifier {
                 }
                 previous = link;
                 hashes.put(row.position(), link);
+                if (tree != null) {
+                    tree.appendLeaf(Merkle.leaf(row.canonical()), null);
+                    if (rootSizes.contains(row.position())) {
+                        roots.put(row.position(), tree.root());
+                    }
+                }
                 expected++;
             }
             long length = expected - 1;
             if (broken) {
                 continue;
             }
+            if (!any && stored.isEmpty() && source.whole()) {
+                faults.add(chainId + " position 1: missing_chain (the chain is registered, but no entry and no "
+                        + "checkpoint of it remains)");
+                continue;
+            }
             byte[] previousCheckpoint = null;
             long anchored = 0;
-            for (StoredCheckpoint cp : source.checkpoints(chainId)) {
+            List<Signed> signed = new ArrayList<>();
+            for (StoredCheckpoint cp : stored) {
                 String at = chainId + " checkpoint at size " + cp.size() + ": ";
                 PublicKey key = keys.get(cp.keyId());
                 if (key == null) {
@@ -160,7 +242,9 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
-                if (expectedPrev == null ? prev != null : !expectedPrev.equals(prev)) {
+                // an export's first checkpoint (the opening one) links to one that is not included
+                boolean firstOfPartial = signed.isEmpty() && !source.whole();
+                if (!firstOfPartial && (expectedPrev == null ? prev != null : !expectedPrev.equals(prev))) {
                     faults.add(at + "checkpoint_chain_broken (previous checkpoint hash does not match)");
                     broken = true;
                     break;
@@ -170,10 +254,23 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
-                if (cp.size() < start.position()) {
-                    // an export's anchor: signed before the exported rows; its hash links the next checkpoint
-                    previousCheckpoint = cp.hash();
-                    continue;
+                Signed s = parse(body, cp.hash(), "source");
+                if (s == null) {
+                    faults.add(at + "checkpoint_mismatch (a signed field is missing or malformed)");
+                    broken = true;
+                    break;
+                }
+                if (!signed.isEmpty() && (s.size() < signed.get(signed.size() - 1).size()
+                        || s.signedAt().isBefore(signed.get(signed.size() - 1).signedAt()))) {
+                    faults.add(chainId + " position " + (s.size() + 1) + ": rollback (a checkpoint signed at "
+                            + s.signedAt() + " follows one of a larger size or a later time)");
+                    broken = true;
+                    break;
+                }
+                signed.add(s);
+                previousCheckpoint = cp.hash();
+                if (cp.size() < start.position() - 1) {
+                    continue; // an old export's link: signed before the exported rows
                 }
                 if (cp.size() > length) {
                     faults.add(chainId + " position " + (length + 1) + ": truncated (a signed checkpoint covers "
@@ -187,20 +284,193 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
-                previousCheckpoint = cp.hash();
+                if (s.root() != null && roots.containsKey(cp.size())
+                        && !HexFormat.of().formatHex(roots.get(cp.size())).equals(s.root())) {
+                    faults.add(chainId + " position " + cp.size() + ": root_mismatch (the signed Merkle tree root is "
+                            + "not the root of the entries)");
+                    broken = true;
+                    break;
+                }
                 anchored = cp.size();
             }
-            if (!broken && !unverifiable) {
-                notes.add(chainId + ": positions " + start.position() + " to " + length
-                        + " verified, anchored by signed checkpoints up to " + anchored);
-                if (length > anchored) {
-                    warnings.add(chainId + ": " + (length - anchored) + " unanchored records after position "
-                            + anchored + " (no signed checkpoint covers them yet)");
+            if (broken || unverifiable) {
+                continue;
+            }
+            signed.forEach(x -> named.addAll(x.chains()));
+            signedByChain.put(chainId, signed);
+            hashesByChain.put(chainId, hashes);
+            lengths.put(chainId, length);
+            if ("stop".equals(source.lastRegistryEvent(chainId))
+                    && (signed.isEmpty() || !Checkpoints.STOPPED.equals(signed.get(signed.size() - 1).state()))) {
+                faults.add(chainId + " position " + (length + 1) + ": truncated (the instance's registry says it "
+                        + "stopped, but its final checkpoint is missing)");
+                continue;
+            }
+            notes.add(chainId + ": positions " + start.position() + " to " + length
+                    + " verified, anchored by signed checkpoints up to " + anchored);
+            if (length > anchored) {
+                warnings.add(chainId + ": " + (length - anchored) + " unanchored records after position "
+                        + anchored + " (no signed checkpoint covers them yet)");
+            }
+            if (options.from() != null && options.to() != null) {
+                coverage(chainId, signed, start, options, gaps);
+            }
+        }
+        if (faults.isEmpty() && !unverifiable) {
+            for (String missing : named) {
+                if (!chainIds.contains(missing)) {
+                    if (source.whole()) {
+                        faults.add(missing + " position 1: missing_chain (named by signed checkpoints, but no entry "
+                                + "and no checkpoint of it remains)");
+                    } else {
+                        gaps.add(missing + ": missing_chain (named by signed checkpoints, absent from the export)");
+                    }
+                }
+            }
+            witnesses(options, source, signedByChain, hashesByChain, lengths, faults, warnings, gaps);
+        }
+        if (options.from() == null || options.to() == null) {
+            notes.add("coverage not checked: give the range you asked for (--from, --to) to check completeness");
+        }
+        int code = !faults.isEmpty() || !gaps.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
+        return new Report(code, faults, warnings, notes, gaps);
+    }
+
+    /** Signed coverage of [from, to): an opening and a closing checkpoint, and heartbeats in between. */
+    private static void coverage(String chainId, List<Signed> signed, Start start, Options o, List<String> gaps) {
+        if (signed.isEmpty()) {
+            gaps.add(chainId + ": uncovered_span " + o.from() + " to " + o.to() + " (no signed checkpoint)");
+            return;
+        }
+        Signed first = signed.get(0);
+        boolean born = first.previous() == null && start.position() == 1;
+        if (first.signedAt().isAfter(o.from()) && !born) {
+            gaps.add(chainId + ": uncovered_span " + o.from() + " to " + first.signedAt()
+                    + " (no signed checkpoint at or before the start of the range)");
+        }
+        Signed last = signed.get(signed.size() - 1);
+        if (last.signedAt().isBefore(o.to()) && !Checkpoints.STOPPED.equals(last.state())) {
+            gaps.add(chainId + ": uncovered_span " + last.signedAt() + " to " + o.to()
+                    + " (no signed checkpoint at or after the end of the range)");
+        }
+        for (int i = 1; i < signed.size(); i++) {
+            Signed a = signed.get(i - 1);
+            Signed b = signed.get(i);
+            if (Checkpoints.STOPPED.equals(a.state()) || !b.signedAt().isAfter(o.from()) || !a.signedAt().isBefore(o.to())) {
+                continue;
+            }
+            long period = a.heartbeatMs() != null ? a.heartbeatMs() : o.defaultHeartbeatMs();
+            if (java.time.Duration.between(a.signedAt(), b.signedAt()).compareTo(
+                    java.time.Duration.ofMillis(period + o.toleranceMs())) > 0) {
+                gaps.add(chainId + ": missing_heartbeat " + a.signedAt() + " to " + b.signedAt() + " (checkpoints at sizes "
+                        + a.size() + " and " + b.size() + "; the heartbeat is " + period + " ms)");
+            }
+        }
+    }
+
+    /** Witnessed checkpoints: a fork (another head for a size) or a rollback (a later, smaller one) is tampering. */
+    private void witnesses(Options o, Source source, Map<String, List<Signed>> signedByChain,
+                           Map<String, Map<Long, byte[]>> hashesByChain, Map<String, Long> lengths,
+                           List<String> faults, List<String> warnings, List<String> gaps) {
+        Map<String, List<Signed>> all = new java.util.TreeMap<>();
+        signedByChain.forEach((k, v) -> all.put(k, new ArrayList<>(v)));
+        java.util.Set<String> faulted = new java.util.HashSet<>(); // one fault per chain: the first in witness order
+        for (Witnessed w : o.witnesses()) {
+            PublicKey key = keys.get(w.keyId());
+            if (key == null || !KeyFileSigner.verify(key, w.canonical(), w.signature()) || !Canonical.isCanonical(w.canonical())) {
+                warnings.add(w.origin() + ": ignored (" + (key == null ? "signed by a key that was not given"
+                        : "its signature does not verify") + ")");
+                continue;
+            }
+            @SuppressWarnings("unchecked")
+            Signed s = parse((Map<String, Object>) Canonical.parse(w.canonical()), ChainHash.checkpoint(w.canonical()),
+                    w.origin());
+            if (s == null) {
+                warnings.add(w.origin() + ": ignored (not a checkpoint)");
+                continue;
+            }
+            String chainId = s.chainId();
+            if (!all.containsKey(chainId)) {
+                boolean inRange = o.from() == null || (!s.signedAt().isBefore(o.from()) && s.signedAt().isBefore(o.to()));
+                if (inRange && !source.chains().contains(chainId)) {
+                    if (source.whole()) {
+                        faults.add(chainId + " position 1: missing_chain (" + w.origin() + " saw it)");
+                    } else {
+                        gaps.add(chainId + ": missing_chain (" + w.origin() + " saw it, absent from the export)");
+                    }
+                    all.put(chainId, new ArrayList<>());
+                } else {
+                    continue;
+                }
+            }
+            if (faulted.contains(chainId)) {
+                continue;
+            }
+            Map<Long, byte[]> hashes = hashesByChain.getOrDefault(chainId, Map.of());
+            byte[] h = hashes.get(s.size());
+            if (h != null && !HexFormat.of().formatHex(h).equals(s.head())) {
+                faults.add(chainId + " position " + s.size() + ": fork (" + w.origin() + " holds another head signed for "
+                        + "this size)");
+                faulted.add(chainId);
+                continue;
+            }
+            Long length = lengths.get(chainId);
+            if (source.whole() && length != null && s.size() > length) {
+                faults.add(chainId + " position " + (length + 1) + ": rollback (" + w.origin() + " holds a checkpoint "
+                        + "signed for " + s.size() + " entries; the chain holds " + length + ")");
+                faulted.add(chainId);
+                continue;
+            }
+            all.get(chainId).add(s);
+        }
+        for (Map.Entry<String, List<Signed>> e : all.entrySet()) {
+            if (faulted.contains(e.getKey())) {
+                continue;
+            }
+            List<Signed> list = e.getValue();
+            list.sort(java.util.Comparator.comparing(Signed::signedAt).thenComparing(Signed::size));
+            Map<Long, String> heads = new java.util.HashMap<>();
+            long maxSize = -1;
+            Signed maxAt = null;
+            for (Signed s : list) {
+                String other = heads.putIfAbsent(s.size(), s.head());
+                if (other != null && !other.equals(s.head())) {
+                    faults.add(e.getKey() + " position " + s.size() + ": fork (two heads signed for this size, one in "
+                            + s.origin() + ")");
+                    break;
+                }
+                if (s.size() < maxSize && s.signedAt().isAfter(maxAt.signedAt())) {
+                    faults.add(e.getKey() + " position " + (s.size() + 1) + ": rollback (" + s.origin() + " signed "
+                            + s.size() + " entries at " + s.signedAt() + ", after " + maxSize + " were signed)");
+                    break;
+                }
+                if (s.size() > maxSize) {
+                    maxSize = s.size();
+                    maxAt = s;
                 }
             }
         }
-        int code = !faults.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
-        return new Report(code, faults, warnings, notes);
+    }
+
+    @SuppressWarnings("unchecked")
+    static Signed parse(Map<String, Object> body, byte[] hash, String origin) {
+        try {
+            if (!"checkpoint".equals(body.get("type")) || !(body.get("chain_id") instanceof String chain)
+                    || !(body.get("size") instanceof Long size) || !(body.get("head") instanceof String head)) {
+                return null;
+            }
+            java.time.Instant at = java.time.Instant.parse((String) body.get("signed_at"));
+            List<String> chains = new ArrayList<>();
+            if (body.get("chains") instanceof List<?> l) {
+                for (Object x : l) {
+                    chains.add((String) x);
+                }
+            }
+            return new Signed(chain, size, head, (String) body.get("root"), at, (String) body.get("state"),
+                    (Long) body.get("heartbeat_ms"), chains, (String) body.get("previous"), hash, origin);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     @SuppressWarnings("unchecked")
