@@ -306,7 +306,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.integer("attest.approval.default-approvals-required", 1),
                 s.millis("attest.approval.default-ttl-ms", 900_000));
         registry.bind("holdCallProcessor", new attest.approval.HoldCallProcessor(riskRules, defaults,
-                new attest.approval.ApprovalPreview(masking), assembler, writer, store, clock));
+                new attest.approval.ApprovalPreview(masking), assembler, writer, store, clock,
+                s.integer("attest.approval.max-pending-per-requester", 20)));
         registry.bind("prepareApprovalSignalProcessor", new attest.approval.PrepareApprovalSignalProcessor(clock));
         registry.bind("awaitApprovalProcessor", new attest.approval.AwaitApprovalProcessor(waiters,
                 s.millis("attest.approval.window-ms", 25_000)));
@@ -364,6 +365,14 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderApprovalEmailProcessor", new attest.approval.RenderApprovalEmailProcessor(
                 s.string("attest.mail.from", "attest@localhost"), publicUrl));
         registry.bind("recordNotifiedProcessor", new attest.approval.RecordNotifiedProcessor(store));
+        var notifications = new attest.approval.ApprovalNotifications(db.dataSource(),
+                s.millis("attest.approval.notify.window-ms", 900_000),
+                s.integer("attest.approval.notify.max-per-window", 10), clock);
+        registry.bind("allotApprovalEmailsProcessor", new attest.approval.AllotApprovalEmailsProcessor(notifications));
+        registry.bind("takeApprovalDigestsProcessor", new attest.approval.TakeApprovalDigestsProcessor(notifications,
+                100));
+        registry.bind("renderApprovalDigestEmailProcessor", new attest.approval.RenderApprovalDigestEmailProcessor(
+                s.string("attest.mail.from", "attest@localhost"), publicUrl));
         registry.bind("approvalStore", store);
     }
 

@@ -261,4 +261,146 @@ class ApprovalRoutesTest {
         assertThat(body(out).path("error").path("code").asText()).isEqualTo("evidence_unavailable");
         assertThat(upstream.getReceivedCounter()).isZero();
     }
+
+    // ---- issue 10: held-call flooding ------------------------------------------------------------------------
+
+    static String user() {
+        return "u" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    Exchange list(String user, String query, String... roles) {
+        return http("direct:control", "GET", "/approvals" + query, token(user, roles), null);
+    }
+
+    @Test
+    void should_refuse_a_held_call_past_the_requesters_cap_with_429_retry_after_and_evidence() throws Exception {
+        String flooder = user();
+        List<String> held = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) { // attest.approval.max-pending-per-requester's default
+            held.add(hold(flooder, RISKY));
+        }
+        String rid = rid();
+        Exchange refused = chat(flooder, RISKY, rid, "Prefer", "respond-async");
+        assertThat(status(refused)).isEqualTo(429);
+        assertThat(body(refused).path("error").path("code").asText()).isEqualTo("too_many_held_calls");
+        long retry = Long.parseLong(refused.getMessage().getHeader("Retry-After", String.class));
+        assertThat(retry).isBetween(1L, 901L);
+        // the refusal is evidence, and nothing was held for it
+        assertThat(one("SELECT outcome FROM evidence_record WHERE request_id = ?", rid)).isEqualTo("denied");
+        assertThat(one("SELECT status FROM evidence_record WHERE request_id = ?", rid)).isEqualTo(429);
+        assertThat(one("SELECT approval_id FROM evidence_record WHERE request_id = ?", rid)).isNull();
+        assertThat(one("SELECT count(*) FROM approval_request WHERE request_id = ?", rid)).isEqualTo(0L);
+        // another requester is not affected; a cancelled call frees a place
+        hold(user(), RISKY);
+        assertThat(status(http("direct:ingress", "DELETE", "/approvals/" + held.get(0), token(flooder,
+                "inference-user"), null))).isEqualTo(200);
+        hold(flooder, RISKY);
+        assertThat(upstream.getReceivedCounter()).isZero();
+    }
+
+    @Test
+    void should_hold_no_more_than_the_cap_when_a_requester_floods_in_parallel() throws Exception {
+        String flooder = user();
+        List<CompletableFuture<Exchange>> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            calls.add(CompletableFuture.supplyAsync(() -> chat(flooder, RISKY, rid(), "Prefer", "respond-async")));
+        }
+        long held = 0;
+        long refused = 0;
+        for (CompletableFuture<Exchange> c : calls) {
+            int st = status(c.get());
+            held += st == 202 ? 1 : 0;
+            refused += st == 429 ? 1 : 0;
+        }
+        assertThat(held).isEqualTo(20);
+        assertThat(refused).isEqualTo(10);
+        assertThat(one("SELECT count(*) FROM approval_request WHERE requester_username = ? AND state = 'pending'",
+                flooder)).isEqualTo(20L);
+    }
+
+    @Test
+    void should_page_and_filter_the_approvers_list_so_that_newer_calls_are_reachable() throws Exception {
+        String requester = user();
+        String first = hold(requester, RISKY);
+        String second = hold(requester, RISKY);
+        String third = hold(requester, "NEEDS-TWO");
+        Exchange page1 = list("bob", "?requester=" + requester + "&limit=2", "approver");
+        assertThat(status(page1)).isEqualTo(200);
+        assertThat(ids(page1)).containsExactly(first, second);
+        String cursor = body(page1).path("next_cursor").asText();
+        Exchange page2 = list("bob", "?requester=" + requester + "&limit=2&cursor=" + cursor, "approver");
+        assertThat(ids(page2)).containsExactly(third);
+        assertThat(body(page2).path("next_cursor").isNull()).isTrue();
+        assertThat(ids(list("bob", "?requester=" + requester + "&order=newest&limit=1", "approver")))
+                .containsExactly(third);
+        assertThat(ids(list("bob", "?requester=" + requester + "&rule=two-approvers", "approver")))
+                .containsExactly(third);
+        assertThat(ids(list("bob", "?requester=" + requester + "&upstream=other", "approver"))).isEmpty();
+        assertThat(ids(list("bob", "?requester=" + requester + "&since=2999-01-01T00:00:00Z", "approver"))).isEmpty();
+        // a decided call leaves the pending list and shows under its status
+        assertThat(status(decide(first, "bob", "deny", "approver"))).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ids(list("bob", "?requester=" + requester
+                + "&status=denied", "approver")).equals(List.of(first)));
+        assertThat(ids(list("bob", "?requester=" + requester, "approver"))).containsExactly(second, third);
+        // the requester's own calls and other roles' calls are never listed
+        assertThat(ids(list(requester, "?requester=" + requester, "approver"))).isEmpty();
+        assertThat(ids(list("dave", "?requester=" + requester, "auditor"))).isEmpty();
+    }
+
+    @Test
+    void should_refuse_a_list_query_nobody_meant() throws Exception {
+        for (String q : List.of("?limit=100000", "?limit=0", "?limit=-1", "?limit=1e3", "?status=everything",
+                "?statu=approved", "?limit=1&limit=2", "?cursor=bm90LWEtY3Vyc29y", "?cursor=%00", "?order=random",
+                "?since=yesterday", "?rule=", "?upstream=%0d%0aX-Evil:%201", "?requester=" + "x".repeat(300))) {
+            Exchange out = list("bob", q, "approver");
+            assertThat(status(out)).as(q).isEqualTo(400);
+            assertThat(body(out).path("error").path("code").asText()).as(q).isEqualTo("bad_request");
+        }
+    }
+
+    static List<String> ids(Exchange e) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        body(e).path("approvals").forEach(n -> out.add(n.path("id").asText()));
+        return out;
+    }
+
+    @Test
+    void should_mail_each_approver_at_most_the_limit_per_window_then_one_digest() {
+        java.util.concurrent.atomic.AtomicReference<java.time.Instant> now = new java.util.concurrent.atomic
+                .AtomicReference<>(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+        java.time.Clock clock = new java.time.Clock() {
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            public java.time.Instant instant() {
+                return now.get();
+            }
+        };
+        var n = new attest.approval.ApprovalNotifications(ApprovalRouteTestConfiguration.database().dataSource(),
+                Duration.ofMinutes(10), 3, clock);
+        var bob = new attest.approval.ApproverDirectory.Approver("sub-" + UUID.randomUUID(), "bob", "bob@example.test");
+        var erin = new attest.approval.ApproverDirectory.Approver("sub-" + UUID.randomUUID(), "erin", "erin@example.test");
+        List<Boolean> mailed = new java.util.ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            mailed.add(n.allot(bob));
+        }
+        assertThat(mailed).containsExactly(true, true, true, false, false, false, false);
+        assertThat(n.allot(erin)).isTrue(); // per approver
+        assertThat(n.takeDue(100)).noneMatch(d -> d.subject().equals(bob.subject())); // window still open
+        now.set(now.get().plus(Duration.ofMinutes(10)));
+        assertThat(n.allot(bob)).isFalse(); // the digest is due: this call joins it
+        var due = n.takeDue(100).stream().filter(d -> d.subject().equals(bob.subject())).toList();
+        assertThat(due).singleElement().satisfies(d -> {
+            assertThat(d.calls()).isEqualTo(5);
+            assertThat(d.email()).isEqualTo("bob@example.test");
+        });
+        assertThat(n.takeDue(100)).noneMatch(d -> d.subject().equals(bob.subject())); // claimed once
+        // the digest opened a new window and counts as its first email
+        assertThat(List.of(n.allot(bob), n.allot(bob), n.allot(bob))).containsExactly(true, true, false);
+    }
 }

@@ -137,7 +137,8 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 "readDecisionJsonProcessor", "decideApprovalProcessor", "renderDecisionProcessor",
                 "readApprovalSessionProcessor", "startApprovalLoginProcessor", "completeApprovalLoginProcessor",
                 "checkApprovalFormProcessor", "renderApprovalPageProcessor", "findApproversProcessor",
-                "renderApprovalEmailProcessor", "recordNotifiedProcessor")) {
+                "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
+                "renderApprovalDigestEmailProcessor")) {
             r.bind(name, noop);
         }
     }
