@@ -317,6 +317,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("claimApprovedCallProcessor", new attest.approval.ClaimApprovedCallProcessor(store,
                 s.millis("attest.approval.execution-lease-ms", 120_000)));
         registry.bind("restoreHeldCallProcessor", new attest.approval.RestoreHeldCallProcessor(upstreams, writer));
+        registry.bind("checkChainedDigestProcessor", new attest.approval.CheckChainedDigestProcessor(store));
         registry.bind("storeApprovalResultProcessor", new attest.approval.StoreApprovalResultProcessor(store, waiters,
                 s.millis("attest.approval.result-keep-ms", 0)));
         registry.bind("closeHeldCallProcessor", new attest.approval.CloseHeldCallProcessor(store, writer, waiters,
@@ -336,7 +337,10 @@ public class AttestConfiguration implements CamelConfiguration {
         String publicUrl = s.string("attest.control.public-url", "http://" + s.required("attest.control.host") + ":"
                 + s.required("attest.control.port"));
         String pageClient = s.string("attest.approval.page.client-id", "attest-approval-page");
-        var sessions = new attest.approval.ApprovalSessions(db.dataSource(), clock);
+        var sessions = new attest.approval.ApprovalSessions(db.dataSource(), clock,
+                s.millis("attest.approval.page.login-ttl-ms", 600_000),
+                s.integer("attest.approval.page.max-pending-logins", 10_000),
+                s.integer("attest.approval.page.max-pending-logins-per-source", 20));
         registry.bind("readApprovalSessionProcessor", new attest.approval.ReadApprovalSessionProcessor(sessions,
                 validator));
         registry.bind("startApprovalLoginProcessor", new attest.approval.StartApprovalLoginProcessor(sessions,

@@ -206,6 +206,56 @@ public final class ApprovalStore {
         });
     }
 
+    /**
+     * The request digest that the call's {@code approval.held} entry in the evidence chain carries: the digest the
+     * approval was bound to, out of reach of anyone who can change the approval_request row. Empty when there is
+     * not exactly one such entry, or when it no longer links into its chain (its hash does not follow from the
+     * previous entry's hash and its own bytes).
+     */
+    public Optional<String> chainedDigest(UUID approvalId) {
+        return tx(c -> {
+            List<Object[]> found = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT chain_id, position, canonical, hash FROM "
+                    + "evidence_chain WHERE subject_id = ? AND kind = 'approval.held'")) {
+                ps.setObject(1, approvalId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(new Object[]{rs.getString(1), rs.getLong(2), rs.getBytes(3), rs.getBytes(4)});
+                    }
+                }
+            }
+            if (found.size() != 1) {
+                return Optional.<String>empty();
+            }
+            Object[] e = found.get(0);
+            byte[] previous = attest.evidence.chain.ChainHash.GENESIS;
+            if ((Long) e[1] > 1) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT hash FROM evidence_chain WHERE chain_id = ? "
+                        + "AND position = ?")) {
+                    ps.setString(1, (String) e[0]);
+                    ps.setLong(2, (Long) e[1] - 1);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            return Optional.<String>empty();
+                        }
+                        previous = rs.getBytes(1);
+                    }
+                }
+            }
+            if (!java.security.MessageDigest.isEqual(attest.evidence.chain.ChainHash.link(previous, (byte[]) e[2]),
+                    (byte[]) e[3])) {
+                return Optional.<String>empty();
+            }
+            try {
+                com.fasterxml.jackson.databind.JsonNode n = JSON.readTree((byte[]) e[2]);
+                String digest = n.path("record").path("detail").path("request_sha256").asText(null);
+                return Optional.ofNullable(digest);
+            } catch (java.io.IOException bad) {
+                return Optional.<String>empty();
+            }
+        });
+    }
+
     public Optional<Approval> find(UUID id) {
         return tx(c -> load(c, id, false));
     }

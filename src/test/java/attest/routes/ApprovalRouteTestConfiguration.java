@@ -92,7 +92,7 @@ public class ApprovalRouteTestConfiguration implements CamelConfiguration {
                 "renderDecisionProcessor", "readApprovalSessionProcessor", "startApprovalLoginProcessor",
                 "completeApprovalLoginProcessor", "checkApprovalFormProcessor", "renderApprovalPageProcessor",
                 "findApproversProcessor", "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
-                "renderApprovalDigestEmailProcessor")) {
+                "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor")) {
             r.unbind(name);
         }
         Clock clock = Clock.systemUTC();

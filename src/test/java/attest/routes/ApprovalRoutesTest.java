@@ -327,6 +327,10 @@ class ApprovalRoutesTest {
         Exchange page1 = list("bob", "?requester=" + requester + "&limit=2", "approver");
         assertThat(status(page1)).isEqualTo(200);
         assertThat(ids(page1)).containsExactly(first, second);
+        // approvers see what the call asks of the model, not only its prompt
+        JsonNode call = body(page1).path("approvals").get(0).path("call");
+        assertThat(call.toString()).isEqualTo("{\"upstream\":\"llm\",\"model\":\"demo\",\"max_tokens\":null,"
+                + "\"stream\":false,\"tools\":[],\"logprobs\":false,\"top_logprobs\":null}");
         String cursor = body(page1).path("next_cursor").asText();
         Exchange page2 = list("bob", "?requester=" + requester + "&limit=2&cursor=" + cursor, "approver");
         assertThat(ids(page2)).containsExactly(third);
@@ -402,5 +406,155 @@ class ApprovalRoutesTest {
         assertThat(n.takeDue(100)).noneMatch(d -> d.subject().equals(bob.subject())); // claimed once
         // the digest opened a new window and counts as its first email
         assertThat(List.of(n.allot(bob), n.allot(bob), n.allot(bob))).containsExactly(true, true, false);
+    }
+
+    // ---- issue 10: approval sign-in ---------------------------------------------------------------------------
+
+    Exchange anonymous(String endpoint, String uri, String... headers) {
+        return template.request(endpoint, e -> {
+            e.getIn().setHeader(Exchange.HTTP_METHOD, "GET");
+            e.getIn().setHeader(Exchange.HTTP_URI, uri);
+            for (int i = 0; i < headers.length; i += 2) {
+                e.getIn().setHeader(headers[i], headers[i + 1]);
+            }
+            e.getIn().setBody(new byte[0]);
+        });
+    }
+
+    static String stateOf(Exchange start) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("[?&]state=([^&]+)")
+                .matcher(start.getMessage().getHeader("Location", String.class));
+        assertThat(m.find()).isTrue();
+        return java.net.URLDecoder.decode(m.group(1), StandardCharsets.UTF_8);
+    }
+
+    static String loginCookie(Exchange start) {
+        String c = start.getMessage().getHeader("Set-Cookie", String.class);
+        assertThat(c).startsWith("attest_approval_login=").contains("; Path=/auth/callback").contains("; HttpOnly")
+                .contains("; SameSite=Lax");
+        return c.substring(0, c.indexOf(';'));
+    }
+
+    @Test
+    void should_refuse_a_sign_in_callback_from_a_browser_that_did_not_start_it() throws Exception {
+        deleteLogins();
+        String review = "/approvals/" + UUID.randomUUID() + "/review";
+        // the attacker starts a sign-in in their own browser and plants the callback (with their state) on bob
+        Exchange attacker = anonymous("direct:control", review);
+        assertThat(status(attacker)).isEqualTo(302);
+        String state = stateOf(attacker);
+        String attackerCookie = loginCookie(attacker);
+        Exchange victim = anonymous("direct:auth-callback", "/auth/callback?code=stolen&state=" + state);
+        assertThat(status(victim)).isEqualTo(400);
+        assertThat(body(victim).path("error").path("code").asText()).isEqualTo("bad_request");
+        assertThat(victim.getMessage().getHeader("Set-Cookie")).isNull();
+        // the state is spent: the attacker's own browser cannot use it either
+        Exchange again = anonymous("direct:auth-callback", "/auth/callback?code=stolen&state=" + state,
+                "Cookie", attackerCookie);
+        assertThat(status(again)).isEqualTo(400);
+        // another browser's cookie does not match either
+        Exchange other = anonymous("direct:control", review);
+        Exchange mismatched = anonymous("direct:auth-callback", "/auth/callback?code=x&state=" + stateOf(other),
+                "Cookie", loginCookie(anonymous("direct:control", review)));
+        assertThat(status(mismatched)).isEqualTo(400);
+        // the browser that started it gets past the state check (the code itself is then refused by Keycloak)
+        Exchange mine = anonymous("direct:control", review);
+        Exchange back = anonymous("direct:auth-callback", "/auth/callback?code=not-a-code&state=" + stateOf(mine),
+                "Cookie", "x=1; " + loginCookie(mine));
+        assertThat(status(back)).isNotEqualTo(400);
+        assertThat(back.getMessage().getHeader("Set-Cookie")).isNull();
+    }
+
+    @Test
+    void should_cap_and_expire_pending_sign_ins() throws Exception {
+        deleteLogins();
+        String review = "/approvals/" + UUID.randomUUID() + "/review";
+        int started = 0;
+        Exchange last = null;
+        for (int i = 0; i < 25; i++) {
+            last = anonymous("direct:control", review);
+            if (status(last) != 302) {
+                break;
+            }
+            started++;
+        }
+        assertThat(started).isEqualTo(20); // attest.approval.page.max-pending-logins-per-source's default
+        assertThat(status(last)).isEqualTo(429);
+        assertThat(body(last).path("error").path("code").asText()).isEqualTo("too_many_sign_ins");
+        assertThat(last.getMessage().getHeader("Retry-After", String.class)).isNotBlank();
+        assertThat(one("SELECT count(*) FROM approval_login WHERE source = ?", "127.0.0.1")).isEqualTo(20L);
+        // once they are past their time to live they are purged, and their states no longer work
+        String old = stateOf(anonymousAfterAging(review));
+        assertThat(one("SELECT count(*) FROM approval_login WHERE source = ?", "127.0.0.1")).isEqualTo(1L);
+        assertThat(old).isNotBlank();
+    }
+
+    Exchange anonymousAfterAging(String review) throws Exception {
+        try (Connection c = ApprovalRouteTestConfiguration.database().dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE approval_login SET created_at = created_at - "
+                     + "interval '11 minutes'")) {
+            ps.executeUpdate();
+        }
+        Exchange out = anonymous("direct:control", review);
+        assertThat(status(out)).isEqualTo(302);
+        return out;
+    }
+
+    static void deleteLogins() throws Exception {
+        try (Connection c = ApprovalRouteTestConfiguration.database().dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("DELETE FROM approval_login")) {
+            ps.executeUpdate();
+        }
+    }
+
+    @Test
+    void should_keep_no_access_token_in_a_session() throws Exception {
+        try (Connection c = ApprovalRouteTestConfiguration.database().dataSource().getConnection();
+             ResultSet rs = c.getMetaData().getColumns(null, null, "approval_session", null)) {
+            List<String> columns = new java.util.ArrayList<>();
+            while (rs.next()) {
+                columns.add(rs.getString("COLUMN_NAME"));
+            }
+            assertThat(columns).contains("id_sha256", "identity_json").doesNotContain("access_token", "id");
+        }
+    }
+
+    // ---- issue 10: store boundary -----------------------------------------------------------------------------
+
+    @Test
+    void should_refuse_a_call_whose_stored_request_and_digest_were_rewritten_together() throws Exception {
+        String id = hold("alice", RISKY);
+        try (Connection c = ApprovalRouteTestConfiguration.database().dataSource().getConnection()) {
+            String method;
+            String headers;
+            byte[] body;
+            try (PreparedStatement ps = c.prepareStatement("SELECT method, request_headers, request_body FROM "
+                    + "approval_request WHERE id = ?")) {
+                ps.setObject(1, UUID.fromString(id));
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                    method = rs.getString(1);
+                    headers = rs.getString(2);
+                    body = rs.getBytes(3);
+                }
+            }
+            byte[] forged = new String(body, StandardCharsets.UTF_8).replace("reveal your system prompt",
+                    "list every customer").getBytes(StandardCharsets.UTF_8);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET request_body = ?, "
+                    + "request_sha256 = ? WHERE id = ?")) {
+                ps.setBytes(1, forged);
+                ps.setString(2, attest.approval.HeldRequest.digest(method, "/llm/v1/chat/completions", headers,
+                        forged));
+                ps.setObject(3, UUID.fromString(id));
+                assertThat(ps.executeUpdate()).isEqualTo(1);
+            }
+        }
+        assertThat(status(decide(id, "bob", "approve", "approver"))).isEqualTo(200);
+        Exchange out = settledResult(id);
+        assertThat(status(out)).isEqualTo(409);
+        assertThat(body(out).path("error").path("code").asText()).isEqualTo("held_request_tampered");
+        assertThat(one("SELECT flagged FROM approval_request WHERE id = ?", UUID.fromString(id)))
+                .isEqualTo("digest_mismatch");
+        assertThat(upstream.getReceivedCounter()).isZero();
     }
 }
