@@ -153,6 +153,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 .orElseGet(() -> attest.evidence.crypto.MasterKey.fromFile(Path.of(s.string(
                         "attest.evidence.master-key-file", ".attest/evidence-master.key")),
                         s.bool("attest.evidence.master-key-generate", true)));
+        // raw-answer digests in Kafka events are keyed (schema attest.evidence v2)
+        attest.evidence.EvidenceEvents.keyDigestsWith(master.derive(attest.evidence.EvidenceEvents.DIGEST_KEY_LABEL));
         var payloadCipher = new attest.evidence.crypto.PayloadCipher(db.dataSource(), master,
                 s.millis("attest.evidence.data-key-period-ms", 86_400_000), clock);
         writer.encryptWith(payloadCipher);
@@ -225,7 +227,8 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("applyRetentionProcessor", new attest.evidence.ApplyRetentionProcessor(new attest.evidence.Retention(
                 db.dataSource(), s.millis("attest.evidence.retention-ms", 0), retentionPerUpstream,
                 s.millis("attest.evidence.data-key-period-ms", 86_400_000),
-                s.millis("attest.kafka.outbox-keep-ms", 604_800_000), clock)));
+                s.millis("attest.kafka.outbox-keep-ms", 604_800_000), clock)
+                .signInsKeptAtMost(s.millis("attest.approval.page.login-ttl-ms", 600_000))));
 
         // reports for auditors
         registry.bind("checkAuditorProcessor", new attest.audit.CheckAuditorProcessor(s.string("attest.audit.role",

@@ -132,7 +132,9 @@ class ApprovalRoutesTest {
     static Object one(String sql, Object arg) throws Exception {
         try (Connection c = ApprovalRouteTestConfiguration.database().dataSource().getConnection();
              PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setObject(1, arg);
+            if (sql.contains("?")) {
+                ps.setObject(1, arg);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getObject(1) : null;
             }
@@ -556,5 +558,42 @@ class ApprovalRoutesTest {
         assertThat(one("SELECT flagged FROM approval_request WHERE id = ?", UUID.fromString(id)))
                 .isEqualTo("digest_mismatch");
         assertThat(upstream.getReceivedCounter()).isZero();
+    }
+
+    // ---- issue 10: retention ----------------------------------------------------------------------------------
+
+    @Test
+    void should_purge_settled_held_calls_sessions_and_sign_ins_on_the_retention_schedule() throws Exception {
+        String settled = hold("alice", RISKY + " card 4111 1111 1111 1111");
+        String pending = hold("alice", RISKY + " card 4111 1111 1111 1111");
+        assertThat(status(decide(settled, "bob", "deny", "approver"))).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "denied".equals(one(
+                "SELECT state FROM approval_request WHERE id = ?", UUID.fromString(settled))));
+        var ds = ApprovalRouteTestConfiguration.database().dataSource();
+        try (Connection c = ds.getConnection(); var st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO approval_session (id_sha256, subject, identity_json, csrf_token, expires_at) "
+                    + "VALUES ('old-" + UUID.randomUUID() + "', 's', '{}', 'c', now() - interval '1 minute')");
+            st.executeUpdate("INSERT INTO approval_login (state, code_verifier, return_to, created_at, browser_sha256, "
+                    + "source) VALUES ('old-" + UUID.randomUUID() + "', 'v', '/r', now() - interval '2 hours', 'b', 'x')");
+        }
+        java.time.Clock later = java.time.Clock.offset(java.time.Clock.systemUTC(), Duration.ofMinutes(5));
+        var result = new attest.evidence.Retention(ds, Duration.ofMinutes(1), Map.of(), Duration.ofDays(365),
+                Duration.ofDays(7), later).run();
+        assertThat(result.heldPurged()).isGreaterThanOrEqualTo(1);
+        assertThat(result.signInsRemoved()).isGreaterThanOrEqualTo(2);
+        assertThat(one("SELECT length(request_body) || '|' || request_headers || '|' || preview || '|' || payload_purged "
+                + "|| '|' || (result_body IS NULL) FROM approval_request WHERE id = ?", UUID.fromString(settled)))
+                .isEqualTo("0|[]|[purged by retention]|true|true");
+        // the digest and the evidence of every step stay
+        assertThat(one("SELECT length(request_sha256) FROM approval_request WHERE id = ?", UUID.fromString(settled)))
+                .isEqualTo(64);
+        assertThat(one("SELECT count(*) FROM approval_event WHERE approval_id = ?", UUID.fromString(settled)))
+                .isNotEqualTo(0L);
+        // a pending call keeps what it needs to be executed
+        assertThat(one("SELECT payload_purged FROM approval_request WHERE id = ?", UUID.fromString(pending)))
+                .isEqualTo(false);
+        assertThat(one("SELECT count(*) FROM approval_session WHERE expires_at <= now()", null)).isEqualTo(0L);
+        assertThat(one("SELECT count(*) FROM approval_login WHERE created_at < now() - interval '1 hour'", null))
+                .isEqualTo(0L);
     }
 }
