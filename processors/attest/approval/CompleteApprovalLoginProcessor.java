@@ -26,9 +26,11 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Ends the approval page's sign-in: takes the single-use state, redeems the code with its PKCE verifier at
+ * Ends the approval page's sign-in: takes the single-use state (only from the browser that started the sign-in:
+ * its login cookie must match, so a callback planted in another browser is refused), redeems the code with its PKCE verifier at
  * the token endpoint, validates the access token exactly like a bearer token, starts a session (cookie:
- * HttpOnly, SameSite=Lax, path /approvals) and redirects back to the page.
+ * HttpOnly, SameSite=Lax, path /approvals) that ends when the access token would have, and redirects back to
+ * the page. The session keeps the proven identity, never the token.
  */
 public class CompleteApprovalLoginProcessor implements Processor {
     private final ApprovalSessions sessions;
@@ -60,7 +62,8 @@ public class CompleteApprovalLoginProcessor implements Processor {
         if (code == null || state == null) {
             throw GatewayException.badRequest("sign-in was not completed");
         }
-        ApprovalSessions.Login login = sessions.takeLogin(state).orElseThrow(() ->
+        String browser = ReadApprovalSessionProcessor.cookie(in, StartApprovalLoginProcessor.COOKIE);
+        ApprovalSessions.Login login = sessions.takeLogin(state, browser).orElseThrow(() ->
                 GatewayException.badRequest("unknown or expired sign-in; open the approval link again"));
         String form = "grant_type=authorization_code&code=" + enc(code) + "&redirect_uri="
                 + enc(publicUrl + "/auth/callback") + "&client_id=" + enc(clientId) + "&code_verifier="
@@ -81,13 +84,18 @@ public class CompleteApprovalLoginProcessor implements Processor {
             throw new GatewayException(401, "sign_in_failed", "the sign-in could not be completed",
                     Outcomes.UNAUTHENTICATED);
         }
-        String session = sessions.startSession(who.subject(), access, clock.instant().plus(sessionTtl));
+        Duration lifetime = sessionTtl;
+        long expiresIn = tokens.path("expires_in").asLong(0);
+        if (expiresIn > 0 && Duration.ofSeconds(expiresIn).compareTo(lifetime) < 0) {
+            lifetime = Duration.ofSeconds(expiresIn);
+        }
+        String session = sessions.startSession(who, clock.instant().plus(lifetime));
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 302);
         m.setHeader("Location", login.returnTo());
         m.setHeader("Cache-Control", "no-store");
         m.setHeader("Set-Cookie", ReadApprovalSessionProcessor.COOKIE + "=" + session + "; Path=/approvals; HttpOnly; "
-                + "SameSite=Lax; Max-Age=" + sessionTtl.toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
+                + "SameSite=Lax; Max-Age=" + lifetime.toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
         m.setHeader(Exchange.CONTENT_TYPE, "text/plain; charset=UTF-8");
         m.setBody("signed in\n");
     }

@@ -27,7 +27,8 @@ import java.util.UUID;
  * Holds a call for approval (the claim check): commits the call's evidence record (open, linked to the
  * approval) and the held call itself, the exact request without the caller's credentials, the identity,
  * the matched rule and the request's digest. Sets {@code attestApproval} and the aggregator's
- * {@code attestApprovalSignal}. No store: 503, nothing held.
+ * {@code attestApprovalSignal}. No store: 503, nothing held. A requester who already has the maximum of pending
+ * held calls gets 429 with Retry-After (when their earliest call expires), and the refusal is evidence.
  */
 public class HoldCallProcessor implements Processor {
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
@@ -43,9 +44,18 @@ public class HoldCallProcessor implements Processor {
     private final EvidenceWriter writer;
     private final ApprovalStore store;
     private final Clock clock;
+    private final int maxPendingPerRequester;
 
     public HoldCallProcessor(List<RiskRule> rules, Defaults defaults, ApprovalPreview preview,
                              EvidenceAssembler assembler, EvidenceWriter writer, ApprovalStore store, Clock clock) {
+        this(rules, defaults, preview, assembler, writer, store, clock, 0);
+    }
+
+    /** @param maxPendingPerRequester how many pending held calls one requester may have (0: no cap) */
+    public HoldCallProcessor(List<RiskRule> rules, Defaults defaults, ApprovalPreview preview,
+                             EvidenceAssembler assembler, EvidenceWriter writer, ApprovalStore store, Clock clock,
+                             int maxPendingPerRequester) {
+        this.maxPendingPerRequester = maxPendingPerRequester;
         this.rules = rules;
         this.defaults = defaults;
         this.preview = preview;
@@ -91,9 +101,16 @@ public class HoldCallProcessor implements Processor {
                 required, preview.of(target.upstream().name(), target.path(), body, in.isJson()), now, now.plus(ttl),
                 null, null, null, null, List.of());
         try {
-            store.hold(a);
+            store.hold(a, maxPendingPerRequester);
         } catch (EvidenceUnavailableException e) {
             throw GatewayException.evidenceUnavailable();
+        } catch (ApprovalStore.TooManyPendingException e) {
+            // nothing was held: the call's evidence is completed as refused (429) by the error path
+            r.setApprovalId(null);
+            long wait = Math.max(1, Duration.between(now, e.retryAt()).toSeconds() + 1);
+            throw new GatewayException(429, "too_many_held_calls", "you have " + maxPendingPerRequester
+                    + " calls waiting for approval; wait for a decision, or cancel one",
+                    attest.http.Outcomes.DENIED, java.util.Map.of("Retry-After", String.valueOf(wait)));
         }
         exchange.setProperty(Exchanges.APPROVAL, a);
         exchange.setProperty(Exchanges.APPROVAL_SIGNAL, new ApprovalSignal(id, Approval.PENDING, a.expiresAt(), null));

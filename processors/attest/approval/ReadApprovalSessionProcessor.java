@@ -2,15 +2,14 @@ package attest.approval;
 
 import attest.Exchanges;
 import attest.http.InboundRequest;
-import attest.identity.InvalidTokenException;
 import attest.identity.TokenValidator;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
 /**
  * For the approval page: sets {@code attestIdentity} and {@code attestApprovalSession} from the session
- * cookie, when the session exists and its access token is still valid (checked exactly like a bearer
- * token). Sets nothing otherwise; the route then starts a sign-in.
+ * cookie, when the session exists and has not expired (it ends when the access token it was started with would
+ * have). Sets nothing otherwise; the route then starts a sign-in.
  */
 public class ReadApprovalSessionProcessor implements Processor {
     public static final String COOKIE = "attest_approval_session";
@@ -32,12 +31,8 @@ public class ReadApprovalSessionProcessor implements Processor {
             return;
         }
         sessions.session(id).ifPresent(s -> {
-            try {
-                exchange.setProperty(Exchanges.IDENTITY, validator.validate(s.accessToken()));
-                exchange.setProperty(SESSION, s);
-            } catch (InvalidTokenException expired) {
-                // the sign-in is over: sign in again
-            }
+            exchange.setProperty(Exchanges.IDENTITY, s.identity());
+            exchange.setProperty(SESSION, s);
         });
     }
 

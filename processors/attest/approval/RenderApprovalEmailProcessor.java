@@ -8,8 +8,9 @@ import org.apache.camel.Processor;
 import java.time.format.DateTimeFormatter;
 
 /**
- * Sets the approval email for one approver (the split's body): requester, rule, reason, masked preview and
- * the link to the approval page. The prompt is escaped and nothing remote is referenced. Every other
+ * Sets the approval email for one approver (the split's body): requester, rule, reason, what the call asks of
+ * the model (upstream, model, max_tokens, stream, tools, logprobs), masked preview and the link to the approval
+ * page. The prompt is escaped and nothing remote is referenced. Every other
  * header is dropped first, so nothing of the caller's request (above all its Authorization) reaches mail.
  */
 public class RenderApprovalEmailProcessor implements Processor {
@@ -39,7 +40,8 @@ public class RenderApprovalEmailProcessor implements Processor {
                 <table>
                 <tr><td>Rule</td><td>%s</td></tr>
                 <tr><td>Reason</td><td>%s</td></tr>
-                <tr><td>Upstream</td><td>%s %s</td></tr>
+                <tr><td>Path</td><td>%s %s</td></tr>
+                %s
                 <tr><td>Expires</td><td>%s</td></tr>
                 </table>
                 <p>The prompt, masked:</p>
@@ -48,6 +50,7 @@ public class RenderApprovalEmailProcessor implements Processor {
                 </body></html>
                 """.formatted(Html.escape(to.username()), Html.escape(a.requesterUsername()), Html.escape(a.ruleId()),
                 Html.escape(a.reason()), Html.escape(a.upstream()), Html.escape(a.targetPath()),
+                RenderApprovalPageProcessor.shape(CallShape.of(a.upstream(), a.requestBody())),
                 DateTimeFormatter.ISO_INSTANT.format(a.expiresAt()), Html.escape(a.preview()), Html.escape(link),
                 Html.escape(link)));
     }

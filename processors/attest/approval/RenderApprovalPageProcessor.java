@@ -38,10 +38,11 @@ public class RenderApprovalPageProcessor implements Processor {
                 .append(row("Requester", a.requesterUsername()))
                 .append(row("Rule", a.ruleId()))
                 .append(row("Reason", a.reason()))
-                .append(row("Upstream", a.upstream() + " " + a.targetPath()))
+                .append(row("Path", a.upstream() + " " + a.targetPath()))
                 .append(row("Waiting", Duration.between(a.createdAt(), now).toSeconds() + " s"))
                 .append(row("Expires", a.expiresAt().toString()))
                 .append(row("Approvals", a.approvals() + " of " + a.approvalsRequired()))
+                .append(shape(CallShape.of(a.upstream(), a.requestBody())))
                 .append("<tr><th>State</th><td id=\"state\">").append(Html.escape(state)).append("</td></tr>")
                 .append("</table><h2>Prompt (masked)</h2><pre id=\"preview\">").append(Html.escape(a.preview()))
                 .append("</pre>");
@@ -69,6 +70,16 @@ public class RenderApprovalPageProcessor implements Processor {
         m.setHeader("X-Content-Type-Options", "nosniff");
         m.setHeader("Referrer-Policy", "same-origin");
         m.setBody(html.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    static String shape(CallShape c) {
+        StringBuilder b = new StringBuilder();
+        for (String[] r : c.rows()) {
+            b.append("<tr><th>").append(Html.escape(r[0])).append("</th><td class=\"call\" id=\"call-")
+                    .append(r[0].toLowerCase(java.util.Locale.ROOT).replace(' ', '-')).append("\">")
+                    .append(Html.escape(r[1])).append("</td></tr>");
+        }
+        return b.toString();
     }
 
     private static String row(String name, String value) {

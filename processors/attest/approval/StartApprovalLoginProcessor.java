@@ -10,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Starts the approval page's sign-in with Keycloak: the authorization code flow with PKCE (S256). Stores
- * the state and verifier (single use) and redirects to the authorization endpoint.
+ * the state and verifier (single use, expiring, capped globally and per source: past a cap 429), binds them to
+ * this browser with a login cookie (HttpOnly, SameSite=Lax, path /auth/callback, Secure on https) and redirects
+ * to the authorization endpoint.
  */
 public class StartApprovalLoginProcessor implements Processor {
     private final ApprovalSessions sessions;
@@ -26,12 +28,24 @@ public class StartApprovalLoginProcessor implements Processor {
         this.publicUrl = publicUrl;
     }
 
+    /** The cookie that binds a pending sign-in to the browser that started it. */
+    public static final String COOKIE = "attest_approval_login";
+
     @Override
     public void process(Exchange exchange) {
         String state = ApprovalSessions.random();
         String verifier = ApprovalSessions.random();
+        String browser = ApprovalSessions.random();
         String id = exchange.getMessage().getHeader(ApprovalTallyStrategy.APPROVAL_ID, String.class);
-        sessions.saveLogin(state, verifier, "/approvals/" + id + "/review");
+        attest.http.InboundRequest in = exchange.getProperty(Exchanges.INBOUND, attest.http.InboundRequest.class);
+        try {
+            sessions.saveLogin(state, verifier, "/approvals/" + id + "/review", browser,
+                    in == null ? null : in.sourceAddress());
+        } catch (ApprovalSessions.TooManyLoginsException e) {
+            throw new attest.http.GatewayException(429, "too_many_sign_ins", "too many sign-ins are pending; try "
+                    + "again later", attest.http.Outcomes.DENIED, java.util.Map.of("Retry-After",
+                    String.valueOf(Math.max(1, sessions.loginTtl().toSeconds()))));
+        }
         String location = authorizationEndpoint + "?response_type=code&scope=openid"
                 + "&client_id=" + enc(clientId) + "&redirect_uri=" + enc(publicUrl + "/auth/callback")
                 + "&state=" + enc(state) + "&code_challenge=" + enc(ApprovalSessions.s256(verifier))
@@ -40,6 +54,8 @@ public class StartApprovalLoginProcessor implements Processor {
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 302);
         m.setHeader("Location", location);
         m.setHeader("Cache-Control", "no-store");
+        m.setHeader("Set-Cookie", COOKIE + "=" + browser + "; Path=/auth/callback; HttpOnly; SameSite=Lax; Max-Age="
+                + sessions.loginTtl().toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
         m.setHeader(Exchange.CONTENT_TYPE, "text/plain; charset=UTF-8");
         m.setBody("sign in to review this call\n");
     }

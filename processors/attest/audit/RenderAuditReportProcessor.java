@@ -63,8 +63,9 @@ public class RenderAuditReportProcessor implements Processor {
             return "";
         }
         String s = v.toString();
-        // a leading =, +, - or @ would be a formula in a spreadsheet: quote and prefix it
-        if (!s.isEmpty() && "=+-@".indexOf(s.charAt(0)) >= 0 && !(v instanceof Number)) {
+        // a leading =, +, - or @ would be a formula in a spreadsheet, and so would a leading TAB or CR (which
+        // spreadsheets skip before reading on; OWASP's CSV injection list): quote and prefix it
+        if (!s.isEmpty() && "=+-@\t\r".indexOf(s.charAt(0)) >= 0 && !(v instanceof Number)) {
             s = "'" + s;
         }
         if (s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r") || s.startsWith("'")) {

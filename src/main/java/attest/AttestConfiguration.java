@@ -164,6 +164,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 .orElseGet(() -> attest.evidence.crypto.MasterKey.fromFile(Path.of(s.string(
                         "attest.evidence.master-key-file", ".attest/evidence-master.key")),
                         s.bool("attest.evidence.master-key-generate", true)));
+        // raw-answer digests in Kafka events are keyed (schema attest.evidence v2)
+        attest.evidence.EvidenceEvents.keyDigestsWith(master.derive(attest.evidence.EvidenceEvents.DIGEST_KEY_LABEL));
         var payloadCipher = new attest.evidence.crypto.PayloadCipher(db.dataSource(), master,
                 s.millis("attest.evidence.data-key-period-ms", 86_400_000), clock);
         writer.encryptWith(payloadCipher);
@@ -230,7 +232,8 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("applyRetentionProcessor", new attest.evidence.ApplyRetentionProcessor(new attest.evidence.Retention(
                 db.dataSource(), s.millis("attest.evidence.retention-ms", 0), retentionPerUpstream,
                 s.millis("attest.evidence.data-key-period-ms", 86_400_000),
-                s.millis("attest.kafka.outbox-keep-ms", 604_800_000), clock)));
+                s.millis("attest.kafka.outbox-keep-ms", 604_800_000), clock)
+                .signInsKeptAtMost(s.millis("attest.approval.page.login-ttl-ms", 600_000))));
 
         // reports for auditors
         registry.bind("checkAuditorProcessor", new attest.audit.CheckAuditorProcessor(s.string("attest.audit.role",
@@ -315,7 +318,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.integer("attest.approval.default-approvals-required", 1),
                 s.millis("attest.approval.default-ttl-ms", 900_000));
         registry.bind("holdCallProcessor", new attest.approval.HoldCallProcessor(riskRules, defaults,
-                new attest.approval.ApprovalPreview(masking), assembler, writer, store, clock));
+                new attest.approval.ApprovalPreview(masking), assembler, writer, store, clock,
+                s.integer("attest.approval.max-pending-per-requester", 20)));
         registry.bind("prepareApprovalSignalProcessor", new attest.approval.PrepareApprovalSignalProcessor(clock));
         registry.bind("awaitApprovalProcessor", new attest.approval.AwaitApprovalProcessor(waiters,
                 s.millis("attest.approval.window-ms", 25_000)));
@@ -325,6 +329,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("claimApprovedCallProcessor", new attest.approval.ClaimApprovedCallProcessor(store,
                 s.millis("attest.approval.execution-lease-ms", 120_000)));
         registry.bind("restoreHeldCallProcessor", new attest.approval.RestoreHeldCallProcessor(upstreams, writer));
+        registry.bind("checkChainedDigestProcessor", new attest.approval.CheckChainedDigestProcessor(store));
         registry.bind("storeApprovalResultProcessor", new attest.approval.StoreApprovalResultProcessor(store, waiters,
                 s.millis("attest.approval.result-keep-ms", 0)));
         registry.bind("closeHeldCallProcessor", new attest.approval.CloseHeldCallProcessor(store, writer, waiters,
@@ -344,7 +349,10 @@ public class AttestConfiguration implements CamelConfiguration {
         String publicUrl = s.string("attest.control.public-url", "http://" + s.required("attest.control.host") + ":"
                 + s.required("attest.control.port"));
         String pageClient = s.string("attest.approval.page.client-id", "attest-approval-page");
-        var sessions = new attest.approval.ApprovalSessions(db.dataSource(), clock);
+        var sessions = new attest.approval.ApprovalSessions(db.dataSource(), clock,
+                s.millis("attest.approval.page.login-ttl-ms", 600_000),
+                s.integer("attest.approval.page.max-pending-logins", 10_000),
+                s.integer("attest.approval.page.max-pending-logins-per-source", 20));
         registry.bind("readApprovalSessionProcessor", new attest.approval.ReadApprovalSessionProcessor(sessions,
                 validator));
         registry.bind("startApprovalLoginProcessor", new attest.approval.StartApprovalLoginProcessor(sessions,
@@ -373,6 +381,14 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderApprovalEmailProcessor", new attest.approval.RenderApprovalEmailProcessor(
                 s.string("attest.mail.from", "attest@localhost"), publicUrl));
         registry.bind("recordNotifiedProcessor", new attest.approval.RecordNotifiedProcessor(store));
+        var notifications = new attest.approval.ApprovalNotifications(db.dataSource(),
+                s.millis("attest.approval.notify.window-ms", 900_000),
+                s.integer("attest.approval.notify.max-per-window", 10), clock);
+        registry.bind("allotApprovalEmailsProcessor", new attest.approval.AllotApprovalEmailsProcessor(notifications));
+        registry.bind("takeApprovalDigestsProcessor", new attest.approval.TakeApprovalDigestsProcessor(notifications,
+                100));
+        registry.bind("renderApprovalDigestEmailProcessor", new attest.approval.RenderApprovalDigestEmailProcessor(
+                s.string("attest.mail.from", "attest@localhost"), publicUrl));
         registry.bind("approvalStore", store);
     }
 

@@ -65,7 +65,7 @@ class DockerComposeConsistencyTest {
         assertThat(list("keycloak", "command")).contains("start-dev", "--import-realm");
         assertThat(list("keycloak", "volumes")).contains("./keycloak-realm:/opt/keycloak/data/import:ro");
         assertThat(Files.readString(Path.of("keycloak-realm/attest-realm.json"))).contains("\"realm\": \"attest\"");
-        assertThat(list("keycloak", "ports")).containsExactly("8180:8080");
+        assertThat(list("keycloak", "ports")).containsExactly("127.0.0.1:8180:8080");
         assertThat(defaults.getProperty("attest.identity.issuer")).isEqualTo("http://127.0.0.1:8180/realms/attest");
         assertThat(env("gateway").get("ATTEST_IDENTITY_ISSUER")).endsWith(":8180/realms/attest");
     }
@@ -81,8 +81,9 @@ class DockerComposeConsistencyTest {
     @Test
     void should_publish_the_gateway_on_the_documented_ports() {
         assertThat(list("gateway", "ports")).containsExactlyInAnyOrder(
-                defaults.getProperty("attest.data.port") + ":" + defaults.getProperty("attest.data.port"),
-                defaults.getProperty("attest.control.port") + ":" + defaults.getProperty("attest.control.port"));
+                "127.0.0.1:" + defaults.getProperty("attest.data.port") + ":" + defaults.getProperty("attest.data.port"),
+                "127.0.0.1:" + defaults.getProperty("attest.control.port") + ":"
+                        + defaults.getProperty("attest.control.port"));
         assertThat(env("gateway").get("ATTEST_DATA_PORT")).isEqualTo(defaults.getProperty("attest.data.port"));
     }
 
@@ -104,5 +105,47 @@ class DockerComposeConsistencyTest {
                 + list("demo-upstream", "command").get(1));
         assertThat(env("demo-upstream").get("ATTEST_DEMO_UPSTREAM_KEY"))
                 .isEqualTo(env("gateway").get(secretEnv));
+    }
+
+    /** Only the gateway and Keycloak are published, and only on the host's loopback; the rest is internal. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void should_publish_only_the_gateway_and_keycloak_and_only_on_loopback() {
+        for (String name : services.keySet()) {
+            Object ports = service(name).get("ports");
+            Object expose = service(name).get("network_mode");
+            assertThat(expose).as("%s shares the host's network", name).isNull();
+            if (!name.equals("gateway") && !name.equals("keycloak")) {
+                assertThat(ports).as("%s publishes ports", name).isNull();
+                continue;
+            }
+            for (Object p : (List<Object>) ports) {
+                assertThat(String.valueOf(p)).as("%s publishes %s beyond loopback", name, p).startsWith("127.0.0.1:");
+            }
+        }
+    }
+
+    /** The approval page's redirect URIs are exact: no wildcard, and the control plane's public URL is one. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void should_register_exact_redirect_uris_only() throws IOException {
+        Map<String, Object> realm = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
+                Path.of("keycloak-realm/attest-realm.json").toFile(), Map.class);
+        List<String> page = null;
+        for (Map<String, Object> client : (List<Map<String, Object>>) realm.get("clients")) {
+            List<String> uris = (List<String>) client.getOrDefault("redirectUris", List.of());
+            for (String u : uris) {
+                assertThat(u).as("client %s", client.get("clientId")).doesNotContain("*")
+                        .matches("https?://[^/]+/auth/callback");
+            }
+            if ("attest-approval-page".equals(client.get("clientId"))) {
+                page = uris;
+            }
+        }
+        assertThat(page).contains(env("gateway").get("ATTEST_CONTROL_PUBLIC_URL") + "/auth/callback",
+                "http://127.0.0.1:" + defaults.getProperty("attest.control.port") + "/auth/callback");
+        for (int port : attest.stack.Stack.REGISTERED_CONTROL_PORTS) {
+            assertThat(page).contains("http://127.0.0.1:" + port + "/auth/callback");
+        }
     }
 }

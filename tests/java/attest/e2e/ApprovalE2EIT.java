@@ -383,4 +383,69 @@ class ApprovalE2EIT {
             assertThat(stack().demo.calls()).isEqualTo(before + 2);
         }
     }
+
+    /**
+     * Issue 10: a flood of held calls costs each approver a bounded number of emails. A gateway with its own
+     * (embedded, password-protected) store mails each approver at most 2 calls per window, then one digest
+     * that counts the rest; past the requester's cap a held call is refused with 429.
+     */
+    @Test
+    void should_mail_each_approver_at_most_the_limit_then_one_digest_and_cap_the_requester() throws Exception {
+        String from = "flood-" + java.util.UUID.randomUUID().toString().substring(0, 8) + "@localhost";
+        Map<String, String> p = stack().extraGatewaySettings();
+        p.put("attest.instance-id", "flood-e2e");
+        p.remove("attest.db.url");
+        p.remove("attest.db.user");
+        p.put("attest.db.embedded.data-dir", stack().work.resolve("flood-pgdata-" + from.substring(6, 14)).toString());
+        p.put("attest.mail.enabled", "true");
+        p.put("attest.mail.port", String.valueOf(stack().mail.getSmtp().getPort()));
+        p.put("attest.mail.from", from);
+        p.put("attest.approval.admin.client-secret-env", "");
+        p.put("attest.approval.admin.client-secret-file", stack().work.resolve("gateway-client.secret").toString());
+        p.put("attest.approval.notify.max-per-window", "2");
+        p.put("attest.approval.notify.window-ms", "20000");
+        p.put("attest.approval.notify.digest-check-ms", "500");
+        p.put("attest.approval.max-pending-per-requester", "6");
+        String base = "http://127.0.0.1:" + p.get("attest.data.port");
+        try (Gateway g = new Gateway(p).start()) {
+            List<String> held = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                held.add(hold(base, "alice", newRequestId(), chat("demo-model", RISKY + " #" + i)));
+            }
+            HttpResponse<String> refused = async(base, stack().userToken("alice"), newRequestId(),
+                    chat("demo-model", RISKY));
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(429);
+            assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+            // bob: two emails (one per call), then one digest for the four others
+            MimeMessage digest = await().atMost(Duration.ofSeconds(60)).until(() -> mailFrom(from, "bob@example.test")
+                    .stream().filter(m -> subject(m).startsWith("Approvals waiting")).findFirst().orElse(null),
+                    m -> m != null);
+            assertThat(subject(digest)).isEqualTo("Approvals waiting: 4 more calls");
+            List<MimeMessage> toBob = mailFrom(from, "bob@example.test");
+            assertThat(toBob.stream().filter(m -> subject(m).startsWith("Approval needed"))).hasSize(2);
+            assertThat(toBob).hasSize(3);
+            String digestBody = com.icegreen.greenmail.util.GreenMailUtil.getBody(digest);
+            for (String id : held) {
+                assertThat(digestBody).doesNotContain(id); // the digest names no call
+            }
+        }
+    }
+
+    static List<MimeMessage> mailFrom(String from, String to) throws Exception {
+        List<MimeMessage> out = new ArrayList<>();
+        for (MimeMessage m : stack().mail.getReceivedMessages()) {
+            if (m.getFrom()[0].toString().equals(from) && m.getAllRecipients()[0].toString().equals(to)) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    static String subject(MimeMessage m) {
+        try {
+            return m.getSubject();
+        } catch (jakarta.mail.MessagingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

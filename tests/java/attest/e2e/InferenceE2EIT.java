@@ -60,7 +60,14 @@ class InferenceE2EIT {
         assertThat(row.get("completed_at")).isNotNull();
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events()).containsKey(requestId));
         JsonNode event = events().get(requestId);
-        assertThat(event.path("schema_version").asInt()).isEqualTo(1);
+        assertThat(event.path("schema_version").asInt()).isEqualTo(2);
+        // the raw answer's digest is keyed on the topic: never the chain's plain SHA-256 (issue 10)
+        assertThat(event.path("record").path("response").has("raw_sha256")).isFalse();
+        Object raw = row.get("raw_response_sha256");
+        if (raw != null) {
+            assertThat(event.path("record").path("response").path("raw_hmac_sha256").asText())
+                    .hasSize(64).isNotEqualTo(raw.toString());
+        }
         assertThat(event.path("event_id").asText()).isNotBlank();
         assertThat(event.path("record").path("outcome").asText()).isEqualTo(outcome);
         assertThat(event.path("record").path("id").asText()).isEqualTo(row.get("id").toString());

@@ -115,7 +115,7 @@ public final class Stack {
         Path secretFile = work.resolve("gateway-client.secret");
         Files.writeString(secretFile, "attest-gateway-secret");
         dataPort = PostgresServer.freePort();
-        controlPort = PostgresServer.freePort();
+        controlPort = registeredControlPort();
         Map<String, String> p = new HashMap<>();
         p.put("attest.instance-id", "e2e");
         p.put("attest.data.port", String.valueOf(dataPort));
@@ -182,6 +182,24 @@ public final class Stack {
         p.put("attest.approval.poll-ms", "200");
         p.put("attest.approval.recovery-interval-ms", "1000");
         return p;
+    }
+
+    /**
+     * Control-plane ports whose {@code /auth/callback} the realm registers exactly for the approval page
+     * (keycloak-realm/attest-realm.json, client attest-approval-page): the suite's gateway takes a free one.
+     */
+    public static final int[] REGISTERED_CONTROL_PORTS = {18081, 18082, 18083, 18084, 18085, 18086, 18087, 18088};
+
+    private static int registeredControlPort() {
+        for (int p : REGISTERED_CONTROL_PORTS) {
+            try (java.net.ServerSocket s = new java.net.ServerSocket(p, 1,
+                    java.net.InetAddress.getLoopbackAddress())) {
+                return p;
+            } catch (java.io.IOException taken) {
+                // next
+            }
+        }
+        throw new IllegalStateException("every registered control-plane port is taken");
     }
 
     private static int freePortPair() {

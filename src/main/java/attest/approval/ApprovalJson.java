@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.time.Instant;
 
-/** The approvers' view of a held call, as JSON: masked preview, requester, rule, reason, age, decisions. */
+/**
+ * The approvers' view of a held call, as JSON: masked preview, requester, rule, reason, age, decisions, and what
+ * the call asks of the model ({@code call}: upstream, model, max_tokens, stream, tools, logprobs).
+ */
 final class ApprovalJson {
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -30,6 +33,7 @@ final class ApprovalJson {
         n.put("expires_at", a.expiresAt().toString());
         n.put("age_seconds", Duration.between(a.createdAt(), now).toSeconds());
         n.put("request_sha256", a.requestSha256());
+        n.set("call", CallShape.of(a.upstream(), a.requestBody()).json());
         return n;
     }
 

@@ -117,9 +117,49 @@ public final class ApprovalStore {
         }
     }
 
-    /** Stores a held call and its {@code held} event. */
+    /** The requester already has as many pending held calls as they may; the earliest one expires at {@code retryAt}. */
+    public static final class TooManyPendingException extends RuntimeException {
+        private final Instant retryAt;
+
+        public TooManyPendingException(Instant retryAt) {
+            super("too many pending held calls", null, false, false);
+            this.retryAt = retryAt;
+        }
+
+        public Instant retryAt() {
+            return retryAt;
+        }
+    }
+
+    /** Stores a held call and its {@code held} event (no cap on the requester's pending calls). */
     public void hold(Approval a) {
+        hold(a, 0);
+    }
+
+    /**
+     * Stores a held call and its {@code held} event, unless its requester already has {@code maxPending} pending
+     * calls whose time to live has not run out (0: no cap): then throws {@link TooManyPendingException} and stores
+     * nothing. The count is taken under a per-requester advisory lock, so concurrent holds cannot pass the cap.
+     */
+    public void hold(Approval a, int maxPending) {
         tx(c -> {
+            if (maxPending > 0) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 10))")) {
+                    ps.setString(1, a.requesterSubject());
+                    ps.execute();
+                }
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*), min(expires_at) FROM approval_request "
+                        + "WHERE requester_subject = ? AND state = 'pending' AND expires_at > ?")) {
+                    ps.setString(1, a.requesterSubject());
+                    ps.setTimestamp(2, Timestamp.from(clock.instant()));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        if (rs.getLong(1) >= maxPending) {
+                            throw new TooManyPendingException(rs.getTimestamp(2).toInstant());
+                        }
+                    }
+                }
+            }
             String keyId = cipher == null ? null : cipher.currentKeyId();
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_request (" + COLUMNS
                     + ", instance_id, payload_key_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
@@ -166,6 +206,56 @@ public final class ApprovalStore {
         });
     }
 
+    /**
+     * The request digest that the call's {@code approval.held} entry in the evidence chain carries: the digest the
+     * approval was bound to, out of reach of anyone who can change the approval_request row. Empty when there is
+     * not exactly one such entry, or when it no longer links into its chain (its hash does not follow from the
+     * previous entry's hash and its own bytes).
+     */
+    public Optional<String> chainedDigest(UUID approvalId) {
+        return tx(c -> {
+            List<Object[]> found = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT chain_id, position, canonical, hash FROM "
+                    + "evidence_chain WHERE subject_id = ? AND kind = 'approval.held'")) {
+                ps.setObject(1, approvalId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(new Object[]{rs.getString(1), rs.getLong(2), rs.getBytes(3), rs.getBytes(4)});
+                    }
+                }
+            }
+            if (found.size() != 1) {
+                return Optional.<String>empty();
+            }
+            Object[] e = found.get(0);
+            byte[] previous = attest.evidence.chain.ChainHash.GENESIS;
+            if ((Long) e[1] > 1) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT hash FROM evidence_chain WHERE chain_id = ? "
+                        + "AND position = ?")) {
+                    ps.setString(1, (String) e[0]);
+                    ps.setLong(2, (Long) e[1] - 1);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            return Optional.<String>empty();
+                        }
+                        previous = rs.getBytes(1);
+                    }
+                }
+            }
+            if (!java.security.MessageDigest.isEqual(attest.evidence.chain.ChainHash.link(previous, (byte[]) e[2]),
+                    (byte[]) e[3])) {
+                return Optional.<String>empty();
+            }
+            try {
+                com.fasterxml.jackson.databind.JsonNode n = JSON.readTree((byte[]) e[2]);
+                String digest = n.path("record").path("detail").path("request_sha256").asText(null);
+                return Optional.ofNullable(digest);
+            } catch (java.io.IOException bad) {
+                return Optional.<String>empty();
+            }
+        });
+    }
+
     public Optional<Approval> find(UUID id) {
         return tx(c -> load(c, id, false));
     }
@@ -189,6 +279,97 @@ public final class ApprovalStore {
                 load(c, id, false).ifPresent(out::add);
             }
             return out;
+        });
+    }
+
+    /** One page of held calls, and the cursor of the next page (null on the last). */
+    public record Page(List<Approval> items, String nextCursor) {
+    }
+
+    /**
+     * One page of the held calls that {@code approver} may decide (their role or group is the call's, and the
+     * call is not their own), filtered and ordered by {@code q}. Keyset paging on (created_at, id): a call held
+     * later never pushes an older one off the list, and a page never repeats or skips a call.
+     */
+    public Page list(ApprovalQuery q, Identity approver) {
+        Instant now = clock.instant();
+        StringBuilder sql = new StringBuilder("SELECT id, created_at FROM approval_request WHERE requester_subject <> ? "
+                + "AND (approver_role = ANY (?) OR approver_group = ANY (?))");
+        List<Object> args = new ArrayList<>();
+        args.add(approver.subject());
+        args.add(approver.roles().toArray(String[]::new));
+        args.add(approver.groups().toArray(String[]::new));
+        switch (q.status()) {
+            case "all" -> { }
+            case Approval.PENDING -> {
+                sql.append(" AND state = 'pending' AND expires_at > ?");
+                args.add(Timestamp.from(now));
+            }
+            case Approval.EXPIRED -> {
+                sql.append(" AND (state = 'expired' OR (state = 'pending' AND expires_at <= ?))");
+                args.add(Timestamp.from(now));
+            }
+            default -> {
+                sql.append(" AND state = ?");
+                args.add(q.status());
+            }
+        }
+        if (q.upstream() != null) {
+            sql.append(" AND upstream = ?");
+            args.add(q.upstream());
+        }
+        if (q.requester() != null) {
+            sql.append(" AND (requester_username = ? OR requester_subject = ?)");
+            args.add(q.requester());
+            args.add(q.requester());
+        }
+        if (q.rule() != null) {
+            sql.append(" AND rule_id = ?");
+            args.add(q.rule());
+        }
+        if (q.since() != null) {
+            sql.append(" AND created_at >= ?");
+            args.add(Timestamp.from(q.since()));
+        }
+        if (q.after() != null) {
+            sql.append(q.newestFirst() ? " AND (created_at, id) < (?, ?)" : " AND (created_at, id) > (?, ?)");
+            args.add(Timestamp.from(q.after().createdAt()));
+            args.add(q.after().id());
+        }
+        String dir = q.newestFirst() ? " DESC" : " ASC";
+        sql.append(" ORDER BY created_at").append(dir).append(", id").append(dir).append(" LIMIT ?");
+        args.add(q.limit() + 1);
+        return tx(c -> {
+            List<UUID> ids = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                for (int i = 0; i < args.size(); i++) {
+                    Object v = args.get(i);
+                    if (v instanceof String[] arr) {
+                        ps.setArray(i + 1, c.createArrayOf("text", arr));
+                    } else {
+                        ps.setObject(i + 1, v);
+                    }
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ids.add(rs.getObject(1, UUID.class));
+                    }
+                }
+            }
+            boolean more = ids.size() > q.limit();
+            if (more) {
+                ids = ids.subList(0, q.limit());
+            }
+            List<Approval> out = new ArrayList<>(ids.size());
+            for (UUID id : ids) {
+                load(c, id, false).ifPresent(out::add);
+            }
+            String next = null;
+            if (more && !out.isEmpty()) {
+                Approval last = out.get(out.size() - 1);
+                next = ApprovalQuery.cursor(last.createdAt(), last.id());
+            }
+            return new Page(out, next);
         });
     }
 

@@ -8,14 +8,42 @@ import java.util.Arrays;
 import java.util.UUID;
 
 /**
- * The Kafka event for a terminal evidence record, schema {@code attest.evidence} version 1.
+ * The Kafka event for a terminal evidence record, schema {@code attest.evidence} version 2.
  * It carries the record's metadata, sizes and digests, never the bodies: the bodies stay in the
- * store, where access is controlled. See docs/evidence-events.md.
+ * store, where access is controlled. See docs/evidence.md.
+ * <p>Version 2: the digest of the raw (unmasked) answer is keyed, {@code response.raw_hmac_sha256} =
+ * HMAC-SHA-256 under a key derived from the master key over the chain's {@code raw_sha256} (lower-case hex, as
+ * ASCII), instead of the plain {@code raw_sha256}: a topic reader cannot confirm a guessed short answer, a key
+ * holder can still tie the event to the chain. Without a key the field is null (never the plain digest).
  */
 public final class EvidenceEvents {
     public static final String SCHEMA = "attest.evidence";
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
+    /** The label of the key, derived from the master key, that keys raw-answer digests in events. */
+    public static final String DIGEST_KEY_LABEL = "attest.event-digest.v1";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static volatile javax.crypto.spec.SecretKeySpec digestKey;
+
+    /** Sets the key of {@code response.raw_hmac_sha256} (once, at start-up). */
+    public static void keyDigestsWith(byte[] key) {
+        digestKey = new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256");
+    }
+
+    /** HMAC-SHA-256 (lower-case hex) of a hex digest under the events' digest key; null without either. */
+    public static String keyed(String hexDigest) {
+        javax.crypto.spec.SecretKeySpec k = digestKey;
+        if (hexDigest == null || k == null) {
+            return null;
+        }
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(k);
+            return java.util.HexFormat.of().formatHex(mac.doFinal(hexDigest.getBytes(
+                    java.nio.charset.StandardCharsets.US_ASCII)));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private EvidenceEvents() {
     }
@@ -73,7 +101,7 @@ public final class EvidenceEvents {
         res.put("sha256", r.getResponseSha256());
         res.put("truncated", r.getResponseTruncated());
         res.put("raw_size", r.getRawResponseSize());
-        res.put("raw_sha256", r.getRawResponseSha256());
+        res.put("raw_hmac_sha256", keyed(r.getRawResponseSha256()));
         if (r.getMaskingRuleSet() != null) {
             try {
                 rec.set("masking", JSON.readTree(r.getMaskingReport()));

@@ -19,6 +19,10 @@ import java.util.Map;
  * retention are destroyed (crypto-shredding). Records keep their digests and show {@code payload_purged};
  * the chain is untouched, so it still verifies. Published outbox rows are removed after a while; unpublished
  * ones never.
+ * <p>Held calls follow the same schedule: once a held call is settled (executed, failed, denied, expired,
+ * cancelled) and past its upstream's retention, its request (body and headers), masked preview and stored answer
+ * are destroyed ({@code payload_purged}); its digest, rule, decisions and every approval event stay. Expired
+ * approval-page sessions and pending sign-ins are deleted on every run, whatever the retention.
  */
 public final class Retention {
     private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
@@ -26,7 +30,19 @@ public final class Retention {
     public static final String ROLE = "attest_retention";
 
     /** What one run did. */
-    public record Result(int payloadsPurged, int keysDestroyed, int outboxRemoved) {
+    public record Result(int payloadsPurged, int keysDestroyed, int outboxRemoved, int heldPurged,
+                         int signInsRemoved) {
+        public Result(int payloadsPurged, int keysDestroyed, int outboxRemoved) {
+            this(payloadsPurged, keysDestroyed, outboxRemoved, 0, 0);
+        }
+    }
+
+    /** How long a pending approval-page sign-in may wait at most (it expires sooner; this is the backstop). */
+    private Duration signInKeep = Duration.ofHours(1);
+
+    public Retention signInsKeptAtMost(Duration keep) {
+        this.signInKeep = keep;
+        return this;
     }
 
     private final DataSource dataSource;
@@ -55,6 +71,8 @@ public final class Retention {
         int purged = 0;
         int keys = 0;
         int outbox;
+        int heldPurged;
+        int signInsRemoved;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (var st = c.createStatement()) {
@@ -97,6 +115,29 @@ public final class Retention {
                     }
                 }
             }
+            // held calls: the same retention, settled ones only
+            int held = 0;
+            for (Map.Entry<String, Duration> e : perUpstream.entrySet()) {
+                if (!e.getValue().isZero()) {
+                    held += purgeHeld(c, "upstream = ?", e.getKey(), now.minus(e.getValue()));
+                }
+            }
+            if (!global.isZero()) {
+                held += perUpstream.isEmpty() ? purgeHeld(c, "true", null, now.minus(global))
+                        : purgeHeld(c, "NOT (upstream = ANY (?))", perUpstream.keySet().toArray(String[]::new),
+                        now.minus(global));
+            }
+            int signIns;
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM approval_session WHERE expires_at <= ?")) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                signIns = ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM approval_login WHERE created_at <= ?")) {
+                ps.setTimestamp(1, Timestamp.from(now.minus(signInKeep)));
+                signIns += ps.executeUpdate();
+            }
+            heldPurged = held;
+            signInsRemoved = signIns;
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM evidence_outbox WHERE published_at IS NOT NULL "
                     + "AND published_at < ?")) {
                 ps.setTimestamp(1, Timestamp.from(now.minus(outboxKeep)));
@@ -106,11 +147,26 @@ public final class Retention {
         } catch (SQLException e) {
             throw new EvidenceUnavailableException("retention could not run");
         }
-        if (purged > 0 || keys > 0 || outbox > 0) {
-            LOG.info("retention: {} payloads purged, {} data keys destroyed, {} published outbox rows removed",
-                    purged, keys, outbox);
+        if (purged > 0 || keys > 0 || outbox > 0 || heldPurged > 0) {
+            LOG.info("retention: {} payloads purged, {} data keys destroyed, {} published outbox rows removed, "
+                    + "{} held calls' payloads purged", purged, keys, outbox, heldPurged);
         }
-        return new Result(purged, keys, outbox);
+        return new Result(purged, keys, outbox, heldPurged, signInsRemoved);
+    }
+
+    private static int purgeHeld(Connection c, String where, Object arg, Instant before) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET request_body = '\\x'::bytea, "
+                + "request_headers = '[]', preview = '[purged by retention]', result_body = NULL, result_headers = NULL, "
+                + "payload_purged = true WHERE NOT payload_purged AND state IN ('executed', 'failed', 'denied', "
+                + "'expired', 'cancelled') AND coalesce(executed_at, decided_at, created_at) < ? AND " + where)) {
+            ps.setTimestamp(1, Timestamp.from(before));
+            if (arg instanceof String s) {
+                ps.setString(2, s);
+            } else if (arg instanceof String[] a) {
+                ps.setArray(2, c.createArrayOf("text", a));
+            }
+            return ps.executeUpdate();
+        }
     }
 
     private static int purge(Connection c, String where, Object arg, Instant before) throws SQLException {

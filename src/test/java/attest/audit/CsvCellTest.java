@@ -19,6 +19,16 @@ class CsvCellTest {
         assertThat(RenderAuditReportProcessor.csv(in)).isEqualTo(out);
     }
 
+    /** OWASP's list: a leading TAB or CR starts a formula too (spreadsheets strip them and read on). */
+    @org.junit.jupiter.api.Test
+    void should_defuse_a_formula_behind_a_leading_tab_or_carriage_return() {
+        assertThat(RenderAuditReportProcessor.csv("\t=HYPERLINK(\"http://x\")"))
+                .isEqualTo("\"'\t=HYPERLINK(\"\"http://x\"\")\"");
+        assertThat(RenderAuditReportProcessor.csv("\r=1+1")).isEqualTo("\"'\r=1+1\"");
+        assertThat(RenderAuditReportProcessor.csv("\tplain")).isEqualTo("\"'\tplain\"");
+        assertThat(RenderAuditReportProcessor.csv("-1")).isEqualTo("\"'-1\""); // a string, not a number
+    }
+
     @org.junit.jupiter.api.Test
     void should_leave_numbers_and_nulls_plain() {
         assertThat(RenderAuditReportProcessor.csv(-5L)).isEqualTo("-5");

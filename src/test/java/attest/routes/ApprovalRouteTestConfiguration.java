@@ -91,7 +91,8 @@ public class ApprovalRouteTestConfiguration implements CamelConfiguration {
                 "renderApprovalProcessor", "readDecisionJsonProcessor", "decideApprovalProcessor",
                 "renderDecisionProcessor", "readApprovalSessionProcessor", "startApprovalLoginProcessor",
                 "completeApprovalLoginProcessor", "checkApprovalFormProcessor", "renderApprovalPageProcessor",
-                "findApproversProcessor", "renderApprovalEmailProcessor", "recordNotifiedProcessor")) {
+                "findApproversProcessor", "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
+                "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor")) {
             r.unbind(name);
         }
         Clock clock = Clock.systemUTC();

@@ -113,8 +113,10 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("approvalAggregationRepository", new org.apache.camel.processor.aggregate.MemoryAggregationRepository(true));
         r.bind("approvalTallyStrategy", new attest.approval.ApprovalTallyStrategy());
         r.bind("keepOriginalStrategy", new attest.approval.KeepOriginalStrategy());
-        r.bind("controlHeaderFilter", new ResponseHeaderFilterStrategy());
-        r.bind("filterControlHeadersProcessor", new FilterResponseHeadersProcessor());
+        r.bind("controlHeaderFilter", new ResponseHeaderFilterStrategy(
+                attest.http.ResponseHeaders::allowedOnControlPlane));
+        r.bind("filterControlHeadersProcessor", new FilterResponseHeadersProcessor(
+                attest.http.ResponseHeaders::allowedOnControlPlane)); // as AttestConfiguration binds them
         r.bind("assessRiskProcessor", new attest.approval.AssessRiskProcessor(new attest.approval.RiskEngine(
                 attest.approval.RiskRulesFile.parse(YamlTree.parse("risk.yaml", RISK)), clock)));
         r.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
@@ -137,8 +139,9 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 "readDecisionJsonProcessor", "decideApprovalProcessor", "renderDecisionProcessor",
                 "readApprovalSessionProcessor", "startApprovalLoginProcessor", "completeApprovalLoginProcessor",
                 "checkApprovalFormProcessor", "renderApprovalPageProcessor", "findApproversProcessor",
-                "renderApprovalEmailProcessor", "recordNotifiedProcessor", "readProofPathProcessor",
-                "renderEvidenceProofProcessor")) {
+                "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
+                "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor",
+                "readProofPathProcessor", "renderEvidenceProofProcessor")) {
             r.bind(name, noop);
         }
     }

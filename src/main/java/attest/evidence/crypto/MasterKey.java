@@ -40,6 +40,20 @@ public final class MasterKey {
         }
     }
 
+    /**
+     * A key for another purpose, derived from this one (HMAC-SHA-256 of the label under the master key), so that
+     * no second secret has to be managed and the master key itself is never used for two things.
+     */
+    public byte[] derive(String label) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key.getEncoded(), "HmacSHA256"));
+            return mac.doFinal(label.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** From base64 text (an environment variable's value or a file's content). */
     public static MasterKey fromBase64(String text) {
         return new MasterKey(Base64.getDecoder().decode(text.strip()));

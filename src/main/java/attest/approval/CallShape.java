@@ -1,0 +1,104 @@
+package attest.approval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What an approver needs to know about a held call besides its prompt: the model, the generation limit
+ * ({@code max_tokens}, {@code max_completion_tokens} or the Responses API's {@code max_output_tokens}; absent
+ * means the policy's ceiling), whether it streams, the names of the tools it offers the model, whether it asks
+ * for log probabilities, and the upstream. Read from the held request's body; values are the caller's, so every
+ * view escapes them, and long ones are cut.
+ */
+public record CallShape(String upstream, String model, Long maxTokens, boolean stream, List<String> tools,
+                        boolean logprobs, Integer topLogprobs) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_TOOLS = 50;
+    private static final int MAX_TEXT = 200;
+
+    public static CallShape of(String upstream, byte[] body) {
+        JsonNode n;
+        try {
+            n = body == null || body.length == 0 ? null : JSON.readTree(body);
+        } catch (java.io.IOException | RuntimeException e) {
+            n = null;
+        }
+        if (n == null || !n.isObject()) {
+            return new CallShape(upstream, null, null, false, List.of(), false, null);
+        }
+        Long max = null;
+        for (String f : List.of("max_tokens", "max_completion_tokens", "max_output_tokens")) {
+            if (n.path(f).isIntegralNumber()) {
+                max = n.path(f).asLong();
+                break;
+            }
+        }
+        List<String> tools = new ArrayList<>();
+        for (JsonNode t : n.path("tools")) {
+            if (tools.size() == MAX_TOOLS) {
+                tools.add("[...]");
+                break;
+            }
+            String name = t.path("function").path("name").isTextual() ? t.path("function").path("name").asText()
+                    : t.path("name").isTextual() ? t.path("name").asText() : t.path("type").asText("?");
+            tools.add(cut(name));
+        }
+        for (JsonNode f : n.path("functions")) { // the legacy spelling
+            if (tools.size() <= MAX_TOOLS) {
+                tools.add(cut(f.path("name").asText("?")));
+            }
+        }
+        boolean logprobs = n.path("logprobs").asBoolean(false) || n.path("logprobs").isIntegralNumber()
+                || n.path("top_logprobs").isIntegralNumber();
+        Integer top = null;
+        if (n.path("top_logprobs").isIntegralNumber()) {
+            top = n.path("top_logprobs").asInt();
+        } else if (n.path("logprobs").isIntegralNumber()) {
+            top = n.path("logprobs").asInt();
+        }
+        String model = n.path("model").isTextual() ? cut(n.path("model").asText()) : null;
+        return new CallShape(upstream, model, max, n.path("stream").asBoolean(false), List.copyOf(tools), logprobs,
+                top);
+    }
+
+    private static String cut(String s) {
+        return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) + "[...]" : s;
+    }
+
+    public ObjectNode json() {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("upstream", upstream);
+        o.put("model", model);
+        if (maxTokens == null) {
+            o.putNull("max_tokens");
+        } else {
+            o.put("max_tokens", maxTokens);
+        }
+        o.put("stream", stream);
+        var t = o.putArray("tools");
+        tools.forEach(t::add);
+        o.put("logprobs", logprobs);
+        if (topLogprobs == null) {
+            o.putNull("top_logprobs");
+        } else {
+            o.put("top_logprobs", topLogprobs);
+        }
+        return o;
+    }
+
+    /** The rows of the page and the email: name and (unescaped) value. */
+    public List<String[]> rows() {
+        return List.of(
+                new String[]{"Upstream", upstream},
+                new String[]{"Model", model == null ? "(none given)" : model},
+                new String[]{"Max tokens", maxTokens == null ? "(not given: the policy's ceiling)" : maxTokens.toString()},
+                new String[]{"Stream", stream ? "yes" : "no"},
+                new String[]{"Tools", tools.isEmpty() ? "(none)" : String.join(", ", tools)},
+                new String[]{"Log probabilities", logprobs ? "yes" + (topLogprobs == null ? "" : " (top " + topLogprobs
+                        + ")") : "no"});
+    }
+}
