@@ -101,8 +101,17 @@ public class AttestConfiguration implements CamelConfiguration {
         Set<String> upstreamNames = upstreams.all().stream().map(Upstream::name).collect(Collectors.toSet());
         PolicyEngine policy = new PolicyEngine(PolicyFile.load(policyFile, upstreamNames), new RateLimiter(clock));
         LOG.info("policy {}: {} rules", policyFile, policy.rules().size());
-        registry.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor());
+        java.util.Map<String, java.util.List<String>> accepted = new java.util.HashMap<>();
+        for (Upstream u : upstreams.all()) {
+            s.optional("attest.upstream." + u.name() + ".accepted-content-types").ifPresent(v ->
+                    accepted.put(u.name(), java.util.Arrays.stream(v.split(",")).map(String::trim)
+                            .filter(t -> !t.isEmpty()).toList()));
+        }
+        registry.bind("decodeRequestBodyProcessor", new attest.policy.DecodeRequestBodyProcessor(
+                new attest.policy.RequestBodyDecoder(s.longValue("attest.data.max-body-bytes", 1_048_576))));
+        registry.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor(new attest.policy.BodyFormats(accepted)));
         registry.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
+        registry.bind("applyTokenCeilingProcessor", new attest.policy.ApplyTokenCeilingProcessor(policy));
         registry.bind("renderDenialProcessor", new RenderDenialProcessor());
         Path riskDir = Path.of(s.string("attest.approval.rules-dir", "approval-flow"));
         var riskRules = attest.approval.RiskRulesFile.loadDirectory(riskDir);
