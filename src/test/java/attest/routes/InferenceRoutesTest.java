@@ -424,4 +424,39 @@ class InferenceRoutesTest {
         evidence.expectedMessageCount(4);
         evidence.assertIsSatisfied();
     }
+
+    @Test
+    void should_record_two_calls_with_the_same_caller_request_id_under_distinct_gateway_ids() throws Exception {
+        upstream.expectedMessageCount(2);
+        Exchange first = raw("/llm/v1/chat/completions", Map.of("Content-Type", "application/json",
+                "X-Request-Id", "same-id-chosen-by-the-caller"), utf8(CHAT));
+        Exchange second = raw("/llm/v1/chat/completions", Map.of("Content-Type", "application/json",
+                "X-Request-Id", "same-id-chosen-by-the-caller"), utf8(CHAT));
+        upstream.assertIsSatisfied();
+        String a = first.getProperty(Exchanges.REQUEST_ID, String.class);
+        String b = second.getProperty(Exchanges.REQUEST_ID, String.class);
+        assertThat(a).isNotEqualTo(b).isNotEqualTo("same-id-chosen-by-the-caller");
+        assertThat(b).isNotEqualTo("same-id-chosen-by-the-caller");
+        // what the caller is told, and what the upstream is sent, is the gateway's id
+        assertThat(first.getMessage().getHeader("X-Request-Id", String.class)).isEqualTo(a);
+        assertThat(upstream.getExchanges().get(0).getProperty(Exchanges.FORWARD_HEADERS, ForwardHeaders.class)
+                .first("X-Request-Id")).isEqualTo(a);
+        evidence.expectedMessageCount(2);
+        evidence.assertIsSatisfied();
+        assertThat(evidence.getExchanges()).extracting(e -> e.getProperty(Exchanges.REQUEST_ID, String.class))
+                .containsExactlyInAnyOrder(a, b);
+    }
+
+    @Test
+    void should_keep_a_well_formed_caller_request_id_as_the_correlation_id_only() throws Exception {
+        Exchange ok = raw("/llm/v1/chat/completions", Map.of("Content-Type", "application/json",
+                "X-Request-Id", "trace:abc.def_12"), utf8(CHAT));
+        assertThat(ok.getProperty(Exchanges.CORRELATION_ID, String.class)).isEqualTo("trace:abc.def_12");
+        Exchange bad = raw("/llm/v1/chat/completions", Map.of("Content-Type", "application/json",
+                "X-Request-Id", "<script>alert(1)</script>"), utf8(CHAT));
+        assertThat(bad.getProperty(Exchanges.CORRELATION_ID, String.class)).isNull();
+        attest.evidence.EvidenceRecord r = new attest.evidence.EvidenceRecord();
+        new attest.evidence.EvidenceAssembler("t").fill(r, ok);
+        assertThat(r.getCorrelationId()).isEqualTo("trace:abc.def_12");
+    }
 }
