@@ -7,12 +7,14 @@ import attest.ingress.UpstreamTarget;
 import attest.policy.Decision;
 import attest.policy.RequestFacts;
 import attest.policy.Verdict;
+import attest.text.PromptExtractor;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
 /**
  * Turns an ALLOW into REVIEW when a risk rule (approval-flow/) matches the call, so the router holds it for
- * a human. A DENY or REVIEW from policy stands as it is.
+ * a human. A DENY or REVIEW from policy stands as it is. The prompt is the body's normalised text, read by
+ * {@link PromptExtractor} whatever the Content-Type says.
  */
 public class AssessRiskProcessor implements Processor {
     private final RiskEngine engine;
@@ -30,7 +32,7 @@ public class AssessRiskProcessor implements Processor {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
         engine.assess(exchange.getProperty(Exchanges.IDENTITY, Identity.class),
                 exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class).upstream().name(),
-                exchange.getProperty(Exchanges.FACTS, RequestFacts.class), PromptText.of(in.body(), in.isJson()))
+                exchange.getProperty(Exchanges.FACTS, RequestFacts.class), PromptExtractor.extract(in.body()))
                 .ifPresent(rule -> exchange.setProperty(Exchanges.DECISION, Decision.review(rule.id(), rule.reason())));
     }
 }

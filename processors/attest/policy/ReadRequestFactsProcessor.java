@@ -3,60 +3,53 @@ package attest.policy;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.core.JsonFactory;
+import attest.http.Outcomes;
+import attest.ingress.UpstreamTarget;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
-import java.io.IOException;
-
 /**
- * Sets {@code attestFacts}: model, max_tokens and stream from a JSON body. A JSON body that does not
- * parse (or repeats a key) is refused with 400, so that the policy never decides on a guess.
+ * Sets {@code attestFacts}: model, token limit and stream, read from any body that parses as JSON, whatever
+ * its Content-Type says (a JSON body sent as {@code text/plain} is still read by the upstream). Refused:
+ * a body labelled JSON that does not parse, or that repeats a key (upstreams disagree on which copy wins),
+ * with 400; a limit that is not a whole number from 0 to 2^31-1, with 400; a body that is neither JSON nor
+ * of a Content-Type accepted for its upstream ({@link BodyFormats}), with 415.
  */
 public class ReadRequestFactsProcessor implements Processor {
-    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build()).build());
+    private final BodyFormats formats;
+
+    public ReadRequestFactsProcessor() {
+        this(BodyFormats.jsonOnly());
+    }
+
+    public ReadRequestFactsProcessor(BodyFormats formats) {
+        this.formats = formats;
+    }
 
     @Override
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
-        byte[] body = in.body();
-        String model = null;
-        Long maxTokens = null;
-        boolean stream = false;
-        if (body.length > 0 && in.isJson()) {
-            JsonNode root;
-            try (JsonParser p = JSON.createParser(body)) {
-                root = JSON.readTree(p);
-                if (p.nextToken() != null) {
-                    throw GatewayException.badRequest("request body has trailing content after the JSON value");
-                }
-            } catch (IOException e) {
+        byte[] body = in.body() == null ? new byte[0] : in.body();
+        if (body.length == 0) {
+            exchange.setProperty(Exchanges.FACTS, new RequestFacts(null, null, false, 0, false));
+            return;
+        }
+        RequestBodyJson.Parsed parsed = RequestBodyJson.parse(body);
+        if (parsed.duplicateKey()) {
+            throw GatewayException.badRequest("request body repeats a JSON key");
+        }
+        if (parsed.root() == null) {
+            UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
+            if (in.isJson()) {
                 throw GatewayException.badRequest("request body is not valid JSON");
             }
-            if (root != null && root.isObject()) {
-                JsonNode m = root.get("model");
-                if (m != null && !m.isNull()) {
-                    if (!m.isTextual()) {
-                        throw GatewayException.badRequest("model must be a string");
-                    }
-                    model = m.asText();
-                }
-                JsonNode mt = root.has("max_completion_tokens") ? root.get("max_completion_tokens") : root.get("max_tokens");
-                if (mt != null && !mt.isNull()) {
-                    if (!mt.canConvertToLong() || !mt.isIntegralNumber()) {
-                        throw GatewayException.badRequest("max_tokens must be a whole number");
-                    }
-                    maxTokens = mt.asLong();
-                }
-                stream = root.path("stream").asBoolean(false);
+            if (target == null || !formats.acceptsNonJson(target.upstream().name(), in.header("Content-Type"))) {
+                throw new GatewayException(415, "unsupported_media_type", "request body is not JSON, and its "
+                        + "Content-Type is not accepted for this upstream", Outcomes.DENIED);
             }
+            exchange.setProperty(Exchanges.FACTS, new RequestFacts(null, null, false, body.length, false));
+            return;
         }
-        exchange.setProperty(Exchanges.FACTS, new RequestFacts(model, maxTokens, stream, body.length));
+        exchange.setProperty(Exchanges.FACTS, RequestBodyJson.facts(parsed.root(), body.length));
     }
 }

@@ -87,13 +87,20 @@ public class AttestConfiguration implements CamelConfiguration {
 
         // identity
         String issuer = s.required("attest.identity.issuer");
+        java.util.Set<String> deniedClients = new java.util.TreeSet<>(java.util.Arrays.stream(
+                s.string("attest.identity.denied-clients", "").split(",")).map(String::trim)
+                .filter(c -> !c.isEmpty()).toList());
+        // the gateway's own admin service account is never a caller, whatever the list says
+        deniedClients.add(s.string("attest.approval.admin.client-id", "attest-gateway"));
         TokenValidator validator = new TokenValidator(
                 RealmKeys.fromJwksUri(s.string("attest.identity.jwks-url", issuer + "/protocol/openid-connect/certs"),
                         s.millis("attest.identity.jwks-cache-ms", 300_000),
                         s.millis("attest.identity.jwks-refresh-cooldown-ms", 10_000),
-                        s.millis("attest.identity.jwks-timeout-ms", 3_000)),
+                        s.millis("attest.identity.jwks-timeout-ms", 3_000),
+                        s.millis("attest.identity.jwks-max-stale-ms", 3_600_000), clock),
                 issuer, s.required("attest.identity.audience"), s.millis("attest.identity.clock-skew-ms", 30_000),
-                clock);
+                clock, s.millis("attest.identity.token-cache-ms", 60_000), deniedClients);
+        LOG.info("identity: tokens of {} are never accepted as a caller's", deniedClients);
         registry.bind("verifyTokenProcessor", new VerifyTokenProcessor(validator));
 
         // policy
@@ -101,8 +108,17 @@ public class AttestConfiguration implements CamelConfiguration {
         Set<String> upstreamNames = upstreams.all().stream().map(Upstream::name).collect(Collectors.toSet());
         PolicyEngine policy = new PolicyEngine(PolicyFile.load(policyFile, upstreamNames), new RateLimiter(clock));
         LOG.info("policy {}: {} rules", policyFile, policy.rules().size());
-        registry.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor());
+        java.util.Map<String, java.util.List<String>> accepted = new java.util.HashMap<>();
+        for (Upstream u : upstreams.all()) {
+            s.optional("attest.upstream." + u.name() + ".accepted-content-types").ifPresent(v ->
+                    accepted.put(u.name(), java.util.Arrays.stream(v.split(",")).map(String::trim)
+                            .filter(t -> !t.isEmpty()).toList()));
+        }
+        registry.bind("decodeRequestBodyProcessor", new attest.policy.DecodeRequestBodyProcessor(
+                new attest.policy.RequestBodyDecoder(s.longValue("attest.data.max-body-bytes", 1_048_576))));
+        registry.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor(new attest.policy.BodyFormats(accepted)));
         registry.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
+        registry.bind("applyTokenCeilingProcessor", new attest.policy.ApplyTokenCeilingProcessor(policy));
         registry.bind("renderDenialProcessor", new RenderDenialProcessor());
         Path riskDir = Path.of(s.string("attest.approval.rules-dir", "approval-flow"));
         var riskRules = attest.approval.RiskRulesFile.loadDirectory(riskDir);

@@ -5,8 +5,10 @@ package attest;
  * Each stage sets its own property; the evidence stage reads them all.
  */
 public final class Exchanges {
-    /** The call's request id (String). */
+    /** The call's request id (String), always minted by the gateway. */
     public static final String REQUEST_ID = "attestRequestId";
+    /** The caller's own X-Request-Id, well formed, kept as a correlation id only (String, or absent). */
+    public static final String CORRELATION_ID = "attestCorrelationId";
     /** When the gateway received the call (Instant). */
     public static final String RECEIVED_AT = "attestReceivedAt";
     /** The evidence record of this call ({@link attest.evidence.EvidenceRecord}). */

@@ -41,6 +41,22 @@ final class E2E {
         return Stack.get();
     }
 
+    /** The gateway's own request id of the call sent with this X-Request-Id (waits for its evidence). */
+    static String gatewayId(String sentRequestId) {
+        try {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> evidence(sentRequestId) != null);
+            return String.valueOf(evidence(sentRequestId).get("request_id"));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The upstream's copy of the call sent with this X-Request-Id (the upstream sees the gateway's id). */
+    static java.util.function.Predicate<attest.demo.DemoModelServer.Received> sentAs(String sentRequestId) {
+        String id = gatewayId(sentRequestId);
+        return x -> id.equals(x.header("X-Request-Id"));
+    }
+
     static String newRequestId() {
         return "e2e-" + UUID.randomUUID();
     }
@@ -71,11 +87,15 @@ final class E2E {
 
     static final String CHAT = "{\"model\":\"demo-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
 
-    /** The evidence row of one call, by request id (null if none). */
+    /**
+     * The evidence row of one call (null if none), by the X-Request-Id the test sent (kept as the record's
+     * correlation_id) or by the gateway's own request id.
+     */
     static Map<String, Object> evidence(String requestId) throws Exception {
         try (Connection c = stack().db(); PreparedStatement ps = c.prepareStatement(
-                "SELECT * FROM evidence_record WHERE request_id = ?")) {
+                "SELECT * FROM evidence_record WHERE request_id = ? OR correlation_id = ?")) {
             ps.setString(1, requestId);
+            ps.setString(2, requestId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return null;
@@ -150,6 +170,9 @@ final class E2E {
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
                 JsonNode e = JSON.readTree(r.value());
                 EVENTS_BY_REQUEST.put(e.path("record").path("request_id").asText(), e);
+                if (e.path("record").hasNonNull("correlation_id")) {
+                    EVENTS_BY_REQUEST.put(e.path("record").path("correlation_id").asText(), e);
+                }
             }
         } catch (org.apache.kafka.common.errors.WakeupException | java.io.IOException e) {
             throw new IllegalStateException(e);

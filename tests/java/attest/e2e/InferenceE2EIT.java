@@ -22,6 +22,8 @@ import java.util.Map;
 
 import static attest.e2e.E2E.CHAT;
 import static attest.e2e.E2E.evidence;
+import static attest.e2e.E2E.gatewayId;
+import static attest.e2e.E2E.sentAs;
 import static attest.e2e.E2E.events;
 import static attest.e2e.E2E.newRequestId;
 import static attest.e2e.E2E.openai;
@@ -148,7 +150,7 @@ class InferenceE2EIT {
         HttpResponse<String> r = post("/llm/v1/chat/completions", token, rid, CHAT);
         assertThat(r.statusCode()).isEqualTo(200);
         DemoModelServer.Received got = demo.received().stream()
-                .filter(x -> rid.equals(x.header("X-Request-Id"))).findFirst().orElseThrow();
+                .filter(sentAs(rid)).findFirst().orElseThrow();
         assertThat(got.header("Authorization")).isEqualTo("Bearer " + stack().demoKey);
         assertThat(got.header("X-Attest-Subject")).isEqualTo(evidence(rid).get("subject"));
         assertThat(got.path()).isEqualTo("/v1/chat/completions");
@@ -157,7 +159,8 @@ class InferenceE2EIT {
         }
         // and the response never echoes the request's headers
         assertThat(r.headers().map().keySet()).noneMatch(k -> k.equalsIgnoreCase("Authorization"));
-        assertThat(r.headers().firstValue("X-Request-Id")).hasValue(rid);
+        // the caller's X-Request-Id is a correlation id only: the call's id is the gateway's
+        assertThat(r.headers().firstValue("X-Request-Id")).hasValue(gatewayId(rid)).isNotEqualTo(java.util.Optional.of(rid));
         assertThat(r.body()).doesNotContain(token);
     }
 
@@ -167,7 +170,7 @@ class InferenceE2EIT {
         ChatCompletion c = openai("/llm-oauth", stack().userToken("alice"), rid).chat().completions().create(HELLO);
         assertThat(c.choices()).hasSize(1);
         DemoModelServer.Received got = stack().oauthDemo.received().stream()
-                .filter(x -> rid.equals(x.header("X-Request-Id"))).findFirst().orElseThrow();
+                .filter(sentAs(rid)).findFirst().orElseThrow();
         // the oauth demo accepts only a valid Keycloak token issued to attest-gateway
         assertThat(got.header("Authorization")).startsWith("Bearer ey");
         assertEvidenceAndEvent(rid, "completed", 200);
@@ -372,7 +375,7 @@ class InferenceE2EIT {
             assertThat(answer).startsWith("HTTP/1.1 200");
         }
         DemoModelServer.Received got = stack().demo.received().stream()
-                .filter(x -> rid.equals(x.header("X-Request-Id"))).findFirst().orElseThrow();
+                .filter(sentAs(rid)).findFirst().orElseThrow();
         assertThat(got.header("Host")).isEqualTo("127.0.0.1:" + stack().demo.port());
         assertThat(got.header("X-Forwarded-Host")).isNull();
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", stack().dataPort)) {

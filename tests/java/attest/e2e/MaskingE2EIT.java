@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 import static attest.e2e.E2E.evidence;
+import static attest.e2e.E2E.sentAs;
 import static attest.e2e.E2E.newRequestId;
 import static attest.e2e.E2E.openai;
 import static attest.e2e.E2E.post;
@@ -182,7 +183,7 @@ class MaskingE2EIT {
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).contains("You said: my mail is [EMAIL]");
             DemoModelServer.Received got = s.demo.received().stream()
-                    .filter(x -> rid.equals(x.header("X-Request-Id"))).findFirst().orElseThrow();
+                    .filter(sentAs(rid)).findFirst().orElseThrow();
             assertThat(got.body()).contains("[EMAIL]").doesNotContain("jane.doe@example.com");
             // the evidence keeps the request as the caller sent it
             assertThat(new String((byte[]) evidence(rid).get("request_body"), StandardCharsets.UTF_8))

@@ -100,7 +100,7 @@ class OutageE2EIT {
         assertThat(seen).containsAll(ids.stream().map(rid -> {
             try {
                 return E2E.JSON.readTree(String.valueOf(one("SELECT payload FROM evidence_outbox o JOIN "
-                        + "evidence_record r ON o.event_key = r.id::text WHERE r.request_id = '" + rid + "'")))
+                        + "evidence_record r ON o.event_key = r.id::text WHERE r.correlation_id = '" + rid + "'")))
                         .path("event_id").asText();
             } catch (Exception e) {
                 throw new IllegalStateException(e);

@@ -124,10 +124,10 @@ class PayloadsE2EIT {
             HttpResponse<String> r = E2E.chatVia(base, rid);
             assertThat(r.statusCode()).isEqualTo(200);
             await().atMost(Duration.ofSeconds(20)).until(() -> one(url, "SELECT count(*) FROM evidence_record WHERE "
-                    + "request_id = '" + rid + "' AND payload_purged AND request_body IS NULL AND response_body IS NULL "
+                    + "correlation_id = '" + rid + "' AND payload_purged AND request_body IS NULL AND response_body IS NULL "
                     + "AND request_sha256 IS NOT NULL") == 1
                     && one(url, "SELECT count(*) FROM evidence_data_key WHERE wrapped IS NULL") >= 1);
-            String id = String.valueOf(oneText(url, "SELECT id FROM evidence_record WHERE request_id = '" + rid + "'"));
+            String id = String.valueOf(oneText(url, "SELECT id FROM evidence_record WHERE correlation_id = '" + rid + "'"));
             HttpResponse<String> read = get("http://127.0.0.1:" + p.get("attest.control.port") + "/audit/records/"
                     + id + "/payload", stack().userToken("carol"));
             assertThat(JSON.readTree(read.body()).path("purged").asBoolean()).as(read.body()).isTrue();
@@ -159,12 +159,12 @@ class PayloadsE2EIT {
             HttpResponse<String> r = E2E.chatVia("http://127.0.0.1:" + p.get("attest.data.port"), rid);
             assertThat(r.statusCode()).isEqualTo(200);
             await().atMost(Duration.ofSeconds(20)).until(() -> one(url, "SELECT count(*) FROM evidence_record WHERE "
-                    + "request_id = '" + rid + "' AND payload_purged AND request_body IS NULL") == 1);
+                    + "correlation_id = '" + rid + "' AND payload_purged AND request_body IS NULL") == 1);
             // the upstream's retention purges its payloads; keys stay while the global retention is forever
             assertThat(one(url, "SELECT count(*) FROM evidence_data_key WHERE wrapped IS NULL")).isZero();
             // outbox rows go only once published: without Kafka none is
             assertThat(one(url, "SELECT count(*) FROM evidence_outbox WHERE event_key = (SELECT id::text FROM "
-                    + "evidence_record WHERE request_id = '" + rid + "')")).isEqualTo(1);
+                    + "evidence_record WHERE correlation_id = '" + rid + "')")).isEqualTo(1);
         }
     }
 
@@ -197,7 +197,7 @@ class PayloadsE2EIT {
                     .isZero();
             assertThat(one(url, "SELECT count(*) FROM evidence_data_key WHERE master_key_id = '" + key2.id() + "'"))
                     .isGreaterThanOrEqualTo(1);
-            String id = String.valueOf(oneText(url, "SELECT id FROM evidence_record WHERE request_id = '" + rid + "'"));
+            String id = String.valueOf(oneText(url, "SELECT id FROM evidence_record WHERE correlation_id = '" + rid + "'"));
             HttpResponse<String> read = get("http://127.0.0.1:" + p.get("attest.control.port") + "/audit/records/"
                     + id + "/payload", stack().userToken("carol"));
             assertThat(JSON.readTree(read.body()).path("request").asText()).as(read.body()).contains("hello");

@@ -22,7 +22,7 @@ public final class ApprovalPreview {
     }
 
     public String of(String upstream, String path, byte[] body, boolean json) {
-        String prompt = PromptText.of(body, json);
+        String prompt = attest.text.PromptExtractor.extract(body);
         Optional<MaskingRuleSet> rules = masking.ruleSetFor(upstream, path)
                 .or(() -> masking.ruleSets().stream().findFirst());
         if (rules.isEmpty()) {

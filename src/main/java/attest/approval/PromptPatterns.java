@@ -5,7 +5,9 @@ import java.util.Map;
 
 /**
  * The default prompt pattern sets that risk rules can name. All are RE2 (linear time) and matched
- * case-insensitively against the prompt text.
+ * case-insensitively against the prompt text as {@link attest.text.PromptExtractor} normalises it: RE2's
+ * {@code \s} and {@code \w} are ASCII-only, which is safe only because every Unicode space has become a plain
+ * space, full-width letters ASCII ones, and zero-width characters are gone.
  */
 public final class PromptPatterns {
     public static final Map<String, List<String>> DEFAULTS = Map.of(
@@ -15,7 +17,8 @@ public final class PromptPatterns {
                     "what\\s+(data|documents|texts)\\s+(were|was)\\s+you\\s+trained\\s+on",
                     "(memori[sz]ed|memorized)\\s+(\\w+\\s+){0,3}(examples|records|data)"),
             "system-prompt-extraction", List.of(
-                    "ignore\\s+(all\\s+|any\\s+)?(the\\s+)?(previous|prior|above)\\s+instructions",
+                    "(ignore|disregard|forget)\\s+(all\\s+|any\\s+)?(of\\s+)?(the\\s+|your\\s+)?(previous|prior|above|earlier)\\s+"
+                            + "(instructions|rules|directions)",
                     "(reveal|print|show|repeat|output|tell\\s+me)\\s+(\\w+\\s+){0,3}(system|hidden|initial)\\s+"
                             + "(prompt|instructions|message)",
                     "what\\s+(is|are)\\s+your\\s+(system\\s+prompt|instructions)"),

@@ -39,14 +39,19 @@ public final class RiskEngine {
         if (!r.upstreams().isEmpty() && !r.upstreams().contains(upstream)) {
             return false;
         }
-        // a rule about models never matches a call whose model is unknown
-        if (!r.models().isEmpty() && !Matching.anyGlob(r.models(), facts.model())) {
+        // a call with a body but no model gets the upstream's default model, which may be any: a rule about
+        // models holds it (fail closed); a call without a body (GET /v1/models) has no model to judge
+        if (!r.models().isEmpty() && !(facts.model() == null ? facts.bodySize() > 0
+                : Matching.anyGlob(r.models(), facts.model()))) {
             return false;
         }
         if (r.minBodyBytes() != null && facts.bodySize() < r.minBodyBytes()) {
             return false;
         }
-        if (r.maxTokensAbove() != null && (facts.maxTokens() == null || facts.maxTokens() <= r.maxTokensAbove())) {
+        // no limit in a call with a body means no limit at all (the policy injects its ceiling first, so this is
+        // a call whose policy rule has none): it is larger than any threshold
+        if (r.maxTokensAbove() != null && (facts.maxTokens() == null ? facts.bodySize() == 0
+                : facts.maxTokens() <= r.maxTokensAbove())) {
             return false;
         }
         if (!r.windows().isEmpty() && r.windows().stream().noneMatch(w -> w.contains(clock.instant()))) {

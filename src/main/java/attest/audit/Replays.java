@@ -83,7 +83,7 @@ public final class Replays {
         String replayId = "replay-" + UUID.randomUUID();
         Map<String, Object> intent = new LinkedHashMap<>();
         intent.put("original_request_id", r.requestId());
-        intent.put("replay_request_id", replayId);
+        intent.put("replay_correlation_id", replayId);
         record("audit.replay", recordId, auditor, intent); // before the call: no unrecorded replay
         HttpResponse<byte[]> response;
         try {
@@ -100,6 +100,8 @@ public final class Replays {
         }
         String digest = EvidenceAssembler.sha256(response.body());
         Map<String, Object> result = new LinkedHashMap<>(intent);
+        // the gateway mints its own request id; the X-Request-Id sent is only the record's correlation id
+        result.put("replay_request_id", response.headers().firstValue("X-Request-Id").orElse(null));
         result.put("status", (long) response.statusCode());
         result.put("response_sha256", digest);
         result.put("original_response_sha256", r.responseSha256());

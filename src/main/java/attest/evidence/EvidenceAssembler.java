@@ -84,6 +84,10 @@ public final class EvidenceAssembler {
 
     /** Copies identity, target, facts and decision into the record. */
     public void fill(EvidenceRecord r, Exchange exchange) {
+        String correlation = exchange.getProperty(Exchanges.CORRELATION_ID, String.class);
+        if (correlation != null) {
+            r.setCorrelationId(correlation);
+        }
         Identity id = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
         if (id != null) {
             r.setSubject(id.subject());

@@ -59,6 +59,9 @@ public final class EvidenceEvents {
         ObjectNode rec = e.putObject("record");
         rec.put("id", r.getId().toString());
         rec.put("request_id", r.getRequestId());
+        if (r.getCorrelationId() != null) {
+            rec.put("correlation_id", r.getCorrelationId());
+        }
         rec.put("instance_id", r.getInstanceId());
         if (r.getApprovalId() != null) {
             rec.put("approval_id", r.getApprovalId().toString());

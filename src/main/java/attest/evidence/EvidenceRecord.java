@@ -108,6 +108,10 @@ public class EvidenceRecord {
     private byte[] rawResponseBody;
     @Column(name = "forwarded_sha256")
     private String forwardedSha256;
+
+    /** The caller's X-Request-Id, a correlation id only (the record's request id is the gateway's). */
+    @Column(name = "correlation_id")
+    private String correlationId;
     @Column(name = "stream_timings")
     private String streamTimings;
     @Column(name = "payload_key_id")
@@ -128,6 +132,7 @@ public class EvidenceRecord {
         c.payloadKeyId = payloadKeyId;
         c.streamTimings = streamTimings;
         c.forwardedSha256 = forwardedSha256;
+        c.correlationId = correlationId;
         c.rawResponseBody = rawResponseBody;
         c.payloadPurged = payloadPurged;
         c.instanceId = instanceId;
@@ -260,6 +265,8 @@ public class EvidenceRecord {
     public void setRawResponseBody(byte[] rawResponseBody) { this.rawResponseBody = rawResponseBody; }
     public String getForwardedSha256() { return forwardedSha256; }
     public void setForwardedSha256(String forwardedSha256) { this.forwardedSha256 = forwardedSha256; }
+    public String getCorrelationId() { return correlationId; }
+    public void setCorrelationId(String correlationId) { this.correlationId = correlationId; }
     public String getStreamTimings() { return streamTimings; }
     public void setStreamTimings(String streamTimings) { this.streamTimings = streamTimings; }
     public String getPayloadKeyId() { return payloadKeyId; }

@@ -26,7 +26,9 @@ import java.util.Set;
 /**
  * Validates Keycloak access tokens locally: signature against the realm's JWKS (an allow-list of
  * algorithms, no key from the token itself), exact issuer, audience or authorized party, token type
- * {@code Bearer}, and {@code exp}/{@code nbf} with a small clock skew. Built on nimbus-jose-jwt.
+ * {@code Bearer}, and {@code exp}/{@code nbf} with a small clock skew, and a deny list of clients that are
+ * never callers. A verified token is cached for at most {@code cacheTtl}, and only while its key is still
+ * one of the realm's. Built on nimbus-jose-jwt.
  */
 public final class TokenValidator {
     /** Algorithms accepted for access tokens. HMAC and {@code none} are never accepted. */
@@ -36,20 +38,40 @@ public final class TokenValidator {
     private static final int MAX_KID_LENGTH = 128;
     private static final int MAX_CACHED = 10_000;
 
+    /** How long a verified token is trusted without checking its signature again, by default. */
+    public static final Duration DEFAULT_CACHE_TTL = Duration.ofSeconds(60);
+
     private final DefaultJWTProcessor<SecurityContext> processor;
+    private final JWKSource<SecurityContext> keys;
     private final String issuer;
     private final String audience;
     private final Duration clockSkew;
     private final Clock clock;
+    private final Duration cacheTtl;
+    private final Set<String> deniedClients;
     private final java.util.concurrent.ConcurrentHashMap<String, Verified> verified =
             new java.util.concurrent.ConcurrentHashMap<>();
 
     public TokenValidator(JWKSource<SecurityContext> keys, String issuer, String audience, Duration clockSkew,
                           Clock clock) {
+        this(keys, issuer, audience, clockSkew, clock, DEFAULT_CACHE_TTL, Set.of());
+    }
+
+    /**
+     * @param cacheTtl      how long a verified token is trusted without checking its signature again; a cached
+     *                      token whose key has left the realm's keys is dropped as soon as the keys refresh
+     * @param deniedClients clients ({@code azp} or {@code client_id}) whose tokens are never accepted as a
+     *                      caller's, whatever their audience: the gateway's own admin service account above all
+     */
+    public TokenValidator(JWKSource<SecurityContext> keys, String issuer, String audience, Duration clockSkew,
+                          Clock clock, Duration cacheTtl, Set<String> deniedClients) {
+        this.keys = keys;
         this.issuer = issuer;
         this.audience = audience;
         this.clockSkew = clockSkew;
         this.clock = clock;
+        this.cacheTtl = cacheTtl;
+        this.deniedClients = Set.copyOf(deniedClients);
         this.processor = new DefaultJWTProcessor<>();
         this.processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALLOWED_ALGORITHMS, keys));
         // claims are checked below, against our clock; the processor only checks the signature
@@ -75,8 +97,11 @@ public final class TokenValidator {
         // against the clock on every call, so expiry still applies to the second
         Verified cached = verified.get(token);
         if (cached != null) {
-            checkClaims(cached.claims());
-            return cached.identity();
+            if (clock.instant().isBefore(cached.at().plus(cacheTtl)) && keyStillCurrent(cached.kid())) {
+                checkClaims(cached.claims());
+                return cached.identity();
+            }
+            verified.remove(token, cached);
         }
         Verified fresh = verify(token);
         if (verified.size() >= MAX_CACHED) {
@@ -86,7 +111,12 @@ public final class TokenValidator {
         return fresh.identity();
     }
 
-    private record Verified(JWTClaimsSet claims, Identity identity) {
+    /** Whether the key that signed a cached token is still one of the realm's (refreshing the keys when due). */
+    private boolean keyStillCurrent(String kid) {
+        return !(keys instanceof RealmKeys realm) || realm.current(kid);
+    }
+
+    private record Verified(JWTClaimsSet claims, Identity identity, String kid, java.time.Instant at) {
     }
 
     private Verified verify(String token) {
@@ -123,7 +153,7 @@ public final class TokenValidator {
             throw new InvalidTokenException("signature or key rejected");
         }
         checkClaims(claims);
-        return new Verified(claims, toIdentity(claims));
+        return new Verified(claims, toIdentity(claims), kid, clock.instant());
     }
 
     private void checkClaims(JWTClaimsSet claims) {
@@ -155,6 +185,12 @@ public final class TokenValidator {
         }
         if (claims.getSubject() == null || claims.getSubject().isBlank()) {
             throw new InvalidTokenException("token without subject");
+        }
+        Object clientId = claims.getClaim("client_id");
+        if ((azp != null && deniedClients.contains(azp))
+                || (clientId instanceof String c && deniedClients.contains(c))) {
+            // the gateway's own service account names this gateway as azp: never a caller
+            throw new InvalidTokenException("client not allowed as a caller");
         }
     }
 

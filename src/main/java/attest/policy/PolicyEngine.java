@@ -8,7 +8,9 @@ import java.util.List;
 /**
  * Least-privilege decisions: the first rule whose match holds decides; no match means DENY.
  * A matched ALLOW or REVIEW rule's limits still apply, and turn the call into a refusal
- * (413 body, 403 max_tokens, 429 rate).
+ * (413 body, 403 max_tokens, 429 rate). A call that names no token limit is not unlimited: the rule's
+ * {@link PolicyRule#injectedMaxTokens()} is written into its body afterwards (ApplyTokenCeilingProcessor), and a
+ * body it cannot be written into is refused here.
  */
 public final class PolicyEngine {
     private final List<PolicyRule> rules;
@@ -21,6 +23,11 @@ public final class PolicyEngine {
 
     public List<PolicyRule> rules() {
         return rules;
+    }
+
+    /** The rule with this id, if any. */
+    public java.util.Optional<PolicyRule> rule(String id) {
+        return rules.stream().filter(r -> r.id().equals(id)).findFirst();
     }
 
     public Decision decide(Identity who, String upstream, String method, String path, RequestFacts facts) {
@@ -42,6 +49,11 @@ public final class PolicyEngine {
         }
         if (rule.maxTokens() != null && facts.maxTokens() != null && facts.maxTokens() > rule.maxTokens()) {
             return Decision.deny(rule.id(), "max_tokens exceeds the ceiling of " + rule.maxTokens());
+        }
+        if (rule.maxTokens() != null && facts.maxTokens() == null && facts.bodySize() > 0 && !facts.jsonObject()) {
+            // no limit named, and none can be written into this body: it would be unlimited
+            return Decision.deny(rule.id(), "a token ceiling applies, and this body is not a JSON object it can be "
+                    + "written into");
         }
         if (rule.requestsPerMinute() != null) {
             long retry = rateLimiter.acquire(rule.id() + "|" + who.subject(), rule.requestsPerMinute());
@@ -71,7 +83,14 @@ public final class PolicyEngine {
         if (!r.paths().isEmpty() && !Matching.anyGlob(r.paths(), path)) {
             return false;
         }
-        // a rule about models never matches a call whose model is unknown
-        return r.models().isEmpty() || Matching.anyGlob(r.models(), facts.model());
+        if (r.models().isEmpty()) {
+            return true;
+        }
+        if (facts.model() == null) {
+            // a body without a model gets the upstream's default, which may be any model: a DENY or REVIEW rule
+            // about models applies to it (fail closed), an ALLOW rule about models does not
+            return facts.bodySize() > 0 && r.verdict() != Verdict.ALLOW;
+        }
+        return Matching.anyGlob(r.models(), facts.model());
     }
 }

@@ -18,7 +18,8 @@ public final class PolicyFile {
     private static final Set<String> RULE = Set.of("id", "decision", "reason", "match", "limits");
     private static final Set<String> MATCH = Set.of("roles", "groups", "clients", "subjects", "upstreams", "methods",
             "paths", "models");
-    private static final Set<String> LIMITS = Set.of("max-body-bytes", "max-tokens", "requests-per-minute");
+    private static final Set<String> LIMITS = Set.of("max-body-bytes", "max-tokens", "requests-per-minute",
+            "default-max-tokens");
     private static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS");
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9\\-_.]{0,99}");
 
@@ -87,7 +88,13 @@ public final class PolicyFile {
                     strings(match, "roles"), strings(match, "groups"), strings(match, "clients"),
                     strings(match, "subjects"), upstreams, methods, paths, models,
                     positive(limits, "max-body-bytes"), positive(limits, "max-tokens"),
-                    positive(limits, "requests-per-minute")));
+                    positive(limits, "requests-per-minute"), positive(limits, "default-max-tokens")));
+            PolicyRule added = rules.get(rules.size() - 1);
+            if (added.defaultMaxTokens() != null && (added.maxTokens() == null
+                    || added.defaultMaxTokens() > added.maxTokens())) {
+                throw m.get("limits").error("rule '" + id + "': default-max-tokens needs a max-tokens ceiling at least "
+                        + "as high");
+            }
         }
         if (rules.isEmpty()) {
             throw rulesNode.error("no rules: every call would be denied");

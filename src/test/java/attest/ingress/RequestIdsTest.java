@@ -1,5 +1,6 @@
 package attest.ingress;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -17,20 +18,20 @@ class RequestIdsTest {
             'has space in it',                            false
             'new\nline-injection',                        false
             <script>alert(1)</script>,                    false
+            'caf\u00e9-1234567',                          false
             """)
-    void should_keep_a_well_formed_id_and_replace_anything_else(String offered, boolean kept) {
-        String id = RequestIds.acceptOrMint(offered);
-        if (kept) {
-            assertThat(id).isEqualTo(offered);
-        } else {
-            assertThat(id).isNotEqualTo(offered).matches("[0-9a-f-]{36}");
-        }
+    void should_keep_only_a_well_formed_caller_id_and_only_as_a_correlation_id(String offered, boolean kept) {
+        assertThat(RequestIds.correlation(offered)).isEqualTo(kept ? offered : null);
     }
 
-    @org.junit.jupiter.api.Test
-    void should_refuse_an_overlong_id() {
-        String longId = "a".repeat(129);
-        assertThat(RequestIds.acceptOrMint(longId)).isNotEqualTo(longId);
-        assertThat(RequestIds.acceptOrMint("a".repeat(128))).isEqualTo("a".repeat(128));
+    @Test
+    void should_refuse_an_overlong_correlation_id() {
+        assertThat(RequestIds.correlation("a".repeat(129))).isNull();
+        assertThat(RequestIds.correlation("a".repeat(128))).isEqualTo("a".repeat(128));
+    }
+
+    @Test
+    void should_mint_a_new_id_every_time() {
+        assertThat(RequestIds.mint()).matches("[0-9a-f-]{36}").isNotEqualTo(RequestIds.mint());
     }
 }

@@ -74,7 +74,7 @@ class PolicyEngineTest {
     @CsvSource(nullValues = "-", textBlock = """
             # who,   roles,          groups,       client,     upstream, method, path,                     model,       maxTokens, verdict, rule,                status
             alice,   inference-user, -,            attest-cli, llm,      POST,   /v1/chat/completions,     demo,        100,       ALLOW,  chat,                0
-            alice,   inference-user, -,            attest-cli, llm,      POST,   /v1/completions,          -,           -,         ALLOW,  chat,                0
+            alice,   inference-user, -,            attest-cli, llm,      POST,   /v1/completions,          -,           -,         REVIEW, review-big-model,    0
             alice,   inference-user, -,            attest-cli, llm,      GET,    /v1/chat/completions,     demo,        -,         DENY,   default-deny,        403
             alice,   inference-user, -,            attest-cli, llm,      POST,   /v1/embeddings,           demo,        -,         DENY,   default-deny,        403
             alice,   inference-user, -,            attest-cli, llm,      POST,   /v1/chat/completions/x,   demo,        -,         DENY,   default-deny,        403
@@ -99,6 +99,21 @@ class PolicyEngineTest {
         assertThat(d.ruleId()).isEqualTo(rule);
         assertThat(d.status()).isEqualTo(status);
         assertThat(d.reason()).isNotBlank();
+    }
+
+    @Test
+    void should_refuse_a_body_no_token_limit_can_be_written_into_when_a_ceiling_applies() {
+        Identity alice = who("alice", "inference-user", null, "attest-cli");
+        Decision csv = engine().decide(alice, "llm", "POST", "/v1/chat/completions",
+                new RequestFacts("demo", null, false, 10, false));
+        assertThat(csv.verdict()).isEqualTo(Verdict.DENY);
+        assertThat(csv.status()).isEqualTo(403);
+        assertThat(csv.reason()).contains("not a JSON object");
+        // a JSON object without a limit is allowed: the ceiling is written into it afterwards
+        assertThat(engine().decide(alice, "llm", "POST", "/v1/chat/completions",
+                new RequestFacts("demo", null, false, 10, true)).verdict()).isEqualTo(Verdict.ALLOW);
+        // the ceiling is what is written when the rule names no default
+        assertThat(engine().rule("chat").orElseThrow().injectedMaxTokens()).isEqualTo(512L);
     }
 
     @Test

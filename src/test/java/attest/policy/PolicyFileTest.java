@@ -47,6 +47,11 @@ class PolicyFileTest {
                         6, "unknown HTTP method"),
                 Arguments.of("rules:\n  - id: Bad Id\n    decision: ALLOW\n    reason: r\n    match: {roles: [x]}\n", 2,
                         "rule id must be"),
+                Arguments.of("rules:\n  - id: a\n    decision: ALLOW\n    reason: r\n    match: {roles: [x]}\n"
+                        + "    limits:\n      default-max-tokens: 100\n", 7, "default-max-tokens needs a max-tokens"),
+                Arguments.of("rules:\n  - id: a\n    decision: ALLOW\n    reason: r\n    match: {roles: [x]}\n"
+                        + "    limits:\n      max-tokens: 10\n      default-max-tokens: 100\n", 7,
+                        "default-max-tokens needs a max-tokens"),
                 Arguments.of("rules:\n  - id: a\n    id: b\n", 3, "duplicate key 'id'"));
     }
 

@@ -69,6 +69,8 @@ public class RouteTestConfiguration implements CamelConfiguration {
                   paths: [/v1/chat/completions]
                 limits:
                   requests-per-minute: 1000
+                  max-tokens: 2048
+                  default-max-tokens: 256
               - id: limited
                 decision: ALLOW
                 reason: the limited role has a small budget
@@ -106,9 +108,14 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("checkBodySizeProcessor", new CheckBodySizeProcessor(1000));
         r.bind("verifyTokenProcessor", new VerifyTokenProcessor(TOKENS.validator(clock)));
         r.bind("resolveUpstreamProcessor", new ResolveUpstreamProcessor(upstreams));
-        r.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor());
-        r.bind("decidePolicyProcessor", new DecidePolicyProcessor(new PolicyEngine(
-                PolicyFile.parse(YamlTree.parse("test-policy.yaml", POLICY), Set.of("llm")), new RateLimiter(clock))));
+        PolicyEngine policy = new PolicyEngine(PolicyFile.parse(YamlTree.parse("test-policy.yaml", POLICY),
+                Set.of("llm")), new RateLimiter(clock));
+        r.bind("decodeRequestBodyProcessor", new attest.policy.DecodeRequestBodyProcessor(
+                new attest.policy.RequestBodyDecoder(1000)));
+        r.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor(new attest.policy.BodyFormats(
+                java.util.Map.of("llm", List.of("text/csv")))));
+        r.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
+        r.bind("applyTokenCeilingProcessor", new attest.policy.ApplyTokenCeilingProcessor(policy));
         r.bind("renderDenialProcessor", new RenderDenialProcessor());
         r.bind("approvalAggregationRepository", new org.apache.camel.processor.aggregate.MemoryAggregationRepository(true));
         r.bind("approvalTallyStrategy", new attest.approval.ApprovalTallyStrategy());
