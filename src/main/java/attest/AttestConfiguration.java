@@ -77,7 +77,8 @@ public class AttestConfiguration implements CamelConfiguration {
             LOG.info("upstream {}: {} -> {} (credential: {})", u.name(), u.prefix(), u.baseUri(),
                     u.credential().describe());
         }
-        registry.bind("netty-http", new attest.http.HardenedNettyHttpComponent());
+        var netty = new attest.http.HardenedNettyHttpComponent();
+        registry.bind("netty-http", netty);
         registry.bind("responseHeaderFilter", new ResponseHeaderFilterStrategy());
         registry.bind("readInboundRequestProcessor", new ReadInboundRequestProcessor(clock));
         registry.bind("assignRequestIdProcessor", new AssignRequestIdProcessor());
@@ -173,7 +174,8 @@ public class AttestConfiguration implements CamelConfiguration {
         EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(),
                 new attest.evidence.chain.EvidenceChain(instanceId), s.integer("attest.evidence.queue-capacity", 10_000),
                 s.integer("attest.evidence.max-batch", 256), s.millis("attest.evidence.linger-ms", 0),
-                s.millis("attest.evidence.commit-timeout-ms", 5_000));
+                s.millis("attest.evidence.commit-timeout-ms", 5_000), s.integer("attest.evidence.refusal-queue-capacity",
+                        2_000), s.integer("attest.evidence.refusals-per-batch", 64));
         closer.add(writer::close);
         attest.evidence.crypto.MasterKey master = s.optional("attest.evidence.master-key-env")
                 .map(System::getenv).filter(v -> !v.isBlank()).map(attest.evidence.crypto.MasterKey::fromBase64)
@@ -209,13 +211,35 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(checkpoints));
 
+        // floods and exhaustion (docs/security.md): refusals are recorded without bodies, counted past a threshold
+        // per source, in the writer's refusal lane; connection caps and idle timeout on both planes; on the data
+        // plane a request without a valid token is refused on its headers and bodies are buffered within a budget
+        var refusals = new attest.evidence.RefusalRecorder(assembler, writer, new attest.evidence.RefusalLimiter(
+                s.integer("attest.evidence.refusals-per-source", 20), s.millis("attest.evidence.refusal-window-ms", 60_000),
+                s.integer("attest.evidence.refusal-sources-tracked", 10_000)), instanceId, topic, clock);
+        closer.add(refusals::close);
+        registry.bind("refusalRecorder", refusals);
+        registry.bind("flushRefusalSummariesProcessor", new attest.evidence.FlushRefusalSummariesProcessor(refusals));
+        long idleMs = s.longValue("attest.http.idle-timeout-ms", 60_000);
+        netty.guard(s.integer("attest.data.port", 8080), new attest.http.ChannelGuards(new attest.http.ConnectionLimits(
+                s.integer("attest.http.max-connections", 4096), s.integer("attest.http.max-connections-per-source", 256)),
+                idleMs, refusals)
+                .withEarlyAuth(validator, s.longValue("attest.data.unauthenticated-body-read-bytes", 16_384))
+                .withBudget(new attest.http.RequestBudget(s.longValue("attest.data.request-buffer-budget-bytes",
+                        268_435_456)), s.longValue("attest.data.max-body-hard-bytes", 4_194_304)));
+        netty.guard(s.integer("attest.control.port", 8081), new attest.http.ChannelGuards(new attest.http.ConnectionLimits(
+                s.integer("attest.http.max-connections", 4096), s.integer("attest.http.max-connections-per-source", 256)),
+                idleMs, refusals));
         // the hardened HTTP server of the data plane; what it refuses is recorded too
         registry.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(
-                s.longValue("attest.data.request-timeout-ms", 30_000), refusal -> {
-                    var record = assembler.protocolRefusal(refusal.status(), refusal.reason(), refusal.method(),
-                            refusal.target(), refusal.source(), clock.instant());
-                    writer.submit(record, true, attest.evidence.EvidenceEvents.terminal(record, topic, clock.instant()));
-                }));
+                s.longValue("attest.data.request-timeout-ms", 30_000), refusal -> refusals.accept(
+                        new attest.http.RefusedRequest(refusal.status(), switch (refusal.status()) {
+                            case 431 -> "headers_too_large";
+                            case 414 -> "uri_too_long";
+                            case 408 -> "request_timeout";
+                            default -> "bad_request";
+                        }, refusal.reason(), refusal.method(), refusal.target(), refusal.source(), null, null, null,
+                                null, null))));
 
         // relay to Kafka
         Outbox outbox = new Outbox(db.sessionFactory(), instanceId, s.millis("attest.kafka.relay-lease-ms", 30_000));

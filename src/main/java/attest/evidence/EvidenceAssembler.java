@@ -54,6 +54,41 @@ public final class EvidenceAssembler {
         return r;
     }
 
+    /**
+     * Statuses that refuse a request before it is considered: its evidence keeps the body's size and digest,
+     * never the body (and not the gateway's own error body either), so a flood of refusals cannot fill the store.
+     */
+    public static final java.util.Set<Integer> REFUSED = java.util.Set.of(400, 401, 408, 413, 414, 429, 431, 503);
+
+    /** Whether a record with this status keeps no payloads (see {@link #REFUSED}). */
+    public static boolean refused(Integer status) {
+        return status != null && REFUSED.contains(status);
+    }
+
+    /**
+     * A terminal record for a request refused by the HTTP layer before any route saw it (no valid token,
+     * bad framing, oversized headers, too slow, over a connection or buffer limit): metadata, the declared
+     * size and (when the body was read) its digest; never a body.
+     */
+    public EvidenceRecord refusal(attest.http.RefusedRequest q, Instant now) {
+        EvidenceRecord r = protocolRefusal(q.status(), q.reason(), q.method(), q.target(), q.source(), now);
+        if (q.requestId() != null) {
+            r.setRequestId(q.requestId());
+        }
+        if (q.status() == 401) {
+            r.setOutcome(Outcomes.UNAUTHENTICATED);
+            r.setAuthError(q.authError());
+        }
+        r.setErrorCode(q.code() == null ? "bad_request" : q.code());
+        r.setRequestSize(q.declaredSize());
+        r.setRequestSha256(q.sha256());
+        if (q.answer() != null) {
+            r.setResponseSize((long) q.answer().length);
+            r.setResponseSha256(sha256(q.answer()));
+        }
+        return r;
+    }
+
     /** A terminal record for a request refused by the HTTP layer (bad framing, oversized headers, too slow). */
     public EvidenceRecord protocolRefusal(int status, String reason, String method, String target, String source,
                                           Instant now) {
@@ -66,8 +101,8 @@ public final class EvidenceAssembler {
         r.setMethod(method);
         if (target != null) {
             int q = target.indexOf('?');
-            String path = q < 0 ? target : target.substring(0, q);
-            r.setPath(path.length() > MAX_PATH ? path.substring(0, MAX_PATH) : path);
+            String path = attest.http.RefusedRequest.boundTarget(q < 0 ? target : target.substring(0, q));
+            r.setPath(path);
         }
         r.setDecision(Verdict.DENY.name());
         r.setRuleId("ingress");
@@ -170,6 +205,12 @@ public final class EvidenceAssembler {
             r.setRawResponseSha256(sha256(up.body()));
             r.setRawResponseSize((long) up.body().length);
             r.setRawResponseBody(up.body());
+        }
+        if (refused(status) && r.getApprovalId() == null) {
+            // a refused request is evidence of its metadata, size and digest: never of its body
+            r.setRequestBody(null);
+            r.setResponseBody(null);
+            r.setRawResponseBody(null);
         }
         r.setCompletedAt(now);
         r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());

@@ -9,8 +9,6 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -22,18 +20,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * every write that is waiting (up to {@code maxBatch}, lingering at most {@code linger} for more) and
  * commits them in one transaction. Under load many calls share a commit; alone, a call waits only for
  * its own. A failed commit fails every write in it, and the callers refuse their calls.
+ * <p>
+ * Two lanes ({@link EvidenceLanes}): calls, whose callers wait for the commit, and refusals (requests refused
+ * before any route saw them, and refusal summaries), whose writers do not wait. Every batch takes the waiting
+ * calls first and refusals only in what is left, at most {@code maxRefusalsPerBatch}; the refusal lane has its
+ * own capacity, so a flood of refusals never delays or refuses a call's evidence.
  */
 public final class EvidenceWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EvidenceWriter.class);
 
     /** One write: a record to insert or update, and an optional outbox event in the same transaction. */
-    private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, CompletableFuture<Void> done) {
+    private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary,
+                         CompletableFuture<Void> done) {
     }
 
     private final SessionFactory sessionFactory;
     private final attest.evidence.chain.EvidenceChain chain;
     private volatile attest.evidence.crypto.PayloadCipher cipher;
-    private final BlockingQueue<Write> queue;
+    private final EvidenceLanes<Write> lanes;
     private final int maxBatch;
     private final long lingerNanos;
     private final Duration commitTimeout;
@@ -48,9 +52,20 @@ public final class EvidenceWriter implements AutoCloseable {
      */
     public EvidenceWriter(SessionFactory sessionFactory, attest.evidence.chain.EvidenceChain chain, int queueCapacity,
                           int maxBatch, Duration linger, Duration commitTimeout) {
+        this(sessionFactory, chain, queueCapacity, maxBatch, linger, commitTimeout, Math.max(1, queueCapacity / 5),
+                Math.max(1, maxBatch / 4));
+    }
+
+    /**
+     * @param refusalCapacity     refusals waiting at most (past it a refusal's write fails at once)
+     * @param maxRefusalsPerBatch refusals per commit at most
+     */
+    public EvidenceWriter(SessionFactory sessionFactory, attest.evidence.chain.EvidenceChain chain, int queueCapacity,
+                          int maxBatch, Duration linger, Duration commitTimeout, int refusalCapacity,
+                          int maxRefusalsPerBatch) {
         this.sessionFactory = sessionFactory;
         this.chain = chain;
-        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.lanes = new EvidenceLanes<>(queueCapacity, refusalCapacity, maxRefusalsPerBatch);
         this.maxBatch = maxBatch;
         this.lingerNanos = linger.toNanos();
         this.commitTimeout = commitTimeout;
@@ -77,6 +92,29 @@ public final class EvidenceWriter implements AutoCloseable {
 
     /** Queues a write and returns its commit, without waiting. */
     public CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event) {
+        return submit(record, insert, event, false);
+    }
+
+    /**
+     * Queues the terminal record of a refused request in the refusal lane; nobody waits for it. When the lane
+     * is full the returned future fails at once (the caller counts the refusal instead).
+     */
+    public CompletableFuture<Void> submitRefusal(EvidenceRecord record, OutboxEvent event) {
+        return submit(record, true, event, true);
+    }
+
+    /** Queues a refusal summary in the refusal lane; fails at once when the lane is full (retry later). */
+    public CompletableFuture<Void> submitSummary(RefusalSummary summary, OutboxEvent event) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (!running) {
+            done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
+        } else if (!lanes.offerRefusal(new Write(null, true, event, summary, done))) {
+            done.completeExceptionally(new EvidenceUnavailableException("evidence refusal lane full"));
+        }
+        return done;
+    }
+
+    private CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event, boolean refusal) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (!running) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
@@ -91,8 +129,10 @@ public final class EvidenceWriter implements AutoCloseable {
                     : new EvidenceUnavailableException("payload encryption failed"));
             return done;
         }
-        if (!queue.offer(new Write(snapshot, insert, event, done))) {
-            done.completeExceptionally(new EvidenceUnavailableException("evidence queue full"));
+        Write w = new Write(snapshot, insert, event, null, done);
+        if (refusal ? !lanes.offerRefusal(w) : !lanes.offerCall(w)) {
+            done.completeExceptionally(new EvidenceUnavailableException(refusal ? "evidence refusal lane full"
+                    : "evidence queue full"));
         }
         return done;
     }
@@ -177,29 +217,34 @@ public final class EvidenceWriter implements AutoCloseable {
         return written.get();
     }
 
+    /** Calls and refusals waiting for a commit now. */
+    public int callsWaiting() {
+        return lanes.callsWaiting();
+    }
+
+    public int refusalsWaiting() {
+        return lanes.refusalsWaiting();
+    }
+
     private void run() {
-        List<Write> batch = new ArrayList<>(maxBatch);
-        while (running || !queue.isEmpty()) {
+        List<Write> batch = List.of();
+        while (running || !lanes.isEmpty()) {
             try {
-                Write first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
+                if (!lanes.awaitWork(100, TimeUnit.MILLISECONDS)) {
                     continue;
                 }
-                batch.add(first);
-                queue.drainTo(batch, maxBatch - 1);
+                batch = lanes.takeBatch(maxBatch);
+                if (batch.isEmpty()) {
+                    continue;
+                }
                 if (lingerNanos > 0) {
                     long deadline = System.nanoTime() + lingerNanos;
                     while (batch.size() < maxBatch) {
                         long left = deadline - System.nanoTime();
-                        if (left <= 0) {
+                        if (left <= 0 || !lanes.awaitCall(left, TimeUnit.NANOSECONDS)) {
                             break;
                         }
-                        Write next = queue.poll(left, TimeUnit.NANOSECONDS);
-                        if (next == null) {
-                            break;
-                        }
-                        batch.add(next);
-                        queue.drainTo(batch, maxBatch - batch.size());
+                        lanes.topUpCalls(batch, maxBatch);
                     }
                 }
                 commit(batch);
@@ -210,11 +255,10 @@ public final class EvidenceWriter implements AutoCloseable {
                 // the writer must outlive any failure: a dead writer would refuse every call from now on
                 LOG.error("evidence writer loop error: {}", e.getClass().getSimpleName());
             } finally {
-                batch.clear();
+                batch = List.of();
             }
         }
-        Write w;
-        while ((w = queue.poll()) != null) {
+        for (Write w : lanes.drainAll()) {
             w.done().completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
         }
     }
@@ -225,7 +269,9 @@ public final class EvidenceWriter implements AutoCloseable {
             session.setJdbcBatchSize(maxBatch);
             tx = session.beginTransaction();
             for (Write w : batch) {
-                if (w.insert()) {
+                if (w.summary() != null) {
+                    session.doWork(w.summary()::insert);
+                } else if (w.insert()) {
                     session.insert(w.record());
                 } else {
                     session.update(w.record());
@@ -237,7 +283,10 @@ public final class EvidenceWriter implements AutoCloseable {
             java.time.Instant now = java.time.Instant.now();
             List<attest.evidence.chain.EvidenceChain.Entry> entries = new ArrayList<>(batch.size());
             for (Write w : batch) {
-                entries.add(attest.evidence.chain.ChainRecords.call(w.record(), now));
+                entries.add(w.summary() != null
+                        ? new attest.evidence.chain.EvidenceChain.Entry(RefusalSummary.KIND, w.summary().id(), now,
+                                w.summary().chainBody())
+                        : attest.evidence.chain.ChainRecords.call(w.record(), now));
             }
             session.doWork(connection -> chain.append(connection, entries));
             tx.commit();

@@ -16,17 +16,30 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public class HardenedNettyHttpComponent extends NettyHttpComponent {
     private final Map<String, HttpServerBootstrapFactory> hardened = new ConcurrentHashMap<>();
+    private final Map<Integer, ChannelGuards> guards = new ConcurrentHashMap<>();
+
+    /** Puts the flood and exhaustion guards around every server pipeline on this port (see ChannelGuards). */
+    public HardenedNettyHttpComponent guard(int port, ChannelGuards planeGuards) {
+        guards.put(port, planeGuards);
+        return this;
+    }
 
     @Override
     protected HttpServerBootstrapFactory getOrCreateHttpNettyServerBootstrapFactory(NettyHttpConsumer consumer) {
         ServerInitializerFactory configured = consumer.getConfiguration().getServerInitializerFactory();
-        if (!(configured instanceof HardenedHttpServerInitializerFactory factory)) {
+        ChannelGuards planeGuards = guards.get(consumer.getConfiguration().getPort());
+        if (!(configured instanceof HardenedHttpServerInitializerFactory) && planeGuards == null) {
             return super.getOrCreateHttpNettyServerBootstrapFactory(consumer);
         }
         return hardened.computeIfAbsent(consumer.getConfiguration().getAddress(), address -> {
             HttpServerBootstrapFactory answer = new HttpServerBootstrapFactory(
                     getMultiplexChannelHandler(consumer.getConfiguration().getPort()));
-            answer.init(getCamelContext(), consumer.getConfiguration(), factory.createPipelineFactory(consumer));
+            io.netty.channel.ChannelInitializer<io.netty.channel.Channel> pipeline =
+                    configured instanceof HardenedHttpServerInitializerFactory factory
+                            ? factory.createPipelineFactory(consumer)
+                            : new org.apache.camel.component.netty.http.HttpServerInitializerFactory(consumer);
+            answer.init(getCamelContext(), consumer.getConfiguration(),
+                    planeGuards == null ? pipeline : planeGuards.around(pipeline));
             return answer;
         });
     }

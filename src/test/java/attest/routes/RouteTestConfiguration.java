@@ -137,7 +137,7 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
                 "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "checkAuditorProcessor",
                 "readAuditQueryProcessor", "renderAuditReportProcessor", "readEvidencePayloadProcessor",
-                "applyRetentionProcessor", "readAuditRecordPathProcessor", "viewReplayProcessor", "runReplayProcessor", "holdCallProcessor",
+                "applyRetentionProcessor", "flushRefusalSummariesProcessor", "readAuditRecordPathProcessor", "viewReplayProcessor", "runReplayProcessor", "holdCallProcessor",
                 "prepareApprovalSignalProcessor", "awaitApprovalProcessor", "deliverHeldCallProcessor",
                 "resolveApprovalProcessor", "claimApprovedCallProcessor", "restoreHeldCallProcessor",
                 "storeApprovalResultProcessor", "closeHeldCallProcessor", "readApprovalPathProcessor",

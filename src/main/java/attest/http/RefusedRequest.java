@@ -1,0 +1,35 @@
+package attest.http;
+
+/**
+ * A request the HTTP layer refused before any route saw it, as the evidence recorder gets it: metadata only.
+ * The body is never part of it: {@code declaredSize} is the Content-Length the caller declared (null when none
+ * or chunked), {@code sha256} the body's digest when it was read (small bodies only), else null ("not read").
+ *
+ * @param status     the HTTP status answered (401, 400, 408, 413, 414, 431, 503...)
+ * @param code       the error code of the answer ({@code invalid_token}, {@code bad_request}...)
+ * @param reason     why, safe to record (never a token or a body)
+ * @param method     the request's method, or null when the request line was not read
+ * @param target     the request-target, bounded and without control characters, or null
+ * @param source     the caller's address
+ * @param requestId  the caller's well-formed X-Request-Id or a new one
+ * @param authError  for 401: why the token was refused
+ * @param answer     the error body that was sent (its size and digest are recorded, not the bytes)
+ */
+public record RefusedRequest(int status, String code, String reason, String method, String target, String source,
+                             String requestId, Long declaredSize, String sha256, String authError, byte[] answer) {
+    /** Longest request-target kept (bytes of UTF-8, after control characters are replaced). */
+    public static final int MAX_TARGET = 512;
+
+    /** A request-target safe to store: control characters replaced, at most {@link #MAX_TARGET} characters. */
+    public static String boundTarget(String target) {
+        if (target == null) {
+            return null;
+        }
+        StringBuilder b = new StringBuilder(Math.min(target.length(), MAX_TARGET));
+        for (int i = 0; i < target.length() && b.length() < MAX_TARGET; i++) {
+            char c = target.charAt(i);
+            b.append(c < 0x20 || c == 0x7f || Character.isSurrogate(c) ? '?' : c);
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,288 @@
+package attest.http;
+
+import attest.identity.TestTokens;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleStateEvent;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The flood guards in a real Netty pipeline (decoder, encoder, aggregator as camel-netty-http builds them), with
+ * raw request bytes: what reaches the aggregator, what is answered, what is reported.
+ */
+class FloodGuardsTest {
+    static final TestTokens TOKENS = new TestTokens();
+    static final String VALID = TOKENS.user("alice", List.of("inference-user"));
+    static final int MIB = 1024 * 1024;
+
+    final List<RefusedRequest> refusals = new CopyOnWriteArrayList<>();
+    final List<FullHttpRequest> routed = new ArrayList<>();
+    /** Bytes of bodies that reached the aggregator (what Netty would buffer). */
+    final long[] aggregated = {0};
+
+    EmbeddedChannel channel(ChannelGuards guards) {
+        return new EmbeddedChannel(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast("decoder", new HttpRequestDecoder(8192, 16384, 8192));
+                ch.pipeline().addLast("encoder", new HttpResponseEncoder());
+                ch.pipeline().addLast("aggregator", new HttpObjectAggregator(4 * MIB) {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+                        if (msg instanceof io.netty.handler.codec.http.HttpContent c) {
+                            aggregated[0] += c.content().readableBytes();
+                        }
+                        super.channelRead(ctx, msg);
+                    }
+                });
+                ch.pipeline().addLast("handler", new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        FullHttpRequest r = (FullHttpRequest) msg;
+                        routed.add(r);
+                        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+                    }
+                });
+                guards.install(ch.pipeline());
+            }
+        });
+    }
+
+    ChannelGuards dataPlane(long budget) {
+        return new ChannelGuards(new ConnectionLimits(0, 0), 60_000, refusals::add)
+                .withEarlyAuth(TOKENS.validator(Clock.systemUTC()), 16_384)
+                .withBudget(new RequestBudget(budget), 4 * MIB);
+    }
+
+    static String head(String method, String target, String... headers) {
+        StringBuilder b = new StringBuilder(method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        for (String h : headers) {
+            b.append(h).append("\r\n");
+        }
+        return b.append("\r\n").toString();
+    }
+
+    static ByteBuf bytes(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Sends more bytes, as a client would keep doing; a closed connection reads none of them. */
+    static void more(EmbeddedChannel ch, ByteBuf buf) {
+        if (ch.isOpen()) {
+            ch.writeInbound(buf);
+        } else {
+            buf.release();
+        }
+    }
+
+    static String answer(EmbeddedChannel ch) {
+        StringBuilder b = new StringBuilder();
+        ByteBuf out;
+        while ((out = ch.readOutbound()) != null) {
+            b.append(out.toString(StandardCharsets.ISO_8859_1));
+            out.release();
+        }
+        return b.toString();
+    }
+
+    static Stream<Arguments> badCredentials() {
+        String alg = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                "{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8));
+        String[] p = VALID.split("\\.");
+        return Stream.of(
+                Arguments.of("no Authorization", new String[] {}, "no bearer token"),
+                Arguments.of("Basic", new String[] {"Authorization: Basic YWxpY2U6YWxpY2U="}, "not Bearer"),
+                Arguments.of("Bearer without token", new String[] {"Authorization: Bearer "}, ""),
+                Arguments.of("two Authorization headers", new String[] {"Authorization: Bearer " + VALID,
+                        "Authorization: Bearer " + VALID}, "more than one"),
+                Arguments.of("alg none", new String[] {"Authorization: Bearer " + alg + "." + p[1] + "."}, ""),
+                Arguments.of("tampered payload", new String[] {"Authorization: Bearer " + p[0] + "."
+                        + p[1].substring(0, p[1].length() - 2) + "AA." + p[2]}, ""),
+                Arguments.of("garbage", new String[] {"Authorization: Bearer not.a.jwt"}, "malformed"),
+                Arguments.of("token in the query string only", new String[] {}, "no bearer token"),
+                Arguments.of("Proxy-Authorization instead", new String[] {"Proxy-Authorization: Bearer " + VALID},
+                        "no bearer token"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badCredentials")
+    void should_refuse_a_megabyte_without_a_valid_token_on_its_headers(String name, String[] auth, String why) {
+        EmbeddedChannel ch = channel(dataPlane(64 * MIB));
+        String[] headers = new String[auth.length + 2];
+        System.arraycopy(auth, 0, headers, 0, auth.length);
+        headers[auth.length] = "Content-Length: " + MIB;
+        headers[auth.length + 1] = "X-Request-Id: flood-test-0001";
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions?access_token=" + VALID, headers)));
+        more(ch, Unpooled.wrappedBuffer(new byte[MIB]));
+        String out = answer(ch);
+        assertThat(out).startsWith("HTTP/1.1 401").contains("WWW-Authenticate: Bearer error=\"invalid_token\"")
+                .containsIgnoringCase("Connection: close").contains("X-Request-Id: flood-test-0001").doesNotContain(VALID);
+        assertThat(ch.isOpen()).as("connection closed").isFalse();
+        assertThat(routed).isEmpty();
+        assertThat(aggregated[0]).as("body bytes that reached the aggregator").isZero();
+        assertThat(refusals).hasSize(1);
+        RefusedRequest r = refusals.get(0);
+        assertThat(r.status()).isEqualTo(401);
+        assertThat(r.declaredSize()).isEqualTo(MIB);
+        assertThat(r.sha256()).as("the body was not read").isNull();
+        assertThat(r.authError()).contains(why);
+        assertThat(r.requestId()).isEqualTo("flood-test-0001");
+        assertThat(r.target()).hasSizeLessThanOrEqualTo(RefusedRequest.MAX_TARGET).startsWith("/llm/v1/chat");
+    }
+
+    @Test
+    void should_refuse_a_chunked_body_without_a_token_before_any_chunk_is_buffered() {
+        EmbeddedChannel ch = channel(dataPlane(64 * MIB));
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Transfer-Encoding: chunked")
+                + "100000\r\n"));
+        more(ch, Unpooled.wrappedBuffer(new byte[MIB]));
+        assertThat(answer(ch)).startsWith("HTTP/1.1 401");
+        assertThat(aggregated[0]).isZero();
+        assertThat(refusals.get(0).declaredSize()).isNull();
+        assertThat(refusals.get(0).sha256()).isNull();
+    }
+
+    @Test
+    void should_digest_a_small_body_without_a_token_and_keep_nothing() throws Exception {
+        EmbeddedChannel ch = channel(dataPlane(64 * MIB));
+        String body = "{\"model\":\"demo-model\",\"messages\":[]}";
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Content-Length: " + body.length()) + body));
+        assertThat(answer(ch)).startsWith("HTTP/1.1 401");
+        assertThat(aggregated[0]).isZero();
+        assertThat(refusals.get(0).sha256()).isEqualTo(attest.evidence.EvidenceAssembler.sha256(
+                body.getBytes(StandardCharsets.UTF_8)));
+        assertThat(refusals.get(0).declaredSize()).isEqualTo(body.length());
+    }
+
+    @Test
+    void should_refuse_at_once_when_the_client_expects_100_continue() {
+        EmbeddedChannel ch = channel(dataPlane(64 * MIB));
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Content-Length: 10", "Expect: 100-continue")));
+        assertThat(answer(ch)).startsWith("HTTP/1.1 401").doesNotContain("100 Continue");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void should_pass_a_valid_token_through_to_the_aggregator() {
+        EmbeddedChannel ch = channel(dataPlane(64 * MIB));
+        String body = "{}";
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Authorization: bearer " + VALID,
+                "Content-Length: 2") + body));
+        assertThat(routed).hasSize(1);
+        assertThat(answer(ch)).startsWith("HTTP/1.1 200");
+        assertThat(refusals).isEmpty();
+        assertThat(ch.isOpen()).isTrue();
+        routed.forEach(FullHttpRequest::release);
+    }
+
+    @Test
+    void should_guard_the_requester_paths_of_approvals_too() {
+        EmbeddedChannel ch = channel(dataPlane(64 * MIB));
+        ch.writeInbound(bytes(head("GET", "/approvals/00000000-0000-0000-0000-000000000000/result")));
+        assertThat(answer(ch)).startsWith("HTTP/1.1 401");
+        assertThat(routed).isEmpty();
+    }
+
+    @Test
+    void should_answer_503_past_the_buffer_budget_before_aggregating_and_give_it_back_after_the_answer() {
+        RequestBudget budget = new RequestBudget(MIB);
+        ChannelGuards guards = new ChannelGuards(new ConnectionLimits(0, 0), 60_000, refusals::add)
+                .withEarlyAuth(TOKENS.validator(Clock.systemUTC()), 16_384).withBudget(budget, 4 * MIB);
+        EmbeddedChannel first = channel(guards);
+        // the first request's headers reserve its declared length; its body has not come yet
+        first.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Authorization: Bearer " + VALID,
+                "Content-Length: " + (MIB - 10))));
+        assertThat(budget.used()).isEqualTo(MIB - 10);
+        EmbeddedChannel second = channel(guards);
+        second.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Authorization: Bearer " + VALID,
+                "Content-Length: 100")));
+        more(second, Unpooled.wrappedBuffer(new byte[100]));
+        assertThat(answer(second)).startsWith("HTTP/1.1 503").contains("Retry-After: 1");
+        assertThat(second.isOpen()).isFalse();
+        assertThat(refusals).extracting(RefusedRequest::status).containsExactly(503);
+        assertThat(refusals.get(0).declaredSize()).isEqualTo(100);
+        // the first completes, is answered, and its reservation comes back
+        first.writeInbound(Unpooled.wrappedBuffer(new byte[MIB - 10]));
+        assertThat(answer(first)).startsWith("HTTP/1.1 200");
+        assertThat(budget.used()).isZero();
+        routed.forEach(FullHttpRequest::release);
+    }
+
+    @Test
+    void should_give_the_budget_back_when_a_connection_dies_mid_body() {
+        RequestBudget budget = new RequestBudget(MIB);
+        EmbeddedChannel ch = channel(new ChannelGuards(new ConnectionLimits(0, 0), 0, refusals::add)
+                .withEarlyAuth(TOKENS.validator(Clock.systemUTC()), 16_384).withBudget(budget, 4 * MIB));
+        ch.writeInbound(bytes(head("POST", "/x", "Authorization: Bearer " + VALID, "Transfer-Encoding: chunked")
+                + "1000\r\n" + "a".repeat(4096) + "\r\n"));
+        assertThat(budget.used()).isEqualTo(4096);
+        ch.close();
+        assertThat(budget.used()).isZero();
+    }
+
+    @Test
+    void should_refuse_a_connection_past_the_per_source_cap_with_503_and_report_it() {
+        ChannelGuards guards = new ChannelGuards(new ConnectionLimits(0, 1), 60_000, refusals::add);
+        EmbeddedChannel first = channel(guards);
+        EmbeddedChannel second = channel(guards);
+        assertThat(first.isOpen()).isTrue();
+        assertThat(answer(second)).startsWith("HTTP/1.1 503").containsIgnoringCase("Connection: close");
+        assertThat(second.isOpen()).isFalse();
+        assertThat(refusals).extracting(RefusedRequest::status).containsExactly(503);
+        first.close();
+        EmbeddedChannel third = channel(guards);
+        assertThat(third.isOpen()).as("a slot freed by a close is reused").isTrue();
+    }
+
+    @Test
+    void should_close_an_idle_connection_only_when_no_request_is_in_flight() {
+        EmbeddedChannel ch = new EmbeddedChannel(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel c) {
+                c.pipeline().addLast("decoder", new HttpRequestDecoder());
+                c.pipeline().addLast("encoder", new HttpResponseEncoder());
+                c.pipeline().addLast("aggregator", new HttpObjectAggregator(MIB));
+                c.pipeline().addLast("handler", new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        routed.add((FullHttpRequest) msg); // answered later: the call is in flight
+                    }
+                });
+                new ChannelGuards(new ConnectionLimits(0, 0), 60_000, refusals::add).install(c.pipeline());
+            }
+        });
+        ch.writeInbound(bytes(head("GET", "/slow")));
+        ch.pipeline().fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        assertThat(ch.isOpen()).as("a request in flight is not cut").isTrue();
+        ch.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+        ch.pipeline().fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        assertThat(ch.isOpen()).as("idle keep-alive connection closed").isFalse();
+        routed.forEach(FullHttpRequest::release);
+        assertThat(Instant.now()).isNotNull();
+    }
+}
