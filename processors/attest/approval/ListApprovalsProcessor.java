@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
@@ -32,7 +33,7 @@ public class ListApprovalsProcessor implements Processor {
         }
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         m.setBody(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }

@@ -37,11 +37,17 @@ public class RenderUpstreamResponseProcessor implements Processor {
         }
         Message m = exchange.getMessage();
         String requestId = exchange.getProperty(Exchanges.REQUEST_ID, String.class);
+        // the upstream's headers that the gateway relays on purpose (already allow-listed by the client),
+        // copied into the response's own headers; nothing is read back from message headers
+        ResponseHeaders relayed = ResponseHeaders.of(exchange).clear();
+        for (Map.Entry<String, String> h : up.headers()) {
+            relayed.set(h.getKey(), h.getValue());
+        }
+        relayed.set(ResponseHeaders.REQUEST_ID, requestId);
+        relayed.set(ResponseHeaders.CACHE_CONTROL, ResponseHeaders.NO_STORE);
         if (up.streaming()) {
             Map<String, String> headers = new LinkedHashMap<>();
-            up.headers().forEach(e -> headers.put(e.getKey(), e.getValue()));
-            headers.put(ResponseHeaders.REQUEST_ID, requestId);
-            headers.put("Cache-Control", "no-cache");
+            relayed.entries().forEach(e -> headers.put(e.getKey(), e.getValue()));
             ChannelHandlerContext ctx = m.getHeader(NettyConstants.NETTY_CHANNEL_HANDLER_CONTEXT,
                     ChannelHandlerContext.class);
             UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
@@ -53,12 +59,6 @@ public class RenderUpstreamResponseProcessor implements Processor {
             return;
         }
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, up.status());
-        for (Map.Entry<String, String> h : up.headers()) {
-            m.setHeader(h.getKey(), h.getValue());
-        }
-        if (up.header("Content-Type") == null) {
-            m.removeHeader(Exchange.CONTENT_TYPE);
-        }
         m.setBody(up.body());
     }
 }

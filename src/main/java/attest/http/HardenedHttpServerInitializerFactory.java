@@ -42,6 +42,8 @@ import java.util.function.Consumer;
  *       (Netty alone would drop the Content-Length and go on: a request-smuggling vector);</li>
  *   <li>headers over the limit get 431, a request line over the limit 414, any other malformed request 400,
  *       each with the connection closed;</li>
+ *   <li>a request-target that is not origin-form ({@code /...}) is refused with 400: absolute-form,
+ *       authority-form, {@code *}, {@code @host/...}, {@code //host/...}, backslashes, non-ASCII;</li>
  *   <li>a client that does not send its whole request within the deadline (slowloris) is cut off.</li>
  * </ul>
  * Nothing refused here reaches a route, so nothing reaches an upstream. Each refusal is reported to
@@ -178,6 +180,10 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 }
                 return cause instanceof TooLongFrameException ? "request too large" : "malformed request";
             }
+            String targetProblem = targetProblem(request.uri());
+            if (targetProblem != null) {
+                return targetProblem;
+            }
             if (request.headers().contains(FRAMING_MARK)) {
                 return "both Content-Length and Transfer-Encoding";
             }
@@ -188,6 +194,31 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 }
                 if (request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
                     return "both Content-Length and Transfer-Encoding";
+                }
+            }
+            return null;
+        }
+
+        /**
+         * Only origin-form targets are served (RFC 9112 3.2.1): exactly one leading {@code /}, then visible
+         * ASCII without backslashes. Absolute-form ({@code http://h/x}), authority-form ({@code h:443}),
+         * asterisk-form ({@code *}), {@code @h/x}, {@code //h/x} and {@code /\h} are refused: a recorded
+         * target of that shape would otherwise become a URL's authority when re-used (replay).
+         */
+        static String targetProblem(String target) {
+            if (target == null || target.isEmpty()) {
+                return "empty request target";
+            }
+            if (target.charAt(0) != '/') {
+                return "request target must be origin-form (/...)";
+            }
+            if (target.length() > 1 && (target.charAt(1) == '/' || target.charAt(1) == '\\')) {
+                return "request target must not start with //";
+            }
+            for (int i = 0; i < target.length(); i++) {
+                char c = target.charAt(i);
+                if (c <= 0x20 || c >= 0x7f || c == '\\') {
+                    return "invalid character in request target";
                 }
             }
             return null;
@@ -221,6 +252,7 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
             response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            response.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
             // from the tail, so that the response passes the HTTP encoder that sits behind this handler
             ctx.channel().writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
             String source = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
