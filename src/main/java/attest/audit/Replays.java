@@ -127,6 +127,8 @@ public final class Replays {
         UpstreamTarget resolved;
         try {
             resolved = upstreams.resolve(path);
+        } catch (IllegalArgumentException e) {
+            throw notReplayable(422, "the recorded path cannot be replayed");
         } catch (GatewayException e) {
             throw notReplayable(409, "the recorded path resolves to no configured upstream");
         }
