@@ -44,6 +44,7 @@ import java.util.function.Consumer;
  *       each with the connection closed;</li>
  *   <li>a request-target that is not origin-form ({@code /...}) is refused with 400: absolute-form,
  *       authority-form, {@code *}, {@code @host/...}, {@code //host/...}, backslashes, non-ASCII;</li>
+ *   <li>CONNECT, TRACE, TRACK and OPTIONS are refused with 405;</li>
  *   <li>a client that does not send its whole request within the deadline (slowloris) is cut off.</li>
  * </ul>
  * Nothing refused here reaches a route, so nothing reaches an upstream. Each refusal is reported to
@@ -101,6 +102,11 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
 
     /** Refuses badly framed requests and enforces the whole-request deadline. */
     static final class RequestGuard extends ChannelInboundHandlerAdapter {
+        /**
+         * Methods no route serves: CONNECT (tunnels), TRACE and TRACK (echo the request, credentials included),
+         * OPTIONS (camel-netty-http would answer it itself, 200 with an Allow list, with no token and no evidence).
+         */
+        static final java.util.Set<String> REFUSED_METHODS = java.util.Set.of("CONNECT", "TRACE", "TRACK", "OPTIONS");
         private final long timeoutMillis;
         private final Consumer<Refusal> onRefusal;
         private boolean refused;
@@ -180,6 +186,9 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 }
                 return cause instanceof TooLongFrameException ? "request too large" : "malformed request";
             }
+            if (request.method() != null && REFUSED_METHODS.contains(request.method().name())) {
+                return "method not allowed";
+            }
             String targetProblem = targetProblem(request.uri());
             if (targetProblem != null) {
                 return targetProblem;
@@ -225,6 +234,10 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
         }
 
         private static int statusFor(HttpRequest request) {
+            if (!request.decoderResult().isFailure() && request.method() != null
+                    && REFUSED_METHODS.contains(request.method().name())) {
+                return 405;
+            }
             if (request.decoderResult().isFailure()) {
                 Throwable cause = request.decoderResult().cause();
                 if (cause instanceof TooLongHttpHeaderException) {
@@ -244,6 +257,7 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 case 431 -> "headers_too_large";
                 case 414 -> "uri_too_long";
                 case 408 -> "request_timeout";
+                case 405 -> "method_not_allowed";
                 default -> "bad_request";
             };
             byte[] body = ErrorBodies.json(code, reason, null, null);
