@@ -79,8 +79,10 @@ class HeaderInjectionE2EIT {
             "OpenAI-Model", "evil", "Refresh", "0;url=http://evil.example", "X-Attest-Decision", "evil");
 
     @BeforeAll
-    static void up() {
+    static void up() throws Exception {
         stack();
+        // one plain call first: on a loaded machine a cold masking engine can miss its time budget (502)
+        E2E.post("/llm/v1/chat/completions", stack().userToken("alice"), E2E.newRequestId(), E2E.CHAT);
     }
 
     /** Every route of both planes: method, plane, path, user (null: no token), body kind, what it answers. */
