@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.Outcomes;
@@ -31,7 +32,7 @@ public class CancelHeldCallProcessor implements Processor {
                 a.expiresAt(), null));
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         m.setBody(("{\"approval_id\":\"" + a.id() + "\",\"state\":\"cancelled\"}").getBytes(
                 java.nio.charset.StandardCharsets.UTF_8));
     }

@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
@@ -92,11 +93,11 @@ public class CompleteApprovalLoginProcessor implements Processor {
         String session = sessions.startSession(who, clock.instant().plus(lifetime));
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 302);
-        m.setHeader("Location", login.returnTo());
-        m.setHeader("Cache-Control", "no-store");
-        m.setHeader("Set-Cookie", ReadApprovalSessionProcessor.COOKIE + "=" + session + "; Path=/approvals; HttpOnly; "
+        ResponseHeaders.of(exchange).set("Location", login.returnTo());
+        ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
+        ResponseHeaders.of(exchange).set("Set-Cookie", ReadApprovalSessionProcessor.COOKIE + "=" + session + "; Path=/approvals; HttpOnly; "
                 + "SameSite=Lax; Max-Age=" + lifetime.toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
-        m.setHeader(Exchange.CONTENT_TYPE, "text/plain; charset=UTF-8");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "text/plain; charset=UTF-8");
         m.setBody("signed in\n");
     }
 

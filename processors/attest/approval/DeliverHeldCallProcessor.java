@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.ErrorBodies;
 import attest.identity.Identity;
@@ -44,8 +45,9 @@ public class DeliverHeldCallProcessor implements Processor {
                     return;
                 }
                 m.setHeader(Exchange.HTTP_RESPONSE_CODE, result.get().status());
+                ResponseHeaders relayed = ResponseHeaders.of(exchange).clear();
                 for (Map.Entry<String, String> h : HeldRequest.headers(result.get().headersJson())) {
-                    m.setHeader(h.getKey(), h.getValue());
+                    relayed.set(h.getKey(), h.getValue());
                 }
                 m.setBody(result.get().body());
             }
@@ -73,9 +75,9 @@ public class DeliverHeldCallProcessor implements Processor {
                 body.put("result", location);
                 body.put("request_id", requestId);
                 m.setHeader(Exchange.HTTP_RESPONSE_CODE, 202);
-                m.setHeader(Exchange.CONTENT_TYPE, "application/json");
-                m.setHeader("Location", location);
-                m.setHeader("Retry-After", String.valueOf(retryAfterSeconds));
+                ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
+                ResponseHeaders.of(exchange).set("Location", location);
+                ResponseHeaders.of(exchange).set("Retry-After", String.valueOf(retryAfterSeconds));
                 m.setBody(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
         }
@@ -83,7 +85,7 @@ public class DeliverHeldCallProcessor implements Processor {
 
     private static void error(Message m, int status, String code, String message, String requestId, Approval a) {
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(m.getExchange()).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         m.setBody(ErrorBodies.json(code, message, requestId, a.ruleId()));
     }
 }

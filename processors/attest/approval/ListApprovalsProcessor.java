@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
@@ -47,8 +48,8 @@ public class ListApprovalsProcessor implements Processor {
         body.put("next_cursor", page.nextCursor());
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
-        m.setHeader("Cache-Control", "no-store");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
         m.setBody(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }

@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
@@ -62,13 +63,13 @@ public class RenderApprovalPageProcessor implements Processor {
         html.append("<p>Signed in as ").append(Html.escape(who.username())).append("</p></body></html>");
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, Approval.EXPIRED.equals(state) && decided == null ? 410 : 200);
-        m.setHeader(Exchange.CONTENT_TYPE, "text/html; charset=UTF-8");
-        m.setHeader("Cache-Control", "no-store");
-        m.setHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "text/html; charset=UTF-8");
+        ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
+        ResponseHeaders.of(exchange).set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
                 + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-        m.setHeader("X-Frame-Options", "DENY");
-        m.setHeader("X-Content-Type-Options", "nosniff");
-        m.setHeader("Referrer-Policy", "same-origin");
+        ResponseHeaders.of(exchange).set("X-Frame-Options", "DENY");
+        ResponseHeaders.of(exchange).set("X-Content-Type-Options", "nosniff");
+        ResponseHeaders.of(exchange).set("Referrer-Policy", "same-origin");
         m.setBody(html.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 

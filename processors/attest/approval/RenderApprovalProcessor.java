@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -20,7 +21,7 @@ public class RenderApprovalProcessor implements Processor {
         Approval a = exchange.getProperty(Exchanges.APPROVAL, Approval.class);
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         m.setBody(ApprovalJson.full(a, clock.instant()).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }

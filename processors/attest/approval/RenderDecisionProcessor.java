@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -17,7 +18,7 @@ public class RenderDecisionProcessor implements Processor {
         body.put("state", exchange.getProperty(Exchanges.APPROVAL_DECIDED, String.class));
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         m.setBody(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }

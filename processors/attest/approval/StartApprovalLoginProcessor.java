@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -52,11 +53,11 @@ public class StartApprovalLoginProcessor implements Processor {
                 + "&code_challenge_method=S256";
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 302);
-        m.setHeader("Location", location);
-        m.setHeader("Cache-Control", "no-store");
-        m.setHeader("Set-Cookie", COOKIE + "=" + browser + "; Path=/auth/callback; HttpOnly; SameSite=Lax; Max-Age="
+        ResponseHeaders.of(exchange).set("Location", location);
+        ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
+        ResponseHeaders.of(exchange).set("Set-Cookie", COOKIE + "=" + browser + "; Path=/auth/callback; HttpOnly; SameSite=Lax; Max-Age="
                 + sessions.loginTtl().toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
-        m.setHeader(Exchange.CONTENT_TYPE, "text/plain; charset=UTF-8");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "text/plain; charset=UTF-8");
         m.setBody("sign in to review this call\n");
     }
 

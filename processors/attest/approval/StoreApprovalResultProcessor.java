@@ -38,15 +38,12 @@ public class StoreApprovalResultProcessor implements Processor {
         GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
         Message m = exchange.getMessage();
         Integer status = m.getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
+        // the headers the gateway decided for this answer (relayed upstream headers included), never message headers
         List<Map.Entry<String, String>> headers = new ArrayList<>();
-        m.getHeaders().forEach((k, v) -> {
-            if (ResponseHeaders.allowed(k) && v != null && !k.equalsIgnoreCase(ResponseHeaders.REQUEST_ID)) {
-                headers.add(Map.entry(k, v.toString()));
+        for (Map.Entry<String, String> h : ResponseHeaders.of(exchange).entries()) {
+            if (ResponseHeaders.allowed(h.getKey()) && !h.getKey().equalsIgnoreCase(ResponseHeaders.REQUEST_ID)) {
+                headers.add(h);
             }
-        });
-        if (m.getHeader(Exchange.CONTENT_TYPE) != null && headers.stream()
-                .noneMatch(h -> h.getKey().equalsIgnoreCase("Content-Type"))) {
-            headers.add(Map.entry("Content-Type", m.getHeader(Exchange.CONTENT_TYPE, String.class)));
         }
         byte[] body = m.getBody(byte[].class);
         ObjectNode detail = JSON.createObjectNode();

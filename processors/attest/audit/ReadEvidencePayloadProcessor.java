@@ -1,5 +1,6 @@
 package attest.audit;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.Outcomes;
@@ -40,8 +41,8 @@ public class ReadEvidencePayloadProcessor implements Processor {
         put(body, "raw_response", p.raw());
         Message out = exchange.getMessage();
         out.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        out.setHeader(Exchange.CONTENT_TYPE, "application/json");
-        out.setHeader("Cache-Control", "no-store");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
         out.setBody(body.toString().getBytes(StandardCharsets.UTF_8));
     }
 

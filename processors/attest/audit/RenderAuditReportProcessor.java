@@ -1,5 +1,6 @@
 package attest.audit;
 
+import attest.http.ResponseHeaders;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.camel.Exchange;
@@ -28,7 +29,7 @@ public class RenderAuditReportProcessor implements Processor {
         AuditReports.Page page = reports.run(q);
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        m.setHeader("Cache-Control", "no-store");
+        ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
         if (q.csv()) {
             StringBuilder b = new StringBuilder();
             b.append(String.join(",", page.columns())).append("\r\n");
@@ -43,8 +44,8 @@ public class RenderAuditReportProcessor implements Processor {
                 }
                 b.append("\r\n");
             }
-            m.setHeader(Exchange.CONTENT_TYPE, "text/csv; charset=UTF-8");
-            m.setHeader("X-More-Pages", String.valueOf(page.more()));
+            ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "text/csv; charset=UTF-8");
+            ResponseHeaders.of(exchange).set("X-More-Pages", String.valueOf(page.more()));
             m.setBody(b.toString().getBytes(StandardCharsets.UTF_8));
             return;
         }
@@ -54,7 +55,7 @@ public class RenderAuditReportProcessor implements Processor {
         body.put("size", q.size());
         body.put("more", page.more());
         body.set("rows", JSON.valueToTree(page.rows()));
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         m.setBody(body.toString().getBytes(StandardCharsets.UTF_8));
     }
 

@@ -1,5 +1,6 @@
 package attest.audit;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.Outcomes;
@@ -25,8 +26,8 @@ public class ViewReplayProcessor implements Processor {
                 .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcomes.DENIED));
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
-        m.setHeader("Cache-Control", "no-store");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
         m.setBody(timeline.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }

@@ -1,5 +1,6 @@
 package attest.control;
 
+import attest.http.ResponseHeaders;
 import attest.evidence.EvidenceWriter;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -29,7 +30,7 @@ public class CheckHealthProcessor implements Processor {
         }
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, db ? 200 : 503);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         m.setBody("{\"status\":\"" + (db ? "UP" : "DOWN") + "\",\"evidence_store\":\"" + (db ? "UP" : "DOWN")
                 + "\",\"evidence_commits\":" + writer.commits() + ",\"evidence_written\":" + writer.written() + "}");
     }

@@ -1,5 +1,6 @@
 package attest.control;
 
+import attest.http.ResponseHeaders;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -14,7 +15,7 @@ public class RenderMetricsProcessor implements Processor {
 
     @Override
     public void process(Exchange exchange) {
-        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
         exchange.getMessage().setBody(registry.scrape());
     }
 }

@@ -50,8 +50,8 @@ public class RenderEvidenceProofProcessor implements Processor {
             var receipt = Receipts.build(c, id).orElseThrow(() -> notFound);
             Message m = exchange.getMessage();
             m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
-            m.setHeader(Exchange.CONTENT_TYPE, "application/json");
-            m.setHeader("Cache-Control", "no-store");
+            attest.http.ResponseHeaders.of(exchange).set(attest.http.ResponseHeaders.CONTENT_TYPE, "application/json");
+            attest.http.ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
             m.setBody(receipt.toString().getBytes(StandardCharsets.UTF_8));
         } catch (SQLException e) {
             throw new EvidenceUnavailableException("the evidence store is unavailable");

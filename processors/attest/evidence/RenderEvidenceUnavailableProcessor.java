@@ -1,5 +1,6 @@
 package attest.evidence;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.ErrorBodies;
 import org.apache.camel.Exchange;
@@ -12,8 +13,8 @@ public class RenderEvidenceUnavailableProcessor implements Processor {
     public void process(Exchange exchange) {
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 503);
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
-        m.setHeader("Retry-After", "5");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set("Retry-After", "5");
         m.setBody(ErrorBodies.json("evidence_unavailable", "the evidence store is unavailable; the call was refused",
                 exchange.getProperty(Exchanges.REQUEST_ID, String.class), null));
     }

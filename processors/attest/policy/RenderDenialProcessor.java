@@ -1,5 +1,6 @@
 package attest.policy;
 
+import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.ErrorBodies;
 import org.apache.camel.Exchange;
@@ -26,9 +27,9 @@ public class RenderDenialProcessor implements Processor {
             default -> "forbidden";
         };
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, d.status());
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");
         if (d.retryAfterSeconds() > 0) {
-            m.setHeader("Retry-After", String.valueOf(d.retryAfterSeconds()));
+            ResponseHeaders.of(exchange).set("Retry-After", String.valueOf(d.retryAfterSeconds()));
         }
         m.setBody(ErrorBodies.json(code, d.reason(), exchange.getProperty(Exchanges.REQUEST_ID, String.class), d.ruleId()));
     }

@@ -6,50 +6,50 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.function.Predicate;
 
 /**
- * Leaves on the message only the headers a caller may see (and the status), and sets X-Request-Id and
- * Attest-Evidence-Id (the call's evidence record id; issue #11: until response headers move to their own exchange
- * property, they are set here and, for streams, in RenderUpstreamResponseProcessor).
- * The request's own headers, above all Authorization, never come back.
+ * Makes the response's headers exactly the gateway's own: drops every message header but the status (the
+ * request's headers, and anything a caller could have put there, never come back), keeps in
+ * {@code attestResponseHeaders} only the names this plane allows, and sets X-Request-Id and, unless a stage
+ * decided otherwise, {@code Cache-Control: no-store}, and Attest-Evidence-Id (the call's evidence record id). The HTTP binding writes the head from that property only.
  */
 public class FilterResponseHeadersProcessor implements Processor {
-    private final java.util.function.Predicate<String> allowed;
+    private final Predicate<String> allowed;
 
     public FilterResponseHeadersProcessor() {
         this(ResponseHeaders::allowed);
     }
 
-    public FilterResponseHeadersProcessor(java.util.function.Predicate<String> allowed) {
+    public FilterResponseHeadersProcessor(Predicate<String> allowed) {
         this.allowed = allowed;
     }
 
     @Override
     public void process(Exchange exchange) {
         Message m = exchange.getMessage();
-        Map<String, Object> keep = new LinkedHashMap<>();
-        m.getHeaders().forEach((k, v) -> {
-            if (allowed.test(k) && !k.equalsIgnoreCase(ResponseHeaders.REQUEST_ID)
-                    && !k.equalsIgnoreCase(ResponseHeaders.EVIDENCE_ID)) {
-                keep.put(k, v);
-            }
-        });
         Object status = m.getHeader(Exchange.HTTP_RESPONSE_CODE);
         m.removeHeaders("*");
-        m.getHeaders().putAll(keep);
         if (status != null) {
             m.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
         }
+        ResponseHeaders headers = ResponseHeaders.of(exchange);
+        for (var h : headers.entries()) {
+            if (!allowed.test(h.getKey())) {
+                headers.remove(h.getKey());
+            }
+        }
+        if (headers.get(ResponseHeaders.CACHE_CONTROL) == null) {
+            headers.set(ResponseHeaders.CACHE_CONTROL, ResponseHeaders.NO_STORE);
+        }
         String requestId = exchange.getProperty(Exchanges.REQUEST_ID, String.class);
         if (requestId != null) {
-            m.setHeader(ResponseHeaders.REQUEST_ID, requestId);
+            headers.set(ResponseHeaders.REQUEST_ID, requestId);
         }
         attest.evidence.EvidenceRecord evidence = exchange.getProperty(Exchanges.EVIDENCE,
                 attest.evidence.EvidenceRecord.class);
         if (evidence != null && evidence.getId() != null) {
-            m.setHeader(ResponseHeaders.EVIDENCE_ID, evidence.getId().toString());
+            headers.set(ResponseHeaders.EVIDENCE_ID, evidence.getId().toString());
         }
     }
 }

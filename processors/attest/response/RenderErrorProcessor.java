@@ -5,6 +5,7 @@ import attest.evidence.EvidenceUnavailableException;
 import attest.http.ErrorBodies;
 import attest.http.GatewayException;
 import attest.http.Outcomes;
+import attest.http.ResponseHeaders;
 import attest.upstream.UpstreamResponse;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -42,9 +43,11 @@ public class RenderErrorProcessor implements Processor {
         exchange.setProperty(Exchanges.ERROR, error);
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, error.status());
-        m.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        // an error replaces whatever a stage had decided (relayed upstream headers included)
+        ResponseHeaders headers = ResponseHeaders.of(exchange).clear();
+        headers.set(ResponseHeaders.CONTENT_TYPE, "application/json");
         for (Map.Entry<String, String> h : error.headers().entrySet()) {
-            m.setHeader(h.getKey(), h.getValue());
+            headers.set(h.getKey(), h.getValue());
         }
         m.setBody(ErrorBodies.json(error.code(), error.getMessage(), exchange.getProperty(Exchanges.REQUEST_ID,
                 String.class), null));

@@ -37,17 +37,23 @@ public class RenderUpstreamResponseProcessor implements Processor {
         }
         Message m = exchange.getMessage();
         String requestId = exchange.getProperty(Exchanges.REQUEST_ID, String.class);
+        // the upstream's headers that the gateway relays on purpose (already allow-listed by the client),
+        // copied into the response's own headers; nothing is read back from message headers
+        ResponseHeaders relayed = ResponseHeaders.of(exchange).clear();
+        for (Map.Entry<String, String> h : up.headers()) {
+            relayed.set(h.getKey(), h.getValue());
+        }
+        relayed.set(ResponseHeaders.REQUEST_ID, requestId);
+        relayed.set(ResponseHeaders.CACHE_CONTROL, ResponseHeaders.NO_STORE);
+        relayed.remove(ResponseHeaders.EVIDENCE_ID); // never the upstream's: the gateway's own record id only
+        attest.evidence.EvidenceRecord evidence = exchange.getProperty(Exchanges.EVIDENCE,
+                attest.evidence.EvidenceRecord.class);
+        if (evidence != null && evidence.getId() != null) {
+            relayed.set(ResponseHeaders.EVIDENCE_ID, evidence.getId().toString());
+        }
         if (up.streaming()) {
             Map<String, String> headers = new LinkedHashMap<>();
-            up.headers().forEach(e -> headers.put(e.getKey(), e.getValue()));
-            headers.put(ResponseHeaders.REQUEST_ID, requestId);
-            headers.keySet().removeIf(k -> k.equalsIgnoreCase(ResponseHeaders.EVIDENCE_ID));
-            attest.evidence.EvidenceRecord evidence = exchange.getProperty(Exchanges.EVIDENCE,
-                    attest.evidence.EvidenceRecord.class);
-            if (evidence != null && evidence.getId() != null) {
-                headers.put(ResponseHeaders.EVIDENCE_ID, evidence.getId().toString());
-            }
-            headers.put("Cache-Control", "no-cache");
+            relayed.entries().forEach(e -> headers.put(e.getKey(), e.getValue()));
             ChannelHandlerContext ctx = m.getHeader(NettyConstants.NETTY_CHANNEL_HANDLER_CONTEXT,
                     ChannelHandlerContext.class);
             UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
@@ -59,12 +65,6 @@ public class RenderUpstreamResponseProcessor implements Processor {
             return;
         }
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, up.status());
-        for (Map.Entry<String, String> h : up.headers()) {
-            m.setHeader(h.getKey(), h.getValue());
-        }
-        if (up.header("Content-Type") == null) {
-            m.removeHeader(Exchange.CONTENT_TYPE);
-        }
         m.setBody(up.body());
     }
 }

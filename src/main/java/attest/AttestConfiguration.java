@@ -289,9 +289,10 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.string("attest.audit.role", "auditor")));
         registry.bind("readEvidencePayloadProcessor", new attest.audit.ReadEvidencePayloadProcessor(
                 new attest.audit.PayloadReads(db.dataSource(), auditChain, payloadCipher, topic, clock)));
+        // re-executed replays go to this gateway's own data plane only (fixed origin), never to a recorded URL
         var replays = new attest.audit.Replays(db.dataSource(), auditChain, payloadCipher, topic,
-                s.string("attest.audit.replay-data-plane-url", "http://" + s.required("attest.data.host") + ":"
-                        + s.required("attest.data.port")), clock);
+                attest.audit.Replays.origin(s.required("attest.data.host"), s.integer("attest.data.port", 8080)),
+                upstreams, clock);
         registry.bind("viewReplayProcessor", new attest.audit.ViewReplayProcessor(replays));
         registry.bind("runReplayProcessor", new attest.audit.RunReplayProcessor(replays));
 

@@ -33,6 +33,8 @@ public final class Exchanges {
     public static final String FORWARD_BODY = "attestForwardBody";
     /** The error that ended the call, if any ({@link attest.http.GatewayException}). */
     public static final String ERROR = "attestError";
+    /** The response headers the gateway decided ({@link attest.http.ResponseHeaders}); never message headers. */
+    public static final String RESPONSE_HEADERS = "attestResponseHeaders";
     /** Whether the call's evidence record is already in the store (Boolean). */
     public static final String EVIDENCE_WRITTEN = "attestEvidenceWritten";
 

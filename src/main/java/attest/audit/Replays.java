@@ -4,7 +4,12 @@ import attest.evidence.EvidenceAssembler;
 import attest.evidence.EvidenceUnavailableException;
 import attest.evidence.chain.EvidenceChain;
 import attest.evidence.crypto.PayloadCipher;
+import attest.http.GatewayException;
+import attest.http.Outcomes;
 import attest.identity.Identity;
+import attest.ingress.PathNormalizer;
+import attest.ingress.UpstreamRegistry;
+import attest.ingress.UpstreamTarget;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,27 +40,57 @@ import java.util.UUID;
  * the data plane under the auditor's own token, so the auditor's identity and policy apply, as a new call
  * with its own evidence, and reports whether the answer's digest matches the original's. Both are evidence
  * ({@code audit.replay_view}, {@code audit.replay}), written before the view is shown or the call is made.
+ * A re-executed call goes only to the gateway's own data plane, on a fixed origin, at a path that is re-checked
+ * and must resolve to a configured upstream; a record that does not is refused ({@code audit.replay_refused})
+ * and nothing is sent. The recorded path is never concatenated into a URL.
  */
 public final class Replays {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static final java.util.Set<String> REPLAYABLE_METHODS = java.util.Set.of("GET", "POST");
 
     private final DataSource dataSource;
     private final EvidenceChain chain;
     private final PayloadCipher cipher;
     private final String topic;
-    private final String dataPlane;
+    private final URI origin;
+    private final UpstreamRegistry upstreams;
     private final Clock clock;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    // never follows a redirect and never uses a proxy: the auditor's token goes to the data plane's origin only
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NEVER).proxy(HttpClient.Builder.NO_PROXY).build();
 
-    /** @param dataPlane the data plane's base URL, for re-execution */
-    public Replays(DataSource dataSource, EvidenceChain chain, PayloadCipher cipher, String topic, String dataPlane,
-                   Clock clock) {
+    /**
+     * @param origin    the gateway's own data plane (scheme, host and port only; see {@link #origin(String, int)}):
+     *                  the only place a re-executed call, and so the auditor's token, is ever sent
+     * @param upstreams the configured upstreams: a record is re-executed only if its path resolves to one
+     */
+    public Replays(DataSource dataSource, EvidenceChain chain, PayloadCipher cipher, String topic, URI origin,
+                   UpstreamRegistry upstreams, Clock clock) {
+        if (origin.getScheme() == null || !(origin.getScheme().equals("http") || origin.getScheme().equals("https"))
+                || origin.getHost() == null || origin.getPort() < 0 || origin.getRawUserInfo() != null
+                || !(origin.getRawPath() == null || origin.getRawPath().isEmpty()) || origin.getRawQuery() != null
+                || origin.getRawFragment() != null) {
+            throw new IllegalArgumentException("the replay origin must be scheme://host:port only: " + origin);
+        }
         this.dataSource = dataSource;
         this.chain = chain;
         this.cipher = cipher;
         this.topic = topic;
-        this.dataPlane = dataPlane;
+        this.origin = origin;
+        this.upstreams = upstreams;
         this.clock = clock;
+    }
+
+    /** The data plane's own origin, from its bind address and port (a wildcard bind is reached on loopback). */
+    public static URI origin(String host, int port) {
+        String h = host == null || host.isBlank() || host.equals("0.0.0.0") || host.equals("::")
+                || host.equals("[::]") ? "127.0.0.1" : host;
+        try {
+            return new URI("http", null, h, port, null, null, null);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("invalid data plane address: " + host + ":" + port);
+        }
     }
 
     private record Recorded(UUID id, String requestId, String method, String path, String upstream, byte[] request,
@@ -71,14 +106,100 @@ public final class Replays {
         return Optional.of(r.get().timeline());
     }
 
+    /**
+     * Where a recorded call is re-executed: the data plane's fixed origin, with the recorded path re-checked
+     * (normalised as the data plane does, and resolving to a configured upstream, the recorded one if any)
+     * and the URI built from its components, never by concatenating a recorded string.
+     *
+     * @throws GatewayException 422 for a method, path or query that cannot be replayed as it is, 409 for a path
+     *                          that resolves to no configured upstream or not to the recorded one
+     */
+    static URI target(URI origin, String method, String path, String upstreamName, UpstreamRegistry upstreams) {
+        if (method == null || !REPLAYABLE_METHODS.contains(method)) {
+            throw notReplayable(422, "the recorded method cannot be replayed");
+        }
+        PathNormalizer.Split split;
+        try {
+            split = PathNormalizer.normalize(path);
+        } catch (GatewayException e) {
+            throw notReplayable(422, "the recorded path is not a plain path on the data plane");
+        }
+        UpstreamTarget resolved;
+        try {
+            resolved = upstreams.resolve(path);
+        } catch (IllegalArgumentException e) {
+            throw notReplayable(422, "the recorded path cannot be replayed");
+        } catch (GatewayException e) {
+            throw notReplayable(409, "the recorded path resolves to no configured upstream");
+        }
+        if (upstreamName != null && !upstreamName.equals(resolved.upstream().name())) {
+            throw notReplayable(409, "the recorded upstream is unknown, or not the one its path resolves to");
+        }
+        String query = split.rawQuery() == null ? null : decode(split.rawQuery());
+        URI uri;
+        try {
+            uri = new URI(origin.getScheme(), null, origin.getHost(), origin.getPort(), split.path(), query, null);
+        } catch (java.net.URISyntaxException e) {
+            throw notReplayable(422, "the recorded path cannot be replayed");
+        }
+        // the built URI must say exactly what was recorded, on exactly the fixed origin
+        if (!java.util.Objects.equals(uri.getRawQuery(), split.rawQuery())) {
+            throw notReplayable(422, "the recorded query cannot be replayed exactly");
+        }
+        if (!origin.getScheme().equals(uri.getScheme()) || !origin.getHost().equals(uri.getHost())
+                || origin.getPort() != uri.getPort() || uri.getRawUserInfo() != null || uri.getRawFragment() != null
+                || !split.path().equals(uri.getPath())) {
+            throw notReplayable(422, "the recorded path cannot be replayed");
+        }
+        return uri;
+    }
+
+    private static String decode(String raw) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%' && i + 2 < raw.length() && Character.digit(raw.charAt(i + 1), 16) >= 0
+                    && Character.digit(raw.charAt(i + 2), 16) >= 0) {
+                out.write((Character.digit(raw.charAt(i + 1), 16) << 4) | Character.digit(raw.charAt(i + 2), 16));
+                i += 2;
+            } else if (c == '%' || c > 0x7e) {
+                throw notReplayable(422, "the recorded query cannot be replayed exactly");
+            } else {
+                out.write(c);
+            }
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(out.toByteArray())).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw notReplayable(422, "the recorded query cannot be replayed exactly");
+        }
+    }
+
+    private static GatewayException notReplayable(int status, String message) {
+        return new GatewayException(status, "not_replayable", message, Outcomes.DENIED);
+    }
+
     public Optional<ObjectNode> reexecute(UUID recordId, Identity auditor, String bearerToken) {
         Optional<Recorded> found = load(recordId);
         if (found.isEmpty()) {
             return Optional.empty();
         }
         Recorded r = found.get();
-        if (r.request() == null) {
-            throw new IllegalStateException("the recorded request is purged; it cannot be re-executed");
+        URI target;
+        try {
+            target = target(origin, r.method(), r.path(), r.upstream(), upstreams);
+            if (r.request() == null) {
+                throw notReplayable(409, "the recorded request body is not stored (purged, or never kept for a "
+                        + "refusal); it cannot be re-executed");
+            }
+        } catch (GatewayException refused) {
+            // the refusal is evidence too; nothing is sent
+            Map<String, Object> why = new LinkedHashMap<>();
+            why.put("original_request_id", r.requestId());
+            why.put("status", (long) refused.status());
+            why.put("reason", refused.getMessage());
+            record("audit.replay_refused", recordId, auditor, why);
+            throw refused;
         }
         String replayId = "replay-" + UUID.randomUUID();
         Map<String, Object> intent = new LinkedHashMap<>();
@@ -87,7 +208,7 @@ public final class Replays {
         record("audit.replay", recordId, auditor, intent); // before the call: no unrecorded replay
         HttpResponse<byte[]> response;
         try {
-            response = http.send(HttpRequest.newBuilder(URI.create(dataPlane + r.path())).timeout(Duration.ofSeconds(60))
+            response = http.send(HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(60))
                     .header("Authorization", "Bearer " + bearerToken).header("X-Request-Id", replayId)
                     .header("Content-Type", "application/json")
                     .method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.request())).build(),

@@ -42,6 +42,9 @@ import java.util.function.Consumer;
  *       (Netty alone would drop the Content-Length and go on: a request-smuggling vector);</li>
  *   <li>headers over the limit get 431, a request line over the limit 414, any other malformed request 400,
  *       each with the connection closed;</li>
+ *   <li>a request-target that is not origin-form ({@code /...}) is refused with 400: absolute-form,
+ *       authority-form, {@code *}, {@code @host/...}, {@code //host/...}, backslashes, non-ASCII;</li>
+ *   <li>CONNECT, TRACE, TRACK and OPTIONS are refused with 405;</li>
  *   <li>a client that does not send its whole request within the deadline (slowloris) is cut off.</li>
  * </ul>
  * Nothing refused here reaches a route, so nothing reaches an upstream. Each refusal is reported to
@@ -99,6 +102,11 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
 
     /** Refuses badly framed requests and enforces the whole-request deadline. */
     static final class RequestGuard extends ChannelInboundHandlerAdapter {
+        /**
+         * Methods no route serves: CONNECT (tunnels), TRACE and TRACK (echo the request, credentials included),
+         * OPTIONS (camel-netty-http would answer it itself, 200 with an Allow list, with no token and no evidence).
+         */
+        static final java.util.Set<String> REFUSED_METHODS = java.util.Set.of("CONNECT", "TRACE", "TRACK", "OPTIONS");
         private final long timeoutMillis;
         private final Consumer<Refusal> onRefusal;
         private boolean refused;
@@ -178,6 +186,13 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 }
                 return cause instanceof TooLongFrameException ? "request too large" : "malformed request";
             }
+            if (request.method() != null && REFUSED_METHODS.contains(request.method().name())) {
+                return "method not allowed";
+            }
+            String targetProblem = targetProblem(request.uri());
+            if (targetProblem != null) {
+                return targetProblem;
+            }
             if (request.headers().contains(FRAMING_MARK)) {
                 return "both Content-Length and Transfer-Encoding";
             }
@@ -193,7 +208,36 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
             return null;
         }
 
+        /**
+         * Only origin-form targets are served (RFC 9112 3.2.1): exactly one leading {@code /}, then visible
+         * ASCII without backslashes. Absolute-form ({@code http://h/x}), authority-form ({@code h:443}),
+         * asterisk-form ({@code *}), {@code @h/x}, {@code //h/x} and {@code /\h} are refused: a recorded
+         * target of that shape would otherwise become a URL's authority when re-used (replay).
+         */
+        static String targetProblem(String target) {
+            if (target == null || target.isEmpty()) {
+                return "empty request target";
+            }
+            if (target.charAt(0) != '/') {
+                return "request target must be origin-form (/...)";
+            }
+            if (target.length() > 1 && (target.charAt(1) == '/' || target.charAt(1) == '\\')) {
+                return "request target must not start with //";
+            }
+            for (int i = 0; i < target.length(); i++) {
+                char c = target.charAt(i);
+                if (c <= 0x20 || c >= 0x7f || c == '\\') {
+                    return "invalid character in request target";
+                }
+            }
+            return null;
+        }
+
         private static int statusFor(HttpRequest request) {
+            if (!request.decoderResult().isFailure() && request.method() != null
+                    && REFUSED_METHODS.contains(request.method().name())) {
+                return 405;
+            }
             if (request.decoderResult().isFailure()) {
                 Throwable cause = request.decoderResult().cause();
                 if (cause instanceof TooLongHttpHeaderException) {
@@ -213,6 +257,7 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 case 431 -> "headers_too_large";
                 case 414 -> "uri_too_long";
                 case 408 -> "request_timeout";
+                case 405 -> "method_not_allowed";
                 default -> "bad_request";
             };
             byte[] body = ErrorBodies.json(code, reason, null, null);
@@ -221,6 +266,7 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
             response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            response.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
             // from the tail, so that the response passes the HTTP encoder that sits behind this handler
             ctx.channel().writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
             String source = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a

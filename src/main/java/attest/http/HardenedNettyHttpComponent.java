@@ -12,7 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * camel-netty-http, except that a consumer configured with a {@link HardenedHttpServerInitializerFactory}
  * gets it. (The stock component builds every server pipeline itself and ignores the endpoint's
- * {@code serverInitializerFactory} option.) Bound in the registry as {@code netty-http}.
+ * {@code serverInitializerFactory} option.) Every endpoint uses {@link GatewayHttpBinding}: no query or form
+ * parameter becomes a message header, and response headers come only from {@link ResponseHeaders}.
+ * Bound in the registry as {@code netty-http}.
  */
 public class HardenedNettyHttpComponent extends NettyHttpComponent {
     private final Map<String, HttpServerBootstrapFactory> hardened = new ConcurrentHashMap<>();
@@ -22,6 +24,10 @@ public class HardenedNettyHttpComponent extends NettyHttpComponent {
     public HardenedNettyHttpComponent guard(int port, ChannelGuards planeGuards) {
         guards.put(port, planeGuards);
         return this;
+    }
+
+    public HardenedNettyHttpComponent() {
+        setNettyHttpBinding(new GatewayHttpBinding());
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
  * Checks and normalises a request-target before it is matched against upstream prefixes.
  * Refuses, rather than repairs, anything that could steer a call elsewhere: absolute-form targets,
  * dot segments (plain or percent-encoded), encoded slashes and backslashes, empty segments,
+ * {@code ;} path parameters (plain or percent-encoded),
  * double encoding, control characters and invalid UTF-8.
  */
 public final class PathNormalizer {
@@ -44,10 +45,16 @@ public final class PathNormalizer {
         if (!ALLOWED_RAW.matcher(rawPath).matches()) {
             throw GatewayException.badRequest("invalid characters in path");
         }
-        if (rawQuery != null && rawQuery.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
+        if (rawQuery != null && (rawQuery.chars().anyMatch(c -> c < 0x21 || c == 0x7f)
+                || !isUriQuery(rawQuery))) {
+            // only RFC 3986 query characters and well-formed escapes: anything else cannot become a URI
             throw GatewayException.badRequest("invalid characters in query");
         }
         String decoded = decode(rawPath);
+        if (decoded.indexOf(';') >= 0) {
+            // path parameters (raw or %3B): an upstream that strips them would see another path than policy did
+            throw GatewayException.badRequest("path parameters (;) refused");
+        }
         if (decoded.contains("\\") || decoded.contains("//") || decoded.contains("%")) {
             // encoded slashes/backslashes, empty segments or double encoding
             throw GatewayException.badRequest("ambiguous path");
@@ -69,6 +76,24 @@ public final class PathNormalizer {
             rawPath = encode(decoded);
         }
         return new Split(decoded, rawPath, rawQuery);
+    }
+
+    /** RFC 3986 query characters and well-formed escapes only (a loop: no regex recursion on long input). */
+    private static boolean isUriQuery(String q) {
+        for (int i = 0; i < q.length(); i++) {
+            char c = q.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= q.length() || Character.digit(q.charAt(i + 1), 16) < 0
+                        || Character.digit(q.charAt(i + 2), 16) < 0) {
+                    return false;
+                }
+                i += 2;
+            } else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                    || "-._~!$&'()*+,;=:@/?".indexOf(c) >= 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String decode(String raw) {

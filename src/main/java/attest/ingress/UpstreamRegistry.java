@@ -77,8 +77,9 @@ public final class UpstreamRegistry {
                     basePath = basePath.substring(0, basePath.length() - 1);
                 }
                 String raw = basePath + split.rawPathAfter(u.prefix().length());
-                if (split.rawQuery() != null) {
-                    raw += "?" + split.rawQuery();
+                String query = attest.upstream.CredentialStripper.stripQuery(split.rawQuery()); // no api_key=...
+                if (query != null) {
+                    raw += "?" + query;
                 }
                 URI uri = URI.create(u.baseUri().getScheme() + "://" + u.baseUri().getRawAuthority() + raw);
                 return new UpstreamTarget(u, rest, uri);

@@ -13,7 +13,10 @@ import java.util.regex.Pattern;
  * (Authorization, Proxy-Authorization, cookies, API-key and token headers in any spelling and case),
  * hop-by-hop headers and every header that {@code Connection} names, framing headers that the client
  * recomputes, and headers that would let a caller spoof the gateway's own ({@code X-Attest-*},
- * {@code X-Request-Id}, {@code X-Forwarded-*}).
+ * {@code X-Request-Id}, {@code X-Forwarded-*}), and client-address headers ({@code True-Client-IP},
+ * {@code CF-Connecting-IP}, {@code X-Client-IP}, {@code X-Real-IP}, {@code Forwarded}...). Names are compared
+ * normalised (lower case, {@code _} as {@code -}), so {@code X_Forwarded_For} and {@code X_Attest_Subject} go too.
+ * {@link #stripQuery(String)} removes credentials from the query string.
  */
 public final class CredentialStripper {
     private static final Set<String> ALWAYS = Set.of(
@@ -25,7 +28,13 @@ public final class CredentialStripper {
             // framing and routing, recomputed by the gateway's client
             "host", "content-length", "expect", "forwarded", "via",
             // set by the gateway
-            "x-request-id");
+            "x-request-id",
+            // client addresses: only the gateway knows the caller's address
+            "true-client-ip", "cf-connecting-ip", "x-client-ip", "x-real-ip", "x-cluster-client-ip",
+            "fastly-client-ip", "x-originating-ip", "client-ip");
+    /** Query parameters that carry a credential: removed from the forwarded query, in any letter case. */
+    private static final Set<String> SECRET_PARAMS = Set.of("api_key", "api-key", "apikey", "key", "access_token",
+            "token");
     private static final Pattern SECRET_LIKE = Pattern.compile(
             "(?i).*(api[-_]?key|apikey|auth[-_]?token|access[-_]?token|id[-_]?token|secret|session|credential|"
                     + "password|x-amz-security-token|signature).*");
@@ -39,7 +48,7 @@ public final class CredentialStripper {
         for (Map.Entry<String, String> e : headers) {
             if (e.getKey().equalsIgnoreCase("connection")) {
                 for (String token : e.getValue().split(",")) {
-                    String t = token.trim().toLowerCase(Locale.ROOT);
+                    String t = normalise(token.trim());
                     if (!t.isEmpty()) {
                         named.add(t);
                     }
@@ -48,7 +57,8 @@ public final class CredentialStripper {
         }
         List<Map.Entry<String, String>> kept = new ArrayList<>();
         for (Map.Entry<String, String> e : headers) {
-            String name = e.getKey().toLowerCase(Locale.ROOT);
+            // X_Forwarded_For and X-Forwarded-For are one header to many servers: compare the normalised name
+            String name = normalise(e.getKey());
             if (ALWAYS.contains(name) || named.contains(name) || SECRET_LIKE.matcher(name).matches()
                     || GATEWAY_OWNED.matcher(name).matches() || !isToken(name) || hasControl(e.getValue())) {
                 continue;
@@ -56,6 +66,43 @@ public final class CredentialStripper {
             kept.add(Map.entry(e.getKey(), e.getValue()));
         }
         return new ForwardHeaders(kept);
+    }
+
+    /** A header name as many servers and frameworks read it: lower case, with {@code _} as {@code -}. */
+    static String normalise(String name) {
+        return name.toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /**
+     * The raw query without parameters that carry a credential ({@code api_key}, {@code key},
+     * {@code access_token}, {@code token}, {@code apikey}, {@code api-key}; any letter case, plain or
+     * percent-encoded name). Everything else is kept as it was, in order. Null or empty when nothing is left.
+     */
+    public static String stripQuery(String rawQuery) {
+        if (rawQuery == null || rawQuery.isEmpty()) {
+            return rawQuery;
+        }
+        StringBuilder out = new StringBuilder();
+        for (String pair : rawQuery.split("&", -1)) {
+            int eq = pair.indexOf('=');
+            String name = decodeName(eq < 0 ? pair : pair.substring(0, eq)).toLowerCase(Locale.ROOT).strip();
+            if (SECRET_PARAMS.contains(name) || SECRET_PARAMS.contains(name.replace('-', '_'))) {
+                continue;
+            }
+            if (out.length() > 0) {
+                out.append('&');
+            }
+            out.append(pair);
+        }
+        return out.length() == 0 ? null : out.toString();
+    }
+
+    private static String decodeName(String raw) {
+        try {
+            return java.net.URLDecoder.decode(raw, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return raw;
+        }
     }
 
     private static boolean isToken(String name) {

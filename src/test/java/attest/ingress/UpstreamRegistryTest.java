@@ -28,6 +28,8 @@ class UpstreamRegistryTest {
             /llm/v1/chat/completions,          llm,    http://127.0.0.1:8000/v1/chat/completions
             /llm,                              llm,    http://127.0.0.1:8000
             /llm/v1/models?limit=5,            llm,    http://127.0.0.1:8000/v1/models?limit=5
+            /llm/v1/models?limit=5&api_key=sk, llm,   http://127.0.0.1:8000/v1/models?limit=5
+            /llm/v1/models?KEY=sk&Token=t,     llm,    http://127.0.0.1:8000/v1/models
             /llm/eu/v1/chat/completions,       llm-eu, http://127.0.0.1:8001/base/v1/chat/completions
             /tf/v1/models/m:predict,           tf,     http://127.0.0.1:8501/v1/models/m:predict
             /%6clm/v1/models,                  llm,    http://127.0.0.1:8000/v1/models

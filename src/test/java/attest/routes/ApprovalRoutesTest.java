@@ -124,8 +124,8 @@ class ApprovalRoutesTest {
     String hold(String user, String content) throws Exception {
         Exchange out = chat(user, content, rid(), "Prefer", "respond-async");
         assertThat(status(out)).isEqualTo(202);
-        assertThat(out.getMessage().getHeader("Location", String.class)).startsWith("/approvals/");
-        assertThat(out.getMessage().getHeader("Retry-After", String.class)).isNotBlank();
+        assertThat(attest.http.ResponseHeaders.of(out).get("Location")).startsWith("/approvals/");
+        assertThat(attest.http.ResponseHeaders.of(out).get("Retry-After")).isNotBlank();
         return body(out).path("approval_id").asText();
     }
 

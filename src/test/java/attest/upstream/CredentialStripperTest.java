@@ -42,6 +42,23 @@ class CredentialStripperTest {
             X-Forwarded-For        | 1.2.3.4               | false
             X-Forwarded-Host       | evil.example          | false
             Forwarded              | for=1.2.3.4           | false
+            X_Forwarded_For        | 1.2.3.4               | false
+            x_forwarded_host       | evil.example          | false
+            X_Attest_Subject       | spoofed-admin         | false
+            x_attest_decision      | ALLOW                 | false
+            X_Request_Id           | spoofed               | false
+            X_Real_IP              | 1.2.3.4               | false
+            Proxy_Authorization    | Basic abc             | false
+            Transfer_Encoding      | chunked               | false
+            Content_Length         | 12                    | false
+            True-Client-IP         | 1.2.3.4               | false
+            CF-Connecting-IP       | 1.2.3.4               | false
+            X-Client-IP            | 1.2.3.4               | false
+            X-Real-IP              | 1.2.3.4               | false
+            X-Cluster-Client-IP    | 1.2.3.4               | false
+            Fastly-Client-IP       | 1.2.3.4               | false
+            true_client_ip         | 1.2.3.4               | false
+            CF_CONNECTING_IP       | 1.2.3.4               | false
             Content-Type           | application/json      | true
             Accept                 | text/event-stream     | true
             OpenAI-Beta            | assistants=v2         | true
@@ -75,5 +92,25 @@ class CredentialStripperTest {
         ForwardHeaders out = CredentialStripper.strip(List.of(Map.entry("X-Evil", "a\r\nInjected: 1"),
                 Map.entry("Bad Name", "x"), Map.entry("X-Ok", "fine")));
         assertThat(out.entries()).containsExactly(Map.entry("X-Ok", "fine"));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', nullValues = "NULL", textBlock = """
+            api_key=sk-1                                  | NULL
+            API_KEY=sk-1&a=1                              | a=1
+            a=1&key=AIza&b=2                              | a=1&b=2
+            Key=x                                         | NULL
+            access_token=t&token=u&apikey=v&api-key=w     | NULL
+            ACCESS_TOKEN=t&x=%20                          | x=%20
+            api%5Fkey=sk-1&ok=1                           | ok=1
+            %6Bey=x&ok=1                                  | ok=1
+            api_key                                       | NULL
+            keys=1&monkey=2&token_type=3                  | keys=1&monkey=2&token_type=3
+            limit=5                                       | limit=5
+            ''                                            | ''
+            NULL                                          | NULL
+            """)
+    void should_remove_credentials_from_the_query(String query, String expected) {
+        assertThat(CredentialStripper.stripQuery(query)).isEqualTo(expected);
     }
 }
