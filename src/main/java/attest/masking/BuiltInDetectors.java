@@ -28,16 +28,69 @@ public final class BuiltInDetectors {
             case "iban" -> 8;
             default -> trigger == Trigger.NUMERIC ? 4 : 0;
         };
+        Detector.SpanCheck around = switch (name) {
+            case "ipv4" -> BuiltInDetectors::wholeDottedQuad;
+            case "ipv6" -> BuiltInDetectors::wholeHexColonRun;
+            default -> Detector.SpanCheck.ANY;
+        };
         return new Detector(name, type, Pattern.compile(regex), Validators.byName(validator), score,
                 Detector.lower(context), threshold, trigger, minCount, name.equals("phone-e164") ? 1 : 0,
-                name.equals("ipv4") ? 3 : 0, name.equals("ssn-bare") ? 9 : 0, Integer.MAX_VALUE);
+                name.equals("ipv4") ? 3 : 0, name.equals("ssn-bare") ? 9 : 0, Integer.MAX_VALUE, around,
+                name.equals("iban"), name.equals("card") ? new CardFinder() : null);
+    }
+
+    private static boolean digit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static boolean hex(char c) {
+        return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+
+    /**
+     * An IPv4 address is a whole dotted quad: not preceded by a digit or by a dot that continues a run
+     * ({@code 10.1.2.3.4}, {@code v1.2.3.4.5}), not followed by a digit or by a dot that continues it
+     * ({@code 1.2.3.4.5}, {@code 1.2.3.4.x}). A dot followed by a space or the end is the sentence's.
+     */
+    static boolean wholeDottedQuad(String t, int s, int e) {
+        if (s > 0) {
+            char p = t.charAt(s - 1);
+            if (digit(p) || (p == '.' && s > 1 && Character.isLetterOrDigit(t.charAt(s - 2)))) {
+                return false;
+            }
+        }
+        if (e < t.length()) {
+            char n = t.charAt(e);
+            return !(digit(n) || (n == '.' && e + 1 < t.length() && Character.isLetterOrDigit(t.charAt(e + 1))));
+        }
+        return true;
+    }
+
+    /**
+     * An IPv6 address is a whole hex-colon run: not preceded by a letter, digit, colon or dot ({@code Foo::ab},
+     * a tenth group), not followed by a letter or digit, a colon and a hex digit, or a dot and a digit.
+     */
+    static boolean wholeHexColonRun(String t, int s, int e) {
+        if (s > 0) {
+            char p = t.charAt(s - 1);
+            if (Character.isLetterOrDigit(p) || p == ':' || p == '.') {
+                return false;
+            }
+        }
+        if (e < t.length()) {
+            char n = t.charAt(e);
+            boolean more = e + 1 < t.length();
+            return !(Character.isLetterOrDigit(n) || (n == ':' && more && hex(t.charAt(e + 1)))
+                    || (n == '.' && more && digit(t.charAt(e + 1))));
+        }
+        return true;
     }
 
     public static List<Detector> all() {
         return List.of(
-                d("card", "CARD", "\\b\\d(?:[ -]?\\d){12,18}\\b", "luhn", 0.9,
+                d("card", "CARD", "\\b\\d(?:[ .-]?\\d){12,18}\\b", "card", 0.9,
                         List.of("card", "visa", "mastercard", "amex", "credit", "debit"), 0.5),
-                d("ssn", "SSN", "\\b\\d{3}[- ]\\d{2}[- ]\\d{4}\\b", "ssn", 0.85,
+                d("ssn", "SSN", "\\b\\d{3}[ .-]\\d{2}[ .-]\\d{4}\\b", "ssn", 0.85,
                         List.of("ssn", "social security", "social-security"), 0.5),
                 d("ssn-bare", "SSN", "\\b\\d{9}\\b", "ssn", 0.3,
                         List.of("ssn", "social security", "social-security"), 0.5),
@@ -45,7 +98,7 @@ public final class BuiltInDetectors {
                 d("email", "EMAIL", "[A-Za-z0-9._%+\\-]{1,64}@[A-Za-z0-9\\-]{1,63}(?:\\.[A-Za-z0-9\\-]{1,63})*"
                         + "\\.[A-Za-z]{2,24}\\b", "none", 0.9, List.of(), 0.5),
                 d("phone-nanp", "PHONE", "(?:\\+1[ .-]?)?(?:\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b",
-                        "phone", 0.75, List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
+                        "nanp", 0.75, List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
                 d("phone-e164", "PHONE", "\\+[1-9](?:[ .-]?\\d){7,14}\\b", "phone", 0.8,
                         List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
                 d("phone-national", "PHONE", "\\b0\\d{2,4}[ -]\\d{3,4}[ -]\\d{3,4}\\b", "phone", 0.6,
