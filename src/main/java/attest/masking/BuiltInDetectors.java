@@ -31,6 +31,8 @@ public final class BuiltInDetectors {
         Detector.SpanCheck around = switch (name) {
             case "ipv4" -> BuiltInDetectors::wholeDottedQuad;
             case "ipv6" -> BuiltInDetectors::wholeHexColonRun;
+            case "phone-national" -> (t, st, en) -> notInNumberRun(t, st, en, " -.");
+            case "phone-nanp" -> (t, st, en) -> notInNumberRun(t, st, en, "-.");
             default -> Detector.SpanCheck.ANY;
         };
         return new Detector(name, type, Pattern.compile(regex), Validators.byName(validator), score,
@@ -64,6 +66,17 @@ public final class BuiltInDetectors {
             return !(digit(n) || (n == '.' && e + 1 < t.length() && Character.isLetterOrDigit(t.charAt(e + 1))));
         }
         return true;
+    }
+
+    /**
+     * Not cut out of a longer run of numbers joined by one of {@code joiners} (a phone inside a card, a UUID or
+     * a dotted serial).
+     */
+    static boolean notInNumberRun(String t, int s, int e, String joiners) {
+        if (s >= 2 && joiners.indexOf(t.charAt(s - 1)) >= 0 && digit(t.charAt(s - 2))) {
+            return false;
+        }
+        return !(e + 1 < t.length() && joiners.indexOf(t.charAt(e)) >= 0 && digit(t.charAt(e + 1)));
     }
 
     /**
@@ -104,7 +117,7 @@ public final class BuiltInDetectors {
                 d("phone-national", "PHONE", "\\b0\\d{2,4}[ -]\\d{3,4}[ -]\\d{3,4}\\b", "phone", 0.6,
                         List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
                 d("ipv4", "IP_ADDRESS", "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b", "ipv4", 0.8, List.of("ip"), 0.5),
-                d("ipv6", "IP_ADDRESS", "(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|(?:\\d{1,3}\\.){3}\\d{1,3})?",
+                d("ipv6", "IP_ADDRESS", "(?i)(?:[0-9a-f]{0,4}:){2,7}(?:(?:\\d{1,3}\\.){3}\\d{1,3}|[0-9a-f]{1,4})?",
                         "ipv6", 0.8, List.of("ip"), 0.5),
                 d("jwt", "SECRET", "\\beyJ[A-Za-z0-9_\\-]{8,}\\.eyJ[A-Za-z0-9_\\-]{8,}\\.[A-Za-z0-9_\\-]{8,}",
                         "none", 0.95, List.of(), 0.5),

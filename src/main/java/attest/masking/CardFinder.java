@@ -41,7 +41,8 @@ final class CardFinder implements Detector.Finder {
                 if (digits > MAX) {
                     break;
                 }
-                if (digits >= MIN && notUnderscore(text, s, j) && accepted.test(text, s, j)) {
+                if (digits >= MIN && notUnderscore(text, s, j) && wholeJoinedRun(text, s, j)
+                        && accepted.test(text, s, j)) {
                     bestEnd = j;
                 }
                 if (j + 1 < to && separator(text.charAt(j)) && digit(text.charAt(j + 1))) {
@@ -59,6 +60,17 @@ final class CardFinder implements Detector.Finder {
             }
         }
         return -1;
+    }
+
+    /**
+     * Groups joined by dashes or dots belong together (UUIDs, ISBNs, dates, dotted versions): a candidate may
+     * not be cut out of such a run. Spaces join unrelated numbers too, so a card may stand next to one.
+     */
+    private static boolean wholeJoinedRun(String t, int s, int e) {
+        if (s >= 2 && (t.charAt(s - 1) == '-' || t.charAt(s - 1) == '.') && digit(t.charAt(s - 2))) {
+            return false;
+        }
+        return !(e + 1 < t.length() && (t.charAt(e) == '-' || t.charAt(e) == '.') && digit(t.charAt(e + 1)));
     }
 
     /** An underscore joins words: id_4111111111111111 is an identifier, not a card. */

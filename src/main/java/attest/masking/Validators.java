@@ -57,25 +57,13 @@ public final class Validators {
 
     /**
      * A payment card: a length that its network issues for its prefix (see {@link #cardNetwork}), Luhn-valid,
-     * written plain or in groups of 3 to 8 digits with one kind of separator, not all one digit.
+     * written plain or in groups (see {@link #cardGroups}) with one kind of separator, not all one digit.
      */
     public static boolean card(String s) {
         if (!oneSeparatorKind(s)) {
             return false;
         }
-        int group = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c >= '0' && c <= '9') {
-                group++;
-            } else {
-                if (group < 3 || group > 8) {
-                    return false;
-                }
-                group = 0;
-            }
-        }
-        if (group < 3 || (group > 8 && group != s.length())) {
+        if (!cardGroups(s)) {
             return false;
         }
         String d = digits(s);
@@ -83,6 +71,37 @@ public final class Validators {
             return false;
         }
         return cardNetwork(d) != null && luhn(d);
+    }
+
+    /**
+     * Whether a card's digit groups are ones that cards are written in: no separator; or groups of 3 to 8
+     * digits (4-4-4-4, 4-6-5, 4-6-4, 4-4-5, 4-4-4-4-3, ...); or groups of 4 with a shorter last group
+     * (4-4-4-1). A run of single digits ("1 2 3 4 ...") is not a card.
+     */
+    static boolean cardGroups(String s) {
+        int groups = 0;
+        boolean allMid = true;
+        boolean allFours = true;
+        int group = 0;
+        for (int i = 0; i <= s.length(); i++) {
+            if (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                group++;
+                continue;
+            }
+            if (i == s.length() && groups == 0) {
+                return true; // written without separators
+            }
+            boolean last = i == s.length();
+            allMid &= group >= 3 && group <= 8;
+            if (!last) {
+                allFours &= group == 4;
+            } else {
+                allFours &= group >= 1 && group <= 4;
+            }
+            groups++;
+            group = 0;
+        }
+        return allMid || allFours;
     }
 
     /**
