@@ -91,7 +91,10 @@ class MaskingAccuracyTest {
                 }
             }
             String oneShot = MASKER.mask(s.text(), null, x -> { });
-            boolean same = streamed(s.text(), r, true).equals(oneShot) && streamed(s.text(), r, false).equals(oneShot);
+            // both runs always, so the corpus drawn from the seed does not depend on the code under test
+            String chunked = streamed(s.text(), r, true);
+            String pieces = streamed(s.text(), r, false);
+            boolean same = chunked.equals(oneShot) && pieces.equals(oneShot);
             if (!same) {
                 streamDiffers++;
             }
