@@ -110,7 +110,7 @@ public final class BuiltInDetectors {
                 d("iban", "IBAN", "\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b", "iban", 0.95, List.of("iban"), 0.5),
                 d("email", "EMAIL", "[A-Za-z0-9._%+\\-]{1,64}@[A-Za-z0-9\\-]{1,63}(?:\\.[A-Za-z0-9\\-]{1,63})*"
                         + "\\.[A-Za-z]{2,24}\\b", "none", 0.9, List.of(), 0.5),
-                d("phone-nanp", "PHONE", "(?:\\+1[ .-]?)?(?:\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b",
+                d("phone-nanp", "PHONE", "(?:\\+1[ .-]?|\\b1[ .-])?(?:\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b",
                         "nanp", 0.75, List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
                 d("phone-e164", "PHONE", "\\+[1-9](?:[ .-]?\\d){7,14}\\b", "phone", 0.8,
                         List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
