@@ -28,30 +28,96 @@ public final class BuiltInDetectors {
             case "iban" -> 8;
             default -> trigger == Trigger.NUMERIC ? 4 : 0;
         };
+        Detector.SpanCheck around = switch (name) {
+            case "ipv4" -> BuiltInDetectors::wholeDottedQuad;
+            case "ipv6" -> BuiltInDetectors::wholeHexColonRun;
+            case "phone-national" -> (t, st, en) -> notInNumberRun(t, st, en, " -.");
+            case "phone-nanp" -> (t, st, en) -> notInNumberRun(t, st, en, "-.");
+            default -> Detector.SpanCheck.ANY;
+        };
         return new Detector(name, type, Pattern.compile(regex), Validators.byName(validator), score,
                 Detector.lower(context), threshold, trigger, minCount, name.equals("phone-e164") ? 1 : 0,
-                name.equals("ipv4") ? 3 : 0, name.equals("ssn-bare") ? 9 : 0, Integer.MAX_VALUE);
+                name.equals("ipv4") ? 3 : 0, name.equals("ssn-bare") ? 9 : 0, Integer.MAX_VALUE, around,
+                name.equals("iban"), name.equals("card") ? new CardFinder() : null);
+    }
+
+    private static boolean digit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static boolean hex(char c) {
+        return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+
+    /**
+     * An IPv4 address is a whole dotted quad: not preceded by a digit or by a dot that continues a run
+     * ({@code 10.1.2.3.4}, {@code v1.2.3.4.5}), not followed by a digit or by a dot that continues it
+     * ({@code 1.2.3.4.5}, {@code 1.2.3.4.x}). A dot followed by a space or the end is the sentence's.
+     */
+    static boolean wholeDottedQuad(String t, int s, int e) {
+        if (s > 0) {
+            char p = t.charAt(s - 1);
+            if (digit(p) || (p == '.' && s > 1 && Character.isLetterOrDigit(t.charAt(s - 2)))) {
+                return false;
+            }
+        }
+        if (e < t.length()) {
+            char n = t.charAt(e);
+            return !(digit(n) || (n == '.' && e + 1 < t.length() && Character.isLetterOrDigit(t.charAt(e + 1))));
+        }
+        return true;
+    }
+
+    /**
+     * Not cut out of a longer run of numbers joined by one of {@code joiners} (a phone inside a card, a UUID or
+     * a dotted serial).
+     */
+    static boolean notInNumberRun(String t, int s, int e, String joiners) {
+        if (s >= 2 && joiners.indexOf(t.charAt(s - 1)) >= 0 && digit(t.charAt(s - 2))) {
+            return false;
+        }
+        return !(e + 1 < t.length() && joiners.indexOf(t.charAt(e)) >= 0 && digit(t.charAt(e + 1)));
+    }
+
+    /**
+     * An IPv6 address is a whole hex-colon run: not preceded by a letter, digit, colon or dot ({@code Foo::ab},
+     * a tenth group), not followed by a letter or digit, a colon and a hex digit, or a dot and a digit.
+     */
+    static boolean wholeHexColonRun(String t, int s, int e) {
+        if (s > 0) {
+            char p = t.charAt(s - 1);
+            if (Character.isLetterOrDigit(p) || p == ':' || p == '.') {
+                return false;
+            }
+        }
+        if (e < t.length()) {
+            char n = t.charAt(e);
+            boolean more = e + 1 < t.length();
+            return !(Character.isLetterOrDigit(n) || (n == ':' && more && hex(t.charAt(e + 1)))
+                    || (n == '.' && more && digit(t.charAt(e + 1))));
+        }
+        return true;
     }
 
     public static List<Detector> all() {
         return List.of(
-                d("card", "CARD", "\\b\\d(?:[ -]?\\d){12,18}\\b", "luhn", 0.9,
+                d("card", "CARD", "\\b\\d(?:[ .-]?\\d){12,18}\\b", "card", 0.9,
                         List.of("card", "visa", "mastercard", "amex", "credit", "debit"), 0.5),
-                d("ssn", "SSN", "\\b\\d{3}[- ]\\d{2}[- ]\\d{4}\\b", "ssn", 0.85,
+                d("ssn", "SSN", "\\b\\d{3}[ .-]\\d{2}[ .-]\\d{4}\\b", "ssn", 0.85,
                         List.of("ssn", "social security", "social-security"), 0.5),
                 d("ssn-bare", "SSN", "\\b\\d{9}\\b", "ssn", 0.3,
                         List.of("ssn", "social security", "social-security"), 0.5),
                 d("iban", "IBAN", "\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b", "iban", 0.95, List.of("iban"), 0.5),
                 d("email", "EMAIL", "[A-Za-z0-9._%+\\-]{1,64}@[A-Za-z0-9\\-]{1,63}(?:\\.[A-Za-z0-9\\-]{1,63})*"
                         + "\\.[A-Za-z]{2,24}\\b", "none", 0.9, List.of(), 0.5),
-                d("phone-nanp", "PHONE", "(?:\\+1[ .-]?)?(?:\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b",
-                        "phone", 0.75, List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
+                d("phone-nanp", "PHONE", "(?:\\+1[ .-]?|\\b1[ .-])?(?:\\(\\d{3}\\)[ .-]?|\\b\\d{3}[ .-])\\d{3}[ .-]\\d{4}\\b",
+                        "nanp", 0.75, List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
                 d("phone-e164", "PHONE", "\\+[1-9](?:[ .-]?\\d){7,14}\\b", "phone", 0.8,
                         List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
                 d("phone-national", "PHONE", "\\b0\\d{2,4}[ -]\\d{3,4}[ -]\\d{3,4}\\b", "phone", 0.6,
                         List.of("phone", "call", "tel", "mobile", "cell", "fax"), 0.5),
                 d("ipv4", "IP_ADDRESS", "\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b", "ipv4", 0.8, List.of("ip"), 0.5),
-                d("ipv6", "IP_ADDRESS", "(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|(?:\\d{1,3}\\.){3}\\d{1,3})?",
+                d("ipv6", "IP_ADDRESS", "(?i)(?:[0-9a-f]{0,4}:){2,7}(?:(?:\\d{1,3}\\.){3}\\d{1,3}|[0-9a-f]{1,4})?",
                         "ipv6", 0.8, List.of("ip"), 0.5),
                 d("jwt", "SECRET", "\\beyJ[A-Za-z0-9_\\-]{8,}\\.eyJ[A-Za-z0-9_\\-]{8,}\\.[A-Za-z0-9_\\-]{8,}",
                         "none", 0.95, List.of(), 0.5),

@@ -16,7 +16,9 @@ import java.util.function.Predicate;
  * @param pattern      matched against the normalised text
  * @param validator    must accept the matched text
  * @param baseScore    the score of a validated match
- * @param contextWords words that add {@link #CONTEXT_BOOST} when found within {@link #CONTEXT_WINDOW} chars before
+ * @param contextWords words that add {@link #CONTEXT_BOOST} when found in the context of a match: at most
+ *                     {@link #CONTEXT_WINDOW} chars before it, and not beyond another number, an e-mail
+ *                     address or the end of a sentence (see {@link #contextStart})
  * @param threshold    matches scoring below it are ignored
  * @param trigger      the pre-filter that finds where the pattern is worth running
  * @param minCount     the least number of the trigger's counted characters (digits, colons) a window needs
@@ -24,12 +26,45 @@ import java.util.function.Predicate;
  * @param minDots      the least number of dots a window needs (IPv4)
  * @param minRun       the least length of the window's longest run of consecutive digits (bare numbers)
  * @param maxRun       the most it may be (numbers written in groups)
+ * @param around       must accept the match in its surroundings (e.g. an IPv4 address is not part of a
+ *                     longer dotted run)
+ * @param regroup      when a match fails validation, whether the runs of letters and digits inside it are
+ *                     tried as shorter candidates (an IBAN followed by a BIC: the pattern is greedy, the
+ *                     entity is shorter)
+ * @param finder       if not null, finds the accepted spans instead of the pattern (hand-written, linear)
  */
 public record Detector(String name, String entityType, Pattern pattern, Predicate<String> validator, double baseScore,
                        List<String> contextWords, double threshold, Trigger trigger, int minCount, int minPlus,
-                       int minDots, int minRun, int maxRun) {
+                       int minDots, int minRun, int maxRun, SpanCheck around, boolean regroup,
+                       Finder finder) {
     public static final double CONTEXT_BOOST = 0.35;
     public static final int CONTEXT_WINDOW = 48;
+    /** Groups beyond this many are not regrouped (bounds the work on a long run of short groups). */
+    static final int MAX_GROUPS = 12;
+
+    /** A check of a match against the text around it (normalised text, match start, match end). */
+    @FunctionalInterface
+    public interface SpanCheck {
+        SpanCheck ANY = (text, s, e) -> true;
+
+        boolean test(String text, int start, int end);
+    }
+
+    /** Finds spans itself, in linear time: the next accepted span in [from, to) of the normalised text. */
+    @FunctionalInterface
+    public interface Finder {
+        /** The next span starting at or after {@code from} and ending at or before {@code to} that
+         * {@code accepted} accepts, as (start << 32 | end), or -1. */
+        long next(String text, int from, int to, SpanCheck accepted);
+    }
+
+    /** A detector with no surrounding check and no regrouping (custom detectors from rule files). */
+    public Detector(String name, String entityType, Pattern pattern, Predicate<String> validator, double baseScore,
+                    List<String> contextWords, double threshold, Trigger trigger, int minCount, int minPlus,
+                    int minDots, int minRun, int maxRun) {
+        this(name, entityType, pattern, validator, baseScore, contextWords, threshold, trigger, minCount, minPlus,
+                minDots, minRun, maxRun, SpanCheck.ANY, false, null);
+    }
 
     /** Adds this detector's findings (in normalised offsets) to {@code out}. */
     void scan(String text, String lowerText, List<int[]> windows, List<Finding> out) {
@@ -41,6 +76,17 @@ public record Detector(String name, String entityType, Pattern pattern, Predicat
     }
 
     private void scanWindow(String text, String lowerText, int ws, int we, List<Finding> out) {
+        if (finder != null) {
+            int from = ws;
+            long span;
+            while (from < we && (span = finder.next(text, from, we, this::accepts)) >= 0) {
+                int s = (int) (span >>> 32);
+                int e = (int) span;
+                from = e;
+                add(lowerText, s, e, out);
+            }
+            return;
+        }
         String window = ws == 0 && we == text.length() ? text : text.substring(ws, we);
         Matcher m = pattern.matcher(window);
         int from = 0;
@@ -52,27 +98,119 @@ public record Detector(String name, String entityType, Pattern pattern, Predicat
                 continue;
             }
             from = e - ws;
-            if (!boundaryOk(text, s, e)) {
-                continue;
+            if (!accepts(text, s, e)) {
+                if (!regroup) {
+                    continue;
+                }
+                long sub = regrouped(text, s, e);
+                if (sub < 0) {
+                    // the entity may start inside this match and end after it: go on from its second group
+                    from = secondGroup(text, s, e) - ws;
+                    continue;
+                }
+                s = (int) (sub >>> 32);
+                e = (int) sub;
+                from = e - ws;
             }
-            String hit = text.substring(s, e);
-            if (!validator.test(hit)) {
-                continue;
-            }
-            double score = baseScore;
-            if (!contextWords.isEmpty()) {
-                String before = lowerText.substring(Math.max(0, s - CONTEXT_WINDOW), s);
-                for (String w : contextWords) {
-                    if (before.contains(w)) {
-                        score = Math.min(1.0, score + CONTEXT_BOOST);
-                        break;
-                    }
+            add(lowerText, s, e, out);
+        }
+    }
+
+    private void add(String lowerText, int s, int e, List<Finding> out) {
+        double score = baseScore;
+        if (!contextWords.isEmpty()) {
+            String before = lowerText.substring(contextStart(lowerText, s), s);
+            for (String w : contextWords) {
+                if (before.contains(w)) {
+                    score = Math.min(1.0, score + CONTEXT_BOOST);
+                    break;
                 }
             }
-            if (score >= threshold) {
-                out.add(new Finding(entityType, s, e, score, name));
+        }
+        if (score >= threshold) {
+            out.add(new Finding(entityType, s, e, score, name));
+        }
+    }
+
+    private boolean accepts(String text, int s, int e) {
+        return boundaryOk(text, s, e) && around.test(text, s, e) && validator.test(text.substring(s, e));
+    }
+
+    /**
+     * The longest run of whole groups (letters and digits between separators) inside [s, e) that is accepted,
+     * leftmost among equals, as (start << 32 | end); or -1.
+     */
+    private long regrouped(String text, int s, int e) {
+        int[] starts = new int[MAX_GROUPS];
+        int[] ends = new int[MAX_GROUPS];
+        int n = 0;
+        int i = s;
+        while (i < e) {
+            if (!Character.isLetterOrDigit(text.charAt(i))) {
+                i++;
+                continue;
+            }
+            if (n == MAX_GROUPS) {
+                return -1;
+            }
+            starts[n] = i;
+            while (i < e && Character.isLetterOrDigit(text.charAt(i))) {
+                i++;
+            }
+            ends[n++] = i;
+        }
+        for (int len = n - 1; len >= 1; len--) {
+            for (int a = 0; a + len <= n; a++) {
+                int gs = starts[a];
+                int ge = ends[a + len - 1];
+                if (accepts(text, gs, ge)) {
+                    return ((long) gs << 32) | ge;
+                }
             }
         }
+        return -1;
+    }
+
+    /** The start of the second run of letters and digits in [s, e), or e if there is none. */
+    private static int secondGroup(String text, int s, int e) {
+        int i = s;
+        while (i < e && Character.isLetterOrDigit(text.charAt(i))) {
+            i++;
+        }
+        while (i < e && !Character.isLetterOrDigit(text.charAt(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    /**
+     * Where the context of a match starting at {@code s} begins: at most {@link #CONTEXT_WINDOW} chars back,
+     * and never before the end of another number (a digit), an e-mail address ('@'), a line, or a sentence
+     * ('.', '!', '?' or ';' followed by a space, except after the abbreviations "no", "nr" and "num"). So a
+     * context word belongs to the candidate it precedes and is not carried onto the next one.
+     */
+    static int contextStart(String lower, int s) {
+        int limit = Math.max(0, s - CONTEXT_WINDOW);
+        for (int j = s - 1; j >= limit; j--) {
+            char c = lower.charAt(j);
+            if ((c >= '0' && c <= '9') || c == '@' || c == '\n' || c == '\r') {
+                return j + 1;
+            }
+            if ((c == '.' || c == '!' || c == '?' || c == ';') && j + 1 < s && lower.charAt(j + 1) == ' '
+                    && !(c == '.' && abbreviation(lower, j))) {
+                return j + 1;
+            }
+        }
+        return limit;
+    }
+
+    private static boolean abbreviation(String lower, int dot) {
+        int k = dot;
+        while (k > 0 && Character.isLetter(lower.charAt(k - 1))) {
+            k--;
+        }
+        String word = lower.substring(k, dot);
+        return word.equals("no") || word.equals("nr") || word.equals("num") || word.equals("sec") || word.equals("soc");
     }
 
     /** A match must not be cut out of a longer run of letters or digits. */

@@ -3,7 +3,6 @@ package attest.masking;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Detects regulated data in text. Detection runs on the normalised text (see {@link Normalized});
@@ -25,11 +24,25 @@ public final class MaskingEngine {
         return detectors;
     }
 
+    /** Lower case, one char for one char, so that offsets in the text are offsets in its lower case. */
+    static String lowerSameLength(String text) {
+        char[] c = text.toCharArray();
+        for (int i = 0; i < c.length; i++) {
+            char x = c[i];
+            if (x >= 'A' && x <= 'Z') {
+                c[i] = (char) (x + 32);
+            } else if (x >= 0x80) {
+                c[i] = Character.toLowerCase(x);
+            }
+        }
+        return new String(c);
+    }
+
     /** Findings in the original text, ordered by position, not overlapping. */
     public List<Finding> scan(String original) {
         Normalized n = Normalized.of(original);
         String text = n.text();
-        String lower = text.toLowerCase(Locale.ROOT);
+        String lower = lowerSameLength(text);
         List<Finding> candidates = new ArrayList<>();
         java.util.EnumMap<Trigger, List<int[]>> windows = new java.util.EnumMap<>(Trigger.class);
         for (Detector d : detectors) {

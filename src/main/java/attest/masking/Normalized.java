@@ -6,9 +6,12 @@ import java.text.Normalizer;
  * Text prepared for detection only, with a map back to the original. Detection runs on the normalised
  * form; masks are applied to the original span, so the text around an entity is left as it was.
  * <p>
- * Applied: NFKC (full-width digits and symbols), removal of zero-width characters and soft hyphens,
- * NBSP and narrow spaces to a plain space, en dash, em dash, minus and hyphen variants to '-', and any
- * other Unicode decimal digit to its ASCII digit.
+ * Applied, one code point at a time: removal of every format character (zero-width characters, soft
+ * hyphen, bidi marks, word joiner, BOM), every Unicode space separator (NBSP, narrow NBSP, thin, figure,
+ * ideographic ...) to a plain space, every dash (Pd: hyphens, en and em dash, full-width and small
+ * hyphen-minus) and the minus sign to '-', any Unicode decimal digit (Nd: full-width, Arabic-Indic,
+ * Devanagari, mathematical ...) to its ASCII digit, and NFKC for the rest (full-width letters, '＋' and
+ * U+FE62 to '+', '．' to '.').
  */
 public final class Normalized {
     private final String text;
@@ -73,14 +76,26 @@ public final class Normalized {
 
     private static String map(int cp) {
         switch (cp) {
-            case 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E:
+            case 0x180E:
                 return "";
-            case 0x00A0, 0x202F, 0x2007, 0x2009, 0x200A, 0x3000:
-                return " ";
-            case 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2212, 0xFE63, 0xFF0D:
+            case 0x2212, 0x2043, 0x02D7:
+                // minus sign, hyphen bullet, modifier letter minus (not in the dash category)
                 return "-";
             default:
                 break;
+        }
+        int type = Character.getType(cp);
+        if (type == Character.FORMAT) {
+            // zero-width characters, soft hyphen, bidi marks and isolates, word joiner, BOM, tags
+            return "";
+        }
+        if (type == Character.SPACE_SEPARATOR) {
+            // NBSP, narrow NBSP, figure, thin, hair, ideographic and every other space
+            return " ";
+        }
+        if (type == Character.DASH_PUNCTUATION) {
+            // hyphen, non-breaking hyphen, figure, en and em dash, full-width and small hyphen-minus, ...
+            return "-";
         }
         if (cp < 0x80) {
             return String.valueOf((char) cp);

@@ -59,7 +59,8 @@ public final class StreamingTextMasker {
 
     private String release(String text, int safe) {
         String head = text.substring(0, safe);
-        // detection also sees the end of what was already released, for context words ("ssn: ...")
+        // detection also sees the end of what was already released: context words ("ssn: ..."), and the
+        // characters just before an entity (an IPv4 address is not the end of a longer dotted run)
         String scanned = context + head;
         int offset = context.length();
         StringBuilder out = new StringBuilder(head.length());
@@ -74,26 +75,54 @@ public final class StreamingTextMasker {
             at = f.end();
         }
         out.append(scanned, at, scanned.length());
-        context = scanned.length() > CONTEXT ? scanned.substring(scanned.length() - CONTEXT) : scanned;
+        context = contextOf(scanned);
         pending.delete(0, safe);
         return out.toString();
     }
 
-    /** The length of the prefix that can no longer be part of an entity. */
+    /**
+     * The end of the released text that detection needs to see again: at least {@link #CONTEXT} normalised
+     * characters (more original ones if format characters were removed), never starting inside a surrogate pair.
+     */
+    static String contextOf(String released) {
+        int k = Math.min(released.length(), 2 * CONTEXT);
+        while (k < released.length() && Normalized.of(released.substring(released.length() - k)).text().length()
+                < 2 * CONTEXT) {
+            k = Math.min(released.length(), k * 2);
+        }
+        int from = released.length() - k;
+        if (from > 0 && Character.isLowSurrogate(released.charAt(from))) {
+            from--;
+        }
+        return released.substring(from);
+    }
+
+    /**
+     * The length of the prefix that can no longer be part of an entity. Computed on the normalised text, so
+     * that full-width and other Unicode forms of digits, plus signs, dashes, dots and spaces hold back exactly
+     * as their ASCII forms do; a trailing high surrogate waits for its pair.
+     */
     static int safeLength(String text) {
-        int hold = openTail(text);
-        int keyBlock = text.lastIndexOf("-----BEGIN");
-        if (keyBlock >= 0 && text.indexOf("-----END", keyBlock) < 0) {
+        int limit = text.length();
+        if (limit > 0 && Character.isHighSurrogate(text.charAt(limit - 1))) {
+            limit--;
+        }
+        String whole = limit == text.length() ? text : text.substring(0, limit);
+        Normalized n = Normalized.of(whole);
+        String t = n.text();
+        int hold = openTail(t);
+        int keyBlock = t.lastIndexOf("-----BEGIN");
+        if (keyBlock >= 0 && t.indexOf("-----END", keyBlock) < 0) {
             // an unterminated key block: everything from its start may still be a secret
             hold = Math.min(hold, keyBlock);
         }
-        return hold;
+        return hold >= t.length() ? limit : n.originalStart(hold);
     }
 
     /**
      * The start of the trailing run that could still grow into an entity: characters entities are made of
      * (letters, digits and . - _ @ + : / = ( ) %), and spaces between pieces of numbers or upper-case groups
-     * (cards, SSNs, phones, IBANs are written with spaces).
+     * (cards, SSNs, phones, IBANs are written with spaces). Works on normalised text.
      */
     static int openTail(String text) {
         int i = text.length();
@@ -103,7 +132,7 @@ public final class StreamingTextMasker {
                 i--;
                 continue;
             }
-            if (isSpace(c) && i - 1 > 0 && groupBefore(text, i - 1)) {
+            if (c == ' ' && i - 1 > 0 && groupBefore(text, i - 1)) {
                 i--;
                 continue;
             }
@@ -113,12 +142,7 @@ public final class StreamingTextMasker {
     }
 
     private static boolean entityChar(char c) {
-        return Character.isLetterOrDigit(c) || ".-_@+:/=()%".indexOf(c) >= 0 || c == '\u2013' || c == '\u2212'
-                || c == '\u00AD' || (c >= '\u200B' && c <= '\u200D') || c == '\u2060' || c == '\uFEFF';
-    }
-
-    private static boolean isSpace(char c) {
-        return c == ' ' || c == '\u00A0' || c == '\u202F' || c == '\u2007';
+        return Character.isLetterOrDigit(c) || ".-_@+:/=()%".indexOf(c) >= 0;
     }
 
     /** Whether the token before the space at {@code space} looks like part of a number or an upper-case group. */

@@ -13,14 +13,16 @@ public final class Validators {
     public static Predicate<String> byName(String name) {
         return switch (name) {
             case "none" -> s -> true;
-            case "luhn" -> Validators::card;
+            case "luhn" -> Validators::luhnNumber;
+            case "card" -> Validators::card;
             case "ssn" -> Validators::ssn;
             case "iban" -> Validators::iban;
             case "ipv4" -> Validators::ipv4;
             case "ipv6" -> Validators::ipv6;
             case "phone" -> Validators::phone;
-            default -> throw new IllegalArgumentException("unknown validator '" + name + "' (known: none, luhn, ssn,"
-                    + " iban, ipv4, ipv6, phone)");
+            case "nanp" -> Validators::nanp;
+            default -> throw new IllegalArgumentException("unknown validator '" + name + "' (known: none, luhn, card,"
+                    + " ssn, iban, ipv4, ipv6, phone, nanp)");
         };
     }
 
@@ -35,13 +37,14 @@ public final class Validators {
         return sb.toString();
     }
 
-    /** A payment card: 13 to 19 digits, one kind of separator at most, Luhn-valid, not all one digit. */
-    /** Whether the text is written with spaces or with dashes, not with both. */
+    /** Whether the text uses at most one kind of separator (space, dash or dot). */
     static boolean oneSeparatorKind(String s) {
-        return s.indexOf(' ') < 0 || s.indexOf('-') < 0;
+        int kinds = (s.indexOf(' ') >= 0 ? 1 : 0) + (s.indexOf('-') >= 0 ? 1 : 0) + (s.indexOf('.') >= 0 ? 1 : 0);
+        return kinds <= 1;
     }
 
-    public static boolean card(String s) {
+    /** A Luhn-valid number of 13 to 19 digits, one kind of separator, not all one digit (the "luhn" validator). */
+    public static boolean luhnNumber(String s) {
         if (!oneSeparatorKind(s)) {
             return false;
         }
@@ -50,6 +53,104 @@ public final class Validators {
             return false;
         }
         return luhn(d);
+    }
+
+    /**
+     * A payment card: a length that its network issues for its prefix (see {@link #cardNetwork}), Luhn-valid,
+     * written plain or in groups (see {@link #cardGroups}) with one kind of separator, not all one digit.
+     */
+    public static boolean card(String s) {
+        if (!oneSeparatorKind(s)) {
+            return false;
+        }
+        if (!cardGroups(s)) {
+            return false;
+        }
+        String d = digits(s);
+        if (d.chars().distinct().count() == 1) {
+            return false;
+        }
+        return cardNetwork(d) != null && luhn(d);
+    }
+
+    /**
+     * Whether a card's digit groups are ones that cards are written in: no separator; or groups of 3 to 8
+     * digits (4-4-4-4, 4-6-5, 4-6-4, 4-4-5, 4-4-4-4-3, ...); or groups of 4 with a shorter last group
+     * (4-4-4-1). A run of single digits ("1 2 3 4 ...") is not a card.
+     */
+    static boolean cardGroups(String s) {
+        int groups = 0;
+        boolean allMid = true;
+        boolean allFours = true;
+        int group = 0;
+        for (int i = 0; i <= s.length(); i++) {
+            if (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                group++;
+                continue;
+            }
+            if (i == s.length() && groups == 0) {
+                return true; // written without separators
+            }
+            boolean last = i == s.length();
+            allMid &= group >= 3 && group <= 8;
+            if (!last) {
+                allFours &= group == 4;
+            } else {
+                allFours &= group >= 1 && group <= 4;
+            }
+            groups++;
+            group = 0;
+        }
+        return allMid || allFours;
+    }
+
+    /**
+     * The card network that issues numbers with this prefix and length, or null. Prefixes and lengths:
+     * Visa 4 (13, 16, 19); Mastercard 51-55 and 2221-2720 (16); American Express 34, 37 (15); Discover 6011,
+     * 644-649, 65 and 622126-622925 (16-19); JCB 3528-3589 (16-19); Diners Club 36, 38, 39, 300-305, 3095
+     * (14-16); UnionPay 62 (16-19); Maestro 5018, 5020, 5038, 5893, 6304, 6759, 6761-6763 (16-19);
+     * Mir 2200-2204 (16-19). No network issues 13-digit numbers starting with 1 (epoch milliseconds).
+     */
+    public static String cardNetwork(String d) {
+        int n = d.length();
+        if (n < 13 || n > 19) {
+            return null;
+        }
+        int p1 = d.charAt(0) - '0';
+        int p2 = Integer.parseInt(d.substring(0, 2));
+        int p3 = Integer.parseInt(d.substring(0, 3));
+        int p4 = Integer.parseInt(d.substring(0, 4));
+        int p6 = Integer.parseInt(d.substring(0, 6));
+        boolean to19 = n >= 16;
+        if (p1 == 4) {
+            return n == 13 || n == 16 || n == 19 ? "visa" : null;
+        }
+        if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) {
+            return n == 16 ? "mastercard" : null;
+        }
+        if (p2 == 34 || p2 == 37) {
+            return n == 15 ? "amex" : null;
+        }
+        if (p4 >= 2200 && p4 <= 2204) {
+            return to19 ? "mir" : null;
+        }
+        if (p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65 || (p6 >= 622126 && p6 <= 622925)) {
+            return to19 ? "discover" : null;
+        }
+        if (p4 >= 3528 && p4 <= 3589) {
+            return to19 ? "jcb" : null;
+        }
+        if (p2 == 36 || p2 == 38 || p2 == 39 || (p3 >= 300 && p3 <= 305) || p4 == 3095) {
+            return n >= 14 && n <= 16 ? "diners" : null;
+        }
+        if (p2 == 62) {
+            return to19 ? "unionpay" : null;
+        }
+        if (p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759
+                || (p4 >= 6761 && p4 <= 6763)) {
+            return to19 ? "maestro" : null;
+        }
+        return null;
     }
 
     public static boolean luhn(String digits) {
@@ -85,20 +186,30 @@ public final class Validators {
                 && !d.substring(3, 5).equals("00") && !d.substring(5).equals("0000");
     }
 
-    private static final Map<String, Integer> IBAN_LENGTHS = Map.ofEntries(
-            Map.entry("AD", 24), Map.entry("AE", 23), Map.entry("AT", 20), Map.entry("BE", 16), Map.entry("BG", 22),
-            Map.entry("CH", 21), Map.entry("CY", 28), Map.entry("CZ", 24), Map.entry("DE", 22), Map.entry("DK", 18),
-            Map.entry("EE", 20), Map.entry("ES", 24), Map.entry("FI", 18), Map.entry("FR", 27), Map.entry("GB", 22),
-            Map.entry("GR", 27), Map.entry("HR", 21), Map.entry("HU", 28), Map.entry("IE", 22), Map.entry("IS", 26),
-            Map.entry("IT", 27), Map.entry("LI", 21), Map.entry("LT", 20), Map.entry("LU", 20), Map.entry("LV", 21),
-            Map.entry("MC", 27), Map.entry("MT", 31), Map.entry("NL", 18), Map.entry("NO", 15), Map.entry("PL", 28),
-            Map.entry("PT", 25), Map.entry("RO", 24), Map.entry("SA", 24), Map.entry("SE", 24), Map.entry("SI", 19),
-            Map.entry("SK", 24), Map.entry("SM", 27), Map.entry("TR", 26), Map.entry("UA", 29), Map.entry("BR", 29),
-            Map.entry("IL", 23), Map.entry("QA", 29), Map.entry("KW", 30), Map.entry("JO", 30), Map.entry("MU", 30));
+    /** IBAN lengths of every country in the SWIFT IBAN registry (ISO 13616), release 2024/2025. */
+    static final Map<String, Integer> IBAN_LENGTHS = Map.ofEntries(
+            Map.entry("AD", 24), Map.entry("AE", 23), Map.entry("AL", 28), Map.entry("AT", 20), Map.entry("AZ", 28),
+            Map.entry("BA", 20), Map.entry("BE", 16), Map.entry("BG", 22), Map.entry("BH", 22), Map.entry("BI", 27),
+            Map.entry("BR", 29), Map.entry("BY", 28), Map.entry("CH", 21), Map.entry("CR", 22), Map.entry("CY", 28),
+            Map.entry("CZ", 24), Map.entry("DE", 22), Map.entry("DJ", 27), Map.entry("DK", 18), Map.entry("DO", 28),
+            Map.entry("EE", 20), Map.entry("EG", 29), Map.entry("ES", 24), Map.entry("FI", 18), Map.entry("FK", 18),
+            Map.entry("FO", 18), Map.entry("FR", 27), Map.entry("GB", 22), Map.entry("GE", 22), Map.entry("GI", 23),
+            Map.entry("GL", 18), Map.entry("GR", 27), Map.entry("GT", 28), Map.entry("HN", 28), Map.entry("HR", 21),
+            Map.entry("HU", 28), Map.entry("IE", 22), Map.entry("IL", 23), Map.entry("IQ", 23), Map.entry("IS", 26),
+            Map.entry("IT", 27), Map.entry("JO", 30), Map.entry("KW", 30), Map.entry("KZ", 20), Map.entry("LB", 28),
+            Map.entry("LC", 32), Map.entry("LI", 21), Map.entry("LT", 20), Map.entry("LU", 20), Map.entry("LV", 21),
+            Map.entry("LY", 25), Map.entry("MC", 27), Map.entry("MD", 24), Map.entry("ME", 22), Map.entry("MK", 19),
+            Map.entry("MN", 20), Map.entry("MR", 27), Map.entry("MT", 31), Map.entry("MU", 30), Map.entry("NI", 28),
+            Map.entry("NL", 18), Map.entry("NO", 15), Map.entry("OM", 23), Map.entry("PK", 24), Map.entry("PL", 28),
+            Map.entry("PS", 29), Map.entry("PT", 25), Map.entry("QA", 29), Map.entry("RO", 24), Map.entry("RS", 22),
+            Map.entry("RU", 33), Map.entry("SA", 24), Map.entry("SC", 31), Map.entry("SD", 18), Map.entry("SE", 24),
+            Map.entry("SI", 19), Map.entry("SK", 24), Map.entry("SM", 27), Map.entry("SO", 23), Map.entry("ST", 25),
+            Map.entry("SV", 28), Map.entry("TL", 23), Map.entry("TN", 24), Map.entry("TR", 26), Map.entry("UA", 29),
+            Map.entry("VA", 22), Map.entry("VG", 24), Map.entry("XK", 20), Map.entry("YE", 30));
 
     /** An IBAN: known country length and the ISO 13616 mod-97 check. */
     public static boolean iban(String s) {
-        String iban = s.replace(" ", "").toUpperCase();
+        String iban = s.replace(" ", "").toUpperCase(java.util.Locale.ROOT);
         Integer len = IBAN_LENGTHS.get(iban.length() >= 2 ? iban.substring(0, 2) : "");
         if (len == null || iban.length() != len) {
             return false;
@@ -106,7 +217,7 @@ public final class Validators {
         String rearranged = iban.substring(4) + iban.substring(0, 4);
         StringBuilder num = new StringBuilder();
         for (char c : rearranged.toCharArray()) {
-            if (Character.isDigit(c)) {
+            if (c >= '0' && c <= '9') {
                 num.append(c);
             } else if (c >= 'A' && c <= 'Z') {
                 num.append(c - 'A' + 10);
@@ -161,11 +272,32 @@ public final class Validators {
         return dbl >= 0 ? nonEmpty <= 7 && nonEmpty >= 1 : nonEmpty == 8;
     }
 
-    /** A phone number: 8 to 15 digits, written with a + or with separators (a bare digit run is not a phone). */
+    /**
+     * A phone number: 8 to 15 digits, written with a + or with separators (a bare digit run is not a phone);
+     * a +1 number is a North American one (see {@link #nanp}).
+     */
     public static boolean phone(String s) {
         String d = digits(s);
         boolean formatted = s.startsWith("+") || s.indexOf(' ') > 0 || s.indexOf('-') > 0 || s.indexOf('.') > 0
                 || s.indexOf('(') >= 0;
-        return formatted && d.length() >= 8 && d.length() <= 15 && d.chars().distinct().count() > 2;
+        if (!formatted || d.length() < 8 || d.length() > 15 || d.chars().distinct().count() <= 2) {
+            return false;
+        }
+        return !s.startsWith("+1") || nanp(s);
+    }
+
+    /**
+     * A North American (NANP) number: ten digits, or eleven starting with the country code 1; area code and
+     * exchange both start with 2 to 9 (serials such as 123-456-7890 are not phones).
+     */
+    public static boolean nanp(String s) {
+        String d = digits(s);
+        if (d.length() == 11 && d.charAt(0) == '1') {
+            d = d.substring(1);
+        }
+        if (d.length() != 10 || d.chars().distinct().count() <= 2) {
+            return false;
+        }
+        return d.charAt(0) >= '2' && d.charAt(3) >= '2';
     }
 }

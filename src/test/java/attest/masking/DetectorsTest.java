@@ -42,6 +42,35 @@ class DetectorsTest {
             IP_ADDRESS | host 2001:db8:85a3::8a2e:370:7334 up             | 2001:db8:85a3::8a2e:370:7334
             IP_ADDRESS | full 2001:0db8:0000:0000:0000:ff00:0042:8329 ok  | 2001:0db8:0000:0000:0000:ff00:0042:8329
             IP_ADDRESS | loopback ::1 here                                | ::1
+            CARD       | mc 5116-4863-2980-3416 ok                        | 5116-4863-2980-3416
+            CARD       | fw ５１１６－４８６３－２９８０－３４１６ ok          | ５１１６－４８６３－２９８０－３４１６
+            CARD       | dots 4111.1111.1111.1111 ok                      | 4111.1111.1111.1111
+            CARD       | then 4111 1111 1111 1111 123 cvv                 | 4111 1111 1111 1111
+            CARD       | ref 12 4111 1111 1111 1111 ok                    | 4111 1111 1111 1111
+            CARD       | 1234 5678 9012 4111 1111 1111 1111 end           | 4111 1111 1111 1111
+            CARD       | visa13 4222222222222 ok                          | 4222222222222
+            CARD       | discover 6011000990139424 ok                     | 6011000990139424
+            CARD       | jcb 3530111333300000 ok                          | 3530111333300000
+            CARD       | diners 3622 720627 1667 ok                       | 3622 720627 1667
+            CARD       | unionpay 6212345678901265 ok                     | 6212345678901265
+            IBAN       | nl NL29ARIA2456163018 ok                         | NL29ARIA2456163018
+            IBAN       | nl NL29 ARIA 2456 1630 18 nbsp                     | NL29 ARIA 2456 1630 18
+            IBAN       | nl NL29 ARIA 2456 1630 18 thin                   | NL29 ARIA 2456 1630 18
+            IBAN       | fw ＮＬ２９ＡＲＩＡ２４５６１６３０１８ ok              | ＮＬ２９ＡＲＩＡ２４５６１６３０１８
+            IBAN       | no NO9386011117947 ok                            | NO9386011117947
+            IBAN       | lc LC55HEMM000100010012001200023015 ok           | LC55HEMM000100010012001200023015
+            IBAN       | ru RU0204452560040702810412345678901 ok          | RU0204452560040702810412345678901
+            IBAN       | to DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX   | DE89 3704 0044 0532 0130 00
+            PHONE      | fw ＋１８５２４５１４７８４ ok                       | ＋１８５２４５１４７８４
+            PHONE      | small ﹢４４ ２０ ７９４６ ０９５８ ok                 | ﹢４４ ２０ ７９４６ ０９５８
+            IP_ADDRESS | IP 10.0.0.1. Next                                | 10.0.0.1
+            IP_ADDRESS | at (10.0.0.1) ok                                 | 10.0.0.1
+            IP_ADDRESS | at 10.0.0.1:8080 ok                              | 10.0.0.1
+            IP_ADDRESS | at [2001:db8::1]:443 ok                          | 2001:db8::1
+            IP_ADDRESS | mapped ::ffff:192.0.2.1 ok                       | ::ffff:192.0.2.1
+            IP_ADDRESS | fw １９２．１６８．１０．７ ok                        | １９２．１６８．１０．７
+            SSN        | ssn 536.90.4399 dots                             | 536.90.4399
+            SSN        | ssn ５３６－９０－４３９９ fw                        | ５３６－９０－４３９９
             SECRET     | key sk-proj-abcdefghijklmnopqrstuvwxyz012345 x   | sk-proj-abcdefghijklmnopqrstuvwxyz012345
             SECRET     | key sk-ant-api03-abcdefghijklmnopqrstuv x        | sk-ant-api03-abcdefghijklmnopqrstuv
             SECRET     | aws AKIAIOSFODNN7EXAMPLE done                    | AKIAIOSFODNN7EXAMPLE
@@ -69,6 +98,19 @@ class DetectorsTest {
     void should_find_entities_written_next_to_long_numbers() {
         assertThat(ENGINE.scan("ids 536-90-4399 12345678 and (415) 555-2671 4111111111111112 end"))
                 .extracting(Finding::entityType).containsExactly("SSN", "PHONE");
+    }
+
+    @ParameterizedTest(name = "context: {0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            SSN 536-90-4399 and order 536904398 shipped       | 1
+            SSN 536-90-4399. Order 536904398 shipped          | 1
+            My SSN is on file. Order 536904398 shipped        | 0
+            social security: jane@example.com 536904398       | 1
+            SSN no. 536904398 on file                         | 1
+            SSN: 536904398, 536904397                         | 1
+            """)
+    void should_bind_a_context_word_to_the_candidate_it_precedes_only(String text, int findings) {
+        assertThat(ENGINE.scan(text)).as("findings in '%s'", text).hasSize(findings);
     }
 
     @ParameterizedTest(name = "clean: {0}")
@@ -100,6 +142,27 @@ class DetectorsTest {
             count 12345678 items
             uuid 3f2504e0-4f89-11d3-9a0c-0305e82c3301 ok
             price 1,234,567.89 USD
+            build 1.6.3.7.5 done
+            build v10.1.2.3.4 done
+            version 1.2.3.4.5 done
+            version 1.2.3.4.x done
+            version １．２．３．４．５ full-width
+            ts 1719557306044 epoch ms
+            ts １７１９５５７３０６０４４ full-width epoch ms
+            ts 1719557306044123 epoch us
+            ts 1719557306044123456 epoch ns
+            luhn-valid 1234567812345670 but no network
+            luhn-valid 8888888888888888888 but no network
+            visa prefix 4111111111111 1111 wrong grouping
+            amex length 3782822463100050 wrong length
+            serial 123-456-7890 area code 1
+            serial 212-056-7890 exchange 0
+            uuid 12345678-1234-1234-1234-123456789012 all digits
+            isbn 978-3-16-148410-0 ok
+            iban NL29ARIA245616301 one short
+            code Foo::ab in C++
+            path std::vector::at ok
+            digits 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 ok
             """)
     void should_leave_look_alikes_alone(String text) {
         assertThat(ENGINE.scan(text)).as("findings in '%s'", text).isEmpty();

@@ -37,6 +37,50 @@ class LinearTimeTest {
         return best;
     }
 
+    /** 100 KB adversarial inputs for every detector's shape. */
+    static String hostile(String kind) {
+        int n = 100_000;
+        return switch (kind) {
+            case "digit-run" -> "4".repeat(n);
+            case "dotted-run" -> "1.".repeat(n / 2);
+            case "dotted-quads" -> "10.0.0.1.".repeat(n / 9);
+            case "grouped-digits" -> "4111 ".repeat(n / 5);
+            case "dash-groups" -> "4111-".repeat(n / 5);
+            case "spaces" -> " ".repeat(n);
+            case "nbsp-separators" -> "1\u00A0".repeat(n / 2);
+            case "full-width-hyphens" -> "\uFF11\uFF0D".repeat(n / 2);
+            case "ideographic-spaces" -> "\u3000".repeat(n);
+            case "dashes-only" -> "-".repeat(n);
+            case "zero-width" -> "4\u200B".repeat(n / 2);
+            case "plus-runs" -> "+1 ".repeat(n / 3);
+            case "iban-groups" -> "AB12 CDEF ".repeat(n / 10);
+            case "upper-digits" -> "A1".repeat(n / 2);
+            case "colon-runs" -> "1:".repeat(n / 2);
+            case "double-colons" -> "::".repeat(n / 2);
+            case "at-dots" -> "a@b.".repeat(n / 4);
+            case "math-digits" -> "\uD835\uDFD2".repeat(n / 2);
+            case "key-block" -> "-----BEGIN PRIVATE KEY-----" + "A".repeat(n);
+            default -> throw new IllegalArgumentException(kind);
+        };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"digit-run", "dotted-run", "dotted-quads", "grouped-digits", "dash-groups", "spaces",
+            "nbsp-separators", "full-width-hyphens", "ideographic-spaces", "dashes-only", "zero-width", "plus-runs",
+            "iban-groups", "upper-digits", "colon-runs", "double-colons", "at-dots", "math-digits", "key-block"})
+    void should_scan_and_stream_100_kb_of_hostile_input_within_a_generous_bound(String kind) {
+        String text = hostile(kind);
+        Masker masker = new Masker(ENGINE, java.util.Map.of(), Action.REDACT, new byte[32]);
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+            masker.mask(text, null, r -> { });
+            StreamingTextMasker m = new StreamingTextMasker(masker, null, r -> { });
+            for (int at = 0; at < text.length(); at += 64) {
+                m.push(text.substring(at, Math.min(text.length(), at + 64)));
+            }
+            m.finish();
+        }, kind);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"one-char", "digits", "digit-space", "near-miss-email", "at-signs", "dashes", "colons",
             "jwt-ish"})

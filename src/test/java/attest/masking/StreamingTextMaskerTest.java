@@ -30,9 +30,67 @@ class StreamingTextMaskerTest {
             "sk-proj-abcdefghijklmnopqrstuvwxyz012345", "AKIAIOSFODNN7EXAMPLE",
             "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"})
     void should_never_release_part_of_an_entity_split_in_two_or_three(String entity) {
+        everySplitMatchesThePlainRun(entity);
+    }
+
+    /** Full-width and other Unicode forms of digits, plus signs, separators and spaces, split anywhere. */
+    static java.util.stream.Stream<String> unicodeForms() {
+        return java.util.stream.Stream.of(
+                "\uFF15\uFF11\uFF11\uFF16\uFF0D\uFF14\uFF18\uFF16\uFF13\uFF0D\uFF12\uFF19\uFF18\uFF10"
+                        + "\uFF0D\uFF13\uFF14\uFF11\uFF16",                         // ５１１６－４８６３－２９８０－３４１６
+                fw("4111") + "\u3000" + fw("1111") + "\u3000" + fw("1111") + "\u3000" + fw("1111"),
+                fw("3782") + "\u2009" + fw("822463") + "\u2009" + fw("10005"),
+                "4111\u20131111\u20141111\u22121111",                                // en dash, em dash, minus
+                "6011\u202F0009\u202F9013\u202F9424",                                // narrow NBSP
+                digits("4111 1111 1111 1111", 0x0660),                                  // Arabic-Indic
+                digits("4111-1111-1111-1111", 0x0966),                                  // Devanagari
+                digits("4111111111111111", 0x1D7CE),                                    // mathematical bold
+                "4111\u200B1111\u200B1111\u200B1111",                                // zero-width spaces
+                "\uFF0B" + fw("18524514784"),                                          // ＋１８５２４５１４７８４
+                "\uFE62" + fw("44") + "\u3000" + fw("20") + "\u3000" + fw("7946") + "\u3000" + fw("0958"),
+                fw("(415)") + " " + fw("555") + "\uFF0D" + fw("2671"),
+                fw("415") + "\uFF0E" + fw("555") + "\uFF0E" + fw("2671"),               // full-width dots
+                fw("536") + "\uFF0D" + fw("90") + "\uFF0D" + fw("4399"),
+                "536\u00A090\u00A04399",
+                fw("NL91ABNA0417164300"),
+                "NL91\u00A0ABNA\u00A00417\u00A01643\u00A000",
+                "NL29\u202FARIA\u202F2456\u202F1630\u202F18",
+                fw("NL29") + "\u3000" + fw("ARIA") + "\u3000" + fw("2456") + "\u3000" + fw("1630") + "\u3000" + fw("18"),
+                fw("192.168.10.7"),
+                fw("jane.doe") + "\uFF20" + fw("example.com"));
+    }
+
+    /** Full-width: ASCII 0x21..0x7E to U+FF01..U+FF5E. */
+    static String fw(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            sb.append(c > 0x20 && c < 0x7F ? (char) (c - 0x20 + 0xFF00) : c);
+        }
+        return sb.toString();
+    }
+
+    static String digits(String s, int zero) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            if (c >= '0' && c <= '9') {
+                sb.appendCodePoint(zero + c - '0');
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("unicodeForms")
+    void should_find_unicode_forms_split_at_every_point_in_two_or_three_exactly_as_the_plain_run(String entity) {
+        everySplitMatchesThePlainRun(entity);
+    }
+
+    static void everySplitMatchesThePlainRun(String entity) {
         String text = "Here it is: " + entity + ", and that is all.";
         String expected = oneShot(text);
-        assertThat(expected).doesNotContain(entity);
+        assertThat(expected).doesNotContain(entity).contains("Here it is: [").endsWith("], and that is all.");
         for (int i = 1; i < text.length(); i++) {
             StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
             String got = m.push(text.substring(0, i)) + m.push(text.substring(i)) + m.finish();
