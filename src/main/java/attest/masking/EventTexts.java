@@ -149,10 +149,11 @@ final class EventTexts {
     List<Out> raw(String data, String eventName) {
         Channel ch = channel("raw", "sse-data");
         ch.carrier = t -> new Out(eventName, t, true);
-        String out = ch.push(data + "\n");
+        // no separator: a client that joins the events' data must not be able to join an entity either
+        String out = ch.push(data);
         List<Out> result = new ArrayList<>();
         if (!out.isEmpty()) {
-            result.add(new Out(eventName, out.endsWith("\n") ? out.substring(0, out.length() - 1) : out, true));
+            result.add(new Out(eventName, out, true));
         }
         return result;
     }
@@ -163,9 +164,7 @@ final class EventTexts {
         for (Channel ch : channels.values()) {
             String rest = ch.finish();
             if (!rest.isEmpty() && ch.carrier != null) {
-                Out o = ch.carrier.apply(rest);
-                out.add(o.raw() && o.data().endsWith("\n") ? new Out(o.eventName(),
-                        o.data().substring(0, o.data().length() - 1), true) : o);
+                out.add(ch.carrier.apply(rest));
             }
         }
         return out;
@@ -191,8 +190,9 @@ final class EventTexts {
                 choices.add(c);
             }
         }
-        Map<ObjectNode, Map<String, String>> texts = new LinkedHashMap<>();
-        Map<ObjectNode, JsonNode> logprobs = new LinkedHashMap<>();
+        // by identity: the choices change while they are processed
+        Map<ObjectNode, Map<String, String>> texts = new java.util.IdentityHashMap<>();
+        Map<ObjectNode, JsonNode> logprobs = new java.util.IdentityHashMap<>();
         for (ObjectNode c : choices) {
             Map<String, String> t = new LinkedHashMap<>();
             String i = c.path("index").asText("0");
@@ -476,14 +476,7 @@ final class EventTexts {
     private List<Out> generic(JsonNode event, String eventName) {
         List<String> pointers = new ArrayList<>();
         textFields(event, "", pointers);
-        String discriminator = "";
-        if (event instanceof ObjectNode o) {
-            for (String d : List.of("index", "item_id", "output_index", "content_index")) {
-                if (o.has(d) && o.get(d).isValueNode()) {
-                    discriminator += d + "=" + o.get(d).asText() + ";";
-                }
-            }
-        }
+        String discriminator = discriminator(event);
         boolean terminal = terminal(event);
         Map<String, String> texts = new LinkedHashMap<>();
         for (String p : pointers) {
@@ -517,6 +510,19 @@ final class EventTexts {
         return before;
     }
 
+    /** What tells one text of a stream from another beside its place: its index, item or output. */
+    static String discriminator(JsonNode event) {
+        StringBuilder d = new StringBuilder();
+        if (event instanceof ObjectNode o) {
+            for (String k : List.of("index", "item_id", "output_index", "content_index")) {
+                if (o.has(k) && o.get(k).isValueNode()) {
+                    d.append(k).append('=').append(o.get(k).asText()).append(';');
+                }
+            }
+        }
+        return d.toString();
+    }
+
     private static boolean terminal(JsonNode event) {
         if (event.path("done").asBoolean(false) || event.path("stop").asBoolean(false)) {
             return true;
@@ -528,7 +534,7 @@ final class EventTexts {
         return type.endsWith("_stop") || type.endsWith(".done") || type.endsWith("_end") || type.equals("done");
     }
 
-    private static void textFields(JsonNode n, String pointer, List<String> out) {
+    static void textFields(JsonNode n, String pointer, List<String> out) {
         if (n instanceof ObjectNode o) {
             Iterator<Map.Entry<String, JsonNode>> it = o.fields();
             while (it.hasNext()) {
@@ -552,7 +558,7 @@ final class EventTexts {
     }
 
     /** Sets the string at a pointer (its parent exists); returns the root (a new one for the root itself). */
-    private static JsonNode set(JsonNode root, String pointer, String value) {
+    static JsonNode set(JsonNode root, String pointer, String value) {
         if (pointer.isEmpty()) {
             return TextNode.valueOf(value);
         }

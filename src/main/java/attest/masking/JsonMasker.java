@@ -82,6 +82,12 @@ public final class JsonMasker {
         }
     }
 
+    /** An event's data as a JSON object or array; a bare string or number is text like any other data. */
+    static JsonNode strictEvent(String text) {
+        JsonNode n = strictTree(text);
+        return n != null && n.isContainerNode() ? n : null;
+    }
+
     /** Every JSON value in the body, or null when it is not (only) JSON. */
     static List<JsonNode> parseAll(byte[] body) {
         List<JsonNode> values = new ArrayList<>();

@@ -162,7 +162,7 @@ public final class SseMasker {
             }
             return out.append(other).append("data: [DONE]\n\n").toString().getBytes(StandardCharsets.UTF_8);
         }
-        JsonNode json = JsonMasker.strictTree(payload);
+        JsonNode json = JsonMasker.strictEvent(payload);
         JsonNode original = json == null ? null : json.deepCopy();
         List<EventTexts.Out> outs = json == null ? texts.raw(payload, name) : texts.json(json, name);
         if (!otherChanged && terminated && outs.size() == 1 && !outs.get(0).raw() && original != null) {
