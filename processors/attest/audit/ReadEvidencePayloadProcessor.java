@@ -19,6 +19,8 @@ import java.util.UUID;
 /**
  * Sets the body to a record's decrypted payloads for {@code GET /audit/records/{id}/payload} (auditors only; the
  * read is recorded as evidence first). Text payloads are given as text, others as base64. 404 for an unknown id.
+ * The view is raw by design and says so: {@code "masking": "none: auditor raw view"} ({@code response} is the
+ * answer as delivered, masked; {@code request} and {@code raw_response} are unmasked).
  */
 public class ReadEvidencePayloadProcessor implements Processor {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -35,6 +37,8 @@ public class ReadEvidencePayloadProcessor implements Processor {
                 .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcomes.DENIED));
         ObjectNode body = JSON.createObjectNode();
         body.put("record_id", id.toString());
+        // raw by design: the request and the upstream's answer as they were, decrypted for an auditor
+        body.put("masking", "none: auditor raw view");
         body.put("purged", p.purged());
         put(body, "request", p.request());
         put(body, "response", p.response());

@@ -15,7 +15,9 @@ import java.util.Optional;
 
 /**
  * Masks the upstream's answer before it is released: replaces a buffered body in
- * {@code attestUpstreamResponse} with its masked form, or installs the SSE masker on a stream. Records what
+ * {@code attestUpstreamResponse} with its masked form, or installs the stream masker on a stream; both
+ * chosen by {@link AnswerMasker} from the answer's content type, so a held call's event stream (executed
+ * buffered after approval) is masked exactly as a live one. Records what
  * was hidden (or that the caller is exempt) in {@code attestMasking}. A block rule refuses the answer (403);
  * a masking failure withholds it (502), or cuts the stream: nothing unmasked goes out.
  */
@@ -54,7 +56,8 @@ public class MaskResponseProcessor implements Processor {
             return;
         }
         if (up.streaming()) {
-            SseMasker sse = new SseMasker(rules.masker(), outcome::add);
+            AnswerMasker.Streaming sse = AnswerMasker.streaming(up.header("Content-Type"), rules.masker(),
+                    outcome::add);
             up.stream().transform(new StreamRelay.Transform() {
                 @Override
                 public byte[] push(byte[] raw) {
@@ -77,7 +80,9 @@ public class MaskResponseProcessor implements Processor {
         outcome.rawBody(raw, EvidenceAssembler.sha256(raw));
         byte[] masked;
         try {
-            masked = service.run(() -> JsonMasker.mask(raw, rules.masker(), outcome::add));
+            // the same maskers as a live answer: an event stream buffered for a held call is masked as a stream
+            masked = service.run(() -> AnswerMasker.mask(raw, up.header("Content-Type"), rules.masker(),
+                    outcome::add));
         } catch (BlockedException e) {
             throw new GatewayException(403, "response_blocked",
                     "the answer was refused: it contains " + e.entityType(), Outcomes.BLOCKED);

@@ -142,7 +142,8 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
         registry.bind("injectUpstreamCredentialProcessor",
                 new InjectUpstreamCredentialProcessor(s.string("attest.upstream.identity-header", "X-Attest-Subject")));
-        registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(new UpstreamClient(clock, capture)));
+        registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(new UpstreamClient(clock, capture,
+                s.integer("attest.upstream.max-decoded-bytes", 33_554_432))));
         registry.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(scheduler));
 
         // masking

@@ -230,6 +230,9 @@ public final class Replays {
         record("audit.replay_result", recordId, auditor, result);
         ObjectNode out = JSON.valueToTree(result);
         out.put("record_id", recordId.toString());
+        // the replay is a new call on the data plane: its answer was masked there like any other (only its
+        // digest is shown here)
+        out.put("masking", "data plane: masked like any call");
         return Optional.of(out);
     }
 
@@ -276,6 +279,9 @@ public final class Replays {
                     byte[] response = open(rs.getBytes(20), keyId, id + ":response");
                     t.put("record_id", id.toString());
                     t.put("request_id", rs.getString(1));
+                    // raw by design: received.body and upstream_response.raw_body are unmasked; delivered.body
+                    // is the answer as the caller got it
+                    t.put("view_masking", "none: auditor raw view");
                     ObjectNode received = t.putObject("received");
                     received.put("at", str(rs.getTimestamp(6)));
                     received.put("identity", rs.getString(10));

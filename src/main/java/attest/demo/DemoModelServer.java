@@ -28,10 +28,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * records every request it receives (so a test can see what reached it, and what did not).
  * <p>
  * Endpoints: {@code POST /v1/chat/completions} (plain and {@code stream: true}), {@code POST /v1/completions},
- * {@code GET /v1/models}. Special models: {@code demo-error} answers 500, {@code demo-slow} waits
- * {@code slowMillis} before answering, {@code demo-hang-stream} sends one event and then goes silent,
- * {@code demo-pii} answers with regulated data of every kind, {@code demo-secret} with a cloud key,
- * {@code demo-fixed} with the same bytes every time.
+ * {@code POST /v1/responses} (the Responses API, plain and streamed with typed events), {@code GET /v1/models}.
+ * Special models: {@code demo-error} answers 500, {@code demo-slow} waits {@code slowMillis} before answering,
+ * {@code demo-hang-stream} sends one event and then goes silent, {@code demo-pii} answers with regulated data
+ * of every kind, {@code demo-secret} with a cloud key, {@code demo-fixed} with the same bytes every time.
+ * What real servers also send, so masking can be seen at work on it (each carries {@link #PII_ANSWER}):
+ * {@code demo-split} streams in pieces of three characters (every entity split across events),
+ * {@code demo-reasoning} puts it in {@code reasoning_content}, {@code demo-tools} in a tool call's
+ * {@code arguments} (split across chunks), {@code demo-refusal} in {@code refusal}; {@code "logprobs": true}
+ * adds logprobs (tokens, bytes, top_logprobs) for the answer; {@code demo-gzip} answers gzip-encoded whatever
+ * the request asked (and any model does when the request accepts gzip), {@code demo-br} answers with a
+ * Brotli label.
  */
 public final class DemoModelServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -154,6 +161,7 @@ public final class DemoModelServer implements AutoCloseable {
                 case "GET /v1/models" -> json(ex, 200, models());
                 case "POST /v1/chat/completions" -> chat(ex, body, true);
                 case "POST /v1/completions" -> chat(ex, body, false);
+                case "POST /v1/responses" -> responses(ex, body);
                 default -> json(ex, 404, error("not_found", "no such endpoint"));
             }
         } catch (InterruptedException e) {
@@ -178,13 +186,10 @@ public final class DemoModelServer implements AutoCloseable {
             Thread.sleep(slowMillis);
         }
         String prompt = chat ? lastUserMessage(req) : req.path("prompt").asText("");
-        String answer = switch (model) {
-            case "demo-pii" -> PII_ANSWER;
-            case "demo-secret" -> "Here is the key you asked for: AKIAIOSFODNN7EXAMPLE. Keep it safe.";
-            default -> "Hello from the demo model. You said: " + prompt;
-        };
+        String answer = answer(model, prompt);
+        boolean logprobs = req.path("logprobs").asBoolean(false);
         if (req.path("stream").asBoolean(false)) {
-            stream(ex, model, answer, chat, model.equals("demo-hang-stream"));
+            stream(ex, model, answer, chat, model.equals("demo-hang-stream"), logprobs);
             return;
         }
         ObjectNode out = JSON.createObjectNode();
@@ -200,28 +205,115 @@ public final class DemoModelServer implements AutoCloseable {
         if (chat) {
             ObjectNode msg = c.putObject("message");
             msg.put("role", "assistant");
-            msg.put("content", answer);
+            switch (model) {
+                case "demo-reasoning" -> {
+                    msg.put("reasoning_content", answer);
+                    msg.put("content", "Done.");
+                }
+                case "demo-refusal" -> {
+                    msg.putNull("content");
+                    msg.put("refusal", answer);
+                }
+                case "demo-tools" -> {
+                    msg.putNull("content");
+                    ObjectNode call = msg.putArray("tool_calls").addObject();
+                    call.put("id", "call_1");
+                    call.put("type", "function");
+                    call.putObject("function").put("name", "lookup").put("arguments", TOOL_ARGUMENTS);
+                }
+                default -> msg.put("content", answer);
+            }
         } else {
             c.put("text", answer);
         }
-        c.putNull("logprobs");
-        c.put("finish_reason", "stop");
+        if (logprobs) {
+            ObjectNode lp = c.putObject("logprobs");
+            ArrayNode content = lp.putArray("content");
+            for (String token : pieces(answer, 3)) {
+                content.add(logprob(token));
+            }
+            lp.putNull("refusal");
+        } else {
+            c.putNull("logprobs");
+        }
+        c.put("finish_reason", model.equals("demo-tools") ? "tool_calls" : "stop");
         ObjectNode usage = out.putObject("usage");
         usage.put("prompt_tokens", prompt.length() / 4 + 1);
         usage.put("completion_tokens", answer.length() / 4 + 1);
         usage.put("total_tokens", (prompt.length() + answer.length()) / 4 + 2);
-        json(ex, 200, out);
+        json(ex, 200, out, model);
     }
 
-    private void stream(HttpExchange ex, String model, String answer, boolean chat, boolean hang)
+    /** The arguments {@code demo-tools} calls its tool with. */
+    public static final String TOOL_ARGUMENTS = "{\"card\":\"4111 1111 1111 1111\",\"ssn\":\"536-90-4399\","
+            + "\"email\":\"jane.doe@example.com\"}";
+
+    private static String answer(String model, String prompt) {
+        return switch (model) {
+            case "demo-pii", "demo-split", "demo-reasoning", "demo-refusal", "demo-tools", "demo-gzip", "demo-br"
+                    -> PII_ANSWER;
+            case "demo-secret" -> "Here is the key you asked for: AKIAIOSFODNN7EXAMPLE. Keep it safe.";
+            default -> "Hello from the demo model. You said: " + prompt;
+        };
+    }
+
+    /** Words (each with its trailing space), or pieces of {@code n} characters. */
+    private static List<String> pieces(String text, int n) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < text.length(); i += n) {
+            out.add(text.substring(i, Math.min(text.length(), i + n)));
+        }
+        return out;
+    }
+
+    private static List<String> words(String text) {
+        return List.of(text.split("(?<= )"));
+    }
+
+    /** One logprobs entry: the token, its UTF-8 bytes and one alternative. */
+    private static ObjectNode logprob(String token) {
+        ObjectNode e = JSON.createObjectNode();
+        e.put("token", token);
+        e.put("logprob", -0.25);
+        ArrayNode bytes = e.putArray("bytes");
+        for (byte b : token.getBytes(StandardCharsets.UTF_8)) {
+            bytes.add(b & 0xff);
+        }
+        ObjectNode alt = e.putArray("top_logprobs").addObject();
+        alt.put("token", token);
+        alt.put("logprob", -0.25);
+        alt.set("bytes", bytes.deepCopy());
+        return e;
+    }
+
+    /** The response body, gzip-encoded when the model says so or the request accepts gzip. */
+    private static OutputStream open(HttpExchange ex, String model, int status, long length) throws IOException {
+        String accept = ex.getRequestHeaders().getFirst("Accept-Encoding");
+        String a = accept == null ? "" : accept.toLowerCase(java.util.Locale.ROOT).replace(" ", "");
+        boolean gzip = model.equals("demo-gzip") || a.contains("gzip") && !a.matches(".*gzip;q=0(\\.0+)?(,.*|$)");
+        if (model.equals("demo-br")) {
+            ex.getResponseHeaders().set("Content-Encoding", "br");
+        }
+        if (!gzip) {
+            ex.sendResponseHeaders(status, length);
+            return ex.getResponseBody();
+        }
+        ex.getResponseHeaders().set("Content-Encoding", "gzip");
+        ex.sendResponseHeaders(status, 0);
+        return new java.util.zip.GZIPOutputStream(ex.getResponseBody(), true);
+    }
+
+    private void stream(HttpExchange ex, String model, String answer, boolean chat, boolean hang, boolean logprobs)
             throws IOException, InterruptedException {
         ex.getResponseHeaders().set("Content-Type", "text/event-stream");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        ex.sendResponseHeaders(200, 0);
-        OutputStream out = ex.getResponseBody();
+        OutputStream out = open(ex, model, 200, 0);
         String id = "chatcmpl-" + Long.toHexString(System.nanoTime());
-        String[] words = answer.split("(?<= )");
-        for (int i = 0; i < words.length; i++) {
+        boolean tools = chat && model.equals("demo-tools");
+        String text = tools ? TOOL_ARGUMENTS : answer;
+        List<String> parts = model.equals("demo-pii") || model.equals("demo-secret") || !answer.equals(PII_ANSWER)
+                ? words(text) : pieces(text, 3);
+        for (int i = 0; i < parts.size(); i++) {
             ObjectNode chunk = chunk(id, model, chat);
             ObjectNode c = (ObjectNode) chunk.get("choices").get(0);
             if (chat) {
@@ -229,9 +321,29 @@ public final class DemoModelServer implements AutoCloseable {
                 if (i == 0) {
                     delta.put("role", "assistant");
                 }
-                delta.put("content", words[i]);
+                switch (model) {
+                    case "demo-reasoning" -> delta.put("reasoning_content", parts.get(i));
+                    case "demo-refusal" -> delta.put("refusal", parts.get(i));
+                    case "demo-tools" -> {
+                        ObjectNode call = delta.putArray("tool_calls").addObject();
+                        call.put("index", 0);
+                        if (i == 0) {
+                            call.put("id", "call_1");
+                            call.put("type", "function");
+                            call.putObject("function").put("name", "lookup").put("arguments", parts.get(i));
+                        } else {
+                            call.putObject("function").put("arguments", parts.get(i));
+                        }
+                    }
+                    default -> delta.put("content", parts.get(i));
+                }
             } else {
-                c.put("text", words[i]);
+                c.put("text", parts.get(i));
+            }
+            if (logprobs) {
+                ObjectNode lp = c.putObject("logprobs");
+                lp.putArray("content").add(logprob(parts.get(i)));
+                lp.putNull("refusal");
             }
             c.putNull("finish_reason");
             out.write(("data: " + chunk + "\n\n").getBytes(StandardCharsets.UTF_8));
@@ -247,13 +359,132 @@ public final class DemoModelServer implements AutoCloseable {
         ObjectNode last = chunk(id, model, chat);
         ObjectNode c = (ObjectNode) last.get("choices").get(0);
         if (chat) {
-            c.putObject("delta");
+            ObjectNode delta = c.putObject("delta");
+            if (model.equals("demo-reasoning")) {
+                delta.put("content", "Done.");
+            }
         } else {
             c.put("text", "");
         }
-        c.put("finish_reason", "stop");
+        c.put("finish_reason", tools ? "tool_calls" : "stop");
         out.write(("data: " + last + "\n\ndata: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
-        out.flush();
+        out.close();
+    }
+
+    // ---- the Responses API ----------------------------------------------------------------------------
+
+    private void responses(HttpExchange ex, String body) throws IOException, InterruptedException {
+        JsonNode req;
+        try {
+            req = JSON.readTree(body);
+        } catch (IOException e) {
+            json(ex, 400, error("invalid_json", "body is not JSON"));
+            return;
+        }
+        String model = req.path("model").asText("demo-model");
+        JsonNode input = req.path("input");
+        String prompt = input.isTextual() ? input.asText() : input.toString();
+        String answer = answer(model, prompt);
+        String id = "resp_" + Long.toHexString(System.nanoTime());
+        String itemId = "msg_" + Long.toHexString(System.nanoTime());
+        if (!req.path("stream").asBoolean(false)) {
+            json(ex, 200, response(id, itemId, model, answer, "completed"), model);
+            return;
+        }
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        OutputStream out = open(ex, model, 200, 0);
+        int[] seq = {0};
+        java.util.function.BiConsumer<String, ObjectNode> send = (type, e) -> {
+            ObjectNode event = JSON.createObjectNode();
+            event.put("type", type);
+            event.put("sequence_number", seq[0]++);
+            event.setAll(e);
+            try {
+                out.write(("event: " + type + "\ndata: " + event + "\n\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+        };
+        ObjectNode created = JSON.createObjectNode();
+        created.set("response", response(id, itemId, model, "", "in_progress"));
+        ((ObjectNode) created.get("response")).putArray("output");
+        send.accept("response.created", created);
+        ObjectNode added = JSON.createObjectNode();
+        added.put("output_index", 0);
+        added.set("item", message(itemId, "", "in_progress"));
+        ((ObjectNode) added.get("item")).putArray("content");
+        send.accept("response.output_item.added", added);
+        ObjectNode partAdded = JSON.createObjectNode();
+        partAdded.put("item_id", itemId).put("output_index", 0).put("content_index", 0);
+        partAdded.set("part", outputText(""));
+        send.accept("response.content_part.added", partAdded);
+        List<String> parts = answer.equals(PII_ANSWER) && !model.equals("demo-pii") ? pieces(answer, 3) : words(answer);
+        for (String piece : parts) {
+            ObjectNode d = JSON.createObjectNode();
+            d.put("item_id", itemId).put("output_index", 0).put("content_index", 0).put("delta", piece);
+            d.putArray("logprobs");
+            send.accept("response.output_text.delta", d);
+            if (streamDelayMillis > 0) {
+                Thread.sleep(streamDelayMillis);
+            }
+        }
+        ObjectNode done = JSON.createObjectNode();
+        done.put("item_id", itemId).put("output_index", 0).put("content_index", 0).put("text", answer);
+        done.putArray("logprobs");
+        send.accept("response.output_text.done", done);
+        ObjectNode partDone = JSON.createObjectNode();
+        partDone.put("item_id", itemId).put("output_index", 0).put("content_index", 0);
+        partDone.set("part", outputText(answer));
+        send.accept("response.content_part.done", partDone);
+        ObjectNode itemDone = JSON.createObjectNode();
+        itemDone.put("output_index", 0);
+        itemDone.set("item", message(itemId, answer, "completed"));
+        send.accept("response.output_item.done", itemDone);
+        ObjectNode completed = JSON.createObjectNode();
+        completed.set("response", response(id, itemId, model, answer, "completed"));
+        send.accept("response.completed", completed);
+        out.close();
+    }
+
+    private static ObjectNode response(String id, String itemId, String model, String answer, String status) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("id", id);
+        r.put("object", "response");
+        r.put("created_at", System.currentTimeMillis() / 1000);
+        r.put("status", status);
+        r.putNull("error");
+        r.putNull("incomplete_details");
+        r.putNull("instructions");
+        r.putObject("metadata");
+        r.put("model", model);
+        r.putArray("output").add(message(itemId, answer, status));
+        r.put("parallel_tool_calls", true);
+        r.putNull("temperature");
+        r.put("tool_choice", "auto");
+        r.putArray("tools");
+        r.putNull("top_p");
+        return r;
+    }
+
+    private static ObjectNode message(String itemId, String text, String status) {
+        ObjectNode m = JSON.createObjectNode();
+        m.put("id", itemId);
+        m.put("type", "message");
+        m.put("role", "assistant");
+        m.put("status", status);
+        m.putArray("content").add(outputText(text));
+        return m;
+    }
+
+    private static ObjectNode outputText(String text) {
+        ObjectNode t = JSON.createObjectNode();
+        t.put("type", "output_text");
+        t.put("text", text);
+        t.putArray("annotations");
+        t.putArray("logprobs");
+        return t;
     }
 
     /** One streamed chunk with an empty choice, for the caller to fill. */
@@ -306,6 +537,15 @@ public final class DemoModelServer implements AutoCloseable {
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(status, bytes.length);
         ex.getResponseBody().write(bytes);
+    }
+
+    /** An answer that a model may encode (gzip when asked, or always for demo-gzip). */
+    private void json(HttpExchange ex, int status, JsonNode body, String model) throws IOException {
+        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        try (OutputStream out = open(ex, model, status, bytes.length)) {
+            out.write(bytes);
+        }
     }
 
     @Override

@@ -1,40 +1,70 @@
 package attest.masking;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Masks every string value of a JSON document and keeps it valid JSON. The parser decodes {@code \\u}
- * escapes, so an escaped entity is found like any other. This covers the OpenAI shapes (message content,
- * completion text, tool-call arguments), TensorFlow Serving {@code predictions}, KServe v2 / Triton
- * {@code outputs[].data} (BYTES tensors) and any other JSON. Redactions are located by JSON pointer.
+ * Masks a JSON answer as the text a caller reads, and keeps it valid JSON. The parser decodes {@code \\u}
+ * escapes, so an escaped entity is found like any other. Redactions are located by JSON pointer.
+ * <ul>
+ * <li>Every string value is masked (OpenAI content, {@code reasoning_content}, {@code refusal}, tool-call
+ * arguments, audio transcripts, annotations; TensorFlow Serving {@code predictions}; KServe v2
+ * {@code outputs[].data}; any field of any JSON, {@code x_*} included).</li>
+ * <li>An array of parts that carry {@code text} (chat content parts, Responses API {@code output[].content})
+ * is one text: an entity split over parts is found and every part that carries a piece of it is masked.</li>
+ * <li>{@code logprobs} give the answer back token by token and cannot be masked in place: when any entity
+ * touches the tokens (joined, or as bytes, or an alternative in {@code top_logprobs}), the whole field is
+ * set to null and reported with the action {@code redact_field}. A block rule refuses the answer.</li>
+ * </ul>
+ * A body with no finding is returned as it came, byte for byte. A body of several JSON values (NDJSON) is
+ * masked line by line as one stream ({@link NdjsonMasker}); a body that is not JSON is masked as text
+ * ({@link #maskText}).
  */
 public final class JsonMasker {
     static final ObjectMapper JSON = new ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectReader STRICT = JSON.readerFor(JsonNode.class)
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** The action reported when a whole field is redacted because a finding could not be mapped onto it. */
+    public static final String REDACT_FIELD = "redact_field";
 
     private JsonMasker() {
     }
 
-    /** Masks a JSON body; a body that is not JSON is masked as text. */
+    /** Masks a JSON body (one value, or several: NDJSON); a body that is not JSON is masked as text. */
     public static byte[] mask(byte[] body, Masker masker, Consumer<Redaction> report) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(body);
-        } catch (java.io.IOException e) {
-            root = null;
+        List<JsonNode> values = parseAll(body);
+        if (values == null) {
+            return maskText(body, masker, report);
         }
-        if (root == null) {
-            return masker.mask(new String(body, java.nio.charset.StandardCharsets.UTF_8), null, report)
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (values.size() != 1) {
+            return NdjsonMasker.maskAll(body, masker, report);
         }
-        JsonNode masked = walk(root, "", masker, report);
+        int[] found = {0};
+        JsonNode masked = document(values.get(0), "", masker, r -> {
+            found[0]++;
+            report.accept(r);
+        });
+        if (found[0] == 0) {
+            return body;
+        }
         try {
             return JSON.writeValueAsBytes(masked);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
@@ -42,32 +72,228 @@ public final class JsonMasker {
         }
     }
 
-    static JsonNode walk(JsonNode node, String pointer, Masker masker, Consumer<Redaction> report) {
+    /** Exactly one JSON value (trailing text is not ignored: it would go out unmasked), or null. */
+    static JsonNode strictTree(String text) {
+        try {
+            JsonNode n = STRICT.readValue(text);
+            return n == null || n.isMissingNode() ? null : n;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** An event's data as a JSON object or array; a bare string or number is text like any other data. */
+    static JsonNode strictEvent(String text) {
+        JsonNode n = strictTree(text);
+        return n != null && n.isContainerNode() ? n : null;
+    }
+
+    /** Every JSON value in the body, or null when it is not (only) JSON. */
+    static List<JsonNode> parseAll(byte[] body) {
+        List<JsonNode> values = new ArrayList<>();
+        try (JsonParser p = JSON.getFactory().createParser(body)) {
+            JsonToken t;
+            while ((t = p.nextToken()) != null) {
+                if (t == JsonToken.NOT_AVAILABLE) {
+                    return null;
+                }
+                values.add(JSON.readTree(p));
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return values.isEmpty() ? null : values;
+    }
+
+    /**
+     * Masks text that is not JSON. Valid UTF-8 is masked as such; anything else is read byte for byte as
+     * ISO-8859-1 (every byte one character, so the bytes around a finding come back unchanged). A body with
+     * no finding is returned as it came.
+     */
+    public static byte[] maskText(byte[] body, Masker masker, Consumer<Redaction> report) {
+        java.nio.charset.Charset cs = StandardCharsets.UTF_8;
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
+        } catch (CharacterCodingException e) {
+            cs = StandardCharsets.ISO_8859_1;
+            text = new String(body, cs);
+        }
+        int[] found = {0};
+        String masked = masker.mask(text, null, r -> {
+            found[0]++;
+            report.accept(r);
+        });
+        return found[0] == 0 ? body : masked.getBytes(cs);
+    }
+
+    /** Masks a parsed document in place (or returns a replacement for a bare string). */
+    static JsonNode document(JsonNode node, String pointer, Masker masker, Consumer<Redaction> report) {
         if (node.isTextual()) {
             String v = node.asText();
             String m = masker.mask(v, pointer.isEmpty() ? "/" : pointer, report);
             return m.equals(v) ? node : TextNode.valueOf(m);
         }
         if (node instanceof ObjectNode obj) {
-            Iterator<Map.Entry<String, JsonNode>> it = obj.fields();
-            while (it.hasNext()) {
-                Map.Entry<String, JsonNode> e = it.next();
-                JsonNode replaced = walk(e.getValue(), pointer + "/" + escape(e.getKey()), masker, report);
-                if (replaced != e.getValue()) {
-                    e.setValue(replaced);
-                }
-            }
+            maskObject(obj, pointer, null, masker, report);
             return obj;
         }
         if (node instanceof ArrayNode arr) {
+            if (isTextParts(arr)) {
+                maskParts(arr, pointer, masker, report);
+                return arr;
+            }
             for (int i = 0; i < arr.size(); i++) {
-                JsonNode replaced = walk(arr.get(i), pointer + "/" + i, masker, report);
-                if (replaced != arr.get(i)) {
-                    arr.set(i, replaced);
+                JsonNode r = document(arr.get(i), pointer + "/" + i, masker, report);
+                if (r != arr.get(i)) {
+                    arr.set(i, r);
                 }
             }
         }
         return node;
+    }
+
+    /** Masks every field of an object but {@code skip}, in place. */
+    private static void maskObject(ObjectNode obj, String pointer, String skip, Masker masker,
+                                   Consumer<Redaction> report) {
+        Iterator<Map.Entry<String, JsonNode>> it = obj.fields();
+        List<Map.Entry<String, JsonNode>> replaced = new ArrayList<>();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals(skip)) {
+                continue;
+            }
+            String p = pointer + "/" + escape(e.getKey());
+            JsonNode v = e.getValue();
+            if (e.getKey().equals("logprobs") && (v.isObject() || v.isArray())) {
+                if (logprobsTouched(v, p, masker, report)) {
+                    replaced.add(Map.entry(e.getKey(), NullNode.getInstance()));
+                }
+                continue;
+            }
+            JsonNode r = document(v, p, masker, report);
+            if (r != v) {
+                replaced.add(Map.entry(e.getKey(), r));
+            }
+        }
+        replaced.forEach(e -> obj.set(e.getKey(), e.getValue()));
+    }
+
+    /** An array of two or more objects of which at least one carries a {@code text} string: content parts. */
+    static boolean isTextParts(ArrayNode arr) {
+        if (arr.size() < 2) {
+            return false;
+        }
+        boolean text = false;
+        for (JsonNode n : arr) {
+            if (!n.isObject()) {
+                return false;
+            }
+            text |= n.path("text").isTextual();
+        }
+        return text;
+    }
+
+    /** The parts' texts are one text; every other field of each part is masked as a document. */
+    private static void maskParts(ArrayNode parts, String pointer, Masker masker, Consumer<Redaction> report) {
+        TextPieces pieces = new TextPieces();
+        for (int i = 0; i < parts.size(); i++) {
+            if (parts.get(i) instanceof ObjectNode part && part.path("text").isTextual()) {
+                pieces.add(TextPieces.Piece.field(part, "text", pointer + "/" + i + "/text"));
+            }
+        }
+        pieces.mask(masker, report);
+        for (int i = 0; i < parts.size(); i++) {
+            maskObject((ObjectNode) parts.get(i), pointer + "/" + i, "text", masker, report);
+        }
+    }
+
+    /**
+     * Whether any entity touches the tokens of a {@code logprobs} value: the tokens joined, their
+     * {@code bytes} joined and decoded, and every alternative in {@code top_logprobs} (tokens or map keys).
+     * Each finding is reported as {@code redact_field} at the field's pointer; a block rule throws.
+     */
+    static boolean logprobsTouched(JsonNode logprobs, String pointer, Masker masker, Consumer<Redaction> report) {
+        StringBuilder tokens = new StringBuilder();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        List<String> alternatives = new ArrayList<>();
+        collectTokens(logprobs, tokens, bytes, alternatives);
+        List<String> texts = new ArrayList<>();
+        texts.add(tokens.toString());
+        texts.add(bytes.toString(StandardCharsets.UTF_8));
+        texts.addAll(alternatives);
+        boolean touched = false;
+        for (String t : texts) {
+            for (Finding f : masker.engine().scan(t)) {
+                // the rule set's action decides: block refuses the answer; anything else redacts the field
+                masker.replace(f, t.substring(f.start(), f.end()), pointer, r -> { });
+                report.accept(new Redaction(f.entityType(), REDACT_FIELD, pointer, f.detector()));
+                touched = true;
+            }
+            if (touched) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void collectTokens(JsonNode n, StringBuilder tokens, ByteArrayOutputStream bytes,
+                                      List<String> alternatives) {
+        if (n instanceof ArrayNode arr) {
+            for (JsonNode e : arr) {
+                if (e.isTextual()) {
+                    tokens.append(e.asText()); // legacy completions: "tokens": ["a", "b"]
+                } else {
+                    collectTokens(e, tokens, bytes, alternatives);
+                }
+            }
+            return;
+        }
+        if (!(n instanceof ObjectNode obj)) {
+            return;
+        }
+        if (obj.path("token").isTextual()) {
+            tokens.append(obj.get("token").asText());
+            for (JsonNode b : obj.path("bytes")) {
+                bytes.write(b.asInt() & 0xff);
+            }
+        }
+        Iterator<Map.Entry<String, JsonNode>> it = obj.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals("top_logprobs")) {
+                collectAlternatives(e.getValue(), alternatives);
+            } else if (!e.getKey().equals("token") && !e.getKey().equals("bytes")) {
+                if (e.getValue().isTextual()) {
+                    alternatives.add(e.getValue().asText());
+                } else {
+                    collectTokens(e.getValue(), tokens, bytes, alternatives);
+                }
+            }
+        }
+    }
+
+    private static void collectAlternatives(JsonNode n, List<String> out) {
+        if (n.isTextual()) {
+            out.add(n.asText());
+        } else if (n instanceof ObjectNode obj) {
+            if (obj.path("token").isTextual()) {
+                out.add(obj.get("token").asText());
+                ByteArrayOutputStream b = new ByteArrayOutputStream();
+                obj.path("bytes").forEach(x -> b.write(x.asInt() & 0xff));
+                out.add(b.toString(StandardCharsets.UTF_8));
+            } else {
+                obj.fieldNames().forEachRemaining(out::add); // legacy: {" token": -0.1}
+            }
+        } else if (n instanceof ArrayNode arr) {
+            arr.forEach(e -> collectAlternatives(e, out));
+        }
+    }
+
+    /** Kept for callers that mask a value alone (request bodies, preview). */
+    static JsonNode walk(JsonNode node, String pointer, Masker masker, Consumer<Redaction> report) {
+        return document(node, pointer, masker, report);
     }
 
     static String escape(String key) {

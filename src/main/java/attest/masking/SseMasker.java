@@ -1,212 +1,198 @@
 package attest.masking;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Arrays;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Masks a server-sent event stream on its way through. Events are re-framed whole. For OpenAI streams the
- * text of each choice ({@code delta.content}, {@code text}, tool-call {@code arguments}) is one text across
- * events, masked by a {@link StreamingTextMasker}, so an entity split over any number of events is never
- * released in part. Held text is released in the choice's finishing event, or before {@code [DONE]}.
- * Any other data is masked event by event.
+ * Masks a server-sent event stream on its way through. Events are cut on the byte stream (LF, CRLF or CR
+ * line ends, as the SSE grammar allows), so a multi-byte character split between network chunks is decoded
+ * whole. The texts a caller reassembles from the events are masked as one text across events
+ * ({@link EventTexts}): an entity split over any number of events is never released in part. An event that
+ * masking leaves unchanged goes out byte for byte; an event that changes is re-framed ({@code data: } lines,
+ * LF). Comments and {@code event:}, {@code id:}, {@code retry:} fields are masked value by value.
  */
 public final class SseMasker {
     private final Masker masker;
     private final Consumer<Redaction> report;
-    private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
-    private final Map<String, StreamingTextMasker> texts = new LinkedHashMap<>();
-    private final Map<String, ObjectNode> lastEvent = new LinkedHashMap<>();
+    private final EventTexts texts;
+    private byte[] buf = new byte[0];
+    private int len;
 
     public SseMasker(Masker masker, Consumer<Redaction> report) {
         this.masker = masker;
         this.report = report;
+        this.texts = new EventTexts(masker, report);
     }
 
     /** Takes raw bytes from the upstream; returns the masked events that are complete. */
     public byte[] push(byte[] bytes) {
-        partial.write(bytes, 0, bytes.length);
-        byte[] all = partial.toByteArray();
-        String text = new String(all, StandardCharsets.UTF_8);
-        // only whole events (ended by a blank line) are processed; the rest waits
-        int end = lastEventEnd(text);
-        if (end < 0) {
-            return new byte[0];
-        }
-        String complete = text.substring(0, end);
-        byte[] rest = text.substring(end).getBytes(StandardCharsets.UTF_8);
-        partial.reset();
-        partial.write(rest, 0, rest.length);
-        StringBuilder out = new StringBuilder();
-        for (String event : complete.split("\r?\n\r?\n")) {
-            if (!event.isEmpty()) {
-                out.append(event(event));
-            }
-        }
-        return out.toString().getBytes(StandardCharsets.UTF_8);
+        append(bytes);
+        return drain(false);
     }
 
     /** The stream ended normally: a trailing event and any held text are released, masked. */
     public byte[] finish() {
-        StringBuilder out = new StringBuilder();
-        String rest = partial.toString(StandardCharsets.UTF_8);
-        partial.reset();
-        if (!rest.isBlank()) {
-            out.append(event(rest.strip()));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] whole = drain(true);
+        out.write(whole, 0, whole.length);
+        if (len > 0) {
+            String rest = new String(buf, 0, len, StandardCharsets.UTF_8);
+            len = 0;
+            if (!rest.isBlank()) {
+                write(out, event(rest, rest.getBytes(StandardCharsets.UTF_8), false));
+            }
         }
-        out.append(flush());
-        return out.toString().getBytes(StandardCharsets.UTF_8);
+        for (EventTexts.Out o : texts.flush()) {
+            write(out, frame(o, null));
+        }
+        return out.toByteArray();
     }
 
     /** The stream broke off: whatever is held (possibly half an entity) is dropped. */
     public void abandon() {
-        partial.reset();
-        texts.values().forEach(StreamingTextMasker::abandon);
+        len = 0;
+        texts.abandon();
     }
 
-    private static int lastEventEnd(String text) {
-        int a = text.lastIndexOf("\n\n");
-        int b = text.lastIndexOf("\r\n\r\n");
-        if (a < 0 && b < 0) {
-            return -1;
+    private void append(byte[] bytes) {
+        if (len + bytes.length > buf.length) {
+            buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
         }
-        return Math.max(a < 0 ? -1 : a + 2, b < 0 ? -1 : b + 4);
+        System.arraycopy(bytes, 0, buf, len, bytes.length);
+        len += bytes.length;
     }
 
-    private String event(String event) {
-        StringBuilder data = new StringBuilder();
-        StringBuilder other = new StringBuilder();
-        for (String line : event.split("\r?\n")) {
-            if (line.startsWith("data:")) {
-                if (data.length() > 0) {
-                    data.append('\n');
-                }
-                data.append(line.startsWith("data: ") ? line.substring(6) : line.substring(5));
-            } else if (!line.isEmpty()) {
-                // event:, id:, retry: and comments carry no model text; they pass unchanged
-                other.append(masker.mask(line, "sse-field", report)).append('\n');
+    private byte[] drain(boolean eof) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int from = 0;
+        int end;
+        while ((end = eventEnd(buf, from, len, eof)) >= 0) {
+            byte[] raw = Arrays.copyOfRange(buf, from, end);
+            String text = new String(raw, StandardCharsets.UTF_8);
+            if (!text.isBlank()) {
+                write(out, event(text, raw, true));
+            } else {
+                out.write(raw, 0, raw.length);
             }
+            from = end;
         }
-        if (data.length() == 0) {
-            return other.length() == 0 ? "" : other + "\n";
+        if (from > 0) {
+            System.arraycopy(buf, from, buf, 0, len - from);
+            len -= from;
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * The end (exclusive) of the first complete event at {@code from}: after the empty line that ends it,
+     * or -1. A CR at the very end may be the first half of a CRLF, so it waits for the next byte.
+     */
+    static int eventEnd(byte[] b, int from, int len, boolean eof) {
+        boolean lineStart = true;
+        int i = from;
+        while (i < len) {
+            byte c = b[i];
+            if (c == '\n' || c == '\r') {
+                int next = i + 1;
+                if (c == '\r') {
+                    if (next == len && !eof) {
+                        return -1;
+                    }
+                    if (next < len && b[next] == '\n') {
+                        next++;
+                    }
+                }
+                if (lineStart) {
+                    return next;
+                }
+                lineStart = true;
+                i = next;
+                continue;
+            }
+            lineStart = false;
+            i++;
+        }
+        return -1;
+    }
+
+    private static void write(ByteArrayOutputStream out, byte[] b) {
+        out.write(b, 0, b.length);
+    }
+
+    /** One whole event: its masked form, or its own bytes when masking leaves it unchanged. */
+    private byte[] event(String event, byte[] raw, boolean terminated) {
+        StringBuilder data = null;
+        StringBuilder other = new StringBuilder();
+        String name = null;
+        boolean otherChanged = false;
+        for (String line : event.split("\r\n|\r|\n")) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            if (line.startsWith("data:") || line.equals("data")) {
+                String v = line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5);
+                data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+                continue;
+            }
+            if (line.startsWith("event:")) {
+                name = line.substring(line.length() > 6 && line.charAt(6) == ' ' ? 7 : 6);
+            }
+            // event:, id:, retry: and comments carry no model text, but are masked in case they do
+            String m = masker.mask(line, "sse-field", report);
+            otherChanged |= !m.equals(line);
+            other.append(m).append('\n');
+        }
+        if (data == null) {
+            return otherChanged ? (other + "\n").getBytes(StandardCharsets.UTF_8) : raw;
         }
         String payload = data.toString();
         if (payload.trim().equals("[DONE]")) {
-            return flush() + other + "data: [DONE]\n\n";
-        }
-        JsonNode json;
-        try {
-            json = JsonMasker.JSON.readTree(payload);
-        } catch (java.io.IOException e) {
-            json = null;
-        }
-        String masked;
-        if (json instanceof ObjectNode obj && obj.path("choices").isArray()) {
-            masked = openAiChunk(obj).toString();
-        } else if (json != null) {
-            masked = JsonMasker.walk(json, "", masker, report).toString();
-        } else {
-            masked = texts.computeIfAbsent("raw", k -> new StreamingTextMasker(masker, "sse-data", report))
-                    .push(payload + "\n");
-        }
-        StringBuilder out = new StringBuilder(other);
-        for (String line : masked.split("\n", -1)) {
-            out.append("data: ").append(line).append('\n');
-        }
-        return out.append('\n').toString();
-    }
-
-    private ObjectNode openAiChunk(ObjectNode chunk) {
-        for (JsonNode choice : chunk.path("choices")) {
-            if (!(choice instanceof ObjectNode c)) {
-                continue;
+            StringBuilder out = new StringBuilder();
+            List<EventTexts.Out> held = texts.flush();
+            for (EventTexts.Out o : held) {
+                out.append(new String(frame(o, null), StandardCharsets.UTF_8));
             }
-            String index = c.path("index").asText("0");
-            boolean finishing = c.hasNonNull("finish_reason");
-            if (c.path("delta") instanceof ObjectNode delta) {
-                stream(delta, "content", "c" + index, "/choices/" + index + "/delta/content", chunk, finishing);
-                JsonNode calls = delta.path("tool_calls");
-                for (JsonNode call : calls) {
-                    if (call.path("function") instanceof ObjectNode fn) {
-                        String k = index + "." + call.path("index").asText("0");
-                        stream(fn, "arguments", "a" + k, "/choices/" + index + "/delta/tool_calls/"
-                                + call.path("index").asText("0") + "/function/arguments", chunk, finishing);
-                    }
+            if (held.isEmpty() && !otherChanged) {
+                return raw;
+            }
+            return out.append(other).append("data: [DONE]\n\n").toString().getBytes(StandardCharsets.UTF_8);
+        }
+        JsonNode json = JsonMasker.strictEvent(payload);
+        JsonNode original = json == null ? null : json.deepCopy();
+        List<EventTexts.Out> outs = json == null ? texts.raw(payload, name) : texts.json(json, name);
+        if (!otherChanged && terminated && outs.size() == 1 && !outs.get(0).raw() && original != null) {
+            try {
+                if (JsonMasker.JSON.readTree(outs.get(0).data()).equals(original)) {
+                    return raw; // unchanged: byte for byte as the upstream sent it
                 }
-            }
-            stream(c, "text", "t" + index, "/choices/" + index + "/text", chunk, finishing);
-            if (c.path("message") instanceof ObjectNode message) {
-                c.set("message", JsonMasker.walk(message, "/choices/" + index + "/message", masker, report));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
             }
         }
-        return chunk;
-    }
-
-    private void stream(ObjectNode holder, String field, String key, String location, ObjectNode chunk,
-                        boolean finishing) {
-        JsonNode v = holder.get(field);
-        StreamingTextMasker m = texts.get(key);
-        if (v == null || !v.isTextual()) {
-            if (finishing && m != null) {
-                String rest = m.finish();
-                if (!rest.isEmpty()) {
-                    holder.set(field, TextNode.valueOf(rest));
-                }
-            }
-            return;
-        }
-        if (m == null) {
-            m = new StreamingTextMasker(masker, location, report);
-            texts.put(key, m);
-        }
-        String out = m.push(v.asText());
-        if (finishing) {
-            out += m.finish();
-        }
-        holder.set(field, TextNode.valueOf(out));
-        lastEvent.put(key, chunk.deepCopy());
-    }
-
-    /** Releases every held text, as events shaped like the last event of that text. */
-    private String flush() {
         StringBuilder out = new StringBuilder();
-        for (Map.Entry<String, StreamingTextMasker> e : texts.entrySet()) {
-            String rest = e.getValue().finish();
-            if (rest.isEmpty()) {
-                continue;
-            }
-            if (e.getKey().equals("raw")) {
-                out.append("data: ").append(rest.strip()).append("\n\n");
-                continue;
-            }
-            ObjectNode template = lastEvent.get(e.getKey());
-            out.append("data: ").append(carrying(template, e.getKey(), rest)).append("\n\n");
+        for (int k = 0; k < outs.size(); k++) {
+            boolean last = k == outs.size() - 1;
+            out.append(new String(frame(outs.get(k), last ? other.toString() : null), StandardCharsets.UTF_8));
         }
-        return out.toString();
+        return out.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private static String carrying(ObjectNode template, String key, String text) {
-        ObjectNode chunk = template == null ? JsonMasker.JSON.createObjectNode() : template.deepCopy();
-        String index = key.substring(1).split("\\.")[0];
-        var choices = chunk.putArray("choices");
-        ObjectNode c = choices.addObject();
-        c.put("index", Integer.parseInt(index));
-        switch (key.charAt(0)) {
-            case 't' -> c.put("text", text);
-            case 'a' -> {
-                ObjectNode call = c.putObject("delta").putArray("tool_calls").addObject();
-                call.put("index", Integer.parseInt(key.substring(1).split("\\.")[1]));
-                call.putObject("function").put("arguments", text);
-            }
-            default -> c.putObject("delta").put("content", text);
+    /** An event in SSE framing; {@code other} (the upstream's own event:/id: lines) replaces the name. */
+    private static byte[] frame(EventTexts.Out o, String other) {
+        StringBuilder b = new StringBuilder();
+        if (other != null) {
+            b.append(other);
+        } else if (o.eventName() != null) {
+            b.append("event: ").append(o.eventName()).append('\n');
         }
-        c.putNull("finish_reason");
-        return chunk.toString();
+        for (String line : o.data().split("\r\n|\r|\n", -1)) {
+            b.append("data: ").append(line).append('\n');
+        }
+        return b.append('\n').toString().getBytes(StandardCharsets.UTF_8);
     }
 }

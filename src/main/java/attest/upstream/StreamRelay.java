@@ -82,6 +82,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean bound;
     private volatile Transform transform;
+    private volatile ContentCodings.Decoder decoder;
     private long rawSize;
     private volatile Flow.Subscription subscription;
     private volatile Channel channel;
@@ -152,27 +153,9 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             }
             byte[] bytes = new byte[raw];
             b.get(bytes);
-            synchronized (digest) {
-                rawDigest.update(bytes);
-                rawSize += raw;
-                if (transform != null && rawSize <= captureLimit) {
-                    rawCapture.write(bytes, 0, raw);
-                }
-                if (timingCount < MAX_TIMINGS) {
-                    timings.append(timingCount++ == 0 ? "" : ",").append('[')
-                            .append((System.nanoTime() - firstByteNanos) / 1_000_000).append(',').append(raw).append(']');
-                }
+            if (!accept(bytes, true)) {
+                return;
             }
-            Transform t = transform;
-            if (t != null) {
-                try {
-                    bytes = t.push(bytes);
-                } catch (RuntimeException e) {
-                    abort(e instanceof Cut cut ? cut.outcome() : Outcomes.MASKING_FAILED);
-                    return;
-                }
-            }
-            offer(bytes);
         }
         if (queuedBytes.get() < HIGH_WATER) {
             subscription.request(1);
@@ -180,6 +163,57 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             paused.set(true);
         }
         wake();
+    }
+
+    /**
+     * Decodes (content coding), records as the upstream's body, transforms (masking) and queues a piece;
+     * false when the stream was cut.
+     */
+    private boolean accept(byte[] received, boolean decode) {
+        byte[] bytes = received;
+        ContentCodings.Decoder d = decoder;
+        if (d != null && decode) {
+            try {
+                bytes = d.push(bytes);
+            } catch (ContentCodings.Refused e) {
+                abort(Outcomes.UPSTREAM_ERROR);
+                return false;
+            }
+        }
+        int raw = bytes.length;
+        if (raw == 0) {
+            return true;
+        }
+        synchronized (digest) {
+            rawDigest.update(bytes);
+            rawSize += raw;
+            if (transform != null && rawSize <= captureLimit) {
+                rawCapture.write(bytes, 0, raw);
+            }
+            if (timingCount < MAX_TIMINGS) {
+                timings.append(timingCount++ == 0 ? "" : ",").append('[')
+                        .append((System.nanoTime() - firstByteNanos) / 1_000_000).append(',').append(raw).append(']');
+            }
+        }
+        Transform t = transform;
+        if (t != null) {
+            try {
+                bytes = t.push(bytes);
+            } catch (RuntimeException e) {
+                abort(e instanceof Cut cut ? cut.outcome() : Outcomes.MASKING_FAILED);
+                return false;
+            }
+        }
+        offer(bytes);
+        return true;
+    }
+
+    /**
+     * Installs a decoder for the upstream's content coding: the relay then records, masks and relays the
+     * decoded bytes (the caller gets them without Content-Encoding). Must happen before the first bytes.
+     */
+    public void decoder(ContentCodings.Decoder d) {
+        this.decoder = d;
     }
 
     /** Records and queues bytes for the caller; false when there were none. */
@@ -211,6 +245,17 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
     @Override
     public void onComplete() {
+        ContentCodings.Decoder d = decoder;
+        if (d != null) {
+            try {
+                if (!accept(d.finish(), false)) {
+                    return;
+                }
+            } catch (ContentCodings.Refused e) {
+                end(Outcomes.UPSTREAM_ERROR);
+                return;
+            }
+        }
         Transform t = transform;
         if (t != null) {
             try {

@@ -35,13 +35,23 @@ public final class UpstreamClient {
             "retry-after", "openai-model", "openai-processing-ms", "openai-version");
     private static final Pattern PASS_BACK_PREFIX = Pattern.compile("(?i)^x-ratelimit-[a-z0-9-]+$");
 
+    /** Default bound of a decoded (gzip, deflate, zstd) answer. */
+    public static final long DEFAULT_MAX_DECODED_BYTES = 32L * 1024 * 1024;
+
     private final Clock clock;
     private final int captureLimit;
+    private final long maxDecodedBytes;
     private final Map<String, HttpClient> clients = new ConcurrentHashMap<>();
 
     public UpstreamClient(Clock clock, int captureLimit) {
+        this(clock, captureLimit, DEFAULT_MAX_DECODED_BYTES);
+    }
+
+    /** @param maxDecodedBytes an encoded answer that decodes to more is refused (502): no decompression bomb */
+    public UpstreamClient(Clock clock, int captureLimit, long maxDecodedBytes) {
         this.clock = clock;
         this.captureLimit = captureLimit;
+        this.maxDecodedBytes = maxDecodedBytes;
     }
 
     public UpstreamResponse call(UpstreamTarget target, String method, ForwardHeaders headers, byte[] body) {
@@ -59,14 +69,25 @@ public final class UpstreamClient {
                 .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofByteArray(body));
         for (Map.Entry<String, String> h : headers.entries()) {
-            b.header(h.getKey(), h.getValue());
+            if (!h.getKey().equalsIgnoreCase("accept-encoding")) {
+                b.header(h.getKey(), h.getValue());
+            }
         }
+        // the answer must be readable to be masked: ask for it unencoded (an upstream that encodes anyway is
+        // decoded below)
+        b.header("Accept-Encoding", "identity");
         HttpClient client = clients.computeIfAbsent(upstream.name(), n -> HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(upstream.connectTimeout()).build());
         HttpResponse.BodyHandler<Object> handler = info -> {
             if (!buffered && isEventStream(info.headers())) {
                 StreamRelay relay = new StreamRelay(clock, captureLimit);
+                try {
+                    relay.decoder(ContentCodings.streaming(info.headers().firstValue("content-encoding")
+                            .orElse(null), maxDecodedBytes));
+                } catch (ContentCodings.Refused e) {
+                    relay.abort(attest.http.Outcomes.UPSTREAM_ERROR);
+                }
                 return HttpResponse.BodySubscribers.mapping(relay, r -> (Object) r);
             }
             return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(), a -> (Object) a);
@@ -76,10 +97,27 @@ public final class UpstreamClient {
                     .get(upstream.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
             Instant headersAt = clock.instant();
             List<Map.Entry<String, String>> back = passBack(response.headers());
+            String coding = response.headers().firstValue("content-encoding").orElse(null);
             if (response.body() instanceof StreamRelay relay) {
+                if (ContentCodings.encoded(coding)) {
+                    try {
+                        ContentCodings.streaming(coding, maxDecodedBytes);
+                    } catch (ContentCodings.Refused e) {
+                        relay.abort(attest.http.Outcomes.UPSTREAM_ERROR);
+                        throw GatewayException.upstreamError(e.getMessage());
+                    }
+                }
                 return new UpstreamResponse(response.statusCode(), back, null, relay, null);
             }
-            return new UpstreamResponse(response.statusCode(), back, (byte[]) response.body(), null, headersAt);
+            byte[] answer = (byte[]) response.body();
+            if (ContentCodings.encoded(coding)) {
+                try {
+                    answer = ContentCodings.decode(answer, coding, maxDecodedBytes);
+                } catch (ContentCodings.Refused e) {
+                    throw GatewayException.upstreamError(e.getMessage());
+                }
+            }
+            return new UpstreamResponse(response.statusCode(), back, answer, null, headersAt);
         } catch (TimeoutException e) {
             throw GatewayException.upstreamTimeout("the upstream did not answer in time");
         } catch (ExecutionException e) {

@@ -1,0 +1,114 @@
+package attest.masking;
+
+import java.io.ByteArrayOutputStream;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The one masking path for an answer, whatever way it reaches a caller: live (buffered or streamed), a held
+ * call executed after approval (its event stream buffered, then masked by the same stream-aware masker as a
+ * live stream), and so the stored result read later, and a replay's answer (a new call on the data plane).
+ * The format is chosen from the answer's {@code Content-Type}:
+ * <ul>
+ * <li>{@code text/event-stream}: {@link SseMasker};</li>
+ * <li>NDJSON ({@code application/x-ndjson}, {@code application/jsonl}, ...): {@link NdjsonMasker};</li>
+ * <li>binary media ({@code image/*}, {@code audio/*}, {@code video/*}, {@code application/octet-stream},
+ * protobuf, PDF, archives): passed unchanged, byte for byte;</li>
+ * <li>anything else: JSON (one value or several), else text ({@link JsonMasker}).</li>
+ * </ul>
+ * Whatever has no finding comes out byte for byte.
+ */
+public final class AnswerMasker {
+    private static final Set<String> NDJSON = Set.of("application/x-ndjson", "application/ndjson",
+            "application/jsonl", "application/x-jsonlines", "application/jsonlines", "application/json-seq",
+            "application/stream+json", "application/x-json-stream");
+    private static final Set<String> BINARY = Set.of("application/octet-stream", "application/pdf",
+            "application/zip", "application/gzip", "application/x-protobuf", "application/protobuf",
+            "application/vnd.google.protobuf", "application/grpc", "application/x-tar", "application/wasm",
+            "application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file", "application/cbor",
+            "application/msgpack", "application/x-msgpack");
+
+    /** A masker for an answer that arrives in pieces. */
+    public interface Streaming {
+        byte[] push(byte[] raw);
+
+        byte[] finish();
+
+        void abandon();
+    }
+
+    private AnswerMasker() {
+    }
+
+    /** The media type, lower case, without parameters; empty when absent. */
+    static String mediaType(String contentType) {
+        if (contentType == null) {
+            return "";
+        }
+        int semi = contentType.indexOf(';');
+        return (semi < 0 ? contentType : contentType.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
+    }
+
+    public static boolean binary(String contentType) {
+        String t = mediaType(contentType);
+        return BINARY.contains(t) || t.startsWith("image/") || t.startsWith("audio/") || t.startsWith("video/")
+                || t.startsWith("font/");
+    }
+
+    /** Masks a whole answer. */
+    public static byte[] mask(byte[] body, String contentType, Masker masker, Consumer<Redaction> report) {
+        if (body == null || body.length == 0 || binary(contentType)) {
+            return body;
+        }
+        String t = mediaType(contentType);
+        if (t.equals("text/event-stream") || NDJSON.contains(t)) {
+            int[] found = {0};
+            Streaming s = streaming(contentType, masker, r -> {
+                found[0]++;
+                report.accept(r);
+            });
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] a = s.push(body);
+            out.write(a, 0, a.length);
+            byte[] b = s.finish();
+            out.write(b, 0, b.length);
+            return found[0] == 0 ? body : out.toByteArray();
+        }
+        return JsonMasker.mask(body, masker, report);
+    }
+
+    /** A masker for an answer relayed as it arrives (event streams and NDJSON; else text across pieces). */
+    public static Streaming streaming(String contentType, Masker masker, Consumer<Redaction> report) {
+        if (NDJSON.contains(mediaType(contentType))) {
+            NdjsonMasker m = new NdjsonMasker(masker, report);
+            return new Streaming() {
+                public byte[] push(byte[] raw) {
+                    return m.push(raw);
+                }
+
+                public byte[] finish() {
+                    return m.finish();
+                }
+
+                public void abandon() {
+                    m.abandon();
+                }
+            };
+        }
+        SseMasker m = new SseMasker(masker, report);
+        return new Streaming() {
+            public byte[] push(byte[] raw) {
+                return m.push(raw);
+            }
+
+            public byte[] finish() {
+                return m.finish();
+            }
+
+            public void abandon() {
+                m.abandon();
+            }
+        };
+    }
+}

@@ -1,0 +1,575 @@
+package attest.masking;
+
+import com.fasterxml.jackson.core.JsonPointer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * The texts of a stream of JSON events (server-sent events or NDJSON lines), whatever the framing. Each text
+ * a caller reassembles from the events is one {@link StreamingTextMasker}, so an entity split across any
+ * number of events is found as on a whole answer and never released in part:
+ * <ul>
+ * <li>OpenAI chat and legacy completions chunks: per choice, {@code delta.content},
+ * {@code delta.reasoning_content}, {@code delta.reasoning}, {@code delta.refusal},
+ * {@code delta.audio.transcript}, each tool call's {@code function.arguments} (by its {@code index}) and
+ * {@code text}. Their {@code logprobs} are held with the text they belong to and released with it; where
+ * released text had a finding, the chunk's {@code logprobs} is null ({@code redact_field}).</li>
+ * <li>Responses API events: every {@code response.*.delta} text (output text, reasoning summary, function-call
+ * arguments, refusal, transcripts) per item, output and content index; their {@code logprobs} likewise
+ * ({@code []} where touched). Any other {@code response.*} event (the {@code .done} events, {@code
+ * response.completed} with the full output) is masked as a document after all held text is released.</li>
+ * <li>Any other JSON event (Anthropic, Ollama, TGI, ...): string fields named like text ({@link #TEXT_FIELDS})
+ * at the same place in successive events are one text; a terminal event ({@code done: true}, a stop type or
+ * reason) releases what is held before it.</li>
+ * <li>Data that is not JSON is one text across events.</li>
+ * </ul>
+ * Every other string is masked on its own. Held text is released in the finishing event of its choice,
+ * before a terminal event, before {@code [DONE]}, or at the end, as events shaped like the text's last one.
+ */
+final class EventTexts {
+    /** Field names whose string values are pieces of one text across the events of a non-OpenAI stream. */
+    static final Set<String> TEXT_FIELDS = Set.of("content", "text", "delta", "arguments", "partial_json",
+            "reasoning", "reasoning_content", "thinking", "refusal", "transcript", "response", "output",
+            "generated_text", "message", "completion", "answer");
+    private static final List<String> OPENAI_DELTA_TEXTS = List.of("content", "reasoning_content", "reasoning",
+            "refusal");
+
+    /** One event to emit: an SSE event name (or null) and its data (JSON text, or plain text when raw). */
+    record Out(String eventName, String data, boolean raw) {
+    }
+
+    private final Masker masker;
+    private final Consumer<Redaction> report;
+    private final Map<String, Channel> channels = new LinkedHashMap<>();
+
+    EventTexts(Masker masker, Consumer<Redaction> report) {
+        this.masker = masker;
+        this.report = report;
+    }
+
+    /** One text across events, with the logprobs that wait for it. */
+    private final class Channel {
+        final StreamingTextMasker text;
+        /** Builds an event that carries released text (for text released apart from any upstream event). */
+        Function<String, Out> carrier;
+        long pushed;
+        boolean touchedNow;
+        final List<long[]> touched = new ArrayList<>();
+        final ArrayDeque<Pending> pending = new ArrayDeque<>();
+        long pendingEnd;
+
+        Channel(String location) {
+            this.text = new StreamingTextMasker(masker, location, r -> {
+                touchedNow = true;
+                report.accept(r);
+            });
+        }
+
+        long released() {
+            return pushed - text.held();
+        }
+
+        String push(String piece) {
+            long before = released();
+            touchedNow = false;
+            pushed += piece.length();
+            String out = text.push(piece);
+            mark(before);
+            return out;
+        }
+
+        String finish() {
+            long before = released();
+            touchedNow = false;
+            String out = text.finish();
+            mark(before);
+            return out;
+        }
+
+        private void mark(long before) {
+            if (touchedNow) {
+                // the finding may reach back into text already released (context): so may its taint
+                touched.add(new long[] {Math.max(0, before - Detector.CONTEXT_WINDOW), released()});
+            }
+        }
+
+        /** Queues logprobs entries that belong to the text pushed so far. */
+        void await(JsonNode entries) {
+            pending.add(new Pending(entries, pendingEnd, pushed));
+            pendingEnd = pushed;
+        }
+
+        /** Entries whose text is released; {@code touched[0]} says whether any finding touched them. */
+        List<JsonNode> take(boolean[] taint) {
+            List<JsonNode> out = new ArrayList<>();
+            long released = released();
+            while (!pending.isEmpty() && pending.peek().end() <= released) {
+                Pending p = pending.poll();
+                for (long[] t : touched) {
+                    if (t[0] < Math.max(p.end(), p.start() + 1) && p.start() < t[1]) {
+                        taint[0] = true;
+                    }
+                }
+                p.entries().forEach(out::add);
+            }
+            return out;
+        }
+    }
+
+    private record Pending(JsonNode entries, long start, long end) {
+    }
+
+    // ---- events -----------------------------------------------------------------------------------
+
+    /** A JSON event; returns what to emit in its place (held text released first where needed). */
+    List<Out> json(JsonNode event, String eventName) {
+        if (event instanceof ObjectNode obj && obj.path("choices").isArray()) {
+            return openAi(obj, eventName);
+        }
+        if (event instanceof ObjectNode obj && obj.path("type").asText("").startsWith("response.")) {
+            return responses(obj, eventName);
+        }
+        return generic(event, eventName);
+    }
+
+    /** Data that is not JSON: one text across events. */
+    List<Out> raw(String data, String eventName) {
+        Channel ch = channel("raw", "sse-data");
+        ch.carrier = t -> new Out(eventName, t, true);
+        // no separator: a client that joins the events' data must not be able to join an entity either
+        String out = ch.push(data);
+        List<Out> result = new ArrayList<>();
+        if (!out.isEmpty()) {
+            result.add(new Out(eventName, out, true));
+        }
+        return result;
+    }
+
+    /** Releases all held text, as events (and their logprobs). */
+    List<Out> flush() {
+        List<Out> out = new ArrayList<>();
+        for (Channel ch : channels.values()) {
+            String rest = ch.finish();
+            if (!rest.isEmpty() && ch.carrier != null) {
+                out.add(ch.carrier.apply(rest));
+            }
+        }
+        return out;
+    }
+
+    /** The stream broke off: held text (perhaps half an entity) is dropped. */
+    void abandon() {
+        channels.values().forEach(c -> c.text.abandon());
+    }
+
+    private Channel channel(String key, String location) {
+        return channels.computeIfAbsent(key, k -> new Channel(location));
+    }
+
+    // ---- OpenAI chat / completions chunks ------------------------------------------------------------
+
+    private List<Out> openAi(ObjectNode chunk, String eventName) {
+        List<Out> before = new ArrayList<>();
+        // detach the texts and logprobs of every choice; what remains is masked value by value
+        List<ObjectNode> choices = new ArrayList<>();
+        for (JsonNode cn : chunk.path("choices")) {
+            if (cn instanceof ObjectNode c) {
+                choices.add(c);
+            }
+        }
+        // by identity: the choices change while they are processed
+        Map<ObjectNode, Map<String, String>> texts = new java.util.IdentityHashMap<>();
+        Map<ObjectNode, JsonNode> logprobs = new java.util.IdentityHashMap<>();
+        for (ObjectNode c : choices) {
+            Map<String, String> t = new LinkedHashMap<>();
+            String i = c.path("index").asText("0");
+            if (c.path("delta") instanceof ObjectNode delta) {
+                for (String f : OPENAI_DELTA_TEXTS) {
+                    if (delta.path(f).isTextual()) {
+                        t.put(i + "/" + f, delta.remove(f).asText());
+                    }
+                }
+                if (delta.path("audio") instanceof ObjectNode audio && audio.path("transcript").isTextual()) {
+                    t.put(i + "/audio", audio.remove("transcript").asText());
+                }
+                for (JsonNode call : delta.path("tool_calls")) {
+                    if (call.path("function") instanceof ObjectNode fn && fn.path("arguments").isTextual()) {
+                        t.put(i + "/tool/" + call.path("index").asText("0"), fn.remove("arguments").asText());
+                    }
+                }
+            }
+            if (c.path("text").isTextual()) {
+                t.put(i + "/text", c.remove("text").asText());
+            }
+            if (c.has("logprobs")) {
+                logprobs.put(c, c.remove("logprobs"));
+            }
+            texts.put(c, t);
+        }
+        JsonMasker.document(chunk, "", masker, report);
+        ObjectNode template = chunk.deepCopy();
+        for (ObjectNode c : choices) {
+            String i = c.path("index").asText("0");
+            boolean finishing = c.hasNonNull("finish_reason");
+            Map<String, String> t = texts.get(c);
+            for (Map.Entry<String, String> e : t.entrySet()) {
+                Channel ch = channelFor(e.getKey(), template, eventName);
+                String out = ch.push(e.getValue());
+                if (finishing) {
+                    out += ch.finish();
+                }
+                put(c, e.getKey(), out);
+            }
+            // logprobs wait for the text they belong to (pushed above)
+            JsonNode lp = logprobs.get(c);
+            if (lp != null && !lp.isNull()) {
+                if (lp.path("content").isArray()) {
+                    channelFor(i + "/content", template, eventName).await(lp.get("content"));
+                }
+                if (lp.path("refusal").isArray()) {
+                    channelFor(i + "/refusal", template, eventName).await(lp.get("refusal"));
+                }
+                if (lp.path("tokens").isArray()) {
+                    channelFor(i + "/text", template, eventName).await(JsonMasker.JSON.createArrayNode().add(lp));
+                }
+            }
+            if (finishing) {
+                // texts of this choice that this chunk does not carry are released before it
+                for (Map.Entry<String, Channel> e : channels.entrySet()) {
+                    if (e.getKey().startsWith(i + "/") && !t.containsKey(e.getKey())) {
+                        String rest = e.getValue().finish();
+                        if (!rest.isEmpty()) {
+                            Out o = e.getValue().carrier.apply(rest);
+                            before.add(withLogprobs(o, i, e.getKey(), e.getValue()));
+                        }
+                    }
+                }
+            }
+            setLogprobs(c, i, lp);
+        }
+        List<Out> out = new ArrayList<>(before);
+        out.add(new Out(eventName, chunk.toString(), false));
+        return out;
+    }
+
+    /** Puts the logprobs whose text is released now on a choice: null where a finding touched them. */
+    private void setLogprobs(ObjectNode c, String i, JsonNode original) {
+        boolean[] taint = {false};
+        List<JsonNode> content = take(i + "/content", taint);
+        List<JsonNode> refusal = take(i + "/refusal", taint);
+        List<JsonNode> legacy = take(i + "/text", taint);
+        boolean any = !content.isEmpty() || !refusal.isEmpty() || !legacy.isEmpty();
+        if (!any && original == null) {
+            return;
+        }
+        if (taint[0]) {
+            c.set("logprobs", NullNode.getInstance());
+            report.accept(new Redaction("LOGPROBS", JsonMasker.REDACT_FIELD, "/choices/" + i + "/logprobs",
+                    "stream"));
+            return;
+        }
+        if (!any) {
+            c.set("logprobs", original == null || original.isNull() ? NullNode.getInstance() : emptyLike(original));
+            return;
+        }
+        if (!legacy.isEmpty()) {
+            c.set("logprobs", mergeLegacy(legacy));
+            return;
+        }
+        ObjectNode lp = c.putObject("logprobs");
+        ArrayNode ca = lp.putArray("content");
+        content.forEach(ca::add);
+        if (refusal.isEmpty()) {
+            lp.putNull("refusal");
+        } else {
+            refusal.forEach(lp.putArray("refusal")::add);
+        }
+    }
+
+    private static JsonNode emptyLike(JsonNode original) {
+        ObjectNode o = JsonMasker.JSON.createObjectNode();
+        if (original.has("tokens")) {
+            o.putArray("tokens");
+            o.putArray("token_logprobs");
+            o.putArray("top_logprobs");
+            o.putArray("text_offset");
+            return o;
+        }
+        o.putArray("content");
+        o.putNull("refusal");
+        return o;
+    }
+
+    private static JsonNode mergeLegacy(List<JsonNode> parts) {
+        ObjectNode o = JsonMasker.JSON.createObjectNode();
+        for (JsonNode p : parts) {
+            Iterator<Map.Entry<String, JsonNode>> it = p.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (e.getValue().isArray()) {
+                    ArrayNode a = o.has(e.getKey()) ? (ArrayNode) o.get(e.getKey()) : o.putArray(e.getKey());
+                    e.getValue().forEach(a::add);
+                }
+            }
+        }
+        return o;
+    }
+
+    private List<JsonNode> take(String key, boolean[] taint) {
+        Channel ch = channels.get(key);
+        return ch == null ? List.of() : ch.take(taint);
+    }
+
+    private Out withLogprobs(Out o, String i, String key, Channel ch) {
+        boolean[] taint = {false};
+        List<JsonNode> entries = ch.take(taint);
+        if (entries.isEmpty() && !taint[0]) {
+            return o;
+        }
+        try {
+            ObjectNode chunk = (ObjectNode) JsonMasker.JSON.readTree(o.data());
+            ObjectNode c = (ObjectNode) chunk.path("choices").get(0);
+            if (taint[0]) {
+                c.putNull("logprobs");
+                report.accept(new Redaction("LOGPROBS", JsonMasker.REDACT_FIELD, "/choices/" + i + "/logprobs",
+                        "stream"));
+            } else if (key.endsWith("/text")) {
+                c.set("logprobs", mergeLegacy(entries));
+            } else {
+                ObjectNode lp = c.putObject("logprobs");
+                ArrayNode a = lp.putArray(key.endsWith("/refusal") ? "refusal" : "content");
+                entries.forEach(a::add);
+            }
+            return new Out(o.eventName(), chunk.toString(), false);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The channel of one OpenAI text, with a carrier shaped like the chunk it came in. */
+    private Channel channelFor(String key, ObjectNode template, String eventName) {
+        Channel ch = channel(key, location(key));
+        ObjectNode skeleton = JsonMasker.JSON.createObjectNode();
+        Iterator<Map.Entry<String, JsonNode>> it = template.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getKey().equals("choices") && !e.getKey().equals("usage") && !e.getValue().isContainerNode()) {
+                skeleton.set(e.getKey(), e.getValue());
+            }
+        }
+        ch.carrier = text -> {
+            ObjectNode chunk = skeleton.deepCopy();
+            ObjectNode c = chunk.putArray("choices").addObject();
+            String[] k = key.split("/");
+            c.put("index", Integer.parseInt(k[0]));
+            put(c, key, text);
+            c.putNull("finish_reason");
+            return new Out(eventName, chunk.toString(), false);
+        };
+        return ch;
+    }
+
+    private static String location(String key) {
+        String[] k = key.split("/");
+        String c = "/choices/" + k[0];
+        return switch (k[1]) {
+            case "text" -> c + "/text";
+            case "audio" -> c + "/delta/audio/transcript";
+            case "tool" -> c + "/delta/tool_calls/" + k[2] + "/function/arguments";
+            default -> c + "/delta/" + k[1];
+        };
+    }
+
+    /** Sets one text back on its choice (creating the delta, tool call or audio object if needed). */
+    private static void put(ObjectNode c, String key, String text) {
+        String[] k = key.split("/");
+        switch (k[1]) {
+            case "text" -> c.put("text", text);
+            case "audio" -> delta(c).with("audio").put("transcript", text);
+            case "tool" -> {
+                ArrayNode calls = delta(c).withArray("tool_calls");
+                ObjectNode call = null;
+                for (JsonNode n : calls) {
+                    if (n.path("index").asText("0").equals(k[2]) && n instanceof ObjectNode o) {
+                        call = o;
+                    }
+                }
+                if (call == null) {
+                    call = calls.addObject();
+                    call.put("index", Integer.parseInt(k[2]));
+                }
+                call.with("function").put("arguments", text);
+            }
+            default -> delta(c).put(k[1], text);
+        }
+    }
+
+    private static ObjectNode delta(ObjectNode c) {
+        return c.path("delta") instanceof ObjectNode d ? d : c.putObject("delta");
+    }
+
+    // ---- Responses API events -----------------------------------------------------------------------
+
+    private List<Out> responses(ObjectNode event, String eventName) {
+        String type = event.path("type").asText();
+        boolean textDelta = type.endsWith(".delta") && event.path("delta").isTextual()
+                && !type.equals("response.audio.delta");
+        if (!textDelta) {
+            // a .done event, response.completed, ...: all held text goes out first, then the event, masked whole
+            List<Out> out = flush();
+            out.add(new Out(eventName, JsonMasker.document(event, "", masker, report).toString(), false));
+            return out;
+        }
+        String key = "r/" + type + "/" + event.path("item_id").asText("") + "/" + event.path("output_index").asText("")
+                + "/" + event.path("content_index").asText("") + "/" + event.path("summary_index").asText("");
+        String delta = event.remove("delta").asText();
+        JsonNode lp = event.remove("logprobs");
+        JsonMasker.document(event, "", masker, report);
+        ObjectNode template = event.deepCopy();
+        Channel ch = channel(key, "/" + type + "/delta");
+        ch.carrier = text -> {
+            ObjectNode e = template.deepCopy();
+            e.put("delta", text);
+            boolean[] taint = {false};
+            List<JsonNode> entries = ch.take(taint);
+            if (lp != null) {
+                ArrayNode a = e.putArray("logprobs");
+                if (!taint[0]) {
+                    entries.forEach(a::add);
+                }
+            }
+            return new Out(eventName, e.toString(), false);
+        };
+        ObjectNode out = event;
+        out.put("delta", ch.push(delta));
+        if (lp instanceof ArrayNode) {
+            ch.await(lp);
+        }
+        if (lp != null) {
+            boolean[] taint = {false};
+            List<JsonNode> entries = ch.take(taint);
+            ArrayNode a = out.putArray("logprobs");
+            if (taint[0]) {
+                report.accept(new Redaction("LOGPROBS", JsonMasker.REDACT_FIELD, "/" + type + "/logprobs", "stream"));
+            } else {
+                entries.forEach(a::add);
+            }
+        }
+        return new ArrayList<>(List.of(new Out(eventName, out.toString(), false)));
+    }
+
+    // ---- any other JSON event -------------------------------------------------------------------------
+
+    private List<Out> generic(JsonNode event, String eventName) {
+        List<String> pointers = new ArrayList<>();
+        textFields(event, "", pointers);
+        String discriminator = discriminator(event);
+        boolean terminal = terminal(event);
+        Map<String, String> texts = new LinkedHashMap<>();
+        for (String p : pointers) {
+            texts.put(p, at(event, p).asText());
+            set(event, p, "");
+        }
+        JsonNode masked = JsonMasker.document(event, "", masker, report);
+        ObjectNode template = masked instanceof ObjectNode o ? o.deepCopy() : null;
+        List<Out> before = new ArrayList<>();
+        for (Map.Entry<String, String> e : texts.entrySet()) {
+            String key = "g/" + discriminator + e.getKey();
+            Channel ch = channel(key, e.getKey());
+            String pointer = e.getKey();
+            ch.carrier = text -> {
+                JsonNode c = template == null ? TextNode.valueOf(text) : template.deepCopy();
+                if (template != null) {
+                    set(c, pointer, text);
+                }
+                return new Out(eventName, c.toString(), false);
+            };
+            String out = ch.push(e.getValue());
+            if (terminal) {
+                out += ch.finish();
+            }
+            masked = set(masked, pointer, out);
+        }
+        if (terminal) {
+            before.addAll(flush());
+        }
+        before.add(new Out(eventName, masked.toString(), false));
+        return before;
+    }
+
+    /** What tells one text of a stream from another beside its place: its index, item or output. */
+    static String discriminator(JsonNode event) {
+        StringBuilder d = new StringBuilder();
+        if (event instanceof ObjectNode o) {
+            for (String k : List.of("index", "item_id", "output_index", "content_index")) {
+                if (o.has(k) && o.get(k).isValueNode()) {
+                    d.append(k).append('=').append(o.get(k).asText()).append(';');
+                }
+            }
+        }
+        return d.toString();
+    }
+
+    private static boolean terminal(JsonNode event) {
+        if (event.path("done").asBoolean(false) || event.path("stop").asBoolean(false)) {
+            return true;
+        }
+        if (event.path("finish_reason").isTextual() || event.path("stop_reason").isTextual()) {
+            return true;
+        }
+        String type = event.path("type").asText("");
+        return type.endsWith("_stop") || type.endsWith(".done") || type.endsWith("_end") || type.equals("done");
+    }
+
+    static void textFields(JsonNode n, String pointer, List<String> out) {
+        if (n instanceof ObjectNode o) {
+            Iterator<Map.Entry<String, JsonNode>> it = o.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String p = pointer + "/" + JsonMasker.escape(e.getKey());
+                if (e.getValue().isTextual() && TEXT_FIELDS.contains(e.getKey())) {
+                    out.add(p);
+                } else if (!e.getKey().equals("logprobs")) {
+                    textFields(e.getValue(), p, out);
+                }
+            }
+        } else if (n instanceof ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                textFields(a.get(i), pointer + "/" + i, out);
+            }
+        }
+    }
+
+    private static JsonNode at(JsonNode root, String pointer) {
+        return root.at(JsonPointer.compile(pointer));
+    }
+
+    /** Sets the string at a pointer (its parent exists); returns the root (a new one for the root itself). */
+    static JsonNode set(JsonNode root, String pointer, String value) {
+        if (pointer.isEmpty()) {
+            return TextNode.valueOf(value);
+        }
+        JsonPointer p = JsonPointer.compile(pointer);
+        JsonNode parent = root.at(p.head());
+        String last = p.last().getMatchingProperty();
+        if (parent instanceof ObjectNode o) {
+            o.put(last, value);
+        } else if (parent instanceof ArrayNode a) {
+            a.set(Integer.parseInt(last), TextNode.valueOf(value));
+        }
+        return root;
+    }
+}

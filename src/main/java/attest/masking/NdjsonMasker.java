@@ -1,0 +1,161 @@
+package attest.masking;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Masks newline-delimited JSON (NDJSON, JSON Lines: Ollama, TGI and other streaming servers), every line,
+ * with the texts reassembled across lines ({@link EventTexts}). Lines are cut on the byte stream, so a
+ * multi-byte character split between chunks is decoded whole. A line that masking leaves unchanged goes
+ * out byte for byte; a line that is not JSON is one text with the other such lines.
+ */
+public final class NdjsonMasker {
+    private final EventTexts texts;
+    private byte[] buf = new byte[0];
+    private int len;
+
+    public NdjsonMasker(Masker masker, Consumer<Redaction> report) {
+        this.texts = new EventTexts(masker, report);
+    }
+
+    /**
+     * A whole NDJSON body (a buffered answer): each line keeps its own values, but the text fields at the
+     * same place in successive lines are one text, so an entity split across lines is found and every line
+     * that carries a piece of it is masked. Returned as it came when nothing was found.
+     */
+    static byte[] maskAll(byte[] body, Masker masker, Consumer<Redaction> report) {
+        int[] found = {0};
+        Consumer<Redaction> counting = r -> {
+            found[0]++;
+            report.accept(r);
+        };
+        List<byte[]> lines = new java.util.ArrayList<>();
+        int from = 0;
+        for (int i = 0; i < body.length; i++) {
+            if (body[i] == '\n') {
+                lines.add(Arrays.copyOfRange(body, from, i + 1));
+                from = i + 1;
+            }
+        }
+        if (from < body.length) {
+            lines.add(Arrays.copyOfRange(body, from, body.length));
+        }
+        JsonNode[] nodes = new JsonNode[lines.size()];
+        JsonNode[] originals = new JsonNode[lines.size()];
+        java.util.Map<String, TextPieces> texts = new java.util.LinkedHashMap<>();
+        for (int k = 0; k < lines.size(); k++) {
+            JsonNode n = JsonMasker.strictEvent(new String(lines.get(k), StandardCharsets.UTF_8).strip());
+            if (n == null) {
+                continue;
+            }
+            nodes[k] = n;
+            originals[k] = n.deepCopy();
+            List<String> pointers = new java.util.ArrayList<>();
+            EventTexts.textFields(n, "", pointers);
+            java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+            for (String p : pointers) {
+                values.put(p, n.at(p).asText());
+                EventTexts.set(n, p, "");
+            }
+            JsonMasker.document(n, "/" + k, masker, counting);
+            String discriminator = EventTexts.discriminator(n);
+            for (java.util.Map.Entry<String, String> v : values.entrySet()) {
+                EventTexts.set(n, v.getKey(), v.getValue());
+                com.fasterxml.jackson.core.JsonPointer jp = com.fasterxml.jackson.core.JsonPointer.compile(v.getKey());
+                JsonNode parent = n.at(jp.head());
+                String last = jp.last().getMatchingProperty();
+                TextPieces.Piece piece = parent instanceof com.fasterxml.jackson.databind.node.ObjectNode o
+                        ? TextPieces.Piece.field(o, last, "/" + k + v.getKey())
+                        : TextPieces.Piece.element((com.fasterxml.jackson.databind.node.ArrayNode) parent,
+                        Integer.parseInt(last), "/" + k + v.getKey());
+                texts.computeIfAbsent(discriminator + v.getKey(), x -> new TextPieces()).add(piece);
+            }
+        }
+        texts.values().forEach(t -> t.mask(masker, counting));
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int k = 0; k < lines.size(); k++) {
+            byte[] raw = lines.get(k);
+            if (nodes[k] == null) {
+                out.writeBytes(JsonMasker.maskText(raw, masker, counting));
+            } else if (nodes[k].equals(originals[k])) {
+                out.writeBytes(raw);
+            } else {
+                out.writeBytes(nodes[k].toString().getBytes(StandardCharsets.UTF_8));
+                int end = raw.length;
+                while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r')) {
+                    end--;
+                }
+                out.write(raw, end, raw.length - end);
+            }
+        }
+        return found[0] == 0 ? body : out.toByteArray();
+    }
+
+    public byte[] push(byte[] bytes) {
+        if (len + bytes.length > buf.length) {
+            buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
+        }
+        System.arraycopy(bytes, 0, buf, len, bytes.length);
+        len += bytes.length;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int from = 0;
+        for (int i = 0; i < len; i++) {
+            if (buf[i] == '\n') {
+                line(Arrays.copyOfRange(buf, from, i + 1), out);
+                from = i + 1;
+            }
+        }
+        System.arraycopy(buf, from, buf, 0, len - from);
+        len -= from;
+        return out.toByteArray();
+    }
+
+    public byte[] finish() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        if (len > 0) {
+            line(Arrays.copyOf(buf, len), out);
+            len = 0;
+        }
+        for (EventTexts.Out o : texts.flush()) {
+            byte[] b = (o.data() + "\n").getBytes(StandardCharsets.UTF_8);
+            out.write(b, 0, b.length);
+        }
+        return out.toByteArray();
+    }
+
+    public void abandon() {
+        len = 0;
+        texts.abandon();
+    }
+
+    private void line(byte[] raw, ByteArrayOutputStream out) {
+        String line = new String(raw, StandardCharsets.UTF_8);
+        String body = line.strip();
+        if (body.isEmpty()) {
+            out.write(raw, 0, raw.length);
+            return;
+        }
+        JsonNode json = JsonMasker.strictEvent(body);
+        JsonNode original = json == null ? null : json.deepCopy();
+        List<EventTexts.Out> outs = json == null ? texts.raw(body, null) : texts.json(json, null);
+        if (outs.size() == 1 && original != null && !outs.get(0).raw()) {
+            try {
+                if (JsonMasker.JSON.readTree(outs.get(0).data()).equals(original)) {
+                    out.write(raw, 0, raw.length);
+                    return;
+                }
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        for (EventTexts.Out o : outs) {
+            byte[] b = (o.data() + "\n").getBytes(StandardCharsets.UTF_8);
+            out.write(b, 0, b.length);
+        }
+    }
+}
