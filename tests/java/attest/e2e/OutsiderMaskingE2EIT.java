@@ -400,15 +400,22 @@ class OutsiderMaskingE2EIT {
         return sc;
     }
 
-    /** What the caller got where the value stood: found by the raw text just before it. */
+    /** What the caller got where the value stood: found by the raw text just before it, or just after it. */
     static String around(String out, String raw, String value) {
         int at = raw.indexOf(value);
         for (int lead = Math.min(16, at); lead >= 3; lead--) {
             String before = raw.substring(at - lead, at);
-            int i = out.indexOf(before);
-            if (i >= 0) {
-                int from = i + before.length();
+            if (out.indexOf(before) >= 0 && out.indexOf(before) == out.lastIndexOf(before)) {
+                int from = out.indexOf(before) + before.length();
                 return "\u00AB" + out.substring(from, Math.min(out.length(), from + value.length() + 16)) + "\u00BB";
+            }
+        }
+        int end = at + value.length();
+        for (int trail = Math.min(16, raw.length() - end); trail >= 3; trail--) {
+            String after = raw.substring(end, end + trail);
+            if (out.indexOf(after) >= 0 && out.indexOf(after) == out.lastIndexOf(after)) {
+                int to = out.indexOf(after);
+                return "\u00AB" + out.substring(Math.max(0, to - value.length() - 16), to + after.length()) + "\u00BB";
             }
         }
         return "(context not found)";

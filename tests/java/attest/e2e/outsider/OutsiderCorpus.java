@@ -103,11 +103,11 @@ public final class OutsiderCorpus {
                 i++;
             }
         }
-        String whole = fold(g.value());
+        String whole = fold(g.probeSource());
         if (whole.length() >= 4) {
             out.add(whole);
         }
-        if (g.type().equals(IP) && g.kind().startsWith("v4")) {
+        if (g.type().equals(IP)) {
             Matcher m = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})").matcher(whole);
             if (m.find()) {
                 out.add(m.group(1) + "." + m.group(2) + "." + m.group(3) + ".");
@@ -381,7 +381,7 @@ public final class OutsiderCorpus {
         int[] groups = cardGroups(name, len);
         String form = weighted(r, 14, "plain", 24, "space", 14, "dash", 7, "nbsp", 5, "nnbsp", 4, "thin",
                 5, "endash", 3, "minus", 5, "fw-hyphen", 4, "fw-space", 3, "fw-plain", 6, "zw", 3, "zw-grouped",
-                3, "dot");
+                2, "emdash");
         String v = switch (form) {
             case "plain" -> num;
             case "space" -> group(num, groups, " ");
@@ -396,7 +396,7 @@ public final class OutsiderCorpus {
             case "fw-plain" -> fullWidth(num);
             case "zw" -> zeroWidth(r, num);
             case "zw-grouped" -> zeroWidth(r, group(num, groups, " "));
-            case "dot" -> group(num, groups, ".");
+            case "emdash" -> group(num, groups, "\u2014");
             default -> throw new IllegalStateException(form);
         };
         return new Gen(CARD, name + "/" + form, v, v);
@@ -415,7 +415,7 @@ public final class OutsiderCorpus {
     static Gen ssn(Random r) {
         String d = validSsnDigits(r);
         String form = weighted(r, 40, "dash", 10, "space", 10, "bare", 6, "nbsp", 6, "endash", 4, "minus",
-                8, "fw", 6, "zw", 4, "fw-bare", 6, "dash-nocontext");
+                8, "fw", 6, "zw", 4, "fw-bare", 6, "dash-nocontext", 2, "emdash");
         int[] g = {3, 2, 4};
         String v = switch (form) {
             case "dash", "dash-nocontext" -> group(d, g, "-");
@@ -424,6 +424,7 @@ public final class OutsiderCorpus {
             case "nbsp" -> group(d, g, "\u00A0");
             case "endash" -> group(d, g, "\u2013");
             case "minus" -> group(d, g, "\u2212");
+            case "emdash" -> group(d, g, "\u2014");
             case "fw" -> fullWidth(group(d, g, "-"));
             case "fw-bare" -> fullWidth(d);
             case "zw" -> zeroWidth(r, group(d, g, "-"));
@@ -740,7 +741,8 @@ public final class OutsiderCorpus {
                 case "zw" -> zeroWidth(r, a);
                 default -> throw new IllegalStateException(form);
             };
-            return new Gen(IP, "v4/" + form, v, v);
+            // the address is what must not survive; a port, a URL path or a zone id is not personal data
+            return new Gen(IP, "v4/" + form, v, form.equals("fw") || form.equals("zw") ? v : a);
         }
         String form = weighted(r, 20, "full", 30, "compressed", 12, "link-local-zone", 10, "v4-mapped",
                 12, "bracket-port", 8, "upper", 8, "fw");
@@ -766,7 +768,13 @@ public final class OutsiderCorpus {
         if (form.equals("fw")) {
             v = fullWidth(v);
         }
-        return new Gen(IP, "v6/" + form, v, v);
+        String address = switch (form) {
+            case "link-local-zone" -> v.substring(0, v.indexOf('%'));
+            case "v4-mapped" -> v.substring("::ffff:".length());
+            case "bracket-port" -> v.substring(1, v.indexOf(']'));
+            default -> v;
+        };
+        return new Gen(IP, "v6/" + form, v, address);
     }
 
     // ---- secrets ----------------------------------------------------------------------------------------------
