@@ -153,6 +153,12 @@ class OutsiderMaskingE2EIT {
     }
 
     @Test
+    void should_reassemble_characters_split_across_events_and_writes() {
+        assertThat(plain.corrupted).as("plain answers with U+FFFD or a lone surrogate").isEmpty();
+        assertThat(streamed.corrupted).as("streamed answers with U+FFFD or a lone surrogate").isEmpty();
+    }
+
+    @Test
     void should_hold_the_corpus_the_issue_asks_for() {
         assertThat(corpus).hasSizeGreaterThanOrEqualTo(500);
         assertThat(corpus.stream().mapToInt(a -> a.entities().size()).sum()).isGreaterThanOrEqualTo(1000);
@@ -344,6 +350,8 @@ class OutsiderMaskingE2EIT {
         final Map<String, Integer> lookTotal = new TreeMap<>();
         final Map<String, Integer> lookBroken = new TreeMap<>();
         final List<String> broken = new ArrayList<>();
+        /** Answers that came back with a replacement character or a lone surrogate (the corpus has neither). */
+        final List<String> corrupted = new ArrayList<>();
 
         Score(String mode) {
             this.mode = mode;
@@ -388,6 +396,9 @@ class OutsiderMaskingE2EIT {
                 }
             }
             sc.caught.put(a.id(), caught);
+            if (damaged(text)) {
+                sc.corrupted.add("#" + a.id() + " got=" + OutsiderCorpus.show(text.substring(0, Math.min(120, text.length()))));
+            }
             for (LookAlike l : a.lookAlikes()) {
                 sc.lookTotal.merge(l.kind(), 1, Integer::sum);
                 if (!text.contains(l.value())) {
@@ -398,6 +409,22 @@ class OutsiderMaskingE2EIT {
             }
         }
         return sc;
+    }
+
+    static boolean damaged(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\uFFFD') {
+                return true;
+            }
+            if (Character.isHighSurrogate(c) && (i + 1 >= text.length() || !Character.isLowSurrogate(text.charAt(i + 1)))) {
+                return true;
+            }
+            if (Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(text.charAt(i - 1)))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** What the caller got where the value stood: found by the raw text just before it, or just after it. */
@@ -437,6 +464,8 @@ class OutsiderMaskingE2EIT {
         b.append(String.format("%-12s %6d | %8.4f (%4d broken)   | %8.4f (%4d broken)%n", "precision", plain.looks(),
                 plain.precision(), plain.lookBroken(), streamed.precision(), streamed.lookBroken()));
         b.append(String.format("leaked streamed but caught plain: %d%n", STREAM_ONLY_LEAKS.size()));
+        b.append(String.format("answers with U+FFFD or a lone surrogate: plain %d, streamed %d%n", plain.corrupted.size(),
+                streamed.corrupted.size()));
         for (Score sc : List.of(plain, streamed)) {
             b.append("\n== ").append(sc.mode).append(": misses by kind\n");
             sc.missedByKind.forEach((k, v) -> b.append(String.format("  %-40s %d%n", k, v)));
@@ -451,6 +480,8 @@ class OutsiderMaskingE2EIT {
             sc.misses.forEach(m -> full.append("  ").append(m).append('\n'));
             full.append("== ").append(sc.mode).append(": every broken look-alike\n");
             sc.broken.forEach(m -> full.append("  ").append(m).append('\n'));
+            full.append("== ").append(sc.mode).append(": every damaged answer\n");
+            sc.corrupted.forEach(m -> full.append("  ").append(m).append('\n'));
         }
         full.append("\n== leaked streamed but caught plain\n");
         STREAM_ONLY_LEAKS.forEach(m -> full.append("  ").append(m).append('\n'));
