@@ -68,8 +68,7 @@ public final class BudgetGuard extends ChannelDuplexHandler {
         ReferenceCountUtil.release(msg);
         String method = current == null ? null : current.method().name();
         String target = current == null ? null : RefusedRequest.boundTarget(current.uri());
-        String rid = attest.ingress.RequestIds.acceptOrMint(current == null ? null
-                : current.headers().get(ResponseHeaders.REQUEST_ID));
+        String rid = attest.ingress.RequestIds.mint(); // always the gateway's own (X-Request-Id is correlation only)
         String reason = "request buffer budget exhausted";
         byte[] body = Refusals.answerAndClose(ctx, 503, "overloaded", reason, rid, Map.of("Retry-After", "1"));
         Refusals.report(onRefusal, new RefusedRequest(503, "overloaded", reason, method, target, Refusals.source(ctx),

@@ -144,7 +144,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     private void refuse(ChannelHandlerContext ctx, HttpRequest request, String reason, Long declared, String sha256) {
         closed = true;
         pending = null;
-        String rid = RequestIds.acceptOrMint(request.headers().get(ResponseHeaders.REQUEST_ID));
+        String rid = RequestIds.mint(); // always the gateway's own (X-Request-Id is correlation only)
         byte[] body = Refusals.answerAndClose(ctx, 401, "invalid_token", MESSAGE, rid, CHALLENGE);
         Refusals.report(onRefusal, new RefusedRequest(401, "invalid_token", MESSAGE, request.method().name(),
                 RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid, declared, sha256, reason, body));
