@@ -285,13 +285,16 @@ class ApprovalRoutesTest {
         Exchange refused = chat(flooder, RISKY, rid, "Prefer", "respond-async");
         assertThat(status(refused)).isEqualTo(429);
         assertThat(body(refused).path("error").path("code").asText()).isEqualTo("too_many_held_calls");
-        long retry = Long.parseLong(refused.getMessage().getHeader("Retry-After", String.class));
+        long retry = Long.parseLong(attest.http.ResponseHeaders.of(refused).get("Retry-After"));
         assertThat(retry).isBetween(1L, 901L);
-        // the refusal is evidence, and nothing was held for it
-        assertThat(one("SELECT outcome FROM evidence_record WHERE request_id = ?", rid)).isEqualTo("denied");
-        assertThat(one("SELECT status FROM evidence_record WHERE request_id = ?", rid)).isEqualTo(429);
-        assertThat(one("SELECT approval_id FROM evidence_record WHERE request_id = ?", rid)).isNull();
-        assertThat(one("SELECT count(*) FROM approval_request WHERE request_id = ?", rid)).isEqualTo(0L);
+        // the refusal is evidence (under the gateway's id; the caller's is its correlation id), and nothing was held
+        String gid = refused.getProperty(attest.Exchanges.REQUEST_ID, String.class);
+        assertThat(gid).isNotEqualTo(rid);
+        assertThat(one("SELECT correlation_id FROM evidence_record WHERE request_id = ?", gid)).isEqualTo(rid);
+        assertThat(one("SELECT outcome FROM evidence_record WHERE request_id = ?", gid)).isEqualTo("denied");
+        assertThat(one("SELECT status FROM evidence_record WHERE request_id = ?", gid)).isEqualTo(429);
+        assertThat(one("SELECT approval_id FROM evidence_record WHERE request_id = ?", gid)).isNull();
+        assertThat(one("SELECT count(*) FROM approval_request WHERE request_id = ?", gid)).isEqualTo(0L);
         // another requester is not affected; a cancelled call frees a place
         hold(user(), RISKY);
         assertThat(status(http("direct:ingress", "DELETE", "/approvals/" + held.get(0), token(flooder,
@@ -331,7 +334,7 @@ class ApprovalRoutesTest {
         assertThat(ids(page1)).containsExactly(first, second);
         // approvers see what the call asks of the model, not only its prompt
         JsonNode call = body(page1).path("approvals").get(0).path("call");
-        assertThat(call.toString()).isEqualTo("{\"upstream\":\"llm\",\"model\":\"demo\",\"max_tokens\":null,"
+        assertThat(call.toString()).isEqualTo("{\"upstream\":\"llm\",\"model\":\"demo\",\"max_tokens\":256,"
                 + "\"stream\":false,\"tools\":[],\"logprobs\":false,\"top_logprobs\":null}");
         String cursor = body(page1).path("next_cursor").asText();
         Exchange page2 = list("bob", "?requester=" + requester + "&limit=2&cursor=" + cursor, "approver");
@@ -425,13 +428,13 @@ class ApprovalRoutesTest {
 
     static String stateOf(Exchange start) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("[?&]state=([^&]+)")
-                .matcher(start.getMessage().getHeader("Location", String.class));
+                .matcher(attest.http.ResponseHeaders.of(start).get("Location"));
         assertThat(m.find()).isTrue();
         return java.net.URLDecoder.decode(m.group(1), StandardCharsets.UTF_8);
     }
 
     static String loginCookie(Exchange start) {
-        String c = start.getMessage().getHeader("Set-Cookie", String.class);
+        String c = attest.http.ResponseHeaders.of(start).get("Set-Cookie");
         assertThat(c).startsWith("attest_approval_login=").contains("; Path=/auth/callback").contains("; HttpOnly")
                 .contains("; SameSite=Lax");
         return c.substring(0, c.indexOf(';'));
@@ -449,7 +452,7 @@ class ApprovalRoutesTest {
         Exchange victim = anonymous("direct:auth-callback", "/auth/callback?code=stolen&state=" + state);
         assertThat(status(victim)).isEqualTo(400);
         assertThat(body(victim).path("error").path("code").asText()).isEqualTo("bad_request");
-        assertThat(victim.getMessage().getHeader("Set-Cookie")).isNull();
+        assertThat(attest.http.ResponseHeaders.of(victim).get("Set-Cookie")).isNull();
         // the state is spent: the attacker's own browser cannot use it either
         Exchange again = anonymous("direct:auth-callback", "/auth/callback?code=stolen&state=" + state,
                 "Cookie", attackerCookie);
@@ -464,7 +467,7 @@ class ApprovalRoutesTest {
         Exchange back = anonymous("direct:auth-callback", "/auth/callback?code=not-a-code&state=" + stateOf(mine),
                 "Cookie", "x=1; " + loginCookie(mine));
         assertThat(status(back)).isNotEqualTo(400);
-        assertThat(back.getMessage().getHeader("Set-Cookie")).isNull();
+        assertThat(attest.http.ResponseHeaders.of(back).get("Set-Cookie")).isNull();
     }
 
     @Test
@@ -483,7 +486,7 @@ class ApprovalRoutesTest {
         assertThat(started).isEqualTo(20); // attest.approval.page.max-pending-logins-per-source's default
         assertThat(status(last)).isEqualTo(429);
         assertThat(body(last).path("error").path("code").asText()).isEqualTo("too_many_sign_ins");
-        assertThat(last.getMessage().getHeader("Retry-After", String.class)).isNotBlank();
+        assertThat(attest.http.ResponseHeaders.of(last).get("Retry-After")).isNotBlank();
         assertThat(one("SELECT count(*) FROM approval_login WHERE source = ?", "127.0.0.1")).isEqualTo(20L);
         // once they are past their time to live they are purged, and their states no longer work
         String old = stateOf(anonymousAfterAging(review));

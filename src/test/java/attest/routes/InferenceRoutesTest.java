@@ -438,7 +438,7 @@ class InferenceRoutesTest {
         assertThat(a).isNotEqualTo(b).isNotEqualTo("same-id-chosen-by-the-caller");
         assertThat(b).isNotEqualTo("same-id-chosen-by-the-caller");
         // what the caller is told, and what the upstream is sent, is the gateway's id
-        assertThat(first.getMessage().getHeader("X-Request-Id", String.class)).isEqualTo(a);
+        assertThat(attest.http.ResponseHeaders.of(first).get("X-Request-Id")).isEqualTo(a);
         assertThat(upstream.getExchanges().get(0).getProperty(Exchanges.FORWARD_HEADERS, ForwardHeaders.class)
                 .first("X-Request-Id")).isEqualTo(a);
         evidence.expectedMessageCount(2);
