@@ -185,4 +185,40 @@ class HostileHttpE2EIT {
         assertThat(a.head().toLowerCase()).doesNotContain("x-marker").doesNotContain("x-a:");
         assertThat(stack().demo.calls()).as("upstream calls").isEqualTo(before);
     }
+
+    @Test
+    void should_strip_underscore_spellings_client_addresses_and_query_credentials_before_the_upstream()
+            throws Exception {
+        String marker = "strip-" + java.util.UUID.randomUUID();
+        java.util.Map<String, String> hostile = new java.util.LinkedHashMap<>();
+        hostile.put("X_Forwarded_For", "6.6.6.6");
+        hostile.put("x_forwarded_host", "evil.example");
+        hostile.put("X_Attest_Subject", "spoofed-admin-zq");
+        hostile.put("X_Real_IP", "6.6.6.6");
+        hostile.put("True-Client-IP", "6.6.6.6");
+        hostile.put("CF-Connecting-IP", "6.6.6.6");
+        hostile.put("X-Client-IP", "6.6.6.6");
+        hostile.put("X-Real-IP", "6.6.6.6");
+        hostile.put("Forwarded", "for=6.6.6.6");
+        hostile.put("X-Cluster-Client-IP", "6.6.6.6");
+        hostile.put("Fastly-Client-IP", "6.6.6.6");
+        hostile.put("true_client_ip", "6.6.6.6");
+        var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(stack().gatewayUrl() + CHAT
+                        + "?api_key=sk-leak&KEY=k-leak&access_token=t-leak&Token=u-leak&apikey=v-leak&api-key=w-leak&keep=1"))
+                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json").header("X-Marker", marker)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(E2E.CHAT));
+        hostile.forEach(b::header);
+        var r = E2E.HTTP.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        var got = stack().demo.received().stream().filter(x -> marker.equals(x.header("X-Marker"))).findFirst()
+                .orElseThrow();
+        for (String name : hostile.keySet()) {
+            assertThat(got.header(name)).as(name).isNull();
+        }
+        assertThat(got.headers().values().toString()).doesNotContain("6.6.6.6").doesNotContain("evil.example")
+                .doesNotContain("spoofed-admin-zq");
+        assertThat(got.rawQuery()).isEqualTo("keep=1");
+        assertThat(got.header("Authorization")).isEqualTo("Bearer " + stack().demoKey);
+    }
 }

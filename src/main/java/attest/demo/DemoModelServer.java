@@ -43,8 +43,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class DemoModelServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A request as the upstream saw it. */
-    public record Received(String method, String path, Map<String, List<String>> headers, String body) {
+    /** A request as the upstream saw it (the query as received, or null). */
+    public record Received(String method, String path, Map<String, List<String>> headers, String body,
+                           String rawQuery) {
         public String header(String name) {
             for (Map.Entry<String, List<String>> e : headers.entrySet()) {
                 if (e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty()) {
@@ -149,7 +150,8 @@ public final class DemoModelServer implements AutoCloseable {
             if (record) {
                 Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
                 ex.getRequestHeaders().forEach((k, v) -> headers.put(k, List.copyOf(v)));
-                received.add(new Received(ex.getRequestMethod(), ex.getRequestURI().getRawPath(), headers, body));
+                received.add(new Received(ex.getRequestMethod(), ex.getRequestURI().getRawPath(), headers, body,
+                        ex.getRequestURI().getRawQuery()));
             }
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             if (auth == null || !authCheck.test(auth)) {
