@@ -33,21 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the risk stage: each must be held ({@code REVIEW}), and the benign look-alikes must not.
  */
 class RiskEvasionTest {
-    static final String RULES = """
-            rules:
-              - id: extraction
-                reason: prompt extraction
-                match:
-                  prompt: {sets: [training-data-extraction, system-prompt-extraction]}
-                approvers: {role: approver}
-              - id: bulk-pii
-                reason: bulk personal data
-                match:
-                  prompt: {sets: [bulk-personal-data]}
-                approvers: {role: approver}
-            """;
     static final AssessRiskProcessor RISK = new AssessRiskProcessor(new RiskEngine(
-            RiskRulesFile.parse(YamlTree.parse("risk.yaml", RULES)),
+            RiskRulesFile.parse(YamlTree.parse("risk.yaml", RiskEngineTest.RULES)),
             Clock.fixed(Instant.parse("2026-11-25T12:00:00Z"), ZoneOffset.UTC)));
     static final Upstream LLM = new Upstream("llm", "/llm", URI.create("http://127.0.0.1:9"), UpstreamCredential.NONE,
             Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));

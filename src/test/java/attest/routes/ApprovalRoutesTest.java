@@ -150,14 +150,15 @@ class ApprovalRoutesTest {
         String rid = rid();
         CompletableFuture<Exchange> caller = CompletableFuture.supplyAsync(() -> chat("alice", RISKY, rid));
         UUID id = await().atMost(Duration.ofSeconds(5)).until(() ->
-                (UUID) one("SELECT id FROM approval_request WHERE request_id = ?", rid), v -> v != null);
+                (UUID) one("SELECT a.id FROM approval_request a JOIN evidence_record r ON r.id = a.evidence_id "
+                        + "WHERE r.correlation_id = ?", rid), v -> v != null);
         assertThat(upstream.getReceivedCounter()).isZero();
         assertThat(status(decide(id.toString(), "bob", "approve", "approver"))).isEqualTo(200);
         Exchange out = caller.get();
         assertThat(status(out)).isEqualTo(200);
         assertThat(body(out).path("choices").get(0).path("message").path("content").asText()).isEqualTo("done");
         assertThat(upstream.getReceivedCounter()).isEqualTo(1);
-        assertThat(one("SELECT outcome FROM evidence_record WHERE request_id = ?", rid)).isEqualTo("completed");
+        assertThat(one("SELECT outcome FROM evidence_record WHERE correlation_id = ?", rid)).isEqualTo("completed");
     }
 
     @Test
