@@ -343,7 +343,7 @@ public final class Export {
             # Attest evidence export
 
             - `manifest.json`: the time range, each chain's first exported position, the hash of the entry just
-              before it (`anchor_hash`), and the SHA-256 of every other file.
+              before it (`anchor_hash`), the Merkle frontier before it, and the SHA-256 of every other file.
             - `chains/<chain>.jsonl`: the chain's entries, one per line, each line exactly the canonical bytes
               that were hashed (RFC 8785 JSON; canonical JSON holds no raw line breaks).
             - `checkpoints/<chain>.jsonl`: signed checkpoints: `canonical` (base64 of the signed bytes),
@@ -353,7 +353,12 @@ public final class Export {
 
             Verify with Attest's verifier (exit 0 valid, 1 tampered, 2 unverifiable):
 
-                attest.VerifyCommand --export <this directory> --public-key keys/<key id>.pub
+                attest.VerifyCommand --export <this directory> --from <F> --to <T> [--witness FILE] \
+                    --public-key <the key, from its owner>
+
+            With --from/--to (the range you asked for) a trimmed head or tail, a missing heartbeat or a chain
+            left out is INCOMPLETE (exit 1). The first line of each checkpoint file is the opening checkpoint
+            (signed at or before F), the last the closing one (signed at or after T).
 
             or with your own, from docs/evidence-format.md: starting from `anchor_hash`, compute
             hash(n) = SHA-256("attest.evidence.v1" 0x00 || hash(n-1) || line n) for every line, check that every
