@@ -46,6 +46,7 @@ public class FilterResponseHeadersProcessor implements Processor {
         if (requestId != null) {
             headers.set(ResponseHeaders.REQUEST_ID, requestId);
         }
+        headers.remove(ResponseHeaders.EVIDENCE_ID); // only ever the gateway's own record id
         attest.evidence.EvidenceRecord evidence = exchange.getProperty(Exchanges.EVIDENCE,
                 attest.evidence.EvidenceRecord.class);
         if (evidence != null && evidence.getId() != null) {
