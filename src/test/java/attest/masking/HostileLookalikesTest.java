@@ -59,15 +59,7 @@ class HostileLookalikesTest {
     }
 
     static String script(String s, int zero) {
-        StringBuilder sb = new StringBuilder();
-        for (char c : s.toCharArray()) {
-            if (c >= '0' && c <= '9') {
-                sb.appendCodePoint(zero + c - '0');
-            } else {
-                sb.append(c);
-            }
-        }
-        return sb.toString();
+        return MaskingCorpus.digitForm(s, zero);
     }
 
     static String fullWidth(String s) {

@@ -70,15 +70,7 @@ class StreamingTextMaskerTest {
     }
 
     static String digits(String s, int zero) {
-        StringBuilder sb = new StringBuilder();
-        for (char c : s.toCharArray()) {
-            if (c >= '0' && c <= '9') {
-                sb.appendCodePoint(zero + c - '0');
-            } else {
-                sb.append(c);
-            }
-        }
-        return sb.toString();
+        return MaskingCorpus.digitForm(s, zero);
     }
 
     @ParameterizedTest
