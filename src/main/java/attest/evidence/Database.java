@@ -87,7 +87,8 @@ public final class Database implements AutoCloseable {
                 Path pwfile = null;
                 if (fresh) {
                     // initdb: the superuser gets a password, and no connection is trusted
-                    pwfile = Files.createTempFile("attest-pg", ".pw");
+                    pwfile = Files.createTempFile("attest-pg", ".pw", java.nio.file.attribute.PosixFilePermissions
+                            .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
                     Files.writeString(pwfile, owner);
                     builder.setLocaleConfig("pwfile", pwfile.toString())
                             .setLocaleConfig("auth-host", "scram-sha-256")
