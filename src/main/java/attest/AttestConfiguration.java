@@ -157,7 +157,8 @@ public class AttestConfiguration implements CamelConfiguration {
 
         // evidence
         Database db = Database.open(s.string("attest.db.url", ""), s.string("attest.db.user", ""),
-                s.string("attest.db.password", ""), Path.of(s.string("attest.db.embedded.data-dir", ".attest/pgdata")),
+                s.string("attest.db.password", ""), s.string("attest.db.app-user", ""),
+                s.string("attest.db.app-password", ""), Path.of(s.string("attest.db.embedded.data-dir", ".attest/pgdata")),
                 s.integer("attest.db.embedded.port", 0), s.integer("attest.db.pool-size", 8),
                 s.millis("attest.db.connect-timeout-ms", 1000));
         closer.add(db::close);

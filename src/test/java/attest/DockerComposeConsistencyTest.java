@@ -148,4 +148,13 @@ class DockerComposeConsistencyTest {
             assertThat(page).contains("http://127.0.0.1:" + port + "/auth/callback");
         }
     }
+
+    /** The gateway's connections are not the database owner's (the compose PostgreSQL user is a superuser). */
+    @Test
+    void should_connect_the_gateway_as_its_own_login_role_not_the_owner() {
+        assertThat(env("gateway").get("ATTEST_DB_APP_USER")).isNotBlank()
+                .isNotEqualTo(env("gateway").get("ATTEST_DB_USER")).isNotEqualTo(env("postgres").get("POSTGRES_USER"));
+        assertThat(env("gateway").get("ATTEST_DB_APP_PASSWORD")).isNotBlank()
+                .isNotEqualTo(env("gateway").get("ATTEST_DB_PASSWORD"));
+    }
 }

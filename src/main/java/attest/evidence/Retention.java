@@ -154,18 +154,23 @@ public final class Retention {
         return new Result(purged, keys, outbox, heldPurged, signInsRemoved);
     }
 
+    /** Runs a purge whose first parameter is the cut-off and whose second, if any, the upstream(s). */
+    private static int run(Connection c, PreparedStatement ps, Instant before, Object arg) throws SQLException {
+        ps.setTimestamp(1, Timestamp.from(before));
+        if (arg instanceof String s) {
+            ps.setString(2, s);
+        } else if (arg instanceof String[] a) {
+            ps.setArray(2, c.createArrayOf("text", a));
+        }
+        return ps.executeUpdate();
+    }
+
     private static int purgeHeld(Connection c, String where, Object arg, Instant before) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET request_body = '\\x'::bytea, "
                 + "request_headers = '[]', preview = '[purged by retention]', result_body = NULL, result_headers = NULL, "
                 + "payload_purged = true WHERE NOT payload_purged AND state IN ('executed', 'failed', 'denied', "
                 + "'expired', 'cancelled') AND coalesce(executed_at, decided_at, created_at) < ? AND " + where)) {
-            ps.setTimestamp(1, Timestamp.from(before));
-            if (arg instanceof String s) {
-                ps.setString(2, s);
-            } else if (arg instanceof String[] a) {
-                ps.setArray(2, c.createArrayOf("text", a));
-            }
-            return ps.executeUpdate();
+            return run(c, ps, before, arg);
         }
     }
 
@@ -173,13 +178,7 @@ public final class Retention {
         try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_record SET request_body = NULL, response_body "
                 + "= NULL, raw_response_body = NULL, payload_purged = true WHERE NOT payload_purged AND state = 'terminal' AND completed_at < ? "
                 + "AND " + where)) {
-            ps.setTimestamp(1, Timestamp.from(before));
-            if (arg instanceof String s) {
-                ps.setString(2, s);
-            } else if (arg instanceof String[] a) {
-                ps.setArray(2, c.createArrayOf("text", a));
-            }
-            return ps.executeUpdate();
+            return run(c, ps, before, arg);
         }
     }
 }
