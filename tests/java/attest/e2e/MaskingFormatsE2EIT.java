@@ -77,9 +77,20 @@ class MaskingFormatsE2EIT {
             return text.toString();
         });
         String bob = stack().userToken("bob");
+        // bob sees it pending in his list (the held call is stored), then approves it
         String id = await().atMost(Duration.ofSeconds(15)).until(() -> {
             Map<String, Object> row = evidence(rid);
-            return row == null || row.get("approval_id") == null ? null : String.valueOf(row.get("approval_id"));
+            if (row == null || row.get("approval_id") == null) {
+                return null;
+            }
+            String held = String.valueOf(row.get("approval_id"));
+            for (JsonNode n : JSON.readTree(ApprovalE2EIT.get(ApprovalE2EIT.control() + "/approvals", bob).body())
+                    .path("approvals")) {
+                if (n.path("id").asText().equals(held) && n.path("state").asText().equals("pending")) {
+                    return held;
+                }
+            }
+            return null;
         }, v -> v != null);
         HttpResponse<String> decided = ApprovalE2EIT.decide(ApprovalE2EIT.control(), id, bob, "approve");
         assertThat(decided.statusCode()).as(decided.body()).isEqualTo(200);
