@@ -219,19 +219,20 @@ public final class JsonMasker {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         List<String> alternatives = new ArrayList<>();
         collectTokens(logprobs, tokens, bytes, alternatives);
-        List<String> texts = new ArrayList<>();
+        // one scan per distinct text; the alternatives are scanned together, apart from each other
+        java.util.LinkedHashSet<String> texts = new java.util.LinkedHashSet<>();
         texts.add(tokens.toString());
         texts.add(bytes.toString(StandardCharsets.UTF_8));
-        texts.addAll(alternatives);
-        boolean touched = false;
+        java.util.LinkedHashSet<String> alts = new java.util.LinkedHashSet<>(alternatives);
+        texts.add(String.join("\n|\n", alts));
         for (String t : texts) {
-            for (Finding f : masker.engine().scan(t)) {
+            List<Finding> findings = masker.engine().scan(t);
+            for (Finding f : findings) {
                 // the rule set's action decides: block refuses the answer; anything else redacts the field
                 masker.replace(f, t.substring(f.start(), f.end()), pointer, r -> { });
                 report.accept(new Redaction(f.entityType(), REDACT_FIELD, pointer, f.detector()));
-                touched = true;
             }
-            if (touched) {
+            if (!findings.isEmpty()) {
                 return true;
             }
         }

@@ -13,6 +13,36 @@ public final class MaskingService {
     public MaskingService(List<MaskingRuleSet> ruleSets, Duration budget) {
         this.ruleSets = List.copyOf(ruleSets);
         this.budgetNanos = budget.toNanos();
+        warmUp();
+    }
+
+    /** Answers of every shape with every entity type, masked once at start (not counted against the budget). */
+    private static final String WARM_UP_TEXT = "Card 4111 1111 1111 1111, SSN 536-90-4399, jane.doe@example.com, "
+            + "+1 415 555 2671, DE89 3704 0044 0532 0130 00, 192.168.10.7, 2001:db8::1, ts 1719557306044, v1.2.3.4";
+
+    /**
+     * The first pass of a fresh JVM (class loading, pattern compilation, JIT) can take longer than the budget on
+     * a busy machine, and would fail the first calls closed: so every rule set masks a sample of each answer
+     * shape once here. Block rules and failures are ignored: this output goes nowhere.
+     */
+    private void warmUp() {
+        String json = "{\"choices\":[{\"message\":{\"content\":\"" + WARM_UP_TEXT + "\"},\"logprobs\":"
+                + "{\"content\":[{\"token\":\"x\",\"bytes\":[120],\"top_logprobs\":[]}]}}]}";
+        String sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + WARM_UP_TEXT
+                + "\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"x\"}"
+                + "\n\ndata: [DONE]\n\n";
+        for (MaskingRuleSet r : ruleSets) {
+            for (int i = 0; i < 3; i++) {
+                try {
+                    AnswerMasker.mask(json.getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/json",
+                            r.masker(), x -> { });
+                    AnswerMasker.mask(sse.getBytes(java.nio.charset.StandardCharsets.UTF_8), "text/event-stream",
+                            r.masker(), x -> { });
+                } catch (RuntimeException e) {
+                    // a block rule refuses the sample; a failing detector fails real calls closed later
+                }
+            }
+        }
     }
 
     public List<MaskingRuleSet> ruleSets() {

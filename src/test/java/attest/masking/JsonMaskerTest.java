@@ -53,4 +53,34 @@ class JsonMaskerTest {
         byte[] out = JsonMasker.mask("plain jane@example.com".getBytes(StandardCharsets.UTF_8), MASKER, r -> { });
         assertThat(new String(out, StandardCharsets.UTF_8)).isEqualTo("plain [EMAIL]");
     }
+
+    /** Hostile: every NDJSON line is masked, not only the first value. */
+    @Test
+    void should_mask_every_line_of_ndjson() {
+        String body = "{\"response\":\"ok\"}\n{\"response\":\"ssn 536-90-4399\"}\n{\"x\":\"jane@example.com\"}\n";
+        String out = new String(JsonMasker.mask(body.getBytes(StandardCharsets.UTF_8), MASKER, r -> { }),
+                StandardCharsets.UTF_8);
+        assertThat(out).contains("[SSN]", "[EMAIL]").doesNotContain("4399").doesNotContain("jane@");
+        assertThat(out.lines().count()).isEqualTo(3);
+    }
+
+    /** Hostile: bytes with no finding come out byte for byte, binary and invalid UTF-8 included. */
+    @Test
+    void should_return_a_body_without_findings_byte_for_byte() {
+        byte[] binary = {(byte) 0x89, 'P', 'N', 'G', (byte) 0xff, (byte) 0xfe, 0, 1, (byte) 0xc3};
+        assertThat(JsonMasker.mask(binary, MASKER, r -> { })).isEqualTo(binary);
+        byte[] json = "{ \"a\" :\t\"caf\\u00e9\" }".getBytes(StandardCharsets.UTF_8);
+        assertThat(JsonMasker.mask(json, MASKER, r -> { })).isEqualTo(json);
+    }
+
+    /** Hostile: logprobs give an entity back token by token; the field is redacted whole. */
+    @Test
+    void should_redact_logprobs_that_spell_an_entity() throws Exception {
+        String body = "{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":{\"content\":["
+                + "{\"token\":\"jane\",\"bytes\":[106,97,110,101],\"top_logprobs\":[]},"
+                + "{\"token\":\"@example.com\",\"bytes\":null,\"top_logprobs\":[]}]}}]}";
+        String out = new String(JsonMasker.mask(body.getBytes(StandardCharsets.UTF_8), MASKER, r -> { }),
+                StandardCharsets.UTF_8);
+        assertThat(out).doesNotContain("jane").doesNotContain("example.com");
+    }
 }

@@ -126,4 +126,61 @@ class SseMaskerTest {
                 + new String(m.finish(), StandardCharsets.UTF_8);
         assertThat(out).doesNotContain("jane").doesNotContain("4399").contains("[EMAIL]").contains("[SSN]");
     }
+
+    static String run(String upstream, int cut) {
+        byte[] raw = upstream.getBytes(StandardCharsets.UTF_8);
+        SseMasker m = new SseMasker(MASKER, r -> { });
+        return new String(m.push(java.util.Arrays.copyOfRange(raw, 0, cut)), StandardCharsets.UTF_8)
+                + new String(m.push(java.util.Arrays.copyOfRange(raw, cut, raw.length)), StandardCharsets.UTF_8)
+                + new String(m.finish(), StandardCharsets.UTF_8);
+    }
+
+    /** Hostile: the fields nobody streamed through the masker before (reasoning, refusal, transcripts). */
+    @ParameterizedTest
+    @ValueSource(strings = {"reasoning_content", "reasoning", "refusal"})
+    void should_mask_every_streamed_text_field_split_across_chunks(String field) throws Exception {
+        String a = "{\"choices\":[{\"index\":0,\"delta\":{\"" + field + "\":\"ssn 536-9\"},\"finish_reason\":null}]}";
+        String b = "{\"choices\":[{\"index\":0,\"delta\":{\"" + field + "\":\"0-4399 ok\"},\"finish_reason\":null}]}";
+        String c = "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}";
+        String out = run("data: " + a + "\n\ndata: " + b + "\n\ndata: " + c + "\n\ndata: [DONE]\n\n", 10);
+        assertThat(out).doesNotContain("4399").doesNotContain("536-9");
+        StringBuilder text = new StringBuilder();
+        for (String e : out.split("\n\n")) {
+            if (e.startsWith("data: {")) {
+                text.append(JSON.readTree(e.substring(6)).path("choices").path(0).path("delta").path(field).asText(""));
+            }
+        }
+        assertThat(text.toString()).isEqualTo("ssn [SSN] ok");
+    }
+
+    /** Hostile: the Responses API's events, and a non-OpenAI event stream, split mid-entity. */
+    @Test
+    void should_mask_responses_api_and_other_event_streams_split_across_events() {
+        String responses = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+                + "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"mail jane.d\"}\n\n"
+                + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+                + "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"oe@example.com\"}\n\n"
+                + "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"item_id\":\"m\","
+                + "\"text\":\"mail jane.doe@example.com\"}\n\n";
+        String anthropic = "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+                + "\"text\":\"card 4111 1111\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+                + "{\"type\":\"text_delta\",\"text\":\" 1111 1111 ok\"}}\n\ndata: {\"type\":\"content_block_stop\","
+                + "\"index\":0}\n\n";
+        assertThat(run(responses, 7)).doesNotContain("jane.d").doesNotContain("oe@example").contains("[EMAIL]");
+        assertThat(run(anthropic, 7)).doesNotContain("4111 1111").doesNotContain(" 1111 1111 ok").contains("[CARD]");
+    }
+
+    /** Hostile: a multi-byte character cut between network chunks must not become U+FFFD. */
+    @Test
+    void should_reassemble_a_character_split_between_chunks() throws Exception {
+        // the cut falls in the second event while the first is complete (and in the first, before it is)
+        String upstream = event("Grüße 🙂 ok", false) + event(" Grüße 🙂 ok", false) + event(null, true)
+                + "data: [DONE]\n\n";
+        int at = upstream.getBytes(StandardCharsets.UTF_8).length;
+        for (int cut = 1; cut < at; cut++) {
+            String out = run(upstream, cut);
+            assertThat(out).as("cut %d", cut).doesNotContain("\uFFFD");
+            assertThat(content(out)).isEqualTo("Grüße 🙂 ok Grüße 🙂 ok");
+        }
+    }
 }
