@@ -71,9 +71,9 @@ public final class BudgetGuard extends ChannelDuplexHandler {
         String rid = attest.ingress.RequestIds.acceptOrMint(current == null ? null
                 : current.headers().get(ResponseHeaders.REQUEST_ID));
         String reason = "request buffer budget exhausted";
-        byte[] body = Refusals.answerAndClose(ctx, 503, "overloaded", reason, rid, Map.of("Retry-After", "1"));
+        Refusals.answerAndClose(ctx, 503, "overloaded", reason, rid, Map.of("Retry-After", "1"));
         Refusals.report(onRefusal, new RefusedRequest(503, "overloaded", reason, method, target, Refusals.source(ctx),
-                rid, declared, null, null, body));
+                rid, declared, null, null));
     }
 
     @Override
