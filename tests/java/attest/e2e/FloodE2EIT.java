@@ -233,7 +233,7 @@ class FloodE2EIT {
             }
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> connections().open("127.0.0.1") == 0);
-        HttpResponse<String> r = E2E.chatVia("http://127.0.0.1:" + port, E2E.newRequestId());
+        HttpResponse<String> r = chat(E2E.newRequestId());
         assertThat(r.statusCode()).as("a freed slot serves again").isEqualTo(200);
     }
 
@@ -255,7 +255,7 @@ class FloodE2EIT {
             await().atMost(Duration.ofSeconds(20)).until(() -> sent.get() >= 20);
             for (int i = 0; i < 5; i++) {
                 String rid = E2E.newRequestId();
-                HttpResponse<String> r = E2E.chatVia("http://127.0.0.1:" + port, rid);
+                HttpResponse<String> r = chat(rid);
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
                 assertThat(r.body()).contains("You said: hello");
                 await().atMost(Duration.ofSeconds(10)).until(() -> "completed".equals(outcome(rid)));
@@ -268,6 +268,18 @@ class FloodE2EIT {
             pool.shutdown();
         }
         assertThat(sent.get()).isGreaterThanOrEqualTo(20);
+    }
+
+    /** A chat call as alice on a new connection (a pooled one may have been closed by the short idle timeout). */
+    static HttpResponse<String> chat(String requestId) throws Exception {
+        {
+            return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                            + "/llm/v1/chat/completions")).timeout(Duration.ofSeconds(30))
+                    .header("Authorization", "Bearer " + stack().userToken("alice")).header("X-Request-Id", requestId)
+                    .header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(E2E.CHAT)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        }
     }
 
     static String outcome(String requestId) throws Exception {

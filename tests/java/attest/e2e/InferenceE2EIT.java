@@ -50,6 +50,8 @@ class InferenceE2EIT {
     }
 
     static void assertEvidenceAndEvent(String requestId, String outcome, int status) throws Exception {
+        // a refusal of the HTTP layer (401 on the headers) is answered at once and its evidence committed after
+        await().atMost(Duration.ofSeconds(10)).until(() -> evidence(requestId) != null);
         Map<String, Object> row = evidence(requestId);
         assertThat(row).as("evidence row for %s", requestId).isNotNull();
         assertThat(row.get("state")).isEqualTo("terminal");

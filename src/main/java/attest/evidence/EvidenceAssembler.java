@@ -217,8 +217,9 @@ public final class EvidenceAssembler {
             r.setRawResponseSize((long) up.body().length);
             r.setRawResponseBody(up.body());
         }
-        if (refused(status) && r.getApprovalId() == null) {
-            // a refused request is evidence of its metadata, size and digest: never of its body
+        if (error != null && refused(status) && r.getForwardedAt() == null && r.getApprovalId() == null) {
+            // a request the gateway refused (not an upstream's answer with the same status) is evidence of its
+            // metadata, size and digest: never of its body
             r.setRequestBody(null);
             r.setResponseBody(null);
             r.setRawResponseBody(null);

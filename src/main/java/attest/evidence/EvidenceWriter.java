@@ -161,6 +161,9 @@ public final class EvidenceWriter implements AutoCloseable {
         if (c == null || r.getPayloadKeyId() != null || r.isPayloadPurged()) {
             return;
         }
+        if (r.getRequestBody() == null && r.getResponseBody() == null && r.getRawResponseBody() == null) {
+            return; // nothing to seal (a refusal): no data key named
+        }
         String keyId = c.currentKeyId();
         String id = r.getId().toString();
         if (r.getRequestBody() != null) {
