@@ -218,20 +218,26 @@ public class AttestConfiguration implements CamelConfiguration {
         // plane a request without a valid token is refused on its headers and bodies are buffered within a budget
         var refusals = new attest.evidence.RefusalRecorder(assembler, writer, new attest.evidence.RefusalLimiter(
                 s.integer("attest.evidence.refusals-per-source", 20), s.millis("attest.evidence.refusal-window-ms", 60_000),
-                s.integer("attest.evidence.refusal-sources-tracked", 10_000)), instanceId, topic, clock);
+                s.integer("attest.evidence.refusal-sources-tracked", 10_000),
+                s.longValue("attest.evidence.refusals-recorded-per-window", 1_000)), instanceId, topic, clock);
         closer.add(refusals::close);
         registry.bind("refusalRecorder", refusals);
         registry.bind("flushRefusalSummariesProcessor", new attest.evidence.FlushRefusalSummariesProcessor(refusals));
         long idleMs = s.longValue("attest.http.idle-timeout-ms", 60_000);
-        netty.guard(s.integer("attest.data.port", 8080), new attest.http.ChannelGuards(new attest.http.ConnectionLimits(
-                s.integer("attest.http.max-connections", 4096), s.integer("attest.http.max-connections-per-source", 256)),
-                idleMs, refusals)
+        var dataConnections = new attest.http.ConnectionLimits(s.integer("attest.http.max-connections", 4096),
+                s.integer("attest.http.max-connections-per-source", 256));
+        var controlConnections = new attest.http.ConnectionLimits(s.integer("attest.http.max-connections", 4096),
+                s.integer("attest.http.max-connections-per-source", 256));
+        var requestBudget = new attest.http.RequestBudget(s.longValue("attest.data.request-buffer-budget-bytes",
+                268_435_456));
+        registry.bind("dataConnectionLimits", dataConnections);
+        registry.bind("controlConnectionLimits", controlConnections);
+        registry.bind("requestBudget", requestBudget);
+        netty.guard(s.integer("attest.data.port", 8080), new attest.http.ChannelGuards(dataConnections, idleMs, refusals)
                 .withEarlyAuth(validator, s.longValue("attest.data.unauthenticated-body-read-bytes", 16_384))
-                .withBudget(new attest.http.RequestBudget(s.longValue("attest.data.request-buffer-budget-bytes",
-                        268_435_456)), s.longValue("attest.data.max-body-hard-bytes", 4_194_304)));
-        netty.guard(s.integer("attest.control.port", 8081), new attest.http.ChannelGuards(new attest.http.ConnectionLimits(
-                s.integer("attest.http.max-connections", 4096), s.integer("attest.http.max-connections-per-source", 256)),
-                idleMs, refusals));
+                .withBudget(requestBudget, s.longValue("attest.data.max-body-hard-bytes", 4_194_304)));
+        netty.guard(s.integer("attest.control.port", 8081), new attest.http.ChannelGuards(controlConnections, idleMs,
+                refusals));
         // the hardened HTTP server of the data plane; what it refuses is recorded too
         registry.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(
                 s.longValue("attest.data.request-timeout-ms", 30_000), refusal -> refusals.accept(
@@ -241,7 +247,7 @@ public class AttestConfiguration implements CamelConfiguration {
                             case 408 -> "request_timeout";
                             default -> "bad_request";
                         }, refusal.reason(), refusal.method(), refusal.target(), refusal.source(), null, null, null,
-                                null, null))));
+                                null))));
 
         // relay to Kafka
         Outbox outbox = new Outbox(db.sessionFactory(), instanceId, s.millis("attest.kafka.relay-lease-ms", 30_000));
@@ -314,6 +320,16 @@ public class AttestConfiguration implements CamelConfiguration {
                 .description("evidence transactions committed (group commit)").register(metrics);
         io.micrometer.core.instrument.Gauge.builder("attest.evidence.store.healthy", writer, w -> w.healthy() ? 1 : 0)
                 .description("1 when the last evidence commit succeeded").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("attest.http.connections", dataConnections,
+                attest.http.ConnectionLimits::open).tag("plane", "data").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("attest.http.connections", controlConnections,
+                attest.http.ConnectionLimits::open).tag("plane", "control").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("attest.http.request.buffer.bytes", requestBudget,
+                attest.http.RequestBudget::used).register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("attest.evidence.refusals.recorded", refusals,
+                attest.evidence.RefusalRecorder::recorded).register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("attest.evidence.refusals.counted", refusals,
+                attest.evidence.RefusalRecorder::counted).register(metrics);
         var routeMetrics = new org.apache.camel.component.micrometer.routepolicy.MicrometerRoutePolicyFactory();
         routeMetrics.setMeterRegistry(metrics);
         context.addRoutePolicyFactory(routeMetrics);

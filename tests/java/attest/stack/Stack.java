@@ -127,6 +127,9 @@ public final class Stack {
         p.put("attest.identity.issuer", issuer);
         p.put("attest.identity.clock-skew-ms", "1000");
         p.put("attest.data.request-timeout-ms", "2000");
+        // the whole suite calls from 127.0.0.1: every refusal is recorded on its own (FloodE2EIT tests the threshold)
+        p.put("attest.evidence.refusals-per-source", "1000000");
+        p.put("attest.evidence.refusals-recorded-per-window", "1000000");
         p.put("attest.policy.file", "tests/e2e-policy.yaml");
         p.put("attest.masking.rules-dir", "tests/e2e-masking-rules");
         p.put("attest.approval.rules-dir", "tests/e2e-approval-flow");
@@ -174,6 +177,8 @@ public final class Stack {
         p.put("attest.db.url", postgres.jdbcUrl());
         p.put("attest.db.user", "postgres");
         p.put("attest.kafka.brokers", "");
+        p.put("attest.evidence.refusals-per-source", "1000000");
+        p.put("attest.evidence.refusals-recorded-per-window", "1000000");
         p.put("attest.identity.issuer", issuer);
         p.put("attest.upstream.llm.base-url", demo.baseUrl());
         p.put("attest.upstream.llm.credential.secret-env", "");

@@ -70,23 +70,38 @@ public final class EvidenceAssembler {
      * bad framing, oversized headers, too slow, over a connection or buffer limit): metadata, the declared
      * size and (when the body was read) its digest; never a body.
      */
-    public EvidenceRecord refusal(attest.http.RefusedRequest q, Instant now) {
-        EvidenceRecord r = protocolRefusal(q.status(), q.reason(), q.method(), q.target(), q.source(), now);
-        if (q.requestId() != null) {
-            r.setRequestId(q.requestId());
-        }
+    public EvidenceRecord refusal(attest.http.RefusedRequest q, Instant at) {
+        Instant now = at.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        // every value the caller chose is bounded, so that a refusal's stored bytes stay bounded (docs/security.md)
+        EvidenceRecord r = protocolRefusal(q.status(), bounded(q.reason(), 64), bounded(q.method(), 8),
+                bounded(q.target(), REFUSED_PATH), bounded(q.source(), 45), now);
+        r.setRequestId(q.requestId() != null && q.requestId().length() <= 40 ? bounded(q.requestId(), 40)
+                : UUID.randomUUID().toString());
         if (q.status() == 401) {
             r.setOutcome(Outcomes.UNAUTHENTICATED);
-            r.setAuthError(q.authError());
+            r.setAuthError(bounded(q.authError(), 36));
+            r.setReason(null); // the auth error says why
         }
         r.setErrorCode(q.code() == null ? "bad_request" : q.code());
-        r.setRequestSize(q.declaredSize());
+        // a declared length past 2^53 is not a size (and not representable in canonical JSON): unknown
+        r.setRequestSize(q.declaredSize() != null && q.declaredSize() <= 9_007_199_254_740_991L ? q.declaredSize() : null);
         r.setRequestSha256(q.sha256());
-        if (q.answer() != null) {
-            r.setResponseSize((long) q.answer().length);
-            r.setResponseSha256(sha256(q.answer()));
-        }
+        // the answer was the gateway's own fixed error body: nothing of it is evidence; never streamed, no duration
+        r.setStreamed(null);
+        r.setDurationMs(null);
         return r;
+    }
+
+    /** Longest path kept for a request refused by the HTTP layer (characters). */
+    public static final int REFUSED_PATH = 48;
+
+    /** At most {@code max} characters of a value that the caller may have chosen, control characters replaced. */
+    private static String bounded(String v, int max) {
+        if (v == null) {
+            return null;
+        }
+        String b = attest.http.RefusedRequest.boundTarget(v);
+        return b.length() > max ? b.substring(0, max) : b;
     }
 
     /** A terminal record for a request refused by the HTTP layer (bad framing, oversized headers, too slow). */
@@ -206,8 +221,9 @@ public final class EvidenceAssembler {
             r.setRawResponseSize((long) up.body().length);
             r.setRawResponseBody(up.body());
         }
-        if (refused(status) && r.getApprovalId() == null) {
-            // a refused request is evidence of its metadata, size and digest: never of its body
+        if (error != null && refused(status) && r.getForwardedAt() == null && r.getApprovalId() == null) {
+            // a request the gateway refused (not an upstream's answer with the same status) is evidence of its
+            // metadata, size and digest: never of its body
             r.setRequestBody(null);
             r.setResponseBody(null);
             r.setRawResponseBody(null);

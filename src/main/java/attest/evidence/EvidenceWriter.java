@@ -31,7 +31,7 @@ public final class EvidenceWriter implements AutoCloseable {
 
     /** One write: a record to insert or update, and an optional outbox event in the same transaction. */
     private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary,
-                         CompletableFuture<Void> done) {
+                         boolean refusal, CompletableFuture<Void> done) {
     }
 
     private final SessionFactory sessionFactory;
@@ -108,7 +108,7 @@ public final class EvidenceWriter implements AutoCloseable {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (!running) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
-        } else if (!lanes.offerRefusal(new Write(null, true, event, summary, done))) {
+        } else if (!lanes.offerRefusal(new Write(null, true, event, summary, true, done))) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence refusal lane full"));
         }
         return done;
@@ -129,7 +129,12 @@ public final class EvidenceWriter implements AutoCloseable {
                     : new EvidenceUnavailableException("payload encryption failed"));
             return done;
         }
-        Write w = new Write(snapshot, insert, event, null, done);
+        if (refusal && !canonical(snapshot)) {
+            // a refusal whose entry cannot be put in the chain must not fail the batch (and the calls) it joins
+            done.completeExceptionally(new EvidenceUnavailableException("refusal not representable in the chain"));
+            return done;
+        }
+        Write w = new Write(snapshot, insert, event, null, refusal, done);
         if (refusal ? !lanes.offerRefusal(w) : !lanes.offerCall(w)) {
             done.completeExceptionally(new EvidenceUnavailableException(refusal ? "evidence refusal lane full"
                     : "evidence queue full"));
@@ -155,6 +160,9 @@ public final class EvidenceWriter implements AutoCloseable {
         attest.evidence.crypto.PayloadCipher c = cipher;
         if (c == null || r.getPayloadKeyId() != null || r.isPayloadPurged()) {
             return;
+        }
+        if (r.getRequestBody() == null && r.getResponseBody() == null && r.getRawResponseBody() == null) {
+            return; // nothing to seal (a refusal): no data key named
         }
         String keyId = c.currentKeyId();
         String id = r.getId().toString();
@@ -286,6 +294,7 @@ public final class EvidenceWriter implements AutoCloseable {
                 entries.add(w.summary() != null
                         ? new attest.evidence.chain.EvidenceChain.Entry(RefusalSummary.KIND, w.summary().id(), now,
                                 w.summary().chainBody())
+                        : w.refusal() ? compact(attest.evidence.chain.ChainRecords.call(w.record(), now))
                         : attest.evidence.chain.ChainRecords.call(w.record(), now));
             }
             session.doWork(connection -> chain.append(connection, entries));
@@ -310,6 +319,27 @@ public final class EvidenceWriter implements AutoCloseable {
             for (Write w : batch) {
                 w.done().completeExceptionally(new EvidenceUnavailableException("evidence store unavailable"));
             }
+        }
+    }
+
+    /**
+     * A refused request's chain entry without its null and empty fields (absent means null): the same
+     * evidence in about two thirds of the bytes, so that a refusal's stored bytes stay bounded.
+     */
+    static attest.evidence.chain.EvidenceChain.Entry compact(attest.evidence.chain.EvidenceChain.Entry e) {
+        Object body = Compact.withoutNulls(e.body());
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> m = body == null ? java.util.Map.of() : (java.util.Map<String, Object>) body;
+        return new attest.evidence.chain.EvidenceChain.Entry(e.kind(), e.subjectId(), e.at(), m);
+    }
+
+    private boolean canonical(EvidenceRecord r) {
+        try {
+            attest.evidence.chain.Canonical.of(attest.evidence.chain.EvidenceChain.envelope(chain.chainId(), 1,
+                    compact(attest.evidence.chain.ChainRecords.call(r, java.time.Instant.now()))));
+            return true;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

@@ -17,7 +17,9 @@ import java.util.TreeMap;
  * summary, so that the evidence still proves how many there were without one row per refusal.
  * <p>
  * Memory is bounded: at most {@code maxSources} sources are tracked at once; refusals from further sources
- * share the bucket {@value #OVERFLOW}. Thread-safe.
+ * share the bucket {@value #OVERFLOW}. Storage is bounded too: across all sources at most
+ * {@code maxRecordedPerWindow} refusals per window are recorded one by one (many sources, each under its own
+ * threshold, are a flood as well). Thread-safe.
  */
 public final class RefusalLimiter {
     /** The shared bucket of sources past {@code maxSources}. */
@@ -51,11 +53,19 @@ public final class RefusalLimiter {
     private final int perWindow;
     private final long windowMillis;
     private final int maxSources;
+    private final long maxRecordedPerWindow;
+    private long globalWindow = Long.MIN_VALUE;
+    private long globalRecorded;
     private final Map<String, Window> windows = new HashMap<>();
     private final List<Summary> ended = new ArrayList<>();
 
     public RefusalLimiter(int perWindow, Duration window, int maxSources) {
-        if (perWindow < 0 || window.toMillis() <= 0 || maxSources < 1) {
+        this(perWindow, window, maxSources, Long.MAX_VALUE);
+    }
+
+    public RefusalLimiter(int perWindow, Duration window, int maxSources, long maxRecordedPerWindow) {
+        this.maxRecordedPerWindow = maxRecordedPerWindow;
+        if (perWindow < 0 || window.toMillis() <= 0 || maxSources < 1 || maxRecordedPerWindow < 0) {
             throw new IllegalArgumentException("refusal limiter: perWindow >= 0, window > 0, maxSources >= 1");
         }
         this.perWindow = perWindow;
@@ -66,8 +76,14 @@ public final class RefusalLimiter {
     /** A refusal from {@code source} at {@code now}: to be recorded on its own, or counted. */
     public synchronized Admission admit(String source, int status, Instant now) {
         Window w = window(source, now);
-        if (w.recorded < perWindow) {
+        long start = windowStart(now.toEpochMilli());
+        if (start != globalWindow) {
+            globalWindow = start;
+            globalRecorded = 0;
+        }
+        if (w.recorded < perWindow && globalRecorded < maxRecordedPerWindow) {
             w.recorded++;
+            globalRecorded++;
             return Admission.RECORD;
         }
         w.counted.merge(status, 1L, Long::sum);

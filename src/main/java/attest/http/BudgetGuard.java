@@ -70,9 +70,9 @@ public final class BudgetGuard extends ChannelDuplexHandler {
         String target = current == null ? null : RefusedRequest.boundTarget(current.uri());
         String rid = attest.ingress.RequestIds.mint(); // always the gateway's own (X-Request-Id is correlation only)
         String reason = "request buffer budget exhausted";
-        byte[] body = Refusals.answerAndClose(ctx, 503, "overloaded", reason, rid, Map.of("Retry-After", "1"));
+        Refusals.answerAndClose(ctx, 503, "overloaded", reason, rid, Map.of("Retry-After", "1"));
         Refusals.report(onRefusal, new RefusedRequest(503, "overloaded", reason, method, target, Refusals.source(ctx),
-                rid, declared, null, null, body));
+                rid, declared, null, null));
     }
 
     @Override

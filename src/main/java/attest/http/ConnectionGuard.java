@@ -44,7 +44,7 @@ public final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         // nothing was read yet: the answer goes straight to the socket, then the connection is closed
         ctx.writeAndFlush(Unpooled.wrappedBuffer(head, body)).addListener(ChannelFutureListener.CLOSE);
         Refusals.report(onRefusal, new RefusedRequest(503, "overloaded", reason, null, null, source, null, null,
-                null, null, body));
+                null, null));
     }
 
     @Override

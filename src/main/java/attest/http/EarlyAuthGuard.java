@@ -145,8 +145,8 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
         closed = true;
         pending = null;
         String rid = RequestIds.mint(); // always the gateway's own (X-Request-Id is correlation only)
-        byte[] body = Refusals.answerAndClose(ctx, 401, "invalid_token", MESSAGE, rid, CHALLENGE);
-        Refusals.report(onRefusal, new RefusedRequest(401, "invalid_token", MESSAGE, request.method().name(),
-                RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid, declared, sha256, reason, body));
+        Refusals.answerAndClose(ctx, 401, "invalid_token", MESSAGE, rid, CHALLENGE);
+        Refusals.report(onRefusal, new RefusedRequest(401, "invalid_token", "no valid bearer token", request.method().name(),
+                RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid, declared, sha256, reason));
     }
 }

@@ -44,9 +44,9 @@ final class Refusals {
 
     /**
      * Answers with the JSON error shape and {@code Connection: close}, from the pipeline's tail (so the answer
-     * passes the HTTP encoder), then closes the connection. Returns the body that was sent.
+     * passes the HTTP encoder), then closes the connection.
      */
-    static byte[] answerAndClose(ChannelHandlerContext ctx, int status, String code, String message, String requestId,
+    static void answerAndClose(ChannelHandlerContext ctx, int status, String code, String message, String requestId,
                                  Map<String, String> headers) {
         byte[] body = ErrorBodies.json(code, message, requestId, null);
         DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
@@ -59,7 +59,6 @@ final class Refusals {
         }
         headers.forEach((k, v) -> response.headers().set(k, v));
         ctx.channel().writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-        return body;
     }
 
     static void report(Consumer<RefusedRequest> onRefusal, RefusedRequest refusal) {

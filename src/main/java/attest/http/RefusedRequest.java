@@ -13,12 +13,11 @@ package attest.http;
  * @param source     the caller's address
  * @param requestId  the caller's well-formed X-Request-Id or a new one
  * @param authError  for 401: why the token was refused
- * @param answer     the error body that was sent (its size and digest are recorded, not the bytes)
  */
 public record RefusedRequest(int status, String code, String reason, String method, String target, String source,
-                             String requestId, Long declaredSize, String sha256, String authError, byte[] answer) {
-    /** Longest request-target kept (bytes of UTF-8, after control characters are replaced). */
-    public static final int MAX_TARGET = 512;
+                             String requestId, Long declaredSize, String sha256, String authError) {
+    /** Longest request-target kept (characters, after control characters are replaced). */
+    public static final int MAX_TARGET = 256;
 
     /** A request-target safe to store: control characters replaced, at most {@link #MAX_TARGET} characters. */
     public static String boundTarget(String target) {

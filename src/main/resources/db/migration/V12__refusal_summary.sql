@@ -19,3 +19,4 @@ CREATE TRIGGER refusal_summary_no_truncate BEFORE TRUNCATE ON refusal_summary
     FOR EACH STATEMENT EXECUTE FUNCTION attest_append_only();
 GRANT SELECT, INSERT ON refusal_summary TO attest_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON refusal_summary FROM attest_app;
+

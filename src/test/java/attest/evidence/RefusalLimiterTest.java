@@ -90,6 +90,19 @@ class RefusalLimiterTest {
     }
 
     @Test
+    void should_cap_records_across_all_sources_per_window() {
+        RefusalLimiter limiter = new RefusalLimiter(2, Duration.ofSeconds(1), 1000, 5);
+        StringBuilder got = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            got.append(limiter.admit("10.0.0." + i, 401, T0) == RefusalLimiter.Admission.RECORD ? "R" : "C");
+        }
+        assertThat(got.toString()).isEqualTo("RRRRRCCC");
+        assertThat(limiter.admit("10.0.0.99", 401, T0.plusSeconds(1))).as("a new window").isEqualTo(
+                RefusalLimiter.Admission.RECORD);
+        assertThat(limiter.drainAll().stream().mapToLong(RefusalLimiter.Summary::countedTotal).sum()).isEqualTo(3);
+    }
+
+    @Test
     void should_count_a_refusal_whose_record_could_not_be_written() {
         RefusalLimiter limiter = new RefusalLimiter(2, Duration.ofSeconds(1), 10);
         assertThat(limiter.admit("a", 401, T0)).isEqualTo(RefusalLimiter.Admission.RECORD);
