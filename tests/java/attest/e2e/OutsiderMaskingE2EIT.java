@@ -52,7 +52,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Scored as the issue asks: recall per type (caught only if no 4-character window of the value survives, except the
  * last four a {@code partial} card shows), precision = look-alikes left byte for byte / all look-alikes, and no entity
  * leaked by the stream that the plain answer masked. The table and every miss go to stdout and to
- * {@code target/outsider-masking-report.txt}.
+ * {@code target/outsider-masking-report.txt}. Another corpus: {@code -Doutsider.seed=N -Doutsider.answers=N}.
+ * The extra gateway uses the shipped rule set ({@code masking-rules/}) and a generous masking time budget, so that a
+ * budget miss on a loaded machine fails closed as a failed call (reported by should_answer_every_corpus_call).
  */
 class OutsiderMaskingE2EIT {
     static final long SEED = Long.getLong("outsider.seed", 20261129L);
