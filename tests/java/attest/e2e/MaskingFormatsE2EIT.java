@@ -219,7 +219,7 @@ class MaskingFormatsE2EIT {
                 .create(chat("demo-gzip", "details").build());
         assertMasked(c.choices().get(0).message().content().orElseThrow());
         // the upstream was asked for identity, whatever the client accepts
-        var got = stack().demo.received().stream().filter(x -> rid.equals(x.header("X-Request-Id"))).findFirst()
+        var got = stack().demo.received().stream().filter(E2E.sentAs(rid)).findFirst()
                 .orElseThrow();
         assertThat(got.header("Accept-Encoding")).isEqualTo("identity");
 
