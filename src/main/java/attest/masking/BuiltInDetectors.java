@@ -86,14 +86,15 @@ public final class BuiltInDetectors {
     static boolean wholeHexColonRun(String t, int s, int e) {
         if (s > 0) {
             char p = t.charAt(s - 1);
-            if (Character.isLetterOrDigit(p) || p == ':' || p == '.') {
+            if ((Character.isLetterOrDigit(p) && !Detector.cjk(p)) || p == ':' || p == '.') {
                 return false;
             }
         }
         if (e < t.length()) {
             char n = t.charAt(e);
             boolean more = e + 1 < t.length();
-            return !(Character.isLetterOrDigit(n) || (n == ':' && more && hex(t.charAt(e + 1)))
+            return !((Character.isLetterOrDigit(n) && !Detector.cjk(n))
+                    || (n == ':' && more && hex(t.charAt(e + 1)))
                     || (n == '.' && more && digit(t.charAt(e + 1))));
         }
         return true;

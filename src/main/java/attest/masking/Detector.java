@@ -213,13 +213,31 @@ public record Detector(String name, String entityType, Pattern pattern, Predicat
         return word.equals("no") || word.equals("nr") || word.equals("num") || word.equals("sec") || word.equals("soc");
     }
 
-    /** A match must not be cut out of a longer run of letters or digits. */
+    /**
+     * A match must not be cut out of a longer run of letters or digits. Chinese, Japanese and Korean text has no
+     * spaces between words, so where an ideograph, kana or hangul meets a Latin letter or a digit the run ends:
+     * {@code 番号は4111111111111111。} holds a card, as {@code number 4111111111111111.} does.
+     */
     private static boolean boundaryOk(String text, int s, int e) {
-        if (s > 0 && Character.isLetterOrDigit(text.charAt(s - 1)) && Character.isLetterOrDigit(text.charAt(s))) {
+        if (s > 0 && glued(text.charAt(s - 1), text.charAt(s))) {
             return false;
         }
-        return !(e < text.length() && Character.isLetterOrDigit(text.charAt(e))
-                && Character.isLetterOrDigit(text.charAt(e - 1)));
+        return !(e < text.length() && glued(text.charAt(e - 1), text.charAt(e)));
+    }
+
+    /** Whether two adjacent characters belong to one word: both letters or digits, of the same writing kind. */
+    static boolean glued(char a, char b) {
+        return Character.isLetterOrDigit(a) && Character.isLetterOrDigit(b) && cjk(a) == cjk(b);
+    }
+
+    /** Ideographs, kana (with the prolonged sound mark) and hangul: scripts written without spaces between words. */
+    static boolean cjk(char c) {
+        if (c == '\u30FC' || c == '\uFF70') {
+            return true;
+        }
+        Character.UnicodeScript script = Character.UnicodeScript.of(c);
+        return script == Character.UnicodeScript.HAN || script == Character.UnicodeScript.HIRAGANA
+                || script == Character.UnicodeScript.KATAKANA || script == Character.UnicodeScript.HANGUL;
     }
 
     static List<String> lower(List<String> words) {

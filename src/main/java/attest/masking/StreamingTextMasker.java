@@ -112,11 +112,29 @@ public final class StreamingTextMasker {
         String t = n.text();
         int hold = openTail(t);
         int keyBlock = t.lastIndexOf("-----BEGIN");
-        if (keyBlock >= 0 && t.indexOf("-----END", keyBlock) < 0) {
-            // an unterminated key block: everything from its start may still be a secret
-            hold = Math.min(hold, keyBlock);
+        if (keyBlock >= 0 && hold > keyBlock) {
+            int blockEnd = keyBlockEnd(t, keyBlock);
+            if (blockEnd < 0 || hold < blockEnd) {
+                // an unterminated key block, or one whose END line is still in the held tail (it looks like a
+                // run of upper-case groups): the detector matches only the whole block, so all of it waits
+                hold = keyBlock;
+            }
         }
         return hold >= t.length() ? limit : n.originalStart(hold);
+    }
+
+    /**
+     * Where the key block starting at {@code begin} ends: just after the closing dashes of its END line
+     * ({@code -----END ... -----}), or -1 while that line has not arrived whole.
+     */
+    static int keyBlockEnd(String t, int begin) {
+        int beginClose = t.indexOf("-----", begin + "-----BEGIN".length());
+        if (beginClose < 0) {
+            return -1;
+        }
+        int end = t.indexOf("-----END", beginClose + 5);
+        int close = end < 0 ? -1 : t.indexOf("-----", end + "-----END".length());
+        return close < 0 ? -1 : close + 5;
     }
 
     /**
@@ -145,7 +163,12 @@ public final class StreamingTextMasker {
         return Character.isLetterOrDigit(c) || ".-_@+:/=()%".indexOf(c) >= 0;
     }
 
-    /** Whether the token before the space at {@code space} looks like part of a number or an upper-case group. */
+    /**
+     * Whether the token before the space at {@code space} ends in a group of a number or an upper-case group:
+     * its last run of letters and digits holds a digit or no lower-case letter. Only that last run counts, so a
+     * group glued to a label ({@code pan=4111}, {@code card:4111}, {@code 番号：4111}, {@code (415)}) still holds
+     * the space after it, as does a lower-case IBAN's first group ({@code de89}).
+     */
     private static boolean groupBefore(String text, int space) {
         int j = space;
         while (j > 0 && entityChar(text.charAt(j - 1))) {
@@ -154,12 +177,22 @@ public final class StreamingTextMasker {
         if (j == space) {
             return false;
         }
-        for (int k = j; k < space; k++) {
-            char c = text.charAt(k);
-            if (Character.isLowerCase(c)) {
-                return false;
-            }
+        int end = space;
+        while (end > j && !Character.isLetterOrDigit(text.charAt(end - 1))) {
+            end--;
         }
-        return true;
+        int start = end;
+        while (start > j && Character.isLetterOrDigit(text.charAt(start - 1))) {
+            start--;
+        }
+        boolean lower = false;
+        for (int k = start; k < end; k++) {
+            char c = text.charAt(k);
+            if (Character.isDigit(c)) {
+                return true;
+            }
+            lower |= Character.isLowerCase(c);
+        }
+        return !lower;
     }
 }

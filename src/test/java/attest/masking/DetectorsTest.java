@@ -88,6 +88,28 @@ class DetectorsTest {
         assertThat(text.substring(f.start(), f.end())).isEqualTo(entity);
     }
 
+    /**
+     * Chinese and Japanese write no spaces between words: an entity right after a label's last ideograph or kana
+     * and right before CJK punctuation is still a whole entity.
+     */
+    @ParameterizedTest(name = "[{0}] {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            CARD       | カード番号は349683124252696。よろしく             | 349683124252696
+            CARD       | カード番号は5434 5865 9288 0432、以上            | 5434 5865 9288 0432
+            CARD       | 卡号是4111-1111-1111-1111，谢谢                  | 4111-1111-1111-1111
+            IP_ADDRESS | IPは34.91.75.205！                               | 34.91.75.205
+            IP_ADDRESS | 地址是2001:db8:85a3::8a2e:370:7334？             | 2001:db8:85a3::8a2e:370:7334
+            IBAN       | IBANはFR04 3107 8036 7047 3163 3731 621」です     | FR04 3107 8036 7047 3163 3731 621
+            EMAIL      | メールはname+orders@example.com』です             | name+orders@example.com
+            PHONE      | 電話番号は415-555-2671）まで                      | 415-555-2671
+            SSN        | 社会保障番号は536-90-4399】です                   | 536-90-4399
+            SECRET     | キーはAKIAIOSFODNN7EXAMPLE・以上                  | AKIAIOSFODNN7EXAMPLE
+            CARD       | 카드번호는4111111111111111。                     | 4111111111111111
+            """)
+    void should_find_entities_glued_to_cjk_text_and_punctuation(String type, String text, String entity) {
+        should_find(type, text, entity);
+    }
+
     @org.junit.jupiter.api.Test
     void should_find_two_cards_written_next_to_each_other() {
         assertThat(ENGINE.scan("cards 4111 1111 1111 1111 5555 5555 5555 4444 on file"))

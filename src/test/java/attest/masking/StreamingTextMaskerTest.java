@@ -80,9 +80,68 @@ class StreamingTextMaskerTest {
     }
 
     static void everySplitMatchesThePlainRun(String entity) {
-        String text = "Here it is: " + entity + ", and that is all.";
+        everySplitMatchesThePlainRun("Here it is: ", entity, ", and that is all.");
+    }
+
+    /** Cards in their usual groupings (13: 4-4-5, 14: 4-6-4, 15: 4-6-5, 16: 4-4-4-4, 19: 4-4-4-4-3). */
+    static final String[][] CARD_GROUPS = {
+        {"4222", "2222", "22222"}, {"3622", "720627", "1667"}, {"3782", "822463", "10005"},
+        {"5434", "5865", "9288", "0432"}, {"4111", "1111", "1111", "1111", "110"}};
+
+    /** Every grouping joined by every space and dash form a model writes; full-width digits too. */
+    static java.util.stream.Stream<String> groupedCards() {
+        return cards(" ", "\u00A0", "\u202F", "\u2009", "\u3000", "\uFF0D", "\u2013");
+    }
+
+    /** Cards grouped by spaces only (a dash joins the groups into one token, which was always held). */
+    static java.util.stream.Stream<String> spaceGroupedCards() {
+        return cards(" ", "\u00A0", "\u202F", "\u2009", "\u3000");
+    }
+
+    static java.util.stream.Stream<String> cards(String... separators) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (String[] g : CARD_GROUPS) {
+            for (String sep : separators) {
+                out.add(String.join(sep, g));
+                out.add(fw(String.join(sep, g)));
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * A card glued to its label ({@code pan=}): the hold-back judged the whole token "pan=5434" and, seeing a
+     * lower-case letter, released it with the space after it before the rest of the card arrived.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("spaceGroupedCards")
+    void should_never_release_the_first_group_of_a_card_glued_to_its_label(String card) {
+        everySplitMatchesThePlainRun("payment declined pan=", card, "  ts=1");
+    }
+
+    /** A card after a Japanese label and before an ideographic full stop, split anywhere. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("groupedCards")
+    void should_mask_a_card_in_japanese_text_split_anywhere(String card) {
+        everySplitMatchesThePlainRun("\u30AB\u30FC\u30C9\u756A\u53F7\u306F", card, "\u3002\u3088\u308D\u3057\u304F");
+    }
+
+    /**
+     * A private-key block: its END line looks like a run of upper-case groups, so the hold-back kept only that
+     * line and released the body before it; the detector, which matches only whole blocks, then missed both.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"RSA ", "EC ", "OPENSSH ", ""})
+    void should_never_release_part_of_a_private_key_block_split_in_two_or_three(String kind) {
+        everySplitMatchesThePlainRun("credential ", "-----BEGIN " + kind + "PRIVATE KEY-----\nMIIEowIBAAKCAQEA+b3/x"
+                + "\nQ9dZ==\n-----END " + kind + "PRIVATE KEY-----", "\nthanks");
+    }
+
+    static void everySplitMatchesThePlainRun(String before, String entity, String after) {
+        String text = before + entity + after;
         String expected = oneShot(text);
-        assertThat(expected).doesNotContain(entity).contains("Here it is: [").endsWith("], and that is all.");
+        assertThat(expected).as("plain run of %s", text).doesNotContain(entity).contains(before + "[")
+                .endsWith("]" + after);
         for (int i = 1; i < text.length(); i++) {
             StreamingTextMasker m = new StreamingTextMasker(MASKER, null, r -> { });
             String got = m.push(text.substring(0, i)) + m.push(text.substring(i)) + m.finish();
