@@ -284,8 +284,9 @@ class FloodE2EIT {
 
     static String outcome(String requestId) throws Exception {
         try (Connection c = stack().db(); PreparedStatement ps = c.prepareStatement(
-                "SELECT outcome FROM evidence_record WHERE request_id = ?")) {
-            ps.setString(1, requestId);
+                "SELECT outcome FROM evidence_record WHERE request_id = ? OR correlation_id = ?")) {
+            ps.setString(1, requestId); // the gateway's id, or the caller's X-Request-Id kept as correlation id
+            ps.setString(2, requestId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : null;
             }

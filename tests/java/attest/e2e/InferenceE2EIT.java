@@ -218,8 +218,11 @@ class InferenceE2EIT {
             assertThat(r.body()).doesNotContain(token.substring(0, Math.min(token.length(), 40)));
         }
         assertThat(stack().demo.calls()).isEqualTo(before);
-        assertEvidenceAndEvent(rid, "unauthenticated", 401);
-        assertThat(evidence(rid).get("auth_error")).isNotNull();
+        // refused on its headers: recorded under the gateway's id, which the 401 names (never the caller's)
+        String gid = r.headers().firstValue("X-Request-Id").orElseThrow();
+        assertThat(gid).isNotEqualTo(rid);
+        assertEvidenceAndEvent(gid, "unauthenticated", 401);
+        assertThat(evidence(gid).get("auth_error")).isNotNull();
     }
 
     @Test
@@ -232,8 +235,9 @@ class InferenceE2EIT {
                 post("/llm/v1/chat/completions", token, rid + "-" + System.nanoTime(), CHAT).statusCode() == 401);
         HttpResponse<String> r = post("/llm/v1/chat/completions", token, rid, CHAT);
         assertThat(r.statusCode()).isEqualTo(401);
-        assertEvidenceAndEvent(rid, "unauthenticated", 401);
-        assertThat(evidence(rid).get("auth_error").toString()).contains("expired");
+        String gid = r.headers().firstValue("X-Request-Id").orElseThrow();
+        assertEvidenceAndEvent(gid, "unauthenticated", 401);
+        assertThat(evidence(gid).get("auth_error").toString()).contains("expired");
     }
 
     @Test

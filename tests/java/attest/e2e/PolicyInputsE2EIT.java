@@ -174,7 +174,10 @@ class PolicyInputsE2EIT {
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(E2E.CHAT)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(401);
-        assertThat(evidence(rid).get("auth_error")).isEqualTo("client not allowed as a caller");
-        assertThat(upstreamCallsFor(rid)).isZero();
+        // refused on its headers: recorded (just after the answer) under the gateway's id, which the 401 names
+        String gid = r.headers().firstValue("X-Request-Id").orElseThrow();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> evidence(gid) != null);
+        assertThat(evidence(gid).get("auth_error")).isEqualTo("client not allowed as a caller");
+        assertThat(upstreamCallsFor(gid)).isZero();
     }
 }

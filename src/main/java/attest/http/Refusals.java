@@ -54,6 +54,7 @@ final class Refusals {
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
         response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
         response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        response.headers().set(HttpHeaderNames.CACHE_CONTROL, ResponseHeaders.NO_STORE);
         if (requestId != null) {
             response.headers().set(ResponseHeaders.REQUEST_ID, requestId);
         }

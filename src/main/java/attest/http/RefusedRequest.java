@@ -11,7 +11,8 @@ package attest.http;
  * @param method     the request's method, or null when the request line was not read
  * @param target     the request-target, bounded and without control characters, or null
  * @param source     the caller's address
- * @param requestId  the caller's well-formed X-Request-Id or a new one
+ * @param requestId  the gateway's own id for the refusal, which the answer names in X-Request-Id (a refusal keeps
+ *                   no caller correlation id: its stored bytes stay bounded)
  * @param authError  for 401: why the token was refused
  */
 public record RefusedRequest(int status, String code, String reason, String method, String target, String source,

@@ -142,10 +142,6 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     @Override
     public void onNext(List<ByteBuffer> items) {
         lastActivityNanos = System.nanoTime();
-        if (firstByteAt == null) {
-            firstByteAt = clock.instant();
-            firstByteNanos = System.nanoTime();
-        }
         for (ByteBuffer b : items) {
             int raw = b.remaining();
             if (raw == 0) {
@@ -185,6 +181,10 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             return true;
         }
         synchronized (digest) {
+            if (firstByteAt == null) { // the first byte of the body, not an empty buffer before it
+                firstByteAt = clock.instant();
+                firstByteNanos = System.nanoTime();
+            }
             rawDigest.update(bytes);
             rawSize += raw;
             if (transform != null && rawSize <= captureLimit) {
