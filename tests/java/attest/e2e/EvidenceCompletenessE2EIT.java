@@ -458,10 +458,17 @@ class EvidenceCompletenessE2EIT {
         assertThat(call.statusCode()).isEqualTo(200);
         String id = call.headers().firstValue("Attest-Evidence-Id").orElseThrow();
         assertThat(id).isEqualTo(String.valueOf(E2E.evidence(rid).get("id")));
-        // a refused call carries its evidence id too
+        // a call refused by a route carries its evidence id too (dave: 403 by policy)
+        HttpResponse<String> denied = E2E.post("/llm/v1/chat/completions", stack().userToken("dave"),
+                E2E.newRequestId(), E2E.CHAT);
+        assertThat(denied.statusCode()).isEqualTo(403);
+        assertThat(denied.headers().firstValue("Attest-Evidence-Id")).isPresent();
+        // a 401 refused on its headers is answered before its evidence is written (and past the per-source
+        // threshold only counted in a refusal.summary): it names the gateway's request id, never an evidence id
         HttpResponse<String> refused = E2E.post("/llm/v1/chat/completions", "not-a-token", E2E.newRequestId(), E2E.CHAT);
         assertThat(refused.statusCode()).isEqualTo(401);
-        assertThat(refused.headers().firstValue("Attest-Evidence-Id")).isPresent();
+        assertThat(refused.headers().firstValue("X-Request-Id")).isPresent();
+        assertThat(refused.headers().firstValue("Attest-Evidence-Id")).isEmpty();
 
         String path = "/evidence/" + id + "/proof";
         HttpResponse<String> proof = await().atMost(Duration.ofSeconds(15)).until(
