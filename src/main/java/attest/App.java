@@ -1,15 +1,17 @@
 package attest;
 
-import org.apache.camel.main.Main;
+import attest.cli.AttestCommand;
+import picocli.CommandLine;
 
-/** Runs the Attest gateway on Camel Main. Everything is wired in {@link AttestConfiguration}. */
+/**
+ * The {@code attest} command: {@code run} (the gateway; also what no subcommand means), {@code verify},
+ * {@code export} and {@code check-rules}. Everything the gateway runs is wired in {@link AttestConfiguration}.
+ */
 public final class App {
     private App() {
     }
 
-    public static void main(String[] args) throws Exception {
-        Main main = new Main();
-        main.configure().addConfiguration(AttestConfiguration.class);
-        System.exit(main.run(args));
+    public static void main(String[] args) {
+        System.exit(AttestCommand.commandLine().execute(args));
     }
 }

