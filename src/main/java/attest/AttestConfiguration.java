@@ -160,7 +160,7 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.string("attest.db.password", ""), s.string("attest.db.app-user", ""),
                 s.string("attest.db.app-password", ""), Path.of(s.string("attest.db.embedded.data-dir", ".attest/pgdata")),
                 s.integer("attest.db.embedded.port", 0), s.integer("attest.db.pool-size", 8),
-                s.millis("attest.db.connect-timeout-ms", 1000));
+                s.millis("attest.db.connect-timeout-ms", 1000), optionalSecret(s, "attest.db.auditor-password").orElse(""));
         closer.add(db::close);
         // evidence completeness (issue #11): the chain is registered and signed at start, heartbeats every T, and a
         // final checkpoint when the instance stops (after the writer has drained: closed in reverse order)
@@ -465,38 +465,31 @@ public class AttestConfiguration implements CamelConfiguration {
 
     /** A secret from the environment variable named by {@code <key>-env}, or the file named by {@code <key>-file}. */
     private static String secret(Settings s, String key) {
-        var env = s.optional(key + "-env");
-        if (env.isPresent() && System.getenv(env.get()) != null) {
-            return System.getenv(env.get()).strip();
-        }
-        var file = s.optional(key + "-file");
-        if (file.isPresent()) {
-            try {
-                return java.nio.file.Files.readString(Path.of(file.get())).strip();
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException("cannot read " + key + "-file " + file.get());
-            }
-        }
-        throw new IllegalStateException(key + ": set the environment variable named by " + key + "-env, or "
-                + key + "-file");
+        return optionalSecret(s, key).orElseThrow(() -> new IllegalStateException(key
+                + ": set the environment variable named by " + key + "-env, or " + key + "-file"));
     }
 
     /** The key for the masking 'hash' action, from the environment or a file; empty when none is configured. */
     private static byte[] maskingKey(Settings s) {
-        var env = s.optional("attest.masking.hmac-key-env");
+        return optionalSecret(s, "attest.masking.hmac-key").map(k -> k.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .orElse(new byte[0]);
+    }
+
+    /** A secret from the environment variable named by {@code key-env}, else from the file {@code key-file}. */
+    private static java.util.Optional<String> optionalSecret(Settings s, String key) {
+        var env = s.optional(key + "-env");
         if (env.isPresent() && System.getenv(env.get()) != null) {
-            return System.getenv(env.get()).strip().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            return java.util.Optional.of(System.getenv(env.get()).strip());
         }
-        var file = s.optional("attest.masking.hmac-key-file");
+        var file = s.optional(key + "-file");
         if (file.isPresent()) {
             try {
-                return java.nio.file.Files.readString(Path.of(file.get())).strip()
-                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                return java.util.Optional.of(java.nio.file.Files.readString(Path.of(file.get())).strip());
             } catch (java.io.IOException e) {
-                throw new IllegalStateException("cannot read attest.masking.hmac-key-file " + file.get());
+                throw new IllegalStateException("cannot read " + key + "-file " + file.get());
             }
         }
-        return new byte[0];
+        return java.util.Optional.empty();
     }
 
     /** Closes what configure() opened, in reverse order, when Camel stops. */

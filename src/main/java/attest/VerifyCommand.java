@@ -103,7 +103,9 @@ public final class VerifyCommand {
         try (Connection c = DriverManager.getConnection(jdbc, user, password)) {
             DatabaseSource source = new DatabaseSource(c, master);
             Verifier.Report report = new Verifier(keys).verify(source, options);
-            if (source.encryptedSkipped()) {
+            if (source.payloadsUnreadable()) {
+                out.println("note: payloads were not checked against their digests (this login may not read them)");
+            } else if (source.encryptedSkipped()) {
                 out.println("note: encrypted payloads were not checked against their digests (no --master-key-file)");
             }
             return report(report, out);

@@ -12,11 +12,14 @@ import java.util.concurrent.CountDownLatch;
 /**
  * The whole dev stack on one machine with only Java 17 and Maven: Keycloak (realm {@code attest} on 8180),
  * a Kafka broker (9092), the demo model server (8000, the upstream) and the gateway (8080, control 8081)
- * on an embedded PostgreSQL. Services already running on their port are reused. Ctrl-C stops what it started.
+ * on an embedded PostgreSQL (port {@value #DB_PORT}, database {@code attest}). Services already running on their
+ * port are reused. Ctrl-C stops what it started.
  * <p>
  * Run it with {@code mvn -Pdev} from the repository root.
  */
 public final class DevStack {
+    /** The dev stack's evidence database port, fixed so that auditors' tools can be pointed at it (README). */
+    public static final int DB_PORT = 5433;
     private DevStack() {
     }
 
@@ -58,14 +61,22 @@ public final class DevStack {
         started.add(demo);
         System.out.println("[stack] demo model server on " + demo.baseUrl());
 
-        System.out.println("[stack] starting the gateway (embedded PostgreSQL in .attest/pgdata)");
+        if (Waits.portOpen("127.0.0.1", DB_PORT)) {
+            throw new IllegalStateException("port " + DB_PORT + " is taken: the dev stack's PostgreSQL listens there");
+        }
+        System.out.println("[stack] starting the gateway (embedded PostgreSQL in .attest/pgdata, port " + DB_PORT + ")");
+        Path pgdata = work.resolve("pgdata");
         Gateway gateway = new Gateway(Map.of(
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString(),
-                "attest.db.embedded.data-dir", work.resolve("pgdata").toString()));
+                "attest.db.embedded.data-dir", pgdata.toString(),
+                "attest.db.embedded.port", String.valueOf(DB_PORT)));
         started.add(gateway);
         gateway.start();
 
+        String auditorPassword = System.getenv("ATTEST_DB_AUDITOR_PASSWORD") != null
+                ? System.getenv("ATTEST_DB_AUDITOR_PASSWORD").strip()
+                : Files.readString(attest.evidence.Database.auditorPasswordFile(pgdata)).strip();
         System.out.println("""
 
                 ==================================================================================
@@ -85,8 +96,12 @@ public final class DevStack {
                      -d '{"model":"demo-model","messages":[{"role":"user","content":"hello"}]}'
 
                  Evidence: PostgreSQL table evidence_record; Kafka topic attest.evidence.v1.
+                 Evidence database  jdbc:postgresql://127.0.0.1:%d/attest
+                   auditor (read-only: report views, verify, export)
+                     user auditor_ro   password %s
+                     export PGHOST=127.0.0.1 PGPORT=%d PGDATABASE=attest PGUSER=auditor_ro PGPASSWORD='%s'
                  Ctrl-C stops everything this command started.
                 ==================================================================================
-                """);
+                """.formatted(DB_PORT, auditorPassword, DB_PORT, auditorPassword));
     }
 }

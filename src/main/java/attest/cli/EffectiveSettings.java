@@ -45,10 +45,13 @@ final class EffectiveSettings {
         return new EffectiveSettings(p, env);
     }
 
-    /** The Camel property placeholder locations for the same order (later locations override earlier ones). */
+    /**
+     * The Camel property placeholder locations for the same order. Camel takes a key from the first location that
+     * has it, so the {@code --config} file comes before the defaults (an empty value there counts too).
+     */
     static String locations(Path config) {
         String defaults = "classpath:" + DEFAULTS;
-        return config == null ? defaults : defaults + ",file:" + config.toAbsolutePath();
+        return config == null ? defaults : "file:" + config.toAbsolutePath() + "," + defaults;
     }
 
     /** The value of a setting, blank counted as absent. */

@@ -29,6 +29,8 @@ public final class Database implements AutoCloseable {
 
     /** The database role the gateway acts as (created by migration V4). */
     public static final String APP_ROLE = "attest_app";
+    /** The auditors' read-only login role (migration V20): report views and chain tables only. */
+    public static final String AUDITOR_LOGIN = "auditor_ro";
     /** The login role the gateway's pool uses on the embedded server. */
     public static final String APP_LOGIN = "attest_gateway";
 
@@ -69,7 +71,20 @@ public final class Database implements AutoCloseable {
      */
     public static Database open(String url, String user, String password, String appUser, String appPassword,
                                 Path embeddedDir, int embeddedPort, int poolSize, Duration connectTimeout) {
+        return open(url, user, password, appUser, appPassword, embeddedDir, embeddedPort, poolSize, connectTimeout,
+                "");
+    }
+
+    /**
+     * @param auditorPassword the password of the auditors' read-only login {@value #AUDITOR_LOGIN} (migration V20),
+     *                        set at every start, after which it may log in; blank: left as it is (created NOLOGIN).
+     *                        An embedded server generates one beside its data directory when none is given.
+     */
+    public static Database open(String url, String user, String password, String appUser, String appPassword,
+                                Path embeddedDir, int embeddedPort, int poolSize, Duration connectTimeout,
+                                String auditorPassword) {
         EmbeddedStore.Server pg = null;
+        String auditor = auditorPassword;
         String jdbcUrl = url;
         String dbUser = user;
         String dbPassword = password;
@@ -84,6 +99,9 @@ public final class Database implements AutoCloseable {
                 Files.createDirectories(embeddedDir);
                 owner = secret(ownerPasswordFile(embeddedDir), "ATTEST_DB_OWNER_PASSWORD");
                 app = secret(appPasswordFile(embeddedDir), "ATTEST_DB_APP_PASSWORD");
+                if (auditor == null || auditor.isBlank()) {
+                    auditor = secret(auditorPasswordFile(embeddedDir), "ATTEST_DB_AUDITOR_PASSWORD");
+                }
                 LOG.info("starting embedded PostgreSQL in {} (development and tests only)",
                         embeddedDir.toAbsolutePath());
                 pg = provider.start(embeddedDir, embeddedPort, owner);
@@ -116,6 +134,9 @@ public final class Database implements AutoCloseable {
         // role, which may insert and read evidence but never update or delete it
         Flyway.configure().dataSource(jdbcUrl, migrateUser, migratePassword).locations("classpath:db/migration").load()
                 .migrate();
+        if (auditor != null && !auditor.isBlank()) {
+            enableAuditorLogin(jdbcUrl, migrateUser, migratePassword, auditor);
+        }
         if (pg != null) {
             grantAppLogin(jdbcUrl, migrateUser, migratePassword, APP_LOGIN, dbPassword, true);
         } else if (appUser != null && !appUser.isBlank()) {
@@ -147,6 +168,12 @@ public final class Database implements AutoCloseable {
         return abs.resolveSibling(abs.getFileName() + ".owner-password");
     }
 
+    /** The file that holds the password of {@value #AUDITOR_LOGIN} on an embedded server (beside its data directory). */
+    public static Path auditorPasswordFile(Path embeddedDir) {
+        Path abs = embeddedDir.toAbsolutePath();
+        return abs.resolveSibling(abs.getFileName() + ".auditor-password");
+    }
+
     /** The file that holds the password of {@value #APP_LOGIN} (beside the data directory). */
     public static Path appPasswordFile(Path embeddedDir) {
         Path abs = embeddedDir.toAbsolutePath();
@@ -174,6 +201,17 @@ public final class Database implements AutoCloseable {
         }
         Files.writeString(file, pw);
         return pw;
+    }
+
+    /** Gives the auditors' read-only role (migration V20) its password, and lets it log in. */
+    private static void enableAuditorLogin(String url, String owner, String ownerPassword, String auditorPassword) {
+        try (var c = java.sql.DriverManager.getConnection(url, owner, ownerPassword);
+             var st = c.createStatement()) {
+            st.execute("SET password_encryption = 'scram-sha-256'");
+            st.execute("ALTER ROLE " + AUDITOR_LOGIN + " LOGIN PASSWORD '" + auditorPassword.replace("'", "''") + "'");
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot set the password of " + AUDITOR_LOGIN + ": " + e.getSQLState(), e);
+        }
     }
 
     /** Creates (or updates) the gateway's login role: no superuser, owns nothing, acts as the app role. */

@@ -88,8 +88,22 @@ class AttestCommandTest {
         assertThat(s.get("attest.data.port")).as("the environment overrides the file").contains("7777");
         assertThat(s.get("attest.control.port")).as("the defaults").contains("8081");
         assertThat(EffectiveSettings.load(null, k -> null).get("attest.db.url")).isEmpty();
-        assertThat(EffectiveSettings.locations(cfg)).isEqualTo("classpath:application.properties,file:"
-                + cfg.toAbsolutePath());
+        assertThat(EffectiveSettings.locations(cfg)).isEqualTo("file:" + cfg.toAbsolutePath()
+                + ",classpath:application.properties");
+    }
+
+    @Test
+    void should_let_the_config_file_win_over_the_defaults_in_camel_itself() throws Exception {
+        Path cfg = Path.of(write("attest.data.port=9999\nattest.upstream.llm.credential.secret-env=\n"));
+        try (var ctx = new org.apache.camel.impl.DefaultCamelContext()) {
+            ctx.getPropertiesComponent().setLocation(EffectiveSettings.locations(cfg));
+            ctx.start();
+            var props = ctx.getPropertiesComponent();
+            assertThat(props.resolveProperty("attest.data.port")).contains("9999");
+            assertThat(props.resolveProperty("attest.upstream.llm.credential.secret-env")).as("an empty value too")
+                    .hasValueSatisfying(v -> assertThat(v).isEmpty());
+            assertThat(props.resolveProperty("attest.control.port")).as("the defaults behind it").contains("8081");
+        }
     }
 
     @Test

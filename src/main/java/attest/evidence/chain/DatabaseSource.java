@@ -17,6 +17,7 @@ public final class DatabaseSource implements Verifier.Source {
     private final Connection c;
     private final attest.evidence.crypto.MasterKey master;
     private boolean encryptedSkipped;
+    private boolean payloadsUnreadable;
 
     public DatabaseSource(Connection c) throws SQLException {
         this(c, null);
@@ -32,6 +33,11 @@ public final class DatabaseSource implements Verifier.Source {
     /** Whether some encrypted payloads could not be checked (no master key given). */
     public boolean encryptedSkipped() {
         return encryptedSkipped;
+    }
+
+    /** True when this login may not read the payload columns (auditor_ro): payloads were not checked at all. */
+    public boolean payloadsUnreadable() {
+        return payloadsUnreadable;
     }
 
     @Override
@@ -130,6 +136,7 @@ public final class DatabaseSource implements Verifier.Source {
                 }
             }
         } catch (SQLException e) {
+            payloadsUnreadable |= "42501".equals(e.getSQLState()); // insufficient privilege
             return out;
         } catch (IllegalArgumentException e) {
             out.put("request", "undecryptable"); // a ciphertext that no longer opens was changed

