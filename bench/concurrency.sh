@@ -7,7 +7,8 @@
 # assert.
 #
 #   bash bench/concurrency.sh                                  # 10,000 calls, 10 s answers, 25 s streams
-#   CALLS=100 ANSWER_MS=1000 STREAM_MS=1500 PROBES=3 bash bench/concurrency.sh   # the CI smoke's settings
+#   CALLS=100 ANSWER_MS=1000 STREAM_MS=1500 PROBES=3 KAFKA=false bash bench/concurrency.sh   # the CI smoke's
+#                                                   settings (no broker: the outbox keeps the events)
 #
 # Each call in flight holds two sockets in the gateway (caller and upstream) and one in each of the others, so
 # the script raises the open-files limit to the hard limit; if that still cannot hold CALLS calls, it says so
@@ -50,5 +51,5 @@ if [ -z "${BENCH_CLASSPATH:-}" ]; then # the CI smoke passes the test classpath 
 fi
 exec java -cp "$BENCH_CLASSPATH" \
   -Dcalls="$CALLS" -Danswer-ms="$ANSWER_MS" -Dstream-ms="$STREAM_MS" -Devent-ms="$EVENT_MS" \
-  -Dramp-per-second="$RAMP" -Dprobes="$PROBES" -Dmodes="$MODES" ${GATEWAY_JVM:+-Dgateway.jvm="$GATEWAY_JVM"} \
+  -Dramp-per-second="$RAMP" -Dprobes="$PROBES" -Dmodes="$MODES" -Dkafka="${KAFKA:-true}" ${GATEWAY_JVM:+-Dgateway.jvm="$GATEWAY_JVM"} \
   attest.bench.ConcurrencyBench

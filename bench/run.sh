@@ -7,7 +7,8 @@
 #
 #   bash bench/run.sh                 # defaults: 20 s per run, 32 connections, 2 threads
 #   DURATION=60s CONNECTIONS=64 bash bench/run.sh
-#   DURATION=1s WARMUP=1s STREAMS=3 bash bench/run.sh    # the CI smoke's settings
+#   DURATION=1s WARMUP=1s STREAMS=3 KAFKA=false bash bench/run.sh    # the CI smoke's settings (no broker:
+#                                                                    # the outbox keeps the events)
 #
 # Prints throughput, p50 and p99 of each, the ratios (Attest / nginx proxy, Attest / direct), the latency
 # that the proxy and Attest add at one connection (p50/p99) and the added time to first byte of streams
@@ -78,7 +79,7 @@ if [ -z "${BENCH_CLASSPATH:-}" ]; then # the CI smoke passes the test classpath 
 fi
 rm -f "$OUT/ready.properties" "$OUT/stdin.$$"
 mkfifo "$OUT/stdin.$$"
-java -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" attest.stack.BenchStack < "$OUT/stdin.$$" > "$OUT/stack.log" 2>&1 &
+java -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" -Dbench.kafka="${KAFKA:-true}" attest.stack.BenchStack < "$OUT/stdin.$$" > "$OUT/stack.log" 2>&1 &
 STACK=$!
 exec 3> "$OUT/stdin.$$"
 cleanup() {

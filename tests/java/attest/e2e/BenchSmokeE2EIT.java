@@ -45,7 +45,7 @@ class BenchSmokeE2EIT {
     @Test
     void should_run_the_data_path_bench_against_direct_nginx_and_attest_and_print_its_figures() throws Exception {
         String out = run("bench/run.sh", Map.of("DURATION", "1s", "WARMUP", "1s", "STREAMS", "3",
-                "CONNECTIONS", "4"));
+                "CONNECTIONS", "4", "KAFKA", "false"));
 
         for (String figure : List.of(
                 "\\| direct \\(static nginx upstream\\) \\| " + NUM + " \\|",
@@ -65,7 +65,7 @@ class BenchSmokeE2EIT {
     void should_run_the_concurrency_bench_streamed_and_not_and_print_its_figures() throws Exception {
         // outcomes are printed, not judged: on a loaded machine some calls may rightly fail closed (503)
         String out = run("bench/concurrency.sh", Map.of("CALLS", "100", "ANSWER_MS", "1000", "STREAM_MS", "1500",
-                "EVENT_MS", "250", "PROBES", "3", "RAMP", "500"));
+                "EVENT_MS", "250", "PROBES", "3", "RAMP", "500", "KAFKA", "false"));
 
         for (String mode : List.of("non-streamed", "streamed")) {
             assertThat(out).containsPattern("(?m)^" + mode + ": 100 calls, launched in " + NUM
