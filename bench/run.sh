@@ -1,69 +1,128 @@
 #!/usr/bin/env bash
-# Attest data-path benchmark: the demo upstream directly vs. through the gateway, side by side in one run
-# (identity, policy, credential brokering, masking, evidence committed to PostgreSQL and relayed to Kafka:
-# all on), and the time to first byte of streams with masking on and off.
+# Attest data-path benchmark, side by side in one run against one static upstream (an nginx that answers a
+# chat completion, or with the header X-Bench-Stream: 1 a server-sent event stream): the upstream directly, a
+# plain nginx reverse proxy in front of it, and the gateway with everything on (identity, policy, credential
+# brokering, masking, evidence committed to PostgreSQL and relayed to Kafka); and the time to first byte of
+# streams directly, through the nginx proxy, and through Attest with masking on and off.
 #
 #   bash bench/run.sh                 # defaults: 20 s per run, 32 connections, 2 threads
 #   DURATION=60s CONNECTIONS=64 bash bench/run.sh
+#   DURATION=1s WARMUP=1s STREAMS=3 KAFKA=false bash bench/run.sh    # the CI smoke's settings (no broker:
+#                                                                    # the outbox keeps the events)
 #
-# Prints throughput, p50 and p99 for both, the throughput ratio, the added p50/p99, and the time to
-# first byte of streamed answers (median of STREAMS runs each way). Needs wrk (installed from Debian's
-# packages if missing), curl and python3.
+# Prints throughput, p50 and p99 of each, the ratios (Attest / nginx proxy, Attest / direct), the latency
+# that the proxy and Attest add at one connection (p50/p99) and the added time to first byte of streams
+# (median of STREAMS runs each). Needs nginx and wrk (both installed from Debian's packages if missing), curl
+# and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 STREAMS=${STREAMS:-30}
+WARMUP=${WARMUP:-10s}
 OUT=target/bench
 mkdir -p "$OUT"
 
-if ! command -v wrk >/dev/null; then
-  echo "[bench] installing wrk"
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
+NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
+if ! command -v wrk >/dev/null || [ -z "$NGINX" ]; then
+  echo "[bench] installing wrk and nginx (Debian packages)"
+  apt-get update -qq >/dev/null && apt-get install -y -qq wrk nginx-light >/dev/null 2>&1 \
+    || apt-get install -y -qq wrk nginx >/dev/null
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+STATIC_PORT=$(free_port); PROXY_PORT=$(free_port)
+NGX="$(pwd)/$OUT/nginx"
+mkdir -p "$NGX/logs" "$NGX/tmp"
+ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"demo-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
+EVENT='data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,"model":"demo-model","choices":[{"index":0,"delta":{"content":"Hello!"}}]}\n\ndata: [DONE]\n\n'
+cat > "$NGX/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+user root;
+pid $NGX/nginx.pid;
+error_log $NGX/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $NGX/tmp/body; proxy_temp_path $NGX/tmp/proxy; fastcgi_temp_path $NGX/tmp/fastcgi;
+  uwsgi_temp_path $NGX/tmp/uwsgi; scgi_temp_path $NGX/tmp/scgi;
+  map \$http_x_bench_stream \$answer { default /answer.json; 1 /answer.sse; }
+  # the static upstream
+  server {
+    listen 127.0.0.1:$STATIC_PORT;
+    keepalive_requests 1000000;
+    location / { rewrite ^ \$answer last; }
+    location = /answer.json { internal; default_type application/json; return 200 '$ANSWER'; }
+    location = /answer.sse { internal; default_type text/event-stream; return 200 '$EVENT'; }
+  }
+  # the plain reverse proxy in front of it (keep-alive to the upstream, as Attest does)
+  upstream static { server 127.0.0.1:$STATIC_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$PROXY_PORT;
+    keepalive_requests 1000000;
+    location / { proxy_pass http://static; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+"$NGINX" -t -q -c "$NGX/nginx.conf" -p "$NGX" 2>/dev/null || "$NGINX" -t -c "$NGX/nginx.conf" -p "$NGX"
+"$NGINX" -c "$NGX/nginx.conf" -p "$NGX" &
+NGINX_PID=$!
+STATIC="http://127.0.0.1:$STATIC_PORT"; PROXY="http://127.0.0.1:$PROXY_PORT"
 
-echo "[bench] building"
-mvn -q -B -DskipTests test-compile
-rm -f "$OUT/ready.properties"
+if [ -z "${BENCH_CLASSPATH:-}" ]; then # the CI smoke passes the test classpath it already has
+  echo "[bench] building"
+  mvn -q -B ${MVN_OPTS:-} -DskipTests test-compile
+  mvn -q -B ${MVN_OPTS:-} dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt" >/dev/null
+  BENCH_CLASSPATH="target/test-classes:target/classes:$(cat "$OUT/classpath.txt")"
+fi
+rm -f "$OUT/ready.properties" "$OUT/stdin.$$"
 mkfifo "$OUT/stdin.$$"
-mvn -q -B exec:java -Dexec.mainClass=attest.stack.BenchStack -Dexec.classpathScope=test \
-  -Dexec.cleanupDaemonThreads=false < "$OUT/stdin.$$" > "$OUT/stack.log" 2>&1 &
+java -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" -Dbench.kafka="${KAFKA:-true}" attest.stack.BenchStack < "$OUT/stdin.$$" > "$OUT/stack.log" 2>&1 &
 STACK=$!
 exec 3> "$OUT/stdin.$$"
-cleanup() { exec 3>&-; wait "$STACK" 2>/dev/null || true; rm -f "$OUT/stdin.$$"; }
+cleanup() {
+  exec 3>&-; wait "$STACK" 2>/dev/null || true; rm -f "$OUT/stdin.$$"
+  kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true
+}
 trap cleanup EXIT
 echo "[bench] starting the stack (Keycloak, Kafka, PostgreSQL, demo upstream, gateway); log: $OUT/stack.log"
 for _ in $(seq 1 300); do [ -f "$OUT/ready.properties" ] && break; sleep 1; kill -0 "$STACK" 2>/dev/null || { cat "$OUT/stack.log"; exit 1; }; done
 [ -f "$OUT/ready.properties" ] || { echo "[bench] stack did not start"; exit 1; }
 prop() { grep "^$1=" "$OUT/ready.properties" | cut -d= -f2-; }
-DIRECT=$(prop direct); GATEWAY=$(prop gateway); UNMASKED=$(prop gateway_unmasked); KEY=$(prop demo_key); TOKEN=$(prop token)
+GATEWAY=$(prop gateway); UNMASKED=$(prop gateway_unmasked); KEY=$(prop demo_key); TOKEN=$(prop token)
 
 run_wrk() { # name url auth
   BENCH_AUTH="$3" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/chat.lua "$2" > "$OUT/$1.txt"
 }
 echo "[bench] warming up the gateway"
-BENCH_AUTH="$TOKEN" wrk -t"$THREADS" -c"$CONNECTIONS" -d10s -s bench/chat.lua "$GATEWAY/llm/v1/chat/completions" > /dev/null
+BENCH_AUTH="$TOKEN" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/chat.lua "$GATEWAY/llm/v1/chat/completions" > /dev/null
 echo "[bench] wrk: direct, $CONNECTIONS connections"
-run_wrk direct "$DIRECT/v1/chat/completions" "$KEY"
+run_wrk direct "$STATIC/v1/chat/completions" "$KEY"
+echo "[bench] wrk: nginx reverse proxy, $CONNECTIONS connections"
+run_wrk nginx "$PROXY/v1/chat/completions" "$KEY"
 echo "[bench] wrk: through Attest, $CONNECTIONS connections"
 run_wrk gateway "$GATEWAY/llm/v1/chat/completions" "$TOKEN"
 # one connection: the latency each call gains, without queueing behind other calls
 CONNECTIONS=1 THREADS=1
 echo "[bench] wrk: direct, 1 connection"
-run_wrk direct-1 "$DIRECT/v1/chat/completions" "$KEY"
+run_wrk direct-1 "$STATIC/v1/chat/completions" "$KEY"
+echo "[bench] wrk: nginx reverse proxy, 1 connection"
+run_wrk nginx-1 "$PROXY/v1/chat/completions" "$KEY"
 echo "[bench] wrk: through Attest, 1 connection"
 run_wrk gateway-1 "$GATEWAY/llm/v1/chat/completions" "$TOKEN"
 
 ttfb() { # url auth
   for _ in $(seq 1 "$STREAMS"); do
     curl -s -N -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $2" \
-      -H 'Content-Type: application/json' \
+      -H 'Content-Type: application/json' -H 'X-Bench-Stream: 1' \
       -d '{"model":"demo-model","stream":true,"messages":[{"role":"user","content":"one two three four"}]}' "$1"
   done
 }
 echo "[bench] time to first byte of streams"
-ttfb "$DIRECT/v1/chat/completions" "$KEY" > "$OUT/ttfb-direct.txt"
+ttfb "$STATIC/v1/chat/completions" "$KEY" > "$OUT/ttfb-direct.txt"
+ttfb "$PROXY/v1/chat/completions" "$KEY" > "$OUT/ttfb-nginx.txt"
 ttfb "$GATEWAY/llm/v1/chat/completions" "$TOKEN" > "$OUT/ttfb-gateway.txt"
 ttfb "$UNMASKED/llm/v1/chat/completions" "$TOKEN" > "$OUT/ttfb-unmasked.txt"
 
@@ -79,24 +138,26 @@ def wrk(name):
     non200 = int(re.search(r"non-200: (\d+)", t).group(1))
     errors = re.search(r"Socket errors:.*", t)
     return rps, pct(50), pct(99), non200, errors.group(0) if errors else "none"
-d, g = wrk("direct"), wrk("gateway")
-d1, g1 = wrk("direct-1"), wrk("gateway-1")
-td = [float(x) * 1000 for x in open(f"{out}/ttfb-direct.txt").read().split()]
-tg = [float(x) * 1000 for x in open(f"{out}/ttfb-gateway.txt").read().split()]
-tu = [float(x) * 1000 for x in open(f"{out}/ttfb-unmasked.txt").read().split()]
+d, n, g = wrk("direct"), wrk("nginx"), wrk("gateway")
+d1, n1, g1 = wrk("direct-1"), wrk("nginx-1"), wrk("gateway-1")
+def ms(name):
+    return [float(x) * 1000 for x in open(f"{out}/ttfb-{name}.txt").read().split()]
+td, tn, tg, tu = ms("direct"), ms("nginx"), ms("gateway"), ms("unmasked")
+med = statistics.median
 print()
 print("| run | requests/s | p50 ms | p99 ms | non-200 | socket errors |")
 print("|---|---|---|---|---|---|")
-print(f"| direct (demo upstream) | {d[0]:.0f} | {d[1]:.2f} | {d[2]:.2f} | {d[3]} | {d[4]} |")
-print(f"| through Attest | {g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f} | {g[3]} | {g[4]} |")
-print(f"| direct, 1 connection | {d1[0]:.0f} | {d1[1]:.2f} | {d1[2]:.2f} | {d1[3]} | {d1[4]} |")
-print(f"| through Attest, 1 connection | {g1[0]:.0f} | {g1[1]:.2f} | {g1[2]:.2f} | {g1[3]} | {g1[4]} |")
+for label, r in (("direct (static nginx upstream)", d), ("nginx reverse proxy", n), ("through Attest", g),
+                 ("direct, 1 connection", d1), ("nginx reverse proxy, 1 connection", n1),
+                 ("through Attest, 1 connection", g1)):
+    print(f"| {label} | {r[0]:.0f} | {r[1]:.2f} | {r[2]:.2f} | {r[3]} | {r[4]} |")
 print()
-print(f"throughput ratio (Attest / direct, saturated): {g[0]/d[0]:.3f}")
-print(f"added latency under saturation: p50 +{g[1]-d[1]:.2f} ms, p99 +{g[2]-d[2]:.2f} ms")
-print(f"added latency per call (1 connection): p50 +{g1[1]-d1[1]:.2f} ms, p99 +{g1[2]-d1[2]:.2f} ms")
-print(f"stream time to first byte (median of {len(td)}): direct {statistics.median(td):.1f} ms, "
-      f"through Attest {statistics.median(tg):.1f} ms, added {statistics.median(tg)-statistics.median(td):.1f} ms")
-print(f"masking's share of it: through Attest with masking off {statistics.median(tu):.1f} ms, "
-      f"masking adds {statistics.median(tg)-statistics.median(tu):.1f} ms to the first byte")
+print(f"saturated throughput: Attest / nginx proxy {g[0]/n[0]:.3f} (target 0.25, moonshot 0.50); "
+      f"Attest / direct {g[0]/d[0]:.3f}; nginx proxy / direct {n[0]/d[0]:.3f}")
+print(f"added latency at 1 connection: nginx proxy p50 +{n1[1]-d1[1]:.2f} ms, p99 +{n1[2]-d1[2]:.2f} ms; "
+      f"Attest p50 +{g1[1]-d1[1]:.2f} ms, p99 +{g1[2]-d1[2]:.2f} ms (target p50 <= 1 ms, p99 <= 5 ms)")
+print(f"added latency under saturation: Attest p50 +{g[1]-d[1]:.2f} ms, p99 +{g[2]-d[2]:.2f} ms")
+print(f"stream time to first byte (median of {len(td)}): direct {med(td):.2f} ms, nginx proxy {med(tn):.2f} ms "
+      f"(+{med(tn)-med(td):.2f}), Attest {med(tg):.2f} ms (+{med(tg)-med(td):.2f}, target <= 2 ms); "
+      f"Attest with masking off {med(tu):.2f} ms (+{med(tu)-med(td):.2f})")
 PY

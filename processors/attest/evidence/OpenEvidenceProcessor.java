@@ -1,17 +1,23 @@
 package attest.evidence;
 
 import attest.Exchanges;
+import attest.http.CallerThread;
 import attest.http.GatewayException;
 import org.apache.camel.Exchange;
-import org.apache.camel.Processor;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.support.AsyncProcessorSupport;
 
 import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Commits the call's record as {@code open} before anything is forwarded. If the store is down the call
  * stops here with 503, so an upstream is never called without evidence.
+ * <p>
+ * Asynchronous: the routing thread is given back while the commit is waited for, and the route goes on on
+ * the caller's connection thread once it is done (in place, waiting, for an exchange without a caller).
  */
-public class OpenEvidenceProcessor implements Processor {
+public class OpenEvidenceProcessor extends AsyncProcessorSupport {
     private final EvidenceAssembler assembler;
     private final EvidenceWriter writer;
     private final Clock clock;
@@ -23,20 +29,37 @@ public class OpenEvidenceProcessor implements Processor {
     }
 
     @Override
-    public void process(Exchange exchange) {
+    public boolean process(Exchange exchange, AsyncCallback callback) {
         EvidenceRecord r = exchange.getProperty(Exchanges.EVIDENCE, EvidenceRecord.class);
-        assembler.fill(r, exchange);
-        r.setForwardedAt(clock.instant());
-        r.setState(EvidenceRecord.OPEN);
+        CompletableFuture<Void> commit;
         try {
-            if (exchange.getProperty(Exchanges.EVIDENCE_WRITTEN, false, Boolean.class)) {
-                writer.update(r, null); // a held call, executed after approval: its record exists
-            } else {
-                writer.insert(r, null);
-            }
-        } catch (EvidenceUnavailableException e) {
+            assembler.fill(r, exchange);
+            r.setForwardedAt(clock.instant());
+            r.setState(EvidenceRecord.OPEN);
+            // a held call, executed after approval: its record exists
+            commit = writer.commit(r, !exchange.getProperty(Exchanges.EVIDENCE_WRITTEN, false, Boolean.class), null);
+        } catch (RuntimeException e) {
+            exchange.setException(e);
+            callback.done(true);
+            return true;
+        }
+        if (CallerThread.context(exchange) == null) {
+            opened(exchange, r, commit.handle((ok, err) -> err).join());
+            callback.done(true);
+            return true;
+        }
+        commit.whenCompleteAsync((ok, err) -> {
+            opened(exchange, r, err);
+            callback.done(false);
+        }, CallerThread.of(exchange, Runnable::run));
+        return false;
+    }
+
+    private static void opened(Exchange exchange, EvidenceRecord r, Throwable err) {
+        if (err != null) {
             r.setForwardedAt(null);
-            throw GatewayException.evidenceUnavailable();
+            exchange.setException(GatewayException.evidenceUnavailable());
+            return;
         }
         exchange.setProperty(Exchanges.EVIDENCE_WRITTEN, true);
     }

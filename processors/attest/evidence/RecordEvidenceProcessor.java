@@ -1,25 +1,30 @@
 package attest.evidence;
 
 import attest.Exchanges;
+import attest.http.CallerThread;
 import attest.http.GatewayException;
 import attest.http.Outcomes;
 import attest.upstream.StreamEnd;
 import attest.upstream.StreamingHttpResponse;
 import org.apache.camel.Exchange;
-import org.apache.camel.Processor;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.support.AsyncProcessorSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Completes the call's record and commits it, with its Kafka event in the same transaction, before the
  * response is released. For a stream the record was committed open before forwarding; this registers the
  * completion for the stream's end, and the stream's terminating chunk waits for that commit.
- * Throws {@link EvidenceUnavailableException} when the commit fails; the route then answers 503.
+ * Fails with {@link EvidenceUnavailableException} when the commit fails; the route then answers 503.
+ * Asynchronous: the routing thread is given back while the commit is waited for, and the route goes on on
+ * the caller's connection thread once it is done (in place, waiting, for an exchange without a caller).
  */
-public class RecordEvidenceProcessor implements Processor {
+public class RecordEvidenceProcessor extends AsyncProcessorSupport {
     private static final Logger LOG = LoggerFactory.getLogger(RecordEvidenceProcessor.class);
 
     private final EvidenceAssembler assembler;
@@ -35,7 +40,42 @@ public class RecordEvidenceProcessor implements Processor {
     }
 
     @Override
-    public void process(Exchange exchange) {
+    public boolean process(Exchange exchange, AsyncCallback callback) {
+        CompletableFuture<Void> commit;
+        try {
+            commit = record(exchange);
+        } catch (RuntimeException e) {
+            exchange.setException(e);
+            callback.done(true);
+            return true;
+        }
+        if (commit == null) {
+            callback.done(true);
+            return true;
+        }
+        if (CallerThread.context(exchange) == null) {
+            committed(exchange, commit.handle((ok, err) -> err).join());
+            callback.done(true);
+            return true;
+        }
+        commit.whenCompleteAsync((ok, err) -> {
+            committed(exchange, err);
+            callback.done(false);
+        }, CallerThread.of(exchange, Runnable::run));
+        return false;
+    }
+
+    private static void committed(Exchange exchange, Throwable err) {
+        if (err == null) {
+            exchange.setProperty(Exchanges.EVIDENCE_WRITTEN, true);
+        } else {
+            exchange.setException(err instanceof EvidenceUnavailableException eu ? eu
+                    : new EvidenceUnavailableException("evidence commit failed"));
+        }
+    }
+
+    /** Completes the record and queues its commit; null when nothing is to be waited for here. */
+    private CompletableFuture<Void> record(Exchange exchange) {
         EvidenceRecord r = exchange.getProperty(Exchanges.EVIDENCE, EvidenceRecord.class);
         if (r == null) {
             throw new EvidenceUnavailableException("no evidence record on the exchange");
@@ -44,7 +84,7 @@ public class RecordEvidenceProcessor implements Processor {
         if (error == null && r.getApprovalId() != null && exchange.getProperty(Exchanges.BUFFER_RESPONSE) == null) {
             // a held call: its record belongs to the approval, which completes it when the call is executed,
             // denied, expired or cancelled (the caller's own answer here is a wait, not the call's end)
-            return;
+            return null;
         }
         if (error != null && Outcomes.EVIDENCE_UNAVAILABLE.equals(error.outcome())) {
             // the store just refused this call's evidence: do not make the caller wait for a second failure
@@ -54,17 +94,11 @@ public class RecordEvidenceProcessor implements Processor {
         Object body = exchange.getMessage().getBody();
         if (body instanceof StreamingHttpResponse streaming) {
             completeWhenStreamEnds(exchange, r, streaming);
-            return;
+            return null;
         }
         byte[] delivered = exchange.getMessage().getBody(byte[].class);
         assembler.finish(r, exchange, delivered, clock.instant());
-        OutboxEvent event = EvidenceEvents.terminal(r, topic, clock.instant());
-        if (written) {
-            writer.update(r, event);
-        } else {
-            writer.insert(r, event);
-            exchange.setProperty(Exchanges.EVIDENCE_WRITTEN, true);
-        }
+        return writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()));
     }
 
     private void completeWhenStreamEnds(Exchange exchange, EvidenceRecord r, StreamingHttpResponse streaming) {

@@ -142,8 +142,18 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
         registry.bind("injectUpstreamCredentialProcessor",
                 new InjectUpstreamCredentialProcessor(s.string("attest.upstream.identity-header", "X-Attest-Subject")));
+        // a call's route goes on on its caller's channel thread when the answer arrives; a held call executed after
+        // approval has no caller channel and goes on on one of these few threads
+        java.util.concurrent.ThreadPoolExecutor continuations = new java.util.concurrent.ThreadPoolExecutor(4, 4,
+                30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "attest-upstream-continuation");
+                    t.setDaemon(true);
+                    return t;
+                });
+        continuations.allowCoreThreadTimeOut(true);
+        closer.add(continuations::shutdown);
         registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(new UpstreamClient(clock, capture,
-                s.integer("attest.upstream.max-decoded-bytes", 33_554_432))));
+                s.integer("attest.upstream.max-decoded-bytes", 33_554_432)), continuations));
         registry.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(scheduler));
 
         // masking

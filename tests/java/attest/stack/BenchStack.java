@@ -10,7 +10,8 @@ import java.util.UUID;
 /**
  * The stack for bench/run.sh: Keycloak (reused if running), a Kafka broker, an embedded PostgreSQL, the
  * demo upstream and the gateway with every feature of the data path on. Writes target/bench/ready.properties
- * (ports, a token, the demo key) and runs until its standard input closes.
+ * (ports, a token, the demo key) and runs until its standard input closes. With {@code -Dbench.upstream=<url>}
+ * the gateways call that upstream instead of the demo one (bench/run.sh: a static nginx, as the anchor).
  */
 public final class BenchStack {
     private BenchStack() {
@@ -28,14 +29,13 @@ public final class BenchStack {
         Path work = repo.resolve("target/bench");
         Files.createDirectories(work);
         Started started = new Started("bench");
-        if (!KeycloakServer.running(8180)) {
-            KeycloakServer kc = new KeycloakServer(repo, work, 8180);
-            started.add(kc);
-            kc.start();
+        KeycloakServer.reuseOrStart(started, repo, work, 8180);
+        // -Dbench.kafka=false (the CI smoke): no broker; the outbox keeps the events, the relay is off
+        KafkaBroker kafka = null;
+        if (Boolean.parseBoolean(System.getProperty("bench.kafka", "true"))) {
+            kafka = started.add(new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort()));
+            kafka.start();
         }
-        KafkaBroker kafka = new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort());
-        started.add(kafka);
-        kafka.start();
         PostgresServer pg = new PostgresServer(work.resolve("pgdata-" + UUID.randomUUID()), PostgresServer.freePort());
         started.add(pg);
         pg.start();
@@ -48,8 +48,8 @@ public final class BenchStack {
         Files.writeString(keyFile, key);
         Map<String, String> settings = new java.util.HashMap<>(Map.of(
                 "attest.db.url", pg.jdbcUrl(), "attest.db.user", "postgres",
-                "attest.kafka.brokers", kafka.bootstrap(),
-                "attest.upstream.llm.base-url", demo.baseUrl(),
+                "attest.kafka.brokers", kafka == null ? "" : kafka.bootstrap(),
+                "attest.upstream.llm.base-url", System.getProperty("bench.upstream", demo.baseUrl()),
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString()));
         int port = PostgresServer.freePort();

@@ -39,6 +39,18 @@ public final class KeycloakServer implements AutoCloseable {
         return Waits.httpOk("http://127.0.0.1:" + port + "/realms/attest/.well-known/openid-configuration");
     }
 
+    /**
+     * For the benches: a Keycloak already listening on the port (the shared one, {@code mvn -Pdev}) is reused, even
+     * when it is slow to answer on a loaded machine; otherwise one is started and added to {@code started}.
+     */
+    public static void reuseOrStart(Started started, Path repo, Path work, int port) throws IOException {
+        if (Waits.portOpen("127.0.0.1", port)) {
+            Waits.until("Keycloak's realm attest on " + port, Duration.ofMinutes(2), () -> running(port), null);
+            return;
+        }
+        started.add(new KeycloakServer(repo, work, port)).start();
+    }
+
     public void start() throws IOException {
         Path cache = Path.of(System.getProperty("user.home"), ".cache", "attest");
         Path home = cache.resolve("keycloak-" + VERSION);

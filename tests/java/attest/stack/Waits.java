@@ -12,13 +12,13 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /** Waiting for services to come up, with a deadline and a clear message of what is awaited. */
-final class Waits {
+public final class Waits {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private Waits() {
     }
 
-    static boolean portOpen(String host, int port) {
+    public static boolean portOpen(String host, int port) {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(host, port), 500);
             return true;
@@ -41,7 +41,7 @@ final class Waits {
     }
 
     /** Polls until the condition holds; the poll interval is the waiting, not a fixed sleep. */
-    static void until(String what, Duration timeout, BooleanSupplier condition, Process process) {
+    public static void until(String what, Duration timeout, BooleanSupplier condition, Process process) {
         long deadline = System.nanoTime() + timeout.toNanos();
         long started = System.nanoTime();
         long lastSay = started;

@@ -90,6 +90,28 @@ public final class EvidenceWriter implements AutoCloseable {
         await(submit(record, false, event));
     }
 
+    /**
+     * Queues a write and returns its commit without waiting; the future fails with
+     * {@link EvidenceUnavailableException} when the commit fails or takes longer than the commit timeout, as
+     * {@link #insert} and {@link #update} would throw.
+     */
+    public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event) {
+        CompletableFuture<Void> outcome = new CompletableFuture<>();
+        submit(record, insert, event).copy().orTimeout(commitTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((ok, err) -> {
+                    if (err == null) {
+                        outcome.complete(null);
+                        return;
+                    }
+                    Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                            ? err.getCause() : err;
+                    outcome.completeExceptionally(cause instanceof EvidenceUnavailableException eu ? eu
+                            : new EvidenceUnavailableException(cause instanceof TimeoutException
+                            ? "evidence commit timed out" : "evidence commit failed"));
+                });
+        return outcome;
+    }
+
     /** Queues a write and returns its commit, without waiting. */
     public CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event) {
         return submit(record, insert, event, false);

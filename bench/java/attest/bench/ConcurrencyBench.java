@@ -1,0 +1,392 @@
+package attest.bench;
+
+import attest.stack.KafkaBroker;
+import attest.stack.KeycloakServer;
+import attest.stack.PostgresServer;
+import attest.stack.Started;
+import attest.stack.TokenClient;
+import attest.stack.Waits;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * bench/concurrency.sh: many calls in flight at once through one gateway, each held by a slow upstream
+ * ({@link SlowUpstream}, in a JVM of its own): non-streamed calls answered after {@code answer-ms}, then streams
+ * that last {@code stream-ms}. The gateway runs in a JVM of its own (its heap and threads are its own) with every
+ * guarantee of the data path on (identity, policy, masking, evidence committed before the answer, chain,
+ * encryption, outbox to Kafka). For each run it reports how many calls were answered, the time to first byte and
+ * the slowest call, the time to first byte of a new call made meanwhile against the same call made idle, and the
+ * gateway's peak heap (used, after any collection) and peak thread count.
+ * <p>
+ * It measures, it does not judge: the figures are printed, and a run that could not be made says why.
+ */
+public final class ConcurrencyBench {
+    private ConcurrencyBench() {
+    }
+
+    record Call(long startNanos, long headNanos, long endNanos, int status, String error) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int calls = Integer.getInteger("calls", 10_000);
+        long answerMs = Long.getLong("answer-ms", 10_000);
+        long streamMs = Long.getLong("stream-ms", 25_000);
+        long eventMs = Long.getLong("event-ms", 500);
+        int rampPerSecond = Integer.getInteger("ramp-per-second", 2_000);
+        int probes = Integer.getInteger("probes", 20);
+        String modes = System.getProperty("modes", "plain,stream");
+        Path repo = Path.of("").toAbsolutePath();
+        Path work = repo.resolve("target/bench-concurrency");
+        Files.createDirectories(work);
+        StringBuilder report = new StringBuilder();
+        try (Started started = new Started("concurrency-bench")) {
+            KeycloakServer.reuseOrStart(started, repo, work, 8180);
+            // -Dkafka=false (the CI smoke): no broker; the outbox keeps the events, the relay is off
+            KafkaBroker kafka = null;
+            if (Boolean.parseBoolean(System.getProperty("kafka", "true"))) {
+                kafka = started.add(new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort()));
+                kafka.start();
+            }
+            PostgresServer pg = started.add(new PostgresServer(work.resolve("pgdata-" + UUID.randomUUID()),
+                    PostgresServer.freePort()));
+            pg.start();
+            Child upstream = started.add(Child.java(work.resolve("upstream.log"), Map.of("port", "0", "threads", "2",
+                    "answer-ms", String.valueOf(answerMs), "stream-ms", String.valueOf(streamMs),
+                    "event-ms", String.valueOf(eventMs)), "attest.bench.SlowUpstream"));
+            String upstreamUrl = "http://127.0.0.1:" + upstream.awaitLine("port=", Duration.ofSeconds(60));
+            Files.writeString(work.resolve("upstream.key"), "concurrency-bench");
+            int port = PostgresServer.freePort();
+            Map<String, String> p = new LinkedHashMap<>();
+            p.put("attest.instance-id", "concurrency-bench");
+            p.put("attest.data.port", String.valueOf(port));
+            p.put("attest.control.port", String.valueOf(PostgresServer.freePort()));
+            p.put("attest.db.url", pg.jdbcUrl());
+            p.put("attest.db.user", "postgres");
+            p.put("attest.kafka.brokers", kafka == null ? "" : kafka.bootstrap());
+            p.put("attest.upstream.llm.base-url", upstreamUrl);
+            p.put("attest.upstream.llm.credential.secret-env", "");
+            p.put("attest.upstream.llm.credential.secret-file", work.resolve("upstream.key").toString());
+            p.put("attest.upstream.llm.timeout-ms", String.valueOf(answerMs + 60_000));
+            p.put("attest.evidence.signing-key-file", work.resolve("signing.key").toString());
+            p.put("attest.evidence.master-key-file", work.resolve("master.key").toString());
+            // one source address (loopback) holds every connection of the run: the caps must let it
+            p.put("attest.http.max-connections", String.valueOf(calls + 1_000));
+            p.put("attest.http.max-connections-per-source", String.valueOf(calls + 1_000));
+            p.put("attest.evidence.queue-capacity", String.valueOf(Math.max(10_000, 2 * calls)));
+            Child gateway = started.add(Child.java(work.resolve("gateway.log"), p, "attest.App",
+                    System.getProperty("gateway.jvm", "-Xmx1g").split(" ")));
+            Waits.until("the gateway on port " + port + " (log: " + work.resolve("gateway.log") + ")",
+                    Duration.ofMinutes(3), () -> Waits.portOpen("127.0.0.1", port), gateway.process);
+            String base = "http://127.0.0.1:" + port + "/llm/v1/chat/completions";
+            report.append(String.format("concurrency bench: %d calls per run, launched at %d/s, "
+                            + "non-streamed answered after %d ms, streams of %d ms (an event every %d ms)%n",
+                    calls, rampPerSecond, answerMs, streamMs, eventMs));
+            Sampler sampler = new Sampler(gateway.process.pid());
+            sampler.start();
+            for (String mode : modes.split(",")) {
+                boolean stream = mode.equals("stream");
+                String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
+                String result = run(base, token, stream, calls, rampPerSecond, probes, stream ? streamMs : answerMs,
+                        sampler);
+                report.append(result);
+                System.out.println(result);
+            }
+            sampler.stop();
+        }
+        Files.writeString(work.resolve("concurrency.txt"), report.toString());
+        System.out.println("[concurrency] results in " + work.resolve("concurrency.txt"));
+        System.exit(0);
+    }
+
+    static String body(boolean stream, boolean probe) {
+        return "{\"model\":\"" + (probe ? "probe" : "slow") + "\"," + (stream ? "\"stream\":true," : "")
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"think about it\"}]}";
+    }
+
+    static String run(String base, String token, boolean stream, int calls, int rampPerSecond, int probes,
+                      long upstreamMs, Sampler sampler) throws Exception {
+        String name = stream ? "streamed" : "non-streamed";
+        HttpClient probeClient = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpClient load = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(30)).build();
+        for (int i = 0; i < 20; i++) {
+            probe(probeClient, base, token); // warm-up
+        }
+        List<Double> idle = new ArrayList<>();
+        for (int i = 0; i < probes; i++) {
+            idle.add(probe(probeClient, base, token));
+        }
+        sampler.reset();
+        Map<Integer, Call> results = new ConcurrentHashMap<>();
+        AtomicInteger heads = new AtomicInteger();
+        AtomicLong firstByteWithin5s = new AtomicLong();
+        List<CompletableFuture<?>> all = new ArrayList<>(calls);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < calls; i++) {
+            long due = t0 + TimeUnit.SECONDS.toNanos(i) / rampPerSecond;
+            long now = System.nanoTime();
+            if (due > now) {
+                TimeUnit.NANOSECONDS.sleep(due - now); // pacing the launch, not waiting for an outcome
+            }
+            int id = i;
+            long start = System.nanoTime();
+            long[] head = new long[1];
+            HttpRequest req = HttpRequest.newBuilder(URI.create(base)).timeout(Duration.ofMillis(upstreamMs + 120_000))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body(stream, false))).build();
+            all.add(load.sendAsync(req, info -> {
+                head[0] = System.nanoTime();
+                heads.incrementAndGet();
+                if (head[0] - start <= TimeUnit.SECONDS.toNanos(5)) {
+                    firstByteWithin5s.incrementAndGet();
+                }
+                return HttpResponse.BodySubscribers.discarding();
+            }).whenComplete((r, err) -> results.put(id, new Call(start, head[0], System.nanoTime(),
+                    r == null ? -1 : r.statusCode(), err == null ? null : cause(err)))));
+        }
+        long launched = System.nanoTime();
+        // a new call made while all of them are in flight
+        List<Double> busy = new ArrayList<>();
+        for (int i = 0; i < probes; i++) {
+            busy.add(probe(probeClient, base, token));
+        }
+        int inFlightDuringProbes = calls - results.size();
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+                .handle((v, e) -> null).get(upstreamMs + 300_000, TimeUnit.MILLISECONDS);
+        long ended = System.nanoTime();
+        Map<String, Integer> outcomes = new java.util.TreeMap<>();
+        List<Double> totals = new ArrayList<>();
+        List<Double> ttfb = new ArrayList<>();
+        for (Call c : results.values()) {
+            outcomes.merge(c.error() != null ? c.error() : "HTTP " + c.status(), 1, Integer::sum);
+            totals.add((c.endNanos() - c.startNanos()) / 1e6);
+            if (c.headNanos() > 0) {
+                ttfb.add((c.headNanos() - c.startNanos()) / 1e6);
+            }
+        }
+        Collections.sort(totals);
+        Collections.sort(ttfb);
+        return String.format("""
+
+                %s: %d calls, launched in %.1f s, all ended %.1f s after the first; outcomes %s
+                  time to first byte: p50 %.0f ms, p99 %.0f ms, max %.0f ms; first byte within 5 s: %d
+                  call duration: p50 %.0f ms, slowest %.0f ms (upstream time %d ms: slowest minus upstream %+.0f ms)
+                  new call meanwhile (%d probes, %d calls in flight): time to first byte p50 %.2f ms vs idle %.2f ms \
+                (ratio %.2f; probes not answered 200: %d)
+                  gateway: peak heap used %.0f MiB (after GC %.0f MiB), peak threads %d
+                """, name, calls, (launched - t0) / 1e9, (ended - t0) / 1e9, outcomes, pct(ttfb, 50), pct(ttfb, 99),
+                pct(ttfb, 100), firstByteWithin5s.get(), pct(totals, 50), pct(totals, 100), upstreamMs,
+                pct(totals, 100) - upstreamMs, probes, inFlightDuringProbes, median(busy), median(idle),
+                median(busy) / median(idle), failed(idle) + failed(busy), sampler.peakHeapMiB(), sampler.peakOldMiB(), sampler.peakThreads());
+    }
+
+    /** A new streamed call that the upstream answers at once: milliseconds to the response head. */
+    static double probe(HttpClient client, String base, String token) throws Exception {
+        long t0 = System.nanoTime();
+        long[] head = new long[1];
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base))
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body(true, true))).build(), info -> {
+            head[0] = System.nanoTime();
+            return HttpResponse.BodySubscribers.ofString(StandardCharsets.UTF_8);
+        });
+        if (r.statusCode() != 200) {
+            System.out.println("[concurrency] a probe call answered " + r.statusCode() + ": " + r.body());
+            return Double.NaN;
+        }
+        return (head[0] - t0) / 1e6;
+    }
+
+    static double pct(List<Double> sorted, int p) {
+        if (sorted.isEmpty()) {
+            return Double.NaN;
+        }
+        int i = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i)));
+    }
+
+    /** What ended a call without an answer, as its innermost exception's class (no message: it may hold a URL). */
+    static String cause(Throwable err) {
+        Throwable c = err;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.getClass().getSimpleName();
+    }
+
+    static long failed(List<Double> probes) {
+        return probes.stream().filter(v -> v.isNaN()).count();
+    }
+
+    static double median(List<Double> values) {
+        List<Double> s = new ArrayList<>(values.stream().filter(v -> !v.isNaN()).toList());
+        Collections.sort(s);
+        return pct(s, 50);
+    }
+
+    /** Samples the gateway's heap (jstat) and threads (/proc) every second. */
+    static final class Sampler {
+        private final long pid;
+        private final String jstat = Path.of(System.getProperty("java.home"), "bin", "jstat").toString();
+        private volatile boolean running = true;
+        private volatile double peakHeap;
+        private volatile double peakOld;
+        private volatile int peakThreads;
+        private Thread thread;
+
+        Sampler(long pid) {
+            this.pid = pid;
+        }
+
+        void start() {
+            thread = new Thread(() -> {
+                while (running) {
+                    sample();
+                    try {
+                        Thread.sleep(1000); // a sampling period, not a wait for an outcome
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "gateway-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void reset() {
+            peakHeap = 0;
+            peakOld = 0;
+            peakThreads = 0;
+        }
+
+        void stop() {
+            running = false;
+            thread.interrupt();
+        }
+
+        double peakHeapMiB() {
+            return peakHeap;
+        }
+
+        double peakOldMiB() {
+            return peakOld;
+        }
+
+        int peakThreads() {
+            return peakThreads;
+        }
+
+        private void sample() {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                    if (line.startsWith("Threads:")) {
+                        peakThreads = Math.max(peakThreads, Integer.parseInt(line.substring(8).trim()));
+                    }
+                }
+                Process p = new ProcessBuilder(jstat, "-gc", String.valueOf(pid)).redirectErrorStream(true).start();
+                List<String> out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))
+                        .lines().toList();
+                p.waitFor(10, TimeUnit.SECONDS);
+                if (out.size() < 2) {
+                    return;
+                }
+                String[] names = out.get(0).trim().split("\\s+");
+                String[] values = out.get(1).trim().split("\\s+");
+                double used = 0;
+                double old = 0;
+                for (int i = 0; i < names.length && i < values.length; i++) {
+                    if (names[i].equals("S0U") || names[i].equals("S1U") || names[i].equals("EU")
+                            || names[i].equals("OU")) {
+                        used += Double.parseDouble(values[i]) / 1024;
+                    }
+                    if (names[i].equals("OU")) {
+                        old = Double.parseDouble(values[i]) / 1024;
+                    }
+                }
+                peakHeap = Math.max(peakHeap, used);
+                peakOld = Math.max(peakOld, old);
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                // the gateway may be gone at the end of a run
+            }
+        }
+    }
+
+    /** A JVM of its own on this classpath, its output in a log file. */
+    static final class Child implements AutoCloseable {
+        final Process process;
+        final Path log;
+
+        private Child(Process process, Path log) {
+            this.process = process;
+            this.log = log;
+        }
+
+        static Child java(Path log, Map<String, String> props, String main, String... jvm) throws IOException {
+            List<String> cmd = new ArrayList<>();
+            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            for (String j : jvm) {
+                if (!j.isBlank()) {
+                    cmd.add(j);
+                }
+            }
+            cmd.add("-cp");
+            cmd.add(System.getProperty("java.class.path"));
+            props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+            cmd.add(main);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.PIPE).start();
+            return new Child(p, log);
+        }
+
+        /** The rest of the first log line that starts with {@code prefix}. */
+        String awaitLine(String prefix, Duration within) {
+            String[] found = new String[1];
+            Waits.until(prefix + " in " + log, within, () -> {
+                try {
+                    for (String line : Files.readAllLines(log)) {
+                        if (line.startsWith(prefix)) {
+                            found[0] = line.substring(prefix.length()).trim();
+                            return true;
+                        }
+                    }
+                } catch (IOException e) {
+                    return false;
+                }
+                return false;
+            }, process);
+            return found[0];
+        }
+
+        @Override
+        public void close() throws Exception {
+            process.getOutputStream().close();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroy();
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+        }
+    }
+}
