@@ -10,6 +10,7 @@ public final class App {
     public static void main(String[] args) throws Exception {
         Main main = new Main();
         main.configure().addConfiguration(AttestConfiguration.class);
+        attest.ops.Drain.onSigterm(main); // SIGTERM: drain in-flight calls, then stop and exit 0
         System.exit(main.run(args));
     }
 }
