@@ -38,7 +38,10 @@ import java.util.stream.Stream;
 public final class RuleReloader {
     private static final Logger LOG = LoggerFactory.getLogger(RuleReloader.class);
 
-    /** What a reload did: {@code reloaded}, {@code unchanged} or {@code failed} (with the file:line error). */
+    /**
+     * What a reload did: {@code reloaded}, {@code unchanged}, {@code failed} (with the file:line error), or
+     * {@code changing} (the files changed while being read; nothing applied, the next check retries).
+     */
     public record Result(String status, String version, String error) {
     }
 
@@ -153,6 +156,16 @@ public final class RuleReloader {
             failures.increment();
             LOG.error("rules not reloaded ({}): {}; the rules of version {} stay in force", why, error, version);
             return new Result("failed", version, error);
+        }
+        String loaded;
+        try {
+            loaded = version();
+        } catch (RuntimeException e) {
+            loaded = null;
+        }
+        if (!next.equals(loaded)) {
+            // the files changed while they were read: what was loaded may mix two versions; the next check retries
+            return new Result("changing", version, null);
         }
         masking.replace(m);
         risk.replace(r);
