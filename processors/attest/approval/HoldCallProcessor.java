@@ -37,7 +37,7 @@ public class HoldCallProcessor implements Processor {
     public record Defaults(String approverRole, int approvalsRequired, Duration ttl) {
     }
 
-    private final List<RiskRule> rules;
+    private final java.util.function.Supplier<List<RiskRule>> rules;
     private final Defaults defaults;
     private final ApprovalPreview preview;
     private final EvidenceAssembler assembler;
@@ -48,11 +48,20 @@ public class HoldCallProcessor implements Processor {
 
     public HoldCallProcessor(List<RiskRule> rules, Defaults defaults, ApprovalPreview preview,
                              EvidenceAssembler assembler, EvidenceWriter writer, ApprovalStore store, Clock clock) {
-        this(rules, defaults, preview, assembler, writer, store, clock, 0);
+        this(() -> rules, defaults, preview, assembler, writer, store, clock, 0);
     }
 
-    /** @param maxPendingPerRequester how many pending held calls one requester may have (0: no cap) */
     public HoldCallProcessor(List<RiskRule> rules, Defaults defaults, ApprovalPreview preview,
+                             EvidenceAssembler assembler, EvidenceWriter writer, ApprovalStore store, Clock clock,
+                             int maxPendingPerRequester) {
+        this(() -> rules, defaults, preview, assembler, writer, store, clock, maxPendingPerRequester);
+    }
+
+    /**
+     * @param rules                  the risk rules in force (they may be reloaded)
+     * @param maxPendingPerRequester how many pending held calls one requester may have (0: no cap)
+     */
+    public HoldCallProcessor(java.util.function.Supplier<List<RiskRule>> rules, Defaults defaults, ApprovalPreview preview,
                              EvidenceAssembler assembler, EvidenceWriter writer, ApprovalStore store, Clock clock,
                              int maxPendingPerRequester) {
         this.maxPendingPerRequester = maxPendingPerRequester;
@@ -72,7 +81,7 @@ public class HoldCallProcessor implements Processor {
         Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
         UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
         RequestFacts facts = exchange.getProperty(Exchanges.FACTS, RequestFacts.class);
-        RiskRule rule = rules.stream().filter(r -> r.id().equals(d.ruleId())).findFirst().orElse(null);
+        RiskRule rule = rules.get().stream().filter(r -> r.id().equals(d.ruleId())).findFirst().orElse(null);
         String approverRole = rule == null ? defaults.approverRole() : rule.approverRole();
         String approverGroup = rule == null ? null : rule.approverGroup();
         int required = rule == null ? defaults.approvalsRequired() : rule.approvalsRequired();

@@ -26,17 +26,28 @@ import java.util.concurrent.CompletableFuture;
  */
 public class RecordEvidenceProcessor extends AsyncProcessorSupport {
     private static final Logger LOG = LoggerFactory.getLogger(RecordEvidenceProcessor.class);
+    /** One line per call once its evidence is committed (the access log; its level can be set on its own). */
+    private static final Logger ACCESS = LoggerFactory.getLogger("attest.access");
 
     private final EvidenceAssembler assembler;
     private final EvidenceWriter writer;
     private final String topic;
     private final Clock clock;
 
+    private final java.util.function.Consumer<EvidenceRecord> ended;
+
     public RecordEvidenceProcessor(EvidenceAssembler assembler, EvidenceWriter writer, String topic, Clock clock) {
+        this(assembler, writer, topic, clock, r -> { });
+    }
+
+    /** @param ended told of each call whose terminal evidence was committed (metrics) */
+    public RecordEvidenceProcessor(EvidenceAssembler assembler, EvidenceWriter writer, String topic, Clock clock,
+                                   java.util.function.Consumer<EvidenceRecord> ended) {
         this.assembler = assembler;
         this.writer = writer;
         this.topic = topic;
         this.clock = clock;
+        this.ended = ended;
     }
 
     @Override
@@ -98,7 +109,25 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         }
         byte[] delivered = exchange.getMessage().getBody(byte[].class);
         assembler.finish(r, exchange, delivered, clock.instant());
-        return writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()));
+        return writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant())).thenRun(() -> logEnd(r));
+    }
+
+    /**
+     * A call's evidence is committed: its metrics, and the access line (status, outcome and duration, with the
+     * call's ids in the logging context; never a body).
+     */
+    private void logEnd(EvidenceRecord r) {
+        try {
+            ended.accept(r);
+        } catch (RuntimeException e) {
+            LOG.warn("call metrics failed: {}", e.getClass().getSimpleName());
+        }
+        if (ACCESS.isInfoEnabled()) {
+            attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(r), () -> ACCESS.info(
+                    "call ended: status={} outcome={} streamed={} duration_ms={}{}", r.getStatus(), r.getOutcome(),
+                    Boolean.TRUE.equals(r.getStreamed()), r.getDurationMs(),
+                    r.getErrorCode() == null ? "" : " error=" + r.getErrorCode()));
+        }
     }
 
     private void completeWhenStreamEnds(Exchange exchange, EvidenceRecord r, StreamingHttpResponse streaming) {
@@ -114,8 +143,11 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
         }).whenComplete((ok, err) -> {
             if (err != null) {
-                LOG.warn("stream evidence for request {} could not be committed; the stream is cut",
-                        record.getRequestId());
+                attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(record), () -> LOG.warn(
+                        "stream evidence for request {} could not be committed; the stream is cut",
+                        record.getRequestId()));
+            } else {
+                logEnd(record);
             }
             streaming.relay().release(err == null);
         });

@@ -7,7 +7,10 @@ import attest.ingress.UpstreamTarget;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
-/** Sets {@code attestDecision}: ALLOW, DENY or REVIEW, with rule id and reason. Routing is the route's job. */
+/**
+ * Sets {@code attestDecision}: ALLOW, DENY or REVIEW, with rule id and reason, and {@code attestRulesVersion}: the
+ * version (digest of the rule files) of the rules that decided. Routing is the route's job.
+ */
 public class DecidePolicyProcessor implements Processor {
     private final PolicyEngine engine;
 
@@ -19,7 +22,9 @@ public class DecidePolicyProcessor implements Processor {
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
         UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
-        exchange.setProperty(Exchanges.DECISION, engine.decide(exchange.getProperty(Exchanges.IDENTITY, Identity.class),
+        PolicyEngine.Rules rules = engine.current();
+        exchange.setProperty(Exchanges.RULES_VERSION, rules.version());
+        exchange.setProperty(Exchanges.DECISION, engine.decide(rules, exchange.getProperty(Exchanges.IDENTITY, Identity.class),
                 target.upstream().name(), in.method(), target.path(),
                 exchange.getProperty(Exchanges.FACTS, RequestFacts.class)));
     }

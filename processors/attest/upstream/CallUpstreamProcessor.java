@@ -27,6 +27,7 @@ import java.util.concurrent.Executor;
  * channel thread (the Netty handler executor that read the request), or on {@code continuation} for an
  * exchange without a caller connection (a held call executed after approval). If the caller goes away
  * first, the upstream exchange is cancelled (its connection closed) and the call ends {@code client_aborted}.
+ * The call's trace context is passed on as {@code traceparent}.
  */
 public class CallUpstreamProcessor extends AsyncProcessorSupport {
     private final UpstreamClient client;
@@ -43,8 +44,11 @@ public class CallUpstreamProcessor extends AsyncProcessorSupport {
         try {
             InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
             byte[] body = exchange.getProperty(Exchanges.FORWARD_BODY, in.body(), byte[].class);
+            ForwardHeaders headers = exchange.getProperty(Exchanges.FORWARD_HEADERS, ForwardHeaders.class);
+            // the trace goes on to the upstream: traceparent names the current (upstream) span; nothing when untraced
+            attest.ops.Tracing.inject(io.opentelemetry.context.Context.current(), headers::set);
             answer = client.callAsync(exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class), in.method(),
-                    exchange.getProperty(Exchanges.FORWARD_HEADERS, ForwardHeaders.class), body,
+                    headers, body,
                     exchange.getProperty(Exchanges.BUFFER_RESPONSE, false, Boolean.class));
         } catch (RuntimeException e) {
             exchange.setException(e);

@@ -21,9 +21,16 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public class RenderUpstreamResponseProcessor implements Processor {
     private final ScheduledExecutorService scheduler;
+    private final attest.ops.InFlightStreams streams;
 
     public RenderUpstreamResponseProcessor(ScheduledExecutorService scheduler) {
+        this(scheduler, new attest.ops.InFlightStreams());
+    }
+
+    /** @param streams where each stream relayed is tracked until it settles (the drain waits for them) */
+    public RenderUpstreamResponseProcessor(ScheduledExecutorService scheduler, attest.ops.InFlightStreams streams) {
         this.scheduler = scheduler;
+        this.streams = streams;
     }
 
     @Override
@@ -60,6 +67,7 @@ public class RenderUpstreamResponseProcessor implements Processor {
             if (ctx != null) {
                 up.stream().bind(ctx.channel(), scheduler, target.upstream().idleTimeout());
             }
+            streams.track(up.stream());
             m.setBody(new StreamingHttpResponse(up.status(), headers, up.stream()));
             m.setHeader(Exchange.HTTP_RESPONSE_CODE, up.status());
             return;

@@ -69,7 +69,24 @@ public class AttestConfiguration implements CamelConfiguration {
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
         Closer closer = new Closer();
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // every log line of a call carries its request id, record id, upstream and outcome (JSON logs, ECS)
+        context.getCamelContextExtension().addInterceptStrategy(new attest.ops.CallLogContext());
         String instanceId = s.string("attest.instance-id", hostName() + "-" + s.string("attest.data.port", "8080"));
+
+        // tracing (issue #14): a span per call and per stage, the caller's traceparent continued to the upstream;
+        // OTLP export only when an endpoint is set
+        var tracing = new attest.ops.Tracing(s.string("attest.tracing.service-name", "attest"), instanceId,
+                Double.parseDouble(s.string("attest.tracing.sample-ratio", "1.0")),
+                s.string("attest.tracing.otlp-endpoint", ""), s.millis("attest.tracing.export-timeout-ms", 10_000),
+                registry.lookupByNameAndType("attestSpanExporter", io.opentelemetry.sdk.trace.export.SpanExporter.class));
+        closer.add(tracing::close);
+        if (s.bool("attest.tracing.enabled", true)) {
+            context.getCamelContextExtension().addInterceptStrategy(new attest.ops.StageTracing(tracing));
+        }
+        if (!s.string("attest.tracing.otlp-endpoint", "").isBlank()) {
+            LOG.info("tracing: spans exported over OTLP/HTTP");
+        }
 
         // ingress
         UpstreamRegistry upstreams = UpstreamRegistry.fromSettings(s, UpstreamCredentials.fromSystem());
@@ -124,8 +141,8 @@ public class AttestConfiguration implements CamelConfiguration {
         Path riskDir = Path.of(s.string("attest.approval.rules-dir", "approval-flow"));
         var riskRules = attest.approval.RiskRulesFile.loadDirectory(riskDir);
         LOG.info("risk rules {}: {} rules", riskDir, riskRules.size());
-        registry.bind("assessRiskProcessor", new attest.approval.AssessRiskProcessor(
-                new attest.approval.RiskEngine(riskRules, clock)));
+        var riskEngine = new attest.approval.RiskEngine(riskRules, clock);
+        registry.bind("assessRiskProcessor", new attest.approval.AssessRiskProcessor(riskEngine));
         registry.bind("controlHeaderFilter", new ResponseHeaderFilterStrategy(
                 attest.http.ResponseHeaders::allowedOnControlPlane));
         registry.bind("filterControlHeadersProcessor", new FilterResponseHeadersProcessor(
@@ -154,7 +171,9 @@ public class AttestConfiguration implements CamelConfiguration {
         closer.add(continuations::shutdown);
         registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(new UpstreamClient(clock, capture,
                 s.integer("attest.upstream.max-decoded-bytes", 33_554_432)), continuations));
-        registry.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(scheduler));
+        var inFlightStreams = new attest.ops.InFlightStreams();
+        registry.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(scheduler,
+                inFlightStreams));
 
         // masking
         byte[] hmacKey = maskingKey(s);
@@ -219,7 +238,8 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("evidenceWriter", writer);
         registry.bind("beginEvidenceProcessor", new BeginEvidenceProcessor(assembler));
         registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock));
-        registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock));
+        registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock,
+                new attest.ops.CallMetrics(metrics)));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(checkpoints));
 
@@ -278,7 +298,7 @@ public class AttestConfiguration implements CamelConfiguration {
         }
 
         // just-in-time approval (after evidence: it shares the store)
-        bindApprovals(s, registry, db, writer, assembler, upstreams, riskRules, masking, validator, issuer, topic,
+        bindApprovals(s, registry, db, writer, assembler, upstreams, riskEngine::rules, masking, validator, issuer, topic,
                 instanceId, clock, payloadCipher, closer::add);
 
         // retention
@@ -319,11 +339,33 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
 
         // control plane
-        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.bind("metricsRegistry", metrics);
+        var storeGauges = new attest.ops.StoreGauges(db.dataSource(), instanceId,
+                s.millis("attest.health.sample-ms", 1000));
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(metrics);
         new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.system.UptimeMetrics().bindTo(metrics);
+        // the evidence store's connection pool (hikaricp_connections_*)
+        db.dataSource().setMetricRegistry(metrics);
+        // http_server_requests_seconds on both planes; per-call metrics come from RecordEvidenceProcessor
+        context.getManagementStrategy().addEventNotifier(new attest.ops.HttpServerMetrics(metrics));
+        // from the evidence store, one reading shared with readiness: outbox backlog and relay lag, the age of
+        // this chain's last checkpoint, held calls pending approval
+        io.micrometer.core.instrument.Gauge.builder("attest.outbox.backlog", storeGauges,
+                g -> g.sample().outboxBacklog()).description("evidence events not yet published to Kafka")
+                .register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("attest.outbox.relay.lag", storeGauges,
+                g -> Math.max(0, g.sample().relayLagSeconds())).baseUnit("seconds")
+                .description("age of the oldest unpublished evidence event (0: none waiting)").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("attest.evidence.checkpoint.age", storeGauges,
+                g -> g.sample().checkpointAgeSeconds()).baseUnit("seconds")
+                .description("age of this instance's last signed checkpoint (-1: none yet)").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("attest.approvals.pending", storeGauges,
+                g -> g.sample().pendingApprovals()).description("held calls waiting for approvers").register(metrics);
         io.micrometer.core.instrument.FunctionCounter.builder("attest.evidence.writes", writer, EvidenceWriter::written)
                 .description("evidence writes committed").register(metrics);
         io.micrometer.core.instrument.FunctionCounter.builder("attest.evidence.commits", writer, EvidenceWriter::commits)
@@ -344,6 +386,27 @@ public class AttestConfiguration implements CamelConfiguration {
         routeMetrics.setMeterRegistry(metrics);
         context.addRoutePolicyFactory(routeMetrics);
         registry.bind("checkHealthProcessor", new CheckHealthProcessor(db.dataSource(), writer));
+        // day-2 operations (issue #14): liveness, readiness, drain
+        var readiness = new attest.ops.Readiness(storeGauges, signer::keyId, context, kafka,
+                s.millis("attest.health.max-relay-lag-ms", 900_000));
+        registry.bind("attestReadiness", readiness);
+        registry.bind("checkLivenessProcessor", new attest.control.CheckLivenessProcessor());
+        registry.bind("checkReadinessProcessor", new attest.control.CheckReadinessProcessor(readiness));
+        var drain = new attest.ops.Drain(readiness, inFlightStreams, context,
+                s.millis("attest.shutdown.readiness-grace-ms", 5_000), s.millis("attest.shutdown.drain-timeout-ms", 30_000),
+                s.millis("attest.shutdown.stream-drain-ms", 60_000), s.millis("attest.evidence.commit-timeout-ms", 5_000));
+        registry.bind(attest.ops.Drain.BEAN, drain);
+        registry.bind("checkDrainingProcessor", new attest.ops.CheckDrainingProcessor(drain));
+        // hot reload of the rules: file changes (the rules-watch route) or POST /rules/reload on the control plane
+        var reloader = new attest.rules.RuleReloader(policyFile, maskingDir, riskDir, upstreamNames, hmacKey, policy,
+                masking, riskEngine, metrics);
+        LOG.info("rules version {}", reloader.current());
+        registry.bind("ruleReloader", reloader);
+        registry.bind("checkRulesAdminProcessor", new attest.control.CheckRulesAdminProcessor(
+                s.string("attest.rules.admin-role", "attest-admin")));
+        registry.bind("reloadRulesProcessor", new attest.control.ReloadRulesProcessor(reloader));
+        context.getPropertiesComponent().addOverrideProperty("attest.rules.watch",
+                String.valueOf(s.longValue("attest.rules.reload-check-ms", 2000) > 0));
         registry.bind("renderMetricsProcessor", new RenderMetricsProcessor(metrics));
 
         try {
@@ -360,7 +423,7 @@ public class AttestConfiguration implements CamelConfiguration {
      */
     public static void bindApprovals(Settings s, Registry registry, Database db, EvidenceWriter writer,
                                      EvidenceAssembler assembler, UpstreamRegistry upstreams,
-                                     java.util.List<attest.approval.RiskRule> riskRules,
+                                     java.util.function.Supplier<java.util.List<attest.approval.RiskRule>> riskRules,
                                      attest.masking.MaskingService masking, TokenValidator validator, String issuer,
                                      String topic, String instanceId, Clock clock,
                                      attest.evidence.crypto.PayloadCipher cipher,

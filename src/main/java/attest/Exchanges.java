@@ -23,6 +23,8 @@ public final class Exchanges {
     public static final String FACTS = "attestFacts";
     /** The policy decision ({@link attest.policy.Decision}). */
     public static final String DECISION = "attestDecision";
+    /** The version (digest of the policy, masking and risk rule files) of the rules that decided the call. */
+    public static final String RULES_VERSION = "attestRulesVersion";
     /** Headers to forward upstream after credential brokering ({@link attest.upstream.ForwardHeaders}). */
     public static final String FORWARD_HEADERS = "attestForwardHeaders";
     /** The upstream's answer ({@link attest.upstream.UpstreamResponse}). */

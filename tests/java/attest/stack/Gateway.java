@@ -29,6 +29,12 @@ public final class Gateway implements AutoCloseable {
         thread.setDaemon(true);
     }
 
+    /** Binds a bean before the start (the configuration looks some up, e.g. attestSpanExporter). */
+    public Gateway bind(String name, Object bean) {
+        main.bind(name, bean);
+        return this;
+    }
+
     public Gateway start() {
         thread.start();
         Waits.until("the Attest gateway on port " + dataPort, Duration.ofMinutes(2), () -> {

@@ -30,6 +30,20 @@ public final class GatewayProcess implements AutoCloseable {
                 () -> Waits.portOpen("127.0.0.1", port), process);
     }
 
+    /** SIGTERM, as a platform stops a replica; returns the exit code once the process has ended on its own. */
+    public int terminate(Duration within) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(within.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("the gateway did not exit within " + within + " of SIGTERM (log: " + log + ")");
+        }
+        return process.exitValue();
+    }
+
+    /** The process's own log (stdout and stderr). */
+    public Path log() {
+        return log;
+    }
+
     /** SIGKILL: no shutdown hook, no flush, nothing. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

@@ -11,7 +11,7 @@ import java.util.Optional;
 
 /** Finds the first risk rule that holds a call for approval, if any. */
 public final class RiskEngine {
-    private final List<RiskRule> rules;
+    private volatile List<RiskRule> rules;
     private final Clock clock;
 
     public RiskEngine(List<RiskRule> rules, Clock clock) {
@@ -21,6 +21,11 @@ public final class RiskEngine {
 
     public List<RiskRule> rules() {
         return rules;
+    }
+
+    /** Puts new rules in force (a reload). */
+    public void replace(List<RiskRule> next) {
+        this.rules = List.copyOf(next);
     }
 
     public Optional<RiskRule> assess(Identity who, String upstream, RequestFacts facts, String prompt) {

@@ -41,6 +41,7 @@ public final class RunCommand implements Callable<Integer> {
         Main main = new Main();
         main.configure().addConfiguration(AttestConfiguration.class);
         main.setPropertyPlaceholderLocations(EffectiveSettings.locations(config));
+        attest.ops.Drain.onSigterm(main); // SIGTERM: drain in-flight calls, then stop and exit 0
         return main.run(new String[0]);
     }
 }

@@ -167,6 +167,7 @@ public final class EvidenceAssembler {
             r.setDecision(d.verdict().name());
             r.setRuleId(d.ruleId());
             r.setReason(d.reason());
+            r.setRulesVersion(exchange.getProperty(Exchanges.RULES_VERSION, String.class));
         }
     }
 

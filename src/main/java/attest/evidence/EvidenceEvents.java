@@ -98,6 +98,9 @@ public final class EvidenceEvents {
         dec.put("verdict", r.getDecision());
         dec.put("rule_id", r.getRuleId());
         dec.put("reason", r.getReason());
+        if (r.getRulesVersion() != null) {
+            dec.put("rules_version", r.getRulesVersion());
+        }
         ObjectNode res = rec.putObject("response");
         res.put("streamed", r.getStreamed());
         res.put("size", r.getResponseSize());

@@ -68,6 +68,9 @@ public class EvidenceRecord {
     private String decision;
     @Column(name = "rule_id")
     private String ruleId;
+    /** The version of the rules (SHA-256 of the policy, masking and risk files) in force when the policy decided. */
+    @Column(name = "rules_version")
+    private String rulesVersion;
     private String reason;
     private Integer status;
     @Column(name = "upstream_status")
@@ -160,6 +163,7 @@ public class EvidenceRecord {
         c.streamed = streamed;
         c.decision = decision;
         c.ruleId = ruleId;
+        c.rulesVersion = rulesVersion;
         c.reason = reason;
         c.status = status;
         c.upstreamStatus = upstreamStatus;
@@ -234,6 +238,8 @@ public class EvidenceRecord {
     public String getDecision() { return decision; }
     public void setDecision(String decision) { this.decision = decision; }
     public String getRuleId() { return ruleId; }
+    public String getRulesVersion() { return rulesVersion; }
+    public void setRulesVersion(String rulesVersion) { this.rulesVersion = rulesVersion; }
     public void setRuleId(String ruleId) { this.ruleId = ruleId; }
     public String getReason() { return reason; }
     public void setReason(String reason) { this.reason = reason; }

@@ -12,6 +12,8 @@ public final class Outcomes {
     public static final String MASKING_FAILED = "masking_failed";
     /** A masking block rule refused the answer. */
     public static final String BLOCKED = "blocked";
+    /** The gateway gave the call up: it was shutting down (drain), or it died (closed at the next start). */
+    public static final String ABORTED = "aborted";
     /** Not terminal in the store: the store itself was down, so nothing could be written. */
     public static final String EVIDENCE_UNAVAILABLE = "evidence_unavailable";
 

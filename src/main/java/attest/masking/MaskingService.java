@@ -7,13 +7,20 @@ import java.util.function.Supplier;
 
 /** The loaded rule sets, and the time budget that every masking pass must meet. */
 public final class MaskingService {
-    private final List<MaskingRuleSet> ruleSets;
+    private volatile List<MaskingRuleSet> ruleSets;
     private final long budgetNanos;
 
     public MaskingService(List<MaskingRuleSet> ruleSets, Duration budget) {
         this.ruleSets = List.copyOf(ruleSets);
         this.budgetNanos = budget.toNanos();
-        warmUp();
+        warmUp(this.ruleSets);
+    }
+
+    /** Puts new rule sets in force (a reload), warmed up first so that the first calls under them meet the budget. */
+    public void replace(List<MaskingRuleSet> next) {
+        List<MaskingRuleSet> copy = List.copyOf(next);
+        warmUp(copy);
+        this.ruleSets = copy;
     }
 
     /** Answers of every shape with every entity type, masked once at start (not counted against the budget). */
@@ -25,7 +32,7 @@ public final class MaskingService {
      * a busy machine, and would fail the first calls closed: so every rule set masks a sample of each answer
      * shape once here. Block rules and failures are ignored: this output goes nowhere.
      */
-    private void warmUp() {
+    private static void warmUp(List<MaskingRuleSet> ruleSets) {
         String json = "{\"choices\":[{\"message\":{\"content\":\"" + WARM_UP_TEXT + "\"},\"logprobs\":"
                 + "{\"content\":[{\"token\":\"x\",\"bytes\":[120],\"top_logprobs\":[]}]}}]}";
         String sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + WARM_UP_TEXT

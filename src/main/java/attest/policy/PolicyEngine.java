@@ -13,25 +13,46 @@ import java.util.List;
  * body it cannot be written into is refused here.
  */
 public final class PolicyEngine {
-    private final List<PolicyRule> rules;
+    /** The rules in force and the version (digest of the rule files) they belong to; swapped whole on reload. */
+    public record Rules(List<PolicyRule> rules, String version) {
+        public Rules {
+            rules = List.copyOf(rules);
+        }
+    }
+
+    private volatile Rules current;
     private final RateLimiter rateLimiter;
 
     public PolicyEngine(List<PolicyRule> rules, RateLimiter rateLimiter) {
-        this.rules = List.copyOf(rules);
+        this.current = new Rules(rules, null);
         this.rateLimiter = rateLimiter;
     }
 
     public List<PolicyRule> rules() {
-        return rules;
+        return current.rules();
+    }
+
+    /** The rules in force now, with their version: decide with these to know which version decided. */
+    public Rules current() {
+        return current;
+    }
+
+    /** Puts new rules in force (a reload); rate-limit windows carry over. */
+    public void replace(List<PolicyRule> rules, String version) {
+        this.current = new Rules(rules, version);
     }
 
     /** The rule with this id, if any. */
     public java.util.Optional<PolicyRule> rule(String id) {
-        return rules.stream().filter(r -> r.id().equals(id)).findFirst();
+        return current.rules().stream().filter(r -> r.id().equals(id)).findFirst();
     }
 
     public Decision decide(Identity who, String upstream, String method, String path, RequestFacts facts) {
-        for (PolicyRule rule : rules) {
+        return decide(current, who, upstream, method, path, facts);
+    }
+
+    public Decision decide(Rules in, Identity who, String upstream, String method, String path, RequestFacts facts) {
+        for (PolicyRule rule : in.rules()) {
             if (matches(rule, who, upstream, method, path, facts)) {
                 return applyLimits(rule, who, facts);
             }

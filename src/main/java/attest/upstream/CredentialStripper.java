@@ -27,8 +27,8 @@ public final class CredentialStripper {
             "upgrade", "proxy-authenticate",
             // framing and routing, recomputed by the gateway's client
             "host", "content-length", "expect", "forwarded", "via",
-            // set by the gateway
-            "x-request-id",
+            // set by the gateway (the trace context names the gateway's own span, see attest.ops.Tracing)
+            "x-request-id", "traceparent", "tracestate",
             // client addresses: only the gateway knows the caller's address
             "true-client-ip", "cf-connecting-ip", "x-client-ip", "x-real-ip", "x-cluster-client-ip",
             "fastly-client-ip", "x-originating-ip", "client-ip");

@@ -74,6 +74,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private final AtomicBoolean paused = new AtomicBoolean();
     private final AtomicBoolean ending = new AtomicBoolean();
     private final CompletableFuture<StreamEnd> ended = new CompletableFuture<>();
+    private final CompletableFuture<Void> settled = new CompletableFuture<>();
     private final ByteArrayOutputStream capture = new ByteArrayOutputStream();
     /** The upstream's bytes before any transform (masking), kept while they fit the capture limit. */
     private final ByteArrayOutputStream rawCapture = new ByteArrayOutputStream();
@@ -295,6 +296,14 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     }
 
     /**
+     * Completes once the stream is over for the caller too: its evidence was committed and the terminating
+     * chunk handed to the channel, or the channel was closed.
+     */
+    public CompletableFuture<Void> settled() {
+        return settled;
+    }
+
+    /**
      * Called by the evidence stage when the record is (or cannot be) committed. With {@code true} and a
      * completed stream the caller gets the terminating chunk; otherwise the connection is closed, so the
      * caller sees a broken stream rather than a complete-looking one.
@@ -349,6 +358,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         while ((b = queue.poll()) != null) {
             b.release();
         }
+        settled.complete(null);
     }
 
     private void wake() {
@@ -378,6 +388,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         }
         if (released && !lastSent) {
             lastSent = true;
+            settled.complete(null);
             return LastHttpContent.EMPTY_LAST_CONTENT;
         }
         return null;

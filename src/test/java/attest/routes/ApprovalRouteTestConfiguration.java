@@ -121,7 +121,7 @@ public class ApprovalRouteTestConfiguration implements CamelConfiguration {
                 "attest.approval.recovery-interval-ms", "500", "attest.control.host", "127.0.0.1",
                 "attest.control.port", "8081");
         AttestConfiguration.bindApprovals(new Settings(k -> Optional.ofNullable(settings.get(k))), r, database,
-                writer, assembler, upstreams, rules, new MaskingService(List.of(), Duration.ofMillis(250)),
+                writer, assembler, upstreams, () -> rules, new MaskingService(List.of(), Duration.ofMillis(250)),
                 RouteTestConfiguration.TOKENS.validator(clock), attest.identity.TestTokens.ISSUER, "t", "route-test",
                 clock, null, stop -> { });
         store = r.lookupByNameAndType("approvalStore", ApprovalStore.class);

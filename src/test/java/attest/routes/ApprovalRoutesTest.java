@@ -37,9 +37,11 @@ import static org.awaitility.Awaitility.await;
  */
 @CamelMainTest(
         configurationClasses = ApprovalRouteTestConfiguration.class,
-        properties = {"attest.kafka.brokers=", "attest.kafka.relay-brokers=127.0.0.1:9",
+        properties = {"attest.kafka.brokers=", "attest.rules.watch=false", "attest.kafka.relay-brokers=127.0.0.1:9",
                 "attest.approval.timeout-check-ms=100"},
         replaceRouteFromWith = {"inference-ingress=direct:ingress", "control-health=direct:health",
+                "control-health-live=direct:health-live", "control-health-ready=direct:health-ready",
+                "control-rules=direct:rules", "rules-watch=direct:rules-watch",
                 "control-metrics=direct:metrics", "control-approvals=direct:control",
                 "control-auth-callback=direct:auth-callback", "control-audit=direct:audit"},
         advices = @AdviceRouteMapping(route = "upstream-call", advice = ApprovalRoutesTest.UpstreamAdvice.class))

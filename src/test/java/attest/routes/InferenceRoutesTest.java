@@ -33,8 +33,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @CamelMainTest(
         configurationClasses = RouteTestConfiguration.class,
-        properties = {"attest.kafka.brokers=", "attest.kafka.relay-brokers=127.0.0.1:9"},
+        properties = {"attest.kafka.brokers=", "attest.rules.watch=false", "attest.kafka.relay-brokers=127.0.0.1:9"},
         replaceRouteFromWith = {"inference-ingress=direct:ingress", "control-health=direct:health",
+                "control-health-live=direct:health-live", "control-health-ready=direct:health-ready",
+                "control-rules=direct:rules", "rules-watch=direct:rules-watch",
                 "control-metrics=direct:metrics", "control-approvals=direct:control-approvals",
                 "control-auth-callback=direct:auth-callback", "control-audit=direct:audit"},
         advices = {

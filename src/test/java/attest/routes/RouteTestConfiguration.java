@@ -106,6 +106,7 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("assignRequestIdProcessor", new AssignRequestIdProcessor());
         r.bind("beginEvidenceProcessor", new BeginEvidenceProcessor(new EvidenceAssembler("route-test")));
         r.bind("checkBodySizeProcessor", new CheckBodySizeProcessor(1000));
+        r.bind("checkDrainingProcessor", (org.apache.camel.Processor) exchange -> { });
         r.bind("verifyTokenProcessor", new VerifyTokenProcessor(TOKENS.validator(clock)));
         r.bind("resolveUpstreamProcessor", new ResolveUpstreamProcessor(upstreams));
         PolicyEngine policy = new PolicyEngine(PolicyFile.parse(YamlTree.parse("test-policy.yaml", POLICY),
@@ -148,8 +149,17 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 "checkApprovalFormProcessor", "renderApprovalPageProcessor", "findApproversProcessor",
                 "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
                 "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor",
-                "readProofPathProcessor", "renderEvidenceProofProcessor")) {
+                "readProofPathProcessor", "renderEvidenceProofProcessor", "checkLivenessProcessor",
+                "checkReadinessProcessor", "checkRulesAdminProcessor", "reloadRulesProcessor")) {
             r.bind(name, noop);
+        }
+        r.bind("ruleReloader", new NoReload());
+    }
+
+    /** The rules-watch route's bean: route tests do not reload rules. */
+    public static final class NoReload {
+        public void checkFiles() {
+            // nothing to watch
         }
     }
 }

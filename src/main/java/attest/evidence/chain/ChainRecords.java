@@ -61,6 +61,9 @@ public final class ChainRecords {
         dec.put("verdict", r.getDecision());
         dec.put("rule_id", r.getRuleId());
         dec.put("reason", r.getReason());
+        if (r.getRulesVersion() != null) { // absent for calls no rule decided, and in records before V21
+            dec.put("rules_version", r.getRulesVersion());
+        }
         m.put("decision", dec);
         Map<String, Object> res = new LinkedHashMap<>();
         res.put("status", r.getStatus() == null ? null : r.getStatus().longValue());

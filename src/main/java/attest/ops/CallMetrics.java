@@ -1,0 +1,75 @@
+package attest.ops;
+
+import attest.evidence.EvidenceRecord;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * Per-call metrics, taken from each call's evidence record once it is committed (so they count exactly what
+ * the evidence holds): calls by upstream, model and outcome; upstream latency (forwarded to answered) by upstream
+ * and model; masking findings by entity type. The model comes from the request, so a caller could invent names
+ * without end: a name gets a label of its own only once an upstream has answered a call for it with 2xx (real
+ * upstreams refuse unknown models), and only the first {@link #MAX_MODELS} such names; the rest count as
+ * {@code other}, so the scrape stays bounded.
+ */
+public final class CallMetrics implements Consumer<EvidenceRecord> {
+    public static final int MAX_MODELS = 100;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final MeterRegistry registry;
+    private final Set<String> models = ConcurrentHashMap.newKeySet();
+
+    public CallMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    public void accept(EvidenceRecord r) {
+        String upstream = r.getUpstream() == null ? "none" : r.getUpstream();
+        String model = model(r.getModel(), r.getUpstreamStatus() != null && r.getUpstreamStatus() / 100 == 2);
+        String outcome = r.getOutcome() == null ? "unknown" : r.getOutcome();
+        Counter.builder("attest.calls").description("calls with committed evidence, by upstream, model and outcome")
+                .tags("upstream", upstream, "model", model, "outcome", outcome).register(registry).increment();
+        if (r.getForwardedAt() != null && r.getCompletedAt() != null) {
+            Timer.builder("attest.upstream.request").description("upstream latency, forwarded to answered (streams: "
+                            + "to their end)").tags("upstream", upstream, "model", model, "outcome", outcome)
+                    .publishPercentileHistogram().register(registry)
+                    .record(Duration.between(r.getForwardedAt(), r.getCompletedAt()));
+        }
+        String report = r.getMaskingReport();
+        if (report != null && report.contains("entity_type")) {
+            try {
+                for (JsonNode e : JSON.readTree(report).path("entities")) {
+                    Counter.builder("attest.masking.findings").description("masked entities, by type and action")
+                            .tags("type", e.path("entity_type").asText("unknown"), "action", e.path("action").asText(""))
+                            .register(registry).increment(e.path("count").asInt());
+                }
+            } catch (java.io.IOException ignored) {
+                // the report is the gateway's own JSON; a broken one is not counted
+            }
+        }
+    }
+
+    private String model(String m, boolean served) {
+        if (m == null || m.isEmpty()) {
+            return "none";
+        }
+        String v = m.length() > 64 ? m.substring(0, 64) : m;
+        if (models.contains(v)) {
+            return v;
+        }
+        if (served && models.size() < MAX_MODELS) {
+            models.add(v);
+            return v;
+        }
+        return "other";
+    }
+}

@@ -1,0 +1,78 @@
+package attest.ops;
+
+import attest.evidence.EvidenceRecord;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CallMetricsTest {
+    static EvidenceRecord record(String model, String outcome, boolean forwarded, String report) {
+        EvidenceRecord r = new EvidenceRecord();
+        r.setUpstream("llm");
+        r.setModel(model);
+        r.setOutcome(outcome);
+        if (forwarded) {
+            r.setUpstreamStatus(200);
+            r.setForwardedAt(Instant.parse("2026-11-29T10:00:00Z"));
+            r.setCompletedAt(Instant.parse("2026-11-29T10:00:01.500Z"));
+        }
+        r.setMaskingReport(report);
+        return r;
+    }
+
+    @Test
+    void should_count_calls_time_forwarded_ones_and_count_findings_by_type() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CallMetrics metrics = new CallMetrics(registry);
+        metrics.accept(record("gpt", "completed", true, "{\"rule_set\":\"d\",\"exempt\":false,\"entities\":["
+                + "{\"entity_type\":\"CARD\",\"action\":\"partial\",\"count\":2,\"locations\":[]},"
+                + "{\"entity_type\":\"EMAIL\",\"action\":\"redact\",\"count\":1,\"locations\":[]}]}"));
+        metrics.accept(record("gpt", "denied", false, null));
+        assertThat(registry.get("attest.calls").tag("model", "gpt").tag("outcome", "completed").counter().count())
+                .isEqualTo(1);
+        assertThat(registry.get("attest.calls").tag("outcome", "denied").counter().count()).isEqualTo(1);
+        var timer = registry.get("attest.upstream.request").tag("upstream", "llm").tag("model", "gpt").timer();
+        assertThat(timer.count()).as("a denied call never reached the upstream").isEqualTo(1);
+        assertThat(timer.totalTime(java.util.concurrent.TimeUnit.MILLISECONDS)).isEqualTo(1500);
+        assertThat(registry.get("attest.masking.findings").tag("type", "CARD").counter().count()).isEqualTo(2);
+        assertThat(registry.get("attest.masking.findings").tag("type", "EMAIL").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void should_cap_the_model_label_so_callers_cannot_grow_the_scrape() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CallMetrics metrics = new CallMetrics(registry);
+        for (int i = 0; i < 250; i++) {
+            metrics.accept(record("model-" + i + "x".repeat(200), "completed", true, null));
+        }
+        // names no upstream ever served never get a label of their own
+        metrics.accept(record("invented-" + java.util.UUID.randomUUID(), "denied", false, null));
+        metrics.accept(record("model-0" + "x".repeat(200), "denied", false, null));
+        metrics.accept(record(null, "unauthenticated", false, "not json at all, entity_type"));
+        Set<String> models = registry.find("attest.calls").counters().stream().map(c -> c.getId().getTag("model"))
+                .collect(Collectors.toSet());
+        assertThat(models).hasSize(CallMetrics.MAX_MODELS + 2).contains("other", "none");
+        assertThat(models).allMatch(m -> m.length() <= 64);
+        assertThat(registry.get("attest.calls").tag("model", "other").tag("outcome", "completed").counter().count())
+                .isEqualTo(150);
+        assertThat(registry.get("attest.calls").tag("model", "other").tag("outcome", "denied").counter().count())
+                .as("an invented name").isEqualTo(1);
+        assertThat(registry.get("attest.calls").tag("model", "model-0" + "x".repeat(57)).tag("outcome", "denied")
+                .counter().count()).as("a served name keeps its label").isEqualTo(1);
+    }
+
+    @Test
+    void should_name_the_status_class_as_the_conventional_outcome() {
+        assertThat(HttpServerMetrics.outcome(200)).isEqualTo("SUCCESS");
+        assertThat(HttpServerMetrics.outcome(302)).isEqualTo("REDIRECTION");
+        assertThat(HttpServerMetrics.outcome(403)).isEqualTo("CLIENT_ERROR");
+        assertThat(HttpServerMetrics.outcome(503)).isEqualTo("SERVER_ERROR");
+        assertThat(HttpServerMetrics.outcome(101)).isEqualTo("INFORMATIONAL");
+        assertThat(HttpServerMetrics.outcome(999)).isEqualTo("UNKNOWN");
+    }
+}
