@@ -73,8 +73,12 @@ public class RecordEvidenceProcessor implements Processor {
         EvidenceRecord record = r.snapshot();
         attest.masking.MaskingOutcome masking = exchange.getProperty(Exchanges.MASKING,
                 attest.masking.MaskingOutcome.class);
+        attest.usage.UsageMeter usage = exchange.getProperty(Exchanges.USAGE, attest.usage.UsageMeter.class);
         streaming.relay().ended().thenCompose(end -> {
             apply(record, end, status);
+            if (usage != null) {
+                record.setUsage(usage); // the stream's usage event has passed by now
+            }
             // the report is read at the end: redactions were added while the stream ran
             EvidenceAssembler.masking(record, masking);
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
