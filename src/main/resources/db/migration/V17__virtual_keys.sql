@@ -22,7 +22,7 @@ CREATE TABLE api_key (
     expiry_recorded boolean NOT NULL DEFAULT false,
     last_used_at    timestamptz
 );
-CREATE INDEX api_key_owner ON api_key (owner_subject);
+CREATE INDEX api_key_by_owner ON api_key (owner_subject);
 CREATE INDEX api_key_unrecorded_expiry ON api_key (expires_at) WHERE NOT expiry_recorded AND revoked_at IS NULL;
 
 -- The owner's power as Keycloak last said (Admin Client), shared by every replica: a key acts with these roles
