@@ -106,7 +106,9 @@ public class RecordEvidenceProcessor implements Processor {
         r.setRawResponseSize(end.rawSize());
         r.setRawResponseSha256(end.rawSha256());
         r.setStreamTimings(end.timings());
-        r.setRawResponseBody(end.rawCaptured());
+        // the upstream's bytes are kept only where they differ from what was delivered (masking, or the usage chunk
+        // the gateway asked for and removed): an unchanged stream is not stored twice
+        r.setRawResponseBody(end.rawSha256() != null && end.rawSha256().equals(end.sha256()) ? null : end.rawCaptured());
         r.setState(EvidenceRecord.TERMINAL);
     }
 }

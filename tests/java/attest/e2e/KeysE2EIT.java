@@ -93,9 +93,13 @@ class KeysE2EIT {
             // the access token the key was created with expires (5 s); the key goes on
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() ->
                     Keys.chat(token, "demo-model").statusCode() == 401);
-            assertThat(Duration.between(start, Instant.now())).isGreaterThan(Duration.ofSeconds(5));
+            Instant expired = Instant.ofEpochSecond(JSON.readTree(java.util.Base64.getUrlDecoder().decode(
+                    token.split("\\.")[1])).path("exp").asLong());
+            assertThat(Instant.now()).as("past the token's own expiry").isAfter(expired);
             assertThat(sdk.chat().completions().create(HELLO).choices()).isNotEmpty();
             assertThat(streamed(sdk)).isNotEmpty();
+            assertThat(Duration.between(start, Instant.now())).as("the key outlived the token's whole lifespan")
+                    .isGreaterThan(Duration.between(start, expired));
 
             // every call with the key is evidence of the key and its owner, with its usage
             String keyId = key.path("id").asText();
