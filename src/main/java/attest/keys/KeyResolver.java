@@ -40,7 +40,7 @@ public final class KeyResolver {
     private record Cached(Optional<VirtualKey> key, long at) {
     }
 
-    private final KeyStore store;
+    private final KeyRecords store;
     private final OwnerDirectory directory;
     private final Clock clock;
     private final long cacheNanos;
@@ -51,7 +51,7 @@ public final class KeyResolver {
     private final ConcurrentHashMap<String, long[]> misses = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Owner> owners = new ConcurrentHashMap<>();
 
-    public KeyResolver(KeyStore store, OwnerDirectory directory, Clock clock, Duration cacheTtl, Duration ownerMaxAge,
+    public KeyResolver(KeyRecords store, OwnerDirectory directory, Clock clock, Duration cacheTtl, Duration ownerMaxAge,
                        int missesPerMinute, String issuer) {
         if (ownerMaxAge.compareTo(Duration.ofSeconds(60)) > 0) {
             throw new IllegalStateException("attest.keys.owner-max-age-ms is at most 60000: a disabled owner must lose "

@@ -31,7 +31,7 @@ import java.util.UUID;
  * event, so it is evidence like a call. Revocation and expiry are conditional updates: a repeat changes nothing
  * and records nothing.
  */
-public final class KeyStore {
+public final class KeyStore implements KeyRecords {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String COLUMNS = "id, name, hint, owner_subject, owner_username, principal_type, client_id, "
             + "upstreams, models, budget, limits, created_at, created_by, expires_at, revoked_at, revoked_by";
@@ -111,7 +111,7 @@ public final class KeyStore {
         });
     }
 
-    /** The key whose secret this is, if any (revoked and expired keys included: the caller decides). */
+    @Override
     public Optional<VirtualKey> bySecret(String secret) {
         byte[] digest = KeySecrets.digest(secret);
         return tx(c -> {
@@ -217,7 +217,7 @@ public final class KeyStore {
         });
     }
 
-    /** Owners of live keys (whose power the gateway keeps fresh). */
+    @Override
     public List<String> liveOwners() {
         return tx(c -> {
             List<String> out = new ArrayList<>();
@@ -234,6 +234,7 @@ public final class KeyStore {
         });
     }
 
+    @Override
     public Optional<Owner> owner(String subject) {
         return tx(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT subject, username, enabled, roles, groups, checked_at "
@@ -250,7 +251,7 @@ public final class KeyStore {
         });
     }
 
-    /** Saves what Keycloak said of an owner (a user that no longer exists is saved as disabled). */
+    @Override
     public void saveOwner(Owner o) {
         tx(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_key_owner (subject, username, enabled, "
