@@ -1,22 +1,19 @@
 package attest.keys;
 
 import attest.http.GatewayException;
+import attest.identity.FakeClock;
 import attest.identity.InvalidTokenException;
 import attest.usage.Budget;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -25,29 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class KeyResolverTest {
     static final Instant T0 = Instant.parse("2026-11-29T10:00:05Z");
-
-    static final class MovingClock extends Clock {
-        final AtomicReference<Instant> now = new AtomicReference<>(T0);
-
-        void advance(Duration d) {
-            now.updateAndGet(t -> t.plus(d));
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    }
 
     /** The store in memory, counting its look-ups. */
     static final class Records implements KeyRecords {
@@ -77,7 +51,7 @@ class KeyResolverTest {
         }
     }
 
-    final MovingClock clock = new MovingClock();
+    final FakeClock clock = new FakeClock(T0);
     final Records records = new Records();
     final Map<String, Owner> keycloak = new HashMap<>();
     final AtomicInteger keycloakCalls = new AtomicInteger();
