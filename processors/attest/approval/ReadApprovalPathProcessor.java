@@ -24,12 +24,7 @@ public class ReadApprovalPathProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
-        String path;
-        try {
-            path = PathNormalizer.normalize(in.uri()).path();
-        } catch (RuntimeException e) {
-            path = "";
-        }
+        String path = PathNormalizer.pathOrEmpty(in.uri());
         String action = "unknown";
         String id = null;
         if (path.equals("/approvals") || path.equals("/approvals/")) {

@@ -32,16 +32,7 @@ public class ReadAuditQueryProcessor implements Processor {
             throw new GatewayException(404, "not_found", "reports: " + String.join(", ",
                     new java.util.TreeSet<>(AuditReports.NAMES)), Outcomes.DENIED);
         }
-        Map<String, String> p = new HashMap<>();
-        if (q >= 0) {
-            for (String part : uri.substring(q + 1).split("&")) {
-                int eq = part.indexOf('=');
-                if (eq > 0) {
-                    p.put(URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
-                            URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
-                }
-            }
-        }
+        Map<String, String> p = params(uri);
         try {
             int page = Integer.parseInt(p.getOrDefault("page", "0"));
             int size = Integer.parseInt(p.getOrDefault("size", "100"));
@@ -58,6 +49,22 @@ public class ReadAuditQueryProcessor implements Processor {
         } catch (NumberFormatException | DateTimeParseException e) {
             throw GatewayException.badRequest("from and to are ISO-8601 instants; page and size are integers");
         }
+    }
+
+    /** The query parameters of a request target, decoded (the last of a repeated name wins). */
+    static Map<String, String> params(String uri) {
+        Map<String, String> p = new HashMap<>();
+        int q = uri.indexOf('?');
+        if (q >= 0) {
+            for (String part : uri.substring(q + 1).split("&")) {
+                int eq = part.indexOf('=');
+                if (eq > 0) {
+                    p.put(URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
+                            URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return p;
     }
 
     private static Instant instant(String s) {

@@ -136,8 +136,12 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         EvidenceRecord record = r.snapshot();
         attest.masking.MaskingOutcome masking = exchange.getProperty(Exchanges.MASKING,
                 attest.masking.MaskingOutcome.class);
+        attest.usage.UsageMeter usage = exchange.getProperty(Exchanges.USAGE, attest.usage.UsageMeter.class);
         streaming.relay().ended().thenCompose(end -> {
             apply(record, end, status);
+            if (usage != null) {
+                record.setUsage(usage); // the stream's usage event has passed by now
+            }
             // the report is read at the end: redactions were added while the stream ran
             EvidenceAssembler.masking(record, masking);
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
@@ -168,7 +172,9 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         r.setRawResponseSize(end.rawSize());
         r.setRawResponseSha256(end.rawSha256());
         r.setStreamTimings(end.timings());
-        r.setRawResponseBody(end.rawCaptured());
+        // the upstream's bytes are kept only where they differ from what was delivered (masking, or the usage chunk
+        // the gateway asked for and removed): an unchanged stream is not stored twice
+        r.setRawResponseBody(end.rawSha256() != null && end.rawSha256().equals(end.sha256()) ? null : end.rawCaptured());
         r.setState(EvidenceRecord.TERMINAL);
     }
 }

@@ -23,7 +23,6 @@ import attest.ingress.UpstreamRegistry;
 import attest.policy.DecidePolicyProcessor;
 import attest.policy.PolicyEngine;
 import attest.policy.PolicyFile;
-import attest.policy.RateLimiter;
 import attest.policy.ReadRequestFactsProcessor;
 import attest.policy.RenderDenialProcessor;
 import attest.relay.ClaimOutboxBatchProcessor;
@@ -124,7 +123,10 @@ public class AttestConfiguration implements CamelConfiguration {
         // policy
         Path policyFile = Path.of(s.required("attest.policy.file"));
         Set<String> upstreamNames = upstreams.all().stream().map(Upstream::name).collect(Collectors.toSet());
-        PolicyEngine policy = new PolicyEngine(PolicyFile.load(policyFile, upstreamNames), new RateLimiter(clock));
+        // a rule's requests-per-minute is counted in PostgreSQL, shared by every replica (bound once the store opens)
+        var usageCounters = new java.util.concurrent.atomic.AtomicReference<attest.usage.UsageCounters>();
+        PolicyEngine policy = new PolicyEngine(PolicyFile.load(policyFile, upstreamNames),
+                new attest.usage.SharedRateLimiter(usageCounters::get));
         LOG.info("policy {}: {} rules", policyFile, policy.rules().size());
         java.util.Map<String, java.util.List<String>> accepted = new java.util.HashMap<>();
         for (Upstream u : upstreams.all()) {
@@ -243,6 +245,11 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(checkpoints));
 
+        // virtual keys and usage (issue #13): keys, owners and counters in PostgreSQL, shared by every replica
+        usageCounters.set(new attest.usage.UsageCounters(db.dataSource(), clock));
+        var keyResolver = bindKeys(s, registry, db, policy, upstreamNames, issuer, instanceId, topic, usageCounters.get(),
+                clock, closer);
+
         // floods and exhaustion (docs/security.md): refusals are recorded without bodies, counted past a threshold
         // per source, in the writer's refusal lane; connection caps and idle timeout on both planes; on the data
         // plane a request without a valid token is refused on its headers and bodies are buffered within a budget
@@ -265,6 +272,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("requestBudget", requestBudget);
         netty.guard(s.integer("attest.data.port", 8080), new attest.http.ChannelGuards(dataConnections, idleMs, refusals)
                 .withEarlyAuth(validator, s.longValue("attest.data.unauthenticated-body-read-bytes", 16_384))
+                .withKeys(keyResolver::check)
                 .withBudget(requestBudget, s.longValue("attest.data.max-body-hard-bytes", 4_194_304)));
         netty.guard(s.integer("attest.control.port", 8081), new attest.http.ChannelGuards(controlConnections, idleMs,
                 refusals));
@@ -408,6 +416,7 @@ public class AttestConfiguration implements CamelConfiguration {
         context.getPropertiesComponent().addOverrideProperty("attest.rules.watch",
                 String.valueOf(s.longValue("attest.rules.reload-check-ms", 2000) > 0));
         registry.bind("renderMetricsProcessor", new RenderMetricsProcessor(metrics));
+        bindUsage(s, registry, db, upstreamNames, usageCounters.get(), metrics);
 
         try {
             context.addService(closer);
@@ -522,6 +531,84 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderApprovalDigestEmailProcessor", new attest.approval.RenderApprovalDigestEmailProcessor(
                 s.string("attest.mail.from", "attest@localhost"), publicUrl));
         registry.bind("approvalStore", store);
+    }
+
+    /**
+     * Binds virtual keys: the store, the resolver (the data plane's key check and the owners' refresh from
+     * Keycloak with the admin client), the control plane's /keys processors and the maintenance processors.
+     */
+    private static attest.keys.KeyResolver bindKeys(Settings s, Registry registry, Database db, PolicyEngine policy,
+                                                    Set<String> upstreamNames, String issuer, String instanceId,
+                                                    String topic, attest.usage.UsageCounters counters, Clock clock,
+                                                    Closer closer) {
+        var store = new attest.keys.KeyStore(db.dataSource(), instanceId, topic, clock);
+        attest.keys.OwnerDirectory owners;
+        String adminSecret;
+        try {
+            adminSecret = secret(s, "attest.approval.admin.client-secret");
+        } catch (IllegalStateException e) {
+            adminSecret = null;
+        }
+        if (adminSecret != null) {
+            String[] kc = attest.approval.KeycloakApproverDirectory.serverAndRealm(issuer);
+            var keycloak = new attest.keys.KeycloakOwnerDirectory(s.string("attest.approval.admin.server-url", kc[0]),
+                    kc[1], s.string("attest.approval.admin.client-id", "attest-gateway"), adminSecret);
+            closer.add(keycloak::close);
+            owners = keycloak;
+        } else {
+            LOG.warn("virtual keys: no admin client secret (attest.approval.admin.client-secret-env/-file), so key "
+                    + "owners cannot be checked and every key call is refused (503)");
+            owners = subject -> {
+                throw new IllegalStateException("no admin client secret");
+            };
+        }
+        var resolver = new attest.keys.KeyResolver(store, owners, clock, s.millis("attest.keys.cache-ms", 2000),
+                s.millis("attest.keys.owner-max-age-ms", 30_000), s.integer("attest.keys.misses-per-source", 20), issuer);
+        registry.bind("keyStore", store);
+        registry.bind("readCredentialProcessor", new attest.identity.ReadCredentialProcessor());
+        registry.bind("verifyKeyProcessor", new attest.identity.VerifyKeyProcessor(resolver));
+        registry.bind("refuseCredentialProcessor", new attest.identity.RefuseCredentialProcessor());
+        registry.bind("narrowToKeyScopeProcessor", new attest.policy.NarrowToKeyScopeProcessor());
+        var limits = attest.usage.LimitsFile.load(Path.of(s.string("attest.usage.limits-file", "usage/limits.yaml")));
+        var prices = attest.usage.Prices.load(Path.of(s.string("attest.usage.prices-file", "usage/prices.yaml")));
+        LOG.info("usage: {} limit entries, {} priced in {}", limits.entries().size(),
+                s.string("attest.usage.prices-file", "usage/prices.yaml"), prices.currency());
+        registry.bind("usagePrices", prices);
+        registry.bind("admitUsageProcessor", new attest.usage.AdmitUsageProcessor(counters, limits, prices));
+        registry.bind("readKeyPathProcessor", new attest.keys.ReadKeyPathProcessor());
+        registry.bind("createKeyProcessor", new attest.keys.CreateKeyProcessor(store, policy, limits, upstreamNames,
+                s.list("attest.keys.creator-roles").isEmpty() ? java.util.List.of("inference-user")
+                        : s.list("attest.keys.creator-roles"),
+                java.time.Duration.parse(s.string("attest.keys.default-lifetime", "P30D")),
+                java.time.Duration.parse(s.string("attest.keys.max-lifetime", "P365D")),
+                s.integer("attest.keys.max-per-owner", 20), clock));
+        registry.bind("listKeysProcessor", new attest.keys.ListKeysProcessor(store, s.string("attest.audit.role",
+                "auditor"), clock));
+        registry.bind("revokeKeyProcessor", new attest.keys.RevokeKeyProcessor(store, s.string("attest.keys.admin-role",
+                "key-admin"), clock));
+        registry.bind("recordKeyExpiriesProcessor", new attest.keys.RecordKeyExpiriesProcessor(store));
+        registry.bind("refreshKeyOwnersProcessor", new attest.keys.RefreshKeyOwnersProcessor(resolver));
+        registry.bind("pruneUsageCountersProcessor", new attest.usage.PruneUsageCountersProcessor(counters));
+        return resolver;
+    }
+
+    /** Binds token usage: asked for, read and settled on the data path, counted in Prometheus, reported. */
+    private static void bindUsage(Settings s, Registry registry, Database db, Set<String> upstreamNames,
+                                  attest.usage.UsageCounters counters, io.micrometer.core.instrument.MeterRegistry metrics) {
+        attest.usage.Prices prices = registry.lookupByNameAndType("usagePrices", attest.usage.Prices.class);
+        Set<String> notAsked = new java.util.HashSet<>(s.list("attest.usage.no-stream-usage"));
+        for (String u : notAsked) {
+            if (!upstreamNames.contains(u)) {
+                throw new IllegalStateException("attest.usage.no-stream-usage names " + u + ", which is not an upstream");
+            }
+        }
+        registry.bind("askForUsageProcessor", new attest.usage.AskForUsageProcessor(notAsked));
+        registry.bind("readUsageProcessor", new attest.usage.ReadUsageProcessor());
+        registry.bind("settleUsageProcessor", new attest.usage.SettleUsageProcessor(new attest.usage.UsageLedger(
+                counters, prices, metrics, s.integer("attest.usage.max-model-labels", 200))));
+        var reports = new attest.audit.UsageReports(db.dataSource(), prices);
+        registry.bind("readUsageQueryProcessor", new attest.audit.ReadUsageQueryProcessor());
+        registry.bind("renderUsageReportProcessor", new attest.audit.RenderUsageReportProcessor(reports));
     }
 
     private static String hostName() {

@@ -51,6 +51,17 @@ public final class Exchanges {
     /** What became of a decision ({@link attest.approval.ApprovalStore.DecideResult}). */
     public static final String APPROVAL_DECIDED = "attestApprovalDecided";
 
+    /** The credential the caller presented ({@link attest.identity.Credential}): a token or a virtual key. */
+    public static final String CREDENTIAL = "attestCredential";
+    /** The virtual key the call is made with, if any ({@link attest.keys.VirtualKey}). */
+    public static final String KEY = "attestKey";
+    /** The call's token usage as it becomes known ({@link attest.usage.UsageMeter}). */
+    public static final String USAGE = "attestUsage";
+    /** The gateway asked for the stream's usage chunk on the caller's behalf, and removes it (Boolean). */
+    public static final String STRIP_USAGE = "attestStripUsage";
+    /** The budgets and limits that the call's tokens and cost are charged to (List of {@link attest.usage.Limit}). */
+    public static final String LIMITS = "attestLimits";
+
     private Exchanges() {
     }
 }

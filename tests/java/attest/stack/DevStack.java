@@ -66,9 +66,14 @@ public final class DevStack {
         }
         System.out.println("[stack] starting the gateway (embedded PostgreSQL in .attest/pgdata, port " + DB_PORT + ")");
         Path pgdata = work.resolve("pgdata");
+        // the dev realm's secret of the gateway's admin client: virtual keys check their owners with it
+        Path adminSecret = work.resolve("gateway-client.secret");
+        Files.writeString(adminSecret, "attest-gateway-secret");
         Gateway gateway = new Gateway(Map.of(
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString(),
+                "attest.approval.admin.client-secret-env", "",
+                "attest.approval.admin.client-secret-file", adminSecret.toString(),
                 "attest.db.embedded.data-dir", pgdata.toString(),
                 "attest.db.embedded.port", String.valueOf(DB_PORT)));
         started.add(gateway);

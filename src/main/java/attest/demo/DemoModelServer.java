@@ -191,7 +191,10 @@ public final class DemoModelServer implements AutoCloseable {
         String answer = answer(model, prompt);
         boolean logprobs = req.path("logprobs").asBoolean(false);
         if (req.path("stream").asBoolean(false)) {
-            stream(ex, model, answer, chat, model.equals("demo-hang-stream"), logprobs);
+            boolean includeUsage = req.path("stream_options").path("include_usage").asBoolean(false)
+                    && !model.equals(NO_USAGE_MODEL);
+            stream(ex, model, answer, chat, model.equals("demo-hang-stream"), logprobs,
+                    includeUsage ? usage(model, prompt, answer) : null);
             return;
         }
         ObjectNode out = JSON.createObjectNode();
@@ -239,11 +242,42 @@ public final class DemoModelServer implements AutoCloseable {
             c.putNull("logprobs");
         }
         c.put("finish_reason", model.equals("demo-tools") ? "tool_calls" : "stop");
-        ObjectNode usage = out.putObject("usage");
-        usage.put("prompt_tokens", prompt.length() / 4 + 1);
-        usage.put("completion_tokens", answer.length() / 4 + 1);
-        usage.put("total_tokens", (prompt.length() + answer.length()) / 4 + 2);
+        if (!model.equals(NO_USAGE_MODEL)) {
+            out.set("usage", usage(model, prompt, answer));
+        }
         json(ex, 200, out, model);
+    }
+
+    /** A model that reports no token usage at all (as some servers do). */
+    public static final String NO_USAGE_MODEL = "demo-nousage";
+
+    /**
+     * The usage the demo reports, the same for every call with the same model, prompt and answer: about four
+     * characters a token (prompt + 1, answer + 1), reasoning tokens for demo-reasoning, no cached tokens.
+     */
+    public static ObjectNode usage(String model, String prompt, String answer) {
+        long in = prompt.length() / 4 + 1;
+        long out = answer.length() / 4 + 1;
+        ObjectNode usage = JSON.createObjectNode();
+        usage.put("prompt_tokens", in);
+        usage.put("completion_tokens", out);
+        usage.put("total_tokens", in + out);
+        usage.putObject("prompt_tokens_details").put("cached_tokens", 0);
+        usage.putObject("completion_tokens_details").put("reasoning_tokens", model.equals("demo-reasoning") ? out : 0);
+        return usage;
+    }
+
+    /** The same usage in the Responses API's shape. */
+    private static ObjectNode responsesUsage(String model, String prompt, String answer) {
+        ObjectNode u = usage(model, prompt, answer);
+        ObjectNode r = JSON.createObjectNode();
+        r.put("input_tokens", u.get("prompt_tokens").asLong());
+        r.putObject("input_tokens_details").put("cached_tokens", 0);
+        r.put("output_tokens", u.get("completion_tokens").asLong());
+        r.putObject("output_tokens_details").put("reasoning_tokens",
+                u.path("completion_tokens_details").path("reasoning_tokens").asLong());
+        r.put("total_tokens", u.get("total_tokens").asLong());
+        return r;
     }
 
     /** The arguments {@code demo-tools} calls its tool with. */
@@ -305,8 +339,8 @@ public final class DemoModelServer implements AutoCloseable {
         return new java.util.zip.GZIPOutputStream(ex.getResponseBody(), true);
     }
 
-    private void stream(HttpExchange ex, String model, String answer, boolean chat, boolean hang, boolean logprobs)
-            throws IOException, InterruptedException {
+    private void stream(HttpExchange ex, String model, String answer, boolean chat, boolean hang, boolean logprobs,
+                        ObjectNode usage) throws IOException, InterruptedException {
         ex.getResponseHeaders().set("Content-Type", "text/event-stream");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
         OutputStream out = open(ex, model, 200, 0);
@@ -369,7 +403,15 @@ public final class DemoModelServer implements AutoCloseable {
             c.put("text", "");
         }
         c.put("finish_reason", tools ? "tool_calls" : "stop");
-        out.write(("data: " + last + "\n\ndata: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
+        out.write(("data: " + last + "\n\n").getBytes(StandardCharsets.UTF_8));
+        if (usage != null) {
+            // stream_options.include_usage: one more chunk, with no choices and the usage (as OpenAI sends it)
+            ObjectNode u = chunk(id, model, chat);
+            u.putArray("choices");
+            u.set("usage", usage);
+            out.write(("data: " + u + "\n\n").getBytes(StandardCharsets.UTF_8));
+        }
+        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
         out.close();
     }
 
@@ -390,7 +432,11 @@ public final class DemoModelServer implements AutoCloseable {
         String id = "resp_" + Long.toHexString(System.nanoTime());
         String itemId = "msg_" + Long.toHexString(System.nanoTime());
         if (!req.path("stream").asBoolean(false)) {
-            json(ex, 200, response(id, itemId, model, answer, "completed"), model);
+            ObjectNode done = response(id, itemId, model, answer, "completed");
+            if (!model.equals(NO_USAGE_MODEL)) {
+                done.set("usage", responsesUsage(model, prompt, answer));
+            }
+            json(ex, 200, done, model);
             return;
         }
         ex.getResponseHeaders().set("Content-Type", "text/event-stream");
@@ -446,6 +492,9 @@ public final class DemoModelServer implements AutoCloseable {
         send.accept("response.output_item.done", itemDone);
         ObjectNode completed = JSON.createObjectNode();
         completed.set("response", response(id, itemId, model, answer, "completed"));
+        if (!model.equals(NO_USAGE_MODEL)) {
+            ((ObjectNode) completed.get("response")).set("usage", responsesUsage(model, prompt, answer));
+        }
         send.accept("response.completed", completed);
         out.close();
     }

@@ -149,6 +149,10 @@ public final class EvidenceAssembler {
             r.setTokenId(id.tokenId());
             r.setIssuer(id.issuer());
         }
+        attest.keys.VirtualKey key = exchange.getProperty(Exchanges.KEY, attest.keys.VirtualKey.class);
+        if (key != null) {
+            r.setKeyId(key.id());
+        }
         UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
         if (target != null) {
             r.setUpstream(target.upstream().name());
@@ -216,6 +220,10 @@ public final class EvidenceAssembler {
         r.setResponseSha256(sha256(body));
         r.setResponseTruncated(false);
         masking(r, exchange);
+        attest.usage.UsageMeter usage = exchange.getProperty(Exchanges.USAGE, attest.usage.UsageMeter.class);
+        if (usage != null && r.getForwardedAt() != null) {
+            r.setUsage(usage);
+        }
         if (r.getRawResponseSha256() == null && up != null && up.body() != null && !Outcomes.COMPLETED.equals(outcome)) {
             // an answer that was not delivered (upstream error, blocked): its raw digest is still evidence
             r.setRawResponseSha256(sha256(up.body()));

@@ -87,6 +87,9 @@ public final class EvidenceEvents {
         Arrays.stream(r.getGroups() == null ? new String[0] : r.getGroups()).forEach(groups::add);
         id.put("token_id", r.getTokenId());
         id.put("issuer", r.getIssuer());
+        if (r.getKeyId() != null) {
+            id.put("key_id", r.getKeyId().toString());
+        }
         ObjectNode req = rec.putObject("request");
         req.put("method", r.getMethod());
         req.put("path", r.getPath());
@@ -108,6 +111,9 @@ public final class EvidenceEvents {
         res.put("truncated", r.getResponseTruncated());
         res.put("raw_size", r.getRawResponseSize());
         res.put("raw_hmac_sha256", keyed(r.getRawResponseSha256()));
+        if (r.getUsageStatus() != null) {
+            rec.set("usage", JSON.valueToTree(r.usageMap()));
+        }
         if (r.getMaskingRuleSet() != null) {
             try {
                 rec.set("masking", JSON.readTree(r.getMaskingReport()));

@@ -119,6 +119,25 @@ public class EvidenceRecord {
     private String streamTimings;
     @Column(name = "payload_key_id")
     private String payloadKeyId;
+    /** The virtual key the call was made with (its owner is the subject). */
+    @Column(name = "key_id")
+    private UUID keyId;
+    /** {@code reported} or {@code unknown} for a call that reached an upstream; null otherwise. */
+    @Column(name = "usage_status")
+    private String usageStatus;
+    @Column(name = "prompt_tokens")
+    private Long promptTokens;
+    @Column(name = "completion_tokens")
+    private Long completionTokens;
+    @Column(name = "total_tokens")
+    private Long totalTokens;
+    @Column(name = "cached_tokens")
+    private Long cachedTokens;
+    @Column(name = "reasoning_tokens")
+    private Long reasoningTokens;
+    /** The gateway's byte-based estimate when the upstream reported no usage (budgets only). */
+    @Column(name = "estimated_tokens")
+    private Long estimatedTokens;
     /** The payloads were destroyed by retention (the digests remain, in the chain). */
     @Column(name = "payload_purged")
     private boolean payloadPurged;
@@ -133,6 +152,14 @@ public class EvidenceRecord {
         c.requestId = requestId;
         c.approvalId = approvalId;
         c.payloadKeyId = payloadKeyId;
+        c.keyId = keyId;
+        c.usageStatus = usageStatus;
+        c.promptTokens = promptTokens;
+        c.completionTokens = completionTokens;
+        c.totalTokens = totalTokens;
+        c.cachedTokens = cachedTokens;
+        c.reasoningTokens = reasoningTokens;
+        c.estimatedTokens = estimatedTokens;
         c.streamTimings = streamTimings;
         c.forwardedSha256 = forwardedSha256;
         c.correlationId = correlationId;
@@ -279,6 +306,41 @@ public class EvidenceRecord {
     public void setPayloadKeyId(String payloadKeyId) { this.payloadKeyId = payloadKeyId; }
     public boolean isPayloadPurged() { return payloadPurged; }
     public void setPayloadPurged(boolean payloadPurged) { this.payloadPurged = payloadPurged; }
+    public UUID getKeyId() { return keyId; }
+    public void setKeyId(UUID keyId) { this.keyId = keyId; }
+    public String getUsageStatus() { return usageStatus; }
+    public Long getPromptTokens() { return promptTokens; }
+    public Long getCompletionTokens() { return completionTokens; }
+    public Long getTotalTokens() { return totalTokens; }
+    public Long getCachedTokens() { return cachedTokens; }
+    public Long getReasoningTokens() { return reasoningTokens; }
+    public Long getEstimatedTokens() { return estimatedTokens; }
+
+    /** Copies what is known of the call's token usage (the meter's status, reported counts, or the estimate). */
+    public void setUsage(attest.usage.UsageMeter meter) {
+        attest.usage.TokenUsage u = meter.reported();
+        this.usageStatus = meter.status();
+        this.promptTokens = u == null ? null : u.prompt();
+        this.completionTokens = u == null ? null : u.completion();
+        this.totalTokens = u == null ? null : u.total();
+        this.cachedTokens = u == null ? null : u.cached();
+        this.reasoningTokens = u == null ? null : u.reasoning();
+        this.estimatedTokens = meter.estimate();
+    }
+
+    /** The usage as evidence shows it (chain entry and Kafka event): status and counts, nulls kept. */
+    public java.util.Map<String, Object> usageMap() {
+        java.util.Map<String, Object> usage = new java.util.LinkedHashMap<>();
+        usage.put("status", usageStatus);
+        usage.put("prompt_tokens", promptTokens);
+        usage.put("completion_tokens", completionTokens);
+        usage.put("total_tokens", totalTokens);
+        usage.put("cached_tokens", cachedTokens);
+        usage.put("reasoning_tokens", reasoningTokens);
+        usage.put("estimated_tokens", estimatedTokens);
+        return usage;
+    }
+
     public UUID getApprovalId() { return approvalId; }
     public void setApprovalId(UUID approvalId) { this.approvalId = approvalId; }
     public String getMaskingReport() { return maskingReport; }

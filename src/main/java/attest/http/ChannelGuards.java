@@ -27,6 +27,7 @@ public final class ChannelGuards {
     private final long idleMillis;
     private final Consumer<RefusedRequest> onRefusal;
     private TokenValidator validator;
+    private KeyCheck keys = KeyCheck.NONE;
     private long unauthenticatedReadLimit;
     private RequestBudget budget;
     private long hardMaxBody;
@@ -41,6 +42,12 @@ public final class ChannelGuards {
     public ChannelGuards withEarlyAuth(TokenValidator validator, long unauthenticatedReadLimit) {
         this.validator = validator;
         this.unauthenticatedReadLimit = unauthenticatedReadLimit;
+        return this;
+    }
+
+    /** Accepts virtual keys on the headers too, when this check finds them live. */
+    public ChannelGuards withKeys(KeyCheck keys) {
+        this.keys = keys;
         return this;
     }
 
@@ -60,7 +67,7 @@ public final class ChannelGuards {
             p.addAfter("idle-state", "idle-closer", new IdleCloser());
         }
         if (validator != null) {
-            p.addBefore("aggregator", "early-auth", new EarlyAuthGuard(validator, unauthenticatedReadLimit, onRefusal));
+            p.addBefore("aggregator", "early-auth", new EarlyAuthGuard(validator, keys, unauthenticatedReadLimit, onRefusal));
         }
         if (budget != null) {
             p.addBefore("aggregator", "request-budget", new BudgetGuard(budget, hardMaxBody, onRefusal));

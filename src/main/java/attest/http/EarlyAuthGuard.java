@@ -1,5 +1,6 @@
 package attest.http;
 
+import attest.identity.Credential;
 import attest.identity.InvalidTokenException;
 import attest.identity.TokenValidator;
 import attest.ingress.RequestIds;
@@ -7,7 +8,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -16,15 +16,15 @@ import io.netty.util.ReferenceCountUtil;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * On the data plane, before the aggregator: a request without a valid bearer token costs little. Its headers
- * decide: no {@code Authorization: Bearer} header, more than one, or a token that fails local validation
- * ({@link TokenValidator}: signature against the cached realm keys, claims) is answered 401 at once and the
- * connection closed, without buffering the body. A body that declares at most {@code readLimit} bytes is read
+ * On the data plane, before the aggregator: a request without a valid credential costs little. Its headers
+ * decide ({@link Credential}): no credential, more than one, a token that fails local validation
+ * ({@link TokenValidator}: signature against the cached realm keys, claims), or a virtual key that is malformed,
+ * unknown, revoked or expired ({@link KeyCheck}: one indexed read at most, cached, and none past a source's
+ * budget of unknown keys) is answered 401 at once and the connection closed, without buffering the body. A body that declares at most {@code readLimit} bytes is read
  * through a digest first (never kept) so that its evidence carries the SHA-256; a larger, chunked or
  * {@code Expect: 100-continue} body is not read at all (its evidence carries the declared size and no digest).
  * A token that validates passes on unchanged; the route validates it again from the validator's cache.
@@ -37,6 +37,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     private static final Map<String, String> CHALLENGE = Map.of("WWW-Authenticate", "Bearer error=\"invalid_token\"");
 
     private final TokenValidator validator;
+    private final KeyCheck keys;
     private final long readLimit;
     private final Consumer<RefusedRequest> onRefusal;
     /** A refused request whose small body is being digested before the answer. */
@@ -63,7 +64,12 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     }
 
     public EarlyAuthGuard(TokenValidator validator, long readLimit, Consumer<RefusedRequest> onRefusal) {
+        this(validator, KeyCheck.NONE, readLimit, onRefusal);
+    }
+
+    public EarlyAuthGuard(TokenValidator validator, KeyCheck keys, long readLimit, Consumer<RefusedRequest> onRefusal) {
         this.validator = validator;
+        this.keys = keys;
         this.readLimit = readLimit;
         this.onRefusal = onRefusal;
     }
@@ -82,7 +88,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             super.channelRead(ctx, msg);
             return;
         }
-        String problem = check(request);
+        String problem = check(request, Refusals.source(ctx));
         if (problem == null) {
             super.channelRead(ctx, msg);
             return;
@@ -125,14 +131,14 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Why the request's credentials are refused, or null when its bearer token is valid. */
-    private String check(HttpRequest request) {
-        List<String> values = request.headers().getAll(HttpHeaderNames.AUTHORIZATION);
-        if (values.size() > 1) {
-            return "more than one Authorization header";
-        }
+    /** Why the request's credentials are refused, or null when its token or key is valid. */
+    private String check(HttpRequest request, String source) {
         try {
-            validator.validateAuthorization(values.isEmpty() ? null : values.get(0));
+            Credential c = Credential.read(name -> request.headers().getAll(name));
+            if (Credential.KEY.equals(c.kind())) {
+                return keys.check(c.value(), source);
+            }
+            validator.validateAuthorization(c.value());
             return null;
         } catch (InvalidTokenException e) {
             return e.reason();

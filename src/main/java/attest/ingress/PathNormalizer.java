@@ -27,6 +27,15 @@ public final class PathNormalizer {
     private PathNormalizer() {
     }
 
+    /** The normalized path of a request target, or "" when it is not one (matches no route of the control plane). */
+    public static String pathOrEmpty(String target) {
+        try {
+            return normalize(target).path();
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
     public static Split normalize(String target) {
         if (target == null || target.isEmpty() || target.length() > MAX_TARGET) {
             throw GatewayException.badRequest("invalid request target");

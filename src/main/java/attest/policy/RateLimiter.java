@@ -4,42 +4,43 @@ import java.time.Clock;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Requests-per-minute per identity and rule, counted in fixed one-minute windows on this replica.
- * Returns 0 when the call may go, otherwise the seconds until the window ends (for Retry-After).
+ * Requests-per-minute per identity and rule. Returns 0 when the call may go, otherwise the seconds until the
+ * window ends (for Retry-After). The gateway counts in PostgreSQL, shared by every replica
+ * ({@link attest.usage.SharedRateLimiter}); {@link #inMemory} counts on one replica only, for tests of one engine.
  */
-public final class RateLimiter {
-    private static final int PRUNE_AT = 100_000;
-    private final Clock clock;
-    private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
+public interface RateLimiter {
+    long acquire(String key, long perMinute);
 
-    private static final class Window {
-        final long minute;
-        long count;
-
-        Window(long minute) {
-            this.minute = minute;
-        }
+    /** Fixed one-minute windows in this JVM (tests only: two replicas would each admit the limit). */
+    static RateLimiter inMemory(Clock clock) {
+        return new InMemory(clock);
     }
 
-    public RateLimiter(Clock clock) {
-        this.clock = clock;
-    }
+    final class InMemory implements RateLimiter {
+        private static final int PRUNE_AT = 100_000;
+        private final Clock clock;
+        private final ConcurrentHashMap<String, long[]> windows = new ConcurrentHashMap<>();
 
-    public long acquire(String key, long perMinute) {
-        long nowMillis = clock.millis();
-        long minute = nowMillis / 60_000;
-        if (windows.size() > PRUNE_AT) {
-            windows.values().removeIf(w -> w.minute < minute);
+        InMemory(Clock clock) {
+            this.clock = clock;
         }
-        Window w = windows.compute(key, (k, old) -> {
-            Window win = old == null || old.minute != minute ? new Window(minute) : old;
-            win.count++;
-            return win;
-        });
-        if (w.count <= perMinute) {
-            return 0;
+
+        @Override
+        public long acquire(String key, long perMinute) {
+            long nowMillis = clock.millis();
+            long minute = nowMillis / 60_000;
+            if (windows.size() > PRUNE_AT) {
+                windows.values().removeIf(w -> w[0] < minute);
+            }
+            long[] w = windows.compute(key, (k, old) -> {
+                long[] win = old == null || old[0] != minute ? new long[]{minute, 0} : old;
+                win[1]++;
+                return win;
+            });
+            if (w[1] <= perMinute) {
+                return 0;
+            }
+            return Math.max(1, ((minute + 1) * 60_000 - nowMillis + 999) / 1000);
         }
-        long retry = ((minute + 1) * 60_000 - nowMillis + 999) / 1000;
-        return Math.max(1, retry);
     }
 }

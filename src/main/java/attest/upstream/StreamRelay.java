@@ -128,6 +128,11 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         }
     }
 
+    /** The installed transform, or null: a later stage (usage) wraps it and installs the result. */
+    public Transform transform() {
+        return transform;
+    }
+
     /** Installs a transform; must happen before {@link #bind}, when the first bytes are requested. */
     public void transform(Transform t) {
         this.transform = t;

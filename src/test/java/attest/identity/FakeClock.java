@@ -8,14 +8,14 @@ import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** A clock the test moves. */
-final class FakeClock extends Clock {
+public final class FakeClock extends Clock {
     private final AtomicReference<Instant> now;
 
-    FakeClock(Instant start) {
+    public FakeClock(Instant start) {
         now = new AtomicReference<>(start);
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
         now.updateAndGet(t -> t.plus(d));
     }
 

@@ -59,7 +59,7 @@ class PolicyEngineTest {
 
     static PolicyEngine engine() {
         return new PolicyEngine(PolicyFile.parse(YamlTree.parse("policy.yaml", POLICY), Set.of("llm", "tf")),
-                new RateLimiter(Clock.fixed(Instant.parse("2026-11-25T12:00:30Z"), ZoneOffset.UTC)));
+                RateLimiter.inMemory(Clock.fixed(Instant.parse("2026-11-25T12:00:30Z"), ZoneOffset.UTC)));
     }
 
     static Identity who(String name, String roles, String groups, String client) {

@@ -109,8 +109,13 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("checkDrainingProcessor", (org.apache.camel.Processor) exchange -> { });
         r.bind("verifyTokenProcessor", new VerifyTokenProcessor(TOKENS.validator(clock)));
         r.bind("resolveUpstreamProcessor", new ResolveUpstreamProcessor(upstreams));
+        r.bind("readCredentialProcessor", new attest.identity.ReadCredentialProcessor());
+        r.bind("refuseCredentialProcessor", new attest.identity.RefuseCredentialProcessor());
+        r.bind("narrowToKeyScopeProcessor", new attest.policy.NarrowToKeyScopeProcessor());
+        r.bind("askForUsageProcessor", new attest.usage.AskForUsageProcessor(Set.of()));
+        r.bind("readUsageProcessor", new attest.usage.ReadUsageProcessor());
         PolicyEngine policy = new PolicyEngine(PolicyFile.parse(YamlTree.parse("test-policy.yaml", POLICY),
-                Set.of("llm")), new RateLimiter(clock));
+                Set.of("llm")), RateLimiter.inMemory(clock));
         r.bind("decodeRequestBodyProcessor", new attest.policy.DecodeRequestBodyProcessor(
                 new attest.policy.RequestBodyDecoder(1000)));
         r.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor(new attest.policy.BodyFormats(
@@ -150,7 +155,10 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
                 "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor",
                 "readProofPathProcessor", "renderEvidenceProofProcessor", "checkLivenessProcessor",
-                "checkReadinessProcessor", "checkRulesAdminProcessor", "reloadRulesProcessor")) {
+                "checkReadinessProcessor", "checkRulesAdminProcessor", "reloadRulesProcessor", "verifyKeyProcessor",
+                "admitUsageProcessor", "settleUsageProcessor", "readKeyPathProcessor", "createKeyProcessor",
+                "listKeysProcessor", "revokeKeyProcessor", "recordKeyExpiriesProcessor", "refreshKeyOwnersProcessor",
+                "pruneUsageCountersProcessor", "readUsageQueryProcessor", "renderUsageReportProcessor")) {
             r.bind(name, noop);
         }
         r.bind("ruleReloader", new NoReload());

@@ -47,6 +47,9 @@ public final class ChainRecords {
         id.put("token_id", r.getTokenId());
         id.put("issuer", r.getIssuer());
         id.put("auth_error", r.getAuthError());
+        if (r.getKeyId() != null) {
+            id.put("key_id", r.getKeyId().toString());
+        }
         m.put("identity", id);
         Map<String, Object> req = new LinkedHashMap<>();
         req.put("method", r.getMethod());
@@ -82,6 +85,9 @@ public final class ChainRecords {
         mask.put("exempt", r.getMaskingExempt());
         mask.put("report", r.getMaskingReport());
         m.put("masking", mask);
+        if (r.getUsageStatus() != null) {
+            m.put("usage", r.usageMap());
+        }
         return m;
     }
 

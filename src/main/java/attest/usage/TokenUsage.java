@@ -1,0 +1,55 @@
+package attest.usage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * Token usage as an upstream reported it, in either OpenAI shape: Chat Completions / Completions
+ * ({@code prompt_tokens}, {@code completion_tokens}, {@code total_tokens}, {@code prompt_tokens_details.cached_tokens},
+ * {@code completion_tokens_details.reasoning_tokens}) or the Responses API ({@code input_tokens},
+ * {@code output_tokens}, {@code input_tokens_details.cached_tokens}, {@code output_tokens_details.reasoning_tokens}).
+ * A field that is absent, not a whole number, negative or past 2^53 is unknown (null); never guessed.
+ */
+public record TokenUsage(Long prompt, Long completion, Long total, Long cached, Long reasoning) {
+    private static final long MAX = 9_007_199_254_740_991L;
+
+    /** The usage in a {@code usage} object, or null when it reports no token count at all. */
+    public static TokenUsage of(JsonNode usage) {
+        if (usage == null || !usage.isObject()) {
+            return null;
+        }
+        Long prompt = first(count(usage.get("prompt_tokens")), count(usage.get("input_tokens")));
+        Long completion = first(count(usage.get("completion_tokens")), count(usage.get("output_tokens")));
+        Long total = count(usage.get("total_tokens"));
+        if (total == null && prompt != null && completion != null) {
+            total = prompt + completion;
+        }
+        if (prompt == null && completion == null && total == null) {
+            return null;
+        }
+        Long cached = first(count(usage.path("prompt_tokens_details").get("cached_tokens")),
+                count(usage.path("input_tokens_details").get("cached_tokens")));
+        Long reasoning = first(count(usage.path("completion_tokens_details").get("reasoning_tokens")),
+                count(usage.path("output_tokens_details").get("reasoning_tokens")));
+        return new TokenUsage(prompt, completion, total, cached, reasoning);
+    }
+
+    /** The tokens a budget counts: the total, else what is known of prompt and completion. */
+    public long billable() {
+        if (total != null) {
+            return total;
+        }
+        return (prompt == null ? 0 : prompt) + (completion == null ? 0 : completion);
+    }
+
+    private static Long first(Long a, Long b) {
+        return a != null ? a : b;
+    }
+
+    private static Long count(JsonNode n) {
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong()) {
+            return null;
+        }
+        long v = n.longValue();
+        return v < 0 || v > MAX ? null : v;
+    }
+}

@@ -1,0 +1,164 @@
+package attest.usage;
+
+import attest.evidence.EvidenceUnavailableException;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Budgets and limits counted in PostgreSQL, shared by every replica (table {@code usage_counter}). Admission is
+ * one transaction: each request limit is taken by a conditional upsert that only counts while under the limit
+ * ({@code ... ON CONFLICT DO UPDATE ... WHERE used < max RETURNING used}, which row-locks the counter), and each
+ * token or cost budget is read; the first one exhausted rolls everything back and refuses. Tokens and cost are
+ * added when the answer's usage is known, so a call that crosses a budget finishes and the next one is refused.
+ * No state lives in this replica's memory. The store down means no admission (503), never "unlimited".
+ */
+public final class UsageCounters {
+    /** Why a call is refused: the limit, and when it resets. */
+    public record Refusal(Limit limit, Instant resetsAt, long retryAfterSeconds) {
+    }
+
+    private final DataSource dataSource;
+    private final Clock clock;
+
+    public UsageCounters(DataSource dataSource, Clock clock) {
+        this.dataSource = dataSource;
+        this.clock = clock;
+    }
+
+    /** Takes one request from every request limit and checks every budget; empty when the call may go. */
+    public Optional<Refusal> admit(List<Limit> limits) {
+        if (limits.isEmpty()) {
+            return Optional.empty();
+        }
+        Instant now = clock.instant();
+        // one order for every transaction, so that two calls taking the same counters never deadlock
+        List<Limit> ordered = limits.stream().sorted(java.util.Comparator.comparing(Limit::scope)
+                .thenComparing(Limit::metric).thenComparing(Limit::period)).toList();
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                for (Limit l : ordered) {
+                    if (!(l.countsRequests() ? take(c, l, now) : below(c, l, now))) {
+                        c.rollback();
+                        Instant end = l.windowEnd(now);
+                        long retry = Math.max(1, (Duration.between(now, end).toMillis() + 999) / 1000);
+                        return Optional.of(new Refusal(l, end, retry));
+                    }
+                }
+                c.commit();
+                return Optional.empty();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("usage counters unavailable");
+        }
+    }
+
+    /** Adds a call's tokens and cost to its token and cost budgets and limits (request limits are left alone). */
+    public void charge(List<Limit> limits, long tokens, long costMicros) {
+        Instant now = clock.instant();
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                for (Limit l : limits.stream().sorted(java.util.Comparator.comparing(Limit::scope)
+                        .thenComparing(Limit::metric).thenComparing(Limit::period)).toList()) {
+                    long n = Limit.TOKENS.equals(l.metric()) ? tokens : Limit.COST.equals(l.metric()) ? costMicros : 0;
+                    if (n > 0) {
+                        add(c, l, now, n);
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("usage counters unavailable");
+        }
+    }
+
+    /** What a counter holds now (for reports and tests). */
+    public long used(Limit l) {
+        Instant now = clock.instant();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT used FROM usage_counter WHERE scope = ? AND metric = ? "
+                     + "AND period = ? AND window_start = ?")) {
+            bind(ps, l, now);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0;
+            }
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("usage counters unavailable");
+        }
+    }
+
+    private static boolean take(Connection c, Limit l, Instant now) throws SQLException {
+        if (l.max() <= 0) {
+            return false;
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO usage_counter AS u (scope, metric, period, "
+                + "window_start, window_end, used) VALUES (?,?,?,?,?,1) ON CONFLICT (scope, metric, period, window_start) "
+                + "DO UPDATE SET used = u.used + 1 WHERE u.used < ? RETURNING used")) {
+            bind(ps, l, now);
+            ps.setTimestamp(5, Timestamp.from(l.windowEnd(now)));
+            ps.setLong(6, l.max());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private static boolean below(Connection c, Limit l, Instant now) throws SQLException {
+        if (l.max() <= 0) {
+            return false;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT used FROM usage_counter WHERE scope = ? AND metric = ? "
+                + "AND period = ? AND window_start = ?")) {
+            bind(ps, l, now);
+            try (ResultSet rs = ps.executeQuery()) {
+                return !rs.next() || rs.getLong(1) < l.max();
+            }
+        }
+    }
+
+    private static void add(Connection c, Limit l, Instant now, long n) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO usage_counter AS u (scope, metric, period, "
+                + "window_start, window_end, used) VALUES (?,?,?,?,?,?) ON CONFLICT (scope, metric, period, window_start) "
+                + "DO UPDATE SET used = u.used + EXCLUDED.used")) {
+            bind(ps, l, now);
+            ps.setTimestamp(5, Timestamp.from(l.windowEnd(now)));
+            ps.setLong(6, n);
+            ps.executeUpdate();
+        }
+    }
+
+    private static void bind(PreparedStatement ps, Limit l, Instant now) throws SQLException {
+        ps.setString(1, l.scope());
+        ps.setString(2, l.metric());
+        ps.setString(3, l.period());
+        ps.setTimestamp(4, Timestamp.from(l.windowStart(now)));
+    }
+
+    /** Removes counters whose window ended more than a day ago (they decide nothing any more). */
+    public int prune() {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("DELETE FROM usage_counter WHERE window_end < ?")) {
+            ps.setTimestamp(1, Timestamp.from(clock.instant().minus(Duration.ofDays(1))));
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package attest.usage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Reads token usage from a server-sent event stream as it passes, event by event (LF, CRLF or CR line ends):
+ * a Chat Completions / Completions chunk's {@code usage}, or a Responses API event's {@code response.usage}.
+ * When the gateway asked for the usage chunk on the caller's behalf ({@code strip}), the chunk that carries
+ * only usage ({@code "choices": []}) is removed from what the caller sees; every other event passes byte for
+ * byte. Bytes that are not a complete event are held until the event ends (or the stream does).
+ */
+public final class UsageTap {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.UTF_8);
+    /** An event longer than this is passed on without being read for usage (a usage event is small). */
+    private static final int MAX_READ = 1 << 20;
+
+    private final UsageMeter meter;
+    private final boolean strip;
+    private byte[] buf = new byte[0];
+    private int len;
+
+    public UsageTap(UsageMeter meter, boolean strip) {
+        this.meter = meter;
+        this.strip = strip;
+    }
+
+    /** A whole buffered event stream (a held call executed later): its usage read, the extra chunk removed. */
+    public static byte[] whole(byte[] body, UsageMeter meter, boolean strip) {
+        UsageTap tap = new UsageTap(meter, strip);
+        byte[] a = tap.push(body);
+        byte[] b = tap.finish();
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    public byte[] push(byte[] bytes) {
+        if (len + bytes.length > buf.length) {
+            buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
+        }
+        System.arraycopy(bytes, 0, buf, len, bytes.length);
+        len += bytes.length;
+        return drain(false);
+    }
+
+    public byte[] finish() {
+        return drain(true);
+    }
+
+    private byte[] drain(boolean eof) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int from = 0;
+        while (from < len) {
+            int end = eventEnd(from, eof);
+            if (end < 0) {
+                if (!eof) {
+                    break;
+                }
+                end = len;
+            }
+            byte[] event = Arrays.copyOfRange(buf, from, end);
+            if (!read(event)) {
+                out.write(event, 0, event.length);
+            }
+            from = end;
+        }
+        System.arraycopy(buf, from, buf, 0, len - from);
+        len -= from;
+        meter.countBytes(out.size());
+        return out.toByteArray();
+    }
+
+    /** The index just past the blank line that ends the event starting at {@code from}, or -1 (not yet). */
+    private int eventEnd(int from, boolean eof) {
+        int i = from;
+        while (i < len) {
+            int t = terminator(i, eof);
+            if (t < 0) {
+                return -1;
+            }
+            if (t == 0) {
+                i++;
+                continue;
+            }
+            int j = i + t;
+            int t2 = j < len ? terminator(j, eof) : (eof ? 0 : -1);
+            if (t2 < 0) {
+                return -1;
+            }
+            if (t2 > 0) {
+                return j + t2;
+            }
+            i = j;
+        }
+        return -1;
+    }
+
+    /** The length of the line end at {@code i} (0: none; -1: a CR that may be the first half of CRLF). */
+    private int terminator(int i, boolean eof) {
+        byte b = buf[i];
+        if (b == '\n') {
+            return 1;
+        }
+        if (b != '\r') {
+            return 0;
+        }
+        if (i + 1 < len) {
+            return buf[i + 1] == '\n' ? 2 : 1;
+        }
+        return eof ? 1 : -1;
+    }
+
+    /** Reads the event's usage; true when the event is the extra usage chunk to remove. */
+    private boolean read(byte[] event) {
+        if (event.length > MAX_READ || indexOf(event, USAGE) < 0) {
+            return false;
+        }
+        StringBuilder data = new StringBuilder();
+        for (String line : new String(event, StandardCharsets.UTF_8).split("\r\n|\r|\n")) {
+            if (line.startsWith("data:")) {
+                if (data.length() > 0) {
+                    data.append('\n');
+                }
+                data.append(line.startsWith("data: ") ? line.substring(6) : line.substring(5));
+            }
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(data.toString());
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        if (root == null || !root.isObject()) {
+            return false;
+        }
+        TokenUsage usage = TokenUsage.of(root.get("usage"));
+        if (usage == null && root.path("response").isObject()) {
+            usage = TokenUsage.of(root.path("response").get("usage"));
+        }
+        meter.report(usage);
+        JsonNode choices = root.get("choices");
+        return strip && usage != null && choices != null && choices.isArray() && choices.isEmpty();
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}

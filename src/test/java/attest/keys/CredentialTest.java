@@ -1,0 +1,69 @@
+package attest.keys;
+
+import attest.identity.Credential;
+import attest.identity.InvalidTokenException;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CredentialTest {
+    static final String KEY = "atk_" + "A".repeat(43);
+    static final String OTHER = "atk_" + "B".repeat(43);
+
+    static Credential read(String... headers) {
+        Map<String, List<String>> h = new LinkedHashMap<>();
+        for (int i = 0; i < headers.length; i += 2) {
+            h.computeIfAbsent(headers[i].toLowerCase(), k -> new ArrayList<>()).add(headers[i + 1]);
+        }
+        return Credential.read(name -> h.getOrDefault(name.toLowerCase(), List.of()));
+    }
+
+    static String refusal(String... headers) {
+        return assertThrows(InvalidTokenException.class, () -> read(headers)).reason();
+    }
+
+    @Test
+    void should_read_a_key_from_each_header_an_sdk_sends() {
+        assertEquals(new Credential(Credential.KEY, KEY), read("Authorization", "Bearer " + KEY));
+        assertEquals(new Credential(Credential.KEY, KEY), read("authorization", "bearer " + KEY));
+        assertEquals(new Credential(Credential.KEY, KEY), read("api-key", KEY));
+        assertEquals(new Credential(Credential.KEY, KEY), read("X-Api-Key", KEY));
+        assertEquals(new Credential(Credential.KEY, KEY), read("Authorization", "Bearer " + KEY, "x-api-key", KEY),
+                "the same key twice is one credential");
+        assertEquals(new Credential(Credential.TOKEN, "Bearer eyJ.x.y"), read("Authorization", "Bearer eyJ.x.y"));
+    }
+
+    @Test
+    void should_refuse_anything_but_exactly_one_credential() {
+        assertEquals("no bearer token", refusal());
+        assertEquals("a bearer token and a virtual key together", refusal("Authorization", "Bearer eyJ.x.y",
+                "x-api-key", KEY));
+        assertEquals("more than one virtual key", refusal("api-key", KEY, "x-api-key", OTHER));
+        assertEquals("more than one virtual key", refusal("Authorization", "Bearer " + KEY, "api-key", OTHER));
+        assertEquals("more than one x-api-key header", refusal("x-api-key", KEY, "x-api-key", KEY));
+        assertEquals("more than one Authorization header", refusal("Authorization", "Bearer a", "Authorization", "Bearer b"));
+        assertEquals("api-key is not a virtual key", refusal("api-key", "sk-live-123"));
+        assertTrue(refusal("x-api-key", "eyJ.x.y").contains("not a virtual key"));
+    }
+
+    @Test
+    void should_only_look_up_secrets_of_the_exact_key_form() {
+        String k = KeySecrets.generate();
+        assertTrue(KeySecrets.wellFormed(k));
+        assertEquals(47, k.length());
+        assertTrue(!KeySecrets.wellFormed(k + "A"));
+        assertTrue(!KeySecrets.wellFormed(k.substring(0, 46)));
+        assertTrue(!KeySecrets.wellFormed("atk_" + "A".repeat(42) + "="));
+        assertTrue(!KeySecrets.wellFormed("ATK_" + "A".repeat(43)));
+        assertTrue(!KeySecrets.wellFormed(null));
+        assertTrue(!k.equals(KeySecrets.generate()), "secrets are random");
+        assertEquals(32, KeySecrets.digest(k).length);
+    }
+}
