@@ -205,7 +205,7 @@ public record Detector(String name, String entityType, Pattern pattern, Predicat
     /**
      * Where the context of a match starting at {@code s} begins: at most {@link #CONTEXT_WINDOW} chars back,
      * and never before the end of another number (a digit), an e-mail address ('@'), a line, or a sentence
-     * ('.', '!', '?' or ';' followed by a space, except after the abbreviations "no", "nr", "num", "sec", "soc"). So a
+     * ('.', '!', '?' or ';' followed by a space, except after one of the {@link #ABBREVIATIONS}). So a
      * context word belongs to the candidate it precedes and is not carried onto the next one.
      */
     static int contextStart(String lower, int s) {
