@@ -119,17 +119,36 @@ public record Detector(String name, String entityType, Pattern pattern, Predicat
     private void add(String lowerText, int s, int e, List<Finding> out) {
         double score = baseScore;
         if (!contextWords.isEmpty()) {
-            String before = lowerText.substring(contextStart(lowerText, s), s);
-            for (String w : contextWords) {
-                if (before.contains(w)) {
-                    score = Math.min(1.0, score + CONTEXT_BOOST);
-                    break;
+            int from = contextStart(lowerText, s);
+            boolean context;
+            String column = score < threshold ? ColumnContext.header(lowerText, s) : null;
+            if (column == null) {
+                context = mentions(lowerText.substring(from, s));
+            } else {
+                // in a table, CSV or SQL the label heads the value's column; the text before the value counts only
+                // from the start of its own cell (another column's name or value is not its context)
+                int cell = s - 1;
+                while (cell >= from && "|,(".indexOf(lowerText.charAt(cell)) < 0) {
+                    cell--;
                 }
+                context = mentions(column) || mentions(lowerText.substring(cell + 1, s));
+            }
+            if (context) {
+                score = Math.min(1.0, score + CONTEXT_BOOST);
             }
         }
         if (score >= threshold) {
             out.add(new Finding(entityType, s, e, score, name));
         }
+    }
+
+    private boolean mentions(String text) {
+        for (String w : contextWords) {
+            if (text.contains(w)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean accepts(String text, int s, int e) {
@@ -186,7 +205,7 @@ public record Detector(String name, String entityType, Pattern pattern, Predicat
     /**
      * Where the context of a match starting at {@code s} begins: at most {@link #CONTEXT_WINDOW} chars back,
      * and never before the end of another number (a digit), an e-mail address ('@'), a line, or a sentence
-     * ('.', '!', '?' or ';' followed by a space, except after the abbreviations "no", "nr", "num", "sec", "soc"). So a
+     * ('.', '!', '?' or ';' followed by a space, except after one of the {@link #ABBREVIATIONS}). So a
      * context word belongs to the candidate it precedes and is not carried onto the next one.
      */
     static int contextStart(String lower, int s) {
@@ -204,13 +223,17 @@ public record Detector(String name, String entityType, Pattern pattern, Predicat
         return limit;
     }
 
+    /** Abbreviations whose dot does not end a sentence: "no. 123", "tel. 030 1234567", "тел. 8 (916) ...". */
+    static final java.util.Set<String> ABBREVIATIONS = java.util.Set.of("no", "nr", "num", "sec", "soc", "tel", "tél",
+            "тел", "mob", "моб", "ph", "tlf", "telef");
+
     private static boolean abbreviation(String lower, int dot) {
         int k = dot;
         while (k > 0 && Character.isLetter(lower.charAt(k - 1))) {
             k--;
         }
         String word = lower.substring(k, dot);
-        return word.equals("no") || word.equals("nr") || word.equals("num") || word.equals("sec") || word.equals("soc");
+        return ABBREVIATIONS.contains(word);
     }
 
     /**

@@ -14,6 +14,10 @@ public final class StreamingTextMasker {
     /** Above this, the held tail is released masked as it stands (bounds memory and delay). */
     static final int MAX_HOLD = 8192;
     private static final int CONTEXT = Detector.CONTEXT_WINDOW;
+    /** A line up to this long is kept whole as context when it is part of a table, CSV or an SQL statement. */
+    static final int LINE_CONTEXT = 512;
+    /** How many short lower-case groups in a row may hold (the letter groups of a lower-case IBAN). */
+    static final int LOWER_GROUPS = 8;
 
     private final Masker masker;
     private final String location;
@@ -85,6 +89,28 @@ public final class StreamingTextMasker {
      * characters (more original ones if format characters were removed), never starting inside a surrogate pair.
      */
     static String contextOf(String released) {
+        String tail = tailOf(released);
+        int lineStart = released.lastIndexOf('\n') + 1;
+        if (lineStart == released.length() && lineStart > 1) {
+            // the last line is finished: the next one continues the same block
+            lineStart = released.lastIndexOf('\n', lineStart - 2) + 1;
+        }
+        if (released.length() - lineStart > LINE_CONTEXT) {
+            return tail;
+        }
+        // a value's label may head its column (table, CSV) or stand in the statement's column list (SQL): keep the
+        // current line whole, and the header lines of its block
+        String line = released.substring(lineStart);
+        String header = ColumnContext.headerLines(released, lineStart);
+        if (header.isEmpty() && !ColumnContext.headerLike(line.strip())
+                && !line.toLowerCase(java.util.Locale.ROOT).contains("values")) {
+            return tail;
+        }
+        return header + line;
+    }
+
+    /** At least {@link #CONTEXT} normalised characters of the end of the released text. */
+    private static String tailOf(String released) {
         int k = Math.min(released.length(), 2 * CONTEXT);
         while (k < released.length() && Normalized.of(released.substring(released.length() - k)).text().length()
                 < 2 * CONTEXT) {
@@ -170,6 +196,15 @@ public final class StreamingTextMasker {
      * the space after it, as does a lower-case IBAN's first group ({@code de89}).
      */
     private static boolean groupBefore(String text, int space) {
+        return groupBefore(text, space, LOWER_GROUPS);
+    }
+
+    /**
+     * As above; and a short lower-case group with only a space before it ({@code ilhi} in
+     * {@code bh47 ilhi amk9}, a lower-case IBAN) holds too while the groups before it lead, within {@code hops}
+     * groups, back to a lower-case IBAN's country code and check digits.
+     */
+    private static boolean groupBefore(String text, int space, int hops) {
         int j = space;
         while (j > 0 && entityChar(text.charAt(j - 1))) {
             j--;
@@ -193,6 +228,30 @@ public final class StreamingTextMasker {
             }
             lower |= Character.isLowerCase(c);
         }
-        return !lower;
+        return !lower || (start == j && end == space && space - j <= 4 && lowerIbanGroups(text, j, hops));
+    }
+
+    /**
+     * Whether the groups before {@code j} (space-joined, of at most four letters or digits) lead within
+     * {@code hops} groups back to the start of a lower-case IBAN: two letters and two digits ({@code bh47}).
+     */
+    private static boolean lowerIbanGroups(String text, int j, int hops) {
+        int at = j;
+        for (int h = 0; h < hops && at >= 2 && text.charAt(at - 1) == ' '; h++) {
+            int k = at - 1;
+            while (k > 0 && at - 1 - k < 5 && Character.isLetterOrDigit(text.charAt(k - 1))) {
+                k--;
+            }
+            int len = at - 1 - k;
+            if (len == 0 || len > 4) {
+                return false;
+            }
+            if (len == 4 && Character.isLowerCase(text.charAt(k)) && Character.isLowerCase(text.charAt(k + 1))
+                    && Character.isDigit(text.charAt(k + 2)) && Character.isDigit(text.charAt(k + 3))) {
+                return true;
+            }
+            at = k;
+        }
+        return false;
     }
 }

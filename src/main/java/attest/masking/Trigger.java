@@ -112,6 +112,9 @@ public enum Trigger {
             while (s > 0 && at - s < 80 && emailChar(t.charAt(s - 1))) {
                 s--;
             }
+            if (s >= 7 && t.regionMatches(true, s - 7, "mailto:", 0, 7)) {
+                s -= 7; // a mailto: URI is masked whole
+            }
             int e = at + 1;
             while (e < t.length() && e - at < 260 && emailChar(t.charAt(e))) {
                 e++;

@@ -21,8 +21,11 @@ public final class Validators {
             case "ipv6" -> Validators::ipv6;
             case "phone" -> Validators::phone;
             case "nanp" -> Validators::nanp;
+            case "phone-national" -> Validators::phoneNational;
+            case "email" -> Validators::email;
+            case "phone-bare" -> Validators::phoneBare;
             default -> throw new IllegalArgumentException("unknown validator '" + name + "' (known: none, luhn, card,"
-                    + " ssn, iban, ipv4, ipv6, phone, nanp)");
+                    + " ssn, iban, ipv4, ipv6, phone, nanp, phone-national, phone-bare, email)");
         };
     }
 
@@ -209,7 +212,7 @@ public final class Validators {
 
     /** An IBAN: known country length and the ISO 13616 mod-97 check. */
     public static boolean iban(String s) {
-        String iban = s.replace(" ", "").toUpperCase(java.util.Locale.ROOT);
+        String iban = s.replace(" ", "").replace("-", "").toUpperCase(java.util.Locale.ROOT);
         Integer len = IBAN_LENGTHS.get(iban.length() >= 2 ? iban.substring(0, 2) : "");
         if (len == null || iban.length() != len) {
             return false;
@@ -299,5 +302,72 @@ public final class Validators {
             return false;
         }
         return d.charAt(0) >= '2' && d.charAt(3) >= '2';
+    }
+
+    /**
+     * National phone formats as numbering plans write them (after normalisation): a trunk prefix 0 and groups
+     * joined by one kind of separator (space: UK {@code 07449 217990}, DE {@code 030 11263419}, FR
+     * {@code 01 34 24 25 22}; dash: JP {@code 03-4202-2431}, NL {@code 06-25311659}; slash: DE
+     * {@code 030/99207200}; dots only in the French pairs {@code 04.23.82.13.23}); a trunk area code in brackets
+     * (AU {@code (02) 5386 3305}); a two-digit area code in brackets (BR {@code (21) 91383-6100}); the Russian
+     * trunk 8 ({@code 8 (918) 163-22-36}); and the international prefix 00 with a country code
+     * ({@code 0049 30 11441061}).
+     */
+    static final String NATIONAL_PHONE = "(?:\\b0[1-9]\\d{0,4}(?: \\d{2,8}){1,4}|\\b0[1-9]\\d{0,4}(?:-\\d{2,8}){1,4}"
+            + "|\\b0[1-9]\\d{1,4}/\\d{3,9}|\\b0[1-9](?:\\.\\d{2}){4}|\\(0\\d{1,4}\\) ?\\d{2,5}(?:[ -]\\d{2,5}){0,2}"
+            + "|\\(\\d{2}\\)[ -]?\\d{4,5}-\\d{4}|\\b8[ -]?\\(\\d{3}\\)[ -]?\\d{3}-\\d{2}-\\d{2}"
+            + "|\\b00[1-9]\\d{0,2}(?: \\d{1,8}){2,4}|\\b00[1-9]\\d{0,2}(?:-\\d{1,8}){2,4})\\b";
+    private static final com.google.re2j.Pattern NATIONAL_SHAPE = com.google.re2j.Pattern.compile(NATIONAL_PHONE);
+
+    /**
+     * A phone number in a national format ({@link #NATIONAL_PHONE}, the whole text): 10 to 12 digits with the
+     * trunk prefix (a national significant number of 9 to 11), 11 to 15 after the international prefix 00, not
+     * made of one or two distinct digits. Dates, versions, ISBNs and 9-digit SSN shapes are too short or start
+     * otherwise.
+     */
+    public static boolean phoneNational(String s) {
+        if (!NATIONAL_SHAPE.matches(s)) {
+            return false;
+        }
+        String d = digits(s);
+        if (d.chars().distinct().count() <= 2) {
+            return false;
+        }
+        int n = d.length();
+        return d.startsWith("00") ? n >= 11 && n <= 15 : n >= 10 && n <= 12;
+    }
+
+    /**
+     * A phone number written as a bare digit run (only with a context word, see BuiltInDetectors): 10 to 12
+     * digits with the trunk prefix 0, 11 to 15 with the international prefix 00, 11 digits of a Chinese mobile
+     * ({@code 13812345678}), a North American number with its country code 1, a Russian number with its trunk 8
+     * ({@code 89161234567}) or a Brazilian area code and mobile ({@code 11987654321}), or a North American number
+     * of 10 digits (area code and exchange start with 2 to 9).
+     */
+    public static boolean phoneBare(String s) {
+        String d = digits(s);
+        if (d.length() != s.length() || d.chars().distinct().count() <= 2) {
+            return false;
+        }
+        int n = d.length();
+        char first = d.charAt(0);
+        if (first == '0') {
+            return d.charAt(1) == '0' ? n >= 11 && n <= 15 && d.charAt(2) != '0' : n >= 10 && n <= 12;
+        }
+        if (n == 11) {
+            // China 1[3-9]..., the trunk 8 of Russia with a geographic or mobile code, Brazil's area code and a mobile
+            // starting with 9, a North American number with its country code 1
+            return first == '1' || (first == '8' && "3489".indexOf(d.charAt(1)) >= 0) || d.charAt(2) == '9';
+        }
+        return n == 10 && nanp(d);
+    }
+
+    /** An image's pixel-density variant ({@code logo@2x.png}, {@code banner@1.5x.jpg}): a file name, not an address. */
+    private static final com.google.re2j.Pattern IMAGE_VARIANT = com.google.re2j.Pattern.compile(
+            "(?i)\\d+(?:\\.\\d+)?x\\.(?:png|jpe?g|gif|webp|svg|avif|ico|bmp)");
+
+    /** An e-mail address as the pattern found it, unless it is an image file's density variant. */
+    public static boolean email(String s) {
+        return !IMAGE_VARIANT.matches(s.substring(s.lastIndexOf('@') + 1));
     }
 }

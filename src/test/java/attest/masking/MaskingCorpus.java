@@ -219,18 +219,24 @@ final class MaskingCorpus {
         }
         int bbanLength = c.getValue() - 4;
         StringBuilder bban = new StringBuilder();
-        boolean letters = r.nextBoolean();
+        int letters = r.nextInt(3);
         for (int i = 0; i < bbanLength; i++) {
-            bban.append(letters && i < 4 ? (char) ('A' + r.nextInt(26)) : (char) ('0' + r.nextInt(10)));
+            // some BBANs are nearly all letters (GI, MD, PK, BH): an IBAN may hold only its two check digits
+            boolean letter = letters == 1 ? i < 4 : letters == 2 && r.nextInt(10) < 8;
+            bban.append(letter ? (char) ('A' + r.nextInt(26)) : (char) ('0' + r.nextInt(10)));
         }
         String iban = ibanOf(c.getKey(), bban.toString());
-        int form = r.nextInt(5);
+        int form = r.nextInt(9);
         String v = switch (form) {
             case 0 -> iban;
             case 1 -> group(iban, " ", 4, 4, 4, 4, 4, 4, 4, 4, 4);
             case 2 -> group(iban, pick(r, SPACES), 4, 4, 4, 4, 4, 4, 4, 4, 4);
             case 3 -> fullWidth(iban);
-            default -> fullWidth(group(iban, "\u3000", 4, 4, 4, 4, 4, 4, 4, 4, 4));
+            case 4 -> fullWidth(group(iban, "\u3000", 4, 4, 4, 4, 4, 4, 4, 4, 4));
+            case 5 -> group(iban, " ", 4, 4, 4, 4, 4, 4, 4, 4, 4).toLowerCase(java.util.Locale.ROOT);
+            case 6 -> group(iban, pick(r, DASHES), 4, 4, 4, 4, 4, 4, 4, 4, 4);
+            case 7 -> iban.toLowerCase(java.util.Locale.ROOT);
+            default -> group(iban, pick(r, new String[] {"\u00A0", "\u2009", "\u202F"}), 4, 4, 4, 4, 4, 4, 4, 4, 4);
         };
         return new Piece("IBAN", "iban-" + c.getKey() + "-f" + form, v);
     }
@@ -240,9 +246,21 @@ final class MaskingCorpus {
             "o'brien", "a-b"};
         String[] domains = {"example.com", "mail.example.org", "corp.example.co.uk", "example.io", "EXAMPLE.NET",
             "sub-1.example.travel"};
+        // RFC 6531: internationalised domains (also punycode) and local parts
+        String[] idnDomains = {"bücher-haus.example", "köln-messe.example", "例え.jp", "почта-россии.рф",
+            "xn--bcher-kva.example", "café-lumière.fr", "παράδειγμα.ελ", "δοκιμή.example", "münchen.de"};
+        String[] idnLocals = {"jürgen", "zoë.müller", "иван.петров", "用户", "josé", "søren", "δοκιμή", "françois"};
         String v = names[r.nextInt(names.length)].replace("'", "") + r.nextInt(100) + "@" + pick(r, domains);
-        int form = r.nextInt(6);
-        return new Piece("EMAIL", "email-f" + form, form == 5 ? v.replace("@", "\uFF20") : v);
+        int form = r.nextInt(10);
+        v = switch (form) {
+            case 5 -> v.replace("@", "\uFF20");
+            case 6 -> v.substring(0, v.indexOf('@') + 1) + pick(r, idnDomains);
+            case 7 -> pick(r, idnLocals) + r.nextInt(100) + "@" + pick(r, idnDomains);
+            case 8 -> pick(r, idnLocals) + r.nextInt(100) + "@" + pick(r, domains);
+            case 9 -> (r.nextBoolean() ? "mailto:" : "MAILTO:") + v;
+            default -> v;
+        };
+        return new Piece("EMAIL", "email-f" + form, v);
     }
 
     static String nanpDigits(Random r) {
@@ -254,7 +272,7 @@ final class MaskingCorpus {
         String a = n.substring(0, 3);
         String b = n.substring(3, 6);
         String c = n.substring(6);
-        int form = r.nextInt(16);
+        int form = r.nextInt(25);
         String v = switch (form) {
             case 0 -> "(" + a + ") " + b + "-" + c;
             case 1 -> a + "-" + b + "-" + c;
@@ -272,9 +290,57 @@ final class MaskingCorpus {
             case 12 -> "\uFE62" + digitForm("1" + n, 0xFF10);
             case 13 -> "020 " + digits(r, 4) + " " + digits(r, 4);
             case 14 -> a + pick(r, DASHES) + b + pick(r, DASHES) + c;
-            default -> "+852" + pick(r, SPACES) + digits(r, 4) + pick(r, SPACES) + digits(r, 4);
+            case 15 -> "+852" + pick(r, SPACES) + digits(r, 4) + pick(r, SPACES) + digits(r, 4);
+            case 16, 17, 18 -> nationalPhone(r);
+            case 19 -> fullWidth(nationalPhone(r)).replace(' ', '\u3000').replace('(', '\uFF08').replace(')', '\uFF09')
+                    .replace('/', '\uFF0F');
+            case 20 -> nationalPhone(r).replace(" ", pick(r, SPACES)).replace("-", pick(r, DASHES));
+            case 21 -> nationalPhone(r).replaceFirst("(\\d)(\\d)", "$1\u200B$2");
+            case 22, 23 -> barePhone(r);
+            default -> digitForm(barePhone(r), ZEROS[1 + r.nextInt(ZEROS.length - 1)]);
         };
-        return new Piece("PHONE", "phone-f" + form, v);
+        return new Piece("PHONE", (form >= 22 ? "phone-bare-f" : "phone-f") + form, v);
+    }
+
+    /**
+     * National formats as numbering plans write them: trunk prefix 0 (UK, DE, FR, JP, NL, IN, AU) or 8 (RU),
+     * the international prefix 00, area codes in brackets (AU, BR), spaces, dashes, slashes and French dots.
+     */
+    static String nationalPhone(Random r) {
+        return switch (r.nextInt(14)) {
+            case 0 -> "07" + (1 + r.nextInt(9)) + digits(r, 2) + " " + digits(r, 6);
+            case 1 -> "030 " + (1 + r.nextInt(9)) + digits(r, 7);
+            case 2 -> "015" + (1 + r.nextInt(9)) + " " + (1 + r.nextInt(9)) + digits(r, 7);
+            case 3 -> "0" + (2 + r.nextInt(8)) + r.nextInt(10) + "/" + (1 + r.nextInt(9)) + digits(r, 6);
+            case 4 -> "0" + (1 + r.nextInt(9)) + " " + digits(r, 2) + " " + digits(r, 2) + " " + digits(r, 2) + " "
+                    + digits(r, 2);
+            case 5 -> "0" + (1 + r.nextInt(9)) + "." + digits(r, 2) + "." + digits(r, 2) + "." + digits(r, 2) + "."
+                    + digits(r, 2);
+            case 6 -> "0" + pick(r, new String[] {"3", "6", "90", "80", "70"}) + "-" + digits(r, 4) + "-"
+                    + digits(r, 4);
+            case 7 -> "06-" + (1 + r.nextInt(9)) + digits(r, 7);
+            case 8 -> "0" + (7 + r.nextInt(3)) + digits(r, 4) + " " + digits(r, 5);
+            case 9 -> "(0" + (2 + r.nextInt(7)) + ") " + (1 + r.nextInt(9)) + digits(r, 3) + " " + digits(r, 4);
+            case 10 -> "(" + (1 + r.nextInt(9)) + (1 + r.nextInt(9)) + ") 9" + digits(r, 4) + "-" + digits(r, 4);
+            case 11 -> "8 (9" + digits(r, 2) + ") " + digits(r, 3) + "-" + digits(r, 2) + "-" + digits(r, 2);
+            case 12 -> "00" + pick(r, new String[] {"49 30", "44 20", "33 1", "39 06"}) + " " + digits(r, 4) + " "
+                    + digits(r, 4);
+            default -> "0" + (2 + r.nextInt(8)) + digits(r, 3) + " " + digits(r, 6);
+        };
+    }
+
+    /**
+     * A phone number written as a bare digit run (it needs a label): a Chinese mobile, a trunk-0 number, a Russian
+     * number with its trunk 8, a Brazilian area code and mobile, or the international prefix 00.
+     */
+    static String barePhone(Random r) {
+        return switch (r.nextInt(5)) {
+            case 0 -> "1" + (3 + r.nextInt(7)) + digits(r, 9);
+            case 1 -> "0" + (1 + r.nextInt(9)) + digits(r, 8 + r.nextInt(2));
+            case 2 -> "89" + digits(r, 9);
+            case 3 -> (1 + r.nextInt(9)) + "" + (1 + r.nextInt(9)) + "9" + digits(r, 8);
+            default -> "00" + pick(r, new String[] {"49", "44", "33"}) + (1 + r.nextInt(9)) + digits(r, 8);
+        };
     }
 
     static String ipv4(Random r) {
@@ -328,7 +394,114 @@ final class MaskingCorpus {
 
     // ---------------------------------------------------------------- look-alikes
 
+    /**
+     * Hostile look-alikes for the national phone formats, the bare numbers found under a column's name, RFC 6531
+     * e-mail addresses and lower-case or dash-grouped IBANs: what a detector widened for those shapes would wrongly
+     * mask. Each must stay clean (they stand after a neutral label, never a context word).
+     */
+    static final List<java.util.function.Function<Random, String>> HOSTILE_PHONE = List.of(
+            x -> String.format("%02d.%02d.%d", 1 + x.nextInt(28), 1 + x.nextInt(12), 1990 + x.nextInt(40)),
+            x -> String.format("%02d/%02d/%d", 1 + x.nextInt(28), 1 + x.nextInt(12), 1990 + x.nextInt(40)),
+            x -> "0." + x.nextInt(20) + "." + (1000 + x.nextInt(9000)) + "." + x.nextInt(100),
+            x -> "0-" + digits(x, 3) + "-" + digits(x, 5) + "-" + x.nextInt(10),
+            x -> "0" + (1 + x.nextInt(9)) + digits(x, 8),
+            x -> "1" + (3 + x.nextInt(7)) + digits(x, 9),
+            x -> (2 + x.nextInt(8)) + digits(x, 2) + (2 + x.nextInt(8)) + digits(x, 6),
+            x -> "89" + digits(x, 9),
+            x -> "0049" + digits(x, 3),
+            x -> "00" + digits(x, 18),
+            x -> String.format("%02d:%02d-%02d:%02d", x.nextInt(24), x.nextInt(60), x.nextInt(24), x.nextInt(60)),
+            x -> "0" + (1 + x.nextInt(9)) + "." + digits(x, 2) + "." + digits(x, 2) + "." + digits(x, 2),
+            x -> "0" + (1 + x.nextInt(9)) + " " + digits(x, 2) + " " + digits(x, 2),
+            x -> "0,5" + digits(x, 1) + " 0,2" + digits(x, 1),
+            x -> "(" + (1 + x.nextInt(9)) + ") " + digits(x, 3) + "-" + digits(x, 2),
+            x -> "8 (" + digits(x, 3) + ") " + digits(x, 2),
+            x -> "0" + digits(x, 1) + "-" + digits(x, 4),
+            x -> "v0." + x.nextInt(20) + "." + x.nextInt(20) + "-beta." + x.nextInt(9),
+            x -> "00:" + String.format("%02d:%02d", x.nextInt(60), x.nextInt(60)),
+            x -> "RE-" + (2020 + x.nextInt(7)) + "/0" + digits(x, 5),
+            x -> "SKU-0" + digits(x, 2) + "-" + digits(x, 3) + "-" + digits(x, 4) + "X",
+            x -> "0x" + Long.toHexString(x.nextLong()),
+            x -> "0" + digits(x, 1) + "/" + digits(x, 2),
+            x -> "BLZ " + (100 + x.nextInt(899)) + " " + digits(x, 3) + " " + digits(x, 2),
+            x -> (10000 + x.nextInt(89999)) + " " + pick(x, new String[] {"Paris", "Berlin", "Madrid"}),
+            x -> "0" + (1 + x.nextInt(9)) + digits(x, 2) + " " + digits(x, 3),
+            x -> "1-" + digits(x, 3) + "-" + digits(x, 3),
+            x -> "0." + digits(x, 6) + ", " + (10 + x.nextInt(80)) + "." + digits(x, 6),
+            x -> "(0) " + digits(x, 2),
+            x -> "08/15",
+            x -> "0012" + digits(x, 6),
+            x -> "2023" + digits(x, 4) + " " + digits(x, 4));
+
+    static final List<java.util.function.Function<Random, String>> HOSTILE_EMAIL = List.of(
+            x -> "lodash@" + x.nextInt(5) + "." + x.nextInt(20) + "." + x.nextInt(30),
+            x -> "@babel/core", x -> "@types/node@" + (14 + x.nextInt(8)) + ".0." + x.nextInt(9),
+            x -> "user@localhost", x -> "@handle" + x.nextInt(100), x -> "name@", x -> "a@b",
+            x -> "foo@bar." + x.nextInt(1000), x -> "image@sha256:" + digits(x, 8), x -> "@Override",
+            x -> "x@y.z", x -> "price @ " + x.nextInt(9) + ".99", x -> "müller@", x -> "@用户" + x.nextInt(100),
+            x -> "@пользователь", x -> "jürgen@köln", x -> "logo@2x.png", x -> "icon@3x.webp",
+            x -> "banner@1.5x.jpg", x -> "user@@example", x -> "email@example", x -> "@media",
+            x -> "INC@" + digits(x, 5), x -> "@app.route", x -> "pkg@npm:" + x.nextInt(9) + ".0",
+            x -> "@jürgen.müller", x -> "user @ example", x -> "a@b.c", x -> "@" + digits(x, 6),
+            x -> "ftp@", x -> "δοκιμή@", x -> "@例え.jp");
+
+    static final List<java.util.function.Function<Random, String>> HOSTILE_IBAN = List.of(
+            x -> badIban(x).toLowerCase(java.util.Locale.ROOT),
+            x -> group(badIban(x), "-", 4, 4, 4, 4, 4, 4, 4, 4, 4),
+            x -> group(badIban(x), " ", 4, 4, 4, 4, 4, 4, 4, 4, 4).toLowerCase(java.util.Locale.ROOT),
+            x -> "DE" + digits(x, 2) + "-" + digits(x, 4) + "-" + digits(x, 4),
+            x -> ibanOf("DE", digits(x, 18)).toLowerCase(java.util.Locale.ROOT).substring(0, 21),
+            x -> "AB" + digits(x, 2) + " CDE", x -> "SW1A " + x.nextInt(10) + "AA",
+            x -> "ab12-cd34-ef56-gh" + digits(x, 2), x -> "US" + digits(x, 10),
+            x -> "DE000" + digits(x, 7), x -> "GB00" + digits(x, 8), x -> "no" + digits(x, 2) + " " + digits(x, 4),
+            x -> "deutdeff" + digits(x, 3), x -> "CH-" + (1000 + x.nextInt(8999)) + " Zürich",
+            x -> "AT-" + (1000 + x.nextInt(8999)) + " Wien", x -> "NL-" + (1000 + x.nextInt(8999)) + " AB",
+            x -> "BE0" + digits(x, 3) + "." + digits(x, 3) + "." + digits(x, 3), x -> "DE" + digits(x, 9),
+            x -> "fr" + digits(x, 11), x -> "GB" + digits(x, 3) + " " + digits(x, 4) + " " + digits(x, 2),
+            x -> "ATU" + digits(x, 8), x -> "lt" + digits(x, 2) + "-" + digits(x, 4) + "-" + digits(x, 4),
+            x -> ibanOf("DE", digits(x, 18)).replaceAll("(.{4})", "$1-") + digits(x, 2),
+            x -> "XX" + digits(x, 2) + " " + digits(x, 4) + " " + digits(x, 4) + " " + digits(x, 4),
+            x -> "D-ABC" + (char) ('A' + x.nextInt(26)), x -> "MSCU" + digits(x, 7),
+            x -> "1HGCM" + digits(x, 5) + "A" + digits(x, 6), x -> "es" + digits(x, 2) + " abcd efgh",
+            x -> "gb" + digits(x, 2) + "west" + digits(x, 13), x -> "pl" + digits(x, 2) + " " + digits(x, 4),
+            x -> "se-" + digits(x, 4));
+
+    /** 9-digit numbers that pass the SSN rules, in places that give no SSN context. */
+    static final List<java.util.function.Function<Random, String>> HOSTILE_SSN = List.of(
+            x -> "PO " + nineDigitOrder(x), x -> "#" + nineDigitOrder(x), x -> "ticket #" + nineDigitOrder(x),
+            x -> "ISBN " + nineDigitOrder(x) + "X", x -> "routing " + nineDigitOrder(x),
+            x -> "order_id=" + nineDigitOrder(x), x -> "case " + nineDigitOrder(x), x -> "'" + nineDigitOrder(x) + "'",
+            x -> "\"" + nineDigitOrder(x) + "\"", x -> "(" + nineDigitOrder(x) + ")", x -> nineDigitOrder(x) + "ms",
+            x -> "id:" + nineDigitOrder(x), x -> "invoice " + nineDigitOrder(x), x -> "account " + nineDigitOrder(x),
+            x -> "ref " + fullWidthDigits(nineDigitOrder(x)), x -> "batch " + nineDigitOrder(x) + ",",
+            x -> "EIN " + digits(x, 2) + "-" + digits(x, 7), x -> "part " + nineDigitOrder(x),
+            x -> "seq=" + nineDigitOrder(x), x -> "SAP " + nineDigitOrder(x), x -> "lot " + nineDigitOrder(x),
+            x -> "zip " + digits(x, 5) + "-" + digits(x, 4), x -> "build " + nineDigitOrder(x),
+            x -> "pid " + nineDigitOrder(x), x -> "ISIN US" + nineDigitOrder(x) + digits(x, 1),
+            x -> "CUSIP " + nineDigitOrder(x), x -> "msisdn-like " + nineDigitOrder(x),
+            x -> "| " + nineDigitOrder(x) + " |", x -> nineDigitOrder(x) + ",", x -> "n=" + nineDigitOrder(x),
+            x -> "size " + nineDigitOrder(x) + " bytes");
+
+    static String fullWidthDigits(String d) {
+        return digitForm(d, 0xFF10);
+    }
+
+    /** An IBAN of a common country with a wrong check. */
+    static String badIban(Random r) {
+        String country = pick(r, new String[] {"DE", "FR", "NL", "GB", "ES", "IT"});
+        int len = COUNTRIES.stream().filter(c -> c.getKey().equals(country)).findFirst().orElseThrow().getValue();
+        String good = ibanOf(country, country.equals("NL") || country.equals("GB")
+                ? "ABCD" + digits(r, len - 8) : digits(r, len - 4));
+        int check = Integer.parseInt(good.substring(2, 4));
+        return good.substring(0, 2) + String.format("%02d", check == 98 ? 2 : check + 1) + good.substring(4);
+    }
+
     static String lookAlike(Random r) {
+        if (r.nextInt(3) == 0) {
+            List<java.util.function.Function<Random, String>> hostile = List.of(HOSTILE_PHONE, HOSTILE_EMAIL,
+                    HOSTILE_IBAN, HOSTILE_SSN).get(r.nextInt(4));
+            return hostile.get(r.nextInt(hostile.size())).apply(r);
+        }
         int kind = r.nextInt(30);
         return switch (kind) {
             case 0 -> digits(r, 6 + r.nextInt(6));
@@ -405,6 +578,9 @@ final class MaskingCorpus {
     }
 
     static Sample sample(Random r) {
+        if (r.nextInt(8) == 0) {
+            return tableSample(r);
+        }
         StringBuilder text = new StringBuilder(pick(r, OPENERS)).append(' ');
         List<Span> spans = new ArrayList<>();
         int parts = 1 + r.nextInt(3);
@@ -429,9 +605,14 @@ final class MaskingCorpus {
             String type = java.util.Arrays.stream(pieces).map(Piece::type).filter(t -> !t.isEmpty()).findFirst()
                     .orElseThrow();
             String label = switch (type) {
-                case "SSN" -> pick(r, new String[] {"SSN ", "SSN: ", "social security number "});
+                case "SSN" -> pick(r, new String[] {"SSN ", "SSN: ", "social security number ", "社会保障番号：",
+                    "SSN（社会保障番号）：", "social_security_number="});
                 case "CARD" -> pick(r, new String[] {"card ", "Visa ", "", "paid with "});
-                case "PHONE" -> pick(r, new String[] {"phone ", "call ", "", "mobile: "});
+                case "PHONE" -> pieces[0].form().startsWith("phone-bare")
+                        // a bare digit run is a phone only after a label, in the languages answers come in
+                        ? pick(r, new String[] {"phone ", "call ", "mobile: ", "tel:", "电话：", "Telefon: ",
+                            "téléphone ", "sms to ", "тел. ", "携帯："})
+                        : pick(r, new String[] {"phone ", "call ", "", "mobile: "});
                 case "IBAN" -> pick(r, new String[] {"IBAN ", "", "account "});
                 default -> "";
             };
@@ -456,5 +637,61 @@ final class MaskingCorpus {
         spans.add(new Span(LOOKALIKE, "lookalike", text.length(), text.length() + la.length()));
         text.append(la).append(". ").append(pick(r, CLOSERS));
         return new Sample(text.toString(), spans);
+    }
+
+    /**
+     * A table whose labels head the columns, not the values: markdown, CSV or an SQL INSERT. One column holds bare
+     * SSNs or bare phone numbers (found only through the column's name); another holds look-alikes of the same shape
+     * under a name that is not a context word (order, ticket, ...), which must stay clean.
+     */
+    static Sample tableSample(Random r) {
+        boolean ssn = r.nextBoolean();
+        String entName = ssn ? pick(r, new String[] {"ssn", "SSN", "social_security_number", "Social Security"})
+                : pick(r, new String[] {"phone", "Phone", "mobile", "Tel", "电话"});
+        String refName = pick(r, new String[] {"order", "ticket", "Ref", "invoice_no", "case", "account_ref"});
+        boolean entFirst = r.nextBoolean();
+        String[] cols = entFirst ? new String[] {"name", entName, refName} : new String[] {"name", refName, entName};
+        int kind = r.nextInt(3);
+        int rows = 1 + r.nextInt(3);
+        StringBuilder text = new StringBuilder(pick(r, OPENERS)).append("\n\n");
+        List<Span> spans = new ArrayList<>();
+        if (kind == 0) {
+            text.append("| ").append(String.join(" | ", cols)).append(" |\n|---|---|---|\n");
+        } else if (kind == 1) {
+            text.append("```csv\n").append(String.join(",", cols)).append("\n");
+        } else {
+            text.append("INSERT INTO customers (").append(String.join(", ", cols[0], cols[1].replace(' ', '_'),
+                    cols[2].replace(' ', '_')))
+                    .append(") VALUES ");
+        }
+        for (int row = 0; row < rows; row++) {
+            String open = kind == 0 ? "| " : kind == 1 ? "" : (row > 0 ? ", " : "") + "('";
+            String sep = kind == 0 ? " | " : kind == 1 ? "," : "', '";
+            String close = kind == 0 ? " |\n" : kind == 1 ? "\n" : "')";
+            text.append(open).append(pick(r, new String[] {"Ana", "Bo", "Chen", "Dana", "Eli"}));
+            for (int c = 1; c < 3; c++) {
+                text.append(sep);
+                boolean entity = cols[c].equals(entName);
+                String v = entity ? (ssn ? bareSsn(r) : barePhone(r)) : (ssn ? nineDigitOrder(r) : barePhone(r));
+                if (r.nextInt(4) == 0) {
+                    v = digitForm(v, 0xFF10);
+                }
+                spans.add(new Span(entity ? (ssn ? "SSN" : "PHONE") : LOOKALIKE, entity ? "table-" + kind
+                        : "table-ref", text.length(), text.length() + v.length()));
+                text.append(v);
+            }
+            text.append(close);
+        }
+        text.append(kind == 1 ? "```\n" : kind == 2 ? ";\n" : "\n").append(pick(r, CLOSERS));
+        return new Sample(text.toString(), spans);
+    }
+
+    static String bareSsn(Random r) {
+        while (true) {
+            String d = String.format("%03d%02d%04d", 1 + r.nextInt(899), 1 + r.nextInt(99), 1 + r.nextInt(9999));
+            if (validSsn(d)) {
+                return d;
+            }
+        }
     }
 }
