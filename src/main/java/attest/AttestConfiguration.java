@@ -171,7 +171,19 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.longValue("attest.evidence.checkpoint-every-records", 1000),
                 s.millis("attest.evidence.checkpoint-every-ms", 10_000), s.string("attest.kafka.topic",
                 "attest.evidence.v1"), clock);
+        // dead replicas are closed by survivors (docs/evidence-format.md section 4.5): this instance's lease is
+        // renewed before its chain starts and given up after its final checkpoint
+        var lease = new attest.evidence.InstanceLease(db.dataSource(), instanceId,
+                s.millis("attest.evidence.instance-lease-ms", 30_000));
+        long renewMs = s.millis("attest.evidence.lease-renew-ms", 5_000).toMillis();
+        if (renewMs <= 0 || renewMs * 3 > lease.lease().toMillis()) {
+            throw new IllegalStateException("attest.evidence.lease-renew-ms (" + renewMs + ") must be positive and at "
+                    + "most a third of attest.evidence.instance-lease-ms (" + lease.lease().toMillis() + ")");
+        }
+        lease.renew();
+        closer.add(lease::release);
         checkpoints.start();
+        lease.startRenewing(java.time.Duration.ofMillis(renewMs), checkpoints::start);
         closer.add(checkpoints::stop);
         EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(),
                 new attest.evidence.chain.EvidenceChain(instanceId), s.integer("attest.evidence.queue-capacity", 10_000),
@@ -212,6 +224,9 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(checkpoints));
+        registry.bind("closeDeadInstancesProcessor", new attest.evidence.CloseDeadInstancesProcessor(
+                new attest.evidence.DeadInstanceCloser(db.dataSource(), lease,
+                        new attest.evidence.chain.EvidenceChain(instanceId), writer, topic, clock)));
 
         // floods and exhaustion (docs/security.md): refusals are recorded without bodies, counted past a threshold
         // per source, in the writer's refusal lane; connection caps and idle timeout on both planes; on the data
