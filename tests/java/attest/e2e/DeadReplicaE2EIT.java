@@ -70,6 +70,7 @@ class DeadReplicaE2EIT {
             await().during(Duration.ofMillis(3 * Long.parseLong(LEASE_MS))).atMost(Duration.ofSeconds(30))
                     .until(() -> E2E.count("SELECT count(*) FROM evidence_chain_head WHERE chain_id = '" + dead
                             + "' AND closed_by IS NULL") == 1 && openCalls(dead) == 3);
+            Instant killedAt = Instant.now();
             gw.kill();
 
             await().atMost(Duration.ofSeconds(40)).until(() -> openCalls(dead) == 0);
@@ -108,6 +109,36 @@ class DeadReplicaE2EIT {
                 c.rollback();
             }
             verifies(dead, closer);
+            // the closure covers the dead chain's silence: over a range through the death and the closing, neither
+            // verifier finds a gap in either chain, in the database or in an export
+            Instant to = Instant.now();
+            await().atMost(Duration.ofSeconds(15)).until(() -> E2E.count("SELECT count(*) FROM evidence_checkpoint WHERE "
+                    + "chain_id = '" + closer + "' AND signed_at > '" + to + "'") > 0);
+            String[] range = {"--from", killedAt.minusSeconds(1).toString(), "--to", to.toString()};
+            Path key = stack().work.resolve("evidence-signing.key.pub");
+            List<String> args = new ArrayList<>(List.of("--jdbc", stack().postgres.jdbcUrl(), "--user", "postgres",
+                    "--public-key", key.toString()));
+            args.addAll(List.of(range));
+            var out = new java.io.ByteArrayOutputStream();
+            attest.VerifyCommand.run(args.toArray(String[]::new), new java.io.PrintStream(out, true,
+                    java.nio.charset.StandardCharsets.UTF_8));
+            assertNoGapOrFault(out.toString(java.nio.charset.StandardCharsets.UTF_8), dead, closer);
+            Path export = stack().work.resolve("export-" + dead);
+            List<String> exportArgs = new ArrayList<>(List.of("--jdbc", stack().postgres.jdbcUrl(), "--user", "postgres",
+                    "--public-key", key.toString(), "--out", export.toString(), "--wait-ms", "0"));
+            exportArgs.addAll(List.of(range));
+            var exported = new java.io.ByteArrayOutputStream();
+            assertThat(attest.ExportCommand.run(exportArgs.toArray(String[]::new), new java.io.PrintStream(exported, true,
+                    java.nio.charset.StandardCharsets.UTF_8))).as(exported.toString()).isZero();
+            List<String> nodeArgs = new ArrayList<>(List.of("node", "tests/independent-verifier/verify.mjs", "--export",
+                    export.toString()));
+            nodeArgs.addAll(List.of(range));
+            nodeArgs.add(key.toString());
+            Process node = new ProcessBuilder(nodeArgs).redirectErrorStream(true).start();
+            String nodeOut = new String(node.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            node.waitFor();
+            assertNoGapOrFault(nodeOut, dead, closer);
+            assertThat(nodeOut).contains(dead + ": positions");
         }
 
         // the same id starts again: its chain is open again and serves calls; every chain still verifies
@@ -217,6 +248,14 @@ class DeadReplicaE2EIT {
     static String text(String sql) throws SQLException {
         try (Connection c = stack().db(); ResultSet rs = c.createStatement().executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    static void assertNoGapOrFault(String output, String... chains) {
+        assertThat(output).doesNotContain("TAMPERED");
+        for (String chain : chains) {
+            assertThat(output).as(output).doesNotContain(chain + ": uncovered_span")
+                    .doesNotContain(chain + ": missing_heartbeat").doesNotContain(chain + " position");
         }
     }
 
