@@ -14,6 +14,7 @@ COPY routes routes
 COPY policy policy
 COPY masking-rules masking-rules
 COPY approval-flow approval-flow
+COPY approval-templates approval-templates
 EXPOSE 8080 8081
 ENTRYPOINT ["java", "-cp", "lib/*"]
 CMD ["attest.App"]

@@ -371,6 +371,8 @@ public class AttestConfiguration implements CamelConfiguration {
                                      attest.evidence.crypto.PayloadCipher cipher,
                                      java.util.function.Consumer<Runnable> onStop) {
         var store = new attest.approval.ApprovalStore(db.dataSource(), topic, instanceId, clock);
+        var templates = new attest.approval.ApprovalTemplates(Path.of(s.string("attest.approval.templates-dir",
+                "approval-templates")));
         if (cipher != null) {
             store.encryptWith(cipher);
         }
@@ -435,7 +437,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 validator, issuer + "/protocol/openid-connect/token", pageClient, publicUrl,
                 s.millis("attest.approval.page.session-ms", 1_800_000), clock));
         registry.bind("checkApprovalFormProcessor", new attest.approval.CheckApprovalFormProcessor(publicUrl));
-        registry.bind("renderApprovalPageProcessor", new attest.approval.RenderApprovalPageProcessor(clock));
+        registry.bind("renderApprovalPageProcessor", new attest.approval.RenderApprovalPageProcessor(clock,
+                templates));
 
         // approvers by email: found with the Keycloak Admin Client, sent with camel-mail
         boolean mail = s.bool("attest.mail.enabled", false);
@@ -453,7 +456,7 @@ public class AttestConfiguration implements CamelConfiguration {
         }
         registry.bind("findApproversProcessor", new attest.approval.FindApproversProcessor(directory));
         registry.bind("renderApprovalEmailProcessor", new attest.approval.RenderApprovalEmailProcessor(
-                s.string("attest.mail.from", "attest@localhost"), publicUrl));
+                s.string("attest.mail.from", "attest@localhost"), publicUrl, templates));
         registry.bind("recordNotifiedProcessor", new attest.approval.RecordNotifiedProcessor(store));
         var notifications = new attest.approval.ApprovalNotifications(db.dataSource(),
                 s.millis("attest.approval.notify.window-ms", 900_000),
@@ -462,7 +465,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("takeApprovalDigestsProcessor", new attest.approval.TakeApprovalDigestsProcessor(notifications,
                 100));
         registry.bind("renderApprovalDigestEmailProcessor", new attest.approval.RenderApprovalDigestEmailProcessor(
-                s.string("attest.mail.from", "attest@localhost"), publicUrl));
+                s.string("attest.mail.from", "attest@localhost"), publicUrl, templates));
         registry.bind("approvalStore", store);
     }
 
