@@ -350,6 +350,7 @@ public class AttestConfiguration implements CamelConfiguration {
         context.addRoutePolicyFactory(routeMetrics);
         registry.bind("checkHealthProcessor", new CheckHealthProcessor(db.dataSource(), writer));
         registry.bind("renderMetricsProcessor", new RenderMetricsProcessor(metrics));
+        registry.bind("renderOpenApiProcessor", new attest.control.RenderOpenApiProcessor());
 
         try {
             context.addService(closer);

@@ -135,7 +135,7 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
         for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
-                "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "closeDeadInstancesProcessor",
+                "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "closeDeadInstancesProcessor", "renderOpenApiProcessor",
                 "checkAuditorProcessor",
                 "readAuditQueryProcessor", "renderAuditReportProcessor", "readEvidencePayloadProcessor",
                 "applyRetentionProcessor", "flushRefusalSummariesProcessor", "readAuditRecordPathProcessor", "viewReplayProcessor", "runReplayProcessor", "holdCallProcessor",
