@@ -20,6 +20,7 @@ COPY policy policy
 COPY masking-rules masking-rules
 COPY approval-flow approval-flow
 COPY usage usage
+COPY approval-templates approval-templates
 EXPOSE 8080 8081
 USER 10001:10001
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75.0", "-XX:+ExitOnOutOfMemoryError", "-cp", "lib/*"]

@@ -45,7 +45,7 @@ attest:x:10001:
 GROUP
 
 # what the gateway reads relative to its working directory
-for d in routes policy masking-rules approval-flow usage; do
+for d in routes policy masking-rules approval-flow usage approval-templates; do
   cp -r "$repo/$d" "$out/opt/attest/$d"
 done
 find "$out/opt/attest" -name README.md -delete

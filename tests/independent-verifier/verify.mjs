@@ -175,6 +175,7 @@ const lines = (f) => readFileSync(join(dir, f)).toString('utf8').split('\n').fil
 const verified = new Map(); // chain id -> { signed, hashes, length }
 const named = new Set();
 const range = opt.from && opt.to ? { from: nanos(opt.from), to: nanos(opt.to) } : null;
+const closures = []; // section 4.5: survivors' chain.closed statements { closer, position, at, chain, size, head }
 chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.chain_id ? -1 : 1))) {
   const id = chain.chain_id;
   const first = chain.first_position;
@@ -192,6 +193,11 @@ chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.
       faults.push(`${id} position ${position}: position_mismatch`); continue chains;
     }
     if (entry.format !== 1) { faults.push(`${id} position ${position}: unsupported_format`); continue chains; }
+    const r = entry.record;
+    if (entry.kind === 'chain.closed' && r && typeof r.closed_chain_id === 'string' && Number.isInteger(r.size)
+        && typeof r.head === 'string') {
+      closures.push({ closer: id, position, at: nanos(entry.recorded_at), chain: r.closed_chain_id, size: r.size, head: r.head });
+    }
     prev = sha256(RECORD_TAG, prev, bytes);
     hashes.set(position, prev);
     if (tree) { tree.append(leafHash(bytes)); roots.set(position, tree.root()); }
@@ -232,10 +238,20 @@ chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.
     anchored = cp.size;
   }
   signed.forEach((s) => s.chains.forEach((c) => named.add(c)));
-  verified.set(id, { signed, hashes, length });
+  verified.set(id, { signed, hashes, length, first, anchored });
   console.log(`${id}: positions ${first} to ${length} verified, anchored up to ${anchored}`);
   if (length > anchored) console.log(`warning: ${id}: ${length - anchored} unanchored entries`);
-  if (range) coverage(id, signed, first);
+}
+// section 4.5: only signed closures count, and each must agree with the chain it closes
+const signedClosures = closures.filter((c) => verified.has(c.closer) && c.position <= verified.get(c.closer).anchored);
+for (const c of signedClosures) {
+  const h = verified.get(c.chain)?.hashes.get(c.size);
+  if (h && hex(h) !== c.head) { faults.push(`${c.chain} position ${c.size}: fork`); verified.delete(c.chain); }
+}
+if (range) for (const [id, v] of verified) coverage(id, v.signed, v.first);
+
+function closedAfter(id, a, until) {
+  return signedClosures.some((c) => c.chain === id && c.at >= a.at && (until === null || c.at <= until) && c.size >= a.size);
 }
 
 // section 5.3: coverage of [from, to)
@@ -245,10 +261,10 @@ function coverage(id, signed, first) {
   const born = f.previous === null && first === 1;
   if (f.at > range.from && !born) gaps.push(`${id}: uncovered_span ${opt.from} to ${f.atText}`);
   const l = signed[signed.length - 1];
-  if (l.at < range.to && l.state !== 'stopped') gaps.push(`${id}: uncovered_span ${l.atText} to ${opt.to}`);
+  if (l.at < range.to && l.state !== 'stopped' && !closedAfter(id, l, null)) gaps.push(`${id}: uncovered_span ${l.atText} to ${opt.to}`);
   for (let i = 1; i < signed.length; i++) {
     const a = signed[i - 1]; const b = signed[i];
-    if (a.state === 'stopped' || !(b.at > range.from) || !(a.at < range.to)) continue;
+    if (a.state === 'stopped' || !(b.at > range.from) || !(a.at < range.to) || closedAfter(id, a, b.at)) continue;
     const period = BigInt(a.heartbeat ?? opt.heartbeatMs);
     if (b.at - a.at > (period + BigInt(opt.toleranceMs)) * MS) {
       gaps.push(`${id}: missing_heartbeat ${a.atText} to ${b.atText}`);

@@ -202,7 +202,19 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.longValue("attest.evidence.checkpoint-every-records", 1000),
                 s.millis("attest.evidence.checkpoint-every-ms", 10_000), s.string("attest.kafka.topic",
                 "attest.evidence.v1"), clock);
+        // dead replicas are closed by survivors (docs/evidence-format.md section 4.5): this instance's lease is
+        // renewed before its chain starts and given up after its final checkpoint
+        var lease = new attest.evidence.InstanceLease(db.dataSource(), instanceId,
+                s.millis("attest.evidence.instance-lease-ms", 30_000));
+        long renewMs = s.millis("attest.evidence.lease-renew-ms", 5_000).toMillis();
+        if (renewMs <= 0 || renewMs * 3 > lease.lease().toMillis()) {
+            throw new IllegalStateException("attest.evidence.lease-renew-ms (" + renewMs + ") must be positive and at "
+                    + "most a third of attest.evidence.instance-lease-ms (" + lease.lease().toMillis() + ")");
+        }
+        lease.renew();
+        closer.add(lease::release);
         checkpoints.start();
+        lease.startRenewing(java.time.Duration.ofMillis(renewMs), checkpoints::start);
         closer.add(checkpoints::stop);
         EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(),
                 new attest.evidence.chain.EvidenceChain(instanceId), s.integer("attest.evidence.queue-capacity", 10_000),
@@ -244,6 +256,9 @@ public class AttestConfiguration implements CamelConfiguration {
                 new attest.ops.CallMetrics(metrics)));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(checkpoints));
+        registry.bind("closeDeadInstancesProcessor", new attest.evidence.CloseDeadInstancesProcessor(
+                new attest.evidence.DeadInstanceCloser(db.dataSource(), lease,
+                        new attest.evidence.chain.EvidenceChain(instanceId), writer, topic, clock)));
 
         // virtual keys and usage (issue #13): keys, owners and counters in PostgreSQL, shared by every replica
         usageCounters.set(new attest.usage.UsageCounters(db.dataSource(), clock));
@@ -417,6 +432,7 @@ public class AttestConfiguration implements CamelConfiguration {
                 String.valueOf(s.longValue("attest.rules.reload-check-ms", 2000) > 0));
         registry.bind("renderMetricsProcessor", new RenderMetricsProcessor(metrics));
         bindUsage(s, registry, db, upstreamNames, usageCounters.get(), metrics);
+        registry.bind("renderOpenApiProcessor", new attest.control.RenderOpenApiProcessor());
 
         try {
             context.addService(closer);
@@ -438,6 +454,8 @@ public class AttestConfiguration implements CamelConfiguration {
                                      attest.evidence.crypto.PayloadCipher cipher,
                                      java.util.function.Consumer<Runnable> onStop) {
         var store = new attest.approval.ApprovalStore(db.dataSource(), topic, instanceId, clock);
+        var templates = new attest.approval.ApprovalTemplates(Path.of(s.string("attest.approval.templates-dir",
+                "approval-templates")));
         if (cipher != null) {
             store.encryptWith(cipher);
         }
@@ -502,7 +520,8 @@ public class AttestConfiguration implements CamelConfiguration {
                 validator, issuer + "/protocol/openid-connect/token", pageClient, publicUrl,
                 s.millis("attest.approval.page.session-ms", 1_800_000), clock));
         registry.bind("checkApprovalFormProcessor", new attest.approval.CheckApprovalFormProcessor(publicUrl));
-        registry.bind("renderApprovalPageProcessor", new attest.approval.RenderApprovalPageProcessor(clock));
+        registry.bind("renderApprovalPageProcessor", new attest.approval.RenderApprovalPageProcessor(clock,
+                templates));
 
         // approvers by email: found with the Keycloak Admin Client, sent with camel-mail
         boolean mail = s.bool("attest.mail.enabled", false);
@@ -520,7 +539,7 @@ public class AttestConfiguration implements CamelConfiguration {
         }
         registry.bind("findApproversProcessor", new attest.approval.FindApproversProcessor(directory));
         registry.bind("renderApprovalEmailProcessor", new attest.approval.RenderApprovalEmailProcessor(
-                s.string("attest.mail.from", "attest@localhost"), publicUrl));
+                s.string("attest.mail.from", "attest@localhost"), publicUrl, templates));
         registry.bind("recordNotifiedProcessor", new attest.approval.RecordNotifiedProcessor(store));
         var notifications = new attest.approval.ApprovalNotifications(db.dataSource(),
                 s.millis("attest.approval.notify.window-ms", 900_000),
@@ -529,7 +548,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("takeApprovalDigestsProcessor", new attest.approval.TakeApprovalDigestsProcessor(notifications,
                 100));
         registry.bind("renderApprovalDigestEmailProcessor", new attest.approval.RenderApprovalDigestEmailProcessor(
-                s.string("attest.mail.from", "attest@localhost"), publicUrl));
+                s.string("attest.mail.from", "attest@localhost"), publicUrl, templates));
         registry.bind("approvalStore", store);
     }
 

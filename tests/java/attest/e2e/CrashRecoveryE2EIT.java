@@ -28,6 +28,8 @@ class CrashRecoveryE2EIT {
     void should_account_for_every_call_of_a_burst_cut_by_kill_9_and_keep_held_calls_waiting() throws Exception {
         Map<String, String> settings = stack().extraGatewaySettings();
         settings.put("attest.instance-id", "crash-burst-e2e");
+        // restart-recovery under the same id is what this test shows: no survivor closes it first
+        settings.put("attest.evidence.instance-lease-ms", "600000");
         settings.put("attest.upstream.llm.timeout-ms", "120000");
         settings.put("attest.evidence.checkpoint-every-ms", "200");
         settings.put("attest.evidence.checkpoint-check-ms", "100");
@@ -79,6 +81,8 @@ class CrashRecoveryE2EIT {
     void should_close_a_call_cut_by_kill_9_as_aborted_and_keep_the_chain_verifiable() throws Exception {
         Map<String, String> settings = stack().extraGatewaySettings();
         settings.put("attest.instance-id", "crash-e2e");
+        // restart-recovery under the same id is what this test shows: no survivor closes it first
+        settings.put("attest.evidence.instance-lease-ms", "600000");
         settings.put("attest.upstream.llm.idle-timeout-ms", "120000");
         settings.put("attest.upstream.llm.timeout-ms", "120000");
         settings.put("attest.evidence.checkpoint-every-ms", "200");

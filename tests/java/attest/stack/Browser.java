@@ -37,7 +37,8 @@ public final class Browser {
         }
     }
 
-    private static void run(List<String> command, boolean mustSucceed) throws IOException, InterruptedException {
+    /** Runs an installer command (apt-get), its output discarded. */
+    static void run(List<String> command, boolean mustSucceed) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         int rc = p.waitFor();

@@ -19,7 +19,8 @@ import java.util.UUID;
  * Crash accounting, at start-up: records that a previous run of this instance opened and never finished
  * (the process died) are closed as {@code aborted}, each as a new terminal entry of the chain with its
  * Kafka event. Held calls that still wait for approvers (or are approved and not yet forwarded) are left
- * to the approval flow, which resumes them.
+ * to the approval flow, which resumes them. A survivor closing a dead instance's records
+ * ({@link DeadInstanceCloser}) does the same under the same per-instance lock, so a record is never closed twice.
  */
 public final class CrashRecovery {
     private static final Logger LOG = LoggerFactory.getLogger(CrashRecovery.class);
@@ -27,10 +28,56 @@ public final class CrashRecovery {
     private CrashRecovery() {
     }
 
+    /** Work done while holding an instance's recovery lock, on the connection that holds it. */
+    interface Locked {
+        int run(Connection c) throws SQLException;
+    }
+
     /** Closes this instance's unfinished records; returns how many. */
     public static int run(DataSource dataSource, EvidenceWriter writer, String instanceId, String topic, Clock clock) {
+        int closed;
+        try {
+            closed = underLock(dataSource, instanceId, c -> abortAll(c, writer, instanceId, "aborted", topic, clock));
+        } catch (SQLException e) {
+            throw new IllegalStateException("crash recovery could not read the evidence store", e);
+        }
+        if (closed > 0) {
+            LOG.warn("crash recovery: {} calls of a previous run of instance {} had no terminal state; closed as "
+                    + "aborted", closed, instanceId);
+        }
+        return closed;
+    }
+
+    /**
+     * Runs {@code work} holding the session-level advisory lock of an instance's recovery: whoever closes that
+     * instance's records (itself at start-up, or a survivor) reads them and commits their closing under it.
+     */
+    static int underLock(DataSource dataSource, String instanceId, Locked work) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(true);
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_lock(hashtext(?))")) {
+                ps.setString(1, "attest.recovery:" + instanceId);
+                ps.execute();
+            }
+            try {
+                return work.run(c);
+            } finally {
+                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(hashtext(?))")) {
+                    ps.setString(1, "attest.recovery:" + instanceId);
+                    ps.execute();
+                }
+            }
+        }
+    }
+
+    /**
+     * Closes every open record of an instance as {@code aborted} (with {@code errorCode}), each committed with its
+     * terminal chain entry (in the writer's chain) and Kafka event; held calls are left to the approval flow.
+     */
+    static int abortAll(Connection c, EvidenceWriter writer, String instanceId, String errorCode, String topic,
+                        Clock clock) throws SQLException {
         List<UUID> open = new ArrayList<>();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
+        try (PreparedStatement ps = c.prepareStatement("""
                 SELECT e.id FROM evidence_record e
                 LEFT JOIN approval_request a ON a.id = e.approval_id
                 WHERE e.instance_id = ? AND e.state = 'open'
@@ -43,22 +90,16 @@ public final class CrashRecovery {
                     open.add(rs.getObject(1, UUID.class));
                 }
             }
-        } catch (SQLException e) {
-            throw new IllegalStateException("crash recovery could not read the evidence store", e);
         }
         for (UUID id : open) {
             EvidenceRecord r = writer.find(id);
             Instant now = clock.instant();
             r.setOutcome("aborted");
-            r.setErrorCode("aborted");
+            r.setErrorCode(errorCode);
             r.setState(EvidenceRecord.TERMINAL);
             r.setCompletedAt(now);
             r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
             writer.update(r, EvidenceEvents.terminal(r, topic, now));
-        }
-        if (!open.isEmpty()) {
-            LOG.warn("crash recovery: {} calls of a previous run of instance {} had no terminal state; closed as "
-                    + "aborted", open.size(), instanceId);
         }
         return open.size();
     }

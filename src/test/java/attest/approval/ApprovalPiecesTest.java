@@ -87,16 +87,6 @@ class ApprovalPiecesTest {
         return e;
     }
 
-    @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-            "<img src=x>|&lt;img src=x&gt;",
-            "a & b|a &amp; b",
-            "\"quoted\" 'single'|&quot;quoted&quot; &#39;single&#39;",
-            "plain|plain"})
-    void should_render_prompt_text_inert(String in, String out) {
-        assertThat(Html.escape(in)).isEqualTo(out);
-    }
-
     @Test
     void should_accept_only_approve_or_deny_with_a_bounded_comment() {
         assertThat(new DecisionInput("approve", null, "rest").decision()).isEqualTo("approve");

@@ -46,8 +46,12 @@ class CallShapeTest {
 
     @Test
     void should_escape_every_value_on_the_page_and_in_the_email() {
-        String html = RenderApprovalPageProcessor.shape(of("{\"model\":\"<img src=x onerror=alert(1)>\","
+        var templates = new ApprovalTemplates(java.nio.file.Path.of("approval-templates"));
+        var rows = ApprovalTemplates.shape(of("{\"model\":\"<img src=x onerror=alert(1)>\","
                 + "\"tools\":[{\"function\":{\"name\":\"\\\"><script>alert(1)</script>\"}}]}"));
+        Approval a = ApprovalTemplatesTest.approval("</pre><script>alert(1)</script>");
+        String html = templates.render(ApprovalTemplates.EMAIL, java.util.Map.of("approver", "bob", "approval", a,
+                "shape", rows, "expires", "2026-11-25T10:00:00Z", "link", "https://attest.example/approvals/x/review"));
         assertThat(html).doesNotContain("<script>").doesNotContain("<img").contains("&lt;script&gt;")
                 .contains("&lt;img src=x onerror=alert(1)&gt;");
         assertThat(html).contains("(not given: the policy&#39;s ceiling)").contains(">no<");

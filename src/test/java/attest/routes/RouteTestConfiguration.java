@@ -141,7 +141,8 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
         for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
-                "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "checkAuditorProcessor",
+                "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "closeDeadInstancesProcessor", "renderOpenApiProcessor",
+                "checkAuditorProcessor",
                 "readAuditQueryProcessor", "renderAuditReportProcessor", "readEvidencePayloadProcessor",
                 "applyRetentionProcessor", "flushRefusalSummariesProcessor", "readAuditRecordPathProcessor", "viewReplayProcessor", "runReplayProcessor", "holdCallProcessor",
                 "prepareApprovalSignalProcessor", "awaitApprovalProcessor", "deliverHeldCallProcessor",

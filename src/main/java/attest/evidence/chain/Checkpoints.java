@@ -78,6 +78,13 @@ public final class Checkpoints {
                 ps.setBytes(3, new byte[0]);
                 ps.executeUpdate();
             }
+            // a chain a survivor closed (section 4.5) is open again from this start: the start checkpoint covers
+            // what follows, as after a stop
+            try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_chain_head SET closed_by = NULL, "
+                    + "closed_at = NULL WHERE chain_id = ? AND closed_by IS NOT NULL")) {
+                ps.setString(1, chainId);
+                ps.executeUpdate();
+            }
             return sign(c, true, RUNNING);
         }).orElseThrow();
     }
@@ -86,8 +93,13 @@ public final class Checkpoints {
     public Checkpoint stop() {
         return inTransaction(c -> {
             register(c, "stop");
-            return sign(c, true, STOPPED);
-        }).orElseThrow(() -> new IllegalStateException("the chain has no head: nothing to sign"));
+            Optional<Checkpoint> last = sign(c, true, STOPPED);
+            if (last.isEmpty()) {
+                // rolled back with the stop row: a stop without its stopped checkpoint would read as a truncation
+                throw new IllegalStateException("the chain has no head, or a survivor closed it: nothing to sign");
+            }
+            return last;
+        }).orElseThrow();
     }
 
     private interface Work {
@@ -139,11 +151,11 @@ public final class Checkpoints {
         byte[] head;
         byte[] stored;
         try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier FROM evidence_chain_head "
-                + "WHERE chain_id = ? FOR UPDATE")) {
+                + "WHERE chain_id = ? AND closed_by IS NULL FOR UPDATE")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return Optional.empty();
+                    return Optional.empty(); // no head yet, or closed by a survivor (section 4.5): nothing to sign
                 }
                 size = rs.getLong(1);
                 head = rs.getBytes(2);

@@ -51,7 +51,7 @@ public final class EvidenceChain {
         long size;
         byte[] head;
         byte[] stored;
-        try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier FROM evidence_chain_head "
+        try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier, closed_by FROM evidence_chain_head "
                 + "WHERE chain_id = ? FOR UPDATE")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -59,6 +59,11 @@ public final class EvidenceChain {
                 size = rs.getLong(1);
                 head = rs.getBytes(2);
                 stored = rs.getBytes(3);
+                if (rs.getString(4) != null) {
+                    // fenced: a survivor signed this chain's size and head as final (section 4.5); nothing more
+                    // is appended until the instance starts its chain again
+                    throw new SQLException("evidence chain " + chainId + " was closed by instance " + rs.getString(4));
+                }
             }
         }
         Merkle.Frontier tree = MerkleStore.frontier(c, chainId, size, stored, true);

@@ -87,6 +87,13 @@ public final class Verifier {
                   Long heartbeatMs, List<String> chains, String previous, byte[] hash, String origin) {
     }
 
+    /**
+     * A survivor's signed statement (an entry {@code chain.closed} of its own chain, section 4.5) that another chain
+     * ended at {@code size} with {@code head}, at {@code at}.
+     */
+    record Closure(String closer, long position, java.time.Instant at, String chainId, long size, String head) {
+    }
+
     /** The first position of a chain's rows and the hash of the entry before it. */
     public record Start(long position, byte[] previousHash) {
     }
@@ -130,6 +137,9 @@ public final class Verifier {
         Map<String, List<Signed>> signedByChain = new java.util.TreeMap<>();
         Map<String, Map<Long, byte[]>> hashesByChain = new java.util.HashMap<>();
         Map<String, Long> lengths = new java.util.HashMap<>();
+        List<Closure> closures = new ArrayList<>();
+        Map<String, Long> anchoredByChain = new java.util.HashMap<>();
+        Map<String, Start> starts = new java.util.HashMap<>();
         for (String chainId : chainIds) {
             Start start = source.start(chainId);
             List<StoredCheckpoint> stored = source.checkpoints(chainId);
@@ -190,6 +200,10 @@ public final class Verifier {
                     faults.add(at + digestFault);
                     broken = true;
                     break;
+                }
+                Closure closure = closure(chainId, row.position(), entry);
+                if (closure != null) {
+                    closures.add(closure);
                 }
                 previous = link;
                 hashes.put(row.position(), link);
@@ -312,8 +326,31 @@ public final class Verifier {
                 warnings.add(chainId + ": " + (length - anchored) + " unanchored records after position "
                         + anchored + " (no signed checkpoint covers them yet)");
             }
-            if (options.from() != null && options.to() != null) {
-                coverage(chainId, signed, start, options, gaps);
+            anchoredByChain.put(chainId, anchored);
+            starts.put(chainId, start);
+        }
+        // survivors' statements that a dead chain ended (section 4.5): only signed ones count, and each must agree
+        // with the chain it closes
+        closures.removeIf(c -> c.position() > anchoredByChain.getOrDefault(c.closer(), 0L));
+        for (Closure c : closures) {
+            Map<Long, byte[]> hashes = hashesByChain.get(c.chainId());
+            if (hashes == null) {
+                continue;
+            }
+            if (hashes.containsKey(c.size()) && !HexFormat.of().formatHex(hashes.get(c.size())).equals(c.head())) {
+                faults.add(c.chainId() + " position " + c.size() + ": fork (closed by " + c.closer() + " at its position "
+                        + c.position() + " with another head for this size)");
+                signedByChain.remove(c.chainId());
+            } else if (source.whole() && c.size() > lengths.get(c.chainId())) {
+                faults.add(c.chainId() + " position " + (lengths.get(c.chainId()) + 1) + ": truncated (closed by "
+                        + c.closer() + " at size " + c.size() + ", but the chain is shorter)");
+                signedByChain.remove(c.chainId());
+            }
+        }
+        if (options.from() != null && options.to() != null) {
+            for (Map.Entry<String, List<Signed>> e : signedByChain.entrySet()) {
+                coverage(e.getKey(), e.getValue(), starts.get(e.getKey()), options, gaps, closures.stream()
+                        .filter(c -> c.chainId().equals(e.getKey())).toList());
             }
         }
         if (faults.isEmpty() && !unverifiable) {
@@ -337,7 +374,32 @@ public final class Verifier {
     }
 
     /** Signed coverage of [from, to): an opening and a closing checkpoint, and heartbeats in between. */
-    private static void coverage(String chainId, List<Signed> signed, Start start, Options o, List<String> gaps) {
+    /** The statement a {@code chain.closed} entry makes, or null for any other entry (or a malformed one). */
+    static Closure closure(String chainId, long position, Map<String, Object> entry) {
+        if (!"chain.closed".equals(entry.get("kind")) || !(entry.get("record") instanceof Map<?, ?> r)
+                || !(r.get("closed_chain_id") instanceof String closed) || !(r.get("size") instanceof Long size)
+                || !(r.get("head") instanceof String head) || !(entry.get("recorded_at") instanceof String at)) {
+            return null;
+        }
+        try {
+            return new Closure(chainId, position, java.time.Instant.parse(at), closed, size, head);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    /** Whether a signed closure at or after {@code from} covers everything the chain signed until then. */
+    private static boolean closedAfter(List<Closure> closures, Signed a, java.time.Instant until) {
+        for (Closure c : closures) {
+            if (!c.at().isBefore(a.signedAt()) && (until == null || !c.at().isAfter(until)) && c.size() >= a.size()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void coverage(String chainId, List<Signed> signed, Start start, Options o, List<String> gaps,
+                                 List<Closure> closures) {
         if (signed.isEmpty()) {
             gaps.add(chainId + ": uncovered_span " + o.from() + " to " + o.to() + " (no signed checkpoint)");
             return;
@@ -349,14 +411,16 @@ public final class Verifier {
                     + " (no signed checkpoint at or before the start of the range)");
         }
         Signed last = signed.get(signed.size() - 1);
-        if (last.signedAt().isBefore(o.to()) && !Checkpoints.STOPPED.equals(last.state())) {
+        if (last.signedAt().isBefore(o.to()) && !Checkpoints.STOPPED.equals(last.state())
+                && !closedAfter(closures, last, null)) {
             gaps.add(chainId + ": uncovered_span " + last.signedAt() + " to " + o.to()
                     + " (no signed checkpoint at or after the end of the range)");
         }
         for (int i = 1; i < signed.size(); i++) {
             Signed a = signed.get(i - 1);
             Signed b = signed.get(i);
-            if (Checkpoints.STOPPED.equals(a.state()) || !b.signedAt().isAfter(o.from()) || !a.signedAt().isBefore(o.to())) {
+            if (Checkpoints.STOPPED.equals(a.state()) || !b.signedAt().isAfter(o.from()) || !a.signedAt().isBefore(o.to())
+                    || closedAfter(closures, a, b.signedAt())) {
                 continue;
             }
             long period = a.heartbeatMs() != null ? a.heartbeatMs() : o.defaultHeartbeatMs();
