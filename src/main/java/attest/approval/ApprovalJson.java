@@ -11,7 +11,10 @@ import java.time.Instant;
  * the call asks of the model ({@code call}: upstream, model, max_tokens, stream, tools, logprobs).
  */
 final class ApprovalJson {
-    static final ObjectMapper JSON = new ObjectMapper();
+    /** Reads strictly: a repeated field or a second value after the first is not a body (an approver's decision). */
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private ApprovalJson() {
     }

@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
 public final class KeyJson {
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final Set<String> FIELDS = Set.of("name", "expires_in", "upstreams", "models", "budget", "limits");
     private static final Pattern NAME = Pattern.compile("[\\p{L}\\p{N} ._:/@()\\-]{1,100}");
     private static final Pattern MODEL_GLOB = Pattern.compile("[A-Za-z0-9._:/*@\\-]{1,200}");
