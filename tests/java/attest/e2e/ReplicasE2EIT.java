@@ -34,7 +34,7 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Two gateway replicas behind nginx (round robin), sharing PostgreSQL and Kafka (issue #14 §4): calls spread across
- * both; a call held on one is decided on the other's control plane and its answer fetched through the balancer; one
+ * both; a global rate limit on a key counted once for both; a call held on one is decided on the other's control plane and its answer fetched through the balancer; one
  * replica is killed with kill -9 while calls hang on it, and the survivor closes them; every terminal record of both
  * reaches Kafka as one event; both chains verify.
  */
@@ -65,6 +65,30 @@ class ReplicasE2EIT {
             Map<String, Long> byInstance = servedBy(rids);
             assertThat(byInstance.keySet()).containsExactlyInAnyOrder(a, b);
             assertThat(byInstance.values()).allMatch(n -> n >= 3);
+
+            // a global rate limit: N requests a minute on a key, counted in PostgreSQL, holds across both replicas
+            // (round robin gives each replica 6 of the 12 racing calls: a per-replica count would let 2N through)
+            int limit = 4;
+            JsonNode created = Keys.createKey(stack().userToken("alice"), "{\"name\":\"replicas-rpm\",\"limits\":"
+                    + "{\"requests_per_minute\":" + limit + "}}");
+            String key = created.path("key").asText();
+            UsageE2EIT.awaitRoomInMinute(20);
+            List<java.util.concurrent.Callable<Integer>> racing = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                racing.add(() -> Keys.call(lb.url(), "/llm/v1/chat/completions", "x-api-key", key, UsageE2EIT.HELLO)
+                        .statusCode());
+            }
+            List<Integer> statuses = UsageE2EIT.race(racing);
+            assertThat(statuses.stream().filter(s -> s == 200).count()).as(statuses.toString()).isEqualTo(limit);
+            assertThat(statuses.stream().filter(s -> s == 429).count()).as(statuses.toString()).isEqualTo(12 - limit);
+            try (Connection c = stack().db(); var ps = c.prepareStatement("SELECT count(DISTINCT instance_id) FROM "
+                    + "evidence_record WHERE key_id = ?::uuid AND status = 429")) {
+                ps.setString(1, created.path("id").asText());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).as("both replicas refused from the one shared count").isEqualTo(2);
+                }
+            }
 
             // a call held on one replica is decided on the other one's control plane
             HttpResponse<String> held = ApprovalE2EIT.async(lb.url(), stack().userToken("alice"), newRequestId(),
@@ -147,6 +171,9 @@ class ReplicasE2EIT {
         Map<String, String> s = DeadReplicaE2EIT.replica(id);
         s.put("attest.kafka.brokers", stack().kafka.bootstrap());
         s.put("attest.approval.window-ms", "6000");
+        // virtual keys check their owners in Keycloak with the gateway's admin client
+        s.put("attest.approval.admin.client-secret-env", "");
+        s.put("attest.approval.admin.client-secret-file", stack().work.resolve("gateway-client.secret").toString());
         return s;
     }
 
