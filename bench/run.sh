@@ -9,6 +9,8 @@
 #   DURATION=60s CONNECTIONS=64 bash bench/run.sh
 #   DURATION=1s WARMUP=1s STREAMS=3 KAFKA=false bash bench/run.sh    # the CI smoke's settings (no broker:
 #                                                                    # the outbox keeps the events)
+#   PROFILE=1 bash bench/run.sh       # also records JFR during the saturated run through Attest and writes
+#                                     # target/bench/flame.svg, flame.collapsed and profile.txt (bench/flame.py)
 #
 # Prints throughput, p50 and p99 of each, the ratios (Attest / nginx proxy, Attest / direct), the latency
 # that the proxy and Attest add at one connection (p50/p99) and the added time to first byte of streams
@@ -103,7 +105,13 @@ run_wrk direct "$STATIC/v1/chat/completions" "$KEY"
 echo "[bench] wrk: nginx reverse proxy, $CONNECTIONS connections"
 run_wrk nginx "$PROXY/v1/chat/completions" "$KEY"
 echo "[bench] wrk: through Attest, $CONNECTIONS connections"
+# PROFILE=1: a JFR recording of the gateway's JVM during this saturated run, rendered as a flame graph
+[ "${PROFILE:-0}" = 1 ] && jcmd "$STACK" JFR.start name=bench settings=profile filename="$(pwd)/$OUT/saturated.jfr" >/dev/null
 run_wrk gateway "$GATEWAY/llm/v1/chat/completions" "$TOKEN"
+if [ "${PROFILE:-0}" = 1 ]; then
+  jcmd "$STACK" JFR.stop name=bench >/dev/null
+  python3 bench/flame.py "$OUT/saturated.jfr" "$OUT/flame" > "$OUT/profile.txt" && head -3 "$OUT/profile.txt"
+fi
 # one connection: the latency each call gains, without queueing behind other calls
 CONNECTIONS=1 THREADS=1
 echo "[bench] wrk: direct, 1 connection"
