@@ -95,6 +95,7 @@ public class AttestConfiguration implements CamelConfiguration {
         }
         var netty = new attest.http.HardenedNettyHttpComponent();
         registry.bind("netty-http", netty);
+        attest.RoutePredicates.bindAll(registry);
         registry.bind("responseHeaderFilter", new ResponseHeaderFilterStrategy());
         registry.bind("readInboundRequestProcessor", new ReadInboundRequestProcessor(clock));
         registry.bind("assignRequestIdProcessor", new AssignRequestIdProcessor());

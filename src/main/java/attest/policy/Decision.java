@@ -24,7 +24,7 @@ public record Decision(Verdict verdict, String ruleId, String reason, int status
         return new Decision(Verdict.REVIEW, ruleId, reason, 0, 0);
     }
 
-    /** The verdict's name, for the content-based router ({@code ${exchangeProperty.attestDecision.verdictName}}). */
+    /** The verdict's name (the routers use {@link attest.RoutePredicates}). */
     public String verdictName() {
         return verdict.name();
     }
