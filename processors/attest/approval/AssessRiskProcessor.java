@@ -32,7 +32,21 @@ public class AssessRiskProcessor implements Processor {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
         engine.assess(exchange.getProperty(Exchanges.IDENTITY, Identity.class),
                 exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class).upstream().name(),
-                exchange.getProperty(Exchanges.FACTS, RequestFacts.class), PromptExtractor.extract(in.body()))
+                exchange.getProperty(Exchanges.FACTS, RequestFacts.class), prompt(exchange, in))
                 .ifPresent(rule -> exchange.setProperty(Exchanges.DECISION, Decision.review(rule.id(), rule.reason())));
+    }
+
+    /** The prompt text, from the body's parse that the facts step kept (the body is parsed once). */
+    private static String prompt(Exchange exchange, attest.http.InboundRequest in) {
+        byte[] body = in.body();
+        if (body == null || body.length == 0) {
+            return "";
+        }
+        attest.policy.RequestBodyJson.Cached c = exchange.getProperty(Exchanges.REQUEST_JSON,
+                attest.policy.RequestBodyJson.Cached.class);
+        if (c != null && c.body() == body && c.parsed().root() != null) {
+            return PromptExtractor.extract(c.parsed().root());
+        }
+        return PromptExtractor.extract(body);
     }
 }

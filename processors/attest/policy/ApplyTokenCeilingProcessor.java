@@ -34,7 +34,7 @@ public class ApplyTokenCeilingProcessor implements Processor {
             return;
         }
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
-        RequestBodyJson.Parsed parsed = RequestBodyJson.parse(in.body());
+        RequestBodyJson.Parsed parsed = RequestBodyJson.parse(exchange, in.body());
         if (!(parsed.root() instanceof ObjectNode root)) {
             throw new IllegalStateException("facts say JSON object, the body is not one");
         }

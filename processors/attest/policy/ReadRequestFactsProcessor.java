@@ -34,7 +34,7 @@ public class ReadRequestFactsProcessor implements Processor {
             exchange.setProperty(Exchanges.FACTS, new RequestFacts(null, null, false, 0, false));
             return;
         }
-        RequestBodyJson.Parsed parsed = RequestBodyJson.parse(body);
+        RequestBodyJson.Parsed parsed = RequestBodyJson.parse(exchange, body);
         if (parsed.duplicateKey()) {
             throw GatewayException.badRequest("request body repeats a JSON key");
         }

@@ -47,7 +47,7 @@ public class AskForUsageProcessor implements Processor {
                 || notAsked.contains(target.upstream().name()) || !STREAMABLE.matcher(target.path()).matches()) {
             return;
         }
-        RequestBodyJson.Parsed parsed = RequestBodyJson.parse(in.body());
+        RequestBodyJson.Parsed parsed = RequestBodyJson.parse(exchange, in.body());
         if (!(parsed.root() instanceof ObjectNode root)) {
             return;
         }

@@ -15,6 +15,8 @@ public final class Exchanges {
     public static final String EVIDENCE = "attestEvidence";
     /** The raw request as received ({@link attest.http.InboundRequest}). */
     public static final String INBOUND = "attestInbound";
+    /** The request body's JSON parse, kept with the body it came from ({@code RequestBodyJson.Cached}). */
+    public static final String REQUEST_JSON = "attestRequestJson";
     /** The matched upstream and target path ({@link attest.ingress.UpstreamTarget}). */
     public static final String TARGET = "attestTarget";
     /** The caller's identity ({@link attest.identity.Identity}). */

@@ -35,6 +35,25 @@ public final class RequestBodyJson {
     private RequestBodyJson() {
     }
 
+    /** A body and its parse, kept on the exchange ({@code attestRequestJson}): the request is parsed once. */
+    public record Cached(byte[] body, Parsed parsed) {
+    }
+
+    /**
+     * The parse of this body, from the exchange when this very body (the same array) was parsed before on it,
+     * else parsed now and kept there. Readers must not change the tree: copy it first (as {@link #withLimit} does).
+     * A body rewritten by a later step is a new array, so its parse is never taken for the old one's.
+     */
+    public static Parsed parse(org.apache.camel.Exchange exchange, byte[] body) {
+        Cached c = exchange.getProperty(attest.Exchanges.REQUEST_JSON, Cached.class);
+        if (c != null && c.body() == body) {
+            return c.parsed();
+        }
+        Parsed p = parse(body);
+        exchange.setProperty(attest.Exchanges.REQUEST_JSON, new Cached(body, p));
+        return p;
+    }
+
     public static Parsed parse(byte[] body) {
         try (JsonParser p = JSON.createParser(body)) {
             JsonNode root = JSON.readTree(p);

@@ -49,6 +49,11 @@ public final class PromptExtractor {
         if (root == null) {
             return normalise(new String(body, StandardCharsets.UTF_8));
         }
+        return extract(root);
+    }
+
+    /** The normalised prompt text of a body already parsed as JSON (the data path parses a request once). */
+    public static String extract(JsonNode root) {
         StringBuilder sb = new StringBuilder();
         collect(root, null, 0, sb);
         return normalise(sb.toString());
