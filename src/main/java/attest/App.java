@@ -12,6 +12,7 @@ public final class App {
     }
 
     public static void main(String[] args) {
+        attest.ops.JvmDefaults.apply(); // first: before anything touches the common fork-join pool
         System.exit(AttestCommand.commandLine().execute(args));
     }
 }

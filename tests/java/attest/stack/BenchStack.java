@@ -25,6 +25,7 @@ public final class BenchStack {
     }
 
     public static void main(String[] args) throws Exception {
+        attest.ops.JvmDefaults.apply(); // as attest.App does
         Path repo = Path.of("").toAbsolutePath();
         Path work = repo.resolve("target/bench");
         Files.createDirectories(work);

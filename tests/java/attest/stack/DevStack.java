@@ -24,6 +24,7 @@ public final class DevStack {
     }
 
     public static void main(String[] args) throws Exception {
+        attest.ops.JvmDefaults.apply(); // as attest.App does
         Path repo = Path.of("").toAbsolutePath();
         Path work = repo.resolve(".attest");
         Files.createDirectories(work);
