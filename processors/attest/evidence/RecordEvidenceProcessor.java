@@ -109,21 +109,23 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         }
         byte[] delivered = exchange.getMessage().getBody(byte[].class);
         assembler.finish(r, exchange, delivered, clock.instant());
-        return writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant())).thenRun(() -> logEnd(r));
+        String[] trace = attest.ops.CallLogContext.trace(exchange);
+        return writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()))
+                .thenRun(() -> logEnd(r, trace));
     }
 
     /**
      * A call's evidence is committed: its metrics, and the access line (status, outcome and duration, with the
      * call's ids in the logging context; never a body).
      */
-    private void logEnd(EvidenceRecord r) {
+    private void logEnd(EvidenceRecord r, String[] trace) {
         try {
             ended.accept(r);
         } catch (RuntimeException e) {
             LOG.warn("call metrics failed: {}", e.getClass().getSimpleName());
         }
         if (ACCESS.isInfoEnabled()) {
-            attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(r), () -> ACCESS.info(
+            attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(r, trace), () -> ACCESS.info(
                     "call ended: status={} outcome={} streamed={} duration_ms={}{}", r.getStatus(), r.getOutcome(),
                     Boolean.TRUE.equals(r.getStreamed()), r.getDurationMs(),
                     r.getErrorCode() == null ? "" : " error=" + r.getErrorCode()));
@@ -134,6 +136,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         assembler.fill(r, exchange);
         Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
         EvidenceRecord record = r.snapshot();
+        String[] trace = attest.ops.CallLogContext.trace(exchange);
         attest.masking.MaskingOutcome masking = exchange.getProperty(Exchanges.MASKING,
                 attest.masking.MaskingOutcome.class);
         attest.usage.UsageMeter usage = exchange.getProperty(Exchanges.USAGE, attest.usage.UsageMeter.class);
@@ -147,11 +150,11 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
         }).whenComplete((ok, err) -> {
             if (err != null) {
-                attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(record), () -> LOG.warn(
+                attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(record, trace), () -> LOG.warn(
                         "stream evidence for request {} could not be committed; the stream is cut",
                         record.getRequestId()));
             } else {
-                logEnd(record);
+                logEnd(record, trace);
             }
             streaming.relay().release(err == null);
         });

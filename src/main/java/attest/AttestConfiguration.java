@@ -71,7 +71,7 @@ public class AttestConfiguration implements CamelConfiguration {
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // every log line of a call carries its request id, record id, upstream and outcome (JSON logs, ECS)
         context.getCamelContextExtension().addInterceptStrategy(new attest.ops.CallLogContext());
-        String instanceId = s.string("attest.instance-id", hostName() + "-" + s.string("attest.data.port", "8080"));
+        String instanceId = instanceId(s);
 
         // tracing (issue #14): a span per call and per stage, the caller's traceparent continued to the upstream;
         // OTLP export only when an endpoint is set
@@ -600,12 +600,9 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("usagePrices", prices);
         registry.bind("admitUsageProcessor", new attest.usage.AdmitUsageProcessor(counters, limits, prices));
         registry.bind("readKeyPathProcessor", new attest.keys.ReadKeyPathProcessor());
-        registry.bind("createKeyProcessor", new attest.keys.CreateKeyProcessor(store, policy, limits, upstreamNames,
-                s.list("attest.keys.creator-roles").isEmpty() ? java.util.List.of("inference-user")
-                        : s.list("attest.keys.creator-roles"),
-                java.time.Duration.parse(s.string("attest.keys.default-lifetime", "P30D")),
-                java.time.Duration.parse(s.string("attest.keys.max-lifetime", "P365D")),
-                s.integer("attest.keys.max-per-owner", 20), clock));
+        // the rules of creation are shared with the CLI (attest keys create)
+        registry.bind("createKeyProcessor", new attest.keys.CreateKeyProcessor(
+                attest.keys.KeyIssuer.fromSettings(s, store, policy, upstreamNames, clock), clock));
         registry.bind("listKeysProcessor", new attest.keys.ListKeysProcessor(store, s.string("attest.audit.role",
                 "auditor"), clock));
         registry.bind("revokeKeyProcessor", new attest.keys.RevokeKeyProcessor(store, s.string("attest.keys.admin-role",
@@ -635,6 +632,11 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderUsageReportProcessor", new attest.audit.RenderUsageReportProcessor(reports));
     }
 
+    /** The instance id (the evidence chain's id): {@code attest.instance-id}, else host name and data port. */
+    public static String instanceId(Settings s) {
+        return s.string("attest.instance-id", hostName() + "-" + s.string("attest.data.port", "8080"));
+    }
+
     private static String hostName() {
         String env = System.getenv("HOSTNAME");
         if (env != null && !env.isBlank()) {
@@ -660,7 +662,7 @@ public class AttestConfiguration implements CamelConfiguration {
     }
 
     /** A secret from the environment variable named by {@code key-env}, else from the file {@code key-file}. */
-    private static java.util.Optional<String> optionalSecret(Settings s, String key) {
+    public static java.util.Optional<String> optionalSecret(Settings s, String key) {
         var env = s.optional(key + "-env");
         if (env.isPresent() && System.getenv(env.get()) != null) {
             return java.util.Optional.of(System.getenv(env.get()).strip());

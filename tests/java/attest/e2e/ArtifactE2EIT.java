@@ -4,6 +4,7 @@ import attest.stack.Artifact;
 import attest.stack.PostgresServer;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -34,7 +35,9 @@ import static org.awaitility.Awaitility.await;
  * The production artifact (issue #14 §1): {@code mvn package}'s distribution started as a separate process, as an
  * operator starts it, against the machine's PostgreSQL on 127.0.0.1:5432 (a database of its own, dropped at the
  * end), the suite's Kafka and the shared Keycloak; it serves a call, refuses to start without
- * {@code attest.db.url}, and its {@code attest verify} and {@code attest export} work without Maven.
+ * {@code attest.db.url}, and its {@code attest verify} and {@code attest export} work without Maven; its
+ * {@code attest keys} commands create, list and revoke a virtual key that the running artifact honours and then
+ * refuses, with the same rules and evidence as the REST calls.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ArtifactE2EIT {
@@ -82,7 +85,10 @@ class ArtifactE2EIT {
                 + "attest.upstream.llm.credential.secret-file=" + stack().work.resolve("demo.key") + "\n"
                 + "attest.evidence.signing-key-file=" + work.resolve("keys/signing.key") + "\n"
                 + "attest.evidence.master-key-file=" + work.resolve("keys/master.key") + "\n"
-                + "attest.evidence.checkpoint-every-ms=500\n";
+                + "attest.evidence.checkpoint-every-ms=500\n"
+                // the admin client: key owners are checked in Keycloak (by the gateway and by attest keys)
+                + "attest.approval.admin.client-secret-env=\n"
+                + "attest.approval.admin.client-secret-file=" + stack().work.resolve("gateway-client.secret") + "\n";
     }
 
     @Test
@@ -177,6 +183,109 @@ class ArtifactE2EIT {
         try (Stream<Path> tree = Files.walk(artifact.home())) {
             assertThat(tree.map(Path::toString).toList()).noneMatch(p -> p.contains("attest/stack/"));
         }
+    }
+
+    @Test
+    @Order(5)
+    void should_create_list_and_revoke_a_key_with_the_cli_and_the_gateway_should_honour_it() throws Exception {
+        assertThat(gateway).as("the gateway of the first test").isNotNull();
+        String cfg = work.resolve("attest.properties").toString();
+        Artifact.Run created = artifact.run(artifact.home(), Map.of(), "keys", "create", "--config", cfg,
+                "--owner", "alice", "--name", "cli key", "--upstream", "llm", "--requests-per-minute", "30",
+                "--expires-in", "P7D", "--actor", "platform-eng", "--json");
+        assertThat(created.code()).as(created.output()).isZero();
+        JsonNode key = jsonLine(created.output());
+        String id = key.path("id").asText();
+        String secret = key.path("key").asText();
+        assertThat(secret).startsWith("atk_");
+        assertThat(key.path("owner").asText()).isEqualTo("alice");
+        assertThat(key.path("upstreams").toString()).isEqualTo("[\"llm\"]");
+        assertThat(key.path("limits").path("requests_per_minute").asLong()).isEqualTo(30);
+        assertThat(key.path("status").asText()).isEqualTo("active");
+
+        // the key works through attest run, as alice, within its scope
+        String rid = newRequestId();
+        ChatCompletion c = client(secret, rid).chat().completions().create(HELLO);
+        assertThat(c.choices().get(0).message().content()).hasValue("Hello from the demo model. You said: hello");
+
+        // listed, as text and JSON, never with the secret
+        Artifact.Run listed = artifact.run(artifact.home(), Map.of(), "keys", "list", "--config", cfg, "--owner", "alice");
+        assertThat(listed.code()).as(listed.output()).isZero();
+        assertThat(listed.output()).contains(id).contains("active").contains("..." + secret.substring(secret.length() - 4))
+                .doesNotContain(secret);
+        Artifact.Run listedJson = artifact.run(artifact.home(), Map.of(), "keys", "list", "--config", cfg, "--json");
+        assertThat(listedJson.code()).as(listedJson.output()).isZero();
+        assertThat(listedJson.output()).doesNotContain(secret);
+        assertThat(jsonLine(listedJson.output()).path("keys").findValuesAsText("id")).contains(id);
+
+        // revoked by id; the next call with it is refused (within the key cache time)
+        Artifact.Run revoked = artifact.run(artifact.home(), Map.of(), "keys", "revoke", id, "--config", cfg,
+                "--actor", "platform-eng");
+        assertThat(revoked.code()).as(revoked.output()).isZero();
+        assertThat(revoked.output()).contains("status:     revoked");
+        await("the revoked key refused").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250))
+                .until(() -> status(secret) == 401);
+
+        // the same evidence as the REST path: chain entries of this instance, outbox events, who acted
+        try (Connection db = DriverManager.getConnection(URL, "postgres", "")) {
+            assertThat(one(db, "SELECT string_agg(kind, ',' ORDER BY position) FROM evidence_chain WHERE chain_id = "
+                    + "'artifact-it' AND subject_id = '" + id + "'")).isEqualTo("key.created,key.revoked");
+            assertThat(one(db, "SELECT count(*) FROM evidence_outbox WHERE event_key = '" + id + "' AND payload LIKE "
+                    + "'%\"actor\":\"platform-eng\"%'")).isEqualTo("2");
+            assertThat(one(db, "SELECT created_by || '|' || revoked_by || '|' || owner_username FROM api_key WHERE id = '"
+                    + id + "'")).isEqualTo("platform-eng|platform-eng|alice");
+        }
+        assertThat(read(work.resolve("gateway.log"))).as("the gateway's log").doesNotContain(secret);
+
+        // refusals and mistakes: exit 1 refused or not found, 2 bad arguments or settings; no stack trace
+        assertCli(1, "already revoked", "keys", "revoke", id, "--config", cfg);
+        assertCli(1, "no such key", "keys", "revoke", java.util.UUID.randomUUID().toString(), "--config", cfg);
+        assertCli(2, "not a key id", "keys", "revoke", "nope", "--config", cfg);
+        assertCli(1, "keys are for the roles", "keys", "create", "--config", cfg, "--owner", "dave", "--name", "x");
+        assertCli(1, "no user", "keys", "create", "--config", cfg, "--owner", "nobody-" + rid, "--name", "x");
+        assertCli(2, "no upstream named nope", "keys", "create", "--config", cfg, "--owner", "alice", "--name", "x",
+                "--upstream", "nope");
+        assertCli(2, "expires_in is at most", "keys", "create", "--config", cfg, "--owner", "alice", "--name", "x",
+                "--expires-in", "P9999D");
+        assertCli(2, "Missing required", "keys", "create", "--config", cfg, "--name", "x");
+        Path noDb = work.resolve("keys-no-db.properties");
+        Files.writeString(noDb, config(PostgresServer.freePort(), PostgresServer.freePort(), false));
+        assertCli(2, "attest.db.url is not set", "keys", "list", "--config", noDb.toString());
+        Path badDb = work.resolve("keys-bad-db.properties");
+        Files.writeString(badDb, config(PostgresServer.freePort(), PostgresServer.freePort(), false)
+                + "attest.db.url=jdbc:postgresql://127.0.0.1:" + PostgresServer.freePort() + "/x\nattest.db.user=postgres\n");
+        assertCli(2, "cannot use the database", "keys", "list", "--config", badDb.toString());
+    }
+
+    static void assertCli(int code, String message, String... args) throws Exception {
+        Artifact.Run r = artifact.run(artifact.home(), Map.of(), args);
+        assertThat(r.code()).as(String.join(" ", args) + ": " + r.output()).isEqualTo(code);
+        assertThat(r.output()).contains(message).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    static com.openai.client.OpenAIClient client(String credential, String requestId) {
+        return OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + dataPort + "/llm/v1").apiKey(credential)
+                .putHeader("X-Request-Id", requestId).maxRetries(0).timeout(Duration.ofSeconds(30)).build();
+    }
+
+    static int status(String credential) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest
+                .newBuilder(java.net.URI.create("http://127.0.0.1:" + dataPort + "/llm/v1/chat/completions"))
+                .header("Authorization", "Bearer " + credential).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"demo-model\",\"messages\":"
+                        + "[{\"role\":\"user\",\"content\":\"hello\"}]}")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return r.statusCode();
+    }
+
+    /** The one JSON line of a command's output (its logs, if any, are on other lines). */
+    static JsonNode jsonLine(String output) throws Exception {
+        for (String line : output.split("\n")) {
+            if (line.startsWith("{") && !line.contains("\"@timestamp\"")) {
+                return E2E.JSON.readTree(line);
+            }
+        }
+        throw new AssertionError("no JSON result in: " + output);
     }
 
     static boolean portOpen(int port) {

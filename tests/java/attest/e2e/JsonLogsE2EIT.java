@@ -24,8 +24,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The gateway process's own log, as an operator's collector reads it: every line is one JSON object (ECS), every
- * line written for a call names its request id, record id, upstream and outcome, and no line holds a token,
- * a prompt or an answer.
+ * line written for a call names its request id, record id, upstream and outcome, and (tracing being on) the ECS
+ * trace.id and span.id of the call, the caller's trace continued; no line holds a token, a prompt or an answer.
  */
 class JsonLogsE2EIT {
     @BeforeAll
@@ -37,9 +37,16 @@ class JsonLogsE2EIT {
     }
 
     static Call call(String base, String token, String body) throws Exception {
+        return call(base, token, body, null);
+    }
+
+    static Call call(String base, String token, String body, String traceparent) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/llm/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (traceparent != null) {
+            b.header("traceparent", traceparent);
+        }
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
@@ -60,9 +67,10 @@ class JsonLogsE2EIT {
         var log = stack().work.resolve("json-logs.log");
         Map<String, String> expected = new LinkedHashMap<>(); // request id -> outcome
         Map<String, Call> calls = new LinkedHashMap<>();
+        String callerTrace = UUID.randomUUID().toString().replace("-", "");
         try (GatewayProcess gw = new GatewayProcess(stack().repo, log, s)) {
             Call plain = call(base, alice, "{\"model\":\"demo-model\",\"messages\":[{\"role\":\"user\",\"content\":\""
-                    + secretPrompt + "\"}]}");
+                    + secretPrompt + "\"}]}", "00-" + callerTrace + "-00f067aa0ba902b7-01");
             assertThat(plain.status()).isEqualTo(200);
             Call stream = call(base, alice, "{\"model\":\"demo-model\",\"stream\":true,\"messages\":[{\"role\":\"user\","
                     + "\"content\":\"" + secretPrompt + "\"}]}");
@@ -112,6 +120,12 @@ class JsonLogsE2EIT {
                 for (String field : new String[]{"attest.record_id", "attest.upstream", "attest.outcome"}) {
                     assertThat(e.path(field).asText()).as(field + " in " + line).isNotBlank();
                 }
+                assertThat(e.path("trace.id").asText()).as("trace.id in " + line).matches("[0-9a-f]{32}")
+                        .isNotEqualTo("0".repeat(32));
+                assertThat(e.path("span.id").asText()).as("span.id in " + line).matches("[0-9a-f]{16}")
+                        .isNotEqualTo("0".repeat(16));
+            } else {
+                assertThat(e.has("trace.id") || e.has("span.id")).as("trace ids outside a call: " + line).isFalse();
             }
             assertThat(line).as("a log line").doesNotContain(alice).doesNotContain(alice.substring(alice.length() - 16))
                     .doesNotContain(dave.substring(dave.length() - 16)).doesNotContain(forged.substring(forged.length() - 16))
@@ -129,7 +143,16 @@ class JsonLogsE2EIT {
             assertThat(access.path("attest.upstream").asText()).isEqualTo("llm");
             assertThat(access.path("attest.record_id").asText()).isEqualTo(c.evidenceId());
             assertThat(access.path("service.name").asText()).isEqualTo("attest");
+            // one trace per call: every line of the call names it
+            assertThat(mine.stream().map(e -> e.path("trace.id").asText()).distinct().toList()).as("traces of " + outcome)
+                    .hasSize(1);
         });
+        // the caller's trace is continued: its id is on every line of that call, and the span named is the
+        // gateway's own (a child), never the caller's
+        List<JsonNode> traced = events.stream().filter(e -> calls.get("completed").requestId()
+                .equals(e.path("http.request.id").asText())).toList();
+        assertThat(traced).isNotEmpty().allMatch(e -> callerTrace.equals(e.path("trace.id").asText()))
+                .noneMatch(e -> "00f067aa0ba902b7".equals(e.path("span.id").asText()));
         // lines outside any call (start-up, timers) carry no call's context
         assertThat(events.stream().filter(e -> e.path("message").asText().contains("configured")))
                 .allMatch(e -> !e.has("http.request.id"));

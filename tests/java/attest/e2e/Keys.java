@@ -35,7 +35,7 @@ final class Keys {
 
     static synchronized RealmResource realm() {
         if (admin == null) {
-            admin = KeycloakBuilder.builder().serverUrl("http://127.0.0.1:8180").realm("master").clientId("admin-cli")
+            admin = KeycloakBuilder.builder().serverUrl(stack().keycloakUrl).realm("master").clientId("admin-cli")
                     .username("admin").password("admin").build();
         }
         return admin.realm("attest");

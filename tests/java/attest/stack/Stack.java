@@ -27,7 +27,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * The real stack for the end-to-end suite, started once per test JVM and stopped at its end:
  * Keycloak (reused when one already serves the attest realm on 8180), and a Kafka broker, a PostgreSQL,
  * the demo model servers and the gateway that this harness owns, on free ports, so tests may stop and
- * start Kafka and PostgreSQL.
+ * start Kafka and PostgreSQL. With {@code -Dattest.stack=containers} (the {@code -Pcontainers} profile sets it)
+ * PostgreSQL, Kafka and Keycloak come from Testcontainers instead ({@link ContainerStack}), and every test that
+ * uses this stack is skipped where no Docker engine is reachable; everything else is the same.
  */
 public final class Stack {
     private static Stack instance;
@@ -38,8 +40,10 @@ public final class Stack {
     public final String demoKey = "demo-key-" + UUID.randomUUID();
     public KeycloakServer keycloak;
     public String issuer;
-    public KafkaBroker kafka;
-    public PostgresServer postgres;
+    public KafkaService kafka;
+    public PostgresService postgres;
+    /** Keycloak's base URL (master realm admin: admin/admin). */
+    public String keycloakUrl = "http://127.0.0.1:8180";
     public DemoModelServer demo;
     public DemoModelServer oauthDemo;
     public Gateway gateway;
@@ -53,6 +57,9 @@ public final class Stack {
             Stack s = new Stack();
             try {
                 s.start();
+            } catch (org.opentest4j.TestAbortedException skipped) {
+                s.stop();
+                throw skipped; // -Pcontainers without Docker: reported as skipped
             } catch (Exception e) {
                 s.stop();
                 throw new IllegalStateException("the e2e stack did not start: " + e.getMessage(), e);
@@ -70,23 +77,18 @@ public final class Stack {
             }
         }
         Files.createDirectories(work);
-        if (KeycloakServer.running(8180)) {
-            System.out.println("[stack] Keycloak already serves realm attest on 8180: reusing it");
+        if (ContainerStack.requested()) {
+            ContainerStack containers = ContainerStack.load(); // skips the test where Docker is not reachable
+            started.push(containers);
+            System.out.println("[stack] PostgreSQL, Kafka and Keycloak from Testcontainers (attest.stack=containers)");
+            containers.start();
+            keycloakUrl = containers.keycloakUrl();
+            issuer = keycloakUrl + "/realms/attest";
+            kafka = containers.kafka();
+            postgres = containers.postgres();
         } else {
-            keycloak = new KeycloakServer(repo, work, 8180);
-            started.push(keycloak);
-            keycloak.start();
+            startLocalServices();
         }
-        issuer = "http://127.0.0.1:8180/realms/attest";
-
-        int kafkaPort = freePortPair();
-        kafka = new KafkaBroker(repo, work.resolve("kafka"), kafkaPort);
-        started.push(kafka);
-        kafka.start();
-
-        postgres = new PostgresServer(work.resolve("pgdata"), PostgresServer.freePort());
-        started.push(postgres);
-        postgres.start();
 
         demo = new DemoModelServer("127.0.0.1", 0, demoKey);
         started.push(demo);
@@ -164,6 +166,27 @@ public final class Stack {
         started.push(gateway);
         gateway.start();
         System.out.println("[stack] e2e stack up: gateway http://127.0.0.1:" + dataPort);
+    }
+
+    /** The Docker-free default: Keycloak (reused on 8180 or started), a Kafka broker and PostgreSQL of our own. */
+    private void startLocalServices() throws Exception {
+        if (KeycloakServer.running(8180)) {
+            System.out.println("[stack] Keycloak already serves realm attest on 8180: reusing it");
+        } else {
+            keycloak = new KeycloakServer(repo, work, 8180);
+            started.push(keycloak);
+            keycloak.start();
+        }
+        issuer = "http://127.0.0.1:8180/realms/attest";
+
+        int kafkaPort = freePortPair();
+        kafka = new KafkaBroker(repo, work.resolve("kafka"), kafkaPort);
+        started.push(kafka);
+        kafka.start();
+
+        postgres = new PostgresServer(work.resolve("pgdata"), PostgresServer.freePort());
+        started.push(postgres);
+        postgres.start();
     }
 
     /**

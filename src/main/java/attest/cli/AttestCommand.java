@@ -8,7 +8,8 @@ import java.util.concurrent.Callable;
 /** The top-level {@code attest} command. Without a subcommand it runs the gateway, as {@code attest run} does. */
 @Command(name = "attest", mixinStandardHelpOptions = true, versionProvider = AttestCommand.Version.class,
         description = "Attest, the compliance-evidence gateway for AI inference.",
-        subcommands = {RunCommand.class, VerifyCli.class, ExportCli.class, CheckRulesCommand.class})
+        subcommands = {RunCommand.class, VerifyCli.class, ExportCli.class, KeysCommand.class,
+                CheckRulesCommand.class})
 public final class AttestCommand implements Callable<Integer> {
     /** Exit code of a command line that cannot be used (unknown option, missing argument). */
     public static final int USAGE = CommandLine.ExitCode.USAGE;

@@ -45,6 +45,21 @@ public final class KeycloakOwnerDirectory implements OwnerDirectory, AutoCloseab
                 Instant.now()));
     }
 
+    /** An account found by name: the owner now, and its client id when it is a client's service account. */
+    public record Account(Owner owner, String serviceAccountClientId) {
+    }
+
+    /** The user or service account whose username is exactly this one; empty when there is none. */
+    public Optional<Account> byUsername(String username) {
+        List<UserRepresentation> found = keycloak.realm(realm).users().searchByUsername(username, true);
+        for (UserRepresentation u : found) {
+            if (username.equalsIgnoreCase(u.getUsername())) {
+                return lookup(u.getId()).map(o -> new Account(o, u.getServiceAccountClientId()));
+            }
+        }
+        return Optional.empty();
+    }
+
     @Override
     public void close() {
         keycloak.close();

@@ -11,6 +11,9 @@ import org.apache.camel.NamedNode;
 import org.apache.camel.Processor;
 import org.apache.camel.spi.InterceptStrategy;
 import org.apache.camel.support.processor.DelegateAsyncProcessor;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.context.Context;
 import org.apache.logging.log4j.ThreadContext;
 
 /**
@@ -18,14 +21,18 @@ import org.apache.logging.log4j.ThreadContext;
  * ThreadContext, which the JSON layout writes into every line) while a step of the call runs, and takes them
  * out again when the step returns. It is set around each step of an exchange, on whatever thread runs that
  * step, so it follows a call across threads and never leaks onto the next call a pooled thread serves.
- * Values not known yet read {@code none} (record, upstream) and {@code pending} (outcome).
+ * Values not known yet read {@code none} (record, upstream) and {@code pending} (outcome). With tracing on, the
+ * lines also carry the ECS {@code trace.id} and {@code span.id}: the stage's span while a traced stage runs, the
+ * call's span otherwise (and on the access line); with tracing off the two fields are absent.
  */
 public final class CallLogContext implements InterceptStrategy {
     public static final String REQUEST_ID = "http.request.id";
     public static final String RECORD_ID = "attest.record_id";
     public static final String UPSTREAM = "attest.upstream";
     public static final String OUTCOME = "attest.outcome";
-    static final String[] KEYS = {REQUEST_ID, RECORD_ID, UPSTREAM, OUTCOME};
+    public static final String TRACE_ID = "trace.id";
+    public static final String SPAN_ID = "span.id";
+    static final String[] KEYS = {REQUEST_ID, RECORD_ID, UPSTREAM, OUTCOME, TRACE_ID, SPAN_ID};
 
     @Override
     public Processor wrapProcessorInInterceptors(CamelContext context, NamedNode definition, Processor target,
@@ -47,7 +54,7 @@ public final class CallLogContext implements InterceptStrategy {
         };
     }
 
-    /** The four values for this exchange, or null when it is not a call (a timer, a probe). */
+    /** The values for this exchange (trace ids null when untraced), or null when it is not a call (a timer, a probe). */
     static String[] values(Exchange exchange) {
         String requestId = exchange.getProperty(Exchanges.REQUEST_ID, String.class);
         if (requestId == null) {
@@ -57,15 +64,41 @@ public final class CallLogContext implements InterceptStrategy {
         UpstreamTarget t = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
         GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
         String outcome = r != null && r.getOutcome() != null ? r.getOutcome() : error != null ? error.outcome() : null;
+        String[] trace = trace(exchange, true);
         return new String[]{requestId, r == null || r.getId() == null ? "none" : r.getId().toString(),
                 t == null ? (r != null && r.getUpstream() != null ? r.getUpstream() : "none") : t.upstream().name(),
-                outcome == null ? "pending" : outcome};
+                outcome == null ? "pending" : outcome, trace[0], trace[1]};
+    }
+
+    /**
+     * The call's trace id and span id ({@link StageTracing#CONTEXT}), to keep for lines written once the exchange
+     * is gone; both null when the call is not traced.
+     */
+    public static String[] trace(Exchange exchange) {
+        return trace(exchange, false);
+    }
+
+    /** The trace id and span id: the current span when it belongs to the call's trace (a stage), else the call's. */
+    private static String[] trace(Exchange exchange, boolean current) {
+        Context call = exchange.getProperty(StageTracing.CONTEXT, Context.class);
+        if (call == null) {
+            return new String[2];
+        }
+        SpanContext sc = Span.fromContext(call).getSpanContext();
+        if (current) {
+            SpanContext now = Span.current().getSpanContext();
+            if (now.isValid() && now.getTraceId().equals(sc.getTraceId())) {
+                sc = now;
+            }
+        }
+        return sc.isValid() ? new String[]{sc.getTraceId(), sc.getSpanId()} : new String[2];
     }
 
     /** The values of a record whose exchange is gone (a stream's end, committed later on another thread). */
-    public static String[] values(EvidenceRecord r) {
+    public static String[] values(EvidenceRecord r, String[] trace) {
         return new String[]{r.getRequestId(), r.getId() == null ? "none" : r.getId().toString(),
-                r.getUpstream() == null ? "none" : r.getUpstream(), r.getOutcome() == null ? "pending" : r.getOutcome()};
+                r.getUpstream() == null ? "none" : r.getUpstream(), r.getOutcome() == null ? "pending" : r.getOutcome(),
+                trace == null ? null : trace[0], trace == null ? null : trace[1]};
     }
 
     /** Runs a piece of a call's work (a log line) with the call's context, restoring what was there. */
@@ -78,18 +111,25 @@ public final class CallLogContext implements InterceptStrategy {
         }
     }
 
-    /** Sets the values that differ from what is there; returns what to restore (null entries: leave as is). */
+    /**
+     * Sets the values that differ from what is there (a null value: the key is absent); returns what to restore
+     * (null entries: leave as is).
+     */
     private static String[] set(String[] values) {
         String[] previous = null;
         for (int i = 0; i < KEYS.length; i++) {
             String now = ThreadContext.get(KEYS[i]);
-            if (!values[i].equals(now)) {
+            if (!java.util.Objects.equals(values[i], now)) {
                 if (previous == null) {
                     previous = new String[KEYS.length * 2];
                 }
                 previous[i * 2] = "changed";
                 previous[i * 2 + 1] = now;
-                ThreadContext.put(KEYS[i], values[i]);
+                if (values[i] == null) {
+                    ThreadContext.remove(KEYS[i]);
+                } else {
+                    ThreadContext.put(KEYS[i], values[i]);
+                }
             }
         }
         return previous;

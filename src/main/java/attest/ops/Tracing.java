@@ -82,6 +82,31 @@ public final class Tracing implements AutoCloseable {
         if (extra != null) {
             b.addSpanProcessor(SimpleSpanProcessor.create(extra));
         }
+        if ((otlpEndpoint == null || otlpEndpoint.isBlank()) && extra == null) {
+            // without any processor the SDK makes no spans at all (each is the parent's context, passed on): the
+            // gateway would then have no trace or span id of its own, neither in its log lines nor in the
+            // traceparent it sends upstream. This processor keeps the spans and exports nothing.
+            b.addSpanProcessor(new io.opentelemetry.sdk.trace.SpanProcessor() {
+                @Override
+                public void onStart(io.opentelemetry.context.Context parentContext,
+                                    io.opentelemetry.sdk.trace.ReadWriteSpan span) {
+                }
+
+                @Override
+                public boolean isStartRequired() {
+                    return false;
+                }
+
+                @Override
+                public void onEnd(io.opentelemetry.sdk.trace.ReadableSpan span) {
+                }
+
+                @Override
+                public boolean isEndRequired() {
+                    return false;
+                }
+            });
+        }
         this.provider = b.build();
         this.tracer = provider.get("attest");
     }

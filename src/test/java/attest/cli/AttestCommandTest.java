@@ -116,6 +116,46 @@ class AttestCommandTest {
         assertThat(run("check-rules").code).as("DIR is required").isEqualTo(AttestCommand.USAGE);
     }
 
+    @Test
+    void should_refuse_keys_commands_without_a_database_or_with_bad_arguments() {
+        Result list = run("keys", "list");
+        assertThat(list.code).isEqualTo(KeysCommand.NOT_CONFIGURED);
+        assertThat(list.err).contains("attest keys list: attest.db.url is not set").doesNotContain("Exception")
+                .doesNotContain("\tat ");
+        Result revoke = run("keys", "revoke", "../etc", "--config", write("attest.db.url=jdbc:postgresql://x/y\n"));
+        assertThat(revoke.code).isEqualTo(KeysCommand.NOT_CONFIGURED);
+        assertThat(revoke.err).contains("not a key id: ???etc");
+        assertThat(run("keys", "create", "--name", "x").code).as("an owner is required").isEqualTo(AttestCommand.USAGE);
+        assertThat(run("keys", "create", "--owner", "a", "--service-account", "b", "--name", "x").code)
+                .as("one owner only").isEqualTo(AttestCommand.USAGE);
+        assertThat(run("keys", "create", "--owner", "a", "--name", "x", "--config", tmp.resolve("absent").toString())
+                .err).contains("cannot read the --config file");
+        assertThat(run("keys").code).as("a subcommand is required").isEqualTo(KeysCommand.NOT_CONFIGURED);
+        assertThat(run("--help").out).contains("keys");
+    }
+
+    @Test
+    void should_read_the_create_options_as_the_rest_body() {
+        KeysCommand.Create c = new KeysCommand.Create();
+        new CommandLine(c).parseArgs("--owner", "alice", "--name", "nb", "--expires-in", "P7D", "--upstream", "llm",
+                "--model", "demo-*,gpt-4o", "--budget-cost", "12.5", "--budget-period", "month",
+                "--requests-per-minute", "60", "--tokens-per-minute", "1000");
+        var req = attest.keys.KeyJson.read(c.body(), java.time.Duration.ofDays(30), java.time.Duration.ofDays(365));
+        assertThat(req.name()).isEqualTo("nb");
+        assertThat(req.expiresIn()).isEqualTo(java.time.Duration.ofDays(7));
+        assertThat(req.upstreams()).containsExactly("llm");
+        assertThat(req.models()).containsExactly("demo-*", "gpt-4o");
+        assertThat(req.budget().budgetCostMicros()).isEqualTo(12_500_000L);
+        assertThat(req.budget().budgetPeriod()).isEqualTo("month");
+        assertThat(req.budget().requestsPerMinute()).isEqualTo(60L);
+        assertThat(req.budget().tokensPerMinute()).isEqualTo(1000L);
+        // the REST reader's refusals hold for the options too: a budget without its period, a zero limit
+        KeysCommand.Create bad = new KeysCommand.Create();
+        new CommandLine(bad).parseArgs("--owner", "alice", "--name", "nb", "--budget-tokens", "5");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> attest.keys.KeyJson.read(bad.body(),
+                java.time.Duration.ofDays(30), java.time.Duration.ofDays(365))).hasMessageContaining("budget.period");
+    }
+
     private void copyShipped() throws Exception {
         for (String dir : new String[]{"policy", "masking-rules", "approval-flow"}) {
             Files.createDirectories(tmp.resolve(dir));
