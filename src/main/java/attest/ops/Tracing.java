@@ -74,7 +74,11 @@ public final class Tracing implements AutoCloseable {
                 .setResource(Resource.getDefault().merge(Resource.create(Attributes.of(
                         AttributeKey.stringKey("service.name"), serviceName,
                         AttributeKey.stringKey("service.instance.id"), instanceId))))
-                .setSampler(Sampler.parentBased(Sampler.traceIdRatioBased(sampleRatio)));
+                // nothing exported: a trace the gateway starts itself is not recorded (its spans would go nowhere,
+                // and recording them costs CPU per call); they still carry ids, for the upstream's traceparent and
+                // the log lines. A caller's sampled trace is still recorded and its flag passed on.
+                .setSampler(Sampler.parentBased(exporting(otlpEndpoint, extra)
+                        ? Sampler.traceIdRatioBased(sampleRatio) : Sampler.alwaysOff()));
         if (otlpEndpoint != null && !otlpEndpoint.isBlank()) {
             b.addSpanProcessor(BatchSpanProcessor.builder(OtlpHttpSpanExporter.builder().setEndpoint(otlpEndpoint)
                     .setTimeout(exportTimeout).build()).build());
@@ -82,7 +86,7 @@ public final class Tracing implements AutoCloseable {
         if (extra != null) {
             b.addSpanProcessor(SimpleSpanProcessor.create(extra));
         }
-        if ((otlpEndpoint == null || otlpEndpoint.isBlank()) && extra == null) {
+        if (!exporting(otlpEndpoint, extra)) {
             // without any processor the SDK makes no spans at all (each is the parent's context, passed on): the
             // gateway would then have no trace or span id of its own, neither in its log lines nor in the
             // traceparent it sends upstream. This processor keeps the spans and exports nothing.
@@ -109,6 +113,10 @@ public final class Tracing implements AutoCloseable {
         }
         this.provider = b.build();
         this.tracer = provider.get("attest");
+    }
+
+    private static boolean exporting(String otlpEndpoint, SpanExporter extra) {
+        return extra != null || (otlpEndpoint != null && !otlpEndpoint.isBlank());
     }
 
     public Tracer tracer() {
