@@ -43,6 +43,8 @@ public final class EvidenceWriter implements AutoCloseable {
     /** The pool the session factory uses: the writer's commits are plain JDBC on it. */
     private final DataSource dataSource;
     private final attest.evidence.chain.EvidenceChain chain;
+    /** The chain head, held by the writer thread between its commits (read again after a failed one). */
+    private final attest.evidence.chain.EvidenceChain.Appender appender;
     private volatile attest.evidence.crypto.PayloadCipher cipher;
     private final EvidenceLanes<Write> lanes;
     private final int maxBatch;
@@ -74,6 +76,7 @@ public final class EvidenceWriter implements AutoCloseable {
         this.dataSource = ((SessionFactoryImplementor) sessionFactory).getServiceRegistry()
                 .requireService(ConnectionProvider.class).unwrap(DataSource.class);
         this.chain = chain;
+        this.appender = chain.appender();
         this.lanes = new EvidenceLanes<>(queueCapacity, refusalCapacity, maxRefusalsPerBatch);
         this.maxBatch = maxBatch;
         this.lingerNanos = linger.toNanos();
@@ -317,8 +320,9 @@ public final class EvidenceWriter implements AutoCloseable {
                         : w.refusal() ? compact(attest.evidence.chain.ChainRecords.call(w.record(), now))
                         : attest.evidence.chain.ChainRecords.call(w.record(), now));
             }
-            chain.append(c, entries);
+            appender.append(c, entries);
             c.commit();
+            appender.committed();
             commits.incrementAndGet();
             written.addAndGet(batch.size());
             healthy = true;
@@ -328,6 +332,7 @@ public final class EvidenceWriter implements AutoCloseable {
         } catch (SQLException | RuntimeException | LinkageError | AssertionError e) {
             // a driver may throw an Error on a dead connection (AssertionError with -ea): treat it as a failed commit
             healthy = false;
+            appender.forget();
             try {
                 if (c != null) {
                     c.rollback();
