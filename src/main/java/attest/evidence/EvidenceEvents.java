@@ -49,7 +49,11 @@ public final class EvidenceEvents {
     }
 
     public static OutboxEvent terminal(EvidenceRecord r, String topic, Instant now) {
-        UUID eventId = UUID.randomUUID();
+        return terminal(r, topic, now, UUID.randomUUID());
+    }
+
+    /** The event with a given id (the golden test pins the payload with a fixed one). */
+    static OutboxEvent terminal(EvidenceRecord r, String topic, Instant now, UUID eventId) {
         ObjectNode e = JSON.createObjectNode();
         e.put("schema", SCHEMA);
         e.put("schema_version", SCHEMA_VERSION);

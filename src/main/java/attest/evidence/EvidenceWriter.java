@@ -1,11 +1,16 @@
 package attest.evidence;
 
 import org.hibernate.SessionFactory;
-import org.hibernate.StatelessSession;
-import org.hibernate.Transaction;
+import org.hibernate.engine.jdbc.connections.spi.ConnectionProvider;
+import org.hibernate.engine.spi.SessionFactoryImplementor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +40,11 @@ public final class EvidenceWriter implements AutoCloseable {
     }
 
     private final SessionFactory sessionFactory;
+    /** The pool the session factory uses: the writer's commits are plain JDBC on it. */
+    private final DataSource dataSource;
     private final attest.evidence.chain.EvidenceChain chain;
+    /** The chain head, held by the writer thread between its commits (read again after a failed one). */
+    private final attest.evidence.chain.EvidenceChain.Appender appender;
     private volatile attest.evidence.crypto.PayloadCipher cipher;
     private final EvidenceLanes<Write> lanes;
     private final int maxBatch;
@@ -64,7 +73,10 @@ public final class EvidenceWriter implements AutoCloseable {
                           int maxBatch, Duration linger, Duration commitTimeout, int refusalCapacity,
                           int maxRefusalsPerBatch) {
         this.sessionFactory = sessionFactory;
+        this.dataSource = ((SessionFactoryImplementor) sessionFactory).getServiceRegistry()
+                .requireService(ConnectionProvider.class).unwrap(DataSource.class);
         this.chain = chain;
+        this.appender = chain.appender();
         this.lanes = new EvidenceLanes<>(queueCapacity, refusalCapacity, maxRefusalsPerBatch);
         this.maxBatch = maxBatch;
         this.lingerNanos = linger.toNanos();
@@ -294,22 +306,11 @@ public final class EvidenceWriter implements AutoCloseable {
     }
 
     private void commit(List<Write> batch) {
-        Transaction tx = null;
-        try (StatelessSession session = sessionFactory.openStatelessSession()) {
-            session.setJdbcBatchSize(maxBatch);
-            tx = session.beginTransaction();
-            for (Write w : batch) {
-                if (w.summary() != null) {
-                    session.doWork(w.summary()::insert);
-                } else if (w.insert()) {
-                    session.insert(w.record());
-                } else {
-                    session.update(w.record());
-                }
-                if (w.event() != null) {
-                    session.insert(w.event());
-                }
-            }
+        Connection c = null;
+        try {
+            c = dataSource.getConnection();
+            c.setAutoCommit(false);
+            write(c, batch);
             java.time.Instant now = java.time.Instant.now();
             List<attest.evidence.chain.EvidenceChain.Entry> entries = new ArrayList<>(batch.size());
             for (Write w : batch) {
@@ -319,27 +320,93 @@ public final class EvidenceWriter implements AutoCloseable {
                         : w.refusal() ? compact(attest.evidence.chain.ChainRecords.call(w.record(), now))
                         : attest.evidence.chain.ChainRecords.call(w.record(), now));
             }
-            session.doWork(connection -> chain.append(connection, entries));
-            tx.commit();
+            appender.append(c, entries);
+            c.commit();
+            appender.committed();
             commits.incrementAndGet();
             written.addAndGet(batch.size());
             healthy = true;
             for (Write w : batch) {
                 w.done().complete(null);
             }
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (SQLException | RuntimeException | LinkageError | AssertionError e) {
             // a driver may throw an Error on a dead connection (AssertionError with -ea): treat it as a failed commit
             healthy = false;
+            appender.forget();
             try {
-                if (tx != null && tx.isActive()) {
-                    tx.rollback();
+                if (c != null) {
+                    c.rollback();
                 }
-            } catch (RuntimeException ignored) {
+            } catch (SQLException | RuntimeException ignored) {
                 // the connection is gone; the rollback has nothing to undo
             }
             LOG.warn("evidence commit of {} writes failed: {}", batch.size(), rootMessage(e));
             for (Write w : batch) {
                 w.done().completeExceptionally(new EvidenceUnavailableException("evidence store unavailable"));
+            }
+        } finally {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (SQLException | RuntimeException ignored) {
+                    // the pool evicts a broken connection
+                }
+            }
+        }
+    }
+
+    /**
+     * The batch's rows in plain JDBC, one batch per statement: record inserts, record updates (each must find its
+     * row), outbox events; refusal summaries one by one (rare).
+     */
+    private static void write(Connection c, List<Write> batch) throws SQLException {
+        int inserts = 0;
+        int updates = 0;
+        int events = 0;
+        for (Write w : batch) {
+            if (w.summary() != null) {
+                w.summary().insert(c);
+            } else if (w.insert()) {
+                inserts++;
+            } else {
+                updates++;
+            }
+            if (w.event() != null) {
+                events++;
+            }
+        }
+        if (inserts > 0) {
+            try (PreparedStatement ps = c.prepareStatement(EvidenceRows.INSERT_RECORD)) {
+                for (Write w : batch) {
+                    if (w.summary() == null && w.insert()) {
+                        EvidenceRows.addInsert(c, ps, w.record());
+                    }
+                }
+                ps.executeBatch();
+            }
+        }
+        if (updates > 0) {
+            try (PreparedStatement ps = c.prepareStatement(EvidenceRows.UPDATE_RECORD)) {
+                for (Write w : batch) {
+                    if (w.summary() == null && !w.insert()) {
+                        EvidenceRows.addUpdate(c, ps, w.record());
+                    }
+                }
+                for (int n : ps.executeBatch()) {
+                    if (n != 1 && n != Statement.SUCCESS_NO_INFO) {
+                        throw new SQLException("an evidence record to update was not found");
+                    }
+                }
+            }
+        }
+        if (events > 0) {
+            try (PreparedStatement ps = c.prepareStatement(EvidenceRows.INSERT_OUTBOX)) {
+                for (Write w : batch) {
+                    if (w.event() != null) {
+                        EvidenceRows.addEvent(ps, w.event());
+                    }
+                }
+                ps.executeBatch();
             }
         }
     }

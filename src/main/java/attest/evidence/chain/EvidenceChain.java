@@ -37,75 +37,171 @@ public final class EvidenceChain {
         return chainId;
     }
 
-    /** Appends the entries in order; returns their positions. */
+    /**
+     * Appends the entries in order; returns their positions. The head row is read and locked first
+     * ({@code FOR UPDATE}): for appenders that write now and then (approvals, auditors' actions, a survivor's
+     * statements). The evidence writer keeps the head in memory instead ({@link #appender()}).
+     */
     public List<Long> append(Connection c, List<Entry> entries) throws SQLException {
-        if (entries.isEmpty()) {
-            return List.of();
+        return appender().append(c, entries);
+    }
+
+    /** An appender that keeps this chain's head in memory between its appends (one per writer thread). */
+    public Appender appender() {
+        return new Appender();
+    }
+
+    /** The head of the chain: size, hash and Merkle frontier. */
+    private record Head(long size, byte[] head, Merkle.Frontier tree) {
+    }
+
+    /** The entries rendered at their positions after a head, and the head they make. */
+    private record Rendered(Head after, List<byte[]> canonicals, List<byte[]> hashes, List<long[]> completedAt,
+                            List<byte[]> completed) {
+    }
+
+    /**
+     * Appends for one writer, holding the chain head in memory: it is read (and locked) once, then each append
+     * moves it with one conditional statement on the head row ({@code WHERE size = <the size held> AND closed_by
+     * IS NULL}) instead of a locked read. When that finds no row, the head moved under the writer: another appender
+     * of this chain got there first (approvals, auditors' actions and a survivor's statements append to it too),
+     * or a survivor fenced it. The head is then read and locked again, in the same transaction, and a fenced chain
+     * fails the append as before. The head held only counts once the transaction committed ({@link #committed});
+     * any append that does not reach it leaves the head unknown, to be read again.
+     */
+    public final class Appender {
+        private Head known;
+        private Head pending;
+
+        private Appender() {
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain_head (chain_id, size, head) "
-                + "VALUES (?, 0, ?) ON CONFLICT (chain_id) DO NOTHING")) {
-            ps.setString(1, chainId);
-            ps.setBytes(2, ChainHash.GENESIS);
-            ps.executeUpdate();
+
+        /** Appends the entries in order, in the caller's transaction; returns their positions. */
+        public List<Long> append(Connection c, List<Entry> entries) throws SQLException {
+            Head from = known;
+            known = null;
+            pending = null;
+            if (entries.isEmpty()) {
+                known = from;
+                return List.of();
+            }
+            Rendered r = null;
+            if (from != null) {
+                r = render(from, entries);
+                if (!advance(c, from, r.after())) {
+                    r = null; // moved under us: read it again, locked
+                }
+            }
+            if (r == null) {
+                from = lock(c);
+                r = render(from, entries);
+                if (!advance(c, from, r.after())) {
+                    throw new SQLException("evidence chain " + chainId + " head changed while locked");
+                }
+            }
+            List<Long> positions = new ArrayList<>(entries.size());
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain (chain_id, position, kind, "
+                    + "subject_id, recorded_at, canonical, hash) VALUES (?,?,?,?,?,?,?)")) {
+                for (int i = 0; i < entries.size(); i++) {
+                    Entry e = entries.get(i);
+                    long position = from.size() + 1 + i;
+                    ps.setString(1, chainId);
+                    ps.setLong(2, position);
+                    ps.setString(3, e.kind());
+                    ps.setObject(4, e.subjectId());
+                    ps.setTimestamp(5, Timestamp.from(e.at()));
+                    ps.setBytes(6, r.canonicals().get(i));
+                    ps.setBytes(7, r.hashes().get(i));
+                    ps.addBatch();
+                    positions.add(position);
+                }
+                ps.executeBatch();
+            }
+            for (int i = 0; i < r.completed().size(); i++) {
+                MerkleStore.insert(c, chainId, (int) r.completedAt().get(i)[0], r.completedAt().get(i)[1],
+                        r.completed().get(i));
+            }
+            pending = r.after();
+            return positions;
         }
-        long size;
-        byte[] head;
-        byte[] stored;
-        try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier, closed_by FROM evidence_chain_head "
-                + "WHERE chain_id = ? FOR UPDATE")) {
-            ps.setString(1, chainId);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                size = rs.getLong(1);
-                head = rs.getBytes(2);
-                stored = rs.getBytes(3);
-                if (rs.getString(4) != null) {
-                    // fenced: a survivor signed this chain's size and head as final (section 4.5); nothing more
-                    // is appended until the instance starts its chain again
-                    throw new SQLException("evidence chain " + chainId + " was closed by instance " + rs.getString(4));
+
+        /** The transaction of the last append committed: its head is the head from now on. */
+        public void committed() {
+            known = pending;
+            pending = null;
+        }
+
+        /** The transaction of the last append did not commit (or may not have): read the head again next time. */
+        public void forget() {
+            known = null;
+            pending = null;
+        }
+
+        /** Whether the head is held (for tests). */
+        public boolean holdsHead() {
+            return known != null;
+        }
+
+        private Head lock(Connection c) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain_head (chain_id, size, head) "
+                    + "VALUES (?, 0, ?) ON CONFLICT (chain_id) DO NOTHING")) {
+                ps.setString(1, chainId);
+                ps.setBytes(2, ChainHash.GENESIS);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier, closed_by "
+                    + "FROM evidence_chain_head WHERE chain_id = ? FOR UPDATE")) {
+                ps.setString(1, chainId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getString(4) != null) {
+                        // fenced: a survivor signed this chain's size and head as final (section 4.5); nothing more
+                        // is appended until the instance starts its chain again
+                        throw new SQLException("evidence chain " + chainId + " was closed by instance "
+                                + rs.getString(4));
+                    }
+                    long size = rs.getLong(1);
+                    return new Head(size, rs.getBytes(2), MerkleStore.frontier(c, chainId, size, rs.getBytes(3), true));
                 }
             }
         }
-        Merkle.Frontier tree = MerkleStore.frontier(c, chainId, size, stored, true);
+
+        /** Moves the head row from {@code from} to {@code to}, if it is still at {@code from} and not fenced. */
+        private boolean advance(Connection c, Head from, Head to) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_chain_head SET size = ?, head = ?, "
+                    + "frontier = ? WHERE chain_id = ? AND size = ? AND closed_by IS NULL")) {
+                ps.setLong(1, to.size());
+                ps.setBytes(2, to.head());
+                ps.setBytes(3, to.tree().encode());
+                ps.setString(4, chainId);
+                ps.setLong(5, from.size());
+                return ps.executeUpdate() == 1;
+            }
+        }
+    }
+
+    private Rendered render(Head from, List<Entry> entries) {
+        Merkle.Frontier tree = Merkle.Frontier.of(from.size(), from.tree().nodes());
+        byte[] head = from.head();
+        long size = from.size();
+        List<byte[]> canonicals = new ArrayList<>(entries.size());
+        List<byte[]> hashes = new ArrayList<>(entries.size());
         List<long[]> completedAt = new ArrayList<>();
         List<byte[]> completed = new ArrayList<>();
-        List<Long> positions = new ArrayList<>(entries.size());
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain (chain_id, position, kind, "
-                + "subject_id, recorded_at, canonical, hash) VALUES (?,?,?,?,?,?,?)")) {
-            for (Entry e : entries) {
-                long position = ++size;
-                byte[] canonical = Canonical.of(envelope(chainId, position, e));
-                head = ChainHash.link(head, canonical);
-                tree.appendLeaf(Merkle.leaf(canonical), (level, index, hash) -> {
-                    if (level >= MerkleStore.CACHE_LEVEL) {
-                        completedAt.add(new long[]{level, index});
-                        completed.add(hash);
-                    }
-                });
-                ps.setString(1, chainId);
-                ps.setLong(2, position);
-                ps.setString(3, e.kind());
-                ps.setObject(4, e.subjectId());
-                ps.setTimestamp(5, Timestamp.from(e.at()));
-                ps.setBytes(6, canonical);
-                ps.setBytes(7, head);
-                ps.addBatch();
-                positions.add(position);
-            }
-            ps.executeBatch();
+        for (Entry e : entries) {
+            long position = ++size;
+            byte[] canonical = Canonical.of(envelope(chainId, position, e));
+            head = ChainHash.link(head, canonical);
+            tree.appendLeaf(Merkle.leaf(canonical), (level, index, hash) -> {
+                if (level >= MerkleStore.CACHE_LEVEL) {
+                    completedAt.add(new long[]{level, index});
+                    completed.add(hash);
+                }
+            });
+            canonicals.add(canonical);
+            hashes.add(head);
         }
-        for (int i = 0; i < completed.size(); i++) {
-            MerkleStore.insert(c, chainId, (int) completedAt.get(i)[0], completedAt.get(i)[1], completed.get(i));
-        }
-        try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_chain_head SET size = ?, head = ?, frontier = ? "
-                + "WHERE chain_id = ?")) {
-            ps.setLong(1, size);
-            ps.setBytes(2, head);
-            ps.setBytes(3, tree.encode());
-            ps.setString(4, chainId);
-            ps.executeUpdate();
-        }
-        return positions;
+        return new Rendered(new Head(size, head, tree), canonicals, hashes, completedAt, completed);
     }
 
     /** The canonical entry: format, chain id, position, kind, subject, time and the record itself. */

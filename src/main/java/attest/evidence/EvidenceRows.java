@@ -1,0 +1,153 @@
+package attest.evidence;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.UUID;
+
+/**
+ * The evidence writer's rows in plain JDBC: {@code evidence_record} inserts and updates and {@code evidence_outbox}
+ * inserts, bound in batches on the writer's connection. The column map is the entities' ({@link EvidenceRecord},
+ * {@link OutboxEvent}), which stay the mapping for reads: every column Hibernate wrote is written with the same
+ * value (EvidenceRowsTest compares the rows both write), the outbox id is left to the database (no generated key
+ * is read back, so inserts batch).
+ */
+final class EvidenceRows {
+    /** Every column of evidence_record but the id, in binding order. */
+    private static final String[] COLUMNS = {
+        "request_id", "instance_id", "state", "outcome", "received_at", "forwarded_at", "first_byte_at",
+        "completed_at", "duration_ms", "source_address", "subject", "username", "principal_type", "client_id",
+        "realm_roles", "groups", "token_id", "issuer", "auth_error", "method", "path", "upstream", "model",
+        "streamed", "decision", "rule_id", "rules_version", "reason", "status", "upstream_status", "error_code",
+        "request_body", "request_size", "request_sha256", "response_body", "response_size", "response_sha256",
+        "response_truncated", "masking_rule_set", "masking_exempt", "masking_report", "raw_response_size",
+        "raw_response_sha256", "approval_id", "raw_response_body", "forwarded_sha256", "correlation_id",
+        "stream_timings", "payload_key_id", "key_id", "usage_status", "prompt_tokens", "completion_tokens",
+        "total_tokens", "cached_tokens", "reasoning_tokens", "estimated_tokens", "payload_purged"};
+
+    static final String INSERT_RECORD = "INSERT INTO evidence_record (id, " + String.join(", ", COLUMNS)
+            + ") VALUES (?" + ", ?".repeat(COLUMNS.length) + ")";
+    static final String UPDATE_RECORD = "UPDATE evidence_record SET " + String.join(" = ?, ", COLUMNS)
+            + " = ? WHERE id = ?";
+    static final String INSERT_OUTBOX = "INSERT INTO evidence_outbox (event_id, topic, event_key, payload, "
+            + "created_at, published_at) VALUES (?, ?, ?, ?, ?, ?)";
+
+    private EvidenceRows() {
+    }
+
+    /** Adds a record's insert to the batch of {@link #INSERT_RECORD}. */
+    static void addInsert(Connection c, PreparedStatement ps, EvidenceRecord r) throws SQLException {
+        ps.setObject(1, r.getId());
+        bind(c, ps, 2, r);
+        ps.addBatch();
+    }
+
+    /** Adds a record's update (every column, as Hibernate's update of the entity) to the batch of {@link #UPDATE_RECORD}. */
+    static void addUpdate(Connection c, PreparedStatement ps, EvidenceRecord r) throws SQLException {
+        int next = bind(c, ps, 1, r);
+        ps.setObject(next, r.getId());
+        ps.addBatch();
+    }
+
+    /** Adds an event to the batch of {@link #INSERT_OUTBOX}. */
+    static void addEvent(PreparedStatement ps, OutboxEvent e) throws SQLException {
+        ps.setObject(1, e.getEventId());
+        ps.setString(2, e.getTopic());
+        ps.setString(3, e.getEventKey());
+        ps.setString(4, e.getPayload());
+        time(ps, 5, e.getCreatedAt());
+        time(ps, 6, e.getPublishedAt());
+        ps.addBatch();
+    }
+
+    /** Binds the columns of {@link #COLUMNS} from {@code i}; returns the next index. */
+    private static int bind(Connection c, PreparedStatement ps, int i, EvidenceRecord r) throws SQLException {
+        ps.setString(i++, r.getRequestId());
+        ps.setString(i++, r.getInstanceId());
+        ps.setString(i++, r.getState());
+        ps.setString(i++, r.getOutcome());
+        time(ps, i++, r.getReceivedAt());
+        time(ps, i++, r.getForwardedAt());
+        time(ps, i++, r.getFirstByteAt());
+        time(ps, i++, r.getCompletedAt());
+        ps.setObject(i++, r.getDurationMs(), Types.BIGINT);
+        ps.setString(i++, r.getSourceAddress());
+        ps.setString(i++, r.getSubject());
+        ps.setString(i++, r.getUsername());
+        ps.setString(i++, r.getPrincipalType());
+        ps.setString(i++, r.getClientId());
+        texts(c, ps, i++, r.getRealmRoles());
+        texts(c, ps, i++, r.getGroups());
+        ps.setString(i++, r.getTokenId());
+        ps.setString(i++, r.getIssuer());
+        ps.setString(i++, r.getAuthError());
+        ps.setString(i++, r.getMethod());
+        ps.setString(i++, r.getPath());
+        ps.setString(i++, r.getUpstream());
+        ps.setString(i++, r.getModel());
+        ps.setObject(i++, r.getStreamed(), Types.BOOLEAN);
+        ps.setString(i++, r.getDecision());
+        ps.setString(i++, r.getRuleId());
+        ps.setString(i++, r.getRulesVersion());
+        ps.setString(i++, r.getReason());
+        ps.setObject(i++, r.getStatus(), Types.INTEGER);
+        ps.setObject(i++, r.getUpstreamStatus(), Types.INTEGER);
+        ps.setString(i++, r.getErrorCode());
+        ps.setBytes(i++, r.getRequestBody());
+        ps.setObject(i++, r.getRequestSize(), Types.BIGINT);
+        ps.setString(i++, r.getRequestSha256());
+        ps.setBytes(i++, r.getResponseBody());
+        ps.setObject(i++, r.getResponseSize(), Types.BIGINT);
+        ps.setString(i++, r.getResponseSha256());
+        ps.setObject(i++, r.getResponseTruncated(), Types.BOOLEAN);
+        ps.setString(i++, r.getMaskingRuleSet());
+        ps.setObject(i++, r.getMaskingExempt(), Types.BOOLEAN);
+        ps.setString(i++, r.getMaskingReport());
+        ps.setObject(i++, r.getRawResponseSize(), Types.BIGINT);
+        ps.setString(i++, r.getRawResponseSha256());
+        uuid(ps, i++, r.getApprovalId());
+        ps.setBytes(i++, r.getRawResponseBody());
+        ps.setString(i++, r.getForwardedSha256());
+        ps.setString(i++, r.getCorrelationId());
+        ps.setString(i++, r.getStreamTimings());
+        ps.setString(i++, r.getPayloadKeyId());
+        uuid(ps, i++, r.getKeyId());
+        ps.setString(i++, r.getUsageStatus());
+        ps.setObject(i++, r.getPromptTokens(), Types.BIGINT);
+        ps.setObject(i++, r.getCompletionTokens(), Types.BIGINT);
+        ps.setObject(i++, r.getTotalTokens(), Types.BIGINT);
+        ps.setObject(i++, r.getCachedTokens(), Types.BIGINT);
+        ps.setObject(i++, r.getReasoningTokens(), Types.BIGINT);
+        ps.setObject(i++, r.getEstimatedTokens(), Types.BIGINT);
+        ps.setBoolean(i++, r.isPayloadPurged());
+        return i;
+    }
+
+    private static void time(PreparedStatement ps, int i, Instant t) throws SQLException {
+        if (t == null) {
+            ps.setNull(i, Types.TIMESTAMP_WITH_TIMEZONE);
+        } else {
+            ps.setObject(i, OffsetDateTime.ofInstant(t, ZoneOffset.UTC), Types.TIMESTAMP_WITH_TIMEZONE);
+        }
+    }
+
+    private static void uuid(PreparedStatement ps, int i, UUID u) throws SQLException {
+        if (u == null) {
+            ps.setNull(i, Types.OTHER);
+        } else {
+            ps.setObject(i, u);
+        }
+    }
+
+    private static void texts(Connection c, PreparedStatement ps, int i, String[] values) throws SQLException {
+        if (values == null) {
+            ps.setNull(i, Types.ARRAY);
+        } else {
+            ps.setArray(i, c.createArrayOf("text", values));
+        }
+    }
+}

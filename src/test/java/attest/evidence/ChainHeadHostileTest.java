@@ -1,0 +1,201 @@
+package attest.evidence;
+
+import attest.evidence.chain.ChainHash;
+import attest.evidence.chain.EvidenceChain;
+import attest.evidence.chain.Merkle;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The evidence writer holds its chain head in memory; the head row moved under it by another connection must never
+ * fork, skip or overwrite the chain. Another appender of the same chain (an approval, an auditor's action) moves it
+ * legitimately: the writer's next commit appends after it. A survivor's fence ({@code closed_by}) fails the batch
+ * closed, and nothing of it is stored; once the chain is open again the next batch commits. Each time the chain
+ * still verifies: gap-free positions, every hash linked to the one before, the head row and its Merkle frontier
+ * those of the entries.
+ */
+class ChainHeadHostileTest {
+    static Database db;
+    static final String CHAIN = "hostile";
+
+    @BeforeAll
+    static void up() throws Exception {
+        db = Database.open("", "", "", Files.createTempDirectory("attest-head-pg"), 0, 4, Duration.ofSeconds(2));
+    }
+
+    @AfterAll
+    static void down() {
+        db.close();
+    }
+
+    static EvidenceRecord record() {
+        EvidenceRecord r = new EvidenceRecord();
+        r.setId(UUID.randomUUID());
+        r.setRequestId(UUID.randomUUID().toString());
+        r.setInstanceId(CHAIN);
+        r.setState(EvidenceRecord.TERMINAL);
+        r.setOutcome("denied");
+        r.setStatus(403);
+        r.setReceivedAt(Instant.now());
+        r.setCompletedAt(Instant.now());
+        return r;
+    }
+
+    static void write(EvidenceWriter writer) {
+        EvidenceRecord r = record();
+        writer.insert(r, EvidenceEvents.terminal(r, "t", Instant.now()));
+    }
+
+    @Test
+    void should_append_after_another_appender_and_fail_closed_on_a_fence() throws Exception {
+        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(CHAIN), 10, 4,
+                Duration.ZERO, Duration.ofSeconds(5));
+        try {
+            write(writer);
+            write(writer);
+            assertThat(verified()).isEqualTo(2);
+
+            // another appender of the chain, on its own connection (as approvals and auditors' actions do)
+            try (Connection c = db.dataSource().getConnection()) {
+                c.setAutoCommit(false);
+                new EvidenceChain(CHAIN).append(c, List.of(
+                        new EvidenceChain.Entry("audit.payload_read", UUID.randomUUID(), Instant.now(), Map.of("a", 1)),
+                        new EvidenceChain.Entry("audit.payload_read", UUID.randomUUID(), Instant.now(), Map.of("a", 2))));
+                c.commit();
+            }
+            write(writer);
+            assertThat(verified()).isEqualTo(5);
+
+            // a survivor fences the chain: the batch fails closed, nothing of it is stored
+            exec("UPDATE evidence_chain_head SET closed_by = 'survivor', closed_at = now() WHERE chain_id = ?");
+            long records = count("SELECT count(*) FROM evidence_record WHERE instance_id = ?");
+            long events = count("SELECT count(*) FROM evidence_outbox o JOIN evidence_record e "
+                    + "ON o.event_key = e.id::text WHERE e.instance_id = ?");
+            EvidenceRecord refused = record();
+            assertThatThrownBy(() -> writer.insert(refused, EvidenceEvents.terminal(refused, "t", Instant.now())))
+                    .isInstanceOf(EvidenceUnavailableException.class);
+            assertThat(writer.healthy()).isFalse();
+            assertThatThrownBy(() -> write(writer)).isInstanceOf(EvidenceUnavailableException.class);
+            assertThat(count("SELECT count(*) FROM evidence_record WHERE instance_id = ?")).isEqualTo(records);
+            assertThat(count("SELECT count(*) FROM evidence_outbox o JOIN evidence_record e "
+                    + "ON o.event_key = e.id::text WHERE e.instance_id = ?")).isEqualTo(events);
+            assertThat(count("SELECT count(*) FROM evidence_outbox WHERE event_key = '" + refused.getId() + "' "
+                    + "AND ? IS NOT NULL")).isZero();
+            assertThat(verified()).isEqualTo(5);
+
+            // the instance opens its chain again (as at its start): the next batch commits after the fenced head
+            exec("UPDATE evidence_chain_head SET closed_by = NULL, closed_at = NULL WHERE chain_id = ?");
+            write(writer);
+            assertThat(writer.healthy()).isTrue();
+            assertThat(verified()).isEqualTo(6);
+        } finally {
+            writer.close();
+        }
+    }
+
+    @Test
+    void should_never_reuse_a_position_when_appenders_race() throws Exception {
+        String chain = CHAIN + "-race";
+        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 100, 8,
+                Duration.ZERO, Duration.ofSeconds(10));
+        try {
+            List<java.util.concurrent.CompletableFuture<Void>> calls = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                EvidenceRecord r = record();
+                r.setInstanceId(chain);
+                calls.add(writer.commit(r, true, EvidenceEvents.terminal(r, "t", Instant.now())));
+                if (i % 4 == 0) {
+                    try (Connection c = db.dataSource().getConnection()) {
+                        c.setAutoCommit(false);
+                        new EvidenceChain(chain).append(c, List.of(new EvidenceChain.Entry("audit.payload_read",
+                                UUID.randomUUID(), Instant.now(), Map.of("i", i))));
+                        c.commit();
+                    }
+                }
+            }
+            java.util.concurrent.CompletableFuture.allOf(calls.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(verified(chain)).isEqualTo(50);
+        } finally {
+            writer.close();
+        }
+    }
+
+    static long verified() throws SQLException {
+        return verified(CHAIN);
+    }
+
+    /** Checks the chain's links, positions, head row and frontier; returns its size. */
+    static long verified(String chain) throws SQLException {
+        try (Connection c = db.dataSource().getConnection()) {
+            byte[] prev = ChainHash.GENESIS;
+            long expected = 1;
+            Merkle.Frontier tree = new Merkle.Frontier();
+            try (PreparedStatement ps = c.prepareStatement("SELECT position, canonical, hash FROM evidence_chain "
+                    + "WHERE chain_id = ? ORDER BY position")) {
+                ps.setString(1, chain);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        assertThat(rs.getLong(1)).as("position").isEqualTo(expected++);
+                        byte[] canonical = rs.getBytes(2);
+                        assertThat(new String(canonical, java.nio.charset.StandardCharsets.UTF_8))
+                                .contains("\"position\":" + rs.getLong(1) + ",");
+                        prev = ChainHash.link(prev, canonical);
+                        assertThat(rs.getBytes(3)).as("hash at %d", rs.getLong(1)).isEqualTo(prev);
+                        tree.appendLeaf(Merkle.leaf(canonical), null);
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT size, head, frontier FROM evidence_chain_head "
+                    + "WHERE chain_id = ?")) {
+                ps.setString(1, chain);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getLong(1)).isEqualTo(expected - 1);
+                    assertThat(rs.getBytes(2)).isEqualTo(prev);
+                    assertThat(Arrays.equals(rs.getBytes(3), tree.encode())).as("frontier").isTrue();
+                }
+            }
+            // and the project's verifier finds no fault in it (no checkpoint is signed here)
+            attest.evidence.chain.Verifier.Report report = new attest.evidence.chain.Verifier(Map.of())
+                    .verify(new attest.evidence.chain.DatabaseSource(c));
+            assertThat(report.faults()).as(report.summary()).isEmpty();
+            assertThat(report.code()).isNotEqualTo(attest.evidence.chain.Verifier.TAMPERED);
+            return expected - 1;
+        }
+    }
+
+    static void exec(String sql) throws SQLException {
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, CHAIN);
+            ps.executeUpdate();
+        }
+    }
+
+    static long count(String sql) throws SQLException {
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, CHAIN);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+}
