@@ -45,7 +45,7 @@ bench_stack -Dbench.variants="$VARIANTS"
 KEY=$(prop demo_key)
 IFS=, read -r -a NAMES <<< "$VARIANTS"
 url() { if [ "$1" = nginx ]; then echo "$PROXY/v1/chat/completions"; else echo "$(prop "gateway_$1")/llm/v1/chat/completions"; fi; }
-auth() { if [ "$1" = nginx ]; then echo "$KEY"; else bench_token; fi; }
+auth() { if [ "$1" = nginx ]; then echo "$KEY"; else bench_token || kill $$; fi; }
 
 for v in "${NAMES[@]}"; do
   echo "[guarantees] warming up $v ($WARMUP, $CONNECTIONS connections)"

@@ -86,9 +86,12 @@ bench_cleanup() {
 prop() { grep "^$1=" target/bench/ready.properties | cut -d= -f2-; }
 
 bench_token() { # a fresh access token for alice (the realm's tokens live 5 minutes; a run takes longer)
-  curl -sf -d grant_type=password -d client_id=attest-cli -d username=alice -d password=alice \
-    http://127.0.0.1:8180/realms/attest/protocol/openid-connect/token \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+  local answer
+  # a Keycloak that the stack reused (another stack's) may stop during the run: then say so and stop
+  answer=$(curl -sf -m 30 -d grant_type=password -d client_id=attest-cli -d username=alice -d password=alice \
+    http://127.0.0.1:8180/realms/attest/protocol/openid-connect/token) \
+    || { echo "[bench] no token from Keycloak on 127.0.0.1:8180 (stopped?): the run stops" >&2; return 1; }
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' <<< "$answer"
 }
 
 # wrk_to <file> <url> <auth> [connections] [threads] [duration]: the chat completion, with the latency
