@@ -28,7 +28,17 @@ public final class BenchStack {
         return p;
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run();
+        } catch (Exception e) {
+            // the services it started keep the JVM alive: end it, so that the script waiting for it stops too
+            System.out.println("[bench] the stack failed: " + e.getClass().getSimpleName() + " " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    private static void run() throws Exception {
         Path repo = Path.of("").toAbsolutePath();
         Path work = repo.resolve("target/bench");
         Files.createDirectories(work);
