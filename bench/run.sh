@@ -26,77 +26,14 @@ WARMUP=${WARMUP:-10s}
 OUT=target/bench
 mkdir -p "$OUT"
 
-NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
-if ! command -v wrk >/dev/null || [ -z "$NGINX" ]; then
-  echo "[bench] installing wrk and nginx (Debian packages)"
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk nginx-light >/dev/null 2>&1 \
-    || apt-get install -y -qq wrk nginx >/dev/null
-  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-STATIC_PORT=$(free_port); PROXY_PORT=$(free_port)
-NGX="$(pwd)/$OUT/nginx"
-mkdir -p "$NGX/logs" "$NGX/tmp"
-ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"demo-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
-EVENT='data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,"model":"demo-model","choices":[{"index":0,"delta":{"content":"Hello!"}}]}\n\ndata: [DONE]\n\n'
-cat > "$NGX/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-user root;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $NGX/tmp/body; proxy_temp_path $NGX/tmp/proxy; fastcgi_temp_path $NGX/tmp/fastcgi;
-  uwsgi_temp_path $NGX/tmp/uwsgi; scgi_temp_path $NGX/tmp/scgi;
-  map \$http_x_bench_stream \$answer { default /answer.json; 1 /answer.sse; }
-  # the static upstream
-  server {
-    listen 127.0.0.1:$STATIC_PORT;
-    keepalive_requests 1000000;
-    location / { rewrite ^ \$answer last; }
-    location = /answer.json { internal; default_type application/json; return 200 '$ANSWER'; }
-    location = /answer.sse { internal; default_type text/event-stream; return 200 '$EVENT'; }
-  }
-  # the plain reverse proxy in front of it (keep-alive to the upstream, as Attest does)
-  upstream static { server 127.0.0.1:$STATIC_PORT; keepalive 64; }
-  server {
-    listen 127.0.0.1:$PROXY_PORT;
-    keepalive_requests 1000000;
-    location / { proxy_pass http://static; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-CONF
-"$NGINX" -t -q -c "$NGX/nginx.conf" -p "$NGX" 2>/dev/null || "$NGINX" -t -c "$NGX/nginx.conf" -p "$NGX"
-"$NGINX" -c "$NGX/nginx.conf" -p "$NGX" &
-NGINX_PID=$!
-STATIC="http://127.0.0.1:$STATIC_PORT"; PROXY="http://127.0.0.1:$PROXY_PORT"
-
-if [ -z "${BENCH_CLASSPATH:-}" ]; then # the CI smoke passes the test classpath it already has
-  echo "[bench] building"
-  mvn -q -B ${MVN_OPTS:-} -DskipTests test-compile
-  mvn -q -B ${MVN_OPTS:-} dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt" >/dev/null
-  BENCH_CLASSPATH="target/test-classes:target/classes:$(cat "$OUT/classpath.txt")"
-fi
-rm -f "$OUT/ready.properties" "$OUT/stdin.$$"
-mkfifo "$OUT/stdin.$$"
-java -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" -Dbench.kafka="${KAFKA:-true}" attest.stack.BenchStack < "$OUT/stdin.$$" > "$OUT/stack.log" 2>&1 &
-STACK=$!
-exec 3> "$OUT/stdin.$$"
-cleanup() {
-  exec 3>&-; wait "$STACK" 2>/dev/null || true; rm -f "$OUT/stdin.$$"
-  kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true
-}
-trap cleanup EXIT
-echo "[bench] starting the stack (Keycloak, Kafka, PostgreSQL, demo upstream, gateway); log: $OUT/stack.log"
-for _ in $(seq 1 300); do [ -f "$OUT/ready.properties" ] && break; sleep 1; kill -0 "$STACK" 2>/dev/null || { cat "$OUT/stack.log"; exit 1; }; done
-[ -f "$OUT/ready.properties" ] || { echo "[bench] stack did not start"; exit 1; }
-prop() { grep "^$1=" "$OUT/ready.properties" | cut -d= -f2-; }
+. bench/lib.sh
+bench_tools
+bench_nginx
+bench_stack
 GATEWAY=$(prop gateway); UNMASKED=$(prop gateway_unmasked); KEY=$(prop demo_key); TOKEN=$(prop token)
 
 run_wrk() { # name url auth
-  BENCH_AUTH="$3" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/chat.lua "$2" > "$OUT/$1.txt"
+  wrk_to "$OUT/$1.txt" "$2" "$3"
 }
 echo "[bench] warming up the gateway"
 BENCH_AUTH="$TOKEN" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/chat.lua "$GATEWAY/llm/v1/chat/completions" > /dev/null

@@ -62,6 +62,34 @@ class BenchSmokeE2EIT {
     }
 
     @Test
+    void should_run_the_guarantees_bench_with_each_guarantee_off_alone_and_print_its_figures() throws Exception {
+        String out = run("bench/guarantees.sh", Map.of("DURATION", "1s", "WARMUP", "1s", "ROUNDS", "1",
+                "CONNECTIONS", "4", "KAFKA", "false"));
+
+        List<String> variants = List.of("all", "identity", "policy", "masking", "evidence", "encryption", "relay",
+                "tracing");
+        // requests/s [range over the rounds] | p50 | p99
+        String figures = " \\| [^|]+ \\| " + NUM + " \\[" + NUM + "-" + NUM + "\\] \\| " + NUM + " \\| " + NUM;
+        for (String title : List.of("saturated, 4 connections", "1 connection")) {
+            assertThat(out).as("guarantees.sh prints its %s table", title).contains(title + " (medians of 1 round(s)");
+            String table = out.substring(out.indexOf(title + " (medians of 1 round(s)"));
+            assertThat(table).as("guarantees.sh prints the nginx anchor (%s)", title)
+                    .containsPattern("\\| nginx" + figures);
+            for (String v : variants) {
+                String diff = "all".equals(v) ? "- \\| -"
+                        : "[+-]?" + NUM + " \\([+-]?" + NUM + "%\\)( within noise)? \\| [+-]?" + NUM;
+                assertThat(table).as("guarantees.sh prints %s (%s)", v, title)
+                        .containsPattern("\\| " + v + figures + " \\| " + diff + " \\| [0-9]+ \\| [0-9]+ \\|");
+            }
+        }
+        assertThat(out).containsPattern("\\[guarantees\\] load before: .*load average")
+                .containsPattern("\\[guarantees\\] load after: .*load average")
+                .containsPattern("non-200 answers in all measured runs: [0-9]+")
+                .containsPattern("\\[guarantees\\] a call with a bogus token, HTTP status per variant:( [a-z]+ [0-9]{3})+")
+                .containsPattern("\\[guarantees\\] store of evidence: records [0-9]+, with encrypted payloads [0-9]+");
+    }
+
+    @Test
     void should_run_the_concurrency_bench_streamed_and_not_and_print_its_figures() throws Exception {
         // outcomes are printed, not judged: on a loaded machine some calls may rightly fail closed (503)
         String out = run("bench/concurrency.sh", Map.of("CALLS", "100", "ANSWER_MS", "1000", "STREAM_MS", "1500",

@@ -12,6 +12,10 @@ import java.util.UUID;
  * demo upstream and the gateway with every feature of the data path on. Writes target/bench/ready.properties
  * (ports, a token, the demo key) and runs until its standard input closes. With {@code -Dbench.upstream=<url>}
  * the gateways call that upstream instead of the demo one (bench/run.sh: a static nginx, as the anchor).
+ * With {@code -Dbench.variants=all,identity,...} (bench/guarantees.sh) it starts instead one gateway per variant
+ * ({@link GuaranteeVariants}: everything on, or one guarantee switched off), each with a database of its own on
+ * the one PostgreSQL (so that one gateway's relay never publishes another's events), and writes
+ * {@code gateway_<variant>=<url>}.
  */
 public final class BenchStack {
     private BenchStack() {
@@ -24,8 +28,18 @@ public final class BenchStack {
         return p;
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
         attest.ops.JvmDefaults.apply(); // as attest.App does
+        try {
+            run();
+        } catch (Exception e) {
+            // the services it started keep the JVM alive: end it, so that the script waiting for it stops too
+            System.out.println("[bench] the stack failed: " + e.getClass().getSimpleName() + " " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    private static void run() throws Exception {
         Path repo = Path.of("").toAbsolutePath();
         Path work = repo.resolve("target/bench");
         Files.createDirectories(work);
@@ -53,6 +67,33 @@ public final class BenchStack {
                 "attest.upstream.llm.base-url", System.getProperty("bench.upstream", demo.baseUrl()),
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString()));
+        String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
+        String variants = System.getProperty("bench.variants", "");
+        if (!variants.isBlank()) {
+            StringBuilder ready = new StringBuilder("demo_key=" + key + "\ntoken=" + token + "\n");
+            for (String variant : variants.split(",")) {
+                Map<String, String> p = onPorts(GuaranteeVariants.settings(variant, settings, work),
+                        PostgresServer.freePort());
+                p.put("attest.db.url", pg.createDatabase("bench_" + variant));
+                Gateway g = started.add(new Gateway(p, GuaranteeVariants.configuration(variant)));
+                g.start();
+                GuaranteeVariants.apply(variant, g.context());
+                ready.append("gateway_").append(variant).append("=http://127.0.0.1:").append(p.get("attest.data.port"))
+                        .append('\n');
+                System.out.println("[bench] gateway " + variant + " on port " + p.get("attest.data.port"));
+            }
+            Files.writeString(work.resolve("ready.properties"), ready.toString());
+            System.out.println("[bench] ready");
+            while (System.in.read() >= 0) {
+                // run until stdin closes
+            }
+            // what each gateway left in its database: the switches did what they say
+            for (String variant : variants.split(",")) {
+                System.out.println("[bench] store of " + variant + ": " + GuaranteeVariants.store(
+                        pg.jdbcUrl().replace("/postgres", "/bench_" + variant)));
+            }
+            System.exit(0);
+        }
         int port = PostgresServer.freePort();
         Gateway gateway = new Gateway(onPorts(settings, port));
         started.add(gateway);
@@ -66,7 +107,6 @@ public final class BenchStack {
         Gateway unmasked = new Gateway(unmaskedSettings);
         started.add(unmasked);
         unmasked.start();
-        String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
         Files.writeString(work.resolve("ready.properties"), String.join("\n",
                 "direct=" + demo.baseUrl(), "gateway=http://127.0.0.1:" + port,
                 "gateway_unmasked=http://127.0.0.1:" + plainPort, "demo_key=" + key,

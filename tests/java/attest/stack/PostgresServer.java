@@ -43,6 +43,15 @@ public final class PostgresServer implements PostgresService {
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     }
 
+    /** Creates a database of its own on this server (bench/guarantees.sh: one per gateway) and returns its URL. */
+    public String createDatabase(String name) throws java.sql.SQLException {
+        try (var c = java.sql.DriverManager.getConnection(jdbcUrl(), "postgres", "");
+             var st = c.createStatement()) {
+            st.execute("CREATE DATABASE \"" + name.replace("\"", "") + "\"");
+        }
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
+    }
+
     public int port() {
         return port;
     }
