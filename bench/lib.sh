@@ -65,7 +65,7 @@ bench_stack() { # java system properties for BenchStack; starts it and waits for
   fi
   rm -f target/bench/ready.properties "$OUT/stdin.$$"
   mkfifo "$OUT/stdin.$$"
-  java -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" -Dbench.kafka="${KAFKA:-true}" "$@" attest.stack.BenchStack \
+  "${JAVA:-java}" -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" -Dbench.kafka="${KAFKA:-true}" "$@" attest.stack.BenchStack \
     < "$OUT/stdin.$$" > "$OUT/stack.log" 2>&1 &
   STACK=$!
   exec 3> "$OUT/stdin.$$"

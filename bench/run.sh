@@ -5,7 +5,8 @@
 # brokering, masking, evidence committed to PostgreSQL and relayed to Kafka); and the time to first byte of
 # streams directly, through the nginx proxy, and through Attest with masking on and off.
 #
-#   bash bench/run.sh                 # defaults: 20 s per run, 32 connections, 2 threads
+#   bash bench/run.sh                 # defaults: 20 s per run, 32 connections, 2 threads, 60 s warm-up
+#   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bash bench/run.sh   # the stack on another JDK
 #   DURATION=60s CONNECTIONS=64 bash bench/run.sh
 #   DURATION=1s WARMUP=1s STREAMS=3 KAFKA=false bash bench/run.sh    # the CI smoke's settings (no broker:
 #                                                                    # the outbox keeps the events)
@@ -22,7 +23,10 @@ DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 STREAMS=${STREAMS:-30}
-WARMUP=${WARMUP:-10s}
+# the JIT keeps compiling for minutes under this load (a 2026-11-29 run still gained 50% after 2 minutes): warm long
+WARMUP=${WARMUP:-60s}
+# the JDK that runs the stack (JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java for 25); its jcmd and jfr profile it
+JDK_BIN=$(dirname "$(readlink -f "$(command -v "${JAVA:-java}")")")
 OUT=target/bench
 mkdir -p "$OUT"
 
@@ -43,11 +47,12 @@ echo "[bench] wrk: nginx reverse proxy, $CONNECTIONS connections"
 run_wrk nginx "$PROXY/v1/chat/completions" "$KEY"
 echo "[bench] wrk: through Attest, $CONNECTIONS connections"
 # PROFILE=1: a JFR recording of the gateway's JVM during this saturated run, rendered as a flame graph
-[ "${PROFILE:-0}" = 1 ] && jcmd "$STACK" JFR.start name=bench settings=profile filename="$(pwd)/$OUT/saturated.jfr" >/dev/null
+[ "${PROFILE:-0}" = 1 ] && "$JDK_BIN/jcmd" "$STACK" JFR.start name=bench settings=profile filename="$(pwd)/$OUT/saturated.jfr" >/dev/null
+TOKEN=$(bench_token)
 run_wrk gateway "$GATEWAY/llm/v1/chat/completions" "$TOKEN"
 if [ "${PROFILE:-0}" = 1 ]; then
-  jcmd "$STACK" JFR.stop name=bench >/dev/null
-  python3 bench/flame.py "$OUT/saturated.jfr" "$OUT/flame" > "$OUT/profile.txt" && head -3 "$OUT/profile.txt"
+  "$JDK_BIN/jcmd" "$STACK" JFR.stop name=bench >/dev/null
+  JAVA_HOME="$(dirname "$JDK_BIN")" python3 bench/flame.py "$OUT/saturated.jfr" "$OUT/flame" > "$OUT/profile.txt" && head -3 "$OUT/profile.txt"
 fi
 # one connection: the latency each call gains, without queueing behind other calls
 CONNECTIONS=1 THREADS=1
@@ -56,6 +61,7 @@ run_wrk direct-1 "$STATIC/v1/chat/completions" "$KEY"
 echo "[bench] wrk: nginx reverse proxy, 1 connection"
 run_wrk nginx-1 "$PROXY/v1/chat/completions" "$KEY"
 echo "[bench] wrk: through Attest, 1 connection"
+TOKEN=$(bench_token)
 run_wrk gateway-1 "$GATEWAY/llm/v1/chat/completions" "$TOKEN"
 
 ttfb() { # url auth
@@ -68,6 +74,7 @@ ttfb() { # url auth
 echo "[bench] time to first byte of streams"
 ttfb "$STATIC/v1/chat/completions" "$KEY" > "$OUT/ttfb-direct.txt"
 ttfb "$PROXY/v1/chat/completions" "$KEY" > "$OUT/ttfb-nginx.txt"
+TOKEN=$(bench_token)
 ttfb "$GATEWAY/llm/v1/chat/completions" "$TOKEN" > "$OUT/ttfb-gateway.txt"
 ttfb "$UNMASKED/llm/v1/chat/completions" "$TOKEN" > "$OUT/ttfb-unmasked.txt"
 
