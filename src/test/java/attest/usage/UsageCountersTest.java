@@ -88,7 +88,7 @@ class UsageCountersTest {
     void what_a_replica_took_ahead_does_not_outlive_its_window() {
         Limit l = limit(200); // chunk 2
         Instant t0 = Instant.parse("2026-11-29T10:00:10Z");
-        MutableClock clock = new MutableClock(t0);
+        attest.identity.FakeClock clock = new attest.identity.FakeClock(t0);
         UsageCounters one = new UsageCounters(db.dataSource(), clock);
         UsageCounters other = new UsageCounters(db.dataSource(), clock);
         assertThat(one.admit(List.of(l))).isEmpty(); // took 2, used 1, one left ahead
@@ -100,7 +100,7 @@ class UsageCountersTest {
         assertThat(one.admit(List.of(l))).isEmpty(); // its own one left ahead: the 200th
         assertThat(one.admit(List.of(l))).isPresent();
         // the next minute: a fresh count; nothing carried over from the old window
-        clock.now = t0.plusSeconds(60);
+        clock.advance(Duration.ofSeconds(60));
         assertThat(one.admit(List.of(l))).isEmpty();
         assertThat(one.used(l)).isEqualTo(2);
     }
@@ -122,29 +122,6 @@ class UsageCountersTest {
             return admitted;
         } finally {
             pool.shutdownNow();
-        }
-    }
-
-    static final class MutableClock extends Clock {
-        volatile Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 }
