@@ -33,6 +33,9 @@ final class EvidenceRows {
             + ") VALUES (?" + ", ?".repeat(COLUMNS.length) + ")";
     static final String UPDATE_RECORD = "UPDATE evidence_record SET " + String.join(" = ?, ", COLUMNS)
             + " = ? WHERE id = ?";
+    /** {@link #UPDATE_RECORD} that fails its transaction unless it finds its row (migration V24). */
+    static final String UPDATE_ONE_RECORD = "WITH updated AS (" + UPDATE_RECORD
+            + " RETURNING 1) SELECT attest_expect_one(count(*)) FROM updated";
     static final String INSERT_OUTBOX = "INSERT INTO evidence_outbox (event_id, topic, event_key, payload, "
             + "created_at, published_at) VALUES (?, ?, ?, ?, ?, ?)";
 
@@ -41,27 +44,44 @@ final class EvidenceRows {
 
     /** Adds a record's insert to the batch of {@link #INSERT_RECORD}. */
     static void addInsert(Connection c, PreparedStatement ps, EvidenceRecord r) throws SQLException {
-        ps.setObject(1, r.getId());
-        bind(c, ps, 2, r);
+        bindInsert(c, ps, 1, r);
         ps.addBatch();
     }
 
     /** Adds a record's update (every column, as Hibernate's update of the entity) to the batch of {@link #UPDATE_RECORD}. */
     static void addUpdate(Connection c, PreparedStatement ps, EvidenceRecord r) throws SQLException {
-        int next = bind(c, ps, 1, r);
-        ps.setObject(next, r.getId());
+        bindUpdate(c, ps, 1, r);
         ps.addBatch();
     }
 
     /** Adds an event to the batch of {@link #INSERT_OUTBOX}. */
     static void addEvent(PreparedStatement ps, OutboxEvent e) throws SQLException {
-        ps.setObject(1, e.getEventId());
-        ps.setString(2, e.getTopic());
-        ps.setString(3, e.getEventKey());
-        ps.setString(4, e.getPayload());
-        time(ps, 5, e.getCreatedAt());
-        time(ps, 6, e.getPublishedAt());
+        bindEvent(ps, 1, e);
         ps.addBatch();
+    }
+
+    /** Binds the parameters of {@link #INSERT_RECORD} from {@code i}; returns the next index. */
+    static int bindInsert(Connection c, PreparedStatement ps, int i, EvidenceRecord r) throws SQLException {
+        ps.setObject(i, r.getId());
+        return bind(c, ps, i + 1, r);
+    }
+
+    /** Binds the parameters of {@link #UPDATE_RECORD} (and {@link #UPDATE_ONE_RECORD}) from {@code i}. */
+    static int bindUpdate(Connection c, PreparedStatement ps, int i, EvidenceRecord r) throws SQLException {
+        int next = bind(c, ps, i, r);
+        ps.setObject(next, r.getId());
+        return next + 1;
+    }
+
+    /** Binds the parameters of {@link #INSERT_OUTBOX} from {@code i}; returns the next index. */
+    static int bindEvent(PreparedStatement ps, int i, OutboxEvent e) throws SQLException {
+        ps.setObject(i, e.getEventId());
+        ps.setString(i + 1, e.getTopic());
+        ps.setString(i + 2, e.getEventKey());
+        ps.setString(i + 3, e.getPayload());
+        time(ps, i + 4, e.getCreatedAt());
+        time(ps, i + 5, e.getPublishedAt());
+        return i + 6;
     }
 
     /** Binds the columns of {@link #COLUMNS} from {@code i}; returns the next index. */

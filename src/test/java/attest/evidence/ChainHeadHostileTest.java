@@ -71,6 +71,8 @@ class ChainHeadHostileTest {
             write(writer);
             write(writer);
             assertThat(verified()).isEqualTo(2);
+            // the first commit reads the head (the long way); the second, with the head held, is one round trip
+            assertThat(writer.commitsInOneTrip()).isEqualTo(1);
 
             // another appender of the chain, on its own connection (as approvals and auditors' actions do)
             try (Connection c = db.dataSource().getConnection()) {
@@ -82,6 +84,11 @@ class ChainHeadHostileTest {
             }
             write(writer);
             assertThat(verified()).isEqualTo(5);
+            // the pipeline found the head moved, kept nothing, and the batch went the long way after it
+            assertThat(writer.commitsInOneTrip()).isEqualTo(1);
+            write(writer);
+            assertThat(writer.commitsInOneTrip()).isEqualTo(2);
+            assertThat(verified()).isEqualTo(6);
 
             // a survivor fences the chain: the batch fails closed, nothing of it is stored
             exec("UPDATE evidence_chain_head SET closed_by = 'survivor', closed_at = now() WHERE chain_id = ?");
@@ -98,15 +105,113 @@ class ChainHeadHostileTest {
                     + "ON o.event_key = e.id::text WHERE e.instance_id = ?")).isEqualTo(events);
             assertThat(count("SELECT count(*) FROM evidence_outbox WHERE event_key = '" + refused.getId() + "' "
                     + "AND ? IS NOT NULL")).isZero();
-            assertThat(verified()).isEqualTo(5);
+            assertThat(verified()).isEqualTo(6);
 
             // the instance opens its chain again (as at its start): the next batch commits after the fenced head
             exec("UPDATE evidence_chain_head SET closed_by = NULL, closed_at = NULL WHERE chain_id = ?");
             write(writer);
             assertThat(writer.healthy()).isTrue();
-            assertThat(verified()).isEqualTo(6);
+            assertThat(verified()).isEqualTo(7);
         } finally {
             writer.close();
+        }
+    }
+
+    /**
+     * A record's terminal update sent in one round trip keeps nothing when its row is missing or may not change:
+     * no chain entry, no outbox event, no moved head; the pipeline is one transaction.
+     */
+    @Test
+    void should_keep_nothing_of_a_one_trip_commit_whose_update_fails() throws Exception {
+        String chain = CHAIN + "-update";
+        try (EvidenceWriter writer = writer(chain)) {
+            EvidenceRecord open = record();
+            open.setInstanceId(chain);
+            open.setState(EvidenceRecord.OPEN);
+            open.setOutcome(null);
+            writer.insert(open, null);
+            EvidenceRecord other = record();
+            other.setInstanceId(chain);
+            writer.insert(other, EvidenceEvents.terminal(other, "t", Instant.now()));
+            long oneTrip = writer.commitsInOneTrip();
+            assertThat(oneTrip).isPositive();
+
+            // an update of a record that was never inserted
+            EvidenceRecord ghost = record();
+            ghost.setInstanceId(chain);
+            assertThatThrownBy(() -> writer.update(ghost, EvidenceEvents.terminal(ghost, "t", Instant.now())))
+                    .isInstanceOf(EvidenceUnavailableException.class);
+            // a terminal record changed again (the record guard refuses it)
+            other.setOutcome("completed");
+            assertThatThrownBy(() -> writer.update(other, EvidenceEvents.terminal(other, "t", Instant.now())))
+                    .isInstanceOf(EvidenceUnavailableException.class);
+            assertThat(countIn(chain, "SELECT count(*) FROM evidence_outbox WHERE event_key IN ('" + ghost.getId()
+                    + "', '" + other.getId() + "') AND ? IS NOT NULL")).isEqualTo(1);
+            assertThat(verified(chain)).isEqualTo(2);
+
+            // the head held was forgotten and read again: the next terminal update commits after it, and the one
+            // after that is one round trip again
+            open.setState(EvidenceRecord.TERMINAL);
+            open.setOutcome("completed");
+            writer.update(open, EvidenceEvents.terminal(open, "t", Instant.now()));
+            EvidenceRecord next = record();
+            next.setInstanceId(chain);
+            writer.insert(next, EvidenceEvents.terminal(next, "t", Instant.now()));
+            assertThat(verified(chain)).isEqualTo(4);
+            assertThat(writer.commitsInOneTrip()).isEqualTo(oneTrip + 1);
+            assertThat(countIn(chain, "SELECT count(*) FROM evidence_record WHERE instance_id = ? AND state = 'terminal'"))
+                    .isEqualTo(3);
+        }
+    }
+
+    /** Past 256 entries the chain caches completed Merkle subtrees: written in the pipeline too, and they verify. */
+    @Test
+    void should_store_completed_merkle_subtrees_in_one_trip_commits() throws Exception {
+        String chain = CHAIN + "-merkle";
+        try (EvidenceWriter writer = writer(chain)) {
+            for (int i = 0; i < 300; i++) {
+                EvidenceRecord r = record();
+                r.setInstanceId(chain);
+                writer.insert(r, null);
+            }
+            assertThat(writer.commitsInOneTrip()).isEqualTo(299);
+            assertThat(verified(chain)).isEqualTo(300);
+            assertThat(countIn(chain, "SELECT count(*) FROM evidence_merkle_node WHERE chain_id = ? AND level = 8"))
+                    .isEqualTo(1);
+            // the cached node is the hash of the first 256 entries
+            Merkle.Frontier first = new Merkle.Frontier();
+            try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "SELECT canonical FROM evidence_chain WHERE chain_id = ? AND position <= 256 ORDER BY position")) {
+                ps.setString(1, chain);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        first.appendLeaf(Merkle.leaf(rs.getBytes(1)), null);
+                    }
+                }
+            }
+            try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "SELECT hash FROM evidence_merkle_node WHERE chain_id = ? AND level = 8 AND index = 0")) {
+                ps.setString(1, chain);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getBytes(1)).isEqualTo(first.root());
+                }
+            }
+        }
+    }
+
+    static EvidenceWriter writer(String chain) {
+        return new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 10, 4, Duration.ZERO,
+                Duration.ofSeconds(5));
+    }
+
+    static long countIn(String chain, String sql) throws SQLException {
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, chain);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
         }
     }
 

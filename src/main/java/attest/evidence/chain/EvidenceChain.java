@@ -27,6 +27,9 @@ public final class EvidenceChain {
 
     public static final int FORMAT = 1;
 
+    private static final String INSERT_ENTRY = "INSERT INTO evidence_chain (chain_id, position, kind, subject_id, "
+            + "recorded_at, canonical, hash) VALUES (?,?,?,?,?,?,?)";
+
     private final String chainId;
 
     public EvidenceChain(String chainId) {
@@ -100,8 +103,7 @@ public final class EvidenceChain {
                 }
             }
             List<Long> positions = new ArrayList<>(entries.size());
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain (chain_id, position, kind, "
-                    + "subject_id, recorded_at, canonical, hash) VALUES (?,?,?,?,?,?,?)")) {
+            try (PreparedStatement ps = c.prepareStatement(INSERT_ENTRY)) {
                 for (int i = 0; i < entries.size(); i++) {
                     Entry e = entries.get(i);
                     long position = from.size() + 1 + i;
@@ -123,6 +125,22 @@ public final class EvidenceChain {
             }
             pending = r.after();
             return positions;
+        }
+
+        /**
+         * The statements that append {@code entries} after the head held, for a writer that sends them with its own
+         * statements in one pipeline, which PostgreSQL runs as one implicit transaction (one round trip instead of
+         * one per statement). The head moves by {@code attest_advance_chain_head} (migration V24), which fails the
+         * whole transaction when the head row is not where it is held (another appender moved it, or the chain was
+         * fenced); the writer then forgets the head and appends the long way ({@link #append}). Null when no head
+         * is held. The head held moves only by {@link Pipelined#committed()}.
+         */
+        public Pipelined pipelined(List<Entry> entries) {
+            Head from = known;
+            if (from == null || entries.isEmpty()) {
+                return null;
+            }
+            return new Pipelined(from, render(from, entries), entries);
         }
 
         /** The transaction of the last append committed: its head is the head from now on. */
@@ -163,6 +181,63 @@ public final class EvidenceChain {
                     long size = rs.getLong(1);
                     return new Head(size, rs.getBytes(2), MerkleStore.frontier(c, chainId, size, rs.getBytes(3), true));
                 }
+            }
+        }
+
+        /** An append rendered after the head held, as statements to send in the caller's pipeline. */
+        public final class Pipelined {
+            private final Head from;
+            private final Rendered r;
+            private final List<Entry> entries;
+
+            private Pipelined(Head from, Rendered r, List<Entry> entries) {
+                this.from = from;
+                this.r = r;
+                this.entries = entries;
+            }
+
+            /** The statements, separated by {@code ;}: the head's move first, then the entries and tree nodes. */
+            public String sql() {
+                StringBuilder sql = new StringBuilder("SELECT attest_advance_chain_head(?, ?, ?, ?, ?)");
+                for (int i = 0; i < entries.size(); i++) {
+                    sql.append("; ").append(INSERT_ENTRY);
+                }
+                for (int i = 0; i < r.completed().size(); i++) {
+                    sql.append("; ").append(MerkleStore.INSERT_NODE);
+                }
+                return sql.toString();
+            }
+
+            /** Binds the parameters of {@link #sql()} from index {@code i}; returns the next index. */
+            public int bind(PreparedStatement ps, int i) throws SQLException {
+                ps.setString(i++, chainId);
+                ps.setLong(i++, from.size());
+                ps.setLong(i++, r.after().size());
+                ps.setBytes(i++, r.after().head());
+                ps.setBytes(i++, r.after().tree().encode());
+                for (int k = 0; k < entries.size(); k++) {
+                    Entry e = entries.get(k);
+                    ps.setString(i++, chainId);
+                    ps.setLong(i++, from.size() + 1 + k);
+                    ps.setString(i++, e.kind());
+                    ps.setObject(i++, e.subjectId());
+                    ps.setTimestamp(i++, Timestamp.from(e.at()));
+                    ps.setBytes(i++, r.canonicals().get(k));
+                    ps.setBytes(i++, r.hashes().get(k));
+                }
+                for (int k = 0; k < r.completed().size(); k++) {
+                    ps.setString(i++, chainId);
+                    ps.setInt(i++, (int) r.completedAt().get(k)[0]);
+                    ps.setLong(i++, r.completedAt().get(k)[1]);
+                    ps.setBytes(i++, r.completed().get(k));
+                }
+                return i;
+            }
+
+            /** The pipeline committed: its head is the head from now on. */
+            public void committed() {
+                known = r.after();
+                pending = null;
             }
         }
 

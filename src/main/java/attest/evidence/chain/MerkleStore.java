@@ -99,9 +99,11 @@ public final class MerkleStore implements Merkle.Subtrees {
         return b;
     }
 
+    static final String INSERT_NODE = "INSERT INTO evidence_merkle_node (chain_id, level, index, hash) "
+            + "VALUES (?,?,?,?) ON CONFLICT DO NOTHING";
+
     static void insert(Connection c, String chainId, int level, long index, byte[] hash) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_merkle_node (chain_id, level, index, hash) "
-                + "VALUES (?,?,?,?) ON CONFLICT DO NOTHING")) {
+        try (PreparedStatement ps = c.prepareStatement(INSERT_NODE)) {
             ps.setString(1, chainId);
             ps.setInt(2, level);
             ps.setLong(3, index);

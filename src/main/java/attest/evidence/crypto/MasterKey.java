@@ -98,6 +98,18 @@ public final class MasterKey {
 
     /** AES-256-GCM with a random 96-bit nonce; the output is nonce || ciphertext || tag. */
     static final class Gcm {
+        /**
+         * One cipher per thread, initialised afresh (with a new nonce) for every use: a new instance per payload
+         * expanded the AES key each time, which was most of the cost of sealing a small payload.
+         */
+        private static final ThreadLocal<Cipher> CIPHER = ThreadLocal.withInitial(() -> {
+            try {
+                return Cipher.getInstance("AES/GCM/NoPadding");
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("AES/GCM is not available", e);
+            }
+        });
+
         private Gcm() {
         }
 
@@ -105,7 +117,7 @@ public final class MasterKey {
             try {
                 byte[] nonce = new byte[12];
                 RANDOM.nextBytes(nonce);
-                Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+                Cipher c = CIPHER.get();
                 c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(128, nonce));
                 c.updateAAD(aad.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 byte[] ct = c.doFinal(plain);
@@ -119,7 +131,7 @@ public final class MasterKey {
 
         static byte[] open(SecretKeySpec key, byte[] sealed, String aad) {
             try {
-                Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+                Cipher c = CIPHER.get();
                 c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(128, sealed, 0, 12));
                 c.updateAAD(aad.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 return c.doFinal(sealed, 12, sealed.length - 12);
