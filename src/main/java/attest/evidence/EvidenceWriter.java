@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Group commit for evidence. Callers hand in writes and wait for their commit; one writer thread takes
  * every write that is waiting (up to {@code maxBatch}, lingering at most {@code linger} for more) and
- * commits them in one transaction. Under load many calls share a commit; alone, a call waits only for
- * its own. A failed commit fails every write in it, and the callers refuse their calls.
+ * commits them in one transaction. Under load many calls share a commit; alone, a call commits its own write on
+ * its own thread (no hand-off), in one round trip once the chain head is held. A failed commit fails every write
+ * in it, and the callers refuse their calls.
  * <p>
  * Two lanes ({@link EvidenceLanes}): calls, whose callers wait for the commit, and refusals (requests refused
  * before any route saw them, and refusal summaries), whose writers do not wait. Every batch takes the waiting
@@ -53,6 +54,9 @@ public final class EvidenceWriter implements AutoCloseable {
     private final Thread thread;
     private final AtomicLong commits = new AtomicLong();
     private final AtomicLong oneTrip = new AtomicLong();
+    private final AtomicLong inPlace = new AtomicLong();
+    /** Held by whoever commits: the writer thread, or a caller committing its own write in place. */
+    private final java.util.concurrent.locks.ReentrantLock committing = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicLong written = new AtomicLong();
     private volatile boolean running = true;
     private volatile boolean healthy = true;
@@ -170,11 +174,45 @@ public final class EvidenceWriter implements AutoCloseable {
             return done;
         }
         Write w = new Write(snapshot, insert, event, null, refusal, done);
+        if (!refusal && committedInPlace(w)) {
+            return done;
+        }
         if (refusal ? !lanes.offerRefusal(w) : !lanes.offerCall(w)) {
             done.completeExceptionally(new EvidenceUnavailableException(refusal ? "evidence refusal lane full"
                     : "evidence queue full"));
         }
         return done;
+    }
+
+    /**
+     * Commits a call's write on the caller's own thread when nothing else is being committed or waits to be (below
+     * saturation, where each commit is a call's latency): the hand-off to the writer thread and back are two thread
+     * wake-ups, each longer than the commit itself on an idle machine. Never on a Netty event loop (a commit may
+     * block for the store's connect timeout, and an event loop serves many connections), never with a linger
+     * (batching is then wanted), and never for refusals (their lane is the writer's alone). Under load the lock or
+     * the queue is busy, and the writer thread batches as before.
+     *
+     * @return whether the write was committed (or failed) here; false: queue it for the writer
+     */
+    private boolean committedInPlace(Write w) {
+        // not from within a commit either (a completed write's continuation that writes again): queue that one
+        if (lingerNanos > 0 || lanes.callsWaiting() > 0 || committing.isHeldByCurrentThread() || onEventLoop()
+                || !committing.tryLock()) {
+            return false;
+        }
+        try {
+            inPlace.incrementAndGet();
+            commit(List.of(w));
+        } catch (Throwable e) {
+            w.done().completeExceptionally(new EvidenceUnavailableException("evidence commit failed"));
+        } finally {
+            committing.unlock();
+        }
+        return true;
+    }
+
+    private static boolean onEventLoop() {
+        return io.netty.util.internal.ThreadExecutorMap.currentExecutor() instanceof io.netty.channel.EventLoop;
     }
 
     private void await(CompletableFuture<Void> done) {
@@ -256,6 +294,11 @@ public final class EvidenceWriter implements AutoCloseable {
         return commits.get();
     }
 
+    /** Commits made on a caller's own thread (no hand-off to the writer thread). */
+    public long commitsInPlace() {
+        return inPlace.get();
+    }
+
     /** Commits sent as one pipeline, in one round trip (a batch of one write with the chain head held). */
     public long commitsInOneTrip() {
         return oneTrip.get();
@@ -281,21 +324,26 @@ public final class EvidenceWriter implements AutoCloseable {
                 if (!lanes.awaitWork(100, TimeUnit.MILLISECONDS)) {
                     continue;
                 }
-                batch = lanes.takeBatch(maxBatch);
-                if (batch.isEmpty()) {
-                    continue;
-                }
-                if (lingerNanos > 0) {
-                    long deadline = System.nanoTime() + lingerNanos;
-                    while (batch.size() < maxBatch) {
-                        long left = deadline - System.nanoTime();
-                        if (left <= 0 || !lanes.awaitCall(left, TimeUnit.NANOSECONDS)) {
-                            break;
-                        }
-                        lanes.topUpCalls(batch, maxBatch);
+                committing.lock();
+                try {
+                    batch = lanes.takeBatch(maxBatch);
+                    if (batch.isEmpty()) {
+                        continue;
                     }
+                    if (lingerNanos > 0) {
+                        long deadline = System.nanoTime() + lingerNanos;
+                        while (batch.size() < maxBatch) {
+                            long left = deadline - System.nanoTime();
+                            if (left <= 0 || !lanes.awaitCall(left, TimeUnit.NANOSECONDS)) {
+                                break;
+                            }
+                            lanes.topUpCalls(batch, maxBatch);
+                        }
+                    }
+                    commit(batch);
+                } finally {
+                    committing.unlock();
                 }
-                commit(batch);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;

@@ -205,6 +205,65 @@ class ChainHeadHostileTest {
                 Duration.ofSeconds(5));
     }
 
+    /**
+     * A call's write commits on the caller's thread when the writer is idle, never on a Netty event loop, never
+     * with a linger and never for a refusal; callers committing in place and the writer thread together, from
+     * many threads at once, never fork or skip the chain.
+     */
+    @Test
+    void should_commit_in_place_only_where_blocking_is_allowed_and_keep_the_chain_whole() throws Exception {
+        String chain = CHAIN + "-inplace";
+        try (EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 1000, 64,
+                Duration.ZERO, Duration.ofSeconds(10))) {
+            EvidenceRecord first = record();
+            first.setInstanceId(chain);
+            assertThat(writer.submit(first, true, null)).isCompleted();
+            assertThat(writer.commitsInPlace()).isEqualTo(1);
+
+            io.netty.channel.nio.NioEventLoopGroup loop = new io.netty.channel.nio.NioEventLoopGroup(1);
+            try {
+                EvidenceRecord fromLoop = record();
+                fromLoop.setInstanceId(chain);
+                loop.submit(() -> writer.submit(fromLoop, true, null)).get(10, java.util.concurrent.TimeUnit.SECONDS)
+                        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } finally {
+                loop.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            EvidenceRecord refused = record();
+            refused.setInstanceId(chain);
+            writer.submitRefusal(refused, null).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(writer.commitsInPlace()).as("event loop and refusal lane: the writer thread's").isEqualTo(1);
+
+            List<java.util.concurrent.CompletableFuture<Void>> all = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                Thread th = new Thread(() -> {
+                    for (int i = 0; i < 40; i++) {
+                        EvidenceRecord r = record();
+                        r.setInstanceId(chain);
+                        all.add(writer.submit(r, true, EvidenceEvents.terminal(r, "t", Instant.now())));
+                    }
+                });
+                threads.add(th);
+                th.start();
+            }
+            for (Thread th : threads) {
+                th.join();
+            }
+            java.util.concurrent.CompletableFuture.allOf(all.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(verified(chain)).isEqualTo(323);
+            assertThat(countIn(chain, "SELECT count(*) FROM evidence_record WHERE instance_id = ?")).isEqualTo(323);
+        }
+        try (EvidenceWriter lingering = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain + "-linger"),
+                10, 4, Duration.ofMillis(1), Duration.ofSeconds(5))) {
+            EvidenceRecord r = record();
+            r.setInstanceId(chain + "-linger");
+            lingering.insert(r, null);
+            assertThat(lingering.commitsInPlace()).isZero();
+        }
+    }
+
     static long countIn(String chain, String sql) throws SQLException {
         try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, chain);
