@@ -61,13 +61,13 @@ public class CloseHeldCallProcessor implements Processor {
             }
             case Approval.CANCELLED -> {
                 status = 410;
-                outcome = "cancelled";
+                outcome = Outcomes.CANCELLED;
                 code = "approval_cancelled";
                 message = "the call was cancelled";
             }
             default -> {
                 status = 410;
-                outcome = "expired";
+                outcome = Outcomes.EXPIRED;
                 code = "approval_expired";
                 message = "no approver decided in time; the call was not executed";
             }
@@ -75,7 +75,6 @@ public class CloseHeldCallProcessor implements Processor {
         byte[] body = ErrorBodies.json(code, message, a.requestId(), a.ruleId());
         Instant now = clock.instant();
         EvidenceRecord r = writer.find(a.evidenceId());
-        r.setOutcome(outcome);
         r.setStatus(status);
         r.setErrorCode(code);
         r.setStreamed(false);
@@ -83,9 +82,7 @@ public class CloseHeldCallProcessor implements Processor {
         r.setResponseSize((long) body.length);
         r.setResponseSha256(attest.evidence.EvidenceAssembler.sha256(body));
         r.setResponseTruncated(false);
-        r.setCompletedAt(now);
-        r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
-        r.setState(EvidenceRecord.TERMINAL);
+        r.terminate(outcome, now);
         writer.update(r, EvidenceEvents.terminal(r, topic, now));
         ObjectNode detail = JSON.createObjectNode();
         detail.put("request_id", a.requestId());

@@ -13,7 +13,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -161,13 +160,10 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
     }
 
     private static void apply(EvidenceRecord r, StreamEnd end, Integer status) {
-        r.setOutcome(end.outcome());
         r.setStatus(status);
         r.setUpstreamStatus(status);
         r.setStreamed(true);
         r.setFirstByteAt(end.firstByteAt());
-        r.setCompletedAt(end.endedAt());
-        r.setDurationMs(Duration.between(r.getReceivedAt(), end.endedAt()).toMillis());
         r.setResponseBody(end.captured());
         r.setResponseSize(end.size());
         r.setResponseSha256(end.sha256());
@@ -178,6 +174,6 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         // the upstream's bytes are kept only where they differ from what was delivered (masking, or the usage chunk
         // the gateway asked for and removed): an unchanged stream is not stored twice
         r.setRawResponseBody(end.rawSha256() != null && end.rawSha256().equals(end.sha256()) ? null : end.rawCaptured());
-        r.setState(EvidenceRecord.TERMINAL);
+        r.terminate(end.outcome(), end.endedAt());
     }
 }

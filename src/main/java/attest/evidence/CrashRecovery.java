@@ -9,7 +9,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,11 +93,8 @@ public final class CrashRecovery {
         for (UUID id : open) {
             EvidenceRecord r = writer.find(id);
             Instant now = clock.instant();
-            r.setOutcome("aborted");
             r.setErrorCode(errorCode);
-            r.setState(EvidenceRecord.TERMINAL);
-            r.setCompletedAt(now);
-            r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
+            r.terminate(attest.http.Outcomes.ABORTED, now);
             writer.update(r, EvidenceEvents.terminal(r, topic, now));
         }
         return open.size();

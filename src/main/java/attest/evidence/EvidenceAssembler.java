@@ -16,7 +16,6 @@ import org.apache.camel.Exchange;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.UUID;
@@ -78,7 +77,7 @@ public final class EvidenceAssembler {
         r.setRequestId(q.requestId() != null && q.requestId().length() <= 40 ? bounded(q.requestId(), 40)
                 : UUID.randomUUID().toString());
         if (q.status() == 401) {
-            r.setOutcome(Outcomes.UNAUTHENTICATED);
+            r.terminate(Outcomes.UNAUTHENTICATED, now);
             r.setAuthError(bounded(q.authError(), 36));
             r.setReason(null); // the auth error says why
         }
@@ -122,13 +121,10 @@ public final class EvidenceAssembler {
         r.setDecision(Verdict.DENY.name());
         r.setRuleId("ingress");
         r.setReason(reason);
-        r.setOutcome(Outcomes.DENIED);
         r.setStatus(status);
         r.setErrorCode("bad_request");
         r.setStreamed(false);
-        r.setCompletedAt(now);
-        r.setDurationMs(0L);
-        r.setState(EvidenceRecord.TERMINAL);
+        r.terminate(Outcomes.DENIED, now);
         return r;
     }
 
@@ -211,7 +207,6 @@ public final class EvidenceAssembler {
         if (Outcomes.EVIDENCE_UNAVAILABLE.equals(outcome)) {
             outcome = Outcomes.UPSTREAM_ERROR;
         }
-        r.setOutcome(outcome);
         r.setStatus(status);
         r.setStreamed(false);
         byte[] body = delivered == null ? new byte[0] : delivered;
@@ -237,9 +232,7 @@ public final class EvidenceAssembler {
             r.setResponseBody(null);
             r.setRawResponseBody(null);
         }
-        r.setCompletedAt(now);
-        r.setDurationMs(Duration.between(r.getReceivedAt(), now).toMillis());
-        r.setState(EvidenceRecord.TERMINAL);
+        r.terminate(outcome, now);
     }
 
     /** Copies the masking report, the exemption and the raw body's digest into the record. */

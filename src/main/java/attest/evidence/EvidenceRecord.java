@@ -220,6 +220,19 @@ public class EvidenceRecord {
     public void setInstanceId(String instanceId) { this.instanceId = instanceId; }
     public String getState() { return state; }
     public void setState(String state) { this.state = state; }
+
+    /**
+     * Makes the record terminal: the one place where a record's outcome, end, duration and state are set together
+     * (a call's end, a refusal, a held call closed, a call aborted by a crash or a drain).
+     *
+     * @param outcome one of {@link attest.http.Outcomes}
+     */
+    public void terminate(String outcome, Instant at) {
+        this.outcome = outcome;
+        this.completedAt = at;
+        this.durationMs = receivedAt == null || at == null ? null : java.time.Duration.between(receivedAt, at).toMillis();
+        this.state = TERMINAL;
+    }
     public String getOutcome() { return outcome; }
     public void setOutcome(String outcome) { this.outcome = outcome; }
     public Instant getReceivedAt() { return receivedAt; }

@@ -14,6 +14,10 @@ public final class Outcomes {
     public static final String BLOCKED = "blocked";
     /** The gateway gave the call up: it was shutting down (drain), or it died (closed at the next start). */
     public static final String ABORTED = "aborted";
+    /** A held call that its requester (or an administrator) cancelled before any approver decided. */
+    public static final String CANCELLED = "cancelled";
+    /** A held call that no approver decided in time: never executed. */
+    public static final String EXPIRED = "expired";
     /** Not terminal in the store: the store itself was down, so nothing could be written. */
     public static final String EVIDENCE_UNAVAILABLE = "evidence_unavailable";
 
