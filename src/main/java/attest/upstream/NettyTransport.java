@@ -380,7 +380,11 @@ final class NettyTransport implements UpstreamClient.Transport {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
                 boolean cancelled = super.cancel(mayInterruptIfRunning); // first: the outcome is the cancellation
-                abort(); // aborts the upstream exchange and closes its connection
+                if (cancelled) {
+                    abort(); // aborts the upstream exchange and closes its connection
+                }
+                // else it is over: its connection may already serve another call, and a live stream is stopped
+                // through its relay
                 return cancelled;
             }
         };

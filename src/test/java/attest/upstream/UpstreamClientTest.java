@@ -397,6 +397,31 @@ class UpstreamClientTest {
         assertThat(u.connections()).isEqualTo(1);
     }
 
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_leave_the_next_call_on_a_reused_connection_alone_when_a_finished_call_is_cancelled(
+            UpstreamClient.Kind kind) throws Exception {
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            if (r.line().contains("/second")) {
+                go.await(20, TimeUnit.SECONDS);
+            }
+            c.write(fixed(200, "", r.line().split(" ")[1]));
+        }));
+        UpstreamClient client = client(kind);
+        String base = "http://127.0.0.1:" + u.port();
+        CompletableFuture<UpstreamResponse> first = post(client, target(base, "/first", Duration.ofSeconds(10)));
+        answer(first);
+        CompletableFuture<UpstreamResponse> second = post(client, target(base, "/second", Duration.ofSeconds(10)));
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.requests.size() == 2);
+
+        first.cancel(true); // a caller leaving after its answer arrived (the processor's listener can race so)
+        go.countDown();
+
+        assertThat(text(answer(second))).isEqualTo("/second");
+        assertThat(u.connections()).isEqualTo(1);
+    }
+
     private static int u(RawUpstream.Conn c) {
         return c.index;
     }
