@@ -172,8 +172,12 @@ public class AttestConfiguration implements CamelConfiguration {
                 });
         continuations.allowCoreThreadTimeOut(true);
         closer.add(continuations::shutdown);
-        registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(new UpstreamClient(clock, capture,
-                s.integer("attest.upstream.max-decoded-bytes", 33_554_432)), continuations));
+        UpstreamClient upstreamClient = new UpstreamClient(clock, capture,
+                s.integer("attest.upstream.max-decoded-bytes", 33_554_432),
+                UpstreamClient.Kind.parse(s.string("attest.upstream.client", "netty")));
+        closer.add(upstreamClient::close);
+        LOG.info("upstream client: {}", upstreamClient.kind().name().toLowerCase(java.util.Locale.ROOT));
+        registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(upstreamClient, continuations));
         var inFlightStreams = new attest.ops.InFlightStreams();
         registry.bind("renderUpstreamResponseProcessor", new RenderUpstreamResponseProcessor(scheduler,
                 inFlightStreams));

@@ -163,6 +163,11 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             subscription.request(1);
         } else {
             paused.set(true);
+            // the caller may have drained the queue between the check and the pause, and seen no pause to lift:
+            // then nobody would ask for more and the stream would stall until the idle timeout
+            if (queuedBytes.get() < HIGH_WATER / 2 && paused.compareAndSet(true, false) && !ending.get()) {
+                subscription.request(1);
+            }
         }
         wake();
     }

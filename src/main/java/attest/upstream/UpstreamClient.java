@@ -1,16 +1,14 @@
 package attest.upstream;
 
 import attest.http.GatewayException;
-import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
+import io.netty.channel.ConnectTimeoutException;
 
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Clock;
 import java.time.Instant;
@@ -21,34 +19,59 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 
 /**
- * Calls an upstream with the JDK HTTP client. A {@code text/event-stream} answer is relayed live through
- * a {@link StreamRelay}; anything else is buffered. The URI is always the configured upstream's, and no
- * redirect is followed, so a call can never be steered to another host.
+ * Calls an upstream over HTTP/1.1, with Netty on a small event loop group ({@link Kind#NETTY}, the default) or
+ * with the JDK HTTP client ({@link Kind#JDK}); setting {@code attest.upstream.client}. A
+ * {@code text/event-stream} answer is relayed live through a {@link StreamRelay}; anything else is buffered.
+ * The URI is always the configured upstream's, and no redirect is followed, so a call can never be steered to
+ * another host. Both transports share what is done with an answer: the pass-back header filter, the content
+ * codings and their bound, and the caller-facing errors.
  */
-public final class UpstreamClient {
+public final class UpstreamClient implements AutoCloseable {
     private static final Set<String> PASS_BACK = Set.of("content-type", "cache-control", "content-language",
             "retry-after", "openai-model", "openai-processing-ms", "openai-version");
     private static final Pattern PASS_BACK_PREFIX = Pattern.compile("(?i)^x-ratelimit-[a-z0-9-]+$");
 
-    /** Default bound of a decoded (gzip, deflate, zstd) answer. */
+    /** Default bound of a decoded (gzip, deflate, zstd) answer, and of a buffered answer as received. */
     public static final long DEFAULT_MAX_DECODED_BYTES = 32L * 1024 * 1024;
 
-    /** Response deadlines of calls in flight; a deadline is removed as soon as its call completes. */
-    private static final ScheduledThreadPoolExecutor TIMERS = timers();
+    /** Which HTTP client carries the calls. */
+    public enum Kind {
+        /** Netty 4 on one small event loop group of the client's own (keep-alive pool per upstream). */
+        NETTY,
+        /** The JDK's {@code java.net.http.HttpClient}, one per upstream. */
+        JDK;
+
+        /** {@code netty} or {@code jdk}; anything else stops the start. */
+        public static Kind parse(String value) {
+            String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
+            return switch (v) {
+                case "netty" -> NETTY;
+                case "jdk" -> JDK;
+                default -> throw new IllegalStateException("attest.upstream.client must be netty or jdk, not '"
+                        + value + "'");
+            };
+        }
+    }
+
+    /** One way of carrying a call; completes like {@link #callAsync}. */
+    interface Transport extends AutoCloseable {
+        CompletableFuture<UpstreamResponse> call(UpstreamTarget target, String method, ForwardHeaders headers,
+                                                 byte[] body, boolean buffered);
+
+        @Override
+        void close();
+    }
 
     private final Clock clock;
     private final int captureLimit;
     private final long maxDecodedBytes;
-    private final Map<String, HttpClient> clients = new ConcurrentHashMap<>();
+    private final Kind kind;
+    private final Transport transport;
 
     public UpstreamClient(Clock clock, int captureLimit) {
         this(clock, captureLimit, DEFAULT_MAX_DECODED_BYTES);
@@ -56,9 +79,27 @@ public final class UpstreamClient {
 
     /** @param maxDecodedBytes an encoded answer that decodes to more is refused (502): no decompression bomb */
     public UpstreamClient(Clock clock, int captureLimit, long maxDecodedBytes) {
+        this(clock, captureLimit, maxDecodedBytes, Kind.NETTY);
+    }
+
+    public UpstreamClient(Clock clock, int captureLimit, long maxDecodedBytes, Kind kind) {
+        this(clock, captureLimit, maxDecodedBytes, kind, null);
+    }
+
+    /**
+     * @param tls the TLS context for https upstreams; null: the JDK's default (its default trust store).
+     *            Hostname verification is on either way.
+     */
+    UpstreamClient(Clock clock, int captureLimit, long maxDecodedBytes, Kind kind, SSLContext tls) {
         this.clock = clock;
         this.captureLimit = captureLimit;
         this.maxDecodedBytes = maxDecodedBytes;
+        this.kind = kind;
+        this.transport = kind == Kind.JDK ? new JdkTransport(this, tls) : new NettyTransport(this, tls);
+    }
+
+    public Kind kind() {
+        return kind;
     }
 
     public UpstreamResponse call(UpstreamTarget target, String method, ForwardHeaders headers, byte[] body) {
@@ -94,73 +135,39 @@ public final class UpstreamClient {
      */
     public CompletableFuture<UpstreamResponse> callAsync(UpstreamTarget target, String method, ForwardHeaders headers,
                                                          byte[] body, boolean buffered) {
-        Upstream upstream = target.upstream();
-        HttpRequest.Builder b = HttpRequest.newBuilder(target.uri()).timeout(upstream.responseTimeout())
-                .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofByteArray(body));
-        for (Map.Entry<String, String> h : headers.entries()) {
-            if (!h.getKey().equalsIgnoreCase("accept-encoding")) {
-                b.header(h.getKey(), h.getValue());
-            }
-        }
-        // the answer must be readable to be masked: ask for it unencoded (an upstream that encodes anyway is
-        // decoded below)
-        b.header("Accept-Encoding", "identity");
-        HttpClient client = clients.computeIfAbsent(upstream.name(), n -> HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(upstream.connectTimeout()).build());
-        HttpResponse.BodyHandler<Object> handler = info -> {
-            if (!buffered && isEventStream(info.headers())) {
-                StreamRelay relay = new StreamRelay(clock, captureLimit);
-                try {
-                    relay.decoder(ContentCodings.streaming(info.headers().firstValue("content-encoding")
-                            .orElse(null), maxDecodedBytes));
-                } catch (ContentCodings.Refused e) {
-                    relay.abort(attest.http.Outcomes.UPSTREAM_ERROR);
-                }
-                return HttpResponse.BodySubscribers.mapping(relay, r -> (Object) r);
-            }
-            return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(), a -> (Object) a);
-        };
-        CompletableFuture<HttpResponse<Object>> exchange = client.sendAsync(b.build(), handler);
-        CompletableFuture<UpstreamResponse> answer = new CompletableFuture<>() {
-            @Override
-            public boolean cancel(boolean mayInterruptIfRunning) {
-                boolean cancelled = super.cancel(mayInterruptIfRunning); // first: the outcome is the cancellation
-                exchange.cancel(true); // aborts the upstream exchange and closes its connection
-                return cancelled;
-            }
-        };
-        // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
-        ScheduledFuture<?> deadline = TIMERS.schedule(() -> {
-            if (answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
-                exchange.cancel(true);
-            }
-        }, upstream.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        exchange.whenComplete((response, err) -> {
-            deadline.cancel(false);
-            if (err != null) {
-                answer.completeExceptionally(failure(unwrap(err)));
-                return;
-            }
-            try {
-                if (!answer.complete(answer(response)) && response.body() instanceof StreamRelay relay) {
-                    relay.abort(attest.http.Outcomes.TIMEOUT); // timed out or cancelled meanwhile: nobody reads it
-                }
-            } catch (GatewayException e) {
-                answer.completeExceptionally(e);
-            } catch (RuntimeException e) {
-                answer.completeExceptionally(GatewayException.upstreamError("the upstream call failed"));
-            }
-        });
-        return answer;
+        return transport.call(target, method, headers, body, buffered);
     }
 
-    private UpstreamResponse answer(HttpResponse<Object> response) {
+    @Override
+    public void close() {
+        transport.close();
+    }
+
+    // ---- shared by the transports -------------------------------------------------------------------
+
+    /** Bound of a buffered answer as received (before decoding): the same as the decoded bound. */
+    long maxBodyBytes() {
+        return maxDecodedBytes;
+    }
+
+    /** A live relay for an event stream with these headers (aborted at once if its coding cannot be decoded). */
+    StreamRelay relay(HttpHeaders headers) {
+        StreamRelay relay = new StreamRelay(clock, captureLimit);
+        try {
+            relay.decoder(ContentCodings.streaming(headers.firstValue("content-encoding").orElse(null),
+                    maxDecodedBytes));
+        } catch (ContentCodings.Refused e) {
+            relay.abort(attest.http.Outcomes.UPSTREAM_ERROR);
+        }
+        return relay;
+    }
+
+    /** The answer as the gateway passes it on: filtered headers, decoded body; 502 when it cannot be decoded. */
+    UpstreamResponse answer(int status, HttpHeaders headers, Object body) {
         Instant headersAt = clock.instant();
-        List<Map.Entry<String, String>> back = passBack(response.headers());
-        String coding = response.headers().firstValue("content-encoding").orElse(null);
-        if (response.body() instanceof StreamRelay relay) {
+        List<Map.Entry<String, String>> back = passBack(headers);
+        String coding = headers.firstValue("content-encoding").orElse(null);
+        if (body instanceof StreamRelay relay) {
             if (ContentCodings.encoded(coding)) {
                 try {
                     ContentCodings.streaming(coding, maxDecodedBytes);
@@ -169,9 +176,9 @@ public final class UpstreamClient {
                     throw GatewayException.upstreamError(e.getMessage());
                 }
             }
-            return new UpstreamResponse(response.statusCode(), back, null, relay, null);
+            return new UpstreamResponse(status, back, null, relay, null);
         }
-        byte[] answer = (byte[]) response.body();
+        byte[] answer = (byte[]) body;
         if (ContentCodings.encoded(coding)) {
             try {
                 answer = ContentCodings.decode(answer, coding, maxDecodedBytes);
@@ -179,10 +186,10 @@ public final class UpstreamClient {
                 throw GatewayException.upstreamError(e.getMessage());
             }
         }
-        return new UpstreamResponse(response.statusCode(), back, answer, null, headersAt);
+        return new UpstreamResponse(status, back, answer, null, headersAt);
     }
 
-    private static Throwable unwrap(Throwable t) {
+    static Throwable unwrap(Throwable t) {
         Throwable c = t;
         while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
             c = c.getCause();
@@ -191,14 +198,14 @@ public final class UpstreamClient {
     }
 
     /** The caller-facing error for a failed exchange: never the exception's own text. */
-    private static GatewayException failure(Throwable cause) {
+    static GatewayException failure(Throwable cause) {
         if (cause instanceof GatewayException g) {
             return g;
         }
         if (cause instanceof TimeoutException) {
             return GatewayException.upstreamTimeout("the upstream did not answer in time");
         }
-        if (cause instanceof HttpConnectTimeoutException) {
+        if (cause instanceof HttpConnectTimeoutException || cause instanceof ConnectTimeoutException) {
             return GatewayException.upstreamTimeout("the upstream could not be reached in time");
         }
         if (cause instanceof HttpTimeoutException) {
@@ -210,17 +217,7 @@ public final class UpstreamClient {
         return GatewayException.upstreamError("the upstream call failed");
     }
 
-    private static ScheduledThreadPoolExecutor timers() {
-        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread th = new Thread(r, "attest-upstream-deadlines");
-            th.setDaemon(true);
-            return th;
-        });
-        t.setRemoveOnCancelPolicy(true);
-        return t;
-    }
-
-    private static boolean isEventStream(HttpHeaders headers) {
+    static boolean isEventStream(HttpHeaders headers) {
         return headers.firstValue("content-type").map(v -> v.toLowerCase(Locale.ROOT).startsWith("text/event-stream"))
                 .orElse(false);
     }

@@ -47,20 +47,28 @@ class CallUpstreamProcessorTest {
     CamelContext camel;
     SlowUpstream upstream;
     ExecutorService continuation;
+    UpstreamClient client;
     CallUpstreamProcessor processor;
+
+    /** The transport under test; {@link CallUpstreamProcessorJdkTest} runs the same cases over the JDK client. */
+    UpstreamClient.Kind kind() {
+        return UpstreamClient.Kind.NETTY;
+    }
 
     @BeforeEach
     void start() throws Exception {
         camel = new DefaultCamelContext();
         upstream = new SlowUpstream(0, 1, 60_000, 60_000, 50);
         continuation = Executors.newFixedThreadPool(2, r -> new Thread(r, "test-continuation"));
-        processor = new CallUpstreamProcessor(new UpstreamClient(Clock.systemUTC(), 1 << 20), continuation);
+        client = new UpstreamClient(Clock.systemUTC(), 1 << 20, UpstreamClient.DEFAULT_MAX_DECODED_BYTES, kind());
+        processor = new CallUpstreamProcessor(client, continuation);
     }
 
     @AfterEach
     void stop() {
         upstream.close();
         continuation.shutdownNow();
+        client.close();
     }
 
     Exchange exchange(byte[] body, Duration responseTimeout) {

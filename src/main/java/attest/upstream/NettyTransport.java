@@ -1,0 +1,667 @@
+package attest.upstream;
+
+import attest.http.GatewayException;
+import attest.http.Outcomes;
+import attest.ingress.Upstream;
+import attest.ingress.UpstreamTarget;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.NetUtil;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Netty transport ({@code attest.upstream.client=netty}): HTTP/1.1 on one small event loop group of the
+ * client's own, so a call costs no thread hand-off inside the client and no thread while it waits.
+ * <p>
+ * Connections are kept alive and pooled per origin (scheme, host, port); at most {@link #MAX_IDLE_PER_ORIGIN}
+ * idle ones are kept per origin, each for at most {@link #IDLE_KEEP_MS}. A connection goes back to the pool only
+ * when its exchange ended cleanly (request written, answer read whole, keep-alive on both sides); one that
+ * errs, times out or is cancelled is closed. TLS uses the JDK's default context (its default trust store), SNI
+ * and hostname verification. Bounds: a response head of at most {@link #MAX_HEAD_BYTES} (as the JDK client's
+ * {@code jdk.http.maxHeaderSize}), a status line of at most {@link #MAX_STATUS_LINE_BYTES}, a buffered answer
+ * of at most the owner's {@code maxBodyBytes} as received; past them the call fails with 502. An event stream
+ * is read only as fast as its relay asks for it (the channel's auto-read follows the demand), so a slow caller
+ * slows the upstream down instead of filling memory.
+ */
+final class NettyTransport implements UpstreamClient.Transport {
+    static final int MAX_HEAD_BYTES = 393_216;
+    static final int MAX_STATUS_LINE_BYTES = 16_384;
+    static final int MAX_CHUNK_BYTES = 16_384;
+    static final int MAX_IDLE_PER_ORIGIN = 64;
+    static final long IDLE_KEEP_MS = 30_000;
+    /** Request headers that the transport sets itself (or that must never be forwarded). */
+    private static final Set<String> OWN_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection",
+            "keep-alive", "upgrade", "expect", "te", "trailer", "proxy-connection", "accept-encoding");
+
+    private final UpstreamClient owner;
+    private final SSLContext tlsContext;
+    private volatile SslContext tls;
+    private volatile EventLoopGroup group;
+    private final Map<String, Deque<Channel>> idle = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> idleCounts = new ConcurrentHashMap<>();
+
+    NettyTransport(UpstreamClient owner, SSLContext tlsContext) {
+        this.owner = owner;
+        this.tlsContext = tlsContext;
+    }
+
+    private EventLoopGroup group() {
+        EventLoopGroup g = group;
+        if (g == null) {
+            synchronized (this) {
+                g = group;
+                if (g == null) {
+                    int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+                    g = new NioEventLoopGroup(threads, new DefaultThreadFactory("attest-upstream-io", true));
+                    group = g;
+                }
+            }
+        }
+        return g;
+    }
+
+    private SslContext tls() throws NoSuchAlgorithmException {
+        SslContext t = tls;
+        if (t == null) {
+            synchronized (this) {
+                t = tls;
+                if (t == null) {
+                    t = new JdkSslContext(tlsContext == null ? SSLContext.getDefault() : tlsContext, true,
+                            ClientAuth.NONE);
+                    tls = t;
+                }
+            }
+        }
+        return t;
+    }
+
+    @Override
+    public void close() {
+        EventLoopGroup g = group;
+        if (g != null) {
+            g.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        }
+    }
+
+    @Override
+    public CompletableFuture<UpstreamResponse> call(UpstreamTarget target, String method, ForwardHeaders headers,
+                                                    byte[] body, boolean buffered) {
+        Call call;
+        try {
+            call = new Call(target, request(target.uri(), method, headers, body), buffered);
+        } catch (RuntimeException e) {
+            // an unusable URI or a header the codec refuses: nothing was sent
+            return CompletableFuture.failedFuture(GatewayException.upstreamError("the upstream call failed"));
+        }
+        Upstream upstream = target.upstream();
+        // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
+        call.deadline = group().next().schedule(() -> {
+            if (call.answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
+                call.abort();
+            }
+        }, upstream.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        acquire(call);
+        return call.answer;
+    }
+
+    private static FullHttpRequest request(URI uri, String method, ForwardHeaders headers, byte[] body) {
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null) {
+            throw new IllegalArgumentException("not an http(s) URI");
+        }
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        String target = uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery();
+        ByteBuf content = body == null || body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
+        FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), target,
+                content);
+        for (Map.Entry<String, String> h : headers.entries()) {
+            if (!OWN_HEADERS.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                r.headers().add(h.getKey(), h.getValue());
+            }
+        }
+        int port = uri.getPort();
+        boolean defaultPort = port == -1 || port == (scheme.equals("https") ? 443 : 80);
+        r.headers().set(HttpHeaderNames.HOST, defaultPort ? uri.getHost() : uri.getHost() + ":" + port);
+        // the answer must be readable to be masked: ask for it unencoded (an upstream that encodes anyway is
+        // decoded by the owner)
+        r.headers().set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY);
+        if (content.isReadable() || !(method.equals("GET") || method.equals("HEAD") || method.equals("DELETE")
+                || method.equals("OPTIONS") || method.equals("TRACE"))) {
+            r.headers().set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        }
+        return r;
+    }
+
+    // ---- the pool -------------------------------------------------------------------------------------
+
+    private void acquire(Call call) {
+        Deque<Channel> q = idle.get(call.origin);
+        if (q != null) {
+            Channel ch;
+            while ((ch = q.pollFirst()) != null) {
+                idleCounts.get(call.origin).decrementAndGet();
+                Connection conn = ch.pipeline().get(Connection.class);
+                if (ch.isActive() && conn != null) {
+                    Channel chosen = ch;
+                    chosen.eventLoop().execute(() -> conn.reuse(chosen, call));
+                    return;
+                }
+            }
+        }
+        connect(call);
+    }
+
+    private void connect(Call call) {
+        if (call.answer.isDone()) {
+            return;
+        }
+        Upstream upstream = call.target.upstream();
+        URI uri = call.target.uri();
+        boolean https = uri.getScheme().equalsIgnoreCase("https");
+        SslContext ssl;
+        try {
+            ssl = https ? tls() : null;
+        } catch (NoSuchAlgorithmException e) {
+            call.fail(GatewayException.upstreamError("the upstream could not be reached"));
+            return;
+        }
+        String host = uri.getHost();
+        String sniHost = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
+        Bootstrap b = new Bootstrap().group(group()).channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                        Math.max(1, upstream.connectTimeout().toMillis())))
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        if (ssl != null) {
+                            SslHandler h = ssl.newHandler(ch.alloc(), sniHost, port); // SNI with the host name
+                            SSLEngine engine = h.engine();
+                            SSLParameters p = engine.getSSLParameters();
+                            p.setEndpointIdentificationAlgorithm("HTTPS"); // hostname verification
+                            if (!NetUtil.isValidIpV4Address(sniHost) && !NetUtil.isValidIpV6Address(sniHost)) {
+                                p.setServerNames(List.of(new SNIHostName(sniHost))); // also for a dotless name
+                            }
+                            engine.setSSLParameters(p);
+                            ch.pipeline().addLast("tls", h);
+                        }
+                        ch.pipeline().addLast("http", new HttpClientCodec(MAX_STATUS_LINE_BYTES, MAX_HEAD_BYTES,
+                                MAX_CHUNK_BYTES, true, true));
+                        ch.pipeline().addLast("exchange", new Connection(call.origin));
+                    }
+                });
+        ChannelFuture connecting = b.connect(sniHost, port);
+        call.connecting = connecting;
+        connecting.addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                call.fail(UpstreamClient.failure(f.cause()));
+                return;
+            }
+            Channel ch = f.channel();
+            ch.pipeline().get(Connection.class).start(ch, call);
+        });
+        if (call.answer.isDone()) { // cancelled or timed out meanwhile
+            connecting.cancel(false);
+            connecting.channel().close();
+        }
+    }
+
+    /** Back to the pool after a clean exchange, or closed. On the channel's event loop. */
+    private void release(Channel ch, Connection conn, boolean reusable) {
+        conn.call = null;
+        if (!reusable || !ch.isActive()) {
+            ch.close();
+            return;
+        }
+        AtomicInteger count = idleCounts.computeIfAbsent(conn.origin, o -> new AtomicInteger());
+        if (count.incrementAndGet() > MAX_IDLE_PER_ORIGIN) {
+            count.decrementAndGet();
+            ch.close();
+            return;
+        }
+        ch.config().setAutoRead(true); // an idle connection notices its upstream closing it
+        conn.idleClose = ch.eventLoop().schedule(() -> {
+            if (conn.call == null) {
+                ch.close();
+            }
+        }, IDLE_KEEP_MS, TimeUnit.MILLISECONDS);
+        idle.computeIfAbsent(conn.origin, o -> new ConcurrentLinkedDeque<>()).offerFirst(ch);
+    }
+
+    private void forget(Channel ch, String origin) {
+        Deque<Channel> q = idle.get(origin);
+        if (q != null && q.remove(ch)) {
+            idleCounts.get(origin).decrementAndGet();
+        }
+    }
+
+    /** The per-connection handler: hands what the codec reads to the call in progress, if any. */
+    private final class Connection extends ChannelInboundHandlerAdapter {
+        final String origin;
+        Call call;
+        ScheduledFuture<?> idleClose;
+
+        Connection(String origin) {
+            this.origin = origin;
+        }
+
+        /** A new connection's first call. On the event loop. */
+        void start(Channel ch, Call c) {
+            ch.closeFuture().addListener(f -> forget(ch, origin));
+            begin(ch, c);
+        }
+
+        /** An idle connection taken from the pool. On the event loop. */
+        void reuse(Channel ch, Call c) {
+            ScheduledFuture<?> w = idleClose;
+            if (w != null) {
+                w.cancel(false);
+            }
+            if (!ch.isActive() || call != null) {
+                connect(c); // it went away between the pool and here
+                return;
+            }
+            begin(ch, c);
+        }
+
+        private void begin(Channel ch, Call c) {
+            call = c;
+            c.channel = ch;
+            c.connection = this;
+            if (c.answer.isDone()) { // cancelled or timed out before it started: never half-used
+                call = null;
+                ch.close();
+                return;
+            }
+            ch.writeAndFlush(c.request).addListener(w -> {
+                if (w.isSuccess()) {
+                    c.requestWritten = true;
+                } else {
+                    c.fail(UpstreamClient.failure(w.cause()));
+                }
+            });
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            Call c = call;
+            try {
+                if (c == null) {
+                    ctx.close(); // nothing was asked: an idle connection that speaks is not trusted again
+                    return;
+                }
+                c.read(msg);
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            Call c = call;
+            if (c != null) {
+                c.closed();
+            }
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            Call c = call;
+            if (c != null) {
+                c.fail(UpstreamClient.failure(cause instanceof IOException ? cause : new IOException("broken")));
+            }
+            ctx.close();
+        }
+    }
+
+    /** One exchange: its answer, its deadline and, for an event stream, the relay's subscription. */
+    private final class Call implements Flow.Subscription {
+        final UpstreamTarget target;
+        final FullHttpRequest request;
+        final boolean buffered;
+        final String origin;
+        final CompletableFuture<UpstreamResponse> answer = new CompletableFuture<>() {
+            @Override
+            public boolean cancel(boolean mayInterruptIfRunning) {
+                boolean cancelled = super.cancel(mayInterruptIfRunning); // first: the outcome is the cancellation
+                if (cancelled) {
+                    abort(); // aborts the upstream exchange and closes its connection
+                }
+                // else it is over: its connection may already serve another call, and a live stream is stopped
+                // through its relay
+                return cancelled;
+            }
+        };
+        volatile ScheduledFuture<?> deadline;
+        volatile ChannelFuture connecting;
+        volatile Channel channel;
+        Connection connection;
+        // the rest only on the channel's event loop
+        boolean requestWritten;
+        boolean informational;
+        int status;
+        java.net.http.HttpHeaders headers;
+        boolean keepAlive;
+        ByteArrayOutputStream body;
+        long bodySize;
+        StreamRelay relay;
+        final Deque<byte[]> pending = new ArrayDeque<>();
+        long demand;
+        boolean upstreamEnded;
+        boolean broken;
+        boolean terminated;
+        boolean cancelled;
+        boolean delivering;
+        boolean detached;
+
+        Call(UpstreamTarget target, FullHttpRequest request, boolean buffered) {
+            this.target = target;
+            this.request = request;
+            this.buffered = buffered;
+            URI uri = target.uri();
+            String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+            int port = uri.getPort() != -1 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
+            this.origin = scheme + "://" + uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
+        }
+
+        /** Stops the exchange: its connection is closed, never reused. Any thread. */
+        void abort() {
+            Channel ch = channel;
+            if (ch != null) {
+                ch.close();
+                return;
+            }
+            ChannelFuture c = connecting;
+            if (c != null) {
+                c.cancel(false);
+                c.channel().close();
+            }
+        }
+
+        void fail(GatewayException e) {
+            cancelDeadline();
+            if (relay != null) {
+                streamBroken();
+                return;
+            }
+            answer.completeExceptionally(e);
+            abort();
+        }
+
+        private void cancelDeadline() {
+            ScheduledFuture<?> d = deadline;
+            if (d != null) {
+                d.cancel(false);
+            }
+        }
+
+        /** What the codec read. On the event loop. */
+        void read(Object msg) {
+            if (msg instanceof HttpResponse r) {
+                head(r);
+            }
+            if (msg instanceof HttpContent content && !terminated) {
+                content(content);
+            }
+        }
+
+        private void head(HttpResponse r) {
+            if (r.decoderResult().isFailure()) { // a head too large or malformed
+                fail(GatewayException.upstreamError("the upstream's answer could not be read"));
+                return;
+            }
+            if (r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL
+                    && r.status().code() != HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+                informational = true; // 100 Continue and the like: the answer is still to come
+                return;
+            }
+            status = r.status().code();
+            headers = jdkHeaders(r.headers());
+            keepAlive = HttpUtil.isKeepAlive(r);
+            if (answer.isDone()) {
+                return;
+            }
+            if (!buffered && UpstreamClient.isEventStream(headers)) {
+                cancelDeadline(); // the deadline bounds a stream's head only; the relay watches for silence
+                channel.config().setAutoRead(false); // nothing more is read before the relay asks for it
+                relay = owner.relay(headers);
+                relay.onSubscribe(this);
+                UpstreamResponse a;
+                try {
+                    a = owner.answer(status, headers, relay);
+                } catch (GatewayException e) {
+                    answer.completeExceptionally(e);
+                    streamBroken();
+                    return;
+                } catch (RuntimeException e) {
+                    answer.completeExceptionally(GatewayException.upstreamError("the upstream call failed"));
+                    streamBroken();
+                    return;
+                }
+                if (!answer.complete(a)) {
+                    relay.abort(Outcomes.TIMEOUT); // timed out or cancelled meanwhile: nobody reads it
+                }
+                return;
+            }
+            long declared = HttpUtil.getContentLength(r, -1L);
+            if (declared > owner.maxBodyBytes()) {
+                fail(GatewayException.upstreamError("the upstream's answer is too large"));
+                return;
+            }
+            body = new ByteArrayOutputStream(declared > 0 ? (int) declared : 256);
+        }
+
+        private void content(HttpContent content) {
+            if (informational) {
+                if (content instanceof LastHttpContent) {
+                    informational = false;
+                }
+                return;
+            }
+            if (content.decoderResult().isFailure()) {
+                fail(GatewayException.upstreamError("the upstream's answer could not be read"));
+                return;
+            }
+            ByteBuf data = content.content();
+            int n = data.readableBytes();
+            boolean last = content instanceof LastHttpContent;
+            if (relay != null) {
+                if (n > 0) {
+                    byte[] copy = new byte[n];
+                    data.readBytes(copy);
+                    pending.add(copy);
+                }
+                if (last) {
+                    upstreamEnded = true;
+                    detached = true; // read whole: the connection can serve another call while the relay drains
+                    release(channel, connection, keepAlive && requestWritten && !cancelled);
+                }
+                drain();
+                return;
+            }
+            if (body == null || answer.isDone()) {
+                return;
+            }
+            bodySize += n;
+            if (bodySize > owner.maxBodyBytes()) {
+                fail(GatewayException.upstreamError("the upstream's answer is too large"));
+                return;
+            }
+            byte[] piece = new byte[n];
+            data.readBytes(piece);
+            body.write(piece, 0, n);
+            if (last) {
+                cancelDeadline();
+                terminated = true;
+                // read whole: the connection is free before the answer is handed on, so a next call can reuse it
+                release(channel, connection, keepAlive && requestWritten && !answer.isDone());
+                try {
+                    answer.complete(owner.answer(status, headers, body.toByteArray()));
+                } catch (GatewayException e) {
+                    answer.completeExceptionally(e);
+                } catch (RuntimeException e) {
+                    answer.completeExceptionally(GatewayException.upstreamError("the upstream call failed"));
+                }
+                body = null;
+            }
+        }
+
+        /** The connection closed. On the event loop. */
+        void closed() {
+            if (relay != null) {
+                if (!upstreamEnded) {
+                    streamBroken();
+                }
+                return;
+            }
+            cancelDeadline();
+            answer.completeExceptionally(UpstreamClient.failure(new IOException("closed")));
+        }
+
+        private void streamBroken() {
+            if (upstreamEnded && !broken) {
+                return; // read whole already: what is pending is still delivered
+            }
+            broken = true;
+            pending.clear();
+            if (!detached) {
+                detached = true;
+                Channel ch = channel;
+                if (ch != null) {
+                    ch.close();
+                }
+            }
+            if (!terminated && !cancelled) {
+                terminated = true;
+                relay.onError(new IOException("the upstream stream broke off"));
+            }
+        }
+
+        // ---- Flow.Subscription, for the relay: any thread -------------------------------------------
+
+        @Override
+        public void request(long n) {
+            onLoop(() -> {
+                if (n <= 0) {
+                    cancelNow();
+                    return;
+                }
+                demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
+                drain();
+            });
+        }
+
+        @Override
+        public void cancel() {
+            onLoop(this::cancelNow);
+        }
+
+        private void cancelNow() {
+            if (cancelled) {
+                return;
+            }
+            cancelled = true;
+            pending.clear();
+            if (!detached) {
+                detached = true;
+                channel.close(); // never reused: the rest of its answer is unread
+            }
+        }
+
+        private void onLoop(Runnable r) {
+            EventLoop loop = channel.eventLoop();
+            if (loop.inEventLoop()) {
+                r.run();
+            } else {
+                loop.execute(r);
+            }
+        }
+
+        /** Delivers what is pending as far as the demand goes, then reads on only if there is demand left. */
+        private void drain() {
+            if (delivering || cancelled || terminated) {
+                return;
+            }
+            delivering = true;
+            try {
+                while (demand > 0 && !pending.isEmpty() && !cancelled) {
+                    demand--;
+                    relay.onNext(List.of(ByteBuffer.wrap(pending.poll())));
+                }
+                if (pending.isEmpty() && upstreamEnded && !cancelled && !terminated) {
+                    terminated = true;
+                    relay.onComplete();
+                }
+            } finally {
+                delivering = false;
+            }
+            if (!detached && !cancelled && !terminated) {
+                channel.config().setAutoRead(demand > 0 && pending.isEmpty());
+            }
+        }
+    }
+
+    private static java.net.http.HttpHeaders jdkHeaders(io.netty.handler.codec.http.HttpHeaders h) {
+        Map<String, List<String>> map = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        for (Map.Entry<String, String> e : h) {
+            map.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue());
+        }
+        return java.net.http.HttpHeaders.of(map, (a, b) -> true);
+    }
+}

@@ -1,0 +1,623 @@
+package attest.upstream;
+
+import attest.http.GatewayException;
+import attest.http.Outcomes;
+import attest.ingress.Upstream;
+import attest.ingress.UpstreamTarget;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpContent;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The upstream call against real local servers of every awkward shape, for both transports: what is sent, how
+ * answers are framed and bounded, timeouts, cancellation, connection reuse, backpressure of a stream, and TLS.
+ */
+class UpstreamClientTest {
+    static final byte[] BODY = "{\"model\":\"m\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
+
+    @TempDir
+    static Path dir;
+    static SSLContext serverTls;
+    static SSLContext trustingTls;
+
+    final List<AutoCloseable> closing = new ArrayList<>();
+
+    @BeforeAll
+    static void certificate() throws Exception {
+        Path store = dir.resolve("upstream.p12");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "upstream", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=localhost", "-ext", "SAN=dns:localhost", "-validity", "2",
+                "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "changeit")
+                .redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = new FileInputStream(store.toFile())) {
+            ks.load(in, "changeit".toCharArray());
+        }
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, "changeit".toCharArray());
+        serverTls = SSLContext.getInstance("TLS");
+        serverTls.init(kmf.getKeyManagers(), null, null);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        trustingTls = SSLContext.getInstance("TLS");
+        trustingTls.init(null, tmf.getTrustManagers(), null);
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : closing) {
+            c.close();
+        }
+    }
+
+    UpstreamClient client(UpstreamClient.Kind kind) {
+        return client(kind, UpstreamClient.DEFAULT_MAX_DECODED_BYTES, null);
+    }
+
+    UpstreamClient client(UpstreamClient.Kind kind, long maxBytes, SSLContext tls) {
+        UpstreamClient c = new UpstreamClient(Clock.systemUTC(), 1 << 20, maxBytes, kind, tls);
+        closing.add(c);
+        return c;
+    }
+
+    RawUpstream upstream(RawUpstream.Script script) throws Exception {
+        RawUpstream u = new RawUpstream(script);
+        closing.add(u);
+        return u;
+    }
+
+    static UpstreamTarget target(String base, String pathAndQuery, Duration responseTimeout) {
+        Upstream up = new Upstream("u", "/u", URI.create(base), UpstreamCredential.NONE, Duration.ofSeconds(2),
+                responseTimeout, Duration.ofSeconds(5));
+        return new UpstreamTarget(up, pathAndQuery, URI.create(base + pathAndQuery));
+    }
+
+    static UpstreamTarget target(RawUpstream u, Duration responseTimeout) {
+        return target("http://127.0.0.1:" + u.port(), "/v1/chat/completions", responseTimeout);
+    }
+
+    static ForwardHeaders headers() {
+        return new ForwardHeaders(List.of(Map.entry("Content-Type", "application/json"),
+                Map.entry("Accept-Encoding", "gzip, br"), Map.entry("X-Attest-Subject", "alice")));
+    }
+
+    static CompletableFuture<UpstreamResponse> post(UpstreamClient c, UpstreamTarget t) {
+        return c.callAsync(t, "POST", headers(), BODY, false);
+    }
+
+    static UpstreamResponse answer(CompletableFuture<UpstreamResponse> f) {
+        return f.orTimeout(20, TimeUnit.SECONDS).join();
+    }
+
+    static GatewayException failure(CompletableFuture<UpstreamResponse> f) {
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> f.orTimeout(20, TimeUnit.SECONDS).join());
+        assertThat(t).isInstanceOf(CompletionException.class);
+        assertThat(t.getCause()).isInstanceOf(GatewayException.class);
+        return (GatewayException) t.getCause();
+    }
+
+    static String text(UpstreamResponse r) {
+        return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    static String fixed(int status, String headers, String body) {
+        return "HTTP/1.1 " + status + " X\r\n" + headers + "Content-Length: "
+                + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body;
+    }
+
+    // ---- what is sent -------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_send_the_configured_target_with_host_identity_and_content_length(UpstreamClient.Kind kind)
+            throws Exception {
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200,
+                "Content-Type: application/json\r\nX-Upstream-Secret: s3cr3t\r\nX-RateLimit-Remaining-Tokens: 5\r\n"
+                        + "Set-Cookie: a=b\r\n", "{\"ok\":true}"))));
+        UpstreamTarget t = target("http://127.0.0.1:" + u.port(), "/v1/chat/completions?api-version=2&x=%2F",
+                Duration.ofSeconds(5));
+
+        UpstreamResponse r = answer(post(client(kind), t));
+
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(text(r)).isEqualTo("{\"ok\":true}");
+        assertThat(r.headers()).extracting(Map.Entry::getKey).map(String::toLowerCase)
+                .containsExactlyInAnyOrder("content-type", "x-ratelimit-remaining-tokens");
+        RawUpstream.Request sent = u.requests.get(0);
+        assertThat(sent.line()).isEqualTo("POST /v1/chat/completions?api-version=2&x=%2F HTTP/1.1");
+        assertThat(sent.header("host")).isEqualTo("127.0.0.1:" + u.port());
+        assertThat(sent.header("accept-encoding")).isEqualTo("identity");
+        assertThat(sent.header("content-length")).isEqualTo(String.valueOf(BODY.length));
+        assertThat(sent.header("x-attest-subject")).isEqualTo("alice");
+        assertThat(sent.body()).isEqualTo(BODY);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_return_a_redirect_as_it_is_without_following_it(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream elsewhere = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "", "elsewhere"))));
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(302,
+                "Location: http://127.0.0.1:" + elsewhere.port() + "/steal\r\n", "moved"))));
+
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+
+        assertThat(r.status()).isEqualTo(302);
+        assertThat(text(r)).isEqualTo("moved");
+        assertThat(r.header("location")).isNull();
+        assertThat(elsewhere.requests).isEmpty();
+        assertThat(u.requests).hasSize(1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_pass_an_upstream_error_status_on_as_an_answer(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(503, "Retry-After: 7\r\n", "busy"))));
+
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(r.header("retry-after")).isEqualTo("7");
+        assertThat(text(r)).isEqualTo("busy");
+    }
+
+    // ---- framing ------------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_read_a_chunked_answer_split_at_every_awkward_place(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+            c.write("5\r");
+            c.write("\n{\"a\":");
+            c.write("\r\n3;ext=1\r\n1}x\r");
+            c.write("\n");
+            c.write("0\r\n");
+            c.write("\r\n");
+        }));
+
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+
+        assertThat(text(r)).isEqualTo("{\"a\":1}x");
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_read_an_answer_delimited_by_connection_close_and_never_reuse_its_connection(UpstreamClient.Kind kind)
+            throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nfirst part,");
+            c.write(" second part");
+        });
+        UpstreamClient client = client(kind);
+
+        assertThat(text(answer(post(client, target(u, Duration.ofSeconds(5)))))).isEqualTo("first part, second part");
+        assertThat(text(answer(post(client, target(u, Duration.ofSeconds(5)))))).isEqualTo("first part, second part");
+        assertThat(u.connections()).isEqualTo(2);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_fail_with_502_when_the_upstream_closes_mid_body(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+        });
+
+        GatewayException e = failure(post(client(kind), target(u, Duration.ofSeconds(5))));
+
+        assertThat(e.status()).isEqualTo(502);
+        assertThat(e.getMessage()).doesNotContain("127.0.0.1").doesNotContain(String.valueOf(u.port()));
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_fail_with_502_when_a_chunked_answer_breaks_off(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        });
+
+        assertThat(failure(post(client(kind), target(u, Duration.ofSeconds(5)))).status()).isEqualTo(502);
+    }
+
+    // ---- bounds -------------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_refuse_a_huge_response_head_with_502(UpstreamClient.Kind kind) throws Exception {
+        String huge = "X-Filler: " + "a".repeat(600_000) + "\r\n";
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, huge, "{}"))));
+
+        GatewayException e = failure(post(client(kind), target(u, Duration.ofSeconds(10))));
+
+        assertThat(e.status()).isEqualTo(502);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_refuse_a_buffered_answer_over_the_bound_declared_or_not(UpstreamClient.Kind kind) throws Exception {
+        byte[] chunk = new byte[64 * 1024];
+        RawUpstream u = upstream(c -> {
+            RawUpstream.Request r = c.read();
+            if (r.line().contains("declared")) {
+                c.write("HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n");
+            } else {
+                c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            }
+            for (int i = 0; i < 64; i++) { // 4 MiB, until the client stops reading
+                if (r.line().contains("declared")) {
+                    c.write(chunk);
+                } else {
+                    c.write(Integer.toHexString(chunk.length) + "\r\n");
+                    c.write(chunk);
+                    c.write("\r\n");
+                }
+            }
+            c.write(r.line().contains("declared") ? "" : "0\r\n\r\n");
+        });
+        UpstreamClient client = client(kind, 1024 * 1024, null);
+        String base = "http://127.0.0.1:" + u.port();
+
+        assertThat(failure(post(client, target(base, "/declared", Duration.ofSeconds(10)))).status()).isEqualTo(502);
+        assertThat(failure(post(client, target(base, "/chunked", Duration.ofSeconds(10)))).status()).isEqualTo(502);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_decode_a_gzip_answer_it_did_not_ask_for(UpstreamClient.Kind kind) throws Exception {
+        ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(zipped)) {
+            gz.write("{\"content\":\"unzipped\"}".getBytes(StandardCharsets.UTF_8));
+        }
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: "
+                    + zipped.size() + "\r\n\r\n");
+            c.write(zipped.toByteArray());
+        }));
+
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+
+        assertThat(text(r)).isEqualTo("{\"content\":\"unzipped\"}");
+        assertThat(r.header("content-encoding")).isNull();
+    }
+
+    // ---- time and cancellation ----------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_answer_504_when_the_upstream_never_answers_and_close_the_connection(UpstreamClient.Kind kind)
+            throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.awaitClose();
+        });
+
+        GatewayException e = failure(post(client(kind), target(u, Duration.ofMillis(300))));
+
+        assertThat(e.status()).isEqualTo(504);
+        assertThat(e.outcome()).isEqualTo(Outcomes.TIMEOUT);
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_bound_a_buffered_answer_whole_by_the_response_timeout(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf ");
+            c.awaitClose();
+        });
+
+        assertThat(failure(post(client(kind), target(u, Duration.ofMillis(300)))).status()).isEqualTo(504);
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_abort_the_exchange_and_close_its_connection_when_the_call_is_cancelled(UpstreamClient.Kind kind)
+            throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.awaitClose();
+        });
+        CompletableFuture<UpstreamResponse> call = post(client(kind), target(u, Duration.ofSeconds(30)));
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.requests.size() == 1);
+
+        call.cancel(true);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+        assertThat(call).isCancelled();
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_fail_with_502_at_once_when_nothing_listens(UpstreamClient.Kind kind) throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+
+        GatewayException e = failure(post(client(kind), target("http://127.0.0.1:" + port, "/v1/x",
+                Duration.ofSeconds(10))));
+
+        assertThat(e.status()).isEqualTo(502);
+        assertThat(e.getMessage()).doesNotContain(String.valueOf(port));
+    }
+
+    // ---- connections --------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_reuse_one_connection_for_sequential_calls(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "", "n" + u(c)))));
+        UpstreamClient client = client(kind);
+
+        answer(post(client, target(u, Duration.ofSeconds(5))));
+        answer(post(client, target(u, Duration.ofSeconds(5))));
+        answer(post(client, target(u, Duration.ofSeconds(5))));
+
+        assertThat(u.requests).hasSize(3);
+        assertThat(u.connections()).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_leave_the_next_call_on_a_reused_connection_alone_when_a_finished_call_is_cancelled(
+            UpstreamClient.Kind kind) throws Exception {
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            if (r.line().contains("/second")) {
+                go.await(20, TimeUnit.SECONDS);
+            }
+            c.write(fixed(200, "", r.line().split(" ")[1]));
+        }));
+        UpstreamClient client = client(kind);
+        String base = "http://127.0.0.1:" + u.port();
+        CompletableFuture<UpstreamResponse> first = post(client, target(base, "/first", Duration.ofSeconds(10)));
+        answer(first);
+        CompletableFuture<UpstreamResponse> second = post(client, target(base, "/second", Duration.ofSeconds(10)));
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.requests.size() == 2);
+
+        first.cancel(true); // a caller leaving after its answer arrived (the processor's listener can race so)
+        go.countDown();
+
+        assertThat(text(answer(second))).isEqualTo("/second");
+        assertThat(u.connections()).isEqualTo(1);
+    }
+
+    private static int u(RawUpstream.Conn c) {
+        return c.index;
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_never_reuse_a_connection_whose_call_timed_out(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(c -> {
+            if (c.index == 1) {
+                c.read();
+                c.awaitClose(); // never answers the first call
+                return;
+            }
+            RawUpstream.Request r;
+            while ((r = c.read()) != null) {
+                c.write(fixed(200, "", "on connection " + c.index));
+            }
+        });
+        UpstreamClient client = client(kind);
+
+        assertThat(failure(post(client, target(u, Duration.ofMillis(300)))).status()).isEqualTo(504);
+        UpstreamResponse second = answer(post(client, target(u, Duration.ofSeconds(5))));
+
+        assertThat(text(second)).isEqualTo("on connection 2");
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_serve_100_concurrent_calls_each_with_its_own_answer(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "Content-Type: text/plain\r\n",
+                r.line().split(" ")[1]))));
+        UpstreamClient client = client(kind);
+        String base = "http://127.0.0.1:" + u.port();
+        List<CompletableFuture<UpstreamResponse>> calls = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            calls.add(post(client, target(base, "/call/" + i, Duration.ofSeconds(20))));
+        }
+
+        for (int i = 0; i < 100; i++) {
+            UpstreamResponse r = answer(calls.get(i));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(text(r)).isEqualTo("/call/" + i);
+        }
+        assertThat(u.connections()).isLessThanOrEqualTo(100);
+    }
+
+    // ---- event streams ------------------------------------------------------------------------------
+
+    static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "test-stream-watch");
+        t.setDaemon(true);
+        return t;
+    });
+
+    static long drain(StreamRelay relay) {
+        long n = 0;
+        HttpContent c;
+        while ((c = relay.readChunk(ByteBufAllocator.DEFAULT)) != null) {
+            n += c.content().readableBytes();
+            c.release();
+        }
+        return n;
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_read_a_stream_only_as_fast_as_the_caller_takes_it(UpstreamClient.Kind kind) throws Exception {
+        byte[] event = ("data: " + "x".repeat(16 * 1024 - 8) + "\n\n").getBytes(StandardCharsets.UTF_8);
+        int events = 8 * 1024; // 128 MiB: far more than any socket buffer
+        AtomicLong written = new AtomicLong();
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+            String size = Integer.toHexString(event.length) + "\r\n";
+            for (int i = 0; i < events; i++) {
+                c.write(size);
+                c.write(event);
+                c.write("\r\n");
+                written.addAndGet(event.length);
+            }
+            c.write("0\r\n\r\n");
+            c.read(); // keeps the connection for another call, or sees it closed
+        });
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+        assertThat(r.streaming()).isTrue();
+        StreamRelay relay = r.stream();
+        relay.bind(new EmbeddedChannel(new ChannelInboundHandlerAdapter()), WATCH, Duration.ofSeconds(30));
+
+        // nobody reads the relay: the upstream's writes stall once the socket buffers and the relay's bound are full
+        await().atMost(Duration.ofSeconds(10)).until(() -> written.get() > 0);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(10))
+                .until(() -> written.get() < 32L * 1024 * 1024);
+
+        // once it is read, the whole stream arrives, byte for byte
+        AtomicLong received = new AtomicLong();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(2)).until(() -> {
+            received.addAndGet(drain(relay));
+            return relay.ended().isDone();
+        });
+        received.addAndGet(drain(relay));
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(received.get()).isEqualTo((long) event.length * events);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_end_a_stream_that_breaks_off_as_an_upstream_error(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+            c.write("e\r\ndata: {\"a\":1}\n\r\n");
+        });
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+        r.stream().bind(new EmbeddedChannel(new ChannelInboundHandlerAdapter()), WATCH, Duration.ofSeconds(30));
+
+        assertThat(r.stream().ended().orTimeout(10, TimeUnit.SECONDS).join().outcome())
+                .isEqualTo(Outcomes.UPSTREAM_ERROR);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_complete_a_stream_delimited_by_connection_close(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+            c.write("data: one\n\n");
+            c.write("data: [DONE]\n\n");
+        });
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+        r.stream().bind(new EmbeddedChannel(new ChannelInboundHandlerAdapter()), WATCH, Duration.ofSeconds(30));
+
+        StreamEnd end = r.stream().ended().orTimeout(10, TimeUnit.SECONDS).join();
+
+        assertThat(end.outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(new String(end.captured(), StandardCharsets.UTF_8)).isEqualTo("data: one\n\ndata: [DONE]\n\n");
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_buffer_a_stream_whole_when_asked(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "Content-Type: text/event-stream\r\n",
+                "data: one\n\n"))));
+
+        UpstreamResponse r = answer(client(kind).callAsync(target(u, Duration.ofSeconds(5)), "POST", headers(), BODY,
+                true));
+
+        assertThat(r.streaming()).isFalse();
+        assertThat(text(r)).isEqualTo("data: one\n\n");
+    }
+
+    // ---- TLS ----------------------------------------------------------------------------------------
+
+    RawUpstream tlsUpstream() throws Exception {
+        RawUpstream u = new RawUpstream(RawUpstream.each((c, r) -> c.write(fixed(200, "", "secret answer"))),
+                serverTls);
+        closing.add(u);
+        return u;
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_refuse_a_self_signed_upstream_with_the_default_trust_store(UpstreamClient.Kind kind) throws Exception {
+        RawUpstream u = tlsUpstream();
+
+        GatewayException e = failure(post(client(kind), target("https://localhost:" + u.port(), "/v1/x",
+                Duration.ofSeconds(10))));
+
+        assertThat(e.status()).isEqualTo(502);
+        assertThat(u.requests).isEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_accept_a_trusted_upstream_with_sni_and_refuse_it_under_another_name(UpstreamClient.Kind kind)
+            throws Exception {
+        RawUpstream u = tlsUpstream();
+        UpstreamClient client = client(kind, UpstreamClient.DEFAULT_MAX_DECODED_BYTES, trustingTls);
+
+        UpstreamResponse ok = answer(post(client, target("https://localhost:" + u.port(), "/v1/x",
+                Duration.ofSeconds(10))));
+        assertThat(text(ok)).isEqualTo("secret answer");
+        assertThat(u.serverNames).contains("localhost");
+        assertThat(u.requests.get(0).header("host")).isEqualTo("localhost:" + u.port());
+
+        // the certificate names localhost, not 127.0.0.1: hostname verification refuses it
+        GatewayException e = failure(post(client, target("https://127.0.0.1:" + u.port(), "/v1/x",
+                Duration.ofSeconds(10))));
+        assertThat(e.status()).isEqualTo(502);
+        assertThat(u.requests).hasSize(1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void should_refuse_an_unknown_transport_setting(UpstreamClient.Kind kind) {
+        assertThat(UpstreamClient.Kind.parse(kind.name().toLowerCase())).isEqualTo(kind);
+        assertThatThrownBy(() -> UpstreamClient.Kind.parse("okhttp")).isInstanceOf(IllegalStateException.class);
+    }
+}
