@@ -202,7 +202,7 @@ public final class EvidenceWriter implements AutoCloseable {
         }
         try {
             inPlace.incrementAndGet();
-            commit(List.of(w));
+            commit(List.of(w), true);
         } catch (Throwable e) {
             w.done().completeExceptionally(new EvidenceUnavailableException("evidence commit failed"));
         } finally {
@@ -340,7 +340,7 @@ public final class EvidenceWriter implements AutoCloseable {
                             lanes.topUpCalls(batch, maxBatch);
                         }
                     }
-                    commit(batch);
+                    commit(batch, false);
                 } finally {
                     committing.unlock();
                 }
@@ -359,10 +359,18 @@ public final class EvidenceWriter implements AutoCloseable {
         }
     }
 
-    private void commit(List<Write> batch) {
+    /**
+     * @param inPlace on a caller's thread: every read from the store is bounded by the commit timeout (a stalled
+     *                store fails this call in that time, as a queued call's wait would, instead of holding its
+     *                thread for the driver's socket timeout)
+     */
+    private void commit(List<Write> batch, boolean inPlace) {
         Connection c = null;
         try {
             c = dataSource.getConnection();
+            if (inPlace) {
+                c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, commitTimeout.toMillis()));
+            }
             java.time.Instant now = java.time.Instant.now();
             List<attest.evidence.chain.EvidenceChain.Entry> entries = new ArrayList<>(batch.size());
             for (Write w : batch) {

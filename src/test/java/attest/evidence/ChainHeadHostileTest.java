@@ -264,6 +264,44 @@ class ChainHeadHostileTest {
         }
     }
 
+    /**
+     * A store that stalls (here: the chain head locked by another transaction) fails a commit made in place within
+     * the commit timeout, as a queued call's wait would. Whether the stalled transaction commits once the stall
+     * ends is the store's (it had the whole pipeline); either way every stored record has its chain entry, and
+     * the next commit appends after it.
+     */
+    @Test
+    void should_fail_an_in_place_commit_on_a_stalled_store_within_the_commit_timeout() throws Exception {
+        String chain = CHAIN + "-stall";
+        try (EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 10, 4,
+                Duration.ZERO, Duration.ofSeconds(1))) {
+            EvidenceRecord first = record();
+            first.setInstanceId(chain);
+            writer.insert(first, null);
+            try (Connection holder = db.dataSource().getConnection()) {
+                holder.setAutoCommit(false);
+                try (PreparedStatement ps = holder.prepareStatement(
+                        "SELECT size FROM evidence_chain_head WHERE chain_id = ? FOR UPDATE")) {
+                    ps.setString(1, chain);
+                    ps.executeQuery().close();
+                }
+                EvidenceRecord stalled = record();
+                stalled.setInstanceId(chain);
+                long start = System.nanoTime();
+                assertThatThrownBy(() -> writer.insert(stalled, null)).isInstanceOf(EvidenceUnavailableException.class);
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+                assertThat(writer.commitsInPlace()).isEqualTo(2);
+                holder.rollback();
+            }
+            EvidenceRecord after = record();
+            after.setInstanceId(chain);
+            writer.insert(after, null); // reads the head again, locked: after the stalled transaction, if it ran
+            long records = countIn(chain, "SELECT count(*) FROM evidence_record WHERE instance_id = ?");
+            assertThat(records).isBetween(2L, 3L);
+            assertThat(verified(chain)).isEqualTo(records);
+        }
+    }
+
     static long countIn(String chain, String sql) throws SQLException {
         try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, chain);
