@@ -58,6 +58,12 @@ class ChainHeadHostileTest {
         return r;
     }
 
+    static EvidenceRecord record(String chain) {
+        EvidenceRecord r = record();
+        r.setInstanceId(chain);
+        return r;
+    }
+
     static void write(EvidenceWriter writer) {
         EvidenceRecord r = record();
         writer.insert(r, EvidenceEvents.terminal(r, "t", Instant.now()));
@@ -125,20 +131,17 @@ class ChainHeadHostileTest {
     void should_keep_nothing_of_a_one_trip_commit_whose_update_fails() throws Exception {
         String chain = CHAIN + "-update";
         try (EvidenceWriter writer = writer(chain)) {
-            EvidenceRecord open = record();
-            open.setInstanceId(chain);
+            EvidenceRecord open = record(chain);
             open.setState(EvidenceRecord.OPEN);
             open.setOutcome(null);
             writer.insert(open, null);
-            EvidenceRecord other = record();
-            other.setInstanceId(chain);
+            EvidenceRecord other = record(chain);
             writer.insert(other, EvidenceEvents.terminal(other, "t", Instant.now()));
             long oneTrip = writer.commitsInOneTrip();
             assertThat(oneTrip).isPositive();
 
             // an update of a record that was never inserted
-            EvidenceRecord ghost = record();
-            ghost.setInstanceId(chain);
+            EvidenceRecord ghost = record(chain);
             assertThatThrownBy(() -> writer.update(ghost, EvidenceEvents.terminal(ghost, "t", Instant.now())))
                     .isInstanceOf(EvidenceUnavailableException.class);
             // a terminal record changed again (the record guard refuses it)
@@ -154,8 +157,7 @@ class ChainHeadHostileTest {
             open.setState(EvidenceRecord.TERMINAL);
             open.setOutcome("completed");
             writer.update(open, EvidenceEvents.terminal(open, "t", Instant.now()));
-            EvidenceRecord next = record();
-            next.setInstanceId(chain);
+            EvidenceRecord next = record(chain);
             writer.insert(next, EvidenceEvents.terminal(next, "t", Instant.now()));
             assertThat(verified(chain)).isEqualTo(4);
             assertThat(writer.commitsInOneTrip()).isEqualTo(oneTrip + 1);
@@ -170,8 +172,7 @@ class ChainHeadHostileTest {
         String chain = CHAIN + "-merkle";
         try (EvidenceWriter writer = writer(chain)) {
             for (int i = 0; i < 300; i++) {
-                EvidenceRecord r = record();
-                r.setInstanceId(chain);
+                EvidenceRecord r = record(chain);
                 writer.insert(r, null);
             }
             assertThat(writer.commitsInOneTrip()).isEqualTo(299);
@@ -215,22 +216,19 @@ class ChainHeadHostileTest {
         String chain = CHAIN + "-inplace";
         try (EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 1000, 64,
                 Duration.ZERO, Duration.ofSeconds(10))) {
-            EvidenceRecord first = record();
-            first.setInstanceId(chain);
+            EvidenceRecord first = record(chain);
             assertThat(writer.submit(first, true, null)).isCompleted();
             assertThat(writer.commitsInPlace()).isEqualTo(1);
 
             io.netty.channel.nio.NioEventLoopGroup loop = new io.netty.channel.nio.NioEventLoopGroup(1);
             try {
-                EvidenceRecord fromLoop = record();
-                fromLoop.setInstanceId(chain);
+                EvidenceRecord fromLoop = record(chain);
                 loop.submit(() -> writer.submit(fromLoop, true, null)).get(10, java.util.concurrent.TimeUnit.SECONDS)
                         .get(10, java.util.concurrent.TimeUnit.SECONDS);
             } finally {
                 loop.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
             }
-            EvidenceRecord refused = record();
-            refused.setInstanceId(chain);
+            EvidenceRecord refused = record(chain);
             writer.submitRefusal(refused, null).get(10, java.util.concurrent.TimeUnit.SECONDS);
             assertThat(writer.commitsInPlace()).as("event loop and refusal lane: the writer thread's").isEqualTo(1);
 
@@ -239,8 +237,7 @@ class ChainHeadHostileTest {
             for (int t = 0; t < 8; t++) {
                 Thread th = new Thread(() -> {
                     for (int i = 0; i < 40; i++) {
-                        EvidenceRecord r = record();
-                        r.setInstanceId(chain);
+                        EvidenceRecord r = record(chain);
                         all.add(writer.submit(r, true, EvidenceEvents.terminal(r, "t", Instant.now())));
                     }
                 });
@@ -257,8 +254,7 @@ class ChainHeadHostileTest {
         }
         try (EvidenceWriter lingering = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain + "-linger"),
                 10, 4, Duration.ofMillis(1), Duration.ofSeconds(5))) {
-            EvidenceRecord r = record();
-            r.setInstanceId(chain + "-linger");
+            EvidenceRecord r = record(chain + "-linger");
             lingering.insert(r, null);
             assertThat(lingering.commitsInPlace()).isZero();
         }
@@ -275,8 +271,7 @@ class ChainHeadHostileTest {
         String chain = CHAIN + "-stall";
         try (EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 10, 4,
                 Duration.ZERO, Duration.ofSeconds(1))) {
-            EvidenceRecord first = record();
-            first.setInstanceId(chain);
+            EvidenceRecord first = record(chain);
             writer.insert(first, null);
             try (Connection holder = db.dataSource().getConnection()) {
                 holder.setAutoCommit(false);
@@ -285,16 +280,14 @@ class ChainHeadHostileTest {
                     ps.setString(1, chain);
                     ps.executeQuery().close();
                 }
-                EvidenceRecord stalled = record();
-                stalled.setInstanceId(chain);
+                EvidenceRecord stalled = record(chain);
                 long start = System.nanoTime();
                 assertThatThrownBy(() -> writer.insert(stalled, null)).isInstanceOf(EvidenceUnavailableException.class);
                 assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
                 assertThat(writer.commitsInPlace()).isEqualTo(2);
                 holder.rollback();
             }
-            EvidenceRecord after = record();
-            after.setInstanceId(chain);
+            EvidenceRecord after = record(chain);
             writer.insert(after, null); // reads the head again, locked: after the stalled transaction, if it ran
             long records = countIn(chain, "SELECT count(*) FROM evidence_record WHERE instance_id = ?");
             assertThat(records).isBetween(2L, 3L);
@@ -320,8 +313,7 @@ class ChainHeadHostileTest {
         try {
             List<java.util.concurrent.CompletableFuture<Void>> calls = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
-                EvidenceRecord r = record();
-                r.setInstanceId(chain);
+                EvidenceRecord r = record(chain);
                 calls.add(writer.commit(r, true, EvidenceEvents.terminal(r, "t", Instant.now())));
                 if (i % 4 == 0) {
                     try (Connection c = db.dataSource().getConnection()) {
