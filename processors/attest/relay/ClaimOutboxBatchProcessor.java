@@ -6,13 +6,16 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.support.DefaultMessage;
+import org.apache.camel.support.SynchronizationAdapter;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Sets the body to the next batch of outbox events, as one Kafka message each (key = record id, header
- * {@code attest_event_id}), and the claimed rows in property {@code attestOutboxClaim}.
+ * {@code attest_event_id}), and the claim (its rows locked until it ends) in property {@code attestOutboxClaim}.
+ * Whatever happens to the exchange, a claim still open when it completes is released, so that no lock outlives
+ * its relay run.
  */
 public class ClaimOutboxBatchProcessor implements Processor {
     public static final String CLAIM = "attestOutboxClaim";
@@ -26,16 +29,22 @@ public class ClaimOutboxBatchProcessor implements Processor {
 
     @Override
     public void process(Exchange exchange) {
-        List<Outbox.Claimed> claimed = outbox.claim(batchSize);
-        List<Message> messages = new ArrayList<>(claimed.size());
-        for (Outbox.Claimed c : claimed) {
+        Outbox.Claim claim = outbox.claim(batchSize);
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                claim.close();
+            }
+        });
+        List<Message> messages = new ArrayList<>(claim.events().size());
+        for (Outbox.Claimed c : claim.events()) {
             Message m = new DefaultMessage(exchange.getContext());
             m.setHeader(KafkaConstants.KEY, c.key());
             m.setHeader("attest_event_id", c.eventId().toString());
             m.setBody(c.payload());
             messages.add(m);
         }
-        exchange.setProperty(CLAIM, claimed);
+        exchange.setProperty(CLAIM, claim);
         exchange.getMessage().setBody(messages);
     }
 }

@@ -4,22 +4,14 @@ import attest.evidence.Outbox;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
-import java.util.List;
-
-/** Marks the claimed outbox rows published, after Kafka acknowledged every one of them. */
+/** Marks the claimed outbox rows published, after Kafka acknowledged every one of them, and ends the claim. */
 public class MarkOutboxPublishedProcessor implements Processor {
-    private final Outbox outbox;
-
-    public MarkOutboxPublishedProcessor(Outbox outbox) {
-        this.outbox = outbox;
-    }
 
     @Override
-    @SuppressWarnings("unchecked")
     public void process(Exchange exchange) {
-        List<Outbox.Claimed> claimed = exchange.getProperty(ClaimOutboxBatchProcessor.CLAIM, List.class);
-        if (claimed != null) {
-            outbox.markPublished(claimed);
+        Outbox.Claim claim = exchange.getProperty(ClaimOutboxBatchProcessor.CLAIM, Outbox.Claim.class);
+        if (claim != null) {
+            claim.published();
         }
     }
 }

@@ -308,12 +308,12 @@ public class AttestConfiguration implements CamelConfiguration {
                                 null))));
 
         // relay to Kafka
-        Outbox outbox = new Outbox(db.sessionFactory(), instanceId, s.millis("attest.kafka.relay-lease-ms", 30_000));
+        Outbox outbox = new Outbox(db.sessionFactory(), s.millis("attest.kafka.relay-lease-ms", 30_000));
         registry.bind("evidenceOutbox", outbox);
         registry.bind("claimOutboxBatchProcessor", new ClaimOutboxBatchProcessor(outbox,
                 s.integer("attest.kafka.relay-batch", 500)));
-        registry.bind("markOutboxPublishedProcessor", new MarkOutboxPublishedProcessor(outbox));
-        registry.bind("releaseOutboxClaimProcessor", new ReleaseOutboxClaimProcessor(outbox));
+        registry.bind("markOutboxPublishedProcessor", new MarkOutboxPublishedProcessor());
+        registry.bind("releaseOutboxClaimProcessor", new ReleaseOutboxClaimProcessor());
         boolean kafka = s.optional("attest.kafka.brokers").isPresent() && s.bool("attest.kafka.enabled", true);
         context.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class)
                 .addModelLifecycleStrategy(new attest.evidence.KafkaRelayPolicy(kafka));

@@ -1,0 +1,196 @@
+package attest.evidence;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The relay's outbox claims against a real PostgreSQL (issue #12: an event row is written twice, inserted and
+ * marked published; the claim is a lock held while the batch is sent). Two relays never hold the same row; a claim
+ * that ends without being published gives its rows back; a claim that outlives its lease loses its rows to another
+ * relay and can no longer mark them; rows under a lease written by an earlier version are left alone until it
+ * expires; no claim keeps a pooled connection after it ends.
+ */
+class OutboxClaimTest {
+    static Database db;
+
+    @BeforeAll
+    static void up() throws Exception {
+        db = Database.open("", "", "", Files.createTempDirectory("attest-outbox-pg"), 0, 4, Duration.ofSeconds(2));
+    }
+
+    @AfterAll
+    static void down() {
+        db.close();
+    }
+
+    @BeforeEach
+    void empty() throws SQLException {
+        // earlier tests' rows: mark them published, so that each test sees only its own (published rows are kept)
+        try (Connection c = db.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.executeUpdate("UPDATE evidence_outbox SET published_at = now() WHERE published_at IS NULL");
+        }
+    }
+
+    static List<Long> insert(int n) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        try (Connection c = db.dataSource().getConnection()) {
+            for (int i = 0; i < n; i++) {
+                UUID event = UUID.randomUUID();
+                Outbox.insert(c, event, "attest.evidence.v1", "key-" + i, "{\"n\":" + i + "}", Instant.now());
+                try (PreparedStatement ps = c.prepareStatement("SELECT id FROM evidence_outbox WHERE event_id = ?")) {
+                    ps.setObject(1, event);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        ids.add(rs.getLong(1));
+                    }
+                }
+            }
+        }
+        return ids;
+    }
+
+    static List<Long> ids(Outbox.Claim claim) {
+        return claim.events().stream().map(Outbox.Claimed::id).toList();
+    }
+
+    static List<Long> published(List<Long> among) throws SQLException {
+        List<Long> out = new ArrayList<>();
+        try (Connection c = db.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT id FROM evidence_outbox WHERE id = ANY(?) "
+                     + "AND published_at IS NOT NULL ORDER BY id")) {
+            ps.setArray(1, c.createArrayOf("bigint", among.toArray(Long[]::new)));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getLong(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    static Outbox outbox(Duration lease) {
+        return new Outbox(db.sessionFactory(), lease);
+    }
+
+    @Test
+    void twoRelaysShareTheRowsAndNeverHoldTheSameOne() throws Exception {
+        List<Long> rows = insert(5);
+        Outbox outbox = outbox(Duration.ofSeconds(30));
+        try (Outbox.Claim first = outbox.claim(3); Outbox.Claim second = outbox.claim(10)) {
+            assertThat(ids(first)).containsExactlyElementsOf(rows.subList(0, 3)); // oldest first
+            assertThat(ids(second)).containsExactlyElementsOf(rows.subList(3, 5)); // the locked ones skipped
+            assertThat(first.events().get(0).payload()).isEqualTo("{\"n\":0}");
+            assertThat(first.events().get(0).key()).isEqualTo("key-0");
+            first.published();
+            second.release();
+        }
+        assertThat(published(rows)).containsExactlyElementsOf(rows.subList(0, 3));
+        assertThat(outbox.backlog()).isEqualTo(2);
+        try (Outbox.Claim again = outbox.claim(10)) {
+            assertThat(ids(again)).as("released rows are taken again at once").containsExactlyElementsOf(rows.subList(3, 5));
+            again.published();
+        }
+        assertThat(outbox.backlog()).isZero();
+    }
+
+    @Test
+    void aClaimThatEndsWithoutBeingPublishedGivesItsRowsBack() throws Exception {
+        List<Long> rows = insert(2);
+        Outbox outbox = outbox(Duration.ofSeconds(30));
+        Outbox.Claim claim = outbox.claim(10);
+        assertThat(ids(claim)).containsExactlyElementsOf(rows);
+        claim.close();
+        claim.close(); // twice: no harm
+        assertThatThrownBy(claim::published).isInstanceOf(IllegalStateException.class);
+        assertThat(published(rows)).isEmpty();
+        try (Outbox.Claim next = outbox.claim(10)) {
+            assertThat(ids(next)).containsExactlyElementsOf(rows);
+        }
+    }
+
+    @Test
+    void aClaimPastItsLeaseLosesItsRowsAndCannotMarkThem() throws Exception {
+        List<Long> rows = insert(2);
+        Outbox stalled = outbox(Duration.ofMillis(300));
+        Outbox.Claim old = stalled.claim(10);
+        assertThat(ids(old)).containsExactlyElementsOf(rows);
+        Outbox other = outbox(Duration.ofSeconds(30));
+        // the stalled relay's session is ended by PostgreSQL once idle in its transaction past the lease
+        List<Outbox.Claim> taken = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            Outbox.Claim c = other.claim(10);
+            if (c.events().isEmpty()) {
+                return false;
+            }
+            taken.add(c);
+            return true;
+        });
+        try (Outbox.Claim mine = taken.get(0)) {
+            assertThat(ids(mine)).containsExactlyElementsOf(rows);
+            assertThatThrownBy(old::published).isInstanceOf(EvidenceUnavailableException.class);
+            assertThat(published(rows)).as("the stalled claim marked nothing").isEmpty();
+            mine.published();
+        }
+        assertThat(published(rows)).containsExactlyElementsOf(rows);
+    }
+
+    @Test
+    void rowsUnderAnEarlierVersionsLeaseWaitForItToExpire() throws Exception {
+        List<Long> rows = insert(2);
+        try (Connection c = db.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE evidence_outbox SET claimed_by = 'old-relay', "
+                     + "claimed_until = ? WHERE id = ?")) {
+            ps.setTimestamp(1, java.sql.Timestamp.from(Instant.now().plusSeconds(3600)));
+            ps.setLong(2, rows.get(0));
+            ps.executeUpdate();
+            ps.setTimestamp(1, java.sql.Timestamp.from(Instant.now().minusSeconds(1)));
+            ps.setLong(2, rows.get(1));
+            ps.executeUpdate();
+        }
+        try (Outbox.Claim claim = outbox(Duration.ofSeconds(30)).claim(10)) {
+            assertThat(ids(claim)).containsExactly(rows.get(1));
+            claim.published();
+        }
+    }
+
+    @Test
+    void noClaimKeepsAPooledConnectionOnceItEnds() throws Exception {
+        // the pool holds 4 connections and waits 2 s for one: a claim that kept its connection would exhaust it
+        Outbox outbox = outbox(Duration.ofSeconds(30));
+        for (int i = 0; i < 12; i++) {
+            try (Outbox.Claim empty = outbox.claim(10)) {
+                assertThat(empty.events()).isEmpty();
+            }
+        }
+        for (int i = 0; i < 6; i++) {
+            insert(1);
+            Outbox.Claim c = outbox.claim(10);
+            if (i % 3 == 0) {
+                c.published();
+            } else if (i % 3 == 1) {
+                c.release();
+            } else {
+                c.close();
+            }
+        }
+        assertThat(db.dataSource().getHikariPoolMXBean().getActiveConnections()).isZero();
+    }
+}
