@@ -27,6 +27,7 @@ import java.util.UUID;
  * re-sends the rows): consumers de-duplicate on {@code event_id}.
  */
 public final class Outbox {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Outbox.class);
     /** A claimed event. */
     public record Claimed(long id, UUID eventId, String topic, String key, String payload) {
     }
@@ -49,8 +50,12 @@ public final class Outbox {
             return events;
         }
 
-        /** Marks every claimed row published and commits; the claim is over. */
+        /** Marks every claimed row published and commits; the claim is over. An empty claim has nothing to mark. */
         public void published() {
+            if (events.isEmpty()) {
+                end(true);
+                return;
+            }
             if (!open) {
                 throw new IllegalStateException("the outbox claim is over");
             }
@@ -65,6 +70,9 @@ public final class Outbox {
                 }
                 connection.commit();
             } catch (SQLException e) {
+                // after Kafka's acknowledgement: the rows are sent again by a later claim (at least once)
+                LOG.warn("evidence relay: {} sent events could not be marked published (SQLSTATE {}); they will be "
+                        + "sent again", events.size(), e.getSQLState());
                 throw new EvidenceUnavailableException("outbox rows could not be marked published");
             } finally {
                 end(false);
@@ -170,6 +178,8 @@ public final class Outbox {
             if (c != null) {
                 new Claim(c, List.of()).release();
             }
+            LOG.warn("evidence relay: outbox claim failed ({})", e instanceof SQLException se
+                    ? "SQLSTATE " + se.getSQLState() : e.getClass().getSimpleName());
             throw new EvidenceUnavailableException("outbox unavailable");
         }
     }

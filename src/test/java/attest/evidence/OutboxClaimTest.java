@@ -145,30 +145,58 @@ class OutboxClaimTest {
         });
         try (Outbox.Claim mine = taken.get(0)) {
             assertThat(ids(mine)).containsExactlyElementsOf(rows);
-            assertThatThrownBy(old::published).isInstanceOf(EvidenceUnavailableException.class);
-            assertThat(published(rows)).as("the stalled claim marked nothing").isEmpty();
             mine.published();
         }
         assertThat(published(rows)).containsExactlyElementsOf(rows);
+        java.util.Map<Long, java.sql.Timestamp> marked = publishedAt(rows);
+        // the rows are free now: had the stalled session survived, its mark would go through (and move the times)
+        assertThatThrownBy(old::published).isInstanceOf(EvidenceUnavailableException.class);
+        assertThat(publishedAt(rows)).as("the stalled claim marked nothing").isEqualTo(marked);
     }
 
     @Test
     void rowsUnderAnEarlierVersionsLeaseWaitForItToExpire() throws Exception {
-        List<Long> rows = insert(2);
+        List<Long> rows = insert(3);
         try (Connection c = db.dataSource().getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE evidence_outbox SET claimed_by = 'old-relay', "
-                     + "claimed_until = ? WHERE id = ?")) {
-            ps.setTimestamp(1, java.sql.Timestamp.from(Instant.now().plusSeconds(3600)));
+                     + "claimed_until = now() + make_interval(secs => ?) WHERE id = ?")) {
+            ps.setDouble(1, 3600);
             ps.setLong(2, rows.get(0));
             ps.executeUpdate();
-            ps.setTimestamp(1, java.sql.Timestamp.from(Instant.now().minusSeconds(1)));
+            ps.setDouble(1, -1);
             ps.setLong(2, rows.get(1));
             ps.executeUpdate();
+            ps.setDouble(1, 1.5);
+            ps.setLong(2, rows.get(2));
+            ps.executeUpdate();
         }
-        try (Outbox.Claim claim = outbox(Duration.ofSeconds(30)).claim(10)) {
-            assertThat(ids(claim)).containsExactly(rows.get(1));
+        Outbox outbox = outbox(Duration.ofSeconds(30));
+        try (Outbox.Claim claim = outbox.claim(10)) {
+            assertThat(ids(claim)).as("only the row whose lease expired").containsExactly(rows.get(1));
             claim.published();
         }
+        // the short lease runs out (the database's clock): its row is taken then, the long one still not
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+            try (Outbox.Claim claim = outbox.claim(10)) {
+                assertThat(ids(claim)).containsExactly(rows.get(2));
+                claim.published();
+            }
+        });
+        assertThat(published(rows)).containsExactly(rows.get(1), rows.get(2));
+    }
+
+    static java.util.Map<Long, java.sql.Timestamp> publishedAt(List<Long> among) throws SQLException {
+        java.util.Map<Long, java.sql.Timestamp> out = new java.util.TreeMap<>();
+        try (Connection c = db.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT id, published_at FROM evidence_outbox WHERE id = ANY(?)")) {
+            ps.setArray(1, c.createArrayOf("bigint", among.toArray(Long[]::new)));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getLong(1), rs.getTimestamp(2));
+                }
+            }
+        }
+        return out;
     }
 
     @Test
@@ -178,6 +206,7 @@ class OutboxClaimTest {
         for (int i = 0; i < 12; i++) {
             try (Outbox.Claim empty = outbox.claim(10)) {
                 assertThat(empty.events()).isEmpty();
+                empty.published(); // nothing to mark: no error, nothing held
             }
         }
         for (int i = 0; i < 6; i++) {
