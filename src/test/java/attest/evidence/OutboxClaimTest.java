@@ -71,19 +71,10 @@ class OutboxClaimTest {
         return claim.events().stream().map(Outbox.Claimed::id).toList();
     }
 
+    /** The rows among these that are marked published, in id order. */
     static List<Long> published(List<Long> among) throws SQLException {
-        List<Long> out = new ArrayList<>();
-        try (Connection c = db.dataSource().getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT id FROM evidence_outbox WHERE id = ANY(?) "
-                     + "AND published_at IS NOT NULL ORDER BY id")) {
-            ps.setArray(1, c.createArrayOf("bigint", among.toArray(Long[]::new)));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getLong(1));
-                }
-            }
-        }
-        return out;
+        return publishedAt(among).entrySet().stream().filter(e -> e.getValue() != null)
+                .map(java.util.Map.Entry::getKey).toList();
     }
 
     static Outbox outbox(Duration lease) {
@@ -185,6 +176,7 @@ class OutboxClaimTest {
         assertThat(published(rows)).containsExactly(rows.get(1), rows.get(2));
     }
 
+    /** Each row's published_at (null: not published), by id. */
     static java.util.Map<Long, java.sql.Timestamp> publishedAt(List<Long> among) throws SQLException {
         java.util.Map<Long, java.sql.Timestamp> out = new java.util.TreeMap<>();
         try (Connection c = db.dataSource().getConnection();
