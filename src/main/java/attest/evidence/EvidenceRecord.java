@@ -4,6 +4,7 @@ import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
+import jakarta.persistence.Transient;
 
 import java.time.Instant;
 import java.util.UUID;
@@ -142,6 +143,28 @@ public class EvidenceRecord {
     @Column(name = "payload_purged")
     private boolean payloadPurged;
 
+    /**
+     * The request body as the writer stored it, sealed (not a column): a later write of this record whose request
+     * body is still that same array stores those bytes again under the same data key, and leaves the column as it
+     * is (the terminal update does not write the request body a second time). Copied by {@link #snapshot()}.
+     */
+    @Transient
+    private Sealed sealedRequest;
+
+    /**
+     * A request body ({@code plain}, compared by identity) of record {@code id} and the bytes it was stored as under
+     * {@code keyId} (the ciphertext is bound to the record's id).
+     */
+    record Sealed(UUID id, byte[] plain, byte[] sealed, String keyId) {
+    }
+
+    /**
+     * Set by the writer on the write it hands to its commit: the record's request body is the one already stored
+     * (same data key, same bytes), so the update leaves the column as it is. Not a column, not copied.
+     */
+    @Transient
+    private boolean requestStored;
+
     public EvidenceRecord() {
     }
 
@@ -207,10 +230,16 @@ public class EvidenceRecord {
         c.maskingReport = maskingReport;
         c.rawResponseSize = rawResponseSize;
         c.rawResponseSha256 = rawResponseSha256;
+        c.sealedRequest = sealedRequest;
         return c;
     }
 
     // accessors -------------------------------------------------------------------------------------------
+
+    Sealed sealedRequest() { return sealedRequest; }
+    void sealedRequest(Sealed sealed) { this.sealedRequest = sealed; }
+    boolean requestStored() { return requestStored; }
+    void requestStored(boolean stored) { this.requestStored = stored; }
 
     public UUID getId() { return id; }
     public void setId(UUID id) { this.id = id; }

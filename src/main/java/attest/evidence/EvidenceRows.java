@@ -36,6 +36,32 @@ final class EvidenceRows {
     /** {@link #UPDATE_RECORD} that fails its transaction unless it finds its row (migration V24). */
     static final String UPDATE_ONE_RECORD = "WITH updated AS (" + UPDATE_RECORD
             + " RETURNING 1) SELECT attest_expect_one(count(*)) FROM updated";
+    /**
+     * {@link #UPDATE_RECORD} for a record whose request body is the one already stored
+     * ({@link EvidenceRecord#requestStored()}): every column but {@code request_body}, which keeps its value
+     * (PostgreSQL then keeps a large body's TOAST pointer instead of storing the body again). Only while the row's
+     * payloads are still under the data key this write names and not purged: a row that another write sealed under
+     * another key, or that retention purged meanwhile, is not found, and the write fails instead of naming a key
+     * that does not open the request body (or undoing a purge). The check is wrapped in {@code coalesce} so that
+     * no index serves it: the row is found by its id alone (the partial index on {@code payload_key_id} of unpurged
+     * rows would match it, and a plan that took it read every row of the day's key, about 10 ms a call).
+     */
+    static final String UPDATE_RECORD_KEEP_REQUEST = "UPDATE evidence_record SET "
+            + String.join(" = ?, ", java.util.Arrays.stream(COLUMNS).filter(c -> !c.equals("request_body")).toList())
+            + " = ? WHERE id = ? AND coalesce(payload_key_id = ? AND NOT payload_purged, false)";
+    /** {@link #UPDATE_RECORD_KEEP_REQUEST} that fails its transaction unless it finds its row. */
+    static final String UPDATE_ONE_RECORD_KEEP_REQUEST = "WITH updated AS (" + UPDATE_RECORD_KEEP_REQUEST
+            + " RETURNING 1) SELECT attest_expect_one(count(*)) FROM updated";
+
+    /** The update for this record: {@link #UPDATE_RECORD}, or without the request body when it is the stored one. */
+    static String update(EvidenceRecord r) {
+        return r.requestStored() ? UPDATE_RECORD_KEEP_REQUEST : UPDATE_RECORD;
+    }
+
+    /** {@link #update} that fails its transaction unless it finds its row. */
+    static String updateOne(EvidenceRecord r) {
+        return r.requestStored() ? UPDATE_ONE_RECORD_KEEP_REQUEST : UPDATE_ONE_RECORD;
+    }
     static final String INSERT_OUTBOX = "INSERT INTO evidence_outbox (event_id, topic, event_key, payload, "
             + "created_at, published_at) VALUES (?, ?, ?, ?, ?, ?)";
 
@@ -48,7 +74,10 @@ final class EvidenceRows {
         ps.addBatch();
     }
 
-    /** Adds a record's update (every column, as Hibernate's update of the entity) to the batch of {@link #UPDATE_RECORD}. */
+    /**
+     * Adds a record's update (every column, as Hibernate's update of the entity, but the request body when it is
+     * the stored one) to the batch of {@link #update}{@code (r)}.
+     */
     static void addUpdate(Connection c, PreparedStatement ps, EvidenceRecord r) throws SQLException {
         bindUpdate(c, ps, 1, r);
         ps.addBatch();
@@ -63,13 +92,17 @@ final class EvidenceRows {
     /** Binds the parameters of {@link #INSERT_RECORD} from {@code i}; returns the next index. */
     static int bindInsert(Connection c, PreparedStatement ps, int i, EvidenceRecord r) throws SQLException {
         ps.setObject(i, r.getId());
-        return bind(c, ps, i + 1, r);
+        return bind(c, ps, i + 1, r, true);
     }
 
-    /** Binds the parameters of {@link #UPDATE_RECORD} (and {@link #UPDATE_ONE_RECORD}) from {@code i}. */
+    /** Binds the parameters of {@link #update} (and {@link #updateOne}) of this record from {@code i}. */
     static int bindUpdate(Connection c, PreparedStatement ps, int i, EvidenceRecord r) throws SQLException {
-        int next = bind(c, ps, i, r);
+        int next = bind(c, ps, i, r, !r.requestStored());
         ps.setObject(next, r.getId());
+        if (r.requestStored()) {
+            ps.setString(next + 1, r.getPayloadKeyId());
+            return next + 2;
+        }
         return next + 1;
     }
 
@@ -84,8 +117,9 @@ final class EvidenceRows {
         return i + 6;
     }
 
-    /** Binds the columns of {@link #COLUMNS} from {@code i}; returns the next index. */
-    private static int bind(Connection c, PreparedStatement ps, int i, EvidenceRecord r) throws SQLException {
+    /** Binds the columns of {@link #COLUMNS} (without the request body unless asked) from {@code i}; returns the next index. */
+    private static int bind(Connection c, PreparedStatement ps, int i, EvidenceRecord r, boolean requestBody)
+            throws SQLException {
         ps.setString(i++, r.getRequestId());
         ps.setString(i++, r.getInstanceId());
         ps.setString(i++, r.getState());
@@ -117,7 +151,9 @@ final class EvidenceRows {
         ps.setObject(i++, r.getStatus(), Types.INTEGER);
         ps.setObject(i++, r.getUpstreamStatus(), Types.INTEGER);
         ps.setString(i++, r.getErrorCode());
-        ps.setBytes(i++, r.getRequestBody());
+        if (requestBody) {
+            ps.setBytes(i++, r.getRequestBody());
+        }
         ps.setObject(i++, r.getRequestSize(), Types.BIGINT);
         ps.setString(i++, r.getRequestSha256());
         ps.setBytes(i++, r.getResponseBody());

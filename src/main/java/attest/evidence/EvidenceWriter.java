@@ -174,14 +174,21 @@ public final class EvidenceWriter implements AutoCloseable {
             return done;
         }
         Write w = new Write(snapshot, insert, event, null, refusal, done);
+        // once committed, what the row holds for the request body: a later write of this record that still has that
+        // body leaves the column as it is. Set before the caller's own continuations run (they depend on this stage).
+        EvidenceRecord.Sealed stored = snapshot.sealedRequest();
+        CompletableFuture<Void> remembered = done.thenApply(ok -> {
+            record.sealedRequest(stored);
+            return ok;
+        });
         if (!refusal && committedInPlace(w)) {
-            return done;
+            return remembered;
         }
         if (refusal ? !lanes.offerRefusal(w) : !lanes.offerCall(w)) {
             done.completeExceptionally(new EvidenceUnavailableException(refusal ? "evidence refusal lane full"
                     : "evidence queue full"));
         }
-        return done;
+        return remembered;
     }
 
     /**
@@ -229,26 +236,50 @@ public final class EvidenceWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Encrypts the record's payloads with one data key. A request body this record already stored (the open
+     * record's, the same array) is not sealed again: its stored bytes are reused under their data key, and the
+     * write leaves the column as it is ({@link EvidenceRecord#requestStored()}), so a terminal update neither
+     * encrypts nor rewrites the prompt. Should that data key no longer seal (destroyed meanwhile), everything is
+     * sealed afresh with the current key and written again.
+     */
     private void seal(EvidenceRecord r) {
         attest.evidence.crypto.PayloadCipher c = cipher;
         if (c == null || r.getPayloadKeyId() != null || r.isPayloadPurged()) {
+            r.sealedRequest(null);
             return;
         }
         if (r.getRequestBody() == null && r.getResponseBody() == null && r.getRawResponseBody() == null) {
+            r.sealedRequest(null);
             return; // nothing to seal (a refusal): no data key named
         }
-        String keyId = c.currentKeyId();
+        EvidenceRecord.Sealed stored = r.sealedRequest();
+        if (stored != null && stored.plain() == r.getRequestBody() && stored.id().equals(r.getId())) {
+            try {
+                sealWith(c, r, stored.keyId(), stored);
+                return;
+            } catch (RuntimeException e) {
+                // the stored request's data key cannot seal any more: seal everything afresh below
+            }
+        }
+        sealWith(c, r, c.currentKeyId(), null);
+    }
+
+    /** Seals the payloads with {@code keyId}; the request body's stored bytes where {@code stored} has them. */
+    private static void sealWith(attest.evidence.crypto.PayloadCipher c, EvidenceRecord r, String keyId,
+                                 EvidenceRecord.Sealed stored) {
         String id = r.getId().toString();
-        if (r.getRequestBody() != null) {
-            r.setRequestBody(c.encrypt(r.getRequestBody(), keyId, id + ":request"));
-        }
-        if (r.getResponseBody() != null) {
-            r.setResponseBody(c.encrypt(r.getResponseBody(), keyId, id + ":response"));
-        }
-        if (r.getRawResponseBody() != null) {
-            r.setRawResponseBody(c.encrypt(r.getRawResponseBody(), keyId, id + ":raw"));
-        }
+        byte[] request = r.getRequestBody();
+        byte[] sealedRequest = stored != null ? stored.sealed()
+                : request == null ? null : c.encrypt(request, keyId, id + ":request");
+        byte[] response = r.getResponseBody() == null ? null : c.encrypt(r.getResponseBody(), keyId, id + ":response");
+        byte[] raw = r.getRawResponseBody() == null ? null : c.encrypt(r.getRawResponseBody(), keyId, id + ":raw");
+        r.setRequestBody(sealedRequest);
+        r.setResponseBody(response);
+        r.setRawResponseBody(raw);
         r.setPayloadKeyId(keyId);
+        r.requestStored(stored != null);
+        r.sealedRequest(request == null ? null : new EvidenceRecord.Sealed(r.getId(), request, sealedRequest, keyId));
     }
 
     /** Reads a committed record (a held call's, to complete it later), with its payloads decrypted. */
@@ -439,7 +470,7 @@ public final class EvidenceWriter implements AutoCloseable {
             return false;
         }
         Write w = batch.get(0);
-        String sql = (w.insert() ? EvidenceRows.INSERT_RECORD : EvidenceRows.UPDATE_ONE_RECORD)
+        String sql = (w.insert() ? EvidenceRows.INSERT_RECORD : EvidenceRows.updateOne(w.record()))
                 + (w.event() != null ? "; " + EvidenceRows.INSERT_OUTBOX : "") + "; " + pipelined.sql();
         c.setAutoCommit(true);
         try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -495,16 +526,26 @@ public final class EvidenceWriter implements AutoCloseable {
             }
         }
         if (updates > 0) {
-            try (PreparedStatement ps = c.prepareStatement(EvidenceRows.UPDATE_RECORD)) {
+            // in batch order; a statement per run of updates of one kind (writing the request body, or keeping it)
+            PreparedStatement ps = null;
+            boolean keeping = false;
+            try {
                 for (Write w : batch) {
-                    if (w.summary() == null && !w.insert()) {
-                        EvidenceRows.addUpdate(c, ps, w.record());
+                    if (w.summary() != null || w.insert()) {
+                        continue;
                     }
+                    boolean keep = w.record().requestStored();
+                    if (ps == null || keep != keeping) {
+                        flushUpdates(ps);
+                        ps = c.prepareStatement(EvidenceRows.update(w.record()));
+                        keeping = keep;
+                    }
+                    EvidenceRows.addUpdate(c, ps, w.record());
                 }
-                for (int n : ps.executeBatch()) {
-                    if (n != 1 && n != Statement.SUCCESS_NO_INFO) {
-                        throw new SQLException("an evidence record to update was not found");
-                    }
+                flushUpdates(ps);
+            } finally {
+                if (ps != null) {
+                    ps.close();
                 }
             }
         }
@@ -516,6 +557,20 @@ public final class EvidenceWriter implements AutoCloseable {
                     }
                 }
                 ps.executeBatch();
+            }
+        }
+    }
+
+    /** Runs (and closes) a batch of record updates, each of which must find its row. */
+    private static void flushUpdates(PreparedStatement ps) throws SQLException {
+        if (ps == null) {
+            return;
+        }
+        try (ps) {
+            for (int n : ps.executeBatch()) {
+                if (n != 1 && n != Statement.SUCCESS_NO_INFO) {
+                    throw new SQLException("an evidence record to update was not found");
+                }
             }
         }
     }

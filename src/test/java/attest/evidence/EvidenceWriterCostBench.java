@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Not a test: a measurement of the evidence writer's cost, run on demand against an embedded PostgreSQL.
- * {@code mvn -B -q -o test -Dtest=EvidenceWriterCostBench -Dattest.bench=true [-Dattest.bench.calls=20000]}.
+ * {@code mvn -B -q -o test -Dtest=EvidenceWriterCostBench -Dattest.bench=true [-Dattest.bench.calls=20000]
+ * [-Dattest.bench.request-bytes=8192]} (the request body's size; by default a 70-byte chat completion).
  * Each forwarded call is an open insert and a terminal update with its event, from 32 callers at once, as the
  * gateway does; it prints the writer thread's CPU per write (ThreadMXBean), the PostgreSQL processes' CPU per
  * call (/proc, the postmaster's children) and the commits.
@@ -82,6 +83,17 @@ class EvidenceWriterCostBench {
         CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
     }
 
+    /** The request body: a chat completion of {@code attest.bench.request-bytes} (70 by default). */
+    static final byte[] REQUEST = request(Integer.getInteger("attest.bench.request-bytes", 70));
+
+    static byte[] request(int size) {
+        String head = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"";
+        String tail = "\"}]}";
+        String words = "The quarterly report covers revenue, churn and the roadmap. ";
+        int n = Math.max(2, size - head.length() - tail.length());
+        return (head + words.repeat(n / words.length() + 1).substring(0, n) + tail).getBytes();
+    }
+
     static void call(EvidenceWriter writer) {
         EvidenceRecord r = new EvidenceRecord();
         r.setId(UUID.randomUUID());
@@ -107,9 +119,8 @@ class EvidenceWriterCostBench {
         r.setRuleId("default");
         r.setReason("ok");
         r.setRulesVersion("9".repeat(64));
-        r.setRequestBody("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
-                .getBytes());
-        r.setRequestSize(70L);
+        r.setRequestBody(REQUEST.clone());
+        r.setRequestSize((long) REQUEST.length);
         r.setRequestSha256("a".repeat(64));
         r.setForwardedAt(Instant.now());
         writer.insert(r, null);
