@@ -10,6 +10,7 @@
 #   DURATION=60s CONNECTIONS=64 bash bench/run.sh
 #   DURATION=1s WARMUP=1s STREAM_WARMUP=1s STREAMS=3 KAFKA=false bash bench/run.sh   # the CI smoke's settings
 #                                                                    # (no broker: the outbox keeps the events)
+#   BENCH_PROMPT_BYTES=8192 bash bench/run.sh   # every run with an 8 KiB prompt instead of "hello" (bench/chat.lua)
 #   PROFILE=1 bash bench/run.sh       # then one extra saturated run through Attest under JFR (CPU samples), written to
 #                                     # target/bench/flame.svg, flame.collapsed and profile.txt (bench/flame.py)
 #

@@ -4,40 +4,66 @@ import attest.identity.Identity;
 import attest.policy.RequestFacts;
 import attest.rules.Matching;
 import com.google.re2j.Pattern;
+import com.google.re2j.RequiredLiterals;
 
 import java.time.Clock;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /** Finds the first risk rule that holds a call for approval, if any. */
 public final class RiskEngine {
-    private volatile List<RiskRule> rules;
+    /**
+     * The rules in force, and for each prompt pattern the literals every match of it contains (absent: none known,
+     * the pattern always runs): a prompt that holds none of a pattern's literals is not searched by it.
+     */
+    private record InForce(List<RiskRule> rules, Map<Pattern, Set<String>> literals) {
+        static InForce of(List<RiskRule> rules) {
+            Map<Pattern, Set<String>> literals = new IdentityHashMap<>();
+            for (RiskRule r : rules) {
+                for (Pattern p : r.prompt()) {
+                    Set<String> l = RequiredLiterals.of(p.pattern());
+                    if (l != null) {
+                        literals.put(p, l);
+                    }
+                }
+            }
+            return new InForce(List.copyOf(rules), literals);
+        }
+    }
+
+    private volatile InForce inForce;
     private final Clock clock;
 
     public RiskEngine(List<RiskRule> rules, Clock clock) {
-        this.rules = List.copyOf(rules);
+        this.inForce = InForce.of(rules);
         this.clock = clock;
     }
 
     public List<RiskRule> rules() {
-        return rules;
+        return inForce.rules();
     }
 
     /** Puts new rules in force (a reload). */
     public void replace(List<RiskRule> next) {
-        this.rules = List.copyOf(next);
+        this.inForce = InForce.of(next);
     }
 
     public Optional<RiskRule> assess(Identity who, String upstream, RequestFacts facts, String prompt) {
-        for (RiskRule r : rules) {
-            if (matches(r, who, upstream, facts, prompt)) {
+        InForce now = inForce;
+        String[] folded = new String[1]; // the prompt folded for the literal checks, once, when first needed
+        for (RiskRule r : now.rules()) {
+            if (matches(r, who, upstream, facts, prompt, now.literals(), folded)) {
                 return Optional.of(r);
             }
         }
         return Optional.empty();
     }
 
-    private boolean matches(RiskRule r, Identity who, String upstream, RequestFacts facts, String prompt) {
+    private boolean matches(RiskRule r, Identity who, String upstream, RequestFacts facts, String prompt,
+                            Map<Pattern, Set<String>> literals, String[] folded) {
         if (!Matching.who(who, r.roles(), r.groups(), r.clients())) {
             return false;
         }
@@ -68,6 +94,15 @@ public final class RiskEngine {
             }
             boolean any = false;
             for (Pattern p : r.prompt()) {
+                Set<String> required = literals.get(p);
+                if (required != null) {
+                    if (folded[0] == null) {
+                        folded[0] = RequiredLiterals.fold(prompt);
+                    }
+                    if (!RequiredLiterals.anyIn(folded[0], required)) {
+                        continue; // no match can avoid every one of these literals
+                    }
+                }
                 if (p.matcher(prompt).find()) {
                     any = true;
                     break;
