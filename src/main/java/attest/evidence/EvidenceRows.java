@@ -34,8 +34,7 @@ final class EvidenceRows {
     static final String UPDATE_RECORD = "UPDATE evidence_record SET " + String.join(" = ?, ", COLUMNS)
             + " = ? WHERE id = ?";
     /** {@link #UPDATE_RECORD} that fails its transaction unless it finds its row (migration V24). */
-    static final String UPDATE_ONE_RECORD = "WITH updated AS (" + UPDATE_RECORD
-            + " RETURNING 1) SELECT attest_expect_one(count(*)) FROM updated";
+    static final String UPDATE_ONE_RECORD = expectingOne(UPDATE_RECORD);
     /**
      * {@link #UPDATE_RECORD} for a record whose request body is the one already stored
      * ({@link EvidenceRecord#requestStored()}): every column but {@code request_body}, which keeps its value
@@ -50,8 +49,12 @@ final class EvidenceRows {
             + String.join(" = ?, ", java.util.Arrays.stream(COLUMNS).filter(c -> !c.equals("request_body")).toList())
             + " = ? WHERE id = ? AND coalesce(payload_key_id = ? AND NOT payload_purged, false)";
     /** {@link #UPDATE_RECORD_KEEP_REQUEST} that fails its transaction unless it finds its row. */
-    static final String UPDATE_ONE_RECORD_KEEP_REQUEST = "WITH updated AS (" + UPDATE_RECORD_KEEP_REQUEST
-            + " RETURNING 1) SELECT attest_expect_one(count(*)) FROM updated";
+    static final String UPDATE_ONE_RECORD_KEEP_REQUEST = expectingOne(UPDATE_RECORD_KEEP_REQUEST);
+
+    /** An update that fails its transaction unless it finds exactly one row (attest_expect_one, migration V24). */
+    private static String expectingOne(String update) {
+        return "WITH updated AS (" + update + " RETURNING 1) SELECT attest_expect_one(count(*)) FROM updated";
+    }
 
     /** The update for this record: {@link #UPDATE_RECORD}, or without the request body when it is the stored one. */
     static String update(EvidenceRecord r) {
