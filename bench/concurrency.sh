@@ -49,7 +49,9 @@ if [ -z "${BENCH_CLASSPATH:-}" ]; then # the CI smoke passes the test classpath 
   mvn -q -B ${MVN_OPTS:-} dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt" >/dev/null
   BENCH_CLASSPATH="target/test-classes:target/classes:$(cat "$OUT/classpath.txt")"
 fi
-exec java -cp "$BENCH_CLASSPATH" \
+# the JDK: $JAVA, else $JAVA_HOME's (the published runs: Temurin 25, as .ci/run), else java on the PATH; the
+# gateway and the stand-in upstream run on the same one
+exec "${JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}" -cp "$BENCH_CLASSPATH" \
   -Dcalls="$CALLS" -Danswer-ms="$ANSWER_MS" -Dstream-ms="$STREAM_MS" -Devent-ms="$EVENT_MS" \
   -Dramp-per-second="$RAMP" -Dprobes="$PROBES" -Dmodes="$MODES" -Dkafka="${KAFKA:-true}" ${GATEWAY_JVM:+-Dgateway.jvm="$GATEWAY_JVM"} \
   attest.bench.ConcurrencyBench

@@ -6,7 +6,8 @@
 # streams directly, through the nginx proxy, and through Attest with masking on and off.
 #
 #   bash bench/run.sh                 # defaults: 20 s per run, 32 connections, 2 threads, 180 s warm-up
-#   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bash bench/run.sh   # the stack on another JDK
+#   JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 bash bench/run.sh   # as published: build and stack on Temurin 25
+#   JAVA=/usr/lib/jvm/java-17-openjdk-amd64/bin/java bash bench/run.sh   # the stack on another JDK
 #   DURATION=60s CONNECTIONS=64 bash bench/run.sh
 #   DURATION=1s WARMUP=1s STREAM_WARMUP=1s STREAMS=3 KAFKA=false bash bench/run.sh   # the CI smoke's settings
 #                                                                    # (no broker: the outbox keeps the events)
@@ -29,8 +30,10 @@ STREAMS=${STREAMS:-30}
 WARMUP=${WARMUP:-180s}
 # then the stream path, on each gateway (with and without masking)
 STREAM_WARMUP=${STREAM_WARMUP:-30s}
-# the JDK that runs the stack (JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java for 25); its jcmd and jfr profile it
-JDK_BIN=$(dirname "$(readlink -f "$(command -v "${JAVA:-java}")")")
+# the JDK that runs the stack: $JAVA, else $JAVA_HOME's (the published runs: Temurin 25, as .ci/run), else java on
+# the PATH; its jcmd and jfr profile it
+JAVA=${JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}
+JDK_BIN=$(dirname "$(readlink -f "$(command -v "$JAVA")")")
 OUT=target/bench
 mkdir -p "$OUT"
 

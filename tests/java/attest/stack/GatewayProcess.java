@@ -18,6 +18,10 @@ public final class GatewayProcess implements AutoCloseable {
     public GatewayProcess(Path repo, Path log, Map<String, String> settings) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        if (Runtime.version().feature() >= 24) {
+            // as bin/attest and the image do: no JVM warning on stderr when Netty first uses Unsafe (JEP 498)
+            cmd.add("--sun-misc-unsafe-memory-access=allow");
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));

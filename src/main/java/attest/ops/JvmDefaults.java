@@ -6,7 +6,8 @@ package attest.ops;
  * fork-join pool has a parallelism of 1, and that default executor then starts a new thread for every task, so
  * every upstream call started (and ended) a thread. A parallelism of at least 2 makes it the common pool. Must
  * run before the common pool is first used; an explicit {@code -Djava.util.concurrent.ForkJoinPool.common.parallelism}
- * wins.
+ * wins. From JDK 25 on, {@code CompletableFuture} completes through the common pool whatever its parallelism
+ * ({@code ForkJoinPool.asyncCommonPool}); the setting still gives that pool two threads on a small machine.
  */
 public final class JvmDefaults {
     static final String PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
