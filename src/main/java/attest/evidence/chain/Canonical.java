@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -106,21 +105,20 @@ public final class Canonical {
             }
             b.append(n);
         } else if (v instanceof Map<?, ?> m) {
-            List<String> names = new ArrayList<>(m.size());
-            for (Object k : m.keySet()) {
-                names.add((String) k);
+            // members by name; String.compareTo orders by UTF-16 code units, as RFC 8785 requires (a TreeMap in
+            // natural order is in that order already)
+            Map.Entry<String, Object>[] members = ((Map<String, Object>) m).entrySet().toArray(new Map.Entry[0]);
+            if (!(m instanceof java.util.SortedMap<?, ?> sorted && sorted.comparator() == null)) {
+                java.util.Arrays.sort(members, Map.Entry.comparingByKey());
             }
-            Collections.sort(names); // String.compareTo orders by UTF-16 code units, as RFC 8785 requires
             b.append('{');
-            boolean first = true;
-            for (String k : names) {
-                if (!first) {
+            for (int i = 0; i < members.length; i++) {
+                if (i > 0) {
                     b.append(',');
                 }
-                first = false;
-                string(b, k);
+                string(b, members[i].getKey());
                 b.append(':');
-                write(b, ((Map<String, Object>) m).get(k));
+                write(b, members[i].getValue());
             }
             b.append('}');
         } else if (v instanceof List<?> l) {
@@ -139,8 +137,13 @@ public final class Canonical {
 
     private static void string(StringBuilder b, String s) {
         b.append('"');
+        int run = 0; // the start of the characters not yet appended, which need no escape
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
+            if (c >= 0x20 && c != '"' && c != '\\' && !Character.isSurrogate(c)) {
+                continue;
+            }
+            b.append(s, run, i);
             switch (c) {
                 case '"' -> b.append("\\\"");
                 case '\\' -> b.append("\\\\");
@@ -157,14 +160,13 @@ public final class Canonical {
                             throw new IllegalArgumentException("lone surrogate in a string");
                         }
                         b.append(c).append(s.charAt(++i));
-                    } else if (Character.isLowSurrogate(c)) {
-                        throw new IllegalArgumentException("lone surrogate in a string");
                     } else {
-                        b.append(c);
+                        throw new IllegalArgumentException("lone surrogate in a string");
                     }
                 }
             }
+            run = i + 1;
         }
-        b.append('"');
+        b.append(s, run, s.length()).append('"');
     }
 }
