@@ -36,14 +36,33 @@ public final class EvidenceEvents {
             return null;
         }
         try {
-            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-            mac.init(k);
-            return java.util.HexFormat.of().formatHex(mac.doFinal(hexDigest.getBytes(
+            KeyedMac m = MAC.get();
+            if (m.key != k) { // this thread's Mac, initialised again only when the key was set anew
+                m.mac.init(k);
+                m.key = k;
+            }
+            return java.util.HexFormat.of().formatHex(m.mac.doFinal(hexDigest.getBytes(
                     java.nio.charset.StandardCharsets.US_ASCII)));
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }
     }
+
+    /** A thread's HMAC-SHA-256 and the key it holds (looking the algorithm up per event was a cost per call). */
+    private static final class KeyedMac {
+        final javax.crypto.Mac mac;
+        javax.crypto.spec.SecretKeySpec key;
+
+        KeyedMac() {
+            try {
+                mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    private static final ThreadLocal<KeyedMac> MAC = ThreadLocal.withInitial(KeyedMac::new);
 
     private EvidenceEvents() {
     }
