@@ -8,7 +8,9 @@ set -euo pipefail
 out=${1:?usage: rootfs.sh OUT_DIR}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 jdk=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
-if [ ! -d "$jdk/jmods" ] && ! "$jdk/bin/jlink" --help 2>/dev/null | grep -q 'Linking from run-time image enabled'; then
+# (jlink's help is read in English: it is translated into the machine's language)
+if [ ! -d "$jdk/jmods" ] && ! "$jdk/bin/jlink" -J-Duser.language=en -J-Duser.country=US --help 2>/dev/null |
+    grep -q 'Linking from run-time image enabled'; then
   echo "rootfs.sh: $jdk has no jmods/ and cannot link from its run-time image (install its jmods, e.g. openjdk-17-jmods)" >&2
   exit 1
 fi
@@ -19,7 +21,7 @@ mkdir -p "$out/opt" "$out/etc" "$out/tmp" "$out/opt/attest"
 # systems, JFR and management for diagnostics; no debug symbols, headers or man pages
 # (--compress=2 is JDK 17's name for zip compression; newer jlinks call it zip-6 and warn on the old name)
 compress=2
-"$jdk/bin/jlink" --help 2>/dev/null | grep -q 'zip-\[0-9\]' && compress=zip-6
+"$jdk/bin/jlink" -J-Duser.language=en -J-Duser.country=US --help 2>/dev/null | grep -q 'zip-\[0-9\]' && compress=zip-6
 "$jdk/bin/jlink" --add-modules java.se,jdk.crypto.ec,jdk.unsupported,jdk.zipfs,jdk.management,jdk.jfr,jdk.naming.dns \
   --strip-debug --no-man-pages --no-header-files --compress=$compress --output "$out/opt/java"
 # Debian's JDK links its CA certificates from /etc: the image carries the build's copy as a file
@@ -59,7 +61,7 @@ find "$out/opt/attest" -name README.md -delete
 
 # JVM options that depend on the JRE's release, read by the entrypoint as an argument file (@/opt/java/attest.args;
 # lines starting with # are comments): from JDK 24 on, Netty's use of sun.misc.Unsafe's memory access is allowed
-# quietly instead of printing a warning to stderr, as bin/attest does (JEP 498; JDK 17-23 do not know the option)
+# quietly instead of printing a warning to stderr, as bin/attest does (JEP 498; JDKs before 23 refuse the option)
 feature=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$out/opt/java/release")
 {
   echo "# JVM options for this JRE (Java $feature), written by deploy/image/rootfs.sh"

@@ -345,6 +345,9 @@ public final class ConcurrencyBench {
         static Child java(Path log, Map<String, String> props, String main, String... jvm) throws IOException {
             List<String> cmd = new ArrayList<>();
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            if (Runtime.version().feature() >= 24) {
+                cmd.add("--sun-misc-unsafe-memory-access=allow"); // as bin/attest: no Unsafe warning from Netty
+            }
             for (String j : jvm) {
                 if (!j.isBlank()) {
                     cmd.add(j);
