@@ -49,6 +49,10 @@ public final class ConcurrencyBench {
     }
 
     public static void main(String[] args) throws Exception {
+        if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) {
+            // before any HttpClient exists: idle connections close after 2 s (JDK 17, where a client cannot be closed)
+            System.setProperty("jdk.httpclient.keepalive.timeout", "2");
+        }
         int calls = Integer.getInteger("calls", 10_000);
         long answerMs = Long.getLong("answer-ms", 10_000);
         long streamMs = Long.getLong("stream-ms", 25_000);
@@ -175,6 +179,15 @@ public final class ConcurrencyBench {
         CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
                 .handle((v, e) -> null).get(upstreamMs + 300_000, TimeUnit.MILLISECONDS);
         long ended = System.nanoTime();
+        // this run's connections must not outlive it: left open (the JDK client keeps idle ones for 20 minutes),
+        // they held most of the gateway's connection cap (attest.http.max-connections) during the next run, whose
+        // calls were then refused (503) or reset. HttpClient closes from JDK 21 on; on 17, main shortened the
+        // client's keep-alive instead.
+        for (HttpClient c : List.of(load, probeClient)) {
+            if (c instanceof AutoCloseable closeable) {
+                closeable.close();
+            }
+        }
         Map<String, Integer> outcomes = new java.util.TreeMap<>();
         List<Double> totals = new ArrayList<>();
         List<Double> ttfb = new ArrayList<>();
