@@ -25,8 +25,9 @@ class JvmDefaultsTest {
     }
 
     /**
-     * An explicit parallelism of 1 is kept; what the JDK then completes through is its own choice: up to JDK 24
-     * a new thread per task, from JDK 25 the common pool ({@code 1 JDK} below stands for that executor).
+     * An explicit parallelism of 1 is kept; what the JDK then completes through is its own choice: on JDK 17 a new
+     * thread per task, on JDK 25 the common pool, {@code ForkJoinPool.asyncCommonPool} ({@code 1 JDK} below stands
+     * for that executor; the JDKs between were not checked here).
      */
     @ParameterizedTest(name = "{0} CPUs, explicit {1}: {2}")
     @CsvSource({"1, , 2 ForkJoinPool", "2, , 2 ForkJoinPool", "4, , 3 ForkJoinPool", "2, 1, 1 JDK",
