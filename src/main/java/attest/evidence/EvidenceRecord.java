@@ -243,6 +243,27 @@ public class EvidenceRecord {
 
     public UUID getId() { return id; }
     public void setId(UUID id) { this.id = id; }
+
+    /** The id as text, made once per id (the call's logging context reads it around every step). */
+    public String idText() {
+        UUID i = id;
+        if (i == null) {
+            return null;
+        }
+        IdText t = idText;
+        if (t == null || t.id() != i) {
+            t = new IdText(i, i.toString());
+            idText = t;
+        }
+        return t.text();
+    }
+
+    /** An id and its text, kept together so that a changed id is never named by the text of the one before. */
+    private record IdText(UUID id, String text) {
+    }
+
+    @Transient
+    private transient IdText idText;
     public String getRequestId() { return requestId; }
     public void setRequestId(String requestId) { this.requestId = requestId; }
     public String getInstanceId() { return instanceId; }

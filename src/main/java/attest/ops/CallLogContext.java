@@ -16,6 +16,12 @@ import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.context.Context;
 import org.apache.logging.log4j.ThreadContext;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
 /**
  * Puts the call's request id, evidence record id, upstream and outcome into the logging context (log4j
  * ThreadContext, which the JSON layout writes into every line) while a step of the call runs, and takes them
@@ -44,7 +50,7 @@ public final class CallLogContext implements InterceptStrategy {
                 if (values == null) {
                     return processor.process(exchange, callback);
                 }
-                String[] previous = set(values);
+                Change previous = set(values);
                 try {
                     return processor.process(exchange, callback);
                 } finally {
@@ -65,7 +71,7 @@ public final class CallLogContext implements InterceptStrategy {
         GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
         String outcome = r != null && r.getOutcome() != null ? r.getOutcome() : error != null ? error.outcome() : null;
         String[] trace = trace(exchange, true);
-        return new String[]{requestId, r == null || r.getId() == null ? "none" : r.getId().toString(),
+        return new String[]{requestId, r == null || r.getId() == null ? "none" : r.idText(),
                 t == null ? (r != null && r.getUpstream() != null ? r.getUpstream() : "none") : t.upstream().name(),
                 outcome == null ? "pending" : outcome, trace[0], trace[1]};
     }
@@ -103,7 +109,7 @@ public final class CallLogContext implements InterceptStrategy {
 
     /** Runs a piece of a call's work (a log line) with the call's context, restoring what was there. */
     public static void with(String[] values, Runnable work) {
-        String[] previous = set(values);
+        Change previous = set(values);
         try {
             work.run();
         } finally {
@@ -113,40 +119,59 @@ public final class CallLogContext implements InterceptStrategy {
 
     /**
      * Sets the values that differ from what is there (a null value: the key is absent); returns what to restore
-     * (null entries: leave as is).
+     * (null: nothing changed). The thread's map is read once and written at most twice (one put of every changed
+     * value, one removal of every hidden key): log4j's thread context is a copy-on-write map, so each single put or
+     * remove copies it, and a call runs this around each of its steps.
      */
-    private static String[] set(String[] values) {
-        String[] previous = null;
+    private static Change set(String[] values) {
+        Map<String, String> current = ThreadContext.getImmutableContext();
+        Map<String, String> puts = null;
+        List<String> removes = null;
+        Map<String, String> previous = null;
         for (int i = 0; i < KEYS.length; i++) {
-            String now = ThreadContext.get(KEYS[i]);
-            if (!java.util.Objects.equals(values[i], now)) {
+            String now = current.get(KEYS[i]);
+            if (!Objects.equals(values[i], now)) {
                 if (previous == null) {
-                    previous = new String[KEYS.length * 2];
+                    previous = new HashMap<>(8);
                 }
-                previous[i * 2] = "changed";
-                previous[i * 2 + 1] = now;
+                previous.put(KEYS[i], now); // a null value: the key was absent
                 if (values[i] == null) {
-                    ThreadContext.remove(KEYS[i]);
+                    (removes == null ? removes = new ArrayList<>(2) : removes).add(KEYS[i]);
                 } else {
-                    ThreadContext.put(KEYS[i], values[i]);
+                    (puts == null ? puts = new HashMap<>(8) : puts).put(KEYS[i], values[i]);
                 }
             }
         }
-        return previous;
+        apply(puts, removes);
+        return previous == null ? null : new Change(previous);
     }
 
-    private static void restore(String[] previous) {
-        if (previous == null) {
+    /** What a {@link #set} changed: each key's value before it (null: absent). */
+    private record Change(Map<String, String> previous) {
+    }
+
+    private static void restore(Change change) {
+        if (change == null) {
             return;
         }
-        for (int i = 0; i < KEYS.length; i++) {
-            if (previous[i * 2] != null) {
-                if (previous[i * 2 + 1] == null) {
-                    ThreadContext.remove(KEYS[i]);
-                } else {
-                    ThreadContext.put(KEYS[i], previous[i * 2 + 1]);
-                }
+        Map<String, String> puts = null;
+        List<String> removes = null;
+        for (Map.Entry<String, String> e : change.previous().entrySet()) {
+            if (e.getValue() == null) {
+                (removes == null ? removes = new ArrayList<>(KEYS.length) : removes).add(e.getKey());
+            } else {
+                (puts == null ? puts = new HashMap<>(8) : puts).put(e.getKey(), e.getValue());
             }
+        }
+        apply(puts, removes);
+    }
+
+    private static void apply(Map<String, String> puts, List<String> removes) {
+        if (puts != null) {
+            ThreadContext.putAll(puts);
+        }
+        if (removes != null) {
+            ThreadContext.removeAll(removes);
         }
     }
 }
