@@ -51,28 +51,42 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
-        CompletableFuture<Void> commit;
+        Terminal terminal;
         try {
-            commit = record(exchange);
+            terminal = record(exchange);
         } catch (RuntimeException e) {
             exchange.setException(e);
             callback.done(true);
             return true;
         }
-        if (commit == null) {
+        if (terminal == null) {
             callback.done(true);
             return true;
         }
         if (CallerThread.context(exchange) == null) {
-            committed(exchange, commit.handle((ok, err) -> err).join());
+            Throwable err = terminal.commit().handle((ok, e) -> e).join();
+            committed(exchange, terminal, err);
             callback.done(true);
             return true;
         }
-        commit.whenCompleteAsync((ok, err) -> {
-            committed(exchange, err);
+        // the rest, the access line and metrics included, on the caller's thread: the writer's thread, which
+        // completes the commit, is the one every call's evidence goes through, and does nothing else
+        terminal.commit().whenCompleteAsync((ok, err) -> {
+            committed(exchange, terminal, err);
             callback.done(false);
         }, CallerThread.of(exchange, Runnable::run));
         return false;
+    }
+
+    /** A terminal commit on its way, and what the call's end line needs once it is committed. */
+    private record Terminal(CompletableFuture<Void> commit, EvidenceRecord record, String[] trace) {
+    }
+
+    private void committed(Exchange exchange, Terminal terminal, Throwable err) {
+        committed(exchange, err);
+        if (err == null) {
+            logEnd(terminal.record(), terminal.trace());
+        }
     }
 
     private static void committed(Exchange exchange, Throwable err) {
@@ -85,7 +99,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
     }
 
     /** Completes the record and queues its commit; null when nothing is to be waited for here. */
-    private CompletableFuture<Void> record(Exchange exchange) {
+    private Terminal record(Exchange exchange) {
         EvidenceRecord r = exchange.getProperty(Exchanges.EVIDENCE, EvidenceRecord.class);
         if (r == null) {
             throw new EvidenceUnavailableException("no evidence record on the exchange");
@@ -109,8 +123,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         byte[] delivered = exchange.getMessage().getBody(byte[].class);
         assembler.finish(r, exchange, delivered, clock.instant());
         String[] trace = attest.ops.CallLogContext.trace(exchange);
-        return writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()))
-                .thenRun(() -> logEnd(r, trace));
+        return new Terminal(writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant())), r, trace);
     }
 
     /**
@@ -139,6 +152,8 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         attest.masking.MaskingOutcome masking = exchange.getProperty(Exchanges.MASKING,
                 attest.masking.MaskingOutcome.class);
         attest.usage.UsageMeter usage = exchange.getProperty(Exchanges.USAGE, attest.usage.UsageMeter.class);
+        // the stream's end line and its release on the caller's thread, not on the evidence writer's
+        java.util.concurrent.Executor callerThread = CallerThread.of(exchange, Runnable::run);
         streaming.relay().ended().thenCompose(end -> {
             apply(record, end, status);
             if (usage != null) {
@@ -147,7 +162,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             // the report is read at the end: redactions were added while the stream ran
             EvidenceAssembler.masking(record, masking);
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
-        }).whenComplete((ok, err) -> {
+        }).whenCompleteAsync((ok, err) -> {
             if (err != null) {
                 attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(record, trace), () -> LOG.warn(
                         "stream evidence for request {} could not be committed; the stream is cut",
@@ -156,7 +171,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
                 logEnd(record, trace);
             }
             streaming.relay().release(err == null);
-        });
+        }, callerThread);
     }
 
     private static void apply(EvidenceRecord r, StreamEnd end, Integer status) {
