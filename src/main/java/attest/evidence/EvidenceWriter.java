@@ -35,15 +35,18 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class EvidenceWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EvidenceWriter.class);
 
-    /** One write: a record to insert or update, and an optional outbox event in the same transaction. */
+    /**
+     * One write: a record to insert or update, and an optional outbox event in the same transaction; {@code entry}
+     * is the record's chain entry with its body rendered by the submitting thread (its time is the commit's).
+     */
     private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary,
-                         boolean refusal, CompletableFuture<Void> done) {
+                         boolean refusal, attest.evidence.chain.EvidenceChain.Entry entry,
+                         CompletableFuture<Void> done) {
     }
 
     private final SessionFactory sessionFactory;
     /** The pool the session factory uses: the writer's commits are plain JDBC on it. */
     private final DataSource dataSource;
-    private final attest.evidence.chain.EvidenceChain chain;
     /** The chain head, held by the writer thread between its commits (read again after a failed one). */
     private final attest.evidence.chain.EvidenceChain.Appender appender;
     private volatile attest.evidence.crypto.PayloadCipher cipher;
@@ -80,7 +83,6 @@ public final class EvidenceWriter implements AutoCloseable {
         this.sessionFactory = sessionFactory;
         this.dataSource = ((SessionFactoryImplementor) sessionFactory).getServiceRegistry()
                 .requireService(ConnectionProvider.class).unwrap(DataSource.class);
-        this.chain = chain;
         this.appender = chain.appender();
         this.lanes = new EvidenceLanes<>(queueCapacity, refusalCapacity, maxRefusalsPerBatch);
         this.maxBatch = maxBatch;
@@ -147,7 +149,7 @@ public final class EvidenceWriter implements AutoCloseable {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (!running) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
-        } else if (!lanes.offerRefusal(new Write(null, true, event, summary, true, done))) {
+        } else if (!lanes.offerRefusal(new Write(null, true, event, summary, true, null, done))) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence refusal lane full"));
         }
         return done;
@@ -168,12 +170,17 @@ public final class EvidenceWriter implements AutoCloseable {
                     : new EvidenceUnavailableException("payload encryption failed"));
             return done;
         }
-        if (refusal && !canonical(snapshot)) {
-            // a refusal whose entry cannot be put in the chain must not fail the batch (and the calls) it joins
-            done.completeExceptionally(new EvidenceUnavailableException("refusal not representable in the chain"));
+        attest.evidence.chain.EvidenceChain.Entry entry;
+        try {
+            // the chain entry's body rendered here, on the submitting thread: the writer's one thread only places it
+            entry = entry(snapshot, refusal);
+        } catch (RuntimeException e) {
+            // a record with no canonical form (a lone surrogate, say) fails alone, not the batch it would join
+            done.completeExceptionally(new EvidenceUnavailableException(refusal
+                    ? "refusal not representable in the chain" : "evidence not representable in the chain"));
             return done;
         }
-        Write w = new Write(snapshot, insert, event, null, refusal, done);
+        Write w = new Write(snapshot, insert, event, null, refusal, entry, done);
         // once committed, what the row holds for the request body: a later write of this record that still has that
         // body leaves the column as it is. Set before the caller's own continuations run (they depend on this stage).
         EvidenceRecord.Sealed stored = snapshot.sealedRequest();
@@ -408,8 +415,7 @@ public final class EvidenceWriter implements AutoCloseable {
                 entries.add(w.summary() != null
                         ? new attest.evidence.chain.EvidenceChain.Entry(RefusalSummary.KIND, w.summary().id(), now,
                                 w.summary().chainBody())
-                        : w.refusal() ? compact(attest.evidence.chain.ChainRecords.call(w.record(), now))
-                        : attest.evidence.chain.ChainRecords.call(w.record(), now));
+                        : w.entry().at(now));
             }
             if (!inOneTrip(c, batch, entries)) {
                 c.setAutoCommit(false);
@@ -586,14 +592,10 @@ public final class EvidenceWriter implements AutoCloseable {
         return new attest.evidence.chain.EvidenceChain.Entry(e.kind(), e.subjectId(), e.at(), m);
     }
 
-    private boolean canonical(EvidenceRecord r) {
-        try {
-            attest.evidence.chain.Canonical.of(attest.evidence.chain.EvidenceChain.envelope(chain.chainId(), 1,
-                    compact(attest.evidence.chain.ChainRecords.call(r, java.time.Instant.now()))));
-            return true;
-        } catch (RuntimeException e) {
-            return false;
-        }
+    /** A record's chain entry, its body rendered ({@link #compact} for a refusal); its time is set at the commit. */
+    private static attest.evidence.chain.EvidenceChain.Entry entry(EvidenceRecord r, boolean refusal) {
+        attest.evidence.chain.EvidenceChain.Entry e = attest.evidence.chain.ChainRecords.call(r, java.time.Instant.EPOCH);
+        return (refusal ? compact(e) : e).rendered();
     }
 
     private static String rootMessage(Throwable e) {

@@ -332,6 +332,43 @@ class ChainHeadHostileTest {
         }
     }
 
+    /**
+     * A call's chain entry is rendered on the call's thread before it joins a batch: a record with no canonical form
+     * (a lone surrogate in a field the chain holds) fails alone with {@link EvidenceUnavailableException}, its row
+     * never written, while the writes batched around it (a linger holds them together) commit and the chain
+     * verifies.
+     */
+    @Test
+    void should_fail_a_record_with_no_canonical_form_alone_and_commit_its_batch() throws Exception {
+        String chain = CHAIN + "-unrepresentable";
+        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 100, 16,
+                Duration.ofMillis(200), Duration.ofSeconds(10));
+        try {
+            List<java.util.concurrent.CompletableFuture<Void>> good = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                EvidenceRecord r = record(chain);
+                good.add(writer.commit(r, true, EvidenceEvents.terminal(r, "t", Instant.now())));
+            }
+            EvidenceRecord bad = record(chain);
+            bad.setRequestId("half a pair \ud800 here");
+            java.util.concurrent.CompletableFuture<Void> refused = writer.commit(bad, true, null);
+            for (int i = 0; i < 3; i++) {
+                EvidenceRecord r = record(chain);
+                good.add(writer.commit(r, true, EvidenceEvents.terminal(r, "t", Instant.now())));
+            }
+            assertThatThrownBy(() -> refused.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(EvidenceUnavailableException.class)
+                    .cause().hasMessage("evidence not representable in the chain");
+            java.util.concurrent.CompletableFuture.allOf(good.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(verified(chain)).isEqualTo(6);
+            assertThat(countIn(chain, "SELECT count(*) FROM evidence_record WHERE instance_id = ?"))
+                    .as("the six records, not the one with no canonical form").isEqualTo(6);
+        } finally {
+            writer.close();
+        }
+    }
+
     static long verified() throws SQLException {
         return verified(CHAIN);
     }

@@ -21,8 +21,26 @@ import java.util.UUID;
  * each completed subtree of 256 leaves or more cached for proofs.
  */
 public final class EvidenceChain {
-    /** One thing to append: its kind ({@code call.open}, {@code approval.held}...), subject and body. */
-    public record Entry(String kind, UUID subjectId, Instant at, Map<String, Object> body) {
+    /**
+     * One thing to append: its kind ({@code call.open}, {@code approval.held}...), subject and body; and, when the
+     * caller rendered it already, the canonical bytes of the body ({@link #canonicalRecord}, null: rendered at the
+     * append). The evidence writer renders each call's body on the call's own thread, so that its single thread
+     * only places the rendered body in the entry.
+     */
+    public record Entry(String kind, UUID subjectId, Instant at, Map<String, Object> body, byte[] canonicalRecord) {
+        public Entry(String kind, UUID subjectId, Instant at, Map<String, Object> body) {
+            this(kind, subjectId, at, body, null);
+        }
+
+        /** This entry with its body rendered now ({@link Canonical#of}); throws when the body has no canonical form. */
+        public Entry rendered() {
+            return canonicalRecord != null ? this : new Entry(kind, subjectId, at, body, Canonical.of(body));
+        }
+
+        /** This entry at another time (the commit's), its rendered body kept. */
+        public Entry at(Instant when) {
+            return new Entry(kind, subjectId, when, body, canonicalRecord);
+        }
     }
 
     public static final int FORMAT = 1;
@@ -265,7 +283,7 @@ public final class EvidenceChain {
         List<byte[]> completed = new ArrayList<>();
         for (Entry e : entries) {
             long position = ++size;
-            byte[] canonical = Canonical.of(envelope(chainId, position, e));
+            byte[] canonical = canonical(chainId, position, e);
             head = ChainHash.link(head, canonical);
             tree.appendLeaf(Merkle.leaf(canonical), (level, index, hash) -> {
                 if (level >= MerkleStore.CACHE_LEVEL) {
@@ -277,6 +295,42 @@ public final class EvidenceChain {
             hashes.add(head);
         }
         return new Rendered(new Head(size, head, tree), canonicals, hashes, completedAt, completed);
+    }
+
+    /**
+     * The canonical bytes of {@link #envelope}: {@code Canonical.of(envelope(chainId, position, e))}, with the body's
+     * bytes taken as rendered when the entry has them. The envelope's members in canonical order (RFC 8785: by
+     * UTF-16 code units of their names) are chain_id, format, kind, position, record, recorded_at, subject_id; so the
+     * rendered body is placed between the members before it and those after it, each written by {@link Canonical}.
+     * {@code ChainSpliceTest} checks this against the plain rendering.
+     */
+    public static byte[] canonical(String chainId, long position, Entry e) {
+        byte[] record = e.canonicalRecord();
+        if (record == null) {
+            return Canonical.of(envelope(chainId, position, e));
+        }
+        Map<String, Object> before = new LinkedHashMap<>();
+        before.put("chain_id", chainId);
+        before.put("format", FORMAT);
+        before.put("kind", e.kind());
+        before.put("position", position);
+        Map<String, Object> after = new LinkedHashMap<>();
+        after.put("recorded_at", e.at().toString());
+        after.put("subject_id", e.subjectId() == null ? null : e.subjectId().toString());
+        byte[] head = Canonical.of(before); // {"chain_id":...,"position":N}
+        byte[] tail = Canonical.of(after);  // {"recorded_at":...,"subject_id":...}
+        byte[] name = ",\"record\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] out = new byte[head.length - 1 + name.length + record.length + 1 + tail.length - 1];
+        int i = 0;
+        System.arraycopy(head, 0, out, i, head.length - 1); // without its closing brace
+        i += head.length - 1;
+        System.arraycopy(name, 0, out, i, name.length);
+        i += name.length;
+        System.arraycopy(record, 0, out, i, record.length);
+        i += record.length;
+        out[i++] = ',';
+        System.arraycopy(tail, 1, out, i, tail.length - 1); // without its opening brace, with its closing one
+        return out;
     }
 
     /** The canonical entry: format, chain id, position, kind, subject, time and the record itself. */

@@ -62,7 +62,7 @@ class CanonicalDifferentialTest {
         assertThat(new String(Canonical.of(natural), StandardCharsets.UTF_8)).isEqualTo(want);
     }
 
-    private static Object value(Random r, int depth) {
+    static Object value(Random r, int depth) {
         int kind = r.nextInt(depth > 3 ? 5 : 8);
         switch (kind) {
             case 0:
@@ -96,7 +96,7 @@ class CanonicalDifferentialTest {
         }
     }
 
-    private static String string(Random r) {
+    static String string(Random r) {
         StringBuilder b = new StringBuilder();
         for (int i = r.nextInt(12); i > 0; i--) {
             if (r.nextInt(6) == 0) {
