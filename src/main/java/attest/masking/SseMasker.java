@@ -17,6 +17,9 @@ import java.util.function.Consumer;
  * LF). Comments and {@code event:}, {@code id:}, {@code retry:} fields are masked value by value.
  */
 public final class SseMasker {
+    /** SSE line ends (CRLF, CR or LF), compiled once (String.split compiles a pattern this long on every call). */
+    private static final java.util.regex.Pattern LINES = java.util.regex.Pattern.compile("\r\n|\r|\n");
+
     private final Masker masker;
     private final Consumer<Redaction> report;
     private final EventTexts texts;
@@ -130,7 +133,7 @@ public final class SseMasker {
         StringBuilder other = new StringBuilder();
         String name = null;
         boolean otherChanged = false;
-        for (String line : event.split("\r\n|\r|\n")) {
+        for (String line : LINES.split(event)) {
             if (line.isEmpty()) {
                 continue;
             }
@@ -163,12 +166,19 @@ public final class SseMasker {
             return out.append(other).append("data: [DONE]\n\n").toString().getBytes(StandardCharsets.UTF_8);
         }
         JsonNode json = JsonMasker.strictEvent(payload);
-        JsonNode original = json == null ? null : json.deepCopy();
         List<EventTexts.Out> outs = json == null ? texts.raw(payload, name) : texts.json(json, name);
-        if (!otherChanged && terminated && outs.size() == 1 && !outs.get(0).raw() && original != null) {
+        if (!otherChanged && terminated && outs.size() == 1 && !outs.get(0).raw() && json != null) {
+            // unchanged: byte for byte as the upstream sent it. Most upstreams write the compact JSON that masking
+            // writes back, so the text is compared first; the JSON only where the text differs (spacing, escapes),
+            // parsed again then rather than copied for every event before masking changes it in place
+            String masked = outs.get(0).data();
+            if (masked.equals(payload)) {
+                return raw;
+            }
+            JsonNode original = JsonMasker.strictEvent(payload);
             try {
-                if (JsonMasker.JSON.readTree(outs.get(0).data()).equals(original)) {
-                    return raw; // unchanged: byte for byte as the upstream sent it
+                if (original != null && JsonMasker.JSON.readTree(masked).equals(original)) {
+                    return raw;
                 }
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e);
@@ -190,7 +200,7 @@ public final class SseMasker {
         } else if (o.eventName() != null) {
             b.append("event: ").append(o.eventName()).append('\n');
         }
-        for (String line : o.data().split("\r\n|\r|\n", -1)) {
+        for (String line : LINES.split(o.data(), -1)) {
             b.append("data: ").append(line).append('\n');
         }
         return b.append('\n').toString().getBytes(StandardCharsets.UTF_8);

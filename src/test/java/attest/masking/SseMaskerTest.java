@@ -183,4 +183,27 @@ class SseMaskerTest {
             assertThat(content(out)).isEqualTo("Grüße 🙂 ok Grüße 🙂 ok");
         }
     }
+
+    /**
+     * An event masking leaves alone (no text held back for the next one) is passed as the upstream's bytes: compact
+     * JSON (compared as text), JSON with spaces, escapes and CRLF framing of its own (compared as JSON), an event
+     * with a name and an id. An event whose text masking changes is never taken for an unchanged one.
+     */
+    @Test
+    void should_pass_unchanged_events_as_received_and_never_an_event_it_masked() {
+        String compact = "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+                + "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+        String spaced = "data:{ \"id\": \"c\\u0031 \\/\", \"choices\": [ { \"index\": 0, \"delta\": { }, "
+                + "\"finish_reason\": \"stop\" } ] }\r\n\r\n";
+        String named = "event: delta\nid: 7\ndata: {\"choices\":[{\"index\":0,\"delta\":{}}]}\n\n";
+        for (String event : List.of(compact, spaced, named)) {
+            for (int cut = 1; cut < event.length(); cut += 7) {
+                assertThat(run(event, cut)).as("cut %d of %s", cut, event).isEqualTo(event);
+            }
+        }
+        String secret = "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ssn 536-90-4399 "
+                + "ok\"},\"finish_reason\":null}]}\n\ndata: [DONE]\n\n";
+        String out = run(secret, 3);
+        assertThat(out).doesNotContain("4399").isNotEqualTo(secret);
+    }
 }
