@@ -10,7 +10,20 @@ import java.util.List;
  * longer span. Usable on its own, without the gateway.
  */
 public final class MaskingEngine {
+    /** The longest text whose clean scan is remembered. */
+    static final int CLEAN_MAX = 96;
+    private static final Comparator<Finding> PRECEDENCE = Comparator.comparingDouble(Finding::score).reversed()
+            .thenComparing(Comparator.comparingInt((Finding f) -> f.end() - f.start()).reversed())
+            .thenComparingInt(Finding::start);
+
     private final List<Detector> detectors;
+    /**
+     * Short texts that scanned clean, one per slot by hash: the same text scans the same (the detectors do not
+     * change), and a stream repeats its id, model and object name in every event, every stream the same field
+     * names and values. Only a text equal to one that had no finding is skipped; a text with a finding is never
+     * remembered, and texts that collide only cost a scan.
+     */
+    private final String[] clean = new String[1024];
 
     public MaskingEngine(List<Detector> detectors) {
         this.detectors = List.copyOf(detectors);
@@ -40,6 +53,24 @@ public final class MaskingEngine {
 
     /** Findings in the original text, ordered by position, not overlapping. */
     public List<Finding> scan(String original) {
+        int slot = -1;
+        if (original.length() <= CLEAN_MAX) {
+            int h = original.hashCode();
+            slot = (h ^ (h >>> 16)) & (clean.length - 1);
+            String known = clean[slot];
+            if (known != null && known.equals(original)) {
+                return new ArrayList<>(0);
+            }
+        }
+        List<Finding> found = scanned(original);
+        if (found.isEmpty() && slot >= 0) {
+            clean[slot] = original;
+        }
+        return found;
+    }
+
+    /** {@link #scan} without the memory of clean texts (for tests). */
+    List<Finding> scanned(String original) {
         Normalized n = Normalized.of(original);
         String text = n.text();
         String lower = lowerSameLength(text);
@@ -48,9 +79,10 @@ public final class MaskingEngine {
         for (Detector d : detectors) {
             d.scan(text, lower, windows.computeIfAbsent(d.trigger(), t -> t.windows(text)), candidates);
         }
-        candidates.sort(Comparator.comparingDouble(Finding::score).reversed()
-                .thenComparing(Comparator.comparingInt((Finding f) -> f.end() - f.start()).reversed())
-                .thenComparingInt(Finding::start));
+        if (candidates.isEmpty()) {
+            return new ArrayList<>(0);
+        }
+        candidates.sort(PRECEDENCE);
         List<Finding> kept = new ArrayList<>();
         for (Finding f : candidates) {
             if (kept.stream().noneMatch(f::overlaps)) {
