@@ -220,7 +220,9 @@ final class EventTexts {
             texts.put(c, t);
         }
         JsonMasker.document(chunk, "", masker, report);
-        ObjectNode template = chunk.deepCopy();
+        // the chunk itself is the template of the events a channel releases later: channelFor keeps only its
+        // top-level values that are not containers, which are immutable nodes, and this loop changes only choices
+        ObjectNode template = chunk;
         for (ObjectNode c : choices) {
             String i = c.path("index").asText("0");
             boolean finishing = c.hasNonNull("finish_reason");
