@@ -6,7 +6,8 @@
 # threads. Results in target/bench-concurrency/concurrency.txt and docs/benchmarks.md. It measures, it does not
 # assert.
 #
-#   bash bench/concurrency.sh                                  # 10,000 calls, 10 s answers, 25 s streams
+#   bash bench/concurrency.sh                                  # 10,000 calls, 10 s answers, 25 s streams, after a
+#                                                                20 s warm-up (WARMUP_S)
 #   CALLS=100 ANSWER_MS=1000 STREAM_MS=1500 PROBES=3 KAFKA=false bash bench/concurrency.sh   # the CI smoke's
 #                                                   settings (no broker: the outbox keeps the events)
 #
@@ -21,6 +22,9 @@ STREAM_MS=${STREAM_MS:-25000}
 EVENT_MS=${EVENT_MS:-500}
 RAMP=${RAMP:-2000}
 PROBES=${PROBES:-20}
+# seconds of calls answered at once (streamed and not, 16 callers) before the runs, so that the runs measure a
+# gateway that has been serving rather than one compiling its code meanwhile; 0: none
+WARMUP_S=${WARMUP_S:-20}
 MODES=${MODES:-plain,stream}
 OUT=target/bench-concurrency
 mkdir -p "$OUT"
@@ -53,5 +57,5 @@ fi
 # gateway and the stand-in upstream run on the same one
 exec "${JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}" -cp "$BENCH_CLASSPATH" \
   -Dcalls="$CALLS" -Danswer-ms="$ANSWER_MS" -Dstream-ms="$STREAM_MS" -Devent-ms="$EVENT_MS" \
-  -Dramp-per-second="$RAMP" -Dprobes="$PROBES" -Dmodes="$MODES" -Dkafka="${KAFKA:-true}" ${GATEWAY_JVM:+-Dgateway.jvm="$GATEWAY_JVM"} \
+  -Dramp-per-second="$RAMP" -Dprobes="$PROBES" -Dwarmup-seconds="$WARMUP_S" -Dmodes="$MODES" -Dkafka="${KAFKA:-true}" ${GATEWAY_JVM:+-Dgateway.jvm="$GATEWAY_JVM"} \
   attest.bench.ConcurrencyBench

@@ -95,7 +95,9 @@ class BenchSmokeE2EIT {
     void should_run_the_concurrency_bench_streamed_and_not_and_print_its_figures() throws Exception {
         // outcomes are printed, not judged: on a loaded machine some calls may rightly fail closed (503)
         String out = run("bench/concurrency.sh", Map.of("CALLS", "100", "ANSWER_MS", "1000", "STREAM_MS", "1500",
-                "EVENT_MS", "250", "PROBES", "3", "RAMP", "500", "KAFKA", "false"));
+                "EVENT_MS", "250", "PROBES", "3", "RAMP", "500", "KAFKA", "false", "WARMUP_S", "1"));
+
+        assertThat(out).containsPattern("(?m)^warm-up: [0-9]+ calls answered at once \\(streamed and not\\) in 1 s$");
 
         for (String mode : List.of("non-streamed", "streamed")) {
             assertThat(out).containsPattern("(?m)^" + mode + ": 100 calls, launched in " + NUM
