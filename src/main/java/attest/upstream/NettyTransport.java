@@ -77,6 +77,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * slows the upstream down instead of filling memory.
  */
 final class NettyTransport implements UpstreamClient.Transport {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NettyTransport.class);
     static final int MAX_HEAD_BYTES = 393_216;
     static final int MAX_STATUS_LINE_BYTES = 16_384;
     static final int MAX_CHUNK_BYTES = 16_384;
@@ -245,10 +246,16 @@ final class NettyTransport implements UpstreamClient.Transport {
                         ch.pipeline().addLast("exchange", new Connection(call.origin));
                     }
                 });
+        long started = System.nanoTime();
         ChannelFuture connecting = b.connect(sniHost, port);
         call.connecting = connecting;
         connecting.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
+                if (LOG.isDebugEnabled()) { // the origin (scheme, host, port) and the failure's kind, never a message
+                    LOG.debug("upstream connect to {} failed after {} ms: {}", call.origin,
+                            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started),
+                            f.cause() == null ? "cancelled" : f.cause().getClass().getSimpleName());
+                }
                 call.fail(UpstreamClient.failure(f.cause()));
                 return;
             }
