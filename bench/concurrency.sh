@@ -22,8 +22,8 @@ STREAM_MS=${STREAM_MS:-25000}
 EVENT_MS=${EVENT_MS:-500}
 RAMP=${RAMP:-2000}
 PROBES=${PROBES:-20}
-# seconds of calls answered at once (streamed and not, 16 callers) before the runs, so that the runs measure a
-# gateway that has been serving rather than one compiling its code meanwhile; 0: none
+# seconds of short calls (streams of ten events, and non-streamed answered at once; 16 callers) before the runs,
+# so that the runs measure a gateway that has been serving rather than one compiling its code meanwhile; 0: none
 WARMUP_S=${WARMUP_S:-20}
 MODES=${MODES:-plain,stream}
 OUT=target/bench-concurrency

@@ -131,15 +131,17 @@ public final class SlowUpstream implements AutoCloseable {
             open = true;
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             String body = req.content().toString(StandardCharsets.UTF_8).replace(" ", "");
-            // model "probe": answered at once (a stream of one event), to time a new call among the slow ones
+            // model "probe": answered at once (a stream of one event), to time a new call among the slow ones;
+            // model "warm": a stream of ten events 20 ms apart (a warm-up's streams, to run the per-event path)
             boolean probe = body.contains("\"model\":\"probe\"");
+            boolean warm = body.contains("\"model\":\"warm\"");
             if (body.contains("\"stream\":true")) {
                 HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
                 head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
                         .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
                 ctx.writeAndFlush(head);
-                long end = System.nanoTime() + (probe ? 0 : TimeUnit.MILLISECONDS.toNanos(streamMillis));
-                event(ctx, end, keepAlive);
+                long end = System.nanoTime() + (probe ? 0 : TimeUnit.MILLISECONDS.toNanos(warm ? 190 : streamMillis));
+                event(ctx, end, keepAlive, warm ? 20 : eventEveryMillis);
                 return;
             }
             pending = ctx.executor().schedule(() -> {
@@ -148,10 +150,10 @@ public final class SlowUpstream implements AutoCloseable {
                 r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
                         .setInt(HttpHeaderNames.CONTENT_LENGTH, ANSWER.length);
                 finish(ctx, r, keepAlive);
-            }, probe ? 0 : answerDelayMillis, TimeUnit.MILLISECONDS);
+            }, probe || warm ? 0 : answerDelayMillis, TimeUnit.MILLISECONDS);
         }
 
-        private void event(ChannelHandlerContext ctx, long end, boolean keepAlive) {
+        private void event(ChannelHandlerContext ctx, long end, boolean keepAlive, long every) {
             if (!ctx.channel().isActive()) {
                 return;
             }
@@ -162,7 +164,7 @@ public final class SlowUpstream implements AutoCloseable {
                 return;
             }
             ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(EVENT)));
-            pending = ctx.executor().schedule(() -> event(ctx, end, keepAlive), eventEveryMillis,
+            pending = ctx.executor().schedule(() -> event(ctx, end, keepAlive, every), every,
                     TimeUnit.MILLISECONDS);
         }
 

@@ -97,7 +97,8 @@ class BenchSmokeE2EIT {
         String out = run("bench/concurrency.sh", Map.of("CALLS", "100", "ANSWER_MS", "1000", "STREAM_MS", "1500",
                 "EVENT_MS", "250", "PROBES", "3", "RAMP", "500", "KAFKA", "false", "WARMUP_S", "1"));
 
-        assertThat(out).containsPattern("(?m)^warm-up: [0-9]+ calls answered at once \\(streamed and not\\) in 1 s$");
+        assertThat(out).containsPattern(
+                "(?m)^warm-up: [0-9]+ short calls answered \\(streams of ten events and non-streamed\\) in 1 s$");
 
         for (String mode : List.of("non-streamed", "streamed")) {
             assertThat(out).containsPattern("(?m)^" + mode + ": 100 calls, launched in " + NUM
