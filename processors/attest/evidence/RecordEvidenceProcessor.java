@@ -72,8 +72,11 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         // the rest, the access line and metrics included, on the caller's thread: the writer's thread, which
         // completes the commit, is the one every call's evidence goes through, and does nothing else
         terminal.commit().whenCompleteAsync((ok, err) -> {
-            committed(exchange, terminal, err);
-            callback.done(false);
+            try {
+                committed(exchange, terminal, err);
+            } finally {
+                callback.done(false); // whatever the end line or metrics throw, the call completes
+            }
         }, CallerThread.of(exchange, Runnable::run));
         return false;
     }
@@ -163,14 +166,17 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             EvidenceAssembler.masking(record, masking);
             return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
         }).whenCompleteAsync((ok, err) -> {
-            if (err != null) {
-                attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(record, trace), () -> LOG.warn(
-                        "stream evidence for request {} could not be committed; the stream is cut",
-                        record.getRequestId()));
-            } else {
-                logEnd(record, trace);
+            try {
+                if (err != null) {
+                    attest.ops.CallLogContext.with(attest.ops.CallLogContext.values(record, trace), () -> LOG.warn(
+                            "stream evidence for request {} could not be committed; the stream is cut",
+                            record.getRequestId()));
+                } else {
+                    logEnd(record, trace);
+                }
+            } finally {
+                streaming.relay().release(err == null); // whatever the end line throws, the stream ends
             }
-            streaming.relay().release(err == null);
         }, callerThread);
     }
 
