@@ -39,7 +39,13 @@ import java.util.function.Consumer;
  * ({@link #maskText}).
  */
 public final class JsonMasker {
-    static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Refuses a repeated member name: a tree keeps only the last value of a name, so an answer such as
+     * {@code {"note":"4111 1111 1111 1111","note":"x"}} would scan clean as a tree and go out as received, the
+     * first value unmasked. Such a body or event is not JSON to the masker and is masked as text instead.
+     */
+    static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final com.fasterxml.jackson.databind.ObjectReader STRICT = JSON.readerFor(JsonNode.class)
             .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     /** The action reported when a whole field is redacted because a finding could not be mapped onto it. */

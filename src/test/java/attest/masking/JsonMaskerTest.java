@@ -83,4 +83,29 @@ class JsonMaskerTest {
                 StandardCharsets.UTF_8);
         assertThat(out).doesNotContain("jane").doesNotContain("example.com");
     }
+
+    /**
+     * Hostile: a member name given twice. A tree keeps the last value only, so the first would pass unseen and the
+     * body go out as received. Buffered, NDJSON and streamed (SSE) answers, with the entity in the first value, the
+     * last, or a nested object's first; each must come out without it.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {
+        "{\"note\":\"4111 1111 1111 1111\",\"note\":\"x\"}",
+        "{\"note\":\"x\",\"note\":\"card 4111 1111 1111 1111\"}",
+        "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"ssn 536-90-4399\",\"content\":\"ok\"}}]}",
+        "{\"a\":{\"b\":\"jane.doe@example.com\",\"b\":1},\"c\":2}"})
+    void should_mask_what_a_repeated_member_name_hides(String json) {
+        String buffered = new String(JsonMasker.mask(json.getBytes(StandardCharsets.UTF_8), MASKER, r -> { }),
+                StandardCharsets.UTF_8);
+        String ndjson = new String(JsonMasker.mask((json + "\n{\"ok\":1}\n").getBytes(StandardCharsets.UTF_8), MASKER,
+                r -> { }), StandardCharsets.UTF_8);
+        SseMasker sse = new SseMasker(MASKER, r -> { });
+        String streamed = new String(sse.push(("data: " + json + "\n\n").getBytes(StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8) + new String(sse.finish(), StandardCharsets.UTF_8);
+        for (String out : java.util.List.of(buffered, ndjson, streamed)) {
+            assertThat(out).doesNotContain("4111 1111 1111 1111").doesNotContain("536-90-4399")
+                    .doesNotContain("jane.doe@example.com");
+        }
+    }
 }
