@@ -148,8 +148,12 @@ final class NettyTransport implements UpstreamClient.Transport {
             return CompletableFuture.failedFuture(GatewayException.upstreamError("the upstream call failed"));
         }
         Upstream upstream = target.upstream();
+        // one event loop per call, for its deadline and, when it needs a new connection, for that connection: taking
+        // one for each from the group's round robin gave every new connection the same loop of two (each call took
+        // two turns), and that loop carried every stream while the other only kept time
+        call.loop = group().next();
         // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
-        call.deadline = group().next().schedule(() -> {
+        call.deadline = call.loop.schedule(() -> {
             if (call.answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
                 call.abort();
             }
@@ -222,7 +226,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         String host = uri.getHost();
         String sniHost = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
         int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
-        Bootstrap b = new Bootstrap().group(group()).channel(NioSocketChannel.class)
+        Bootstrap b = new Bootstrap().group(call.loop).channel(NioSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
                         Math.max(1, upstream.connectTimeout().toMillis())))
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -396,6 +400,8 @@ final class NettyTransport implements UpstreamClient.Transport {
             }
         };
         volatile ScheduledFuture<?> deadline;
+        /** The loop of this call's deadline, and of its connection when it makes a new one. */
+        volatile io.netty.channel.EventLoop loop;
         volatile ChannelFuture connecting;
         volatile Channel channel;
         Connection connection;

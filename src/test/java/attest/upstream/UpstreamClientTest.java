@@ -397,6 +397,35 @@ class UpstreamClientTest {
         assertThat(u.connections()).isEqualTo(1);
     }
 
+    /**
+     * New connections are spread over the client's event loops, not all put on one: calls in flight together each
+     * need a connection of their own, and each answer is read on its connection's loop. (Each call took two turns of
+     * the group's round robin, one for its deadline and one for its connection, so with two loops every connection
+     * went to the same one, which then carried every stream of a 10,000-stream run alone.)
+     */
+    @org.junit.jupiter.api.Test
+    void should_spread_new_connections_over_the_event_loops() throws Exception {
+        int calls = 8;
+        java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(calls);
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            all.countDown();
+            all.await(20, TimeUnit.SECONDS); // answered only once every call holds a connection of its own
+            c.write(fixed(200, "", "ok"));
+        }));
+        UpstreamClient client = client(UpstreamClient.Kind.NETTY);
+        List<CompletableFuture<String>> readOn = new java.util.ArrayList<>();
+        for (int i = 0; i < calls; i++) {
+            readOn.add(post(client, target(u, Duration.ofSeconds(20))).thenApply(r -> Thread.currentThread().getName()));
+        }
+        java.util.Set<String> loops = new java.util.TreeSet<>();
+        for (CompletableFuture<String> f : readOn) {
+            loops.add(f.orTimeout(30, TimeUnit.SECONDS).join());
+        }
+        assertThat(u.connections()).isEqualTo(calls);
+        assertThat(loops).allMatch(name -> name.startsWith("attest-upstream-io"))
+                .hasSize(Math.min(calls, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()))));
+    }
+
     @ParameterizedTest
     @EnumSource(UpstreamClient.Kind.class)
     void should_leave_the_next_call_on_a_reused_connection_alone_when_a_finished_call_is_cancelled(
