@@ -50,7 +50,7 @@ public final class CallLogContext implements InterceptStrategy {
                 if (values == null) {
                     return processor.process(exchange, callback);
                 }
-                Change previous = set(values);
+                Map<String, String> previous = set(values);
                 try {
                     return processor.process(exchange, callback);
                 } finally {
@@ -109,7 +109,7 @@ public final class CallLogContext implements InterceptStrategy {
 
     /** Runs a piece of a call's work (a log line) with the call's context, restoring what was there. */
     public static void with(String[] values, Runnable work) {
-        Change previous = set(values);
+        Map<String, String> previous = set(values);
         try {
             work.run();
         } finally {
@@ -123,7 +123,7 @@ public final class CallLogContext implements InterceptStrategy {
      * value, one removal of every hidden key): log4j's thread context is a copy-on-write map, so each single put or
      * remove copies it, and a call runs this around each of its steps.
      */
-    private static Change set(String[] values) {
+    private static Map<String, String> set(String[] values) {
         Map<String, String> current = ThreadContext.getImmutableContext();
         Map<String, String> puts = null;
         List<String> removes = null;
@@ -143,20 +143,17 @@ public final class CallLogContext implements InterceptStrategy {
             }
         }
         apply(puts, removes);
-        return previous == null ? null : new Change(previous);
+        return previous;
     }
 
-    /** What a {@link #set} changed: each key's value before it (null: absent). */
-    private record Change(Map<String, String> previous) {
-    }
-
-    private static void restore(Change change) {
-        if (change == null) {
+    /** Puts back what {@link #set} changed: each key's value before it (null: absent); null: nothing changed. */
+    private static void restore(Map<String, String> previous) {
+        if (previous == null) {
             return;
         }
         Map<String, String> puts = null;
         List<String> removes = null;
-        for (Map.Entry<String, String> e : change.previous().entrySet()) {
+        for (Map.Entry<String, String> e : previous.entrySet()) {
             if (e.getValue() == null) {
                 (removes == null ? removes = new ArrayList<>(KEYS.length) : removes).add(e.getKey());
             } else {

@@ -319,7 +319,7 @@ public final class EvidenceChain {
         after.put("subject_id", e.subjectId() == null ? null : e.subjectId().toString());
         byte[] head = Canonical.of(before); // {"chain_id":...,"position":N}
         byte[] tail = Canonical.of(after);  // {"recorded_at":...,"subject_id":...}
-        byte[] name = ",\"record\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] name = RECORD_MEMBER;
         byte[] out = new byte[head.length - 1 + name.length + record.length + 1 + tail.length - 1];
         int i = 0;
         System.arraycopy(head, 0, out, i, head.length - 1); // without its closing brace
@@ -332,6 +332,9 @@ public final class EvidenceChain {
         System.arraycopy(tail, 1, out, i, tail.length - 1); // without its opening brace, with its closing one
         return out;
     }
+
+    /** The record's member name between the members before it and its value, in canonical form. */
+    private static final byte[] RECORD_MEMBER = ",\"record\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     /** The canonical entry: format, chain id, position, kind, subject, time and the record itself. */
     public static Map<String, Object> envelope(String chainId, long position, Entry e) {
