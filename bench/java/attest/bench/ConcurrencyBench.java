@@ -64,16 +64,18 @@ public final class ConcurrencyBench {
         Path work = repo.resolve("target/bench-concurrency");
         Files.createDirectories(work);
         StringBuilder report = new StringBuilder();
+        // this run's database, deleted when the stack has stopped (each run left about 250 MB in target/)
+        Path pgdata = work.resolve("pgdata-" + UUID.randomUUID());
         try (Started started = new Started("concurrency-bench")) {
             KeycloakServer.reuseOrStart(started, repo, work, 8180);
             // -Dkafka=false (the CI smoke): no broker; the outbox keeps the events, the relay is off
             KafkaBroker kafka = null;
             if (Boolean.parseBoolean(System.getProperty("kafka", "true"))) {
                 kafka = started.add(new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort()));
+                kafka.wipe(); // a new storage each run: one left by an earlier run could keep the broker from starting
                 kafka.start();
             }
-            PostgresServer pg = started.add(new PostgresServer(work.resolve("pgdata-" + UUID.randomUUID()),
-                    PostgresServer.freePort()));
+            PostgresServer pg = started.add(new PostgresServer(pgdata, PostgresServer.freePort()));
             pg.start();
             Child upstream = started.add(Child.java(work.resolve("upstream.log"), Map.of("port", "0", "threads", "2",
                     "answer-ms", String.valueOf(answerMs), "stream-ms", String.valueOf(streamMs),
@@ -126,6 +128,11 @@ public final class ConcurrencyBench {
                 System.out.println(result);
             }
             sampler.stop();
+        }
+        if (Files.exists(pgdata)) {
+            try (java.util.stream.Stream<Path> walk = Files.walk(pgdata)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
         Files.writeString(work.resolve("concurrency.txt"), report.toString());
         System.out.println("[concurrency] results in " + work.resolve("concurrency.txt"));
@@ -321,19 +328,36 @@ public final class ConcurrencyBench {
         private volatile double peakOld;
         private volatile int peakThreads;
         private Thread thread;
+        private volatile Process jstatProcess;
 
         Sampler(long pid) {
             this.pid = pid;
         }
 
         void start() {
+            // one jstat for the whole run, printing a line a second: a jstat started per sample was a JVM launch a
+            // second, 15-30% of a core taken from the machine the gateway runs on
             thread = new Thread(() -> {
-                while (running) {
-                    sample();
-                    try {
-                        Thread.sleep(1000); // a sampling period, not a wait for an outcome
-                    } catch (InterruptedException e) {
-                        return;
+                Process p = null;
+                try {
+                    p = new ProcessBuilder(jstat, "-gc", String.valueOf(pid), "1000").redirectErrorStream(true).start();
+                    jstatProcess = p;
+                    BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                    String[] names = null;
+                    String line;
+                    while (running && (line = r.readLine()) != null) {
+                        String[] fields = line.trim().split("\\s+");
+                        if (names == null || fields.length > 0 && fields[0].equals(names[0])) {
+                            names = fields; // the header (printed once, or again if jstat repeats it)
+                        } else {
+                            sample(names, fields);
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the gateway may be gone at the end of a run
+                } finally {
+                    if (p != null) {
+                        p.destroy();
                     }
                 }
             }, "gateway-sampler");
@@ -349,6 +373,10 @@ public final class ConcurrencyBench {
 
         void stop() {
             running = false;
+            Process p = jstatProcess;
+            if (p != null) {
+                p.destroy();
+            }
             thread.interrupt();
         }
 
@@ -364,22 +392,13 @@ public final class ConcurrencyBench {
             return peakThreads;
         }
 
-        private void sample() {
+        private void sample(String[] names, String[] values) {
             try {
                 for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                     if (line.startsWith("Threads:")) {
                         peakThreads = Math.max(peakThreads, Integer.parseInt(line.substring(8).trim()));
                     }
                 }
-                Process p = new ProcessBuilder(jstat, "-gc", String.valueOf(pid)).redirectErrorStream(true).start();
-                List<String> out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))
-                        .lines().toList();
-                p.waitFor(10, TimeUnit.SECONDS);
-                if (out.size() < 2) {
-                    return;
-                }
-                String[] names = out.get(0).trim().split("\\s+");
-                String[] values = out.get(1).trim().split("\\s+");
                 double used = 0;
                 double old = 0;
                 for (int i = 0; i < names.length && i < values.length; i++) {
@@ -393,7 +412,7 @@ public final class ConcurrencyBench {
                 }
                 peakHeap = Math.max(peakHeap, used);
                 peakOld = Math.max(peakOld, old);
-            } catch (IOException | InterruptedException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 // the gateway may be gone at the end of a run
             }
         }

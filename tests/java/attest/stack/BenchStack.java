@@ -49,6 +49,7 @@ public final class BenchStack {
         KafkaBroker kafka = null;
         if (Boolean.parseBoolean(System.getProperty("bench.kafka", "true"))) {
             kafka = started.add(new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort()));
+            kafka.wipe(); // a new storage each run: one left by an earlier run could keep the broker from starting
             kafka.start();
         }
         PostgresServer pg = new PostgresServer(work.resolve("pgdata-" + UUID.randomUUID()), PostgresServer.freePort());

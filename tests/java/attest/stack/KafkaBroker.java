@@ -31,6 +31,23 @@ public final class KafkaBroker implements KafkaService {
         return "127.0.0.1:" + port;
     }
 
+    /**
+     * Deletes the broker's storage, so that the next {@link #start} formats a new one. For a broker whose data need
+     * not outlive one process (the benchmarks): a storage left by a broker that was killed, or formatted for other
+     * ports, made a later start exit with status 1 (and Kafka's own log says nothing: its slf4j binds to no logger).
+     */
+    public void wipe() throws IOException {
+        if (running()) {
+            throw new IllegalStateException("the broker is running");
+        }
+        Path logs = work.resolve("kafka-logs");
+        if (Files.exists(logs)) {
+            try (java.util.stream.Stream<Path> walk = Files.walk(logs)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
     public void start() throws IOException {
         Files.createDirectories(work);
         Path props = work.resolve("kafka-server.properties");
