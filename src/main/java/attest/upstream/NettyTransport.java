@@ -15,7 +15,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.nio.NioEventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -64,11 +63,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The Netty transport ({@code attest.upstream.client=netty}): HTTP/1.1 on the event loop of the caller's own
- * connection where the caller passes it (the data plane does), else on one small event loop group of the client's
- * own (a held call executed after approval has no caller connection), so a call costs no thread hand-off inside the
- * client and no thread while it waits, and a stream's events go from the upstream's socket to the caller's on one
- * thread.
+ * The Netty transport ({@code attest.upstream.client=netty}): HTTP/1.1 on one small event loop group of the
+ * client's own, so a call costs no thread hand-off inside the client and no thread while it waits.
  * <p>
  * Connections are kept alive and pooled per origin (scheme, host, port); at most {@link #MAX_IDLE_PER_ORIGIN}
  * idle ones are kept per origin, each for at most {@link #IDLE_KEEP_MS}. A connection goes back to the pool only
@@ -143,7 +139,7 @@ final class NettyTransport implements UpstreamClient.Transport {
 
     @Override
     public CompletableFuture<UpstreamResponse> call(UpstreamTarget target, String method, ForwardHeaders headers,
-                                                    byte[] body, boolean buffered, EventLoop near) {
+                                                    byte[] body, boolean buffered) {
         Call call;
         try {
             call = new Call(target, request(target.uri(), method, headers, body), buffered);
@@ -155,10 +151,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         // one event loop per call, for its deadline and, when it needs a new connection, for that connection: taking
         // one for each from the group's round robin gave every new connection the same loop of two (each call took
         // two turns), and that loop carried every stream while the other only kept time
-        // the caller's own loop when it can carry a NIO channel (the data plane's: Camel's server workers): then a
-        // stream's events go from the upstream's socket to the caller's on one thread, with no task handed over
-        call.affine = near instanceof NioEventLoop && !near.isShuttingDown();
-        call.loop = call.affine ? near : group().next();
+        call.loop = group().next();
         // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
         call.deadline = call.loop.schedule(() -> {
             if (call.answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
@@ -202,38 +195,18 @@ final class NettyTransport implements UpstreamClient.Transport {
     private void acquire(Call call) {
         Deque<Channel> q = idle.get(call.origin);
         if (q != null) {
-            Channel ch = call.affine ? takeOnLoop(q, call.loop) : null;
-            if (ch != null && handOver(ch, call)) {
-                return;
-            }
+            Channel ch;
             while ((ch = q.pollFirst()) != null) {
-                if (handOver(ch, call)) {
+                idleCounts.get(call.origin).decrementAndGet();
+                Connection conn = ch.pipeline().get(Connection.class);
+                if (ch.isActive() && conn != null) {
+                    Channel chosen = ch;
+                    chosen.eventLoop().execute(() -> conn.reuse(chosen, call));
                     return;
                 }
             }
         }
         connect(call);
-    }
-
-    /** An idle connection just taken out of the pool: to the call if it is still usable (on its loop); false if not. */
-    private boolean handOver(Channel ch, Call call) {
-        idleCounts.get(call.origin).decrementAndGet();
-        Connection conn = ch.pipeline().get(Connection.class);
-        if (ch.isActive() && conn != null) {
-            ch.eventLoop().execute(() -> conn.reuse(ch, call));
-            return true;
-        }
-        return false;
-    }
-
-    /** An idle connection on this loop, taken out of the pool; null when there is none (at most the pool's size read). */
-    private static Channel takeOnLoop(Deque<Channel> q, EventLoop loop) {
-        for (Channel ch : q) {
-            if (ch.eventLoop() == loop && q.remove(ch)) {
-                return ch;
-            }
-        }
-        return null;
     }
 
     private void connect(Call call) {
@@ -428,9 +401,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         };
         volatile ScheduledFuture<?> deadline;
         /** The loop of this call's deadline, and of its connection when it makes a new one. */
-        volatile EventLoop loop;
-        /** The loop is the caller's: an idle connection on it is taken first. */
-        volatile boolean affine;
+        volatile io.netty.channel.EventLoop loop;
         volatile ChannelFuture connecting;
         volatile Channel channel;
         Connection connection;

@@ -90,14 +90,6 @@ class UpstreamClientTest {
         return client(kind, UpstreamClient.DEFAULT_MAX_DECODED_BYTES, null);
     }
 
-    /** Two NIO event loops standing for the data plane's, whose connections' loops a call may be carried on. */
-    io.netty.channel.nio.NioEventLoopGroup callerLoops() {
-        io.netty.channel.nio.NioEventLoopGroup g = new io.netty.channel.nio.NioEventLoopGroup(2,
-                new io.netty.util.concurrent.DefaultThreadFactory("caller-loop", true));
-        closing.add(() -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS));
-        return g;
-    }
-
     UpstreamClient client(UpstreamClient.Kind kind, long maxBytes, SSLContext tls) {
         UpstreamClient c = new UpstreamClient(Clock.systemUTC(), 1 << 20, maxBytes, kind, tls);
         closing.add(c);
@@ -432,90 +424,6 @@ class UpstreamClientTest {
         assertThat(u.connections()).isEqualTo(calls);
         assertThat(loops).allMatch(name -> name.startsWith("attest-upstream-io"))
                 .hasSize(Math.min(calls, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()))));
-    }
-
-    /** The caller's connection's loop carries its upstream exchange: a new connection is made on it. */
-    @org.junit.jupiter.api.Test
-    void should_carry_a_call_on_the_callers_event_loop() throws Exception {
-        io.netty.channel.nio.NioEventLoopGroup callers = callerLoops();
-        java.util.concurrent.Semaphore answers = new java.util.concurrent.Semaphore(0);
-        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
-            answers.tryAcquire(20, TimeUnit.SECONDS); // only once the test listens for the answer
-            c.write(fixed(200, "", "ok"));
-        }));
-        for (io.netty.util.concurrent.EventExecutor e : callers) {
-            UpstreamClient client = client(UpstreamClient.Kind.NETTY); // no idle connection to take
-            io.netty.channel.EventLoop near = (io.netty.channel.EventLoop) e;
-            CompletableFuture<String> readOn = client.callAsync(target(u, Duration.ofSeconds(10)), "POST", headers(),
-                    BODY, false, near).thenApply(r -> near.inEventLoop() ? "near" : Thread.currentThread().getName());
-            answers.release();
-            assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).isEqualTo("near");
-        }
-    }
-
-    /**
-     * An idle connection on the caller's loop is taken before a more recent one on another loop, so a call whose
-     * caller sits on that loop reads its upstream there (the pool is last-in, first-out otherwise).
-     */
-    @org.junit.jupiter.api.Test
-    void should_take_an_idle_connection_on_the_callers_loop_first() throws Exception {
-        io.netty.channel.nio.NioEventLoopGroup callers = callerLoops();
-        java.util.concurrent.CountDownLatch both = new java.util.concurrent.CountDownLatch(2);
-        java.util.concurrent.CountDownLatch secondMayAnswer = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch thirdMayAnswer = new java.util.concurrent.CountDownLatch(1);
-        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
-            if (r.line().contains("/third")) {
-                thirdMayAnswer.await(20, TimeUnit.SECONDS); // only once the test listens for the answer
-            }
-            if (r.line().contains("/first") || r.line().contains("/second")) {
-                both.countDown();
-                both.await(20, TimeUnit.SECONDS); // each holds a connection of its own
-                if (r.line().contains("/second")) {
-                    secondMayAnswer.await(20, TimeUnit.SECONDS);
-                }
-            }
-            c.write(fixed(200, "", "ok"));
-        }));
-        UpstreamClient client = client(UpstreamClient.Kind.NETTY);
-        String base = "http://127.0.0.1:" + u.port();
-        io.netty.channel.EventLoop a = callers.next();
-        io.netty.channel.EventLoop b = callers.next();
-        assertThat(a).isNotSameAs(b);
-        CompletableFuture<UpstreamResponse> first = client.callAsync(target(base, "/first", Duration.ofSeconds(10)),
-                "POST", headers(), BODY, false, a);
-        CompletableFuture<UpstreamResponse> second = client.callAsync(target(base, "/second", Duration.ofSeconds(10)),
-                "POST", headers(), BODY, false, b);
-        answer(first); // its connection (on a) goes back to the pool first
-        secondMayAnswer.countDown();
-        answer(second); // then this one (on b): the most recent idle connection is b's
-        assertThat(u.connections()).isEqualTo(2);
-
-        CompletableFuture<String> readOn = client.callAsync(target(base, "/third", Duration.ofSeconds(10)), "POST",
-                headers(), BODY, false, a)
-                .thenApply(r -> a.inEventLoop() ? "a" : b.inEventLoop() ? "b" : Thread.currentThread().getName());
-        thirdMayAnswer.countDown();
-        assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).isEqualTo("a");
-        assertThat(u.connections()).isEqualTo(2);
-    }
-
-    /** A caller's loop that cannot carry a NIO channel (or none) leaves the call on the client's own loops. */
-    @org.junit.jupiter.api.Test
-    void should_use_its_own_loops_when_the_callers_loop_cannot_carry_the_connection() throws Exception {
-        io.netty.channel.DefaultEventLoop other = new io.netty.channel.DefaultEventLoop();
-        try {
-            java.util.concurrent.CountDownLatch listening = new java.util.concurrent.CountDownLatch(1);
-            RawUpstream u = upstream(RawUpstream.each((c, r) -> {
-                listening.await(20, TimeUnit.SECONDS); // only once the test listens for the answer
-                c.write(fixed(200, "", "ok"));
-            }));
-            UpstreamClient client = client(UpstreamClient.Kind.NETTY);
-            CompletableFuture<String> readOn = client.callAsync(target(u, Duration.ofSeconds(10)), "POST", headers(),
-                    BODY, false, other).thenApply(r -> Thread.currentThread().getName());
-            listening.countDown();
-            assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).startsWith("attest-upstream-io");
-        } finally {
-            other.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        }
     }
 
     @ParameterizedTest
