@@ -17,8 +17,6 @@ import java.util.function.Consumer;
  * LF). Comments and {@code event:}, {@code id:}, {@code retry:} fields are masked value by value.
  */
 public final class SseMasker {
-    /** SSE line ends (CRLF, CR or LF), compiled once (String.split compiles a pattern this long on every call). */
-    private static final java.util.regex.Pattern LINES = java.util.regex.Pattern.compile("\r\n|\r|\n");
 
     private final Masker masker;
     private final Consumer<Redaction> report;
@@ -133,7 +131,7 @@ public final class SseMasker {
         StringBuilder other = new StringBuilder();
         String name = null;
         boolean otherChanged = false;
-        for (String line : LINES.split(event)) {
+        for (String line : lines(event, false)) {
             if (line.isEmpty()) {
                 continue;
             }
@@ -192,6 +190,37 @@ public final class SseMasker {
         return out.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The text's lines, cut at SSE line ends (CRLF, CR or LF), as {@code Pattern.compile("\r\n|\r|\n").split(text,
+     * trailing ? -1 : 0)} gives them, without a regular expression per event (it was 4% of a streaming gateway's
+     * samples): a leading empty line is kept, trailing empty ones only when asked.
+     */
+    static List<String> lines(String text, boolean trailing) {
+        List<String> out = new java.util.ArrayList<>(4);
+        int start = 0;
+        int n = text.length();
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r') {
+                out.add(text.substring(start, i));
+                if (c == '\r' && i + 1 < n && text.charAt(i + 1) == '\n') {
+                    i++;
+                }
+                start = i + 1;
+            }
+        }
+        if (out.isEmpty()) {
+            return List.of(text); // no line end: the text itself, even when empty
+        }
+        out.add(text.substring(start));
+        if (!trailing) {
+            while (!out.isEmpty() && out.get(out.size() - 1).isEmpty()) {
+                out.remove(out.size() - 1);
+            }
+        }
+        return out;
+    }
+
     /** An event in SSE framing; {@code other} (the upstream's own event:/id: lines) replaces the name. */
     private static byte[] frame(EventTexts.Out o, String other) {
         StringBuilder b = new StringBuilder();
@@ -200,7 +229,7 @@ public final class SseMasker {
         } else if (o.eventName() != null) {
             b.append("event: ").append(o.eventName()).append('\n');
         }
-        for (String line : LINES.split(o.data(), -1)) {
+        for (String line : lines(o.data(), true)) {
             b.append("data: ").append(line).append('\n');
         }
         return b.append('\n').toString().getBytes(StandardCharsets.UTF_8);
