@@ -8,17 +8,25 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
 import java.util.List;
+import java.util.concurrent.Executor;
 
 /**
  * Settles the call's usage with the {@link UsageLedger} when it is known: at once for a buffered answer, at the
  * stream's end for a stream (a stream that crosses its budget is finished, and the next call is refused). Changes
- * nothing on the exchange.
+ * nothing on the exchange. A stream's usage is settled on {@code settling}, off the thread that ended it.
  */
 public class SettleUsageProcessor implements Processor {
     private final UsageLedger ledger;
+    private final Executor settling;
 
-    public SettleUsageProcessor(UsageLedger ledger) {
+    /**
+     * @param settling where a stream's usage is settled when it ends: a stream ends on an event loop (the upstream
+     *                 client's, the caller's, or the idle watch's thread), and a charge to the budgets is a database
+     *                 transaction, which must not hold a loop that carries other calls' streams
+     */
+    public SettleUsageProcessor(UsageLedger ledger, Executor settling) {
         this.ledger = ledger;
+        this.settling = settling;
     }
 
     @Override
@@ -35,7 +43,8 @@ public class SettleUsageProcessor implements Processor {
         String upstream = target == null ? null : target.upstream().name();
         String model = facts == null ? null : facts.model();
         if (up.streaming()) {
-            up.stream().ended().thenAccept(end -> ledger.settle(limits, meter, upstream, model, end.outcome()));
+            up.stream().ended().thenAcceptAsync(end -> ledger.settle(limits, meter, upstream, model, end.outcome()),
+                    settling);
             return;
         }
         String outcome = up.status() < 400 ? "completed" : up.status() >= 500 ? "upstream_error" : "rejected";

@@ -440,7 +440,7 @@ public class AttestConfiguration implements CamelConfiguration {
         context.getPropertiesComponent().addOverrideProperty("attest.rules.watch",
                 String.valueOf(s.longValue("attest.rules.reload-check-ms", 2000) > 0));
         registry.bind("renderMetricsProcessor", new RenderMetricsProcessor(metrics));
-        bindUsage(s, registry, db, upstreamNames, usageCounters.get(), metrics);
+        bindUsage(s, registry, db, upstreamNames, usageCounters.get(), metrics, closer);
         registry.bind("renderOpenApiProcessor", new attest.control.RenderOpenApiProcessor());
 
         try {
@@ -619,7 +619,8 @@ public class AttestConfiguration implements CamelConfiguration {
 
     /** Binds token usage: asked for, read and settled on the data path, counted in Prometheus, reported. */
     private static void bindUsage(Settings s, Registry registry, Database db, Set<String> upstreamNames,
-                                  attest.usage.UsageCounters counters, io.micrometer.core.instrument.MeterRegistry metrics) {
+                                  attest.usage.UsageCounters counters, io.micrometer.core.instrument.MeterRegistry metrics,
+                                  Closer closer) {
         attest.usage.Prices prices = registry.lookupByNameAndType("usagePrices", attest.usage.Prices.class);
         Set<String> notAsked = new java.util.HashSet<>(s.list("attest.usage.no-stream-usage"));
         for (String u : notAsked) {
@@ -629,8 +630,20 @@ public class AttestConfiguration implements CamelConfiguration {
         }
         registry.bind("askForUsageProcessor", new attest.usage.AskForUsageProcessor(notAsked));
         registry.bind("readUsageProcessor", new attest.usage.ReadUsageProcessor());
+        // a stream's usage is charged to its budgets (a database transaction) on this thread, never on the event loop
+        // that ended the stream; a full queue (the database far behind) drops the charge with a warning, as a failed
+        // charge is dropped
+        java.util.concurrent.ThreadPoolExecutor settling = new java.util.concurrent.ThreadPoolExecutor(1, 1, 30,
+                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(10_000), r -> {
+                    Thread t = new Thread(r, "attest-usage-settle");
+                    t.setDaemon(true);
+                    return t;
+                }, (r, ex) -> LOG.warn("usage of a stream could not be settled: {} settlements are waiting already",
+                        ex.getQueue().size()));
+        settling.allowCoreThreadTimeOut(true);
+        closer.add(settling::shutdown);
         registry.bind("settleUsageProcessor", new attest.usage.SettleUsageProcessor(new attest.usage.UsageLedger(
-                counters, prices, metrics, s.integer("attest.usage.max-model-labels", 200))));
+                counters, prices, metrics, s.integer("attest.usage.max-model-labels", 200)), settling));
         var reports = new attest.audit.UsageReports(db.dataSource(), prices);
         registry.bind("readUsageQueryProcessor", new attest.audit.ReadUsageQueryProcessor());
         registry.bind("renderUsageReportProcessor", new attest.audit.RenderUsageReportProcessor(reports));
