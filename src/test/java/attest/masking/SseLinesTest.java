@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@link SseMasker#lines} cuts a text at SSE line ends exactly as the regular expression it replaced did, with and
- * without trailing empty lines: every text of up to 10 characters over an alphabet of line ends and others, and
+ * without trailing empty lines: every text of up to 6 characters over an alphabet of line ends and others, and
  * 200,000 random longer ones.
  */
 class SseLinesTest {
