@@ -12,10 +12,12 @@ import java.util.concurrent.Executor;
 
 /**
  * Settles the call's usage with the {@link UsageLedger} when it is known: at once for a buffered answer, at the
- * stream's end for a stream (a stream that crosses its budget is finished, and the next call is refused). Changes
- * nothing on the exchange. A stream's usage is settled on {@code settling}, off the thread that ended it.
+ * stream's end for a stream (a stream that crosses its budget is finished, and the calls after its charge are
+ * refused). Changes nothing on the exchange. A stream's usage is settled on {@code settling}, off the thread that ended
+ * it, so a call admitted between the stream's end and its charge (normally milliseconds) is not refused for it.
  */
 public class SettleUsageProcessor implements Processor {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SettleUsageProcessor.class);
     private final UsageLedger ledger;
     private final Executor settling;
 
@@ -44,7 +46,12 @@ public class SettleUsageProcessor implements Processor {
         String model = facts == null ? null : facts.model();
         if (up.streaming()) {
             up.stream().ended().thenAcceptAsync(end -> ledger.settle(limits, meter, upstream, model, end.outcome()),
-                    settling);
+                    settling).whenComplete((v, e) -> {
+                        if (e != null) { // a failed charge is logged by the ledger; this is anything else
+                            LOG.warn("usage of a stream on {} could not be settled: {}", upstream,
+                                    (e.getCause() == null ? e : e.getCause()).getClass().getSimpleName());
+                        }
+                    });
             return;
         }
         String outcome = up.status() < 400 ? "completed" : up.status() >= 500 ? "upstream_error" : "rejected";

@@ -630,18 +630,10 @@ public class AttestConfiguration implements CamelConfiguration {
         }
         registry.bind("askForUsageProcessor", new attest.usage.AskForUsageProcessor(notAsked));
         registry.bind("readUsageProcessor", new attest.usage.ReadUsageProcessor());
-        // a stream's usage is charged to its budgets (a database transaction) on this thread, never on the event loop
-        // that ended the stream; a full queue (the database far behind) drops the charge with a warning, as a failed
-        // charge is dropped
-        java.util.concurrent.ThreadPoolExecutor settling = new java.util.concurrent.ThreadPoolExecutor(1, 1, 30,
-                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(10_000), r -> {
-                    Thread t = new Thread(r, "attest-usage-settle");
-                    t.setDaemon(true);
-                    return t;
-                }, (r, ex) -> LOG.warn("usage of a stream could not be settled: {} settlements are waiting already",
-                        ex.getQueue().size()));
-        settling.allowCoreThreadTimeOut(true);
-        closer.add(settling::shutdown);
+        // a stream's usage is charged to its budgets (a database transaction) on these threads, never on the event loop
+        // that ended the stream; the charges queued when the gateway stops are made before the database closes
+        attest.usage.UsageSettling settling = new attest.usage.UsageSettling(4, 10_000);
+        closer.add(() -> settling.drain(10_000));
         registry.bind("settleUsageProcessor", new attest.usage.SettleUsageProcessor(new attest.usage.UsageLedger(
                 counters, prices, metrics, s.integer("attest.usage.max-model-labels", 200)), settling));
         var reports = new attest.audit.UsageReports(db.dataSource(), prices);

@@ -153,7 +153,16 @@ class UsageE2EIT {
         HttpResponse<String> s = stream(key, "", newRequestId());
         assertThat(s.statusCode()).isEqualTo(200);
         assertThat(s.body()).contains("\"finish_reason\":\"stop\"").endsWith("data: [DONE]\n\n");
-        await().atMost(Duration.ofSeconds(10)).until(() -> chat(key, "demo-model").statusCode() == 429);
+        // the stream's own tokens are charged (a call made to poll would charge its own and hide a stream never
+        // charged): the key's counter reaches what both answers' evidence records, then the next call is refused
+        String id = k.path("id").asText();
+        await().atMost(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM evidence_record WHERE "
+                + "key_id = ?::uuid AND state = 'terminal'", id) == 2);
+        long recorded = count("SELECT coalesce(sum(total_tokens), 0) FROM evidence_record WHERE key_id = ?::uuid", id);
+        assertThat(recorded).isGreaterThan(perCall); // the stream reported tokens of its own
+        await().atMost(Duration.ofSeconds(10)).until(() -> count("SELECT coalesce(sum(used), 0) FROM usage_counter "
+                + "WHERE scope = ? AND metric = 'tokens'", "key:" + id) == recorded);
+        assertThat(chat(key, "demo-model").statusCode()).isEqualTo(429);
     }
 
     @Test
