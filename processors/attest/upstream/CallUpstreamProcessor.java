@@ -27,6 +27,8 @@ import java.util.concurrent.Executor;
  * channel thread (the Netty handler executor that read the request), or on {@code continuation} for an
  * exchange without a caller connection (a held call executed after approval). If the caller goes away
  * first, the upstream exchange is cancelled (its connection closed) and the call ends {@code client_aborted}.
+ * The upstream exchange's I/O runs on the caller's connection's event loop (see
+ * {@link UpstreamClient#callAsync(UpstreamTarget, String, ForwardHeaders, byte[], boolean, io.netty.channel.EventLoop)}).
  * The call's trace context is passed on as {@code traceparent}.
  */
 public class CallUpstreamProcessor extends AsyncProcessorSupport {
@@ -40,6 +42,8 @@ public class CallUpstreamProcessor extends AsyncProcessorSupport {
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
+        ChannelHandlerContext ctx = CallerThread.context(exchange);
+        Channel channel = ctx == null ? null : ctx.channel();
         CompletableFuture<UpstreamResponse> answer;
         try {
             InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
@@ -49,15 +53,14 @@ public class CallUpstreamProcessor extends AsyncProcessorSupport {
             attest.ops.Tracing.inject(io.opentelemetry.context.Context.current(), headers::set);
             answer = client.callAsync(exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class), in.method(),
                     headers, body,
-                    exchange.getProperty(Exchanges.BUFFER_RESPONSE, false, Boolean.class));
+                    exchange.getProperty(Exchanges.BUFFER_RESPONSE, false, Boolean.class),
+                    channel == null ? null : channel.eventLoop()); // the upstream's I/O on the caller's loop
         } catch (RuntimeException e) {
             exchange.setException(e);
             callback.done(true);
             return true;
         }
-        ChannelHandlerContext ctx = CallerThread.context(exchange);
         Executor next = CallerThread.of(exchange, continuation);
-        Channel channel = ctx == null ? null : ctx.channel();
         ChannelFutureListener callerGone = f -> answer.cancel(true);
         if (channel != null) {
             channel.closeFuture().addListener(callerGone);

@@ -39,7 +39,7 @@ final class JdkTransport implements UpstreamClient.Transport {
 
     @Override
     public CompletableFuture<UpstreamResponse> call(UpstreamTarget target, String method, ForwardHeaders headers,
-                                                    byte[] body, boolean buffered) {
+                                                    byte[] body, boolean buffered, io.netty.channel.EventLoop near) {
         Upstream upstream = target.upstream();
         HttpRequest.Builder b = HttpRequest.newBuilder(target.uri()).timeout(upstream.responseTimeout())
                 .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody()

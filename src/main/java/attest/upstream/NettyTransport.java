@@ -15,6 +15,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -43,7 +44,10 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -55,6 +59,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Flow;
@@ -63,8 +68,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The Netty transport ({@code attest.upstream.client=netty}): HTTP/1.1 on one small event loop group of the
- * client's own, so a call costs no thread hand-off inside the client and no thread while it waits.
+ * The Netty transport ({@code attest.upstream.client=netty}): HTTP/1.1 on the event loop of the caller's own
+ * connection where the caller passes it (the data plane does), else on one small event loop group of the client's
+ * own (a held call executed after approval has no caller connection), so a call costs no thread hand-off inside the
+ * client and no thread while it waits, and a stream's events go from the upstream's socket to the caller's on one
+ * thread.
  * <p>
  * Connections are kept alive and pooled per origin (scheme, host, port); at most {@link #MAX_IDLE_PER_ORIGIN}
  * idle ones are kept per origin, each for at most {@link #IDLE_KEEP_MS}. A connection goes back to the pool only
@@ -91,12 +99,33 @@ final class NettyTransport implements UpstreamClient.Transport {
     private final SSLContext tlsContext;
     private volatile SslContext tls;
     private volatile EventLoopGroup group;
+    private volatile java.util.concurrent.ExecutorService dns;
+    private volatile boolean closed;
     private final Map<String, Deque<Channel>> idle = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> idleCounts = new ConcurrentHashMap<>();
 
     NettyTransport(UpstreamClient owner, SSLContext tlsContext) {
         this.owner = owner;
         this.tlsContext = tlsContext;
+    }
+
+    /** The threads that resolve upstream host names (blocking, in the JDK). */
+    private java.util.concurrent.ExecutorService dns() {
+        java.util.concurrent.ExecutorService d = dns;
+        if (d == null) {
+            synchronized (this) {
+                d = dns;
+                if (d == null) {
+                    java.util.concurrent.ThreadPoolExecutor t = new java.util.concurrent.ThreadPoolExecutor(4, 4, 30,
+                            TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                            new DefaultThreadFactory("attest-upstream-dns", true));
+                    t.allowCoreThreadTimeOut(true);
+                    d = t;
+                    dns = d;
+                }
+            }
+        }
+        return d;
     }
 
     private EventLoopGroup group() {
@@ -131,6 +160,19 @@ final class NettyTransport implements UpstreamClient.Transport {
 
     @Override
     public void close() {
+        closed = true;
+        java.util.concurrent.ExecutorService d = dns;
+        if (d != null) {
+            d.shutdownNow();
+        }
+        // idle connections on callers' loops (which this client does not stop) are closed with it
+        for (Map.Entry<String, Deque<Channel>> e : idle.entrySet()) {
+            Channel ch;
+            while ((ch = e.getValue().pollFirst()) != null) {
+                idleCounts.get(e.getKey()).decrementAndGet();
+                ch.close();
+            }
+        }
         EventLoopGroup g = group;
         if (g != null) {
             g.shutdownGracefully(0, 2, TimeUnit.SECONDS);
@@ -139,7 +181,10 @@ final class NettyTransport implements UpstreamClient.Transport {
 
     @Override
     public CompletableFuture<UpstreamResponse> call(UpstreamTarget target, String method, ForwardHeaders headers,
-                                                    byte[] body, boolean buffered) {
+                                                    byte[] body, boolean buffered, EventLoop near) {
+        if (closed) {
+            return CompletableFuture.failedFuture(GatewayException.upstreamError("the upstream client is closed"));
+        }
         Call call;
         try {
             call = new Call(target, request(target.uri(), method, headers, body), buffered);
@@ -151,13 +196,24 @@ final class NettyTransport implements UpstreamClient.Transport {
         // one event loop per call, for its deadline and, when it needs a new connection, for that connection: taking
         // one for each from the group's round robin gave every new connection the same loop of two (each call took
         // two turns), and that loop carried every stream while the other only kept time
-        call.loop = group().next();
+        // the caller's own loop when it can carry a NIO channel (the data plane's: Camel's server workers): then a
+        // stream's events go from the upstream's socket to the caller's on one thread, with no task handed over
+        call.affine = near instanceof NioEventLoop && !near.isShuttingDown();
+        call.loop = call.affine ? near : group().next();
         // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
-        call.deadline = call.loop.schedule(() -> {
+        Runnable late = () -> {
             if (call.answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
                 call.abort();
             }
-        }, upstream.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        };
+        long timeout = upstream.responseTimeout().toMillis();
+        try {
+            call.deadline = call.loop.schedule(late, timeout, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) { // the caller's loop stopped meanwhile
+            call.affine = false;
+            call.loop = group().next();
+            call.deadline = call.loop.schedule(late, timeout, TimeUnit.MILLISECONDS);
+        }
         acquire(call);
         return call.answer;
     }
@@ -195,18 +251,42 @@ final class NettyTransport implements UpstreamClient.Transport {
     private void acquire(Call call) {
         Deque<Channel> q = idle.get(call.origin);
         if (q != null) {
-            Channel ch;
+            Channel ch = call.affine ? takeOnLoop(q, call.loop) : null;
+            if (ch != null && handOver(ch, call)) {
+                return;
+            }
             while ((ch = q.pollFirst()) != null) {
-                idleCounts.get(call.origin).decrementAndGet();
-                Connection conn = ch.pipeline().get(Connection.class);
-                if (ch.isActive() && conn != null) {
-                    Channel chosen = ch;
-                    chosen.eventLoop().execute(() -> conn.reuse(chosen, call));
+                if (handOver(ch, call)) {
                     return;
                 }
             }
         }
         connect(call);
+    }
+
+    /** An idle connection just taken out of the pool: to the call if it is still usable (on its loop); false if not. */
+    private boolean handOver(Channel ch, Call call) {
+        idleCounts.get(call.origin).decrementAndGet();
+        Connection conn = ch.pipeline().get(Connection.class);
+        if (ch.eventLoop().isShuttingDown()) { // a stopping caller's loop would close it under the call
+            ch.close();
+            return false;
+        }
+        if (ch.isActive() && conn != null) {
+            ch.eventLoop().execute(() -> conn.reuse(ch, call));
+            return true;
+        }
+        return false;
+    }
+
+    /** An idle connection on this loop, taken out of the pool; null when there is none (at most the pool's size read). */
+    private static Channel takeOnLoop(Deque<Channel> q, EventLoop loop) {
+        for (Channel ch : q) {
+            if (ch.eventLoop() == loop && q.remove(ch)) {
+                return ch;
+            }
+        }
+        return null;
     }
 
     private void connect(Call call) {
@@ -251,7 +331,34 @@ final class NettyTransport implements UpstreamClient.Transport {
                     }
                 });
         long started = System.nanoTime();
-        ChannelFuture connecting = b.connect(sniHost, port);
+        if (NetUtil.isValidIpV4Address(sniHost) || NetUtil.isValidIpV6Address(sniHost)) {
+            open(call, b, new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(sniHost), port), started);
+            return;
+        }
+        // a name is resolved on threads of the client's own (the JDK's resolver blocks; it caches an answer for 30 s),
+        // never on an event loop, which may be the data plane's, carrying other callers' streams
+        CompletableFuture.supplyAsync(() -> {
+            try {
+                return InetAddress.getByName(sniHost);
+            } catch (UnknownHostException e) {
+                throw new CompletionException(e);
+            }
+        }, dns()).whenComplete((address, err) -> {
+            if (err != null) {
+                call.fail(UpstreamClient.failure(err instanceof CompletionException && err.getCause() != null
+                        ? err.getCause() : err));
+                return;
+            }
+            open(call, b, new InetSocketAddress(address, port), started);
+        });
+    }
+
+    /** Connects to a resolved address and starts the call on the new connection. */
+    private void open(Call call, Bootstrap b, InetSocketAddress address, long started) {
+        if (call.answer.isDone()) { // cancelled or timed out while the name was resolved
+            return;
+        }
+        ChannelFuture connecting = b.connect(address);
         call.connecting = connecting;
         connecting.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
@@ -275,7 +382,7 @@ final class NettyTransport implements UpstreamClient.Transport {
     /** Back to the pool after a clean exchange, or closed. On the channel's event loop. */
     private void release(Channel ch, Connection conn, boolean reusable) {
         conn.call = null;
-        if (!reusable || !ch.isActive()) {
+        if (!reusable || closed || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
             ch.close();
             return;
         }
@@ -401,7 +508,9 @@ final class NettyTransport implements UpstreamClient.Transport {
         };
         volatile ScheduledFuture<?> deadline;
         /** The loop of this call's deadline, and of its connection when it makes a new one. */
-        volatile io.netty.channel.EventLoop loop;
+        volatile EventLoop loop;
+        /** The loop is the caller's: an idle connection on it is taken first. */
+        volatile boolean affine;
         volatile ChannelFuture connecting;
         volatile Channel channel;
         Connection connection;

@@ -97,6 +97,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private volatile boolean released;
     private volatile boolean lastSent;
     private volatile ScheduledFuture<?> idleWatch;
+    /** The thread inside {@link #readChunk}'s request for more, if any: a wake-up from it would nest a flush. */
+    private volatile Thread requestingOn;
     private long size;
     private boolean truncated;
 
@@ -373,7 +375,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
     private void wake() {
         Channel ch = channel;
-        if (ch != null) {
+        if (ch != null && requestingOn != Thread.currentThread()) { // never a flush nested in the caller's own read
             ChunkedWriteHandler writer = ch.pipeline().get(ChunkedWriteHandler.class);
             if (writer != null) {
                 writer.resumeTransfer();
@@ -392,7 +394,15 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         if (b != null) {
             long left = queuedBytes.addAndGet(-b.readableBytes());
             if (left < HIGH_WATER / 2 && paused.compareAndSet(true, false) && !ending.get()) {
-                subscription.request(1);
+                // when the upstream's connection shares this loop, the request reads on at once and queues the next
+                // piece; its wake-up must not flush from inside this read, or that piece would go out before this one
+                // (the chunked writer reads on by itself once this chunk is written)
+                requestingOn = Thread.currentThread();
+                try {
+                    subscription.request(1);
+                } finally {
+                    requestingOn = null;
+                }
             }
             return new DefaultHttpContent(b);
         }

@@ -3,6 +3,7 @@ package attest.upstream;
 import attest.http.GatewayException;
 import attest.ingress.UpstreamTarget;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
@@ -60,8 +61,9 @@ public final class UpstreamClient implements AutoCloseable {
 
     /** One way of carrying a call; completes like {@link #callAsync}. */
     interface Transport extends AutoCloseable {
+        /** {@code near}: the caller's event loop, to carry the exchange on when the transport can; or null. */
         CompletableFuture<UpstreamResponse> call(UpstreamTarget target, String method, ForwardHeaders headers,
-                                                 byte[] body, boolean buffered);
+                                                 byte[] body, boolean buffered, EventLoop near);
 
         @Override
         void close();
@@ -135,7 +137,18 @@ public final class UpstreamClient implements AutoCloseable {
      */
     public CompletableFuture<UpstreamResponse> callAsync(UpstreamTarget target, String method, ForwardHeaders headers,
                                                          byte[] body, boolean buffered) {
-        return transport.call(target, method, headers, body, buffered);
+        return callAsync(target, method, headers, body, buffered, null);
+    }
+
+    /**
+     * {@link #callAsync(UpstreamTarget, String, ForwardHeaders, byte[], boolean)} carried, where the transport can
+     * (the Netty one, on a compatible loop), on {@code near}: the event loop of the caller's connection. A new
+     * upstream connection is then made on that loop and an idle one on it is preferred, so a stream's events go
+     * from the upstream's socket to the caller's with no hand-off between threads. Null: any loop of the client.
+     */
+    public CompletableFuture<UpstreamResponse> callAsync(UpstreamTarget target, String method, ForwardHeaders headers,
+                                                         byte[] body, boolean buffered, EventLoop near) {
+        return transport.call(target, method, headers, body, buffered, near);
     }
 
     @Override

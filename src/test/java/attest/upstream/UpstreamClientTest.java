@@ -90,6 +90,14 @@ class UpstreamClientTest {
         return client(kind, UpstreamClient.DEFAULT_MAX_DECODED_BYTES, null);
     }
 
+    /** Two NIO event loops standing for the data plane's, whose connections' loops a call may be carried on. */
+    io.netty.channel.nio.NioEventLoopGroup callerLoops() {
+        io.netty.channel.nio.NioEventLoopGroup g = new io.netty.channel.nio.NioEventLoopGroup(2,
+                new io.netty.util.concurrent.DefaultThreadFactory("caller-loop", true));
+        closing.add(() -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS));
+        return g;
+    }
+
     UpstreamClient client(UpstreamClient.Kind kind, long maxBytes, SSLContext tls) {
         UpstreamClient c = new UpstreamClient(Clock.systemUTC(), 1 << 20, maxBytes, kind, tls);
         closing.add(c);
@@ -424,6 +432,161 @@ class UpstreamClientTest {
         assertThat(u.connections()).isEqualTo(calls);
         assertThat(loops).allMatch(name -> name.startsWith("attest-upstream-io"))
                 .hasSize(Math.min(calls, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()))));
+    }
+
+    /** The caller's connection's loop carries its upstream exchange: a new connection is made on it. */
+    @org.junit.jupiter.api.Test
+    void should_carry_a_call_on_the_callers_event_loop() throws Exception {
+        io.netty.channel.nio.NioEventLoopGroup callers = callerLoops();
+        java.util.concurrent.Semaphore answers = new java.util.concurrent.Semaphore(0);
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            answers.tryAcquire(20, TimeUnit.SECONDS); // only once the test listens for the answer
+            c.write(fixed(200, "", "ok"));
+        }));
+        for (io.netty.util.concurrent.EventExecutor e : callers) {
+            UpstreamClient client = client(UpstreamClient.Kind.NETTY); // no idle connection to take
+            io.netty.channel.EventLoop near = (io.netty.channel.EventLoop) e;
+            CompletableFuture<String> readOn = client.callAsync(target(u, Duration.ofSeconds(10)), "POST", headers(),
+                    BODY, false, near).thenApply(r -> near.inEventLoop() ? "near" : Thread.currentThread().getName());
+            answers.release();
+            assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).isEqualTo("near");
+        }
+    }
+
+    /**
+     * An idle connection on the caller's loop is taken before a more recent one on another loop, so a call whose
+     * caller sits on that loop reads its upstream there (the pool is last-in, first-out otherwise).
+     */
+    @org.junit.jupiter.api.Test
+    void should_take_an_idle_connection_on_the_callers_loop_first() throws Exception {
+        io.netty.channel.nio.NioEventLoopGroup callers = callerLoops();
+        java.util.concurrent.CountDownLatch both = new java.util.concurrent.CountDownLatch(2);
+        java.util.concurrent.CountDownLatch secondMayAnswer = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch thirdMayAnswer = new java.util.concurrent.CountDownLatch(1);
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            if (r.line().contains("/third")) {
+                thirdMayAnswer.await(20, TimeUnit.SECONDS); // only once the test listens for the answer
+            }
+            if (r.line().contains("/first") || r.line().contains("/second")) {
+                both.countDown();
+                both.await(20, TimeUnit.SECONDS); // each holds a connection of its own
+                if (r.line().contains("/second")) {
+                    secondMayAnswer.await(20, TimeUnit.SECONDS);
+                }
+            }
+            c.write(fixed(200, "", "ok"));
+        }));
+        UpstreamClient client = client(UpstreamClient.Kind.NETTY);
+        String base = "http://127.0.0.1:" + u.port();
+        io.netty.channel.EventLoop a = callers.next();
+        io.netty.channel.EventLoop b = callers.next();
+        assertThat(a).isNotSameAs(b);
+        CompletableFuture<UpstreamResponse> first = client.callAsync(target(base, "/first", Duration.ofSeconds(10)),
+                "POST", headers(), BODY, false, a);
+        CompletableFuture<UpstreamResponse> second = client.callAsync(target(base, "/second", Duration.ofSeconds(10)),
+                "POST", headers(), BODY, false, b);
+        answer(first); // its connection (on a) goes back to the pool first
+        secondMayAnswer.countDown();
+        answer(second); // then this one (on b): the most recent idle connection is b's
+        assertThat(u.connections()).isEqualTo(2);
+
+        CompletableFuture<String> readOn = client.callAsync(target(base, "/third", Duration.ofSeconds(10)), "POST",
+                headers(), BODY, false, a)
+                .thenApply(r -> a.inEventLoop() ? "a" : b.inEventLoop() ? "b" : Thread.currentThread().getName());
+        thirdMayAnswer.countDown();
+        assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).isEqualTo("a");
+        assertThat(u.connections()).isEqualTo(2);
+    }
+
+    /**
+     * With the upstream's connection on the caller's loop, the relay's request for more (when the caller has drained
+     * it below half) reads the next piece at once, on the same thread, from inside the caller's read: its wake-up must
+     * not start a flush there (Netty 4.1's chunked writer would write that piece before the one being read, a stream
+     * reordered). The stream still arrives whole and in order.
+     */
+    @org.junit.jupiter.api.Test
+    void should_never_flush_from_inside_the_callers_read_when_both_connections_share_a_loop() throws Exception {
+        io.netty.channel.EventLoop near = callerLoops().next();
+        int events = 256; // 16 KiB each, 4 MiB: far past the relay's bound, so it pauses and is asked again
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for (int i = 0; i < events; i++) {
+                byte[] event = String.format("data: %05d %s\n\n", i, "x".repeat(16 * 1024 - 15))
+                        .getBytes(StandardCharsets.UTF_8);
+                c.write(Integer.toHexString(event.length) + "\r\n");
+                c.write(event);
+                c.write("\r\n");
+            }
+            c.write("0\r\n\r\n");
+            c.read();
+        });
+        java.util.concurrent.atomic.AtomicBoolean insideRead = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger nested = new java.util.concurrent.atomic.AtomicInteger();
+        EmbeddedChannel caller = new EmbeddedChannel(new io.netty.handler.stream.ChunkedWriteHandler() {
+            @Override
+            public void resumeTransfer() {
+                if (insideRead.get()) {
+                    nested.incrementAndGet(); // a flush would start here, inside the read
+                }
+            }
+        });
+        UpstreamResponse r = client(UpstreamClient.Kind.NETTY).callAsync(target(u, Duration.ofSeconds(10)), "POST",
+                headers(), BODY, false, near).orTimeout(20, TimeUnit.SECONDS).join();
+        StreamRelay relay = r.stream();
+        relay.bind(caller, WATCH, Duration.ofSeconds(30));
+
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        java.util.concurrent.atomic.AtomicLong mostInOneRead = new java.util.concurrent.atomic.AtomicLong();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(2)).until(() -> near.submit(() -> {
+            HttpContent c;
+            long read = 0;
+            insideRead.set(true); // the caller's read runs on the loop both connections share
+            try {
+                while ((c = relay.readChunk(ByteBufAllocator.DEFAULT)) != null) {
+                    byte[] b = new byte[c.content().readableBytes()];
+                    c.content().readBytes(b);
+                    received.writeBytes(b);
+                    read += b.length;
+                    c.release();
+                }
+            } finally {
+                insideRead.set(false);
+            }
+            mostInOneRead.accumulateAndGet(read, Math::max);
+            return relay.ended().isDone(); // nothing else ran on the loop since the queue was found empty
+        }).get());
+
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        // the case at stake happened: one read took more than the relay holds (its 256 KiB bound and a piece), so
+        // pieces were read from the upstream inline, from inside the caller's read
+        assertThat(mostInOneRead.get()).isGreaterThan(272L * 1024);
+        assertThat(nested.get()).isZero();
+        String[] got = received.toString(StandardCharsets.UTF_8).split("\n\n");
+        assertThat(got).hasSize(events);
+        for (int i = 0; i < events; i++) {
+            assertThat(got[i]).as("event %d", i).startsWith(String.format("data: %05d ", i));
+        }
+    }
+
+    /** A caller's loop that cannot carry a NIO channel (or none) leaves the call on the client's own loops. */
+    @org.junit.jupiter.api.Test
+    void should_use_its_own_loops_when_the_callers_loop_cannot_carry_the_connection() throws Exception {
+        io.netty.channel.DefaultEventLoop other = new io.netty.channel.DefaultEventLoop();
+        try {
+            java.util.concurrent.CountDownLatch listening = new java.util.concurrent.CountDownLatch(1);
+            RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+                listening.await(20, TimeUnit.SECONDS); // only once the test listens for the answer
+                c.write(fixed(200, "", "ok"));
+            }));
+            UpstreamClient client = client(UpstreamClient.Kind.NETTY);
+            CompletableFuture<String> readOn = client.callAsync(target(u, Duration.ofSeconds(10)), "POST", headers(),
+                    BODY, false, other).thenApply(r -> Thread.currentThread().getName());
+            listening.countDown();
+            assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).startsWith("attest-upstream-io");
+        } finally {
+            other.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
     }
 
     @ParameterizedTest
