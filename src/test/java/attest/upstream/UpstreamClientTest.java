@@ -569,6 +569,23 @@ class UpstreamClientTest {
         }
     }
 
+    /**
+     * A host name that does not resolve fails the call with 502, on the caller's loop or the client's own: the name is
+     * looked up on the client's resolver threads (the JDK's lookup blocks), and the message names no host.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void should_fail_a_call_to_a_name_that_does_not_resolve(boolean onCallersLoop) {
+        io.netty.channel.EventLoop near = onCallersLoop ? callerLoops().next() : null;
+        UpstreamClient client = client(UpstreamClient.Kind.NETTY);
+
+        GatewayException e = failure(client.callAsync(target("http://attest-no-such-host.invalid:8080", "/v1/x",
+                Duration.ofSeconds(10)), "POST", headers(), BODY, false, near));
+
+        assertThat(e.status()).isEqualTo(502);
+        assertThat(e.getMessage()).doesNotContain("attest-no-such-host");
+    }
+
     /** A caller's loop that cannot carry a NIO channel (or none) leaves the call on the client's own loops. */
     @org.junit.jupiter.api.Test
     void should_use_its_own_loops_when_the_callers_loop_cannot_carry_the_connection() throws Exception {
