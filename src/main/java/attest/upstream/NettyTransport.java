@@ -99,7 +99,10 @@ final class NettyTransport implements UpstreamClient.Transport {
     private final SSLContext tlsContext;
     private volatile SslContext tls;
     private volatile EventLoopGroup group;
-    private volatile java.util.concurrent.ExecutorService dns;
+    /** The threads that resolve upstream host names (the JDK's lookup blocks); started only when one is needed. */
+    private final java.util.concurrent.ThreadPoolExecutor dns = new java.util.concurrent.ThreadPoolExecutor(4, 4, 30,
+            TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+            new DefaultThreadFactory("attest-upstream-dns", true));
     private volatile boolean closed;
     private final Map<String, Deque<Channel>> idle = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> idleCounts = new ConcurrentHashMap<>();
@@ -107,25 +110,7 @@ final class NettyTransport implements UpstreamClient.Transport {
     NettyTransport(UpstreamClient owner, SSLContext tlsContext) {
         this.owner = owner;
         this.tlsContext = tlsContext;
-    }
-
-    /** The threads that resolve upstream host names (blocking, in the JDK). */
-    private java.util.concurrent.ExecutorService dns() {
-        java.util.concurrent.ExecutorService d = dns;
-        if (d == null) {
-            synchronized (this) {
-                d = dns;
-                if (d == null) {
-                    java.util.concurrent.ThreadPoolExecutor t = new java.util.concurrent.ThreadPoolExecutor(4, 4, 30,
-                            TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
-                            new DefaultThreadFactory("attest-upstream-dns", true));
-                    t.allowCoreThreadTimeOut(true);
-                    d = t;
-                    dns = d;
-                }
-            }
-        }
-        return d;
+        dns.allowCoreThreadTimeOut(true);
     }
 
     private EventLoopGroup group() {
@@ -161,10 +146,7 @@ final class NettyTransport implements UpstreamClient.Transport {
     @Override
     public void close() {
         closed = true;
-        java.util.concurrent.ExecutorService d = dns;
-        if (d != null) {
-            d.shutdownNow();
-        }
+        dns.shutdownNow();
         // idle connections on callers' loops (which this client does not stop) are closed with it
         for (Map.Entry<String, Deque<Channel>> e : idle.entrySet()) {
             Channel ch;
@@ -343,7 +325,7 @@ final class NettyTransport implements UpstreamClient.Transport {
             } catch (UnknownHostException e) {
                 throw new CompletionException(e);
             }
-        }, dns()).whenComplete((address, err) -> {
+        }, dns).whenComplete((address, err) -> {
             if (err != null) {
                 call.fail(UpstreamClient.failure(err instanceof CompletionException && err.getCause() != null
                         ? err.getCause() : err));
