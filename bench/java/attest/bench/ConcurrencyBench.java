@@ -129,11 +129,7 @@ public final class ConcurrencyBench {
             }
             sampler.stop();
         }
-        if (Files.exists(pgdata)) {
-            try (java.util.stream.Stream<Path> walk = Files.walk(pgdata)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        attest.stack.Dirs.delete(pgdata);
         Files.writeString(work.resolve("concurrency.txt"), report.toString());
         System.out.println("[concurrency] results in " + work.resolve("concurrency.txt"));
         System.exit(0);

@@ -40,12 +40,7 @@ public final class KafkaBroker implements KafkaService {
         if (running()) {
             throw new IllegalStateException("the broker is running");
         }
-        Path logs = work.resolve("kafka-logs");
-        if (Files.exists(logs)) {
-            try (java.util.stream.Stream<Path> walk = Files.walk(logs)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        Dirs.delete(work.resolve("kafka-logs"));
     }
 
     public void start() throws IOException {

@@ -5,9 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * A real Keycloak from the Maven Central distribution ({@code org.keycloak:keycloak-quarkus-dist:zip}),
@@ -63,11 +61,7 @@ public final class KeycloakServer implements AutoCloseable {
                     "-DoutputDirectory=" + cache.toAbsolutePath());
         }
         Path data = home.resolve("data");
-        if (Files.exists(data)) {
-            try (Stream<Path> walk = Files.walk(data)) {
-                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        Dirs.delete(data);
         Path imports = data.resolve("import");
         Files.createDirectories(imports);
         Files.copy(repo.resolve("keycloak-realm/attest-realm.json"), imports.resolve("attest-realm.json"),

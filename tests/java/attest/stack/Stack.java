@@ -71,11 +71,7 @@ public final class Stack {
     }
 
     private void start() throws Exception {
-        if (Files.exists(work)) {
-            try (var walk = Files.walk(work)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        Dirs.delete(work);
         Files.createDirectories(work);
         if (ContainerStack.requested()) {
             ContainerStack containers = ContainerStack.load(); // skips the test where Docker is not reachable
