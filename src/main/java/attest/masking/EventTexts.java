@@ -51,13 +51,24 @@ final class EventTexts {
     record Out(String eventName, String data, boolean raw) {
     }
 
+    /** What {@link #chunk} made of an event: its data, and whether that is the upstream's own, unchanged. */
+    record Chunk(String data, boolean unchanged) {
+    }
+
     private final Masker masker;
     private final Consumer<Redaction> report;
     private final Map<String, Channel> channels = new LinkedHashMap<>();
+    /** Whether {@link #chunk} may take the common chunk without a tree (off only to test it against the tree). */
+    private final boolean plainChunks;
 
     EventTexts(Masker masker, Consumer<Redaction> report) {
+        this(masker, report, true);
+    }
+
+    EventTexts(Masker masker, Consumer<Redaction> report, boolean plainChunks) {
         this.masker = masker;
         this.report = report;
+        this.plainChunks = plainChunks;
     }
 
     /** One text across events, with the logprobs that wait for it. */
@@ -267,6 +278,135 @@ final class EventTexts {
         return out;
     }
 
+    /**
+     * The common chat-completions chunk, masked without building a tree: one choice whose delta carries at most a
+     * role and a {@code content} string, with no logprobs and no finish reason, beside top-level values that are
+     * not containers ({@code usage} only null). Its content goes through its channel as in {@link #openAi}; the
+     * masked text is put back in place of the upstream's, and the rest of the event stays as it came. Null when
+     * the event is anything else (another field, a string with a finding, a repeated name, logprobs that wait
+     * for their text, trailing text, data of several lines, ...): the caller then parses it and takes
+     * {@link #json}, which gives the same result in Jackson's own layout.
+     */
+    Chunk chunk(String payload, String eventName) {
+        if (!plainChunks || payload.isEmpty() || payload.charAt(0) != '{' || payload.indexOf('\n') >= 0) {
+            return null; // an event of several data lines is written out on one (as the tree path does)
+        }
+        String index = null;
+        int contentStart = -1;
+        String content = null;
+        try (com.fasterxml.jackson.core.JsonParser p = JsonMasker.JSON.getFactory().createParser(payload)) {
+            p.nextToken();
+            com.fasterxml.jackson.core.JsonToken t;
+            boolean choices = false;
+            while ((t = p.nextToken()) == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                t = p.nextToken();
+                if (name.equals("choices")) {
+                    if (choices || t != com.fasterxml.jackson.core.JsonToken.START_ARRAY
+                            || p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                        return null;
+                    }
+                    choices = true;
+                    while ((t = p.nextToken()) == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                        String field = p.currentName();
+                        t = p.nextToken();
+                        switch (field) {
+                            case "index" -> {
+                                if (t != com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_INT || index != null
+                                        || !Character.isDigit(p.getText().charAt(0))) {
+                                    return null;
+                                }
+                                index = p.getText();
+                            }
+                            case "logprobs", "finish_reason" -> {
+                                if (t != com.fasterxml.jackson.core.JsonToken.VALUE_NULL) {
+                                    return null;
+                                }
+                            }
+                            case "delta" -> {
+                                if (t != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                                    return null;
+                                }
+                                while ((t = p.nextToken()) == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                                    String f = p.currentName();
+                                    t = p.nextToken();
+                                    if (f.equals("content") && t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                                        contentStart = (int) p.currentTokenLocation().getCharOffset();
+                                        if (contentStart < 0 || contentStart >= payload.length()
+                                                || payload.charAt(contentStart) != '"') {
+                                            return null;
+                                        }
+                                        content = p.getText();
+                                    } else if (f.equals("role") && t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                                        if (!clean(p.getText())) {
+                                            return null;
+                                        }
+                                    } else if (!((f.equals("content") || f.equals("refusal"))
+                                            && t == com.fasterxml.jackson.core.JsonToken.VALUE_NULL)) {
+                                        return null;
+                                    }
+                                }
+                            }
+                            default -> {
+                                return null;
+                            }
+                        }
+                    }
+                    if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                        return null; // more than one choice
+                    }
+                } else if (t == com.fasterxml.jackson.core.JsonToken.START_OBJECT
+                        || t == com.fasterxml.jackson.core.JsonToken.START_ARRAY
+                        || t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING && !clean(p.getText())) {
+                    return null;
+                }
+            }
+            if (t != com.fasterxml.jackson.core.JsonToken.END_OBJECT || !choices || p.nextToken() != null) {
+                return null;
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return null; // not JSON, a repeated name, ...: the tree path decides
+        }
+        String i = index == null ? "0" : index;
+        for (String f : List.of("/content", "/refusal", "/text")) {
+            Channel waiting = channels.get(i + f);
+            if (waiting != null && !waiting.pending.isEmpty()) {
+                return null; // logprobs wait for their text: this event may carry them
+            }
+        }
+        if (content == null) {
+            return new Chunk(payload, true);
+        }
+        String key = i + "/content";
+        Channel ch = channelFor(key, () -> (ObjectNode) JsonMasker.strictTree(payload), eventName);
+        String out = ch.push(content);
+        if (out.equals(content)) {
+            return new Chunk(payload, true);
+        }
+        int end = stringEnd(payload, contentStart);
+        StringBuilder b = new StringBuilder(payload.length() + out.length() - content.length() + 8);
+        b.append(payload, 0, contentStart).append('"');
+        com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(out, b);
+        return new Chunk(b.append('"').append(payload, end, payload.length()).toString(), false);
+    }
+
+    /** Whether a string scans clean (the engine remembers short clean texts: ids and model names repeat). */
+    private boolean clean(String value) {
+        return masker.engine().scan(value).isEmpty();
+    }
+
+    /** The end (exclusive) of the JSON string whose opening quote is at {@code quote}. */
+    static int stringEnd(String json, int quote) {
+        if (json.charAt(quote) != '"') {
+            throw new IllegalStateException("not a string at " + quote);
+        }
+        int i = quote + 1;
+        while (json.charAt(i) != '"') {
+            i += json.charAt(i) == '\\' ? 2 : 1;
+        }
+        return i + 1;
+    }
+
     /** Puts the logprobs whose text is released now on a choice: null where a finding touched them. */
     private void setLogprobs(ObjectNode c, String i, JsonNode original) {
         boolean[] taint = {false};
@@ -363,17 +503,22 @@ final class EventTexts {
 
     /** The channel of one OpenAI text, with a carrier shaped like the chunk it came in. */
     private Channel channelFor(String key, ObjectNode template, String eventName) {
+        // the chunk's top-level values that are not containers are immutable nodes, and nothing changes them after
+        // masking: the skeleton is taken from the chunk when (rarely) a carrier is needed, not for every event
+        return channelFor(key, () -> template, eventName);
+    }
+
+    private Channel channelFor(String key, java.util.function.Supplier<ObjectNode> template, String eventName) {
         Channel ch = channel(key, location(key));
-        ObjectNode skeleton = JsonMasker.JSON.createObjectNode();
-        Iterator<Map.Entry<String, JsonNode>> it = template.fields();
-        while (it.hasNext()) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getKey().equals("choices") && !e.getKey().equals("usage") && !e.getValue().isContainerNode()) {
-                skeleton.set(e.getKey(), e.getValue());
-            }
-        }
         ch.carrier = text -> {
-            ObjectNode chunk = skeleton.deepCopy();
+            ObjectNode chunk = JsonMasker.JSON.createObjectNode();
+            Iterator<Map.Entry<String, JsonNode>> it = template.get().fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getKey().equals("choices") && !e.getKey().equals("usage") && !e.getValue().isContainerNode()) {
+                    chunk.set(e.getKey(), e.getValue());
+                }
+            }
             ObjectNode c = chunk.putArray("choices").addObject();
             String[] k = key.split("/");
             c.put("index", Integer.parseInt(k[0]));

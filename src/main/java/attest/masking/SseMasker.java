@@ -25,9 +25,14 @@ public final class SseMasker {
     private int len;
 
     public SseMasker(Masker masker, Consumer<Redaction> report) {
+        this(masker, report, true);
+    }
+
+    /** With {@code plainChunks} false every JSON event is masked as a tree (to test the common chunk's path). */
+    SseMasker(Masker masker, Consumer<Redaction> report, boolean plainChunks) {
         this.masker = masker;
         this.report = report;
-        this.texts = new EventTexts(masker, report);
+        this.texts = new EventTexts(masker, report, plainChunks);
     }
 
     /** Takes raw bytes from the upstream; returns the masked events that are complete. */
@@ -162,6 +167,13 @@ public final class SseMasker {
                 return raw;
             }
             return out.append(other).append("data: [DONE]\n\n").toString().getBytes(StandardCharsets.UTF_8);
+        }
+        EventTexts.Chunk chunk = texts.chunk(payload, name);
+        if (chunk != null) { // the common chat-completions chunk, without a tree
+            if (chunk.unchanged() && !otherChanged && terminated) {
+                return raw;
+            }
+            return frame(new EventTexts.Out(name, chunk.data(), false), other.toString());
         }
         JsonNode json = JsonMasker.strictEvent(payload);
         List<EventTexts.Out> outs = json == null ? texts.raw(payload, name) : texts.json(json, name);

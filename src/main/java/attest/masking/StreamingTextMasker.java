@@ -69,7 +69,7 @@ public final class StreamingTextMasker {
         int offset = context.length();
         StringBuilder out = new StringBuilder(head.length());
         int at = offset;
-        for (Finding f : masker.engine().scan(scanned)) {
+        for (Finding f : masker.engine().scanFrom(scanned, offset)) {
             if (f.end() <= offset) {
                 continue;
             }
