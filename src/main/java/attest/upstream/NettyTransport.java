@@ -255,7 +255,13 @@ final class NettyTransport implements UpstreamClient.Transport {
             return false;
         }
         if (ch.isActive() && conn != null) {
-            ch.eventLoop().execute(() -> conn.reuse(ch, call));
+            if (call.affine && ch.eventLoop() != call.loop) {
+                // none idle on the caller's loop: this one moves there, so that a stream's events still go from
+                // socket to socket on one thread, rather than each waking the caller's loop from this one
+                ch.eventLoop().execute(() -> conn.move(ch, call));
+            } else {
+                ch.eventLoop().execute(() -> conn.reuse(ch, call));
+            }
             return true;
         }
         return false;
@@ -417,6 +423,42 @@ final class NettyTransport implements UpstreamClient.Transport {
                 return;
             }
             begin(ch, c);
+        }
+
+        /**
+         * An idle connection taken from the pool for a call on another loop: deregistered from its own and registered
+         * on the call's (Netty moves a channel so), then reused there. If either step fails the connection is closed
+         * and the call makes a new one. On the connection's (old) event loop.
+         */
+        void move(Channel ch, Call c) {
+            ScheduledFuture<?> w = idleClose;
+            if (w != null) {
+                w.cancel(false);
+            }
+            if (!ch.isActive() || call != null) {
+                connect(c);
+                return;
+            }
+            ch.deregister().addListener(d -> {
+                if (!d.isSuccess() || !ch.isOpen()) {
+                    ch.close();
+                    connect(c);
+                    return;
+                }
+                try {
+                    c.loop.register(ch).addListener(r -> {
+                        if (r.isSuccess()) {
+                            reuse(ch, c); // now on the call's loop
+                        } else {
+                            ch.unsafe().closeForcibly();
+                            connect(c);
+                        }
+                    });
+                } catch (RuntimeException stopping) { // the call's loop refused the channel
+                    ch.unsafe().closeForcibly();
+                    connect(c);
+                }
+            });
         }
 
         private void begin(Channel ch, Call c) {

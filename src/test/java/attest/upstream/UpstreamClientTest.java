@@ -499,6 +499,31 @@ class UpstreamClientTest {
     }
 
     /**
+     * With no idle connection on the caller's loop, one idle on another loop is moved to the caller's (no new
+     * connection is made), and answers there; it stays usable there for the next call.
+     */
+    @org.junit.jupiter.api.Test
+    void should_move_an_idle_connection_from_another_loop_to_the_callers() throws Exception {
+        io.netty.channel.nio.NioEventLoopGroup callers = callerLoops();
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "", "ok " + r.line()))));
+        UpstreamClient client = client(UpstreamClient.Kind.NETTY);
+        String base = "http://127.0.0.1:" + u.port();
+        io.netty.channel.EventLoop a = callers.next();
+        io.netty.channel.EventLoop b = callers.next();
+        assertThat(a).isNotSameAs(b);
+        assertThat(answer(client.callAsync(target(base, "/first", Duration.ofSeconds(10)), "POST", headers(), BODY,
+                false, a)).status()).isEqualTo(200); // its connection, on a, goes back to the pool
+        for (String path : List.of("/second", "/third")) {
+            CompletableFuture<String> readOn = client.callAsync(target(base, path, Duration.ofSeconds(10)), "POST",
+                    headers(), BODY, false, b)
+                    .thenApply(r -> (b.inEventLoop() ? "b " : a.inEventLoop() ? "a " : Thread.currentThread().getName())
+                            + new String(r.body(), StandardCharsets.UTF_8));
+            assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).startsWith("b ok POST " + path);
+        }
+        assertThat(u.connections()).isEqualTo(1);
+    }
+
+    /**
      * With the upstream's connection on the caller's loop, the relay's request for more (when the caller has drained
      * it below half) reads the next piece at once, on the same thread, from inside the caller's read: its wake-up must
      * not start a flush there (Netty 4.1's chunked writer would write that piece before the one being read, a stream
