@@ -509,7 +509,10 @@ final class EventTexts {
     }
 
     private Channel channelFor(String key, java.util.function.Supplier<ObjectNode> template, String eventName) {
-        Channel ch = channel(key, location(key));
+        Channel ch = channels.get(key);
+        if (ch == null) {
+            ch = channel(key, location(key));
+        }
         ch.carrier = text -> {
             ObjectNode chunk = JsonMasker.JSON.createObjectNode();
             Iterator<Map.Entry<String, JsonNode>> it = template.get().fields();

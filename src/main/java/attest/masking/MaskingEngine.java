@@ -16,6 +16,8 @@ public final class MaskingEngine {
             .thenComparing(Comparator.comparingInt((Finding f) -> f.end() - f.start()).reversed())
             .thenComparingInt(Finding::start);
 
+    private static final int TRIGGERS = Trigger.values().length;
+
     private final List<Detector> detectors;
     /**
      * Short texts that scanned clean, one per slot by hash: the same text scans the same (the detectors do not
@@ -108,9 +110,14 @@ public final class MaskingEngine {
         String text = n.text();
         String lower = lowerSameLength(text);
         List<Finding> candidates = new ArrayList<>();
-        java.util.EnumMap<Trigger, List<int[]>> windows = new java.util.EnumMap<>(Trigger.class);
+        @SuppressWarnings("unchecked")
+        List<int[]>[] windows = new List[TRIGGERS]; // by the trigger's ordinal: each pre-filter runs once
         for (Detector d : detectors) {
-            d.scan(text, lower, windows.computeIfAbsent(d.trigger(), t -> after(t.windows(text), from)), candidates);
+            int k = d.trigger().ordinal();
+            if (windows[k] == null) {
+                windows[k] = after(d.trigger().windows(text), from);
+            }
+            d.scan(text, lower, windows[k], candidates);
         }
         if (candidates.isEmpty()) {
             return new ArrayList<>(0);

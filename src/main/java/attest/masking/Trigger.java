@@ -147,7 +147,9 @@ public enum Trigger {
                 i = t.indexOf(p, i + 1);
             }
         }
-        found.sort((a, b) -> Integer.compare(a[0], b[0]));
+        if (found.size() > 1) {
+            found.sort((a, b) -> Integer.compare(a[0], b[0]));
+        }
         List<int[]> out = new ArrayList<>();
         for (int[] w : found) {
             add(out, w[0], w[1], Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE);

@@ -18,6 +18,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -91,7 +92,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private long firstByteNanos;
     /** At most this many arrival times are kept per stream. */
     public static final int MAX_TIMINGS = 1000;
-    private final StringBuilder timings = new StringBuilder("[");
+    /** Arrival times: pairs of (milliseconds since the first byte, bytes), written out when the stream ends. */
+    private long[] timings = new long[16];
     private int timingCount;
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile boolean released;
@@ -204,8 +206,12 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
                 rawCapture.write(bytes, 0, raw);
             }
             if (timingCount < MAX_TIMINGS) {
-                timings.append(timingCount++ == 0 ? "" : ",").append('[')
-                        .append((System.nanoTime() - firstByteNanos) / 1_000_000).append(',').append(raw).append(']');
+                if (2 * timingCount + 2 > timings.length) {
+                    timings = Arrays.copyOf(timings, Math.min(2 * MAX_TIMINGS, 2 * timings.length));
+                }
+                timings[2 * timingCount] = (System.nanoTime() - firstByteNanos) / 1_000_000;
+                timings[2 * timingCount + 1] = raw;
+                timingCount++;
             }
         }
         Transform t = transform;
@@ -356,9 +362,19 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         synchronized (digest) {
             end = new StreamEnd(outcome, firstByteAt, clock.instant(), size, HexFormat.of().formatHex(digest.digest()),
                     capture.toByteArray(), truncated, rawSize, HexFormat.of().formatHex(rawDigest.digest()),
-                    timings + "]", transform != null && rawSize <= captureLimit ? rawCapture.toByteArray() : null);
+                    timings(), transform != null && rawSize <= captureLimit ? rawCapture.toByteArray() : null);
         }
         ended.complete(end);
+    }
+
+    /** The arrival times as JSON: {@code [[ms,bytes],...]}. Under the digest's lock. */
+    private String timings() {
+        StringBuilder b = new StringBuilder(timingCount * 8 + 2).append('[');
+        for (int i = 0; i < timingCount; i++) {
+            b.append(i == 0 ? "" : ",").append('[').append(timings[2 * i]).append(',').append(timings[2 * i + 1])
+                    .append(']');
+        }
+        return b.append(']').toString();
     }
 
     private void closeChannel() {
