@@ -439,25 +439,31 @@ final class NettyTransport implements UpstreamClient.Transport {
                 connect(c);
                 return;
             }
+            if (c.loop.isShuttingDown()) { // the caller's loop is stopping: the call goes on here, as it came
+                reuse(ch, c);
+                return;
+            }
             ch.deregister().addListener(d -> {
                 if (!d.isSuccess() || !ch.isOpen()) {
                     ch.close();
                     connect(c);
                     return;
                 }
-                try {
-                    c.loop.register(ch).addListener(r -> {
-                        if (r.isSuccess()) {
-                            reuse(ch, c); // now on the call's loop
-                        } else {
-                            ch.unsafe().closeForcibly();
-                            connect(c);
-                        }
-                    });
-                } catch (RuntimeException stopping) { // the call's loop refused the channel
-                    ch.unsafe().closeForcibly();
-                    connect(c);
+                ChannelFuture registered = c.loop.register(ch);
+                if (registered.isDone() && !registered.isSuccess()) {
+                    // the call's loop stopped meanwhile and refused the channel (Netty closed it): that loop cannot
+                    // report it, and the call's deadline was on it, so the call is failed here, never left waiting
+                    c.fail(GatewayException.upstreamError("the caller's event loop stopped"));
+                    return;
                 }
+                registered.addListener(r -> {
+                    if (r.isSuccess()) {
+                        reuse(ch, c); // now on the call's loop
+                    } else {
+                        ch.unsafe().closeForcibly();
+                        connect(c);
+                    }
+                });
             });
         }
 

@@ -524,6 +524,37 @@ class UpstreamClientTest {
     }
 
     /**
+     * The caller's loop stops while the idle connection it is to move to waits on its own busy loop: the call goes
+     * on there, as before moves (a helper's review found it waiting forever: the stopped loop could neither take
+     * the connection nor report that it had refused it, and the call's deadline was on it).
+     */
+    @org.junit.jupiter.api.Test
+    void should_answer_a_call_whose_loop_stops_before_its_connection_moves() throws Exception {
+        io.netty.channel.nio.NioEventLoopGroup callers = callerLoops();
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "", "ok"))));
+        UpstreamClient client = client(UpstreamClient.Kind.NETTY);
+        String base = "http://127.0.0.1:" + u.port();
+        io.netty.channel.EventLoop a = callers.next();
+        io.netty.channel.EventLoop b = callers.next();
+        assertThat(answer(client.callAsync(target(base, "/first", Duration.ofSeconds(10)), "POST", headers(), BODY,
+                false, a)).status()).isEqualTo(200); // idle on a
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        a.execute(() -> {
+            try {
+                hold.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }); // a is busy: the move waits
+        CompletableFuture<UpstreamResponse> second = client.callAsync(target(base, "/second", Duration.ofSeconds(10)),
+                "POST", headers(), BODY, false, b);
+        assertThat(b.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS)).isTrue();
+        hold.countDown();
+        assertThat(second.orTimeout(20, TimeUnit.SECONDS).join().status()).isEqualTo(200);
+        assertThat(u.connections()).isEqualTo(1);
+    }
+
+    /**
      * With the upstream's connection on the caller's loop, the relay's request for more (when the caller has drained
      * it below half) reads the next piece at once, on the same thread, from inside the caller's read: its wake-up must
      * not start a flush there (Netty 4.1's chunked writer would write that piece before the one being read, a stream
