@@ -3,6 +3,7 @@ package attest.masking;
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -236,10 +237,11 @@ final class EventTexts {
         ObjectNode template = chunk;
         for (ObjectNode c : choices) {
             String i = c.path("index").asText("0");
+            JsonNode index = c.has("index") ? c.get("index") : IntNode.valueOf(0);
             boolean finishing = c.hasNonNull("finish_reason");
             Map<String, String> t = texts.get(c);
             for (Map.Entry<String, String> e : t.entrySet()) {
-                Channel ch = channelFor(e.getKey(), template, eventName);
+                Channel ch = channelFor(e.getKey(), template, index, eventName);
                 String out = ch.push(e.getValue());
                 if (finishing) {
                     out += ch.finish();
@@ -250,13 +252,14 @@ final class EventTexts {
             JsonNode lp = logprobs.get(c);
             if (lp != null && !lp.isNull()) {
                 if (lp.path("content").isArray()) {
-                    channelFor(i + "/content", template, eventName).await(lp.get("content"));
+                    channelFor(i + "/content", template, index, eventName).await(lp.get("content"));
                 }
                 if (lp.path("refusal").isArray()) {
-                    channelFor(i + "/refusal", template, eventName).await(lp.get("refusal"));
+                    channelFor(i + "/refusal", template, index, eventName).await(lp.get("refusal"));
                 }
                 if (lp.path("tokens").isArray()) {
-                    channelFor(i + "/text", template, eventName).await(JsonMasker.JSON.createArrayNode().add(lp));
+                    channelFor(i + "/text", template, index, eventName)
+                            .await(JsonMasker.JSON.createArrayNode().add(lp));
                 }
             }
             if (finishing) {
@@ -285,7 +288,8 @@ final class EventTexts {
      * masked text is put back in place of the upstream's, and the rest of the event stays as it came. Null when
      * the event is anything else (another field, a string with a finding, a repeated name, logprobs that wait
      * for their text, trailing text, data of several lines, ...): the caller then parses it and takes
-     * {@link #json}, which gives the same result in Jackson's own layout.
+     * {@link #json}, which gives the same result in Jackson's own layout, but for numbers: these keep the upstream's
+     * own digits here, where a tree rewrites a number it cannot hold ({@code 1e400} became {@code "Infinity"}).
      */
     Chunk chunk(String payload, String eventName) {
         if (!plainChunks || payload.isEmpty() || payload.charAt(0) != '{' || payload.indexOf('\n') >= 0) {
@@ -337,7 +341,8 @@ final class EventTexts {
                                             return null;
                                         }
                                         content = p.getText();
-                                    } else if (f.equals("role") && t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                                    } else if (f.equals("role")
+                                            && t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
                                         if (!clean(p.getText())) {
                                             return null;
                                         }
@@ -378,7 +383,7 @@ final class EventTexts {
             return new Chunk(payload, true);
         }
         String key = i + "/content";
-        Channel ch = channelFor(key, () -> (ObjectNode) JsonMasker.strictTree(payload), eventName);
+        Channel ch = channelFor(key, () -> (ObjectNode) JsonMasker.strictTree(payload), index(i), eventName);
         String out = ch.push(content);
         if (out.equals(content)) {
             return new Chunk(payload, true);
@@ -502,13 +507,15 @@ final class EventTexts {
     }
 
     /** The channel of one OpenAI text, with a carrier shaped like the chunk it came in. */
-    private Channel channelFor(String key, ObjectNode template, String eventName) {
+    private Channel channelFor(String key, ObjectNode template, JsonNode index, String eventName) {
         // the chunk's top-level values that are not containers are immutable nodes, and nothing changes them after
         // masking: the skeleton is taken from the chunk when (rarely) a carrier is needed, not for every event
-        return channelFor(key, () -> template, eventName);
+        return channelFor(key, () -> template, index, eventName);
     }
 
-    private Channel channelFor(String key, java.util.function.Supplier<ObjectNode> template, String eventName) {
+    /** As above; {@code index} is the choice's own index (a number of any size, or whatever the upstream sent). */
+    private Channel channelFor(String key, java.util.function.Supplier<ObjectNode> template, JsonNode index,
+                               String eventName) {
         Channel ch = channels.get(key);
         if (ch == null) {
             ch = channel(key, location(key));
@@ -523,8 +530,7 @@ final class EventTexts {
                 }
             }
             ObjectNode c = chunk.putArray("choices").addObject();
-            String[] k = key.split("/");
-            c.put("index", Integer.parseInt(k[0]));
+            c.set("index", index);
             put(c, key, text);
             c.putNull("finish_reason");
             return new Out(eventName, chunk.toString(), false);
@@ -559,11 +565,23 @@ final class EventTexts {
                 }
                 if (call == null) {
                     call = calls.addObject();
-                    call.put("index", Integer.parseInt(k[2]));
+                    call.set("index", index(k[2]));
                 }
                 call.with("function").put("arguments", text);
             }
             default -> delta(c).put(k[1], text);
+        }
+    }
+
+    /**
+     * An index from its text (a channel's key holds it as text): a whole number of any size, else the text. An index
+     * past an int (or not a number) made the carrier of held text throw, cutting the stream.
+     */
+    static JsonNode index(String text) {
+        try {
+            return JsonMasker.JSON.getNodeFactory().numberNode(new java.math.BigDecimal(text).toBigIntegerExact());
+        } catch (ArithmeticException | NumberFormatException notAnInteger) {
+            return TextNode.valueOf(text);
         }
     }
 

@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The common chat-completions chunk is masked without a tree ({@link EventTexts#chunk}). Against the tree path
  * (the same masker with it switched off), on streams it was not written for: every output event must be the
- * same JSON, with the same redactions, whatever the stream holds (entities split across events, escapes,
+ * same JSON (numbers within a double's range: beyond it the tree rewrote them), with the same redactions, whatever the stream holds (entities split across events, escapes,
  * surrogate pairs, other fields and layouts, logprobs, tool calls, repeated names, text after the JSON).
  */
 class PlainChunkTest {
@@ -221,6 +221,23 @@ class PlainChunkTest {
         String out = sameAsTree(s, new int[0]);
         assertThat(out).doesNotContain("4111").doesNotContain("1111").contains("\\\"q\\\"").contains("\\\\")
                 .contains("[CARD]").contains("😀");
+    }
+
+    /** Held text released at the end is carried by an event with the choice's own index, whatever it is. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"99999999999", "12345678901234567890123", "\"x\"", "1.5",
+        "-1"})
+    void should_release_held_text_of_a_choice_with_an_index_past_an_int_or_no_number(String index) throws Exception {
+        String s = "data: {\"choices\":[{\"index\":" + index + ",\"delta\":{\"content\":\"card 4111 1111\"}}]}\n\n"
+                + "data: {\"choices\":[{\"index\":" + index + ",\"delta\":{\"content\":\" 1111 1111\"}}]}\n\n"
+                + "data: [DONE]\n\n";
+        String out = sameAsTree(s, new int[0]);
+        assertThat(out).doesNotContain("1111").contains("[CARD]");
+        for (Object e : run(s, true, new int[0]).events()) {
+            if (((List<?>) e).get(1) instanceof JsonNode json && json.has("choices")) {
+                assertThat(json.at("/choices/0/index")).isEqualTo(JSON.readTree(index));
+            }
+        }
     }
 
     @Test
