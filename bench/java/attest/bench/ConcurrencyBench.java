@@ -71,7 +71,7 @@ public final class ConcurrencyBench {
             // -Dkafka=false (the CI smoke): no broker; the outbox keeps the events, the relay is off
             KafkaBroker kafka = null;
             if (Boolean.parseBoolean(System.getProperty("kafka", "true"))) {
-                kafka = started.add(new KafkaBroker(repo, work.resolve("kafka"), PostgresServer.freePort()));
+                kafka = started.add(new KafkaBroker(repo, work.resolve("kafka"), KafkaBroker.freePortPair()));
                 kafka.wipe(); // a new storage each run: one left by an earlier run could keep the broker from starting
                 kafka.start();
             }

@@ -27,6 +27,17 @@ public final class KafkaBroker implements KafkaService {
         this.controllerPort = port + 1;
     }
 
+    /** A free port whose next one is free too: the broker listens on the port, its controller on the next. */
+    public static int freePortPair() {
+        for (int i = 0; i < 20; i++) {
+            int p = PostgresServer.freePort();
+            if (!Waits.portOpen("127.0.0.1", p + 1)) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("no free port pair for Kafka");
+    }
+
     public String bootstrap() {
         return "127.0.0.1:" + port;
     }
@@ -34,7 +45,8 @@ public final class KafkaBroker implements KafkaService {
     /**
      * Deletes the broker's storage, so that the next {@link #start} formats a new one. For a broker whose data need
      * not outlive one process (the benchmarks): a storage left by a broker that was killed, or formatted for other
-     * ports, made a later start exit with status 1 (and Kafka's own log says nothing: its slf4j binds to no logger).
+     * ports, made a later start exit with status 1 (before tests/kafka-server/pom.xml named slf4j-api 2, Kafka's own
+     * log said nothing of why: its slf4j 1.7 bound to no logger).
      */
     public void wipe() throws IOException {
         if (running()) {

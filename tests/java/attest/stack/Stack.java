@@ -175,8 +175,7 @@ public final class Stack {
         }
         issuer = "http://127.0.0.1:8180/realms/attest";
 
-        int kafkaPort = freePortPair();
-        kafka = new KafkaBroker(repo, work.resolve("kafka"), kafkaPort);
+        kafka = new KafkaBroker(repo, work.resolve("kafka"), KafkaBroker.freePortPair());
         started.push(kafka);
         kafka.start();
 
@@ -229,16 +228,6 @@ public final class Stack {
             }
         }
         throw new IllegalStateException("every registered control-plane port is taken");
-    }
-
-    private static int freePortPair() {
-        for (int i = 0; i < 20; i++) {
-            int p = PostgresServer.freePort();
-            if (!Waits.portOpen("127.0.0.1", p + 1)) {
-                return p;
-            }
-        }
-        throw new IllegalStateException("no free port pair for Kafka");
     }
 
     public synchronized void stop() {
