@@ -119,7 +119,7 @@ public final class UsageTap {
 
     /** Reads the event's usage; true when the event is the extra usage chunk to remove. */
     private boolean read(byte[] event) {
-        if (event.length > MAX_READ || indexOf(event, USAGE) < 0) {
+        if (event.length > MAX_READ || indexOf(event, USAGE, 0) < 0 || onlyNullUsage(event)) {
             return false;
         }
         StringBuilder data = new StringBuilder();
@@ -149,9 +149,39 @@ public final class UsageTap {
         return strip && usage != null && choices != null && choices.isArray() && choices.isEmpty();
     }
 
-    private static int indexOf(byte[] hay, byte[] needle) {
+    /**
+     * Whether every {@code "usage"} in the event is followed by {@code : null}: the chunks of a stream that asked
+     * for usage (as the gateway does on the caller's behalf) all carry {@code "usage":null} but the last; such an
+     * event has no usage to read and is not the chunk to remove, so it is not parsed. Any other value, or the
+     * name anywhere else, and the event is parsed as before.
+     */
+    static boolean onlyNullUsage(byte[] event) {
+        int at = indexOf(event, USAGE, 0);
+        while (at >= 0) {
+            int i = skipSpace(event, at + USAGE.length);
+            if (i >= event.length || event[i] != ':') {
+                return false;
+            }
+            i = skipSpace(event, i + 1);
+            if (i + 4 > event.length || event[i] != 'n' || event[i + 1] != 'u' || event[i + 2] != 'l'
+                    || event[i + 3] != 'l' || (i + 4 < event.length && Character.isLetterOrDigit(event[i + 4]))) {
+                return false;
+            }
+            at = indexOf(event, USAGE, i + 4);
+        }
+        return true;
+    }
+
+    private static int skipSpace(byte[] b, int i) {
+        while (i < b.length && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) {
+            i++;
+        }
+        return i;
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle, int from) {
         outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
+        for (int i = from; i + needle.length <= hay.length; i++) {
             for (int j = 0; j < needle.length; j++) {
                 if (hay[i + j] != needle[j]) {
                     continue outer;

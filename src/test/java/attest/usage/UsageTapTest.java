@@ -116,4 +116,43 @@ class UsageTapTest {
         assertEquals(CHUNK + DONE, new String(out, StandardCharsets.UTF_8));
         assertFalse(meter.reported() == null);
     }
+
+    /**
+     * A stream that asked for usage carries {@code "usage":null} in every chunk but the last: those pass byte for
+     * byte and report nothing, however the null is spaced; a usage elsewhere in the same event is still read.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"\"usage\":null", "\"usage\" : null", "\"usage\":\tnull", "\"usage\":\r\n null"})
+    void should_read_nothing_from_a_null_usage_and_pass_its_chunk(String usage) {
+        String chunk = "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]," + usage
+                + "}\n\n";
+        UsageMeter meter = new UsageMeter();
+        assertEquals(chunk + chunk + USAGE.replace("c1", "c2") + DONE,
+                run(chunk + chunk + USAGE.replace("c1", "c2") + DONE, 5, meter, false));
+        assertEquals(10L, meter.reported().total());
+        UsageMeter none = new UsageMeter();
+        assertEquals(chunk + DONE, run(chunk + DONE, 3, none, true));
+        assertNull(none.reported());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "{\"usage\":null,\"response\":{\"usage\":{\"input_tokens\":4,\"output_tokens\":5,\"total_tokens\":9}}}",
+        "{\"response\":{\"usage\":{\"input_tokens\":4,\"output_tokens\":5,\"total_tokens\":9}},\"usage\":null}",
+        "{\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5,\"total_tokens\":9},\"x\":{\"usage\":null}}"})
+    void should_still_read_a_usage_beside_a_null_one(String json) {
+        UsageMeter meter = new UsageMeter();
+        run("data: " + json + "\n\n" + DONE, 4, meter, false);
+        assertEquals(9L, meter.reported().total());
+    }
+
+    @Test
+    void should_tell_a_null_usage_from_look_alikes() {
+        assertTrue(UsageTap.onlyNullUsage("{\"usage\":null}".getBytes(StandardCharsets.UTF_8)));
+        assertTrue(UsageTap.onlyNullUsage("{\"a\":{\"usage\" :null},\"usage\": null }".getBytes(StandardCharsets.UTF_8)));
+        for (String s : new String[] {"{\"usage\":nullx}", "{\"usage\":{}}", "{\"usage\":\"null\"}", "{\"usage\"}",
+            "{\"usage\":nul", "{\"usage\":null,\"usage\":{\"total_tokens\":1}}", "{\"usage\": [null]}"}) {
+            assertFalse(UsageTap.onlyNullUsage(s.getBytes(StandardCharsets.UTF_8)), s);
+        }
+    }
 }
