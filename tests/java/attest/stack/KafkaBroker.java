@@ -27,15 +27,30 @@ public final class KafkaBroker implements KafkaService {
         this.controllerPort = port + 1;
     }
 
-    /** A free port whose next one is free too: the broker listens on the port, its controller on the next. */
+    /**
+     * A port that can be bound, whose next one can be too: the broker listens on the port, its controller on the next.
+     * Taken below the ephemeral range (32768 and up on Linux): after a run of thousands of connections, a port there
+     * that nothing listens on may still be held by a client socket, and Kafka's controller failed to bind it
+     * ("Address already in use", exit 1).
+     */
     public static int freePortPair() {
-        for (int i = 0; i < 20; i++) {
-            int p = PostgresServer.freePort();
-            if (!Waits.portOpen("127.0.0.1", p + 1)) {
+        java.util.Random random = new java.util.Random();
+        for (int i = 0; i < 200; i++) {
+            int p = 20_000 + 2 * random.nextInt(6_000);
+            if (bindable(p) && bindable(p + 1)) {
                 return p;
             }
         }
         throw new IllegalStateException("no free port pair for Kafka");
+    }
+
+    private static boolean bindable(int port) {
+        try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+            s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     public String bootstrap() {
