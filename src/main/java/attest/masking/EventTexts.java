@@ -205,9 +205,11 @@ final class EventTexts {
         // by identity: the choices change while they are processed
         Map<ObjectNode, Map<String, String>> texts = new java.util.IdentityHashMap<>();
         Map<ObjectNode, JsonNode> logprobs = new java.util.IdentityHashMap<>();
+        Map<ObjectNode, String> keys = new java.util.IdentityHashMap<>();
         for (ObjectNode c : choices) {
             Map<String, String> t = new LinkedHashMap<>();
-            String i = c.path("index").asText("0");
+            String i = indexKey(c.get("index"));
+            keys.put(c, i);
             if (c.path("delta") instanceof ObjectNode delta) {
                 for (String f : OPENAI_DELTA_TEXTS) {
                     if (delta.path(f).isTextual()) {
@@ -219,7 +221,7 @@ final class EventTexts {
                 }
                 for (JsonNode call : delta.path("tool_calls")) {
                     if (call.path("function") instanceof ObjectNode fn && fn.path("arguments").isTextual()) {
-                        t.put(i + "/tool/" + call.path("index").asText("0"), fn.remove("arguments").asText());
+                        t.put(i + "/tool/" + indexKey(call.get("index")), fn.remove("arguments").asText());
                     }
                 }
             }
@@ -236,7 +238,7 @@ final class EventTexts {
         // top-level values that are not containers, which are immutable nodes, and this loop changes only choices
         ObjectNode template = chunk;
         for (ObjectNode c : choices) {
-            String i = c.path("index").asText("0");
+            String i = keys.get(c);
             JsonNode index = c.has("index") ? c.get("index") : IntNode.valueOf(0);
             boolean finishing = c.hasNonNull("finish_reason");
             Map<String, String> t = texts.get(c);
@@ -559,7 +561,7 @@ final class EventTexts {
                 ArrayNode calls = delta(c).withArray("tool_calls");
                 ObjectNode call = null;
                 for (JsonNode n : calls) {
-                    if (n.path("index").asText("0").equals(k[2]) && n instanceof ObjectNode o) {
+                    if (indexKey(n.get("index")).equals(k[2]) && n instanceof ObjectNode o) {
                         call = o;
                     }
                 }
@@ -571,6 +573,18 @@ final class EventTexts {
             }
             default -> delta(c).put(k[1], text);
         }
+    }
+
+    /**
+     * An index as part of a channel's key (and of the location its redactions are reported at): a whole number as
+     * written; anything else (a string, a fraction, an object) by a hash of its JSON, so that no text of the upstream's
+     * (a slash, or an entity in a hostile upstream's index) reaches the key or a report.
+     */
+    static String indexKey(JsonNode index) {
+        if (index == null || index.isNull()) {
+            return "0";
+        }
+        return index.isIntegralNumber() ? index.asText() : "#" + Integer.toHexString(index.toString().hashCode());
     }
 
     /**
@@ -607,7 +621,10 @@ final class EventTexts {
         JsonNode lp = event.remove("logprobs");
         JsonMasker.document(event, "", masker, report);
         ObjectNode template = event.deepCopy();
-        Channel ch = channel(key, "/" + type + "/delta");
+        // the event's type names where its redactions are reported: only as the API spells types, never an
+        // upstream's arbitrary text (which could hold the very entity reported)
+        String where = type.matches("[a-z0-9_.]{1,80}") ? type : "response.#" + Integer.toHexString(type.hashCode());
+        Channel ch = channel(key, "/" + where + "/delta");
         ch.carrier = text -> {
             ObjectNode e = template.deepCopy();
             e.put("delta", text);
@@ -631,7 +648,7 @@ final class EventTexts {
             List<JsonNode> entries = ch.take(taint);
             ArrayNode a = out.putArray("logprobs");
             if (taint[0]) {
-                report.accept(new Redaction("LOGPROBS", JsonMasker.REDACT_FIELD, "/" + type + "/logprobs", "stream"));
+                report.accept(new Redaction("LOGPROBS", JsonMasker.REDACT_FIELD, "/" + where + "/logprobs", "stream"));
             } else {
                 entries.forEach(a::add);
             }

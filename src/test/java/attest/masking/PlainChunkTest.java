@@ -240,6 +240,36 @@ class PlainChunkTest {
         }
     }
 
+    /**
+     * A hostile upstream's choice index, a string: its text never reaches a channel's key or a redaction's reported
+     * location (an entity in it went into the report; a slash in it put the text back under another field).
+     */
+    @Test
+    void should_keep_a_string_index_out_of_keys_and_reports() throws Exception {
+        for (String index : List.of("\"4111 1111 1111 1111\"", "\"0/tool/5\"", "{\"a\":\"536-90-4399\"}")) {
+            String s = "data: {\"choices\":[{\"index\":" + index + ",\"delta\":{\"content\":\"mail jane.d\"}}]}\n\n"
+                    + "data: {\"choices\":[{\"index\":" + index + ",\"delta\":{\"content\":\"oe@example.com ok. \"}}]}"
+                    + "\n\ndata: [DONE]\n\n";
+            Run r = run(s, true, new int[0]);
+            String out = r.events().toString();
+            assertThat(out).doesNotContain("jane").doesNotContain("4111").doesNotContain("536-90").contains("[EMAIL]")
+                    .doesNotContain("tool_calls");
+            assertThat(r.reports()).anySatisfy(x -> assertThat(x).startsWith("EMAIL@/choices/#"))
+                    .allSatisfy(x -> assertThat(x).doesNotContain("4111").doesNotContain("536-90").doesNotContain("/tool/"));
+        }
+    }
+
+    @Test
+    void should_keep_a_responses_event_type_out_of_reports() {
+        String type = "response.536-90-4399.delta";
+        String s = "data: {\"type\":\"" + type + "\",\"item_id\":\"i1\",\"delta\":\"mail jane.doe@example.com ok. \"}\n\n"
+                + "data: [DONE]\n\n";
+        Run r = run(s, true, new int[0]);
+        assertThat(r.events().toString()).doesNotContain("jane").doesNotContain("536-90");
+        assertThat(r.reports()).anySatisfy(x -> assertThat(x).startsWith("EMAIL@/response.#"))
+                .allSatisfy(x -> assertThat(x).doesNotContain("536-90"));
+    }
+
     @Test
     void should_mask_an_id_or_model_with_an_entity_as_the_tree_path_does() {
         String s = "data: {\"id\":\"jane.doe@example.com\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi \"}}]}"
