@@ -306,6 +306,9 @@ final class EventTexts {
             boolean choices = false;
             while ((t = p.nextToken()) == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
                 String name = p.currentName();
+                if (!clean(name)) {
+                    return null; // a name is text too: the tree path masks it
+                }
                 t = p.nextToken();
                 if (name.equals("choices")) {
                     if (choices || t != com.fasterxml.jackson.core.JsonToken.START_ARRAY
@@ -660,7 +663,7 @@ final class EventTexts {
 
     private List<Out> generic(JsonNode event, String eventName) {
         List<String> pointers = new ArrayList<>();
-        textFields(event, "", pointers);
+        textFields(event, "", pointers, masker.engine());
         String discriminator = discriminator(event);
         boolean terminal = terminal(event);
         Map<String, String> texts = new LinkedHashMap<>();
@@ -719,21 +722,28 @@ final class EventTexts {
         return type.endsWith("_stop") || type.endsWith(".done") || type.endsWith("_end") || type.equals("done");
     }
 
-    static void textFields(JsonNode n, String pointer, List<String> out) {
+    /**
+     * The pointers of the string fields named like text. Not under a member whose name has a finding: masking renames
+     * it (so the pointer would lead nowhere), and its strings are masked one by one as the rest of the event.
+     */
+    static void textFields(JsonNode n, String pointer, List<String> out, MaskingEngine engine) {
         if (n instanceof ObjectNode o) {
             Iterator<Map.Entry<String, JsonNode>> it = o.fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
+                if (!engine.scan(e.getKey()).isEmpty()) {
+                    continue;
+                }
                 String p = pointer + "/" + JsonMasker.escape(e.getKey());
                 if (e.getValue().isTextual() && TEXT_FIELDS.contains(e.getKey())) {
                     out.add(p);
                 } else if (!e.getKey().equals("logprobs")) {
-                    textFields(e.getValue(), p, out);
+                    textFields(e.getValue(), p, out, engine);
                 }
             }
         } else if (n instanceof ArrayNode a) {
             for (int i = 0; i < a.size(); i++) {
-                textFields(a.get(i), pointer + "/" + i, out);
+                textFields(a.get(i), pointer + "/" + i, out, engine);
             }
         }
     }

@@ -160,9 +160,10 @@ public final class JsonMasker {
         return node;
     }
 
-    /** Masks every field of an object but {@code skip}, in place. */
+    /** Masks every field of an object but {@code skip}, in place: the members' names, then their values. */
     private static void maskObject(ObjectNode obj, String pointer, String skip, Masker masker,
                                    Consumer<Redaction> report) {
+        maskNames(obj, pointer, masker, report);
         Iterator<Map.Entry<String, JsonNode>> it = obj.fields();
         List<Map.Entry<String, JsonNode>> replaced = new ArrayList<>();
         while (it.hasNext()) {
@@ -184,6 +185,46 @@ public final class JsonMasker {
             }
         }
         replaced.forEach(e -> obj.set(e.getKey(), e.getValue()));
+    }
+
+    /**
+     * Masks the members' names, in place: a name is text the caller reads too (an entity as a key: a label, a
+     * classifier's class, a map from people to scores). A finding is reported at the member's masked pointer, never
+     * the name itself; a masked name that another member already has gets " (2)", " (3)", ... so that no value is
+     * lost. Order is kept. A block rule refuses the answer.
+     */
+    static void maskNames(ObjectNode obj, String pointer, Masker masker, Consumer<Redaction> report) {
+        Map<String, String> renamed = null;
+        Iterator<String> names = obj.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (masker.engine().scan(name).isEmpty()) {
+                continue;
+            }
+            List<Redaction> found = new ArrayList<>();
+            String masked = masker.mask(name, null, found::add);
+            String unique = masked;
+            for (int n = 2; obj.has(unique) || renamed != null && renamed.containsValue(unique); n++) {
+                unique = masked + " (" + n + ")";
+            }
+            String at = pointer + "/" + escape(unique);
+            found.forEach(r -> report.accept(new Redaction(r.entityType(), r.action(), at, r.detector())));
+            if (renamed == null) {
+                renamed = new java.util.HashMap<>();
+            }
+            renamed.put(name, unique);
+        }
+        if (renamed == null) {
+            return;
+        }
+        Map<String, JsonNode> members = new java.util.LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> it = obj.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            members.put(renamed.getOrDefault(e.getKey(), e.getKey()), e.getValue());
+        }
+        obj.removeAll();
+        obj.setAll(members);
     }
 
     /** An array of two or more objects of which at least one carries a {@code text} string: content parts. */

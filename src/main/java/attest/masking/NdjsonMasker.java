@@ -56,7 +56,7 @@ public final class NdjsonMasker {
             nodes[k] = n;
             originals[k] = n.deepCopy();
             List<String> pointers = new java.util.ArrayList<>();
-            EventTexts.textFields(n, "", pointers);
+            EventTexts.textFields(n, "", pointers, masker.engine());
             java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
             for (String p : pointers) {
                 values.put(p, n.at(p).asText());

@@ -108,4 +108,41 @@ class JsonMaskerTest {
                     .doesNotContain("jane.doe@example.com");
         }
     }
+
+    /**
+     * A member's name is text the caller reads: an entity as a key (a classifier's class, a map from people to
+     * scores) is masked like a value, in a whole answer, an event stream and NDJSON, and never reported by its text.
+     */
+    @Test
+    void should_mask_an_entity_that_is_a_members_name() throws Exception {
+        String body = "{\"scores\":{\"jane.doe@example.com\":0.9,\"bob@example.org\":0.1,\"ok\":1},"
+                + "\"4111 1111 1111 1111\":{\"536-90-4399\":\"x\"},\"[EMAIL]\":\"taken\"}";
+        List<Redaction> reports = new ArrayList<>();
+        JsonNode out = JSON.readTree(AnswerMasker.mask(body.getBytes(StandardCharsets.UTF_8), "application/json",
+                MASKER, reports::add));
+        assertThat(out.toString()).doesNotContain("jane").doesNotContain("bob@").doesNotContain("4111")
+                .doesNotContain("536-90");
+        // no value lost: two names that mask alike, and one that already had the masked name, stay apart
+        assertThat(out.path("scores").size()).isEqualTo(3);
+        assertThat(out.path("scores").path("[EMAIL]").asDouble()).isEqualTo(0.9);
+        assertThat(out.path("scores").path("[EMAIL] (2)").asDouble()).isEqualTo(0.1);
+        assertThat(out.path("[EMAIL]").asText()).isEqualTo("taken");
+        assertThat(out.path("[CARD]").path("[SSN]").asText()).isEqualTo("x");
+        assertThat(reports).extracting(Redaction::location).containsExactlyInAnyOrder("/scores/[EMAIL]",
+                "/scores/[EMAIL] (2)", "/[CARD]", "/[CARD]/[SSN]");
+
+        for (String[] stream : new String[][] {
+            {"text/event-stream", "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},"
+                + "\"x\":{\"536-90-4399\":\"y\"}}],\"4111 1111 1111 1111\":1}\n\ndata: {\"jane.doe@example.com\":"
+                + "{\"content\":\"z\"},\"content\":\"w\"}\n\ndata: [DONE]\n\n"},
+            {"application/x-ndjson", "{\"4111 1111 1111 1111\":{\"response\":\"a\"},\"response\":\"b\"}\n"
+                + "{\"jane.doe@example.com\":1,\"done\":true}\n"}}) {
+            List<Redaction> r = new ArrayList<>();
+            String masked = new String(AnswerMasker.mask(stream[1].getBytes(StandardCharsets.UTF_8), stream[0], MASKER,
+                    r::add), StandardCharsets.UTF_8);
+            assertThat(masked).as(stream[0]).doesNotContain("4111").doesNotContain("536-90").doesNotContain("jane");
+            assertThat(r).as(stream[0]).isNotEmpty().extracting(Redaction::location)
+                    .allSatisfy(l -> assertThat(l).doesNotContain("4111").doesNotContain("536-90").doesNotContain("jane"));
+        }
+    }
 }
