@@ -116,8 +116,10 @@ class CallUpstreamProcessorTest {
         }
 
         await().atMost(Duration.ofSeconds(15)).until(() -> upstream.inFlight() == calls);
+        // a thread per call would add 400; the bound leaves room for threads other tests of this JVM start or end
+        // meanwhile (Thread.activeCount counts the whole JVM: the full suite once saw 41 against a bound of 40)
         assertThat(Thread.activeCount() - threadsBefore).as("threads added while %d calls are in flight", calls)
-                .isLessThan(40);
+                .isLessThan(calls / 4);
         assertThat(done.get()).isZero();
         await().atMost(Duration.ofSeconds(20)).until(() -> done.get() == calls);
         assertThat(exchanges).allSatisfy(e -> {
