@@ -120,7 +120,12 @@ final class EventTexts {
 
         /** Queues logprobs entries that belong to the text pushed so far. */
         void await(JsonNode entries) {
-            pending.add(new Pending(entries, pendingEnd, pushed));
+            await(entries, false);
+        }
+
+        /** As above; {@code tainted}: a finding in them already (an alternative token, a name). */
+        void await(JsonNode entries, boolean tainted) {
+            pending.add(new Pending(entries, pendingEnd, pushed, tainted));
             pendingEnd = pushed;
         }
 
@@ -130,6 +135,7 @@ final class EventTexts {
             long released = released();
             while (!pending.isEmpty() && pending.peek().end() <= released) {
                 Pending p = pending.poll();
+                taint[0] |= p.tainted();
                 for (long[] t : touched) {
                     if (t[0] < Math.max(p.end(), p.start() + 1) && p.start() < t[1]) {
                         taint[0] = true;
@@ -141,7 +147,21 @@ final class EventTexts {
         }
     }
 
-    private record Pending(JsonNode entries, long start, long end) {
+    private record Pending(JsonNode entries, long start, long end, boolean tainted) {
+    }
+
+    /**
+     * Whether a chunk's logprobs hold a finding of their own: an alternative token ({@code top_logprobs}, legacy map
+     * keys included) or bytes, scanned as on a whole answer (reported {@code redact_field}; a block rule refuses the
+     * answer). The chosen tokens are the text and are found through its channel, across events. Other names in
+     * them are masked.
+     */
+    private boolean logprobsTouched(JsonNode lp, String pointer) {
+        if (JsonMasker.logprobsTouched(lp, pointer, masker, report)) {
+            return true;
+        }
+        JsonMasker.maskAllNames(lp, pointer, masker, report);
+        return false;
     }
 
     // ---- events -----------------------------------------------------------------------------------
@@ -253,15 +273,16 @@ final class EventTexts {
             // logprobs wait for the text they belong to (pushed above)
             JsonNode lp = logprobs.get(c);
             if (lp != null && !lp.isNull()) {
+                boolean bad = logprobsTouched(lp, "/choices/" + i + "/logprobs");
                 if (lp.path("content").isArray()) {
-                    channelFor(i + "/content", template, index, eventName).await(lp.get("content"));
+                    channelFor(i + "/content", template, index, eventName).await(lp.get("content"), bad);
                 }
                 if (lp.path("refusal").isArray()) {
-                    channelFor(i + "/refusal", template, index, eventName).await(lp.get("refusal"));
+                    channelFor(i + "/refusal", template, index, eventName).await(lp.get("refusal"), bad);
                 }
                 if (lp.path("tokens").isArray()) {
                     channelFor(i + "/text", template, index, eventName)
-                            .await(JsonMasker.JSON.createArrayNode().add(lp));
+                            .await(JsonMasker.JSON.createArrayNode().add(lp), bad);
                 }
             }
             if (finishing) {
@@ -322,7 +343,7 @@ final class EventTexts {
                         switch (field) {
                             case "index" -> {
                                 if (t != com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_INT || index != null
-                                        || !Character.isDigit(p.getText().charAt(0))) {
+                                        || !Character.isDigit(p.getText().charAt(0)) || p.getText().length() > 6) {
                                     return null;
                                 }
                                 index = p.getText();
@@ -579,15 +600,19 @@ final class EventTexts {
     }
 
     /**
-     * An index as part of a channel's key (and of the location its redactions are reported at): a whole number as
-     * written; anything else (a string, a fraction, an object) by a hash of its JSON, so that no text of the upstream's
-     * (a slash, or an entity in a hostile upstream's index) reaches the key or a report.
+     * An index as part of a channel's key (and of the location its redactions are reported at): a whole number of up
+     * to six characters as written; anything else (a longer number, a string, a fraction, an object) by a hash of its
+     * JSON, so that no text of the upstream's (a slash, or an entity in a hostile upstream's index) reaches the key or
+     * a report.
      */
     static String indexKey(JsonNode index) {
         if (index == null || index.isNull()) {
             return "0";
         }
-        return index.isIntegralNumber() ? index.asText() : "#" + Integer.toHexString(index.toString().hashCode());
+        String text = index.asText();
+        // a choice's index as written when it could be one (a few digits); a longer number could be an entity
+        return index.isIntegralNumber() && text.length() <= 6 ? text
+                : "#" + Integer.toHexString(index.toString().hashCode());
     }
 
     /**
@@ -626,7 +651,7 @@ final class EventTexts {
         ObjectNode template = event.deepCopy();
         // the event's type names where its redactions are reported: only as the API spells types, never an
         // upstream's arbitrary text (which could hold the very entity reported)
-        String where = type.matches("[a-z0-9_.]{1,80}") ? type : "response.#" + Integer.toHexString(type.hashCode());
+        String where = type.matches("[a-z_.]{1,80}") ? type : "response.#" + Integer.toHexString(type.hashCode());
         Channel ch = channel(key, "/" + where + "/delta");
         ch.carrier = text -> {
             ObjectNode e = template.deepCopy();
@@ -644,7 +669,7 @@ final class EventTexts {
         ObjectNode out = event;
         out.put("delta", ch.push(delta));
         if (lp instanceof ArrayNode) {
-            ch.await(lp);
+            ch.await(lp, logprobsTouched(lp, "/" + where + "/logprobs"));
         }
         if (lp != null) {
             boolean[] taint = {false};
@@ -662,6 +687,9 @@ final class EventTexts {
     // ---- any other JSON event -------------------------------------------------------------------------
 
     private List<Out> generic(JsonNode event, String eventName) {
+        // names first, so that the texts' pointers lead to them once masking is done (a text under a name with a
+        // finding is still one text across events)
+        JsonMasker.maskAllNames(event, "", masker, report);
         List<String> pointers = new ArrayList<>();
         textFields(event, "", pointers, masker.engine());
         String discriminator = discriminator(event);

@@ -176,6 +176,8 @@ public final class JsonMasker {
             if (e.getKey().equals("logprobs") && (v.isObject() || v.isArray())) {
                 if (logprobsTouched(v, p, masker, report)) {
                     replaced.add(Map.entry(e.getKey(), NullNode.getInstance()));
+                } else {
+                    maskAllNames(v, p, masker, report); // any other name in it is text too
                 }
                 continue;
             }
@@ -195,6 +197,8 @@ public final class JsonMasker {
      */
     static void maskNames(ObjectNode obj, String pointer, Masker masker, Consumer<Redaction> report) {
         Map<String, String> renamed = null;
+        java.util.Set<String> taken = null;
+        Map<String, Integer> next = null; // per masked name, the suffix to try next: linear in the members
         Iterator<String> names = obj.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
@@ -203,15 +207,20 @@ public final class JsonMasker {
             }
             List<Redaction> found = new ArrayList<>();
             String masked = masker.mask(name, null, found::add);
-            String unique = masked;
-            for (int n = 2; obj.has(unique) || renamed != null && renamed.containsValue(unique); n++) {
-                unique = masked + " (" + n + ")";
-            }
-            String at = pointer + "/" + escape(unique);
-            found.forEach(r -> report.accept(new Redaction(r.entityType(), r.action(), at, r.detector())));
             if (renamed == null) {
                 renamed = new java.util.HashMap<>();
+                taken = new java.util.HashSet<>();
+                next = new java.util.HashMap<>();
             }
+            String unique = masked;
+            int n = next.getOrDefault(masked, 2);
+            while (obj.has(unique) || taken.contains(unique)) {
+                unique = masked + " (" + n++ + ")";
+            }
+            next.put(masked, n);
+            taken.add(unique);
+            String at = pointer + "/" + escape(unique);
+            found.forEach(r -> report.accept(new Redaction(r.entityType(), r.action(), at, r.detector())));
             renamed.put(name, unique);
         }
         if (renamed == null) {
@@ -225,6 +234,25 @@ public final class JsonMasker {
         }
         obj.removeAll();
         obj.setAll(members);
+    }
+
+    /**
+     * Masks the names of every object in a value, at any depth ({@link #maskNames}): before its text fields are
+     * found by pointer (a stream's texts across events), and inside {@code logprobs}, which is otherwise only read.
+     */
+    static void maskAllNames(JsonNode node, String pointer, Masker masker, Consumer<Redaction> report) {
+        if (node instanceof ObjectNode obj) {
+            maskNames(obj, pointer, masker, report);
+            Iterator<Map.Entry<String, JsonNode>> it = obj.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                maskAllNames(e.getValue(), pointer + "/" + escape(e.getKey()), masker, report);
+            }
+        } else if (node instanceof ArrayNode arr) {
+            for (int i = 0; i < arr.size(); i++) {
+                maskAllNames(arr.get(i), pointer + "/" + i, masker, report);
+            }
+        }
     }
 
     /** An array of two or more objects of which at least one carries a {@code text} string: content parts. */

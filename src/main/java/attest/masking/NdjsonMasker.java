@@ -55,6 +55,7 @@ public final class NdjsonMasker {
             }
             nodes[k] = n;
             originals[k] = n.deepCopy();
+            JsonMasker.maskAllNames(n, "/" + k, masker, counting); // names first: the texts' pointers then hold
             List<String> pointers = new java.util.ArrayList<>();
             EventTexts.textFields(n, "", pointers, masker.engine());
             java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
