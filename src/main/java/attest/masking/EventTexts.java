@@ -691,7 +691,7 @@ final class EventTexts {
         // finding is still one text across events)
         JsonMasker.maskAllNames(event, "", masker, report);
         List<String> pointers = new ArrayList<>();
-        textFields(event, "", pointers, masker.engine());
+        textFields(event, "", pointers);
         String discriminator = discriminator(event);
         boolean terminal = terminal(event);
         Map<String, String> texts = new LinkedHashMap<>();
@@ -750,28 +750,22 @@ final class EventTexts {
         return type.endsWith("_stop") || type.endsWith(".done") || type.endsWith("_end") || type.equals("done");
     }
 
-    /**
-     * The pointers of the string fields named like text. Not under a member whose name has a finding: masking renames
-     * it (so the pointer would lead nowhere), and its strings are masked one by one as the rest of the event.
-     */
-    static void textFields(JsonNode n, String pointer, List<String> out, MaskingEngine engine) {
+    /** The pointers of the string fields named like text (callers mask the names first, so the pointers hold). */
+    static void textFields(JsonNode n, String pointer, List<String> out) {
         if (n instanceof ObjectNode o) {
             Iterator<Map.Entry<String, JsonNode>> it = o.fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
-                if (!engine.scan(e.getKey()).isEmpty()) {
-                    continue;
-                }
                 String p = pointer + "/" + JsonMasker.escape(e.getKey());
                 if (e.getValue().isTextual() && TEXT_FIELDS.contains(e.getKey())) {
                     out.add(p);
                 } else if (!e.getKey().equals("logprobs")) {
-                    textFields(e.getValue(), p, out, engine);
+                    textFields(e.getValue(), p, out);
                 }
             }
         } else if (n instanceof ArrayNode a) {
             for (int i = 0; i < a.size(); i++) {
-                textFields(a.get(i), pointer + "/" + i, out, engine);
+                textFields(a.get(i), pointer + "/" + i, out);
             }
         }
     }

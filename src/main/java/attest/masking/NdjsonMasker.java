@@ -57,7 +57,7 @@ public final class NdjsonMasker {
             originals[k] = n.deepCopy();
             JsonMasker.maskAllNames(n, "/" + k, masker, counting); // names first: the texts' pointers then hold
             List<String> pointers = new java.util.ArrayList<>();
-            EventTexts.textFields(n, "", pointers, masker.engine());
+            EventTexts.textFields(n, "", pointers);
             java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
             for (String p : pointers) {
                 values.put(p, n.at(p).asText());
