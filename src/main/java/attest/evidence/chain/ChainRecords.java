@@ -96,6 +96,6 @@ public final class ChainRecords {
     }
 
     private static String str(Instant i) {
-        return i == null ? null : i.toString();
+        return attest.text.IsoInstant.of(i);
     }
 }

@@ -315,7 +315,7 @@ public final class EvidenceChain {
         before.put("kind", e.kind());
         before.put("position", position);
         Map<String, Object> after = new LinkedHashMap<>();
-        after.put("recorded_at", e.at().toString());
+        after.put("recorded_at", attest.text.IsoInstant.of(e.at()));
         after.put("subject_id", e.subjectId() == null ? null : e.subjectId().toString());
         byte[] head = Canonical.of(before); // {"chain_id":...,"position":N}
         byte[] tail = Canonical.of(after);  // {"recorded_at":...,"subject_id":...}
@@ -344,7 +344,7 @@ public final class EvidenceChain {
         m.put("position", position);
         m.put("kind", e.kind());
         m.put("subject_id", e.subjectId() == null ? null : e.subjectId().toString());
-        m.put("recorded_at", e.at().toString());
+        m.put("recorded_at", attest.text.IsoInstant.of(e.at()));
         m.put("record", e.body());
         return m;
     }
