@@ -32,11 +32,14 @@ public final class Canonical {
     private Canonical() {
     }
 
-    /** The canonical bytes of a value made of maps, lists, strings, integers, booleans and nulls. */
+    /**
+     * The canonical bytes of a value made of maps, lists, strings, integers, booleans and nulls. Written as UTF-8
+     * bytes as it goes (no intermediate string): every call's chain entries are rendered so, on the call's path.
+     */
     public static byte[] of(Object value) {
-        StringBuilder b = new StringBuilder(256);
+        Out b = new Out(512);
         write(b, value);
-        return b.toString().getBytes(StandardCharsets.UTF_8);
+        return b.bytes();
     }
 
     /** Parses JSON (duplicate names refused) into maps, lists, strings, longs, booleans and nulls. */
@@ -90,83 +93,157 @@ public final class Canonical {
         throw new IllegalArgumentException("evidence JSON holds no floats or big numbers");
     }
 
+    /** Members by name: String.compareTo orders by UTF-16 code units, as RFC 8785 requires. */
+    private static final java.util.Comparator<Map.Entry<String, Object>> BY_NAME = (x, y) -> x.getKey().compareTo(y.getKey());
+
     @SuppressWarnings("unchecked")
-    private static void write(StringBuilder b, Object v) {
+    private static void write(Out b, Object v) {
         if (v == null) {
-            b.append("null");
+            b.ascii("null");
         } else if (v instanceof String s) {
             string(b, s);
         } else if (v instanceof Boolean bool) {
-            b.append(bool ? "true" : "false");
+            b.ascii(bool ? "true" : "false");
         } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
             long n = ((Number) v).longValue();
             if (Math.abs(n) > MAX_SAFE) {
                 throw new IllegalArgumentException("integer beyond 2^53: " + n);
             }
-            b.append(n);
+            b.number(n);
         } else if (v instanceof Map<?, ?> m) {
-            // members by name; String.compareTo orders by UTF-16 code units, as RFC 8785 requires (a TreeMap in
-            // natural order is in that order already)
             Map.Entry<String, Object>[] members = ((Map<String, Object>) m).entrySet().toArray(new Map.Entry[0]);
-            if (!(m instanceof java.util.SortedMap<?, ?> sorted && sorted.comparator() == null)) {
-                java.util.Arrays.sort(members, Map.Entry.comparingByKey());
+            // a naturally ordered TreeMap is in that order already; any other map is sorted unless it happens to be
+            if (!(m instanceof java.util.SortedMap<?, ?> sorted && sorted.comparator() == null) && !inOrder(members)) {
+                java.util.Arrays.sort(members, BY_NAME);
             }
-            b.append('{');
+            b.put('{');
             for (int i = 0; i < members.length; i++) {
                 if (i > 0) {
-                    b.append(',');
+                    b.put(',');
                 }
                 string(b, members[i].getKey());
-                b.append(':');
+                b.put(':');
                 write(b, members[i].getValue());
             }
-            b.append('}');
+            b.put('}');
         } else if (v instanceof List<?> l) {
-            b.append('[');
+            b.put('[');
             for (int i = 0; i < l.size(); i++) {
                 if (i > 0) {
-                    b.append(',');
+                    b.put(',');
                 }
                 write(b, l.get(i));
             }
-            b.append(']');
+            b.put(']');
         } else {
             throw new IllegalArgumentException("not a canonical evidence value: " + v.getClass().getSimpleName());
         }
     }
 
-    private static void string(StringBuilder b, String s) {
-        b.append('"');
-        int run = 0; // the start of the characters not yet appended, which need no escape
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c >= 0x20 && c != '"' && c != '\\' && !Character.isSurrogate(c)) {
-                continue;
+    private static boolean inOrder(Map.Entry<String, Object>[] members) {
+        for (int i = 1; i < members.length; i++) {
+            if (members[i - 1].getKey().compareTo(members[i].getKey()) > 0) {
+                return false;
             }
-            b.append(s, run, i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\b' -> b.append("\\b");
-                case '\f' -> b.append("\\f");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else if (Character.isHighSurrogate(c)) {
-                        if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
-                            throw new IllegalArgumentException("lone surrogate in a string");
-                        }
-                        b.append(c).append(s.charAt(++i));
-                    } else {
-                        throw new IllegalArgumentException("lone surrogate in a string");
+        }
+        return true;
+    }
+
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+    /** A string as ECMAScript's JSON.stringify writes it, in UTF-8; a lone surrogate is refused. */
+    private static void string(Out b, String s) {
+        int n = s.length();
+        b.room(n + 2);
+        b.put('"');
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                if (c >= 0x20 && c != '"' && c != '\\') {
+                    b.put(c);
+                    continue;
+                }
+                switch (c) {
+                    case '"' -> b.put('\\', '"');
+                    case '\\' -> b.put('\\', '\\');
+                    case '\b' -> b.put('\\', 'b');
+                    case '\f' -> b.put('\\', 'f');
+                    case '\n' -> b.put('\\', 'n');
+                    case '\r' -> b.put('\\', 'r');
+                    case '\t' -> b.put('\\', 't');
+                    default -> { // the other controls: \\u00XX, lower-case hex
+                        b.put('\\', 'u');
+                        b.put('0', '0');
+                        b.put((char) HEX[c >> 4], (char) HEX[c & 0xf]);
                     }
                 }
+            } else if (c < 0x800) {
+                b.room(2);
+                b.raw((byte) (0xc0 | c >> 6));
+                b.raw((byte) (0x80 | c & 0x3f));
+            } else if (!Character.isSurrogate(c)) {
+                b.room(3);
+                b.raw((byte) (0xe0 | c >> 12));
+                b.raw((byte) (0x80 | c >> 6 & 0x3f));
+                b.raw((byte) (0x80 | c & 0x3f));
+            } else {
+                if (!Character.isHighSurrogate(c) || i + 1 >= n || !Character.isLowSurrogate(s.charAt(i + 1))) {
+                    throw new IllegalArgumentException("lone surrogate in a string");
+                }
+                int cp = Character.toCodePoint(c, s.charAt(++i));
+                b.room(4);
+                b.raw((byte) (0xf0 | cp >> 18));
+                b.raw((byte) (0x80 | cp >> 12 & 0x3f));
+                b.raw((byte) (0x80 | cp >> 6 & 0x3f));
+                b.raw((byte) (0x80 | cp & 0x3f));
             }
-            run = i + 1;
         }
-        b.append(s, run, s.length()).append('"');
+        b.put('"');
+    }
+
+    /** A growing array of bytes. */
+    private static final class Out {
+        private byte[] a;
+        private int n;
+
+        Out(int capacity) {
+            a = new byte[capacity];
+        }
+
+        void room(int more) {
+            if (n + more > a.length) {
+                a = java.util.Arrays.copyOf(a, Math.max(a.length * 2, n + more));
+            }
+        }
+
+        void raw(byte x) {
+            a[n++] = x;
+        }
+
+        void put(char c) {
+            room(1);
+            a[n++] = (byte) c;
+        }
+
+        void put(char c1, char c2) {
+            room(2);
+            a[n++] = (byte) c1;
+            a[n++] = (byte) c2;
+        }
+
+        void ascii(String s) {
+            room(s.length());
+            for (int i = 0; i < s.length(); i++) {
+                a[n++] = (byte) s.charAt(i);
+            }
+        }
+
+        void number(long v) {
+            ascii(Long.toString(v));
+        }
+
+        byte[] bytes() {
+            return java.util.Arrays.copyOf(a, n);
+        }
     }
 }
