@@ -14,19 +14,16 @@ import org.apache.camel.support.processor.DelegateAsyncProcessor;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.context.Context;
-import org.apache.logging.log4j.ThreadContext;
 
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 
 /**
- * Puts the call's request id, evidence record id, upstream and outcome into the logging context (log4j
- * ThreadContext, which the JSON layout writes into every line) while a step of the call runs, and takes them
- * out again when the step returns. It is set around each step of an exchange, on whatever thread runs that
- * step, so it follows a call across threads and never leaks onto the next call a pooled thread serves.
+ * Gives every log line written while a step of a call runs the call's request id, evidence record id, upstream and
+ * outcome. Around each step of an exchange, on whatever thread runs that step, the thread's current call is set to
+ * the exchange and put back when the step returns, so it follows a call across threads and never leaks onto the next
+ * call a pooled thread serves. The values are read only when a line is written: {@link CallLogContextData}, a log4j
+ * context data provider, adds them to each line's context data (which the JSON layout writes), beside log4j's own
+ * ThreadContext. Setting them into the ThreadContext around every step copied its map twice a step, a few per cent of
+ * a call's CPU; a line is written once a call (the access line).
  * Values not known yet read {@code none} (record, upstream) and {@code pending} (outcome). With tracing on, the
  * lines also carry the ECS {@code trace.id} and {@code span.id}: the stage's span while a traced stage runs, the
  * call's span otherwise (and on the access line); with tracing off the two fields are absent.
@@ -40,24 +37,36 @@ public final class CallLogContext implements InterceptStrategy {
     public static final String SPAN_ID = "span.id";
     static final String[] KEYS = {REQUEST_ID, RECORD_ID, UPSTREAM, OUTCOME, TRACE_ID, SPAN_ID};
 
+    /** The thread's current call: an exchange (its values read when a line is written), or the values themselves. */
+    private static final ThreadLocal<Object> CURRENT = new ThreadLocal<>();
+
     @Override
     public Processor wrapProcessorInInterceptors(CamelContext context, NamedNode definition, Processor target,
                                                  Processor nextTarget) {
         return new DelegateAsyncProcessor(target) {
             @Override
             public boolean process(Exchange exchange, AsyncCallback callback) {
-                String[] values = values(exchange);
-                if (values == null) {
+                if (exchange.getProperty(Exchanges.REQUEST_ID) == null) { // not a call (a timer, a probe)
                     return processor.process(exchange, callback);
                 }
-                Map<String, String> previous = set(values);
+                Object previous = CURRENT.get();
+                CURRENT.set(exchange);
                 try {
                     return processor.process(exchange, callback);
                 } finally {
-                    restore(previous);
+                    CURRENT.set(previous);
                 }
             }
         };
+    }
+
+    /** The values of the thread's current call, read now; null when no call's step or line is running on it. */
+    static String[] current() {
+        Object c = CURRENT.get();
+        if (c instanceof Exchange e) {
+            return values(e);
+        }
+        return c instanceof String[] v ? v : null;
     }
 
     /** The values for this exchange (trace ids null when untraced), or null when it is not a call (a timer, a probe). */
@@ -109,66 +118,12 @@ public final class CallLogContext implements InterceptStrategy {
 
     /** Runs a piece of a call's work (a log line) with the call's context, restoring what was there. */
     public static void with(String[] values, Runnable work) {
-        Map<String, String> previous = set(values);
+        Object previous = CURRENT.get();
+        CURRENT.set(values);
         try {
             work.run();
         } finally {
-            restore(previous);
-        }
-    }
-
-    /**
-     * Sets the values that differ from what is there (a null value: the key is absent); returns what to restore
-     * (null: nothing changed). The thread's map is read once and written at most twice (one put of every changed
-     * value, one removal of every hidden key): log4j's thread context is a copy-on-write map, so each single put or
-     * remove copies it, and a call runs this around each of its steps.
-     */
-    private static Map<String, String> set(String[] values) {
-        Map<String, String> current = ThreadContext.getImmutableContext();
-        Map<String, String> puts = null;
-        List<String> removes = null;
-        Map<String, String> previous = null;
-        for (int i = 0; i < KEYS.length; i++) {
-            String now = current.get(KEYS[i]);
-            if (!Objects.equals(values[i], now)) {
-                if (previous == null) {
-                    previous = new HashMap<>(8);
-                }
-                previous.put(KEYS[i], now); // a null value: the key was absent
-                if (values[i] == null) {
-                    (removes == null ? removes = new ArrayList<>(2) : removes).add(KEYS[i]);
-                } else {
-                    (puts == null ? puts = new HashMap<>(8) : puts).put(KEYS[i], values[i]);
-                }
-            }
-        }
-        apply(puts, removes);
-        return previous;
-    }
-
-    /** Puts back what {@link #set} changed: each key's value before it (null: absent); null: nothing changed. */
-    private static void restore(Map<String, String> previous) {
-        if (previous == null) {
-            return;
-        }
-        Map<String, String> puts = null;
-        List<String> removes = null;
-        for (Map.Entry<String, String> e : previous.entrySet()) {
-            if (e.getValue() == null) {
-                (removes == null ? removes = new ArrayList<>(KEYS.length) : removes).add(e.getKey());
-            } else {
-                (puts == null ? puts = new HashMap<>(8) : puts).put(e.getKey(), e.getValue());
-            }
-        }
-        apply(puts, removes);
-    }
-
-    private static void apply(Map<String, String> puts, List<String> removes) {
-        if (puts != null) {
-            ThreadContext.putAll(puts);
-        }
-        if (removes != null) {
-            ThreadContext.removeAll(removes);
+            CURRENT.set(previous);
         }
     }
 }

@@ -57,19 +57,57 @@ class CallLogContextTest {
         }
     }
 
+    /** What log4j puts into a line written now on this thread (its context data injector, with every provider). */
+    static org.apache.logging.log4j.util.ReadOnlyStringMap lineContext() {
+        return org.apache.logging.log4j.core.impl.ContextDataInjectorFactory.createInjector()
+                .injectContextData(java.util.List.of(), new org.apache.logging.log4j.util.SortedArrayStringMap());
+    }
+
     @Test
     void should_leave_the_trace_fields_out_when_the_call_is_not_traced_and_restore_the_thread() {
         Exchange e = call();
         String[] v = CallLogContext.values(e);
         assertThat(v[4]).isNull();
         assertThat(v[5]).isNull();
-        ThreadContext.put(CallLogContext.TRACE_ID, "left-by-someone");
+        ThreadContext.put("someone.else", "kept");
         CallLogContext.with(v, () -> {
-            assertThat(ThreadContext.get(CallLogContext.REQUEST_ID)).isEqualTo("rid-1");
-            assertThat(ThreadContext.containsKey(CallLogContext.TRACE_ID)).isFalse();
+            assertThat(lineContext().<String>getValue(CallLogContext.REQUEST_ID)).isEqualTo("rid-1");
+            assertThat(lineContext().<String>getValue(CallLogContext.OUTCOME)).isEqualTo("pending");
+            assertThat(lineContext().containsKey(CallLogContext.TRACE_ID)).isFalse();
+            assertThat(lineContext().<String>getValue("someone.else")).as("log4j's own thread context still counts")
+                    .isEqualTo("kept");
         });
-        assertThat(ThreadContext.get(CallLogContext.TRACE_ID)).isEqualTo("left-by-someone");
-        assertThat(ThreadContext.containsKey(CallLogContext.REQUEST_ID)).isFalse();
+        assertThat(lineContext().containsKey(CallLogContext.REQUEST_ID)).isFalse();
+        assertThat(lineContext().<String>getValue("someone.else")).isEqualTo("kept");
+    }
+
+    @Test
+    void should_give_a_steps_lines_the_calls_values_as_they_are_when_written_and_nothing_after_the_step()
+            throws Exception {
+        Exchange e = call();
+        org.apache.camel.AsyncProcessor step = (org.apache.camel.AsyncProcessor) new CallLogContext()
+                .wrapProcessorInInterceptors(e.getContext(), null, exchange -> {
+                    assertThat(lineContext().<String>getValue(CallLogContext.REQUEST_ID)).isEqualTo("rid-1");
+                    assertThat(lineContext().<String>getValue(CallLogContext.OUTCOME)).isEqualTo("pending");
+                    exchange.setProperty(Exchanges.ERROR, attest.http.GatewayException.upstreamTimeout("late"));
+                    assertThat(lineContext().<String>getValue(CallLogContext.OUTCOME)).as("read when the line is written")
+                            .isEqualTo("timeout");
+                }, null);
+        step.process(e);
+        assertThat(lineContext().containsKey(CallLogContext.REQUEST_ID)).as("nothing leaks past the step").isFalse();
+
+        // a step of something that is not a call (a timer) leaves a line's context alone
+        Exchange timer = new DefaultExchange(e.getContext());
+        String[] outer = CallLogContext.values(call());
+        CallLogContext.with(outer, () -> {
+            try {
+                ((org.apache.camel.AsyncProcessor) new CallLogContext().wrapProcessorInInterceptors(e.getContext(), null,
+                        x -> assertThat(lineContext().<String>getValue(CallLogContext.REQUEST_ID)).isEqualTo("rid-1"),
+                        null)).process(timer);
+            } catch (Exception ex) {
+                throw new AssertionError(ex);
+            }
+        });
     }
 
     @Test
