@@ -20,9 +20,9 @@ import io.opentelemetry.context.Context;
  * Gives every log line written while a step of a call runs the call's request id, evidence record id, upstream and
  * outcome. Around each step of an exchange, on whatever thread runs that step, the thread's current call is set to
  * the exchange and put back when the step returns, so it follows a call across threads and never leaks onto the next
- * call a pooled thread serves. The values are read only when a line is written: {@link CallLogContextData}, a log4j
- * context data provider, adds them to each line's context data (which the JSON layout writes), beside log4j's own
- * ThreadContext. Setting them into the ThreadContext around every step copied its map twice a step, a few per cent of
+ * call a pooled thread serves. The values are read only when a line is written: {@link CallLogContextInjector}, the
+ * log4j context data injector, adds them to each line's context data (which the JSON layout writes), beside log4j's
+ * own ThreadContext. Setting them into the ThreadContext around every step copied its map twice a step, a few per cent of
  * a call's CPU; a line is written once a call (the access line).
  * Values not known yet read {@code none} (record, upstream) and {@code pending} (outcome). With tracing on, the
  * lines also carry the ECS {@code trace.id} and {@code span.id}: the stage's span while a traced stage runs, the
@@ -58,6 +58,16 @@ public final class CallLogContext implements InterceptStrategy {
                 }
             }
         };
+    }
+
+    /** Whether a context name is one of a call's. */
+    static boolean isCallKey(String name) {
+        for (String k : KEYS) {
+            if (k.equals(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The values of the thread's current call, read now; null when no call's step or line is running on it. */

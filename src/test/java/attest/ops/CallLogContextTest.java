@@ -70,6 +70,7 @@ class CallLogContextTest {
         assertThat(v[4]).isNull();
         assertThat(v[5]).isNull();
         ThreadContext.put("someone.else", "kept");
+        ThreadContext.put(CallLogContext.TRACE_ID, "left-by-someone");
         CallLogContext.with(v, () -> {
             assertThat(lineContext().<String>getValue(CallLogContext.REQUEST_ID)).isEqualTo("rid-1");
             assertThat(lineContext().<String>getValue(CallLogContext.OUTCOME)).isEqualTo("pending");
@@ -79,6 +80,10 @@ class CallLogContextTest {
         });
         assertThat(lineContext().containsKey(CallLogContext.REQUEST_ID)).isFalse();
         assertThat(lineContext().<String>getValue("someone.else")).isEqualTo("kept");
+        assertThat(lineContext().<String>getValue(CallLogContext.TRACE_ID)).as("outside the call, as it was")
+                .isEqualTo("left-by-someone");
+        assertThat(org.apache.logging.log4j.core.impl.ContextDataInjectorFactory.createInjector().rawContextData()
+                .<String>getValue("someone.else")).isEqualTo("kept");
     }
 
     @Test
