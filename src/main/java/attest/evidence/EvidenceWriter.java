@@ -41,7 +41,19 @@ public final class EvidenceWriter implements AutoCloseable {
      */
     private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary,
                          boolean refusal, attest.evidence.chain.EvidenceChain.Entry entry,
-                         CompletableFuture<Void> done) {
+                         CompletableFuture<Void> done, java.util.concurrent.atomic.AtomicBoolean claimed) {
+        Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary, boolean refusal,
+              attest.evidence.chain.EvidenceChain.Entry entry, CompletableFuture<Void> done) {
+            this(record, insert, event, summary, refusal, entry, done, new java.util.concurrent.atomic.AtomicBoolean());
+        }
+
+        /**
+         * Claims this write, once: for a commit (the writer, or its caller in place), or, by a caller whose wait timed
+         * out first, so that it is never committed (its caller has already refused the call).
+         */
+        boolean claim() {
+            return claimed.compareAndSet(false, true);
+        }
     }
 
     private final SessionFactory sessionFactory;
@@ -116,8 +128,15 @@ public final class EvidenceWriter implements AutoCloseable {
      */
     public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event) {
         CompletableFuture<Void> outcome = new CompletableFuture<>();
-        submit(record, insert, event).copy().orTimeout(commitTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        Write[] queued = new Write[1];
+        submit(record, insert, event, false, queued).copy().orTimeout(commitTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .whenComplete((ok, err) -> {
+                    if (err instanceof TimeoutException && queued[0] != null && queued[0].claim()) {
+                        // still waiting in the queue: it is dropped, never committed after its caller was refused (a
+                        // record said to be forwarded that never was; and a late open insert beside the refused call's
+                        // own terminal insert would fail every other write of its batch)
+                        queued[0].done().completeExceptionally(new EvidenceUnavailableException("evidence commit timed out"));
+                    }
                     if (err == null) {
                         outcome.complete(null);
                         return;
@@ -133,7 +152,7 @@ public final class EvidenceWriter implements AutoCloseable {
 
     /** Queues a write and returns its commit, without waiting. */
     public CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event) {
-        return submit(record, insert, event, false);
+        return submit(record, insert, event, false, null);
     }
 
     /**
@@ -141,7 +160,7 @@ public final class EvidenceWriter implements AutoCloseable {
      * is full the returned future fails at once (the caller counts the refusal instead).
      */
     public CompletableFuture<Void> submitRefusal(EvidenceRecord record, OutboxEvent event) {
-        return submit(record, true, event, true);
+        return submit(record, true, event, true, null);
     }
 
     /** Queues a refusal summary in the refusal lane; fails at once when the lane is full (retry later). */
@@ -155,7 +174,9 @@ public final class EvidenceWriter implements AutoCloseable {
         return done;
     }
 
-    private CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event, boolean refusal) {
+    /** @param queued when not null, gets the write if it was queued (not committed or refused at once) */
+    private CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event, boolean refusal,
+                                           Write[] queued) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (!running) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
@@ -194,6 +215,8 @@ public final class EvidenceWriter implements AutoCloseable {
         if (refusal ? !lanes.offerRefusal(w) : !lanes.offerCall(w)) {
             done.completeExceptionally(new EvidenceUnavailableException(refusal ? "evidence refusal lane full"
                     : "evidence queue full"));
+        } else if (queued != null) {
+            queued[0] = w;
         }
         return remembered;
     }
@@ -216,6 +239,7 @@ public final class EvidenceWriter implements AutoCloseable {
         }
         try {
             inPlace.incrementAndGet();
+            w.claim(); // its own, not queued: nobody else can claim it
             commit(List.of(w), true);
         } catch (Throwable e) {
             w.done().completeExceptionally(new EvidenceUnavailableException("evidence commit failed"));
@@ -378,7 +402,10 @@ public final class EvidenceWriter implements AutoCloseable {
                             lanes.topUpCalls(batch, maxBatch);
                         }
                     }
-                    commit(batch, false);
+                    batch = claimed(batch);
+                    if (!batch.isEmpty()) {
+                        commit(batch, false);
+                    }
                 } finally {
                     committing.unlock();
                 }
@@ -397,6 +424,17 @@ public final class EvidenceWriter implements AutoCloseable {
         }
     }
 
+    /** The writes of a batch that this commit claims; the others were given up by their callers (timed out). */
+    private static List<Write> claimed(List<Write> batch) {
+        List<Write> mine = new ArrayList<>(batch.size());
+        for (Write w : batch) {
+            if (w.claim()) {
+                mine.add(w);
+            }
+        }
+        return mine;
+    }
+
     /**
      * @param inPlace on a caller's thread: every read from the store is bounded by the commit timeout (a stalled
      *                store fails this call in that time, as a queued call's wait would, instead of holding its
@@ -404,6 +442,7 @@ public final class EvidenceWriter implements AutoCloseable {
      */
     private void commit(List<Write> batch, boolean inPlace) {
         Connection c = null;
+        boolean isolate = false;
         try {
             c = dataSource.getConnection();
             if (inPlace) {
@@ -432,7 +471,6 @@ public final class EvidenceWriter implements AutoCloseable {
             }
         } catch (SQLException | RuntimeException | LinkageError | AssertionError e) {
             // a driver may throw an Error on a dead connection (AssertionError with -ea): treat it as a failed commit
-            healthy = false;
             appender.forget();
             try {
                 if (c != null) {
@@ -441,9 +479,19 @@ public final class EvidenceWriter implements AutoCloseable {
             } catch (SQLException | RuntimeException ignored) {
                 // the connection is gone; the rollback has nothing to undo
             }
-            LOG.warn("evidence commit of {} writes failed: {}", batch.size(), rootMessage(e));
-            for (Write w : batch) {
-                w.done().completeExceptionally(new EvidenceUnavailableException("evidence store unavailable"));
+            boolean refused = refusedByTheStore(e);
+            if (refused && batch.size() > 1) {
+                // the store is up and refused one write's rows (a key it already holds, a row not found): that write
+                // fails alone, each of the others is committed on its own, instead of failing every call of the batch
+                LOG.warn("evidence commit of {} writes refused: {}; committing them one by one", batch.size(),
+                        rootMessage(e));
+                isolate = true;
+            } else {
+                healthy = healthy && refused; // a write the store refused says nothing of the store's health
+                LOG.warn("evidence commit of {} writes failed: {}", batch.size(), rootMessage(e));
+                for (Write w : batch) {
+                    w.done().completeExceptionally(new EvidenceUnavailableException("evidence store unavailable"));
+                }
             }
         } finally {
             if (c != null) {
@@ -454,6 +502,30 @@ public final class EvidenceWriter implements AutoCloseable {
                 }
             }
         }
+        if (isolate) {
+            for (Write w : batch) {
+                commit(List.of(w), inPlace);
+            }
+        }
+    }
+
+    /**
+     * Whether a failed commit was the store refusing one write's content rather than the store failing: an integrity
+     * constraint (SQLSTATE class 23: a key it already holds), a record to update not found (AT002, migration V24), or
+     * the append-only guard refusing a change to a terminal record (42501).
+     */
+    static boolean refusedByTheStore(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql) {
+                for (SQLException x = sql; x != null; x = x.getNextException()) {
+                    String state = x.getSQLState();
+                    if (state != null && (state.startsWith("23") || state.equals("AT002") || state.equals("42501"))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /**
@@ -575,7 +647,7 @@ public final class EvidenceWriter implements AutoCloseable {
         try (ps) {
             for (int n : ps.executeBatch()) {
                 if (n != 1 && n != Statement.SUCCESS_NO_INFO) {
-                    throw new SQLException("an evidence record to update was not found");
+                    throw new SQLException("an evidence record to update was not found", "AT002");
                 }
             }
         }

@@ -1,0 +1,174 @@
+package attest.evidence;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A store that stalls (a lock held on the chain head, as a long transaction or a failover would) and comes back. A
+ * write whose caller gave up waiting while it was still queued is never committed later (the call was refused with
+ * 503, and nothing was forwarded); and when one write of a batch is refused by the store (a key it already holds), it
+ * fails alone, and the other calls of its batch are committed. Real PostgreSQL (embedded), the writer's own threads.
+ */
+class StalledStoreTest {
+    static Path dir;
+    static Database db;
+    static final String CHAIN = "stalled-store";
+    EvidenceWriter writer;
+    Connection stall;
+
+    @BeforeAll
+    static void up() throws Exception {
+        dir = Files.createTempDirectory("attest-stalled-pg");
+        db = Database.open("", "", "", dir.resolve("data"), 0, 6, Duration.ofSeconds(2));
+    }
+
+    @AfterAll
+    static void down() {
+        db.close();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (stall != null && !stall.isClosed()) {
+            stall.rollback();
+            stall.close();
+        }
+        writer.close();
+    }
+
+    /** A writer whose writes all go through its queue (a linger: none is committed in place), 300 ms to commit. */
+    void writer() {
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(CHAIN), 100, 32,
+                Duration.ofMillis(1), Duration.ofMillis(300));
+        writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null); // the chain's head row exists
+    }
+
+    /** Holds the chain head's row: every commit of the writer waits for it until {@link #resume}. */
+    void stallTheStore() throws Exception {
+        stall = db.dataSource().getConnection();
+        stall.setAutoCommit(false);
+        try (PreparedStatement ps = stall.prepareStatement(
+                "SELECT 1 FROM evidence_chain_head WHERE chain_id = ? FOR UPDATE")) {
+            ps.setString(1, CHAIN);
+            ps.executeQuery().close();
+        }
+    }
+
+    void resume() throws Exception {
+        stall.rollback();
+        stall.close();
+    }
+
+    static Connection owner() throws Exception {
+        return java.sql.DriverManager.getConnection(db.embedded().jdbcUrl(), "postgres",
+                Files.readString(Database.ownerPasswordFile(dir.resolve("data"))).strip());
+    }
+
+    static String state(UUID id) throws Exception {
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
+                "SELECT state FROM evidence_record WHERE id = ?")) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    static long chainEntries(UUID id, String kind) throws Exception {
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM evidence_chain WHERE chain_id = ? AND subject_id = ? AND kind = ?")) {
+            ps.setString(1, CHAIN);
+            ps.setObject(2, id);
+            ps.setString(3, kind);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    static Throwable failure(CompletableFuture<Void> f) {
+        try {
+            f.join();
+            return null;
+        } catch (CompletionException e) {
+            return e.getCause();
+        }
+    }
+
+    @Test
+    void should_never_commit_a_write_whose_caller_gave_up_while_it_was_queued() throws Exception {
+        writer();
+        stallTheStore();
+        // the writer takes this one and waits on the store with it (its caller gives up after 300 ms)
+        CompletableFuture<Void> inFlight = writer.commit(RequestSealedOnceTest.opened(new byte[]{2}), true, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> writer.callsWaiting() == 0);
+        // queued behind it: a call's open record, whose caller is refused with 503 when its wait times out
+        EvidenceRecord refused = RequestSealedOnceTest.opened(new byte[]{3});
+        CompletableFuture<Void> open = writer.commit(refused, true, null);
+        await().atMost(Duration.ofSeconds(5)).until(open::isDone);
+        assertThat(failure(open)).isInstanceOf(EvidenceUnavailableException.class).hasMessageContaining("timed out");
+        // the refused call's own terminal record (inserted: its open record was never written, as far as it knows),
+        // and another call's write, both queued behind the stall too
+        refused.setForwardedAt(null);
+        refused.setErrorCode("evidence_unavailable");
+        refused.setStatus(503);
+        refused.terminate("aborted", RequestSealedOnceTest.CLOCK.instant());
+        CompletableFuture<Void> terminal = writer.submit(refused, true, null);
+        EvidenceRecord other = RequestSealedOnceTest.opened(new byte[]{4});
+        CompletableFuture<Void> innocent = writer.submit(other, true, null);
+
+        resume();
+        terminal.get(10, TimeUnit.SECONDS);
+        innocent.get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).until(inFlight::isDone);
+        assertThat(state(refused.getId())).as("the refused call's record: terminal, never left open").isEqualTo("terminal");
+        assertThat(chainEntries(refused.getId(), "call.open")).as("the given-up open write never reached the chain")
+                .isZero();
+        assertThat(chainEntries(refused.getId(), "call.terminal")).isEqualTo(1);
+        assertThat(state(other.getId())).isEqualTo("open");
+    }
+
+    @Test
+    void should_fail_alone_a_write_the_store_refuses_and_commit_the_rest_of_its_batch() throws Exception {
+        writer();
+        stallTheStore();
+        // the writer waits on the store with this one; the next three queue behind it and are taken as one batch
+        CompletableFuture<Void> first = writer.submit(RequestSealedOnceTest.opened(new byte[]{5}), true, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> writer.callsWaiting() == 0);
+        EvidenceRecord a = RequestSealedOnceTest.opened(new byte[]{6});
+        EvidenceRecord twin = RequestSealedOnceTest.opened(new byte[]{7});
+        twin.setId(a.getId()); // a key the store will already hold when it comes to this write
+        EvidenceRecord b = RequestSealedOnceTest.opened(new byte[]{8});
+        CompletableFuture<Void> wa = writer.submit(a, true, null);
+        CompletableFuture<Void> wTwin = writer.submit(twin, true, null);
+        CompletableFuture<Void> wb = writer.submit(b, true, null);
+
+        resume();
+        first.get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> wa.isDone() && wTwin.isDone() && wb.isDone());
+        assertThat(failure(wa)).isNull();
+        assertThat(failure(wb)).as("a write of the same batch, not refused with it").isNull();
+        assertThat(failure(wTwin)).isInstanceOf(EvidenceUnavailableException.class);
+        assertThat(state(a.getId())).isEqualTo("open");
+        assertThat(state(b.getId())).isEqualTo("open");
+        assertThat(chainEntries(a.getId(), "call.open")).as("the refused twin left no entry").isEqualTo(1);
+        assertThat(writer.healthy()).isTrue();
+    }
+}
