@@ -257,6 +257,10 @@ class KeysHostileE2EIT {
         String base = "http://127.0.0.1:" + p.get("attest.data.port");
         Gateway gw = new Gateway(p).start();
         try {
+            // the misses are counted per clock minute: the 12 wrong keys and the look-up after them must fall in one
+            // minute (12 misses across a boundary are two counts, each under the limit), so they start with 20 s left
+            UsageE2EIT.awaitRoomInMinute(20);
+            long minute = System.currentTimeMillis() / 60_000;
             List<HttpResponse<String>> refusals = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
                 String wrong = "atk_" + Base64.getUrlEncoder().withoutPadding().encodeToString(
@@ -266,13 +270,16 @@ class KeysHostileE2EIT {
                 assertThat(r.statusCode()).as("wrong key " + i).isEqualTo(401);
                 refusals.add(r);
             }
-            for (HttpResponse<String> r : refusals) {
-                assertThat(awaitEvidence(r).get("outcome")).as("every refusal is evidence").isEqualTo("unauthenticated");
-            }
             // past the misses a source gets no look-ups: a valid key never seen on this replica is not resolved
             HttpResponse<String> r = send(base, "POST", CHAT_PATH, chatBody("demo-model", "hello"), newRequestId(),
                     "Authorization", "Bearer " + fresh);
+            assertThat(System.currentTimeMillis() / 60_000).as("13 calls took over 20 s: the minute ended under them")
+                    .isEqualTo(minute);
             assertThat(r.statusCode()).as("look-ups stopped for this source this minute").isEqualTo(401);
+            for (HttpResponse<String> refused : refusals) {
+                assertThat(awaitEvidence(refused).get("outcome")).as("every refusal is evidence")
+                        .isEqualTo("unauthenticated");
+            }
             // a Keycloak token is a different credential: still served
             assertThat(send(base, "POST", CHAT_PATH, chatBody("demo-model", "hello"), newRequestId(),
                     "Authorization", "Bearer " + o.token()).statusCode()).isEqualTo(200);
