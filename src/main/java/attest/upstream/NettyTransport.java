@@ -66,6 +66,7 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The Netty transport ({@code attest.upstream.client=netty}): HTTP/1.1 on the event loop of the caller's own
@@ -106,6 +107,11 @@ final class NettyTransport implements UpstreamClient.Transport {
     private volatile boolean closed;
     private final Map<String, Deque<Channel>> idle = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> idleCounts = new ConcurrentHashMap<>();
+    /**
+     * Tests only (null otherwise): given the call's answer on the thread that opened a new connection, right after the
+     * connect was started and before that thread looks at the call again.
+     */
+    volatile Consumer<CompletableFuture<UpstreamResponse>> afterConnect;
 
     NettyTransport(UpstreamClient owner, SSLContext tlsContext) {
         this.owner = owner;
@@ -361,7 +367,15 @@ final class NettyTransport implements UpstreamClient.Transport {
             Channel ch = f.channel();
             ch.pipeline().get(Connection.class).start(ch, call);
         });
-        if (call.answer.isDone()) { // cancelled or timed out meanwhile
+        Consumer<CompletableFuture<UpstreamResponse>> seen = afterConnect;
+        if (seen != null) {
+            seen.accept(call.answer);
+        }
+        // the connect completes on the event loop, and a near upstream's answer (a stream's head) may have completed the
+        // call before this thread gets here: only a call that ended without starting on this connection (cancelled or
+        // timed out before abort() could see it connecting) has it closed here. A call that started closes its own
+        // connection when it ends; closing it here cut a live stream just after its head (ReplicasE2EIT once)
+        if (call.answer.isDone() && call.channel == null) {
             connecting.cancel(false);
             connecting.channel().close();
         }
