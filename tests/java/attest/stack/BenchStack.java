@@ -111,7 +111,7 @@ public final class BenchStack {
         Files.writeString(work.resolve("ready.properties"), String.join("\n",
                 "direct=" + demo.baseUrl(), "gateway=http://127.0.0.1:" + port,
                 "gateway_unmasked=http://127.0.0.1:" + plainPort, "demo_key=" + key,
-                "token=" + token, "") );
+                "token=" + token, "jdbc=" + pg.jdbcUrl(), "") );
         System.out.println("[bench] ready");
         while (System.in.read() >= 0) {
             // run until stdin closes

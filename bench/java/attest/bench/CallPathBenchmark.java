@@ -1,0 +1,145 @@
+package attest.bench;
+
+import attest.Exchanges;
+import attest.evidence.EvidenceEvents;
+import attest.evidence.EvidenceRecord;
+import attest.evidence.chain.ChainRecords;
+import attest.evidence.chain.EvidenceChain;
+import attest.ops.CallLogContext;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.AsyncProcessor;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.AsyncProcessorSupport;
+import org.apache.camel.support.DefaultExchange;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Threads;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * CPU per call, on one core, of two pieces of a forwarded call's path that run whatever the machine does, so that a
+ * change to them can be measured apart from the whole gateway (whose CPU per call moves 30% with the machine's load):
+ * <ul>
+ * <li>{@code evidenceViews}: what the evidence writer renders for one call: the chain entry of the open record and of
+ * the terminal one (the record's canonical body, then the entry's envelope around it) and the Kafka event of the
+ * terminal record;</li>
+ * <li>{@code logContext}: {@value #STEPS} route steps (about a forwarded call's count) passing through the log
+ * context's interceptor, with a step that does nothing.</li>
+ * </ul>
+ * Run: {@code java -cp <test classpath> org.openjdk.jmh.Main CallPathBenchmark} (docs/benchmarks.md).
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Threads(1)
+public class CallPathBenchmark {
+    static final int STEPS = 30;
+
+    private EvidenceRecord open;
+    private EvidenceRecord terminal;
+    private Exchange exchange;
+    private AsyncProcessor[] steps;
+    private final AsyncCallback done = doneSync -> { };
+    private long position;
+
+    @Setup
+    public void setup() {
+        EvidenceEvents.keyDigestsWith(new byte[32]);
+        open = record();
+        terminal = record();
+        terminal.setFirstByteAt(Instant.parse("2026-11-30T10:15:29.003412Z"));
+        terminal.setStatus(200);
+        terminal.setUpstreamStatus(200);
+        terminal.setResponseBody("{\"id\":\"chatcmpl-1\",\"choices\":[]}".getBytes(StandardCharsets.UTF_8));
+        terminal.setResponseSize(380L);
+        terminal.setResponseSha256("b".repeat(64));
+        terminal.setResponseTruncated(Boolean.FALSE);
+        terminal.setRawResponseSize(380L);
+        terminal.setRawResponseSha256("c".repeat(64));
+        terminal.setMaskingRuleSet("default");
+        terminal.setMaskingExempt(Boolean.FALSE);
+        terminal.setMaskingReport("{\"findings\":[],\"action\":\"mask\"}");
+        attest.usage.UsageMeter meter = new attest.usage.UsageMeter();
+        meter.report(new attest.usage.TokenUsage(9L, 9L, 18L, null, null));
+        terminal.setUsage(meter);
+        terminal.terminate("completed", Instant.parse("2026-11-30T10:15:29.004Z"));
+
+        DefaultCamelContext context = new DefaultCamelContext();
+        exchange = new DefaultExchange(context);
+        exchange.setProperty(Exchanges.REQUEST_ID, "3f2a9c1e-bench");
+        exchange.setProperty(Exchanges.EVIDENCE, terminal);
+        AsyncProcessor nothing = new AsyncProcessorSupport() {
+            @Override
+            public boolean process(Exchange exchange, AsyncCallback callback) {
+                callback.done(true);
+                return true;
+            }
+        };
+        CallLogContext interceptor = new CallLogContext();
+        steps = new AsyncProcessor[STEPS];
+        for (int i = 0; i < STEPS; i++) {
+            steps[i] = (AsyncProcessor) interceptor.wrapProcessorInInterceptors(context, null, nothing, null);
+        }
+    }
+
+    static EvidenceRecord record() {
+        EvidenceRecord r = new EvidenceRecord();
+        r.setId(UUID.fromString("5b0c2a4e-3f1d-4c8a-9e2b-7d6f1a0b9c01"));
+        r.setRequestId("3f2a9c1e-bench");
+        r.setInstanceId("bench-host-8080");
+        r.setState(EvidenceRecord.OPEN);
+        r.setReceivedAt(Instant.parse("2026-11-30T10:15:29.000181Z"));
+        r.setForwardedAt(Instant.parse("2026-11-30T10:15:29.000502Z"));
+        r.setSourceAddress("127.0.0.1");
+        r.setSubject("f1e2d3c4-0000-4000-8000-000000000001");
+        r.setUsername("alice");
+        r.setPrincipalType("user");
+        r.setClientId("attest-cli");
+        r.setRealmRoles(new String[]{"default-roles-attest", "llm-user", "offline_access", "uma_authorization"});
+        r.setGroups(new String[]{"/research"});
+        r.setTokenId("onrtac:7d5e7c1a-2b1f-4b7e-9d55-0c4f5b0b1a01");
+        r.setIssuer("http://127.0.0.1:8180/realms/attest");
+        r.setMethod("POST");
+        r.setPath("/llm/v1/chat/completions");
+        r.setUpstream("llm");
+        r.setModel("demo-model");
+        r.setStreamed(Boolean.FALSE);
+        r.setDecision("allow");
+        r.setRuleId("llm-users");
+        r.setReason("role llm-user may call llm");
+        r.setRulesVersion("9".repeat(64));
+        r.setRequestSize(87L);
+        r.setRequestSha256("a".repeat(64));
+        r.setForwardedSha256("d".repeat(64));
+        return r;
+    }
+
+    @Benchmark
+    public Object evidenceViews() {
+        long at = ++position;
+        EvidenceChain.Entry o = ChainRecords.call(open, Instant.EPOCH).rendered().at(Instant.now());
+        EvidenceChain.Entry t = ChainRecords.call(terminal, Instant.EPOCH).rendered().at(Instant.now());
+        byte[] a = EvidenceChain.canonical("bench-host-8080", at, o);
+        byte[] b = EvidenceChain.canonical("bench-host-8080", at + 1, t);
+        return EvidenceEvents.terminal(terminal, "attest.evidence", Instant.now()).getPayload().length() + a.length
+                + b.length;
+    }
+
+    @Benchmark
+    public Exchange logContext() {
+        for (AsyncProcessor s : steps) {
+            s.process(exchange, done);
+        }
+        return exchange;
+    }
+}
