@@ -127,15 +127,31 @@ public final class EvidenceWriter implements AutoCloseable {
      * {@link #insert} and {@link #update} would throw.
      */
     public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event) {
+        return commit(record, insert, event, null);
+    }
+
+    /**
+     * {@link #commit(EvidenceRecord, boolean, OutboxEvent)}; and when the caller's wait times out while the write is
+     * already being committed (it can no longer be dropped), {@code committedLate} runs if that commit succeeds after
+     * all: the caller, who refused its call, then completes the record as it ended.
+     */
+    public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event,
+                                          Runnable committedLate) {
         CompletableFuture<Void> outcome = new CompletableFuture<>();
         Write[] queued = new Write[1];
-        submit(record, insert, event, false, queued).copy().orTimeout(commitTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        CompletableFuture<Void> committed = submit(record, insert, event, false, queued);
+        committed.copy().orTimeout(commitTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .whenComplete((ok, err) -> {
-                    if (err instanceof TimeoutException && queued[0] != null && queued[0].claim()) {
-                        // still waiting in the queue: it is dropped, never committed after its caller was refused (a
-                        // record said to be forwarded that never was; and a late open insert beside the refused call's
-                        // own terminal insert would fail every other write of its batch)
-                        queued[0].done().completeExceptionally(new EvidenceUnavailableException("evidence commit timed out"));
+                    if (err instanceof TimeoutException) {
+                        if (queued[0] != null && queued[0].claim()) {
+                            // still waiting in the queue: it is dropped, never committed after its caller was refused
+                            // (a record said to be forwarded that never was; and a late open insert beside the refused
+                            // call's own terminal insert would fail every other write of its batch)
+                            queued[0].done().completeExceptionally(
+                                    new EvidenceUnavailableException("evidence commit timed out"));
+                        } else if (committedLate != null) {
+                            committed.thenRun(committedLate);
+                        }
                     }
                     if (err == null) {
                         outcome.complete(null);

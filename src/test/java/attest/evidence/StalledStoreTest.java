@@ -146,6 +146,46 @@ class StalledStoreTest {
     }
 
     @Test
+    void should_close_an_open_record_that_commits_after_its_call_was_refused_for_the_wait() throws Exception {
+        writer();
+        stallTheStore();
+        OpenEvidenceProcessor open = new OpenEvidenceProcessor(new EvidenceAssembler(CHAIN), writer,
+                java.time.Clock.systemUTC(), "t");
+        EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{9});
+        org.apache.camel.Exchange call = new org.apache.camel.support.DefaultExchange(
+                new org.apache.camel.impl.DefaultCamelContext());
+        call.setProperty(attest.Exchanges.EVIDENCE, r);
+        // the writer takes the open record into a commit that waits on the store; the call gives up after 300 ms
+        open.process(call);
+        assertThat(call.getException()).as("refused: nothing is forwarded").isInstanceOf(attest.http.GatewayException.class);
+        assertThat(state(r.getId())).isNull();
+
+        resume(); // the open record commits after all
+        await().atMost(Duration.ofSeconds(10)).until(() -> "terminal".equals(state(r.getId())));
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement("SELECT outcome, status, error_code, "
+                + "forwarded_at FROM evidence_record WHERE id = ?")) {
+            ps.setObject(1, r.getId());
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("aborted");
+                assertThat(rs.getInt(2)).isEqualTo(503);
+                assertThat(rs.getString(3)).isEqualTo("evidence_unavailable");
+                assertThat(rs.getObject(4)).as("never said to be forwarded").isNull();
+            }
+        }
+        assertThat(chainEntries(r.getId(), "call.open")).isEqualTo(1);
+        assertThat(chainEntries(r.getId(), "call.terminal")).isEqualTo(1);
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM evidence_outbox WHERE event_key = ?")) {
+            ps.setString(1, r.getId().toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertThat(rs.getLong(1)).as("its terminal event for Kafka").isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
     void should_fail_alone_a_write_the_store_refuses_and_commit_the_rest_of_its_batch() throws Exception {
         writer();
         stallTheStore();
