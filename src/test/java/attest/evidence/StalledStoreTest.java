@@ -186,6 +186,34 @@ class StalledStoreTest {
     }
 
     @Test
+    void should_never_commit_later_a_write_committed_in_place_that_its_caller_gave_up() throws Exception {
+        // no linger: a write alone is committed on its caller's thread, its reads bounded by the commit timeout
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(CHAIN), 100, 32,
+                Duration.ZERO, Duration.ofMillis(300));
+        writer.insert(RequestSealedOnceTest.opened(new byte[]{10}), null);
+        stallTheStore();
+        EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{11});
+        CompletableFuture<Void> inPlace = writer.commit(r, true, null);
+        assertThat(failure(inPlace)).isInstanceOf(EvidenceUnavailableException.class);
+        // its statements were sent before the wait: the store, polling for its client, aborts them once it is gone
+        await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnALock() == 0);
+        resume();
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> state(r.getId()) == null);
+        assertThat(chainEntries(r.getId(), "call.open")).isZero();
+    }
+
+    /** Backends of this database waiting for a lock (the stalled commits). */
+    static long waitingOnALock() throws Exception {
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_stat_activity "
+                + "WHERE datname = current_database() AND wait_event_type = 'Lock'")) {
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    @Test
     void should_fail_alone_a_write_the_store_refuses_and_commit_the_rest_of_its_batch() throws Exception {
         writer();
         stallTheStore();
