@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# A/B of the data path between two versions of the code, side by side in one run: a bench stack on the main classes
+# of BASE (a git ref, built in a worktree under target/bench/ab-base) and one on this checkout's, both up at once,
+# then ROUNDS rounds that take turns between them (saturated, then one connection, on each), so that a shared,
+# drifting machine hits both alike. Prints, per round and as medians: requests/s saturated, the stack's JVM CPU and
+# its PostgreSQL's CPU per call (ms, from /proc) and the 1-connection p50. The same static nginx upstream and
+# request as bench/run.sh (bench/lib.sh); each stack has its own PostgreSQL and Kafka broker, Keycloak is shared.
+#
+#   bash bench/ab.sh f5fb005                       # BASE against this checkout, 5 rounds
+#   ROUNDS=9 WARMUP=90s DURATION=10s bash bench/ab.sh HEAD~3
+#
+# Needs nginx, wrk (Debian's packages, installed if missing), curl and python3. Not run by mvn verify.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=target/bench
+mkdir -p "$OUT"
+JAVA=${JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}
+
+if [ "${1:-}" = "--stack" ]; then # internal: one stack on these main classes until $OUT/ab-$2.stop exists
+  NAME=$2 CLASSES=$3
+  . bench/lib.sh
+  BENCH_CLASSPATH="$CLASSES:target/test-classes:$(cat "$OUT/classpath.txt")"
+  bench_tools
+  bench_nginx
+  bench_stack
+  port=$(prop jdbc | sed 's/.*:\([0-9]*\)\/.*/\1/')
+  pg=$(pgrep -f -- "-p $port" | head -1 || true)
+  printf 'GATEWAY=%s\nSTACK=%s\nPG=%s\n' "$(prop gateway)" "$STACK" "${pg:-0}" > "$OUT/ab-$NAME.env.tmp"
+  mv "$OUT/ab-$NAME.env.tmp" "$OUT/ab-$NAME.env"
+  while [ ! -f "$OUT/ab-$NAME.stop" ]; do sleep 1; done
+  exit 0
+fi
+
+BASE=${1:?usage: bash bench/ab.sh BASE-REF}
+ROUNDS=${ROUNDS:-5}
+WARMUP=${WARMUP:-60s}
+DURATION=${DURATION:-10s}
+SECONDS_MEASURED=$(( ${DURATION%s} - 1 ))
+. bench/lib.sh
+bench_tools
+echo "[ab] building this checkout and $BASE"
+mvn -q -B ${MVN_OPTS:-} -DskipTests test-compile
+mvn -q -B ${MVN_OPTS:-} dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt" >/dev/null
+git worktree remove -f "$OUT/ab-base" 2>/dev/null || rm -rf "$OUT/ab-base"
+git worktree add -f -q --detach "$OUT/ab-base" "$BASE"
+(cd "$OUT/ab-base" && mvn -q -B ${MVN_OPTS:-} -DskipTests compile)
+rm -f "$OUT"/ab-*.env "$OUT"/ab-*.stop "$OUT/ab-rounds.txt"
+cleanup() {
+  touch "$OUT/ab-base.stop" "$OUT/ab-head.stop"
+  wait 2>/dev/null || true
+  git worktree remove -f "$OUT/ab-base" 2>/dev/null || true
+}
+trap cleanup EXIT
+# one after the other: each writes target/bench/ready.properties while it starts
+for n in base head; do
+  classes=target/classes
+  [ $n = base ] && classes="$OUT/ab-base/target/classes"
+  bash bench/ab.sh --stack $n "$classes" > "$OUT/ab-$n.log" 2>&1 &
+  for _ in $(seq 1 600); do [ -f "$OUT/ab-$n.env" ] && break; sleep 1; done
+  [ -f "$OUT/ab-$n.env" ] || { echo "[ab] the $n stack did not start: $OUT/ab-$n.log"; exit 1; }
+done
+declare -A GW ST PG
+for n in base head; do
+  GW[$n]=$(grep ^GATEWAY= "$OUT/ab-$n.env" | cut -d= -f2-)
+  ST[$n]=$(grep ^STACK= "$OUT/ab-$n.env" | cut -d= -f2)
+  PG[$n]=$(grep ^PG= "$OUT/ab-$n.env" | cut -d= -f2)
+done
+echo "[ab] warming up each gateway for $WARMUP"
+for n in base head; do
+  BENCH_AUTH="$(bench_token)" wrk -t2 -c32 -d"$WARMUP" -s bench/chat.lua "${GW[$n]}/llm/v1/chat/completions" > /dev/null
+done
+cpu() { # seconds of CPU of a process and its children, from /proc
+  python3 - "$@" <<'PY'
+import os, sys
+pids, kids = set(), {}
+for p in os.listdir('/proc'):
+    if p.isdigit():
+        try:
+            kids.setdefault(int(open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1]), []).append(int(p))
+        except Exception:
+            pass
+todo = [int(a) for a in sys.argv[1:] if a != '0']
+while todo:
+    x = todo.pop(); pids.add(x); todo += kids.get(x, [])
+t = 0
+for p in pids:
+    try:
+        f = open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split(); t += int(f[11]) + int(f[12])
+    except Exception:
+        pass
+print(t / os.sysconf('SC_CLK_TCK'))
+PY
+}
+printf '%-5s %-4s %10s %10s %10s %10s\n' round code "req/s" "gw ms/call" "pg ms/call" "1-conn p50" | tee "$OUT/ab-rounds.txt"
+for r in $(seq 1 "$ROUNDS"); do
+  token=$(bench_token)
+  for n in base head; do
+    BENCH_AUTH="$token" wrk -t2 -c32 -d"$DURATION" -s bench/chat.lua "${GW[$n]}/llm/v1/chat/completions" > "$OUT/ab-sat.txt" &
+    w=$!
+    sleep 0.5; g0=$(cpu "${ST[$n]}"); p0=$(cpu "${PG[$n]}")
+    sleep "$SECONDS_MEASURED"; g1=$(cpu "${ST[$n]}"); p1=$(cpu "${PG[$n]}")
+    wait $w
+    rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/ab-sat.txt")
+    BENCH_AUTH="$token" wrk -t1 -c1 -d"$DURATION" --latency -s bench/chat.lua "${GW[$n]}/llm/v1/chat/completions" > "$OUT/ab-one.txt"
+    p50=$(awk '$1 == "50%" {print $2}' "$OUT/ab-one.txt")
+    python3 -c "import sys; r,g0,g1,p0,p1,s=map(float,sys.argv[1:7]); print('%-5s %-4s %10.0f %10.3f %10.3f %10s' % ('$r', '$n', r, (g1-g0)/(r*s)*1000, (p1-p0)/(r*s)*1000, '$p50'))" \
+      "$rps" "$g0" "$g1" "$p0" "$p1" "$SECONDS_MEASURED" | tee -a "$OUT/ab-rounds.txt"
+  done
+done
+python3 - "$OUT/ab-rounds.txt" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:]]
+def ms(v):
+    return float(v[:-2]) if v.endswith('ms') else float(v[:-2]) / 1000 if v.endswith('us') else float(v[:-1]) * 1000
+for code in ('base', 'head'):
+    rs = [r for r in rows if r[1] == code]
+    print('[ab] median %-4s: %6.0f req/s, gateway %.3f ms CPU/call, PostgreSQL %.3f ms CPU/call, 1-connection p50 %.2f ms'
+          % (code, statistics.median(float(r[2]) for r in rs), statistics.median(float(r[3]) for r in rs),
+             statistics.median(float(r[4]) for r in rs), statistics.median(ms(r[5]) for r in rs)))
+PY
