@@ -1,0 +1,215 @@
+package attest.evidence;
+
+import attest.Exchanges;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Hostile review of the stalled-store change (7e41752, 8388056, ffb881c): the same embedded PostgreSQL and the same
+ * stall (the chain head's row held FOR UPDATE) as {@link StalledStoreTest}, aimed at the edges of its promises.
+ */
+class StalledStoreHostileTest {
+    static Path dir;
+    static Database db;
+    static final String CHAIN = "stalled-hostile";
+    EvidenceWriter writer;
+    Connection stall;
+
+    @BeforeAll
+    static void up() throws Exception {
+        dir = Files.createTempDirectory("attest-stalled-hostile-pg");
+        db = Database.open("", "", "", dir.resolve("data"), 0, 6, Duration.ofSeconds(2));
+    }
+
+    @AfterAll
+    static void down() {
+        db.close();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (stall != null && !stall.isClosed()) {
+            stall.rollback();
+            stall.close();
+        }
+        if (writer != null) {
+            writer.close();
+        }
+    }
+
+    /** A writer whose writes all go through its queue (a linger), 300 ms to commit; its chain's head row exists. */
+    void writer(int queueCapacity) {
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(CHAIN), queueCapacity,
+                32, Duration.ofMillis(1), Duration.ofMillis(300));
+        writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null);
+    }
+
+    void stallTheStore() throws Exception {
+        stall = db.dataSource().getConnection();
+        stall.setAutoCommit(false);
+        try (PreparedStatement ps = stall.prepareStatement(
+                "SELECT 1 FROM evidence_chain_head WHERE chain_id = ? FOR UPDATE")) {
+            ps.setString(1, CHAIN);
+            ps.executeQuery().close();
+        }
+    }
+
+    void resume() throws Exception {
+        stall.rollback();
+        stall.close();
+    }
+
+    static Connection owner() throws Exception {
+        return java.sql.DriverManager.getConnection(db.embedded().jdbcUrl(), "postgres",
+                Files.readString(Database.ownerPasswordFile(dir.resolve("data"))).strip());
+    }
+
+    static String state(UUID id) throws Exception {
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
+                "SELECT state FROM evidence_record WHERE id = ?")) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    static Throwable failure(CompletableFuture<Void> f) {
+        try {
+            f.join();
+            return null;
+        } catch (CompletionException e) {
+            return e.getCause();
+        }
+    }
+
+    static void owner(String sql) throws Exception {
+        try (Connection c = owner(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /**
+     * Promise 2 under load: a stall fills the calls' queue (writes whose callers already gave up stay in it until the
+     * writer drains them). The open record taken into the stalled commit commits when the stall ends, and its late
+     * completion is submitted from inside that commit's completion, while the queue is still full: it is refused
+     * ("evidence queue full", ignored by OpenEvidenceProcessor.closeRefused), and the record stays open, said to be
+     * forwarded, for a call that was refused with 503 and never forwarded.
+     */
+    @Test
+    void should_complete_a_late_open_record_even_when_the_stall_filled_the_queue() throws Exception {
+        writer(2);
+        stallTheStore();
+        OpenEvidenceProcessor open = new OpenEvidenceProcessor(new EvidenceAssembler(CHAIN), writer,
+                java.time.Clock.systemUTC(), "t");
+        EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{9});
+        Exchange call = new DefaultExchange(new DefaultCamelContext());
+        call.setProperty(Exchanges.EVIDENCE, r);
+        open.process(call); // taken into the stalled commit; the call gives up after 300 ms
+        assertThat(call.getException()).isInstanceOf(attest.http.GatewayException.class);
+        // two more calls arrive during the stall and give up too: their writes fill the queue (capacity 2)
+        CompletableFuture<Void> a = writer.commit(RequestSealedOnceTest.opened(new byte[]{10}), true, null);
+        CompletableFuture<Void> b = writer.commit(RequestSealedOnceTest.opened(new byte[]{11}), true, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> a.isDone() && b.isDone());
+        assertThat(writer.callsWaiting()).isEqualTo(2);
+
+        resume(); // the open record commits after all
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.getId() != null && state(r.getId()) != null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> writer.callsWaiting() == 0);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(r.getId()))
+                .as("the refused call's open record, committed late: completed as the call ended").isEqualTo("terminal"));
+    }
+
+    /**
+     * Promise 3: a commit made in place that its caller gave up (the network timeout of the commit timeout) is
+     * aborted by PostgreSQL only once the server polls for the client (client_connection_check_interval, 1 s). A
+     * stall that ends in that second lets the pipelined implicit transaction run to its end and commit: the call
+     * was refused with 503, and its record says open and forwarded.
+     */
+    @Test
+    void should_never_commit_an_in_place_write_given_up_when_the_stall_ends_just_after() throws Exception {
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(CHAIN), 100, 32,
+                Duration.ZERO, Duration.ofMillis(300));
+        writer.insert(RequestSealedOnceTest.opened(new byte[]{12}), null); // the head is held: one-trip commits
+        stallTheStore();
+        EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{13});
+        CompletableFuture<Void> inPlace = writer.commit(r, true, null);
+        assertThat(inPlace).isDone(); // made in place, on this thread
+        assertThat(failure(inPlace)).isInstanceOf(EvidenceUnavailableException.class);
+        resume(); // the stall ends 300 ms into the statement: before the server's first poll for its client
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).untilAsserted(() -> assertThat(
+                state(r.getId())).as("a write its caller was told failed (and refused its call for)").isNull());
+    }
+
+    /**
+     * Health: every 42501 (insufficient_privilege) is taken for the append-only guard refusing one write, so a store
+     * that denies the gateway's role every insert (a grant lost in a migration, a role changed by hand) leaves
+     * {@code healthy()} true while every call's evidence fails, and splits every batch into single commits.
+     */
+    @Test
+    void should_not_be_healthy_while_the_store_denies_every_write() throws Exception {
+        writer(100);
+        assertThat(writer.healthy()).isTrue();
+        owner("REVOKE INSERT ON evidence_record FROM " + Database.APP_ROLE);
+        try {
+            CompletableFuture<Void> one = writer.submit(RequestSealedOnceTest.opened(new byte[]{14}), true, null);
+            CompletableFuture<Void> two = writer.submit(RequestSealedOnceTest.opened(new byte[]{15}), true, null);
+            await().atMost(Duration.ofSeconds(10)).until(() -> one.isDone() && two.isDone());
+            assertThat(failure(one)).isInstanceOf(EvidenceUnavailableException.class);
+            assertThat(failure(two)).isInstanceOf(EvidenceUnavailableException.class);
+            assertThat(writer.healthy()).as("every write fails: the store is not healthy for this gateway").isFalse();
+        } finally {
+            owner("GRANT INSERT ON evidence_record TO " + Database.APP_ROLE);
+        }
+    }
+
+    /**
+     * Promise 1's other side: a call that was forwarded and whose terminal write timed out in the queue (the answer
+     * withheld, 503) now has that write dropped; nobody completes its record, which stays open, said to be forwarded,
+     * while the instance lives (before the change the write committed late). The open record committed late is
+     * completed at once (8388056); the terminal dropped is not.
+     */
+    @Test
+    void should_complete_a_forwarded_call_whose_terminal_write_was_dropped() throws Exception {
+        writer(100);
+        EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{16});
+        writer.insert(r, null); // committed open: the upstream is called
+        stallTheStore();
+        CompletableFuture<Void> inFlight = writer.commit(RequestSealedOnceTest.opened(new byte[]{17}), true, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> writer.callsWaiting() == 0);
+        RecordEvidenceProcessor record = new RecordEvidenceProcessor(new EvidenceAssembler(CHAIN), writer, "t",
+                java.time.Clock.systemUTC());
+        Exchange call = new DefaultExchange(new DefaultCamelContext());
+        call.setProperty(Exchanges.EVIDENCE, r);
+        call.setProperty(Exchanges.EVIDENCE_WRITTEN, true);
+        call.getMessage().setBody(new byte[]{1, 2, 3});
+        record.process(call); // its terminal write queues behind the stall; the wait times out: 503, answer withheld
+        assertThat(call.getException()).isInstanceOf(EvidenceUnavailableException.class);
+
+        resume();
+        await().atMost(Duration.ofSeconds(10)).until(inFlight::isDone);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(r.getId()))
+                .as("a call that ended (503) has terminal evidence, not an open record said to be forwarded")
+                .isEqualTo("terminal"));
+    }
+}
