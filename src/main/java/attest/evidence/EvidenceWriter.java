@@ -528,14 +528,16 @@ public final class EvidenceWriter implements AutoCloseable {
     /**
      * Whether a failed commit was the store refusing one write's content rather than the store failing: an integrity
      * constraint (SQLSTATE class 23: a key it already holds), a record to update not found (AT002, migration V24), or
-     * the append-only guard refusing a change to a terminal record (42501).
+     * the append-only guard refusing a change to a terminal record (42501 with the guard's message: any other 42501 is
+     * a permission the gateway's role lacks, a store that refuses every write, not one write's rows).
      */
     static boolean refusedByTheStore(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof SQLException sql) {
                 for (SQLException x = sql; x != null; x = x.getNextException()) {
                     String state = x.getSQLState();
-                    if (state != null && (state.startsWith("23") || state.equals("AT002") || state.equals("42501"))) {
+                    if (state != null && (state.startsWith("23") || state.equals("AT002") || state.equals("42501")
+                            && x.getMessage() != null && x.getMessage().contains(APPEND_ONLY_GUARD))) {
                         return true;
                     }
                 }
@@ -585,6 +587,9 @@ public final class EvidenceWriter implements AutoCloseable {
         oneTrip.incrementAndGet();
         return true;
     }
+
+    /** How the append-only guards' refusals begin (migrations V4, V7, V8: raised as insufficient_privilege). */
+    private static final String APPEND_ONLY_GUARD = "evidence is append-only";
 
     /** The SQLSTATE of attest_advance_chain_head when the head is not where the writer holds it (migration V24). */
     private static final String HEAD_MOVED = "AT001";

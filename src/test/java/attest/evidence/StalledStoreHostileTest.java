@@ -183,6 +183,29 @@ class StalledStoreHostileTest {
         }
     }
 
+    /** The fix above keeps promise 4 for the guard itself: a change to a terminal record fails alone, not its batch. */
+    @Test
+    void should_still_fail_alone_a_write_the_append_only_guard_refuses() throws Exception {
+        writer(100);
+        EvidenceRecord done = RequestSealedOnceTest.opened(new byte[]{18});
+        RequestSealedOnceTest.answer(done, new byte[]{19});
+        writer.insert(done, null); // terminal
+        stallTheStore();
+        CompletableFuture<Void> inFlight = writer.submit(RequestSealedOnceTest.opened(new byte[]{20}), true, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> writer.callsWaiting() == 0);
+        done.setStatus(500);
+        CompletableFuture<Void> change = writer.submit(done, false, null); // the guard refuses it (42501)
+        EvidenceRecord other = RequestSealedOnceTest.opened(new byte[]{21});
+        CompletableFuture<Void> innocent = writer.submit(other, true, null);
+        resume();
+        inFlight.get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> change.isDone() && innocent.isDone());
+        assertThat(failure(change)).isInstanceOf(EvidenceUnavailableException.class);
+        assertThat(failure(innocent)).isNull();
+        assertThat(state(other.getId())).isEqualTo("open");
+        assertThat(writer.healthy()).isTrue();
+    }
+
     /**
      * Promise 1's other side: a call that was forwarded and whose terminal write timed out in the queue (the answer
      * withheld, 503) now has that write dropped; nobody completes its record, which stays open, said to be forwarded,
