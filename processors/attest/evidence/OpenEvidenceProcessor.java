@@ -73,7 +73,8 @@ public class OpenEvidenceProcessor extends AsyncProcessorSupport {
         late.setStatus(503);
         late.setErrorCode(attest.http.Outcomes.EVIDENCE_UNAVAILABLE);
         late.terminate(attest.http.Outcomes.ABORTED, clock.instant());
-        writer.submit(late, false, EvidenceEvents.terminal(late, topic, clock.instant()));
+        // never refused for a full queue: this runs as a stall ends, the queue maybe still full of what it held
+        writer.submitLate(late, false, EvidenceEvents.terminal(late, topic, clock.instant()));
     }
 
     private static void opened(Exchange exchange, EvidenceRecord r, Throwable err) {

@@ -23,6 +23,8 @@ final class EvidenceLanes<T> {
     private final BlockingQueue<T> refusals;
     private final int maxRefusalsPerBatch;
     private final Semaphore work = new Semaphore(0);
+    /** Calls that must not be refused for room (past the calls' capacity), taken first. */
+    private final java.util.Queue<T> overflow = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     EvidenceLanes(int callCapacity, int refusalCapacity, int maxRefusalsPerBatch) {
         this.calls = new ArrayBlockingQueue<>(callCapacity);
@@ -32,6 +34,14 @@ final class EvidenceLanes<T> {
 
     boolean offerCall(T t) {
         return signal(calls.offer(t));
+    }
+
+    /** Queues a call even when the calls' lane is full (a late completion: at most one per write committed late). */
+    void forceCall(T t) {
+        if (!calls.offer(t)) {
+            overflow.add(t);
+        }
+        work.release();
     }
 
     boolean offerRefusal(T t) {
@@ -69,8 +79,11 @@ final class EvidenceLanes<T> {
 
     /** The next batch: waiting calls first (up to {@code max}), then refusals in what is left (capped). */
     List<T> takeBatch(int max) {
-        List<T> batch = new ArrayList<>(Math.min(max, calls.size() + refusals.size()));
-        calls.drainTo(batch, max);
+        List<T> batch = new ArrayList<>(Math.min(max, calls.size() + refusals.size() + overflow.size()));
+        for (T t; batch.size() < max && (t = overflow.poll()) != null; ) {
+            batch.add(t);
+        }
+        calls.drainTo(batch, max - batch.size());
         int room = Math.min(max - batch.size(), maxRefusalsPerBatch);
         if (room > 0) {
             refusals.drainTo(batch, room);
@@ -86,19 +99,22 @@ final class EvidenceLanes<T> {
     }
 
     boolean isEmpty() {
-        return calls.isEmpty() && refusals.isEmpty();
+        return calls.isEmpty() && refusals.isEmpty() && overflow.isEmpty();
     }
 
     /** Everything still queued (at shutdown), calls first. */
     List<T> drainAll() {
         List<T> all = new ArrayList<>();
+        for (T t; (t = overflow.poll()) != null; ) {
+            all.add(t);
+        }
         calls.drainTo(all);
         refusals.drainTo(all);
         return all;
     }
 
     int callsWaiting() {
-        return calls.size();
+        return calls.size() + overflow.size();
     }
 
     int refusalsWaiting() {

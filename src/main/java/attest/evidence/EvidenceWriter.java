@@ -172,6 +172,17 @@ public final class EvidenceWriter implements AutoCloseable {
     }
 
     /**
+     * {@link #submit(EvidenceRecord, boolean, OutboxEvent)} for a write that must not be refused for room: the
+     * completion of a record committed after its call was refused (the {@code committedLate} of
+     * {@link #commit(EvidenceRecord, boolean, OutboxEvent, Runnable)}), submitted when a stall ends, while the queue
+     * may still be full of the writes the stall held. Past the queue's capacity if need be (there are at most as many
+     * as writes committed late).
+     */
+    public CompletableFuture<Void> submitLate(EvidenceRecord record, boolean insert, OutboxEvent event) {
+        return submit(record, insert, event, false, null, true);
+    }
+
+    /**
      * Queues the terminal record of a refused request in the refusal lane; nobody waits for it. When the lane
      * is full the returned future fails at once (the caller counts the refusal instead).
      */
@@ -193,6 +204,12 @@ public final class EvidenceWriter implements AutoCloseable {
     /** @param queued when not null, gets the write if it was queued (not committed or refused at once) */
     private CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event, boolean refusal,
                                            Write[] queued) {
+        return submit(record, insert, event, refusal, queued, false);
+    }
+
+    /** @param always past the calls' capacity if need be ({@link #submitLate}) */
+    private CompletableFuture<Void> submit(EvidenceRecord record, boolean insert, OutboxEvent event, boolean refusal,
+                                           Write[] queued, boolean always) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (!running) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
@@ -225,10 +242,13 @@ public final class EvidenceWriter implements AutoCloseable {
             record.sealedRequest(stored);
             return ok;
         });
-        if (!refusal && committedInPlace(w)) {
+        // a late completion is never committed in place: it may run on whatever thread completed a future
+        if (!refusal && !always && committedInPlace(w)) {
             return remembered;
         }
-        if (refusal ? !lanes.offerRefusal(w) : !lanes.offerCall(w)) {
+        if (always && !refusal) {
+            lanes.forceCall(w);
+        } else if (refusal ? !lanes.offerRefusal(w) : !lanes.offerCall(w)) {
             done.completeExceptionally(new EvidenceUnavailableException(refusal ? "evidence refusal lane full"
                     : "evidence queue full"));
         } else if (queued != null) {
