@@ -65,11 +65,15 @@ class StalledStoreHostileTest {
     }
 
     void stallTheStore() throws Exception {
+        stallTheStore(CHAIN);
+    }
+
+    void stallTheStore(String chain) throws Exception {
         stall = db.dataSource().getConnection();
         stall.setAutoCommit(false);
         try (PreparedStatement ps = stall.prepareStatement(
                 "SELECT 1 FROM evidence_chain_head WHERE chain_id = ? FOR UPDATE")) {
-            ps.setString(1, CHAIN);
+            ps.setString(1, chain);
             ps.executeQuery().close();
         }
     }
@@ -234,5 +238,169 @@ class StalledStoreHostileTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(r.getId()))
                 .as("a call that ended (503) has terminal evidence, not an open record said to be forwarded")
                 .isEqualTo("terminal"));
+    }
+
+    /**
+     * Promise 5 under a store that stalls and comes back several times while four callers commit open and terminal
+     * records (in place and queued, some timing out while queued, some while being committed, some committed late and
+     * completed by a late completion), with duplicate keys thrown in (isolation), and refusals in their lane. Then:
+     * every write its caller was told committed is committed; no record has two entries of one kind; every record's
+     * entries match its state; the chain's positions are contiguous up to its head; the writer still commits.
+     */
+    @Test
+    void should_keep_the_chain_and_the_callers_right_through_stalls() throws Exception {
+        throughStalls("stalled-hostile-fuzz", Duration.ZERO);
+    }
+
+    /** The same, every write queued (a linger: none in place): a given-up write is committed only if completed late. */
+    @Test
+    void should_keep_the_chain_and_the_callers_right_through_stalls_all_queued() throws Exception {
+        throughStalls("stalled-hostile-fuzz-queued", Duration.ofMillis(1));
+    }
+
+    void throughStalls(String chain, Duration linger) throws Exception {
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(chain), 50, 8,
+                linger, Duration.ofMillis(250));
+        java.util.Set<UUID> givenUp = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.Set<UUID> lateRan = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null); // the head row exists
+        java.util.Map<UUID, String> toldCommitted = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.Set<UUID> all = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong twinsCommitted = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong ops = new java.util.concurrent.atomic.AtomicLong();
+        java.util.List<Thread> callers = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int seed = t;
+            Thread th = new Thread(() -> {
+                java.util.Random rnd = new java.util.Random(seed);
+                UUID last = null;
+                while (!stop.get()) {
+                    ops.incrementAndGet();
+                    EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{(byte) rnd.nextInt()});
+                    if (last != null && rnd.nextInt(6) == 0) {
+                        r.setId(last); // a key the store holds: refused, alone
+                        if (failure(writer.commit(r, true, null)) == null) {
+                            twinsCommitted.incrementAndGet();
+                        }
+                        continue;
+                    }
+                    if (rnd.nextInt(5) == 0) {
+                        EvidenceRecord refused = RequestSealedOnceTest.opened(new byte[]{2});
+                        refused.setForwardedAt(null);
+                        refused.terminate("denied", RequestSealedOnceTest.CLOCK.instant());
+                        all.add(refused.getId());
+                        writer.submitRefusal(refused, null);
+                    }
+                    all.add(r.getId());
+                    EvidenceRecord open = r;
+                    Throwable err = failure(writer.commit(r, true, null, () -> {
+                        lateRan.add(open.getId());
+                        EvidenceRecord late = open.snapshot();
+                        late.setForwardedAt(null);
+                        late.setStatus(503);
+                        late.terminate("aborted", RequestSealedOnceTest.CLOCK.instant());
+                        writer.submitLate(late, false, null);
+                    }));
+                    if (err != null) {
+                        givenUp.add(r.getId());
+                        continue;
+                    }
+                    toldCommitted.put(r.getId(), "open");
+                    last = r.getId();
+                    RequestSealedOnceTest.answer(r, new byte[]{3});
+                    if (failure(writer.commit(r, false, null)) == null) {
+                        toldCommitted.put(r.getId(), "terminal");
+                    }
+                }
+            }, "hostile-caller-" + t);
+            callers.add(th);
+            th.start();
+        }
+        for (int k = 0; k < 5; k++) {
+            await().pollDelay(Duration.ofMillis(150)).atMost(Duration.ofSeconds(1)).until(() -> true);
+            stallTheStore(chain);
+            await().pollDelay(Duration.ofMillis(200 + 100 * k)).atMost(Duration.ofSeconds(2)).until(() -> true);
+            resume();
+        }
+        await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1)).until(() -> true);
+        stop.set(true);
+        for (Thread th : callers) {
+            th.join(10_000);
+            assertThat(th.isAlive()).as("a caller stuck").isFalse();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> writer.callsWaiting() == 0 && writer.refusalsWaiting() == 0);
+        EvidenceRecord after = RequestSealedOnceTest.opened(new byte[]{4});
+        writer.insert(after, null); // the writer lives
+        assertThat(twinsCommitted.get()).as("a duplicate key said to be committed").isZero();
+        try (Connection c = owner()) {
+            for (var e : toldCommitted.entrySet()) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT state FROM evidence_record WHERE id = ?")) {
+                    ps.setObject(1, e.getKey());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        assertThat(rs.next()).as("told committed: " + e).isTrue();
+                        if (e.getValue().equals("terminal")) {
+                            assertThat(rs.getString(1)).as("told committed: " + e).isEqualTo("terminal");
+                        }
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*), coalesce(min(position), 0), "
+                    + "coalesce(max(position), 0), (SELECT size FROM evidence_chain_head WHERE chain_id = ?) "
+                    + "FROM evidence_chain WHERE chain_id = ?")) {
+                ps.setString(1, chain);
+                ps.setString(2, chain);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getLong(2)).isEqualTo(1);
+                    assertThat(rs.getLong(3)).as("positions contiguous").isEqualTo(rs.getLong(1));
+                    assertThat(rs.getLong(4)).as("the head's size").isEqualTo(rs.getLong(1));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT subject_id, kind, count(*) FROM evidence_chain "
+                    + "WHERE chain_id = ? GROUP BY subject_id, kind HAVING count(*) > 1")) {
+                ps.setString(1, chain);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).as("a record with two entries of one kind").isFalse();
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT r.id, r.state, "
+                    + "(SELECT count(*) FROM evidence_chain e WHERE e.chain_id = ? AND e.subject_id = r.id "
+                    + " AND e.kind = 'call.open'), "
+                    + "(SELECT count(*) FROM evidence_chain e WHERE e.chain_id = ? AND e.subject_id = r.id "
+                    + " AND e.kind = 'call.terminal') FROM evidence_record r WHERE r.id = ANY (?)")) {
+                ps.setString(1, chain);
+                ps.setString(2, chain);
+                ps.setArray(3, c.createArrayOf("uuid", all.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String state = rs.getString(2);
+                        long opens = rs.getLong(3);
+                        long terminals = rs.getLong(4);
+                        if ("open".equals(state)) {
+                            assertThat(opens).as("open record " + rs.getObject(1)).isEqualTo(1);
+                            assertThat(terminals).as("open record " + rs.getObject(1)).isZero();
+                        } else {
+                            assertThat(terminals).as("terminal record " + rs.getObject(1)).isEqualTo(1);
+                        }
+                    }
+                }
+            }
+        }
+        if (!linger.isZero()) {
+            for (UUID id : givenUp) {
+                if (!lateRan.contains(id)) {
+                    assertThat(state(id)).as("an open write whose caller was refused, committed, never completed: " + id)
+                            .isNull();
+                }
+            }
+        }
+        for (UUID id : lateRan) {
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(id))
+                    .as("an open record committed late, completed: " + id).isEqualTo("terminal"));
+        }
+        System.out.printf("%s: %d ops, %d told committed, %d given up, %d completed late%n", chain, ops.get(),
+                toldCommitted.size(), givenUp.size(), lateRan.size());
+        assertThat(ops.get()).isGreaterThan(20);
     }
 }
