@@ -492,7 +492,7 @@ public final class EvidenceWriter implements AutoCloseable {
                                 w.summary().chainBody())
                         : w.entry().at(now));
             }
-            if (!inOneTrip(c, batch, entries)) {
+            if (!inOneTrip(c, batch, entries, inPlace)) {
                 c.setAutoCommit(false);
                 write(c, batch);
                 appender.append(c, entries);
@@ -576,8 +576,8 @@ public final class EvidenceWriter implements AutoCloseable {
      *
      * @return false when the batch is to be written the long way (larger batch, no head held, or head moved)
      */
-    private boolean inOneTrip(Connection c, List<Write> batch, List<attest.evidence.chain.EvidenceChain.Entry> entries)
-            throws SQLException {
+    private boolean inOneTrip(Connection c, List<Write> batch, List<attest.evidence.chain.EvidenceChain.Entry> entries,
+                              boolean inPlace) throws SQLException {
         if (batch.size() != 1 || batch.get(0).summary() != null) {
             return false;
         }
@@ -586,11 +586,19 @@ public final class EvidenceWriter implements AutoCloseable {
             return false;
         }
         Write w = batch.get(0);
-        String sql = (w.insert() ? EvidenceRows.INSERT_RECORD : EvidenceRows.updateOne(w.record()))
+        // in place, the caller gives up after the commit timeout (the network timeout): the store gives up first, so
+        // that a pipeline its caller gave up is never committed when a stall ends before the server polls for the
+        // client (client_connection_check_interval); for this implicit transaction only
+        String sql = (inPlace ? "SELECT set_config('statement_timeout', ?, true); " : "")
+                + (w.insert() ? EvidenceRows.INSERT_RECORD : EvidenceRows.updateOne(w.record()))
                 + (w.event() != null ? "; " + EvidenceRows.INSERT_OUTBOX : "") + "; " + pipelined.sql();
         c.setAutoCommit(true);
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            int i = w.insert() ? EvidenceRows.bindInsert(c, ps, 1, w.record()) : EvidenceRows.bindUpdate(c, ps, 1, w.record());
+            int i = 1;
+            if (inPlace) {
+                ps.setString(i++, Math.max(1, commitTimeout.toMillis() * 3 / 4) + "ms");
+            }
+            i = w.insert() ? EvidenceRows.bindInsert(c, ps, i, w.record()) : EvidenceRows.bindUpdate(c, ps, i, w.record());
             if (w.event() != null) {
                 i = EvidenceRows.bindEvent(ps, i, w.event());
             }

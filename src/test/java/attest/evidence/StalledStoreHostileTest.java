@@ -165,6 +165,33 @@ class StalledStoreHostileTest {
                 state(r.getId())).as("a write its caller was told failed (and refused its call for)").isNull());
     }
 
+    /** The store's own bound on an in-place commit lasts for that commit only: the pool's sessions keep theirs. */
+    @Test
+    void should_leave_the_pools_sessions_unbounded_after_in_place_commits() throws Exception {
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(CHAIN), 100, 32,
+                Duration.ZERO, Duration.ofMillis(300));
+        for (int i = 0; i < 5; i++) {
+            assertThat(failure(writer.commit(RequestSealedOnceTest.opened(new byte[]{22}), true, null))).isNull();
+        }
+        assertThat(writer.commitsInOneTrip()).isPositive();
+        java.util.List<Connection> all = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) {
+                all.add(db.dataSource().getConnection());
+            }
+            for (Connection c : all) {
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW statement_timeout")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("0");
+                }
+            }
+        } finally {
+            for (Connection c : all) {
+                c.close();
+            }
+        }
+    }
+
     /**
      * Health: every 42501 (insufficient_privilege) is taken for the append-only guard refusing one write, so a store
      * that denies the gateway's role every insert (a grant lost in a migration, a role changed by hand) leaves
