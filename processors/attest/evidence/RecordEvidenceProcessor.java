@@ -126,7 +126,19 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         byte[] delivered = exchange.getMessage().getBody(byte[].class);
         assembler.finish(r, exchange, delivered, clock.instant());
         String[] trace = attest.ops.CallLogContext.trace(exchange);
-        return new Terminal(writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant())), r, trace);
+        // a store that stalls can drop this write, still queued when the wait timed out (503, the answer withheld):
+        // a forwarded call's record, committed open, is then completed as the call ended, never left open
+        return new Terminal(writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()), null,
+                written ? () -> closeWithheld(r) : null), r, trace);
+    }
+
+    /** The record of a forwarded call whose answer was withheld (503) because its terminal write was dropped. */
+    private void closeWithheld(EvidenceRecord r) {
+        EvidenceRecord late = r.snapshot();
+        late.setStatus(503);
+        late.setErrorCode(Outcomes.EVIDENCE_UNAVAILABLE);
+        late.terminate(Outcomes.ABORTED, clock.instant());
+        writer.submitLate(late, false, EvidenceEvents.terminal(late, topic, clock.instant()));
     }
 
     /**

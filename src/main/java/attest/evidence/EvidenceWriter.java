@@ -137,6 +137,16 @@ public final class EvidenceWriter implements AutoCloseable {
      */
     public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event,
                                           Runnable committedLate) {
+        return commit(record, insert, event, committedLate, null);
+    }
+
+    /**
+     * {@link #commit(EvidenceRecord, boolean, OutboxEvent, Runnable)}; and {@code dropped} runs when the caller's wait
+     * timed out while the write was still queued, before the caller is told: the write is then never committed, and
+     * the caller, who refuses its call, completes the record as it ended (it must only queue, {@link #submitLate}).
+     */
+    public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event,
+                                          Runnable committedLate, Runnable dropped) {
         CompletableFuture<Void> outcome = new CompletableFuture<>();
         Write[] queued = new Write[1];
         CompletableFuture<Void> committed = submit(record, insert, event, false, queued);
@@ -149,6 +159,13 @@ public final class EvidenceWriter implements AutoCloseable {
                             // call's own terminal insert would fail every other write of its batch)
                             queued[0].done().completeExceptionally(
                                     new EvidenceUnavailableException("evidence commit timed out"));
+                            if (dropped != null) {
+                                try {
+                                    dropped.run();
+                                } catch (RuntimeException e) {
+                                    LOG.warn("completing a dropped write's record failed: {}", rootMessage(e));
+                                }
+                            }
                         } else if (committedLate != null) {
                             committed.thenRun(committedLate);
                         }

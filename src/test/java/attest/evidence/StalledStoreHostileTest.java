@@ -265,6 +265,20 @@ class StalledStoreHostileTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(r.getId()))
                 .as("a call that ended (503) has terminal evidence, not an open record said to be forwarded")
                 .isEqualTo("terminal"));
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement("SELECT outcome, status, error_code, "
+                + "(SELECT count(*) FROM evidence_chain e WHERE e.subject_id = r.id AND e.kind = 'call.terminal'), "
+                + "(SELECT count(*) FROM evidence_outbox o WHERE o.event_key = r.id::text) "
+                + "FROM evidence_record r WHERE id = ?")) {
+            ps.setObject(1, r.getId());
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("aborted");
+                assertThat(rs.getInt(2)).as("the caller's answer").isEqualTo(503);
+                assertThat(rs.getString(3)).isEqualTo("evidence_unavailable");
+                assertThat(rs.getLong(4)).as("one terminal chain entry").isEqualTo(1);
+                assertThat(rs.getLong(5)).as("its terminal event").isEqualTo(1);
+            }
+        }
     }
 
     /**
