@@ -282,6 +282,35 @@ class StalledStoreHostileTest {
     }
 
     /**
+     * Promise 1 holds for {@link EvidenceWriter#commit} only: {@link EvidenceWriter#insert} and {@link EvidenceWriter#update}
+     * (HoldCallProcessor's held record, CloseHeldCallProcessor, CrashRecovery) wait on the write's own future and
+     * leave it queued when the wait times out, so it is committed after its caller was told it failed: a held call
+     * refused with 503 whose held record (naming an approval that was never stored) appears when the stall ends.
+     * docs/evidence.md says a call's write that is still queued when its wait times out is dropped.
+     */
+    @Test
+    void should_never_commit_a_held_record_whose_insert_timed_out_while_queued() throws Exception {
+        writer(100);
+        stallTheStore();
+        CompletableFuture<Void> inFlight = writer.commit(RequestSealedOnceTest.opened(new byte[]{23}), true, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> writer.callsWaiting() == 0);
+        EvidenceRecord held = RequestSealedOnceTest.opened(new byte[]{24});
+        held.setForwardedAt(null);
+        held.setApprovalId(UUID.randomUUID());
+        Throwable refused = null;
+        try {
+            writer.insert(held, null); // as HoldCallProcessor: refused with 503 when this throws
+        } catch (EvidenceUnavailableException e) {
+            refused = e;
+        }
+        assertThat(refused).as("the held call refused for the wait").isNotNull();
+        resume();
+        await().atMost(Duration.ofSeconds(10)).until(inFlight::isDone);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).untilAsserted(() -> assertThat(
+                state(held.getId())).as("a write its caller was told failed, still queued when it gave up").isNull());
+    }
+
+    /**
      * Promise 5 under a store that stalls and comes back several times while four callers commit open and terminal
      * records (in place and queued, some timing out while queued, some while being committed, some committed late and
      * completed by a late completion), with duplicate keys thrown in (isolation), and refusals in their lane. Then:
