@@ -111,14 +111,17 @@ public final class EvidenceWriter implements AutoCloseable {
         return this;
     }
 
-    /** Inserts a record (and its event), waiting for the commit. */
+    /**
+     * Inserts a record (and its event), waiting for the commit; as {@link #commit}, a write still queued when the wait
+     * times out is dropped, never committed after its caller was told it failed.
+     */
     public void insert(EvidenceRecord record, OutboxEvent event) {
-        await(submit(record, true, event));
+        await(commit(record, true, event));
     }
 
-    /** Updates a record (and adds its event), waiting for the commit. */
+    /** Updates a record (and adds its event), waiting for the commit; as {@link #insert}. */
     public void update(EvidenceRecord record, OutboxEvent event) {
-        await(submit(record, false, event));
+        await(commit(record, false, event));
     }
 
     /**
@@ -306,14 +309,13 @@ public final class EvidenceWriter implements AutoCloseable {
         return io.netty.util.internal.ThreadExecutorMap.currentExecutor() instanceof io.netty.channel.EventLoop;
     }
 
+    /** Waits for the outcome of {@link #commit}, which is bounded by the commit timeout itself (no second timer). */
     private void await(CompletableFuture<Void> done) {
         try {
-            done.get(commitTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            done.get();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof EvidenceUnavailableException eu ? eu
                     : new EvidenceUnavailableException("evidence commit failed");
-        } catch (TimeoutException e) {
-            throw new EvidenceUnavailableException("evidence commit timed out");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EvidenceUnavailableException("interrupted while committing evidence");
