@@ -169,68 +169,89 @@ public class EvidenceRecord {
     }
 
     /** A copy for the writer, so that the request thread may go on changing its own. */
+    /**
+     * A copy for the writer, so that the request thread may go on changing its own. Its text has no NUL character
+     * (U+0000, which a caller can send in a JSON string, a model name say, and which PostgreSQL refuses in text):
+     * each is written as U+FFFD, in the row and in its chain entry alike, so that the call's evidence is kept.
+     */
     public EvidenceRecord snapshot() {
         EvidenceRecord c = new EvidenceRecord();
         c.id = id;
-        c.requestId = requestId;
+        c.requestId = text(requestId);
         c.approvalId = approvalId;
-        c.payloadKeyId = payloadKeyId;
+        c.payloadKeyId = text(payloadKeyId);
         c.keyId = keyId;
-        c.usageStatus = usageStatus;
+        c.usageStatus = text(usageStatus);
         c.promptTokens = promptTokens;
         c.completionTokens = completionTokens;
         c.totalTokens = totalTokens;
         c.cachedTokens = cachedTokens;
         c.reasoningTokens = reasoningTokens;
         c.estimatedTokens = estimatedTokens;
-        c.streamTimings = streamTimings;
-        c.forwardedSha256 = forwardedSha256;
-        c.correlationId = correlationId;
+        c.streamTimings = text(streamTimings);
+        c.forwardedSha256 = text(forwardedSha256);
+        c.correlationId = text(correlationId);
         c.rawResponseBody = rawResponseBody;
         c.payloadPurged = payloadPurged;
-        c.instanceId = instanceId;
-        c.state = state;
-        c.outcome = outcome;
+        c.instanceId = text(instanceId);
+        c.state = text(state);
+        c.outcome = text(outcome);
         c.receivedAt = receivedAt;
         c.forwardedAt = forwardedAt;
         c.firstByteAt = firstByteAt;
         c.completedAt = completedAt;
         c.durationMs = durationMs;
-        c.sourceAddress = sourceAddress;
-        c.subject = subject;
-        c.username = username;
-        c.principalType = principalType;
-        c.clientId = clientId;
-        c.realmRoles = realmRoles == null ? null : realmRoles.clone();
-        c.groups = groups == null ? null : groups.clone();
-        c.tokenId = tokenId;
-        c.issuer = issuer;
-        c.authError = authError;
-        c.method = method;
-        c.path = path;
-        c.upstream = upstream;
-        c.model = model;
+        c.sourceAddress = text(sourceAddress);
+        c.subject = text(subject);
+        c.username = text(username);
+        c.principalType = text(principalType);
+        c.clientId = text(clientId);
+        c.realmRoles = texts(realmRoles);
+        c.groups = texts(groups);
+        c.tokenId = text(tokenId);
+        c.issuer = text(issuer);
+        c.authError = text(authError);
+        c.method = text(method);
+        c.path = text(path);
+        c.upstream = text(upstream);
+        c.model = text(model);
         c.streamed = streamed;
-        c.decision = decision;
-        c.ruleId = ruleId;
-        c.rulesVersion = rulesVersion;
-        c.reason = reason;
+        c.decision = text(decision);
+        c.ruleId = text(ruleId);
+        c.rulesVersion = text(rulesVersion);
+        c.reason = text(reason);
         c.status = status;
         c.upstreamStatus = upstreamStatus;
-        c.errorCode = errorCode;
+        c.errorCode = text(errorCode);
         c.requestBody = requestBody;
         c.requestSize = requestSize;
-        c.requestSha256 = requestSha256;
+        c.requestSha256 = text(requestSha256);
         c.responseBody = responseBody;
         c.responseSize = responseSize;
-        c.responseSha256 = responseSha256;
+        c.responseSha256 = text(responseSha256);
         c.responseTruncated = responseTruncated;
-        c.maskingRuleSet = maskingRuleSet;
+        c.maskingRuleSet = text(maskingRuleSet);
         c.maskingExempt = maskingExempt;
-        c.maskingReport = maskingReport;
+        c.maskingReport = text(maskingReport);
         c.rawResponseSize = rawResponseSize;
-        c.rawResponseSha256 = rawResponseSha256;
+        c.rawResponseSha256 = text(rawResponseSha256);
         c.sealedRequest = sealedRequest;
+        return c;
+    }
+
+    /** The text without NUL characters (U+0000 becomes U+FFFD). */
+    static String text(String s) {
+        return s == null || s.indexOf('\0') < 0 ? s : s.replace('\0', '\uFFFD');
+    }
+
+    private static String[] texts(String[] a) {
+        if (a == null) {
+            return null;
+        }
+        String[] c = a.clone();
+        for (int i = 0; i < c.length; i++) {
+            c[i] = text(c[i]);
+        }
         return c;
     }
 

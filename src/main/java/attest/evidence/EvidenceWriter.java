@@ -566,7 +566,8 @@ public final class EvidenceWriter implements AutoCloseable {
 
     /**
      * Whether a failed commit was the store refusing one write's content rather than the store failing: an integrity
-     * constraint (SQLSTATE class 23: a key it already holds), a record to update not found (AT002, migration V24), or
+     * constraint (SQLSTATE class 23: a key it already holds), a value it cannot take (class 22: a data exception, such as
+     * a character its encoding has no place for), a record to update not found (AT002, migration V24), or
      * the append-only guard refusing a change to a terminal record (42501 with the guard's message: any other 42501 is
      * a permission the gateway's role lacks, a store that refuses every write, not one write's rows).
      */
@@ -575,7 +576,8 @@ public final class EvidenceWriter implements AutoCloseable {
             if (t instanceof SQLException sql) {
                 for (SQLException x = sql; x != null; x = x.getNextException()) {
                     String state = x.getSQLState();
-                    if (state != null && (state.startsWith("23") || state.equals("AT002") || state.equals("42501")
+                    if (state != null && (state.startsWith("23") || state.startsWith("22") || state.equals("AT002")
+                            || state.equals("42501")
                             && x.getMessage() != null && x.getMessage().contains(APPEND_ONLY_GUARD))) {
                         return true;
                     }
