@@ -495,9 +495,11 @@ public final class EvidenceWriter implements AutoCloseable {
      *                store fails this call in that time, as a queued call's wait would, instead of holding its
      *                thread for the driver's socket timeout)
      */
-    private void commit(List<Write> batch, boolean inPlace) {
+    /** @return false when the store failed (down, unreachable), true when it committed or refused only some rows */
+    private boolean commit(List<Write> batch, boolean inPlace) {
         Connection c = null;
         boolean isolate = false;
+        boolean failed = false;
         try {
             c = dataSource.getConnection();
             if (inPlace) {
@@ -543,6 +545,7 @@ public final class EvidenceWriter implements AutoCloseable {
                 isolate = true;
             } else {
                 healthy = healthy && refused; // a write the store refused says nothing of the store's health
+                failed = !refused;
                 LOG.warn("evidence commit of {} writes failed: {}", batch.size(), rootMessage(e));
                 for (Write w : batch) {
                     w.done().completeExceptionally(new EvidenceUnavailableException("evidence store unavailable"));
@@ -558,10 +561,17 @@ public final class EvidenceWriter implements AutoCloseable {
             }
         }
         if (isolate) {
-            for (Write w : batch) {
-                commit(List.of(w), inPlace);
+            for (int i = 0; i < batch.size(); i++) {
+                if (!commit(List.of(batch.get(i)), inPlace)) {
+                    // the store itself failed meanwhile: the rest fail now, rather than each waiting for a connection
+                    for (Write w : batch.subList(i + 1, batch.size())) {
+                        w.done().completeExceptionally(new EvidenceUnavailableException("evidence store unavailable"));
+                    }
+                    break;
+                }
             }
         }
+        return !failed;
     }
 
     /**
