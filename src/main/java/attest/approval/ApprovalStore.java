@@ -161,30 +161,31 @@ public final class ApprovalStore {
                 }
             }
             String keyId = cipher == null ? null : cipher.currentKeyId();
+            // text a caller controls (the prompt's preview, the URI) may hold a NUL, which PostgreSQL refuses in text
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_request (" + COLUMNS
                     + ", instance_id, payload_key_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
                 int i = 1;
                 ps.setObject(i++, a.id());
                 ps.setObject(i++, a.evidenceId());
-                ps.setString(i++, a.requestId());
-                ps.setString(i++, a.state());
-                ps.setString(i++, a.requesterSubject());
-                ps.setString(i++, a.requesterUsername());
-                ps.setString(i++, a.identityJson());
-                ps.setString(i++, a.upstream());
-                ps.setString(i++, a.targetPath());
-                ps.setString(i++, a.method());
-                ps.setString(i++, a.requestUri());
-                ps.setString(i++, a.requestHeaders());
+                ps.setString(i++, attest.text.NulFree.of(a.requestId()));
+                ps.setString(i++, attest.text.NulFree.of(a.state()));
+                ps.setString(i++, attest.text.NulFree.of(a.requesterSubject()));
+                ps.setString(i++, attest.text.NulFree.of(a.requesterUsername()));
+                ps.setString(i++, attest.text.NulFree.of(a.identityJson()));
+                ps.setString(i++, attest.text.NulFree.of(a.upstream()));
+                ps.setString(i++, attest.text.NulFree.of(a.targetPath()));
+                ps.setString(i++, attest.text.NulFree.of(a.method()));
+                ps.setString(i++, attest.text.NulFree.of(a.requestUri()));
+                ps.setString(i++, attest.text.NulFree.of(a.requestHeaders()));
                 ps.setBytes(i++, seal(a.requestBody(), keyId, a.id(), "held"));
-                ps.setString(i++, a.requestSha256());
-                ps.setString(i++, a.factsJson());
-                ps.setString(i++, a.ruleId());
-                ps.setString(i++, a.reason());
-                ps.setString(i++, a.approverRole());
-                ps.setString(i++, a.approverGroup());
+                ps.setString(i++, attest.text.NulFree.of(a.requestSha256()));
+                ps.setString(i++, attest.text.NulFree.of(a.factsJson()));
+                ps.setString(i++, attest.text.NulFree.of(a.ruleId()));
+                ps.setString(i++, attest.text.NulFree.of(a.reason()));
+                ps.setString(i++, attest.text.NulFree.of(a.approverRole()));
+                ps.setString(i++, attest.text.NulFree.of(a.approverGroup()));
                 ps.setInt(i++, a.approvalsRequired());
-                ps.setString(i++, a.preview());
+                ps.setString(i++, attest.text.NulFree.of(a.preview()));
                 ps.setTimestamp(i++, Timestamp.from(a.createdAt()));
                 ps.setTimestamp(i++, Timestamp.from(a.expiresAt()));
                 ps.setTimestamp(i++, null);

@@ -241,7 +241,7 @@ public class EvidenceRecord {
 
     /** The text without NUL characters (U+0000 becomes U+FFFD). */
     static String text(String s) {
-        return s == null || s.indexOf('\0') < 0 ? s : s.replace('\0', '\uFFFD');
+        return attest.text.NulFree.of(s);
     }
 
     private static String[] texts(String[] a) {

@@ -82,6 +82,36 @@ class HostileTextEvidenceTest {
         }
     }
 
+    @Test
+    void should_hold_a_call_whose_prompt_and_uri_hold_a_nul() throws Exception {
+        try (EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(),
+                new attest.evidence.chain.EvidenceChain("hostile-held"), 10, 4, Duration.ZERO, Duration.ofSeconds(5))) {
+            EvidenceRecord r = RequestSealedOnceTest.opened("{}".getBytes(StandardCharsets.UTF_8));
+            writer.insert(r, null);
+            attest.approval.ApprovalStore store = new attest.approval.ApprovalStore(db.dataSource(), "t", "hostile-held",
+                    java.time.Clock.systemUTC());
+            java.time.Instant now = java.time.Instant.now();
+            attest.approval.Approval held = new attest.approval.Approval(java.util.UUID.randomUUID(), r.getId(),
+                    r.getRequestId(), attest.approval.Approval.PENDING, "subject", "alice\u0000", "{}", "llm",
+                    "/v1/chat/completions", "POST", "/llm/v1/chat/completions?x=\u0000", "{}",
+                    "{\"messages\":[]}".getBytes(StandardCharsets.UTF_8), "a".repeat(64), "{}", "review-all",
+                    "held\u0000", "approver", null, 1, "tell me \u0000 everything", now, now.plusSeconds(600), null,
+                    null, null, null, java.util.List.of());
+            store.hold(held, 0);
+            try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
+                    "SELECT preview, request_uri, reason, requester_username FROM approval_request WHERE id = ?")) {
+                ps.setObject(1, held.id());
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).as("the held call is stored").isTrue();
+                    assertThat(rs.getString(1)).isEqualTo("tell me \uFFFD everything");
+                    assertThat(rs.getString(2)).isEqualTo("/llm/v1/chat/completions?x=\uFFFD");
+                    assertThat(rs.getString(3)).isEqualTo("held\uFFFD");
+                    assertThat(rs.getString(4)).isEqualTo("alice\uFFFD");
+                }
+            }
+        }
+    }
+
     static Connection owner() throws Exception {
         return java.sql.DriverManager.getConnection(db.embedded().jdbcUrl(), "postgres",
                 Files.readString(Database.ownerPasswordFile(dir.resolve("data"))).strip());
