@@ -70,6 +70,25 @@ class PolicyInputsE2EIT {
         return stack().demo.received().stream().filter(x -> id.equals(x.header("X-Request-Id"))).count();
     }
 
+    /**
+     * JSON lets a caller put a NUL character in any string; PostgreSQL refuses it in text. A model's name and a prompt
+     * holding one are answered (or refused) like any other, never 503 for want of evidence, and the call's record is
+     * written, the NUL as U+FFFD. Before, the evidence write failed: the caller got 503, and under load every call that
+     * shared its group commit did too.
+     */
+    @Test
+    void should_answer_and_record_a_call_whose_model_and_prompt_hold_a_nul() throws Exception {
+        String rid = newRequestId();
+        HttpResponse<String> r = E2E.post("/llm/v1/chat/completions", stack().userToken("alice"), rid,
+                "{\"model\":\"demo-model\\u0000x\",\"messages\":[{\"role\":\"user\",\"content\":\"hello \\u0000 there\"}]}");
+        assertThat(r.statusCode()).as(r.body()).isIn(200, 400, 403, 404);
+        Map<String, Object> row = evidence(rid);
+        assertThat(row).as("the call's evidence").isNotNull();
+        assertThat(row.get("state")).isEqualTo("terminal");
+        assertThat(row.get("model")).isEqualTo("demo-model\uFFFDx");
+        assertThat(row.get("status")).isEqualTo(r.statusCode());
+    }
+
     @Test
     void should_decode_a_gzip_body_check_it_and_forward_it_decoded_with_the_policy_limit() throws Exception {
         String rid = newRequestId();
