@@ -181,8 +181,9 @@ final class EventTexts {
     List<Out> raw(String data, String eventName) {
         Channel ch = channel("raw", "sse-data");
         ch.carrier = t -> new Out(eventName, t, true);
-        // no separator: a client that joins the events' data must not be able to join an entity either
-        String out = ch.push(data);
+        // no separator: a client that joins the events' data must not be able to join an entity either; JSON-like data
+        // that is not strict JSON as a lenient reader decodes it (JsonMasker.readable)
+        String out = ch.push(JsonMasker.readable(data));
         List<Out> result = new ArrayList<>();
         if (!out.isEmpty()) {
             result.add(new Out(eventName, out, true));

@@ -126,12 +126,86 @@ public final class JsonMasker {
             cs = StandardCharsets.ISO_8859_1;
             text = new String(body, cs);
         }
+        text = readable(text);
         int[] found = {0};
         String masked = masker.mask(text, null, r -> {
             found[0]++;
             report.accept(r);
         });
         return found[0] == 0 ? body : masked.getBytes(cs);
+    }
+
+    /**
+     * Text that looks like JSON but is not strict JSON (a repeated member name, data after the value) is masked as
+     * text; a lenient reader (the OpenAI SDK's, a browser's) still takes it as JSON and decodes its escapes, so an
+     * entity with a character or two written as a backslash-u escape (the at sign of an address, the digits of a
+     * number) would reach it unmasked. So the text is masked as such a reader reads it: each backslash-u escape of a
+     * character that may stand in a JSON string as itself (not a quote, a backslash or a control character), a pair
+     * of escaped halves of one code point included, and an escaped slash, is written as that character. The text
+     * stays what it meant to a lenient reader. Text that does not start like JSON (an opening brace or bracket) is
+     * left as it is: a plain text answer may quote such an escape as it is meant.
+     */
+    static String readable(String text) {
+        int i = 0;
+        while (i < text.length() && Character.isWhitespace(text.charAt(i))) {
+            i++;
+        }
+        if (i == text.length() || text.charAt(i) != '{' && text.charAt(i) != '[' || text.indexOf('\\', i) < 0) {
+            return text;
+        }
+        StringBuilder out = null;
+        int copied = 0;
+        for (int k = i; k < text.length() - 1; k++) {
+            if (text.charAt(k) != '\\') {
+                continue;
+            }
+            char next = text.charAt(k + 1);
+            String with = null;
+            int end = k + 2;
+            if (next == '/') {
+                with = "/";
+            } else if (next == 'u') {
+                int c = hex4(text, k + 2);
+                if (c >= 0) {
+                    end = k + 6;
+                    if (Character.isHighSurrogate((char) c) && end + 6 <= text.length() && text.charAt(end) == '\\'
+                            && text.charAt(end + 1) == 'u') {
+                        int low = hex4(text, end + 2);
+                        if (low >= 0 && Character.isLowSurrogate((char) low)) {
+                            with = new String(new char[]{(char) c, (char) low});
+                            end += 6;
+                        }
+                    } else if (c >= 0x20 && c != '"' && c != '\\' && !Character.isSurrogate((char) c)) {
+                        with = String.valueOf((char) c);
+                    }
+                }
+            }
+            if (with != null) {
+                if (out == null) {
+                    out = new StringBuilder(text.length());
+                }
+                out.append(text, copied, k).append(with);
+                copied = end;
+            }
+            k = (with != null ? end : k + 2) - 1; // an escape is never read again as the start of another
+        }
+        return out == null ? text : out.append(text, copied, text.length()).toString();
+    }
+
+    /** The value of four hex digits at {@code at}, or -1. */
+    private static int hex4(String s, int at) {
+        if (at + 4 > s.length()) {
+            return -1;
+        }
+        int v = 0;
+        for (int j = at; j < at + 4; j++) {
+            int d = Character.digit(s.charAt(j), 16);
+            if (d < 0) {
+                return -1;
+            }
+            v = v * 16 + d;
+        }
+        return v;
     }
 
     /** Masks a parsed document in place (or returns a replacement for a bare string). */
