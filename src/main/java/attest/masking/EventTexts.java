@@ -634,6 +634,31 @@ final class EventTexts {
 
     // ---- Responses API events -----------------------------------------------------------------------
 
+    /**
+     * Responses streams number their events ({@code sequence_number}, rising one by one). An extra event that releases
+     * held text takes the number after the last one sent, and every later event moves up by one for each extra event,
+     * so that the numbers a client sees still rise one by one (an extra event took the number of the event its text
+     * came in, and a strict client could refuse the repeat).
+     */
+    private long sequenceShift;
+    private long lastSequence = Long.MIN_VALUE;
+
+    private void renumber(ObjectNode e, boolean extra) {
+        JsonNode s = e.get("sequence_number");
+        if (s == null || !s.isIntegralNumber() || !s.canConvertToLong()) {
+            return;
+        }
+        long n;
+        if (extra) {
+            n = lastSequence == Long.MIN_VALUE ? s.asLong() + sequenceShift : lastSequence + 1;
+            sequenceShift++;
+        } else {
+            n = s.asLong() + sequenceShift;
+        }
+        lastSequence = n;
+        e.put("sequence_number", n);
+    }
+
     private List<Out> responses(ObjectNode event, String eventName) {
         String type = event.path("type").asText();
         boolean textDelta = type.endsWith(".delta") && event.path("delta").isTextual()
@@ -641,7 +666,11 @@ final class EventTexts {
         if (!textDelta) {
             // a .done event, response.completed, ...: all held text goes out first, then the event, masked whole
             List<Out> out = flush();
-            out.add(new Out(eventName, JsonMasker.document(event, "", masker, report).toString(), false));
+            JsonNode done = JsonMasker.document(event, "", masker, report);
+            if (done instanceof ObjectNode o) {
+                renumber(o, false);
+            }
+            out.add(new Out(eventName, done.toString(), false));
             return out;
         }
         String key = "r/" + type + "/" + event.path("item_id").asText("") + "/" + event.path("output_index").asText("")
@@ -657,6 +686,7 @@ final class EventTexts {
         ch.carrier = text -> {
             ObjectNode e = template.deepCopy();
             e.put("delta", text);
+            renumber(e, true);
             boolean[] taint = {false};
             List<JsonNode> entries = ch.take(taint);
             if (lp != null) {
@@ -669,6 +699,7 @@ final class EventTexts {
         };
         ObjectNode out = event;
         out.put("delta", ch.push(delta));
+        renumber(out, false);
         if (lp instanceof ArrayNode) {
             ch.await(lp, logprobsTouched(lp, "/" + where + "/logprobs"));
         }

@@ -170,6 +170,38 @@ class SseMaskerTest {
         assertThat(run(anthropic, 7)).doesNotContain("4111 1111").doesNotContain(" 1111 1111 ok").contains("[CARD]");
     }
 
+    /**
+     * The Responses API numbers its events; the extra event that releases held text took the number of the event its
+     * text came in, so a client saw a number twice (a helper's outside attack). The numbers still rise one by one.
+     */
+    @Test
+    void should_keep_a_responses_streams_sequence_numbers_rising_one_by_one_when_held_text_is_released() throws Exception {
+        String responses = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\n"
+                + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,"
+                + "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"mail jane.d\"}\n\n"
+                + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":2,"
+                + "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"oe@example.com now\"}\n\n"
+                + "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"sequence_number\":3,"
+                + "\"item_id\":\"m\",\"text\":\"mail jane.doe@example.com now\"}\n\n"
+                + "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4}\n\n";
+        for (int cut : new int[]{7, responses.getBytes(StandardCharsets.UTF_8).length}) {
+            String out = run(responses, cut);
+            assertThat(out).doesNotContain("jane.d").contains("[EMAIL]");
+            List<Long> numbers = new ArrayList<>();
+            for (String e : out.split("\n\n")) {
+                for (String line : e.split("\n")) {
+                    if (line.startsWith("data: ")) {
+                        numbers.add(JSON.readTree(line.substring(6)).path("sequence_number").asLong());
+                    }
+                }
+            }
+            assertThat(numbers).as("cut %d: %s", cut, out).hasSizeGreaterThanOrEqualTo(5);
+            for (int i = 0; i < numbers.size(); i++) {
+                assertThat(numbers.get(i)).as("event %d of %s", i, numbers).isEqualTo(i);
+            }
+        }
+    }
+
     /** Hostile: a multi-byte character cut between network chunks must not become U+FFFD. */
     @Test
     void should_reassemble_a_character_split_between_chunks() throws Exception {
