@@ -28,34 +28,8 @@ import static org.awaitility.Awaitility.await;
  * Hostile review of the stalled-store change (7e41752, 8388056, ffb881c): the same embedded PostgreSQL and the same
  * stall (the chain head's row held FOR UPDATE) as {@link StalledStoreTest}, aimed at the edges of its promises.
  */
-class StalledStoreHostileTest {
-    static Path dir;
-    static Database db;
+class StalledStoreHostileTest extends StoreStall {
     static final String CHAIN = "stalled-hostile";
-    EvidenceWriter writer;
-    Connection stall;
-
-    @BeforeAll
-    static void up() throws Exception {
-        dir = Files.createTempDirectory("attest-stalled-hostile-pg");
-        db = Database.open("", "", "", dir.resolve("data"), 0, 6, Duration.ofSeconds(2));
-    }
-
-    @AfterAll
-    static void down() {
-        db.close();
-    }
-
-    @AfterEach
-    void close() throws Exception {
-        if (stall != null && !stall.isClosed()) {
-            stall.rollback();
-            stall.close();
-        }
-        if (writer != null) {
-            writer.close();
-        }
-    }
 
     /** A writer whose writes all go through its queue (a linger), 300 ms to commit; its chain's head row exists. */
     void writer(int queueCapacity) {
@@ -66,45 +40,6 @@ class StalledStoreHostileTest {
 
     void stallTheStore() throws Exception {
         stallTheStore(CHAIN);
-    }
-
-    void stallTheStore(String chain) throws Exception {
-        stall = db.dataSource().getConnection();
-        stall.setAutoCommit(false);
-        try (PreparedStatement ps = stall.prepareStatement(
-                "SELECT 1 FROM evidence_chain_head WHERE chain_id = ? FOR UPDATE")) {
-            ps.setString(1, chain);
-            ps.executeQuery().close();
-        }
-    }
-
-    void resume() throws Exception {
-        stall.rollback();
-        stall.close();
-    }
-
-    static Connection owner() throws Exception {
-        return java.sql.DriverManager.getConnection(db.embedded().jdbcUrl(), "postgres",
-                Files.readString(Database.ownerPasswordFile(dir.resolve("data"))).strip());
-    }
-
-    static String state(UUID id) throws Exception {
-        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
-                "SELECT state FROM evidence_record WHERE id = ?")) {
-            ps.setObject(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-    }
-
-    static Throwable failure(CompletableFuture<Void> f) {
-        try {
-            f.join();
-            return null;
-        } catch (CompletionException e) {
-            return e.getCause();
-        }
     }
 
     static void owner(String sql) throws Exception {

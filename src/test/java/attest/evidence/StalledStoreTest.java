@@ -25,32 +25,8 @@ import static org.awaitility.Awaitility.await;
  * 503, and nothing was forwarded); and when one write of a batch is refused by the store (a key it already holds), it
  * fails alone, and the other calls of its batch are committed. Real PostgreSQL (embedded), the writer's own threads.
  */
-class StalledStoreTest {
-    static Path dir;
-    static Database db;
+class StalledStoreTest extends StoreStall {
     static final String CHAIN = "stalled-store";
-    EvidenceWriter writer;
-    Connection stall;
-
-    @BeforeAll
-    static void up() throws Exception {
-        dir = Files.createTempDirectory("attest-stalled-pg");
-        db = Database.open("", "", "", dir.resolve("data"), 0, 6, Duration.ofSeconds(2));
-    }
-
-    @AfterAll
-    static void down() {
-        db.close();
-    }
-
-    @AfterEach
-    void close() throws Exception {
-        if (stall != null && !stall.isClosed()) {
-            stall.rollback();
-            stall.close();
-        }
-        writer.close();
-    }
 
     /** A writer whose writes all go through its queue (a linger: none is committed in place), 300 ms to commit. */
     void writer() {
@@ -59,35 +35,8 @@ class StalledStoreTest {
         writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null); // the chain's head row exists
     }
 
-    /** Holds the chain head's row: every commit of the writer waits for it until {@link #resume}. */
     void stallTheStore() throws Exception {
-        stall = db.dataSource().getConnection();
-        stall.setAutoCommit(false);
-        try (PreparedStatement ps = stall.prepareStatement(
-                "SELECT 1 FROM evidence_chain_head WHERE chain_id = ? FOR UPDATE")) {
-            ps.setString(1, CHAIN);
-            ps.executeQuery().close();
-        }
-    }
-
-    void resume() throws Exception {
-        stall.rollback();
-        stall.close();
-    }
-
-    static Connection owner() throws Exception {
-        return java.sql.DriverManager.getConnection(db.embedded().jdbcUrl(), "postgres",
-                Files.readString(Database.ownerPasswordFile(dir.resolve("data"))).strip());
-    }
-
-    static String state(UUID id) throws Exception {
-        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
-                "SELECT state FROM evidence_record WHERE id = ?")) {
-            ps.setObject(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
+        stallTheStore(CHAIN);
     }
 
     static long chainEntries(UUID id, String kind) throws Exception {
@@ -100,15 +49,6 @@ class StalledStoreTest {
                 rs.next();
                 return rs.getLong(1);
             }
-        }
-    }
-
-    static Throwable failure(CompletableFuture<Void> f) {
-        try {
-            f.join();
-            return null;
-        } catch (CompletionException e) {
-            return e.getCause();
         }
     }
 
