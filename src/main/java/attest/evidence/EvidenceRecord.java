@@ -177,71 +177,66 @@ public class EvidenceRecord {
     public EvidenceRecord snapshot() {
         EvidenceRecord c = new EvidenceRecord();
         c.id = id;
-        c.requestId = text(requestId);
+        c.requestId = attest.text.NulFree.of(requestId);
         c.approvalId = approvalId;
-        c.payloadKeyId = text(payloadKeyId);
+        c.payloadKeyId = attest.text.NulFree.of(payloadKeyId);
         c.keyId = keyId;
-        c.usageStatus = text(usageStatus);
+        c.usageStatus = attest.text.NulFree.of(usageStatus);
         c.promptTokens = promptTokens;
         c.completionTokens = completionTokens;
         c.totalTokens = totalTokens;
         c.cachedTokens = cachedTokens;
         c.reasoningTokens = reasoningTokens;
         c.estimatedTokens = estimatedTokens;
-        c.streamTimings = text(streamTimings);
-        c.forwardedSha256 = text(forwardedSha256);
-        c.correlationId = text(correlationId);
+        c.streamTimings = attest.text.NulFree.of(streamTimings);
+        c.forwardedSha256 = attest.text.NulFree.of(forwardedSha256);
+        c.correlationId = attest.text.NulFree.of(correlationId);
         c.rawResponseBody = rawResponseBody;
         c.payloadPurged = payloadPurged;
-        c.instanceId = text(instanceId);
-        c.state = text(state);
-        c.outcome = text(outcome);
+        c.instanceId = attest.text.NulFree.of(instanceId);
+        c.state = attest.text.NulFree.of(state);
+        c.outcome = attest.text.NulFree.of(outcome);
         c.receivedAt = receivedAt;
         c.forwardedAt = forwardedAt;
         c.firstByteAt = firstByteAt;
         c.completedAt = completedAt;
         c.durationMs = durationMs;
-        c.sourceAddress = text(sourceAddress);
-        c.subject = text(subject);
-        c.username = text(username);
-        c.principalType = text(principalType);
-        c.clientId = text(clientId);
+        c.sourceAddress = attest.text.NulFree.of(sourceAddress);
+        c.subject = attest.text.NulFree.of(subject);
+        c.username = attest.text.NulFree.of(username);
+        c.principalType = attest.text.NulFree.of(principalType);
+        c.clientId = attest.text.NulFree.of(clientId);
         c.realmRoles = texts(realmRoles);
         c.groups = texts(groups);
-        c.tokenId = text(tokenId);
-        c.issuer = text(issuer);
-        c.authError = text(authError);
-        c.method = text(method);
-        c.path = text(path);
-        c.upstream = text(upstream);
-        c.model = text(model);
+        c.tokenId = attest.text.NulFree.of(tokenId);
+        c.issuer = attest.text.NulFree.of(issuer);
+        c.authError = attest.text.NulFree.of(authError);
+        c.method = attest.text.NulFree.of(method);
+        c.path = attest.text.NulFree.of(path);
+        c.upstream = attest.text.NulFree.of(upstream);
+        c.model = attest.text.NulFree.of(model);
         c.streamed = streamed;
-        c.decision = text(decision);
-        c.ruleId = text(ruleId);
-        c.rulesVersion = text(rulesVersion);
-        c.reason = text(reason);
+        c.decision = attest.text.NulFree.of(decision);
+        c.ruleId = attest.text.NulFree.of(ruleId);
+        c.rulesVersion = attest.text.NulFree.of(rulesVersion);
+        c.reason = attest.text.NulFree.of(reason);
         c.status = status;
         c.upstreamStatus = upstreamStatus;
-        c.errorCode = text(errorCode);
+        c.errorCode = attest.text.NulFree.of(errorCode);
         c.requestBody = requestBody;
         c.requestSize = requestSize;
-        c.requestSha256 = text(requestSha256);
+        c.requestSha256 = attest.text.NulFree.of(requestSha256);
         c.responseBody = responseBody;
         c.responseSize = responseSize;
-        c.responseSha256 = text(responseSha256);
+        c.responseSha256 = attest.text.NulFree.of(responseSha256);
         c.responseTruncated = responseTruncated;
-        c.maskingRuleSet = text(maskingRuleSet);
+        c.maskingRuleSet = attest.text.NulFree.of(maskingRuleSet);
         c.maskingExempt = maskingExempt;
-        c.maskingReport = text(maskingReport);
+        c.maskingReport = attest.text.NulFree.of(maskingReport);
         c.rawResponseSize = rawResponseSize;
-        c.rawResponseSha256 = text(rawResponseSha256);
+        c.rawResponseSha256 = attest.text.NulFree.of(rawResponseSha256);
         c.sealedRequest = sealedRequest;
         return c;
-    }
-
-    /** The text without NUL characters (U+0000 becomes U+FFFD). */
-    static String text(String s) {
-        return attest.text.NulFree.of(s);
     }
 
     private static String[] texts(String[] a) {
@@ -250,7 +245,7 @@ public class EvidenceRecord {
         }
         String[] c = a.clone();
         for (int i = 0; i < c.length; i++) {
-            c[i] = text(c[i]);
+            c[i] = attest.text.NulFree.of(c[i]);
         }
         return c;
     }
