@@ -22,18 +22,10 @@ public class OpenEvidenceProcessor extends AsyncProcessorSupport {
     private final EvidenceWriter writer;
     private final Clock clock;
 
-    private final String topic;
-
     public OpenEvidenceProcessor(EvidenceAssembler assembler, EvidenceWriter writer, Clock clock) {
-        this(assembler, writer, clock, "attest.evidence.v1");
-    }
-
-    /** @param topic the Kafka topic of the terminal event of an open record committed after its call was refused */
-    public OpenEvidenceProcessor(EvidenceAssembler assembler, EvidenceWriter writer, Clock clock, String topic) {
         this.assembler = assembler;
         this.writer = writer;
         this.clock = clock;
-        this.topic = topic;
     }
 
     @Override
@@ -46,9 +38,9 @@ public class OpenEvidenceProcessor extends AsyncProcessorSupport {
             r.setState(EvidenceRecord.OPEN);
             // a held call, executed after approval: its record exists
             boolean insert = !exchange.getProperty(Exchanges.EVIDENCE_WRITTEN, false, Boolean.class);
-            // a store that stalls can commit this record after the call was refused for the wait (503, nothing
-            // forwarded): the record is then completed as that call ended, never left open and said to be forwarded
-            commit = writer.commit(r, insert, null, () -> closeRefused(r));
+            // a store that stalls past the commit timeout: refused with 503 before this record's commit is sent, and
+            // then never committed (never said to be forwarded); once sent, the store's outcome is waited for
+            commit = writer.commit(r, insert, null);
         } catch (RuntimeException e) {
             exchange.setException(e);
             callback.done(true);
@@ -64,17 +56,6 @@ public class OpenEvidenceProcessor extends AsyncProcessorSupport {
             callback.done(false);
         }, CallerThread.of(exchange, Runnable::run));
         return false;
-    }
-
-    /** The record of a call refused with 503 while its open record was being committed, which then committed. */
-    private void closeRefused(EvidenceRecord r) {
-        EvidenceRecord late = r.snapshot();
-        late.setForwardedAt(null);
-        late.setStatus(503);
-        late.setErrorCode(attest.http.Outcomes.EVIDENCE_UNAVAILABLE);
-        late.terminate(attest.http.Outcomes.ABORTED, clock.instant());
-        // never refused for a full queue: this runs as a stall ends, the queue maybe still full of what it held
-        writer.submitLate(late, false, EvidenceEvents.terminal(late, topic, clock.instant()));
     }
 
     private static void opened(Exchange exchange, EvidenceRecord r, Throwable err) {

@@ -126,13 +126,13 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         byte[] delivered = exchange.getMessage().getBody(byte[].class);
         assembler.finish(r, exchange, delivered, clock.instant());
         String[] trace = attest.ops.CallLogContext.trace(exchange);
-        // a store that stalls can drop this write, still queued when the wait timed out (503, the answer withheld):
-        // a forwarded call's record, committed open, is then completed as the call ended, never left open
-        return new Terminal(writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()), null,
+        // a store that stalls or fails can fail this write (503, the answer withheld): a forwarded call's record,
+        // committed open, is then completed as the call ended, whenever the store takes it, never left open
+        return new Terminal(writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()),
                 written ? () -> closeWithheld(r) : null), r, trace);
     }
 
-    /** The record of a forwarded call whose answer was withheld (503) because its terminal write was dropped. */
+    /** The record of a forwarded call whose answer was withheld (503) because its terminal write failed. */
     private void closeWithheld(EvidenceRecord r) {
         EvidenceRecord late = r.snapshot();
         late.setStatus(503);

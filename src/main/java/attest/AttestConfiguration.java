@@ -256,7 +256,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("attestDatabase", db);
         registry.bind("evidenceWriter", writer);
         registry.bind("beginEvidenceProcessor", new BeginEvidenceProcessor(assembler));
-        registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock, topic));
+        registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock));
         registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock,
                 new attest.ops.CallMetrics(metrics)));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());

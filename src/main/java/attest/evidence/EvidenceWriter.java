@@ -41,18 +41,45 @@ public final class EvidenceWriter implements AutoCloseable {
      */
     private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary,
                          boolean refusal, attest.evidence.chain.EvidenceChain.Entry entry,
-                         CompletableFuture<Void> done, java.util.concurrent.atomic.AtomicBoolean claimed) {
+                         CompletableFuture<Void> done, java.util.concurrent.atomic.AtomicInteger state,
+                         long submittedNanos) {
+        /** Waiting in a lane. */
+        static final int QUEUED = 0;
+        /** Taken for a commit: its statements may be running, but its commit is not sent yet. */
+        static final int CLAIMED = 1;
+        /** Its commit is sent (or its one-trip pipeline, which commits at its end): the store decides its outcome. */
+        static final int COMMITTING = 2;
+        /** Given up by its caller, whose wait timed out first: never committed (the caller refused its call). */
+        static final int GIVEN_UP = 3;
+
         Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary, boolean refusal,
               attest.evidence.chain.EvidenceChain.Entry entry, CompletableFuture<Void> done) {
-            this(record, insert, event, summary, refusal, entry, done, new java.util.concurrent.atomic.AtomicBoolean());
+            this(record, insert, event, summary, refusal, entry, done,
+                    new java.util.concurrent.atomic.AtomicInteger(QUEUED), System.nanoTime());
+        }
+
+        /** Claims this queued write for a commit (the writer, or its caller in place); false if it was given up. */
+        boolean claim() {
+            return state.compareAndSet(QUEUED, CLAIMED);
         }
 
         /**
-         * Claims this write, once: for a commit (the writer, or its caller in place), or, by a caller whose wait timed
-         * out first, so that it is never committed (its caller has already refused the call).
+         * By its caller, whose wait timed out: gives this write up unless its commit was already sent. True: it will
+         * never be committed (a batch that ran its statements rolls back and commits without it); false: it is being
+         * committed, and its outcome is the store's.
          */
-        boolean claim() {
-            return claimed.compareAndSet(false, true);
+        boolean giveUp() {
+            return state.compareAndSet(QUEUED, GIVEN_UP) || state.compareAndSet(CLAIMED, GIVEN_UP);
+        }
+
+        /** Just before its commit is sent: false if its caller gave it up (then it must not be committed). */
+        boolean committing() {
+            return state.compareAndSet(CLAIMED, COMMITTING) || state.get() == COMMITTING;
+        }
+
+        /** A commit sent that the store refused as a whole and kept nothing of, to be sent again: claimed again. */
+        void notSent() {
+            state.compareAndSet(COMMITTING, CLAIMED);
         }
     }
 
@@ -112,8 +139,8 @@ public final class EvidenceWriter implements AutoCloseable {
     }
 
     /**
-     * Inserts a record (and its event), waiting for the commit; as {@link #commit}, a write still queued when the wait
-     * times out is dropped, never committed after its caller was told it failed.
+     * Inserts a record (and its event), waiting for the commit; as {@link #commit}, a write whose commit was not sent
+     * when the wait times out is never committed after its caller was told it failed.
      */
     public void insert(EvidenceRecord record, OutboxEvent event) {
         await(commit(record, true, event));
@@ -126,7 +153,7 @@ public final class EvidenceWriter implements AutoCloseable {
 
     /**
      * Queues a write and returns its commit without waiting; the future fails with
-     * {@link EvidenceUnavailableException} when the commit fails or takes longer than the commit timeout, as
+     * {@link EvidenceUnavailableException} when the commit fails or is not sent within the commit timeout, as
      * {@link #insert} and {@link #update} would throw.
      */
     public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event) {
@@ -134,56 +161,55 @@ public final class EvidenceWriter implements AutoCloseable {
     }
 
     /**
-     * {@link #commit(EvidenceRecord, boolean, OutboxEvent)}; and when the caller's wait times out while the write is
-     * already being committed (it can no longer be dropped), {@code committedLate} runs if that commit succeeds after
-     * all: the caller, who refused its call, then completes the record as it ended.
+     * {@link #commit(EvidenceRecord, boolean, OutboxEvent)}; and {@code failed} runs, before the caller is told, when the
+     * caller is told the write failed: the caller refuses its call, and {@code failed} completes the record as the
+     * call ended (it must only queue, {@link #submitLate}; should the write have committed after all, a connection
+     * lost in its commit, the store refuses that completion of a terminal record). A write whose commit was not sent
+     * when the caller's wait timed out (still queued, or its batch's statements still running) is then never
+     * committed. A write whose commit was sent is waited for: its caller's outcome is the store's, never a 503 for a
+     * call the store then records as forwarded or answered (the commit itself is bounded: {@link #graceMillis()}).
      */
-    public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event,
-                                          Runnable committedLate) {
-        return commit(record, insert, event, committedLate, null);
-    }
-
-    /**
-     * {@link #commit(EvidenceRecord, boolean, OutboxEvent, Runnable)}; and {@code dropped} runs when the caller's wait
-     * timed out while the write was still queued, before the caller is told: the write is then never committed, and
-     * the caller, who refuses its call, completes the record as it ended (it must only queue, {@link #submitLate}).
-     */
-    public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event,
-                                          Runnable committedLate, Runnable dropped) {
+    public CompletableFuture<Void> commit(EvidenceRecord record, boolean insert, OutboxEvent event, Runnable failed) {
         CompletableFuture<Void> outcome = new CompletableFuture<>();
         Write[] queued = new Write[1];
         CompletableFuture<Void> committed = submit(record, insert, event, false, queued);
         committed.copy().orTimeout(commitTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .whenComplete((ok, err) -> {
-                    if (err instanceof TimeoutException) {
-                        if (queued[0] != null && queued[0].claim()) {
-                            // still waiting in the queue: it is dropped, never committed after its caller was refused
-                            // (a record said to be forwarded that never was; and a late open insert beside the refused
-                            // call's own terminal insert would fail every other write of its batch)
+                    if (err instanceof TimeoutException && queued[0] != null) {
+                        if (queued[0].giveUp()) {
+                            // not sent for commit, and now never will be: a record said to be forwarded that never
+                            // was, or a call recorded as answered whose answer was withheld, cannot happen
                             queued[0].done().completeExceptionally(
                                     new EvidenceUnavailableException("evidence commit timed out"));
-                            if (dropped != null) {
-                                try {
-                                    dropped.run();
-                                } catch (RuntimeException e) {
-                                    LOG.warn("completing a dropped write's record failed: {}", rootMessage(e));
-                                }
-                            }
-                        } else if (committedLate != null) {
-                            committed.thenRun(committedLate);
+                        } else {
+                            // its commit is sent: the store's outcome is the caller's, in a moment
+                            committed.whenComplete((ok2, err2) -> settle(outcome, err2, failed));
+                            return;
                         }
                     }
-                    if (err == null) {
-                        outcome.complete(null);
-                        return;
-                    }
-                    Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-                            ? err.getCause() : err;
-                    outcome.completeExceptionally(cause instanceof EvidenceUnavailableException eu ? eu
-                            : new EvidenceUnavailableException(cause instanceof TimeoutException
-                            ? "evidence commit timed out" : "evidence commit failed"));
+                    settle(outcome, err, failed);
                 });
         return outcome;
+    }
+
+    /** The caller's outcome of a write: done, or {@link EvidenceUnavailableException} after {@code failed} ran. */
+    private static void settle(CompletableFuture<Void> outcome, Throwable err, Runnable failed) {
+        if (err == null) {
+            outcome.complete(null);
+            return;
+        }
+        if (failed != null) {
+            try {
+                failed.run();
+            } catch (RuntimeException e) {
+                LOG.warn("completing a failed write's record failed: {}", rootMessage(e));
+            }
+        }
+        Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                ? err.getCause() : err;
+        outcome.completeExceptionally(cause instanceof EvidenceUnavailableException eu ? eu
+                : new EvidenceUnavailableException(cause instanceof TimeoutException
+                ? "evidence commit timed out" : "evidence commit failed"));
     }
 
     /** Queues a write and returns its commit, without waiting. */
@@ -193,10 +219,10 @@ public final class EvidenceWriter implements AutoCloseable {
 
     /**
      * {@link #submit(EvidenceRecord, boolean, OutboxEvent)} for a write that must not be refused for room: the
-     * completion of a record committed after its call was refused (the {@code committedLate} of
-     * {@link #commit(EvidenceRecord, boolean, OutboxEvent, Runnable)}), submitted when a stall ends, while the queue
-     * may still be full of the writes the stall held. Past the queue's capacity if need be (there are at most as many
-     * as writes committed late).
+     * completion of a record whose terminal write failed (the {@code failed} of
+     * {@link #commit(EvidenceRecord, boolean, OutboxEvent, Runnable)}), submitted while a stall holds the queue, which
+     * may be full of the writes the stall held. Past the queue's capacity if need be (there are at most as many as
+     * writes failed).
      */
     public CompletableFuture<Void> submitLate(EvidenceRecord record, boolean insert, OutboxEvent event) {
         return submit(record, insert, event, false, null, true);
@@ -490,16 +516,41 @@ public final class EvidenceWriter implements AutoCloseable {
         return mine;
     }
 
+    /** The writes of a batch whose commit is now sent; the others were given up by their callers meanwhile. */
+    private static List<Write> committing(List<Write> batch) {
+        List<Write> sent = new ArrayList<>(batch.size());
+        for (Write w : batch) {
+            if (w.committing()) {
+                sent.add(w);
+            }
+        }
+        return sent;
+    }
+
+    /** How long a commit already sent is waited for by the writer thread (and its callers) at most: a commit timeout. */
+    private int graceMillis() {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, commitTimeout.toMillis()));
+    }
+
+    /** {@link #inOneTrip}: the batch is to be written the long way; it was committed; its one write was given up. */
+    private static final int LONG_WAY = 0;
+    private static final int DONE = 1;
+    private static final int GIVEN_UP = 2;
+
     /**
+     * Commits a batch. A write whose caller gave up before its commit was sent is never committed: the one-trip
+     * pipeline is not sent for it, and a batch written the long way is rolled back and committed again without it.
+     *
      * @param inPlace on a caller's thread: every read from the store is bounded by the commit timeout (a stalled
      *                store fails this call in that time, as a queued call's wait would, instead of holding its
      *                thread for the driver's socket timeout)
+     * @return false when the store failed (down, unreachable), true when it committed or refused only some rows
      */
-    /** @return false when the store failed (down, unreachable), true when it committed or refused only some rows */
     private boolean commit(List<Write> batch, boolean inPlace) {
         Connection c = null;
         boolean isolate = false;
         boolean failed = false;
+        List<Write> without = null; // the batch, to commit again without the writes given up while it was written
         try {
             c = dataSource.getConnection();
             if (inPlace) {
@@ -513,18 +564,37 @@ public final class EvidenceWriter implements AutoCloseable {
                                 w.summary().chainBody())
                         : w.entry().at(now));
             }
-            if (!inOneTrip(c, batch, entries, inPlace)) {
+            int trip = inOneTrip(c, batch, entries, inPlace);
+            if (trip == GIVEN_UP) {
+                return true; // its caller, who gave it up, refused its call: nothing was sent
+            }
+            if (trip == LONG_WAY) {
                 c.setAutoCommit(false);
                 write(c, batch);
                 appender.append(c, entries);
-                c.commit();
-                appender.committed();
+                List<Write> sent = committing(batch);
+                if (sent.size() < batch.size()) {
+                    // a caller gave up while the batch was written: its write must not commit, nor the rest with it
+                    c.rollback();
+                    appender.forget();
+                    sent.forEach(Write::notSent); // nothing kept: their callers may still give them up
+                    without = sent;
+                } else {
+                    if (!inPlace) {
+                        // the callers now wait for this commit's outcome, so it is bounded (a store that froze)
+                        c.setNetworkTimeout(Runnable::run, graceMillis());
+                    }
+                    c.commit();
+                    appender.committed();
+                }
             }
-            commits.incrementAndGet();
-            written.addAndGet(batch.size());
-            healthy = true;
-            for (Write w : batch) {
-                w.done().complete(null);
+            if (without == null) {
+                commits.incrementAndGet();
+                written.addAndGet(batch.size());
+                healthy = true;
+                for (Write w : batch) {
+                    w.done().complete(null);
+                }
             }
         } catch (SQLException | RuntimeException | LinkageError | AssertionError e) {
             // a driver may throw an Error on a dead connection (AssertionError with -ea): treat it as a failed commit
@@ -542,6 +612,7 @@ public final class EvidenceWriter implements AutoCloseable {
                 // fails alone, each of the others is committed on its own, instead of failing every call of the batch
                 LOG.warn("evidence commit of {} writes refused: {}; committing them one by one", batch.size(),
                         rootMessage(e));
+                batch.forEach(Write::notSent); // nothing kept: their callers may still give them up
                 isolate = true;
             } else {
                 healthy = healthy && refused; // a write the store refused says nothing of the store's health
@@ -559,6 +630,9 @@ public final class EvidenceWriter implements AutoCloseable {
                     // the pool evicts a broken connection
                 }
             }
+        }
+        if (without != null) {
+            return without.isEmpty() || commit(without, inPlace);
         }
         if (isolate) {
             for (int i = 0; i < batch.size(); i++) {
@@ -607,28 +681,41 @@ public final class EvidenceWriter implements AutoCloseable {
      *
      * @return false when the batch is to be written the long way (larger batch, no head held, or head moved)
      */
-    private boolean inOneTrip(Connection c, List<Write> batch, List<attest.evidence.chain.EvidenceChain.Entry> entries,
-                              boolean inPlace) throws SQLException {
+    private int inOneTrip(Connection c, List<Write> batch, List<attest.evidence.chain.EvidenceChain.Entry> entries,
+                          boolean inPlace) throws SQLException {
         if (batch.size() != 1 || batch.get(0).summary() != null) {
-            return false;
+            return LONG_WAY;
         }
         var pipelined = appender.pipelined(entries);
         if (pipelined == null) {
-            return false;
+            return LONG_WAY;
         }
         Write w = batch.get(0);
-        // in place, the caller gives up after the commit timeout (the network timeout): the store gives up first, so
-        // that a pipeline its caller gave up is never committed when a stall ends before the server polls for the
-        // client (client_connection_check_interval); for this implicit transaction only
-        String sql = (inPlace ? "SELECT set_config('statement_timeout', ?, true); " : "")
+        // the pipeline commits at its end, so it is sent only for a write its caller still waits for, and bounded in
+        // the store: in place, the caller gives up after the commit timeout (the network timeout), and the store gives
+        // up first, so that a pipeline its caller gave up is never committed when a stall ends before the server polls
+        // for the client (client_connection_check_interval); from the writer thread, the caller waits for the
+        // outcome of a pipeline sent, and the store gives up when the caller's wait would have ended. For this
+        // implicit transaction only.
+        long statementMillis;
+        if (inPlace) {
+            statementMillis = Math.max(1, commitTimeout.toMillis() * 3 / 4);
+        } else {
+            statementMillis = Math.max(1, commitTimeout.toMillis()
+                    - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - w.submittedNanos()));
+            c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, statementMillis + graceMillis()));
+        }
+        String sql = "SELECT set_config('statement_timeout', ?, true); "
                 + (w.insert() ? EvidenceRows.INSERT_RECORD : EvidenceRows.updateOne(w.record()))
                 + (w.event() != null ? "; " + EvidenceRows.INSERT_OUTBOX : "") + "; " + pipelined.sql();
         c.setAutoCommit(true);
+        if (!w.committing()) {
+            appender.forget();
+            return GIVEN_UP;
+        }
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int i = 1;
-            if (inPlace) {
-                ps.setString(i++, Math.max(1, commitTimeout.toMillis() * 3 / 4) + "ms");
-            }
+            ps.setString(i++, statementMillis + "ms");
             i = w.insert() ? EvidenceRows.bindInsert(c, ps, i, w.record()) : EvidenceRows.bindUpdate(c, ps, i, w.record());
             if (w.event() != null) {
                 i = EvidenceRows.bindEvent(ps, i, w.event());
@@ -638,13 +725,14 @@ public final class EvidenceWriter implements AutoCloseable {
         } catch (SQLException e) {
             appender.forget();
             if (HEAD_MOVED.equals(e.getSQLState())) {
-                return false;
+                w.notSent(); // nothing kept: its caller may give it up again while it is written the long way
+                return LONG_WAY;
             }
             throw e;
         }
         pipelined.committed();
         oneTrip.incrementAndGet();
-        return true;
+        return DONE;
     }
 
     /** How the append-only guards' refusals begin (migrations V4, V7, V8: raised as insufficient_privilege). */

@@ -50,17 +50,17 @@ class StalledStoreHostileTest extends StoreStall {
 
     /**
      * Promise 2 under load: a stall fills the calls' queue (writes whose callers already gave up stay in it until the
-     * writer drains them). The open record taken into the stalled commit commits when the stall ends, and its late
-     * completion is submitted from inside that commit's completion, while the queue is still full: it is refused
-     * ("evidence queue full", ignored by OpenEvidenceProcessor.closeRefused), and the record stays open, said to be
-     * forwarded, for a call that was refused with 503 and never forwarded.
+     * writer drains them). The open record taken into the stalled commit is refused with its call, and when the stall
+     * ends it is not committed late (before 2026-11-30 14:00 it committed, and its late completion could be refused
+     * for the full queue: the record stayed open, said to be forwarded, for a call refused with 503).
      */
     @Test
-    void should_complete_a_late_open_record_even_when_the_stall_filled_the_queue() throws Exception {
+    void should_never_commit_an_open_record_refused_for_the_wait_even_when_the_stall_filled_the_queue()
+            throws Exception {
         writer(2);
         stallTheStore();
         OpenEvidenceProcessor open = new OpenEvidenceProcessor(new EvidenceAssembler(CHAIN), writer,
-                java.time.Clock.systemUTC(), "t");
+                java.time.Clock.systemUTC());
         EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{9});
         Exchange call = new DefaultExchange(new DefaultCamelContext());
         call.setProperty(Exchanges.EVIDENCE, r);
@@ -70,13 +70,16 @@ class StalledStoreHostileTest extends StoreStall {
         CompletableFuture<Void> a = writer.commit(RequestSealedOnceTest.opened(new byte[]{10}), true, null);
         CompletableFuture<Void> b = writer.commit(RequestSealedOnceTest.opened(new byte[]{11}), true, null);
         await().atMost(Duration.ofSeconds(5)).until(() -> a.isDone() && b.isDone());
-        assertThat(writer.callsWaiting()).isEqualTo(2);
+        assertThat(failure(a)).isInstanceOf(EvidenceUnavailableException.class);
+        assertThat(failure(b)).isInstanceOf(EvidenceUnavailableException.class);
 
-        resume(); // the open record commits after all
-        await().atMost(Duration.ofSeconds(10)).until(() -> r.getId() != null && state(r.getId()) != null);
+        resume();
         await().atMost(Duration.ofSeconds(10)).until(() -> writer.callsWaiting() == 0);
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(r.getId()))
-                .as("the refused call's open record, committed late: completed as the call ended").isEqualTo("terminal"));
+        EvidenceRecord after = RequestSealedOnceTest.opened(new byte[]{12});
+        writer.insert(after, null); // the writer commits again, after everything the stall held
+        assertThat(state(after.getId())).isEqualTo("open");
+        assertThat(state(r.getId())).as("the refused call's open record: never committed, never said forwarded")
+                .isNull();
     }
 
     /**
@@ -217,6 +220,80 @@ class StalledStoreHostileTest extends StoreStall {
     }
 
     /**
+     * A forwarded call's terminal write that the writer took into a commit the stall holds, when the caller's wait
+     * ends: the caller is told it failed (503, the answer withheld), so the store must not record the call as answered.
+     * Before 2026-11-30 14:00 that commit went on, and committed when the stall ended: a record saying 200, with the
+     * answer, for a call whose answer was withheld. Now the store gives that commit up when the wait ends, and the
+     * record is completed as the call ended.
+     */
+    @Test
+    void should_never_record_as_answered_a_call_whose_terminal_write_was_being_committed_when_its_wait_ended()
+            throws Exception {
+        writer(100);
+        EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{18});
+        writer.insert(r, null); // committed open: the upstream is called
+        stallTheStore();
+        RecordEvidenceProcessor record = new RecordEvidenceProcessor(new EvidenceAssembler(CHAIN), writer, "t",
+                java.time.Clock.systemUTC());
+        Exchange call = new DefaultExchange(new DefaultCamelContext());
+        call.setProperty(Exchanges.EVIDENCE, r);
+        call.setProperty(Exchanges.EVIDENCE_WRITTEN, true);
+        call.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
+        call.getMessage().setBody(new byte[]{1, 2, 3});
+        record.process(call); // the writer takes its terminal write into the stalled commit; the wait times out
+        assertThat(call.getException()).isInstanceOf(EvidenceUnavailableException.class);
+        assertThat(writer.callsWaiting()).as("not dropped from the queue: it was being committed").isLessThanOrEqualTo(1);
+
+        resume();
+        await().atMost(Duration.ofSeconds(10)).until(() -> writer.callsWaiting() == 0);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(r.getId()))
+                .as("a call that ended (503) has terminal evidence, not an open record said to be forwarded")
+                .isEqualTo("terminal"));
+        try (Connection c = owner(); PreparedStatement ps = c.prepareStatement("SELECT outcome, status, error_code, "
+                + "(SELECT count(*) FROM evidence_chain e WHERE e.subject_id = r.id AND e.kind = 'call.terminal') "
+                + "FROM evidence_record r WHERE id = ?")) {
+            ps.setObject(1, r.getId());
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(2)).as("the caller's answer, not the upstream's").isEqualTo(503);
+                assertThat(rs.getString(1)).isEqualTo("aborted");
+                assertThat(rs.getString(3)).isEqualTo("evidence_unavailable");
+                assertThat(rs.getLong(4)).as("one terminal chain entry").isEqualTo(1);
+            }
+        }
+    }
+
+    /**
+     * A batch written the long way (two writes) while the stall holds it, and one of them given up by its caller
+     * meanwhile: the batch is rolled back and committed again without it, so the write nobody waits for (a refusal's
+     * record) commits and the given-up one never does.
+     */
+    @Test
+    void should_commit_a_batch_again_without_the_write_given_up_while_its_statements_ran() throws Exception {
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(CHAIN), 100, 32,
+                Duration.ofMillis(100), Duration.ofMillis(300));
+        writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null);
+        stallTheStore();
+        EvidenceRecord refusal = RequestSealedOnceTest.opened(new byte[]{19});
+        refusal.setForwardedAt(null);
+        refusal.terminate("unauthenticated", RequestSealedOnceTest.CLOCK.instant());
+        CompletableFuture<Void> refused = writer.submitRefusal(refusal, null);
+        EvidenceRecord open = RequestSealedOnceTest.opened(new byte[]{20});
+        CompletableFuture<Void> call = writer.commit(open, true, null); // joins the refusal's batch (100 ms linger)
+        await().atMost(Duration.ofSeconds(5)).until(call::isDone);
+        assertThat(failure(call)).isInstanceOf(EvidenceUnavailableException.class);
+        assertThat(writer.callsWaiting() + writer.refusalsWaiting()).as("both taken into one commit").isZero();
+
+        resume();
+        refused.get(10, TimeUnit.SECONDS);
+        assertThat(state(refusal.getId())).isEqualTo("terminal");
+        assertThat(state(open.getId())).as("given up while its batch was written: never committed").isNull();
+        EvidenceRecord after = RequestSealedOnceTest.opened(new byte[]{21});
+        writer.insert(after, null); // the chain goes on from the batch committed again
+        assertThat(state(after.getId())).isEqualTo("open");
+    }
+
+    /**
      * Promise 1 holds for {@link EvidenceWriter#commit} only: {@link EvidenceWriter#insert} and {@link EvidenceWriter#update}
      * (HoldCallProcessor's held record, CloseHeldCallProcessor, CrashRecovery) wait on the write's own future and
      * leave it queued when the wait times out, so it is committed after its caller was told it failed: a held call
@@ -247,8 +324,8 @@ class StalledStoreHostileTest extends StoreStall {
 
     /**
      * Promise 5 under a store that stalls and comes back several times while four callers commit open and terminal
-     * records (in place and queued, some timing out while queued, some while being committed, some committed late and
-     * completed by a late completion), with duplicate keys thrown in (isolation), and refusals in their lane. Then:
+     * records (in place and queued, some timing out while queued, some while being written, some waiting for a commit
+     * already sent), with duplicate keys thrown in (isolation), and refusals in their lane. Then:
      * every write its caller was told committed is committed; no record has two entries of one kind; every record's
      * entries match its state; the chain's positions are contiguous up to its head; the writer still commits.
      */
@@ -257,7 +334,7 @@ class StalledStoreHostileTest extends StoreStall {
         throughStalls("stalled-hostile-fuzz", Duration.ZERO);
     }
 
-    /** The same, every write queued (a linger: none in place): a given-up write is committed only if completed late. */
+    /** The same, every write queued (a linger: none in place). */
     @Test
     void should_keep_the_chain_and_the_callers_right_through_stalls_all_queued() throws Exception {
         throughStalls("stalled-hostile-fuzz-queued", Duration.ofMillis(1));
@@ -267,7 +344,7 @@ class StalledStoreHostileTest extends StoreStall {
         writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(chain), 50, 8,
                 linger, Duration.ofMillis(250));
         java.util.Set<UUID> givenUp = java.util.concurrent.ConcurrentHashMap.newKeySet();
-        java.util.Set<UUID> lateRan = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.Set<UUID> toldFailed = java.util.concurrent.ConcurrentHashMap.newKeySet();
         writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null); // the head row exists
         java.util.Map<UUID, String> toldCommitted = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.Set<UUID> all = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -299,14 +376,7 @@ class StalledStoreHostileTest extends StoreStall {
                     }
                     all.add(r.getId());
                     EvidenceRecord open = r;
-                    Throwable err = failure(writer.commit(r, true, null, () -> {
-                        lateRan.add(open.getId());
-                        EvidenceRecord late = open.snapshot();
-                        late.setForwardedAt(null);
-                        late.setStatus(503);
-                        late.terminate("aborted", RequestSealedOnceTest.CLOCK.instant());
-                        writer.submitLate(late, false, null);
-                    }));
+                    Throwable err = failure(writer.commit(r, true, null));
                     if (err != null) {
                         givenUp.add(r.getId());
                         continue;
@@ -316,6 +386,8 @@ class StalledStoreHostileTest extends StoreStall {
                     RequestSealedOnceTest.answer(r, new byte[]{3});
                     if (failure(writer.commit(r, false, null)) == null) {
                         toldCommitted.put(r.getId(), "terminal");
+                    } else {
+                        toldFailed.add(r.getId());
                     }
                 }
             }, "hostile-caller-" + t);
@@ -392,20 +464,16 @@ class StalledStoreHostileTest extends StoreStall {
                 }
             }
         }
-        if (!linger.isZero()) {
-            for (UUID id : givenUp) {
-                if (!lateRan.contains(id)) {
-                    assertThat(state(id)).as("an open write whose caller was refused, committed, never completed: " + id)
-                            .isNull();
-                }
-            }
+        // the store's outcome is the caller's: a write its caller was told failed was never committed
+        for (UUID id : givenUp) {
+            assertThat(state(id)).as("an open write whose caller was refused, committed: " + id).isNull();
         }
-        for (UUID id : lateRan) {
-            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(state(id))
-                    .as("an open record committed late, completed: " + id).isEqualTo("terminal"));
+        for (UUID id : toldFailed) {
+            assertThat(state(id)).as("a terminal write whose caller was told failed, committed: " + id)
+                    .isEqualTo("open");
         }
-        System.out.printf("%s: %d ops, %d told committed, %d given up, %d completed late%n", chain, ops.get(),
-                toldCommitted.size(), givenUp.size(), lateRan.size());
+        System.out.printf("%s: %d ops, %d told committed, %d opens and %d terminals told failed%n", chain, ops.get(),
+                toldCommitted.size(), givenUp.size(), toldFailed.size());
         assertThat(ops.get()).isGreaterThan(20);
     }
 }
