@@ -22,6 +22,15 @@ public final class UsageLedger {
     private final MeterRegistry registry;
     private final int maxModels;
     private final Set<String> models = ConcurrentHashMap.newKeySet();
+    /**
+     * The counters of these labels, each built and registered once (building a meter's id sorts and hashes its tags:
+     * per call, for up to five counters, that was work the registry then threw away). Bounded as the labels are.
+     */
+    private final ConcurrentHashMap<Labels, Counter> meters = new ConcurrentHashMap<>();
+
+    /** A counter's labels; {@code type} null for {@code attest.usage.unknown}. */
+    private record Labels(String upstream, String model, String outcome, String type) {
+    }
 
     public UsageLedger(UsageCounters counters, Prices prices, MeterRegistry registry, int maxModels) {
         this.counters = counters;
@@ -51,8 +60,10 @@ public final class UsageLedger {
         String o = outcome == null ? "unknown" : outcome;
         TokenUsage t = meter.reported();
         if (t == null) {
-            Counter.builder("attest.usage.unknown").description("answers whose upstream reported no usage")
-                    .tags("upstream", u, "model", m, "outcome", o).register(registry).increment();
+            meters.computeIfAbsent(new Labels(u, m, o, null), k -> Counter.builder("attest.usage.unknown")
+                    .description("answers whose upstream reported no usage")
+                    .tags("upstream", k.upstream(), "model", k.model(), "outcome", k.outcome()).register(registry))
+                    .increment();
             count(u, m, o, "estimated", meter.estimate());
             return;
         }
@@ -67,10 +78,11 @@ public final class UsageLedger {
         if (n == null || n <= 0) {
             return;
         }
-        Counter.builder("attest.tokens").description("tokens used, as reported by upstreams (type estimated: the "
-                        + "gateway's estimate for answers without usage)")
-                .tags("upstream", upstream, "model", model, "outcome", outcome, "type", type)
-                .register(registry).increment(n);
+        meters.computeIfAbsent(new Labels(upstream, model, outcome, type), k -> Counter.builder("attest.tokens")
+                .description("tokens used, as reported by upstreams (type estimated: the gateway's estimate for "
+                        + "answers without usage)")
+                .tags("upstream", k.upstream(), "model", k.model(), "outcome", k.outcome(), "type", k.type())
+                .register(registry)).increment(n);
     }
 
     private String label(String model) {
