@@ -174,7 +174,8 @@ public class AttestConfiguration implements CamelConfiguration {
         closer.add(continuations::shutdown);
         UpstreamClient upstreamClient = new UpstreamClient(clock, capture,
                 s.integer("attest.upstream.max-decoded-bytes", 33_554_432),
-                UpstreamClient.Kind.parse(s.string("attest.upstream.client", "netty")));
+                UpstreamClient.Kind.parse(s.string("attest.upstream.client", "netty")),
+                s.integer("attest.upstream.idle-keep-ms", (int) UpstreamClient.DEFAULT_IDLE_KEEP_MS));
         closer.add(upstreamClient::close);
         LOG.info("upstream client: {}", upstreamClient.kind().name().toLowerCase(java.util.Locale.ROOT));
         registry.bind("callUpstreamProcessor", new CallUpstreamProcessor(upstreamClient, continuations));

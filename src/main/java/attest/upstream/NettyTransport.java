@@ -76,7 +76,10 @@ import java.util.function.Consumer;
  * thread.
  * <p>
  * Connections are kept alive and pooled per origin (scheme, host, port); at most {@link #MAX_IDLE_PER_ORIGIN}
- * idle ones are kept per origin, each for at most {@link #IDLE_KEEP_MS}. A connection goes back to the pool only
+ * idle ones are kept per origin, each for at most the owner's idle keep, and never longer than a second less than
+ * the upstream said it keeps one ({@code Keep-Alive: timeout=N}): a connection is closed by this side before its
+ * upstream closes it, so a call is never sent on a connection its upstream is closing at that moment (a 502 for
+ * nothing; uvicorn and Node.js close idle connections after 5 s). A connection goes back to the pool only
  * when its exchange ended cleanly (request written, answer read whole, keep-alive on both sides); one that
  * errs, times out or is cancelled is closed. TLS uses the JDK's default context (its default trust store), SNI
  * and hostname verification. Bounds: a response head of at most {@link #MAX_HEAD_BYTES} (as the JDK client's
@@ -91,7 +94,6 @@ final class NettyTransport implements UpstreamClient.Transport {
     static final int MAX_STATUS_LINE_BYTES = 16_384;
     static final int MAX_CHUNK_BYTES = 16_384;
     static final int MAX_IDLE_PER_ORIGIN = 64;
-    static final long IDLE_KEEP_MS = 30_000;
     /** Request headers that the transport sets itself (or that must never be forwarded). */
     private static final Set<String> OWN_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection",
             "keep-alive", "upgrade", "expect", "te", "trailer", "proxy-connection", "accept-encoding");
@@ -381,10 +383,16 @@ final class NettyTransport implements UpstreamClient.Transport {
         }
     }
 
-    /** Back to the pool after a clean exchange, or closed. On the channel's event loop. */
-    private void release(Channel ch, Connection conn, boolean reusable) {
+    /**
+     * Back to the pool after a clean exchange, or closed. On the channel's event loop.
+     *
+     * @param upstreamKeepMs how long the upstream said it keeps the connection idle ({@code Keep-Alive: timeout}),
+     *                       or -1 when it did not say
+     */
+    private void release(Channel ch, Connection conn, boolean reusable, long upstreamKeepMs) {
         conn.call = null;
-        if (!reusable || closed || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
+        long keepMs = upstreamKeepMs < 0 ? owner.idleKeepMs() : Math.min(owner.idleKeepMs(), upstreamKeepMs - 1000);
+        if (!reusable || keepMs <= 0 || closed || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
             ch.close();
             return;
         }
@@ -399,8 +407,33 @@ final class NettyTransport implements UpstreamClient.Transport {
             if (conn.call == null) {
                 ch.close();
             }
-        }, IDLE_KEEP_MS, TimeUnit.MILLISECONDS);
+        }, keepMs, TimeUnit.MILLISECONDS);
         idle.computeIfAbsent(conn.origin, o -> new ConcurrentLinkedDeque<>()).offerFirst(ch);
+    }
+
+    /**
+     * The {@code timeout} of a {@code Keep-Alive} response header (RFC 2068 19.7.1.1, as servers still send it), in
+     * milliseconds; -1 when there is none or it is not a number of seconds.
+     */
+    static long keepAliveTimeoutMs(String header) {
+        if (header == null) {
+            return -1;
+        }
+        for (String part : header.split(",")) {
+            String p = part.trim();
+            int eq = p.indexOf('=');
+            if (eq > 0 && p.substring(0, eq).trim().equalsIgnoreCase("timeout")) {
+                String v = p.substring(eq + 1).trim();
+                if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+                    v = v.substring(1, v.length() - 1);
+                }
+                if (v.isEmpty() || v.length() > 9 || !v.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+                    return -1;
+                }
+                return Long.parseLong(v) * 1000;
+            }
+        }
+        return -1;
     }
 
     private void forget(Channel ch, String origin) {
@@ -564,6 +597,8 @@ final class NettyTransport implements UpstreamClient.Transport {
         int status;
         java.net.http.HttpHeaders headers;
         boolean keepAlive;
+        /** What the upstream said of how long it keeps the connection idle ({@code Keep-Alive: timeout}); -1: nothing. */
+        long keepAliveMs = -1;
         ByteArrayOutputStream body;
         long bodySize;
         StreamRelay relay;
@@ -640,6 +675,7 @@ final class NettyTransport implements UpstreamClient.Transport {
             status = r.status().code();
             headers = jdkHeaders(r.headers());
             keepAlive = HttpUtil.isKeepAlive(r);
+            keepAliveMs = keepAliveTimeoutMs(r.headers().get("Keep-Alive"));
             if (answer.isDone()) {
                 return;
             }
@@ -696,7 +732,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                 if (last) {
                     upstreamEnded = true;
                     detached = true; // read whole: the connection can serve another call while the relay drains
-                    release(channel, connection, keepAlive && requestWritten && !cancelled);
+                    release(channel, connection, keepAlive && requestWritten && !cancelled, keepAliveMs);
                 }
                 drain();
                 return;
@@ -716,7 +752,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                 cancelDeadline();
                 terminated = true;
                 // read whole: the connection is free before the answer is handed on, so a next call can reuse it
-                release(channel, connection, keepAlive && requestWritten && !answer.isDone());
+                release(channel, connection, keepAlive && requestWritten && !answer.isDone(), keepAliveMs);
                 try {
                     answer.complete(owner.answer(status, headers, body.toByteArray()));
                 } catch (GatewayException e) {

@@ -73,7 +73,14 @@ public final class UpstreamClient implements AutoCloseable {
     private final int captureLimit;
     private final long maxDecodedBytes;
     private final Kind kind;
+    private final long idleKeepMs;
     private final Transport transport;
+
+    /**
+     * An idle upstream connection is kept this long at most by default: less than the 5 s after which uvicorn (vLLM,
+     * FastAPI model servers) and Node.js close theirs, so that a call is never sent on a connection being closed.
+     */
+    public static final long DEFAULT_IDLE_KEEP_MS = 4_000;
 
     public UpstreamClient(Clock clock, int captureLimit) {
         this(clock, captureLimit, DEFAULT_MAX_DECODED_BYTES);
@@ -93,15 +100,36 @@ public final class UpstreamClient implements AutoCloseable {
      *            Hostname verification is on either way.
      */
     UpstreamClient(Clock clock, int captureLimit, long maxDecodedBytes, Kind kind, SSLContext tls) {
+        this(clock, captureLimit, maxDecodedBytes, kind, tls, DEFAULT_IDLE_KEEP_MS);
+    }
+
+    /**
+     * @param idleKeepMs how long an idle upstream connection is kept for a next call at most (the Netty transport;
+     *                   the JDK's client keeps its own, {@code jdk.httpclient.keepalive.timeout})
+     */
+    public UpstreamClient(Clock clock, int captureLimit, long maxDecodedBytes, Kind kind, long idleKeepMs) {
+        this(clock, captureLimit, maxDecodedBytes, kind, null, idleKeepMs);
+    }
+
+    UpstreamClient(Clock clock, int captureLimit, long maxDecodedBytes, Kind kind, SSLContext tls, long idleKeepMs) {
+        if (idleKeepMs < 0) {
+            throw new IllegalArgumentException("the idle keep of upstream connections must not be negative");
+        }
         this.clock = clock;
         this.captureLimit = captureLimit;
         this.maxDecodedBytes = maxDecodedBytes;
         this.kind = kind;
+        this.idleKeepMs = idleKeepMs;
         this.transport = kind == Kind.JDK ? new JdkTransport(this, tls) : new NettyTransport(this, tls);
     }
 
     public Kind kind() {
         return kind;
+    }
+
+    /** How long an idle connection is kept for a next call at most. */
+    long idleKeepMs() {
+        return idleKeepMs;
     }
 
     public UpstreamResponse call(UpstreamTarget target, String method, ForwardHeaders headers, byte[] body) {

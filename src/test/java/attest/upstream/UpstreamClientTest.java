@@ -10,8 +10,10 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpContent;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import javax.net.ssl.KeyManagerFactory;
@@ -403,6 +405,54 @@ class UpstreamClientTest {
 
         assertThat(u.requests).hasSize(3);
         assertThat(u.connections()).isEqualTo(1);
+    }
+
+    /** Answers each request on a connection with {@code answer}, and counts the connections the client closed. */
+    static RawUpstream.Script answeringAndCounting(String answer, java.util.concurrent.atomic.AtomicInteger closedByClient) {
+        return c -> {
+            while (c.read() != null) {
+                c.write(answer);
+            }
+            closedByClient.incrementAndGet();
+        };
+    }
+
+    /**
+     * An idle connection is closed by the client after its idle keep, before a server that keeps them a little longer
+     * (uvicorn, Node.js: 5 s) closes it: a call is never sent on a connection its upstream is closing.
+     */
+    @Test
+    void should_close_an_idle_connection_after_its_idle_keep_and_open_another_for_the_next_call() throws Exception {
+        var closedByClient = new java.util.concurrent.atomic.AtomicInteger();
+        RawUpstream u = upstream(answeringAndCounting(fixed(200, "", "ok"), closedByClient));
+        UpstreamClient client = new UpstreamClient(Clock.systemUTC(), 1 << 20, 1 << 20, UpstreamClient.Kind.NETTY, 300);
+        closing.add(client);
+
+        answer(post(client, target(u, Duration.ofSeconds(5))));
+        answer(post(client, target(u, Duration.ofSeconds(5))));
+        assertThat(u.connections()).as("reused within its idle keep").isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> closedByClient.get() == 1);
+        assertThat(text(answer(post(client, target(u, Duration.ofSeconds(5)))))).isEqualTo("ok");
+        assertThat(u.connections()).isEqualTo(2);
+    }
+
+    /** An upstream that says how long it keeps an idle connection is believed, less a second. */
+    @ParameterizedTest
+    @CsvSource({"timeout=1, 2", "'timeout=1, max=100', 2", "timeout=0, 2", "timeout=3, 1", "'max=5, timeout=\"9\"', 1",
+            "timeout=x, 1", "'', 1"})
+    void should_keep_an_idle_connection_no_longer_than_its_upstream_says(String keepAlive, int connections)
+            throws Exception {
+        var closedByClient = new java.util.concurrent.atomic.AtomicInteger();
+        String header = keepAlive.isEmpty() ? "" : "Keep-Alive: " + keepAlive + "\r\n";
+        RawUpstream u = upstream(answeringAndCounting(fixed(200, header, "ok"), closedByClient));
+        UpstreamClient client = client(UpstreamClient.Kind.NETTY);
+
+        answer(post(client, target(u, Duration.ofSeconds(5))));
+        if (connections == 2) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> closedByClient.get() == 1); // not kept at all
+        }
+        answer(post(client, target(u, Duration.ofSeconds(5))));
+        assertThat(u.connections()).isEqualTo(connections);
     }
 
     /**
