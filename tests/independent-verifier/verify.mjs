@@ -160,11 +160,15 @@ if (opt.receipt) {
 const dir = opt.dir;
 if (!existsSync(join(dir, 'manifest.json'))) { console.log('note: no manifest.json'); unverifiable = true; finish(); }
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+// section 6.1: paths are relative, use '/', never contain '..': resolved inside the export only
+const inside = (file) => typeof file === 'string' && file.length > 0 && !file.startsWith('/') && !file.includes('\\')
+  && !file.split('/').includes('..');
 for (const [file, digest] of Object.entries(manifest.files)) {
-  if (!existsSync(join(dir, file))) faults.push('export: ' + file + ': missing_file');
+  if (!inside(file) || !existsSync(join(dir, file))) faults.push('export: ' + file + ': missing_file');
   else if (hex(sha256(readFileSync(join(dir, file)))) !== digest) faults.push('export: ' + file + ': manifest_mismatch');
 }
 for (const chain of manifest.chains) {
+  for (const f of [chain.file, chain.checkpoints]) if (!inside(f)) faults.push('export: ' + f + ': missing_file');
   if (chain.frontier && chain.frontier.length !== bitCount(chain.first_position - 1)) {
     faults.push(`${chain.chain_id} position ${chain.first_position}: anchor_mismatch`);
   }
@@ -229,7 +233,10 @@ chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.
     if (last && (s.size < last.size || s.at < last.at)) { faults.push(`${id} position ${s.size + 1}: rollback`); continue chains; }
     signed.push(s);
     previousCheckpoint = cpHash;
-    if (cp.size < first - 1) continue; // links only
+    if (cp.size < first - 1) { // links only, in a format-1 export; a format-2 one opens at first_position - 1
+      if (chain.frontier) { faults.push(`${id} position ${first}: anchor_mismatch`); continue chains; }
+      continue;
+    }
     if (cp.size > length) { faults.push(`${id} position ${length + 1}: truncated`); continue chains; }
     if (hex(hashes.get(cp.size)) !== body.head) { faults.push(`${id} position ${cp.size}: checkpoint_mismatch`); continue chains; }
     if (s.root !== null && roots.has(cp.size) && hex(roots.get(cp.size)) !== s.root) {
@@ -248,6 +255,13 @@ for (const c of signedClosures) {
   const h = verified.get(c.chain)?.hashes.get(c.size);
   if (h && hex(h) !== c.head) { faults.push(`${c.chain} position ${c.size}: fork`); verified.delete(c.chain); }
 }
+// section 6: an export is cut at a signed checkpoint; lines past the last one (or past a signed closure) are unsigned
+for (const [id, v] of verified) {
+  const closed = signedClosures.filter((c) => c.chain === id).map((c) => Math.min(c.size, v.length));
+  const anchored = Math.max(v.anchored, ...closed);
+  if (v.length > anchored) gaps.push(`${id}: unanchored positions ${anchored + 1} to ${v.length}`);
+}
+if (range && manifest.chains.length === 0 && faults.length === 0) gaps.push(`*: uncovered_span ${opt.from} to ${opt.to}`);
 if (range) for (const [id, v] of verified) coverage(id, v.signed, v.first);
 
 function closedAfter(id, a, until) {

@@ -178,7 +178,7 @@ public final class Export {
             manifest.path("files").fields().forEachRemaining(e -> {
                 Path f = dir.resolve(e.getKey());
                 try {
-                    if (!Files.exists(f)) {
+                    if (!inside(dir, e.getKey()) || !Files.exists(f)) {
                         sourceFaults.add("export: " + e.getKey() + ": missing_file");
                     } else if (!HEX.formatHex(sha256(Files.readAllBytes(f))).equals(e.getValue().asText())) {
                         sourceFaults.add("export: " + e.getKey() + ": manifest_mismatch (the file was changed)");
@@ -190,6 +190,16 @@ public final class Export {
             Map<String, JsonNode> byChain = new TreeMap<>();
             manifest.path("chains").forEach(n -> byChain.put(n.path("chain_id").asText(), n));
             byChain.forEach((id, n) -> {
+                for (String member : List.of("file", "checkpoints")) {
+                    if (!inside(dir, n.path(member).asText())) {
+                        sourceFaults.add("export: " + n.path(member).asText() + ": missing_file (a path outside the "
+                                + "export)");
+                    }
+                }
+                if (!n.path("first_position").isIntegralNumber()) {
+                    sourceFaults.add(id + " position " + n.path("first_position") + ": position_mismatch (first_position "
+                            + "is not an integer)");
+                }
                 if (n.has("frontier") && n.path("frontier").size() != Long.bitCount(n.path("first_position").asLong() - 1)) {
                     sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
                             + "frontier does not have one node per set bit of first_position - 1)");
@@ -218,10 +228,13 @@ public final class Export {
                     for (byte[] line : lines(dir.resolve(byChain.get(chainId).path("checkpoints").asText()))) {
                         try {
                             JsonNode n = JSON.readTree(line);
-                            out.add(new Verifier.StoredCheckpoint(n.path("size").asLong(),
+                            // a size that is not an integer, or a hash not in lower-case hex, cannot match the
+                            // signed bytes (section 6.3)
+                            out.add(new Verifier.StoredCheckpoint(n.path("size").isIntegralNumber()
+                                    ? n.path("size").asLong() : -1,
                                     Base64.getDecoder().decode(n.path("canonical").asText()),
                                     HEX.parseHex(n.path("signature").asText()), n.path("key_id").asText(),
-                                    HEX.parseHex(n.path("hash").asText())));
+                                    lowerHex(n.path("hash").asText())));
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -262,10 +275,25 @@ public final class Export {
         }
     }
 
+    /** A manifest path that stays inside the export (section 6.1: relative, with '/', never '..'). */
+    private static boolean inside(Path dir, String path) {
+        if (path.isEmpty() || path.startsWith("/") || path.contains("\\") || List.of(path.split("/")).contains("..")) {
+            return false;
+        }
+        Path base = dir.toAbsolutePath().normalize();
+        return base.resolve(path).normalize().startsWith(base);
+    }
+
+    /** Lower-case hex as written; anything else (upper case included) is no hash at all, so it cannot match. */
+    private static byte[] lowerHex(String hex) {
+        return hex.matches("[0-9a-f]*") && hex.length() % 2 == 0 ? HEX.parseHex(hex) : new byte[0];
+    }
+
+    /** Lines end with one line feed only (section 6.1): a carriage return stays in its line, which is then not canonical. */
     private static List<byte[]> lines(Path f) {
         try {
             List<byte[]> out = new ArrayList<>();
-            for (String l : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+            for (String l : Files.readString(f, StandardCharsets.UTF_8).split("\n")) {
                 if (!l.isEmpty()) {
                     out.add(l.getBytes(StandardCharsets.UTF_8));
                 }

@@ -284,6 +284,15 @@ public final class Verifier {
                 signed.add(s);
                 previousCheckpoint = cp.hash();
                 if (cp.size() < start.position() - 1) {
+                    if (tree != null) {
+                        // a format-2 export opens with the checkpoint at first_position - 1 (section 6.3): one
+                        // below it signs no exported entry, and would leave the anchor and every line unsigned
+                        faults.add(chainId + " position " + start.position() + ": anchor_mismatch (a checkpoint of size "
+                                + cp.size() + " precedes the first exported entry: no signed head authenticates the "
+                                + "anchor)");
+                        broken = true;
+                        break;
+                    }
                     continue; // an old export's link: signed before the exported rows
                 }
                 if (cp.size() > length) {
@@ -346,6 +355,25 @@ public final class Verifier {
                         + c.closer() + " at size " + c.size() + ", but the chain is shorter)");
                 signedByChain.remove(c.chainId());
             }
+        }
+        if (!source.whole()) {
+            // an export is cut at a signed checkpoint (section 6): lines past the last one that verified (or past a
+            // survivor's signed closure) are the export holder's word only
+            for (Map.Entry<String, Long> e : anchoredByChain.entrySet()) {
+                long anchored = e.getValue();
+                for (Closure c : closures) {
+                    if (c.chainId().equals(e.getKey())) {
+                        anchored = Math.max(anchored, Math.min(c.size(), lengths.get(e.getKey())));
+                    }
+                }
+                if (lengths.get(e.getKey()) > anchored) {
+                    gaps.add(e.getKey() + ": unanchored positions " + (anchored + 1) + " to " + lengths.get(e.getKey())
+                            + " (exported entries that no signed checkpoint covers)");
+                }
+            }
+        }
+        if (options.from() != null && options.to() != null && chainIds.isEmpty() && faults.isEmpty()) {
+            gaps.add("*: uncovered_span " + options.from() + " to " + options.to() + " (the source holds no chain)");
         }
         if (options.from() != null && options.to() != null) {
             for (Map.Entry<String, List<Signed>> e : signedByChain.entrySet()) {
