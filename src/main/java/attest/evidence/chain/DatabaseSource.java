@@ -18,6 +18,7 @@ public final class DatabaseSource implements Verifier.Source {
     private final attest.evidence.crypto.MasterKey master;
     private boolean encryptedSkipped;
     private boolean payloadsUnreadable;
+    private boolean recordsUnreadable;
 
     public DatabaseSource(Connection c) throws SQLException {
         this(c, null);
@@ -66,12 +67,13 @@ public final class DatabaseSource implements Verifier.Source {
     @Override
     public Iterable<Verifier.Row> rows(String chainId) {
         List<Verifier.Row> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT position, canonical, hash FROM evidence_chain "
-                + "WHERE chain_id = ? ORDER BY position")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT position, canonical, hash, kind, subject_id::text "
+                + "FROM evidence_chain WHERE chain_id = ? ORDER BY position")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Verifier.Row(rs.getLong(1), rs.getBytes(2), rs.getBytes(3)));
+                    out.add(new Verifier.Row(rs.getLong(1), rs.getBytes(2), rs.getBytes(3), rs.getString(4),
+                            rs.getString(5)));
                 }
             }
         } catch (SQLException e) {
@@ -143,6 +145,39 @@ public final class DatabaseSource implements Verifier.Source {
             return out;
         }
         return out;
+    }
+
+    /** True when this login may not read the evidence records (auditor_ro): rows were not checked against entries. */
+    public boolean recordsUnreadable() {
+        return recordsUnreadable;
+    }
+
+    @Override
+    public Map<String, String> recordColumns(String recordId) {
+        if (recordsUnreadable) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder("SELECT ");
+        Verifier.RECORD_COLUMNS.keySet().forEach(col -> sql.append(sql.length() > 7 ? ", " : "").append(col).append("::text"));
+        try (PreparedStatement ps = c.prepareStatement(sql + " FROM evidence_record WHERE id = ?")) {
+            ps.setObject(1, UUID.fromString(recordId));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                Map<String, String> out = new HashMap<>();
+                int i = 1;
+                for (String col : Verifier.RECORD_COLUMNS.keySet()) {
+                    out.put(col, rs.getString(i++));
+                }
+                return out;
+            }
+        } catch (SQLException e) {
+            recordsUnreadable |= "42501".equals(e.getSQLState()); // insufficient privilege
+            return null;
+        } catch (IllegalArgumentException e) {
+            return null; // not a record id
+        }
     }
 
     private List<String> strings(String sql) {

@@ -22,8 +22,40 @@ public final class Verifier {
     public static final int TAMPERED = 1;
     public static final int UNVERIFIABLE = 2;
 
-    /** One stored chain entry. */
-    public record Row(long position, byte[] canonical, byte[] hash) {
+    /**
+     * One stored chain entry; {@code kind} and {@code subjectId} are the store's index columns (null: not stored, as
+     * in an export), which must name what the entry names.
+     */
+    public record Row(long position, byte[] canonical, byte[] hash, String kind, String subjectId) {
+        public Row(long position, byte[] canonical, byte[] hash) {
+            this(position, canonical, hash, null, null);
+        }
+    }
+
+    /**
+     * The columns of a call's evidence record that reports read, and where its {@code call.terminal} entry holds each
+     * (docs/evidence-format.md section 1): a row changed behind its entry is {@code record_mismatch}.
+     */
+    public static final Map<String, List<String>> RECORD_COLUMNS = columns();
+
+    private static Map<String, List<String>> columns() {
+        Map<String, List<String>> m = new java.util.LinkedHashMap<>();
+        m.put("request_id", List.of("request_id"));
+        m.put("outcome", List.of("outcome"));
+        m.put("source_address", List.of("source_address"));
+        m.put("subject", List.of("identity", "subject"));
+        m.put("username", List.of("identity", "username"));
+        m.put("client_id", List.of("identity", "client_id"));
+        m.put("method", List.of("request", "method"));
+        m.put("path", List.of("request", "path"));
+        m.put("upstream", List.of("request", "upstream"));
+        m.put("model", List.of("request", "model"));
+        m.put("request_sha256", List.of("request", "sha256"));
+        m.put("decision", List.of("decision", "verdict"));
+        m.put("rule_id", List.of("decision", "rule_id"));
+        m.put("status", List.of("response", "status"));
+        m.put("response_sha256", List.of("response", "sha256"));
+        return java.util.Collections.unmodifiableMap(m);
     }
 
     /** One stored checkpoint. */
@@ -40,6 +72,14 @@ public final class Verifier {
 
         /** The SHA-256 (hex) of a record's stored request and response payloads, null where absent or purged. */
         Map<String, String> payloadDigests(String recordId);
+
+        /**
+         * A call's stored evidence record, the {@link #RECORD_COLUMNS} as text (null for SQL NULL); null when the
+         * source holds no such row or may not read it (an export; the auditors' login).
+         */
+        default Map<String, String> recordColumns(String recordId) {
+            return null;
+        }
 
         /** Where the rows of a chain start: position 1 from the genesis hash, or (an export) later. */
         default Start start(String chainId) {
@@ -188,10 +228,22 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
+                if (row.kind() != null && (!row.kind().equals(entry.get("kind"))
+                        || !java.util.Objects.equals(row.subjectId(), entry.get("subject_id")))) {
+                    faults.add(at + "record_mismatch (the store's kind or subject_id column is not the entry's)");
+                    broken = true;
+                    break;
+                }
                 byte[] link = ChainHash.link(previous, row.canonical());
                 if (!Arrays.equals(link, row.hash())) {
                     faults.add(at + "hash_mismatch (the stored hash does not follow from the previous hash and this "
                             + "entry's bytes: this entry was edited, or the one before it was edited and rehashed)");
+                    broken = true;
+                    break;
+                }
+                String rowFault = recordFault(source, entry);
+                if (rowFault != null) {
+                    faults.add(at + rowFault);
                     broken = true;
                     break;
                 }
@@ -563,6 +615,29 @@ public final class Verifier {
         } catch (RuntimeException e) {
             return null;
         }
+    }
+
+    /** A call's stored record (the row the reports read) that no longer says what its terminal entry says. */
+    private static String recordFault(Source source, Map<String, Object> entry) {
+        if (!"call.terminal".equals(entry.get("kind")) || !(entry.get("record") instanceof Map<?, ?> record)) {
+            return null;
+        }
+        Map<String, String> row = source.recordColumns(String.valueOf(record.get("id")));
+        if (row == null) {
+            return null;
+        }
+        for (Map.Entry<String, List<String>> c : RECORD_COLUMNS.entrySet()) {
+            Object value = record;
+            for (String name : c.getValue()) {
+                value = value instanceof Map<?, ?> m ? m.get(name) : null;
+            }
+            String signed = value == null || "".equals(value) ? null : String.valueOf(value);
+            String stored = row.get(c.getKey()) == null || row.get(c.getKey()).isEmpty() ? null : row.get(c.getKey());
+            if (!java.util.Objects.equals(signed, stored)) {
+                return "record_mismatch (the stored record's " + c.getKey() + " is not the one its entry holds)";
+            }
+        }
+        return null;
     }
 
     @SuppressWarnings("unchecked")
