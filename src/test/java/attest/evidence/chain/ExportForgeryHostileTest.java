@@ -69,6 +69,18 @@ class ExportForgeryHostileTest {
                                 c.putArray("frontier").add("22".repeat(32)).add("33".repeat(32));
                             });
                         }),
+                // the same with the frontier dropped: a format-1 export's links, which still anchor nothing
+                new Forgery("every entry forged, the manifest downgraded to format 1", "2026-11-25T10:00:03Z", to,
+                        d -> {
+                            lines(d, CHAIN, List.of(forged(4), forged(5)));
+                            ObjectNode m = readManifest(d);
+                            m.put("format", 1);
+                            write(d, m);
+                            manifest(d, c -> {
+                                c.put("first_position", 4).put("last_position", 5).put("anchor_hash", "11".repeat(32));
+                                c.remove("frontier");
+                            });
+                        }),
                 new Forgery("a forged call appended after the closing checkpoint", from, to, d -> {
                     List<String> l = read(d, CHAIN);
                     l.add(forged(3));
