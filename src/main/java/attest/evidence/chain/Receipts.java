@@ -128,8 +128,8 @@ public final class Receipts {
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> body = (Map<String, Object>) Canonical.parse(cp);
-            long position = r.path("position").asLong();
-            long size = r.path("tree_size").asLong();
+            long position = integer(r, "position");
+            long size = integer(r, "tree_size");
             if (!r.path("chain_id").asText().equals(body.get("chain_id")) || !Long.valueOf(size).equals(body.get("size"))
                     || !keyId.equals(body.get("key_id")) || !(body.get("root") instanceof String root)) {
                 faults.add(where + "receipt_mismatch (the checkpoint names another chain, size or key, or signs no "
@@ -144,7 +144,7 @@ public final class Receipts {
             @SuppressWarnings("unchecked")
             Map<String, Object> e = (Map<String, Object>) Canonical.parse(entry);
             if (!r.path("chain_id").asText().equals(e.get("chain_id")) || !Long.valueOf(position).equals(e.get("position"))
-                    || r.path("leaf_index").asLong() != position - 1
+                    || integer(r, "leaf_index") != position - 1
                     || !r.path("record_id").asText().equals(e.get("subject_id"))) {
                 faults.add(where + "receipt_mismatch (the entry names another chain, position or record)");
                 return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
@@ -162,5 +162,14 @@ public final class Receipts {
             faults.add(where + "receipt_malformed (" + ex.getClass().getSimpleName() + ")");
             return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
         }
+    }
+
+    /** A member that must be a JSON integer (section 8.4): anything else, a string of digits too, is malformed. */
+    private static long integer(com.fasterxml.jackson.databind.JsonNode receipt, String member) {
+        com.fasterxml.jackson.databind.JsonNode n = receipt.path(member);
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw new IllegalArgumentException(member + " is not an integer");
+        }
+        return n.asLong();
     }
 }
