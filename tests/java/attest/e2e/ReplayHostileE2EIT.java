@@ -167,6 +167,12 @@ class ReplayHostileE2EIT {
         assertThat(replayed.get("username")).isEqualTo("audrey");
         // the replay's answer names digests, never a body
         assertThat(r.toString()).doesNotContain("You said").doesNotContain("hello");
+        // the timeline shows the credentials redacted: no token, no upstream key, nothing named by the headers
+        HttpResponse<String> view = call("GET", control(id), stack().userToken("carol"));
+        assertThat(view.statusCode()).as(view.body()).isEqualTo(200);
+        assertThat(view.body()).doesNotContain(stack().demoKey).doesNotContain(alice.substring(0, 40))
+                .doesNotContain(audrey.substring(0, 40)).doesNotContain("Bearer ey");
+        assertThat(ACCEPTED.get()).isZero();
     }
 
     @Test
