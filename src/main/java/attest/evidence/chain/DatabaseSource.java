@@ -147,7 +147,10 @@ public final class DatabaseSource implements Verifier.Source {
         return out;
     }
 
-    /** True when this login may not read the evidence records (auditor_ro): rows were not checked against entries. */
+    /**
+     * True when this login may not read the records' columns (a store older than migration V25 under the auditors'
+     * login, or a login without that grant): rows were not checked against entries.
+     */
     public boolean recordsUnreadable() {
         return recordsUnreadable;
     }
@@ -159,7 +162,8 @@ public final class DatabaseSource implements Verifier.Source {
         }
         StringBuilder sql = new StringBuilder("SELECT ");
         Verifier.RECORD_COLUMNS.keySet().forEach(col -> sql.append(sql.length() > 7 ? ", " : "").append(col).append("::text"));
-        try (PreparedStatement ps = c.prepareStatement(sql + " FROM evidence_record WHERE id = ?")) {
+        // the view of these columns (V25), which the auditors' login may read as well as the owner's
+        try (PreparedStatement ps = c.prepareStatement(sql + " FROM audit_record_columns WHERE id = ?")) {
             ps.setObject(1, UUID.fromString(recordId));
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
