@@ -1,0 +1,301 @@
+package attest.e2e;
+
+import attest.stack.Gateway;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.text.Normalizer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.Deflater;
+import java.util.zip.DeflaterOutputStream;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+import java.util.zip.InflaterInputStream;
+
+import static attest.e2e.E2E.JSON;
+import static attest.e2e.E2E.evidence;
+import static attest.e2e.E2E.newRequestId;
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A hostile reviewer's attack on masking at the wire: what the upstream's bytes say beside the text. An upstream of
+ * our own (JDK HttpServer) answers a chosen body with chosen headers (content codings, charsets, a byte order mark,
+ * a byte that is not UTF-8, SSE fields beside {@code data:}, JSON inside a JSON string) through a real gateway on the
+ * suite's rule set ({@code tests/e2e-masking-rules}: cards partial, the rest redacted). Written from docs/masking.md
+ * only. The caller is the official OpenAI Java SDK where the answer is OpenAI's shape, raw HTTP otherwise; every
+ * check reads the answer as that caller does, and the delivered body in the evidence.
+ */
+class MaskingWireE2EIT {
+    static final String CARD = "4111 1111 1111 1111";
+    static final String EMAIL = "jane.doe@example.com";
+    static final String SSN = "536-90-4399";
+    /** Digits of the card with everything else removed: no 8 of them may survive in a row. */
+    static final List<String> DIGIT_RUNS = List.of("41111111", "11111111", "536904399");
+
+    static HttpServer upstream;
+    static ExecutorService upstreamThreads;
+    static Gateway gateway;
+    static int port;
+    static final Map<String, Reply> REPLIES = new ConcurrentHashMap<>();
+    static final Pattern CASE = Pattern.compile("case:([A-Za-z0-9_.-]+)");
+
+    /** What the upstream answers: status, headers, and the body written piece by piece (each piece flushed). */
+    record Reply(int status, Map<String, String> headers, List<byte[]> pieces) {
+    }
+
+    @BeforeAll
+    static void up() throws Exception {
+        upstream = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+        upstreamThreads = Executors.newFixedThreadPool(4);
+        upstream.setExecutor(upstreamThreads);
+        upstream.createContext("/", MaskingWireE2EIT::serve);
+        upstream.start();
+        Map<String, String> p = stack().extraGatewaySettings();
+        p.put("attest.instance-id", "masking-wire");
+        p.put("attest.upstream.llm.base-url", "http://127.0.0.1:" + upstream.getAddress().getPort());
+        p.put("attest.masking.rules-dir", "tests/e2e-masking-rules");
+        port = Integer.parseInt(p.get("attest.data.port"));
+        gateway = new Gateway(p).start();
+    }
+
+    @AfterAll
+    static void down() {
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (upstream != null) {
+            upstream.stop(0);
+            upstreamThreads.shutdownNow();
+        }
+    }
+
+    static void serve(HttpExchange ex) throws IOException {
+        try (ex) {
+            String req = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            Matcher m = CASE.matcher(req);
+            Reply r = m.find() ? REPLIES.get(m.group(1)) : null;
+            if (r == null) {
+                ex.sendResponseHeaders(404, -1);
+                return;
+            }
+            r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+            OutputStream out = ex.getResponseBody();
+            if (r.pieces().size() == 1) {
+                ex.sendResponseHeaders(r.status(), r.pieces().get(0).length);
+                out.write(r.pieces().get(0));
+                return;
+            }
+            ex.sendResponseHeaders(r.status(), 0); // chunked: one chunk per piece
+            for (byte[] piece : r.pieces()) {
+                out.write(piece);
+                out.flush();
+            }
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------------------
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String reply(String name, int status, Map<String, String> headers, List<byte[]> pieces) {
+        REPLIES.put(name, new Reply(status, headers, pieces));
+        return name;
+    }
+
+    static String chat(String content) {
+        return "{\"id\":\"chatcmpl-w\",\"object\":\"chat.completion\",\"created\":1764000000,\"model\":\"w\","
+                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.valueToTree(content)
+                + "},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
+    }
+
+    static String chunk(String content, String finish) {
+        return "{\"id\":\"chatcmpl-w\",\"object\":\"chat.completion.chunk\",\"created\":1764000000,\"model\":\"w\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":" + JSON.valueToTree(content) + "},\"finish_reason\":"
+                + finish + "}]}";
+    }
+
+    static OpenAIClient sdk(String rid) {
+        return OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + port + "/llm/v1")
+                .apiKey(stack().userToken("alice")).putHeader("X-Request-Id", rid).maxRetries(0)
+                .timeout(Duration.ofSeconds(30)).build();
+    }
+
+    static ChatCompletionCreateParams params(String name) {
+        return ChatCompletionCreateParams.builder().model("w").addUserMessage("case:" + name).build();
+    }
+
+    static HttpResponse<byte[]> raw(String rid, String name, boolean stream) throws Exception {
+        String body = "{\"model\":\"w\"," + (stream ? "\"stream\":true," : "")
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"case:" + name + "\"}]}";
+        return E2E.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/llm/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + stack().userToken("alice"))
+                .header("Content-Type", "application/json").header("X-Request-Id", rid)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** Every way a reader sees the text: as is, NFKC, and with everything but letters, digits, '@' and '.' removed. */
+    static void assertNoEntity(String what, String text) {
+        String nfkc = Normalizer.normalize(text, Normalizer.Form.NFKC);
+        String compact = nfkc.replaceAll("[^\\p{L}\\p{Nd}@.]", "");
+        StringBuilder ascii = new StringBuilder();
+        compact.codePoints().forEach(c -> ascii.append(Character.isDigit(c) ? (char) ('0' + Character.digit(c, 10))
+                : new String(Character.toChars(c))));
+        for (String run : DIGIT_RUNS) {
+            assertThat(ascii.toString()).as("%s leaked digits %s: %s", what, run, text).doesNotContain(run);
+        }
+        assertThat(ascii.toString()).as("%s leaked an e-mail: %s", what, text).doesNotContain("jane.doe")
+                .doesNotContain("rgen@k");
+    }
+
+    static Map<String, Object> terminal(String rid) {
+        return await().atMost(Duration.ofSeconds(15)).until(() -> evidence(rid),
+                row -> row != null && "terminal".equals(row.get("state")));
+    }
+
+    static void assertDeliveredClean(String rid, Charset charset) {
+        Map<String, Object> row = terminal(rid);
+        byte[] delivered = (byte[]) row.get("response_body");
+        if (delivered != null) {
+            assertNoEntity("the evidence's delivered body", new String(delivered, charset));
+        }
+    }
+
+    static byte[] gzip(byte[] b) throws IOException {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        try (GZIPOutputStream g = new GZIPOutputStream(o)) {
+            g.write(b);
+        }
+        return o.toByteArray();
+    }
+
+    static byte[] deflate(byte[] b, boolean raw) throws IOException {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        try (DeflaterOutputStream d = new DeflaterOutputStream(o, new Deflater(Deflater.DEFAULT_COMPRESSION, raw))) {
+            d.write(b);
+        }
+        return o.toByteArray();
+    }
+
+    static List<byte[]> pieces(byte[] b, int size) {
+        List<byte[]> out = new ArrayList<>();
+        for (int i = 0; i < b.length; i += size) {
+            out.add(java.util.Arrays.copyOfRange(b, i, Math.min(b.length, i + size)));
+        }
+        return out;
+    }
+
+    /** Decodes what the caller got as a client does: by the Content-Encoding it was told, outermost last. */
+    static byte[] decode(byte[] body, String contentEncoding) throws IOException {
+        List<String> codings = new ArrayList<>(List.of(contentEncoding.toLowerCase().split("\\s*,\\s*")));
+        java.util.Collections.reverse(codings);
+        for (String c : codings) {
+            body = switch (c.trim()) {
+                case "gzip", "x-gzip" -> new GZIPInputStream(new ByteArrayInputStream(body)).readAllBytes();
+                case "deflate" -> new InflaterInputStream(new ByteArrayInputStream(body)).readAllBytes();
+                default -> body;
+            };
+        }
+        return body;
+    }
+
+    // ---- content codings: an answer the gateway cannot read is refused, one it can is masked ------------------------
+
+    static Stream<Object[]> codings() throws IOException {
+        byte[] plain = utf8(chat("card " + CARD + " mail " + EMAIL + " ssn " + SSN));
+        byte[] sse = utf8("data: " + chunk("card 4111 1111", "null") + "\n\ndata: " + chunk(" 1111 1111 mail jane.doe",
+                "null") + "\n\ndata: " + chunk("@example.com ok", "\"stop\"") + "\n\ndata: [DONE]\n\n");
+        Map<String, String> json = Map.of("Content-Type", "application/json");
+        Map<String, String> events = Map.of("Content-Type", "text/event-stream");
+        List<Object[]> rows = new ArrayList<>();
+        rows.add(new Object[] {"GZIP upper case", with(json, "GZIP"), List.of(gzip(plain)), false});
+        rows.add(new Object[] {"gzip, identity", with(json, "gzip, identity"), List.of(gzip(plain)), false});
+        rows.add(new Object[] {"identity, gzip", with(json, "identity, gzip"), List.of(gzip(plain)), false});
+        rows.add(new Object[] {"x-gzip", with(json, "x-gzip"), List.of(gzip(plain)), false});
+        rows.add(new Object[] {"deflate zlib", with(json, "deflate"), List.of(deflate(plain, false)), false});
+        rows.add(new Object[] {"deflate raw", with(json, "deflate"), List.of(deflate(plain, true)), false});
+        rows.add(new Object[] {"gzip twice", with(json, "gzip, gzip"), List.of(gzip(gzip(plain))), false});
+        rows.add(new Object[] {"deflate then gzip", with(json, "deflate, gzip"), List.of(gzip(deflate(plain, false))),
+            false});
+        rows.add(new Object[] {"plain body labelled gzip", with(json, "gzip"), List.of(plain), false});
+        rows.add(new Object[] {"plain body labelled an unknown coding", with(json, "foo"), List.of(plain), false});
+        rows.add(new Object[] {"plain body labelled br", with(json, "br"), List.of(plain), false});
+        rows.add(new Object[] {"gzip body cut short", with(json, "gzip"),
+            List.of(java.util.Arrays.copyOf(gzip(plain), gzip(plain).length - 12)), false});
+        rows.add(new Object[] {"gzip stream in 1-byte chunks", with(events, "gzip"), pieces(gzip(sse), 1), true});
+        rows.add(new Object[] {"deflate stream in 3-byte chunks", with(events, "deflate"), pieces(deflate(sse, false), 3),
+            true});
+        rows.add(new Object[] {"zstd stream", with(events, "zstd"), pieces(com.github.luben.zstd.Zstd.compress(sse), 7),
+            true});
+        rows.add(new Object[] {"gzip stream labelled twice", with(events, "gzip, gzip"), pieces(gzip(gzip(sse)), 5),
+            true});
+        return rows.stream();
+    }
+
+    static Map<String, String> with(Map<String, String> base, String coding) {
+        Map<String, String> h = new LinkedHashMap<>(base);
+        h.put("Content-Encoding", coding);
+        return h;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("codings")
+    void should_mask_or_refuse_whatever_content_coding_the_upstream_claims(String name, Map<String, String> headers,
+            List<byte[]> body, boolean stream) throws Exception {
+        String c = reply("coding-" + name.replaceAll("[^A-Za-z0-9]", "-"), 200, headers, body);
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, stream);
+        String coding = r.headers().firstValue("Content-Encoding").orElse("identity");
+        byte[] got;
+        try {
+            got = decode(r.body(), coding);
+        } catch (IOException unreadable) {
+            got = r.body();
+        }
+        String text = new String(got, StandardCharsets.UTF_8);
+        assertNoEntity(name + " (status " + r.statusCode() + ", Content-Encoding " + coding + ")", text);
+        assertNoEntity(name + " read as ISO-8859-1", new String(got, StandardCharsets.ISO_8859_1));
+        if (r.statusCode() == 200) {
+            assertThat(coding).as("a masked answer goes out decoded").isEqualTo("identity");
+            assertThat(text).contains("[EMAIL]");
+        } else {
+            assertThat(r.statusCode()).as(text).isEqualTo(502);
+        }
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+}
