@@ -298,4 +298,69 @@ class MaskingWireE2EIT {
         }
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
+    // ---- JSON inside a JSON string: tool-call arguments and JSON-mode content --------------------------------------
+
+    /** Arguments as Python's json.dumps writes them (ensure_ascii): every non-ASCII character a \\u escape. */
+    static final String ARGS = "{\"to\": \"j\\u00fcrgen@k\\u00f6ln-messe.example\", \"cc\": \"jane.doe\\u0040example.com\","
+            + " \"card\": \"\\uff14\\uff11\\uff11\\uff11 1111 1111 1111\", \"ssn\": \"536\\u201190\\u20114399\"}";
+
+    static String toolCall(String arguments) {
+        return "{\"id\":\"chatcmpl-w\",\"object\":\"chat.completion\",\"created\":1764000000,\"model\":\"w\","
+                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+                + "\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"send\",\"arguments\":"
+                + JSON.valueToTree(arguments) + "}}]},\"finish_reason\":\"tool_calls\"}]}";
+    }
+
+    static String toolChunk(String arguments, String finish) {
+        return "{\"id\":\"chatcmpl-w\",\"object\":\"chat.completion.chunk\",\"created\":1764000000,\"model\":\"w\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+                + JSON.valueToTree(arguments) + "}}]},\"finish_reason\":" + finish + "}]}";
+    }
+
+    /** The values a caller gets by parsing the arguments, as every tool-calling client does. */
+    static String parsedValues(String arguments) throws Exception {
+        StringBuilder b = new StringBuilder();
+        JSON.readTree(arguments).forEach(v -> b.append(v.asText()).append('\n'));
+        return b.toString();
+    }
+
+    @Test
+    void should_mask_entities_written_as_escapes_in_tool_call_arguments() throws Exception {
+        String c = reply("args-escaped", 200, Map.of("Content-Type", "application/json"), List.of(utf8(toolCall(ARGS))));
+        String rid = newRequestId();
+        ChatCompletion got = sdk(rid).chat().completions().create(params(c));
+        String arguments = got.choices().get(0).message().toolCalls().orElseThrow().get(0).asFunction().function()
+                .arguments();
+        assertNoEntity("parsed tool-call arguments", parsedValues(arguments));
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void should_mask_entities_written_as_escapes_in_streamed_tool_call_arguments() throws Exception {
+        int cut = ARGS.indexOf("example.com");
+        String first = "{\"id\":\"chatcmpl-w\",\"object\":\"chat.completion.chunk\",\"created\":1764000000,\"model\":\"w\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
+                + "\"type\":\"function\",\"function\":{\"name\":\"send\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}";
+        String c = reply("args-escaped-stream", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + first + "\n\n"), utf8("data: " + toolChunk(ARGS.substring(0, cut), "null") + "\n\n"),
+                utf8("data: " + toolChunk(ARGS.substring(cut), "\"tool_calls\"") + "\n\n"), utf8("data: [DONE]\n\n")));
+        String rid = newRequestId();
+        StringBuilder arguments = new StringBuilder();
+        try (StreamResponse<ChatCompletionChunk> s = sdk(rid).chat().completions().createStreaming(params(c))) {
+            s.stream().forEach(ch -> ch.choices().forEach(x -> x.delta().toolCalls().ifPresent(calls -> calls.forEach(
+                    call -> call.function().flatMap(f -> f.arguments()).ifPresent(arguments::append)))));
+        }
+        assertNoEntity("parsed streamed tool-call arguments", parsedValues(arguments.toString()));
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void should_mask_entities_written_as_escapes_in_json_mode_content() throws Exception {
+        String c = reply("json-mode", 200, Map.of("Content-Type", "application/json"), List.of(utf8(chat(ARGS))));
+        String rid = newRequestId();
+        ChatCompletion got = sdk(rid).chat().completions().create(params(c));
+        assertNoEntity("parsed JSON-mode content", parsedValues(got.choices().get(0).message().content().orElseThrow()));
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
 }
