@@ -363,4 +363,19 @@ class MaskingWireE2EIT {
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
 
+    // ---- charsets and bytes -----------------------------------------------------------------------------------------
+
+    @Test
+    void should_mask_a_text_answer_with_one_byte_that_is_not_utf8() throws Exception {
+        byte[] body = utf8("card 4111\u00a01111\u00a01111\u00a01111, again \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11"
+                + " \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11, mail j\u00fcrgen@k\u00f6ln-messe.example \u2603 ~");
+        body[body.length - 1] = (byte) 0xFF; // one stray byte: every reader shows it as U+FFFD
+        String c = reply("stray-byte", 200, Map.of("Content-Type", "text/plain"), List.of(body));
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, false);
+        String text = new String(r.body(), StandardCharsets.UTF_8); // as java.net.http, browsers and requests read it
+        assertNoEntity("status " + r.statusCode(), text);
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
 }
