@@ -378,4 +378,24 @@ class MaskingWireE2EIT {
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
 
+    static Stream<String> charsets() {
+        return Stream.of("UTF-16", "UTF-16LE", "UTF-16BE", "UTF-32");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("charsets")
+    void should_mask_a_text_answer_in_the_charset_it_declares(String charset) throws Exception {
+        Charset cs = Charset.forName(charset);
+        String c = reply("charset-" + charset, 200, Map.of("Content-Type", "text/plain; charset=" + charset),
+                List.of(("card " + CARD + " mail " + EMAIL + " ssn " + SSN).getBytes(cs)));
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, false);
+        // read by the charset the answer declares, as java.net.http's ofString and every browser do
+        String type = r.headers().firstValue("Content-Type").orElse("");
+        Matcher m = Pattern.compile("charset=\"?([A-Za-z0-9_-]+)").matcher(type);
+        String text = new String(r.body(), m.find() ? Charset.forName(m.group(1)) : StandardCharsets.UTF_8);
+        assertNoEntity("status " + r.statusCode() + ", " + type, text);
+        assertDeliveredClean(rid, cs);
+    }
+
 }
