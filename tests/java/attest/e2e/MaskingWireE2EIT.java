@@ -398,4 +398,54 @@ class MaskingWireE2EIT {
         assertDeliveredClean(rid, cs);
     }
 
+    // ---- SSE framing ---------------------------------------------------------------------------------------------------
+
+    /** An event stream read as the WHATWG spec reads it: one leading BOM ignored, the data of each event joined. */
+    static List<String> whatwgData(String stream) {
+        if (stream.startsWith("\uFEFF")) {
+            stream = stream.substring(1);
+        }
+        List<String> events = new ArrayList<>();
+        StringBuilder data = null;
+        for (String line : stream.split("\r\n|\r|\n", -1)) {
+            if (line.isEmpty()) {
+                if (data != null) {
+                    events.add(data.toString());
+                }
+                data = null;
+            } else if (line.startsWith("data")) {
+                String v = line.substring(4);
+                v = v.startsWith(":") ? v.substring(1) : "";
+                v = v.startsWith(" ") ? v.substring(1) : v;
+                data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+            }
+        }
+        return events;
+    }
+
+    static String joinedContent(List<String> events) throws Exception {
+        StringBuilder b = new StringBuilder();
+        for (String e : events) {
+            if (e.startsWith("{")) {
+                JSON.readTree(e).path("choices").forEach(ch -> b.append(ch.path("delta").path("content").asText("")));
+            }
+        }
+        return b.toString();
+    }
+
+    @Test
+    void should_mask_a_stream_that_starts_with_a_byte_order_mark() throws Exception {
+        String c = reply("sse-bom", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("\uFEFFdata: " + chunk("card 4111 1111", "null") + "\n\n"),
+                utf8("data: " + chunk(" 1111 1111 ok", "\"stop\"") + "\n\n"), utf8("data: [DONE]\n\n")));
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, true);
+        String text = joinedContent(whatwgData(new String(r.body(), StandardCharsets.UTF_8)));
+        assertNoEntity("a stream with a BOM, as an EventSource reads it", text);
+        assertThat(text).contains("ok");
+        Map<String, Object> row = terminal(rid);
+        assertNoEntity("the delivered stream", joinedContent(whatwgData(new String((byte[]) row.get("response_body"),
+                StandardCharsets.UTF_8))));
+    }
+
 }
