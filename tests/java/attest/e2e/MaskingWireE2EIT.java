@@ -448,4 +448,18 @@ class MaskingWireE2EIT {
                 StandardCharsets.UTF_8))));
     }
 
+    @Test
+    void should_not_copy_an_event_name_with_an_entity_onto_a_released_event() throws Exception {
+        // the event's name and id are what EventSource hands the caller (event.type, lastEventId)
+        String c = reply("sse-event-name", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("event: chunk\ndata: " + chunk("card 4111 1111 1111 1111 and", "null") + "\n\n"),
+                utf8("event: chunk " + SSN + "\ndata: " + chunk(" order 12", "null") + "\n\n"),
+                utf8("data: [DONE]\n\n")));
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, true);
+        String text = new String(r.body(), StandardCharsets.UTF_8);
+        assertNoEntity("the stream's bytes", text);
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
 }
