@@ -12,6 +12,10 @@ import java.text.Normalizer;
  * hyphen-minus) and the minus sign to '-', any Unicode decimal digit (Nd: full-width, Arabic-Indic,
  * Devanagari, mathematical ...) to its ASCII digit, and NFKC for the rest (full-width letters, '＋' and
  * U+FE62 to '+', '．' to '.').
+ * <p>
+ * A JSON backslash-u escape ({@code \u0040}, a pair of escaped surrogate halves included) is read as the character
+ * it stands for, then normalised like it: text that is itself JSON inside a JSON string (tool-call arguments, a
+ * JSON-mode answer) is parsed once more by every client, which reads the escape as that character.
  */
 public final class Normalized {
     private final String text;
@@ -27,7 +31,7 @@ public final class Normalized {
     public static Normalized of(String original) {
         boolean ascii = true;
         for (int k = 0; k < original.length(); k++) {
-            if (original.charAt(k) >= 0x80) {
+            if (original.charAt(k) >= 0x80 || escapeLength(original, k) > 0) {
                 ascii = false;
                 break;
             }
@@ -42,9 +46,10 @@ public final class Normalized {
         int n = 0;
         int i = 0;
         while (i < original.length()) {
-            int cp = original.codePointAt(i);
-            int len = Character.charCount(cp);
-            String mapped = cp < 0x80 ? null : map(cp);
+            int escape = escapeLength(original, i);
+            int cp = escape > 0 ? escaped(original, i, escape) : original.codePointAt(i);
+            int len = escape > 0 ? escape : Character.charCount(cp);
+            String mapped = escape > 0 ? map(cp) : cp < 0x80 ? null : map(cp);
             if (mapped == null) {
                 if (n + 1 >= s.length) {
                     s = java.util.Arrays.copyOf(s, s.length * 2);
@@ -72,6 +77,44 @@ public final class Normalized {
         s[n] = original.length();
         e[n] = original.length();
         return new Normalized(out.toString(), s, e);
+    }
+
+    /**
+     * The length of the JSON escape at {@code i}: 12 for an escaped surrogate pair, 6 for an escape of any other
+     * character but a lone surrogate half, else 0.
+     */
+    static int escapeLength(String s, int i) {
+        int c = hexEscape(s, i);
+        if (c < 0) {
+            return 0;
+        }
+        if (!Character.isSurrogate((char) c)) {
+            return 6;
+        }
+        int low = Character.isHighSurrogate((char) c) ? hexEscape(s, i + 6) : -1;
+        return low >= 0 && Character.isLowSurrogate((char) low) ? 12 : 0;
+    }
+
+    /** The code point of the escape of {@code length} characters at {@code i}. */
+    private static int escaped(String s, int i, int length) {
+        char c = (char) hexEscape(s, i);
+        return length == 12 ? Character.toCodePoint(c, (char) hexEscape(s, i + 6)) : c;
+    }
+
+    /** The value of a backslash-u escape with four hex digits at {@code i}, or -1. */
+    private static int hexEscape(String s, int i) {
+        if (i + 6 > s.length() || s.charAt(i) != '\\' || s.charAt(i + 1) != 'u') {
+            return -1;
+        }
+        int v = 0;
+        for (int k = i + 2; k < i + 6; k++) {
+            int d = Character.digit(s.charAt(k), 16);
+            if (d < 0 || s.charAt(k) >= 0x80) {
+                return -1;
+            }
+            v = v * 16 + d;
+        }
+        return v;
     }
 
     private static String map(int cp) {

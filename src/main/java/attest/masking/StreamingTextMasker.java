@@ -146,7 +146,31 @@ public final class StreamingTextMasker {
                 hold = keyBlock;
             }
         }
-        return hold >= t.length() ? limit : n.originalStart(hold);
+        int safe = hold >= t.length() ? limit : n.originalStart(hold);
+        int escape = openEscape(whole);
+        if (escape < 0) {
+            return safe;
+        }
+        // the escape is one character once whole: what comes before it holds as if that were a digit or a space
+        String before = whole.substring(0, escape);
+        return Math.min(Math.min(safe, escape), Math.min(safeLength(before + "0"), safeLength(before + " ")));
+    }
+
+    /** A backslash-u escape cut short, or an escaped high surrogate waiting for its pair. */
+    private static final java.util.regex.Pattern OPEN_ESCAPE = java.util.regex.Pattern.compile(
+            "(\\\\u[dD][89abAB][0-9a-fA-F]{2})?\\\\(u[0-9a-fA-F]{0,3})?|\\\\u[dD][89abAB][0-9a-fA-F]{2}");
+
+    /**
+     * Where an escape still open at the end starts (it is read as one character once whole, see {@link Normalized}),
+     * or -1.
+     */
+    static int openEscape(String text) {
+        for (int j = Math.max(0, text.length() - 12); j < text.length(); j++) {
+            if (text.charAt(j) == '\\' && OPEN_ESCAPE.matcher(text).region(j, text.length()).matches()) {
+                return j;
+            }
+        }
+        return -1;
     }
 
     /**
