@@ -112,19 +112,29 @@ public final class JsonMasker {
     }
 
     /**
-     * Masks text that is not JSON. Valid UTF-8 is masked as such; anything else is read byte for byte as
-     * ISO-8859-1 (every byte one character, so the bytes around a finding come back unchanged). A body with
-     * no finding is returned as it came.
+     * Masks text that is not JSON. Valid UTF-8 is masked as such. Anything else is read twice: first as a UTF-8
+     * reader shows it (java.net.http, browsers: each byte that is not UTF-8 one replacement character, the rest
+     * decoded), so one stray byte does not hide the Unicode forms around it (an NBSP-grouped card, full-width digits,
+     * an IDN address); each such byte is kept aside and written back as it came. Then byte for byte as ISO-8859-1
+     * (every byte one character: a Latin-1 answer), so the bytes around a finding come back unchanged. A body with no
+     * finding is returned as it came.
      */
     public static byte[] maskText(byte[] body, Masker masker, Consumer<Redaction> report) {
-        java.nio.charset.Charset cs = StandardCharsets.UTF_8;
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
         } catch (CharacterCodingException e) {
-            cs = StandardCharsets.ISO_8859_1;
-            text = new String(body, cs);
+            int[] found = {0};
+            Consumer<Redaction> counted = r -> {
+                found[0]++;
+                report.accept(r);
+            };
+            String seen = masker.mask(readable(decodeKeepingBytes(body)), null, counted);
+            byte[] once = found[0] == 0 ? body : encodeKeepingBytes(seen);
+            int first = found[0];
+            String twice = masker.mask(readable(new String(once, StandardCharsets.ISO_8859_1)), null, counted);
+            return found[0] == first ? once : twice.getBytes(StandardCharsets.ISO_8859_1);
         }
         text = readable(text);
         int[] found = {0};
@@ -132,7 +142,45 @@ public final class JsonMasker {
             found[0]++;
             report.accept(r);
         });
-        return found[0] == 0 ? body : masked.getBytes(cs);
+        return found[0] == 0 ? body : masked.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Bytes read as UTF-8, each byte that is not part of a UTF-8 character kept as a lone surrogate U+DC80-U+DCFF. */
+    static String decodeKeepingBytes(byte[] body) {
+        java.nio.charset.CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(body);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(body.length + 1);
+        while (true) {
+            java.nio.charset.CoderResult r = d.decode(in, out, true);
+            if (r.isUnderflow()) {
+                break;
+            }
+            if (!r.isError()) {
+                throw new IllegalStateException("UTF-8 decoding overflowed");
+            }
+            for (int k = 0; k < r.length(); k++) {
+                out.put((char) (0xDC00 | (in.get() & 0xFF)));
+            }
+        }
+        d.flush(out);
+        return out.flip().toString();
+    }
+
+    /** The inverse of {@link #decodeKeepingBytes}: a lone U+DC80-U+DCFF is its byte again, the rest UTF-8. */
+    static byte[] encodeKeepingBytes(String text) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(text.length() + 16);
+        int i = 0;
+        while (i < text.length()) {
+            int cp = text.codePointAt(i);
+            if (cp >= 0xDC80 && cp <= 0xDCFF) {
+                out.write(cp & 0xFF);
+            } else {
+                out.writeBytes(new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8));
+            }
+            i += Character.charCount(cp);
+        }
+        return out.toByteArray();
     }
 
     /**

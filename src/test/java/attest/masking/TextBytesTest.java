@@ -1,0 +1,37 @@
+package attest.masking;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A text answer as its reader decodes it: one byte that is not UTF-8 does not hide the Unicode forms around it
+ * (a UTF-8 reader shows the byte as U+FFFD and the rest as written), and every byte but the finding comes back.
+ */
+class TextBytesTest {
+    static final Masker MASKER = new Masker(MaskingEngine.builtIn(), Map.of(), Action.REDACT,
+            "k".repeat(32).getBytes(StandardCharsets.UTF_8));
+
+    static byte[] withStrayByte(String text) {
+        byte[] b = (text + " ~").getBytes(StandardCharsets.UTF_8);
+        b[b.length - 1] = (byte) 0xFF;
+        return b;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"card 4111\u00a01111\u00a01111\u00a01111 ok",
+        "card \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 ok",
+        "mail j\u00fcrgen@k\u00f6ln-messe.example ok", "ssn 536\u201190\u20114399 ok", "card 4111 1111 1111 1111 ok"})
+    void should_mask_unicode_forms_beside_a_byte_that_is_not_utf8(String text) {
+        byte[] body = withStrayByte("\u2603 " + text);
+        byte[] out = AnswerMasker.mask(body, "text/plain", MASKER, r -> { });
+        String read = new String(out, StandardCharsets.UTF_8);
+        assertThat(read).as(read).contains("[").doesNotContain("1111").doesNotContain("\uff11\uff11").doesNotContain("@")
+                .doesNotContain("4399").startsWith("\u2603 ").endsWith(" ok \uFFFD");
+        assertThat(out[out.length - 1]).as("the stray byte comes back as it came").isEqualTo((byte) 0xFF);
+    }
+}
