@@ -1,6 +1,7 @@
 package attest.masking;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -75,7 +76,42 @@ public final class AnswerMasker {
             out.write(b, 0, b.length);
             return found[0] == 0 ? body : out.toByteArray();
         }
+        java.nio.charset.Charset declared = declaredCharset(contentType);
+        if (declared != null) {
+            // read in the charset the answer declares, as its reader does (UTF-16, UTF-32, Shift_JIS, ...), masked as
+            // UTF-8, and written back in that charset
+            int[] found = {0};
+            byte[] masked = JsonMasker.mask(new String(body, declared).getBytes(StandardCharsets.UTF_8), masker, r -> {
+                found[0]++;
+                report.accept(r);
+            });
+            return found[0] == 0 ? body : new String(masked, StandardCharsets.UTF_8).getBytes(declared);
+        }
         return JsonMasker.mask(body, masker, report);
+    }
+
+    /**
+     * The charset the content type declares, when it is one a reader would decode differently from the masker's own
+     * reading (UTF-8, else ISO-8859-1 byte for byte); null otherwise (none, UTF-8, US-ASCII, ISO-8859-1, unknown).
+     */
+    static java.nio.charset.Charset declaredCharset(String contentType) {
+        if (contentType == null) {
+            return null;
+        }
+        for (String param : contentType.split(";")) {
+            String p = param.trim();
+            if (p.regionMatches(true, 0, "charset=", 0, 8)) {
+                String name = p.substring(8).trim().replace("\"", "");
+                try {
+                    java.nio.charset.Charset cs = java.nio.charset.Charset.forName(name);
+                    return cs.equals(StandardCharsets.UTF_8) || cs.equals(StandardCharsets.US_ASCII)
+                            || cs.equals(StandardCharsets.ISO_8859_1) ? null : cs;
+                } catch (IllegalArgumentException unknown) {
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 
     /** A masker for an answer relayed as it arrives (event streams and NDJSON; else text across pieces). */

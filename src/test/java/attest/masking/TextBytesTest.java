@@ -3,6 +3,7 @@ package attest.masking;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
@@ -33,5 +34,17 @@ class TextBytesTest {
         assertThat(read).as(read).contains("[").doesNotContain("1111").doesNotContain("\uff11\uff11").doesNotContain("@")
                 .doesNotContain("4399").startsWith("\u2603 ").endsWith(" ok \uFFFD");
         assertThat(out[out.length - 1]).as("the stray byte comes back as it came").isEqualTo((byte) 0xFF);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"UTF-16", "UTF-16LE", "UTF-16BE", "UTF-32", "Shift_JIS", "windows-1252"})
+    void should_mask_a_text_answer_in_the_charset_it_declares(String charset) {
+        Charset cs = Charset.forName(charset);
+        String text = "card 4111 1111 1111 1111 mail jane.doe@example.com ssn 536-90-4399 ok";
+        byte[] out = AnswerMasker.mask(text.getBytes(cs), "text/plain; charset=\"" + charset + "\"", MASKER, r -> { });
+        assertThat(new String(out, cs)).isEqualTo("card [CARD] mail [EMAIL] ssn [SSN] ok");
+        byte[] json = ("{\"content\":\"" + text + "\"}").getBytes(cs);
+        assertThat(new String(AnswerMasker.mask(json, "application/json; charset=" + charset, MASKER, r -> { }), cs))
+                .isEqualTo("{\"content\":\"card [CARD] mail [EMAIL] ssn [SSN] ok\"}");
     }
 }
