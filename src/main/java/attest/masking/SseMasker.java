@@ -23,6 +23,8 @@ public final class SseMasker {
     private final EventTexts texts;
     private byte[] buf = new byte[0];
     private int len;
+    /** No event read yet: the stream's one leading byte order mark, which SSE readers ignore, is still to come. */
+    private boolean first = true;
 
     public SseMasker(Masker masker, Consumer<Redaction> report) {
         this(masker, report, true);
@@ -47,7 +49,7 @@ public final class SseMasker {
         byte[] whole = drain(true);
         out.write(whole, 0, whole.length);
         if (len > 0) {
-            String rest = new String(buf, 0, len, StandardCharsets.UTF_8);
+            String rest = withoutLeadingBom(new String(buf, 0, len, StandardCharsets.UTF_8));
             len = 0;
             if (!rest.isBlank()) {
                 write(out, event(rest, rest.getBytes(StandardCharsets.UTF_8), false));
@@ -65,6 +67,18 @@ public final class SseMasker {
         texts.abandon();
     }
 
+    /**
+     * The first event's text without the stream's leading U+FEFF: the SSE grammar ignores one, so its first line is a
+     * field like any other ({@code data:}) to a reader, and must be to the masker too.
+     */
+    private String withoutLeadingBom(String text) {
+        if (!first) {
+            return text;
+        }
+        first = false;
+        return text.startsWith("\uFEFF") ? text.substring(1) : text;
+    }
+
     private void append(byte[] bytes) {
         if (len + bytes.length > buf.length) {
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
@@ -79,7 +93,7 @@ public final class SseMasker {
         int end;
         while ((end = eventEnd(buf, from, len, eof)) >= 0) {
             byte[] raw = Arrays.copyOfRange(buf, from, end);
-            String text = new String(raw, StandardCharsets.UTF_8);
+            String text = withoutLeadingBom(new String(raw, StandardCharsets.UTF_8));
             if (!text.isBlank()) {
                 write(out, event(text, raw, true));
             } else {
