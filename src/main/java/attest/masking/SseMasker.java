@@ -160,7 +160,8 @@ public final class SseMasker {
                 continue;
             }
             if (line.startsWith("event:")) {
-                name = line.substring(line.length() > 6 && line.charAt(6) == ' ' ? 7 : 6);
+                // masked here too: the name is written again on an event that releases text held from this one
+                name = masker.mask(line.substring(line.length() > 6 && line.charAt(6) == ' ' ? 7 : 6), null, r -> { });
             }
             // event:, id:, retry: and comments carry no model text, but are masked in case they do
             String m = masker.mask(line, "sse-field", report);

@@ -33,4 +33,10 @@ class SseFramingTest {
                 + "\n\ndata: [DONE]\n\n");
         assertThat(out.replaceAll("\\s", "")).doesNotContain("4111").doesNotContain("11111111").contains("[CARD]ok");
     }
+
+    @Test
+    void should_not_write_an_event_name_back_unmasked_on_an_event_that_releases_held_text() {
+        String out = run("event: chunk 536-90-4399\ndata: " + chunk("order 12") + "\n\ndata: [DONE]\n\n");
+        assertThat(out).doesNotContain("4399").contains("event: chunk [SSN]").contains("order ");
+    }
 }
