@@ -476,4 +476,53 @@ class MaskingWireE2EIT {
         assertThat(text.toString()).doesNotContain("4111 1111").contains("ok");
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
+
+    // ---- streams of other APIs: a text split across events ----------------------------------------------------------
+
+    /** The pieces every stream below splits its text into: a card and an address across three events. */
+    static final List<String> SPLIT = List.of("card 4111 1111", " 1111 1111 mail jane.doe", "@example.com ok");
+
+    static Stream<Object[]> splitStreams() {
+        return Stream.of(
+                new Object[] {"Triton generate_stream (text_output)", "text/event-stream", "/text_output",
+                    "data: {\"model_name\":\"m\",\"model_version\":\"1\",\"text_output\":%s}\n\n", ""},
+                new Object[] {"OpenAI Assistants thread.message.delta (text.value)", "text/event-stream",
+                    "/delta/content/0/text/value", "event: thread.message.delta\ndata: {\"id\":\"msg_1\",\"object\":"
+                        + "\"thread.message.delta\",\"delta\":{\"content\":[{\"index\":0,\"type\":\"text\",\"text\":"
+                        + "{\"value\":%s,\"annotations\":[]}}]}}\n\n", "event: done\ndata: [DONE]\n\n"},
+                new Object[] {"chat chunk whose delta.content is a list of parts (Mistral)", "text/event-stream",
+                    "/choices/0/delta/content/0/text", "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+                        + "\"model\":\"magistral\",\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\","
+                        + "\"text\":%s}]},\"finish_reason\":null}]}\n\n", "data: [DONE]\n\n"},
+                new Object[] {"events whose data is a JSON string", "text/event-stream", "", "data: %s\n\n", ""},
+                new Object[] {"NDJSON with a leading byte order mark (Ollama)", "application/x-ndjson", "/response",
+                    "{\"model\":\"m\",\"response\":%s,\"done\":false}\n", "{\"model\":\"m\",\"response\":\"\",\"done\":true}\n"});
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("splitStreams")
+    void should_mask_a_text_split_across_the_events_of_other_apis(String name, String type, String pointer,
+            String event, String last) throws Exception {
+        List<byte[]> pieces = new ArrayList<>();
+        for (int i = 0; i < SPLIT.size(); i++) {
+            String e = event.formatted(JSON.writeValueAsString(SPLIT.get(i)));
+            pieces.add(utf8(i == 0 && type.contains("ndjson") ? "\uFEFF" + e : e));
+        }
+        pieces.add(utf8(last));
+        String c = reply("split-" + name.replaceAll("[^A-Za-z0-9]", "-"), 200, Map.of("Content-Type", type), pieces);
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, true);
+        String body = new String(r.body(), StandardCharsets.UTF_8);
+        List<String> records = type.contains("ndjson")
+                ? List.of(body.replaceFirst("^\uFEFF", "").split("\n")) : whatwgData(body);
+        StringBuilder joined = new StringBuilder();
+        for (String data : records) {
+            if (!data.isBlank() && !data.equals("[DONE]")) {
+                joined.append(JSON.readTree(data).at(pointer).asText(""));
+            }
+        }
+        assertNoEntity(name + " joined as its client joins it", joined.toString());
+        assertThat(joined.toString()).endsWith(" ok");
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
 }
