@@ -525,4 +525,19 @@ class MaskingWireE2EIT {
         assertThat(joined.toString()).endsWith(" ok");
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
+
+    // ---- content types that lie -------------------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"application/octet-stream", "image/png",
+        "application/x-protobuf", "audio/mpeg"})
+    void should_mask_a_json_answer_labelled_binary(String type) throws Exception {
+        String c = reply("labelled-" + type.replace('/', '-'), 200, Map.of("Content-Type", type),
+                List.of(utf8(chat("card " + CARD + " mail " + EMAIL + " ssn " + SSN))));
+        String rid = newRequestId();
+        // the SDK reads a chat completion's body as JSON whatever its label
+        ChatCompletion got = sdk(rid).chat().completions().create(params(c));
+        assertNoEntity("the SDK's content under " + type, got.choices().get(0).message().content().orElse(""));
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
 }
