@@ -44,7 +44,7 @@ final class EventTexts {
     /** Field names whose string values are pieces of one text across the events of a non-OpenAI stream. */
     static final Set<String> TEXT_FIELDS = Set.of("content", "text", "delta", "arguments", "partial_json",
             "reasoning", "reasoning_content", "thinking", "refusal", "transcript", "response", "output",
-            "generated_text", "message", "completion", "answer");
+            "generated_text", "message", "completion", "answer", "text_output", "output_text", "outputText", "value");
     private static final List<String> OPENAI_DELTA_TEXTS = List.of("content", "reasoning_content", "reasoning",
             "refusal");
 
@@ -187,6 +187,21 @@ final class EventTexts {
         List<Out> result = new ArrayList<>();
         if (!out.isEmpty()) {
             result.add(new Out(eventName, out, true));
+        }
+        return result;
+    }
+
+    /**
+     * Data that is one JSON string ({@code data: "..."}): its value is a piece of one text across such events, as a
+     * client that parses each event's data and joins the strings reads it; released as JSON strings.
+     */
+    List<Out> string(String value, String eventName) {
+        Channel ch = channel("string", "sse-data");
+        ch.carrier = t -> new Out(eventName, JsonMasker.JSON.getNodeFactory().textNode(t).toString(), false);
+        String out = ch.push(value);
+        List<Out> result = new ArrayList<>();
+        if (!out.isEmpty()) {
+            result.add(ch.carrier.apply(out));
         }
         return result;
     }

@@ -49,7 +49,7 @@ public final class NdjsonMasker {
         JsonNode[] originals = new JsonNode[lines.size()];
         java.util.Map<String, TextPieces> texts = new java.util.LinkedHashMap<>();
         for (int k = 0; k < lines.size(); k++) {
-            JsonNode n = JsonMasker.strictEvent(new String(lines.get(k), StandardCharsets.UTF_8).strip());
+            JsonNode n = JsonMasker.strictEvent(withoutBom(new String(lines.get(k), StandardCharsets.UTF_8).strip()));
             if (n == null) {
                 continue;
             }
@@ -134,9 +134,14 @@ public final class NdjsonMasker {
         texts.abandon();
     }
 
+    /** A line without a leading byte order mark: a reader that decodes the stream as UTF-8 with BOM drops it. */
+    private static String withoutBom(String line) {
+        return line.startsWith("\uFEFF") ? line.substring(1).strip() : line;
+    }
+
     private void line(byte[] raw, ByteArrayOutputStream out) {
         String line = new String(raw, StandardCharsets.UTF_8);
-        String body = line.strip();
+        String body = withoutBom(line.strip());
         if (body.isEmpty()) {
             out.write(raw, 0, raw.length);
             return;

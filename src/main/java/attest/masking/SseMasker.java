@@ -191,7 +191,9 @@ public final class SseMasker {
             return frame(new EventTexts.Out(name, chunk.data(), false), other.toString());
         }
         JsonNode json = JsonMasker.strictEvent(payload);
-        List<EventTexts.Out> outs = json == null ? texts.raw(payload, name) : texts.json(json, name);
+        JsonNode string = json == null ? JsonMasker.strictTree(payload) : null;
+        List<EventTexts.Out> outs = json != null ? texts.json(json, name)
+                : string != null && string.isTextual() ? texts.string(string.asText(), name) : texts.raw(payload, name);
         if (!otherChanged && terminated && outs.size() == 1 && !outs.get(0).raw() && json != null) {
             // unchanged: byte for byte as the upstream sent it. Most upstreams write the compact JSON that masking
             // writes back, so the text is compared first; the JSON only where the text differs (spacing, escapes),
