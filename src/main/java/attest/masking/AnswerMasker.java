@@ -59,8 +59,13 @@ public final class AnswerMasker {
 
     /** Masks a whole answer. */
     public static byte[] mask(byte[] body, String contentType, Masker masker, Consumer<Redaction> report) {
-        if (body == null || body.length == 0 || binary(contentType)) {
+        if (body == null || body.length == 0) {
             return body;
+        }
+        if (binary(contentType)) {
+            // a label is not the content: JSON under a binary label (an upstream's default type, a proxy's) is read as
+            // JSON by the caller's client all the same (the OpenAI SDK reads a completion whatever its type)
+            return JsonMasker.parseAll(body) == null ? body : JsonMasker.mask(body, masker, report);
         }
         String t = mediaType(contentType);
         if (t.equals("text/event-stream") || NDJSON.contains(t)) {

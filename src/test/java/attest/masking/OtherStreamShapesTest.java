@@ -3,6 +3,7 @@ package attest.masking;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Real stream shapes whose text a client joins across events: Triton's generate_stream, OpenAI Assistants'
- * message deltas, data that is a JSON string, NDJSON after a byte order mark.
+ * message deltas, data that is a JSON string, NDJSON after a byte order mark; and JSON under a binary label.
  */
 class OtherStreamShapesTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -52,5 +53,16 @@ class OtherStreamShapesTest {
             }
         }
         assertThat(joined.toString()).as(out).isEqualTo("card [CARD] ok");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"application/octet-stream", "image/png", "application/x-protobuf"})
+    void should_mask_json_under_a_binary_label_and_pass_binary_unchanged(String type) {
+        byte[] json = "{\"content\":\"card 4111 1111 1111 1111\"}".getBytes(StandardCharsets.UTF_8);
+        assertThat(new String(AnswerMasker.mask(json, type, MASKER, r -> { }), StandardCharsets.UTF_8))
+                .isEqualTo("{\"content\":\"card [CARD]\"}");
+        byte[] binary = {(byte) 0x89, 'P', 'N', 'G', '4', '1', '1', '1', ' ', '1', '1', '1', '1', ' ', '1', '1', '1',
+            '1', ' ', '1', '1', '1', '1'};
+        assertThat(AnswerMasker.mask(binary, type, MASKER, r -> { })).isSameAs(binary);
     }
 }
