@@ -491,7 +491,7 @@ class MaskingWireE2EIT {
                         + "\"thread.message.delta\",\"delta\":{\"content\":[{\"index\":0,\"type\":\"text\",\"text\":"
                         + "{\"value\":%s,\"annotations\":[]}}]}}\n\n", "event: done\ndata: [DONE]\n\n"},
                 new Object[] {"chat chunk whose delta.content is a list of parts (Mistral)", "text/event-stream",
-                    "/choices/0/delta/content/0/text", "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+                    "/choices/0/delta/content", "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
                         + "\"model\":\"magistral\",\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\","
                         + "\"text\":%s}]},\"finish_reason\":null}]}\n\n", "data: [DONE]\n\n"},
                 new Object[] {"events whose data is a JSON string", "text/event-stream", "", "data: %s\n\n", ""},
@@ -518,7 +518,12 @@ class MaskingWireE2EIT {
         StringBuilder joined = new StringBuilder();
         for (String data : records) {
             if (!data.isBlank() && !data.equals("[DONE]")) {
-                joined.append(JSON.readTree(data).at(pointer).asText(""));
+                JsonNode text = JSON.readTree(data).at(pointer);
+                if (text.isArray()) { // content parts: a client joins their texts (Mistral's takes a string or parts)
+                    text.forEach(part -> joined.append(part.path("text").asText("")));
+                } else {
+                    joined.append(text.asText(""));
+                }
             }
         }
         assertNoEntity(name + " joined as its client joins it", joined.toString());

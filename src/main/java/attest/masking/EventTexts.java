@@ -247,6 +247,12 @@ final class EventTexts {
             String i = indexKey(c.get("index"));
             keys.put(c, i);
             if (c.path("delta") instanceof ObjectNode delta) {
+                if (textParts(delta.path("content"))) {
+                    // content as a list of text parts (Mistral): a client joins them, across chunks too; so is it here
+                    StringBuilder joined = new StringBuilder();
+                    delta.get("content").forEach(p -> joined.append(p.get("text").asText()));
+                    delta.put("content", joined.toString());
+                }
                 for (String f : OPENAI_DELTA_TEXTS) {
                     if (delta.path(f).isTextual()) {
                         t.put(i + "/" + f, delta.remove(f).asText());
@@ -318,6 +324,19 @@ final class EventTexts {
         List<Out> out = new ArrayList<>(before);
         out.add(new Out(eventName, chunk.toString(), false));
         return out;
+    }
+
+    /** A non-empty list of {@code {"type":"text","text":"..."}} parts and nothing else. */
+    private static boolean textParts(JsonNode content) {
+        if (!content.isArray() || content.isEmpty()) {
+            return false;
+        }
+        for (JsonNode p : content) {
+            if (!p.isObject() || !"text".equals(p.path("type").asText()) || !p.path("text").isTextual() || p.size() != 2) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -37,6 +37,8 @@ class OtherStreamShapesTest {
         "text/event-stream|data: {\"delta\":{\"content\":[{\"index\":0,\"type\":\"text\",\"text\":{\"value\":%s}}]}}\\n\\n"
             + "|/delta/content/0/text/value",
         "text/event-stream|data: %s\\n\\n|",
+        "text/event-stream|data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\",\"text\":%s}]}}]}"
+            + "\\n\\n|/choices/0/delta/content",
         "application/x-ndjson|\uFEFF{\"response\":%s}\\n|/response"})
     void should_join_the_text_a_client_joins(String type, String event, String pointer) throws Exception {
         StringBuilder stream = new StringBuilder();
