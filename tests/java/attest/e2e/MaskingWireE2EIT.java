@@ -70,6 +70,7 @@ class MaskingWireE2EIT {
     static ExecutorService upstreamThreads;
     static Gateway gateway;
     static int port;
+    static int controlPort;
     static final Map<String, Reply> REPLIES = new ConcurrentHashMap<>();
     static final Pattern CASE = Pattern.compile("case:([A-Za-z0-9_.-]+)");
 
@@ -89,6 +90,7 @@ class MaskingWireE2EIT {
         p.put("attest.upstream.llm.base-url", "http://127.0.0.1:" + upstream.getAddress().getPort());
         p.put("attest.masking.rules-dir", "tests/e2e-masking-rules");
         port = Integer.parseInt(p.get("attest.data.port"));
+        controlPort = Integer.parseInt(p.get("attest.control.port"));
         gateway = new Gateway(p).start();
     }
 
@@ -543,6 +545,35 @@ class MaskingWireE2EIT {
         // the SDK reads a chat completion's body as JSON whatever its label
         ChatCompletion got = sdk(rid).chat().completions().create(params(c));
         assertNoEntity("the SDK's content under " + type, got.choices().get(0).message().content().orElse(""));
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    // ---- held calls: executed after approval, masked by the same masker ---------------------------------------------
+
+    @ParameterizedTest(name = "stream {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void should_mask_a_held_call_released_after_approval(boolean stream) throws Exception {
+        String c = stream
+                ? reply("held-stream", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                        utf8("\uFEFFdata: " + chunk("card 4111 1111", "null") + "\n\n"),
+                        utf8("data: " + chunk(" 1111 1111 mail j\u00fcrgen@k", "null") + "\n\n"),
+                        utf8("data: " + chunk("\u00f6ln-messe.example ok", "\"stop\"") + "\n\ndata: [DONE]\n\n")))
+                : reply("held-args", 200, Map.of("Content-Type", "application/octet-stream"),
+                        List.of(utf8(toolCall(ARGS))));
+        String base = "http://127.0.0.1:" + port;
+        String rid = newRequestId();
+        String id = ApprovalE2EIT.hold(base, "alice", rid, "{\"model\":\"w\"," + (stream ? "\"stream\":true," : "")
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"" + ApprovalE2EIT.RISKY + " case:" + c + "\"}]}");
+        HttpResponse<String> decided = ApprovalE2EIT.decide("http://127.0.0.1:" + controlPort, id,
+                stack().userToken("bob"), "approve");
+        assertThat(decided.statusCode()).as(decided.body()).isEqualTo(200);
+        HttpResponse<String> r = await().atMost(Duration.ofSeconds(20)).until(() -> ApprovalE2EIT.get(
+                base + "/approvals/" + id + "/result", stack().userToken("alice")), x -> x.statusCode() != 202);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        String text = stream ? joinedContent(whatwgData(r.body()))
+                : parsedValues(JSON.readTree(r.body()).at("/choices/0/message/tool_calls/0/function/arguments").asText());
+        assertNoEntity("the held call's result", text);
+        assertThat(text).contains(stream ? "ok" : "[");
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
 }
