@@ -576,4 +576,20 @@ class MaskingWireE2EIT {
         assertThat(text).contains(stream ? "ok" : "[");
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
+
+    // ---- HTML -------------------------------------------------------------------------------------------------------
+
+    @Test
+    void should_mask_entities_written_with_html_character_references() throws Exception {
+        String c = reply("html", 200, Map.of("Content-Type", "text/html; charset=utf-8"), List.of(utf8(
+                "<p>Mail jane.doe&#64;example.com or jane.doe&#x40;example.com or jane.doe&commat;example.com,"
+                        + " card 4111&nbsp;1111&nbsp;1111&nbsp;1111, SSN 536&#45;90&#45;4399.</p>")));
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, false);
+        // what a browser shows: the references decoded
+        String shown = new String(r.body(), StandardCharsets.UTF_8).replace("&#64;", "@").replace("&#x40;", "@")
+                .replace("&commat;", "@").replace("&nbsp;", "\u00a0").replace("&#45;", "-");
+        assertNoEntity("the page as a browser shows it", shown);
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
 }
