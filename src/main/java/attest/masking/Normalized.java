@@ -1,6 +1,7 @@
 package attest.masking;
 
 import java.text.Normalizer;
+import java.util.Map;
 
 /**
  * Text prepared for detection only, with a map back to the original. Detection runs on the normalised
@@ -15,7 +16,9 @@ import java.text.Normalizer;
  * <p>
  * A JSON backslash-u escape ({@code \u0040}, a pair of escaped surrogate halves included) is read as the character
  * it stands for, then normalised like it: text that is itself JSON inside a JSON string (tool-call arguments, a
- * JSON-mode answer) is parsed once more by every client, which reads the escape as that character.
+ * JSON-mode answer) is parsed once more by every client, which reads the escape as that character. An HTML character
+ * reference ({@code &#64;}, {@code &#x40;}, {@code &commat;}, {@code &nbsp;}) likewise: a browser and a markdown
+ * renderer show its character.
  */
 public final class Normalized {
     private final String text;
@@ -84,6 +87,9 @@ public final class Normalized {
      * character but a lone surrogate half, else 0.
      */
     static int escapeLength(String s, int i) {
+        if (s.charAt(i) == '&') {
+            return reference(s, i) >> 21;
+        }
         int c = hexEscape(s, i);
         if (c < 0) {
             return 0;
@@ -97,8 +103,53 @@ public final class Normalized {
 
     /** The code point of the escape of {@code length} characters at {@code i}. */
     private static int escaped(String s, int i, int length) {
+        if (s.charAt(i) == '&') {
+            return reference(s, i) & 0x1FFFFF;
+        }
         char c = (char) hexEscape(s, i);
         return length == 12 ? Character.toCodePoint(c, (char) hexEscape(s, i + 6)) : c;
+    }
+
+    /** Named HTML character references that write a character an entity is made of. */
+    private static final Map<String, Integer> NAMED = Map.of("nbsp", 0xA0, "commat", 0x40, "period", 0x2E,
+            "hyphen", 0x2010, "dash", 0x2010, "plus", 0x2B, "lpar", 0x28, "rpar", 0x29, "sol", 0x2F, "colon", 0x3A);
+
+    /**
+     * An HTML character reference at {@code i} (a browser, and every markdown renderer, shows it as its character):
+     * {@code &#64;}, {@code &#x40;} (the semicolon optional, as browsers read them) or a named one ({@code &commat;},
+     * {@code &nbsp;}); its length in the upper bits, its code point in the lower 21, or 0.
+     */
+    private static int reference(String s, int i) {
+        if (i + 1 >= s.length() || s.charAt(i) != '&') {
+            return 0;
+        }
+        if (s.charAt(i + 1) != '#') {
+            int semi = s.indexOf(';', i + 1);
+            Integer cp = semi < 0 || semi - i > 8 ? null : NAMED.get(s.substring(i + 1, semi));
+            return cp == null ? 0 : (semi + 1 - i) << 21 | cp;
+        }
+        boolean hex = i + 2 < s.length() && (s.charAt(i + 2) == 'x' || s.charAt(i + 2) == 'X');
+        int k = i + (hex ? 3 : 2);
+        int v = 0;
+        int digits = 0;
+        while (k < s.length() && digits < 8) {
+            char c = s.charAt(k);
+            int d = c < 0x80 ? Character.digit(c, hex ? 16 : 10) : -1;
+            if (d < 0) {
+                break;
+            }
+            v = v * (hex ? 16 : 10) + d;
+            digits++;
+            k++;
+        }
+        if (digits == 0 || digits == 8 || v == 0 || v > Character.MAX_CODE_POINT || Character.isSurrogate((char) v)
+                && v <= 0xFFFF) {
+            return 0;
+        }
+        if (k < s.length() && s.charAt(k) == ';') {
+            k++;
+        }
+        return (k - i) << 21 | v;
     }
 
     /** The value of a backslash-u escape with four hex digits at {@code i}, or -1. */

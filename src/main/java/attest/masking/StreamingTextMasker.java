@@ -156,9 +156,13 @@ public final class StreamingTextMasker {
         return Math.min(Math.min(safe, escape), Math.min(safeLength(before + "0"), safeLength(before + " ")));
     }
 
-    /** A backslash-u escape cut short, or an escaped high surrogate waiting for its pair. */
+    /**
+     * A backslash-u escape cut short, an escaped high surrogate waiting for its pair, or an HTML character reference
+     * that may still go on.
+     */
     private static final java.util.regex.Pattern OPEN_ESCAPE = java.util.regex.Pattern.compile(
-            "(\\\\u[dD][89abAB][0-9a-fA-F]{2})?\\\\(u[0-9a-fA-F]{0,3})?|\\\\u[dD][89abAB][0-9a-fA-F]{2}");
+            "(\\\\u[dD][89abAB][0-9a-fA-F]{2})?\\\\(u[0-9a-fA-F]{0,3})?|\\\\u[dD][89abAB][0-9a-fA-F]{2}"
+                    + "|&(#[xX]?[0-9a-fA-F]{0,7}|[a-zA-Z]{0,6})");
 
     /**
      * Where an escape still open at the end starts (it is read as one character once whole, see {@link Normalized}),
@@ -166,7 +170,7 @@ public final class StreamingTextMasker {
      */
     static int openEscape(String text) {
         for (int j = Math.max(0, text.length() - 12); j < text.length(); j++) {
-            if (text.charAt(j) == '\\' && OPEN_ESCAPE.matcher(text).region(j, text.length()).matches()) {
+            if ((text.charAt(j) == '\\' || text.charAt(j) == '&') && OPEN_ESCAPE.matcher(text).region(j, text.length()).matches()) {
                 return j;
             }
         }

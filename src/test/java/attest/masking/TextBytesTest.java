@@ -47,4 +47,28 @@ class TextBytesTest {
         assertThat(new String(AnswerMasker.mask(json, "application/json; charset=" + charset, MASKER, r -> { }), cs))
                 .isEqualTo("{\"content\":\"card [CARD] mail [EMAIL] ssn [SSN] ok\"}");
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jane.doe&#64;example.com", "jane.doe&#x40;example.com", "jane.doe&commat;example.com",
+        "jane.doe&#64example.com", "4111&nbsp;1111&nbsp;1111&nbsp;1111", "&#52;111 1111 1111 1111", "536&#45;90&#45;4399"})
+    void should_mask_an_entity_written_with_html_character_references(String entity) {
+        String page = "<p>Contact: " + entity + ".</p>";
+        String out = new String(AnswerMasker.mask(page.getBytes(StandardCharsets.UTF_8), "text/html", MASKER, r -> { }),
+                StandardCharsets.UTF_8);
+        assertThat(out).startsWith("<p>Contact: [").endsWith("].</p>").doesNotContain("&");
+        // a stream, cut at every point
+        for (int cut = 1; cut < page.length(); cut++) {
+            StringBuilder joined = new StringBuilder();
+            String sse = "data: " + page.substring(0, cut) + "\n\ndata: " + page.substring(cut) + "\n\n";
+            AnswerMasker.Streaming m = AnswerMasker.streaming("text/event-stream", MASKER, r -> { });
+            String got = new String(m.push(sse.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8)
+                    + new String(m.finish(), StandardCharsets.UTF_8);
+            for (String line : got.split("\n")) {
+                if (line.startsWith("data: ")) {
+                    joined.append(line.substring(6));
+                }
+            }
+            assertThat(joined.toString()).as("cut at %d", cut).startsWith("<p>Contact: [").endsWith("].</p>");
+        }
+    }
 }
