@@ -400,6 +400,22 @@ class MaskingWireE2EIT {
         assertDeliveredClean(rid, cs);
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("charsets")
+    void should_mask_a_relayed_text_answer_in_the_charset_it_declares(String charset) throws Exception {
+        Charset cs = Charset.forName(charset);
+        byte[] body = ("card " + CARD + " mail " + EMAIL + " ssn " + SSN + " ok").getBytes(cs);
+        String c = reply("relayed-charset-" + charset, 200, Map.of("Content-Type", "text/plain; charset=" + charset),
+                pieces(body, 5)); // chunked, cut inside characters
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, true);
+        String type = r.headers().firstValue("Content-Type").orElse("");
+        Matcher m = Pattern.compile("charset=\"?([A-Za-z0-9_-]+)").matcher(type);
+        String text = new String(r.body(), m.find() ? Charset.forName(m.group(1)) : StandardCharsets.UTF_8);
+        assertNoEntity("status " + r.statusCode() + ", " + type, text);
+        assertDeliveredClean(rid, cs);
+    }
+
     // ---- SSE framing ---------------------------------------------------------------------------------------------------
 
     /** An event stream read as the WHATWG spec reads it: one leading BOM ignored, the data of each event joined. */
