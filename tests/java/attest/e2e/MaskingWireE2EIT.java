@@ -182,7 +182,7 @@ class MaskingWireE2EIT {
             assertThat(ascii.toString()).as("%s leaked digits %s: %s", what, run, text).doesNotContain(run);
         }
         assertThat(ascii.toString()).as("%s leaked an e-mail: %s", what, text).doesNotContain("jane.doe")
-                .doesNotContain("rgen@k");
+                .doesNotContain("rgen@k").doesNotContain("@example.com");
     }
 
     static Map<String, Object> terminal(String rid) {
@@ -606,6 +606,30 @@ class MaskingWireE2EIT {
         String shown = new String(r.body(), StandardCharsets.UTF_8).replace("&#64;", "@").replace("&#x40;", "@")
                 .replace("&commat;", "@").replace("&nbsp;", "\u00a0").replace("&#45;", "-");
         assertNoEntity("the page as a browser shows it", shown);
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    // ---- markdown and URLs: what a renderer decodes -------------------------------------------------------------------
+
+    /** What a chat UI shows: markdown's backslash escapes rendered, a link's percent-encoding decoded. */
+    static String rendered(String markdown) {
+        String unescaped = markdown.replaceAll("\\\\([!-/:-@\\[-`{-~])", "$1");
+        return java.net.URLDecoder.decode(unescaped.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"Mail jane\\_doe@example.com today.",
+        "Mail jane\\.doe\\@example\\.com today.", "Card 4111\\-1111\\-1111\\-1111 today.",
+        "See [her page](https://x.example/u?mail=jane.doe%40example.com&card=4111%201111%201111%201111).",
+        "Write to <mailto:jane.doe%40example.com>.", "SSN 536%2D90%2D4399 today."})
+    void should_mask_entities_a_markdown_renderer_shows(String content) throws Exception {
+        String c = reply("md-" + Integer.toHexString(content.hashCode()), 200, Map.of("Content-Type", "application/json"),
+                List.of(utf8(chat(content))));
+        String rid = newRequestId();
+        ChatCompletion got = sdk(rid).chat().completions().create(params(c));
+        String shown = rendered(got.choices().get(0).message().content().orElse(""));
+        assertNoEntity("the answer as a chat UI renders it", shown);
+        assertThat(shown).doesNotContain("jane_doe").contains("[");
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
 }
