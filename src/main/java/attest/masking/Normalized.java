@@ -14,11 +14,13 @@ import java.util.Map;
  * Devanagari, mathematical ...) to its ASCII digit, and NFKC for the rest (full-width letters, '＋' and
  * U+FE62 to '+', '．' to '.').
  * <p>
- * A JSON backslash-u escape ({@code \u0040}, a pair of escaped surrogate halves included) is read as the character
- * it stands for, then normalised like it: text that is itself JSON inside a JSON string (tool-call arguments, a
- * JSON-mode answer) is parsed once more by every client, which reads the escape as that character. An HTML character
+ * A JSON backslash-u escape (a backslash, u and four hex digits; a pair of escaped surrogate halves included) is
+ * read as the character it stands for, then normalised like it: text that is itself JSON inside a JSON string
+ * (tool-call arguments, a JSON-mode answer) is parsed once more by every client, which reads the escape as that
+ * character. An HTML character
  * reference ({@code &#64;}, {@code &#x40;}, {@code &commat;}, {@code &nbsp;}) likewise: a browser and a markdown
- * renderer show its character.
+ * renderer show its character; so are a markdown backslash escape of punctuation ({@code \@}, {@code \-},
+ * {@code \_}) and a URL's percent-encoding of a printable ASCII character ({@code %40}).
  */
 public final class Normalized {
     private final String text;
@@ -90,9 +92,12 @@ public final class Normalized {
         if (s.charAt(i) == '&') {
             return reference(s, i) >> 21;
         }
+        if (s.charAt(i) == '%') {
+            return percent(s, i) < 0 ? 0 : 3;
+        }
         int c = hexEscape(s, i);
         if (c < 0) {
-            return 0;
+            return punctuationEscape(s, i) ? 2 : 0;
         }
         if (!Character.isSurrogate((char) c)) {
             return 6;
@@ -105,6 +110,12 @@ public final class Normalized {
     private static int escaped(String s, int i, int length) {
         if (s.charAt(i) == '&') {
             return reference(s, i) & 0x1FFFFF;
+        }
+        if (s.charAt(i) == '%') {
+            return percent(s, i);
+        }
+        if (length == 2) {
+            return s.charAt(i + 1);
         }
         char c = (char) hexEscape(s, i);
         return length == 12 ? Character.toCodePoint(c, (char) hexEscape(s, i + 6)) : c;
@@ -150,6 +161,29 @@ public final class Normalized {
             k++;
         }
         return (k - i) << 21 | v;
+    }
+
+    /**
+     * A backslash before ASCII punctuation (a markdown escape, {@code jane\.doe\@example\.com}, and a JSON escape
+     * of a quote or a backslash): a renderer shows the punctuation alone.
+     */
+    private static boolean punctuationEscape(String s, int i) {
+        if (i + 1 >= s.length() || s.charAt(i) != '\\') {
+            return false;
+        }
+        char c = s.charAt(i + 1);
+        return c > 0x20 && c < 0x7F && !Character.isLetterOrDigit(c);
+    }
+
+    /** The printable ASCII character of a URL's percent-encoding at {@code i} ({@code %40}), or -1. */
+    private static int percent(String s, int i) {
+        if (i + 3 > s.length() || s.charAt(i) != '%' || s.charAt(i + 1) >= 0x80 || s.charAt(i + 2) >= 0x80) {
+            return -1;
+        }
+        int hi = Character.digit(s.charAt(i + 1), 16);
+        int lo = Character.digit(s.charAt(i + 2), 16);
+        int c = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+        return c >= 0x20 && c < 0x7F ? c : -1;
     }
 
     /** The value of a backslash-u escape with four hex digits at {@code i}, or -1. */

@@ -162,7 +162,7 @@ public final class StreamingTextMasker {
      */
     private static final java.util.regex.Pattern OPEN_ESCAPE = java.util.regex.Pattern.compile(
             "(\\\\u[dD][89abAB][0-9a-fA-F]{2})?\\\\(u[0-9a-fA-F]{0,3})?|\\\\u[dD][89abAB][0-9a-fA-F]{2}"
-                    + "|&(#[xX]?[0-9a-fA-F]{0,7}|[a-zA-Z]{0,6})");
+                    + "|&(#[xX]?[0-9a-fA-F]{0,7}|[a-zA-Z]{0,6})|%[0-9a-fA-F]?");
 
     /**
      * Where an escape still open at the end starts (it is read as one character once whole, see {@link Normalized}),
@@ -170,7 +170,8 @@ public final class StreamingTextMasker {
      */
     static int openEscape(String text) {
         for (int j = Math.max(0, text.length() - 12); j < text.length(); j++) {
-            if ((text.charAt(j) == '\\' || text.charAt(j) == '&') && OPEN_ESCAPE.matcher(text).region(j, text.length()).matches()) {
+            char c = text.charAt(j);
+            if ((c == '\\' || c == '&' || c == '%') && OPEN_ESCAPE.matcher(text).region(j, text.length()).matches()) {
                 return j;
             }
         }

@@ -71,4 +71,13 @@ class TextBytesTest {
             assertThat(joined.toString()).as("cut at %d", cut).startsWith("<p>Contact: [").endsWith("].</p>");
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jane\\.doe\\@example\\.com", "4111\\-1111\\-1111\\-1111", "jane.doe%40example.com",
+        "4111%201111%201111%201111", "536%2D90%2D4399", "jane\\_doe@example.com"})
+    void should_mask_an_entity_a_markdown_renderer_or_a_browser_decodes(String entity) {
+        String text = "Contact: " + entity + " today";
+        String out = MASKER.mask(text, null, r -> { });
+        assertThat(out).startsWith("Contact: [").endsWith("] today");
+    }
 }
