@@ -262,6 +262,7 @@ class FrontDoorFloodE2EIT {
     static Stream<Arguments> refusedBodies() {
         String pad = "x".repeat(200 * 1024);
         return Stream.of(
+                Arguments.of("alice past the rule's max-body-bytes: 413", "alice", chat("x".repeat(300 * 1024)), 413),
                 Arguments.of("alice past the data plane's max-body-bytes: 413", "alice", chat("x".repeat(2 * MIB)), 413),
                 Arguments.of("alice, invalid JSON: 400", "alice", chat(pad) + ",", 400),
                 Arguments.of("alice, a repeated key: 400", "alice", chat(pad).replaceFirst("\\{", "{\"n\":1,\"n\":2,"), 400),
