@@ -253,6 +253,46 @@ class ForgedTokensE2EIT {
         assertThat(JWKS_FETCHES.get()).as("the gateway fetched a URL the token named").isEqualTo(fetches);
     }
 
+    static Stream<Arguments> reEncoded() {
+        String real = stack().userToken("alice");
+        String[] p = real.split("\\.");
+        String sig = p[2];
+        return Stream.of(
+                Arguments.of("signature with base64 padding", p[0] + "." + p[1] + "." + sig + "=="),
+                Arguments.of("signature with one pad", p[0] + "." + p[1] + "." + sig + "="),
+                Arguments.of("signature in the +/ alphabet", p[0] + "." + p[1] + "." + (sig.matches(".*[-_].*")
+                        ? sig.replace('-', '+').replace('_', '/') : sig + "+")),
+                Arguments.of("signature with a character outside base64", p[0] + "." + p[1] + "." + sig + "!"),
+                Arguments.of("signature with other unused bits in its last character", p[0] + "." + p[1] + "."
+                        + sig.substring(0, sig.length() - 1) + otherUnusedBits(sig)));
+    }
+
+    /** The last character of a base64url text whose unused low bits differ: the same bytes, spelt otherwise. */
+    static char otherUnusedBits(String b64url) {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        int v = alphabet.indexOf(b64url.charAt(b64url.length() - 1));
+        int unused = switch (b64url.length() % 4) {
+            case 2 -> 4;
+            case 3 -> 2;
+            default -> 0;
+        };
+        assertThat(unused).as("the signature's text ends on a partial quantum").isPositive();
+        return alphabet.charAt(v ^ 1);
+    }
+
+    /**
+     * RFC 7515 section 7.1: each part of the compact serialization is base64url without padding. A token whose
+     * signature part is spelt otherwise is not the token Keycloak issued ("refuse rather than repair"): a second
+     * spelling of one token escapes whatever keys on the token's text (the verified-token cache, a deny list,
+     * the log hygiene checks, which look for the issued text).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("reEncoded")
+    void should_refuse_a_real_token_whose_signature_is_spelt_otherwise(String name, String token) throws Exception {
+        int before = stack().demo.calls();
+        assertRefusedWithEvidence(call("Bearer " + token), before, token);
+    }
+
     static Stream<Arguments> bentHeaders() {
         return Stream.of(
                 Arguments.of("token in the query only", "QUERY"),
