@@ -225,9 +225,11 @@ public final class EvidenceAssembler {
             r.setRawResponseSize((long) up.body().length);
             r.setRawResponseBody(up.body());
         }
-        if (error != null && refused(status) && r.getForwardedAt() == null && r.getApprovalId() == null) {
-            // a request the gateway refused (not an upstream's answer with the same status) is evidence of its
-            // metadata, size and digest: never of its body
+        boolean refusedByGateway = error != null || d != null && d.verdict() == Verdict.DENY;
+        if (refusedByGateway && refused(status) && r.getForwardedAt() == null && r.getApprovalId() == null) {
+            // a request the gateway refused (an error, or a policy refusal such as a rule's 413 body limit or 429
+            // rate; not an upstream's answer with the same status) is evidence of its metadata, size and digest:
+            // never of its body
             r.setRequestBody(null);
             r.setResponseBody(null);
             r.setRawResponseBody(null);
