@@ -116,10 +116,41 @@ public final class TokenValidator {
         return !(keys instanceof RealmKeys realm) || realm.current(kid);
     }
 
+    /**
+     * Whether the token is three parts of canonical base64url (RFC 7515 section 7.1): the alphabet {@code A-Z a-z
+     * 0-9 - _}, no padding, and unused trailing bits zero. The decoder is lenient (it skips other characters and
+     * ignores unused bits), so one signed token could otherwise be spelt many ways.
+     */
+    static boolean canonicalCompactJws(String token) {
+        String[] parts = token.split("\\.", -1);
+        if (parts.length != 3) {
+            return parts.length == 5; // a JWE: refused below as not signed
+        }
+        for (String part : parts) {
+            if (!CANONICAL_PART.matcher(part).matches()) {
+                return false;
+            }
+            try {
+                byte[] bytes = java.util.Base64.getUrlDecoder().decode(part);
+                if (!java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes).equals(part)) {
+                    return false;
+                }
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static final java.util.regex.Pattern CANONICAL_PART = java.util.regex.Pattern.compile("[A-Za-z0-9_-]*");
+
     private record Verified(JWTClaimsSet claims, Identity identity, String kid, java.time.Instant at) {
     }
 
     private Verified verify(String token) {
+        if (!canonicalCompactJws(token)) {
+            throw new InvalidTokenException("malformed token: not canonical");
+        }
         JWT jwt;
         try {
             jwt = JWTParser.parse(token);

@@ -99,8 +99,37 @@ class TokenValidatorTest {
                 Arguments.of("garbage base64", "%%%.%%%.%%%"),
                 Arguments.of("duplicate JSON keys in a signed payload", signedRaw(base().build().toString()
                         .replaceFirst("\\{", "{\"sub\":\"mallory\","))),
+                Arguments.of("signature padded", valid + "=="),
+                Arguments.of("signature in the +/ alphabet", p[0] + "." + p[1] + "." + plusSlash(p[2])),
+                Arguments.of("signature with a character outside base64", valid + "!"),
+                Arguments.of("signature with other unused bits", p[0] + "." + p[1] + "." + p[2].substring(0,
+                        p[2].length() - 1) + otherUnusedBits(p[2])),
                 Arguments.of("too long", "a".repeat(20_000)),
                 Arguments.of("empty", ""));
+    }
+
+    /** The base64url text in the standard alphabet, with a character of each kind at its start if it has none. */
+    static String plusSlash(String b64url) {
+        String std = b64url.replace('-', '+').replace('_', '/');
+        return std.equals(b64url) ? "+/" + b64url.substring(2) : std;
+    }
+
+    /** The same bytes as the base64url text, with the unused low bits of its last character changed. */
+    static char otherUnusedBits(String b64url) {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        assertThat(b64url.length() % 4).as("ends on a partial quantum").isIn(2, 3);
+        return alphabet.charAt(alphabet.indexOf(b64url.charAt(b64url.length() - 1)) ^ 1);
+    }
+
+    @Test
+    void should_accept_each_spelling_of_the_signature_only_once() throws Exception {
+        // guards the rows above: the lenient decoder reads each of those spellings as the valid signature
+        String valid = T.rs256(base().build());
+        String[] p = valid.split("\\.");
+        String other = p[0] + "." + p[1] + "." + p[2].substring(0, p[2].length() - 1) + otherUnusedBits(p[2]);
+        assertThat(com.nimbusds.jose.util.Base64URL.from(other.split("\\.")[2]).decode())
+                .isEqualTo(com.nimbusds.jose.util.Base64URL.from(p[2]).decode());
+        assertThat(V.validate(valid).username()).isEqualTo("alice");
     }
 
     @ParameterizedTest(name = "{0}")
