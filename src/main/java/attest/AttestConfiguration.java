@@ -295,8 +295,12 @@ public class AttestConfiguration implements CamelConfiguration {
                 .withEarlyAuth(validator, s.longValue("attest.data.unauthenticated-body-read-bytes", 16_384))
                 .withKeys(keyResolver::check)
                 .withBudget(requestBudget, s.longValue("attest.data.max-body-hard-bytes", 4_194_304)));
+        // on the control plane, a request with a body needs a valid token on its headers, except the approval
+        // page's small form POST (its session cookie is checked by the route)
+        long smallBody = s.longValue("attest.data.unauthenticated-body-read-bytes", 16_384);
         netty.guard(s.integer("attest.control.port", 8081), new attest.http.ChannelGuards(controlConnections, idleMs,
-                refusals));
+                refusals).withEarlyAuth(validator, smallBody, attest.http.ControlPlaneBodies.exempt(
+                        attest.http.ControlPlaneBodies.PAGE_FORM, smallBody)));
         // the hardened HTTP server of the data plane; what it refuses is recorded too
         registry.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(
                 s.longValue("attest.data.request-timeout-ms", 30_000), refusal -> refusals.accept(

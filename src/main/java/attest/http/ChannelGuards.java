@@ -18,8 +18,10 @@ import java.util.function.Consumer;
  * <ul>
  *   <li>{@link ConnectionGuard}: caps on connections in total and per source address (503 at accept);</li>
  *   <li>{@link IdleStateHandler} + {@link IdleCloser}: an idle keep-alive connection is closed;</li>
- *   <li>data plane only: {@link EarlyAuthGuard} (401 on the headers, before any body is buffered) and
- *       {@link BudgetGuard} (a total budget for bodies being buffered; 503 before aggregating).</li>
+ *   <li>{@link EarlyAuthGuard} (401 on the headers, before any body is buffered; on the control plane only for
+ *       requests with a body, except the approval page's small form POST: {@link ControlPlaneBodies});</li>
+ *   <li>data plane only: {@link BudgetGuard} (a total budget for bodies being buffered; 503 before
+ *       aggregating).</li>
  * </ul>
  */
 public final class ChannelGuards {
@@ -29,6 +31,7 @@ public final class ChannelGuards {
     private TokenValidator validator;
     private KeyCheck keys = KeyCheck.NONE;
     private long unauthenticatedReadLimit;
+    private java.util.function.Predicate<io.netty.handler.codec.http.HttpRequest> exempt = request -> false;
     private RequestBudget budget;
     private long hardMaxBody;
 
@@ -43,6 +46,16 @@ public final class ChannelGuards {
         this.validator = validator;
         this.unauthenticatedReadLimit = unauthenticatedReadLimit;
         return this;
+    }
+
+    /**
+     * Refuses requests without a valid bearer token on their headers, except those {@code exempt} names, which
+     * their routes check (the control plane: {@link ControlPlaneBodies}).
+     */
+    public ChannelGuards withEarlyAuth(TokenValidator validator, long unauthenticatedReadLimit,
+                                       java.util.function.Predicate<io.netty.handler.codec.http.HttpRequest> exempt) {
+        this.exempt = exempt;
+        return withEarlyAuth(validator, unauthenticatedReadLimit);
     }
 
     /** Accepts virtual keys on the headers too, when this check finds them live. */
@@ -67,7 +80,8 @@ public final class ChannelGuards {
             p.addAfter("idle-state", "idle-closer", new IdleCloser());
         }
         if (validator != null) {
-            p.addBefore("aggregator", "early-auth", new EarlyAuthGuard(validator, keys, unauthenticatedReadLimit, onRefusal));
+            p.addBefore("aggregator", "early-auth", new EarlyAuthGuard(validator, keys, unauthenticatedReadLimit, onRefusal,
+                    exempt));
         }
         if (budget != null) {
             p.addBefore("aggregator", "request-budget", new BudgetGuard(budget, hardMaxBody, onRefusal));

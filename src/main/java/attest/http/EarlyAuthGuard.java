@@ -40,6 +40,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     private final KeyCheck keys;
     private final long readLimit;
     private final Consumer<RefusedRequest> onRefusal;
+    private final java.util.function.Predicate<HttpRequest> exempt;
     /** A refused request whose small body is being digested before the answer. */
     private Pending pending;
     private boolean closed;
@@ -68,10 +69,20 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     }
 
     public EarlyAuthGuard(TokenValidator validator, KeyCheck keys, long readLimit, Consumer<RefusedRequest> onRefusal) {
+        this(validator, keys, readLimit, onRefusal, request -> false);
+    }
+
+    /**
+     * @param exempt requests passed on unchecked, for their route to check (the control plane's requests without a
+     *               body, and its approval page's small form POST: {@link ControlPlaneBodies})
+     */
+    public EarlyAuthGuard(TokenValidator validator, KeyCheck keys, long readLimit, Consumer<RefusedRequest> onRefusal,
+                          java.util.function.Predicate<HttpRequest> exempt) {
         this.validator = validator;
         this.keys = keys;
         this.readLimit = readLimit;
         this.onRefusal = onRefusal;
+        this.exempt = exempt;
     }
 
     @Override
@@ -88,7 +99,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             super.channelRead(ctx, msg);
             return;
         }
-        String problem = check(request, Refusals.source(ctx));
+        String problem = exempt.test(request) ? null : check(request, Refusals.source(ctx));
         if (problem == null) {
             super.channelRead(ctx, msg);
             return;

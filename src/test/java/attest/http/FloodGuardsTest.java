@@ -289,4 +289,61 @@ class FloodGuardsTest {
         routed.forEach(FullHttpRequest::release);
         assertThat(Instant.now()).isNotNull();
     }
+
+    ChannelGuards controlPlane() {
+        return new ChannelGuards(new ConnectionLimits(0, 0), 60_000, refusals::add)
+                .withEarlyAuth(TOKENS.validator(Clock.systemUTC()), 16_384,
+                        ControlPlaneBodies.exempt(ControlPlaneBodies.PAGE_FORM, 16_384));
+    }
+
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> controlPlaneRequests() {
+        String mib = "Content-Length: " + MIB;
+        return java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of("token-less decision, 1 MiB",
+                        head("POST", "/approvals/x/decision", mib), false),
+                org.junit.jupiter.params.provider.Arguments.of("token-less key creation, chunked",
+                        head("POST", "/keys", "Transfer-Encoding: chunked"), false),
+                org.junit.jupiter.params.provider.Arguments.of("bad token, 1 MiB",
+                        head("POST", "/keys", "Authorization: Bearer not.a.jwt", mib), false),
+                org.junit.jupiter.params.provider.Arguments.of("a session cookie with 1 MiB",
+                        head("POST", "/approvals/x/review", "Cookie: attest_approval_session=x", mib), false),
+                org.junit.jupiter.params.provider.Arguments.of("a session cookie with a chunked body",
+                        head("POST", "/approvals/x/review", "Cookie: attest_approval_session=x",
+                                "Transfer-Encoding: chunked"), false),
+                org.junit.jupiter.params.provider.Arguments.of("token-less small body to an API route",
+                        head("POST", "/keys", "Content-Length: 10") + "{\"name\":1}", false),
+                org.junit.jupiter.params.provider.Arguments.of("a small form to a path that only ends like the page's",
+                        head("POST", "/keys?x=/review", "Content-Length: 10") + "decision=x", false),
+                org.junit.jupiter.params.provider.Arguments.of("a valid token with 1 MiB",
+                        head("POST", "/keys", "Authorization: Bearer " + VALID, mib), true),
+                org.junit.jupiter.params.provider.Arguments.of("the page's small form (the route checks its session)",
+                        head("POST", "/approvals/x/review", "Content-Length: 100"), true),
+                org.junit.jupiter.params.provider.Arguments.of("a token-less GET",
+                        head("GET", "/approvals/x/review"), true),
+                org.junit.jupiter.params.provider.Arguments.of("a token-less probe",
+                        head("GET", "/health/ready", "Content-Length: 0"), true));
+    }
+
+    /** docs/security.md, Principles: a request without a valid token is refused on its headers, its body unread. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("controlPlaneRequests")
+    void should_refuse_a_control_plane_body_without_a_token_on_its_headers(String name, String head, boolean passes) {
+        EmbeddedChannel ch = channel(controlPlane());
+        ch.writeInbound(bytes(head));
+        String answer = answer(ch);
+        if (passes) {
+            assertThat(answer).doesNotContain(" 401 ");
+            assertThat(refusals).isEmpty();
+        } else {
+            assertThat(answer).startsWith("HTTP/1.1 401");
+            assertThat(ch.isOpen()).isFalse();
+            assertThat(aggregated[0]).isZero();
+            assertThat(routed).isEmpty();
+            assertThat(refusals).hasSize(1);
+        }
+        if (ch.pipeline().get("aggregator") != null) {
+            ch.pipeline().remove("aggregator"); // a request let through is still being aggregated: nothing to finish
+        }
+        ch.finishAndReleaseAll();
+    }
 }
