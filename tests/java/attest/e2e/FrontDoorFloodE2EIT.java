@@ -48,6 +48,8 @@ class FrontDoorFloodE2EIT {
     static final int REFUSALS_PER_SOURCE = 3;
     static final int LOGINS_PER_SOURCE = 3;
     static final int HELD_PER_REQUESTER = 2;
+    static final int RECORDED_PER_WINDOW = 8;
+    static final int LOGINS_IN_ALL = 10;
     static final int MIB = 1024 * 1024;
     static Gateway gateway;
     static int port;
@@ -60,6 +62,8 @@ class FrontDoorFloodE2EIT {
         p.put("attest.evidence.refusals-per-source", String.valueOf(REFUSALS_PER_SOURCE));
         p.put("attest.evidence.refusal-window-ms", "120000");
         p.put("attest.evidence.refusal-flush-ms", "250");
+        p.put("attest.evidence.refusals-recorded-per-window", String.valueOf(RECORDED_PER_WINDOW));
+        p.put("attest.approval.page.max-pending-logins", String.valueOf(LOGINS_IN_ALL));
         p.put("attest.identity.clock-skew-ms", "1000");
         p.put("attest.approval.page.max-pending-logins-per-source", String.valueOf(LOGINS_PER_SOURCE));
         p.put("attest.approval.max-pending-per-requester", String.valueOf(HELD_PER_REQUESTER));
@@ -393,8 +397,57 @@ class FrontDoorFloodE2EIT {
         System.out.printf("[frontdoor] held-call cap 429, %d bytes sent: %d bytes stored%n", big.length(), storedBytes(gid));
     }
 
+    /** A raw request from another loopback address (127.0.0.0/8 is all loopback): a source of its own. */
+    static String fromSource(String source, int toPort, String request) throws Exception {
+        try (Socket s = new Socket(java.net.InetAddress.getByName("127.0.0.1"), toPort,
+                java.net.InetAddress.getByName(source), 0)) {
+            s.setSoTimeout(5_000);
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            return statusLine(s.getInputStream());
+        }
+    }
+
     @Test
-    @Order(11)
+    @Order(12)
+    void should_record_at_most_the_global_threshold_of_refusals_from_many_sources() throws Exception {
+        Instant start = Instant.now().minusMillis(5);
+        int n = 40;
+        for (int i = 0; i < n; i++) {
+            assertThat(fromSource("127.0.1." + (10 + i), port, "POST /llm/v1/many-sources HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Length: 0\r\n\r\n")).startsWith("HTTP/1.1 401");
+        }
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        long recorded = count("SELECT count(*) FROM evidence_record WHERE instance_id = ? AND received_at >= ? "
+                + "AND path = '/llm/v1/many-sources'", INSTANCE, start);
+        long sources = count("SELECT count(DISTINCT source_address) FROM evidence_record WHERE instance_id = ? "
+                + "AND received_at >= ? AND path = '/llm/v1/many-sources'", INSTANCE, start);
+        System.out.printf("[frontdoor] %d refusals from %d sources: %d recorded one by one%n", n, n, recorded);
+        assertThat(sources).as("the real source addresses are recorded").isEqualTo(recorded);
+        assertThat(recorded).isLessThanOrEqualTo(RECORDED_PER_WINDOW);
+    }
+
+    @Test
+    @Order(13)
+    void should_cap_pending_sign_ins_in_all_whatever_the_number_of_sources() throws Exception {
+        Instant start = Instant.now().minusMillis(5);
+        int tooMany = 0;
+        for (int i = 0; i < 3 * LOGINS_IN_ALL; i++) {
+            String status = fromSource("127.0.2." + (10 + i), controlPort, "GET /approvals/" + UUID.randomUUID()
+                    + "/review HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            assertThat(status).matches("HTTP/1\\.1 (302|303|429) .*");
+            tooMany += status.contains(" 429 ") ? 1 : 0;
+        }
+        long stored = count("SELECT count(*) FROM approval_login WHERE created_at >= ?", start);
+        System.out.printf("[frontdoor] %d sign-ins from as many sources: %d stored, %d refused%n", 3 * LOGINS_IN_ALL,
+                stored, tooMany);
+        assertThat(count("SELECT count(*) FROM approval_login")).as("pending sign-ins in all")
+                .isLessThanOrEqualTo(LOGINS_IN_ALL);
+        assertThat(tooMany).isGreaterThanOrEqualTo(2 * LOGINS_IN_ALL);
+    }
+
+    @Test
+    @Order(20)
     void should_keep_tokens_out_of_the_logs() {
         E2E.assertLogsClean();
     }
