@@ -480,6 +480,21 @@ class MaskingWireE2EIT {
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
 
+    @Test
+    void should_not_release_half_a_card_when_text_follows_a_finish_reason() throws Exception {
+        String c = reply("sse-after-finish", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + chunk("card 4111 1111", "\"length\"") + "\n\n"),
+                utf8("data: " + chunk(" 1111 1111 ok", "\"stop\"") + "\n\n"), utf8("data: [DONE]\n\n")));
+        String rid = newRequestId();
+        StringBuilder text = new StringBuilder();
+        try (StreamResponse<ChatCompletionChunk> s = sdk(rid).chat().completions().createStreaming(params(c))) {
+            s.stream().forEach(ch -> ch.choices().forEach(x -> x.delta().content().ifPresent(text::append)));
+        }
+        assertNoEntity("the SDK's joined content", text.toString().replace(" ", "").replace("[CARD****1111]", " "));
+        assertThat(text.toString()).doesNotContain("4111 1111").contains("ok");
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
     // ---- streams of other APIs: a text split across events ----------------------------------------------------------
 
     /** The pieces every stream below splits its text into: a card and an address across three events. */

@@ -168,8 +168,17 @@ final class EventTexts {
 
     /** A JSON event; returns what to emit in its place (held text released first where needed). */
     List<Out> json(JsonNode event, String eventName) {
+        return json(event, eventName, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #json(JsonNode, String)}; {@code goingOn}: the choices (index keys) whose {@code finish_reason} in this
+     * event does not end their text, because the upstream sends more of it after (the next event says so): their held
+     * text is not released at that finish, so an entity split across it is still found whole.
+     */
+    List<Out> json(JsonNode event, String eventName, java.util.Set<String> goingOn) {
         if (event instanceof ObjectNode obj && obj.path("choices").isArray()) {
-            return openAi(obj, eventName);
+            return openAi(obj, eventName, goingOn);
         }
         if (event instanceof ObjectNode obj && obj.path("type").asText("").startsWith("response.")) {
             return responses(obj, eventName);
@@ -206,6 +215,50 @@ final class EventTexts {
         return result;
     }
 
+    /**
+     * The choices (index keys) that a chat or completions chunk finishes ({@code finish_reason} not null); empty for
+     * any other event.
+     */
+    static java.util.Set<String> finishing(JsonNode event) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        if (event instanceof ObjectNode obj && obj.path("choices").isArray()) {
+            for (JsonNode c : obj.get("choices")) {
+                if (c.hasNonNull("finish_reason")) {
+                    out.add(indexKey(c.get("index")));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Whether a chunk carries text for one of these choices (index keys): text after that choice's finish. */
+    static boolean carriesText(JsonNode event, java.util.Set<String> choices) {
+        if (!(event instanceof ObjectNode obj) || !obj.path("choices").isArray()) {
+            return false;
+        }
+        for (JsonNode c : obj.get("choices")) {
+            if (!choices.contains(indexKey(c.get("index")))) {
+                continue;
+            }
+            JsonNode delta = c.path("delta");
+            if (c.path("text").isTextual() && !c.path("text").asText().isEmpty()
+                    || delta.path("audio").path("transcript").isTextual()) {
+                return true;
+            }
+            for (String f : OPENAI_DELTA_TEXTS) {
+                if (delta.path(f).isTextual() && !delta.path(f).asText().isEmpty() || textParts(delta.path(f))) {
+                    return true;
+                }
+            }
+            for (JsonNode call : delta.path("tool_calls")) {
+                if (call.path("function").path("arguments").isTextual()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Releases all held text, as events (and their logprobs). */
     List<Out> flush() {
         List<Out> out = new ArrayList<>();
@@ -229,7 +282,7 @@ final class EventTexts {
 
     // ---- OpenAI chat / completions chunks ------------------------------------------------------------
 
-    private List<Out> openAi(ObjectNode chunk, String eventName) {
+    private List<Out> openAi(ObjectNode chunk, String eventName, java.util.Set<String> goingOn) {
         List<Out> before = new ArrayList<>();
         // detach the texts and logprobs of every choice; what remains is masked value by value
         List<ObjectNode> choices = new ArrayList<>();
@@ -282,7 +335,7 @@ final class EventTexts {
         for (ObjectNode c : choices) {
             String i = keys.get(c);
             JsonNode index = c.has("index") ? c.get("index") : IntNode.valueOf(0);
-            boolean finishing = c.hasNonNull("finish_reason");
+            boolean finishing = c.hasNonNull("finish_reason") && !goingOn.contains(i);
             Map<String, String> t = texts.get(c);
             for (Map.Entry<String, String> e : t.entrySet()) {
                 Channel ch = channelFor(e.getKey(), template, index, eventName);

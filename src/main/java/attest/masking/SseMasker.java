@@ -25,6 +25,10 @@ public final class SseMasker {
     private int len;
     /** No event read yet: the stream's one leading byte order mark, which SSE readers ignore, is still to come. */
     private boolean first = true;
+    /** A chunk that finishes a choice, held until the next event ({@link #next}); null when none. */
+    private String deferred;
+    private byte[] deferredRaw;
+    private java.util.Set<String> deferredChoices;
 
     public SseMasker(Masker masker, Consumer<Redaction> report) {
         this(masker, report, true);
@@ -52,8 +56,14 @@ public final class SseMasker {
             String rest = withoutLeadingBom(new String(buf, 0, len, StandardCharsets.UTF_8));
             len = 0;
             if (!rest.isBlank()) {
-                write(out, event(rest, rest.getBytes(StandardCharsets.UTF_8), false));
+                if (deferred != null) {
+                    write(out, releaseDeferred(parsed(rest)));
+                }
+                write(out, event(rest, rest.getBytes(StandardCharsets.UTF_8), false, java.util.Set.of()));
             }
+        }
+        if (deferred != null) { // the stream ends after it: its finish ends its texts
+            write(out, releaseDeferred(null));
         }
         for (EventTexts.Out o : texts.flush()) {
             write(out, frame(o, null));
@@ -64,6 +74,7 @@ public final class SseMasker {
     /** The stream broke off: whatever is held (possibly half an entity) is dropped. */
     public void abandon() {
         len = 0;
+        deferred = null;
         texts.abandon();
     }
 
@@ -95,7 +106,7 @@ public final class SseMasker {
             byte[] raw = Arrays.copyOfRange(buf, from, end);
             String text = withoutLeadingBom(new String(raw, StandardCharsets.UTF_8));
             if (!text.isBlank()) {
-                write(out, event(text, raw, true));
+                write(out, next(text, raw));
             } else {
                 out.write(raw, 0, raw.length);
             }
@@ -144,8 +155,52 @@ public final class SseMasker {
         out.write(b, 0, b.length);
     }
 
+    /**
+     * One whole event, in turn: a chunk that finishes a choice is held until the next event, which says whether that
+     * choice's text goes on after its finish (an upstream that sends text after a {@code finish_reason}, which
+     * OpenAI's protocol does not do): if it does, the text held back at the finish is not released there, so an
+     * entity split across it is found whole (else its first half went out at the finish). The finishing chunk is
+     * then masked and emitted before the next event; at the stream's end, as it ends.
+     */
+    private byte[] next(String text, byte[] raw) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        JsonNode json = text.contains("\"finish_reason\"") || deferred != null ? parsed(text) : null;
+        if (deferred != null) {
+            write(out, releaseDeferred(json));
+        }
+        java.util.Set<String> finishing = json == null ? java.util.Set.of() : EventTexts.finishing(json);
+        if (!finishing.isEmpty()) {
+            deferred = text;
+            deferredRaw = raw;
+            deferredChoices = finishing;
+        } else {
+            write(out, event(text, raw, true, java.util.Set.of()));
+        }
+        return out.toByteArray();
+    }
+
+    /** The held finishing chunk, masked; {@code next}: the JSON of the event after it, or null (none, or not JSON). */
+    private byte[] releaseDeferred(JsonNode next) {
+        boolean goesOn = next != null && EventTexts.carriesText(next, deferredChoices);
+        byte[] out = event(deferred, deferredRaw, true, goesOn ? deferredChoices : java.util.Set.of());
+        deferred = null;
+        return out;
+    }
+
+    /** The JSON of an event's data, or null (no data, not strict JSON). */
+    private static JsonNode parsed(String event) {
+        StringBuilder data = null;
+        for (String line : lines(event, false)) {
+            if (line.startsWith("data:") || line.equals("data")) {
+                String v = line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5);
+                data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+            }
+        }
+        return data == null ? null : JsonMasker.strictEvent(data.toString());
+    }
+
     /** One whole event: its masked form, or its own bytes when masking leaves it unchanged. */
-    private byte[] event(String event, byte[] raw, boolean terminated) {
+    private byte[] event(String event, byte[] raw, boolean terminated, java.util.Set<String> goingOn) {
         StringBuilder data = null;
         StringBuilder other = new StringBuilder();
         String name = null;
@@ -192,7 +247,7 @@ public final class SseMasker {
         }
         JsonNode json = JsonMasker.strictEvent(payload);
         JsonNode string = json == null ? JsonMasker.strictTree(payload) : null;
-        List<EventTexts.Out> outs = json != null ? texts.json(json, name)
+        List<EventTexts.Out> outs = json != null ? texts.json(json, name, goingOn)
                 : string != null && string.isTextual() ? texts.string(string.asText(), name) : texts.raw(payload, name);
         if (!otherChanged && terminated && outs.size() == 1 && !outs.get(0).raw() && json != null) {
             // unchanged: byte for byte as the upstream sent it. Most upstreams write the compact JSON that masking

@@ -127,6 +127,64 @@ class SseMaskerTest {
         assertThat(out).doesNotContain("jane").doesNotContain("4399").contains("[EMAIL]").contains("[SSN]");
     }
 
+    /** A chunk of choice 0 with this content and finish reason (null: none yet). */
+    static String finishing(String content, String finishReason) throws Exception {
+        var chunk = JSON.createObjectNode();
+        var c = chunk.putArray("choices").addObject();
+        c.put("index", 0);
+        c.putObject("delta").put("content", content);
+        if (finishReason == null) {
+            c.putNull("finish_reason");
+        } else {
+            c.put("finish_reason", finishReason);
+        }
+        return "data: " + JSON.writeValueAsString(chunk) + "\n\n";
+    }
+
+    /**
+     * Hostile (a helper's attack): an upstream that sends more text after a choice's finish_reason, which OpenAI's
+     * protocol does not do. The text held back at the finish was released with it, so a card split across the finish
+     * went out in halves, both unmasked. The finishing chunk now waits for the next event, at every cut of the bytes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"4111 1111 1111 1111", "536-90-4399", "jane.doe@example.com"})
+    void should_mask_an_entity_split_across_a_finish_that_the_upstream_goes_on_after(String entity) throws Exception {
+        for (int at = 1; at < entity.length(); at++) {
+            String upstream = finishing("x " + entity.substring(0, at), "length")
+                    + finishing(entity.substring(at) + " ok", "stop") + "data: [DONE]\n\n";
+            for (int cut : new int[] {1, upstream.indexOf("\n\n") + 1, upstream.indexOf("\n\n") + 2,
+                upstream.length() - 3}) {
+                String out = run(upstream, cut);
+                assertThat(out).as("split at %d, cut at %d", at, cut).doesNotContain(entity);
+                String text = content(out);
+                assertThat(text).as("split at %d, cut at %d", at, cut).startsWith("x ").endsWith(" ok")
+                        .contains("[");
+                // no piece of it outside the redaction (a card's redaction shows its last four digits)
+                String bare = text.replaceAll("\\[[A-Z_]+[^\\]]*\\]", "");
+                assertThat(bare).as("split at %d, cut at %d", at, cut).doesNotContainPattern("[0-9]{3}")
+                        .doesNotContain("@").doesNotContain("doe");
+                // both finish reasons still reach the caller, in order
+                assertThat(out.indexOf("\"length\"")).isPositive().isLessThan(out.indexOf("\"stop\""));
+            }
+        }
+    }
+
+    /** A finish that ends its choice's text: the stream's bytes are as before, the finishing chunk before [DONE]. */
+    @Test
+    void should_release_held_text_at_a_finish_the_stream_ends_after() throws Exception {
+        String upstream = finishing("card 4111 1111 1111", null) + finishing(" 1111 done", "stop") + "data: [DONE]\n\n";
+        for (int cut = 1; cut < upstream.length(); cut += 7) {
+            String out = run(upstream, cut);
+            assertThat(content(out)).isEqualTo("card [CARD] done");
+            assertThat(out).endsWith("\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+        }
+        SseMasker m = new SseMasker(MASKER, r -> { });
+        String out = new String(m.push(finishing("the end", "stop").getBytes(StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8);
+        assertThat(out).as("held until the next event shows the text ended").isEmpty();
+        assertThat(new String(m.finish(), StandardCharsets.UTF_8)).isEqualTo(finishing("the end", "stop"));
+    }
+
     static String run(String upstream, int cut) {
         byte[] raw = upstream.getBytes(StandardCharsets.UTF_8);
         SseMasker m = new SseMasker(MASKER, r -> { });
