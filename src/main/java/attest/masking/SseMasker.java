@@ -164,7 +164,9 @@ public final class SseMasker {
      */
     private byte[] next(String text, byte[] raw) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        JsonNode json = text.contains("\"finish_reason\"") || deferred != null ? parsed(text) : null;
+        // parsed only when it may finish a choice, or a finishing chunk waits for it: not the common chunk, whose
+        // finish_reason is null (it is masked without a tree)
+        JsonNode json = deferred != null || mayFinish(text) ? parsed(text) : null;
         if (deferred != null) {
             write(out, releaseDeferred(json));
         }
@@ -185,6 +187,23 @@ public final class SseMasker {
         byte[] out = event(deferred, deferredRaw, true, goesOn ? deferredChoices : java.util.Set.of());
         deferred = null;
         return out;
+    }
+
+    /** Whether the event names a {@code finish_reason} whose value is not {@code null} (written plainly). */
+    static boolean mayFinish(String text) {
+        int at = 0;
+        while ((at = text.indexOf("finish_reason\"", at)) >= 0) {
+            at += 14;
+            int i = at;
+            while (i < text.length() && (text.charAt(i) == ' ' || text.charAt(i) == ':' || text.charAt(i) == '\t')) {
+                i++;
+            }
+            if (!text.startsWith("null", i)) {
+                return true;
+            }
+        }
+        // a name or value written with backslash-u escapes (a hostile upstream's): the parse decides
+        return text.contains("\\u");
     }
 
     /** The JSON of an event's data, or null (no data, not strict JSON). */

@@ -169,6 +169,29 @@ class SseMaskerTest {
         }
     }
 
+    /** Which events are parsed to see whether they finish a choice: not the common chunk (finish_reason null). */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},\"finish_reason\":null}]}|false",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\" : null}]}|false",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}|true",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\": \"length\"}]}|true",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"fin\\u0069sh_reason\":\"stop\"}]}|true",
+        "data: {\"choices\":[{\"index\":0,\"finish_reason\":null,\"x\":{\"finish_reason\":1}}]}|true",
+        "data: [DONE]|false"})
+    void should_look_for_a_finish_only_where_one_may_be(String event, boolean parsed) {
+        assertThat(SseMasker.mayFinish(event)).isEqualTo(parsed);
+    }
+
+    /** Hostile: the finish reason's name written with an escape still holds the finishing chunk back. */
+    @Test
+    void should_hold_back_a_finish_written_with_an_escape() throws Exception {
+        String upstream = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x 4111 1111\"},"
+                + "\"fin\\u0069sh_reason\":\"length\"}]}\n\n" + finishing(" 1111 1111 ok", "stop") + "data: [DONE]\n\n";
+        String out = run(upstream, 5);
+        assertThat(content(out)).isEqualTo("x [CARD] ok");
+    }
+
     /** A finish that ends its choice's text: the stream's bytes are as before, the finishing chunk before [DONE]. */
     @Test
     void should_release_held_text_at_a_finish_the_stream_ends_after() throws Exception {
