@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -77,6 +78,11 @@ public final class EvidenceWriter implements AutoCloseable {
             return state.compareAndSet(CLAIMED, COMMITTING) || state.get() == COMMITTING;
         }
 
+        /** Whether its commit was sent (the store decides its outcome). */
+        boolean sent() {
+            return state.get() == COMMITTING;
+        }
+
         /** A commit sent that the store refused as a whole and kept nothing of, to be sent again: claimed again. */
         void notSent() {
             state.compareAndSet(COMMITTING, CLAIMED);
@@ -88,6 +94,7 @@ public final class EvidenceWriter implements AutoCloseable {
     private final DataSource dataSource;
     /** The chain head, held by the writer thread between its commits (read again after a failed one). */
     private final attest.evidence.chain.EvidenceChain.Appender appender;
+    private final String chainId;
     private volatile attest.evidence.crypto.PayloadCipher cipher;
     private final EvidenceLanes<Write> lanes;
     private final int maxBatch;
@@ -123,6 +130,7 @@ public final class EvidenceWriter implements AutoCloseable {
         this.dataSource = ((SessionFactoryImplementor) sessionFactory).getServiceRegistry()
                 .requireService(ConnectionProvider.class).unwrap(DataSource.class);
         this.appender = chain.appender();
+        this.chainId = chain.chainId();
         this.lanes = new EvidenceLanes<>(queueCapacity, refusalCapacity, maxRefusalsPerBatch);
         this.maxBatch = maxBatch;
         this.lingerNanos = linger.toNanos();
@@ -551,12 +559,16 @@ public final class EvidenceWriter implements AutoCloseable {
         boolean isolate = false;
         boolean failed = false;
         List<Write> without = null; // the batch, to commit again without the writes given up while it was written
+        int pid = -1;
+        java.time.Instant sentAt = null;
         try {
             c = dataSource.getConnection();
+            pid = backendPid(c);
             if (inPlace) {
                 c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, commitTimeout.toMillis()));
             }
             java.time.Instant now = java.time.Instant.now();
+            sentAt = now;
             List<attest.evidence.chain.EvidenceChain.Entry> entries = new ArrayList<>(batch.size());
             for (Write w : batch) {
                 entries.add(w.summary() != null
@@ -607,6 +619,19 @@ public final class EvidenceWriter implements AutoCloseable {
                 // the connection is gone; the rollback has nothing to undo
             }
             boolean refused = refusedByTheStore(e);
+            if (!refused && connectionLost(e) && batch.stream().anyMatch(Write::sent)
+                    && Boolean.TRUE.equals(storeOutcome(pid, batch.get(0), sentAt))) {
+                // the commit was sent and its reply not read (the writer's own bound ran out, not the store): the store
+                // committed it, so its callers are told it committed
+                LOG.warn("evidence commit of {} writes: reply lost ({}), committed by the store", batch.size(),
+                        rootMessage(e));
+                commits.incrementAndGet();
+                written.addAndGet(batch.size());
+                for (Write w : batch) {
+                    w.done().complete(null);
+                }
+                return true;
+            }
             if (refused && batch.size() > 1) {
                 // the store is up and refused one write's rows (a key it already holds, a row not found): that write
                 // fails alone, each of the others is committed on its own, instead of failing every call of the batch
@@ -646,6 +671,99 @@ public final class EvidenceWriter implements AutoCloseable {
             }
         }
         return !failed;
+    }
+
+    private static int backendPid(Connection c) {
+        try {
+            return c.unwrap(org.postgresql.PGConnection.class).getBackendPID();
+        } catch (SQLException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** A failure of the connection itself (I/O, the network timeout), not an error the store reported. */
+    private static boolean connectionLost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql) {
+                String state = sql.getSQLState();
+                return state == null || state.startsWith("08");
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The store's outcome of a commit sent whose reply was not read (the connection given up by the writer's own
+     * bound, or lost): its backend is ended, so that it commits now or never, and then whether its write's chain
+     * entry is there. Null when that cannot be known within a commit timeout, and at least a second (the store is
+     * unreachable, or its commit cannot be interrupted).
+     */
+    private Boolean storeOutcome(int pid, Write w, java.time.Instant sentAt) {
+        if (pid <= 0 || sentAt == null) {
+            return null;
+        }
+        // a commit timeout, and at least the store's poll for a gone client (a few ms cannot find out anything)
+        int bound = Math.max(graceMillis(), 1000);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(bound);
+        Connection c = null;
+        try {
+            c = dataSource.getConnection();
+            c.setNetworkTimeout(Runnable::run, bound);
+            c.setAutoCommit(true);
+            try (Statement s = c.createStatement()) {
+                s.execute("RESET ROLE"); // a backend of the same login may be ended by it
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
+                ps.setInt(1, pid);
+                ps.executeQuery().close();
+            }
+            boolean gone = false;
+            while (!gone && System.nanoTime() < deadline) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_stat_activity WHERE pid = ?")) {
+                    ps.setInt(1, pid);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        gone = !rs.next();
+                    }
+                }
+                if (!gone) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+                }
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("SET ROLE " + Database.APP_ROLE);
+            }
+            if (!gone) {
+                return null; // still committing (a commit that cannot be interrupted): unknown
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM evidence_chain WHERE chain_id = ? "
+                    + "AND subject_id = ? AND kind = ? AND recorded_at >= ?")) {
+                ps.setString(1, chainId);
+                ps.setObject(2, w.summary() != null ? w.summary().id() : w.record().getId());
+                ps.setString(3, w.summary() != null ? RefusalSummary.KIND : w.entry().kind());
+                ps.setObject(4, java.time.OffsetDateTime.ofInstant(sentAt.minusMillis(1), java.time.ZoneOffset.UTC));
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next();
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            if (c != null) {
+                try {
+                    c.abort(Runnable::run); // its role may not be the gateway's: never back to the pool
+                } catch (SQLException | RuntimeException ignored) {
+                    // gone
+                }
+            }
+            LOG.warn("the outcome of an evidence commit whose reply was lost is unknown: {}", rootMessage(e));
+            return null;
+        } finally {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (SQLException | RuntimeException ignored) {
+                    // the pool evicts a broken connection
+                }
+            }
+        }
     }
 
     /**
