@@ -303,4 +303,107 @@ class StoreStallKindsHostileTest extends StoreStall {
             }
         }
     }
+
+    /**
+     * A mixed batch through the writer thread (inserts, an update, a refusal, a late completion) stalled by an
+     * uncommitted insert of one of its keys: when that commits, the store refuses the duplicate; meanwhile another
+     * caller gave up. The batch is committed one by one without both: the given-up write never, the duplicate
+     * refused, every other write committed; the chain contiguous; the writer healthy.
+     */
+    @Test
+    void should_commit_a_mixed_batch_without_a_duplicate_and_a_write_given_up_meanwhile() throws Exception {
+        String chain = "review4-mixed";
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(chain), 100, 32,
+                Duration.ofMillis(50), Duration.ofMillis(300));
+        writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null);
+        EvidenceRecord updated = RequestSealedOnceTest.opened(new byte[]{40});
+        writer.insert(updated, null);
+        EvidenceRecord late = RequestSealedOnceTest.opened(new byte[]{41});
+        writer.insert(late, null);
+        EvidenceRecord twin = RequestSealedOnceTest.opened(new byte[]{42});
+        stall = owner();
+        stall.setAutoCommit(false);
+        try (PreparedStatement ps = stall.prepareStatement("INSERT INTO evidence_record (id, request_id, instance_id, "
+                + "state, received_at, method, path, request_size) VALUES (?, ?, 'x', 'open', now(), 'POST', '/', 0)")) {
+            ps.setObject(1, twin.getId());
+            ps.setString(2, UUID.randomUUID().toString());
+            ps.executeUpdate();
+        }
+        EvidenceRecord refusal = RequestSealedOnceTest.opened(new byte[]{43});
+        refusal.setForwardedAt(null);
+        refusal.terminate("unauthenticated", RequestSealedOnceTest.CLOCK.instant());
+        CompletableFuture<Void> dup = writer.submit(twin, true, event(twin.getId()));
+        EvidenceRecord open = RequestSealedOnceTest.opened(new byte[]{44});
+        CompletableFuture<Void> givenUp = writer.commit(open, true, event(open.getId()));
+        RequestSealedOnceTest.answer(updated, new byte[]{45});
+        CompletableFuture<Void> update = writer.submit(updated, false, event(updated.getId()));
+        RequestSealedOnceTest.answer(late, new byte[]{46});
+        CompletableFuture<Void> lateDone = writer.submitLate(late, false, null);
+        CompletableFuture<Void> refused = writer.submitRefusal(refusal, null);
+        await().atMost(Duration.ofSeconds(5)).until(givenUp::isDone);
+        assertThat(failure(givenUp)).isInstanceOf(EvidenceUnavailableException.class);
+        stall.commit(); // the stall ends: its row holds the twin's key
+        stall.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> dup.isDone() && update.isDone() && lateDone.isDone()
+                && refused.isDone());
+        assertThat(failure(dup)).isInstanceOf(EvidenceUnavailableException.class);
+        assertThat(failure(update)).isNull();
+        assertThat(failure(lateDone)).isNull();
+        assertThat(failure(refused)).isNull();
+        await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> true);
+        assertThat(state(open.getId())).as("given up while its batch was stalled").isNull();
+        assertThat(state(updated.getId())).isEqualTo("terminal");
+        assertThat(state(late.getId())).isEqualTo("terminal");
+        assertThat(state(refusal.getId())).isEqualTo("terminal");
+        assertThat(writer.healthy()).isTrue();
+        EvidenceRecord after = RequestSealedOnceTest.opened(new byte[]{47});
+        writer.insert(after, null);
+        assertChain(chain);
+    }
+
+    /** Many callers give up at once in a stall of the outbox; none of their writes is committed when it ends. */
+    @Test
+    void should_commit_none_of_many_writes_given_up_at_once() throws Exception {
+        for (Duration linger : List.of(Duration.ZERO, Duration.ofMillis(1))) {
+            String chain = "review4-many-" + linger.toMillis();
+            writer(chain, linger, Duration.ofMillis(250));
+            stall = owner();
+            stall.setAutoCommit(false);
+            try (Statement s = stall.createStatement()) {
+                s.execute("LOCK TABLE evidence_outbox IN ACCESS EXCLUSIVE MODE");
+            }
+            List<EvidenceRecord> rs = new ArrayList<>();
+            List<CompletableFuture<Void>> fs = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Thread> ts = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{(byte) (50 + i)});
+                rs.add(r);
+                Thread t = new Thread(() -> fs.add(writer.commit(r, true, event(r.getId()))));
+                ts.add(t);
+                t.start();
+            }
+            for (Thread t : ts) {
+                t.join(5000);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> fs.size() == 16
+                    && fs.stream().allMatch(CompletableFuture::isDone));
+            resume();
+            await().atMost(Duration.ofSeconds(10)).until(() -> writer.callsWaiting() == 0);
+            await().pollDelay(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(3)).until(() -> true);
+            long told = fs.stream().filter(f -> failure(f) == null).count();
+            long kept = 0;
+            for (EvidenceRecord r : rs) {
+                if (state(r.getId()) != null) {
+                    kept++;
+                }
+            }
+            assertThat(kept).as("committed vs told committed, linger " + linger).isEqualTo(told);
+            EvidenceRecord after = RequestSealedOnceTest.opened(new byte[]{6});
+            writer.insert(after, null);
+            assertThat(writer.healthy()).isTrue();
+            assertChain(chain);
+            writer.close();
+        }
+        writer = null;
+    }
 }
