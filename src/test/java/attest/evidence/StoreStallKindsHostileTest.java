@@ -298,6 +298,9 @@ class StoreStallKindsHostileTest extends StoreStall {
                     assertOutcome("timeout " + t + " ms, linger " + linger + ", write " + i, fs.get(i),
                             rs.get(i).getId(), "open");
                 }
+                if (fs.stream().anyMatch(f -> failure(f) == null)) {
+                    assertChain(chain);
+                }
                 writer.close();
                 writer = null;
             }
