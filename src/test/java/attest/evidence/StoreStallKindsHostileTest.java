@@ -409,4 +409,36 @@ class StoreStallKindsHostileTest extends StoreStall {
         }
         writer = null;
     }
+
+    /** The chain head's stall ending around the moment the callers time out (swept across it), mixed inserts/updates. */
+    @Test
+    void should_keep_each_callers_outcome_when_the_stall_ends_as_the_wait_does() throws Exception {
+        for (Duration linger : List.of(Duration.ZERO, Duration.ofMillis(1))) {
+            String chain = "review4-edge-" + linger.toMillis();
+            writer(chain, linger, Duration.ofMillis(200));
+            for (int ms = 120; ms <= 280; ms += 8) {
+                EvidenceRecord r = RequestSealedOnceTest.opened(new byte[]{(byte) ms});
+                boolean update = ms % 16 == 0;
+                if (update) {
+                    writer.insert(r, null);
+                    RequestSealedOnceTest.answer(r, new byte[]{7});
+                }
+                stallTheStore(chain);
+                CompletableFuture<Void> f = CompletableFuture.supplyAsync(
+                        () -> writer.commit(r, !update, event(r.getId()))).thenCompose(x -> x);
+                await().pollDelay(Duration.ofMillis(ms)).atMost(Duration.ofSeconds(2)).until(() -> true);
+                resume();
+                await().atMost(Duration.ofSeconds(5)).until(f::isDone);
+                await().atMost(Duration.ofSeconds(5)).until(() -> writer.callsWaiting() == 0);
+                await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> true);
+                assertOutcome("linger " + linger + ", stall " + ms + " ms", f, r.getId(), update ? "terminal" : "open");
+            }
+            EvidenceRecord after = RequestSealedOnceTest.opened(new byte[]{2});
+            writer.insert(after, null);
+            assertThat(writer.healthy()).isTrue();
+            assertChain(chain);
+            writer.close();
+        }
+        writer = null;
+    }
 }
