@@ -441,4 +441,37 @@ class StoreStallKindsHostileTest extends StoreStall {
         }
         writer = null;
     }
+
+    /**
+     * docs/evidence.md: "a call waits for its open commit at most attest.evidence.commit-timeout-ms, then gets 503".
+     * A commit made in place the long way (the chain head not held: a new writer, or after any failed commit) bounds
+     * each read from the store by the commit timeout, not the call's wait: a store slow at each of two round trips
+     * (a record insert that takes 150 ms, then the chain head held 130 ms more) keeps the caller about 1.5 commit
+     * timeouts, past the moment it should have had its 503.
+     */
+    @Test
+    void should_not_keep_an_in_place_caller_past_its_commit_timeout() throws Exception {
+        sleepingTrigger(81, false);
+        String chain = "review4-bound";
+        try (EvidenceWriter first = new EvidenceWriter(db.sessionFactory(),
+                new attest.evidence.chain.EvidenceChain(chain), 100, 32, Duration.ZERO, Duration.ofMillis(200))) {
+            first.insert(RequestSealedOnceTest.opened(new byte[]{1}), null); // the head row exists
+        }
+        // a new writer (a restart): its head is not held, so its first commit goes the long way
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(chain), 100, 32,
+                Duration.ZERO, Duration.ofMillis(200));
+        sleepFor(150);
+        stallTheStore(chain);
+        EvidenceRecord r = RequestSealedOnceTest.opened(new byte[81]);
+        long t0 = System.nanoTime();
+        CompletableFuture<Long> elapsed = CompletableFuture.supplyAsync(() -> {
+            failure(writer.commit(r, true, null)); // in place: returns when the commit is done or failed
+            return (System.nanoTime() - t0) / 1_000_000;
+        });
+        await().pollDelay(Duration.ofMillis(280)).atMost(Duration.ofSeconds(2)).until(() -> true);
+        resume();
+        await().atMost(Duration.ofSeconds(5)).until(elapsed::isDone);
+        sleepFor(0);
+        assertThat(elapsed.join()).as("the caller's wait (ms), for a commit timeout of 200 ms").isLessThan(260);
+    }
 }
