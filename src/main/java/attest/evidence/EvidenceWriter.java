@@ -106,6 +106,11 @@ public final class EvidenceWriter implements AutoCloseable {
     private final AtomicLong inPlace = new AtomicLong();
     /** Held by whoever commits: the writer thread, or a caller committing its own write in place. */
     private final java.util.concurrent.locks.ReentrantLock committing = new java.util.concurrent.locks.ReentrantLock();
+    /** The in-place commit's write and its connection now, for its caller's deadline (guarded by itself). */
+    private final Object inPlaceGuard = new Object();
+    private Write inPlaceWrite;
+    private Connection inPlaceConnection;
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor DEADLINES = deadlines();
     private final AtomicLong written = new AtomicLong();
     private volatile boolean running = true;
     private volatile boolean healthy = true;
@@ -327,16 +332,56 @@ public final class EvidenceWriter implements AutoCloseable {
                 || !committing.tryLock()) {
             return false;
         }
+        java.util.concurrent.ScheduledFuture<?> deadline = null;
         try {
             inPlace.incrementAndGet();
             w.claim(); // its own, not queued: nobody else can claim it
+            synchronized (inPlaceGuard) {
+                inPlaceWrite = w;
+            }
+            // the caller's wait is the commit timeout, not each read's: at its end a write whose commit is not sent is
+            // given up (as a queued one is), and the statements still running are cancelled
+            deadline = DEADLINES.schedule(() -> giveUpInPlace(w), commitTimeout.toMillis(), TimeUnit.MILLISECONDS);
             commit(List.of(w), true);
         } catch (Throwable e) {
             w.done().completeExceptionally(new EvidenceUnavailableException("evidence commit failed"));
         } finally {
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            synchronized (inPlaceGuard) {
+                inPlaceWrite = null;
+                inPlaceConnection = null;
+            }
             committing.unlock();
         }
         return true;
+    }
+
+    private void giveUpInPlace(Write w) {
+        synchronized (inPlaceGuard) {
+            if (inPlaceWrite != w || !w.giveUp()) {
+                return; // done, or its commit is sent: the store's outcome is its caller's
+            }
+            w.done().completeExceptionally(new EvidenceUnavailableException("evidence commit timed out"));
+            if (inPlaceConnection != null) {
+                try {
+                    inPlaceConnection.unwrap(org.postgresql.PGConnection.class).cancelQuery();
+                } catch (SQLException | RuntimeException e) {
+                    LOG.debug("cancelling an in-place commit given up failed: {}", rootMessage(e));
+                }
+            }
+        }
+    }
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor deadlines() {
+        var timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "attest-evidence-deadlines");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.setRemoveOnCancelPolicy(true);
+        return timer;
     }
 
     private static boolean onEventLoop() {
@@ -565,6 +610,9 @@ public final class EvidenceWriter implements AutoCloseable {
             c = dataSource.getConnection();
             pid = backendPid(c);
             if (inPlace) {
+                synchronized (inPlaceGuard) {
+                    inPlaceConnection = c;
+                }
                 c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, commitTimeout.toMillis()));
             }
             java.time.Instant now = java.time.Instant.now();

@@ -464,8 +464,10 @@ class StoreStallKindsHostileTest extends StoreStall {
         stallTheStore(chain);
         EvidenceRecord r = RequestSealedOnceTest.opened(new byte[81]);
         long t0 = System.nanoTime();
+        java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> f = new java.util.concurrent.atomic.AtomicReference<>();
         CompletableFuture<Long> elapsed = CompletableFuture.supplyAsync(() -> {
-            failure(writer.commit(r, true, null)); // in place: returns when the commit is done or failed
+            f.set(writer.commit(r, true, null));
+            failure(f.get()); // in place: returns when the commit is done or failed
             return (System.nanoTime() - t0) / 1_000_000;
         });
         await().pollDelay(Duration.ofMillis(280)).atMost(Duration.ofSeconds(2)).until(() -> true);
@@ -473,5 +475,7 @@ class StoreStallKindsHostileTest extends StoreStall {
         await().atMost(Duration.ofSeconds(5)).until(elapsed::isDone);
         sleepFor(0);
         assertThat(elapsed.join()).as("the caller's wait (ms), for a commit timeout of 200 ms").isLessThan(260);
+        await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> true);
+        assertOutcome("in place, the long way", f.get(), r.getId(), "open");
     }
 }
