@@ -106,11 +106,6 @@ public final class EvidenceWriter implements AutoCloseable {
     private final AtomicLong inPlace = new AtomicLong();
     /** Held by whoever commits: the writer thread, or a caller committing its own write in place. */
     private final java.util.concurrent.locks.ReentrantLock committing = new java.util.concurrent.locks.ReentrantLock();
-    /** The in-place commit's write and its connection now, for its caller's deadline (guarded by itself). */
-    private final Object inPlaceGuard = new Object();
-    private Write inPlaceWrite;
-    private Connection inPlaceConnection;
-    private static final java.util.concurrent.ScheduledThreadPoolExecutor DEADLINES = deadlines();
     private final AtomicLong written = new AtomicLong();
     private volatile boolean running = true;
     private volatile boolean healthy = true;
@@ -332,56 +327,30 @@ public final class EvidenceWriter implements AutoCloseable {
                 || !committing.tryLock()) {
             return false;
         }
-        java.util.concurrent.ScheduledFuture<?> deadline = null;
         try {
             inPlace.incrementAndGet();
             w.claim(); // its own, not queued: nobody else can claim it
-            synchronized (inPlaceGuard) {
-                inPlaceWrite = w;
-            }
-            // the caller's wait is the commit timeout, not each read's: at its end a write whose commit is not sent is
-            // given up (as a queued one is), and the statements still running are cancelled
-            deadline = DEADLINES.schedule(() -> giveUpInPlace(w), commitTimeout.toMillis(), TimeUnit.MILLISECONDS);
             commit(List.of(w), true);
         } catch (Throwable e) {
             w.done().completeExceptionally(new EvidenceUnavailableException("evidence commit failed"));
         } finally {
-            if (deadline != null) {
-                deadline.cancel(false);
-            }
-            synchronized (inPlaceGuard) {
-                inPlaceWrite = null;
-                inPlaceConnection = null;
-            }
             committing.unlock();
         }
         return true;
     }
 
-    private void giveUpInPlace(Write w) {
-        synchronized (inPlaceGuard) {
-            if (inPlaceWrite != w || !w.giveUp()) {
-                return; // done, or its commit is sent: the store's outcome is its caller's
-            }
-            w.done().completeExceptionally(new EvidenceUnavailableException("evidence commit timed out"));
-            if (inPlaceConnection != null) {
-                try {
-                    inPlaceConnection.unwrap(org.postgresql.PGConnection.class).cancelQuery();
-                } catch (SQLException | RuntimeException e) {
-                    LOG.debug("cancelling an in-place commit given up failed: {}", rootMessage(e));
-                }
-            }
+    /**
+     * In place, the long way: the reads of each step before the commit are bounded by what is left of the caller's
+     * wait, so that the caller has its outcome within its commit timeout, however the time is spread over the steps
+     * (each read bounded by a whole timeout kept it about one and a half). A step that times out fails the write,
+     * whose commit was not sent: the store, its client gone, keeps nothing.
+     */
+    private void boundInPlace(Connection c, Write w) throws SQLException {
+        long left = commitTimeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - w.submittedNanos());
+        if (left <= 0) {
+            throw new SQLException("the evidence commit's time ran out before it was sent", "57014");
         }
-    }
-
-    private static java.util.concurrent.ScheduledThreadPoolExecutor deadlines() {
-        var timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "attest-evidence-deadlines");
-            t.setDaemon(true);
-            return t;
-        });
-        timer.setRemoveOnCancelPolicy(true);
-        return timer;
+        c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, left));
     }
 
     private static boolean onEventLoop() {
@@ -610,9 +579,6 @@ public final class EvidenceWriter implements AutoCloseable {
             c = dataSource.getConnection();
             pid = backendPid(c);
             if (inPlace) {
-                synchronized (inPlaceGuard) {
-                    inPlaceConnection = c;
-                }
                 c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, commitTimeout.toMillis()));
             }
             java.time.Instant now = java.time.Instant.now();
@@ -630,7 +596,13 @@ public final class EvidenceWriter implements AutoCloseable {
             }
             if (trip == LONG_WAY) {
                 c.setAutoCommit(false);
+                if (inPlace) {
+                    boundInPlace(c, batch.get(0));
+                }
                 write(c, batch);
+                if (inPlace) {
+                    boundInPlace(c, batch.get(0));
+                }
                 appender.append(c, entries);
                 List<Write> sent = committing(batch);
                 if (sent.size() < batch.size()) {
@@ -640,10 +612,9 @@ public final class EvidenceWriter implements AutoCloseable {
                     sent.forEach(Write::notSent); // nothing kept: their callers may still give them up
                     without = sent;
                 } else {
-                    if (!inPlace) {
-                        // the callers now wait for this commit's outcome, so it is bounded (a store that froze)
-                        c.setNetworkTimeout(Runnable::run, graceMillis());
-                    }
+                    // the callers now wait for this commit's outcome (in place: the caller is the committer), so it
+                    // is bounded (a store that froze); a reply not read in time is resolved below (storeOutcome)
+                    c.setNetworkTimeout(Runnable::run, graceMillis());
                     c.commit();
                     appender.committed();
                 }
