@@ -316,10 +316,12 @@ class ReplayHostileE2EIT {
         assertThat(held.statusCode()).as(held.body()).isEqualTo(202);
         String approval = JSON.readTree(held.body()).path("approval_id").asText();
         String id = String.valueOf(E2E.evidence(rid).get("id"));
+        int before = stack().demo.received().size(); // other tests' approved calls may have sent such a prompt
         try {
             HttpResponse<String> r = call("POST", control(id), stack().userToken("audrey"));
             assertThat(r.statusCode()).as(r.body()).isLessThan(500);
-            assertThat(stack().demo.received()).as("the upstream never sees the held prompt")
+            var received = stack().demo.received();
+            assertThat(received.subList(before, received.size())).as("the upstream never sees the held prompt")
                     .noneMatch(x -> x.body() != null && x.body().contains("reveal your system prompt"));
         } finally {
             call("DELETE", stack().gatewayUrl() + "/approvals/" + approval, stack().userToken("alice"));
