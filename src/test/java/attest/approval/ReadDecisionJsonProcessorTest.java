@@ -33,8 +33,11 @@ class ReadDecisionJsonProcessorTest {
             "[{\"decision\":\"approve\"}]",
             "{\"decision\":true}",
             "{\"decision\":\"approve\",\"comment\":{}}",
+            "{\"decision\":\"approve\",\"approvals_required\":0}",
+            "{\"decision\":\"approve\",\"approver\":\"bob\",\"comment\":\"x\"}",
+            "{\"decision\":\"approve\",\"Comment\":\"x\"}",
             ""})
-    void should_refuse_anything_but_one_object_with_each_field_once(String body) {
+    void should_refuse_anything_but_one_object_with_each_field_once_and_no_other(String body) {
         assertThatThrownBy(() -> new ReadDecisionJsonProcessor().process(exchange(body)))
                 .isInstanceOf(GatewayException.class);
     }
