@@ -1,0 +1,87 @@
+package attest.masking;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+
+import static attest.masking.SseMaskerTest.MASKER;
+import static attest.masking.SseMaskerTest.content;
+import static attest.masking.SseMaskerTest.finishing;
+import static attest.masking.SseMaskerTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Hostile review of the held finishing chunk (c1e2435, d6ca21a): an entity split across a finish_reason. */
+class FinishHoldAttackTest {
+
+    static String[] entities() {
+        return SseMaskerTest.ENTITIES;
+    }
+
+    /** The promise itself: every entity, split at every position across the finish, the bytes cut at every byte. */
+    @ParameterizedTest
+    @MethodSource("entities")
+    void should_mask_an_entity_split_across_a_finish_at_every_split_and_every_byte_cut(String entity) throws Exception {
+        String text = "Sure, it is " + entity + " as requested.";
+        String expected = MASKER.mask(text, null, r -> { });
+        int start = text.indexOf(entity);
+        for (int at = start + 1; at < start + entity.length(); at++) {
+            String upstream = finishing(text.substring(0, at), "length") + finishing(text.substring(at), "stop")
+                    + "data: [DONE]\n\n";
+            int n = upstream.getBytes(StandardCharsets.UTF_8).length;
+            for (int cut = 1; cut < n; cut++) {
+                String out = run(upstream, cut);
+                assertThat(out).as("split at %d, cut at %d", at, cut).doesNotContain(entity);
+                assertThat(content(out)).as("split at %d, cut at %d", at, cut).isEqualTo(expected);
+                assertThat(out.indexOf("\"length\"")).as("split at %d, cut at %d", at, cut).isPositive()
+                        .isLessThan(out.indexOf("\"stop\""));
+            }
+        }
+    }
+
+    /**
+     * A block with no data (a keep-alive comment, an event: or id: line alone) dispatches no event in an SSE client,
+     * yet it released the held finishing chunk as if the text had ended: a card split across the finish, with a
+     * `: ping` between, went out as "4111 1111" at the finish.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {": ping\n\n", ":\n\n", "event: ping\n\n", "id: 7\n\n", "retry: 1000\n\n",
+        ": a\n\n: b\n\n"})
+    void should_keep_a_finish_held_across_a_block_without_data(String between) throws Exception {
+        for (String entity : SseMaskerTest.ENTITIES) {
+            String text = "Sure, it is " + entity + " as requested.";
+            String expected = MASKER.mask(text, null, r -> { });
+            int start = text.indexOf(entity);
+            for (int at = start + 1; at < start + entity.length(); at++) {
+                String upstream = finishing(text.substring(0, at), "length") + between
+                        + finishing(text.substring(at), "stop") + "data: [DONE]\n\n";
+                for (int cut : new int[] {1, upstream.indexOf("\n\n") + 2, upstream.length() - 1}) {
+                    String out = run(upstream, cut);
+                    assertThat(out).as("%s split at %d, cut at %d", entity, at, cut).doesNotContain(entity);
+                    assertThat(content(out.replace(between, ""))).as("%s split at %d", entity, at).isEqualTo(expected);
+                    // the block is still passed, after the finishing chunk (order kept)
+                    assertThat(out).contains(between);
+                    assertThat(out.indexOf("\"length\"")).isLessThan(out.indexOf(between));
+                }
+            }
+        }
+    }
+
+    /**
+     * n>1: choice 0 finishes, the next event is choice 1's, and only then does choice 0 go on. The finishing chunk was
+     * released at choice 1's event, with choice 0's held text: the card went out in halves.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"total_tokens\":5}}\n\n"})
+    void should_not_release_a_finish_at_an_event_for_another_choice(String between) throws Exception {
+        String upstream = finishing("card 4111 1111", "length") + between + finishing(" 1111 1111 ok", "stop")
+                + "data: [DONE]\n\n";
+        for (int cut : new int[] {1, upstream.length() - 1}) {
+            String out = run(upstream, cut);
+            assertThat(out).as("cut %d:%n%s", cut, out).doesNotContain("4111 1111");
+        }
+    }
+}
