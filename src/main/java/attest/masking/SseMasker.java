@@ -29,6 +29,8 @@ public final class SseMasker {
     private String deferred;
     private byte[] deferredRaw;
     private java.util.Set<String> deferredChoices;
+    /** Blocks with no data (comments, event:/id:/retry: alone) after the held chunk: no event to a client, kept in order. */
+    private final ByteArrayOutputStream deferredTail = new ByteArrayOutputStream();
 
     public SseMasker(Masker masker, Consumer<Redaction> report) {
         this(masker, report, true);
@@ -75,6 +77,7 @@ public final class SseMasker {
     public void abandon() {
         len = 0;
         deferred = null;
+        deferredTail.reset();
         texts.abandon();
     }
 
@@ -164,6 +167,10 @@ public final class SseMasker {
      */
     private byte[] next(String text, byte[] raw) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
+        if (deferred != null && !hasData(text)) { // dispatches no event: the next event decides, this waits behind
+            write(deferredTail, event(text, raw, true, java.util.Set.of()));
+            return out.toByteArray();
+        }
         // parsed only when it may finish a choice, or a finishing chunk waits for it: not the common chunk, whose
         // finish_reason is null (it is masked without a tree)
         JsonNode json = deferred != null || mayFinish(text) ? parsed(text) : null;
@@ -184,9 +191,12 @@ public final class SseMasker {
     /** The held finishing chunk, masked; {@code next}: the JSON of the event after it, or null (none, or not JSON). */
     private byte[] releaseDeferred(JsonNode next) {
         boolean goesOn = next != null && EventTexts.carriesText(next, deferredChoices);
-        byte[] out = event(deferred, deferredRaw, true, goesOn ? deferredChoices : java.util.Set.of());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        write(out, event(deferred, deferredRaw, true, goesOn ? deferredChoices : java.util.Set.of()));
+        write(out, deferredTail.toByteArray());
+        deferredTail.reset();
         deferred = null;
-        return out;
+        return out.toByteArray();
     }
 
     /** Whether the event names a {@code finish_reason} whose value is not {@code null} (written plainly). */
@@ -204,6 +214,16 @@ public final class SseMasker {
         }
         // a name or value written with backslash-u escapes (a hostile upstream's): the parse decides
         return text.contains("\\u");
+    }
+
+    /** Whether an event has a data line (else an SSE client dispatches nothing for it). */
+    private static boolean hasData(String event) {
+        for (String line : lines(event, false)) {
+            if (line.startsWith("data:") || line.equals("data")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The JSON of an event's data, or null (no data, not strict JSON). */
