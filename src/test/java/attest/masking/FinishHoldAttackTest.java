@@ -84,4 +84,22 @@ class FinishHoldAttackTest {
             assertThat(out).as("cut %d:%n%s", cut, out).doesNotContain("4111 1111");
         }
     }
+
+    /**
+     * The finished choice's own next chunk carries no text (a role-only delta, an empty content, no delta at all), and
+     * only the chunk after it goes on: the held text was released at the finish, so "ssn 536-90-" went out whole at
+     * the finish and "4399" after it (masked there, too late).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"{\"role\":\"assistant\"}", "{\"content\":\"\"}", "{}", "{\"content\":null}",
+        "{\"tool_calls\":[]}"})
+    void should_not_release_a_finish_at_a_chunk_of_the_same_choice_without_text(String delta) throws Exception {
+        String between = "data: {\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":null}]}\n\n";
+        String upstream = finishing("ssn 536-90-", "stop") + between + finishing("4399 ok", null) + "data: [DONE]\n\n";
+        for (int cut : new int[] {1, upstream.indexOf("\n\n") + 2, upstream.length() - 1}) {
+            String out = run(upstream, cut);
+            assertThat(out).as("cut %d:%n%s", cut, out).doesNotContain("536-90").doesNotContain("4399");
+            assertThat(content(out)).isEqualTo("ssn [SSN] ok");
+        }
+    }
 }
