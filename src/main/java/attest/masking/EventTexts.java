@@ -231,29 +231,19 @@ final class EventTexts {
         return out;
     }
 
-    /** Whether a chunk carries text for one of these choices (index keys): text after that choice's finish. */
+    /**
+     * Whether a chunk goes on with one of these choices (index keys) after its finish: any entry for that choice, text
+     * or not. OpenAI's protocol sends nothing for a choice after its finish_reason, so a chunk that does (a role-only
+     * or empty delta first, the text in the chunk after it) is an upstream that goes on, and the text held at the
+     * finish stays held.
+     */
     static boolean carriesText(JsonNode event, java.util.Set<String> choices) {
         if (!(event instanceof ObjectNode obj) || !obj.path("choices").isArray()) {
             return false;
         }
         for (JsonNode c : obj.get("choices")) {
-            if (!choices.contains(indexKey(c.get("index")))) {
-                continue;
-            }
-            JsonNode delta = c.path("delta");
-            if (c.path("text").isTextual() && !c.path("text").asText().isEmpty()
-                    || delta.path("audio").path("transcript").isTextual()) {
+            if (choices.contains(indexKey(c.get("index")))) {
                 return true;
-            }
-            for (String f : OPENAI_DELTA_TEXTS) {
-                if (delta.path(f).isTextual() && !delta.path(f).asText().isEmpty() || textParts(delta.path(f))) {
-                    return true;
-                }
-            }
-            for (JsonNode call : delta.path("tool_calls")) {
-                if (call.path("function").path("arguments").isTextual()) {
-                    return true;
-                }
             }
         }
         return false;
