@@ -102,4 +102,27 @@ class FinishHoldAttackTest {
             assertThat(content(out)).isEqualTo("ssn [SSN] ok");
         }
     }
+
+    /**
+     * One choice's index written two ways that a client reads as one ("0" and 0, 0 and 0.0, 1 and 1e0; a JS client's
+     * choices[index], a Python client coercing to int): the masker kept them as two texts, so a card split across them
+     * went out in halves, with or without a finish between.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "\"0\"|0|null", "0|0.0|null", "1|1e0|null", "1|\"1\"|null", "0|\"00\"|null", "2|2.00|null",
+        "\"0\"|0|\"length\"", "0|0.0|\"length\"", "1|1e0|\"length\"", "1|\"1\"|\"length\""})
+    void should_join_a_choices_text_across_spellings_of_its_index(String first, String second, String finish)
+            throws Exception {
+        String upstream = "data: {\"choices\":[{\"index\":" + first + ",\"delta\":{\"content\":\"card 4111 1111\"},"
+                + "\"finish_reason\":" + finish + "}]}\n\n"
+                + "data: {\"choices\":[{\"index\":" + second + ",\"delta\":{\"content\":\" 1111 1111 ok\"},"
+                + "\"finish_reason\":null}]}\n\ndata: [DONE]\n\n";
+        for (int cut : new int[] {1, upstream.indexOf("\n\n") + 2, upstream.length() - 1}) {
+            String out = run(upstream, cut);
+            assertThat(out).as("cut %d:%n%s", cut, out).doesNotContain("4111 1111").contains("[CARD]");
+            assertThat(out.replaceAll("\\[[A-Z_]+[^\\]]*\\]", "")).as("cut %d:%n%s", cut, out)
+                    .doesNotContainPattern("1111");
+        }
+    }
 }
