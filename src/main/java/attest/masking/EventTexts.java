@@ -687,10 +687,22 @@ final class EventTexts {
         if (index == null || index.isNull()) {
             return "0";
         }
-        String text = index.asText();
-        // a choice's index as written when it could be one (a few digits); a longer number could be an entity
-        return index.isIntegralNumber() && text.length() <= 6 ? text
-                : "#" + Integer.toHexString(index.toString().hashCode());
+        // a choice's index by its value, as a client reads it ("0", 0.0, 1e0 and 0 are one choice to a JS client's
+        // choices[index] or a Python client's int), when it could be one (a few digits); a longer number could be an
+        // entity
+        if (index.isNumber() || index.isTextual()) {
+            try {
+                java.math.BigInteger v = (index.isNumber() ? index.decimalValue()
+                        : new java.math.BigDecimal(index.asText().strip())).toBigIntegerExact();
+                String text = v.toString();
+                if (text.length() <= 6) {
+                    return text;
+                }
+            } catch (ArithmeticException | NumberFormatException notAnInteger) {
+                // not a whole number: by its hash
+            }
+        }
+        return "#" + Integer.toHexString(index.toString().hashCode());
     }
 
     /**
