@@ -249,6 +249,19 @@ final class EventTexts {
         return false;
     }
 
+    /** Whether a chunk has entries for choices, and none for these (index keys): another choice's chunk. */
+    static boolean otherChoicesOnly(JsonNode event, java.util.Set<String> choices) {
+        if (!(event instanceof ObjectNode obj) || !obj.path("choices").isArray() || obj.get("choices").isEmpty()) {
+            return false;
+        }
+        for (JsonNode c : obj.get("choices")) {
+            if (!c.isObject() || choices.contains(indexKey(c.get("index")))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Releases all held text, as events (and their logprobs). */
     List<Out> flush() {
         List<Out> out = new ArrayList<>();

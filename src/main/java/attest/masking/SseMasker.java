@@ -174,10 +174,15 @@ public final class SseMasker {
         // parsed only when it may finish a choice, or a finishing chunk waits for it: not the common chunk, whose
         // finish_reason is null (it is masked without a tree)
         JsonNode json = deferred != null || mayFinish(text) ? parsed(text) : null;
+        java.util.Set<String> finishing = json == null ? java.util.Set.of() : EventTexts.finishing(json);
+        if (deferred != null && finishing.isEmpty() && EventTexts.otherChoicesOnly(json, deferredChoices)) {
+            // another choice's chunk (several choices): it goes out ahead, and the held chunk still waits for its own
+            write(out, event(text, raw, true, java.util.Set.of()));
+            return out.toByteArray();
+        }
         if (deferred != null) {
             write(out, releaseDeferred(json));
         }
-        java.util.Set<String> finishing = json == null ? java.util.Set.of() : EventTexts.finishing(json);
         if (!finishing.isEmpty()) {
             deferred = text;
             deferredRaw = raw;
