@@ -41,6 +41,14 @@ class CallMetricsTest {
         assertThat(timer.totalTime(java.util.concurrent.TimeUnit.MILLISECONDS)).isEqualTo(1500);
         assertThat(registry.get("attest.masking.findings").tag("type", "CARD").counter().count()).isEqualTo(2);
         assertThat(registry.get("attest.masking.findings").tag("type", "EMAIL").counter().count()).isEqualTo(1);
+        // a second call's findings add to the same counters, by type and action
+        metrics.accept(record("gpt", "completed", true, "{\"rule_set\":\"d\",\"exempt\":false,\"entities\":["
+                + "{\"entity_type\":\"CARD\",\"action\":\"partial\",\"count\":3,\"locations\":[]},"
+                + "{\"entity_type\":\"CARD\",\"action\":\"redact\",\"count\":1,\"locations\":[]}]}"));
+        assertThat(registry.get("attest.masking.findings").tag("type", "CARD").tag("action", "partial").counter()
+                .count()).isEqualTo(5);
+        assertThat(registry.get("attest.masking.findings").tag("type", "CARD").tag("action", "redact").counter()
+                .count()).isEqualTo(1);
     }
 
     @Test
