@@ -422,18 +422,7 @@ class StalledStoreHostileTest extends StoreStall {
                     }
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("SELECT count(*), coalesce(min(position), 0), "
-                    + "coalesce(max(position), 0), (SELECT size FROM evidence_chain_head WHERE chain_id = ?) "
-                    + "FROM evidence_chain WHERE chain_id = ?")) {
-                ps.setString(1, chain);
-                ps.setString(2, chain);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    assertThat(rs.getLong(2)).isEqualTo(1);
-                    assertThat(rs.getLong(3)).as("positions contiguous").isEqualTo(rs.getLong(1));
-                    assertThat(rs.getLong(4)).as("the head's size").isEqualTo(rs.getLong(1));
-                }
-            }
+            assertContiguous(c, chain);
             try (PreparedStatement ps = c.prepareStatement("SELECT subject_id, kind, count(*) FROM evidence_chain "
                     + "WHERE chain_id = ? GROUP BY subject_id, kind HAVING count(*) > 1")) {
                 ps.setString(1, chain);

@@ -67,6 +67,24 @@ abstract class StoreStall {
                 Files.readString(Database.ownerPasswordFile(dir.resolve("data"))).strip());
     }
 
+    /** The chain's positions run from 1 to its head's size, without a gap. */
+    static void assertContiguous(Connection c, String chain) throws Exception {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*), coalesce(min(position), 0), "
+                + "coalesce(max(position), 0), (SELECT size FROM evidence_chain_head WHERE chain_id = ?) "
+                + "FROM evidence_chain WHERE chain_id = ?")) {
+            ps.setString(1, chain);
+            ps.setString(2, chain);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                org.assertj.core.api.Assertions.assertThat(rs.getLong(2)).isEqualTo(1);
+                org.assertj.core.api.Assertions.assertThat(rs.getLong(3)).as("positions contiguous")
+                        .isEqualTo(rs.getLong(1));
+                org.assertj.core.api.Assertions.assertThat(rs.getLong(4)).as("the head's size")
+                        .isEqualTo(rs.getLong(1));
+            }
+        }
+    }
+
     static String state(UUID id) throws Exception {
         try (Connection c = owner(); PreparedStatement ps = c.prepareStatement(
                 "SELECT state FROM evidence_record WHERE id = ?")) {

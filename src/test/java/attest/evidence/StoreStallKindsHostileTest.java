@@ -73,18 +73,7 @@ class StoreStallKindsHostileTest extends StoreStall {
     /** The chain's positions are 1..head size, and each record has at most one entry of a kind, matching its state. */
     static void assertChain(String chain) throws Exception {
         try (Connection c = owner()) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT count(*), coalesce(min(position), 0), "
-                    + "coalesce(max(position), 0), (SELECT size FROM evidence_chain_head WHERE chain_id = ?) "
-                    + "FROM evidence_chain WHERE chain_id = ?")) {
-                ps.setString(1, chain);
-                ps.setString(2, chain);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    assertThat(rs.getLong(2)).isEqualTo(1);
-                    assertThat(rs.getLong(3)).as("positions contiguous").isEqualTo(rs.getLong(1));
-                    assertThat(rs.getLong(4)).as("the head's size").isEqualTo(rs.getLong(1));
-                }
-            }
+            assertContiguous(c, chain);
             try (PreparedStatement ps = c.prepareStatement("SELECT r.id, r.state, "
                     + "(SELECT count(*) FROM evidence_chain e WHERE e.subject_id = r.id AND e.kind = 'call.open'), "
                     + "(SELECT count(*) FROM evidence_chain e WHERE e.subject_id = r.id AND e.kind = 'call.terminal'),"
