@@ -3,7 +3,9 @@
 # of BASE (a git ref, built in a worktree under target/bench/ab-base) and one on this checkout's, both up at once,
 # then ROUNDS rounds that take turns between them (saturated, then one connection, on each), so that a shared,
 # drifting machine hits both alike. Prints, per round and as medians: requests/s saturated, the stack's JVM CPU and
-# its PostgreSQL's CPU per call (ms, from /proc) and the 1-connection p50. The same static nginx upstream and
+# its PostgreSQL's CPU per call (ms, from /proc), the 1-connection p50, the stack JVM's context switches per call at
+# one connection (every thread that parks and is woken counts: the hand-offs of a call, a figure that a loaded
+# machine moves far less than latency) and the median time to first byte of STREAMS streams, each on a new connection. The same static nginx upstream and
 # request as bench/run.sh (bench/lib.sh); each stack has its own PostgreSQL and Kafka broker, Keycloak is shared.
 #
 #   bash bench/ab.sh f5fb005                       # BASE against this checkout, 5 rounds
@@ -68,7 +70,29 @@ done
 echo "[ab] warming up each gateway for $WARMUP"
 for n in base head; do
   BENCH_AUTH="$(bench_token)" wrk -t2 -c32 -d"$WARMUP" -s bench/chat.lua "${GW[$n]}/llm/v1/chat/completions" > /dev/null
+  BENCH_AUTH="$(bench_token)" wrk -t1 -c4 -d"${STREAM_WARMUP:-15s}" -s bench/stream.lua "${GW[$n]}/llm/v1/chat/completions" > /dev/null
 done
+switches() { # context switches (voluntary and not) of every thread of a process: each is a thread parking or preempted
+  python3 - "$1" <<'PY'
+import os, sys
+t = 0
+for tid in os.listdir(f'/proc/{sys.argv[1]}/task'):
+    try:
+        for line in open(f'/proc/{sys.argv[1]}/task/{tid}/status'):
+            if 'ctxt_switches' in line:
+                t += int(line.split()[1])
+    except Exception:
+        pass
+print(t)
+PY
+}
+ttfb() { # median time to first byte of STREAMS streams, each on a new connection (ms)
+  for _ in $(seq 1 "${STREAMS:-20}"); do
+    curl -s -N -o /dev/null -w '%{time_starttransfer}\n' -H "Authorization: Bearer $2" \
+      -H 'Content-Type: application/json' -H 'X-Bench-Stream: 1' \
+      -d '{"model":"demo-model","stream":true,"messages":[{"role":"user","content":"one two three four"}]}' "$1"
+  done | python3 -c 'import statistics, sys; print("%.2f" % (1000 * statistics.median(float(l) for l in sys.stdin)))'
+}
 cpu() { # seconds of CPU of a process and its children, from /proc
   python3 - "$@" <<'PY'
 import os, sys
@@ -91,7 +115,8 @@ for p in pids:
 print(t / os.sysconf('SC_CLK_TCK'))
 PY
 }
-printf '%-5s %-4s %10s %10s %10s %10s\n' round code "req/s" "gw ms/call" "pg ms/call" "1-conn p50" | tee "$OUT/ab-rounds.txt"
+printf '%-5s %-4s %10s %10s %10s %10s %10s %10s\n' round code "req/s" "gw ms/call" "pg ms/call" "1-conn p50" \
+  "cs/call" "ttfb ms" | tee "$OUT/ab-rounds.txt"
 for r in $(seq 1 "$ROUNDS"); do
   token=$(bench_token)
   for n in base head; do
@@ -101,10 +126,14 @@ for r in $(seq 1 "$ROUNDS"); do
     sleep "$SECONDS_MEASURED"; g1=$(cpu "${ST[$n]}"); p1=$(cpu "${PG[$n]}")
     wait $w
     rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/ab-sat.txt")
+    c0=$(switches "${ST[$n]}")
     BENCH_AUTH="$token" wrk -t1 -c1 -d"$DURATION" --latency -s bench/chat.lua "${GW[$n]}/llm/v1/chat/completions" > "$OUT/ab-one.txt"
+    c1=$(switches "${ST[$n]}")
+    calls=$(awk '/requests in/ {print $1}' "$OUT/ab-one.txt")
     p50=$(awk '$1 == "50%" {print $2}' "$OUT/ab-one.txt")
-    python3 -c "import sys; r,g0,g1,p0,p1,s=map(float,sys.argv[1:7]); print('%-5s %-4s %10.0f %10.3f %10.3f %10s' % ('$r', '$n', r, (g1-g0)/(r*s)*1000, (p1-p0)/(r*s)*1000, '$p50'))" \
-      "$rps" "$g0" "$g1" "$p0" "$p1" "$SECONDS_MEASURED" | tee -a "$OUT/ab-rounds.txt"
+    t=$(ttfb "${GW[$n]}/llm/v1/chat/completions" "$token")
+    python3 -c "import sys; r,g0,g1,p0,p1,s,c0,c1,k=map(float,sys.argv[1:10]); print('%-5s %-4s %10.0f %10.3f %10.3f %10s %10.1f %10s' % ('$r', '$n', r, (g1-g0)/(r*s)*1000, (p1-p0)/(r*s)*1000, '$p50', (c1-c0)/k, '$t'))" \
+      "$rps" "$g0" "$g1" "$p0" "$p1" "$SECONDS_MEASURED" "$c0" "$c1" "$calls" | tee -a "$OUT/ab-rounds.txt"
   done
 done
 python3 - "$OUT/ab-rounds.txt" <<'PY'
@@ -114,7 +143,9 @@ def ms(v):
     return float(v[:-2]) if v.endswith('ms') else float(v[:-2]) / 1000 if v.endswith('us') else float(v[:-1]) * 1000
 for code in ('base', 'head'):
     rs = [r for r in rows if r[1] == code]
-    print('[ab] median %-4s: %6.0f req/s, gateway %.3f ms CPU/call, PostgreSQL %.3f ms CPU/call, 1-connection p50 %.2f ms'
+    print('[ab] median %-4s: %6.0f req/s, gateway %.3f ms CPU/call, PostgreSQL %.3f ms CPU/call, 1-connection p50 %.2f ms,'
+          ' %.1f context switches/call at 1 connection, stream TTFB %.2f ms (new connection)'
           % (code, statistics.median(float(r[2]) for r in rs), statistics.median(float(r[3]) for r in rs),
-             statistics.median(float(r[4]) for r in rs), statistics.median(ms(r[5]) for r in rs)))
+             statistics.median(float(r[4]) for r in rs), statistics.median(ms(r[5]) for r in rs),
+             statistics.median(float(r[6]) for r in rs), statistics.median(float(r[7]) for r in rs)))
 PY
