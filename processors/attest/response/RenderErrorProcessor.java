@@ -31,6 +31,9 @@ public class RenderErrorProcessor implements Processor {
             error = ge;
         } else if (cause instanceof EvidenceUnavailableException) {
             error = GatewayException.evidenceUnavailable();
+        } else if (cause instanceof java.util.concurrent.RejectedExecutionException) {
+            // a bounded pool the call was to be handed to is full (a route's threads step): nothing was forwarded
+            error = GatewayException.busy("the gateway is busy; retry later");
         } else {
             LOG.error("internal error in request {}: {}", exchange.getProperty(Exchanges.REQUEST_ID),
                     cause == null ? "unknown" : cause.getClass().getName());

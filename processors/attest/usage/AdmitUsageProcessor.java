@@ -30,6 +30,16 @@ public class AdmitUsageProcessor implements Processor {
         this.prices = prices;
     }
 
+    /** Whether admitting this call reads the store: a budget or limit applies to it (else the step does nothing). */
+    public static boolean countsInStore(Exchange exchange, LimitsFile limits) {
+        Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
+        Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
+        if (d == null || d.verdict() == Verdict.DENY || who == null) {
+            return false;
+        }
+        return exchange.getProperty(Exchanges.KEY, VirtualKey.class) != null || !limits.limitsFor(who).isEmpty();
+    }
+
     @Override
     public void process(Exchange exchange) {
         Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);

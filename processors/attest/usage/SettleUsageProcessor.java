@@ -31,6 +31,14 @@ public class SettleUsageProcessor implements Processor {
         this.settling = settling;
     }
 
+    /** Whether settling this call charges budgets in the store on the calling thread (a buffered answer with limits). */
+    public static boolean chargesInPlace(Exchange exchange) {
+        UpstreamResponse up = exchange.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class);
+        List<?> limits = exchange.getProperty(Exchanges.LIMITS, List.class);
+        return up != null && !up.streaming() && exchange.getProperty(Exchanges.USAGE, UsageMeter.class) != null
+                && limits != null && !limits.isEmpty();
+    }
+
     @Override
     @SuppressWarnings("unchecked")
     public void process(Exchange exchange) {

@@ -95,6 +95,13 @@ public class AttestConfiguration implements CamelConfiguration {
         }
         var netty = new attest.http.HardenedNettyHttpComponent();
         registry.bind("netty-http", netty);
+        // the data plane's steps run on the connection's event loop (attest.data.route-executor=false): the few
+        // that may block (budgets counted in the store, a key's lookup: BlockingStep) and the approval routes (their
+        // threads step) run on this pool instead
+        var blocking = attest.http.BlockingStep.pool(s.integer("attest.data.blocking-threads", 16),
+                s.integer("attest.data.blocking-queue", 1000));
+        registry.bind(BLOCKING_POOL, blocking);
+        closer.add(blocking::shutdownNow);
         attest.RoutePredicates.bindAll(registry);
         registry.bind("responseHeaderFilter", new ResponseHeaderFilterStrategy());
         registry.bind("readInboundRequestProcessor", new ReadInboundRequestProcessor(clock));
@@ -599,7 +606,9 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.millis("attest.keys.owner-max-age-ms", 30_000), s.integer("attest.keys.misses-per-source", 20), issuer);
         registry.bind("keyStore", store);
         registry.bind("readCredentialProcessor", new attest.identity.ReadCredentialProcessor());
-        registry.bind("verifyKeyProcessor", new attest.identity.VerifyKeyProcessor(resolver));
+        // a key's lookup reads the store and may ask Keycloak for its owner (both cached for seconds)
+        registry.bind("verifyKeyProcessor", blocking(registry, new attest.identity.VerifyKeyProcessor(resolver),
+                e -> true));
         registry.bind("refuseCredentialProcessor", new attest.identity.RefuseCredentialProcessor());
         registry.bind("narrowToKeyScopeProcessor", new attest.policy.NarrowToKeyScopeProcessor());
         var limits = attest.usage.LimitsFile.load(Path.of(s.string("attest.usage.limits-file", "usage/limits.yaml")));
@@ -607,7 +616,9 @@ public class AttestConfiguration implements CamelConfiguration {
         LOG.info("usage: {} limit entries, {} priced in {}", limits.entries().size(),
                 s.string("attest.usage.prices-file", "usage/prices.yaml"), prices.currency());
         registry.bind("usagePrices", prices);
-        registry.bind("admitUsageProcessor", new attest.usage.AdmitUsageProcessor(counters, limits, prices));
+        // counted in the store only when a budget or limit applies to the call (a key's budget, limits.yaml)
+        registry.bind("admitUsageProcessor", blocking(registry, new attest.usage.AdmitUsageProcessor(counters, limits,
+                prices), e -> attest.usage.AdmitUsageProcessor.countsInStore(e, limits)));
         registry.bind("readKeyPathProcessor", new attest.keys.ReadKeyPathProcessor());
         // the rules of creation are shared with the CLI (attest keys create)
         registry.bind("createKeyProcessor", new attest.keys.CreateKeyProcessor(
@@ -639,11 +650,24 @@ public class AttestConfiguration implements CamelConfiguration {
         // that ended the stream; the charges queued when the gateway stops are made before the database closes
         attest.usage.UsageSettling settling = new attest.usage.UsageSettling(4, 10_000);
         closer.add(() -> settling.drain(10_000));
-        registry.bind("settleUsageProcessor", new attest.usage.SettleUsageProcessor(new attest.usage.UsageLedger(
-                counters, prices, metrics, s.integer("attest.usage.max-model-labels", 200)), settling));
+        registry.bind("settleUsageProcessor", blocking(registry, new attest.usage.SettleUsageProcessor(
+                new attest.usage.UsageLedger(counters, prices, metrics, s.integer("attest.usage.max-model-labels", 200)),
+                settling), attest.usage.SettleUsageProcessor::chargesInPlace));
         var reports = new attest.audit.UsageReports(db.dataSource(), prices);
         registry.bind("readUsageQueryProcessor", new attest.audit.ReadUsageQueryProcessor());
         registry.bind("renderUsageReportProcessor", new attest.audit.RenderUsageReportProcessor(reports));
+    }
+
+    public static final String BLOCKING_POOL = "attestBlockingSteps";
+
+    /**
+     * A data-plane step that may block, kept off the event loops (the pool bound as {@link #BLOCKING_POOL}; without
+     * one, as in some route tests, the step itself).
+     */
+    static org.apache.camel.Processor blocking(Registry registry, org.apache.camel.Processor step,
+                                               java.util.function.Predicate<org.apache.camel.Exchange> blocks) {
+        var pool = registry.lookupByNameAndType(BLOCKING_POOL, java.util.concurrent.Executor.class);
+        return pool == null ? step : new attest.http.BlockingStep(step, blocks, pool);
     }
 
     /** The instance id (the evidence chain's id): {@code attest.instance-id}, else host name and data port. */

@@ -153,6 +153,16 @@ class JsonLogsE2EIT {
                 .equals(e.path("http.request.id").asText())).toList();
         assertThat(traced).isNotEmpty().allMatch(e -> callerTrace.equals(e.path("trace.id").asText()))
                 .noneMatch(e -> "00f067aa0ba902b7".equals(e.path("span.id").asText()));
+        // a buffered call is served on the event loop of its connection, end to end (attest.data.route-executor=false):
+        // the access line, written when its terminal evidence is committed, is written on a Netty server I/O thread,
+        // not on a worker pool's thread (with the pool, "NettyEventExecutorGroup")
+        for (String outcome : List.of("completed", "completed-pii", "denied", "upstream_error")) {
+            JsonNode access = events.stream().filter(e -> calls.get(outcome).requestId()
+                    .equals(e.path("http.request.id").asText()) && "attest.access".equals(e.path("log.logger").asText()))
+                    .findFirst().orElseThrow();
+            assertThat(access.path("process.thread.name").asText()).as("the thread of " + outcome)
+                    .contains("NettyServerTCPWorker");
+        }
         // lines outside any call (start-up, timers) carry no call's context
         assertThat(events.stream().filter(e -> e.path("message").asText().contains("configured")))
                 .allMatch(e -> !e.has("http.request.id"));

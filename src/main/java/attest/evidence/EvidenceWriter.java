@@ -314,16 +314,20 @@ public final class EvidenceWriter implements AutoCloseable {
     /**
      * Commits a call's write on the caller's own thread when nothing else is being committed or waits to be (below
      * saturation, where each commit is a call's latency): the hand-off to the writer thread and back are two thread
-     * wake-ups, each longer than the commit itself on an idle machine. Never on a Netty event loop (a commit may
-     * block for the store's connect timeout, and an event loop serves many connections), never with a linger
-     * (batching is then wanted), and never for refusals (their lane is the writer's alone). Under load the lock or
-     * the queue is busy, and the writer thread batches as before.
+     * wake-ups, each longer than the commit itself on an idle machine. On a Netty event loop (the data plane's
+     * steps run there) only while the last commit succeeded: an event loop serves many connections, and a commit
+     * to a store that has just failed may block for the store's connect or commit timeout; the first commit of a
+     * store that stalls blocks its loop for at most the commit timeout, and the calls after it are queued to the
+     * writer until a commit succeeds again. Never with a linger (batching is then wanted), and never for refusals
+     * (their lane is the writer's alone). Under load the lock or the queue is busy, and the writer thread batches
+     * as before.
      *
      * @return whether the write was committed (or failed) here; false: queue it for the writer
      */
     private boolean committedInPlace(Write w) {
         // not from within a commit either (a completed write's continuation that writes again): queue that one
-        if (lingerNanos > 0 || lanes.callsWaiting() > 0 || committing.isHeldByCurrentThread() || onEventLoop()
+        if (lingerNanos > 0 || lanes.callsWaiting() > 0 || committing.isHeldByCurrentThread()
+                || (!healthy && onEventLoop())
                 || !committing.tryLock()) {
             return false;
         }

@@ -63,6 +63,11 @@ public class GatewayException extends RuntimeException {
         return new GatewayException(504, "upstream_timeout", message, Outcomes.TIMEOUT);
     }
 
+    /** 503 with Retry-After: the gateway cannot take the call now (a bounded pool is full); nothing was forwarded. */
+    public static GatewayException busy(String message) {
+        return new GatewayException(503, "busy", message, Outcomes.ABORTED, Map.of("Retry-After", "1"));
+    }
+
     public static GatewayException evidenceUnavailable() {
         return new GatewayException(503, "evidence_unavailable",
                 "the evidence store is unavailable; the call was not forwarded", Outcomes.EVIDENCE_UNAVAILABLE);

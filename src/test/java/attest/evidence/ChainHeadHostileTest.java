@@ -207,7 +207,8 @@ class ChainHeadHostileTest {
     }
 
     /**
-     * A call's write commits on the caller's thread when the writer is idle, never on a Netty event loop, never
+     * A call's write commits on the caller's thread when the writer is idle; on a Netty event loop only while the
+     * last commit succeeded (after a failure, a commit there could block the loop for the store's timeouts); never
      * with a linger and never for a refusal; callers committing in place and the writer thread together, from
      * many threads at once, never fork or skip the chain.
      */
@@ -225,12 +226,31 @@ class ChainHeadHostileTest {
                 EvidenceRecord fromLoop = record(chain);
                 loop.submit(() -> writer.submit(fromLoop, true, null)).get(10, java.util.concurrent.TimeUnit.SECONDS)
                         .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(writer.commitsInPlace()).as("an event loop, the store healthy: in place").isEqualTo(2);
+
+                // the store fails a commit (a fenced chain): the next write from an event loop goes to the writer
+                setClosed(chain, true);
+                EvidenceRecord failing = record(chain);
+                assertThatThrownBy(() -> writer.insert(failing, null)).isInstanceOf(EvidenceUnavailableException.class);
+                assertThat(writer.healthy()).isFalse();
+                assertThat(writer.commitsInPlace()).isEqualTo(3);
+                setClosed(chain, false);
+                EvidenceRecord afterFailure = record(chain);
+                loop.submit(() -> writer.submit(afterFailure, true, null)).get(10, java.util.concurrent.TimeUnit.SECONDS)
+                        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(writer.commitsInPlace()).as("an event loop after a failed commit: the writer thread's")
+                        .isEqualTo(3);
+                assertThat(writer.healthy()).as("the writer's commit succeeded").isTrue();
+                EvidenceRecord healthyAgain = record(chain);
+                loop.submit(() -> writer.submit(healthyAgain, true, null)).get(10, java.util.concurrent.TimeUnit.SECONDS)
+                        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(writer.commitsInPlace()).as("healthy again: in place on the loop").isEqualTo(4);
             } finally {
                 loop.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
             }
             EvidenceRecord refused = record(chain);
             writer.submitRefusal(refused, null).get(10, java.util.concurrent.TimeUnit.SECONDS);
-            assertThat(writer.commitsInPlace()).as("event loop and refusal lane: the writer thread's").isEqualTo(1);
+            assertThat(writer.commitsInPlace()).as("refusal lane: the writer thread's").isEqualTo(4);
 
             List<java.util.concurrent.CompletableFuture<Void>> all = java.util.Collections.synchronizedList(new ArrayList<>());
             List<Thread> threads = new ArrayList<>();
@@ -249,8 +269,8 @@ class ChainHeadHostileTest {
             }
             java.util.concurrent.CompletableFuture.allOf(all.toArray(java.util.concurrent.CompletableFuture[]::new))
                     .get(30, java.util.concurrent.TimeUnit.SECONDS);
-            assertThat(verified(chain)).isEqualTo(323);
-            assertThat(countIn(chain, "SELECT count(*) FROM evidence_record WHERE instance_id = ?")).isEqualTo(323);
+            assertThat(verified(chain)).isEqualTo(325);
+            assertThat(countIn(chain, "SELECT count(*) FROM evidence_record WHERE instance_id = ?")).isEqualTo(325);
         }
         try (EvidenceWriter lingering = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain + "-linger"),
                 10, 4, Duration.ofMillis(1), Duration.ofSeconds(5))) {
@@ -410,6 +430,16 @@ class ChainHeadHostileTest {
             assertThat(report.faults()).as(report.summary()).isEmpty();
             assertThat(report.code()).isNotEqualTo(attest.evidence.chain.Verifier.TAMPERED);
             return expected - 1;
+        }
+    }
+
+    /** Fences (or opens again) a chain, as a survivor taking over a dead instance's chain does. */
+    static void setClosed(String chain, boolean closed) throws SQLException {
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(closed
+                ? "UPDATE evidence_chain_head SET closed_by = 'survivor', closed_at = now() WHERE chain_id = ?"
+                : "UPDATE evidence_chain_head SET closed_by = NULL, closed_at = NULL WHERE chain_id = ?")) {
+            ps.setString(1, chain);
+            assertThat(ps.executeUpdate()).isEqualTo(1);
         }
     }
 

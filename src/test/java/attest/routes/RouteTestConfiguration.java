@@ -99,6 +99,8 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 URI.create("http://127.0.0.1:9"), new StaticSecretCredential("Authorization", "Bearer", UPSTREAM_SECRET,
                 "test"), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1))));
         r.bind("responseHeaderFilter", new ResponseHeaderFilterStrategy());
+        // the pool of the data plane's blocking steps and the approval routes' threads step, as AttestConfiguration binds it
+        r.bind(attest.AttestConfiguration.BLOCKING_POOL, attest.http.BlockingStep.pool(4, 100));
         attest.RoutePredicates.bindAll(r);
         r.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(1000, refusal -> { }));
         context.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class)
