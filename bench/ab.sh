@@ -24,7 +24,11 @@ if [ "${1:-}" = "--stack" ]; then # internal: one stack on these main classes un
   BENCH_CLASSPATH="$CLASSES:target/test-classes:$(cat "$OUT/classpath.txt")"
   bench_tools
   bench_nginx
-  bench_stack
+  if [ "$NAME" = base ]; then # the routes are files: the base's own, beside its classes
+    bench_stack "-Dbench.routes=file:$(pwd)/$OUT/ab-base/routes/*.camel.yaml"
+  else
+    bench_stack
+  fi
   port=$(prop jdbc | sed 's/.*:\([0-9]*\)\/.*/\1/')
   pg=$(pgrep -f -- "-p $port" | head -1 || true)
   printf 'GATEWAY=%s\nSTACK=%s\nPG=%s\n' "$(prop gateway)" "$STACK" "${pg:-0}" > "$OUT/ab-$NAME.env.tmp"

@@ -68,6 +68,11 @@ public final class BenchStack {
                 "attest.upstream.llm.base-url", System.getProperty("bench.upstream", demo.baseUrl()),
                 "attest.upstream.llm.credential.secret-env", "",
                 "attest.upstream.llm.credential.secret-file", keyFile.toString()));
+        // bench/ab.sh runs an older version's routes beside its classes (the routes are read from files)
+        String routes = System.getProperty("bench.routes", "");
+        if (!routes.isBlank()) {
+            settings.put("camel.main.routes-include-pattern", routes);
+        }
         String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
         String variants = System.getProperty("bench.variants", "");
         if (!variants.isBlank()) {
