@@ -177,22 +177,46 @@ final class EventTexts {
      * text is not released at that finish, so an entity split across it is still found whole.
      */
     List<Out> json(JsonNode event, String eventName, java.util.Set<String> goingOn) {
+        return json(event, eventName, goingOn, false);
+    }
+
+    /**
+     * As above; {@code whole}: the event is whole (an SSE event named {@code error}): its texts end in it, so none of
+     * its text is held back to go out later in a copy of the event (a client would see the error twice).
+     */
+    List<Out> json(JsonNode event, String eventName, java.util.Set<String> goingOn, boolean whole) {
         if (event instanceof ObjectNode obj && obj.path("choices").isArray()) {
-            return openAi(obj, eventName, goingOn);
+            return openAi(obj, eventName, goingOn, whole);
         }
         if (event instanceof ObjectNode obj && obj.path("type").asText("").startsWith("response.")) {
             return responses(obj, eventName);
         }
-        return generic(event, eventName);
+        return generic(event, eventName, whole || error(event));
+    }
+
+    /**
+     * An error event (OpenAI's {@code {"error":{...}}} in a stream, Anthropic's {@code {"type":"error",...}}): whole in
+     * itself, not a piece of a text that goes on in later events.
+     */
+    static boolean error(JsonNode event) {
+        return event instanceof ObjectNode o && (o.has("error") || o.path("type").asText("").equals("error"));
     }
 
     /** Data that is not JSON: one text across events. */
     List<Out> raw(String data, String eventName) {
+        return raw(data, eventName, false);
+    }
+
+    /** As above; {@code whole}: the event ends the text (an error event): nothing of it is held back. */
+    List<Out> raw(String data, String eventName, boolean whole) {
         Channel ch = channel("raw", "sse-data");
         ch.carrier = t -> new Out(eventName, t, true);
         // no separator: a client that joins the events' data must not be able to join an entity either; JSON-like data
         // that is not strict JSON as a lenient reader decodes it (JsonMasker.readable)
         String out = ch.push(JsonMasker.readable(data));
+        if (whole) {
+            out += ch.finish();
+        }
         List<Out> result = new ArrayList<>();
         if (!out.isEmpty()) {
             result.add(new Out(eventName, out, true));
@@ -205,9 +229,17 @@ final class EventTexts {
      * client that parses each event's data and joins the strings reads it; released as JSON strings.
      */
     List<Out> string(String value, String eventName) {
+        return string(value, eventName, false);
+    }
+
+    /** As above; {@code whole}: the event ends the text (an error event): nothing of it is held back. */
+    List<Out> string(String value, String eventName, boolean whole) {
         Channel ch = channel("string", "sse-data");
         ch.carrier = t -> new Out(eventName, JsonMasker.JSON.getNodeFactory().textNode(t).toString(), false);
         String out = ch.push(value);
+        if (whole) {
+            out += ch.finish();
+        }
         List<Out> result = new ArrayList<>();
         if (!out.isEmpty()) {
             result.add(ch.carrier.apply(out));
@@ -285,7 +317,7 @@ final class EventTexts {
 
     // ---- OpenAI chat / completions chunks ------------------------------------------------------------
 
-    private List<Out> openAi(ObjectNode chunk, String eventName, java.util.Set<String> goingOn) {
+    private List<Out> openAi(ObjectNode chunk, String eventName, java.util.Set<String> goingOn, boolean whole) {
         List<Out> before = new ArrayList<>();
         // detach the texts and logprobs of every choice; what remains is masked value by value
         List<ObjectNode> choices = new ArrayList<>();
@@ -338,7 +370,7 @@ final class EventTexts {
         for (ObjectNode c : choices) {
             String i = keys.get(c);
             JsonNode index = c.has("index") ? c.get("index") : IntNode.valueOf(0);
-            boolean finishing = c.hasNonNull("finish_reason") && !goingOn.contains(i);
+            boolean finishing = whole || c.hasNonNull("finish_reason") && !goingOn.contains(i);
             Map<String, String> t = texts.get(c);
             for (Map.Entry<String, String> e : t.entrySet()) {
                 Channel ch = channelFor(e.getKey(), template, index, eventName);
@@ -820,7 +852,8 @@ final class EventTexts {
 
     // ---- any other JSON event -------------------------------------------------------------------------
 
-    private List<Out> generic(JsonNode event, String eventName) {
+    /** {@code whole}: the event's texts end in it (an error event), though it does not end the stream's other texts. */
+    private List<Out> generic(JsonNode event, String eventName, boolean whole) {
         // names first, so that the texts' pointers lead to them once masking is done (a text under a name with a
         // finding is still one text across events)
         JsonMasker.maskAllNames(event, "", masker, report);
@@ -848,7 +881,7 @@ final class EventTexts {
                 return new Out(eventName, c.toString(), false);
             };
             String out = ch.push(e.getValue());
-            if (terminal) {
+            if (terminal || whole) {
                 out += ch.finish();
             }
             masked = set(masked, pointer, out);

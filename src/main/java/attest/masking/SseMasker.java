@@ -282,7 +282,9 @@ public final class SseMasker {
             }
             return out.append(other).append("data: [DONE]\n\n").toString().getBytes(StandardCharsets.UTF_8);
         }
-        EventTexts.Chunk chunk = texts.chunk(payload, name);
+        // an error event is whole: its texts end in it, so nothing of it is held for a copy of it sent later
+        boolean whole = name != null && name.strip().equalsIgnoreCase("error");
+        EventTexts.Chunk chunk = whole ? null : texts.chunk(payload, name);
         if (chunk != null) { // the common chat-completions chunk, without a tree
             if (chunk.unchanged() && !otherChanged && terminated) {
                 return raw;
@@ -291,8 +293,9 @@ public final class SseMasker {
         }
         JsonNode json = JsonMasker.strictEvent(payload);
         JsonNode string = json == null ? JsonMasker.strictTree(payload) : null;
-        List<EventTexts.Out> outs = json != null ? texts.json(json, name, goingOn)
-                : string != null && string.isTextual() ? texts.string(string.asText(), name) : texts.raw(payload, name);
+        List<EventTexts.Out> outs = json != null ? texts.json(json, name, goingOn, whole)
+                : string != null && string.isTextual() ? texts.string(string.asText(), name, whole)
+                : texts.raw(payload, name, whole);
         if (!otherChanged && terminated && outs.size() == 1 && !outs.get(0).raw() && json != null) {
             // unchanged: byte for byte as the upstream sent it. Most upstreams write the compact JSON that masking
             // writes back, so the text is compared first; the JSON only where the text differs (spacing, escapes),
