@@ -294,16 +294,27 @@ final class EventTexts {
         return true;
     }
 
-    /** Releases all held text, as events (and their logprobs). */
+    /**
+     * Releases all held text, as events, each with the logprobs that waited for it (an OpenAI choice's: null, reported
+     * {@code redact_field}, where the text had a finding; a Responses event's carrier takes its own).
+     */
     List<Out> flush() {
         List<Out> out = new ArrayList<>();
-        for (Channel ch : channels.values()) {
+        for (Map.Entry<String, Channel> e : channels.entrySet()) {
+            Channel ch = e.getValue();
             String rest = ch.finish();
-            if (!rest.isEmpty() && ch.carrier != null) {
-                out.add(ch.carrier.apply(rest));
+            if ((!rest.isEmpty() || !ch.pending.isEmpty()) && ch.carrier != null) {
+                Out o = ch.carrier.apply(rest);
+                String key = e.getKey();
+                out.add(openAiKey(key) ? withLogprobs(o, key.substring(0, key.indexOf('/')), key, ch) : o);
             }
         }
         return out;
+    }
+
+    /** Whether a channel's key is an OpenAI choice's text ({@code <index>/<field>}), whose logprobs wait in it. */
+    private static boolean openAiKey(String key) {
+        return key.indexOf('/') > 0 && !key.startsWith("g/") && !key.startsWith("r/");
     }
 
     /** The stream broke off: held text (perhaps half an entity) is dropped. */
@@ -645,9 +656,16 @@ final class EventTexts {
             } else if (key.endsWith("/text")) {
                 c.set("logprobs", mergeLegacy(entries));
             } else {
+                // as setLogprobs writes them on a chunk of the upstream's
                 ObjectNode lp = c.putObject("logprobs");
-                ArrayNode a = lp.putArray(key.endsWith("/refusal") ? "refusal" : "content");
-                entries.forEach(a::add);
+                boolean refusal = key.endsWith("/refusal");
+                ArrayNode content = lp.putArray("content");
+                if (refusal) {
+                    entries.forEach(lp.putArray("refusal")::add);
+                } else {
+                    entries.forEach(content::add);
+                    lp.putNull("refusal");
+                }
             }
             return new Out(o.eventName(), chunk.toString(), false);
         } catch (java.io.IOException e) {
@@ -827,6 +845,10 @@ final class EventTexts {
                 ArrayNode a = e.putArray("logprobs");
                 if (!taint[0]) {
                     entries.forEach(a::add);
+                } else {
+                    // emptied: reported, as where the delta's own event empties them
+                    report.accept(new Redaction("LOGPROBS", JsonMasker.REDACT_FIELD, "/" + where + "/logprobs",
+                            "stream"));
                 }
             }
             return new Out(eventName, e.toString(), false);

@@ -103,4 +103,119 @@ class StreamEndsAttackTest {
             }
         }
     }
+
+    /** A chat chunk of choice 0 whose logprobs are its text's tokens ({@code field}: content or refusal). */
+    static String withLogprobs(String field, List<String> tokens, String finish) throws Exception {
+        var chunk = JSON.createObjectNode();
+        var c = chunk.putArray("choices").addObject();
+        c.put("index", 0);
+        c.putObject("delta").put(field, String.join("", tokens));
+        var lp = c.putObject("logprobs");
+        var entries = lp.putArray(field);
+        for (String t : tokens) {
+            var e = entries.addObject();
+            e.put("token", t);
+            e.put("logprob", -0.5);
+            e.putArray("top_logprobs");
+        }
+        if (field.equals("content")) {
+            lp.putNull("refusal");
+        }
+        if (finish == null) {
+            c.putNull("finish_reason");
+        } else {
+            c.put("finish_reason", finish);
+        }
+        return "data: " + JSON.writeValueAsString(chunk) + "\n\n";
+    }
+
+    /** A legacy completions chunk whose logprobs are its text's tokens. */
+    static String legacy(List<String> tokens, String finish) throws Exception {
+        var chunk = JSON.createObjectNode();
+        var c = chunk.putArray("choices").addObject();
+        c.put("index", 0);
+        c.put("text", String.join("", tokens));
+        var lp = c.putObject("logprobs");
+        tokens.forEach(lp.putArray("tokens")::add);
+        tokens.forEach(t -> lp.withArray("token_logprobs").add(-0.5));
+        if (finish == null) {
+            c.putNull("finish_reason");
+        } else {
+            c.put("finish_reason", finish);
+        }
+        return "data: " + JSON.writeValueAsString(chunk) + "\n\n";
+    }
+
+    static Stream<Arguments> heldLogprobs() throws Exception {
+        List<String> ssn = List.of("ssn", " 536", "-90", "-4399");
+        List<String> clean = List.of("build", " 2024", "1130");
+        String stop = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+        String done = "data: [DONE]\n\n";
+        String after = withLogprobs("content", List.of(" ok", ", thanks.\n"), null);
+        return Stream.of(
+                Arguments.of("released by a later chunk", withLogprobs("content", ssn, null) + after + done, true),
+                Arguments.of("released by the finish hold", withLogprobs("content", ssn, null) + stop + done, true),
+                Arguments.of("released at [DONE]", withLogprobs("content", ssn, null) + done, true),
+                Arguments.of("released at the stream's end", withLogprobs("content", ssn, null), true),
+                Arguments.of("refusal, released at [DONE]", withLogprobs("refusal", ssn, null) + done, true),
+                Arguments.of("legacy text, released at [DONE]", legacy(ssn, null) + done, true),
+                Arguments.of("legacy text, released at the stream's end", legacy(ssn, null), true),
+                Arguments.of("clean, released at [DONE]", withLogprobs("content", clean, null) + done, false),
+                Arguments.of("clean, released at the stream's end", withLogprobs("content", clean, null), false),
+                Arguments.of("clean legacy text, released at [DONE]", legacy(clean, null) + done, false));
+    }
+
+    /**
+     * Defect 2: a chunk's logprobs are held with their text and released with it, null ({@code redact_field}) where
+     * the released text had a finding. Text held to [DONE] or to the stream's end went out without its logprobs and
+     * without a report: the tokens were dropped silently, and the report did not say that anything was hidden.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("heldLogprobs")
+    void should_release_held_logprobs_with_their_text_and_report_what_they_hide(String name, String upstream,
+            boolean finding) throws Exception {
+        for (int cut : new int[] {1, upstream.length() / 2, upstream.length()}) {
+            Run r = run(upstream, cut);
+            int entries = 0;
+            int nulled = 0;
+            for (List<String> block : blocks(r.out())) {
+                String data = block.get(block.size() - 1);
+                if (!data.startsWith("data: {")) {
+                    continue;
+                }
+                JsonNode lp = JSON.readTree(data.substring(6)).path("choices").path(0).path("logprobs");
+                if (lp.isNull()) {
+                    nulled++;
+                }
+                for (String f : List.of("content", "refusal", "tokens")) {
+                    entries += lp.path(f).size();
+                }
+            }
+            long reported = r.reports().stream().filter(x -> x.startsWith("LOGPROBS@")).count();
+            if (finding) {
+                assertThat(r.out()).as("%s, cut %d", name, cut).doesNotContain("536").doesNotContain("4399");
+                assertThat(nulled).as("%s, cut %d:%n%s", name, cut, r.out()).isPositive();
+                assertThat(reported).as("%s, cut %d: %s", name, cut, r.reports()).isEqualTo(nulled);
+            } else {
+                assertThat(entries).as("%s, cut %d: every token released:%n%s", name, cut, r.out()).isEqualTo(3);
+                assertThat(reported).as("%s, cut %d", name, cut).isZero();
+            }
+        }
+    }
+
+    /** The Responses API's held logprobs, released by a .done event: emptied where touched, and reported so. */
+    @org.junit.jupiter.api.Test
+    void should_report_the_responses_logprobs_it_empties_when_a_done_event_releases_them() {
+        String lp = "[{\"token\":\"ssn 536-90-4399\",\"logprob\":-0.5,\"top_logprobs\":[]}]";
+        String upstream = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+                + "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"ssn 536-90-4399\","
+                + "\"logprobs\":" + lp + "}\n\n"
+                + "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"item_id\":\"m\","
+                + "\"output_index\":0,\"content_index\":0,\"text\":\"ssn 536-90-4399\"}\n\n";
+        for (int cut : new int[] {1, upstream.length()}) {
+            Run r = run(upstream, cut);
+            assertThat(r.out()).doesNotContain("536-90");
+            assertThat(r.reports()).as(r.out()).anyMatch(x -> x.startsWith("LOGPROBS@"));
+        }
+    }
 }
