@@ -36,7 +36,11 @@ public final class AnswerMasker {
 
         byte[] finish();
 
-        void abandon();
+        /**
+         * The answer broke off (the upstream's connection closed or failed before its end): returns what may still go
+         * out to the caller, masked (possibly nothing); whatever else is held is dropped, never released raw.
+         */
+        byte[] abandon();
     }
 
     private AnswerMasker() {
@@ -132,8 +136,8 @@ public final class AnswerMasker {
                     return m.finish();
                 }
 
-                public void abandon() {
-                    m.abandon();
+                public byte[] abandon() {
+                    return m.abandon();
                 }
             };
         }
@@ -147,8 +151,8 @@ public final class AnswerMasker {
                 return m.finish();
             }
 
-            public void abandon() {
-                m.abandon();
+            public byte[] abandon() {
+                return m.abandon();
             }
         };
     }

@@ -129,9 +129,11 @@ public final class NdjsonMasker {
         return out.toByteArray();
     }
 
-    public void abandon() {
+    /** The stream broke off: held text (perhaps half an entity) is dropped; nothing more goes out. */
+    public byte[] abandon() {
         len = 0;
         texts.abandon();
+        return new byte[0];
     }
 
     /** A line without a leading byte order mark: a reader that decodes the stream as UTF-8 with BOM drops it. */

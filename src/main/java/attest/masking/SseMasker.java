@@ -73,12 +73,16 @@ public final class SseMasker {
         return out.toByteArray();
     }
 
-    /** The stream broke off: whatever is held (possibly half an entity) is dropped. */
-    public void abandon() {
+    /**
+     * The stream broke off: whatever is held (possibly half an entity) is dropped. Returns what may still go out to
+     * the caller (nothing).
+     */
+    public byte[] abandon() {
         len = 0;
         deferred = null;
         deferredTail.reset();
         texts.abandon();
+        return new byte[0];
     }
 
     /**
