@@ -59,13 +59,14 @@ public final class SseMasker {
             len = 0;
             if (!rest.isBlank()) {
                 if (deferred != null) {
-                    write(out, releaseDeferred(parsed(rest)));
+                    JsonNode json = parsed(rest);
+                    write(out, releaseDeferred(json != null && EventTexts.carriesText(json, deferredChoices)));
                 }
                 write(out, event(rest, rest.getBytes(StandardCharsets.UTF_8), false, java.util.Set.of()));
             }
         }
         if (deferred != null) { // the stream ends after it: its finish ends its texts
-            write(out, releaseDeferred(null));
+            write(out, releaseDeferred(false));
         }
         for (EventTexts.Out o : texts.flush()) {
             write(out, frame(o, null));
@@ -74,15 +75,22 @@ public final class SseMasker {
     }
 
     /**
-     * The stream broke off: whatever is held (possibly half an entity) is dropped. Returns what may still go out to
-     * the caller (nothing).
+     * The stream broke off (the upstream's connection closed or failed): the end of the input. Returns what may still
+     * go out to the caller: a finishing chunk that waits for the next event, with its choice's held text masked as
+     * final (its finish ended that text, and nothing can follow it any more), and the blocks behind it, as at a clean
+     * end. Every other held tail (text that had not ended, possibly half an entity) is dropped, never released raw;
+     * so is an event cut short, and with it the text held at the finish before it (the upstream had gone on after the
+     * finish: that text had not ended either).
      */
     public byte[] abandon() {
+        boolean cutShort = len > 0 && !new String(buf, 0, len, StandardCharsets.UTF_8).isBlank();
         len = 0;
-        deferred = null;
-        deferredTail.reset();
+        byte[] out = new byte[0];
+        if (deferred != null) {
+            out = releaseDeferred(cutShort);
+        }
         texts.abandon();
-        return new byte[0];
+        return out;
     }
 
     /**
@@ -185,7 +193,7 @@ public final class SseMasker {
             return out.toByteArray();
         }
         if (deferred != null) {
-            write(out, releaseDeferred(json));
+            write(out, releaseDeferred(json != null && EventTexts.carriesText(json, deferredChoices)));
         }
         if (!finishing.isEmpty()) {
             deferred = text;
@@ -197,9 +205,8 @@ public final class SseMasker {
         return out.toByteArray();
     }
 
-    /** The held finishing chunk, masked; {@code next}: the JSON of the event after it, or null (none, or not JSON). */
-    private byte[] releaseDeferred(JsonNode next) {
-        boolean goesOn = next != null && EventTexts.carriesText(next, deferredChoices);
+    /** The held finishing chunk, masked; {@code goesOn}: its choices' texts go on after it (not released at it). */
+    private byte[] releaseDeferred(boolean goesOn) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         write(out, event(deferred, deferredRaw, true, goesOn ? deferredChoices : java.util.Set.of()));
         write(out, deferredTail.toByteArray());

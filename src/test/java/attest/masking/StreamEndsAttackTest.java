@@ -218,4 +218,103 @@ class StreamEndsAttackTest {
             assertThat(r.reports()).as(r.out()).anyMatch(x -> x.startsWith("LOGPROBS@"));
         }
     }
+
+    /** A chat chunk of choice 0 ({@code content} null: an empty delta; {@code finish} null: none yet). */
+    static String chunk(String content, String finish) throws Exception {
+        return content == null
+                ? "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":" + (finish == null ? "null"
+                        : "\"" + finish + "\"") + "}]}\n\n"
+                : SseMaskerTest.finishing(content, finish);
+    }
+
+    /** Pushes the upstream's bytes cut at {@code cut}, then the stream breaks off ({@link SseMasker#abandon}). */
+    static Run brokenOff(String upstream, int cut) {
+        List<String> reports = new ArrayList<>();
+        SseMasker m = new SseMasker(MASKER, r -> reports.add(r.entityType() + "@" + r.location()));
+        byte[] raw = upstream.getBytes(StandardCharsets.UTF_8);
+        int at = Math.min(cut, raw.length);
+        String out = new String(m.push(java.util.Arrays.copyOfRange(raw, 0, at)), StandardCharsets.UTF_8)
+                + new String(m.push(java.util.Arrays.copyOfRange(raw, at, raw.length)), StandardCharsets.UTF_8)
+                + new String(m.abandon(), StandardCharsets.UTF_8);
+        return new Run(out, reports);
+    }
+
+    /** The joined delta content of a masked stream's chunks (each must be JSON), and their finish reasons. */
+    static String[] contentAndFinish(String out) throws Exception {
+        StringBuilder text = new StringBuilder();
+        StringBuilder finish = new StringBuilder();
+        for (List<String> block : blocks(out)) {
+            for (String line : block) {
+                if (line.startsWith("data: ") && !line.equals("data: [DONE]")) {
+                    JsonNode c = JSON.readTree(line.substring(6)).path("choices").path(0);
+                    text.append(c.path("delta").path("content").asText(""));
+                    if (c.hasNonNull("finish_reason")) {
+                        finish.append(c.get("finish_reason").asText()).append(';');
+                    }
+                }
+            }
+        }
+        return new String[] {text.toString(), finish.toString()};
+    }
+
+    static Stream<Arguments> endings() throws Exception {
+        String lp = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ssn 536-90-4399\"},\"logprobs\":{\"content\":"
+                + "[{\"token\":\"ssn 536-90-4399\",\"logprob\":-0.5,\"top_logprobs\":[]}],\"refusal\":null},"
+                + "\"finish_reason\":\"stop\"}]}\n\n";
+        return Stream.of(
+                Arguments.of("the finishing chunk holds a card", chunk("card 4111 1111 1111 1111", "stop"),
+                        "card [CARD]", "stop;"),
+                Arguments.of("a card split across the finish", chunk("card 4111 1111", null)
+                        + chunk(" 1111 1111", "length"), "card [CARD]", "length;"),
+                Arguments.of("an empty finishing chunk after held text", chunk("ssn 536-90-4399", null)
+                        + chunk(null, "stop"), "ssn [SSN]", "stop;"),
+                Arguments.of("a keep-alive behind the finishing chunk", chunk("mail jane.doe@example.com", "stop")
+                        + ": ping\n\n", "mail [EMAIL]", "stop;"),
+                Arguments.of("logprobs of the held text", lp, "ssn [SSN]", "stop;"),
+                Arguments.of("a choice that had not finished", chunk("ok. card 4111 1111", null), "ok. card ", ""));
+    }
+
+    /**
+     * Defect 3: the upstream breaks off (connection closed or failed) while a finishing chunk waits for the next event.
+     * The finish ended its choice's text, and nothing can follow it any more: the text is final, so it goes out masked
+     * with the finishing chunk, as at a clean end without [DONE] (and its logprobs null, reported). It was dropped
+     * with the chunk. Text of a choice that had not finished is still dropped (half an entity, perhaps).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("endings")
+    void should_deliver_a_waiting_finish_with_its_final_text_masked_when_the_stream_breaks_off(String name,
+            String upstream, String text, String finish) throws Exception {
+        for (int cut : new int[] {1, upstream.length() / 2, upstream.length()}) {
+            // at a clean end (no [DONE]) the same; a choice that had not finished is final there too
+            for (Run r : name.contains("had not") ? List.of(brokenOff(upstream, cut))
+                    : List.of(brokenOff(upstream, cut), run(upstream, cut))) {
+                String[] got = contentAndFinish(r.out());
+                assertThat(got[0]).as("%s, cut %d:%n%s", name, cut, r.out()).isEqualTo(text);
+                assertThat(got[1]).as("%s, cut %d:%n%s", name, cut, r.out()).isEqualTo(finish);
+                assertThat(r.out()).doesNotContain("4111 1111").doesNotContain("536-90").doesNotContain("jane.doe");
+                if (name.contains("keep-alive")) {
+                    assertThat(r.out()).endsWith(": ping\n\n");
+                }
+                if (name.contains("logprobs")) {
+                    assertThat(r.out()).contains("\"logprobs\":null");
+                    assertThat(r.reports()).contains("LOGPROBS@/choices/0/logprobs");
+                }
+            }
+        }
+    }
+
+    /**
+     * The upstream breaks off inside the event after a finish: it had sent more (text after its finish, perhaps the rest
+     * of an entity), so the text held at the finish is not final; it is dropped, and the finishing chunk goes out.
+     */
+    @org.junit.jupiter.api.Test
+    void should_drop_the_text_held_at_a_finish_when_the_stream_breaks_off_inside_the_next_event() throws Exception {
+        String upstream = chunk("card 4111 1111", "length") + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                + "\" 1111 11";
+        for (int cut : new int[] {1, upstream.length()}) {
+            Run r = brokenOff(upstream, cut);
+            assertThat(r.out()).as(r.out()).doesNotContain("4111").doesNotContain(" 1111 11");
+            assertThat(contentAndFinish(r.out())).containsExactly("card ", "length;");
+        }
+    }
 }
