@@ -35,7 +35,8 @@ import java.util.function.Function;
  * <li>Any other JSON event (Anthropic, Ollama, TGI, ...): string fields named like text ({@link #TEXT_FIELDS})
  * at the same place in successive events are one text; a terminal event ({@code done: true}, a stop type or
  * reason) releases what is held before it.</li>
- * <li>Data that is not JSON is one text across events.</li>
+ * <li>Data that is not JSON is one text across events, in order with the texts of the JSON events around it: it takes
+ * the text they hold before it, and they take what it holds ({@link #handIn}).</li>
  * </ul>
  * Every other string is masked on its own. Held text is released in the finishing event of its choice,
  * before a terminal event, before {@code [DONE]}, or at the end, as events shaped like the text's last one.
@@ -116,6 +117,17 @@ final class EventTexts {
                 // the finding may reach back into text already released (context): so may its taint
                 touched.add(new long[] {Math.max(0, before - Detector.CONTEXT_WINDOW), released()});
             }
+        }
+
+        /**
+         * Hands this text's held tail to {@code to} (see {@link #handIn}). Logprobs that wait for it go out with text
+         * released elsewhere: they are taken as touched (null, reported, when released).
+         */
+        String handOver(Channel to) {
+            long before = released();
+            String held = text.handOver(to.text);
+            touched.add(new long[] {before, pushed});
+            return held;
         }
 
         /** Queues logprobs entries that belong to the text pushed so far. */
@@ -202,6 +214,92 @@ final class EventTexts {
         return event instanceof ObjectNode o && (o.has("error") || o.path("type").asText("").equals("error"));
     }
 
+    /** Whether data starts like JSON (an opening brace or bracket), though it is not valid JSON. */
+    private static boolean jsonLike(String text) {
+        String t = text.stripLeading();
+        return t.startsWith("{") || t.startsWith("[");
+    }
+
+    private static final java.util.regex.Pattern TEXT_VALUE = java.util.regex.Pattern.compile(
+            "\"(" + String.join("|", TEXT_FIELDS) + ")\"\\s*:\\s*\"");
+    private static final java.util.regex.Pattern ANY_VALUE = java.util.regex.Pattern.compile(":\\s*\"");
+
+    /** Where the first string value named like text starts in JSON-like text (after its quote), else any string's; 0. */
+    static int firstText(String text) {
+        java.util.regex.Matcher m = TEXT_VALUE.matcher(text);
+        if (m.find()) {
+            return m.end();
+        }
+        m = ANY_VALUE.matcher(text);
+        return m.find() ? m.end() : 0;
+    }
+
+    /**
+     * The end of the text of JSON-like text's last string named like text (before its closing quote, or the end when it
+     * is cut short), else of its last string (before the quote and closing punctuation that end it).
+     */
+    static int lastTextEnd(String text) {
+        java.util.regex.Matcher m = TEXT_VALUE.matcher(text);
+        int start = -1;
+        while (m.find()) {
+            start = m.end();
+        }
+        if (start >= 0) {
+            int i = start;
+            while (i < text.length() && text.charAt(i) != '"') {
+                i += text.charAt(i) == '\\' ? 2 : 1;
+            }
+            return Math.min(i, text.length());
+        }
+        int end = text.length();
+        while (end > 0 && "}] \t\r\n,".indexOf(text.charAt(end - 1)) >= 0) {
+            end--;
+        }
+        if (end > 0 && text.charAt(end - 1) == '"') {
+            int backslashes = 0;
+            while (end - 2 - backslashes >= 0 && text.charAt(end - 2 - backslashes) == '\\') {
+                backslashes++;
+            }
+            if (backslashes % 2 == 0) {
+                end--;
+            }
+        }
+        return end;
+    }
+
+    /** Keys of the texts of data that is not a JSON object or array (not JSON, or one JSON string). */
+    private static boolean outsider(String key) {
+        return key.equals("raw") || key.equals("string");
+    }
+
+    /** Whether data that is not a JSON object or array holds text (the common chunk then takes the tree path). */
+    private boolean outsiderHolds() {
+        Channel raw = channels.get("raw");
+        Channel string = channels.get("string");
+        return raw != null && raw.text.held() > 0 || string != null && string.text.held() > 0;
+    }
+
+    /**
+     * The held text of the stream's other kinds of data, taken in the stream's order to go on in front of {@code to}'s
+     * next piece. Data that is not a JSON object or array (a chunk that is not valid JSON, a JSON string) takes every
+     * other text's held tail; a JSON event's text takes what such data holds. So an entity split between a chunk's
+     * text and such data (either way round, or across two such events with chunks between) is found whole, as a reader
+     * of the stream's bytes reads it; nothing held is released before it is joined with what follows it.
+     */
+    private String handIn(String toKey, Channel to) {
+        boolean toOutsider = outsider(toKey);
+        StringBuilder moved = null;
+        for (Map.Entry<String, Channel> e : channels.entrySet()) {
+            Channel from = e.getValue();
+            if (from == to || from.text.held() == 0 || !toOutsider && !outsider(e.getKey())) {
+                continue;
+            }
+            String held = from.handOver(to);
+            moved = moved == null ? new StringBuilder(held) : moved.append(held);
+        }
+        return moved == null ? "" : moved.toString();
+    }
+
     /** Data that is not JSON: one text across events. */
     List<Out> raw(String data, String eventName) {
         return raw(data, eventName, false);
@@ -213,9 +311,26 @@ final class EventTexts {
         ch.carrier = t -> new Out(eventName, t, true);
         // no separator: a client that joins the events' data must not be able to join an entity either; JSON-like data
         // that is not strict JSON as a lenient reader decodes it (JsonMasker.readable)
-        String out = ch.push(JsonMasker.readable(data));
-        if (whole) {
-            out += ch.finish();
+        String text = JsonMasker.readable(data);
+        String out;
+        if (whole) { // an error event's text is its own
+            out = ch.push(text) + ch.finish();
+        } else if (jsonLike(text)) {
+            // JSON that is not valid (cut short, a chunk with garbage in it): its text sits between JSON punctuation. The
+            // text held before it goes on in its first text string (where a lenient reader reads it), and the text held
+            // at its end is that of its last string, before the punctuation that closes it: so an entity split between
+            // its string and a neighbouring event's text is found whole, as a lenient reader and the bytes show it
+            int at = firstText(text);
+            int end = lastTextEnd(text);
+            if (end < at) {
+                end = text.length();
+            }
+            String before = handIn("raw", ch) + ch.handOver(ch);
+            // what follows that string (other members, closing punctuation, trailing text) is masked on its own
+            out = ch.push(text.substring(0, at) + before + text.substring(at, end))
+                    + masker.mask(text.substring(end), "sse-data", report);
+        } else { // in order: the text held before it, then its own
+            out = ch.push(handIn("raw", ch) + text);
         }
         List<Out> result = new ArrayList<>();
         if (!out.isEmpty()) {
@@ -236,7 +351,7 @@ final class EventTexts {
     List<Out> string(String value, String eventName, boolean whole) {
         Channel ch = channel("string", "sse-data");
         ch.carrier = t -> new Out(eventName, JsonMasker.JSON.getNodeFactory().textNode(t).toString(), false);
-        String out = ch.push(value);
+        String out = ch.push((whole ? "" : handIn("string", ch)) + value);
         if (whole) {
             out += ch.finish();
         }
@@ -385,7 +500,7 @@ final class EventTexts {
             Map<String, String> t = texts.get(c);
             for (Map.Entry<String, String> e : t.entrySet()) {
                 Channel ch = channelFor(e.getKey(), template, index, eventName);
-                String out = ch.push(e.getValue());
+                String out = ch.push((whole ? "" : handIn(e.getKey(), ch)) + e.getValue());
                 if (finishing) {
                     out += ch.finish();
                 }
@@ -531,6 +646,9 @@ final class EventTexts {
             }
         } catch (java.io.IOException | RuntimeException e) {
             return null; // not JSON, a repeated name, ...: the tree path decides
+        }
+        if (outsiderHolds()) {
+            return null; // data that is not JSON holds text: the tree path joins it with this chunk's (handIn)
         }
         String i = index == null ? "0" : index;
         for (String f : List.of("/content", "/refusal", "/text")) {
@@ -854,7 +972,7 @@ final class EventTexts {
             return new Out(eventName, e.toString(), false);
         };
         ObjectNode out = event;
-        out.put("delta", ch.push(delta));
+        out.put("delta", ch.push(handIn(key, ch) + delta));
         renumber(out, false);
         if (lp instanceof ArrayNode) {
             ch.await(lp, logprobsTouched(lp, "/" + where + "/logprobs"));
@@ -902,7 +1020,7 @@ final class EventTexts {
                 }
                 return new Out(eventName, c.toString(), false);
             };
-            String out = ch.push(e.getValue());
+            String out = ch.push((whole ? "" : handIn(key, ch)) + e.getValue());
             if (terminal || whole) {
                 out += ch.finish();
             }

@@ -60,7 +60,8 @@ public final class SseMasker {
             if (!rest.isBlank()) {
                 if (deferred != null) {
                     JsonNode json = parsed(rest);
-                    write(out, releaseDeferred(json != null && EventTexts.carriesText(json, deferredChoices)));
+                    write(out, releaseDeferred(json != null ? EventTexts.carriesText(json, deferredChoices)
+                            : outsider(rest)));
                 }
                 write(out, event(rest, rest.getBytes(StandardCharsets.UTF_8), false, java.util.Set.of()));
             }
@@ -193,7 +194,7 @@ public final class SseMasker {
             return out.toByteArray();
         }
         if (deferred != null) {
-            write(out, releaseDeferred(json != null && EventTexts.carriesText(json, deferredChoices)));
+            write(out, releaseDeferred(json != null ? EventTexts.carriesText(json, deferredChoices) : outsider(text)));
         }
         if (!finishing.isEmpty()) {
             deferred = text;
@@ -230,6 +231,24 @@ public final class SseMasker {
         }
         // a name or value written with backslash-u escapes (a hostile upstream's): the parse decides
         return text.contains("\\u");
+    }
+
+    /**
+     * Whether an event's data is not a JSON object or array, nor {@code [DONE]} (a chunk that is not valid JSON, a JSON
+     * string), and the event is not an error: its text is read after the text before it, in the stream's order
+     * ({@link EventTexts}), so after a finish it goes on with the finished choice's text.
+     */
+    private static boolean outsider(String event) {
+        StringBuilder data = null;
+        for (String line : lines(event, false)) {
+            if (line.startsWith("data:") || line.equals("data")) {
+                String v = line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5);
+                data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+            } else if (line.startsWith("event:") && line.substring(6).strip().equalsIgnoreCase("error")) {
+                return false;
+            }
+        }
+        return data != null && !data.toString().trim().equals("[DONE]") && JsonMasker.strictEvent(data.toString()) == null;
     }
 
     /** Whether an event has a data line (else an SSE client dispatches nothing for it). */

@@ -51,6 +51,27 @@ public final class StreamingTextMasker {
         return text.isEmpty() ? "" : release(text, text.length());
     }
 
+    /**
+     * Hands the held tail to {@code next}, where the text goes on (data of another kind that follows it in the stream):
+     * returns it, unreleased (masked first when it holds an entity whole in itself), and {@code next} reads this
+     * text's context before it.
+     */
+    String handOver(StreamingTextMasker next) {
+        String held;
+        if (pending.length() > 0 && !masker.engine().scan(pending.toString()).isEmpty()) {
+            // an entity whole in itself (an address, a card): masked here, as final, so that joining it with what follows
+            // (another event's text, which need not go on with it) cannot hide it
+            held = finish();
+        } else {
+            held = pending.toString();
+            pending.setLength(0);
+        }
+        if (next.pending.length() == 0) {
+            next.context = context;
+        }
+        return held;
+    }
+
     /** The stream broke off: the held tail may be an entity cut in half, so it is dropped. */
     public void abandon() {
         pending.setLength(0);

@@ -317,4 +317,115 @@ class StreamEndsAttackTest {
             assertThat(contentAndFinish(r.out())).containsExactly("card ", "length;");
         }
     }
+
+    /** A lenient reader's text of data that looks like JSON but is not: the text strings it can still pick out. */
+    static final java.util.regex.Pattern LENIENT = java.util.regex.Pattern.compile(
+            "\"(?:content|text|delta)\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)");
+
+    /**
+     * What a reader of the stream reads, in order: each chunk's text, and the data of events that are not JSON, as the
+     * bytes show it, or ({@code lenient}) where it looks like JSON, the text strings a lenient reader picks out of it.
+     */
+    static String readerText(String out, boolean lenient) throws Exception {
+        StringBuilder text = new StringBuilder();
+        for (List<String> block : blocks(out)) {
+            StringBuilder data = null;
+            for (String line : block) {
+                if (line.startsWith("data:")) {
+                    String v = line.substring(line.startsWith("data: ") ? 6 : 5);
+                    data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+                }
+            }
+            if (data == null || data.toString().equals("[DONE]")) {
+                continue;
+            }
+            JsonNode j;
+            try {
+                j = JSON.readTree(data.toString());
+            } catch (Exception notJson) {
+                if (lenient && data.toString().startsWith("{")) {
+                    java.util.regex.Matcher m = LENIENT.matcher(data);
+                    while (m.find()) {
+                        text.append(m.group(1));
+                    }
+                } else {
+                    text.append(data);
+                }
+                continue;
+            }
+            if (j.isTextual()) {
+                text.append(j.asText());
+            } else if (j.has("choices")) {
+                j.get("choices").forEach(c -> text.append(c.path("delta").path("content").asText("")));
+            } else if (j.path("delta").isTextual()) {
+                text.append(j.get("delta").asText());
+            } else {
+                text.append(j.path("delta").path("text").asText(""));
+            }
+        }
+        return text.toString();
+    }
+
+    static Stream<Arguments> invalidChunks() throws Exception {
+        String role = "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
+        String responses = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+                + "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"mail jane.d\"}\n\n";
+        String anthropic = "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+                + "\"text\":\"card 4111 1111\"}}\n\n";
+        return Stream.of(
+                Arguments.of("a chunk, then data that is not JSON", chunk("card 4111 1111", null)
+                        + "data:  1111 1111 ok\n\n"),
+                Arguments.of("data that is not JSON, then a chunk", "data: card 4111 1111\n\n"
+                        + chunk(" 1111 1111 ok", null)),
+                Arguments.of("two events that are not JSON, a chunk without text between", "data: card 4111 1111\n\n"
+                        + role + "data:  1111 1111 ok\n\n"),
+                Arguments.of("not JSON, a chunk, not JSON", "data: card 4111\n\n" + chunk(" 1111 1111", null)
+                        + "data:  1111 ok\n\n"),
+                Arguments.of("a finishing chunk, then data that is not JSON", chunk("card 4111 1111", "stop")
+                        + "data:  1111 1111 ok\n\n"),
+                Arguments.of("a chunk, then a JSON string", chunk("card 4111 1111", null)
+                        + "data: \" 1111 1111 ok\"\n\n"),
+                Arguments.of("an SSN across a chunk and a line that is not JSON", chunk("ssn 536-90-", null)
+                        + "data: 4399 ok\n\n"),
+                Arguments.of("a Responses delta, then data that is not JSON", responses + "data: oe@example.com ok\n\n"),
+                Arguments.of("an Anthropic delta, then data that is not JSON", anthropic + "data:  1111 1111 ok\n\n"),
+                Arguments.of("a chunk, then a chunk cut short", chunk("card 4111 1111", null) + "data: {\"choices\":"
+                        + "[{\"index\":0,\"delta\":{\"content\":\" 1111 1111 ok\"}}\n\n"),
+                Arguments.of("a chunk cut short, then a chunk", "data: {\"choices\":[{\"index\":0,\"delta\":"
+                        + "{\"content\":\"card 4111 1111\"}}\n\n" + chunk(" 1111 1111 ok", null)),
+                Arguments.of("two chunks cut short", "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                        + "\"card 4111 1111\"}}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                        + "\" 1111 1111 ok\"}}\n\n"),
+                Arguments.of("two chunks cut short, an entity whole in each (joined, neither may hide)",
+                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"mail jane.doe@example.com\"}}\n\n"
+                        + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"536-90-4399 ok\"}}\n\n"),
+                Arguments.of("a chunk with garbage after it, then a chunk", chunk("card 4111 1111", null)
+                        .replace("}]}\n\n", "}]} x\n\n") + chunk(" 1111 1111 ok", null)));
+    }
+
+    /**
+     * Defect 4: an event that is not valid JSON was masked as text on its own (its own channel), while the chunk before
+     * it still held the first half of an entity: the second half went out in the invalid event, the first at [DONE],
+     * both unmasked. Now data that is not a JSON object is read in the stream's order: it takes the text held before
+     * it (and the text after it takes what it holds), so the entity is found whole, as a reader of the bytes reads it.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidChunks")
+    void should_find_an_entity_split_between_a_chunk_and_data_that_is_not_json(String name, String stream)
+            throws Exception {
+        for (String upstream : List.of(stream, stream + "data: [DONE]\n\n")) {
+            for (int cut : new int[] {1, upstream.length() / 2, upstream.length()}) {
+                Run r = run(upstream, cut);
+                for (boolean lenient : new boolean[] {false, true}) {
+                    String text = readerText(r.out(), lenient);
+                    String compact = text.replaceAll("[^\\p{L}\\p{Nd}@.]", "");
+                    assertThat(compact).as("%s, cut %d, lenient %s:%n%s", name, cut, lenient, r.out())
+                            .doesNotContain("41111111").doesNotContain("11111111").doesNotContain("536904399")
+                            .doesNotContain("jane.d").doesNotContain("oe@example");
+                    assertThat(compact).as("%s, cut %d:%n%s", name, cut, r.out()).contains("ok");
+                }
+                assertThat(r.reports()).as("%s, cut %d", name, cut).isNotEmpty();
+            }
+        }
+    }
 }
