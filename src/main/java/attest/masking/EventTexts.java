@@ -1046,7 +1046,8 @@ final class EventTexts {
         return d.toString();
     }
 
-    private static boolean terminal(JsonNode event) {
+    /** Whether a generic event ends the stream's texts (it releases all held text before it). */
+    static boolean terminal(JsonNode event) {
         if (event.path("done").asBoolean(false) || event.path("stop").asBoolean(false)) {
             return true;
         }

@@ -193,6 +193,12 @@ public final class SseMasker {
             write(out, event(text, raw, true, java.util.Set.of()));
             return out.toByteArray();
         }
+        if (deferred != null && waitsBehind(text, json)) {
+            // an event that carries no choice's text and touches no held text (a usage chunk, an error, a keep-alive
+            // of JSON): masked now, it waits behind the held chunk, in order; the next event with a choice decides
+            write(deferredTail, event(text, raw, true, java.util.Set.of()));
+            return out.toByteArray();
+        }
         if (deferred != null) {
             write(out, releaseDeferred(json != null ? EventTexts.carriesText(json, deferredChoices) : outsider(text)));
         }
@@ -249,6 +255,43 @@ public final class SseMasker {
             }
         }
         return data != null && !data.toString().trim().equals("[DONE]") && JsonMasker.strictEvent(data.toString()) == null;
+    }
+
+    /**
+     * Whether an event after a finishing chunk neither goes on with a choice nor releases held text when it is masked,
+     * so it can wait behind that chunk: a JSON object with no entry in {@code choices} (a usage chunk, OpenAI's in-stream
+     * error, a generic event that is not terminal, not a Responses event), or an event named {@code error}. Data that
+     * is not a JSON object goes on with the text ({@link #outsider}); [DONE] ends it.
+     */
+    private static boolean waitsBehind(String event, JsonNode json) {
+        if (json == null) {
+            for (String line : lines(event, false)) {
+                if (line.startsWith("event:") && line.substring(6).strip().equalsIgnoreCase("error")) {
+                    return !outsiderData(event).trim().equals("[DONE]");
+                }
+            }
+            return false;
+        }
+        if (!(json instanceof com.fasterxml.jackson.databind.node.ObjectNode o)) {
+            return false;
+        }
+        if (o.has("choices") && !(o.get("choices").isArray() && o.get("choices").isEmpty())) {
+            return false;
+        }
+        return !o.path("type").asText("").startsWith("response.") && !EventTexts.terminal(o);
+    }
+
+    /** An event's data lines joined (empty when it has none). */
+    private static String outsiderData(String event) {
+        StringBuilder data = new StringBuilder();
+        boolean first = true;
+        for (String line : lines(event, false)) {
+            if (line.startsWith("data:") || line.equals("data")) {
+                data.append(first ? "" : "\n").append(line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5));
+                first = false;
+            }
+        }
+        return data.toString();
     }
 
     /** Whether an event has a data line (else an SSE client dispatches nothing for it). */

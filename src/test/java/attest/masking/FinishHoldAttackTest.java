@@ -71,8 +71,8 @@ class FinishHoldAttackTest {
     /**
      * n>1: choice 0 finishes, the next events are other choices', and only then does choice 0 go on. The finishing
      * chunk was released at choice 1's event, with choice 0's held text: the card went out in halves. Now other
-     * choices' chunks go out ahead of it while it waits. (A usage chunk, an error event or any other event between
-     * still releases it: docs/masking.md, known limits.)
+     * choices' chunks go out ahead of it while it waits. (A usage chunk, an error event or another event with no
+     * choice waits behind it: should_keep_a_finish_held_across_an_event_without_a_choice.)
      */
     @ParameterizedTest
     @ValueSource(strings = {
@@ -126,6 +126,52 @@ class FinishHoldAttackTest {
             assertThat(out).as("cut %d:%n%s", cut, out).doesNotContain("4111 1111").contains("[CARD]");
             assertThat(out.replaceAll("\\[[A-Z_]+[^\\]]*\\]", "")).as("cut %d:%n%s", cut, out)
                     .doesNotContainPattern("1111");
+        }
+    }
+
+    /**
+     * The limit docs/masking.md stated: a usage chunk, an error or another event with no choice after a finish_reason
+     * released the finishing chunk with its held text, and more text for that choice after it split an entity across
+     * the finish. Such an event now waits behind the finishing chunk (in order) and the next event with a choice decides;
+     * no text goes after the finish unless the upstream sent more for that choice.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n",
+        "data: {\"id\":\"c\",\"usage\":{\"prompt_tokens\":1}}\n\n",
+        "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n",
+        "event: error\ndata: overloaded\n\n",
+        "data: {\"type\":\"ping\"}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\n: ping\n\n"})
+    void should_keep_a_finish_held_across_an_event_without_a_choice(String between) throws Exception {
+        for (String entity : SseMaskerTest.ENTITIES) {
+            String text = "Sure, it is " + entity + " as requested.";
+            String expected = MASKER.mask(text, null, r -> { });
+            int start = text.indexOf(entity);
+            for (int at = start + 1; at < start + entity.length(); at++) {
+                String upstream = finishing(text.substring(0, at), "length") + between
+                        + finishing(text.substring(at), "stop") + "data: [DONE]\n\n";
+                for (int cut : new int[] {1, upstream.indexOf("\n\n") + 2, upstream.length() - 1}) {
+                    String out = run(upstream, cut);
+                    assertThat(out).as("%s split at %d, cut at %d:%n%s", entity, at, cut, out).doesNotContain(entity);
+                    assertThat(content(out.replace(between, ""))).as("%s split at %d", entity, at).isEqualTo(expected);
+                    // the event is passed once, after the finishing chunk and before the text that goes on
+                    assertThat(out.split(java.util.regex.Pattern.quote(between), -1)).hasSize(2);
+                    assertThat(out.indexOf("\"length\"")).isLessThan(out.indexOf(between));
+                    assertThat(out.indexOf(between)).isLessThan(out.indexOf("\"stop\""));
+                }
+            }
+        }
+    }
+
+    /** A finish then only a usage chunk (OpenAI's include_usage) and [DONE]: the held text goes out with the finish. */
+    @org.junit.jupiter.api.Test
+    void should_release_a_finish_before_a_usage_chunk_when_the_text_ends_there() throws Exception {
+        String usage = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\n";
+        String upstream = finishing("card 4111 1111 1111 1111", "stop") + usage + "data: [DONE]\n\n";
+        for (int cut : new int[] {1, upstream.length() - 1}) {
+            String out = run(upstream, cut);
+            assertThat(out).isEqualTo(finishing("card [CARD]", "stop") + usage + "data: [DONE]\n\n");
         }
     }
 }
