@@ -495,6 +495,99 @@ class MaskingWireE2EIT {
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
     }
 
+    @Test
+    void should_not_release_half_a_card_when_a_usage_chunk_and_text_follow_a_finish_reason() throws Exception {
+        String usage = "{\"id\":\"chatcmpl-w\",\"object\":\"chat.completion.chunk\",\"created\":1764000000,"
+                + "\"model\":\"w\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,"
+                + "\"total_tokens\":3}}";
+        String c = reply("sse-usage-after-finish", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + chunk("card 4111 1111", "\"length\"") + "\n\n"), utf8("data: " + usage + "\n\n"),
+                utf8("data: " + chunk(" 1111 1111 ok", "\"stop\"") + "\n\n"), utf8("data: [DONE]\n\n")));
+        String rid = newRequestId();
+        StringBuilder text = new StringBuilder();
+        try (StreamResponse<ChatCompletionChunk> s = sdk(rid).chat().completions().createStreaming(params(c))) {
+            s.stream().forEach(ch -> ch.choices().forEach(x -> x.delta().content().ifPresent(text::append)));
+        }
+        assertNoEntity("the SDK's joined content", text.toString().replace(" ", "").replace("[CARD****1111]", " "));
+        assertThat(text.toString()).doesNotContain("4111 1111").contains("ok");
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    // ---- where a stream's held text ends up (StreamEndsAttackTest) ---------------------------------------------------
+
+    /** An error event whose message ends in a card went out twice: cut before the card, then with the card's tail. */
+    @Test
+    void should_send_an_error_event_once_masked() throws Exception {
+        String c = reply("sse-error-event", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + chunk("hello", "null") + "\n\n"),
+                utf8("event: error\ndata: {\"error\":{\"message\":\"declined: card " + CARD + "\"}}\n\n")));
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, true);
+        String body = new String(r.body(), StandardCharsets.UTF_8);
+        assertNoEntity("the stream's bytes", body);
+        assertThat(body.split("event: error", -1)).as(body).hasSize(2);
+        assertThat(whatwgData(body)).as(body).filteredOn(d -> d.contains("\"error\"")).singleElement()
+                .satisfies(d -> assertThat(d).contains("declined: card [CARD"));
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    /** Logprobs held with text that [DONE] released went out nowhere, and the report did not say they were hidden. */
+    @Test
+    void should_release_held_logprobs_with_their_text_at_done_and_report_them() throws Exception {
+        String lp = "{\"content\":[{\"token\":\"ssn\",\"logprob\":-0.1,\"bytes\":[115,115,110],\"top_logprobs\":[]},"
+                + "{\"token\":\" 536-90-4399\",\"logprob\":-0.2,\"bytes\":null,\"top_logprobs\":[]}],\"refusal\":null}";
+        String c = reply("sse-logprobs-at-done", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + chunk("ssn " + SSN, "null").replace("\"finish_reason\"", "\"logprobs\":" + lp
+                        + ",\"finish_reason\"") + "\n\n"), utf8("data: [DONE]\n\n")));
+        String rid = newRequestId();
+        StringBuilder text = new StringBuilder();
+        StringBuilder tokens = new StringBuilder();
+        try (StreamResponse<ChatCompletionChunk> s = sdk(rid).chat().completions().createStreaming(params(c))) {
+            s.stream().forEach(ch -> ch.choices().forEach(x -> {
+                x.delta().content().ifPresent(text::append);
+                x.logprobs().flatMap(l -> l.content()).ifPresent(l -> l.forEach(t -> tokens.append(t.token())));
+            }));
+        }
+        assertThat(text.toString()).isEqualTo("ssn [SSN]");
+        assertNoEntity("the SDK's logprobs tokens", tokens.toString());
+        Map<String, Object> row = terminal(rid);
+        assertThat((String) row.get("masking_report")).contains("LOGPROBS").contains("redact_field");
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    /** A card split between a chunk's text and an event that is not valid JSON went out in halves, both unmasked. */
+    @Test
+    void should_mask_a_card_split_between_a_chunk_and_an_event_that_is_not_json() throws Exception {
+        String c = reply("sse-not-json", 200, Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + chunk("card 4111 1111", "null") + "\n\n"), utf8("data:  1111 1111 ok\n\n"),
+                utf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"mail jane.d\"}}\n\n"),
+                utf8("data: " + chunk("oe@example.com done", "\"stop\"") + "\n\n"), utf8("data: [DONE]\n\n")));
+        String rid = newRequestId();
+        HttpResponse<byte[]> r = raw(rid, c, true);
+        String body = new String(r.body(), StandardCharsets.UTF_8);
+        StringBuilder read = new StringBuilder(); // as a client that shows chunks' text and other data as it comes
+        for (String data : whatwgData(body)) {
+            if (data.equals("[DONE]")) {
+                continue;
+            }
+            JsonNode json = null;
+            try {
+                json = data.startsWith("{") ? JSON.readTree(data) : null;
+            } catch (IOException notJson) {
+                // shown as it came
+            }
+            if (json == null) {
+                read.append(data);
+            } else {
+                json.path("choices").forEach(x -> read.append(x.path("delta").path("content").asText("")));
+            }
+        }
+        assertNoEntity("the stream read in order", read.toString());
+        assertNoEntity("the stream's bytes", body);
+        assertThat(read.toString()).contains("ok").endsWith("done");
+        assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
     // ---- streams of other APIs: a text split across events ----------------------------------------------------------
 
     /** The pieces every stream below splits its text into: a card and an address across three events. */
