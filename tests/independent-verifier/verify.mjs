@@ -10,6 +10,11 @@ import { join } from 'node:path';
 
 const sha256 = (...parts) => { const h = createHash('sha256'); parts.forEach((p) => h.update(p)); return h.digest(); };
 const hex = (b) => Buffer.from(b).toString('hex');
+// section 6.1: hex is lower case, compared as written. Buffer.from(x, 'hex') reads upper case and stops silently at
+// the first non-hex character, so every hex value read goes through this: anything else is no bytes, and cannot match
+const unhex = (s, bytes) => (typeof s === 'string' && /^(?:[0-9a-f]{2})*$/.test(s)
+  && (bytes === undefined || s.length === 2 * bytes) ? Buffer.from(s, 'hex') : null);
+const unhexOrEmpty = (s, bytes) => unhex(s, bytes) ?? Buffer.alloc(0);
 
 // ---- arguments
 const args = process.argv.slice(2);
@@ -135,7 +140,7 @@ if (opt.receipt) {
     const cp = Buffer.from(r.checkpoint.canonical, 'base64');
     const key = keys.get(r.checkpoint.key_id);
     if (!key) { console.log('note: ' + where + 'no public key for key id ' + r.checkpoint.key_id); unverifiable = true; finish(); }
-    if (!edVerify(null, cp, key, Buffer.from(r.checkpoint.signature, 'hex'))) { faults.push(where + 'bad_signature'); finish(); }
+    if (!edVerify(null, cp, key, unhexOrEmpty(r.checkpoint.signature))) { faults.push(where + 'bad_signature'); finish(); }
     if (!isCanonical(cp)) { faults.push(where + 'checkpoint_not_canonical'); finish(); }
     const body = JSON.parse(cp.toString('utf8'));
     if (body.chain_id !== r.chain_id || body.size !== r.tree_size || body.key_id !== r.checkpoint.key_id
@@ -145,8 +150,10 @@ if (opt.receipt) {
     const e = JSON.parse(entry.toString('utf8'));
     if (e.chain_id !== r.chain_id || e.position !== r.position || r.leaf_index !== r.position - 1
       || e.subject_id !== r.record_id) { faults.push(where + 'receipt_mismatch'); finish(); }
-    const proof = r.inclusion.map((h) => Buffer.from(h, 'hex'));
-    if (!verifyInclusion(r.position - 1, r.tree_size, leafHash(entry), proof, Buffer.from(body.root, 'hex'))) {
+    const proof = r.inclusion.map((h) => unhex(h, 32));
+    const root = unhex(body.root, 32);
+    if (proof.includes(null) || root === null
+      || !verifyInclusion(r.position - 1, r.tree_size, leafHash(entry), proof, root)) {
       faults.push(where + 'bad_inclusion_proof'); finish();
     }
     console.log(`note: ${where}included in the tree of ${r.tree_size} entries signed at ${body.signed_at} (record ${e.subject_id})`);
@@ -171,6 +178,8 @@ for (const chain of manifest.chains) {
   for (const f of [chain.file, chain.checkpoints]) if (!inside(f)) faults.push('export: ' + f + ': missing_file');
   if (chain.frontier && chain.frontier.length !== bitCount(chain.first_position - 1)) {
     faults.push(`${chain.chain_id} position ${chain.first_position}: anchor_mismatch`);
+  } else if (unhex(chain.anchor_hash, 32) === null || (chain.frontier ?? []).some((h) => unhex(h, 32) === null)) {
+    faults.push(`${chain.chain_id} position ${chain.first_position}: anchor_mismatch`);
   }
 }
 if (faults.length) finish();
@@ -183,9 +192,9 @@ const closures = []; // section 4.5: survivors' chain.closed statements { closer
 chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.chain_id ? -1 : 1))) {
   const id = chain.chain_id;
   const first = chain.first_position;
-  let prev = Buffer.from(chain.anchor_hash, 'hex');
+  let prev = unhexOrEmpty(chain.anchor_hash, 32);
   const hashes = new Map([[first - 1, prev]]);
-  const tree = chain.frontier ? new Frontier(first - 1, chain.frontier.map((h) => Buffer.from(h, 'hex'))) : null;
+  const tree = chain.frontier ? new Frontier(first - 1, chain.frontier.map((h) => unhexOrEmpty(h, 32))) : null;
   const roots = new Map();
   if (tree) roots.set(first - 1, tree.root());
   let position = first;
@@ -217,7 +226,7 @@ chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.
     const bytes = Buffer.from(cp.canonical, 'base64');
     const key = keys.get(cp.key_id);
     if (!key) { console.log('note: ' + at + 'no public key for key id ' + cp.key_id); unverifiable = true; continue chains; }
-    if (!edVerify(null, bytes, key, Buffer.from(cp.signature, 'hex'))) { faults.push(at + 'bad_signature'); continue chains; }
+    if (!edVerify(null, bytes, key, unhexOrEmpty(cp.signature))) { faults.push(at + 'bad_signature'); continue chains; }
     if (!isCanonical(bytes)) { faults.push(at + 'checkpoint_not_canonical'); continue chains; }
     const body = JSON.parse(bytes.toString('utf8'));
     if (body.chain_id !== id || body.size !== cp.size || body.key_id !== cp.key_id) {
@@ -305,7 +314,7 @@ if (faults.length === 0 && !unverifiable) {
           bytes = Buffer.from(canonical(n.checkpoint), 'utf8'); sig = Buffer.from(n.signature, 'base64');
           keyId = n.checkpoint.key_id;
         } else if (typeof n.canonical === 'string' && typeof n.signature === 'string') {
-          bytes = Buffer.from(n.canonical, 'base64'); sig = Buffer.from(n.signature, 'hex'); keyId = n.key_id;
+          bytes = Buffer.from(n.canonical, 'base64'); sig = unhexOrEmpty(n.signature); keyId = n.key_id;
         } else return;
       } catch { return; }
       const key = keys.get(keyId);

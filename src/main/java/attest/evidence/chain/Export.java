@@ -204,6 +204,15 @@ public final class Export {
                     sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
                             + "frontier does not have one node per set bit of first_position - 1)");
                 }
+                // section 6.1: hex is lower case, compared as written; any other spelling is no hash at all
+                boolean badHex = LowerHex.ofLength(n.path("anchor_hash").asText(null), 32) == null;
+                for (JsonNode node : n.path("frontier")) {
+                    badHex |= !node.isTextual() || LowerHex.ofLength(node.asText(), 32) == null;
+                }
+                if (badHex) {
+                    sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
+                            + "anchor_hash or a frontier node is not 64 lower-case hex digits)");
+                }
             });
             return new Verifier.Source() {
                 public List<String> chains() {
@@ -214,7 +223,7 @@ public final class Export {
                     JsonNode ch = byChain.get(chainId);
                     List<Verifier.Row> rows = new ArrayList<>();
                     long position = ch.path("first_position").asLong();
-                    byte[] prev = HEX.parseHex(ch.path("anchor_hash").asText());
+                    byte[] prev = anchor(ch);
                     for (byte[] line : lines(dir.resolve(ch.path("file").asText()))) {
                         // an export carries no stored hashes: each is recomputed, and checkpoints anchor them
                         prev = ChainHash.link(prev, line);
@@ -233,8 +242,8 @@ public final class Export {
                             out.add(new Verifier.StoredCheckpoint(n.path("size").isIntegralNumber()
                                     ? n.path("size").asLong() : -1,
                                     Base64.getDecoder().decode(n.path("canonical").asText()),
-                                    HEX.parseHex(n.path("signature").asText()), n.path("key_id").asText(),
-                                    lowerHex(n.path("hash").asText())));
+                                    LowerHex.orEmpty(n.path("signature").asText()), n.path("key_id").asText(),
+                                    LowerHex.orEmpty(n.path("hash").asText())));
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -248,8 +257,7 @@ public final class Export {
 
                 public Verifier.Start start(String chainId) {
                     JsonNode ch = byChain.get(chainId);
-                    return new Verifier.Start(ch.path("first_position").asLong(),
-                            HEX.parseHex(ch.path("anchor_hash").asText()));
+                    return new Verifier.Start(ch.path("first_position").asLong(), anchor(ch));
                 }
 
                 public List<String> sourceFaults() {
@@ -262,7 +270,8 @@ public final class Export {
                         return null; // an export of format 1: roots are not recomputed
                     }
                     List<byte[]> nodes = new ArrayList<>();
-                    ch.path("frontier").forEach(n -> nodes.add(HEX.parseHex(n.asText())));
+                    // a node that is not lower-case hex is a source fault (above); it counts as no bytes here
+                    ch.path("frontier").forEach(n -> nodes.add(LowerHex.orEmpty(n.asText())));
                     return Merkle.Frontier.of(ch.path("first_position").asLong() - 1, nodes);
                 }
 
@@ -284,9 +293,12 @@ public final class Export {
         return base.resolve(path).normalize().startsWith(base);
     }
 
-    /** Lower-case hex as written; anything else (upper case included) is no hash at all, so it cannot match. */
-    private static byte[] lowerHex(String hex) {
-        return hex.matches("[0-9a-f]*") && hex.length() % 2 == 0 ? HEX.parseHex(hex) : new byte[0];
+    /**
+     * The manifest's anchor hash; one that is not 64 lower-case hex digits is a source fault (above) and anchors
+     * nothing here: no hash is empty, so no signed head can follow from it.
+     */
+    private static byte[] anchor(JsonNode chain) {
+        return LowerHex.orEmpty(chain.path("anchor_hash").asText());
     }
 
     /** Lines end with one line feed only (section 6.1): a carriage return stays in its line, which is then not canonical. */

@@ -111,7 +111,8 @@ public final class Receipts {
         try {
             JsonNode cpNode = r.path("checkpoint");
             byte[] cp = Base64.getDecoder().decode(cpNode.path("canonical").asText());
-            byte[] signature = HEX.parseHex(cpNode.path("signature").asText());
+            // section 6.1: hex is lower case, compared as written; any other spelling is no signature
+            byte[] signature = LowerHex.orEmpty(cpNode.path("signature").asText());
             String keyId = cpNode.path("key_id").asText();
             PublicKey key = keys.get(keyId);
             if (key == null) {
@@ -150,8 +151,15 @@ public final class Receipts {
                 return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
             }
             List<byte[]> proof = new ArrayList<>();
-            r.path("inclusion").forEach(n -> proof.add(HEX.parseHex(n.asText())));
-            if (!Merkle.verifyInclusion(position - 1, size, Merkle.leaf(entry), proof, HEX.parseHex(root))) {
+            boolean lowerHex = r.path("inclusion").isArray();
+            for (JsonNode n : r.path("inclusion")) {
+                byte[] node = n.isTextual() ? LowerHex.ofLength(n.asText(), 32) : null;
+                lowerHex &= node != null;
+                proof.add(node == null ? new byte[0] : node);
+            }
+            byte[] signedRoot = LowerHex.ofLength(root, 32);
+            if (!lowerHex || signedRoot == null
+                    || !Merkle.verifyInclusion(position - 1, size, Merkle.leaf(entry), proof, signedRoot)) {
                 faults.add(where + "bad_inclusion_proof (the entry is not in the signed tree)");
                 return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
             }

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -49,7 +48,7 @@ public final class Witness {
                             n.path("checkpoint").path("key_id").asText()));
                 } else if (n.path("canonical").isTextual() && n.path("signature").isTextual()) {
                     byte[] canonical = Base64.getDecoder().decode(n.path("canonical").asText());
-                    out.add(new Verifier.Witnessed(origin, canonical, HexFormat.of().parseHex(n.path("signature").asText()),
+                    out.add(new Verifier.Witnessed(origin, canonical, LowerHex.orEmpty(n.path("signature").asText()),
                             n.path("key_id").asText()));
                 }
             } catch (IOException | RuntimeException e) {

@@ -104,6 +104,17 @@ class ExportForgeryHostileTest {
                 // section 6.1: hex is compared as written, upper case is a mismatch
                 new Forgery("a checkpoint line's hash in upper case", from, to, d -> checkpointLines(d,
                         o -> o.put("hash", o.path("hash").asText().toUpperCase()))),
+                // section 6.1: hex is lower case everywhere and compared as written; a signature, anchor or
+                // frontier node in any other spelling is a mismatch, never the same bytes parsed leniently
+                new Forgery("a checkpoint line's signature in upper case", from, to, d -> checkpointLines(d,
+                        o -> o.put("signature", o.path("signature").asText().toUpperCase()))),
+                // Node's Buffer.from(x, 'hex') stops at the first non-hex character and keeps what it read
+                new Forgery("a checkpoint line's signature followed by non-hex characters", from, to,
+                        d -> checkpointLines(d, o -> o.put("signature", o.path("signature").asText() + "zz"))),
+                new Forgery("the anchor_hash followed by non-hex characters", from, to, d -> manifest(d,
+                        c -> c.put("anchor_hash", c.path("anchor_hash").asText() + "zz"))),
+                new Forgery("the anchor_hash with a space inside", from, to, d -> manifest(d,
+                        c -> c.put("anchor_hash", "00 " + c.path("anchor_hash").asText().substring(2)))),
                 // section 6.1: paths never contain '..'; a verifier resolves them inside the export only
                 new Forgery("the chain file read from outside the export", from, to, d -> {
                     try {

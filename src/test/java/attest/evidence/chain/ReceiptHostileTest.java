@@ -31,6 +31,40 @@ class ReceiptHostileTest {
     @CsvSource({"position, '\"1\"'", "tree_size, '\"2\"'", "leaf_index, '\"0\"'",
             "leaf_index, true", "record_id, 1", "chain_id, '[\"gw-example\"]'"})
     void should_refuse_a_receipt_whose_member_is_of_another_type(String member, String value) throws Exception {
+        refused(r -> {
+            try {
+                r.set(member, JSON.readTree(value));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /**
+     * Section 6.1 (hex is lower case everywhere, compared as written: upper case is a mismatch) applied to a
+     * receipt's hex members. Node's {@code Buffer.from(x, 'hex')} stops at the first non-hex character, and Java's
+     * {@code HexFormat} reads upper case: both turned these into the genuine bytes.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"signature in upper case", "signature followed by non-hex", "inclusion node in upper case",
+            "inclusion node followed by non-hex"})
+    void should_refuse_a_receipt_whose_hex_is_not_lower_case_hex(String change) throws Exception {
+        refused(r -> {
+            ObjectNode cp = (ObjectNode) r.path("checkpoint");
+            com.fasterxml.jackson.databind.node.ArrayNode inclusion =
+                    (com.fasterxml.jackson.databind.node.ArrayNode) r.path("inclusion");
+            switch (change) {
+                case "signature in upper case" -> cp.put("signature", cp.path("signature").asText().toUpperCase());
+                case "signature followed by non-hex" -> cp.put("signature", cp.path("signature").asText() + "zz");
+                case "inclusion node in upper case" -> inclusion.set(0, inclusion.get(0).asText().toUpperCase());
+                case "inclusion node followed by non-hex" -> inclusion.set(0, inclusion.get(0).asText() + "g0");
+                default -> throw new IllegalArgumentException(change);
+            }
+        });
+    }
+
+    /** The honest receipt of entry 1 verifies with both verifiers; after the change both refuse it, with one verdict. */
+    static void refused(java.util.function.Consumer<ObjectNode> change) throws Exception {
         Path d = FormatVectorsMoreTest.exportDir(FormatVectorsTest.doc());
         List<String> entries = ExportForgeryHostileTest.read(d, ExportForgeryHostileTest.CHAIN);
         List<String> checkpoints = ExportForgeryHostileTest.read(d, ExportForgeryHostileTest.CHECKPOINTS);
@@ -47,7 +81,7 @@ class ReceiptHostileTest {
         Files.writeString(honest, r.toString());
         assertThat(java(honest, key).code()).as("the honest receipt").isZero();
         assertThat(node(honest, key).code()).as("the honest receipt, independent verifier").isZero();
-        r.set(member, JSON.readTree(value));
+        change.accept(r);
         Path changed = Files.createTempFile("attest-receipt", ".json");
         Files.writeString(changed, r.toString());
         ExportForgeryHostileTest.Run java = java(changed, key);
