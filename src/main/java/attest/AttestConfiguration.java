@@ -259,7 +259,8 @@ public class AttestConfiguration implements CamelConfiguration {
         LOG.info("evidence payloads encrypted (AES-256-GCM, data key per period, master key {})", master.id());
         String topic0 = s.string("attest.kafka.topic", "attest.evidence.v1");
         attest.evidence.CrashRecovery.run(db.dataSource(), writer, instanceId, topic0, clock);
-        EvidenceAssembler assembler = new EvidenceAssembler(instanceId);
+        EvidenceAssembler assembler = new EvidenceAssembler(instanceId,
+                s.integer("attest.evidence.denied-body-bytes", EvidenceAssembler.DENIED_BODY_BYTES));
         String topic = s.string("attest.kafka.topic", "attest.evidence.v1");
         registry.bind("attestDatabase", db);
         registry.bind("evidenceWriter", writer);

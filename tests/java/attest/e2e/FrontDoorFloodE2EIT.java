@@ -293,20 +293,51 @@ class FrontDoorFloodE2EIT {
         assertThat(bytes).as("bytes stored for a refused %d-byte body", body.length()).isLessThanOrEqualTo(4096);
     }
 
+    /**
+     * docs/security.md (Floods): a signed-in user with no role sends megabyte bodies, each denied (403). Each denial is
+     * a record of its own, attributed to them, with the whole body's size and SHA-256, but it keeps only the first
+     * {@code attest.evidence.denied-body-bytes} (4096) of the body and says so (row and chain entry): the store grows
+     * by a bounded amount per denial, not by the megabyte.
+     */
     @Test
     @Order(7)
-    void should_report_what_a_denied_call_stores() throws Exception {
-        for (int size : new int[] {1024, 200 * 1024, MIB - 1024}) {
-            String body = chat("x".repeat(size));
-            HttpResponse<String> r = post(stack().userToken("dave"), body.getBytes(StandardCharsets.UTF_8),
-                    "application/json");
+    void should_keep_a_bounded_prefix_of_each_denied_megabyte_with_its_full_size_and_digest() throws Exception {
+        int denials = 10;
+        long kept = 4096;
+        SecureRandom random = new SecureRandom();
+        Map<String, byte[]> sent = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < denials; i++) {
+            byte[] pad = new byte[(MIB - 4096) * 3 / 4];
+            random.nextBytes(pad); // incompressible, as a hostile body is
+            byte[] body = chat(Base64.getEncoder().encodeToString(pad)).getBytes(StandardCharsets.UTF_8);
+            HttpResponse<String> r = post(stack().userToken("dave"), body, "application/json");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
-            String gid = r.headers().firstValue("X-Request-Id").orElseThrow();
+            sent.put(r.headers().firstValue("X-Request-Id").orElseThrow(), body);
+        }
+        long total = 0;
+        for (Map.Entry<String, byte[]> e : sent.entrySet()) {
+            String gid = e.getKey();
+            byte[] body = e.getValue();
             await().atMost(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM evidence_record WHERE "
                     + "request_id = ?", gid) == 1);
-            System.out.printf("[frontdoor] dave (no role) denied, %d bytes sent: %d bytes stored%n", body.length(),
-                    storedBytes(gid));
+            String digest = java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(body));
+            assertThat(count("SELECT count(*) FROM evidence_record WHERE request_id = ? AND status = 403 AND username = "
+                    + "'dave' AND request_size = ? AND request_sha256 = ?", gid, (long) body.length, digest))
+                    .as("the denial names who asked, the whole body's size and its digest").isEqualTo(1);
+            assertThat(count("SELECT count(*) FROM evidence_record WHERE request_id = ? AND request_truncated AND "
+                    + "request_stored_size = ? AND octet_length(request_body) <= ?", gid, kept, kept + 28))
+                    .as("a bounded prefix kept, and marked truncated").isEqualTo(1);
+            assertThat(count("SELECT count(*) FROM evidence_chain c JOIN evidence_record r ON c.subject_id = r.id WHERE "
+                    + "r.request_id = ? AND c.kind = 'call.terminal' AND position('\"truncated\":true' in "
+                    + "convert_from(c.canonical, 'UTF8')) > 0", gid))
+                    .as("the chain entry says the body was truncated").isEqualTo(1);
+            long bytes = storedBytes(gid);
+            System.out.printf("[frontdoor] dave (no role) denied, %d bytes sent: %d bytes stored%n", body.length, bytes);
+            assertThat(bytes).as("bytes stored for a denied %d-byte body", body.length).isLessThanOrEqualTo(kept + 4096);
+            total += bytes;
         }
+        assertThat(total).as("%d denied megabytes", denials).isLessThanOrEqualTo(denials * (kept + 4096));
     }
 
     // ---- policy inputs the upstream may read otherwise ---------------------------------------------------------------

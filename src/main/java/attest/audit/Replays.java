@@ -190,7 +190,7 @@ public final class Replays {
             target = target(origin, r.method(), r.path(), r.upstream(), upstreams);
             if (r.request() == null) {
                 throw notReplayable(409, "the recorded request body is not stored (purged, or never kept for a "
-                        + "refusal); it cannot be re-executed");
+                        + "refusal, or kept only in part); it cannot be re-executed");
             }
         } catch (GatewayException refused) {
             // the refusal is evidence too; nothing is sent
@@ -267,7 +267,8 @@ public final class Replays {
                     + "received_at, forwarded_at, first_byte_at, completed_at, username, client_id, decision, rule_id, "
                     + "reason, outcome, status, upstream_status, streamed, request_body, response_body, payload_key_id, "
                     + "payload_purged, request_sha256, response_sha256, raw_response_sha256, masking_report, "
-                    + "approval_id, response_truncated, raw_response_body, stream_timings, forwarded_sha256 "
+                    + "approval_id, response_truncated, raw_response_body, stream_timings, forwarded_sha256, "
+                    + "request_truncated, request_stored_size "
                     + "FROM evidence_record WHERE id = ?")) {
                 ps.setObject(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -290,6 +291,12 @@ public final class Replays {
                     received.put("path", rs.getString(3));
                     received.put("body", text(request));
                     received.put("sha256", rs.getString(23));
+                    boolean requestTruncated = Boolean.TRUE.equals(rs.getObject(32));
+                    if (requestTruncated) {
+                        // a refused call keeps only a prefix of its body: body is that prefix, sha256 the whole body's
+                        received.put("body_truncated", true);
+                        received.put("body_stored_size", (Long) rs.getObject(33));
+                    }
                     ObjectNode decision = t.putObject("decision");
                     decision.put("verdict", rs.getString(12));
                     decision.put("rule_id", rs.getString(13));
@@ -337,8 +344,9 @@ public final class Replays {
                     if (approvalId != null) {
                         t.put("approval_id", approvalId.toString());
                     }
-                    rec = new Recorded(id, rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), request,
-                            response, rs.getString(24), t);
+                    // a prefix is not the call: it is never re-executed (409, as for a body not kept)
+                    rec = new Recorded(id, rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            requestTruncated ? null : request, response, rs.getString(24), t);
                 }
             }
             ArrayNode entries = t.putArray("chain");

@@ -26,10 +26,25 @@ import java.util.UUID;
  */
 public final class EvidenceAssembler {
     private static final int MAX_PATH = 2048;
+    /** Default of {@code attest.evidence.denied-body-bytes}. */
+    public static final int DENIED_BODY_BYTES = 4096;
     private final String instanceId;
+    private final int deniedBodyBytes;
 
     public EvidenceAssembler(String instanceId) {
+        this(instanceId, DENIED_BODY_BYTES);
+    }
+
+    /**
+     * @param deniedBodyBytes the most of a refused call's body that its evidence keeps (a denial's 403, and every
+     *                        other refusal before forwarding that is not in {@link #REFUSED}); 0 keeps none
+     */
+    public EvidenceAssembler(String instanceId, int deniedBodyBytes) {
+        if (deniedBodyBytes < 0) {
+            throw new IllegalArgumentException("attest.evidence.denied-body-bytes must be 0 or more");
+        }
         this.instanceId = instanceId;
+        this.deniedBodyBytes = deniedBodyBytes;
     }
 
     /** A new record for a call that has just arrived. */
@@ -233,8 +248,29 @@ public final class EvidenceAssembler {
             r.setRequestBody(null);
             r.setResponseBody(null);
             r.setRawResponseBody(null);
+        } else if (refusedByGateway && r.getForwardedAt() == null && r.getApprovalId() == null) {
+            // any other refusal before forwarding (a denial's 403 above all: a signed-in user with no role, or a
+            // rule's deny) is evidence of who asked what, but not a store for the caller's megabytes: the whole
+            // body's size and digest, and at most deniedBodyBytes of it, marked truncated
+            keepPrefix(r);
         }
         r.terminate(outcome, now);
+    }
+
+    /**
+     * Keeps at most {@link #deniedBodyBytes} of the request body. When it cuts, the record says so: the kept
+     * prefix's size and SHA-256 beside the whole body's ({@code request_size}, {@code request_sha256}, unchanged).
+     */
+    private void keepPrefix(EvidenceRecord r) {
+        byte[] body = r.getRequestBody();
+        if (body == null || body.length <= deniedBodyBytes) {
+            return;
+        }
+        byte[] prefix = java.util.Arrays.copyOf(body, deniedBodyBytes);
+        r.setRequestBody(prefix);
+        r.setRequestTruncated(true);
+        r.setRequestStoredSize((long) prefix.length);
+        r.setRequestStoredSha256(sha256(prefix));
     }
 
     /** Copies the masking report, the exemption and the raw body's digest into the record. */

@@ -132,6 +132,10 @@ public final class EvidenceEvents {
             text(g, "model", r.getModel());
             number(g, "size", r.getRequestSize());
             text(g, "sha256", r.getRequestSha256());
+            if (Boolean.TRUE.equals(r.getRequestTruncated())) {
+                // only for a refused call whose body was kept in part (absent otherwise: the shape is unchanged)
+                g.writeBooleanField("truncated", true);
+            }
             g.writeEndObject();
             g.writeObjectFieldStart("decision");
             text(g, "verdict", r.getDecision());

@@ -85,6 +85,17 @@ public class EvidenceRecord {
     private Long requestSize;
     @Column(name = "request_sha256")
     private String requestSha256;
+    /**
+     * True when {@code request_body} holds only the first {@code request_stored_size} bytes of the body (a refused
+     * call keeps a bounded prefix, V26); null otherwise. {@code request_size} and {@code request_sha256} are always
+     * the whole body's.
+     */
+    @Column(name = "request_truncated")
+    private Boolean requestTruncated;
+    @Column(name = "request_stored_size")
+    private Long requestStoredSize;
+    @Column(name = "request_stored_sha256")
+    private String requestStoredSha256;
     @Column(name = "response_body")
     private byte[] responseBody;
     @Column(name = "response_size")
@@ -226,6 +237,9 @@ public class EvidenceRecord {
         c.requestBody = requestBody;
         c.requestSize = requestSize;
         c.requestSha256 = attest.text.NulFree.of(requestSha256);
+        c.requestTruncated = requestTruncated;
+        c.requestStoredSize = requestStoredSize;
+        c.requestStoredSha256 = attest.text.NulFree.of(requestStoredSha256);
         c.responseBody = responseBody;
         c.responseSize = responseSize;
         c.responseSha256 = attest.text.NulFree.of(responseSha256);
@@ -361,6 +375,12 @@ public class EvidenceRecord {
     public void setRequestSize(Long requestSize) { this.requestSize = requestSize; }
     public String getRequestSha256() { return requestSha256; }
     public void setRequestSha256(String requestSha256) { this.requestSha256 = requestSha256; }
+    public Boolean getRequestTruncated() { return requestTruncated; }
+    public void setRequestTruncated(Boolean requestTruncated) { this.requestTruncated = requestTruncated; }
+    public Long getRequestStoredSize() { return requestStoredSize; }
+    public void setRequestStoredSize(Long requestStoredSize) { this.requestStoredSize = requestStoredSize; }
+    public String getRequestStoredSha256() { return requestStoredSha256; }
+    public void setRequestStoredSha256(String requestStoredSha256) { this.requestStoredSha256 = requestStoredSha256; }
     public byte[] getResponseBody() { return responseBody; }
     public void setResponseBody(byte[] responseBody) { this.responseBody = responseBody; }
     public Long getResponseSize() { return responseSize; }

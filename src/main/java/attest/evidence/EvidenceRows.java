@@ -27,7 +27,8 @@ final class EvidenceRows {
         "response_truncated", "masking_rule_set", "masking_exempt", "masking_report", "raw_response_size",
         "raw_response_sha256", "approval_id", "raw_response_body", "forwarded_sha256", "correlation_id",
         "stream_timings", "payload_key_id", "key_id", "usage_status", "prompt_tokens", "completion_tokens",
-        "total_tokens", "cached_tokens", "reasoning_tokens", "estimated_tokens", "payload_purged"};
+        "total_tokens", "cached_tokens", "reasoning_tokens", "estimated_tokens", "payload_purged",
+        "request_truncated", "request_stored_size", "request_stored_sha256"};
 
     static final String INSERT_RECORD = "INSERT INTO evidence_record (id, " + String.join(", ", COLUMNS)
             + ") VALUES (?" + ", ?".repeat(COLUMNS.length) + ")";
@@ -183,6 +184,9 @@ final class EvidenceRows {
         ps.setObject(i++, r.getReasoningTokens(), Types.BIGINT);
         ps.setObject(i++, r.getEstimatedTokens(), Types.BIGINT);
         ps.setBoolean(i++, r.isPayloadPurged());
+        ps.setObject(i++, r.getRequestTruncated(), Types.BOOLEAN);
+        ps.setObject(i++, r.getRequestStoredSize(), Types.BIGINT);
+        ps.setString(i++, r.getRequestStoredSha256());
         return i;
     }
 

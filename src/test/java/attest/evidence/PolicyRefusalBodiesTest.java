@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * docs/security.md (Floods): a refused request (400, 401, 408, 413, 414, 429, 431, 503) is evidence of its
  * metadata, size and digest, never of its body. A policy rule refuses with such a status too (its
  * max-body-bytes: 413, its requests-per-minute: 429), with a Decision rather than an error; a plain denial
- * (403) keeps the body as received, as evidence of what was asked.
+ * (403) keeps at most {@code attest.evidence.denied-body-bytes} of the body as received, as evidence of what was
+ * asked, and says when it cut it.
  */
 class PolicyRefusalBodiesTest {
     @ParameterizedTest(name = "policy {0} with status {1}: body kept {2}")
@@ -43,5 +44,45 @@ class PolicyRefusalBodiesTest {
         assertThat(r.getRequestBody() != null).isEqualTo(kept);
         assertThat(r.getRequestSize()).isEqualTo(body.length);
         assertThat(r.getRequestSha256()).isNotNull();
+    }
+
+    /**
+     * A signed-in user with no role (or denied by a rule) sends a megabyte: the record keeps the whole body's size
+     * and digest, a prefix of at most the configured bytes, and says plainly that it was cut (row and chain entry),
+     * with the prefix's own size and digest so that the stored payload can still be verified.
+     */
+    @ParameterizedTest(name = "{0} bytes sent, {1} kept at most")
+    @CsvSource({"1048576, 4096", "1048576, 0", "4096, 4096", "100, 4096"})
+    void should_keep_a_bounded_prefix_of_a_denied_body_and_say_it_was_cut(int size, int limit) throws Exception {
+        byte[] body = new byte[size];
+        new java.util.Random(size).nextBytes(body);
+        EvidenceAssembler assembler = new EvidenceAssembler("test", limit);
+        EvidenceRecord r = assembler.begin("rid", Instant.now(), new InboundRequest("POST", "/llm/v1/chat/completions",
+                List.of(), body, "127.0.0.1"));
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            Exchange exchange = new DefaultExchange(context);
+            exchange.setProperty(Exchanges.DECISION, new Decision(Verdict.DENY, "no-role", "no role", 403, 0));
+            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 403);
+            assembler.finish(r, exchange, "{\"error\":{}}".getBytes(StandardCharsets.UTF_8), Instant.now());
+        }
+        assertThat(r.getRequestSize()).as("the whole body's size").isEqualTo(size);
+        assertThat(r.getRequestSha256()).as("the whole body's digest").isEqualTo(EvidenceAssembler.sha256(body));
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> request = (java.util.Map<String, Object>)
+                attest.evidence.chain.ChainRecords.call(r, Instant.now()).body().get("request");
+        if (size <= limit) {
+            assertThat(r.getRequestBody()).isEqualTo(body);
+            assertThat(r.getRequestTruncated()).isNull();
+            assertThat(request).doesNotContainKeys("truncated", "stored_size", "stored_sha256");
+        } else {
+            byte[] prefix = java.util.Arrays.copyOf(body, limit);
+            assertThat(r.getRequestBody()).isEqualTo(prefix);
+            assertThat(r.getRequestTruncated()).isTrue();
+            assertThat(r.getRequestStoredSize()).isEqualTo(limit);
+            assertThat(r.getRequestStoredSha256()).isEqualTo(EvidenceAssembler.sha256(prefix));
+            assertThat(request).containsEntry("truncated", true).containsEntry("stored_size", (long) limit)
+                    .containsEntry("stored_sha256", EvidenceAssembler.sha256(prefix))
+                    .containsEntry("size", (long) size).containsEntry("sha256", EvidenceAssembler.sha256(body));
+        }
     }
 }

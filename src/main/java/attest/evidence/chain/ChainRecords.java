@@ -59,6 +59,13 @@ public final class ChainRecords {
         req.put("size", r.getRequestSize());
         req.put("sha256", r.getRequestSha256());
         req.put("forwarded_sha256", r.getForwardedSha256());
+        if (Boolean.TRUE.equals(r.getRequestTruncated())) {
+            // only in records that keep a bounded prefix of a refused call's body (absent otherwise, so that every
+            // other entry's canonical bytes are as before): size and sha256 stay the whole body's
+            req.put("truncated", true);
+            req.put("stored_size", r.getRequestStoredSize());
+            req.put("stored_sha256", r.getRequestStoredSha256());
+        }
         m.put("request", req);
         Map<String, Object> dec = new LinkedHashMap<>();
         dec.put("verdict", r.getDecision());
