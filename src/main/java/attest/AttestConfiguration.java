@@ -475,7 +475,9 @@ public class AttestConfiguration implements CamelConfiguration {
                                      String topic, String instanceId, Clock clock,
                                      attest.evidence.crypto.PayloadCipher cipher,
                                      java.util.function.Consumer<Runnable> onStop) {
-        var store = new attest.approval.ApprovalStore(db.dataSource(), topic, instanceId, clock);
+        var store = new attest.approval.ApprovalStore(db.dataSource(), topic, instanceId, clock).limitSelfRefusals(
+                s.integer("attest.approval.self-refusals-per-window", 10),
+                s.millis("attest.approval.self-refusal-window-ms", 60_000).toMillis());
         var templates = new attest.approval.ApprovalTemplates(Path.of(s.string("attest.approval.templates-dir",
                 "approval-templates")));
         if (cipher != null) {
@@ -524,6 +526,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderApprovalProcessor", new attest.approval.RenderApprovalProcessor(clock));
         registry.bind("readDecisionJsonProcessor", new attest.approval.ReadDecisionJsonProcessor());
         registry.bind("decideApprovalProcessor", new attest.approval.DecideApprovalProcessor(store));
+        registry.bind("flushSelfRefusalsProcessor", new attest.approval.FlushSelfRefusalsProcessor(store, 100));
         registry.bind("renderDecisionProcessor", new attest.approval.RenderDecisionProcessor());
 
         // the approval page: Keycloak sign-in (authorization code + PKCE), sessions in the store

@@ -67,6 +67,24 @@ public final class ApprovalStore {
     private attest.evidence.crypto.PayloadCipher cipher;
 
     /** Encrypts held requests and stored answers at rest (AttestConfiguration always sets one). */
+    /** Refused self-approvals recorded one by one per approver and window; past it they are counted (V27). */
+    private int selfRefusalsPerWindow = Integer.MAX_VALUE;
+    private long selfRefusalWindowMs = 60_000;
+
+    /**
+     * Caps the refused self-approvals recorded one by one: at most {@code perWindow} per approver and window of
+     * {@code windowMs}; past it they are counted, and the window ends in one summary ({@link #flushSelfRefusals}).
+     */
+    public ApprovalStore limitSelfRefusals(int perWindow, long windowMs) {
+        if (perWindow < 1 || windowMs < 1) {
+            throw new IllegalArgumentException("attest.approval.self-refusals-per-window and self-refusal-window-ms "
+                    + "must be positive");
+        }
+        this.selfRefusalsPerWindow = perWindow;
+        this.selfRefusalWindowMs = windowMs;
+        return this;
+    }
+
     public ApprovalStore encryptWith(attest.evidence.crypto.PayloadCipher cipher) {
         this.cipher = cipher;
         return this;
@@ -406,8 +424,10 @@ public final class ApprovalStore {
             Approval a = found.get();
             Instant now = clock.instant();
             if (approver.subject().equals(a.requesterSubject())) {
-                event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
-                        vote(approver, decision, comment, channel, now).put("refused", "self_approval"));
+                if (selfRefusalRecorded(c, approver, a, now)) {
+                    event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
+                            vote(approver, decision, comment, channel, now).put("refused", "self_approval"));
+                }
                 return DecideResult.SELF;
             }
             if (!ApprovalAccess.mayDecide(a, approver)) {
@@ -461,6 +481,145 @@ public final class ApprovalStore {
                 event(c, a.id(), a.evidenceId(), next, approver.subject(), d);
             }
             return Approval.DENIED.equals(next) ? DecideResult.DENIED : DecideResult.APPROVED;
+        });
+    }
+
+    /**
+     * Whether this refused self-approval is recorded one by one (the first {@link #selfRefusalsPerWindow} of the
+     * approver's window) or only counted, under the row lock of the approver's counter (table
+     * {@code approval_self_refusal}, shared by every replica). A window that ended is summarised first.
+     */
+    private boolean selfRefusalRecorded(Connection c, Identity approver, Approval a, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_self_refusal (approver_subject, "
+                + "approver_username, window_start, recorded, counted, last_approval_id, last_evidence_id) "
+                + "VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (approver_subject) DO NOTHING")) {
+            ps.setString(1, approver.subject());
+            ps.setString(2, approver.username());
+            ps.setTimestamp(3, Timestamp.from(now));
+            ps.setObject(4, a.id());
+            ps.setObject(5, a.evidenceId());
+            ps.executeUpdate();
+        }
+        Instant start;
+        int recorded;
+        try (PreparedStatement ps = c.prepareStatement("SELECT window_start, recorded FROM approval_self_refusal "
+                + "WHERE approver_subject = ? FOR UPDATE")) {
+            ps.setString(1, approver.subject());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                start = rs.getTimestamp(1).toInstant();
+                recorded = rs.getInt(2);
+            }
+        }
+        if (!now.isBefore(start.plusMillis(selfRefusalWindowMs))) {
+            // on the call this attempt holds locked (taking another call's lock here could deadlock with a
+            // concurrent attempt on that call)
+            summariseSelfRefusals(c, approver.subject(), a.id(), a.evidenceId());
+            recorded = 0;
+            try (PreparedStatement ps = c.prepareStatement("UPDATE approval_self_refusal SET window_start = ?, "
+                    + "recorded = 0, counted = 0 WHERE approver_subject = ?")) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setString(2, approver.subject());
+                ps.executeUpdate();
+            }
+        }
+        boolean one = recorded < selfRefusalsPerWindow;
+        try (PreparedStatement ps = c.prepareStatement("UPDATE approval_self_refusal SET "
+                + (one ? "recorded = recorded + 1" : "counted = counted + 1")
+                + ", approver_username = ?, last_approval_id = ?, last_evidence_id = ? WHERE approver_subject = ?")) {
+            ps.setString(1, approver.username());
+            ps.setObject(2, a.id());
+            ps.setObject(3, a.evidenceId());
+            ps.setString(4, approver.subject());
+            ps.executeUpdate();
+        }
+        return one;
+    }
+
+    /**
+     * Writes the summary of an approver's window if it counted any refused self-approval: one {@code decision}
+     * event (row, chain entry, Kafka event) on the given call, with {@code refused} {@code self_approval}, the
+     * window, and how many were recorded one by one and how many only counted. The caller holds the counter's row
+     * lock and may reference the call.
+     */
+    private void summariseSelfRefusals(Connection c, String subject, UUID approvalId, UUID evidenceId)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT approver_username, window_start, recorded, counted, "
+                + "last_approval_id, last_evidence_id FROM approval_self_refusal WHERE approver_subject = ? "
+                + "AND counted > 0")) {
+            ps.setString(1, subject);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return;
+                }
+                Instant start = rs.getTimestamp(2).toInstant();
+                ObjectNode d = JSON.createObjectNode();
+                d.put("refused", "self_approval");
+                d.put("approver", rs.getString(1));
+                d.put("approver_subject", subject);
+                d.put("window_start", start.toString());
+                d.put("window_end", start.plusMillis(selfRefusalWindowMs).toString());
+                d.put("recorded", rs.getInt(3));
+                d.put("counted", rs.getInt(4));
+                event(c, approvalId, evidenceId, "decision", subject, d);
+            }
+        }
+    }
+
+    /**
+     * Summarises and removes the approvers' self-approval windows that ended (each once, whichever replica runs
+     * it: the rows are locked and skipped by the others); returns how many summaries were written.
+     */
+    public int flushSelfRefusals(int max) {
+        return tx(c -> {
+            List<String> ended = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT approver_subject FROM approval_self_refusal "
+                    + "WHERE window_start <= ? ORDER BY window_start LIMIT ? FOR UPDATE SKIP LOCKED")) {
+                ps.setTimestamp(1, Timestamp.from(clock.instant().minusMillis(selfRefusalWindowMs)));
+                ps.setInt(2, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ended.add(rs.getString(1));
+                    }
+                }
+            }
+            int written = 0;
+            for (String subject : ended) {
+                UUID approvalId;
+                UUID evidenceId;
+                int counted;
+                try (PreparedStatement ps = c.prepareStatement("SELECT counted, last_approval_id, last_evidence_id "
+                        + "FROM approval_self_refusal WHERE approver_subject = ?")) {
+                    ps.setString(1, subject);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        counted = rs.getInt(1);
+                        approvalId = rs.getObject(2, UUID.class);
+                        evidenceId = rs.getObject(3, UUID.class);
+                    }
+                }
+                if (counted > 0) {
+                    // the summary's event references the last call they tried to approve; while a decision holds
+                    // that call locked (it may be waiting for this counter) the summary waits for the next tick
+                    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM approval_request WHERE id = ? "
+                            + "FOR KEY SHARE SKIP LOCKED")) {
+                        ps.setObject(1, approvalId);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next()) {
+                                continue;
+                            }
+                        }
+                    }
+                    summariseSelfRefusals(c, subject, approvalId, evidenceId);
+                    written++;
+                }
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM approval_self_refusal WHERE "
+                        + "approver_subject = ?")) {
+                    ps.setString(1, subject);
+                    ps.executeUpdate();
+                }
+            }
+            return written;
         });
     }
 

@@ -92,7 +92,7 @@ public class ApprovalRouteTestConfiguration implements CamelConfiguration {
                 "renderDecisionProcessor", "readApprovalSessionProcessor", "startApprovalLoginProcessor",
                 "completeApprovalLoginProcessor", "checkApprovalFormProcessor", "renderApprovalPageProcessor",
                 "findApproversProcessor", "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
-                "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor")) {
+                "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor", "flushSelfRefusalsProcessor")) {
             r.unbind(name);
         }
         Clock clock = Clock.systemUTC();
@@ -119,7 +119,8 @@ public class ApprovalRouteTestConfiguration implements CamelConfiguration {
                 Duration.ofSeconds(1))));
         Map<String, String> settings = Map.of("attest.approval.window-ms", "2000", "attest.approval.poll-ms", "100",
                 "attest.approval.recovery-interval-ms", "500", "attest.control.host", "127.0.0.1",
-                "attest.control.port", "8081");
+                "attest.control.port", "8081", "attest.approval.self-refusals-per-window", "3",
+                "attest.approval.self-refusal-window-ms", "6000");
         AttestConfiguration.bindApprovals(new Settings(k -> Optional.ofNullable(settings.get(k))), r, database,
                 writer, assembler, upstreams, () -> rules, new MaskingService(List.of(), Duration.ofMillis(250)),
                 RouteTestConfiguration.TOKENS.validator(clock), attest.identity.TestTokens.ISSUER, "t", "route-test",

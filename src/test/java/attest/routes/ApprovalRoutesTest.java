@@ -38,7 +38,8 @@ import static org.awaitility.Awaitility.await;
 @CamelMainTest(
         configurationClasses = ApprovalRouteTestConfiguration.class,
         properties = {"attest.kafka.brokers=", "attest.rules.watch=false", "attest.kafka.relay-brokers=127.0.0.1:9",
-                "attest.approval.timeout-check-ms=100"},
+                "attest.approval.timeout-check-ms=100",
+                "attest.approval.self-refusal-flush-ms=200"},
         replaceRouteFromWith = {"inference-ingress=direct:ingress", "control-health=direct:health",
                 "control-health-live=direct:health-live", "control-health-ready=direct:health-ready",
                 "control-rules=direct:rules", "rules-watch=direct:rules-watch",
@@ -223,6 +224,46 @@ class ApprovalRoutesTest {
         assertThat(status(out)).isEqualTo(403);
         assertThat(body(out).path("error").path("code").asText()).isEqualTo("self_approval");
         assertThat(status(result(id, "frank"))).isEqualTo(202);
+        assertThat(upstream.getReceivedCounter()).isZero();
+    }
+
+    /**
+     * docs/security.md (Known limits, closed): an approver's refused self-approvals each added an approval_event row,
+     * chain entry and event, with no cap. Now at most attest.approval.self-refusals-per-window (3 here) per approver
+     * and window are recorded one by one; the rest are counted, and the window ends in one summary event that says how
+     * many were recorded and how many counted, so the fact that they happened is kept (3 a window of 6 s:
+     * ApprovalRouteTestConfiguration).
+     */
+    @Test
+    void should_record_self_approvals_up_to_the_cap_then_count_them_into_one_summary() throws Exception {
+        String id = hold("selma", RISKY);
+        UUID approval = UUID.fromString(id);
+        int attempts = 12;
+        for (int i = 0; i < attempts; i++) {
+            Exchange out = http("direct:control", "POST", "/approvals/" + id + "/decision",
+                    token("selma", "inference-user", "approver"), "{\"decision\":\"approve\",\"comment\":\""
+                            + "x".repeat(2000) + "\"}");
+            assertThat(status(out)).isEqualTo(403);
+            assertThat(body(out).path("error").path("code").asText()).isEqualTo("self_approval");
+        }
+        String refusals = "FROM approval_event WHERE approval_id = ? AND kind = 'decision' "
+                + "AND detail::jsonb ->> 'refused' = 'self_approval'";
+        String summaries = refusals + " AND detail::jsonb ->> 'counted' IS NOT NULL";
+        // every attempt is accounted for: recorded one by one, or counted in a summary when its window ended
+        await().atMost(Duration.ofSeconds(30)).until(() -> ((Number) one("SELECT count(*) " + refusals
+                + " AND detail::jsonb ->> 'counted' IS NULL", approval)).longValue() + ((Number) one(
+                "SELECT coalesce(sum((detail::jsonb ->> 'counted')::int), 0) " + summaries, approval)).longValue()
+                == attempts);
+        long windows = ((Number) one("SELECT count(*) " + summaries, approval)).longValue();
+        long oneByOne = ((Number) one("SELECT count(*) " + refusals + " AND detail::jsonb ->> 'counted' IS NULL",
+                approval)).longValue();
+        assertThat(windows).as("summaries").isPositive();
+        assertThat(oneByOne).as("recorded one by one: at most 3 a window (the last one may have no summary)")
+                .isLessThanOrEqualTo(3 * (windows + 1)).isLessThan(attempts);
+        assertThat(((Number) one("SELECT count(*) FROM evidence_chain WHERE subject_id = ? AND kind = "
+                + "'approval.decision'", approval)).longValue()).as("chain entries: one per row")
+                .isEqualTo(oneByOne + windows);
+        assertThat(status(result(id, "selma"))).isEqualTo(202);
         assertThat(upstream.getReceivedCounter()).isZero();
     }
 
