@@ -296,6 +296,9 @@ class FloodGuardsTest {
                         ControlPlaneBodies.exempt(ControlPlaneBodies.PAGE_FORM, 16_384));
     }
 
+    static final String FORM = "Content-Type: application/x-www-form-urlencoded";
+    static final String SESSION = "Cookie: attest_approval_session=" + "Ab-_".repeat(10) + "xyz";
+
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> controlPlaneRequests() {
         String mib = "Content-Length: " + MIB;
         return java.util.stream.Stream.of(
@@ -316,12 +319,45 @@ class FloodGuardsTest {
                         head("POST", "/keys?x=/review", "Content-Length: 10") + "decision=x", false),
                 org.junit.jupiter.params.provider.Arguments.of("a valid token with 1 MiB",
                         head("POST", "/keys", "Authorization: Bearer " + VALID, mib), true),
+                // the page's form passes only as a browser with a session sends it: POST, a form's Content-Type, the
+                // session cookie (32 random bytes, base64url) on its headers; anything else needs a valid token
                 org.junit.jupiter.params.provider.Arguments.of("the page's small form (the route checks its session)",
-                        head("POST", "/approvals/x/review", "Content-Length: 100"), true),
+                        head("POST", "/approvals/x/review", "Content-Length: 100", FORM, SESSION), true),
+                org.junit.jupiter.params.provider.Arguments.of("the page's form in a browser's spelling",
+                        head("POST", "/approvals/x/review", "Content-Length: 100",
+                                "Content-Type: Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+                                "Cookie: theme=dark; " + SESSION.substring("Cookie: ".length())), true),
+                org.junit.jupiter.params.provider.Arguments.of("the page's form path, anonymous (no session cookie)",
+                        head("POST", "/approvals/x/review", "Content-Length: 100", FORM) + "d".repeat(100), false),
+                org.junit.jupiter.params.provider.Arguments.of("the page's form path, a cookie not of a session id's form",
+                        head("POST", "/approvals/x/review", "Content-Length: 100", FORM,
+                                "Cookie: attest_approval_session=x") + "d".repeat(100), false),
+                org.junit.jupiter.params.provider.Arguments.of("the page's form path, the cookie under another name",
+                        head("POST", "/approvals/x/review", "Content-Length: 100", FORM,
+                                "Cookie: xattest_approval_session=" + "A".repeat(43)) + "d".repeat(100), false),
+                org.junit.jupiter.params.provider.Arguments.of("the page's form path, not a form's Content-Type",
+                        head("POST", "/approvals/x/review", "Content-Length: 100",
+                                "Content-Type: application/json", SESSION) + "d".repeat(100), false),
+                org.junit.jupiter.params.provider.Arguments.of("the page's form path, no Content-Type",
+                        head("POST", "/approvals/x/review", "Content-Length: 100", SESSION) + "d".repeat(100), false),
+                org.junit.jupiter.params.provider.Arguments.of("the page's form path, PUT",
+                        head("PUT", "/approvals/x/review", "Content-Length: 100", FORM, SESSION) + "d".repeat(100), false),
                 org.junit.jupiter.params.provider.Arguments.of("a token-less GET",
                         head("GET", "/approvals/x/review"), true),
                 org.junit.jupiter.params.provider.Arguments.of("a token-less probe",
                         head("GET", "/health/ready", "Content-Length: 0"), true));
+    }
+
+    /** The early check knows the page's session cookie as the page issues it (name and id form). */
+    @org.junit.jupiter.api.Test
+    void should_know_the_page_session_cookie_as_the_page_issues_it() {
+        assertThat(ControlPlaneBodies.SESSION_COOKIE).isEqualTo(attest.approval.ReadApprovalSessionProcessor.COOKIE);
+        for (int i = 0; i < 100; i++) {
+            io.netty.handler.codec.http.HttpRequest r = new io.netty.handler.codec.http.DefaultHttpRequest(
+                    HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpMethod.POST, "/approvals/x/review");
+            r.headers().set("Cookie", ControlPlaneBodies.SESSION_COOKIE + "=" + attest.approval.ApprovalSessions.random());
+            assertThat(ControlPlaneBodies.hasSessionCookie(r)).isTrue();
+        }
     }
 
     /** docs/security.md, Principles: a request without a valid token is refused on its headers, its body unread. */
