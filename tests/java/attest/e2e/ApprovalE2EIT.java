@@ -333,12 +333,20 @@ class ApprovalE2EIT {
                 .contains("/protocol/openid-connect/auth").contains("code_challenge_method=S256");
         assertThat(get(stack().gatewayUrl() + "/approvals/" + id + "/result", stack().userToken("frank"))
                 .statusCode()).isEqualTo(202);
-        // a decision posted without a session and CSRF token is refused
+        // a decision posted without a session and CSRF token is refused: with no session cookie at all on the
+        // headers, before its body is read (401, docs/security.md: ControlPlaneBodies); with a well-formed cookie
+        // that no session has, by the page's route (403)
         HttpResponse<String> forged = HTTP.send(HttpRequest.newBuilder(URI.create(link))
                 .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", control())
                 .POST(HttpRequest.BodyPublishers.ofString("decision=approve")).build(),
                 HttpResponse.BodyHandlers.ofString());
-        assertThat(forged.statusCode()).isEqualTo(403);
+        assertThat(forged.statusCode()).isEqualTo(401);
+        HttpResponse<String> forgedCookie = HTTP.send(HttpRequest.newBuilder(URI.create(link))
+                .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", control())
+                .header("Cookie", "attest_approval_session=" + "A".repeat(43))
+                .POST(HttpRequest.BodyPublishers.ofString("decision=approve")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(forgedCookie.statusCode()).isEqualTo(403);
         assertThat(events(id)).doesNotContain("decision", "approved");
     }
 
