@@ -41,6 +41,10 @@ public class ReadEvidencePayloadProcessor implements Processor {
         body.put("masking", "none: auditor raw view");
         body.put("purged", p.purged());
         put(body, "request", p.request());
+        if (p.requestTruncated()) {
+            // a refused call keeps only the first bytes of its body: the record's request_sha256 is the whole body's
+            body.put("request_truncated", true);
+        }
         put(body, "response", p.response());
         put(body, "raw_response", p.raw());
         Message out = exchange.getMessage();

@@ -338,6 +338,27 @@ class FrontDoorFloodE2EIT {
             total += bytes;
         }
         assertThat(total).as("%d denied megabytes", denials).isLessThanOrEqualTo(denials * (kept + 4096));
+        // an auditor reading the payload is told that it is a prefix, and gets the body's first bytes
+        String gid = sent.keySet().iterator().next();
+        String recordId;
+        try (Connection c = stack().db(); PreparedStatement ps = c.prepareStatement(
+                "SELECT id::text FROM evidence_record WHERE request_id = ?")) {
+            ps.setString(1, gid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                recordId = rs.getString(1);
+            }
+        }
+        HttpResponse<String> payload = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + controlPort
+                        + "/audit/records/" + recordId + "/payload")).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + stack().userToken("carol")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(payload.statusCode()).as(payload.body()).isEqualTo(200);
+        com.fasterxml.jackson.databind.JsonNode view = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(payload.body());
+        assertThat(view.path("request_truncated").asBoolean()).isTrue();
+        byte[] first = java.util.Arrays.copyOf(sent.get(gid), (int) kept);
+        assertThat(view.path("request").asText()).isEqualTo(new String(first, StandardCharsets.UTF_8));
     }
 
     // ---- policy inputs the upstream may read otherwise ---------------------------------------------------------------

@@ -26,7 +26,9 @@ import java.util.UUID;
  */
 public final class PayloadReads {
     /** What an auditor gets: the payloads, or that they were purged. */
-    public record Payload(UUID recordId, byte[] request, byte[] response, byte[] raw, boolean purged) {
+    /** @param requestTruncated whether {@code request} is only the prefix a refused call keeps (V26) */
+    public record Payload(UUID recordId, byte[] request, byte[] response, byte[] raw, boolean purged,
+                          boolean requestTruncated) {
     }
 
     private final DataSource dataSource;
@@ -49,11 +51,12 @@ public final class PayloadReads {
         byte[] raw;
         String keyId;
         boolean purged;
+        boolean truncated;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 try (PreparedStatement ps = c.prepareStatement("SELECT request_body, response_body, payload_key_id, "
-                        + "payload_purged, raw_response_body FROM evidence_record WHERE id = ?")) {
+                        + "payload_purged, raw_response_body, request_truncated FROM evidence_record WHERE id = ?")) {
                     ps.setObject(1, recordId);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
@@ -65,6 +68,7 @@ public final class PayloadReads {
                         keyId = rs.getString(3);
                         purged = rs.getBoolean(4);
                         raw = rs.getBytes(5);
+                        truncated = rs.getBoolean(6);
                     }
                 }
                 Instant now = clock.instant();
@@ -84,18 +88,18 @@ public final class PayloadReads {
             throw new EvidenceUnavailableException("the read could not be recorded");
         }
         if (purged) {
-            return Optional.of(new Payload(recordId, null, null, null, true));
+            return Optional.of(new Payload(recordId, null, null, null, true, truncated));
         }
         if (keyId == null) {
-            return Optional.of(new Payload(recordId, request, response, raw, false));
+            return Optional.of(new Payload(recordId, request, response, raw, false, truncated));
         }
         try {
             return Optional.of(new Payload(recordId,
                     request == null ? null : cipher.decrypt(request, keyId, recordId + ":request"),
                     response == null ? null : cipher.decrypt(response, keyId, recordId + ":response"),
-                    raw == null ? null : cipher.decrypt(raw, keyId, recordId + ":raw"), false));
+                    raw == null ? null : cipher.decrypt(raw, keyId, recordId + ":raw"), false, truncated));
         } catch (PayloadCipher.PurgedException e) {
-            return Optional.of(new Payload(recordId, null, null, null, true));
+            return Optional.of(new Payload(recordId, null, null, null, true, truncated));
         }
     }
 }

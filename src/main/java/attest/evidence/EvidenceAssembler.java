@@ -258,7 +258,8 @@ public final class EvidenceAssembler {
     }
 
     /**
-     * Keeps at most {@link #deniedBodyBytes} of the request body. When it cuts, the record says so: the kept
+     * Keeps at most {@link #deniedBodyBytes} of the request body, cut before a UTF-8 continuation byte (so up to 3
+     * bytes fewer). When it cuts, the record says so: the kept
      * prefix's size and SHA-256 beside the whole body's ({@code request_size}, {@code request_sha256}, unchanged).
      */
     private void keepPrefix(EvidenceRecord r) {
@@ -266,7 +267,12 @@ public final class EvidenceAssembler {
         if (body == null || body.length <= deniedBodyBytes) {
             return;
         }
-        byte[] prefix = java.util.Arrays.copyOf(body, deniedBodyBytes);
+        int cut = deniedBodyBytes;
+        // never inside a UTF-8 sequence (at most 3 continuation bytes back), so that a text body's prefix is text
+        for (int back = 0; back < 3 && cut > 0 && (body[cut] & 0xC0) == 0x80; back++) {
+            cut--;
+        }
+        byte[] prefix = java.util.Arrays.copyOf(body, cut);
         r.setRequestBody(prefix);
         r.setRequestTruncated(true);
         r.setRequestStoredSize((long) prefix.length);

@@ -75,14 +75,39 @@ class PolicyRefusalBodiesTest {
             assertThat(r.getRequestTruncated()).isNull();
             assertThat(request).doesNotContainKeys("truncated", "stored_size", "stored_sha256");
         } else {
-            byte[] prefix = java.util.Arrays.copyOf(body, limit);
+            int kept = r.getRequestBody().length;
+            assertThat(kept).as("at most the limit, cut before a UTF-8 continuation byte").isBetween(
+                    Math.max(0, limit - 3), limit);
+            assertThat(kept == 0 || (body[kept] & 0xC0) != 0x80 || kept == limit - 3).isTrue();
+            byte[] prefix = java.util.Arrays.copyOf(body, kept);
             assertThat(r.getRequestBody()).isEqualTo(prefix);
             assertThat(r.getRequestTruncated()).isTrue();
-            assertThat(r.getRequestStoredSize()).isEqualTo(limit);
+            assertThat(r.getRequestStoredSize()).isEqualTo(kept);
             assertThat(r.getRequestStoredSha256()).isEqualTo(EvidenceAssembler.sha256(prefix));
-            assertThat(request).containsEntry("truncated", true).containsEntry("stored_size", (long) limit)
+            assertThat(request).containsEntry("truncated", true).containsEntry("stored_size", (long) kept)
                     .containsEntry("stored_sha256", EvidenceAssembler.sha256(prefix))
                     .containsEntry("size", (long) size).containsEntry("sha256", EvidenceAssembler.sha256(body));
+        }
+    }
+
+    /** A text body is cut at a character boundary, so that its prefix is still text for the auditor. */
+    @org.junit.jupiter.api.Test
+    void should_cut_a_text_body_between_characters() throws Exception {
+        byte[] body = ("{\"pad\":\"" + "é€😀".repeat(5000) + "\"}").getBytes(StandardCharsets.UTF_8);
+        for (int limit = 100; limit < 112; limit++) {
+            EvidenceAssembler assembler = new EvidenceAssembler("test", limit);
+            EvidenceRecord r = assembler.begin("rid", Instant.now(), new InboundRequest("POST",
+                    "/llm/v1/chat/completions", List.of(), body, "127.0.0.1"));
+            try (DefaultCamelContext context = new DefaultCamelContext()) {
+                Exchange exchange = new DefaultExchange(context);
+                exchange.setProperty(Exchanges.DECISION, new Decision(Verdict.DENY, "no-role", "no role", 403, 0));
+                exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 403);
+                assembler.finish(r, exchange, new byte[0], Instant.now());
+            }
+            byte[] kept = r.getRequestBody();
+            assertThat(kept.length).isBetween(limit - 3, limit);
+            String text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(kept)).toString();
+            assertThat(new String(body, StandardCharsets.UTF_8)).startsWith(text);
         }
     }
 }
