@@ -157,7 +157,7 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 "readApprovalSessionProcessor", "startApprovalLoginProcessor", "completeApprovalLoginProcessor",
                 "checkApprovalFormProcessor", "renderApprovalPageProcessor", "findApproversProcessor",
                 "renderApprovalEmailProcessor", "recordNotifiedProcessor", "allotApprovalEmailsProcessor", "takeApprovalDigestsProcessor",
-                "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor",
+                "renderApprovalDigestEmailProcessor", "checkChainedDigestProcessor", "flushSelfRefusalsProcessor",
                 "readProofPathProcessor", "renderEvidenceProofProcessor", "checkLivenessProcessor",
                 "checkReadinessProcessor", "checkRulesAdminProcessor", "reloadRulesProcessor", "verifyKeyProcessor",
                 "admitUsageProcessor", "settleUsageProcessor", "readKeyPathProcessor", "createKeyProcessor",
