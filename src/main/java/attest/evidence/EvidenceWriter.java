@@ -42,7 +42,7 @@ public final class EvidenceWriter implements AutoCloseable {
      */
     private record Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary,
                          boolean refusal, attest.evidence.chain.EvidenceChain.Entry entry,
-                         CompletableFuture<Void> done, java.util.concurrent.atomic.AtomicInteger state,
+                         CompletableFuture<Void> done, boolean waited, java.util.concurrent.atomic.AtomicInteger state,
                          long submittedNanos) {
         /** Waiting in a lane. */
         static final int QUEUED = 0;
@@ -53,9 +53,10 @@ public final class EvidenceWriter implements AutoCloseable {
         /** Given up by its caller, whose wait timed out first: never committed (the caller refused its call). */
         static final int GIVEN_UP = 3;
 
+        /** @param waited its caller waits for it within the commit timeout ({@link #commit}), and may give it up */
         Write(EvidenceRecord record, boolean insert, OutboxEvent event, RefusalSummary summary, boolean refusal,
-              attest.evidence.chain.EvidenceChain.Entry entry, CompletableFuture<Void> done) {
-            this(record, insert, event, summary, refusal, entry, done,
+              attest.evidence.chain.EvidenceChain.Entry entry, CompletableFuture<Void> done, boolean waited) {
+            this(record, insert, event, summary, refusal, entry, done, waited,
                     new java.util.concurrent.atomic.AtomicInteger(QUEUED), System.nanoTime());
         }
 
@@ -249,7 +250,7 @@ public final class EvidenceWriter implements AutoCloseable {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (!running) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence writer stopped"));
-        } else if (!lanes.offerRefusal(new Write(null, true, event, summary, true, null, done))) {
+        } else if (!lanes.offerRefusal(new Write(null, true, event, summary, true, null, done, false))) {
             done.completeExceptionally(new EvidenceUnavailableException("evidence refusal lane full"));
         }
         return done;
@@ -288,7 +289,7 @@ public final class EvidenceWriter implements AutoCloseable {
                     ? "refusal not representable in the chain" : "evidence not representable in the chain"));
             return done;
         }
-        Write w = new Write(snapshot, insert, event, null, refusal, entry, done);
+        Write w = new Write(snapshot, insert, event, null, refusal, entry, done, queued != null);
         // once committed, what the row holds for the request body: a later write of this record that still has that
         // body leaves the column as it is. Set before the caller's own continuations run (they depend on this stage).
         EvidenceRecord.Sealed stored = snapshot.sealedRequest();
@@ -838,12 +839,15 @@ public final class EvidenceWriter implements AutoCloseable {
         // for the client (client_connection_check_interval); from the writer thread, the caller waits for the
         // outcome of a pipeline sent, and the store gives up when the caller's wait would have ended. For this
         // implicit transaction only.
+        // A write nobody waits for with a deadline (a stream's end, a refusal, a record completed late) is bounded
+        // by a whole commit timeout from now: what is left of a wait nobody has would cancel it in the store as soon
+        // as a stall longer than the commit timeout ends, and lose, say, a stream's outcome.
         long statementMillis;
         if (inPlace) {
             statementMillis = Math.max(1, commitTimeout.toMillis() * 3 / 4);
         } else {
-            statementMillis = Math.max(1, commitTimeout.toMillis()
-                    - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - w.submittedNanos()));
+            statementMillis = w.waited() ? Math.max(1, commitTimeout.toMillis()
+                    - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - w.submittedNanos())) : commitTimeout.toMillis();
             c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, statementMillis + graceMillis()));
         }
         String sql = "SELECT set_config('statement_timeout', ?, true); "
