@@ -315,6 +315,11 @@ final class EventTexts {
         String out;
         if (whole) { // an error event's text is its own
             out = ch.push(text) + ch.finish();
+        } else if (JsonMasker.wellFormed(text)) {
+            // well-formed JSON beyond what the masker reads as a tree (over a thousand levels deep, a name over the
+            // length limit): masked as its text, in place; none of its strings is split off to go out later on its own,
+            // which would make an event that is not JSON of a valid one
+            out = ch.push(text);
         } else if (jsonLike(text)) {
             // JSON that is not valid (cut short, a chunk with garbage in it): its text sits between JSON punctuation. The
             // text held before it goes on in its first text string (where a lenient reader reads it), and the text held

@@ -88,6 +88,29 @@ public final class JsonMasker {
         }
     }
 
+    /** Reads any depth and length of JSON as tokens (no tree, so no recursion): only to tell JSON from other text. */
+    private static final com.fasterxml.jackson.core.JsonFactory UNBOUNDED = com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxNestingDepth(Integer.MAX_VALUE).maxNameLength(Integer.MAX_VALUE)
+                    .maxStringLength(Integer.MAX_VALUE).maxNumberLength(Integer.MAX_VALUE).build())
+            .build();
+
+    /**
+     * Whether the text is exactly one well-formed JSON value, however deep or long (beyond what {@link #strictTree}
+     * reads): such data is JSON that the masker cannot read as a tree, not a chunk cut short.
+     */
+    static boolean wellFormed(String text) {
+        try (JsonParser p = UNBOUNDED.createParser(text)) {
+            if (p.nextToken() == null) {
+                return false;
+            }
+            p.skipChildren();
+            return p.nextToken() == null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** An event's data as a JSON object or array; a bare string or number is text like any other data. */
     static JsonNode strictEvent(String text) {
         JsonNode n = strictTree(text);
