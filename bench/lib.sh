@@ -65,7 +65,11 @@ bench_stack() { # java system properties for BenchStack; starts it and waits for
   fi
   rm -f target/bench/ready.properties "$OUT/stdin.$$"
   mkfifo "$OUT/stdin.$$"
-  "${JAVA:-java}" -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" -Dbench.kafka="${KAFKA:-true}" "$@" attest.stack.BenchStack \
+  # BENCH_JAVA_OPTS: JVM options of the stack, e.g. -Dattest.data.route-executor=true (system properties override
+  # application.properties for every gateway of the stack)
+  # shellcheck disable=SC2086
+  "${JAVA:-java}" -cp "$BENCH_CLASSPATH" -Dbench.upstream="$STATIC" -Dbench.kafka="${KAFKA:-true}" ${BENCH_JAVA_OPTS:-} "$@" \
+    attest.stack.BenchStack \
     < "$OUT/stdin.$$" > "$OUT/stack.log" 2>&1 &
   STACK=$!
   exec 3> "$OUT/stdin.$$"
