@@ -245,16 +245,11 @@ public final class SseMasker {
      * ({@link EventTexts}), so after a finish it goes on with the finished choice's text.
      */
     private static boolean outsider(String event) {
-        StringBuilder data = null;
-        for (String line : lines(event, false)) {
-            if (line.startsWith("data:") || line.equals("data")) {
-                String v = line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5);
-                data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
-            } else if (line.startsWith("event:") && line.substring(6).strip().equalsIgnoreCase("error")) {
-                return false;
-            }
+        if (namedError(event)) {
+            return false;
         }
-        return data != null && !data.toString().trim().equals("[DONE]") && JsonMasker.strictEvent(data.toString()) == null;
+        String data = dataOf(event);
+        return data != null && !data.trim().equals("[DONE]") && JsonMasker.strictEvent(data) == null;
     }
 
     /**
@@ -265,10 +260,9 @@ public final class SseMasker {
      */
     private static boolean waitsBehind(String event, JsonNode json) {
         if (json == null) {
-            for (String line : lines(event, false)) {
-                if (line.startsWith("event:") && line.substring(6).strip().equalsIgnoreCase("error")) {
-                    return !outsiderData(event).trim().equals("[DONE]");
-                }
+            if (namedError(event)) {
+                String data = dataOf(event);
+                return data == null || !data.trim().equals("[DONE]");
             }
             return false;
         }
@@ -281,17 +275,26 @@ public final class SseMasker {
         return !o.path("type").asText("").startsWith("response.") && !EventTexts.terminal(o);
     }
 
-    /** An event's data lines joined (empty when it has none). */
-    private static String outsiderData(String event) {
-        StringBuilder data = new StringBuilder();
-        boolean first = true;
+    /** Whether an event is named {@code error}. */
+    private static boolean namedError(String event) {
         for (String line : lines(event, false)) {
-            if (line.startsWith("data:") || line.equals("data")) {
-                data.append(first ? "" : "\n").append(line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5));
-                first = false;
+            if (line.startsWith("event:") && line.substring(6).strip().equalsIgnoreCase("error")) {
+                return true;
             }
         }
-        return data.toString();
+        return false;
+    }
+
+    /** An event's data lines joined by line feeds, or null when it has none. */
+    private static String dataOf(String event) {
+        StringBuilder data = null;
+        for (String line : lines(event, false)) {
+            if (line.startsWith("data:") || line.equals("data")) {
+                String v = line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5);
+                data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+            }
+        }
+        return data == null ? null : data.toString();
     }
 
     /** Whether an event has a data line (else an SSE client dispatches nothing for it). */
@@ -306,14 +309,8 @@ public final class SseMasker {
 
     /** The JSON of an event's data, or null (no data, not strict JSON). */
     private static JsonNode parsed(String event) {
-        StringBuilder data = null;
-        for (String line : lines(event, false)) {
-            if (line.startsWith("data:") || line.equals("data")) {
-                String v = line.length() <= 5 ? "" : line.substring(line.charAt(5) == ' ' ? 6 : 5);
-                data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
-            }
-        }
-        return data == null ? null : JsonMasker.strictEvent(data.toString());
+        String data = dataOf(event);
+        return data == null ? null : JsonMasker.strictEvent(data);
     }
 
     /** One whole event: its masked form, or its own bytes when masking leaves it unchanged. */
