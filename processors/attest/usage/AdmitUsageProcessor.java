@@ -32,19 +32,22 @@ public class AdmitUsageProcessor implements Processor {
 
     /** Whether admitting this call reads the store: a budget or limit applies to it (else the step does nothing). */
     public static boolean countsInStore(Exchange exchange, LimitsFile limits) {
+        Identity who = admissible(exchange);
+        return who != null && (exchange.getProperty(Exchanges.KEY, VirtualKey.class) != null
+                || !limits.limitsFor(who).isEmpty());
+    }
+
+    /** The caller of a call that is to be admitted (decided, not denied, with an identity), else null. */
+    private static Identity admissible(Exchange exchange) {
         Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
         Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
-        if (d == null || d.verdict() == Verdict.DENY || who == null) {
-            return false;
-        }
-        return exchange.getProperty(Exchanges.KEY, VirtualKey.class) != null || !limits.limitsFor(who).isEmpty();
+        return d == null || d.verdict() == Verdict.DENY ? null : who;
     }
 
     @Override
     public void process(Exchange exchange) {
-        Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
-        Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
-        if (d == null || d.verdict() == Verdict.DENY || who == null) {
+        Identity who = admissible(exchange);
+        if (who == null) {
             return;
         }
         List<Limit> all = new ArrayList<>();
