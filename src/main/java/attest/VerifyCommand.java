@@ -108,10 +108,6 @@ public final class VerifyCommand {
             } else if (source.encryptedSkipped()) {
                 out.println("note: encrypted payloads were not checked against their digests (no --master-key-file)");
             }
-            if (source.recordsUnreadable()) {
-                out.println("note: the stored records were not checked against their chain entries (this login may "
-                        + "not read them)");
-            }
             return report(report, out);
         } catch (Exception e) {
             out.println("UNVERIFIABLE: cannot read the evidence: " + e.getClass().getSimpleName());

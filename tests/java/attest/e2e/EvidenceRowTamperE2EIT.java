@@ -45,6 +45,14 @@ class EvidenceRowTamperE2EIT {
                 new Change("evidence_record", "source_address", "'10.6.6.6'"),
                 new Change("evidence_record", "request_sha256", "'" + "0".repeat(64) + "'"),
                 new Change("evidence_record", "response_sha256", "'" + "0".repeat(64) + "'"),
+                // columns the reports read beyond the first fifteen (audit_access, audit_denials, audit_redactions,
+                // usage_records): compared since V28
+                new Change("evidence_record", "masking_report", "'{\"entities\":[]}'"),
+                new Change("evidence_record", "prompt_tokens", "1000000"),
+                new Change("evidence_record", "reason", "'approved by policy'"),
+                new Change("evidence_record", "received_at", "received_at - interval '1 hour'"),
+                new Change("evidence_record", "duration_ms", "1"),
+                new Change("evidence_record", "realm_roles", "'{attest-admin}'"),
                 new Change("evidence_chain", "subject_id", "'00000000-0000-4000-8000-000000000bad'"),
                 new Change("evidence_chain", "kind", "'call.open'"));
     }

@@ -148,9 +148,11 @@ public final class DatabaseSource implements Verifier.Source {
     }
 
     /**
-     * True when this login may not read the records' columns (a store older than migration V25 under the auditors'
-     * login, or a login without that grant): rows were not checked against entries.
+     * True when the records' columns could not be read: a login without the view's grant, a store older than the
+     * migrations that made the view (V25, V28), or a view dropped or changed. Rows were then not checked against
+     * their entries, and the report is not VALID ({@link Verifier.Source#recordsUnreadable}).
      */
+    @Override
     public boolean recordsUnreadable() {
         return recordsUnreadable;
     }
@@ -167,7 +169,7 @@ public final class DatabaseSource implements Verifier.Source {
             ps.setObject(1, UUID.fromString(recordId));
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return null;
+                    return Map.of(); // the chain holds the call, the store's records no longer do
                 }
                 Map<String, String> out = new HashMap<>();
                 int i = 1;
@@ -177,7 +179,9 @@ public final class DatabaseSource implements Verifier.Source {
                 return out;
             }
         } catch (SQLException e) {
-            recordsUnreadable |= "42501".equals(e.getSQLState()); // insufficient privilege
+            // insufficient privilege, an undefined view or column, anything: the rows are not compared, and not
+            // silently (a DBA who changed a row and dropped or narrowed the view would otherwise read VALID)
+            recordsUnreadable = true;
             return null;
         } catch (IllegalArgumentException e) {
             return null; // not a record id

@@ -33,28 +33,73 @@ public final class Verifier {
     }
 
     /**
-     * The columns of a call's evidence record that reports read, and where its {@code call.terminal} entry holds each
-     * (docs/evidence-format.md section 1): a row changed behind its entry is {@code record_mismatch}.
+     * Every column of a call's evidence record that its {@code call.terminal} entry also holds (all but the payloads,
+     * which the entry covers by digest), and where the entry holds each (docs/evidence-format.md section 1): a row
+     * changed behind its entry is {@code record_mismatch}. Read through the view {@code audit_record_columns}
+     * (migrations V25, V28): times as microseconds since the epoch ({@link #INSTANT_COLUMNS}), arrays as JSON
+     * ({@link #LIST_COLUMNS}), everything else as its text.
      */
     public static final Map<String, List<String>> RECORD_COLUMNS = columns();
 
+    /** Columns of {@link #RECORD_COLUMNS} that are times: compared as instants, to the microsecond the store keeps. */
+    public static final java.util.Set<String> INSTANT_COLUMNS = java.util.Set.of("received_at", "forwarded_at",
+            "first_byte_at", "completed_at");
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper LISTS = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** Columns of {@link #RECORD_COLUMNS} that are arrays: compared as lists, an empty list the same as none. */
+    public static final java.util.Set<String> LIST_COLUMNS = java.util.Set.of("realm_roles", "groups");
+
+    /**
+     * The columns of evidence_record that the entry does not hold, and why: the payloads (their digests are in the
+     * entry, {@code payload_digest_mismatch}), the name of their data key (a wrong one does not open them), the purge
+     * flag (set by retention after the entry was written; a purged payload is absent, not different) and the
+     * correlation id (a log-correlation header, in no report and not in the entry). Every other column must be in
+     * {@link #RECORD_COLUMNS} ({@code AuditorRecordCheckTest} reads the table's columns from the store).
+     */
+    public static final java.util.Set<String> UNCOMPARED_COLUMNS = java.util.Set.of("request_body", "response_body",
+            "raw_response_body", "payload_key_id", "payload_purged", "correlation_id");
+
     private static Map<String, List<String>> columns() {
         Map<String, List<String>> m = new java.util.LinkedHashMap<>();
-        m.put("request_id", List.of("request_id"));
-        m.put("outcome", List.of("outcome"));
-        m.put("source_address", List.of("source_address"));
-        m.put("subject", List.of("identity", "subject"));
-        m.put("username", List.of("identity", "username"));
-        m.put("client_id", List.of("identity", "client_id"));
-        m.put("method", List.of("request", "method"));
-        m.put("path", List.of("request", "path"));
-        m.put("upstream", List.of("request", "upstream"));
-        m.put("model", List.of("request", "model"));
+        for (String top : List.of("request_id", "instance_id", "state", "outcome", "approval_id", "received_at",
+                "forwarded_at", "first_byte_at", "completed_at", "duration_ms", "source_address")) {
+            m.put(top, List.of(top));
+        }
+        for (String id : List.of("subject", "username", "principal_type", "client_id", "realm_roles", "groups",
+                "token_id", "issuer", "auth_error", "key_id")) {
+            m.put(id, List.of("identity", id));
+        }
+        for (String req : List.of("method", "path", "upstream", "model")) {
+            m.put(req, List.of("request", req));
+        }
+        m.put("request_size", List.of("request", "size"));
         m.put("request_sha256", List.of("request", "sha256"));
+        m.put("forwarded_sha256", List.of("request", "forwarded_sha256"));
+        m.put("request_truncated", List.of("request", "truncated"));
+        m.put("request_stored_size", List.of("request", "stored_size"));
+        m.put("request_stored_sha256", List.of("request", "stored_sha256"));
         m.put("decision", List.of("decision", "verdict"));
-        m.put("rule_id", List.of("decision", "rule_id"));
-        m.put("status", List.of("response", "status"));
+        for (String dec : List.of("rule_id", "reason", "rules_version")) {
+            m.put(dec, List.of("decision", dec));
+        }
+        for (String res : List.of("status", "upstream_status", "error_code", "streamed")) {
+            m.put(res, List.of("response", res));
+        }
+        m.put("response_size", List.of("response", "size"));
         m.put("response_sha256", List.of("response", "sha256"));
+        m.put("response_truncated", List.of("response", "truncated"));
+        m.put("raw_response_size", List.of("response", "raw_size"));
+        m.put("raw_response_sha256", List.of("response", "raw_sha256"));
+        m.put("stream_timings", List.of("response", "stream_timings"));
+        m.put("masking_rule_set", List.of("masking", "rule_set"));
+        m.put("masking_exempt", List.of("masking", "exempt"));
+        m.put("masking_report", List.of("masking", "report"));
+        m.put("usage_status", List.of("usage", "status"));
+        for (String u : List.of("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+                "reasoning_tokens", "estimated_tokens")) {
+            m.put(u, List.of("usage", u));
+        }
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -74,11 +119,21 @@ public final class Verifier {
         Map<String, String> payloadDigests(String recordId);
 
         /**
-         * A call's stored evidence record, the {@link #RECORD_COLUMNS} as text (null for SQL NULL); null when the
-         * source holds no such row or may not read it (an export; the auditors' login).
+         * A call's stored evidence record, the {@link #RECORD_COLUMNS} as text (null for SQL NULL); empty when the
+         * source holds the store's records and this one is not among them; null when the source holds no records
+         * (an export) or could not read them ({@link #recordsUnreadable}).
          */
         default Map<String, String> recordColumns(String recordId) {
             return null;
+        }
+
+        /**
+         * True when this source holds the stored records but could not read them for the comparison (step 6a): the
+         * view refused to this login, dropped or changed. The rows were then not checked, and the report cannot say
+         * VALID: a store's records that cannot be compared are as unverified as a checkpoint of an unknown key.
+         */
+        default boolean recordsUnreadable() {
+            return false;
         }
 
         /** Where the rows of a chain start: position 1 from the genesis hash, or (an export) later. */
@@ -449,6 +504,11 @@ public final class Verifier {
         if (options.from() == null || options.to() == null) {
             notes.add("coverage not checked: give the range you asked for (--from, --to) to check completeness");
         }
+        if (source.recordsUnreadable()) {
+            notes.add("the stored records were not checked against their chain entries: this login could not read "
+                    + "them (the view audit_record_columns refused, missing or changed)");
+            unverifiable = true;
+        }
         int code = !faults.isEmpty() || !gaps.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
         return new Report(code, faults, warnings, notes, gaps);
     }
@@ -626,18 +686,59 @@ public final class Verifier {
         if (row == null) {
             return null;
         }
+        if (row.isEmpty()) {
+            // records are never deleted (retention purges payloads only): the reports no longer show this call
+            return "record_missing (the stored record of this entry is gone)";
+        }
         for (Map.Entry<String, List<String>> c : RECORD_COLUMNS.entrySet()) {
             Object value = record;
             for (String name : c.getValue()) {
                 value = value instanceof Map<?, ?> m ? m.get(name) : null;
             }
-            String signed = value == null || "".equals(value) ? null : String.valueOf(value);
             String stored = row.get(c.getKey()) == null || row.get(c.getKey()).isEmpty() ? null : row.get(c.getKey());
-            if (!java.util.Objects.equals(signed, stored)) {
+            if (!sameColumn(c.getKey(), value, stored)) {
                 return "record_mismatch (the stored record's " + c.getKey() + " is not the one its entry holds)";
             }
         }
         return null;
+    }
+
+    /** Whether a stored column (as the view gives it, null for SQL NULL or empty) says what the entry's value says. */
+    static boolean sameColumn(String column, Object signed, String stored) {
+        if (INSTANT_COLUMNS.contains(column)) {
+            if (signed == null || "".equals(signed) || stored == null) {
+                return (signed == null || "".equals(signed)) && stored == null;
+            }
+            try {
+                java.time.Instant at = java.time.Instant.parse(String.valueOf(signed));
+                long micros = Math.multiplyExact(at.getEpochSecond(), 1_000_000L) + at.getNano() / 1000;
+                // the store keeps microseconds, rounded from what it was given
+                return Math.abs(micros - Long.parseLong(stored)) <= 1;
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }
+        if (LIST_COLUMNS.contains(column)) {
+            List<String> want = new ArrayList<>();
+            if (signed instanceof List<?> l) {
+                l.forEach(x -> want.add(String.valueOf(x)));
+            } else if (signed != null && !"".equals(signed)) {
+                return false;
+            }
+            List<String> have = new ArrayList<>();
+            if (stored != null) {
+                try {
+                    for (var x : LISTS.readTree(stored)) {
+                        have.add(x.asText());
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    return false;
+                }
+            }
+            return want.equals(have);
+        }
+        String text = signed == null || "".equals(signed) ? null : String.valueOf(signed);
+        return java.util.Objects.equals(text, stored);
     }
 
     @SuppressWarnings("unchecked")

@@ -88,9 +88,14 @@ class VerifierTest {
     }
 
     Verifier.Report verify(Map<String, PublicKey> keys) {
+        return new Verifier(keys).verify(source(false));
+    }
+
+    /** The test's rows and checkpoints; {@code recordsUnreadable}: as a database whose records could not be read. */
+    Verifier.Source source(boolean recordsUnreadable) {
         List<Verifier.Row> r = rows;
         List<Verifier.StoredCheckpoint> c = checkpoints;
-        return new Verifier(keys).verify(new Verifier.Source() {
+        return new Verifier.Source() {
             public List<String> chains() {
                 return List.of(CHAIN);
             }
@@ -106,7 +111,11 @@ class VerifierTest {
             public Map<String, String> payloadDigests(String recordId) {
                 return Map.of();
             }
-        });
+
+            public boolean recordsUnreadable() {
+                return recordsUnreadable;
+            }
+        };
     }
 
     @Test
@@ -114,6 +123,15 @@ class VerifierTest {
         Verifier.Report r = verify();
         assertThat(r.code()).isEqualTo(Verifier.VALID);
         assertThat(r.warnings()).singleElement().asString().contains("2 unanchored records after position 8");
+    }
+
+    /** A source whose stored records could not be read for the comparison: an intact chain, yet never VALID. */
+    @Test
+    void should_not_report_valid_when_the_stored_records_could_not_be_read() throws Exception {
+        Verifier.Report report = new Verifier(Map.of(signer().keyId(), signer().publicKey())).verify(source(true));
+        assertThat(report.faults()).isEmpty();
+        assertThat(report.code()).as(report.summary()).isEqualTo(Verifier.UNVERIFIABLE);
+        assertThat(report.notes()).anyMatch(n -> n.contains("not checked against their chain entries"));
     }
 
     @Test
