@@ -437,9 +437,21 @@ final class EventTexts {
         return key.indexOf('/') > 0 && !key.startsWith("g/") && !key.startsWith("r/");
     }
 
-    /** The stream broke off: held text (perhaps half an entity) is dropped. */
+    /**
+     * The stream broke off: held text (perhaps half an entity) is dropped, and reported so
+     * ({@link StreamingTextMasker#abandon()}); so are the logprobs that waited for it ({@code LOGPROBS}, {@code drop}).
+     */
     void abandon() {
-        channels.values().forEach(c -> c.text.abandon());
+        for (Map.Entry<String, Channel> e : channels.entrySet()) {
+            Channel ch = e.getValue();
+            ch.text.abandon();
+            if (!ch.pending.isEmpty()) {
+                String key = e.getKey();
+                report.accept(new Redaction("LOGPROBS", StreamingTextMasker.DROP, openAiKey(key)
+                        ? "/choices/" + key.substring(0, key.indexOf('/')) + "/logprobs" : "/logprobs", "stream-end"));
+                ch.pending.clear();
+            }
+        }
     }
 
     private Channel channel(String key, String location) {

@@ -15,11 +15,15 @@ import java.util.function.Consumer;
  * out byte for byte; a line that is not JSON is one text with the other such lines.
  */
 public final class NdjsonMasker {
+    private final Masker masker;
+    private final Consumer<Redaction> report;
     private final EventTexts texts;
     private byte[] buf = new byte[0];
     private int len;
 
     public NdjsonMasker(Masker masker, Consumer<Redaction> report) {
+        this.masker = masker;
+        this.report = report;
         this.texts = new EventTexts(masker, report);
     }
 
@@ -129,11 +133,27 @@ public final class NdjsonMasker {
         return out.toByteArray();
     }
 
-    /** The stream broke off: held text (perhaps half an entity) is dropped; nothing more goes out. */
+    /**
+     * The stream broke off (the upstream's connection closed or failed): returns what may still go out, masked. A last
+     * line that is whole JSON though its line end never came is masked as any line (what it holds back stays held); a
+     * line cut short is dropped (it is not a value a reader can parse). Then every held text (one that had not ended,
+     * perhaps half an entity) is dropped, never released raw. Everything dropped is reported ({@code drop}: each entity
+     * found in it, else {@code HELD_TEXT}).
+     */
     public byte[] abandon() {
-        len = 0;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        if (len > 0) {
+            byte[] rest = Arrays.copyOf(buf, len);
+            len = 0;
+            String body = withoutBom(new String(rest, StandardCharsets.UTF_8).strip());
+            if (!body.isEmpty() && JsonMasker.strictEvent(body) != null) {
+                line(rest, out);
+            } else {
+                StreamingTextMasker.dropped(masker, "", body, "ndjson-line", report);
+            }
+        }
         texts.abandon();
-        return new byte[0];
+        return out.toByteArray();
     }
 
     /** A line without a leading byte order mark: a reader that decodes the stream as UTF-8 with BOM drops it. */

@@ -80,12 +80,18 @@ public final class SseMasker {
      * go out to the caller: a finishing chunk that waits for the next event, with its choice's held text masked as
      * final (its finish ended that text, and nothing can follow it any more), and the blocks behind it, as at a clean
      * end. Every other held tail (text that had not ended, possibly half an entity) is dropped, never released raw;
-     * so is an event cut short, and with it the text held at the finish before it (the upstream had gone on after the
-     * finish: that text had not ended either).
+     * so is an event cut short (an SSE client discards an event its blank line never ended), and with it the text held
+     * at the finish before it (the upstream had gone on after the finish: that text had not ended either). Everything
+     * dropped is reported ({@code drop}: each entity found in it, else {@code HELD_TEXT}), so the report says all that
+     * was hidden.
      */
     public byte[] abandon() {
-        boolean cutShort = len > 0 && !new String(buf, 0, len, StandardCharsets.UTF_8).isBlank();
+        String rest = new String(buf, 0, len, StandardCharsets.UTF_8);
+        boolean cutShort = len > 0 && !rest.isBlank();
         len = 0;
+        if (cutShort) {
+            StreamingTextMasker.dropped(masker, "", rest, "sse-event", report);
+        }
         byte[] out = new byte[0];
         if (deferred != null) {
             out = releaseDeferred(cutShort);

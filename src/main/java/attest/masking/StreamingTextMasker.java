@@ -8,7 +8,7 @@ import java.util.function.Consumer;
  * characters that entities are made of, a detected entity that touches the end (it may grow), or an
  * unterminated private-key block. An entity split at any point across any number of pieces is therefore
  * never released in part. When the stream ends normally the tail is masked and released; when it breaks
- * off, the tail is dropped, never released raw.
+ * off, the tail is dropped, never released raw, and reported as dropped ({@link #abandon()}).
  */
 public final class StreamingTextMasker {
     /** Above this, the held tail is released masked as it stands (bounds memory and delay). */
@@ -72,9 +72,43 @@ public final class StreamingTextMasker {
         return held;
     }
 
-    /** The stream broke off: the held tail may be an entity cut in half, so it is dropped. */
+    /**
+     * The stream broke off: the held tail may be an entity cut in half, so it is dropped, never released. What it hid
+     * is reported with the action {@value #DROP}: each entity found in it (read as final, with the context before it),
+     * or, where none is, the tail itself as {@value #HELD_TEXT}.
+     */
     public void abandon() {
+        if (pending.length() > 0) {
+            dropped(masker, context, pending.toString(), location == null ? "stream" : location, report);
+        }
         pending.setLength(0);
+    }
+
+    /** The action reported for text that was held back and never released, because the stream broke off. */
+    public static final String DROP = "drop";
+    /** The entity type reported for held text dropped at a break-off in which no entity is found (half of one?). */
+    public static final String HELD_TEXT = "HELD_TEXT";
+
+    /**
+     * Reports text dropped at a break-off (never its value): each entity found in it, read after {@code context}, with
+     * the action {@value #DROP}; where none is found, one {@value #HELD_TEXT} entry. Blank text hides nothing.
+     */
+    static void dropped(Masker masker, String context, String text, String location, Consumer<Redaction> report) {
+        if (text.isBlank()) {
+            return;
+        }
+        String scanned = context + text;
+        int offset = context.length();
+        boolean found = false;
+        for (Finding f : masker.engine().scanFrom(scanned, offset)) {
+            if (f.end() > offset) {
+                report.accept(new Redaction(f.entityType(), DROP, location, f.detector()));
+                found = true;
+            }
+        }
+        if (!found) {
+            report.accept(new Redaction(HELD_TEXT, DROP, location, "stream-end"));
+        }
     }
 
     /** How much is held back right now (for tests and metrics). */

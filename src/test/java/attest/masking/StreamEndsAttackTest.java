@@ -428,4 +428,95 @@ class StreamEndsAttackTest {
             }
         }
     }
+
+    // ---- break-offs: what goes out is masked, what is dropped is reported ------------------------------------------
+
+    /** A stream with entities in several shapes, cut at every byte by a break-off. */
+    static final String BREAK_OFF = chunkOf("hello Jürgen, card 4111 1111", null)
+            + chunkOf(" 1111 1111 and mail jane.doe@exa", null) + ": keep-alive\n\n"
+            + chunkOf("mple.com, ssn 536-90-4399", "stop")
+            + "event: error\ndata: {\"error\":{\"message\":\"late: 536-90-4399\"}}\n\n" + "data: [DONE]\n\n";
+
+    /** The byte just after the finishing chunk of {@link #BREAK_OFF}. */
+    static final int FINISHED = (BREAK_OFF.substring(0, BREAK_OFF.indexOf("event: error"))).getBytes(
+            StandardCharsets.UTF_8).length;
+
+    static String chunkOf(String content, String finish) {
+        try {
+            return chunk(content, finish);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The upstream breaks off at every byte of a stream: what the caller gets is never an entity or a piece of one, every
+     * event is whole JSON, a character is never cut, and whatever was held and not released is in the report (a drop,
+     * never silent).
+     */
+    @org.junit.jupiter.api.Test
+    void should_release_only_masked_text_and_report_every_drop_wherever_the_stream_breaks_off() throws Exception {
+        byte[] raw = BREAK_OFF.getBytes(StandardCharsets.UTF_8);
+        for (int at = 0; at <= raw.length; at++) {
+            List<String> reports = new ArrayList<>();
+            SseMasker m = new SseMasker(MASKER, r -> reports.add(r.entityType() + ":" + r.action()));
+            String out = new String(m.push(java.util.Arrays.copyOf(raw, at)), StandardCharsets.UTF_8)
+                    + new String(m.abandon(), StandardCharsets.UTF_8);
+            String text = contentAndFinish(out)[0];
+            String compact = (text + out).replaceAll("[^\\p{L}\\p{Nd}@.]", "");
+            assertThat(compact).as("cut at %d:%n%s", at, out).doesNotContain("41111111").doesNotContain("11111111")
+                    .doesNotContain("536904399").doesNotContain("jane.doe").doesNotContain("@exa");
+            assertThat(out).as("cut at %d", at).doesNotContain("\uFFFD");
+            // before the finishing chunk something is always held (half a card, half an address) or cut short; after it,
+            // only an event cut short is
+            String prefix = new String(raw, 0, at, StandardCharsets.UTF_8);
+            boolean clean = at == 0 || at >= FINISHED && prefix.endsWith("\n\n");
+            if (!clean) {
+                assertThat(reports).as("cut at %d:%n%s", at, out).anyMatch(x -> x.endsWith(":drop"));
+            } else {
+                assertThat(reports).as("cut at %d:%n%s", at, out).noneMatch(x -> x.endsWith(":drop"));
+            }
+        }
+    }
+
+    /**
+     * An entity whole in the held tail when the stream breaks off (an e-mail address that could still grow): it is
+     * dropped, and the report names it, with the action drop.
+     */
+    @org.junit.jupiter.api.Test
+    void should_report_an_entity_dropped_whole_at_a_break_off_by_its_type() throws Exception {
+        List<String> reports = new ArrayList<>();
+        SseMasker m = new SseMasker(MASKER, r -> reports.add(r.entityType() + ":" + r.action() + "@" + r.location()));
+        String out = new String(m.push(chunk("write to jane.doe@example.com", null).getBytes(StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8) + new String(m.abandon(), StandardCharsets.UTF_8);
+        assertThat(out).doesNotContain("jane");
+        assertThat(reports).containsExactly("EMAIL:drop@/choices/0/delta/content");
+    }
+
+    /** NDJSON, cut at every byte: only masked text goes out, and every drop is reported. */
+    @org.junit.jupiter.api.Test
+    void should_release_only_masked_ndjson_and_report_every_drop_wherever_it_breaks_off() throws Exception {
+        String ndjson = "{\"response\":\"card 4111 1111\",\"done\":false}\n{\"response\":\" 1111 1111 ok. mail "
+                + "jane.doe@example.com\",\"done\":false}\n{\"response\":\" and ssn 536-90-4399\",\"done\":true}\n";
+        byte[] raw = ndjson.getBytes(StandardCharsets.UTF_8);
+        for (int at = 0; at <= raw.length; at++) {
+            List<String> reports = new ArrayList<>();
+            NdjsonMasker m = new NdjsonMasker(MASKER, r -> reports.add(r.entityType() + ":" + r.action()));
+            String out = new String(m.push(java.util.Arrays.copyOf(raw, at)), StandardCharsets.UTF_8)
+                    + new String(m.abandon(), StandardCharsets.UTF_8);
+            String compact = out.replaceAll("[^\\p{L}\\p{Nd}@.]", "");
+            assertThat(compact).as("cut at %d:%n%s", at, out).doesNotContain("41111111").doesNotContain("11111111")
+                    .doesNotContain("536904399").doesNotContain("jane.doe").doesNotContain("@example");
+            for (String line : out.split("\n")) {
+                if (line.isEmpty()) {
+                    continue;
+                }
+                assertThat(JSON.readTree(line).isObject()).as("cut at %d: %s", at, line).isTrue();
+            }
+            // held text or a line cut short, except where the last line (terminal, whole JSON) only lacks its line end
+            if (at > 0 && at < raw.length - 1) {
+                assertThat(reports).as("cut at %d:%n%s", at, out).anyMatch(x -> x.endsWith(":drop"));
+            }
+        }
+    }
 }
