@@ -70,8 +70,10 @@ public class MaskResponseProcessor implements Processor {
                 }
 
                 @Override
-                public void abandon() {
-                    sse.abandon();
+                public byte[] abandon() {
+                    // what the masker can still release at a break-off (a waiting finishing chunk, its final text
+                    // masked); the rest it holds is dropped and reported. A failure here cuts it like any other
+                    return guarded(sse::abandon);
                 }
             });
             return;

@@ -48,10 +48,9 @@ public class ReadUsageProcessor implements Processor {
                 }
 
                 @Override
-                public void abandon() {
-                    if (inner != null) {
-                        inner.abandon();
-                    }
+                public byte[] abandon() {
+                    // what the masker still releases at a break-off goes to the caller: the tap sees it too
+                    return inner == null ? new byte[0] : tap.push(inner.abandon());
                 }
             });
             return;

@@ -38,9 +38,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * out ({@link #readChunk()}), and is woken with {@code resumeTransfer()} whenever a part arrives. Demand is
  * bounded, so a slow caller slows the upstream down rather than filling memory.
  * <p>
- * When the upstream finishes (or fails, goes silent, or the caller goes away), {@link #ended()} completes.
- * The terminating chunk is only written after {@link #release(boolean)} is called with {@code true}: the
- * evidence stage calls it once the record is committed, so a stream never completes without evidence.
+ * When the upstream finishes (or fails, goes silent, or the caller goes away) and the caller's connection has been
+ * handed everything queued for it, {@link #ended()} completes, with the size, digest and capture of exactly the bytes
+ * handed to the caller. The terminating chunk is only written after {@link #release(boolean)} is called with
+ * {@code true}: the evidence stage calls it once the record is committed, so a stream never completes without
+ * evidence. A stream that did not complete is ended the same way, after its evidence: the caller is handed what is
+ * queued (and what the transform can still release, {@link Transform#abandon()}), then its connection is closed without
+ * the terminating chunk, so it can tell the stream was cut.
  */
 public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRelay> {
     private static final long HIGH_WATER = 256 * 1024;
@@ -65,7 +69,12 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
         byte[] finish();
 
-        void abandon();
+        /**
+         * The stream ends without completing (the upstream broke off or went silent, the caller went away, the gateway
+         * cut it): returns what may still go out to the caller (possibly nothing); whatever else it holds is dropped,
+         * never released as it is. The relay sends the bytes unless the caller is gone or the transform itself failed.
+         */
+        byte[] abandon();
     }
 
     private final Clock clock;
@@ -74,6 +83,19 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicBoolean paused = new AtomicBoolean();
     private final AtomicBoolean ending = new AtomicBoolean();
+    /**
+     * Serialises the upstream side (transform and queue) with its end: the transform is not thread-safe, and no piece
+     * may be queued once the stream's end has been decided (taken before the digest's lock, never after it).
+     */
+    private final Object flow = new Object();
+    /** How the upstream side ended, once it has (null while it runs); the stream's evidence waits for the drain. */
+    private volatile String outcome;
+    /** The caller is to be cut off once everything queued is handed over: no terminating chunk. */
+    private volatile boolean cut;
+    /** When the caller's connection last took a piece (or the upstream side ended): a caller that stalls is cut off. */
+    private volatile long lastTakenNanos = System.nanoTime();
+    private volatile ScheduledExecutorService scheduler;
+    private volatile Duration idleTimeout;
     private final CompletableFuture<StreamEnd> ended = new CompletableFuture<>();
     private final CompletableFuture<Void> settled = new CompletableFuture<>();
     private final ByteArrayOutputStream capture = new ByteArrayOutputStream();
@@ -103,6 +125,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private volatile Thread requestingOn;
     private long size;
     private boolean truncated;
+    /** {@link #ended()} was completed (under the digest's lock). */
+    private boolean finished;
 
     public StreamRelay(Clock clock, int captureLimit) {
         this.clock = clock;
@@ -152,16 +176,22 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     @Override
     public void onNext(List<ByteBuffer> items) {
         lastActivityNanos = System.nanoTime();
-        for (ByteBuffer b : items) {
-            int raw = b.remaining();
-            if (raw == 0) {
-                continue;
+        synchronized (flow) {
+            for (ByteBuffer b : items) {
+                int raw = b.remaining();
+                if (raw == 0) {
+                    continue;
+                }
+                byte[] bytes = new byte[raw];
+                b.get(bytes);
+                if (!accept(bytes, true)) {
+                    break;
+                }
             }
-            byte[] bytes = new byte[raw];
-            b.get(bytes);
-            if (!accept(bytes, true)) {
-                return;
-            }
+        }
+        if (ending.get()) { // ended (cut by the transform, or meanwhile by another thread): nothing more is asked for
+            afterEnd();
+            return;
         }
         if (queuedBytes.get() < HIGH_WATER) {
             subscription.request(1);
@@ -178,16 +208,20 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
     /**
      * Decodes (content coding), records as the upstream's body, transforms (masking) and queues a piece;
-     * false when the stream was cut.
+     * false when the stream was cut or has ended. Under {@link #flow}.
      */
     private boolean accept(byte[] received, boolean decode) {
+        if (ending.get()) {
+            return false;
+        }
         byte[] bytes = received;
         ContentCodings.Decoder d = decoder;
         if (d != null && decode) {
             try {
                 bytes = d.push(bytes);
             } catch (ContentCodings.Refused e) {
-                abort(Outcomes.UPSTREAM_ERROR);
+                cancel();
+                endLocked(Outcomes.UPSTREAM_ERROR);
                 return false;
             }
         }
@@ -219,7 +253,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             try {
                 bytes = t.push(bytes);
             } catch (RuntimeException e) {
-                abort(e instanceof Cut cut ? cut.outcome() : Outcomes.MASKING_FAILED);
+                cancel();
+                endLocked(e instanceof Cut c ? c.outcome() : Outcomes.MASKING_FAILED);
                 return false;
             }
         }
@@ -235,26 +270,35 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         this.decoder = d;
     }
 
-    /** Records and queues bytes for the caller; false when there were none. */
+    /**
+     * Queues bytes for the caller; false when there were none. They are recorded (digest, size, capture) when they are
+     * handed to the caller's connection ({@link #readChunk}), so the evidence never counts a piece the caller was not
+     * sent.
+     */
     private boolean offer(byte[] bytes) {
         int n = bytes.length;
         if (n == 0) {
             return false;
         }
-        synchronized (digest) {
-            digest.update(bytes);
-            size += n;
-            int room = captureLimit - capture.size();
-            if (room > 0) {
-                capture.write(bytes, 0, Math.min(room, n));
-            }
-            if (n > room) {
-                truncated = true;
-            }
-        }
         queue.add(Unpooled.wrappedBuffer(bytes));
         queuedBytes.addAndGet(n);
         return true;
+    }
+
+    /** Records a piece handed to the caller: digest, size, capture. Under the digest's lock. */
+    private void hand(ByteBuf b) {
+        int n = b.readableBytes();
+        byte[] a = b.array();
+        int at = b.arrayOffset() + b.readerIndex();
+        digest.update(a, at, n);
+        size += n;
+        int room = captureLimit - capture.size();
+        if (room > 0) {
+            capture.write(a, at, Math.min(room, n));
+        }
+        if (n > room) {
+            truncated = true;
+        }
     }
 
     @Override
@@ -264,6 +308,17 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
     @Override
     public void onComplete() {
+        synchronized (flow) {
+            if (ending.get()) {
+                return;
+            }
+            complete();
+        }
+        afterEnd();
+    }
+
+    /** The upstream's body is whole: the rest of the decoder and the transform go out, and the stream completes. */
+    private void complete() {
         ContentCodings.Decoder d = decoder;
         if (d != null) {
             try {
@@ -271,7 +326,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
                     return;
                 }
             } catch (ContentCodings.Refused e) {
-                end(Outcomes.UPSTREAM_ERROR);
+                endLocked(Outcomes.UPSTREAM_ERROR);
                 return;
             }
         }
@@ -280,32 +335,72 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             try {
                 offer(t.finish());
             } catch (RuntimeException e) {
-                end(e instanceof Cut cut ? cut.outcome() : Outcomes.MASKING_FAILED);
+                endLocked(e instanceof Cut c ? c.outcome() : Outcomes.MASKING_FAILED);
                 return;
             }
         }
-        end(Outcomes.COMPLETED);
+        endLocked(Outcomes.COMPLETED);
     }
 
     // ---- control ------------------------------------------------------------------------------------
 
     /** Binds the caller's channel: wakes the chunked writer on new data and notices the caller leaving. */
     public void bind(Channel ch, ScheduledExecutorService scheduler, Duration idleTimeout) {
+        this.scheduler = scheduler;
+        this.idleTimeout = idleTimeout;
         this.channel = ch;
         this.bound = true;
         requestFirst();
         ch.closeFuture().addListener(f -> {
             if (!lastSent) {
-                abort(Outcomes.CLIENT_ABORTED);
+                callerGone();
             }
         });
         long idleNanos = idleTimeout.toNanos();
         long period = Math.max(50, Math.min(1000, idleTimeout.toMillis() / 4));
         idleWatch = scheduler.scheduleAtFixedRate(() -> {
-            if (!ending.get() && System.nanoTime() - lastActivityNanos > idleNanos) {
-                abort(Outcomes.TIMEOUT);
+            long now = System.nanoTime();
+            if (!ending.get()) {
+                if (now - lastActivityNanos > idleNanos) {
+                    abort(Outcomes.TIMEOUT);
+                }
+            } else if (!ended.isDone() && now - lastTakenNanos > idleNanos) {
+                callerStalled();
             }
         }, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The caller's connection closed before the stream's end was handed to it: a stream still running ends as
+     * {@code client_aborted}; one whose upstream side had ended but whose pieces were still queued loses them (they
+     * are not counted: the record claims only what was handed over), and a completed one is recorded as
+     * {@code client_aborted} (the caller did not get all of it).
+     */
+    private void callerGone() {
+        abort(Outcomes.CLIENT_ABORTED);
+        dropUnhanded(Outcomes.CLIENT_ABORTED);
+    }
+
+    /**
+     * The upstream side has ended, but the caller has taken nothing queued for it for the idle timeout: what it has
+     * not taken is dropped (and not counted), a completed stream is recorded as {@code timeout}, and its evidence is
+     * settled; the release then cuts the connection.
+     */
+    private void callerStalled() {
+        dropUnhanded(Outcomes.TIMEOUT);
+    }
+
+    /** Drops what is queued and not yet handed to the caller; a completed stream that loses some ends {@code as}. */
+    private void dropUnhanded(String as) {
+        synchronized (flow) {
+            synchronized (digest) {
+                if (!ended.isDone() && !queue.isEmpty() && Outcomes.COMPLETED.equals(outcome)) {
+                    outcome = as;
+                }
+                dropQueue();
+            }
+        }
+        finishIfDrained();
     }
 
     /** Completes when the upstream side is over, with how it ended. */
@@ -322,49 +417,144 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     }
 
     /**
-     * Called by the evidence stage when the record is (or cannot be) committed. With {@code true} and a
-     * completed stream the caller gets the terminating chunk; otherwise the connection is closed, so the
-     * caller sees a broken stream rather than a complete-looking one.
+     * Called by the evidence stage when the record is (or cannot be) committed; by then everything queued has been
+     * handed to the caller (the stream's evidence waits for that). With {@code true} and a completed stream the caller
+     * gets the terminating chunk; otherwise its connection is closed once what was handed to it is written, without
+     * the terminating chunk, so the caller sees a broken stream rather than a complete-looking one.
      */
     public void release(boolean committed) {
         StreamEnd end = ended.getNow(null);
         if (committed && end != null && Outcomes.COMPLETED.equals(end.outcome())) {
             released = true;
             wake();
-        } else {
+            return;
+        }
+        cut = true;
+        Channel ch = channel;
+        if (ch == null || !ch.isActive() || ch.pipeline().get(ChunkedWriteHandler.class) == null) {
             closeChannel();
+            return;
+        }
+        wake(); // the writer finds the queue empty and the input at its end: an empty write, then close()
+        ScheduledExecutorService s = scheduler;
+        Duration idle = idleTimeout;
+        if (s != null && idle != null) {
+            try {
+                // a caller that takes nothing (its socket full) never lets the writer get there: bounded
+                s.schedule(this::closeChannel, idle.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                closeChannel();
+            }
         }
     }
 
     /** Stops relaying: cancels the upstream and ends with the given outcome. */
     public void abort(String outcome) {
+        synchronized (flow) {
+            cancel();
+            endLocked(outcome);
+        }
+        afterEnd();
+    }
+
+    private void cancel() {
         Flow.Subscription s = subscription;
         if (s != null) {
             s.cancel();
         }
-        end(outcome);
     }
 
     private void end(String outcome) {
+        synchronized (flow) {
+            endLocked(outcome);
+        }
+        afterEnd();
+    }
+
+    /**
+     * Decides the stream's end, once. A stream that did not complete asks the transform for what it can still release
+     * (masked; a held piece of an entity is dropped and reported) and queues it behind what is queued, unless the
+     * caller is gone (nothing can reach it: what is queued is dropped and not counted) or the transform failed or
+     * refused the answer (nothing more of it goes out). Under {@link #flow}.
+     */
+    private void endLocked(String how) {
         if (!ending.compareAndSet(false, true)) {
             return;
+        }
+        String o = how;
+        Transform t = transform;
+        if (t != null && !Outcomes.COMPLETED.equals(how)) {
+            try {
+                byte[] last = t.abandon();
+                if (!Outcomes.CLIENT_ABORTED.equals(how) && !Outcomes.BLOCKED.equals(how)
+                        && !Outcomes.MASKING_FAILED.equals(how)) {
+                    offer(last == null ? new byte[0] : last);
+                }
+            } catch (Cut c) {
+                o = Outcomes.CLIENT_ABORTED.equals(how) ? how : c.outcome();
+            } catch (RuntimeException e) {
+                o = Outcomes.CLIENT_ABORTED.equals(how) ? how : Outcomes.MASKING_FAILED;
+            }
+        }
+        synchronized (digest) {
+            if (Outcomes.CLIENT_ABORTED.equals(how)) {
+                dropQueue();
+            }
+            lastTakenNanos = System.nanoTime(); // the caller's time to take what is left starts now
+            outcome = o;
+        }
+    }
+
+    /** After the end is decided: the evidence is settled at once when nothing waits for the caller, else after it. */
+    private void afterEnd() {
+        finishIfDrained();
+        if (!ended.isDone()) {
+            wake();
+        }
+    }
+
+    /**
+     * Completes {@link #ended()} once the upstream side has ended and the caller has been handed everything queued (or
+     * it was dropped): the record then says exactly what the caller was sent. Without a caller's connection (a relay
+     * never bound) what is queued counts as handed over.
+     */
+    private void finishIfDrained() {
+        String o = outcome;
+        if (o == null || ended.isDone()) {
+            return;
+        }
+        StreamEnd end;
+        synchronized (digest) {
+            if (channel == null) {
+                ByteBuf b;
+                while ((b = queue.poll()) != null) {
+                    queuedBytes.addAndGet(-b.readableBytes());
+                    hand(b);
+                    b.release();
+                }
+            }
+            if (!queue.isEmpty() || finished) {
+                return;
+            }
+            finished = true;
+            end = new StreamEnd(outcome, firstByteAt, clock.instant(), size, HexFormat.of().formatHex(digest.digest()),
+                    capture.toByteArray(), truncated, rawSize, HexFormat.of().formatHex(rawDigest.digest()),
+                    timings(), transform != null && rawSize <= captureLimit ? rawCapture.toByteArray() : null);
         }
         ScheduledFuture<?> w = idleWatch;
         if (w != null) {
             w.cancel(false);
         }
-        Transform t = transform;
-        if (t != null && !Outcomes.COMPLETED.equals(outcome)) {
-            // the stream broke off: whatever the transform holds (half an entity, perhaps) is dropped
-            t.abandon();
-        }
-        StreamEnd end;
-        synchronized (digest) {
-            end = new StreamEnd(outcome, firstByteAt, clock.instant(), size, HexFormat.of().formatHex(digest.digest()),
-                    capture.toByteArray(), truncated, rawSize, HexFormat.of().formatHex(rawDigest.digest()),
-                    timings(), transform != null && rawSize <= captureLimit ? rawCapture.toByteArray() : null);
-        }
         ended.complete(end);
+    }
+
+    /** Drops what is queued and not handed over. Under the digest's lock. */
+    private void dropQueue() {
+        ByteBuf b;
+        while ((b = queue.poll()) != null) {
+            queuedBytes.addAndGet(-b.readableBytes());
+            b.release();
+        }
     }
 
     /** The arrival times as JSON: {@code [[ms,bytes],...]}. Under the digest's lock. */
@@ -382,9 +572,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         if (ch != null) {
             ch.close();
         }
-        ByteBuf b;
-        while ((b = queue.poll()) != null) {
-            b.release();
+        synchronized (digest) {
+            dropQueue();
         }
         settled.complete(null);
     }
@@ -406,8 +595,15 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     }
 
     HttpContent readChunk(ByteBufAllocator alloc) {
-        ByteBuf b = queue.poll();
+        ByteBuf b;
+        synchronized (digest) { // taken and counted at once: the stream's evidence never misses a piece handed over
+            b = queue.poll();
+            if (b != null) {
+                hand(b);
+            }
+        }
         if (b != null) {
+            lastTakenNanos = System.nanoTime();
             long left = queuedBytes.addAndGet(-b.readableBytes());
             if (left < HIGH_WATER / 2 && paused.compareAndSet(true, false) && !ending.get()) {
                 // when the upstream's connection shares this loop, the request reads on at once and queues the next
@@ -422,18 +618,36 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             }
             return new DefaultHttpContent(b);
         }
+        if (outcome != null && !ended.isDone()) {
+            // all handed over: the stream's evidence is settled (what waits for it goes on on other threads, or later
+            // on this loop; a wake-up from it must not nest a flush in this read)
+            requestingOn = Thread.currentThread();
+            try {
+                finishIfDrained();
+            } finally {
+                requestingOn = null;
+            }
+        }
         if (released && !lastSent) {
             lastSent = true;
             settled.complete(null);
             return LastHttpContent.EMPTY_LAST_CONTENT;
         }
+        if (cut && !lastSent) {
+            // the end of the input without a terminating chunk: the writer writes nothing more and, once what was
+            // handed over is written, closes the input (close()), which closes the connection
+            lastSent = true;
+        }
         return null;
     }
 
+    /** The chunked writer is done with the input (written to its end, or the connection is gone). */
     void close() {
-        ByteBuf b;
-        while ((b = queue.poll()) != null) {
-            b.release();
+        synchronized (digest) {
+            dropQueue();
+        }
+        if (cut) {
+            closeChannel();
         }
     }
 }
