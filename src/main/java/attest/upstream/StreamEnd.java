@@ -8,8 +8,9 @@ import java.time.Instant;
  * @param outcome     completed, upstream_error, timeout or client_aborted
  * @param firstByteAt when the first byte arrived from the upstream (null if none)
  * @param endedAt     when the stream ended
- * @param size        bytes delivered to the caller
- * @param sha256      hex digest of all bytes delivered
+ * @param size        bytes handed to the caller's connection (what it was sent; a caller that went away or stalled:
+ *                    only what it took)
+ * @param sha256      hex digest of exactly those bytes
  * @param captured    the bytes kept for evidence (up to the capture limit)
  * @param truncated   whether {@code captured} is shorter than the stream
  * @param rawSize     bytes received from the upstream (before masking)

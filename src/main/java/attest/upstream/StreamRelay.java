@@ -121,6 +121,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     private volatile boolean released;
     private volatile boolean lastSent;
     private volatile ScheduledFuture<?> idleWatch;
+    /** Closes a cut stream's connection if its writer never gets to the end (a caller whose socket stays full). */
+    private volatile ScheduledFuture<?> closeWatch;
     /** The thread inside {@link #readChunk}'s request for more, if any: a wake-up from it would nest a flush. */
     private volatile Thread requestingOn;
     private long size;
@@ -220,8 +222,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             try {
                 bytes = d.push(bytes);
             } catch (ContentCodings.Refused e) {
-                cancel();
                 endLocked(Outcomes.UPSTREAM_ERROR);
+                cancel();
                 return false;
             }
         }
@@ -253,8 +255,10 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             try {
                 bytes = t.push(bytes);
             } catch (RuntimeException e) {
-                cancel();
+                // decided before the upstream is cancelled: a cancel that fails the upstream at once must not make
+                // this an upstream error, whose break-off would release what the failed masker holds
                 endLocked(e instanceof Cut c ? c.outcome() : Outcomes.MASKING_FAILED);
+                cancel();
                 return false;
             }
         }
@@ -441,7 +445,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         if (s != null && idle != null) {
             try {
                 // a caller that takes nothing (its socket full) never lets the writer get there: bounded
-                s.schedule(this::closeChannel, idle.toMillis(), TimeUnit.MILLISECONDS);
+                closeWatch = s.schedule(this::closeChannel, idle.toMillis(), TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 closeChannel();
             }
@@ -451,8 +455,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     /** Stops relaying: cancels the upstream and ends with the given outcome. */
     public void abort(String outcome) {
         synchronized (flow) {
+            endLocked(outcome); // decided first: the cancel may fail the upstream at once (onError), which must not win
             cancel();
-            endLocked(outcome);
         }
         afterEnd();
     }
@@ -568,6 +572,10 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     }
 
     private void closeChannel() {
+        ScheduledFuture<?> w = closeWatch;
+        if (w != null) {
+            w.cancel(false);
+        }
         Channel ch = channel;
         if (ch != null) {
             ch.close();
