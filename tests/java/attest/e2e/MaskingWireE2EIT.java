@@ -74,8 +74,14 @@ class MaskingWireE2EIT {
     static final Map<String, Reply> REPLIES = new ConcurrentHashMap<>();
     static final Pattern CASE = Pattern.compile("case:([A-Za-z0-9_.-]+)");
 
-    /** What the upstream answers: status, headers, and the body written piece by piece (each piece flushed). */
-    record Reply(int status, Map<String, String> headers, List<byte[]> pieces) {
+    /**
+     * What the upstream answers: status, headers, and the body written piece by piece (each piece flushed); with
+     * {@code breakOff} the connection is then closed without the body's end (no terminating chunk).
+     */
+    record Reply(int status, Map<String, String> headers, List<byte[]> pieces, boolean breakOff) {
+        Reply(int status, Map<String, String> headers, List<byte[]> pieces) {
+            this(status, headers, pieces, false);
+        }
     }
 
     @BeforeAll
@@ -106,10 +112,21 @@ class MaskingWireE2EIT {
     }
 
     static void serve(HttpExchange ex) throws IOException {
+        String req = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        Matcher m = CASE.matcher(req);
+        Reply r = m.find() ? REPLIES.get(m.group(1)) : null;
+        if (r != null && r.breakOff()) {
+            r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+            ex.sendResponseHeaders(r.status(), 0);
+            OutputStream out = ex.getResponseBody();
+            for (byte[] piece : r.pieces()) {
+                out.write(piece);
+                out.flush();
+            }
+            // the exchange is never closed: the server closes the connection, the body's end never written
+            throw new IOException("the stand-in upstream breaks off");
+        }
         try (ex) {
-            String req = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            Matcher m = CASE.matcher(req);
-            Reply r = m.find() ? REPLIES.get(m.group(1)) : null;
             if (r == null) {
                 ex.sendResponseHeaders(404, -1);
                 return;
@@ -137,6 +154,12 @@ class MaskingWireE2EIT {
 
     static String reply(String name, int status, Map<String, String> headers, List<byte[]> pieces) {
         REPLIES.put(name, new Reply(status, headers, pieces));
+        return name;
+    }
+
+    /** An answer whose connection breaks off after these pieces: no terminating chunk. */
+    static String breakingOff(String name, Map<String, String> headers, List<byte[]> pieces) {
+        REPLIES.put(name, new Reply(200, headers, pieces, true));
         return name;
     }
 
@@ -724,5 +747,157 @@ class MaskingWireE2EIT {
         assertNoEntity("the answer as a chat UI renders it", shown);
         assertThat(shown).doesNotContain("jane_doe").contains("[");
         assertDeliveredClean(rid, StandardCharsets.UTF_8);
+    }
+
+    // ---- a stream that breaks off: the caller gets what masking can release, the evidence says exactly that --------
+
+    /** What the caller's socket got: the status line and head, the body of the chunks, and whether they were ended. */
+    record Wire(String head, byte[] body, boolean terminated) {
+    }
+
+    /** A streamed call over a raw socket, read until the gateway closes the connection. */
+    static Wire rawStream(String rid, String name) throws Exception {
+        byte[] body = utf8("{\"model\":\"w\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"case:"
+                + name + "\"}]}");
+        byte[] all;
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(30_000); // a gateway that never ends the connection fails here, it does not hang
+            OutputStream o = s.getOutputStream();
+            o.write(utf8("POST /llm/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nAuthorization: Bearer "
+                    + stack().userToken("alice") + "\r\nContent-Type: application/json\r\nX-Request-Id: " + rid
+                    + "\r\nContent-Length: " + body.length + "\r\n\r\n"));
+            o.write(body);
+            o.flush();
+            all = s.getInputStream().readAllBytes();
+        }
+        String text = new String(all, StandardCharsets.ISO_8859_1);
+        int at = text.indexOf("\r\n\r\n") + 4;
+        String head = text.substring(0, at);
+        assertThat(head).startsWith("HTTP/1.1 200").containsIgnoringCase("transfer-encoding: chunked");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        while (at < all.length) {
+            int eol = text.indexOf("\r\n", at);
+            assertThat(eol).as("a chunk's size line cut short: %s", text.substring(at)).isPositive();
+            int n = Integer.parseInt(text.substring(at, eol).trim(), 16);
+            if (n == 0) {
+                return new Wire(head, out.toByteArray(), true);
+            }
+            out.write(all, eol + 2, n);
+            at = eol + 2 + n + 2;
+        }
+        return new Wire(head, out.toByteArray(), false);
+    }
+
+    static String sha256(byte[] b) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+    }
+
+    /** The call's terminal evidence says exactly what the caller got, and that the stream broke off. */
+    static Map<String, Object> assertEvidenceOf(String rid, byte[] delivered) throws Exception {
+        Map<String, Object> row = terminal(rid);
+        assertThat(row.get("outcome")).isEqualTo("upstream_error");
+        assertThat(row.get("response_sha256")).isEqualTo(sha256(delivered));
+        assertThat(((Number) row.get("response_size")).longValue()).isEqualTo(delivered.length);
+        assertThat((byte[]) row.get("response_body")).isEqualTo(delivered);
+        assertThat(row.get("raw_response_sha256")).isNotEqualTo(row.get("response_sha256"));
+        return row;
+    }
+
+    /**
+     * The upstream breaks off with half a card held and the next event cut inside a character, after many small pieces:
+     * the caller's socket gets every piece before, masked, then the connection closes without the terminating chunk;
+     * the record's digest, size and body are those bytes, and its report says held text was dropped.
+     */
+    @Test
+    void should_deliver_what_masking_released_and_record_exactly_that_when_the_upstream_breaks_off() throws Exception {
+        List<byte[]> pieces = new ArrayList<>();
+        StringBuilder words = new StringBuilder();
+        for (int i = 0; i < 60; i++) {
+            words.append("w").append(i).append(' ');
+            pieces.add(utf8("data: " + chunk("w" + i + " ", "null") + "\n\n"));
+        }
+        pieces.add(utf8("data: " + chunk("card 4111 1111", "null") + "\n\n"));
+        byte[] next = utf8("data: " + chunk(" 1111 1111 für dich", "null") + "\n\n");
+        int inside = new String(next, StandardCharsets.UTF_8).indexOf("ü") + 1;
+        pieces.add(java.util.Arrays.copyOf(next, inside)); // cut after the first byte of ü
+        String c = breakingOff("sse-break-off-mid-card", Map.of("Content-Type", "text/event-stream"), pieces);
+        String rid = newRequestId();
+
+        Wire w = rawStream(rid, c);
+
+        String body = new String(w.body(), StandardCharsets.UTF_8);
+        assertThat(w.terminated()).as("a stream cut must not look complete:%n%s", body).isFalse();
+        assertNoEntity("the stream's bytes", body);
+        assertThat(body).doesNotContain("\uFFFD").doesNotContain("[DONE]");
+        assertThat(joinedContent(whatwgData(body))).isEqualTo(words + "card ");
+        Map<String, Object> row = assertEvidenceOf(rid, w.body());
+        assertThat((String) row.get("masking_report")).contains("HELD_TEXT").contains("\"drop\"");
+    }
+
+    /**
+     * The upstream breaks off right after a finishing chunk that holds a card, an error event behind it: the official SDK
+     * gets the text with the card masked and the finish, then fails (it can tell the stream was cut); the raw caller gets
+     * the error event too; the record says what was sent and what was masked.
+     */
+    @Test
+    void should_deliver_a_finishing_chunk_held_at_a_break_off_masked() throws Exception {
+        String c = breakingOff("sse-break-off-after-finish", Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + chunk("hello, ", "null") + "\n\n"),
+                utf8("data: " + chunk("your card " + CARD, "\"stop\"") + "\n\n")));
+        String rid = newRequestId();
+        StringBuilder text = new StringBuilder();
+        StringBuilder finish = new StringBuilder();
+        Throwable failed = null;
+        try (StreamResponse<ChatCompletionChunk> s = sdk(rid).chat().completions().createStreaming(params(c))) {
+            s.stream().forEach(ch -> ch.choices().forEach(x -> {
+                x.delta().content().ifPresent(text::append);
+                x.finishReason().ifPresent(f -> finish.append(f.asString()));
+            }));
+        } catch (RuntimeException e) {
+            failed = e;
+        }
+        assertThat(text.toString()).isEqualTo("hello, your card [CARD ****1111]");
+        assertThat(finish.toString()).isEqualTo("stop");
+        assertThat(failed).as("the SDK must see the stream cut").isNotNull();
+        Map<String, Object> row = terminal(rid);
+        assertThat(row.get("outcome")).isEqualTo("upstream_error");
+        byte[] delivered = (byte[]) row.get("response_body");
+        assertThat(row.get("response_sha256")).isEqualTo(sha256(delivered));
+        assertThat(new String(delivered, StandardCharsets.UTF_8)).contains("[CARD ****1111]").doesNotContain("4111 1111");
+        assertThat((String) row.get("masking_report")).contains("CARD").contains("partial");
+
+        String e = breakingOff("sse-break-off-error-behind-finish", Map.of("Content-Type", "text/event-stream"), List.of(
+                utf8("data: " + chunk("your card " + CARD, "\"stop\"") + "\n\n"),
+                utf8("event: error\ndata: {\"error\":{\"message\":\"overloaded, ssn " + SSN + "\"}}\n\n")));
+        String rid2 = newRequestId();
+        Wire w = rawStream(rid2, e);
+        String body = new String(w.body(), StandardCharsets.UTF_8);
+        assertThat(w.terminated()).isFalse();
+        assertNoEntity("the stream's bytes", body);
+        assertThat(body).contains("[CARD ****1111]").contains("event: error").contains("overloaded, ssn [SSN]");
+        assertEvidenceOf(rid2, w.body());
+    }
+
+    /**
+     * NDJSON is not relayed live (only {@code text/event-stream} is; other answers are buffered whole): one that breaks
+     * off mid-line, half a card held, is refused whole with 502, nothing of it reaches the caller, and the record says
+     * the upstream failed. (Were it relayed live, the NDJSON masker releases the whole lines and drops the rest,
+     * reported: {@code StreamRelayBreakOffTest}.)
+     */
+    @Test
+    void should_refuse_a_buffered_ndjson_answer_that_breaks_off_mid_line() throws Exception {
+        String c = breakingOff("ndjson-break-off", Map.of("Content-Type", "application/x-ndjson"), List.of(
+                utf8("{\"response\":\"mail " + EMAIL + " now. \",\"done\":false}\n"),
+                utf8("{\"response\":\"card 4111 1111\",\"done\":false}\n"), utf8("{\"response\":\" 1111 11")));
+        String rid = newRequestId();
+
+        HttpResponse<byte[]> r = raw(rid, c, true);
+
+        String body = new String(r.body(), StandardCharsets.UTF_8);
+        assertThat(r.statusCode()).as(body).isEqualTo(502);
+        assertNoEntity("the answer", body);
+        assertThat(body).doesNotContain("now.");
+        Map<String, Object> row = terminal(rid);
+        assertThat(row.get("outcome")).isEqualTo("upstream_error");
     }
 }
