@@ -407,7 +407,10 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         finishIfDrained();
     }
 
-    /** Completes when the upstream side is over, with how it ended. */
+    /**
+     * Completes when the upstream side is over and the caller's connection has been handed everything queued for it
+     * (or the rest was dropped: the caller went away or stalled), with how it ended and exactly what was handed over.
+     */
     public CompletableFuture<StreamEnd> ended() {
         return ended;
     }
@@ -488,16 +491,18 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         String o = how;
         Transform t = transform;
         if (t != null && !Outcomes.COMPLETED.equals(how)) {
+            // a break-off (the upstream failed or went silent, the gateway cut it): what the transform releases goes out
+            boolean deliver = !Outcomes.CLIENT_ABORTED.equals(how) && !Outcomes.BLOCKED.equals(how)
+                    && !Outcomes.MASKING_FAILED.equals(how);
             try {
                 byte[] last = t.abandon();
-                if (!Outcomes.CLIENT_ABORTED.equals(how) && !Outcomes.BLOCKED.equals(how)
-                        && !Outcomes.MASKING_FAILED.equals(how)) {
+                if (deliver) {
                     offer(last == null ? new byte[0] : last);
                 }
             } catch (Cut c) {
-                o = Outcomes.CLIENT_ABORTED.equals(how) ? how : c.outcome();
+                o = deliver ? c.outcome() : how; // the masker refused or failed now: nothing of it goes out
             } catch (RuntimeException e) {
-                o = Outcomes.CLIENT_ABORTED.equals(how) ? how : Outcomes.MASKING_FAILED;
+                o = deliver ? Outcomes.MASKING_FAILED : how;
             }
         }
         synchronized (digest) {

@@ -398,4 +398,60 @@ class StreamRelayBreakOffTest {
         assertThat(ch.isOpen()).isFalse();
         assertThat(new String(got.bytes(), StandardCharsets.UTF_8)).endsWith("data: [DONE]\n\n");
     }
+
+    /**
+     * The masker fails (or a block rule refuses the answer) while a finishing chunk waits in it, and the upstream's
+     * cancel fails the upstream at once (its onError on the same thread): the stream is cut as masking_failed (or
+     * blocked), never turned into a break-off, and nothing more of the masker's goes out, the waiting chunk included.
+     */
+    @Test
+    void should_release_nothing_more_when_the_masker_fails_or_refuses() throws Exception {
+        for (String how : List.of(Outcomes.MASKING_FAILED, Outcomes.BLOCKED)) {
+            List<String> reports = new ArrayList<>();
+            StreamRelay relay = new StreamRelay(Clock.systemUTC(), 1 << 20);
+            AnswerMasker.Streaming m = AnswerMasker.streaming("text/event-stream", MASKER,
+                    r -> reports.add(r.entityType() + ":" + r.action()));
+            relay.transform(new StreamRelay.Transform() {
+                @Override
+                public byte[] push(byte[] raw) {
+                    if (new String(raw, StandardCharsets.UTF_8).contains("poison")) {
+                        throw how.equals(Outcomes.BLOCKED) ? new StreamRelay.Cut(how) : new IllegalStateException();
+                    }
+                    return m.push(raw);
+                }
+
+                @Override
+                public byte[] finish() {
+                    return m.finish();
+                }
+
+                @Override
+                public byte[] abandon() {
+                    return m.abandon();
+                }
+            });
+            relay.onSubscribe(new Flow.Subscription() {
+                @Override
+                public void request(long n) {
+                }
+
+                @Override
+                public void cancel() {
+                    relay.onError(new java.io.IOException("cancelled")); // as a transport that fails at once
+                }
+            });
+            EmbeddedChannel ch = caller();
+            relay.bind(ch, WATCH, Duration.ofSeconds(30));
+            push(relay, utf8(chunk("hello ", null)), utf8(chunk("card 4111 1111 1111 1111", "stop")),
+                    utf8("data: poison\n\n"));
+
+            Body got = dechunk(deliver(relay, ch, true));
+            String body = new String(got.bytes(), StandardCharsets.UTF_8);
+
+            assertThat(relay.ended().join().outcome()).as(how).isEqualTo(how);
+            assertThat(got.terminated()).isFalse();
+            assertThat(body).as(how).contains("hello ").doesNotContain("finish_reason\":\"stop").doesNotContain("4111");
+            assertEvidenceMatches(relay.ended().join(), got.bytes());
+        }
+    }
 }
