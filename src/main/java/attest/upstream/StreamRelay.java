@@ -492,8 +492,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         Transform t = transform;
         if (t != null && !Outcomes.COMPLETED.equals(how)) {
             // a break-off (the upstream failed or went silent, the gateway cut it): what the transform releases goes out
-            boolean deliver = !Outcomes.CLIENT_ABORTED.equals(how) && !Outcomes.BLOCKED.equals(how)
-                    && !Outcomes.MASKING_FAILED.equals(how);
+            boolean deliver = !gone(how) && !Outcomes.BLOCKED.equals(how) && !Outcomes.MASKING_FAILED.equals(how);
             try {
                 byte[] last = t.abandon();
                 if (deliver) {
@@ -506,12 +505,20 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             }
         }
         synchronized (digest) {
-            if (Outcomes.CLIENT_ABORTED.equals(how)) {
+            if (gone(how)) {
                 dropQueue();
             }
             lastTakenNanos = System.nanoTime(); // the caller's time to take what is left starts now
             outcome = o;
         }
+    }
+
+    /**
+     * Whether nothing more is sent after an end like this: the caller went away, or the gateway cut its streams to
+     * stop (a drain's {@code aborted}), which must not wait for a slow caller. What is queued is dropped, not counted.
+     */
+    private static boolean gone(String how) {
+        return Outcomes.CLIENT_ABORTED.equals(how) || Outcomes.ABORTED.equals(how);
     }
 
     /** After the end is decided: the evidence is settled at once when nothing waits for the caller, else after it. */

@@ -454,4 +454,31 @@ class StreamRelayBreakOffTest {
             assertEvidenceMatches(relay.ended().join(), got.bytes());
         }
     }
+
+    /**
+     * The gateway cuts its streams to stop (a drain): a caller that has not taken what is queued must not hold the
+     * drain, so the record settles at once, counting only what the caller took, and nothing more goes out.
+     */
+    @Test
+    void should_settle_a_stream_cut_by_a_drain_at_once_without_waiting_for_the_caller() throws Exception {
+        List<String> reports = new ArrayList<>();
+        StreamRelay relay = masked("text/event-stream", reports);
+        EmbeddedChannel ch = caller();
+        relay.bind(ch, WATCH, Duration.ofSeconds(30));
+        push(relay, utf8(chunk("one ", null)), utf8(chunk("two ", "stop")));
+
+        relay.abort(Outcomes.ABORTED);
+
+        StreamEnd end = relay.ended().getNow(null);
+        assertThat(end).isNotNull();
+        assertThat(end.outcome()).isEqualTo(Outcomes.ABORTED);
+        assertEvidenceMatches(end, new byte[0]);
+        relay.release(true);
+        ch.writeAndFlush(new StreamingHttpResponse(200, Map.of("Content-Type", "text/event-stream"), relay));
+        ch.runPendingTasks();
+        Body got = dechunk(wire(ch));
+        assertThat(got.bytes()).isEmpty();
+        assertThat(got.terminated()).isFalse();
+        assertThat(ch.isOpen()).isFalse();
+    }
 }
