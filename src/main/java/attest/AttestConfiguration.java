@@ -117,12 +117,18 @@ public class AttestConfiguration implements CamelConfiguration {
                 .filter(c -> !c.isEmpty()).toList());
         // the gateway's own admin service account is never a caller, whatever the list says
         deniedClients.add(s.string("attest.approval.admin.client-id", "attest-gateway"));
-        TokenValidator validator = new TokenValidator(
-                RealmKeys.fromJwksUri(s.string("attest.identity.jwks-url", issuer + "/protocol/openid-connect/certs"),
-                        s.millis("attest.identity.jwks-cache-ms", 300_000),
-                        s.millis("attest.identity.jwks-refresh-cooldown-ms", 10_000),
-                        s.millis("attest.identity.jwks-timeout-ms", 3_000),
-                        s.millis("attest.identity.jwks-max-stale-ms", 3_600_000), clock),
+        // the realm's keys are fetched here, once, before serving; afterwards only in the background (RealmKeys)
+        String jwksUrl = s.string("attest.identity.jwks-url", issuer + "/protocol/openid-connect/certs");
+        RealmKeys realmKeys = RealmKeys.fromJwksUri(jwksUrl,
+                s.millis("attest.identity.jwks-cache-ms", 300_000),
+                s.millis("attest.identity.jwks-refresh-cooldown-ms", 10_000),
+                s.millis("attest.identity.jwks-timeout-ms", 3_000),
+                s.millis("attest.identity.jwks-max-stale-ms", 3_600_000), clock);
+        if (!realmKeys.prime()) {
+            LOG.warn("identity: the realm's signing keys could not be fetched from {} at start-up; calls are refused "
+                    + "(503) until a background fetch succeeds", jwksUrl);
+        }
+        TokenValidator validator = new TokenValidator(realmKeys,
                 issuer, s.required("attest.identity.audience"), s.millis("attest.identity.clock-skew-ms", 30_000),
                 clock, s.millis("attest.identity.token-cache-ms", 60_000), deniedClients);
         LOG.info("identity: tokens of {} are never accepted as a caller's", deniedClients);

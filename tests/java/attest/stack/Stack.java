@@ -88,9 +88,10 @@ public final class Stack {
 
         demo = new DemoModelServer("127.0.0.1", 0, demoKey);
         started.push(demo);
-        var gatewayTokens = new attest.identity.TokenValidator(attest.identity.RealmKeys.fromJwksUri(
-                issuer + "/protocol/openid-connect/certs", Duration.ofMinutes(5), Duration.ofSeconds(5),
-                Duration.ofSeconds(3)), issuer, "attest-gateway", Duration.ofSeconds(5), java.time.Clock.systemUTC());
+        var gatewayRealmKeys = attest.identity.RealmKeys.fromJwksUri(issuer + "/protocol/openid-connect/certs",
+                Duration.ofMinutes(5), Duration.ofSeconds(5), Duration.ofSeconds(3));
+        gatewayRealmKeys.prime();
+        var gatewayTokens = new attest.identity.TokenValidator(gatewayRealmKeys, issuer, "attest-gateway", Duration.ofSeconds(5), java.time.Clock.systemUTC());
         oauthDemo = new DemoModelServer("127.0.0.1", 0, auth -> {
             try {
                 return "attest-gateway".equals(gatewayTokens.validateAuthorization(auth).clientId());

@@ -2,6 +2,7 @@ package attest.http;
 
 import attest.identity.Credential;
 import attest.identity.InvalidTokenException;
+import attest.identity.RealmKeys;
 import attest.identity.TokenValidator;
 import attest.ingress.RequestIds;
 import io.netty.buffer.ByteBuf;
@@ -15,7 +16,9 @@ import io.netty.util.ReferenceCountUtil;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -28,6 +31,11 @@ import java.util.function.Consumer;
  * through a digest first (never kept) so that its evidence carries the SHA-256; a larger, chunked or
  * {@code Expect: 100-continue} body is not read at all (its evidence carries the declared size and no digest).
  * A token that validates passes on unchanged; the route validates it again from the validator's cache.
+ * <p>
+ * A token whose {@code kid} is not among the realm's keys while they are being fetched (a key rotation: {@link
+ * RealmKeys.KeysRefreshingException}) is held, not refused: the connection stops reading, nothing is forwarded, and
+ * the token is checked again on this connection's event loop when the fetch lands (at most the fetch's timeout).
+ * No thread waits meanwhile. A token is held once; what the check says then is final.
  * <p>
  * Every path of the data plane needs a token (the approval requester's paths too), so nothing is exempt: the
  * guard fails closed. One instance per connection.
@@ -43,6 +51,11 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     private final java.util.function.Predicate<HttpRequest> exempt;
     /** A refused request whose small body is being digested before the answer. */
     private Pending pending;
+    /** A request held while the realm's keys are fetched, and what arrived after it (not read on meanwhile). */
+    private Held held;
+    /** The key fetch that the last check would wait for (set by {@link #check}). */
+    private java.util.concurrent.CompletionStage<Void> refreshing;
+    private static final String KEYS_REFRESHING = "signing keys being refreshed";
     private boolean closed;
 
     private static final class Pending {
@@ -61,6 +74,15 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
+        }
+    }
+
+    private static final class Held {
+        final HttpRequest request;
+        final List<Object> after = new ArrayList<>();
+
+        Held(HttpRequest request) {
+            this.request = request;
         }
     }
 
@@ -91,6 +113,10 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (held != null) {
+            held.after.add(msg);
+            return;
+        }
         if (pending != null) {
             digest(ctx, msg);
             return;
@@ -99,12 +125,21 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             super.channelRead(ctx, msg);
             return;
         }
+        admit(ctx, request, true);
+    }
+
+    /** Passes the request on, holds it while the keys are fetched ({@code mayHold}), or refuses it. */
+    private void admit(ChannelHandlerContext ctx, HttpRequest request, boolean mayHold) {
         String problem = exempt.test(request) ? null : check(request, Refusals.source(ctx));
         if (problem == null) {
-            super.channelRead(ctx, msg);
+            ctx.fireChannelRead(request);
             return;
         }
-        ReferenceCountUtil.release(msg);
+        if (problem == KEYS_REFRESHING && mayHold) {
+            hold(ctx, request, refreshing);
+            return;
+        }
+        ReferenceCountUtil.release(request);
         Long declared = Refusals.declaredLength(request);
         boolean smallAndComplete = declared != null && declared <= readLimit && !HttpUtil.is100ContinueExpected(request)
                 && !HttpUtil.isTransferEncodingChunked(request);
@@ -113,6 +148,53 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             return;
         }
         refuse(ctx, request, problem, declared, smallAndComplete ? EMPTY_SHA256 : null);
+    }
+
+    /**
+     * Stops reading this connection until the key fetch lands, then checks the request again on its event loop and
+     * replays what arrived after it (the rest of its body, a pipelined request) through this guard.
+     */
+    private void hold(ChannelHandlerContext ctx, HttpRequest request, java.util.concurrent.CompletionStage<Void> landed) {
+        held = new Held(request);
+        ctx.channel().config().setAutoRead(false);
+        landed.whenComplete((v, e) -> ctx.executor().execute(() -> resume(ctx)));
+    }
+
+    private void resume(ChannelHandlerContext ctx) {
+        Held h = held;
+        if (h == null) {
+            return; // the connection closed meanwhile
+        }
+        held = null;
+        if (!ctx.channel().isActive()) {
+            release(h);
+            return;
+        }
+        admit(ctx, h.request, false);
+        for (Object m : h.after) {
+            try {
+                channelRead(ctx, m);
+            } catch (Exception e) {
+                ctx.fireExceptionCaught(e);
+            }
+        }
+        if (held == null && !closed) {
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    private static void release(Held h) {
+        ReferenceCountUtil.release(h.request);
+        h.after.forEach(ReferenceCountUtil::release);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (held != null) {
+            release(held);
+            held = null;
+        }
+        super.channelInactive(ctx);
     }
 
     private static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -153,6 +235,9 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             return null;
         } catch (InvalidTokenException e) {
             return e.reason();
+        } catch (RealmKeys.KeysRefreshingException e) {
+            refreshing = e.landed();
+            return KEYS_REFRESHING;
         } catch (RuntimeException e) {
             return "token could not be checked";
         }

@@ -382,4 +382,69 @@ class FloodGuardsTest {
         }
         ch.finishAndReleaseAll();
     }
+
+    @Test
+    void should_hold_a_token_whose_key_is_being_fetched_without_blocking_then_pass_or_refuse_it() throws Exception {
+        // the realm rotates: a new key, rsa-2, signs tokens before the gateway has fetched it
+        TestTokens rotatedKeys = new TestTokens();
+        var rotatedPublic = new com.nimbusds.jose.jwk.RSAKey.Builder(rotatedKeys.rsa.toRSAPublicKey()).keyID("rsa-2")
+                .build();
+        var realm = new java.util.concurrent.atomic.AtomicReference<>(
+                new com.nimbusds.jose.jwk.JWKSet(List.of(TOKENS.rsa.toPublicJWK())));
+        var clock = new attest.identity.FakeClock(Instant.now());
+        List<Runnable> fetches = new ArrayList<>(); // a fetch runs when the test says (Keycloak slow)
+        var keys = new attest.identity.RealmKeys(realm::get, java.time.Duration.ofMinutes(5),
+                java.time.Duration.ofSeconds(10), java.time.Duration.ofHours(1), clock, fetches::add,
+                java.time.Duration.ofSeconds(3));
+        assertThat(keys.prime()).isTrue();
+        realm.set(new com.nimbusds.jose.jwk.JWKSet(List.of(TOKENS.rsa.toPublicJWK(), rotatedPublic)));
+        clock.advance(java.time.Duration.ofSeconds(11));
+        var validator = new attest.identity.TokenValidator(keys, TestTokens.ISSUER, TestTokens.AUDIENCE,
+                java.time.Duration.ofSeconds(30), clock);
+        ChannelGuards guards = new ChannelGuards(new ConnectionLimits(0, 0), 60_000, refusals::add)
+                .withEarlyAuth(validator, 16_384).withBudget(new RequestBudget(64 * MIB), 4 * MIB);
+
+        EmbeddedChannel ch = channel(guards);
+        String rotated = rotatedKeys.rs256(TestTokens.claims("alice", List.of("inference-user"), clock.instant())
+                .build(), h -> h.keyID("rsa-2"));
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Authorization: Bearer " + rotated,
+                "Content-Length: 2") + "{}"));
+        // held: neither routed nor answered, the connection open and not read on; one fetch started, not run
+        assertThat(routed).isEmpty();
+        assertThat(answer(ch)).isEmpty();
+        assertThat(ch.isOpen()).isTrue();
+        assertThat(ch.config().isAutoRead()).isFalse();
+        assertThat(fetches).hasSize(1);
+        fetches.get(0).run(); // the fetch lands
+        ch.runPendingTasks();
+        assertThat(routed).hasSize(1);
+        assertThat(routed.get(0).content().toString(StandardCharsets.UTF_8)).isEqualTo("{}");
+        assertThat(answer(ch)).startsWith("HTTP/1.1 200");
+        assertThat(ch.config().isAutoRead()).isTrue();
+        assertThat(refusals).isEmpty();
+        routed.forEach(FullHttpRequest::release);
+        routed.clear();
+
+        // a made-up kid past the cooldown: held while its fetch runs, then refused (401), its body never routed
+        clock.advance(java.time.Duration.ofSeconds(11));
+        EmbeddedChannel forged = channel(guards);
+        String madeUp = rotatedKeys.rs256(TestTokens.claims("alice", List.of("inference-user"), clock.instant())
+                .build(), h -> h.keyID("made-up"));
+        forged.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Authorization: Bearer " + madeUp,
+                "Content-Length: 2") + "{}"));
+        assertThat(answer(forged)).isEmpty();
+        assertThat(fetches).hasSize(2);
+        fetches.get(1).run();
+        forged.runPendingTasks();
+        assertThat(answer(forged)).startsWith("HTTP/1.1 401");
+        assertThat(forged.isOpen()).isFalse();
+        assertThat(routed).isEmpty();
+        assertThat(refusals).hasSize(1);
+        assertThat(aggregated[0]).isEqualTo(2); // only the rotated token's body
+        // within the cooldown: refused at once, no fetch, nothing held
+        EmbeddedChannel again = channel(guards);
+        again.writeInbound(bytes(head("GET", "/llm/v1/models", "Authorization: Bearer " + madeUp)));
+        assertThat(answer(again)).startsWith("HTTP/1.1 401");
+        assertThat(fetches).hasSize(2);
+    }
 }
