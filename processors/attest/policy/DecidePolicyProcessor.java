@@ -18,6 +18,21 @@ public class DecidePolicyProcessor implements Processor {
         this.engine = engine;
     }
 
+    /**
+     * Whether deciding this call may block (a rule's requests-per-minute counted in the store): the step is then
+     * bound to run off the event loop ({@code AttestConfiguration.blocking}).
+     */
+    public boolean blocks(Exchange exchange) {
+        InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
+        Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
+        if (in == null || target == null || who == null) {
+            return false;
+        }
+        return engine.countsInStore(engine.current(), who, target.upstream().name(), in.method(), target.path(),
+                exchange.getProperty(Exchanges.FACTS, RequestFacts.class));
+    }
+
     @Override
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);

@@ -151,7 +151,9 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("decodeRequestBodyProcessor", new attest.policy.DecodeRequestBodyProcessor(
                 new attest.policy.RequestBodyDecoder(s.longValue("attest.data.max-body-bytes", 1_048_576))));
         registry.bind("readRequestFactsProcessor", new ReadRequestFactsProcessor(new attest.policy.BodyFormats(accepted)));
-        registry.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
+        // a rule's requests-per-minute is counted in PostgreSQL (SharedRateLimiter): that call decides off the loop
+        var decidePolicy = new DecidePolicyProcessor(policy);
+        registry.bind("decidePolicyProcessor", blocking(registry, decidePolicy, decidePolicy::blocks));
         registry.bind("applyTokenCeilingProcessor", new attest.policy.ApplyTokenCeilingProcessor(policy));
         registry.bind("renderDenialProcessor", new RenderDenialProcessor());
         Path riskDir = Path.of(s.string("attest.approval.rules-dir", "approval-flow"));

@@ -60,6 +60,25 @@ public final class PolicyEngine {
         return Decision.deny(Decision.DEFAULT_DENY, "no policy rule allows this call");
     }
 
+    /**
+     * Whether deciding this call may block its thread: the rule it matches counts its requests per minute in the
+     * store (and this replica has none of them taken ahead). Matching is repeated, which reads nothing.
+     */
+    public boolean countsInStore(Rules in, Identity who, String upstream, String method, String path,
+                                 RequestFacts facts) {
+        for (PolicyRule rule : in.rules()) {
+            if (matches(rule, who, upstream, method, path, facts)) {
+                return rule.verdict() != Verdict.DENY && rule.requestsPerMinute() != null
+                        && rateLimiter.blocks(rateKey(rule, who), rule.requestsPerMinute());
+            }
+        }
+        return false;
+    }
+
+    private static String rateKey(PolicyRule rule, Identity who) {
+        return rule.id() + "|" + who.subject();
+    }
+
     private Decision applyLimits(PolicyRule rule, Identity who, RequestFacts facts) {
         if (rule.verdict() == Verdict.DENY) {
             return Decision.deny(rule.id(), rule.reason());
@@ -77,7 +96,7 @@ public final class PolicyEngine {
                     + "written into");
         }
         if (rule.requestsPerMinute() != null) {
-            long retry = rateLimiter.acquire(rule.id() + "|" + who.subject(), rule.requestsPerMinute());
+            long retry = rateLimiter.acquire(rateKey(rule, who), rule.requestsPerMinute());
             if (retry > 0) {
                 return new Decision(Verdict.DENY, rule.id(),
                         "rate limit of " + rule.requestsPerMinute() + " requests per minute exceeded", 429, retry);

@@ -11,6 +11,14 @@ import java.util.concurrent.ConcurrentHashMap;
 public interface RateLimiter {
     long acquire(String key, long perMinute);
 
+    /**
+     * Whether {@link #acquire} may block its thread for this key (a read or write in the store), so that a caller on
+     * an event loop can hand it off first; an in-memory limiter never blocks.
+     */
+    default boolean blocks(String key, long perMinute) {
+        return false;
+    }
+
     /** Fixed one-minute windows in this JVM (tests only: two replicas would each admit the limit). */
     static RateLimiter inMemory(Clock clock) {
         return new InMemory(clock);

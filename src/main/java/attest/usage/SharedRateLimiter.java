@@ -17,7 +17,17 @@ public final class SharedRateLimiter implements RateLimiter {
 
     @Override
     public long acquire(String key, long perMinute) {
-        Limit l = new Limit("the policy rule's request limit", key, "rule:" + key, Limit.REQUESTS, "minute", perMinute);
-        return counters.get().admit(List.of(l)).map(UsageCounters.Refusal::retryAfterSeconds).orElse(0L);
+        return counters.get().admit(List.of(limit(key, perMinute))).map(UsageCounters.Refusal::retryAfterSeconds)
+                .orElse(0L);
+    }
+
+    /** Counted in PostgreSQL, unless this replica has requests of the window taken ahead (in memory). */
+    @Override
+    public boolean blocks(String key, long perMinute) {
+        return !counters.get().takenAhead(List.of(limit(key, perMinute)));
+    }
+
+    private static Limit limit(String key, long perMinute) {
+        return new Limit("the policy rule's request limit", key, "rule:" + key, Limit.REQUESTS, "minute", perMinute);
     }
 }

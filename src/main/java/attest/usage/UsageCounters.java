@@ -137,6 +137,31 @@ public final class UsageCounters {
         return l.max() < CHUNK_DIVISOR ? 1 : Math.min(MAX_CHUNK, l.max() / CHUNK_DIVISOR);
     }
 
+    /**
+     * Whether {@link #admit} would admit a call with these limits from what this replica took ahead, without the
+     * store (a peek: nothing is taken). Another thread may take the last one meanwhile; then admit reads the store.
+     */
+    public boolean takenAhead(List<Limit> limits) {
+        if (limits.isEmpty()) {
+            return true;
+        }
+        Instant now = clock.instant();
+        for (Limit l : limits) {
+            if (!l.countsRequests() || chunk(l) == 1) {
+                return false;
+            }
+        }
+        synchronized (ahead) {
+            for (Limit l : limits) {
+                Ahead a = ahead.get(key(l));
+                if (a == null || a.left() < 1 || !a.windowStart().equals(l.windowStart(now))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /** Admits a call from what this replica took ahead, when every limit is a request limit and has some. */
     private boolean takeAhead(List<Limit> limits, Instant now) {
         for (Limit l : limits) {

@@ -85,6 +85,29 @@ class UsageCountersTest {
     }
 
     @Test
+    void should_say_whether_a_call_is_admitted_from_what_was_taken_ahead_without_taking_it() {
+        Limit large = limit(200); // chunk 2
+        Instant t0 = Instant.parse("2026-11-29T10:00:10Z");
+        attest.identity.FakeClock clock = new attest.identity.FakeClock(t0);
+        UsageCounters one = new UsageCounters(db.dataSource(), clock);
+        assertThat(one.takenAhead(List.of(large))).isFalse(); // nothing yet: the store
+        assertThat(one.admit(List.of(large))).isEmpty(); // took 2, used 1
+        assertThat(one.takenAhead(List.of(large))).isTrue();
+        assertThat(one.takenAhead(List.of(large))).isTrue(); // a peek takes nothing
+        assertThat(one.admit(List.of(large))).isEmpty(); // the one ahead
+        assertThat(one.takenAhead(List.of(large))).isFalse();
+        assertThat(one.used(large)).isEqualTo(2);
+        // a small limit is counted in the store for every call
+        Limit small = limit(5);
+        assertThat(one.admit(List.of(small))).isEmpty();
+        assertThat(one.takenAhead(List.of(small))).isFalse();
+        // a window over: what was taken ahead is not for the next one
+        assertThat(one.admit(List.of(large))).isEmpty();
+        clock.advance(Duration.ofSeconds(60));
+        assertThat(one.takenAhead(List.of(large))).isFalse();
+    }
+
+    @Test
     void what_a_replica_took_ahead_does_not_outlive_its_window() {
         Limit l = limit(200); // chunk 2
         Instant t0 = Instant.parse("2026-11-29T10:00:10Z");
