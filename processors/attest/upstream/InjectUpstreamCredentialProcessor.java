@@ -20,6 +20,15 @@ public class InjectUpstreamCredentialProcessor implements Processor {
         this.identityHeader = identityHeader;
     }
 
+    /**
+     * Whether injecting the credential may block this call (a short-lived upstream token to fetch, none usable):
+     * the step is then bound to run off the event loop ({@code AttestConfiguration.blocking}).
+     */
+    public boolean blocks(Exchange exchange) {
+        UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
+        return target != null && target.upstream().credential().blocks();
+    }
+
     @Override
     public void process(Exchange exchange) {
         ForwardHeaders headers = exchange.getProperty(Exchanges.FORWARD_HEADERS, ForwardHeaders.class);

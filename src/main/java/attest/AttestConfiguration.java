@@ -175,8 +175,11 @@ public class AttestConfiguration implements CamelConfiguration {
         closer.add(scheduler::shutdownNow);
         int capture = s.integer("attest.evidence.max-captured-response-bytes", 1_048_576);
         registry.bind("stripCredentialsProcessor", new StripCredentialsProcessor());
-        registry.bind("injectUpstreamCredentialProcessor",
-                new InjectUpstreamCredentialProcessor(s.string("attest.upstream.identity-header", "X-Attest-Subject")));
+        // a short-lived upstream token is refreshed in the background; a call with none usable waits off the loop
+        var injectCredential = new InjectUpstreamCredentialProcessor(s.string("attest.upstream.identity-header",
+                "X-Attest-Subject"));
+        registry.bind("injectUpstreamCredentialProcessor", blocking(registry, injectCredential,
+                injectCredential::blocks));
         // a call's route goes on on its caller's channel thread when the answer arrives; a held call executed after
         // approval has no caller channel and goes on on one of these few threads
         java.util.concurrent.ThreadPoolExecutor continuations = new java.util.concurrent.ThreadPoolExecutor(4, 4,

@@ -10,6 +10,14 @@ public interface UpstreamCredential {
     /** The header value for the next call (may fetch or refresh a token). */
     String headerValue();
 
+    /**
+     * Whether the next {@link #headerValue()} may block its thread (a token to fetch, with none usable meanwhile):
+     * the step that injects it then runs off the event loop.
+     */
+    default boolean blocks() {
+        return false;
+    }
+
     /** A description for logs and docs that never contains the secret. */
     String describe();
 
