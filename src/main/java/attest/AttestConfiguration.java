@@ -312,7 +312,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("requestBudget", requestBudget);
         netty.guard(s.integer("attest.data.port", 8080), new attest.http.ChannelGuards(dataConnections, idleMs, refusals)
                 .withEarlyAuth(validator, s.longValue("attest.data.unauthenticated-body-read-bytes", 16_384))
-                .withKeys(keyResolver::check)
+                .withKeys(attest.http.KeyCheck.offLoop(keyResolver::check, keyResolver::checkBlocks, blocking))
                 .withBudget(requestBudget, s.longValue("attest.data.max-body-hard-bytes", 4_194_304)));
         // on the control plane, a request with a body needs a valid token on its headers, except the approval
         // page's small form POST (its session cookie is checked by the route)

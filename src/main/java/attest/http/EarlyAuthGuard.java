@@ -35,7 +35,9 @@ import java.util.function.Consumer;
  * A token whose {@code kid} is not among the realm's keys while they are being fetched (a key rotation: {@link
  * RealmKeys.KeysRefreshingException}) is held, not refused: the connection stops reading, nothing is forwarded, and
  * the token is checked again on this connection's event loop when the fetch lands (at most the fetch's timeout).
- * No thread waits meanwhile. A token is held once; what the check says then is final.
+ * No thread waits meanwhile. A token is held once; what the check says then is final. A virtual key that is not
+ * in the resolver's cache is held the same way while it is looked up in the store on the blocking pool
+ * ({@link KeyCheck#checkOffLoop}), never on the event loop.
  * <p>
  * Every path of the data plane needs a token (the approval requester's paths too), so nothing is exempt: the
  * guard fails closed. One instance per connection.
@@ -55,7 +57,12 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     private Held held;
     /** The key fetch that the last check would wait for (set by {@link #check}). */
     private java.util.concurrent.CompletionStage<Void> refreshing;
+    /** The virtual key's check that runs off the loop for the last request (set by {@link #check}). */
+    private java.util.concurrent.CompletionStage<String> keyChecking;
     private static final String KEYS_REFRESHING = "signing keys being refreshed";
+    private static final String KEY_CHECKING = "virtual key being checked";
+    /** What a held request's outcome says when its token is to be checked again. */
+    private static final String CHECK_AGAIN = "check again";
     private boolean closed;
 
     private static final class Pending {
@@ -128,15 +135,22 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
         admit(ctx, request, true);
     }
 
-    /** Passes the request on, holds it while the keys are fetched ({@code mayHold}), or refuses it. */
+    /** Passes the request on, holds it while the keys are fetched ({@code mayHold}) or its key checked, or refuses it. */
     private void admit(ChannelHandlerContext ctx, HttpRequest request, boolean mayHold) {
-        String problem = exempt.test(request) ? null : check(request, Refusals.source(ctx));
+        decide(ctx, request, exempt.test(request) ? null : check(request, Refusals.source(ctx)), mayHold);
+    }
+
+    private void decide(ChannelHandlerContext ctx, HttpRequest request, String problem, boolean mayHold) {
         if (problem == null) {
             ctx.fireChannelRead(request);
             return;
         }
         if (problem == KEYS_REFRESHING && mayHold) {
-            hold(ctx, request, refreshing);
+            hold(ctx, request, refreshing.thenApply(v -> CHECK_AGAIN));
+            return;
+        }
+        if (problem == KEY_CHECKING) {
+            hold(ctx, request, keyChecking); // its answer is final
             return;
         }
         ReferenceCountUtil.release(request);
@@ -151,16 +165,19 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Stops reading this connection until the key fetch lands, then checks the request again on its event loop and
-     * replays what arrived after it (the rest of its body, a pipelined request) through this guard.
+     * Stops reading this connection until {@code outcome} is known (a key fetch landed: {@link #CHECK_AGAIN}; a
+     * virtual key checked off the loop: its answer), then decides on the request on its event loop and replays what
+     * arrived after it (the rest of its body, a pipelined request) through this guard.
      */
-    private void hold(ChannelHandlerContext ctx, HttpRequest request, java.util.concurrent.CompletionStage<Void> landed) {
+    private void hold(ChannelHandlerContext ctx, HttpRequest request,
+                      java.util.concurrent.CompletionStage<String> outcome) {
         held = new Held(request);
         ctx.channel().config().setAutoRead(false);
-        landed.whenComplete((v, e) -> ctx.executor().execute(() -> resume(ctx)));
+        outcome.whenComplete((problem, e) -> ctx.executor().execute(() ->
+                resume(ctx, e != null ? "token could not be checked" : problem)));
     }
 
-    private void resume(ChannelHandlerContext ctx) {
+    private void resume(ChannelHandlerContext ctx, String outcome) {
         Held h = held;
         if (h == null) {
             return; // the connection closed meanwhile
@@ -170,7 +187,11 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             release(h);
             return;
         }
-        admit(ctx, h.request, false);
+        if (outcome == CHECK_AGAIN) {
+            admit(ctx, h.request, false);
+        } else {
+            decide(ctx, h.request, outcome, false);
+        }
         for (Object m : h.after) {
             try {
                 channelRead(ctx, m);
@@ -229,6 +250,11 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
         try {
             Credential c = Credential.read(name -> request.headers().getAll(name));
             if (Credential.KEY.equals(c.kind())) {
+                java.util.concurrent.CompletionStage<String> later = keys.checkOffLoop(c.value(), source);
+                if (later != null) {
+                    keyChecking = later;
+                    return KEY_CHECKING;
+                }
                 return keys.check(c.value(), source);
             }
             validator.validateAuthorization(c.value());

@@ -83,6 +83,21 @@ public final class KeyResolver {
         }
     }
 
+    /**
+     * Whether {@link #check} would read the store for this key now: a well-formed key that is not cached, from a
+     * source within its budget of unknown keys. Otherwise it answers from memory.
+     */
+    public boolean checkBlocks(String secret, String source) {
+        if (!KeySecrets.wellFormed(secret)) {
+            return false;
+        }
+        Cached c = cache.get(HexFormat.of().formatHex(KeySecrets.digest(secret)));
+        if (c != null && System.nanoTime() - c.at() < cacheNanos) {
+            return false;
+        }
+        return !overMisses(source);
+    }
+
     /** Resolves a key for a call; 401 for a wrong, revoked or expired key or a disabled or deleted owner. */
     public Resolved resolve(String secret, String source) {
         VirtualKey k = find(secret, source);

@@ -447,4 +447,57 @@ class FloodGuardsTest {
         assertThat(answer(again)).startsWith("HTTP/1.1 401");
         assertThat(fetches).hasSize(2);
     }
+
+    @Test
+    void should_look_a_virtual_key_up_off_the_event_loop_and_hold_its_request_meanwhile() {
+        // the store, as the test lets it answer: each look-up waits here, on the blocking pool
+        List<java.util.concurrent.CompletableFuture<String>> lookups = new ArrayList<>();
+        List<String> checkedOnThread = new ArrayList<>();
+        KeyCheck store = new KeyCheck() {
+            @Override
+            public String check(String secret, String source) {
+                checkedOnThread.add(Thread.currentThread().getName()); // in place: on the connection's thread
+                return "unknown key";
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<String> checkOffLoop(String secret, String source) {
+                var lookup = new java.util.concurrent.CompletableFuture<String>();
+                lookups.add(lookup);
+                return lookup;
+            }
+        };
+        ChannelGuards guards = new ChannelGuards(new ConnectionLimits(0, 0), 60_000, refusals::add)
+                .withEarlyAuth(TOKENS.validator(Clock.systemUTC()), 16_384).withKeys(store)
+                .withBudget(new RequestBudget(64 * MIB), 4 * MIB);
+        String key = attest.keys.KeySecrets.generate();
+        EmbeddedChannel ch = channel(guards);
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Authorization: Bearer " + key,
+                "Content-Length: 2") + "{}"));
+        // held while the store answers: nothing routed or answered, nothing read on, nothing checked in place
+        assertThat(lookups).hasSize(1);
+        assertThat(routed).isEmpty();
+        assertThat(answer(ch)).isEmpty();
+        assertThat(ch.config().isAutoRead()).isFalse();
+        assertThat(checkedOnThread).isEmpty();
+        lookups.get(0).complete(null); // a live key
+        ch.runPendingTasks();
+        assertThat(routed).hasSize(1);
+        assertThat(answer(ch)).startsWith("HTTP/1.1 200");
+        assertThat(ch.config().isAutoRead()).isTrue();
+        routed.forEach(FullHttpRequest::release);
+        routed.clear();
+
+        EmbeddedChannel unknown = channel(guards);
+        unknown.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "x-api-key: " + key,
+                "Content-Length: 2") + "{}"));
+        assertThat(answer(unknown)).isEmpty();
+        lookups.get(1).complete("unknown key");
+        unknown.runPendingTasks();
+        assertThat(answer(unknown)).startsWith("HTTP/1.1 401");
+        assertThat(unknown.isOpen()).isFalse();
+        assertThat(routed).isEmpty();
+        assertThat(refusals).singleElement().satisfies(r -> assertThat(r.toString()).contains("unknown key"));
+        assertThat(checkedOnThread).isEmpty();
+    }
 }

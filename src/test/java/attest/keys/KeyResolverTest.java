@@ -194,4 +194,20 @@ class KeyResolverTest {
         assertEquals(1, res.refreshOwners());
         assertEquals("alice", res.resolve(k, "s").identity().subject());
     }
+
+    @Test
+    void should_say_when_a_key_check_reads_the_store_so_that_the_early_check_runs_it_off_the_event_loop() {
+        owner("alice", true, "inference-user");
+        String k = key("alice", T0.plus(Duration.ofDays(1)), null);
+        KeyResolver res = resolver(Duration.ofSeconds(2), 2);
+        assertTrue(res.checkBlocks(k, "10.0.0.1")); // not cached: a read in the store
+        assertEquals(null, res.check(k, "10.0.0.1"));
+        assertTrue(!res.checkBlocks(k, "10.0.0.1")); // cached for 2 s
+        assertTrue(!res.checkBlocks("atk_not-well-formed", "10.0.0.1")); // refused from memory
+        // a source past its budget of unknown keys is refused from memory
+        res.check(KeySecrets.generate(), "10.0.0.9");
+        res.check(KeySecrets.generate(), "10.0.0.9");
+        assertTrue(!res.checkBlocks(KeySecrets.generate(), "10.0.0.9"));
+        assertTrue(res.checkBlocks(KeySecrets.generate(), "10.0.0.1"));
+    }
 }
