@@ -2,7 +2,6 @@ package attest.masking;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -21,9 +20,6 @@ import java.util.function.Consumer;
  * Whatever has no finding comes out byte for byte.
  */
 public final class AnswerMasker {
-    private static final Set<String> NDJSON = Set.of("application/x-ndjson", "application/ndjson",
-            "application/jsonl", "application/x-jsonlines", "application/jsonlines", "application/json-seq",
-            "application/stream+json", "application/x-json-stream");
     private static final Set<String> BINARY = Set.of("application/octet-stream", "application/pdf",
             "application/zip", "application/gzip", "application/x-protobuf", "application/protobuf",
             "application/vnd.google.protobuf", "application/grpc", "application/x-tar", "application/wasm",
@@ -48,11 +44,7 @@ public final class AnswerMasker {
 
     /** The media type, lower case, without parameters; empty when absent. */
     static String mediaType(String contentType) {
-        if (contentType == null) {
-            return "";
-        }
-        int semi = contentType.indexOf(';');
-        return (semi < 0 ? contentType : contentType.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
+        return attest.http.MediaTypes.of(contentType);
     }
 
     public static boolean binary(String contentType) {
@@ -72,7 +64,7 @@ public final class AnswerMasker {
             return JsonMasker.parseAll(body) == null ? body : JsonMasker.mask(body, masker, report);
         }
         String t = mediaType(contentType);
-        if (t.equals("text/event-stream") || NDJSON.contains(t)) {
+        if (attest.http.MediaTypes.live(contentType)) {
             int[] found = {0};
             Streaming s = streaming(contentType, masker, r -> {
                 found[0]++;
@@ -125,7 +117,7 @@ public final class AnswerMasker {
 
     /** A masker for an answer relayed as it arrives (event streams and NDJSON; else text across pieces). */
     public static Streaming streaming(String contentType, Masker masker, Consumer<Redaction> report) {
-        if (NDJSON.contains(mediaType(contentType))) {
+        if (attest.http.MediaTypes.ndjson(contentType)) {
             NdjsonMasker m = new NdjsonMasker(masker, report);
             return new Streaming() {
                 public byte[] push(byte[] raw) {
