@@ -1,6 +1,7 @@
 package attest.usage;
 
 import attest.Exchanges;
+import attest.http.MediaTypes;
 import attest.upstream.StreamRelay;
 import attest.upstream.UpstreamResponse;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,7 +15,8 @@ import java.io.IOException;
  * Reads the answer's token usage into {@code attestUsage}, after masking: from a JSON answer's {@code usage}
  * (Chat Completions, Completions, Responses API); from an event stream as it passes (a tap installed after the
  * masking transform, so it sees every event the caller would); from an event stream buffered whole (a held call
- * executed later). Where the gateway asked for the usage chunk ({@code attestStripUsage}), the tap removes it from
+ * executed later); from NDJSON the same ways, line by line, where Ollama's last line counts the tokens
+ * ({@code prompt_eval_count}, {@code eval_count}). Where the gateway asked for the usage chunk ({@code attestStripUsage}), the tap removes it from
  * what the caller gets, live or buffered. An answer without usage leaves the meter {@code unknown}.
  */
 public class ReadUsageProcessor implements Processor {
@@ -31,7 +33,9 @@ public class ReadUsageProcessor implements Processor {
         if (up.streaming()) {
             StreamRelay relay = up.stream();
             StreamRelay.Transform inner = relay.transform();
-            UsageTap tap = new UsageTap(meter, strip);
+            // the relay's format is the answer's label, as the transport and the masker read it
+            UsageTap tap = MediaTypes.ndjson(up.header("Content-Type")) ? UsageTap.ndjson(meter, strip)
+                    : new UsageTap(meter, strip);
             relay.transform(new StreamRelay.Transform() {
                 @Override
                 public byte[] push(byte[] raw) {
@@ -49,16 +53,18 @@ public class ReadUsageProcessor implements Processor {
 
                 @Override
                 public byte[] abandon() {
-                    // what the masker still releases at a break-off goes to the caller: the tap sees it too
-                    return inner == null ? new byte[0] : tap.push(inner.abandon());
+                    // what the masker still releases at a break-off goes to the caller: the tap sees it too, and lets
+                    // it all through (an NDJSON line whose line end never came included)
+                    return tap.abandon(inner == null ? new byte[0] : inner.abandon());
                 }
             });
             return;
         }
         byte[] body = up.body() == null ? new byte[0] : up.body();
         String type = up.header("Content-Type");
-        if (type != null && type.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream")) {
-            byte[] out = UsageTap.whole(body, meter, strip);
+        if (MediaTypes.live(type)) {
+            byte[] out = MediaTypes.ndjson(type) ? UsageTap.wholeNdjson(body, meter, strip)
+                    : UsageTap.whole(body, meter, strip);
             if (out.length != body.length) {
                 exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(up.status(), up.headers(), out,
                         null, up.firstByteAt()));
@@ -71,13 +77,7 @@ public class ReadUsageProcessor implements Processor {
         }
         try {
             JsonNode root = JSON.readTree(body);
-            if (root != null && root.isObject()) {
-                TokenUsage u = TokenUsage.of(root.get("usage"));
-                if (u == null && root.path("response").isObject()) {
-                    u = TokenUsage.of(root.path("response").get("usage"));
-                }
-                meter.report(u);
-            }
+            meter.report(TokenUsage.in(root)); // usage, response.usage, or Ollama's counts (stream: false)
         } catch (IOException | RuntimeException e) {
             // not JSON (or not whole): no usage to read, the meter stays unknown
         }

@@ -33,6 +33,39 @@ public record TokenUsage(Long prompt, Long completion, Long total, Long cached, 
         return new TokenUsage(prompt, completion, total, cached, reasoning);
     }
 
+    /**
+     * The usage on Ollama's last line (or its whole answer): {@code prompt_eval_count} as the prompt's tokens and
+     * {@code eval_count} as the completion's, only on the object that says {@code "done": true}; null otherwise, or
+     * when it counts nothing. Ollama reports no cached or reasoning tokens (null, unknown).
+     */
+    public static TokenUsage ollama(JsonNode root) {
+        if (root == null || !root.isObject() || !root.path("done").isBoolean() || !root.path("done").asBoolean()) {
+            return null;
+        }
+        Long prompt = count(root.get("prompt_eval_count"));
+        Long completion = count(root.get("eval_count"));
+        if (prompt == null && completion == null) {
+            return null;
+        }
+        return new TokenUsage(prompt, completion, prompt != null && completion != null ? prompt + completion : null,
+                null, null);
+    }
+
+    /**
+     * The usage an answer's JSON object reports, in any shape the gateway reads: its {@code usage} (Chat Completions,
+     * Completions), its {@code response.usage} (the Responses API), else Ollama's counts ({@link #ollama}).
+     */
+    public static TokenUsage in(JsonNode root) {
+        if (root == null || !root.isObject()) {
+            return null;
+        }
+        TokenUsage u = of(root.get("usage"));
+        if (u == null && root.path("response").isObject()) {
+            u = of(root.path("response").get("usage"));
+        }
+        return u != null ? u : ollama(root);
+    }
+
     /** The tokens a budget counts: the total, else what is known of prompt and completion. */
     public long billable() {
         if (total != null) {

@@ -10,7 +10,9 @@ import java.util.Arrays;
 
 /**
  * Reads token usage from a server-sent event stream as it passes, event by event (LF, CRLF or CR line ends):
- * a Chat Completions / Completions chunk's {@code usage}, or a Responses API event's {@code response.usage}.
+ * a Chat Completions / Completions chunk's {@code usage}, or a Responses API event's {@code response.usage}; or from
+ * an NDJSON stream ({@link #ndjson}), line by line: a line's {@code usage}, or Ollama's last line ({@code "done":
+ * true}, {@code prompt_eval_count} and {@code eval_count}).
  * When the gateway asked for the usage chunk on the caller's behalf ({@code strip}), the chunk that carries
  * only usage ({@code "choices": []}) is removed from what the caller sees; every other event passes byte for
  * byte. Bytes that are not a complete event are held until the event ends (or the stream does).
@@ -18,22 +20,44 @@ import java.util.Arrays;
 public final class UsageTap {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.UTF_8);
+    /** Ollama's counts: a line with neither this nor {@link #USAGE} is not parsed. */
+    private static final byte[] EVAL_COUNT = "eval_count\"".getBytes(StandardCharsets.UTF_8);
     /** An event longer than this is passed on without being read for usage (a usage event is small). */
     private static final int MAX_READ = 1 << 20;
 
     private final UsageMeter meter;
     private final boolean strip;
+    /** NDJSON: each line is an event. */
+    private final boolean lines;
     private byte[] buf = new byte[0];
     private int len;
 
     public UsageTap(UsageMeter meter, boolean strip) {
+        this(meter, strip, false);
+    }
+
+    private UsageTap(UsageMeter meter, boolean strip, boolean lines) {
         this.meter = meter;
         this.strip = strip;
+        this.lines = lines;
+    }
+
+    /** A tap for an NDJSON stream: every line is read on its own (a line holds at most until its line end). */
+    public static UsageTap ndjson(UsageMeter meter, boolean strip) {
+        return new UsageTap(meter, strip, true);
     }
 
     /** A whole buffered event stream (a held call executed later): its usage read, the extra chunk removed. */
     public static byte[] whole(byte[] body, UsageMeter meter, boolean strip) {
-        UsageTap tap = new UsageTap(meter, strip);
+        return whole(new UsageTap(meter, strip), body);
+    }
+
+    /** A whole buffered NDJSON answer: read line by line as {@link #ndjson} reads a stream. */
+    public static byte[] wholeNdjson(byte[] body, UsageMeter meter, boolean strip) {
+        return whole(ndjson(meter, strip), body);
+    }
+
+    private static byte[] whole(UsageTap tap, byte[] body) {
         byte[] a = tap.push(body);
         byte[] b = tap.finish();
         byte[] out = Arrays.copyOf(a, a.length + b.length);
@@ -52,6 +76,22 @@ public final class UsageTap {
 
     public byte[] finish() {
         return drain(true);
+    }
+
+    /**
+     * The stream broke off: what the masker still releases ({@code rest}) passes. An NDJSON tap lets through what it
+     * holds too (the masker released it: a last line whose line end never came is whole JSON), read like any line; an
+     * event stream's tap keeps holding an event cut short (an SSE client discards it), as before.
+     */
+    public byte[] abandon(byte[] rest) {
+        if (!lines) {
+            return push(rest);
+        }
+        byte[] a = push(rest);
+        byte[] b = finish();
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private byte[] drain(boolean eof) {
@@ -79,6 +119,14 @@ public final class UsageTap {
 
     /** The index just past the blank line that ends the event starting at {@code from}, or -1 (not yet). */
     private int eventEnd(int from, boolean eof) {
+        if (lines) {
+            for (int i = from; i < len; i++) {
+                if (buf[i] == '\n') {
+                    return i + 1;
+                }
+            }
+            return -1;
+        }
         int i = from;
         while (i < len) {
             int t = terminator(i, eof);
@@ -119,6 +167,9 @@ public final class UsageTap {
 
     /** Reads the event's usage; true when the event is the extra usage chunk to remove. */
     private boolean read(byte[] event) {
+        if (lines) {
+            return readLine(event);
+        }
         if (event.length > MAX_READ || indexOf(event, USAGE, 0) < 0 || onlyNullUsage(event)) {
             return false;
         }
@@ -140,10 +191,31 @@ public final class UsageTap {
         if (root == null || !root.isObject()) {
             return false;
         }
-        TokenUsage usage = TokenUsage.of(root.get("usage"));
-        if (usage == null && root.path("response").isObject()) {
-            usage = TokenUsage.of(root.path("response").get("usage"));
+        return report(root);
+    }
+
+    /** Reads an NDJSON line's usage; true when it is the extra usage line to remove. */
+    private boolean readLine(byte[] line) {
+        if (line.length > MAX_READ || indexOf(line, USAGE, 0) < 0 && indexOf(line, EVAL_COUNT, 0) < 0) {
+            return false;
         }
+        JsonNode root;
+        try {
+            // a byte order mark or a JSON text sequence's record separator before the value, as the masker reads it
+            String text = new String(line, StandardCharsets.UTF_8).strip();
+            root = JSON.readTree(text.startsWith("\uFEFF") ? text.substring(1) : text);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        return report(root);
+    }
+
+    /** Reports the event's usage; true when it is the extra chunk to remove (only usage, no choices). */
+    private boolean report(JsonNode root) {
+        if (root == null || !root.isObject()) {
+            return false;
+        }
+        TokenUsage usage = TokenUsage.in(root);
         meter.report(usage);
         JsonNode choices = root.get("choices");
         return strip && usage != null && choices != null && choices.isArray() && choices.isEmpty();

@@ -155,4 +155,73 @@ class UsageTapTest {
             assertFalse(UsageTap.onlyNullUsage(s.getBytes(StandardCharsets.UTF_8)), s);
         }
     }
+
+    // ---- NDJSON (Ollama's native API) ------------------------------------------------------------------------------
+
+    static final String OLLAMA = "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},"
+            + "\"done\":false}\n{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+            + "\"done_reason\":\"stop\",\"done\":true,\"total_duration\":5,\"prompt_eval_count\":26,"
+            + "\"eval_count\":290}\n";
+
+    static String runNdjson(String stream, int n, UsageMeter meter, ByteArrayOutputStream perPush) {
+        UsageTap tap = UsageTap.ndjson(meter, false);
+        byte[] all = stream.getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int i = 0; i < all.length; i += n) {
+            byte[] got = tap.push(java.util.Arrays.copyOfRange(all, i, Math.min(all.length, i + n)));
+            out.writeBytes(got);
+            if (perPush != null) {
+                perPush.writeBytes(got);
+            }
+        }
+        out.writeBytes(tap.finish());
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 7, 64, 4096})
+    void should_read_ollamas_last_line_counts_from_an_ndjson_stream_at_every_split(int n) {
+        UsageMeter meter = new UsageMeter();
+        assertEquals(OLLAMA, runNdjson(OLLAMA, n, meter, null));
+        assertEquals(new TokenUsage(26L, 290L, 316L, null, null), meter.reported());
+        assertEquals(UsageMeter.REPORTED, meter.status());
+    }
+
+    @Test
+    void should_pass_every_ndjson_line_at_its_line_end_not_at_the_streams_end() {
+        UsageMeter meter = new UsageMeter();
+        ByteArrayOutputStream pushed = new ByteArrayOutputStream();
+        runNdjson(OLLAMA, 5, meter, pushed);
+        // an event stream's tap would hold NDJSON (no blank lines) to its end: every line must pass as it ends
+        assertEquals(OLLAMA, pushed.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void should_not_take_counts_from_a_line_that_is_not_done_nor_from_text() {
+        UsageMeter meter = new UsageMeter();
+        runNdjson("{\"response\":\"\\\"eval_count\\\":9\",\"done\":false,\"eval_count\":4}\n"
+                + "{\"response\":\"x\",\"done\":\"true\",\"eval_count\":4}\n", 3, meter, null);
+        assertNull(meter.reported());
+        assertEquals(UsageMeter.UNKNOWN, meter.status());
+    }
+
+    @Test
+    void should_release_and_read_a_last_ndjson_line_whose_line_end_never_came_at_a_break_off() {
+        UsageMeter meter = new UsageMeter();
+        UsageTap tap = UsageTap.ndjson(meter, false);
+        String last = "{\"response\":\"\",\"done\":true,\"prompt_eval_count\":3,\"eval_count\":4}";
+        assertEquals("", new String(tap.push(last.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8));
+        assertEquals(last, new String(tap.abandon(new byte[0]), StandardCharsets.UTF_8));
+        assertEquals(7L, meter.reported().total());
+    }
+
+    @Test
+    void should_read_a_buffered_ndjson_answer_and_ollamas_whole_json_answer() {
+        UsageMeter meter = new UsageMeter();
+        byte[] body = OLLAMA.getBytes(StandardCharsets.UTF_8);
+        assertEquals(OLLAMA, new String(UsageTap.wholeNdjson(body, meter, false), StandardCharsets.UTF_8));
+        assertEquals(316L, meter.reported().total());
+        assertEquals(new TokenUsage(5L, null, null, null, null), TokenUsage.in(new com.fasterxml.jackson.databind
+                .ObjectMapper().createObjectNode().put("done", true).put("prompt_eval_count", 5)));
+    }
 }
