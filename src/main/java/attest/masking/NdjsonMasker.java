@@ -106,10 +106,11 @@ public final class NdjsonMasker {
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
         }
         System.arraycopy(bytes, 0, buf, len, bytes.length);
+        int held = len; // what was held has no line end: only the new bytes are searched (a long line stays linear)
         len += bytes.length;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int from = 0;
-        for (int i = 0; i < len; i++) {
+        for (int i = held; i < len; i++) {
             if (buf[i] == '\n') {
                 line(Arrays.copyOfRange(buf, from, i + 1), out);
                 from = i + 1;
