@@ -61,7 +61,7 @@ final class JdkTransport implements UpstreamClient.Transport {
             return cb.build();
         });
         HttpResponse.BodyHandler<Object> handler = info -> {
-            if (!buffered && UpstreamClient.isEventStream(info.headers())) {
+            if (!buffered && UpstreamClient.isLiveStream(info.headers())) {
                 return HttpResponse.BodySubscribers.mapping(owner.relay(info.headers()), r -> (Object) r);
             }
             return HttpResponse.BodySubscribers.mapping(new BoundedBytes(owner.maxBodyBytes()), a -> (Object) a);

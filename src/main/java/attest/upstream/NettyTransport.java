@@ -679,7 +679,7 @@ final class NettyTransport implements UpstreamClient.Transport {
             if (answer.isDone()) {
                 return;
             }
-            if (!buffered && UpstreamClient.isEventStream(headers)) {
+            if (!buffered && UpstreamClient.isLiveStream(headers)) {
                 cancelDeadline(); // the deadline bounds a stream's head only; the relay watches for silence
                 channel.config().setAutoRead(false); // nothing more is read before the relay asks for it
                 relay = owner.relay(headers);

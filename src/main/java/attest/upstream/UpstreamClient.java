@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
 /**
  * Calls an upstream over HTTP/1.1, with Netty on a small event loop group ({@link Kind#NETTY}, the default) or
  * with the JDK HTTP client ({@link Kind#JDK}); setting {@code attest.upstream.client}. A
- * {@code text/event-stream} answer is relayed live through a {@link StreamRelay}; anything else is buffered.
+ * {@code text/event-stream} or NDJSON ({@code application/x-ndjson}, ...) answer is relayed live through a
+ * {@link StreamRelay}; anything else is buffered.
  * The URI is always the configured upstream's, and no redirect is followed, so a call can never be steered to
  * another host. Both transports share what is done with an answer: the pass-back header filter, the content
  * codings and their bound, and the caller-facing errors.
@@ -258,9 +259,14 @@ public final class UpstreamClient implements AutoCloseable {
         return GatewayException.upstreamError("the upstream call failed");
     }
 
-    static boolean isEventStream(HttpHeaders headers) {
-        return headers.firstValue("content-type").map(v -> v.toLowerCase(Locale.ROOT).startsWith("text/event-stream"))
-                .orElse(false);
+    /**
+     * Whether the answer is relayed live: its own {@code Content-Type} says it is a server-sent event stream or NDJSON
+     * ({@link attest.http.MediaTypes#live}). Never the request's {@code stream} flag, which the caller sets: an answer
+     * labelled otherwise is buffered and masked whole; one labelled NDJSON that is not is masked line by line all the
+     * same (a line that is not JSON is text of the stream), so the label cannot carry text past masking.
+     */
+    static boolean isLiveStream(HttpHeaders headers) {
+        return headers.firstValue("content-type").map(attest.http.MediaTypes::live).orElse(false);
     }
 
     private static List<Map.Entry<String, String>> passBack(HttpHeaders headers) {

@@ -936,6 +936,62 @@ class UpstreamClientTest {
         assertThat(new String(end.captured(), StandardCharsets.UTF_8)).isEqualTo("data: one\n\ndata: [DONE]\n\n");
     }
 
+    /**
+     * NDJSON (Ollama's native API) is relayed live like an event stream, by the answer's own label (with parameters,
+     * in any case, under each of its names): the first line reaches the relay while the upstream still waits to send
+     * its last one. A JSON answer stays buffered.
+     */
+    @ParameterizedTest
+    @CsvSource({"NETTY,application/x-ndjson", "JDK,application/x-ndjson", "NETTY,Application/X-NDJSON; charset=utf-8",
+        "JDK,application/jsonl", "NETTY,application/json-seq", "NETTY,text/event-stream;charset=UTF-8"})
+    void should_relay_an_ndjson_answer_live_by_its_own_label(UpstreamClient.Kind kind, String type) throws Exception {
+        java.util.concurrent.CountDownLatch firstTaken = new java.util.concurrent.CountDownLatch(1);
+        String first = "{\"message\":{\"content\":\"Hello. \"},\"done\":false}\n";
+        String last = "{\"message\":{\"content\":\"\"},\"done\":true,\"eval_count\":2}\n";
+        RawUpstream u = upstream(c -> {
+            c.read();
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\nTransfer-Encoding: chunked\r\n\r\n");
+            c.write(Integer.toHexString(first.length()) + "\r\n" + first + "\r\n");
+            if (firstTaken.await(20, TimeUnit.SECONDS)) { // the last line only once the first reached the caller
+                c.write(Integer.toHexString(last.length()) + "\r\n" + last + "\r\n0\r\n\r\n");
+            }
+            c.read();
+        });
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+        assertThat(r.streaming()).as("relayed live").isTrue();
+        StreamRelay relay = r.stream();
+        relay.bind(new EmbeddedChannel(new ChannelInboundHandlerAdapter()), WATCH, Duration.ofSeconds(30));
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> {
+            HttpContent c;
+            while ((c = relay.readChunk(ByteBufAllocator.DEFAULT)) != null) {
+                byte[] a = new byte[c.content().readableBytes()];
+                c.content().readBytes(a);
+                got.writeBytes(a);
+                c.release();
+            }
+            return got.toString(StandardCharsets.UTF_8).equals(first);
+        });
+        assertThat(relay.ended()).isNotDone();
+        firstTaken.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> drain(relay) >= 0 && relay.ended().isDone());
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(new String(relay.ended().join().captured(), StandardCharsets.UTF_8)).isEqualTo(first + last);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"NETTY,application/json", "JDK,application/json", "NETTY,text/plain",
+        "NETTY,application/x-ndjson-not"})
+    void should_buffer_an_answer_not_labelled_as_a_stream(UpstreamClient.Kind kind, String type) throws Exception {
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "Content-Type: " + type + "\r\n",
+                "{\"done\":true}\n"))));
+
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+
+        assertThat(r.streaming()).isFalse();
+        assertThat(text(r)).isEqualTo("{\"done\":true}\n");
+    }
+
     @ParameterizedTest
     @EnumSource(UpstreamClient.Kind.class)
     void should_buffer_a_stream_whole_when_asked(UpstreamClient.Kind kind) throws Exception {
