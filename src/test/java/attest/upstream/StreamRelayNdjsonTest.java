@@ -17,7 +17,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static attest.upstream.StreamRelayBreakOffTest.Body;
-import static attest.upstream.StreamRelayBreakOffTest.WATCH;
 import static attest.upstream.StreamRelayBreakOffTest.assertEvidenceMatches;
 import static attest.upstream.StreamRelayBreakOffTest.caller;
 import static attest.upstream.StreamRelayBreakOffTest.dechunk;
@@ -36,6 +35,18 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  */
 class StreamRelayNdjsonTest {
     static final String NDJSON = "application/x-ndjson";
+    /** This class's own watch (StreamRelayBreakOffTest stops its own when it is done). */
+    static final java.util.concurrent.ScheduledExecutorService WATCH =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ndjson-relay-watch");
+                t.setDaemon(true);
+                return t;
+            });
+
+    @org.junit.jupiter.api.AfterAll
+    static void stop() {
+        WATCH.shutdownNow();
+    }
 
     static String chat(String content, boolean done) {
         return "{\"model\":\"llama3\",\"created_at\":\"2026-11-30T20:00:00Z\",\"message\":{\"role\":\"assistant\","
