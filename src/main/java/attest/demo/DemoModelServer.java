@@ -39,6 +39,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * adds logprobs (tokens, bytes, top_logprobs) for the answer; {@code demo-gzip} answers gzip-encoded whatever
  * the request asked (and any model does when the request accepts gzip), {@code demo-br} answers with a
  * Brotli label.
+ * <p>
+ * Ollama's native API as well: {@code POST /api/chat} ({@code messages}, each line's {@code message.content}) and
+ * {@code POST /api/generate} ({@code prompt}, each line's {@code response}), streamed by default as NDJSON
+ * ({@code application/x-ndjson}, one JSON object a line, a word a line; the last line {@code "done": true} with
+ * {@code prompt_eval_count} and {@code eval_count}), or one JSON object with {@code "stream": false}. The special
+ * models above answer the same text here ({@code demo-error} 500, {@code demo-hang-stream} one line then silence).
  */
 public final class DemoModelServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -164,6 +170,8 @@ public final class DemoModelServer implements AutoCloseable {
                 case "POST /v1/chat/completions" -> chat(ex, body, true);
                 case "POST /v1/completions" -> chat(ex, body, false);
                 case "POST /v1/responses" -> responses(ex, body);
+                case "POST /api/chat" -> ollama(ex, body, true);
+                case "POST /api/generate" -> ollama(ex, body, false);
                 default -> json(ex, 404, error("not_found", "no such endpoint"));
             }
         } catch (InterruptedException e) {
@@ -412,6 +420,76 @@ public final class DemoModelServer implements AutoCloseable {
             out.write(("data: " + u + "\n\n").getBytes(StandardCharsets.UTF_8));
         }
         out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+        out.close();
+    }
+
+    // ---- Ollama's native API ---------------------------------------------------------------------------
+
+    /** One Ollama object: {@code message.content} (chat) or {@code response} (generate), done or not. */
+    private static ObjectNode ollamaLine(String model, boolean chat, String text) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("model", model);
+        o.put("created_at", java.time.Instant.now().toString());
+        if (chat) {
+            o.putObject("message").put("role", "assistant").put("content", text);
+        } else {
+            o.put("response", text);
+        }
+        o.put("done", false);
+        return o;
+    }
+
+    /** The last object: done, with the token counts the demo reports ({@link #usage}'s numbers). */
+    private static ObjectNode ollamaDone(String model, boolean chat, String text, String prompt, String answer) {
+        ObjectNode o = ollamaLine(model, chat, text);
+        o.put("done_reason", "stop");
+        o.put("done", true);
+        o.put("total_duration", 1_000_000L);
+        o.put("load_duration", 1_000L);
+        if (!model.equals(NO_USAGE_MODEL)) {
+            ObjectNode u = usage(model, prompt, answer);
+            o.put("prompt_eval_count", u.get("prompt_tokens").asLong());
+            o.put("prompt_eval_duration", 1_000L);
+            o.put("eval_count", u.get("completion_tokens").asLong());
+            o.put("eval_duration", 1_000L);
+        }
+        return o;
+    }
+
+    private void ollama(HttpExchange ex, String body, boolean chat) throws IOException, InterruptedException {
+        JsonNode req;
+        try {
+            req = JSON.readTree(body);
+        } catch (IOException e) {
+            json(ex, 400, JSON.createObjectNode().put("error", "invalid JSON"));
+            return;
+        }
+        String model = req.path("model").asText("demo-model");
+        if (model.equals("demo-error")) {
+            json(ex, 500, JSON.createObjectNode().put("error", "upstream exploded"));
+            return;
+        }
+        String prompt = chat ? lastUserMessage(req) : req.path("prompt").asText("");
+        String answer = answer(model, prompt);
+        if (!req.path("stream").asBoolean(true)) { // Ollama streams unless told not to
+            json(ex, 200, ollamaDone(model, chat, answer, prompt, answer), model);
+            return;
+        }
+        ex.getResponseHeaders().set("Content-Type", "application/x-ndjson");
+        OutputStream out = open(ex, model, 200, 0);
+        List<String> parts = model.equals("demo-pii") || !answer.equals(PII_ANSWER) ? words(answer) : pieces(answer, 3);
+        for (String part : parts) {
+            out.write((ollamaLine(model, chat, part) + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            if (model.equals("demo-hang-stream")) {
+                closing.await(10, TimeUnit.MINUTES);
+                return;
+            }
+            if (streamDelayMillis > 0) {
+                Thread.sleep(streamDelayMillis);
+            }
+        }
+        out.write((ollamaDone(model, chat, "", prompt, answer) + "\n").getBytes(StandardCharsets.UTF_8));
         out.close();
     }
 
