@@ -78,9 +78,26 @@ class MaskingWireE2EIT {
      * What the upstream answers: status, headers, and the body written piece by piece (each piece flushed); with
      * {@code breakOff} the connection is then closed without the body's end (no terminating chunk).
      */
-    record Reply(int status, Map<String, String> headers, List<byte[]> pieces, boolean breakOff) {
+    record Reply(int status, Map<String, String> headers, List<byte[]> pieces, boolean breakOff,
+                 java.util.concurrent.CountDownLatch gate, int gateAt, java.util.concurrent.atomic.AtomicLong written) {
         Reply(int status, Map<String, String> headers, List<byte[]> pieces) {
             this(status, headers, pieces, false);
+        }
+
+        Reply(int status, Map<String, String> headers, List<byte[]> pieces, boolean breakOff) {
+            this(status, headers, pieces, breakOff, null, -1, new java.util.concurrent.atomic.AtomicLong());
+        }
+
+        /** Before piece {@code i}: the upstream waits for the gate, when there is one there (at most 30 s). */
+        void before(int i) throws IOException {
+            if (gate != null && i == gateAt) {
+                try {
+                    gate.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(e);
+                }
+            }
         }
     }
 
@@ -119,8 +136,9 @@ class MaskingWireE2EIT {
             r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
             ex.sendResponseHeaders(r.status(), 0);
             OutputStream out = ex.getResponseBody();
-            for (byte[] piece : r.pieces()) {
-                out.write(piece);
+            for (int i = 0; i < r.pieces().size(); i++) {
+                r.before(i);
+                out.write(r.pieces().get(i));
                 out.flush();
             }
             // the exchange is never closed: the server closes the connection, the body's end never written
@@ -139,9 +157,11 @@ class MaskingWireE2EIT {
                 return;
             }
             ex.sendResponseHeaders(r.status(), 0); // chunked: one chunk per piece
-            for (byte[] piece : r.pieces()) {
-                out.write(piece);
+            for (int i = 0; i < r.pieces().size(); i++) {
+                r.before(i);
+                out.write(r.pieces().get(i));
                 out.flush();
+                r.written().addAndGet(r.pieces().get(i).length);
             }
         }
     }
@@ -878,26 +898,305 @@ class MaskingWireE2EIT {
         assertEvidenceOf(rid2, w.body());
     }
 
+    // ---- NDJSON relayed live (Ollama's native API): masked, incremental, with its evidence -------------------------
+
+    static final Map<String, String> NDJSON = Map.of("Content-Type", "application/x-ndjson");
+
+    /** One line of an Ollama chat stream; the last ({@code done}) counts the tokens. */
+    static String ollama(String content, boolean done) {
+        return "{\"model\":\"llama3\",\"created_at\":\"2026-11-30T20:00:00Z\",\"message\":{\"role\":\"assistant\","
+                + "\"content\":" + JSON.valueToTree(content) + "},\"done\":" + done
+                + (done ? ",\"done_reason\":\"stop\",\"prompt_eval_count\":12,\"eval_count\":34" : "") + "}\n";
+    }
+
+    /** The joined message contents of the lines a client parses (a line that is not JSON is shown as it is). */
+    static String ollamaText(String body) {
+        StringBuilder t = new StringBuilder();
+        for (String line : body.split("\n")) {
+            try {
+                t.append(JSON.readTree(line).path("message").path("content").asText());
+            } catch (IOException notJson) {
+                t.append(line);
+            }
+        }
+        return t.toString();
+    }
+
     /**
-     * NDJSON is not relayed live (only {@code text/event-stream} is; other answers are buffered whole): one that breaks
-     * off mid-line, half a card held, is refused whole with 502, nothing of it reaches the caller, and the record says
-     * the upstream failed. (Were it relayed live, the NDJSON masker releases the whole lines and drops the rest,
-     * reported: {@code StreamRelayBreakOffTest}.)
+     * A call read from the caller's raw socket as it arrives: the chunked framing is taken apart on the bytes, so a
+     * test can wait for a line to reach the socket before it lets the upstream go on.
+     */
+    static final class LiveCall implements AutoCloseable {
+        final java.net.Socket socket;
+        final java.io.InputStream in;
+        byte[] buf = new byte[1 << 16];
+        int len;
+        int at = -1; // the next chunk's size line, once the head is read
+        String head;
+        final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        boolean terminated;
+        boolean closed;
+
+        /** @param receiveBuffer the caller's socket receive buffer (a slow caller's small window), or 0 */
+        LiveCall(String rid, String name, boolean stream, int receiveBuffer) throws Exception {
+            socket = new java.net.Socket();
+            if (receiveBuffer > 0) {
+                socket.setReceiveBufferSize(receiveBuffer);
+            }
+            socket.connect(new InetSocketAddress("127.0.0.1", port));
+            socket.setSoTimeout(15_000); // a gateway that holds the stream fails the test here, it does not hang
+            byte[] req = utf8("{\"model\":\"w\"," + (stream ? "\"stream\":true," : "")
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"case:" + name + "\"}]}");
+            OutputStream o = socket.getOutputStream();
+            o.write(utf8("POST /llm/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nAuthorization: "
+                    + "Bearer " + stack().userToken("alice") + "\r\nContent-Type: application/json\r\nX-Request-Id: "
+                    + rid + "\r\nContent-Length: " + req.length + "\r\n\r\n"));
+            o.write(req);
+            o.flush();
+            in = socket.getInputStream();
+        }
+
+        String text() {
+            return body.toString(StandardCharsets.UTF_8);
+        }
+
+        /** Reads at most {@code n} bytes more (blocking), then takes apart what can be; false at the socket's end. */
+        boolean read(int n) throws IOException {
+            if (len + n > buf.length) {
+                buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, len + n));
+            }
+            int got = in.read(buf, len, n);
+            if (got < 0) {
+                closed = true;
+                return false;
+            }
+            len += got;
+            parse();
+            return true;
+        }
+
+        private int find(byte[] what, int from) {
+            outer:
+            for (int i = Math.max(0, from); i + what.length <= len; i++) {
+                for (int j = 0; j < what.length; j++) {
+                    if (buf[i + j] != what[j]) {
+                        continue outer;
+                    }
+                }
+                return i;
+            }
+            return -1;
+        }
+
+        private void parse() {
+            if (head == null) {
+                int end = find(utf8("\r\n\r\n"), 0);
+                if (end < 0) {
+                    return;
+                }
+                head = new String(buf, 0, end + 4, StandardCharsets.ISO_8859_1);
+                assertThat(head).startsWith("HTTP/1.1 200").containsIgnoringCase("transfer-encoding: chunked");
+                at = end + 4;
+            }
+            while (!terminated) {
+                int eol = find(utf8("\r\n"), at);
+                if (eol < 0) {
+                    return;
+                }
+                int n = Integer.parseInt(new String(buf, at, eol - at, StandardCharsets.ISO_8859_1).trim(), 16);
+                if (n == 0) {
+                    terminated = true;
+                    return;
+                }
+                if (len < eol + 2 + n + 2) {
+                    return;
+                }
+                body.write(buf, eol + 2, n);
+                at = eol + 2 + n + 2;
+            }
+        }
+
+        /** Reads until the body holds {@code needle}; the socket's timeout fails the test if it never comes. */
+        void readUntil(String needle) throws IOException {
+            while (!text().contains(needle)) {
+                assertThat(read(4096)).as("the connection ended before %s arrived: %s", needle, text()).isTrue();
+            }
+        }
+
+        /** Reads to the connection's end (the gateway closes a cut stream) or the terminating chunk. */
+        void readToEnd(int step) throws IOException {
+            while (!terminated && read(step)) {
+                // on
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    /** A streamed call read from the raw socket to its terminating chunk (the connection stays open) or its end. */
+    static Wire liveStream(String rid, String name) throws Exception {
+        try (LiveCall call = new LiveCall(rid, name, true, 0)) {
+            call.readToEnd(64 * 1024);
+            return new Wire(call.head, call.body.toByteArray(), call.terminated);
+        }
+    }
+
+    /** The record of a streamed call says exactly what the caller's socket got. */
+    static Map<String, Object> assertStreamEvidence(String rid, byte[] delivered, String outcome) throws Exception {
+        Map<String, Object> row = terminal(rid);
+        assertThat(row.get("outcome")).isEqualTo(outcome);
+        assertThat(row.get("streamed")).isEqualTo(true);
+        assertThat(row.get("response_sha256")).isEqualTo(sha256(delivered));
+        assertThat(((Number) row.get("response_size")).longValue()).isEqualTo(delivered.length);
+        if (delivered.length <= 1048576) {
+            assertThat((byte[]) row.get("response_body")).isEqualTo(delivered);
+        }
+        assertThat(row.get("stream_timings")).isNotNull();
+        return row;
+    }
+
+    /**
+     * Ollama's NDJSON, a card and an e-mail each split across two lines' contents and the lines cut across TCP chunks
+     * (mid-line, mid-entity, mid-character), asked for without {@code stream} (the upstream's label decides): the first
+     * line reaches the caller's socket while the upstream still waits to send the rest; what the socket gets is masked
+     * and ends with the terminating chunk; the record's digest, size and body are those bytes, its report names the
+     * entities, and Ollama's last-line counts are the call's usage.
      */
     @Test
-    void should_refuse_a_buffered_ndjson_answer_that_breaks_off_mid_line() throws Exception {
-        String c = breakingOff("ndjson-break-off", Map.of("Content-Type", "application/x-ndjson"), List.of(
-                utf8("{\"response\":\"mail " + EMAIL + " now. \",\"done\":false}\n"),
-                utf8("{\"response\":\"card 4111 1111\",\"done\":false}\n"), utf8("{\"response\":\" 1111 11")));
+    void should_relay_ndjson_live_masked_with_the_entities_split_across_lines_and_chunks() throws Exception {
+        byte[] rest = utf8(ollama("Your card is 4111 1111", false) + ollama(" 1111 1111 für dich, mail jane.doe@exa", false)
+                + ollama("mple.com, ssn " + SSN + ". Bye.", false) + ollama("", true));
+        int u = new String(rest, StandardCharsets.UTF_8).indexOf("ü") + 1;
+        int mid = new String(rest, StandardCharsets.UTF_8).indexOf("1111 1111 f") + 3;
+        int at = new String(rest, StandardCharsets.UTF_8).indexOf("@exa");
+        List<byte[]> pieces = List.of(utf8(ollama("Hello. ", false)), java.util.Arrays.copyOfRange(rest, 0, mid),
+                java.util.Arrays.copyOfRange(rest, mid, u), java.util.Arrays.copyOfRange(rest, u, at),
+                java.util.Arrays.copyOfRange(rest, at, rest.length));
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        REPLIES.put("ndjson-live", new Reply(200, NDJSON, pieces, false, gate, 1,
+                new java.util.concurrent.atomic.AtomicLong()));
         String rid = newRequestId();
 
-        HttpResponse<byte[]> r = raw(rid, c, true);
+        byte[] delivered;
+        try (LiveCall call = new LiveCall(rid, "ndjson-live", false, 0)) {
+            call.readUntil("Hello. "); // the upstream has sent only its first line
+            assertThat(call.text()).doesNotContain("card");
+            gate.countDown();
+            call.readToEnd(4096);
+            assertThat(call.terminated).as("a completed stream ends with its terminating chunk").isTrue();
+            assertThat(call.head).containsIgnoringCase("content-type: application/x-ndjson");
+            delivered = call.body.toByteArray();
+        }
 
-        String body = new String(r.body(), StandardCharsets.UTF_8);
-        assertThat(r.statusCode()).as(body).isEqualTo(502);
-        assertNoEntity("the answer", body);
-        assertThat(body).doesNotContain("now.");
-        Map<String, Object> row = terminal(rid);
-        assertThat(row.get("outcome")).isEqualTo("upstream_error");
+        String body = new String(delivered, StandardCharsets.UTF_8);
+        assertNoEntity("the stream's bytes", body);
+        assertNoEntity("the stream's text", ollamaText(body));
+        assertThat(body).doesNotContain("\uFFFD");
+        assertThat(ollamaText(body)).isEqualTo("Hello. Your card is [CARD ****1111] für dich, mail [EMAIL], ssn [SSN]. Bye.");
+        Map<String, Object> row = assertStreamEvidence(rid, delivered, "completed");
+        assertThat((String) row.get("masking_report")).contains("CARD").contains("EMAIL").contains("SSN");
+        assertThat(row.get("raw_response_sha256")).isNotEqualTo(row.get("response_sha256"));
+        assertThat(row.get("usage_status")).isEqualTo("reported");
+        assertThat(((Number) row.get("prompt_tokens")).longValue()).isEqualTo(12);
+        assertThat(((Number) row.get("completion_tokens")).longValue()).isEqualTo(34);
+    }
+
+    /** A line of 600 KB in 1 KB TCP chunks, an e-mail split across two chunks inside it and a card at its end. */
+    @Test
+    void should_mask_a_very_long_ndjson_line() throws Exception {
+        String filler = "lorem ipsum ".repeat(300 * 1024 / 12);
+        byte[] all = utf8(ollama(filler + "mail jane.doe@example.com " + filler + "card " + CARD, false)
+                + ollama("", true));
+        String c = reply("ndjson-long-line", 200, NDJSON, pieces(all, 1024));
+        String rid = newRequestId();
+
+        Wire w = liveStream(rid, c);
+
+        String body = new String(w.body(), StandardCharsets.UTF_8);
+        assertThat(w.terminated()).isTrue();
+        assertThat(body.contains("jane.doe") || body.contains("4111 1111")).as("an entity went out").isFalse();
+        assertThat(body.contains("mail [EMAIL] ") && body.contains("[CARD ****1111]")).as("masked").isTrue();
+        Map<String, Object> row = assertStreamEvidence(rid, w.body(), "completed");
+        assertThat((String) row.get("masking_report")).contains("EMAIL").contains("CARD");
+    }
+
+    /**
+     * An upstream that says NDJSON and sends lines that are not JSON (plain text, an HTML error, JSON with garbage
+     * behind it), a card and an e-mail split across them: nothing passes raw, the text is masked as the stream's text.
+     */
+    @Test
+    void should_mask_lines_that_are_not_json_under_an_ndjson_label() throws Exception {
+        String c = reply("ndjson-not-json", 200, NDJSON, List.of(utf8("Your card is 4111 1111\n"),
+                utf8(" 1111 1111 and mail jane.doe"), utf8("@example.com\n{\"response\":\"ssn 536-90-\"} x\n"),
+                utf8("{\"response\":\"4399 ok\"\n<html>error 4111-1111-1111-1111</html>\n")));
+        String rid = newRequestId();
+
+        Wire w = liveStream(rid, c);
+
+        String body = new String(w.body(), StandardCharsets.UTF_8);
+        assertThat(w.terminated()).isTrue();
+        assertNoEntity("the stream's bytes", body);
+        assertThat(body).contains("[CARD ****1111]").contains("[EMAIL]").contains("<html>error ");
+        Map<String, Object> row = assertStreamEvidence(rid, w.body(), "completed");
+        assertThat((String) row.get("masking_report")).contains("CARD").contains("EMAIL");
+    }
+
+    /**
+     * NDJSON relayed live breaks off mid-line, inside a character, half a card held from the line before: the caller's
+     * socket gets the whole lines masked, then the connection closes without the terminating chunk; the record is
+     * exactly those bytes and reports the drops.
+     */
+    @Test
+    void should_deliver_the_whole_ndjson_lines_and_cut_when_the_upstream_breaks_off_mid_line() throws Exception {
+        byte[] cut = utf8("{\"response\":\" 1111 1111 für dich\",\"done\":false}\n");
+        int inside = new String(cut, StandardCharsets.UTF_8).indexOf("ü") + 1;
+        String c = breakingOff("ndjson-break-off", NDJSON, List.of(
+                utf8("{\"response\":\"mail " + EMAIL + " now. \",\"done\":false}\n"),
+                utf8("{\"response\":\"card 4111 1111\",\"done\":false}\n"), java.util.Arrays.copyOf(cut, inside)));
+        String rid = newRequestId();
+
+        Wire w = rawStream(rid, c);
+
+        String body = new String(w.body(), StandardCharsets.UTF_8);
+        assertThat(w.terminated()).as("a stream cut must not look complete:%n%s", body).isFalse();
+        assertNoEntity("the stream's bytes", body);
+        assertThat(body).contains("mail [EMAIL] now. ").contains("\"card \"").doesNotContain("\uFFFD")
+                .doesNotContain("dich");
+        Map<String, Object> row = assertEvidenceOf(rid, w.body());
+        assertThat((String) row.get("masking_report")).contains("HELD_TEXT").contains("ndjson-line").contains("\"drop\"");
+    }
+
+    /**
+     * A caller that reads slowly (a small receive window, small reads, nothing read at first): the gateway stops reading
+     * the upstream (its writes stall far below the stream's size), and once the caller reads, everything arrives in order
+     * and masked; the record counts exactly what the caller got.
+     */
+    @Test
+    void should_slow_the_upstream_down_to_a_slow_ndjson_caller() throws Exception {
+        byte[] line = utf8(ollama("x".repeat(16 * 1024) + ". ", false));
+        List<byte[]> pieces = new ArrayList<>(java.util.Collections.nCopies(3 * 1024, line)); // 48 MiB
+        pieces.add(utf8(ollama("mail " + EMAIL + ".", false) + ollama("", true)));
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        REPLIES.put("ndjson-slow-caller", new Reply(200, NDJSON, pieces, false, null, -1, written));
+        long total = (long) line.length * 3 * 1024;
+        String rid = newRequestId();
+
+        try (LiveCall call = new LiveCall(rid, "ndjson-slow-caller", true, 16 * 1024)) {
+            call.read(1); // the head's first byte: the stream has begun
+            await().atMost(Duration.ofSeconds(20)).until(() -> written.get() > 0);
+            // the caller reads nothing: the upstream's writes stall once the buffers and the relay's bound are full
+            await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(20))
+                    .until(() -> written.get() < total / 2);
+            call.readToEnd(8 * 1024);
+            assertThat(call.terminated).isTrue();
+            byte[] delivered = call.body.toByteArray();
+            String body = new String(delivered, StandardCharsets.UTF_8);
+            assertThat(body).doesNotContain("jane.doe").contains("[EMAIL]");
+            assertThat(body.split("\n")).hasSize(3 * 1024 + 2);
+            assertStreamEvidence(rid, delivered, "completed");
+        }
     }
 }
