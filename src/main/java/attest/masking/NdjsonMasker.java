@@ -20,6 +20,11 @@ public final class NdjsonMasker {
     private final EventTexts texts;
     private byte[] buf = new byte[0];
     private int len;
+    /**
+     * What starts each line the masker writes itself: the record separator of a JSON text sequence (RFC 7464,
+     * {@code application/json-seq}) once the stream's lines have it, so its reader still splits the records; else none.
+     */
+    private String lead = "";
 
     public NdjsonMasker(Masker masker, Consumer<Redaction> report) {
         this.masker = masker;
@@ -128,7 +133,7 @@ public final class NdjsonMasker {
             len = 0;
         }
         for (EventTexts.Out o : texts.flush()) {
-            byte[] b = (o.data() + "\n").getBytes(StandardCharsets.UTF_8);
+            byte[] b = (lead + o.data() + "\n").getBytes(StandardCharsets.UTF_8);
             out.write(b, 0, b.length);
         }
         return out.toByteArray();
@@ -163,6 +168,9 @@ public final class NdjsonMasker {
     }
 
     private void line(byte[] raw, ByteArrayOutputStream out) {
+        if (raw.length > 0 && raw[0] == 0x1E) {
+            lead = "\u001e";
+        }
         String line = new String(raw, StandardCharsets.UTF_8);
         String body = withoutBom(line.strip());
         if (body.isEmpty()) {
@@ -183,7 +191,7 @@ public final class NdjsonMasker {
             }
         }
         for (EventTexts.Out o : outs) {
-            byte[] b = (o.data() + "\n").getBytes(StandardCharsets.UTF_8);
+            byte[] b = (lead + o.data() + "\n").getBytes(StandardCharsets.UTF_8);
             out.write(b, 0, b.length);
         }
     }

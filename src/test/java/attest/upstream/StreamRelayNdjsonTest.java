@@ -301,4 +301,22 @@ class StreamRelayNdjsonTest {
         assertThat(end.outcome()).isEqualTo(Outcomes.COMPLETED);
         assertThat(end.size()).isEqualTo(got.toString().getBytes(StandardCharsets.UTF_8).length);
     }
+
+    /**
+     * JSON text sequences (RFC 7464, {@code application/json-seq}): each record starts with a record separator, which a
+     * reader splits on; a record masking rewrites keeps it, so the caller's reader still sees one record per line.
+     */
+    @Test
+    void should_keep_the_record_separator_of_a_json_sequence_record_it_rewrites() throws Exception {
+        List<String> reports = new ArrayList<>();
+        StreamRelay relay = masked("application/json-seq", reports);
+        push(relay, utf8("\u001e{\"response\":\"Hello. \"}\n\u001e{\"response\":\"mail jane.doe@example.com. Bye.\"}\n"
+                + "\u001e{\"response\":\"\",\"done\":true}\n"));
+        relay.onComplete();
+        String body = new String(relay.ended().join().captured(), StandardCharsets.UTF_8);
+        assertThat(body).doesNotContain("jane.doe").contains("[EMAIL]");
+        for (String record : body.split("\n")) {
+            assertThat(record).as("every record keeps its separator: %s", body).startsWith("\u001e");
+        }
+    }
 }
