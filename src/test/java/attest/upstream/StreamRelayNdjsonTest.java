@@ -319,4 +319,65 @@ class StreamRelayNdjsonTest {
             assertThat(record).as("every record keeps its separator: %s", body).startsWith("\u001e");
         }
     }
+
+    /**
+     * The upstream goes silent mid-stream, half a card held: after the idle timeout the stream ends as a timeout, the
+     * caller gets the lines masking released and a cut, never the half card; the evidence is the wire.
+     */
+    @Test
+    void should_end_a_silent_ndjson_stream_at_the_idle_timeout_without_the_held_half_card() throws Exception {
+        List<String> reports = new ArrayList<>();
+        StreamRelay relay = masked(NDJSON, reports);
+        EmbeddedChannel ch = caller();
+        relay.bind(ch, WATCH, Duration.ofMillis(300));
+        push(relay, utf8(chat("Hello. ", false)), utf8(chat("card 4111 1111", false)));
+        ch.writeAndFlush(new StreamingHttpResponse(200, Map.of("Content-Type", NDJSON), relay));
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            ch.runPendingTasks();
+            return relay.ended().isDone();
+        });
+        relay.release(true);
+        ch.runPendingTasks();
+        Body got = dechunk(wire(ch));
+        String body = new String(got.bytes(), StandardCharsets.UTF_8);
+
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.TIMEOUT);
+        assertThat(got.terminated()).isFalse();
+        assertThat(text(body)).isEqualTo("Hello. card ");
+        assertThat(body).doesNotContain("4111");
+        assertEvidenceMatches(relay.ended().join(), got.bytes());
+        assertThat(reports).contains("HELD_TEXT:drop@/message/content");
+    }
+
+    /** The caller goes away mid-stream: client_aborted, the upstream is cancelled, only what it was handed counts. */
+    @Test
+    void should_record_only_what_was_handed_over_when_the_ndjson_caller_goes_away() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+        StreamRelay relay = masked(NDJSON, new ArrayList<>());
+        relay.onSubscribe(new Flow.Subscription() {
+            @Override
+            public void request(long n) {
+            }
+
+            @Override
+            public void cancel() {
+                cancelled.set(true);
+            }
+        });
+        EmbeddedChannel ch = new EmbeddedChannel(new io.netty.channel.ChannelInboundHandlerAdapter());
+        relay.bind(ch, WATCH, Duration.ofSeconds(30));
+        push(relay, utf8(chat("one. ", false)), utf8(chat("two. ", false)));
+        io.netty.handler.codec.http.HttpContent c = relay.readChunk(io.netty.buffer.ByteBufAllocator.DEFAULT);
+        byte[] handed = new byte[c.content().readableBytes()];
+        c.content().readBytes(handed);
+        c.release();
+        ch.close();
+
+        StreamEnd end = relay.ended().join();
+        assertThat(end.outcome()).isEqualTo(Outcomes.CLIENT_ABORTED);
+        assertThat(cancelled).isTrue();
+        assertEvidenceMatches(end, handed);
+        assertThat(new String(handed, StandardCharsets.UTF_8)).contains("one. ").doesNotContain("two. ");
+    }
 }
