@@ -84,9 +84,9 @@ import java.util.function.Consumer;
  * errs, times out or is cancelled is closed. TLS uses the JDK's default context (its default trust store), SNI
  * and hostname verification. Bounds: a response head of at most {@link #MAX_HEAD_BYTES} (as the JDK client's
  * {@code jdk.http.maxHeaderSize}), a status line of at most {@link #MAX_STATUS_LINE_BYTES}, a buffered answer
- * of at most the owner's {@code maxBodyBytes} as received; past them the call fails with 502. An event stream
- * is read only as fast as its relay asks for it (the channel's auto-read follows the demand), so a slow caller
- * slows the upstream down instead of filling memory.
+ * of at most the owner's {@code maxBodyBytes} as received; past them the call fails with 502. A stream (event
+ * stream or NDJSON) is read only as fast as its relay asks for it (the channel's auto-read follows the demand), so a
+ * slow caller slows the upstream down instead of filling memory.
  */
 final class NettyTransport implements UpstreamClient.Transport {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NettyTransport.class);
@@ -565,7 +565,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         }
     }
 
-    /** One exchange: its answer, its deadline and, for an event stream, the relay's subscription. */
+    /** One exchange: its answer, its deadline and, for a stream (event stream or NDJSON), the relay's subscription. */
     private final class Call implements Flow.Subscription {
         final UpstreamTarget target;
         final FullHttpRequest request;

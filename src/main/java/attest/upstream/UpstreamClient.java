@@ -138,7 +138,7 @@ public final class UpstreamClient implements AutoCloseable {
     }
 
     /**
-     * @param buffered read an event stream whole instead of relaying it live (a held call executed after
+     * @param buffered read a stream (event stream or NDJSON) whole instead of relaying it live (a held call executed after
      *                 approval has no caller connection to stream to; its answer is stored)
      */
     public UpstreamResponse call(UpstreamTarget target, String method, ForwardHeaders headers, byte[] body,
@@ -157,11 +157,11 @@ public final class UpstreamClient implements AutoCloseable {
 
     /**
      * Starts the call and returns at once: no thread waits for the upstream. The future completes with the
-     * answer (for an event stream: when its head arrives, with the live relay) or fails with a
+     * answer (for a stream, event stream or NDJSON: when its head arrives, with the live relay) or fails with a
      * {@link GatewayException} (502, or 504 past the upstream's response timeout, which bounds the whole
      * buffered answer). Cancelling the future aborts the upstream exchange (its connection is closed).
      *
-     * @param buffered read an event stream whole instead of relaying it live (a held call executed after
+     * @param buffered read a stream (event stream or NDJSON) whole instead of relaying it live (a held call executed after
      *                 approval has no caller connection to stream to; its answer is stored)
      */
     public CompletableFuture<UpstreamResponse> callAsync(UpstreamTarget target, String method, ForwardHeaders headers,
@@ -192,7 +192,7 @@ public final class UpstreamClient implements AutoCloseable {
         return maxDecodedBytes;
     }
 
-    /** A live relay for an event stream with these headers (aborted at once if its coding cannot be decoded). */
+    /** A live relay for a stream (event stream or NDJSON) with these headers (aborted at once if its coding cannot be decoded). */
     StreamRelay relay(HttpHeaders headers) {
         StreamRelay relay = new StreamRelay(clock, captureLimit);
         try {
