@@ -72,7 +72,8 @@ public final class BlockingStep extends AsyncProcessorSupport {
         Executor back = CallerThread.of(exchange, Runnable::run);
         try {
             pool.execute(() -> {
-                runStep(exchange);
+                // the pool's thread is not the route's: the call's log context goes with the step
+                attest.ops.CallLogContext.with(exchange, () -> runStep(exchange));
                 back.execute(() -> callback.done(false));
             });
         } catch (RejectedExecutionException e) {

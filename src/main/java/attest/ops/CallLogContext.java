@@ -126,6 +126,21 @@ public final class CallLogContext implements InterceptStrategy {
                 trace == null ? null : trace[0], trace == null ? null : trace[1]};
     }
 
+    /**
+     * Runs a step of a call on a thread of its own (the blocking pool, {@code attest.http.BlockingStep}) with the call's
+     * context, as the route's interceptor gives it on the caller's thread, restoring what was there: the step's log
+     * lines name the call.
+     */
+    public static void with(Exchange exchange, Runnable work) {
+        Object previous = CURRENT.get();
+        CURRENT.set(exchange.getProperty(Exchanges.REQUEST_ID) == null ? previous : exchange);
+        try {
+            work.run();
+        } finally {
+            CURRENT.set(previous);
+        }
+    }
+
     /** Runs a piece of a call's work (a log line) with the call's context, restoring what was there. */
     public static void with(String[] values, Runnable work) {
         Object previous = CURRENT.get();
