@@ -146,35 +146,32 @@ public final class UsageCounters {
             return true;
         }
         Instant now = clock.instant();
+        synchronized (ahead) {
+            return allTakenAhead(limits, now);
+        }
+    }
+
+    /** Whether every limit is a request limit that this replica has at least one request of, in its window. */
+    private boolean allTakenAhead(List<Limit> limits, Instant now) {
         for (Limit l : limits) {
             if (!l.countsRequests() || chunk(l) == 1) {
                 return false;
             }
         }
-        synchronized (ahead) {
-            for (Limit l : limits) {
-                Ahead a = ahead.get(key(l));
-                if (a == null || a.left() < 1 || !a.windowStart().equals(l.windowStart(now))) {
-                    return false;
-                }
+        for (Limit l : limits) {
+            Ahead a = ahead.get(key(l));
+            if (a == null || a.left() < 1 || !a.windowStart().equals(l.windowStart(now))) {
+                return false;
             }
-            return true;
         }
+        return true;
     }
 
     /** Admits a call from what this replica took ahead, when every limit is a request limit and has some. */
     private boolean takeAhead(List<Limit> limits, Instant now) {
-        for (Limit l : limits) {
-            if (!l.countsRequests() || chunk(l) == 1) {
-                return false;
-            }
-        }
         synchronized (ahead) {
-            for (Limit l : limits) {
-                Ahead a = ahead.get(key(l));
-                if (a == null || a.left() < 1 || !a.windowStart().equals(l.windowStart(now))) {
-                    return false;
-                }
+            if (!allTakenAhead(limits, now)) {
+                return false;
             }
             for (Limit l : limits) {
                 Ahead a = ahead.get(key(l));
