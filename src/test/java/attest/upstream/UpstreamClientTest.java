@@ -614,7 +614,18 @@ class UpstreamClientTest {
     @org.junit.jupiter.api.Test
     void should_move_an_idle_connection_from_another_loop_to_the_callers() throws Exception {
         io.netty.channel.nio.NioEventLoopGroup callers = callerLoops();
-        RawUpstream u = upstream(RawUpstream.each((c, r) -> c.write(fixed(200, "", "ok " + r.line()))));
+        // the upstream answers a later call only once the test has attached its continuation: a continuation attached
+        // to an answer already complete would run on the test's own thread, and say nothing of the answer's loop
+        java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CountDownLatch> attached =
+                new java.util.concurrent.atomic.AtomicReference<>(new java.util.concurrent.CountDownLatch(0));
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            try {
+                attached.get().await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            c.write(fixed(200, "", "ok " + r.line()));
+        }));
         UpstreamClient client = client(UpstreamClient.Kind.NETTY);
         String base = "http://127.0.0.1:" + u.port();
         io.netty.channel.EventLoop a = callers.next();
@@ -623,10 +634,13 @@ class UpstreamClientTest {
         assertThat(answer(client.callAsync(target(base, "/first", Duration.ofSeconds(10)), "POST", headers(), BODY,
                 false, a)).status()).isEqualTo(200); // its connection, on a, goes back to the pool
         for (String path : List.of("/second", "/third")) {
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            attached.set(go);
             CompletableFuture<String> readOn = client.callAsync(target(base, path, Duration.ofSeconds(10)), "POST",
                     headers(), BODY, false, b)
                     .thenApply(r -> (b.inEventLoop() ? "b " : a.inEventLoop() ? "a " : Thread.currentThread().getName())
                             + new String(r.body(), StandardCharsets.UTF_8));
+            go.countDown();
             assertThat(readOn.orTimeout(20, TimeUnit.SECONDS).join()).startsWith("b ok POST " + path);
         }
         assertThat(u.connections()).isEqualTo(1);
