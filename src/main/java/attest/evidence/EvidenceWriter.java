@@ -460,6 +460,14 @@ public final class EvidenceWriter implements AutoCloseable {
         return healthy;
     }
 
+    /**
+     * Whether nothing is being committed or waits to be: a call's write submitted now may commit in place. (A caller
+     * told its write committed may still find the writer thread finishing that commit's batch.)
+     */
+    boolean idle() {
+        return !committing.isLocked() && lanes.callsWaiting() == 0;
+    }
+
     public long commits() {
         return commits.get();
     }

@@ -241,6 +241,8 @@ class ChainHeadHostileTest {
                 assertThat(writer.commitsInPlace()).as("an event loop after a failed commit: the writer thread's")
                         .isEqualTo(3);
                 assertThat(writer.healthy()).as("the writer's commit succeeded").isTrue();
+                // the writer thread may still be finishing the batch it told the caller about: wait until it is idle
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(writer::idle);
                 EvidenceRecord healthyAgain = record(chain);
                 loop.submit(() -> writer.submit(healthyAgain, true, null)).get(10, java.util.concurrent.TimeUnit.SECONDS)
                         .get(10, java.util.concurrent.TimeUnit.SECONDS);
