@@ -91,7 +91,7 @@ public final class EvidenceAssembler {
                 bounded(q.target(), REFUSED_PATH), bounded(q.source(), 45), now);
         r.setRequestId(q.requestId() != null && q.requestId().length() <= 40 ? bounded(q.requestId(), 40)
                 : UUID.randomUUID().toString());
-        if (q.status() == 401) {
+        if (q.status() == 401 || "keys_unavailable".equals(q.code())) { // who asked could not be established
             r.terminate(Outcomes.UNAUTHENTICATED, now);
             r.setAuthError(bounded(q.authError(), 36));
             r.setReason(null); // the auth error says why

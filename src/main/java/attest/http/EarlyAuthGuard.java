@@ -44,6 +44,8 @@ import java.util.function.Consumer;
  */
 public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     static final String MESSAGE = "the access token is missing or invalid";
+    static final String KEYS_UNAVAILABLE_MESSAGE = "the identity provider's signing keys could not be refreshed; "
+            + "try again later";
     private static final Map<String, String> CHALLENGE = Map.of("WWW-Authenticate", "Bearer error=\"invalid_token\"");
 
     private final TokenValidator validator;
@@ -60,6 +62,8 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     /** The virtual key's check that runs off the loop for the last request (set by {@link #check}). */
     private java.util.concurrent.CompletionStage<String> keyChecking;
     private static final String KEYS_REFRESHING = "signing keys being refreshed";
+    /** The realm's keys are older than allowed and cannot be refreshed: 503, never a 401 for a token that may be good. */
+    private static final String KEYS_UNAVAILABLE = "signing keys unavailable";
     private static final String KEY_CHECKING = "virtual key being checked";
     /** What a held request's outcome says when its token is to be checked again. */
     private static final String CHECK_AGAIN = "check again";
@@ -264,6 +268,8 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
         } catch (RealmKeys.KeysRefreshingException e) {
             refreshing = e.landed();
             return KEYS_REFRESHING;
+        } catch (RealmKeys.KeysUnavailableException e) {
+            return KEYS_UNAVAILABLE;
         } catch (RuntimeException e) {
             return "token could not be checked";
         }
@@ -273,6 +279,16 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
         closed = true;
         pending = null;
         String rid = RequestIds.mint(); // always the gateway's own (X-Request-Id is correlation only)
+        if (reason == KEYS_UNAVAILABLE) {
+            // the gateway's fault, not the token's: 503 as the routes answer it (RealmKeys.KeysUnavailableException),
+            // recorded as a refusal of an unauthenticated call
+            Refusals.answerAndClose(ctx, 503, "keys_unavailable", KEYS_UNAVAILABLE_MESSAGE, rid,
+                    Map.of("Retry-After", "30"));
+            Refusals.report(onRefusal, new RefusedRequest(503, "keys_unavailable", "signing keys unavailable",
+                    request.method().name(), RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid,
+                    declared, sha256, reason));
+            return;
+        }
         Refusals.answerAndClose(ctx, 401, "invalid_token", MESSAGE, rid, CHALLENGE);
         Refusals.report(onRefusal, new RefusedRequest(401, "invalid_token", "no valid bearer token", request.method().name(),
                 RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid, declared, sha256, reason));

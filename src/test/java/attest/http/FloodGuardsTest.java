@@ -383,6 +383,39 @@ class FloodGuardsTest {
         ch.finishAndReleaseAll();
     }
 
+    /**
+     * Keys older than allowed that cannot be refreshed (Keycloak down past jwks-max-stale-ms): a good token is answered
+     * 503 keys_unavailable with Retry-After, as the routes answer it, never 401 invalid_token (which tells a client
+     * to throw its token away); the refusal is recorded as such, and the body is never routed.
+     */
+    @Test
+    void should_answer_503_not_401_when_the_realms_keys_are_too_old_to_check_a_token() throws Exception {
+        var clock = new attest.identity.FakeClock(Instant.now());
+        var keys = new attest.identity.RealmKeys(() -> {
+            throw new java.io.IOException("keycloak down");
+        }, java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(10), java.time.Duration.ofHours(1), clock,
+                Runnable::run, java.time.Duration.ofSeconds(3));
+        var validator = new attest.identity.TokenValidator(keys, TestTokens.ISSUER, TestTokens.AUDIENCE,
+                java.time.Duration.ofSeconds(30), clock);
+        ChannelGuards guards = new ChannelGuards(new ConnectionLimits(0, 0), 60_000, refusals::add)
+                .withEarlyAuth(validator, 16_384).withBudget(new RequestBudget(64 * MIB), 4 * MIB);
+        EmbeddedChannel ch = channel(guards);
+        String good = TOKENS.rs256(TestTokens.claims("alice", List.of("inference-user"), clock.instant()).build());
+        ch.writeInbound(bytes(head("POST", "/llm/v1/chat/completions", "Authorization: Bearer " + good,
+                "Content-Length: 2") + "{}"));
+        ch.runPendingTasks();
+        String answer = answer(ch);
+        assertThat(answer).startsWith("HTTP/1.1 503").contains("keys_unavailable").containsIgnoringCase("retry-after")
+                .doesNotContainIgnoringCase("www-authenticate");
+        assertThat(ch.isOpen()).isFalse();
+        assertThat(routed).isEmpty();
+        assertThat(refusals).singleElement().satisfies(r -> {
+            assertThat(r.status()).isEqualTo(503);
+            assertThat(r.code()).isEqualTo("keys_unavailable");
+        });
+        ch.finishAndReleaseAll();
+    }
+
     @Test
     void should_hold_a_token_whose_key_is_being_fetched_without_blocking_then_pass_or_refuse_it() throws Exception {
         // the realm rotates: a new key, rsa-2, signs tokens before the gateway has fetched it
