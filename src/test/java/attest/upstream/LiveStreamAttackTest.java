@@ -1,0 +1,285 @@
+package attest.upstream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static attest.upstream.StreamRelayBreakOffTest.Body;
+import static attest.upstream.StreamRelayBreakOffTest.assertEvidenceMatches;
+import static attest.upstream.StreamRelayBreakOffTest.caller;
+import static attest.upstream.StreamRelayBreakOffTest.dechunk;
+import static attest.upstream.StreamRelayBreakOffTest.masked;
+import static attest.upstream.StreamRelayBreakOffTest.push;
+import static attest.upstream.StreamRelayBreakOffTest.utf8;
+import static attest.upstream.StreamRelayBreakOffTest.wire;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Outsider attack on live relaying (NDJSON and SSE) through the real relay, chunked writer and HTTP encoder: what a
+ * caller's client reconstructs from the wire must hold no raw entity, and the evidence must equal the wire.
+ */
+class LiveStreamAttackTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final java.util.concurrent.ScheduledExecutorService WATCH =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "live-attack-watch");
+                t.setDaemon(true);
+                return t;
+            });
+
+    @org.junit.jupiter.api.AfterAll
+    static void stop() {
+        WATCH.shutdownNow();
+    }
+
+    record Run(Body got, StreamRelay relay, List<String> reports) {
+    }
+
+    /** Relays {@code pieces} labelled {@code contentType}; the upstream completes, or breaks off when {@code breakOff}. */
+    static Run relay(String contentType, boolean breakOff, byte[]... pieces) {
+        List<String> reports = new ArrayList<>();
+        StreamRelay relay = masked(contentType, reports);
+        EmbeddedChannel ch = caller();
+        relay.bind(ch, WATCH, Duration.ofSeconds(30));
+        push(relay, pieces);
+        if (breakOff) {
+            relay.onError(new java.io.IOException("reset"));
+        } else {
+            relay.onComplete();
+        }
+        ch.writeAndFlush(new StreamingHttpResponse(200, Map.of("Content-Type", contentType), relay));
+        for (int i = 0; i < 1000 && !relay.ended().isDone(); i++) {
+            ch.runPendingTasks();
+        }
+        assertThat(relay.ended()).isDone();
+        relay.release(true);
+        ch.runPendingTasks();
+        Body got = dechunk(wire(ch));
+        System.out.println("WIRE[" + contentType + "] " + new String(got.bytes(), StandardCharsets.UTF_8).replace("\u0000", "").replace("\r", "\\r").replace("\u001e", "<RS>") + " REPORTS " + reports);
+        return new Run(got, relay, reports);
+    }
+
+    static byte[][] cutAt(byte[] all, int cut) {
+        return new byte[][] {Arrays.copyOf(all, cut), Arrays.copyOfRange(all, cut, all.length)};
+    }
+
+    static String chat(String content, boolean done) {
+        return "{\"model\":\"llama3\",\"message\":{\"role\":\"assistant\",\"content\":"
+                + com.fasterxml.jackson.databind.node.TextNode.valueOf(content) + "},\"done\":" + done + "}\n";
+    }
+
+    /** Digits (and letters, @ .) only: no run of the card or SSN, however the client joins its pieces. */
+    static void assertNoCard(String what, String clientText) {
+        String compact = clientText.replaceAll("[^0-9]", "");
+        assertThat(compact).as(what + ": client reads " + clientText).doesNotContain("4111111111111111")
+                .doesNotContain("536904399");
+    }
+
+    /** An Ollama-style client: decode the body in {@code cs}, split lines on LF, parse each, join message.content. */
+    static String ollamaClient(byte[] body, Charset cs) {
+        StringBuilder t = new StringBuilder();
+        for (String line : new String(body, cs).split("\n")) {
+            String l = line.strip();
+            if (l.startsWith("\u001e")) {
+                l = l.substring(1);
+            }
+            if (l.isEmpty()) {
+                continue;
+            }
+            try {
+                JsonNode n = JSON.readTree(l);
+                t.append(n.path("message").path("content").asText()).append(n.path("response").asText());
+            } catch (Exception notJson) {
+                t.append(l);
+            }
+        }
+        return t.toString();
+    }
+
+    /** An RFC 7464 reader: split on RS, parse each record, join message.content. */
+    static String jsonSeqClient(byte[] body) {
+        StringBuilder t = new StringBuilder();
+        for (String rec : new String(body, StandardCharsets.UTF_8).split("\u001e")) {
+            if (rec.isBlank()) {
+                continue;
+            }
+            try {
+                JsonNode n = JSON.readTree(rec.strip());
+                t.append(n.path("message").path("content").asText());
+            } catch (Exception bad) {
+                // RFC 7464: a record that does not parse is skipped
+            }
+        }
+        return t.toString();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /** NDJSON that declares charset=UTF-16LE, as Ollama-style clients (httpx iter_lines) decode it. */
+    @Test
+    void ndjson_in_utf16_declared_by_charset() throws Exception {
+        String ct = "application/x-ndjson; charset=utf-16le";
+        byte[] all = (chat("card 4111 1111 1111 1111 ok", false) + chat("", true)).getBytes(StandardCharsets.UTF_16LE);
+        Run r = relay(ct, false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("utf-16le ndjson", ollamaClient(r.got().bytes(), StandardCharsets.UTF_16LE));
+    }
+
+    /** An event stream that declares charset=UTF-16 (a client that honours the label decodes it so). */
+    @Test
+    void sse_in_utf16_declared_by_charset() throws Exception {
+        String ct = "text/event-stream; charset=utf-16le";
+        String ev = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111 1111 1111 1111 ok\"}}]}\n\n"
+                + "data: [DONE]\n\n";
+        Run r = relay(ct, false, ev.getBytes(StandardCharsets.UTF_16LE));
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("utf-16le sse", new String(r.got().bytes(), StandardCharsets.UTF_16LE));
+    }
+
+    /** The label lies: text/event-stream, but the body is Ollama NDJSON (Ollama's clients parse lines whatever the label). */
+    @Test
+    void ndjson_body_labelled_event_stream() throws Exception {
+        byte[] all = utf8(chat("card 4111 1111 1111 1111 ok", false) + chat("", true));
+        Run r = relay("text/event-stream", false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("ndjson as sse", ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+    }
+
+    /** The same, with the card split across two lines. */
+    @Test
+    void ndjson_body_labelled_event_stream_split() throws Exception {
+        byte[] all = utf8(chat("card 4111 1111", false) + chat(" 1111 1111 ok", false) + chat("", true));
+        Run r = relay("text/event-stream", false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("ndjson as sse, split", ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+    }
+
+    /** The label lies the other way: NDJSON, but the body is SSE chunks (an OpenAI SDK reads data: lines). */
+    @Test
+    void sse_body_labelled_ndjson_split_at_every_byte() throws Exception {
+        byte[] all = utf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111 1111\"}}]}\n\n"
+                + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" 1111 1111 ok\"}}]}\n\ndata: [DONE]\n\n");
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            String body = new String(r.got().bytes(), StandardCharsets.UTF_8);
+            StringBuilder t = new StringBuilder();
+            for (String line : body.split("\n")) {
+                if (line.startsWith("data: ") && !line.contains("[DONE]")) {
+                    try {
+                        t.append(JSON.readTree(line.substring(6)).path("choices").path(0).path("delta").path("content").asText());
+                    } catch (Exception e) {
+                        t.append(line);
+                    }
+                }
+            }
+            assertNoCard("sse as ndjson cut " + cut, t.toString());
+        }
+    }
+
+    /** JSON text sequence records joined by RS only (no LF between them), card split across two records. */
+    @Test
+    void json_seq_records_without_line_feed() throws Exception {
+        byte[] all = utf8("\u001e" + chat("card 4111 1111", false).strip() + "\u001e" + chat(" 1111 1111 ok", false).strip()
+                + "\u001e" + chat("", true));
+        Run r = relay("application/json-seq", false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("json-seq RS only", jsonSeqClient(r.got().bytes()));
+    }
+
+    /** CR-only line ends (a reader that splits on any line end, as for SSE). */
+    @Test
+    void ndjson_cr_only_line_ends() throws Exception {
+        byte[] all = utf8((chat("card 4111 1111", false) + chat(" 1111 1111 ok", false) + chat("", true)).replace("\n", "\r"));
+        Run r = relay("application/x-ndjson", false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        String body = new String(r.got().bytes(), StandardCharsets.UTF_8).replace("\r", "\n");
+        assertNoCard("cr only", ollamaClient(body.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+    }
+
+    /** Duplicate member: the last value wins for the client (Jackson, JS, Python), card split across lines. */
+    @Test
+    void ndjson_duplicate_key_then_split() throws Exception {
+        byte[] all = utf8("{\"message\":{\"content\":\"x\"},\"message\":{\"content\":\"card 4111 1111\"},\"done\":false}\n"
+                + chat(" 1111 1111 ok", false) + chat("", true));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertNoCard("dup key cut " + cut, ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Several JSON objects on one line (a streaming JSON reader, e.g. Jackson's MappingIterator, reads them all). */
+    @Test
+    void ndjson_concatenated_objects_on_one_line() throws Exception {
+        byte[] all = utf8(chat("card 4111 1111", false).strip() + chat(" 1111 1111 ok", false).strip() + "\n"
+                + chat("", true));
+        Run r = relay("application/x-ndjson", false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        StringBuilder t = new StringBuilder();
+        try (var it = JSON.readerFor(JsonNode.class).<JsonNode>readValues(r.got().bytes())) {
+            while (it.hasNext()) {
+                t.append(it.next().path("message").path("content").asText());
+            }
+        } catch (Exception e) {
+            t.append(new String(r.got().bytes(), StandardCharsets.UTF_8));
+        }
+        assertNoCard("concatenated", t.toString());
+    }
+
+    /** A card split across /api/generate's response and /api/chat's message.content: each client reads one field. */
+    @Test
+    void ndjson_card_split_across_fields() throws Exception {
+        byte[] all = utf8("{\"response\":\"card 4111 1111\",\"done\":false}\n"
+                + chat(" 1111 1111 ok", false) + chat("", true));
+        Run r = relay("application/x-ndjson", false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        StringBuilder response = new StringBuilder();
+        StringBuilder content = new StringBuilder();
+        for (String line : new String(r.got().bytes(), StandardCharsets.UTF_8).split("\n")) {
+            JsonNode n = JSON.readTree(line);
+            response.append(n.path("response").asText());
+            content.append(n.path("message").path("content").asText());
+        }
+        assertNoCard("generate client", response.toString());
+        assertNoCard("chat client", content.toString());
+    }
+
+    /** An invalid UTF-8 byte between the card's groups: a client that skips bad bytes sees the card whole. */
+    @Test
+    void ndjson_invalid_utf8_byte_inside_card() throws Exception {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(utf8("{\"message\":{\"content\":\"card 4111 1111"));
+        b.write(0xFF);
+        b.writeBytes(utf8(" 1111 1111 ok\"},\"done\":false}\n" + chat("", true)));
+        Run r = relay("application/x-ndjson", false, b.toByteArray());
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        var dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.IGNORE);
+        String lenient = dec.decode(java.nio.ByteBuffer.wrap(r.got().bytes())).toString();
+        assertNoCard("invalid byte", ollamaClient(lenient.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+    }
+
+    /** A break-off at every byte of a stream that splits a card across lines: never a raw piece, evidence = wire. */
+    @Test
+    void ndjson_break_off_at_every_byte() throws Exception {
+        byte[] all = utf8(chat("card 4111 1111", false) + chat(" 1111 1111, ssn 536-90-", false) + chat("4399 ok", false));
+        for (int cut = 1; cut <= all.length; cut++) {
+            Run r = relay("application/x-ndjson", true, Arrays.copyOf(all, cut));
+            assertThat(r.got().terminated()).isFalse();
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            String body = new String(r.got().bytes(), StandardCharsets.UTF_8);
+            assertThat(body).as("cut " + cut).doesNotContain("4111").doesNotContain("536-90");
+            assertNoCard("break off " + cut, ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+        }
+    }
+}
