@@ -58,6 +58,17 @@ public class MaskResponseProcessor implements Processor {
         if (up.streaming()) {
             AnswerMasker.Streaming sse = AnswerMasker.streaming(up.header("Content-Type"), rules.masker(),
                     outcome::add);
+            // the masker reads a declared charset and writes UTF-8: the caller is told so, so every reader reads
+            // what the masker read
+            String relabelled = AnswerMasker.streamContentType(up.header("Content-Type"));
+            if (relabelled != null && !relabelled.equals(up.header("Content-Type"))) {
+                java.util.List<java.util.Map.Entry<String, String>> headers = new java.util.ArrayList<>();
+                for (java.util.Map.Entry<String, String> h : up.headers()) {
+                    headers.add(h.getKey().equalsIgnoreCase("Content-Type") ? java.util.Map.entry(h.getKey(), relabelled) : h);
+                }
+                exchange.setProperty(Exchanges.UPSTREAM_RESPONSE,
+                        new UpstreamResponse(up.status(), headers, up.body(), up.stream(), up.firstByteAt()));
+            }
             up.stream().transform(new StreamRelay.Transform() {
                 @Override
                 public byte[] push(byte[] raw) {

@@ -117,6 +117,102 @@ public final class AnswerMasker {
 
     /** A masker for an answer relayed as it arrives (event streams and NDJSON; else text across pieces). */
     public static Streaming streaming(String contentType, Masker masker, Consumer<Redaction> report) {
+        java.nio.charset.Charset declared = streamCharset(contentType);
+        Streaming utf8 = streamingUtf8(contentType, masker, report);
+        return declared == null ? utf8 : transcoded(utf8, declared);
+    }
+
+    /**
+     * The content type a live stream goes out with once masked: the upstream's, its charset (if any other than UTF-8)
+     * replaced by UTF-8. The masker reads a stream that declares a charset in that charset (as a reader that honours
+     * the label reads it) and writes UTF-8; labelled UTF-8, every reader (one that honours the label, and one that
+     * reads an event stream or NDJSON as UTF-8 whatever it says) reads what the masker read.
+     */
+    public static String streamContentType(String contentType) {
+        if (contentType == null) {
+            return null;
+        }
+        String[] params = contentType.split(";");
+        StringBuilder out = new StringBuilder(params[0].trim());
+        for (int i = 1; i < params.length; i++) {
+            String p = params[i].trim();
+            if (p.regionMatches(true, 0, "charset=", 0, 8)) {
+                p = "charset=utf-8";
+            }
+            if (!p.isEmpty()) {
+                out.append("; ").append(p);
+            }
+        }
+        return out.toString();
+    }
+
+    /** The charset a live stream declares, when it is one the masker must decode from (not UTF-8 or US-ASCII). */
+    static java.nio.charset.Charset streamCharset(String contentType) {
+        if (contentType == null) {
+            return null;
+        }
+        for (String param : contentType.split(";")) {
+            String p = param.trim();
+            if (p.regionMatches(true, 0, "charset=", 0, 8)) {
+                String name = p.substring(8).trim().replace("\"", "");
+                try {
+                    java.nio.charset.Charset cs = java.nio.charset.Charset.forName(name);
+                    return cs.equals(StandardCharsets.UTF_8) || cs.equals(StandardCharsets.US_ASCII) ? null : cs;
+                } catch (IllegalArgumentException unknown) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A stream in {@code cs} decoded as it arrives (a character split between pieces waits for its other bytes) and
+     * masked as UTF-8; what the masker releases goes out as UTF-8 (see {@link #streamContentType}). Bytes of a character
+     * cut short at a break-off are dropped.
+     */
+    static Streaming transcoded(Streaming inner, java.nio.charset.Charset cs) {
+        java.nio.charset.CharsetDecoder dec = cs.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE);
+        return new Streaming() {
+            private byte[] pending = new byte[0];
+
+            private byte[] decode(byte[] raw, boolean end) {
+                byte[] all = java.util.Arrays.copyOf(pending, pending.length + raw.length);
+                System.arraycopy(raw, 0, all, pending.length, raw.length);
+                java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(all);
+                java.nio.CharBuffer out = java.nio.CharBuffer.allocate(
+                        (int) (all.length * (double) dec.maxCharsPerByte()) + 16);
+                dec.decode(in, out, end);
+                if (end) {
+                    dec.flush(out);
+                }
+                pending = java.util.Arrays.copyOfRange(all, in.position(), all.length);
+                out.flip();
+                return out.toString().getBytes(StandardCharsets.UTF_8);
+            }
+
+            public byte[] push(byte[] raw) {
+                return inner.push(decode(raw, false));
+            }
+
+            public byte[] finish() {
+                byte[] last = inner.push(decode(new byte[0], true));
+                byte[] rest = inner.finish();
+                byte[] both = java.util.Arrays.copyOf(last, last.length + rest.length);
+                System.arraycopy(rest, 0, both, last.length, rest.length);
+                return both;
+            }
+
+            public byte[] abandon() {
+                pending = new byte[0];
+                return inner.abandon();
+            }
+        };
+    }
+
+    private static Streaming streamingUtf8(String contentType, Masker masker, Consumer<Redaction> report) {
         if (attest.http.MediaTypes.ndjson(contentType)) {
             NdjsonMasker m = new NdjsonMasker(masker, report);
             return new Streaming() {

@@ -125,14 +125,32 @@ class LiveStreamAttackTest {
 
     // ---------------------------------------------------------------------------------------------------------------
 
-    /** NDJSON that declares charset=UTF-16LE, as Ollama-style clients (httpx iter_lines) decode it. */
+    /** The charset the caller is told (the relabelled Content-Type), as a client that honours the label reads it. */
+    static Charset told(String upstreamContentType) {
+        String ct = attest.masking.AnswerMasker.streamContentType(upstreamContentType);
+        int at = ct.toLowerCase(java.util.Locale.ROOT).indexOf("charset=");
+        return at < 0 ? StandardCharsets.UTF_8 : Charset.forName(ct.substring(at + 8).split(";")[0].trim());
+    }
+
+    /**
+     * NDJSON that declares charset=UTF-16LE (or UTF-16 with a BOM), split at every byte: as Ollama-style clients
+     * (httpx iter_lines) decode it by the label they get, and as a client that reads UTF-8 whatever the label says.
+     */
     @Test
     void ndjson_in_utf16_declared_by_charset() throws Exception {
-        String ct = "application/x-ndjson; charset=utf-16le";
-        byte[] all = (chat("card 4111 1111 1111 1111 ok", false) + chat("", true)).getBytes(StandardCharsets.UTF_16LE);
-        Run r = relay(ct, false, all);
-        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
-        assertNoCard("utf-16le ndjson", ollamaClient(r.got().bytes(), StandardCharsets.UTF_16LE));
+        for (String cs : List.of("utf-16le", "UTF-16", "utf-32be")) {
+            String ct = "application/x-ndjson; charset=" + cs;
+            byte[] all = (chat("card 4111 1111", false) + chat(" 1111 1111 ok", false) + chat("", true))
+                    .getBytes(Charset.forName(cs));
+            for (int cut = 1; cut < all.length; cut++) {
+                Run r = relay(ct, false, cutAt(all, cut));
+                assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+                assertNoCard(cs + " ndjson, label honoured, cut " + cut, ollamaClient(r.got().bytes(), told(ct)));
+                assertNoCard(cs + " ndjson, read as UTF-8, cut " + cut,
+                        ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+                assertThat(ollamaClient(r.got().bytes(), told(ct))).isEqualTo("card [CARD] ok");
+            }
+        }
     }
 
     /** An event stream that declares charset=UTF-16 (a client that honours the label decodes it so). */
@@ -143,7 +161,20 @@ class LiveStreamAttackTest {
                 + "data: [DONE]\n\n";
         Run r = relay(ct, false, ev.getBytes(StandardCharsets.UTF_16LE));
         assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
-        assertNoCard("utf-16le sse", new String(r.got().bytes(), StandardCharsets.UTF_16LE));
+        assertNoCard("utf-16le sse", new String(r.got().bytes(), told(ct)));
+        assertThat(new String(r.got().bytes(), told(ct))).contains("[CARD] ok");
+        assertThat(attest.masking.AnswerMasker.streamContentType(ct)).isEqualTo("text/event-stream; charset=utf-8");
+    }
+
+    /** A label that lies the other way: UTF-16 declared, UTF-8 sent; a UTF-8 reader must not see the card either. */
+    @Test
+    void utf8_body_labelled_utf16() throws Exception {
+        String ct = "application/x-ndjson; charset=utf-16le";
+        Run r = relay(ct, false, utf8(chat("card 4111 1111 1111 1111 ok", false) + chat("", true)));
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("utf-8 body, utf-16 label, read as UTF-8", new String(r.got().bytes(), StandardCharsets.UTF_8));
+        assertNoCard("utf-8 body, utf-16 label, read by label",
+                new String(r.got().bytes(), told(ct)));
     }
 
     /** The label lies: text/event-stream, but the body is Ollama NDJSON (Ollama's clients parse lines whatever the label). */
