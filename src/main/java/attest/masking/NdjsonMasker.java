@@ -46,9 +46,10 @@ public final class NdjsonMasker {
         List<byte[]> lines = new java.util.ArrayList<>();
         int from = 0;
         for (int i = 0; i < body.length; i++) {
-            if (body[i] == '\n') {
-                lines.add(Arrays.copyOfRange(body, from, i + 1));
-                from = i + 1;
+            int cut = cut(body, from, i, body.length, true);
+            if (cut >= 0) {
+                lines.add(Arrays.copyOfRange(body, from, cut));
+                from = cut;
             }
         }
         if (from < body.length) {
@@ -111,14 +112,17 @@ public final class NdjsonMasker {
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
         }
         System.arraycopy(bytes, 0, buf, len, bytes.length);
-        int held = len; // what was held has no line end: only the new bytes are searched (a long line stays linear)
+        // what was held has no line end (but perhaps a last CR that waits for the byte after it): only the new bytes
+        // are searched (a long line stays linear)
+        int held = Math.max(0, len - 1);
         len += bytes.length;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int from = 0;
         for (int i = held; i < len; i++) {
-            if (buf[i] == '\n') {
-                line(Arrays.copyOfRange(buf, from, i + 1), out);
-                from = i + 1;
+            int cut = cut(buf, from, i, len, false);
+            if (cut >= 0) {
+                line(Arrays.copyOfRange(buf, from, cut), out);
+                from = cut;
             }
         }
         System.arraycopy(buf, from, buf, 0, len - from);
@@ -160,6 +164,29 @@ public final class NdjsonMasker {
         }
         texts.abandon();
         return out.toByteArray();
+    }
+
+    /**
+     * Where the line that starts at {@code from} ends, if byte {@code i} ends it (the index after its last byte), else
+     * -1: at an LF; at a CR not followed by LF (a reader that splits lines on any line end, as httpx's iter_lines does,
+     * reads a CR-only stream line by line; a CR last in what has arrived waits for the next byte unless {@code end});
+     * and before a record separator that starts a record (RFC 7464: a JSON text sequence's reader splits on it, LF or
+     * not).
+     */
+    private static int cut(byte[] b, int from, int i, int len, boolean end) {
+        if (b[i] == '\n') {
+            return i + 1;
+        }
+        if (b[i] == '\r') {
+            if (i + 1 < len) {
+                return b[i + 1] == '\n' ? -1 : i + 1;
+            }
+            return end ? i + 1 : -1;
+        }
+        if (b[i] == 0x1E && i > from) {
+            return i;
+        }
+        return -1;
     }
 
     /** A line without a leading byte order mark: a reader that decodes the stream as UTF-8 with BOM drops it. */

@@ -218,24 +218,50 @@ class LiveStreamAttackTest {
         }
     }
 
-    /** JSON text sequence records joined by RS only (no LF between them), card split across two records. */
+    /** JSON text sequence records joined by RS only (no LF between them), card split across two records, every cut. */
     @Test
     void json_seq_records_without_line_feed() throws Exception {
         byte[] all = utf8("\u001e" + chat("card 4111 1111", false).strip() + "\u001e" + chat(" 1111 1111 ok", false).strip()
                 + "\u001e" + chat("", true));
-        Run r = relay("application/json-seq", false, all);
-        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
-        assertNoCard("json-seq RS only", jsonSeqClient(r.got().bytes()));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/json-seq", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertNoCard("json-seq RS only, cut " + cut, jsonSeqClient(r.got().bytes()));
+            assertThat(jsonSeqClient(r.got().bytes())).isEqualTo("card [CARD] ok");
+        }
+        byte[] buffered = attest.masking.AnswerMasker.mask(all, "application/json-seq",
+                StreamRelayBreakOffTest.MASKER, x -> { });
+        assertNoCard("json-seq RS only, buffered", jsonSeqClient(buffered));
     }
 
-    /** CR-only line ends (a reader that splits on any line end, as for SSE). */
+    /** CR-only line ends (httpx's iter_lines, which Ollama's Python client reads with, splits on CR), every cut. */
     @Test
     void ndjson_cr_only_line_ends() throws Exception {
         byte[] all = utf8((chat("card 4111 1111", false) + chat(" 1111 1111 ok", false) + chat("", true)).replace("\n", "\r"));
-        Run r = relay("application/x-ndjson", false, all);
-        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
-        String body = new String(r.got().bytes(), StandardCharsets.UTF_8).replace("\r", "\n");
-        assertNoCard("cr only", ollamaClient(body.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            String body = new String(r.got().bytes(), StandardCharsets.UTF_8).replace("\r\n", "\n").replace("\r", "\n");
+            assertNoCard("cr only, cut " + cut, ollamaClient(body.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+            assertThat(ollamaClient(body.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8)).isEqualTo("card [CARD] ok");
+        }
+        byte[] buffered = attest.masking.AnswerMasker.mask(all, "application/x-ndjson",
+                StreamRelayBreakOffTest.MASKER, x -> { });
+        String body = new String(buffered, StandardCharsets.UTF_8).replace("\r", "\n");
+        assertNoCard("cr only, buffered", ollamaClient(body.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+    }
+
+    /** CRLF line ends with the CR and the LF in different pieces: no empty line, no card. */
+    @Test
+    void ndjson_crlf_split_between_pieces() throws Exception {
+        byte[] all = utf8((chat("card 4111 1111", false) + chat(" 1111 1111 ok", false) + chat("", true)).replace("\n", "\r\n"));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            String body = new String(r.got().bytes(), StandardCharsets.UTF_8);
+            assertThat(body).as("cut " + cut).doesNotContain("\r\r").doesNotContain("\n\n").doesNotContain("\r\n\r\n");
+            assertThat(ollamaClient(r.got().bytes(), StandardCharsets.UTF_8)).as("cut " + cut).isEqualTo("card [CARD] ok");
+        }
     }
 
     /** Duplicate member: the last value wins for the client (Jackson, JS, Python), card split across lines. */
@@ -313,4 +339,5 @@ class LiveStreamAttackTest {
             assertNoCard("break off " + cut, ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
         }
     }
+
 }
