@@ -340,4 +340,99 @@ class LiveStreamAttackTest {
         }
     }
 
+    /** A client reading JSON Lines whose values are JSON strings (or arrays of them): it joins their text. */
+    static String stringLinesClient(byte[] body) {
+        StringBuilder t = new StringBuilder();
+        for (String line : new String(body, StandardCharsets.UTF_8).split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                JsonNode n = JSON.readTree(line);
+                if (n.isArray()) {
+                    n.forEach(e -> t.append(e.asText()));
+                } else {
+                    t.append(n.asText());
+                }
+            } catch (Exception e) {
+                t.append(line);
+            }
+        }
+        return t.toString();
+    }
+
+    /** JSON Lines of JSON strings, the card split across two of them, every cut. */
+    @Test
+    void ndjson_lines_that_are_json_strings() throws Exception {
+        byte[] all = utf8("\"card 4111 1111\"\n\" 1111 1111 ok\"\n");
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertNoCard("string lines, cut " + cut, stringLinesClient(r.got().bytes()));
+        }
+    }
+
+    /** JSON Lines of arrays of strings, the card split across two of them. */
+    @Test
+    void ndjson_lines_that_are_arrays() throws Exception {
+        byte[] all = utf8("[\"card 4111 1111\"]\n[\" 1111 1111 ok\"]\n");
+        Run r = relay("application/x-ndjson", false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("array lines", stringLinesClient(r.got().bytes()));
+    }
+
+    /** Ollama's thinking (message.thinking), the card split across lines, every cut. */
+    @Test
+    void ndjson_thinking_split() throws Exception {
+        byte[] all = utf8("{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"card 4111 1111\"},\"done\":false}\n"
+                + "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\" 1111 1111 ok\"},\"done\":false}\n"
+                + chat("", true));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            StringBuilder t = new StringBuilder();
+            for (String line : new String(r.got().bytes(), StandardCharsets.UTF_8).split("\n")) {
+                t.append(JSON.readTree(line).path("message").path("thinking").asText());
+            }
+            assertNoCard("thinking, cut " + cut, t.toString());
+        }
+    }
+
+    /** /api/generate's response with JSON escapes cutting the card (\u0034 for 4, \/ between groups), every cut. */
+    @Test
+    void ndjson_generate_escapes_split() throws Exception {
+        byte[] all = utf8("{\"response\":\"card \\u00341\\u0031\",\"done\":false}\n{\"response\":\"1 1111 \\u0031111\",\"done\":false}\n"
+                + "{\"response\":\" 1111 ok\",\"done\":true}\n");
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertNoCard("escapes, cut " + cut, ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A BOM before every line and blank lines between them. */
+    @Test
+    void ndjson_bom_and_blank_lines() throws Exception {
+        byte[] all = utf8("\uFEFF" + chat("card 4111 1111", false) + "\n\r\n\uFEFF" + chat(" 1111 1111 ok", false)
+                + "\n" + chat("", true));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            String body = new String(r.got().bytes(), StandardCharsets.UTF_8).replace("\uFEFF", "");
+            assertNoCard("bom, cut " + cut, ollamaClient(body.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * A break-off right after a whole last line (no line end) whose text ends in a complete e-mail that is still held:
+     * it is dropped and reported, and what went out is the evidence.
+     */
+    @Test
+    void ndjson_break_off_after_a_held_complete_entity() throws Exception {
+        byte[] all = utf8(chat("write to jane.doe@example.com", false).strip());
+        Run r = relay("application/x-ndjson", true, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertThat(new String(r.got().bytes(), StandardCharsets.UTF_8)).doesNotContain("jane.doe").doesNotContain("example.com");
+        assertThat(r.reports()).anyMatch(x -> x.startsWith("EMAIL:") || x.startsWith("HELD_TEXT:"));
+    }
 }
