@@ -205,8 +205,16 @@ public final class NdjsonMasker {
             return;
         }
         JsonNode json = JsonMasker.strictEvent(body);
-        JsonNode original = json == null ? null : json.deepCopy();
-        List<EventTexts.Out> outs = json == null ? texts.raw(body, null) : texts.json(json, null);
+        // a line that is one JSON string (JSON Lines of strings): a piece of one text across such lines, as a reader
+        // that parses each line and joins the strings reads it; written back as a JSON string (as SseMasker does)
+        JsonNode string = json == null ? JsonMasker.strictTree(body) : null;
+        boolean isString = string != null && string.isTextual();
+        JsonNode original = json != null ? json.deepCopy() : isString ? string : null;
+        List<EventTexts.Out> outs = json != null ? texts.json(json, null)
+                : isString ? texts.string(string.asText(), null) : texts.raw(body, null);
+        if (isString && outs.isEmpty()) { // all of it held: the line still goes out (empty), so no line is lost
+            outs = List.of(new EventTexts.Out(null, "\"\"", false));
+        }
         if (outs.size() == 1 && original != null && !outs.get(0).raw()) {
             try {
                 if (JsonMasker.JSON.readTree(outs.get(0).data()).equals(original)) {

@@ -369,7 +369,17 @@ class LiveStreamAttackTest {
             Run r = relay("application/x-ndjson", false, cutAt(all, cut));
             assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
             assertNoCard("string lines, cut " + cut, stringLinesClient(r.got().bytes()));
+            assertThat(stringLinesClient(r.got().bytes())).as("cut " + cut).isEqualTo("card [CARD] ok");
         }
+        byte[] buffered = attest.masking.AnswerMasker.mask(all, "application/x-ndjson", StreamRelayBreakOffTest.MASKER,
+                x -> { });
+        assertNoCard("string lines, buffered", stringLinesClient(buffered));
+        // string lines that masking leaves alone go out byte for byte; a held tail keeps its line (empty)
+        byte[] clean = utf8("\"Hello there. \"\n\"How are you? \"\n");
+        assertThat(relay("application/x-ndjson", false, clean).got().bytes()).isEqualTo(clean);
+        Run r = relay("application/x-ndjson", false, utf8("\"hello\"\n\"world\"\n"));
+        assertThat(new String(r.got().bytes(), StandardCharsets.UTF_8).split("\n").length).isGreaterThanOrEqualTo(2);
+        assertThat(stringLinesClient(r.got().bytes())).isEqualTo("helloworld");
     }
 
     /** JSON Lines of arrays of strings, the card split across two of them. */
@@ -435,4 +445,5 @@ class LiveStreamAttackTest {
         assertThat(new String(r.got().bytes(), StandardCharsets.UTF_8)).doesNotContain("jane.doe").doesNotContain("example.com");
         assertThat(r.reports()).anyMatch(x -> x.startsWith("EMAIL:") || x.startsWith("HELD_TEXT:"));
     }
+
 }
