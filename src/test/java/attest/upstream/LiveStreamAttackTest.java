@@ -446,4 +446,15 @@ class LiveStreamAttackTest {
         assertThat(r.reports()).anyMatch(x -> x.startsWith("EMAIL:") || x.startsWith("HELD_TEXT:"));
     }
 
+    /** The same stray byte inside a card in an SSE chunk's content and in a plain-text body (the text path's promise). */
+    @Test
+    void sse_invalid_utf8_byte_inside_card() throws Exception {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(utf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111 1111"));
+        b.write(0xFF);
+        b.writeBytes(utf8(" 1111 1111 ok\"}}]}\n\ndata: [DONE]\n\n"));
+        Run r = relay("text/event-stream", false, b.toByteArray());
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("sse stray byte", new String(r.got().bytes(), StandardCharsets.UTF_8));
+    }
 }
