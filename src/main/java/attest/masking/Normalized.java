@@ -206,6 +206,10 @@ public final class Normalized {
         switch (cp) {
             case 0x180E:
                 return "";
+            case 0xFFFD:
+                // the replacement character: what a reader shows for a byte that is not UTF-8 (a stream's or a JSON
+                // line's stray byte, decoded so); it hides no entity, as the text path keeps such a byte aside
+                return "";
             case 0x2212, 0x2043, 0x02D7:
                 // minus sign, hyphen bullet, modifier letter minus (not in the dash category)
                 return "-";
