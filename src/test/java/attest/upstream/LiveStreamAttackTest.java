@@ -457,4 +457,64 @@ class LiveStreamAttackTest {
         assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
         assertNoCard("sse stray byte", new String(r.got().bytes(), StandardCharsets.UTF_8));
     }
+
+    /** An SSE client: events split on blank lines (LF, CRLF or CR), data lines joined with LF, chat deltas joined. */
+    static String sseClient(byte[] body) {
+        String all = new String(body, StandardCharsets.UTF_8).replace("\r\n", "\n").replace("\r", "\n");
+        StringBuilder t = new StringBuilder();
+        for (String ev : all.split("\n\n")) {
+            StringBuilder data = new StringBuilder();
+            for (String line : ev.split("\n")) {
+                if (line.startsWith("data:")) {
+                    String v = line.substring(5);
+                    if (v.startsWith(" ")) {
+                        v = v.substring(1);
+                    }
+                    data.append(data.length() > 0 ? "\n" : "").append(v);
+                }
+            }
+            if (data.length() == 0 || data.toString().equals("[DONE]")) {
+                continue;
+            }
+            try {
+                JsonNode n = JSON.readTree(data.toString());
+                t.append(n.path("choices").path(0).path("delta").path("content").asText());
+                t.append(n.path("delta").isTextual() ? n.path("delta").asText() : "");
+            } catch (Exception e) {
+                t.append(data);
+            }
+        }
+        return t.toString();
+    }
+
+    /** One event's JSON split over two data: lines, CRLF line ends, keep-alive comments, every cut. */
+    @Test
+    void sse_multi_line_data_crlf_and_comments() throws Exception {
+        byte[] all = utf8(("data: {\"choices\":[{\"index\":0,\"delta\":\ndata: {\"content\":\"card 4111 1111\"}}]}\n\n"
+                + ": ping\n\n"
+                + "data:{\"choices\":[{\"index\":0,\n"
+                + "data: \"delta\":{\"content\":\" 1111 1111 ok\"}}]}\n\n: ping\n\ndata: [DONE]\n\n").replace("\n", "\r\n"));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("text/event-stream", false, cutAt(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertNoCard("multi-line data, cut " + cut, sseClient(r.got().bytes()));
+        }
+    }
+
+    /** Responses API deltas splitting a card, broken off at every byte: no piece out, evidence = wire. */
+    @Test
+    void responses_deltas_break_off_at_every_byte() throws Exception {
+        String d = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"m1\","
+                + "\"output_index\":0,\"content_index\":0,\"delta\":\"%s\"}\n\n";
+        byte[] all = utf8(String.format(d, "card 4111 1111") + String.format(d, " 1111 1111 ok") + String.format(d, " ssn 536-90-")
+                + String.format(d, "4399"));
+        for (int cut = 1; cut <= all.length; cut++) {
+            Run r = relay("text/event-stream", true, Arrays.copyOf(all, cut));
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertThat(r.got().terminated()).isFalse();
+            assertNoCard("responses break-off, cut " + cut, sseClient(r.got().bytes()));
+            assertThat(new String(r.got().bytes(), StandardCharsets.UTF_8)).as("cut " + cut).doesNotContain("4111")
+                    .doesNotContain("536-90");
+        }
+    }
 }
