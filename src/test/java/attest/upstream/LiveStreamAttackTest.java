@@ -517,4 +517,35 @@ class LiveStreamAttackTest {
                     .doesNotContain("536-90");
         }
     }
+
+    static byte[] gzip(byte[] b) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (var z = new java.util.zip.GZIPOutputStream(out)) {
+            z.write(b);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * A body still compressed when it reaches the masker (encoded twice, or an encoding the label does not name): the
+     * caller must not get bytes that a gunzip turns into the raw card.
+     */
+    @Test
+    void compressed_body_reaching_the_masker() throws Exception {
+        for (String ct : List.of("text/event-stream", "application/x-ndjson")) {
+            byte[] plain = utf8(ct.equals("text/event-stream")
+                    ? "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111 1111 1111 1111 ok\"}}]}\n\ndata: [DONE]\n\n"
+                    : chat("card 4111 1111 1111 1111 ok", false) + chat("", true));
+            byte[] z = gzip(plain);
+            Run r = relay(ct, false, z);
+            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            String gunzipped;
+            try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(r.got().bytes()))) {
+                gunzipped = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (Exception notGzip) {
+                gunzipped = "";
+            }
+            assertNoCard(ct + " gzip reaching the masker", gunzipped);
+        }
+    }
 }
