@@ -328,6 +328,38 @@ class UpstreamClientTest {
         assertThat(r.header("content-encoding")).isNull();
     }
 
+    /**
+     * Attack: the coding named on a second Content-Encoding line ({@code identity}, then {@code gzip}; RFC 9110 reads
+     * the lines as one list) must be undone too, or the masker gets compressed bytes, finds nothing, and the caller
+     * gets the card gzip-compressed (no Content-Encoding: any gunzip reads it).
+     */
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void attack_should_decode_a_coding_named_on_a_second_content_encoding_line(UpstreamClient.Kind kind)
+            throws Exception {
+        ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(zipped)) {
+            gz.write("{\"content\":\"card 4111 1111 1111 1111\"}".getBytes(StandardCharsets.UTF_8));
+        }
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: identity\r\n"
+                    + "Content-Encoding: gzip\r\nContent-Length: " + zipped.size() + "\r\n\r\n");
+            c.write(zipped.toByteArray());
+        }));
+
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+        byte[] masked = attest.masking.AnswerMasker.mask(r.body(), "application/json", StreamRelayBreakOffTest.MASKER,
+                x -> { });
+        String caller;
+        try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(masked))) {
+            caller = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.io.IOException notGzip) {
+            caller = new String(masked, StandardCharsets.UTF_8);
+        }
+        assertThat(caller).doesNotContain("4111 1111 1111 1111");
+        assertThat(text(r)).isEqualTo("{\"content\":\"card 4111 1111 1111 1111\"}");
+    }
+
     // ---- time and cancellation ----------------------------------------------------------------------
 
     @ParameterizedTest
