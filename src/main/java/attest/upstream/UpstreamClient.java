@@ -192,11 +192,20 @@ public final class UpstreamClient implements AutoCloseable {
         return maxDecodedBytes;
     }
 
+    /**
+     * The codings of every Content-Encoding line, as one list (RFC 9110: several lines of a list header are one list);
+     * only the first line's would leave a coding named on a later line undone, and the masker reading compressed bytes.
+     */
+    static String contentCoding(HttpHeaders headers) {
+        List<String> all = headers.allValues("content-encoding");
+        return all.isEmpty() ? null : String.join(", ", all);
+    }
+
     /** A live relay for a stream (event stream or NDJSON) with these headers (aborted at once if its coding cannot be decoded). */
     StreamRelay relay(HttpHeaders headers) {
         StreamRelay relay = new StreamRelay(clock, captureLimit);
         try {
-            relay.decoder(ContentCodings.streaming(headers.firstValue("content-encoding").orElse(null),
+            relay.decoder(ContentCodings.streaming(contentCoding(headers),
                     maxDecodedBytes));
         } catch (ContentCodings.Refused e) {
             relay.abort(attest.http.Outcomes.UPSTREAM_ERROR);
@@ -208,7 +217,7 @@ public final class UpstreamClient implements AutoCloseable {
     UpstreamResponse answer(int status, HttpHeaders headers, Object body) {
         Instant headersAt = clock.instant();
         List<Map.Entry<String, String>> back = passBack(headers);
-        String coding = headers.firstValue("content-encoding").orElse(null);
+        String coding = contentCoding(headers);
         if (body instanceof StreamRelay relay) {
             if (ContentCodings.encoded(coding)) {
                 try {
