@@ -360,6 +360,39 @@ class UpstreamClientTest {
         assertThat(text(r)).isEqualTo("{\"content\":\"card 4111 1111 1111 1111\"}");
     }
 
+    /**
+     * Attack: two Content-Type lines. The masker reads the answer by the first ({@code image/png}: binary, passed byte
+     * for byte), while the response headers keep the last ({@code ResponseHeaders.set} replaces), so the caller is told
+     * {@code text/plain} and reads the card. What the caller is told must be what the masker read.
+     */
+    @ParameterizedTest
+    @EnumSource(UpstreamClient.Kind.class)
+    void attack_should_tell_the_caller_the_content_type_the_masker_read(UpstreamClient.Kind kind) throws Exception {
+        byte[] body = "card 4111 1111 1111 1111".getBytes(StandardCharsets.UTF_8);
+        RawUpstream u = upstream(RawUpstream.each((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    + "Content-Length: " + body.length + "\r\n\r\n");
+            c.write(body);
+        }));
+
+        UpstreamResponse r = answer(post(client(kind), target(u, Duration.ofSeconds(5))));
+        String read = r.header("Content-Type");
+        byte[] masked = attest.masking.AnswerMasker.mask(r.body(), read, StreamRelayBreakOffTest.MASKER, x -> { });
+        // as RenderUpstreamResponseProcessor does: ResponseHeaders.set for every header passed back (the last wins)
+        attest.http.ResponseHeaders told = new attest.http.ResponseHeaders();
+        for (Map.Entry<String, String> h : r.headers()) {
+            told.set(h.getKey(), h.getValue());
+        }
+        String callerType = told.entries().stream().filter(e -> e.getKey().equalsIgnoreCase("Content-Type"))
+                .map(Map.Entry::getValue).findFirst().orElse(null);
+        boolean callerReadsText = callerType != null && callerType.startsWith("text/");
+        if (callerReadsText) {
+            assertThat(new String(masked, StandardCharsets.UTF_8)).as("told " + callerType + ", masked as " + read)
+                    .doesNotContain("4111 1111 1111 1111");
+        }
+        assertThat(callerType).isEqualTo(read);
+    }
+
     // ---- time and cancellation ----------------------------------------------------------------------
 
     @ParameterizedTest
