@@ -283,7 +283,9 @@ public final class UpstreamClient implements AutoCloseable {
         headers.map().forEach((name, values) -> {
             String lower = name.toLowerCase(Locale.ROOT);
             if (PASS_BACK.contains(lower) || PASS_BACK_PREFIX.matcher(lower).matches()) {
-                for (String v : values) {
+                // one Content-Type only, the first: the one the answer is relayed live by and masked by; a later line
+                // would be the one the caller is told (the response's headers keep the last), masked as another format
+                for (String v : lower.equals("content-type") ? values.subList(0, Math.min(1, values.size())) : values) {
                     out.add(Map.entry(name, v));
                 }
             }
