@@ -1124,13 +1124,14 @@ class MaskingWireE2EIT {
     }
 
     /**
-     * An upstream that says NDJSON and sends lines that are not JSON (plain text, an HTML error, JSON with garbage
-     * behind it), a card and an e-mail split across them: nothing passes raw, the text is masked as the stream's text.
+     * An upstream that says NDJSON and sends lines that are not JSON (plain text, an HTML error, lines cut short), a
+     * card and an e-mail split across them: nothing passes raw, the text is masked as the stream's text. (JSON with
+     * text behind it cuts the stream: StreamShapeTest, LiveStreamAttackTest.)
      */
     @Test
     void should_mask_lines_that_are_not_json_under_an_ndjson_label() throws Exception {
         String c = reply("ndjson-not-json", 200, NDJSON, List.of(utf8("Your card is 4111 1111\n"),
-                utf8(" 1111 1111 and mail jane.doe"), utf8("@example.com\n{\"response\":\"ssn 536-90-\"} x\n"),
+                utf8(" 1111 1111 and mail jane.doe"), utf8("@example.com\n{\"response\":\"ssn 536-90-\"\n"),
                 utf8("{\"response\":\"4399 ok\"\n<html>error 4111-1111-1111-1111</html>\n")));
         String rid = newRequestId();
 

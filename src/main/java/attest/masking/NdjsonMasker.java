@@ -205,6 +205,12 @@ public final class NdjsonMasker {
             return;
         }
         JsonNode json = JsonMasker.strictEvent(body);
+        // a body that is not NDJSON (SSE under an NDJSON label, an array, a repeated name, two values on one line) is
+        // read otherwise by its reader than by the masker: the stream is cut before anything of this line goes out
+        String refused = StreamShape.ndjsonLine(body, json);
+        if (refused != null) {
+            throw StreamShape.refuse(report, "ndjson-line", refused);
+        }
         // a line that is one JSON string (JSON Lines of strings): a piece of one text across such lines, as a reader
         // that parses each line and joins the strings reads it; written back as a JSON string (as SseMasker does)
         JsonNode string = json == null ? JsonMasker.strictTree(body) : null;

@@ -58,6 +58,7 @@ public final class SseMasker {
             String rest = withoutLeadingBom(new String(buf, 0, len, StandardCharsets.UTF_8));
             len = 0;
             if (!rest.isBlank()) {
+                refuseJson(rest);
                 if (deferred != null) {
                     JsonNode json = parsed(rest);
                     write(out, releaseDeferred(json != null ? EventTexts.carriesText(json, deferredChoices)
@@ -112,6 +113,17 @@ public final class SseMasker {
         return text.startsWith("\uFEFF") ? text.substring(1) : text;
     }
 
+    /**
+     * An event with a line that is JSON where the SSE grammar expects a field (NDJSON under an event-stream label): its
+     * reader reads the lines as JSON values, not as this stream's events, so the stream is cut before anything of the
+     * event goes out ({@link StreamShape}).
+     */
+    private void refuseJson(String event) {
+        if (StreamShape.jsonLineInEvent(event)) {
+            throw StreamShape.refuse(report, "sse-event", "json_line_in_event_stream");
+        }
+    }
+
     private void append(byte[] bytes) {
         if (len + bytes.length > buf.length) {
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
@@ -128,6 +140,7 @@ public final class SseMasker {
             byte[] raw = Arrays.copyOfRange(buf, from, end);
             String text = withoutLeadingBom(new String(raw, StandardCharsets.UTF_8));
             if (!text.isBlank()) {
+                refuseJson(text);
                 write(out, next(text, raw));
             } else {
                 out.write(raw, 0, raw.length);

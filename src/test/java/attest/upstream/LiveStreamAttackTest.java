@@ -85,6 +85,19 @@ class LiveStreamAttackTest {
                 .doesNotContain("536904399");
     }
 
+    /**
+     * The stream was cut, fail closed: recorded {@code masking_failed} with the reason in the report, the evidence equal
+     * to the wire, and not one digit of the card on it (the first half held on the line before is not released either).
+     */
+    static void assertCut(String what, Run r, String why) throws Exception {
+        StreamEnd end = r.relay().ended().join();
+        assertThat(end.outcome()).as(what).isEqualTo(attest.http.Outcomes.MASKING_FAILED);
+        assertEvidenceMatches(end, r.got().bytes());
+        assertThat(r.reports()).as(what).contains("MALFORMED_STREAM:cut@" + why);
+        String wire = new String(r.got().bytes(), StandardCharsets.UTF_8);
+        assertThat(wire).as(what + ": " + wire).doesNotContain("4111").doesNotContain("1111");
+    }
+
     /** An Ollama-style client: decode the body in {@code cs}, split lines on LF, parse each, join message.content. */
     static String ollamaClient(byte[] body, Charset cs) {
         StringBuilder t = new StringBuilder();
@@ -186,13 +199,28 @@ class LiveStreamAttackTest {
         assertNoCard("ndjson as sse", ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
     }
 
-    /** The same, with the card split across two lines. */
+    /**
+     * The same, with the card split across two lines: the body is not an event stream (its lines are JSON where SSE
+     * expects fields), so the stream is cut before anything goes out, every cut, with blank lines between the objects
+     * too, and at a break-off.
+     */
     @Test
     void ndjson_body_labelled_event_stream_split() throws Exception {
-        byte[] all = utf8(chat("card 4111 1111", false) + chat(" 1111 1111 ok", false) + chat("", true));
-        Run r = relay("text/event-stream", false, all);
-        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
-        assertNoCard("ndjson as sse, split", ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+        for (String sep : List.of("", "\n", "\r\n")) {
+            byte[] all = utf8(chat("card 4111 1111", false) + sep + chat(" 1111 1111 ok", false) + sep + chat("", true));
+            for (int cut = 1; cut < all.length; cut++) {
+                Run r = relay("text/event-stream", false, cutAt(all, cut));
+                assertCut("ndjson as sse, split, cut " + cut, r, "sse-event");
+                assertNoCard("ndjson as sse, split, cut " + cut, ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+            }
+            Run r = relay("text/event-stream", true, utf8(chat("card 4111 1111", false) + sep + chat(" 1111 1111 ok", false) + sep));
+            assertNoCard("ndjson as sse, break-off", ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
+        }
+        // a JSON line after a well-formed event (with a BOM, indented): cut at that event; the held first half stays held
+        byte[] after = utf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111 1111\"}}]}\n\n"
+                + " \uFEFF" + chat(" 1111 1111 ok", false) + "\n");
+        Run r = relay("text/event-stream", false, after);
+        assertCut("json after an event", r, "sse-event");
     }
 
     /** The label lies the other way: NDJSON, but the body is SSE chunks (an OpenAI SDK reads data: lines). */
@@ -202,7 +230,7 @@ class LiveStreamAttackTest {
                 + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" 1111 1111 ok\"}}]}\n\ndata: [DONE]\n\n");
         for (int cut = 1; cut < all.length; cut++) {
             Run r = relay("application/x-ndjson", false, cutAt(all, cut));
-            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertCut("sse as ndjson cut " + cut, r, "ndjson-line");
             String body = new String(r.got().bytes(), StandardCharsets.UTF_8);
             StringBuilder t = new StringBuilder();
             for (String line : body.split("\n")) {
@@ -264,16 +292,27 @@ class LiveStreamAttackTest {
         }
     }
 
-    /** Duplicate member: the last value wins for the client (Jackson, JS, Python), card split across lines. */
+    /**
+     * Duplicate member: the last value wins for the client (Jackson, JS, Python), card split across lines. Such a line is
+     * not JSON a reader agrees on: the stream is cut, every cut, nested repeats and a repeat on a later line too.
+     */
     @Test
     void ndjson_duplicate_key_then_split() throws Exception {
         byte[] all = utf8("{\"message\":{\"content\":\"x\"},\"message\":{\"content\":\"card 4111 1111\"},\"done\":false}\n"
                 + chat(" 1111 1111 ok", false) + chat("", true));
         for (int cut = 1; cut < all.length; cut++) {
             Run r = relay("application/x-ndjson", false, cutAt(all, cut));
-            assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+            assertCut("dup key cut " + cut, r, "ndjson-line");
             assertNoCard("dup key cut " + cut, ollamaClient(r.got().bytes(), StandardCharsets.UTF_8));
         }
+        Run nested = relay("application/x-ndjson", false, utf8(chat("card 4111 1111", false)
+                + "{\"message\":{\"content\":\" 1111\",\"content\":\" 1111 1111 ok\"},\"done\":false}\n"));
+        assertCut("nested dup key on the second line", nested, "ndjson-line");
+        Run broke = relay("application/x-ndjson", true, utf8(chat("card 4111 1111", false)
+                + "{\"message\":{\"content\":\"x\"},\"message\":{\"content\":\" 1111 1111 ok\"}}"));
+        // at a break-off such a last line (no line end) is a line cut short to the masker: dropped and reported
+        assertThat(broke.reports()).anyMatch(x -> x.endsWith("@ndjson-line"));
+        assertThat(new String(broke.got().bytes(), StandardCharsets.UTF_8)).doesNotContain("1111");
     }
 
     /** Several JSON objects on one line (a streaming JSON reader, e.g. Jackson's MappingIterator, reads them all). */
@@ -281,8 +320,16 @@ class LiveStreamAttackTest {
     void ndjson_concatenated_objects_on_one_line() throws Exception {
         byte[] all = utf8(chat("card 4111 1111", false).strip() + chat(" 1111 1111 ok", false).strip() + "\n"
                 + chat("", true));
+        for (int cut = 1; cut < all.length; cut++) {
+            assertCut("concatenated, cut " + cut, relay("application/x-ndjson", false, cutAt(all, cut)), "ndjson-line");
+        }
+        // the second object on the line after the first: the first line's held half is not released either
+        assertCut("concatenated on the second line", relay("application/x-ndjson", false, utf8(chat("card 4111 1111", false)
+                + chat(" 1111 1111 ok", false).strip() + " {\"done\":true}\n")), "ndjson-line");
+        assertCut("text after a value", relay("application/x-ndjson", false, utf8(chat("card 4111 1111", false)
+                + chat(" 1111 1111 ok", false).strip() + " trailing\n")), "ndjson-line");
         Run r = relay("application/x-ndjson", false, all);
-        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertCut("concatenated", r, "ndjson-line");
         StringBuilder t = new StringBuilder();
         try (var it = JSON.readerFor(JsonNode.class).<JsonNode>readValues(r.got().bytes())) {
             while (it.hasNext()) {
@@ -386,9 +433,16 @@ class LiveStreamAttackTest {
     @Test
     void ndjson_lines_that_are_arrays() throws Exception {
         byte[] all = utf8("[\"card 4111 1111\"]\n[\" 1111 1111 ok\"]\n");
-        Run r = relay("application/x-ndjson", false, all);
-        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
-        assertNoCard("array lines", stringLinesClient(r.got().bytes()));
+        for (int cut = 1; cut < all.length; cut++) {
+            Run r = relay("application/x-ndjson", false, cutAt(all, cut));
+            assertCut("array lines, cut " + cut, r, "ndjson-line");
+            assertNoCard("array lines, cut " + cut, stringLinesClient(r.got().bytes()));
+        }
+        // an array after a line that holds the first half (string lines, then an array): that half stays held
+        assertCut("array after a string line", relay("application/x-ndjson", false,
+                utf8("\"card 4111 1111\"\n[\" 1111 1111 ok\"]\n")), "ndjson-line");
+        assertCut("array of objects", relay("application/x-ndjson", false,
+                utf8(chat("card 4111 1111", false) + "[" + chat(" 1111 1111 ok", false).strip() + "]\n")), "ndjson-line");
     }
 
     /** Ollama's thinking (message.thinking), the card split across lines, every cut. */

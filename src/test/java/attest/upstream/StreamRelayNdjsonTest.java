@@ -200,20 +200,30 @@ class StreamRelayNdjsonTest {
     }
 
     /**
-     * An upstream that says NDJSON but sends lines that are not JSON (plain text, a line cut short, JSON with garbage
-     * behind it) with a card and an e-mail split across them: never passed raw, masked as the stream's text.
+     * An upstream that says NDJSON but sends lines that are not JSON (plain text, lines cut short) with a card, an e-mail
+     * and an SSN split across them: never passed raw, masked as the stream's text. JSON with text behind it is no
+     * NDJSON line a reader agrees on: the stream is cut there (masking_failed), the half held before it not released.
      */
     @Test
     void should_mask_lines_that_are_not_json_under_an_ndjson_label() throws Exception {
         List<String> reports = new ArrayList<>();
         StreamRelay relay = completed(reports, utf8("Your card is 4111 1111\n"), utf8(" 1111 1111 and mail jane.doe"),
-                utf8("@example.com\n{\"response\":\"ssn 536-90-\"\n"), utf8("{\"response\":\"4399 ok\"} trailing\n"),
+                utf8("@example.com\n{\"response\":\"ssn 536-90-\"\n"), utf8("{\"response\":\"4399 ok\"\n"),
                 utf8("<html>error 4111-1111-1111-1111</html>\n"));
         StreamEnd end = relay.ended().join();
         String body = new String(end.captured(), StandardCharsets.UTF_8);
         assertClean(body);
         assertThat(body).contains("[CARD]").contains("[EMAIL]").contains("<html>error ");
         assertThat(end.outcome()).isEqualTo(Outcomes.COMPLETED);
+
+        List<String> cutReports = new ArrayList<>();
+        StreamRelay cut = completed(cutReports, utf8("{\"response\":\"ssn 536-90-\"}\n"),
+                utf8("{\"response\":\"4399 ok\"} trailing\n"), utf8("{\"response\":\"more\"}\n"));
+        StreamEnd cutEnd = cut.ended().join();
+        String cutBody = new String(cutEnd.captured(), StandardCharsets.UTF_8);
+        assertThat(cutEnd.outcome()).isEqualTo(Outcomes.MASKING_FAILED);
+        assertThat(cutBody).doesNotContain("536").doesNotContain("4399").doesNotContain("more");
+        assertThat(cutReports).contains("MALFORMED_STREAM:cut@ndjson-line");
     }
 
     /**
