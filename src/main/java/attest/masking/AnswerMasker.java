@@ -96,17 +96,21 @@ public final class AnswerMasker {
      * reading (UTF-8, else ISO-8859-1 byte for byte); null otherwise (none, UTF-8, US-ASCII, ISO-8859-1, unknown).
      */
     static java.nio.charset.Charset declaredCharset(String contentType) {
+        java.nio.charset.Charset cs = charsetParam(contentType);
+        return cs == null || cs.equals(StandardCharsets.UTF_8) || cs.equals(StandardCharsets.US_ASCII)
+                || cs.equals(StandardCharsets.ISO_8859_1) ? null : cs;
+    }
+
+    /** The charset a content type's {@code charset} parameter names; null when none, or one this JVM does not know. */
+    private static java.nio.charset.Charset charsetParam(String contentType) {
         if (contentType == null) {
             return null;
         }
         for (String param : contentType.split(";")) {
             String p = param.trim();
             if (p.regionMatches(true, 0, "charset=", 0, 8)) {
-                String name = p.substring(8).trim().replace("\"", "");
                 try {
-                    java.nio.charset.Charset cs = java.nio.charset.Charset.forName(name);
-                    return cs.equals(StandardCharsets.UTF_8) || cs.equals(StandardCharsets.US_ASCII)
-                            || cs.equals(StandardCharsets.ISO_8859_1) ? null : cs;
+                    return java.nio.charset.Charset.forName(p.substring(8).trim().replace("\"", ""));
                 } catch (IllegalArgumentException unknown) {
                     return null;
                 }
@@ -148,22 +152,8 @@ public final class AnswerMasker {
 
     /** The charset a live stream declares, when it is one the masker must decode from (not UTF-8 or US-ASCII). */
     static java.nio.charset.Charset streamCharset(String contentType) {
-        if (contentType == null) {
-            return null;
-        }
-        for (String param : contentType.split(";")) {
-            String p = param.trim();
-            if (p.regionMatches(true, 0, "charset=", 0, 8)) {
-                String name = p.substring(8).trim().replace("\"", "");
-                try {
-                    java.nio.charset.Charset cs = java.nio.charset.Charset.forName(name);
-                    return cs.equals(StandardCharsets.UTF_8) || cs.equals(StandardCharsets.US_ASCII) ? null : cs;
-                } catch (IllegalArgumentException unknown) {
-                    return null;
-                }
-            }
-        }
-        return null;
+        java.nio.charset.Charset cs = charsetParam(contentType);
+        return cs == null || cs.equals(StandardCharsets.UTF_8) || cs.equals(StandardCharsets.US_ASCII) ? null : cs;
     }
 
     /**
