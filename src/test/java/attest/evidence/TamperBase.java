@@ -88,7 +88,7 @@ abstract class TamperBase extends StoreStall {
     static void assertCleanBefore() throws Exception {
         Verifier.Report a = verifyAsAuditor();
         Verifier.Report o = verifyAsOwner();
-        assertThat(a.code()).as("auditor before: " + a.summary()).isEqualTo(Verifier.VALID);
+        assertThat(a.code()).as("auditor before: " + a.summary() + " " + a.faults()).isEqualTo(Verifier.VALID);
         assertThat(o.code()).as("owner before: " + o.summary()).isEqualTo(Verifier.VALID);
     }
 

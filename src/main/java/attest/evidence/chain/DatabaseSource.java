@@ -37,6 +37,31 @@ public final class DatabaseSource implements Verifier.Source {
     }
 
     @Override
+    public Long headSize(String chainId) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT size FROM evidence_chain_head WHERE chain_id = ?")) {
+            ps.setString(1, chainId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the chain head: " + e.getSQLState(), e);
+        }
+    }
+
+    @Override
+    public boolean terminatedSince(String recordId) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM evidence_chain WHERE subject_id = ? "
+                + "AND kind = 'call.terminal' LIMIT 1")) {
+            ps.setObject(1, UUID.fromString(recordId));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    @Override
     public List<String> unchainedRecords(java.util.Set<UUID> named) {
         if (recordsUnreadable) {
             return List.of();
@@ -121,13 +146,15 @@ public final class DatabaseSource implements Verifier.Source {
     @Override
     public List<Verifier.StoredCheckpoint> checkpoints(String chainId) {
         List<Verifier.StoredCheckpoint> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT size, canonical, signature, key_id, hash "
+        try (PreparedStatement ps = c.prepareStatement("SELECT size, canonical, signature, key_id, hash, "
+                + "(extract(epoch FROM signed_at) * 1000000)::bigint "
                 + "FROM evidence_checkpoint WHERE chain_id = ? ORDER BY size, signed_at")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
+                    long signedAt = rs.getLong(6);
                     out.add(new Verifier.StoredCheckpoint(rs.getLong(1), rs.getBytes(2), rs.getBytes(3),
-                            rs.getString(4), rs.getBytes(5)));
+                            rs.getString(4), rs.getBytes(5), rs.wasNull() ? null : signedAt));
                 }
             }
         } catch (SQLException e) {

@@ -43,7 +43,7 @@ public final class Verifier {
 
     /** Columns of {@link #RECORD_COLUMNS} that are times: compared as instants, to the microsecond the store keeps. */
     public static final java.util.Set<String> INSTANT_COLUMNS = java.util.Set.of("received_at", "forwarded_at",
-            "first_byte_at", "completed_at");
+            "first_byte_at", "completed_at", "signed_at");
 
     private static final com.fasterxml.jackson.databind.ObjectMapper LISTS = new com.fasterxml.jackson.databind.ObjectMapper();
 
@@ -104,7 +104,12 @@ public final class Verifier {
     }
 
     /** One stored checkpoint. */
-    public record StoredCheckpoint(long size, byte[] canonical, byte[] signature, String keyId, byte[] hash) {
+    public record StoredCheckpoint(long size, byte[] canonical, byte[] signature, String keyId, byte[] hash,
+                                   Long signedAtMicros) {
+        /** @param signedAtMicros the store's {@code signed_at} column (microseconds since the epoch); null: none */
+        public StoredCheckpoint(long size, byte[] canonical, byte[] signature, String keyId, byte[] hash) {
+            this(size, canonical, signature, keyId, hash, null);
+        }
     }
 
     /** Where evidence is read from: a read-only database connection or an export. */
@@ -143,6 +148,19 @@ public final class Verifier {
          */
         default List<String> unchainedRecords(java.util.Set<java.util.UUID> named) {
             return List.of();
+        }
+
+        /** Whether a chain now holds a {@code call.terminal} entry for this record (appended after it was read). */
+        default boolean terminatedSince(String recordId) {
+            return false;
+        }
+
+        /**
+         * The size the store's chain head says (the reports' {@code audit_completeness} reads it), read after the
+         * chain's rows; null where there is none (an export).
+         */
+        default Long headSize(String chainId) {
+            return null;
         }
 
         /** Where the rows of a chain start: position 1 from the genesis hash, or (an export) later. */
@@ -247,6 +265,10 @@ public final class Verifier {
         // the records the chains name (call.open, call.terminal): a stored record that none names was not written by
         // the gateway ({@link Source#unchainedRecords})
         java.util.Set<java.util.UUID> namedRecords = new java.util.HashSet<>();
+        // a record whose chains hold only call.open entries (in flight, or held for approval) is still open: its row
+        // must say what one of them says (each update of an open record appends another call.open entry)
+        java.util.Set<java.util.UUID> terminated = new java.util.HashSet<>();
+        Map<java.util.UUID, List<Map<?, ?>>> openOnly = new java.util.HashMap<>();
         for (String chainId : chainIds) {
             Start start = source.start(chainId);
             List<StoredCheckpoint> stored = source.checkpoints(chainId);
@@ -317,7 +339,15 @@ public final class Verifier {
                 if (entry.get("kind") instanceof String kind && kind.startsWith("call.")
                         && entry.get("subject_id") instanceof String subject) {
                     try {
-                        namedRecords.add(java.util.UUID.fromString(subject));
+                        java.util.UUID id = java.util.UUID.fromString(subject);
+                        namedRecords.add(id);
+                        if ("call.terminal".equals(kind)) {
+                            terminated.add(id);
+                            openOnly.remove(id);
+                        } else if ("call.open".equals(kind) && !terminated.contains(id)
+                                && entry.get("record") instanceof Map<?, ?> record) {
+                            openOnly.computeIfAbsent(id, k -> new ArrayList<>()).add(record);
+                        }
                     } catch (IllegalArgumentException notAnId) {
                         // a call entry always names its record by id; another subject names no stored record
                     }
@@ -343,6 +373,13 @@ public final class Verifier {
                 expected++;
             }
             long length = expected - 1;
+            Long head = broken ? null : source.headSize(chainId);
+            if (head != null && head < length) {
+                // entries are only appended: a head behind the entries read before it was moved back
+                faults.add(chainId + " position " + (head + 1) + ": head_mismatch (the chain head says " + head
+                        + " entries, the chain holds " + length + ")");
+                continue;
+            }
             if (broken) {
                 continue;
             }
@@ -380,6 +417,13 @@ public final class Verifier {
                 if (!chainId.equals(body.get("chain_id")) || !Long.valueOf(cp.size()).equals(size)
                         || !cp.keyId().equals(body.get("key_id"))) {
                     faults.add(at + "checkpoint_mismatch (its signed content names another chain, size or key)");
+                    broken = true;
+                    break;
+                }
+                if (cp.signedAtMicros() != null && !sameColumn("signed_at", body.get("signed_at"),
+                        String.valueOf(cp.signedAtMicros()))) {
+                    // audit_completeness reports the column: it must be the time that was signed
+                    faults.add(at + "checkpoint_mismatch (the store's signed_at column is not the signed time)");
                     broken = true;
                     break;
                 }
@@ -527,6 +571,20 @@ public final class Verifier {
         if (faults.isEmpty() && source.whole()) {
             // only over chains read whole and without a fault: a chain cut short names fewer records
             faults.addAll(source.unchainedRecords(namedRecords));
+            for (Map.Entry<java.util.UUID, List<Map<?, ?>>> open : openOnly.entrySet()) {
+                String fault = null;
+                for (Map<?, ?> record : open.getValue()) {
+                    fault = rowFault(source, record);
+                    if (fault == null) {
+                        break;
+                    }
+                }
+                // a live store: the call may have ended since its chain was read (its call.terminal entry is newer)
+                if (fault != null && !source.terminatedSince(open.getKey().toString())) {
+                    faults.add("record " + open.getKey() + ": " + fault + " (an open record: only call.open entries "
+                            + "name it)");
+                }
+            }
         }
         if (source.recordsUnreadable()) {
             notes.add("the stored records were not checked against their chain entries: this login could not read "
@@ -706,6 +764,11 @@ public final class Verifier {
         if (!"call.terminal".equals(entry.get("kind")) || !(entry.get("record") instanceof Map<?, ?> record)) {
             return null;
         }
+        return rowFault(source, record);
+    }
+
+    /** The stored row of a call's record against the record an entry holds: null when they agree (or no row is read). */
+    private static String rowFault(Source source, Map<?, ?> record) {
         Map<String, String> row = source.recordColumns(String.valueOf(record.get("id")));
         if (row == null) {
             return null;
