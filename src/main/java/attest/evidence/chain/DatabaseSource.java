@@ -37,6 +37,24 @@ public final class DatabaseSource implements Verifier.Source {
     }
 
     @Override
+    public Map<String, String> approvalDecisions() {
+        if (recordsUnreadable) {
+            return null;
+        }
+        Map<String, String> out = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT approval_id::text, decisions FROM public.audit_approvals");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
+            }
+        } catch (SQLException e) {
+            recordsUnreadable = true;
+            return null;
+        }
+        return out;
+    }
+
+    @Override
     public Long headSize(String chainId) {
         try (PreparedStatement ps = c.prepareStatement("SELECT size FROM evidence_chain_head WHERE chain_id = ?")) {
             ps.setString(1, chainId);

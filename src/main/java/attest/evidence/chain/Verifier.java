@@ -150,6 +150,15 @@ public final class Verifier {
             return List.of();
         }
 
+        /**
+         * Each stored approval's decisions as {@code audit_approvals} reports them ({@code approver:decision} by the time
+         * decided, comma-separated; null when none), by approval id; null where the source holds none (an export) or
+         * could not read them.
+         */
+        default Map<String, String> approvalDecisions() {
+            return null;
+        }
+
         /** Whether a chain now holds a {@code call.terminal} entry for this record (appended after it was read). */
         default boolean terminatedSince(String recordId) {
             return false;
@@ -269,6 +278,8 @@ public final class Verifier {
         // must say what one of them says (each update of an open record appends another call.open entry)
         java.util.Set<java.util.UUID> terminated = new java.util.HashSet<>();
         Map<java.util.UUID, List<Map<?, ?>>> openOnly = new java.util.HashMap<>();
+        // each approval the chains name, and its approvers' decisions as entries hold them: (decided_at, "who:what")
+        Map<String, List<String[]>> approvals = new java.util.HashMap<>();
         for (String chainId : chainIds) {
             Start start = source.start(chainId);
             List<StoredCheckpoint> stored = source.checkpoints(chainId);
@@ -335,6 +346,15 @@ public final class Verifier {
                     faults.add(at + rowFault);
                     broken = true;
                     break;
+                }
+                if (entry.get("kind") instanceof String kind && kind.startsWith("approval.")
+                        && entry.get("subject_id") instanceof String approval) {
+                    List<String[]> votes = approvals.computeIfAbsent(approval, k -> new ArrayList<>());
+                    if ("approval.decision".equals(kind) && entry.get("record") instanceof Map<?, ?> ev
+                            && ev.get("detail") instanceof Map<?, ?> vote && vote.get("refused") == null
+                            && vote.get("approver") instanceof String who && vote.get("decision") instanceof String what) {
+                        votes.add(new String[]{String.valueOf(vote.get("decided_at")), who + ":" + what});
+                    }
                 }
                 if (entry.get("kind") instanceof String kind && kind.startsWith("call.")
                         && entry.get("subject_id") instanceof String subject) {
@@ -571,6 +591,31 @@ public final class Verifier {
         if (faults.isEmpty() && source.whole()) {
             // only over chains read whole and without a fault: a chain cut short names fewer records
             faults.addAll(source.unchainedRecords(namedRecords));
+            Map<String, String> reported = source.approvalDecisions();
+            if (reported != null) {
+                for (Map.Entry<String, String> a : reported.entrySet()) {
+                    List<String[]> votes = approvals.get(a.getKey());
+                    if (votes == null) {
+                        faults.add("approval " + a.getKey() + ": approval_unchained (the store holds an approval that "
+                                + "no chain entry names: it was not written by the gateway)");
+                        continue;
+                    }
+                    // as audit_approvals lists them: by the time decided, who:what, comma-separated
+                    votes.sort(java.util.Comparator.comparing((String[] v) -> java.time.Instant.parse(v[0])));
+                    String signed = votes.isEmpty() ? null
+                            : String.join(",", votes.stream().map(v -> v[1]).toList());
+                    if (!java.util.Objects.equals(signed, a.getValue())) {
+                        faults.add("approval " + a.getKey() + ": approval_mismatch (the stored decisions are not the "
+                                + "ones its chain entries hold)");
+                    }
+                }
+                for (String chained : approvals.keySet()) {
+                    if (!reported.containsKey(chained)) {
+                        faults.add("approval " + chained + ": approval_missing (the chain names an approval the store "
+                                + "no longer holds)");
+                    }
+                }
+            }
             for (Map.Entry<java.util.UUID, List<Map<?, ?>>> open : openOnly.entrySet()) {
                 String fault = null;
                 for (Map<?, ?> record : open.getValue()) {
