@@ -35,10 +35,11 @@ class ContainersE2EIT {
     static final PostgreSQLContainer<?> POSTGRES = new PostgreSQLContainer<>("postgres:16-alpine");
 
     @Container
-    static final KafkaContainer KAFKA = new KafkaContainer("apache/kafka-native:3.8.0");
+    static final KafkaContainer KAFKA = new KafkaContainer("apache/kafka-native:4.1.1");
 
     @Container
-    static final KeycloakContainer KEYCLOAK = new KeycloakContainer("quay.io/keycloak/keycloak:26.0")
+    static final KeycloakContainer KEYCLOAK = new KeycloakContainer("quay.io/keycloak/keycloak:"
+            + attest.stack.KeycloakServer.VERSION) // the version every other stack runs
             .withRealmImportFile("/attest-realm.json"); // keycloak-realm/, a test resource in this profile
 
     static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -47,7 +47,7 @@ public final class TestcontainersStack implements ContainerStack {
                 .withUsername("postgres").withPassword("postgres").withEnv("POSTGRES_HOST_AUTH_METHOD", "trust"),
                 5432, pgPort);
         postgres.start();
-        kafka = fixedPort(new KafkaContainer("apache/kafka-native:3.8.0"), 9092, kafkaPort);
+        kafka = fixedPort(new KafkaContainer("apache/kafka-native:4.1.1"), 9092, kafkaPort);
         kafka.start();
         keycloak = new KeycloakContainer("quay.io/keycloak/keycloak:" + KeycloakServer.VERSION)
                 .withRealmImportFile("/attest-realm.json"); // keycloak-realm/, a test resource in this profile
