@@ -218,14 +218,17 @@ class ArtifactE2EIT {
         await("the revoked key refused").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250))
                 .until(() -> status(secret) == 401);
 
-        // the same evidence as the REST path: chain entries of this instance, outbox events, who acted
+        // the same evidence as the REST path: chain entries of this instance, outbox events, who acted: the name
+        // given, followed by the operating-system user who ran the command (the name alone is nobody's word but the
+        // operator's)
+        String actor = "platform-eng (cli:" + System.getProperty("user.name").replaceAll("[^A-Za-z0-9_.@-]", "?") + ")";
         try (Connection db = DriverManager.getConnection(URL, "postgres", "")) {
             assertThat(one(db, "SELECT string_agg(kind, ',' ORDER BY position) FROM evidence_chain WHERE chain_id = "
                     + "'artifact-it' AND subject_id = '" + id + "'")).isEqualTo("key.created,key.revoked");
             assertThat(one(db, "SELECT count(*) FROM evidence_outbox WHERE event_key = '" + id + "' AND payload LIKE "
-                    + "'%\"actor\":\"platform-eng\"%'")).isEqualTo("2");
+                    + "'%\"actor\":\"" + actor + "\"%'")).isEqualTo("2");
             assertThat(one(db, "SELECT created_by || '|' || revoked_by || '|' || owner_username FROM api_key WHERE id = '"
-                    + id + "'")).isEqualTo("platform-eng|platform-eng|alice");
+                    + id + "'")).isEqualTo(actor + "|" + actor + "|alice");
         }
         assertThat(read(work.resolve("gateway.log"))).as("the gateway's log").doesNotContain(secret);
 

@@ -182,12 +182,30 @@ final class KeyAdmin implements AutoCloseable {
         return s.replaceAll("[^A-Za-z0-9_.@-]", "?");
     }
 
-    /** Who acts, as the evidence names them: the given name, else {@code cli:} and the operating-system user. */
+    /** The longest {@code --actor} taken. */
+    static final int MAX_ACTOR = 128;
+
+    /**
+     * Who acts, as the evidence names them: {@code cli:} and the operating-system user who ran the command, after the
+     * name given with {@code --actor} when there is one ({@code jane (cli:ops)}). The given name is the operator's
+     * word, which nothing here can check (whoever holds the database login may run the command): the evidence
+     * therefore never holds it alone. A name with control or format characters (a line break that would forge a second
+     * log line, a direction override that would show another name), or longer than {@link #MAX_ACTOR}, is refused.
+     */
     static String actor(String given) {
-        if (given != null && !given.isBlank()) {
-            return given.strip();
+        String os = "cli:" + safe(System.getProperty("user.name", "unknown"));
+        if (given == null || given.isBlank()) {
+            return os;
         }
-        return "cli:" + System.getProperty("user.name", "unknown");
+        String name = given.strip();
+        if (name.length() > MAX_ACTOR || name.codePoints().anyMatch(cp -> Character.isISOControl(cp)
+                || Character.getType(cp) == Character.FORMAT || Character.getType(cp) == Character.LINE_SEPARATOR
+                || Character.getType(cp) == Character.PARAGRAPH_SEPARATOR
+                || Character.getType(cp) == Character.SURROGATE || Character.getType(cp) == Character.UNASSIGNED)) {
+            throw new Failure(KeysCommand.NOT_CONFIGURED, "--actor must be a name of at most " + MAX_ACTOR
+                    + " characters, without control or format characters");
+        }
+        return name + " (" + os + ")";
     }
 
     @Override

@@ -146,18 +146,20 @@ public final class KeysCommand implements Callable<Integer> {
         String client;
 
         @Option(names = "--actor", paramLabel = "NAME",
-                description = "who acts, for the evidence (default cli:<operating-system user>)")
+                description = "who acts, for the evidence: recorded as NAME (cli:<operating-system user>); default "
+                        + "cli:<operating-system user>")
         String actor;
 
         @Override
         public Integer call() {
             return guarded("create", () -> {
+                String by = KeyAdmin.actor(actor); // refused before anything is looked up
                 try (KeyAdmin admin = KeyAdmin.open(common.config)) {
                     KeyJson.Request req = KeyJson.read(body(), admin.issuer().defaultLifetime(),
                             admin.issuer().maxLifetime());
                     var who = owner.username != null ? admin.ownerByUsername(owner.username, client)
                             : admin.ownerByServiceAccount(owner.client);
-                    KeyStore.Created created = admin.issuer().issue(who, req, KeyAdmin.actor(actor));
+                    KeyStore.Created created = admin.issuer().issue(who, req, by);
                     ObjectNode view = KeyJson.view(created.key(), Instant.now());
                     PrintStream out = System.out;
                     if (common.json) {
@@ -260,7 +262,8 @@ public final class KeysCommand implements Callable<Integer> {
         String id;
 
         @Option(names = "--actor", paramLabel = "NAME",
-                description = "who acts, for the evidence (default cli:<operating-system user>)")
+                description = "who acts, for the evidence: recorded as NAME (cli:<operating-system user>); default "
+                        + "cli:<operating-system user>")
         String actor;
 
         @Override
@@ -272,11 +275,12 @@ public final class KeysCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new KeyAdmin.Failure(NOT_CONFIGURED, "not a key id: " + id.replaceAll("[^A-Za-z0-9-]", "?"));
                 }
+                String by = KeyAdmin.actor(actor); // refused before anything is looked up
                 try (KeyAdmin admin = KeyAdmin.open(common.config)) {
                     if (admin.store().byId(keyId).isEmpty()) {
                         throw new KeyAdmin.Failure(REFUSED, "no such key: " + keyId);
                     }
-                    if (!admin.store().revoke(keyId, KeyAdmin.actor(actor))) {
+                    if (!admin.store().revoke(keyId, by)) {
                         throw new KeyAdmin.Failure(REFUSED, "the key " + keyId + " is already revoked");
                     }
                     VirtualKey revoked = admin.store().byId(keyId).orElseThrow();
