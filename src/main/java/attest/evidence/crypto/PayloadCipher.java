@@ -58,8 +58,32 @@ public final class PayloadCipher {
         return MasterKey.Gcm.seal(key(keyId, true), plain, recordId);
     }
 
+    /**
+     * Opens a payload with its data key as the store holds it now: a key destroyed since this replica cached it
+     * (retention, run on any replica) opens nothing here either, and is forgotten. The store is asked at every
+     * opening (an auditor's read, a replay, a held call's completion, an approval's preview: never a call's own path),
+     * so that destroying a key is final at once on every replica, not at each one's next restart.
+     */
     public byte[] decrypt(byte[] sealed, String keyId, String recordId) {
-        return MasterKey.Gcm.open(key(keyId, false), sealed, recordId);
+        return MasterKey.Gcm.open(liveKey(keyId), sealed, recordId);
+    }
+
+    private SecretKeySpec liveKey(String keyId) {
+        try (Connection c = dataSource.getConnection()) {
+            Optional<byte[]> wrapped = load(c, keyId);
+            if (wrapped.isEmpty()) {
+                keys.remove(keyId);
+                throw new PurgedException();
+            }
+            SecretKeySpec k = keys.get(keyId);
+            if (k == null) {
+                k = new SecretKeySpec(master.unwrap(wrapped.get(), keyId), "AES");
+                keys.put(keyId, k);
+            }
+            return k;
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("data key store unavailable");
+        }
     }
 
     private SecretKeySpec key(String keyId, boolean create) {
@@ -156,10 +180,5 @@ public final class PayloadCipher {
             throw new EvidenceUnavailableException("data key store unavailable");
         }
         return out;
-    }
-
-    /** Forgets a destroyed key on this replica. */
-    public void forget(String keyId) {
-        keys.remove(keyId);
     }
 }
