@@ -56,8 +56,9 @@ public class MaskResponseProcessor implements Processor {
             return;
         }
         if (up.streaming()) {
-            AnswerMasker.Streaming sse = AnswerMasker.streaming(up.header("Content-Type"), rules.masker(),
-                    outcome::add);
+            // what the masker may hold at a time is bounded (attest.masking.max-held-bytes): past it the stream is cut
+            AnswerMasker.Streaming sse = AnswerMasker.streaming(up.header("Content-Type"),
+                    rules.masker().withStreamLimit(service.streamLimit()), outcome::add);
             // the masker reads a declared charset and writes UTF-8: the caller is told so, so every reader reads
             // what the masker read
             String relabelled = AnswerMasker.streamContentType(up.header("Content-Type"));

@@ -205,7 +205,8 @@ public class AttestConfiguration implements CamelConfiguration {
         byte[] hmacKey = maskingKey(s);
         Path maskingDir = Path.of(s.string("attest.masking.rules-dir", "masking-rules"));
         var maskingRules = attest.masking.MaskingRulesFile.loadDirectory(maskingDir, hmacKey);
-        var masking = new attest.masking.MaskingService(maskingRules, s.millis("attest.masking.time-budget-ms", 250));
+        var masking = new attest.masking.MaskingService(maskingRules, s.millis("attest.masking.time-budget-ms", 250),
+                s.integer("attest.masking.max-held-bytes", attest.masking.Masker.DEFAULT_STREAM_LIMIT));
         LOG.info("masking rules {}: {} rule sets", maskingDir, maskingRules.size());
         registry.bind("maskRequestProcessor", new attest.masking.MaskRequestProcessor(masking));
         registry.bind("maskResponseProcessor", new attest.masking.MaskResponseProcessor(masking));

@@ -73,8 +73,21 @@ final class EventTexts {
         this.plainChunks = plainChunks;
     }
 
+    /**
+     * What every text of the stream holds now, in all (characters held back and kept as context, the logprobs that wait,
+     * and {@link #CHANNEL_COST} per text): bounded by {@link Masker#streamLimit()}, else a hostile upstream that opens
+     * text after text (choices, tool calls, items), each holding a tail that may still become an entity, or sends large
+     * logprobs for text that stays held, makes the masker hold without end. Past the limit the stream is cut.
+     */
+    private long retained;
+    /** What one text costs beside its characters (its objects), so that the number of texts is bounded too. */
+    static final int CHANNEL_COST = 256;
+
     /** One text across events, with the logprobs that wait for it. */
     private final class Channel {
+        /** What this text holds now, as counted in {@link #retained}. */
+        long size;
+        long pendingBytes;
         final StreamingTextMasker text;
         /** Builds an event that carries released text (for text released apart from any upstream event). */
         Function<String, Out> carrier;
@@ -89,6 +102,17 @@ final class EventTexts {
                 touchedNow = true;
                 report.accept(r);
             });
+            recount();
+        }
+
+        /** Counts what this text holds now into {@link #retained}; past the stream's limit the stream is cut. */
+        void recount() {
+            long now = CHANNEL_COST + text.held() + text.contextLength() + pendingBytes + 16L * touched.size();
+            retained += now - size;
+            size = now;
+            if (retained > masker.streamLimit()) {
+                throw StreamShape.refuse(report, "stream", "held_text_too_long");
+            }
         }
 
         long released() {
@@ -101,6 +125,7 @@ final class EventTexts {
             pushed += piece.length();
             String out = text.push(piece);
             mark(before);
+            recount();
             return out;
         }
 
@@ -109,13 +134,14 @@ final class EventTexts {
             touchedNow = false;
             String out = text.finish();
             mark(before);
+            recount();
             return out;
         }
 
         private void mark(long before) {
             if (touchedNow) {
                 // the finding may reach back into text already released (context): so may its taint
-                touched.add(new long[] {Math.max(0, before - Detector.CONTEXT_WINDOW), released()});
+                touch(new long[] {Math.max(0, before - Detector.CONTEXT_WINDOW), released()});
             }
         }
 
@@ -126,8 +152,26 @@ final class EventTexts {
         String handOver(Channel to) {
             long before = released();
             String held = text.handOver(to.text);
-            touched.add(new long[] {before, pushed});
+            touch(new long[] {before, pushed});
+            recount();
+            to.recount();
             return held;
+        }
+
+        /**
+         * Adds a range of text a finding touched. Two ranges that start after every waiting entry's text matter only to
+         * the next entries, which start where the waiting ones end and reach to the text pushed then: both touch them or
+         * neither does, so they are kept as one (else a long stream with many findings kept a range for each).
+         */
+        private void touch(long[] range) {
+            int n = touched.size();
+            long[] last = n == 0 ? null : touched.get(n - 1);
+            if (last != null && last[0] >= pendingEnd && range[0] >= pendingEnd) {
+                last[0] = Math.min(last[0], range[0]);
+                last[1] = Math.max(last[1], range[1]);
+            } else {
+                touched.add(range);
+            }
         }
 
         /** Queues logprobs entries that belong to the text pushed so far. */
@@ -137,8 +181,11 @@ final class EventTexts {
 
         /** As above; {@code tainted}: a finding in them already (an alternative token, a name). */
         void await(JsonNode entries, boolean tainted) {
-            pending.add(new Pending(entries, pendingEnd, pushed, tainted));
+            long bytes = entries.toString().length();
+            pending.add(new Pending(entries, pendingEnd, pushed, tainted, bytes));
             pendingEnd = pushed;
+            pendingBytes += bytes;
+            recount();
         }
 
         /** Entries whose text is released; {@code touched[0]} says whether any finding touched them. */
@@ -154,12 +201,17 @@ final class EventTexts {
                     }
                 }
                 p.entries().forEach(out::add);
+                pendingBytes -= p.bytes();
             }
+            // a finding's range that ends before every waiting (and every later) entry starts can touch none of them
+            long first = pending.isEmpty() ? pendingEnd : pending.peek().start();
+            touched.removeIf(t -> t[1] <= first);
+            recount();
             return out;
         }
     }
 
-    private record Pending(JsonNode entries, long start, long end, boolean tainted) {
+    private record Pending(JsonNode entries, long start, long end, boolean tainted, long bytes) {
     }
 
     /**
@@ -445,6 +497,7 @@ final class EventTexts {
         for (Map.Entry<String, Channel> e : channels.entrySet()) {
             Channel ch = e.getValue();
             ch.text.abandon();
+            ch.size = 0; // dropped: nothing is held any more (and nothing is pushed after a break-off)
             if (!ch.pending.isEmpty()) {
                 String key = e.getKey();
                 report.accept(new Redaction("LOGPROBS", StreamingTextMasker.DROP, openAiKey(key)

@@ -14,12 +14,39 @@ public final class Masker {
     private final Map<String, Action> actions;
     private final Action defaultAction;
     private final byte[] hmacKey;
+    private final int streamLimit;
+
+    /**
+     * The most a stream masker holds at a time, by default ({@code attest.masking.max-held-bytes}): an SSE event or an
+     * NDJSON line until its end, the events waiting behind a finishing chunk, and the text (with its logprobs) held back
+     * across events. Past it the stream is cut ({@code MALFORMED_STREAM}/{@code cut}, {@code masking_failed}).
+     */
+    public static final int DEFAULT_STREAM_LIMIT = 4 * 1024 * 1024;
 
     public Masker(MaskingEngine engine, Map<String, Action> actions, Action defaultAction, byte[] hmacKey) {
+        this(engine, Map.copyOf(actions), defaultAction, hmacKey.clone(), DEFAULT_STREAM_LIMIT);
+    }
+
+    private Masker(MaskingEngine engine, Map<String, Action> actions, Action defaultAction, byte[] hmacKey,
+                   int streamLimit) {
         this.engine = engine;
-        this.actions = Map.copyOf(actions);
+        this.actions = actions;
         this.defaultAction = defaultAction;
-        this.hmacKey = hmacKey.clone();
+        this.hmacKey = hmacKey;
+        this.streamLimit = streamLimit;
+    }
+
+    /** This masker with another stream limit (bytes; see {@link #DEFAULT_STREAM_LIMIT}). */
+    public Masker withStreamLimit(int bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("the stream limit must be positive: " + bytes);
+        }
+        return bytes == streamLimit ? this : new Masker(engine, actions, defaultAction, hmacKey, bytes);
+    }
+
+    /** The most a stream masker may hold at a time, in bytes (UTF-8; held text counted in characters). */
+    public int streamLimit() {
+        return streamLimit;
     }
 
     public MaskingEngine engine() {

@@ -9,11 +9,29 @@ import java.util.function.Supplier;
 public final class MaskingService {
     private volatile List<MaskingRuleSet> ruleSets;
     private final long budgetNanos;
+    private final int streamLimit;
 
     public MaskingService(List<MaskingRuleSet> ruleSets, Duration budget) {
+        this(ruleSets, budget, Masker.DEFAULT_STREAM_LIMIT);
+    }
+
+    /**
+     * {@code streamLimit}: the most a live stream's masker holds at a time, in bytes ({@code attest.masking.max-held-bytes},
+     * see {@link Masker#DEFAULT_STREAM_LIMIT}); past it the stream is cut.
+     */
+    public MaskingService(List<MaskingRuleSet> ruleSets, Duration budget, int streamLimit) {
+        if (streamLimit <= 0) {
+            throw new IllegalArgumentException("attest.masking.max-held-bytes must be positive: " + streamLimit);
+        }
         this.ruleSets = List.copyOf(ruleSets);
         this.budgetNanos = budget.toNanos();
+        this.streamLimit = streamLimit;
         warmUp(this.ruleSets);
+    }
+
+    /** The most a live stream's masker holds at a time, in bytes. */
+    public int streamLimit() {
+        return streamLimit;
     }
 
     /** Puts new rule sets in force (a reload), warmed up first so that the first calls under them meet the budget. */

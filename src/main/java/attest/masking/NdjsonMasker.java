@@ -127,6 +127,11 @@ public final class NdjsonMasker {
         }
         System.arraycopy(buf, from, buf, 0, len - from);
         len -= from;
+        if (len > masker.streamLimit()) {
+            // a line whose end does not come (hundreds of MiB of one line): it would be held whole, for every caller of
+            // the gateway at once
+            throw StreamShape.refuse(report, "ndjson-line", "line_too_long");
+        }
         return out.toByteArray();
     }
 

@@ -31,6 +31,12 @@ public final class SseMasker {
     private java.util.Set<String> deferredChoices;
     /** Blocks with no data (comments, event:/id:/retry: alone) after the held chunk: no event to a client, kept in order. */
     private final ByteArrayOutputStream deferredTail = new ByteArrayOutputStream();
+    /** Where the search for the end of the held event (at the buffer's start) resumes, and whether a line starts there. */
+    private int scanAt;
+    private boolean scanLineStart = true;
+    /** Where the last search stopped without an end (set by {@link #eventEnd}). */
+    private int stoppedAt;
+    private boolean stoppedLineStart = true;
 
     public SseMasker(Masker masker, Consumer<Redaction> report) {
         this(masker, report, true);
@@ -46,7 +52,13 @@ public final class SseMasker {
     /** Takes raw bytes from the upstream; returns the masked events that are complete. */
     public byte[] push(byte[] bytes) {
         append(bytes);
-        return drain(false);
+        byte[] out = drain(false);
+        if (len > masker.streamLimit()) {
+            // an event whose blank line does not come (one line of hundreds of MiB, or line after line): it would be
+            // held whole, for every caller of the gateway at once
+            throw StreamShape.refuse(report, "sse-event", "event_too_long");
+        }
+        return out;
     }
 
     /** The stream ended normally: a trailing event and any held text are released, masked. */
@@ -136,7 +148,12 @@ public final class SseMasker {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int from = 0;
         int end;
-        while ((end = eventEnd(buf, from, len, eof)) >= 0) {
+        // the held event was searched up to scanAt already: only the bytes that arrived since are (a long event that
+        // arrives in many pieces costs linear time, not quadratic)
+        while ((end = from == 0 ? eventEnd(buf, 0, scanAt, scanLineStart, len, eof, this)
+                : eventEnd(buf, from, from, true, len, eof, this)) >= 0) {
+            scanAt = 0;
+            scanLineStart = true;
             byte[] raw = Arrays.copyOfRange(buf, from, end);
             String text = withoutLeadingBom(new String(raw, StandardCharsets.UTF_8));
             if (!text.isBlank()) {
@@ -147,6 +164,8 @@ public final class SseMasker {
             }
             from = end;
         }
+        scanAt = Math.max(0, stoppedAt - from);
+        scanLineStart = stoppedLineStart;
         if (from > 0) {
             System.arraycopy(buf, from, buf, 0, len - from);
             len -= from;
@@ -159,14 +178,25 @@ public final class SseMasker {
      * or -1. A CR at the very end may be the first half of a CRLF, so it waits for the next byte.
      */
     static int eventEnd(byte[] b, int from, int len, boolean eof) {
-        boolean lineStart = true;
-        int i = from;
+        return eventEnd(b, from, from, true, len, eof, null);
+    }
+
+    /**
+     * As above, resuming at {@code at} (the event's bytes before it were searched already, and {@code lineStart} says
+     * whether a line starts there); when there is no end yet, {@code state} (if any) learns where to resume.
+     */
+    private static int eventEnd(byte[] b, int from, int at, boolean lineStart, int len, boolean eof, SseMasker state) {
+        int i = Math.max(from, at);
         while (i < len) {
             byte c = b[i];
             if (c == '\n' || c == '\r') {
                 int next = i + 1;
                 if (c == '\r') {
                     if (next == len && !eof) {
+                        if (state != null) {
+                            state.stoppedAt = i;
+                            state.stoppedLineStart = lineStart;
+                        }
                         return -1;
                     }
                     if (next < len && b[next] == '\n') {
@@ -182,6 +212,10 @@ public final class SseMasker {
             }
             lineStart = false;
             i++;
+        }
+        if (state != null) {
+            state.stoppedAt = len;
+            state.stoppedLineStart = lineStart;
         }
         return -1;
     }
@@ -200,7 +234,7 @@ public final class SseMasker {
     private byte[] next(String text, byte[] raw) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         if (deferred != null && !hasData(text)) { // dispatches no event: the next event decides, this waits behind
-            write(deferredTail, event(text, raw, true, java.util.Set.of()));
+            waitBehind(event(text, raw, true, java.util.Set.of()));
             return out.toByteArray();
         }
         // parsed only when it may finish a choice, or a finishing chunk waits for it: not the common chunk, whose
@@ -215,7 +249,7 @@ public final class SseMasker {
         if (deferred != null && waitsBehind(text, json)) {
             // an event that carries no choice's text and touches no held text (a usage chunk, an error, a keep-alive
             // of JSON): masked now, it waits behind the held chunk, in order; the next event with a choice decides
-            write(deferredTail, event(text, raw, true, java.util.Set.of()));
+            waitBehind(event(text, raw, true, java.util.Set.of()));
             return out.toByteArray();
         }
         if (deferred != null) {
@@ -229,6 +263,18 @@ public final class SseMasker {
             write(out, event(text, raw, true, java.util.Set.of()));
         }
         return out.toByteArray();
+    }
+
+    /**
+     * Queues a masked block behind the held finishing chunk. They are bounded: an upstream that sends comments (or
+     * usage chunks) after a finish and never the event that decides would be held without end; past the limit the
+     * stream is cut (the held text, perhaps half an entity, is not released).
+     */
+    private void waitBehind(byte[] block) {
+        write(deferredTail, block);
+        if ((long) deferredTail.size() + deferredRaw.length > masker.streamLimit()) {
+            throw StreamShape.refuse(report, "sse-event", "held_events_too_long");
+        }
     }
 
     /** The held finishing chunk, masked; {@code goesOn}: its choices' texts go on after it (not released at it). */

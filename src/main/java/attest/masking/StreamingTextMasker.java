@@ -116,6 +116,11 @@ public final class StreamingTextMasker {
         return pending.length();
     }
 
+    /** How much released text is kept as context for what follows (characters). */
+    int contextLength() {
+        return context.length();
+    }
+
     private String release(String text, int safe) {
         String head = text.substring(0, safe);
         // detection also sees the end of what was already released: context words ("ssn: ..."), and the
