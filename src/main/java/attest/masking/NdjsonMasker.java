@@ -25,6 +25,8 @@ public final class NdjsonMasker {
      * {@code application/json-seq}) once the stream's lines have it, so its reader still splits the records; else none.
      */
     private String lead = "";
+    /** The stream's line end (CRLF, CR or LF) as its latest line wrote it: a rewritten line keeps its own. */
+    private String eol = "\n";
 
     public NdjsonMasker(Masker masker, Consumer<Redaction> report) {
         this.masker = masker;
@@ -142,7 +144,7 @@ public final class NdjsonMasker {
             len = 0;
         }
         for (EventTexts.Out o : texts.flush()) {
-            byte[] b = (lead + o.data() + "\n").getBytes(StandardCharsets.UTF_8);
+            byte[] b = (lead + o.data() + eol).getBytes(StandardCharsets.UTF_8);
             out.write(b, 0, b.length);
         }
         return out.toByteArray();
@@ -204,6 +206,13 @@ public final class NdjsonMasker {
             lead = "\u001e";
         }
         String line = new String(raw, StandardCharsets.UTF_8);
+        // a line masking rewrites keeps the upstream's line end (else LF in a CRLF stream: mixed line ends)
+        int n = raw.length;
+        if (n > 0 && raw[n - 1] == '\n') {
+            eol = n > 1 && raw[n - 2] == '\r' ? "\r\n" : "\n";
+        } else if (n > 0 && raw[n - 1] == '\r') {
+            eol = "\r";
+        }
         String body = withoutBom(line.strip());
         if (body.isEmpty()) {
             out.write(raw, 0, raw.length);
@@ -237,7 +246,7 @@ public final class NdjsonMasker {
             }
         }
         for (EventTexts.Out o : outs) {
-            byte[] b = (lead + o.data() + "\n").getBytes(StandardCharsets.UTF_8);
+            byte[] b = (lead + o.data() + eol).getBytes(StandardCharsets.UTF_8);
             out.write(b, 0, b.length);
         }
     }

@@ -13,8 +13,8 @@ import java.util.function.Consumer;
  * line ends, as the SSE grammar allows), so a multi-byte character split between network chunks is decoded
  * whole. The texts a caller reassembles from the events are masked as one text across events
  * ({@link EventTexts}): an entity split over any number of events is never released in part. An event that
- * masking leaves unchanged goes out byte for byte; an event that changes is re-framed ({@code data: } lines,
- * LF). Comments and {@code event:}, {@code id:}, {@code retry:} fields are masked value by value.
+ * masking leaves unchanged goes out byte for byte; an event that changes is re-framed ({@code data: } lines, with
+ * the line end of the event it replaces: CRLF, CR or LF). Comments and {@code event:}, {@code id:}, {@code retry:} fields are masked value by value.
  */
 public final class SseMasker {
 
@@ -31,6 +31,11 @@ public final class SseMasker {
     private java.util.Set<String> deferredChoices;
     /** Blocks with no data (comments, event:/id:/retry: alone) after the held chunk: no event to a client, kept in order. */
     private final ByteArrayOutputStream deferredTail = new ByteArrayOutputStream();
+    /**
+     * The stream's line end (CRLF, CR or LF), as its latest event wrote it: text released apart from any upstream event
+     * is framed with it, so a strict client that splits on the stream's own line end reads it.
+     */
+    private String eol = "\n";
     /** Where the search for the end of the held event (at the buffer's start) resumes, and whether a line starts there. */
     private int scanAt;
     private boolean scanLineStart = true;
@@ -68,6 +73,7 @@ public final class SseMasker {
         out.write(whole, 0, whole.length);
         if (len > 0) {
             String rest = withoutLeadingBom(new String(buf, 0, len, StandardCharsets.UTF_8));
+            eol = lineEnd(Arrays.copyOf(buf, len), eol);
             len = 0;
             if (!rest.isBlank()) {
                 refuseJson(rest);
@@ -83,7 +89,7 @@ public final class SseMasker {
             write(out, releaseDeferred(false));
         }
         for (EventTexts.Out o : texts.flush()) {
-            write(out, frame(o, null));
+            write(out, frame(o, null, eol));
         }
         return out.toByteArray();
     }
@@ -155,6 +161,7 @@ public final class SseMasker {
             scanAt = 0;
             scanLineStart = true;
             byte[] raw = Arrays.copyOfRange(buf, from, end);
+            eol = lineEnd(raw, eol);
             String text = withoutLeadingBom(new String(raw, StandardCharsets.UTF_8));
             if (!text.isBlank()) {
                 refuseJson(text);
@@ -380,6 +387,8 @@ public final class SseMasker {
 
     /** One whole event: its masked form, or its own bytes when masking leaves it unchanged. */
     private byte[] event(String event, byte[] raw, boolean terminated, java.util.Set<String> goingOn) {
+        // a rewritten event keeps the line end of the event it replaces (else LF, in a CRLF stream: mixed line ends)
+        String nl = lineEnd(raw, eol);
         StringBuilder data = null;
         StringBuilder other = new StringBuilder();
         String name = null;
@@ -400,22 +409,23 @@ public final class SseMasker {
             // event:, id:, retry: and comments carry no model text, but are masked in case they do
             String m = masker.mask(line, "sse-field", report);
             otherChanged |= !m.equals(line);
-            other.append(m).append('\n');
+            other.append(m).append(nl);
         }
         if (data == null) {
-            return otherChanged ? (other + "\n").getBytes(StandardCharsets.UTF_8) : raw;
+            return otherChanged ? (other + nl).getBytes(StandardCharsets.UTF_8) : raw;
         }
         String payload = data.toString();
         if (payload.trim().equals("[DONE]")) {
             StringBuilder out = new StringBuilder();
             List<EventTexts.Out> held = texts.flush();
             for (EventTexts.Out o : held) {
-                out.append(new String(frame(o, null), StandardCharsets.UTF_8));
+                out.append(new String(frame(o, null, nl), StandardCharsets.UTF_8));
             }
             if (held.isEmpty() && !otherChanged) {
                 return raw;
             }
-            return out.append(other).append("data: [DONE]\n\n").toString().getBytes(StandardCharsets.UTF_8);
+            return out.append(other).append("data: [DONE]").append(nl).append(nl).toString()
+                    .getBytes(StandardCharsets.UTF_8);
         }
         // an error event is whole: its texts end in it, so nothing of it is held for a copy of it sent later
         boolean whole = name != null && name.strip().equalsIgnoreCase("error");
@@ -424,7 +434,7 @@ public final class SseMasker {
             if (chunk.unchanged() && !otherChanged && terminated) {
                 return raw;
             }
-            return frame(new EventTexts.Out(name, chunk.data(), false), other.toString());
+            return frame(new EventTexts.Out(name, chunk.data(), false), other.toString(), nl);
         }
         JsonNode json = JsonMasker.strictEvent(payload);
         JsonNode string = json == null ? JsonMasker.strictTree(payload) : null;
@@ -451,7 +461,7 @@ public final class SseMasker {
         StringBuilder out = new StringBuilder();
         for (int k = 0; k < outs.size(); k++) {
             boolean last = k == outs.size() - 1;
-            out.append(new String(frame(outs.get(k), last ? other.toString() : null), StandardCharsets.UTF_8));
+            out.append(new String(frame(outs.get(k), last ? other.toString() : null, nl), StandardCharsets.UTF_8));
         }
         return out.toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -487,17 +497,33 @@ public final class SseMasker {
         return out;
     }
 
-    /** An event in SSE framing; {@code other} (the upstream's own event:/id: lines) replaces the name. */
-    private static byte[] frame(EventTexts.Out o, String other) {
+    /**
+     * An event in SSE framing, its lines ended with {@code nl}; {@code other} (the upstream's own event:/id: lines, ended
+     * with {@code nl} already) replaces the name.
+     */
+    private static byte[] frame(EventTexts.Out o, String other, String nl) {
         StringBuilder b = new StringBuilder();
         if (other != null) {
             b.append(other);
         } else if (o.eventName() != null) {
-            b.append("event: ").append(o.eventName()).append('\n');
+            b.append("event: ").append(o.eventName()).append(nl);
         }
         for (String line : lines(o.data(), true)) {
-            b.append("data: ").append(line).append('\n');
+            b.append("data: ").append(line).append(nl);
         }
-        return b.append('\n').toString().getBytes(StandardCharsets.UTF_8);
+        return b.append(nl).toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The first line end in {@code raw} (CRLF, CR or LF), or {@code otherwise} when it has none. */
+    static String lineEnd(byte[] raw, String otherwise) {
+        for (int i = 0; i < raw.length; i++) {
+            if (raw[i] == '\n') {
+                return "\n";
+            }
+            if (raw[i] == '\r') {
+                return i + 1 < raw.length && raw[i + 1] == '\n' ? "\r\n" : i + 1 < raw.length ? "\r" : otherwise;
+            }
+        }
+        return otherwise;
     }
 }

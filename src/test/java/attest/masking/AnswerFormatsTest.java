@@ -186,7 +186,7 @@ class AnswerFormatsTest {
                     return b.toString();
                 }, out -> {
                     StringBuilder text = new StringBuilder();
-                    for (String line : out.split("\n")) {
+                    for (String line : out.split("\r\n|\r|\n")) {
                         if (line.startsWith("data: ")) {
                             text.append(line.substring(6));
                         }
