@@ -11,8 +11,10 @@ import java.util.function.Consumer;
  * off, the tail is dropped, never released raw, and reported as dropped ({@link #abandon()}).
  */
 public final class StreamingTextMasker {
-    /** Above this, the held tail is released masked as it stands (bounds memory and delay). */
+    /** Above this, the held tail is released in part (bounds memory and delay): see {@link #forcedCut}. */
     static final int MAX_HOLD = 8192;
+    /** What a forced release keeps held: an entity up to this long is found whole wherever the bound falls. */
+    static final int KEEP = MAX_HOLD / 2;
     private static final int CONTEXT = Detector.CONTEXT_WINDOW;
     /** A line up to this long is kept whole as context when it is part of a table, CSV or an SQL statement. */
     static final int LINE_CONTEXT = 512;
@@ -40,9 +42,34 @@ public final class StreamingTextMasker {
             return "";
         }
         if (safe == 0) {
-            safe = text.length();
+            safe = forcedCut(text);
         }
         return release(text, safe);
+    }
+
+    /**
+     * Where a held text over {@link #MAX_HOLD} is cut when nothing of it is safe to release (one long run that could
+     * still become an entity: {@code 1 1 1 ...}). It was released whole, masked as it stood: a card split across two
+     * events at the bound went out in two raw halves. Now all but the last {@link #KEEP} characters go out, and the cut
+     * is moved off any entity found across it (to its end when it is whole, to its start when it touches the end and may
+     * grow), so only an entity longer than {@link #KEEP} can be cut. Never between the halves of a surrogate pair.
+     */
+    private int forcedCut(String text) {
+        int cut = text.length() - KEEP;
+        String scanned = context + text;
+        int offset = context.length();
+        for (Finding f : masker.engine().scanFrom(scanned, offset)) {
+            int start = f.start() - offset;
+            int end = f.end() - offset;
+            if (start < cut && cut < end) {
+                cut = end < text.length() ? end : start;
+                break;
+            }
+        }
+        if (cut > 0 && cut < text.length() && Character.isHighSurrogate(text.charAt(cut - 1))) {
+            cut--;
+        }
+        return cut <= 0 ? text.length() : cut;
     }
 
     /** The stream ended normally: masks and returns all that is held. */
