@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -226,6 +227,49 @@ final class EventTexts {
         }
         JsonMasker.maskAllNames(lp, pointer, masker, report);
         return false;
+    }
+
+    /**
+     * Whether a chunk's logprobs tokens, joined, are not the text the same chunk carries for them ({@code text}, null
+     * for none). The tokens spell the text: a stream's text is held until no entity can be split across it, and its
+     * logprobs wait for it, so they go out only as far as the text is safe, and null where it had a finding. Tokens that
+     * say something else (an upstream that sends logprobs without their text, or other tokens than its text) were
+     * released on their text's word, and spelt an entity across chunks, piece by piece: such logprobs are taken as
+     * touched (null when released, reported {@code redact_field}).
+     */
+    static boolean tokensDiffer(JsonNode entries, String text) {
+        StringBuilder joined = new StringBuilder();
+        for (JsonNode e : entries) {
+            if (e.isTextual()) {
+                joined.append(e.asText()); // legacy completions: "tokens": ["a", "b"]
+            } else if (e.path("token").isTextual()) {
+                String token = e.get("token").asText();
+                joined.append(token);
+                JsonNode bytes = e.get("bytes");
+                if (bytes != null && !bytes.isNull() && !token.equals(bytesOf(bytes))) {
+                    return true; // the bytes spell something else than the token (a client may read either)
+                }
+            } else {
+                return true;
+            }
+        }
+        return !joined.toString().equals(text == null ? "" : text);
+    }
+
+    /** A logprobs entry's {@code bytes}, decoded as UTF-8 (null for anything but an array of byte values). */
+    private static String bytesOf(JsonNode bytes) {
+        if (!bytes.isArray()) {
+            return null;
+        }
+        byte[] b = new byte[bytes.size()];
+        for (int k = 0; k < b.length; k++) {
+            JsonNode v = bytes.get(k);
+            if (!v.canConvertToInt() || v.asInt() < 0 || v.asInt() > 255) {
+                return null;
+            }
+            b[k] = (byte) v.asInt();
+        }
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     // ---- events -----------------------------------------------------------------------------------
@@ -581,14 +625,17 @@ final class EventTexts {
             if (lp != null && !lp.isNull()) {
                 boolean bad = logprobsTouched(lp, "/choices/" + i + "/logprobs");
                 if (lp.path("content").isArray()) {
-                    channelFor(i + "/content", template, index, eventName).await(lp.get("content"), bad);
+                    channelFor(i + "/content", template, index, eventName).await(lp.get("content"),
+                            bad || tokensDiffer(lp.get("content"), t.get(i + "/content")));
                 }
                 if (lp.path("refusal").isArray()) {
-                    channelFor(i + "/refusal", template, index, eventName).await(lp.get("refusal"), bad);
+                    channelFor(i + "/refusal", template, index, eventName).await(lp.get("refusal"),
+                            bad || tokensDiffer(lp.get("refusal"), t.get(i + "/refusal")));
                 }
                 if (lp.path("tokens").isArray()) {
                     channelFor(i + "/text", template, index, eventName)
-                            .await(JsonMasker.JSON.createArrayNode().add(lp), bad);
+                            .await(JsonMasker.JSON.createArrayNode().add(lp),
+                                    bad || tokensDiffer(lp.get("tokens"), t.get(i + "/text")));
                 }
             }
             if (finishing) {
@@ -1045,7 +1092,7 @@ final class EventTexts {
         out.put("delta", ch.push(handIn(key, ch) + delta));
         renumber(out, false);
         if (lp instanceof ArrayNode) {
-            ch.await(lp, logprobsTouched(lp, "/" + where + "/logprobs"));
+            ch.await(lp, logprobsTouched(lp, "/" + where + "/logprobs") | tokensDiffer(lp, delta));
         }
         if (lp != null) {
             boolean[] taint = {false};
