@@ -122,8 +122,9 @@ public final class ConcurrencyBench {
             for (String mode : modes.split(",")) {
                 boolean stream = mode.equals("stream");
                 String token = new TokenClient("http://127.0.0.1:8180/realms/attest").password("attest-cli", "alice");
-                String result = run(base, token, stream, calls, rampPerSecond, probes, stream ? streamMs : answerMs,
-                        sampler);
+                String result = run(base, upstreamUrl + "/v1/chat/completions", token, stream, calls, rampPerSecond,
+                        probes, stream ? streamMs : answerMs, sampler,
+                        new long[]{gateway.process.pid(), upstream.process.pid(), ProcessHandle.current().pid()});
                 report.append(result);
                 System.out.println(result);
             }
@@ -185,20 +186,29 @@ public final class ConcurrencyBench {
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"think about it\"}]}";
     }
 
-    static String run(String base, String token, boolean stream, int calls, int rampPerSecond, int probes,
-                      long upstreamMs, Sampler sampler) throws Exception {
+    /**
+     * @param direct the upstream itself: each probe through the gateway is paired with the same call made straight to
+     *               the upstream at the same moment, so that what the machine's load adds (the upstream, the load
+     *               generator and the gateway share two cores) is told apart from what the gateway adds
+     */
+    static String run(String base, String direct, String token, boolean stream, int calls, int rampPerSecond,
+                      int probes, long upstreamMs, Sampler sampler, long[] pids) throws Exception {
         String name = stream ? "streamed" : "non-streamed";
         HttpClient probeClient = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         HttpClient load = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(30)).build();
         for (int i = 0; i < 20; i++) {
             probe(probeClient, base, token); // warm-up
+            probe(probeClient, direct, null);
         }
         List<Double> idle = new ArrayList<>();
+        List<Double> idleDirect = new ArrayList<>();
         for (int i = 0; i < probes; i++) {
             idle.add(probe(probeClient, base, token));
+            idleDirect.add(probe(probeClient, direct, null));
         }
         sampler.reset();
+        double[] cpuBefore = cpu(pids);
         Map<Integer, Call> results = new ConcurrentHashMap<>();
         AtomicInteger heads = new AtomicInteger();
         AtomicLong firstByteWithin5s = new AtomicLong();
@@ -229,13 +239,31 @@ public final class ConcurrencyBench {
         long launched = System.nanoTime();
         // a new call made while all of them are in flight
         List<Double> busy = new ArrayList<>();
+        List<Double> busyDirect = new ArrayList<>();
         for (int i = 0; i < probes; i++) {
             busy.add(probe(probeClient, base, token));
+            busyDirect.add(probe(probeClient, direct, null));
         }
         int inFlightDuringProbes = calls - results.size();
+        // and once more midway between the launch's end and the first call's end, where there are 2 s or more: every
+        // call in flight, none starting (the set above is made as the last launched calls are still opening)
+        List<Double> steady = new ArrayList<>();
+        List<Double> steadyDirect = new ArrayList<>();
+        long firstEnds = t0 + TimeUnit.MILLISECONDS.toNanos(upstreamMs);
+        long mid = System.nanoTime() + (firstEnds - System.nanoTime()) / 2;
+        int inFlightDuringSteady = -1;
+        if (firstEnds - System.nanoTime() >= TimeUnit.SECONDS.toNanos(2)) {
+            TimeUnit.NANOSECONDS.sleep(Math.max(0, mid - System.nanoTime())); // pacing the bench, not a wait for an outcome
+            for (int i = 0; i < probes; i++) {
+                steady.add(probe(probeClient, base, token));
+                steadyDirect.add(probe(probeClient, direct, null));
+            }
+            inFlightDuringSteady = calls - results.size();
+        }
         CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
                 .handle((v, e) -> null).get(upstreamMs + 300_000, TimeUnit.MILLISECONDS);
         long ended = System.nanoTime();
+        double[] cpuAfter = cpu(pids);
         // this run's connections must not outlive it: left open (the JDK client keeps idle ones for 20 minutes),
         // they held most of the gateway's connection cap (attest.http.max-connections) during the next run, whose
         // calls were then refused (503) or reset. HttpClient closes from JDK 21 on; on 17, main shortened the
@@ -264,20 +292,38 @@ public final class ConcurrencyBench {
                   call duration: p50 %.0f ms, slowest %.0f ms (upstream time %d ms: slowest minus upstream %+.0f ms)
                   new call meanwhile (%d probes, %d calls in flight): time to first byte p50 %.2f ms vs idle %.2f ms \
                 (ratio %.2f; probes not answered 200: %d)
-                  gateway: peak heap used %.0f MiB (after GC %.0f MiB), peak threads %d
+                  the same probes straight to the upstream, made alternately with them: p50 %.2f ms meanwhile vs \
+                %.2f ms idle; the gateway's share (through minus straight): %.2f ms meanwhile vs %.2f ms idle
+                %s  gateway: peak heap used %.0f MiB (after GC %.0f MiB), peak threads %d
+                  CPU from the launch to the last call's end, in cores: gateway %.2f, upstream %.2f, load generator \
+                (with the probes) %.2f, the whole machine %.2f of %d
                 """, name, calls, (launched - t0) / 1e9, (ended - t0) / 1e9, outcomes, pct(ttfb, 50), pct(ttfb, 99),
                 pct(ttfb, 100), firstByteWithin5s.get(), pct(totals, 50), pct(totals, 100), upstreamMs,
                 pct(totals, 100) - upstreamMs, probes, inFlightDuringProbes, median(busy), median(idle),
-                median(busy) / median(idle), failed(idle) + failed(busy), sampler.peakHeapMiB(), sampler.peakOldMiB(), sampler.peakThreads());
+                median(busy) / median(idle), failed(idle) + failed(busy), median(busyDirect), median(idleDirect),
+                median(busy) - median(busyDirect), median(idle) - median(idleDirect),
+                steady.isEmpty() ? "" : String.format("""
+                          new call midway (%d probes, %d calls in flight, none starting): time to first byte p50 %.2f ms \
+                        (ratio %.2f to idle; probes not answered 200: %d); straight to the upstream %.2f ms; the \
+                        gateway's share %.2f ms
+                        """, probes, inFlightDuringSteady, median(steady), median(steady) / median(idle), failed(steady),
+                        median(steadyDirect), median(steady) - median(steadyDirect)),
+                sampler.peakHeapMiB(), sampler.peakOldMiB(), sampler.peakThreads(),
+                cores(cpuBefore, cpuAfter, 0, ended - t0), cores(cpuBefore, cpuAfter, 1, ended - t0),
+                cores(cpuBefore, cpuAfter, 2, ended - t0), cores(cpuBefore, cpuAfter, 3, ended - t0),
+                Runtime.getRuntime().availableProcessors());
     }
 
     /** A new streamed call that the upstream answers at once: milliseconds to the response head. */
     static double probe(HttpClient client, String base, String token) throws Exception {
         long t0 = System.nanoTime();
         long[] head = new long[1];
-        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base))
-                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body(true, true))).build(), info -> {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base)).header("Content-Type", "application/json");
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        HttpResponse<String> r = client.send(request.POST(HttpRequest.BodyPublishers.ofString(body(true, true)))
+                .build(), info -> {
             head[0] = System.nanoTime();
             return HttpResponse.BodySubscribers.ofString(StandardCharsets.UTF_8);
         });
@@ -286,6 +332,42 @@ public final class ConcurrencyBench {
             return Double.NaN;
         }
         return (head[0] - t0) / 1e6;
+    }
+
+    /**
+     * CPU seconds so far (user and system) of each process, from /proc/PID/stat, and last the whole machine's busy
+     * seconds (/proc/stat: every state but idle and iowait); NaN where it cannot be read (not Linux).
+     */
+    static double[] cpu(long[] pids) {
+        double tick = 100.0; // USER_HZ, 100 on every Linux that runs here (getconf CLK_TCK)
+        double[] out = new double[pids.length + 1];
+        for (int i = 0; i < pids.length; i++) {
+            try {
+                String stat = Files.readString(Path.of("/proc/" + pids[i] + "/stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                out[i] = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / tick; // utime, stime (fields 14 and 15)
+            } catch (IOException | RuntimeException e) {
+                out[i] = Double.NaN;
+            }
+        }
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            for (int i = 1; i < f.length && i <= 7; i++) { // user, nice, system, idle, iowait, irq, softirq (not steal)
+                if (i != 4 && i != 5) { // idle, iowait
+                    busy += Long.parseLong(f[i]);
+                }
+            }
+            out[pids.length] = busy / tick;
+        } catch (IOException | RuntimeException e) {
+            out[pids.length] = Double.NaN;
+        }
+        return out;
+    }
+
+    /** The cores one process (or the machine, last) used on average over {@code nanos}. */
+    static double cores(double[] before, double[] after, int i, long nanos) {
+        return (after[i] - before[i]) / (nanos / 1e9);
     }
 
     static double pct(List<Double> sorted, int p) {

@@ -111,7 +111,12 @@ class BenchSmokeE2EIT {
                 "call duration: p50 " + NUM + " ms, slowest " + NUM + " ms \\(upstream time 1500 ms",
                 "new call meanwhile \\(3 probes, [0-9]+ calls in flight\\): time to first byte p50 " + NUM
                         + " ms vs idle " + NUM + " ms",
-                "gateway: peak heap used " + NUM + " MiB \\(after GC " + NUM + " MiB\\), peak threads [1-9][0-9]*")) {
+                "the same probes straight to the upstream, made alternately with them: p50 " + NUM + " ms meanwhile vs "
+                        + NUM + " ms idle; the gateway's share \\(through minus straight\\): " + NUM
+                        + " ms meanwhile vs " + NUM + " ms idle",
+                "gateway: peak heap used " + NUM + " MiB \\(after GC " + NUM + " MiB\\), peak threads [1-9][0-9]*",
+                "CPU from the launch to the last call's end, in cores: gateway " + NUM + ", upstream " + NUM
+                        + ", load generator \\(with the probes\\) " + NUM + ", the whole machine " + NUM + " of [0-9]+")) {
             assertThat(out).as("concurrency.sh prints %s", figure).containsPattern(figure);
         }
     }
