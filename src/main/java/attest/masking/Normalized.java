@@ -210,6 +210,16 @@ public final class Normalized {
                 // the replacement character: what a reader shows for a byte that is not UTF-8 (a stream's or a JSON
                 // line's stray byte, decoded so); it hides no entity, as the text path keeps such a byte aside
                 return "";
+            default:
+                break;
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+            // a lone surrogate (a pair is one code point here): the text path keeps a byte that is not UTF-8 aside as
+            // U+DC80-U+DCFF (JsonMasker.decodeKeepingBytes), and a JSON escape may name half a pair; a reader shows
+            // either as U+FFFD, so it hides no entity either
+            return "";
+        }
+        switch (cp) {
             case 0x2212, 0x2043, 0x02D7:
                 // minus sign, hyphen bullet, modifier letter minus (not in the dash category)
                 return "-";
