@@ -61,15 +61,9 @@ public class MaskResponseProcessor implements Processor {
                     rules.masker().withStreamLimit(service.streamLimit()), outcome::add);
             // the masker reads a declared charset and writes UTF-8: the caller is told so, so every reader reads
             // what the masker read
-            String relabelled = AnswerMasker.streamContentType(up.header("Content-Type"));
-            if (relabelled != null && !relabelled.equals(up.header("Content-Type"))) {
-                java.util.List<java.util.Map.Entry<String, String>> headers = new java.util.ArrayList<>();
-                for (java.util.Map.Entry<String, String> h : up.headers()) {
-                    headers.add(h.getKey().equalsIgnoreCase("Content-Type") ? java.util.Map.entry(h.getKey(), relabelled) : h);
-                }
-                exchange.setProperty(Exchanges.UPSTREAM_RESPONSE,
-                        new UpstreamResponse(up.status(), headers, up.body(), up.stream(), up.firstByteAt()));
-            }
+            exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(up.status(),
+                    labelled(up, AnswerMasker.streamContentType(up.header("Content-Type"))), up.body(), up.stream(),
+                    up.firstByteAt()));
             up.stream().transform(new StreamRelay.Transform() {
                 @Override
                 public byte[] push(byte[] raw) {
@@ -104,7 +98,21 @@ public class MaskResponseProcessor implements Processor {
             throw new GatewayException(502, "masking_failed", "the answer could not be masked and was withheld",
                     Outcomes.MASKING_FAILED);
         }
-        exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(up.status(), up.headers(), masked, null,
-                up.firstByteAt()));
+        // a held call's event stream read whole is written as UTF-8 like a live one: the caller (and the stored result)
+        // is told so
+        exchange.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(up.status(),
+                labelled(up, AnswerMasker.maskedContentType(up.header("Content-Type"))), masked, null, up.firstByteAt()));
+    }
+
+    /** The upstream's headers with its Content-Type replaced by {@code contentType} (when it differs). */
+    private static java.util.List<java.util.Map.Entry<String, String>> labelled(UpstreamResponse up, String contentType) {
+        if (contentType == null || contentType.equals(up.header("Content-Type"))) {
+            return up.headers();
+        }
+        java.util.List<java.util.Map.Entry<String, String>> headers = new java.util.ArrayList<>();
+        for (java.util.Map.Entry<String, String> h : up.headers()) {
+            headers.add(h.getKey().equalsIgnoreCase("Content-Type") ? java.util.Map.entry(h.getKey(), contentType) : h);
+        }
+        return headers;
     }
 }

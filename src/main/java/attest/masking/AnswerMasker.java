@@ -53,7 +53,19 @@ public final class AnswerMasker {
                 || t.startsWith("font/");
     }
 
-    /** Masks a whole answer. */
+    /**
+     * Masks a whole answer (a buffered live answer; a held call's answer, read whole). The bytes that go out are read
+     * by every reader the way the masker read them, or masked under each reading:
+     * <ul>
+     * <li>an event stream or NDJSON that declares a charset other than UTF-8 is decoded in it and goes out as UTF-8,
+     * as a live stream does (the caller is told so: {@link #maskedContentType}); read as UTF-8 first too, as an SSE
+     * client reads whatever the label says;</li>
+     * <li>any other answer that declares such a charset is read in it and written back in it, then read as UTF-8 (or
+     * as a JSON reader detects the encoding from the bytes) and masked so too;</li>
+     * </ul>
+     *
+     * @throws MaskingFailedException the answer cannot be masked: the caller gets none of it
+     */
     public static byte[] mask(byte[] body, String contentType, Masker masker, Consumer<Redaction> report) {
         if (body == null || body.length == 0) {
             return body;
@@ -63,21 +75,19 @@ public final class AnswerMasker {
             // JSON by the caller's client all the same (the OpenAI SDK reads a completion whatever its type)
             return JsonMasker.parseAll(body) == null ? body : JsonMasker.mask(body, masker, report);
         }
-        String t = mediaType(contentType);
         if (attest.http.MediaTypes.live(contentType)) {
-            int[] found = {0};
-            Streaming s = streaming(contentType, masker, r -> {
-                found[0]++;
-                report.accept(r);
-            });
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] a = s.push(body);
-            out.write(a, 0, a.length);
-            byte[] b = s.finish();
-            out.write(b, 0, b.length);
-            return found[0] == 0 ? body : out.toByteArray();
+            java.nio.charset.Charset cs = streamCharset(contentType);
+            if (cs == null) {
+                return whole(body, contentType, masker, report);
+            }
+            // as a reader that reads UTF-8 whatever the label says (an SSE client) reads it, if it can ...
+            String utf8 = streamContentType(contentType);
+            byte[] first = validUtf8(body) ? whole(body, utf8, masker, report) : body;
+            // ... then as the label says, written as UTF-8, as a live stream is (the caller is told charset=utf-8)
+            return run(streaming(contentType, masker, report), first);
         }
         java.nio.charset.Charset declared = declaredCharset(contentType);
+        byte[] out = body;
         if (declared != null) {
             // read in the charset the answer declares, as its reader does (UTF-16, UTF-32, Shift_JIS, ...), masked as
             // UTF-8, and written back in that charset
@@ -86,9 +96,50 @@ public final class AnswerMasker {
                 found[0]++;
                 report.accept(r);
             });
-            return found[0] == 0 ? body : new String(masked, StandardCharsets.UTF_8).getBytes(declared);
+            out = found[0] == 0 ? body : new String(masked, StandardCharsets.UTF_8).getBytes(declared);
         }
-        return JsonMasker.mask(body, masker, report);
+        // as the bytes read without the label: UTF-8, or the encoding a JSON reader detects from them (a label that
+        // lies, UTF-8 under charset=utf-16le, is read so by Python's json.loads and by UTF-8 readers)
+        return JsonMasker.mask(out, masker, report);
+    }
+
+    /**
+     * The content type the caller is told for an answer masked by {@link #mask}: an event stream or NDJSON that
+     * declares a charset other than UTF-8 goes out as UTF-8 ({@link #streamContentType}); any other as it came.
+     */
+    public static String maskedContentType(String contentType) {
+        return attest.http.MediaTypes.live(contentType) && streamCharset(contentType) != null
+                ? streamContentType(contentType) : contentType;
+    }
+
+    /** A whole stream through the streaming masker of its (UTF-8) label; unchanged, byte for byte, without a finding. */
+    private static byte[] whole(byte[] body, String contentType, Masker masker, Consumer<Redaction> report) {
+        int[] found = {0};
+        byte[] out = run(streaming(contentType, masker, r -> {
+            found[0]++;
+            report.accept(r);
+        }), body);
+        return found[0] == 0 ? body : out;
+    }
+
+    private static byte[] run(Streaming s, byte[] body) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] a = s.push(body);
+        out.write(a, 0, a.length);
+        byte[] b = s.finish();
+        out.write(b, 0, b.length);
+        return out.toByteArray();
+    }
+
+    private static boolean validUtf8(byte[] body) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(body));
+            return true;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return false;
+        }
     }
 
     /**

@@ -183,11 +183,36 @@ class BufferedAnswerAttackTest {
         List<Row> rows = new ArrayList<>();
 
         // -- charsets (the live path decodes a declared charset and relabels utf-8)
+        rows.add(row("sse in utf-16le, card split across events", "BREAK", Expect.DELIVERED, 200,
+                "Content-Type: text/event-stream; charset=utf-16le\r\n", sseSplit().getBytes(StandardCharsets.UTF_16LE),
+                "tail-ok"));
+        rows.add(row("ndjson in utf-16le, card split across lines", "BREAK", Expect.DELIVERED, 200,
+                "Content-Type: application/x-ndjson; charset=utf-16le\r\n",
+                ndjsonSplit().getBytes(StandardCharsets.UTF_16LE), "tail-ok"));
+        rows.add(row("sse in UTF-16 with BOM, card whole", "BREAK", Expect.DELIVERED, 200,
+                "Content-Type: text/event-stream; charset=UTF-16\r\n",
+                (content("card 4111 1111 1111 1111 tail-ok") + "data: [DONE]\n\n").getBytes(StandardCharsets.UTF_16),
+                "tail-ok"));
+        rows.add(row("utf-8 ndjson labelled charset=utf-16le", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: application/x-ndjson; charset=utf-16le\r\n", utf8(ndjsonSplit()), null));
+        rows.add(row("utf-8 sse labelled charset=utf-16le", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: text/event-stream; charset=utf-16le\r\n", utf8(sseSplit()), null));
+        rows.add(row("utf-8 json labelled charset=utf-16le", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: application/json; charset=utf-16le\r\n",
+                utf8(completion("card 4111 1111 1111 1111 tail-ok")), null));
         rows.add(row("json in utf-16le labelled so", "OK", Expect.DELIVERED, 200,
                 "Content-Type: application/json; charset=utf-16le\r\n",
                 completion("card 4111 1111 1111 1111 tail-ok").getBytes(StandardCharsets.UTF_16LE), "tail-ok"));
         rows.add(row("Text/Event-Stream; Charset=\"ISO-8859-1\", ascii card split", "OK", Expect.DELIVERED, 200,
                 "Content-Type: Text/Event-Stream; Charset=\"ISO-8859-1\"\r\n", utf8(sseSplit()), "tail-ok"));
+        rows.add(row("Text/Event-Stream; Charset=\"ISO-8859-1\", utf-8 body, NBSP-grouped card", "LEAK",
+                Expect.DELIVERED, 200, "Content-Type: Text/Event-Stream; Charset=\"ISO-8859-1\"\r\n",
+                utf8(content("card 4111\u00a01111") + content("\u00a01111\u00a01111 tail-ok") + "data: [DONE]\n\n"),
+                null));
+        rows.add(row("latin-1 sse labelled so, NBSP-grouped card", "BREAK", Expect.DELIVERED, 200,
+                "Content-Type: text/event-stream; charset=ISO-8859-1\r\n",
+                (content("caf\u00e9 card 4111\u00a01111") + content("\u00a01111\u00a01111 tail-ok") + "data: [DONE]\n\n")
+                        .getBytes(StandardCharsets.ISO_8859_1), "caf\u00e9"));
         rows.add(row("Application/X-NDJSON; Charset=\"UTF-8\" odd case", "OK", Expect.DELIVERED, 200,
                 "Content-Type: Application/X-NDJSON; Charset=\"UTF-8\"\r\n", utf8(ndjsonSplit()), "tail-ok"));
 
