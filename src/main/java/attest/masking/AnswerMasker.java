@@ -62,6 +62,10 @@ public final class AnswerMasker {
      * client reads whatever the label says;</li>
      * <li>any other answer that declares such a charset is read in it and written back in it, then read as UTF-8 (or
      * as a JSON reader detects the encoding from the bytes) and masked so too;</li>
+     * <li>a body that is not JSON but holds server-sent event {@code data:} lines (an event stream under another
+     * label, or none) is masked as an event stream too, as an SSE client (the OpenAI SDK) reads it whatever its label;
+     * likewise lines of JSON objects with other text between them, as NDJSON;</li>
+     * <li>a body still compressed (gzip, zstd, zlib) that its label does not name is refused: it cannot be read.</li>
      * </ul>
      *
      * @throws MaskingFailedException the answer cannot be masked: the caller gets none of it
@@ -72,8 +76,15 @@ public final class AnswerMasker {
         }
         if (binary(contentType)) {
             // a label is not the content: JSON under a binary label (an upstream's default type, a proxy's) is read as
-            // JSON by the caller's client all the same (the OpenAI SDK reads a completion whatever its type)
-            return JsonMasker.parseAll(body) == null ? body : JsonMasker.mask(body, masker, report);
+            // JSON by the caller's client all the same (the OpenAI SDK reads a completion whatever its type), and an
+            // event stream is read as one (the SDK parses a stream's events whatever its type)
+            if (JsonMasker.parseAll(body) != null) {
+                return JsonMasker.mask(body, masker, report);
+            }
+            return eventLines(body) ? whole(body, "text/event-stream", masker, report) : body;
+        }
+        if (compressed(body)) {
+            throw new MaskingFailedException("the answer is compressed in a coding its headers do not name");
         }
         if (attest.http.MediaTypes.live(contentType)) {
             java.nio.charset.Charset cs = streamCharset(contentType);
@@ -100,7 +111,16 @@ public final class AnswerMasker {
         }
         // as the bytes read without the label: UTF-8, or the encoding a JSON reader detects from them (a label that
         // lies, UTF-8 under charset=utf-16le, is read so by Python's json.loads and by UTF-8 readers)
-        return JsonMasker.mask(out, masker, report);
+        out = JsonMasker.mask(out, masker, report);
+        if (JsonMasker.parseAll(out) == null) {
+            // not JSON: text that a stream client may read all the same
+            if (eventLines(out)) {
+                out = whole(out, "text/event-stream", masker, report);
+            } else if (objectLines(out)) {
+                out = whole(out, "application/x-ndjson", masker, report);
+            }
+        }
+        return out;
     }
 
     /**
@@ -140,6 +160,71 @@ public final class AnswerMasker {
         } catch (java.nio.charset.CharacterCodingException e) {
             return false;
         }
+    }
+
+    /** The body's lines (LF, CR or CRLF ends), as a UTF-8 reader shows them. */
+    private static String[] lines(byte[] body) {
+        return new String(body, StandardCharsets.UTF_8).split("\r\n|\r|\n");
+    }
+
+    /** Whether any line is a server-sent event's {@code data:} field (a BOM may start the body). */
+    static boolean eventLines(byte[] body) {
+        for (String line : lines(body)) {
+            if (line.startsWith("data:") || line.startsWith("\uFEFFdata:")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether two or more lines are each one JSON object (NDJSON with other text between, or after, its lines). */
+    static boolean objectLines(byte[] body) {
+        int n = 0;
+        for (String line : lines(body)) {
+            String l = line.replace("\uFEFF", "").strip();
+            if (l.startsWith("{") && JsonMasker.strictTree(l) != null && ++n >= 2) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the body is data compressed in a coding the answer does not name (gzip or zstd by their magic numbers, or
+     * a zlib stream that inflates): a masker reads no text in it, and any client can decompress it.
+     */
+    static boolean compressed(byte[] b) {
+        if (b.length >= 3 && b[0] == 0x1f && b[1] == (byte) 0x8b) {
+            return true;
+        }
+        if (b.length >= 4 && b[0] == 0x28 && b[1] == (byte) 0xb5 && b[2] == 0x2f && b[3] == (byte) 0xfd) {
+            return true;
+        }
+        if (b.length >= 3 && (b[0] & 0x0f) == 8 && ((b[0] & 0xff) << 8 | (b[1] & 0xff)) % 31 == 0) {
+            // a whole zlib stream, its checksum included: text that starts like a zlib header ("x^2", "HK") is not one
+            java.util.zip.Inflater inflater = new java.util.zip.Inflater();
+            try {
+                inflater.setInput(b);
+                byte[] sink = new byte[8192];
+                long total = 0;
+                while (!inflater.finished()) {
+                    int n = inflater.inflate(sink);
+                    total += n;
+                    if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                        return false;
+                    }
+                    if (total > 64L * 1024 * 1024) {
+                        return true; // a bomb, if anything
+                    }
+                }
+                return true;
+            } catch (java.util.zip.DataFormatException notZlib) {
+                return false;
+            } finally {
+                inflater.end();
+            }
+        }
+        return false;
     }
 
     /**

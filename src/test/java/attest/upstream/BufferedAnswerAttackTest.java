@@ -297,11 +297,29 @@ class BufferedAnswerAttackTest {
         rows.add(ok("gzip-encoded ndjson", nd + "Content-Encoding: gzip\r\n", gzip(utf8(ndjsonSplit()))));
         rows.add(row("br-encoded json (no decoder: refused)", "OK", Expect.REFUSED, 200, json
                 + "Content-Encoding: br\r\n", utf8(completion("card 4111 1111 1111 1111")), null));
+        rows.add(row("json gzip-compressed twice, one coding named", "LEAK", Expect.REFUSED, 200,
+                json + "Content-Encoding: gzip\r\n", gzip(gzip(utf8(completion("card 4111 1111 1111 1111 tail-ok")))),
+                null));
+        rows.add(row("event stream gzip-compressed, no coding named", "LEAK", Expect.REFUSED, 200, sse,
+                gzip(utf8(sseSplit())), null));
 
         // -- labels that are not the content
         rows.add(ok("json, no Content-Type", "", utf8(completion("card 4111 1111 1111 1111 tail-ok"))));
+        rows.add(row("event stream, no Content-Type, card split across events", "LEAK", Expect.DELIVERED, 200, "",
+                utf8(sseSplit()), "tail-ok"));
+        rows.add(row("event stream labelled application/json, card split", "LEAK", Expect.DELIVERED, 200, json,
+                utf8(sseSplit()), "tail-ok"));
+        rows.add(row("event stream labelled text/plain, card split", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: text/plain; charset=utf-8\r\n", utf8(sseSplit()), "tail-ok"));
         rows.add(ok("ndjson, no Content-Type, card split across lines", "", utf8(ndjsonSplit())));
         rows.add(ok("ndjson labelled application/json, card split", json, utf8(ndjsonSplit())));
+        rows.add(row("ndjson with a line that is not JSON, labelled text/plain, card split", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: text/plain\r\n", utf8(ndjsonSplit() + "upstream: end of stream\n"), "tail-ok"));
+        rows.add(row("ndjson with a line that is not JSON, no Content-Type, card split", "LEAK", Expect.DELIVERED, 200, "",
+                utf8("note: streaming\n" + ndjsonSplit()), "tail-ok"));
+        rows.add(row("event stream labelled application/octet-stream, card whole", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: application/octet-stream\r\n",
+                utf8(content("card 4111 1111 1111 1111 tail-ok") + "data: [DONE]\n\n"), "tail-ok"));
 
         // -- errors that echo the prompt
         rows.add(row("400 json error echoing the card", "OK", Expect.DELIVERED, 400, json,
@@ -502,6 +520,25 @@ class BufferedAnswerAttackTest {
             Charset told = labelled(d.contentType());
             String text = new String(d.body(), told == null ? StandardCharsets.UTF_8 : told);
             assertThat(text).as(row + ": readable by the label it is told [" + d.contentType() + "]").contains(row.readable());
+        }
+    }
+
+    /**
+     * What the buffered path now reads twice or refuses must not touch clean answers: text that starts like a zlib
+     * header, and text with event-stream or JSON lines but no entity, come out byte for byte.
+     */
+    @org.junit.jupiter.api.Test
+    void should_leave_clean_answers_that_look_like_streams_or_zlib_byte_for_byte() {
+        for (String[] c : new String[][] {
+                {"text/plain", "x^2 + y^2 = z^2, so the order 4111 ships"},
+                {"text/plain", "HK stocks rose 3% on 2026-11-30"},
+                {"text/plain", "x= 5"},
+                {null, "data: hello\n\ndata: world\n\n"},
+                {"application/json", "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"},
+                {"text/plain", "{\"a\":\"x\"}\nnot json\n{\"b\":\"y\"}\n"},
+                {"image/png", "data: not an image, no entity\n\n"}}) {
+            byte[] body = utf8(c[1]);
+            assertThat(attest.masking.AnswerMasker.mask(body, c[0], MASKER, r -> { })).as(c[1]).isEqualTo(body);
         }
     }
 }
