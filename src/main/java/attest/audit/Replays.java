@@ -1,6 +1,7 @@
 package attest.audit;
 
 import attest.evidence.EvidenceAssembler;
+import attest.evidence.EvidenceRecord;
 import attest.evidence.EvidenceUnavailableException;
 import attest.evidence.chain.EvidenceChain;
 import attest.evidence.crypto.PayloadCipher;
@@ -41,8 +42,8 @@ import java.util.UUID;
  * with its own evidence, and reports whether the answer's digest matches the original's. Both are evidence
  * ({@code audit.replay_view}, {@code audit.replay}), written before the view is shown or the call is made.
  * A re-executed call goes only to the gateway's own data plane, on a fixed origin, at a path that is re-checked
- * and must resolve to a configured upstream; a record that does not is refused ({@code audit.replay_refused})
- * and nothing is sent. The recorded path is never concatenated into a URL.
+ * and must resolve to a configured upstream; a record that does not, or that has not ended (open, or held for
+ * approval), is refused ({@code audit.replay_refused}) and nothing is sent. The recorded path is never concatenated into a URL.
  */
 public final class Replays {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -94,7 +95,7 @@ public final class Replays {
     }
 
     private record Recorded(UUID id, String requestId, String method, String path, String upstream, byte[] request,
-                            byte[] response, String responseSha256, ObjectNode timeline) {
+                            byte[] response, String responseSha256, ObjectNode timeline, boolean ended) {
     }
 
     public Optional<ObjectNode> view(UUID recordId, Identity auditor) {
@@ -187,6 +188,12 @@ public final class Replays {
         Recorded r = found.get();
         URI target;
         try {
+            if (!r.ended()) {
+                // in flight, left open by a crash, or held for approval and not decided: its approvers have not seen
+                // it executed, and it has no answer to compare with
+                throw notReplayable(409, "the recorded call has not ended (it is open, or held for approval); it "
+                        + "cannot be re-executed");
+            }
             target = target(origin, r.method(), r.path(), r.upstream(), upstreams);
             if (r.request() == null) {
                 throw notReplayable(409, "the recorded request body is not stored (purged, or never kept for a "
@@ -268,7 +275,7 @@ public final class Replays {
                     + "reason, outcome, status, upstream_status, streamed, request_body, response_body, payload_key_id, "
                     + "payload_purged, request_sha256, response_sha256, raw_response_sha256, masking_report, "
                     + "approval_id, response_truncated, raw_response_body, stream_timings, forwarded_sha256, "
-                    + "request_truncated, request_stored_size "
+                    + "request_truncated, request_stored_size, state "
                     + "FROM evidence_record WHERE id = ?")) {
                 ps.setObject(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -346,7 +353,8 @@ public final class Replays {
                     }
                     // a prefix is not the call: it is never re-executed (409, as for a body not kept)
                     rec = new Recorded(id, rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            requestTruncated ? null : request, response, rs.getString(24), t);
+                            requestTruncated ? null : request, response, rs.getString(24), t,
+                            EvidenceRecord.TERMINAL.equals(rs.getString(34)));
                 }
             }
             ArrayNode entries = t.putArray("chain");

@@ -1,0 +1,213 @@
+package attest.audit;
+
+import attest.evidence.Database;
+import attest.evidence.EvidenceAssembler;
+import attest.evidence.EvidenceRecord;
+import attest.evidence.EvidenceWriter;
+import attest.evidence.chain.EvidenceChain;
+import attest.http.GatewayException;
+import attest.identity.Identity;
+import attest.ingress.UpstreamRegistry;
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Re-execution of stored records against a real (embedded) PostgreSQL: which records are sent, where, and that a
+ * refusal sends nothing and is itself recorded. A loopback listener stands for the data plane's origin and counts
+ * what reaches it. (The routes' auditor check, stored headers and hostile ids are covered end to end by
+ * {@code ReplayHostileE2EIT}; where a path may go by {@link ReplayTargetTest}.)
+ */
+class ReplayRecordsTest {
+    static final byte[] REQUEST = "{\"model\":\"demo-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
+    static final Identity CAROL = new Identity("s-carol", "carol", Identity.USER, "attest-cli", List.of("auditor"),
+            List.of(), "t", "https://idp.example/realms/attest", Instant.now());
+
+    static Path dir;
+    static Database db;
+    static EvidenceWriter writer;
+    static HttpServer plane;
+    static final List<String> received = new CopyOnWriteArrayList<>();
+    static Replays replays;
+
+    @BeforeAll
+    static void up() throws Exception {
+        dir = Files.createTempDirectory("attest-replay-pg");
+        db = Database.open("", "", "", dir.resolve("data"), 0, 4, Duration.ofSeconds(5));
+        writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain("replay-calls"), 100, 32, Duration.ZERO,
+                Duration.ofSeconds(5));
+        plane = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        plane.createContext("/", x -> {
+            received.add(x.getRequestMethod() + " " + x.getRequestURI() + " host=" + x.getRequestHeaders()
+                    .getFirst("Host"));
+            x.getRequestBody().readAllBytes();
+            byte[] answer = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
+            x.getResponseHeaders().add("X-Request-Id", "new-id");
+            x.sendResponseHeaders(200, answer.length);
+            x.getResponseBody().write(answer);
+            x.close();
+        });
+        plane.start();
+        replays = new Replays(db.dataSource(), new EvidenceChain("replay-audit"), null, "attest.evidence.v1",
+                Replays.origin("127.0.0.1", plane.getAddress().getPort()), ReplayTargetTest.UPSTREAMS, Clock.systemUTC());
+    }
+
+    @AfterAll
+    static void down() {
+        plane.stop(0);
+        writer.close();
+        db.close();
+    }
+
+    @BeforeEach
+    void clear() {
+        received.clear();
+    }
+
+    static EvidenceRecord record(String instance, String path, String upstream, byte[] request) {
+        EvidenceRecord r = new EvidenceRecord();
+        r.setId(UUID.randomUUID());
+        r.setRequestId(UUID.randomUUID().toString());
+        r.setInstanceId(instance);
+        r.setState(EvidenceRecord.OPEN);
+        r.setReceivedAt(Instant.now());
+        r.setForwardedAt(Instant.now());
+        r.setMethod("POST");
+        r.setPath(path);
+        r.setUpstream(upstream);
+        r.setRequestBody(request);
+        r.setRequestSize(request == null ? 0L : (long) request.length);
+        r.setRequestSha256(EvidenceAssembler.sha256(request == null ? new byte[0] : request));
+        return r;
+    }
+
+    static EvidenceRecord stored(EvidenceRecord r, boolean terminal) {
+        writer.insert(r, null);
+        if (terminal) {
+            byte[] answer = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
+            r.setStatus(200);
+            r.setStreamed(false);
+            r.setResponseBody(answer);
+            r.setResponseSize((long) answer.length);
+            r.setResponseSha256(EvidenceAssembler.sha256(answer));
+            r.terminate("completed", Instant.now());
+            writer.commit(r, false, null).join();
+        }
+        return r;
+    }
+
+    static long chained(UUID record, String kind) throws Exception {
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM evidence_chain WHERE subject_id = ? AND kind = ?")) {
+            ps.setObject(1, record);
+            ps.setString(2, kind);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    @Test
+    void should_replay_a_terminal_record_on_the_fixed_origin_only() throws Exception {
+        EvidenceRecord r = stored(record("replay-calls", "/llm/v1/chat/completions", "llm", REQUEST), true);
+        var out = replays.reexecute(r.getId(), CAROL, "token").orElseThrow();
+        assertThat(out.path("status").asInt()).isEqualTo(200);
+        assertThat(received).containsExactly("POST /llm/v1/chat/completions host=127.0.0.1:"
+                + plane.getAddress().getPort());
+        assertThat(chained(r.getId(), "audit.replay")).isEqualTo(1);
+    }
+
+    /**
+     * A record of another gateway instance (replica) is the same data plane's call: it is replayed here, to the
+     * upstream its path resolves to on this gateway and whose name it recorded, never to a host of its own.
+     */
+    @Test
+    void should_replay_a_record_of_another_instance_through_this_data_plane_only() throws Exception {
+        EvidenceRecord r = stored(record("another-replica", "/llm/v1/chat/completions", "llm", REQUEST), true);
+        replays.reexecute(r.getId(), CAROL, "token").orElseThrow();
+        assertThat(received).containsExactly("POST /llm/v1/chat/completions host=127.0.0.1:"
+                + plane.getAddress().getPort());
+    }
+
+    /**
+     * HOLE before: an open record (a call still in flight, one a crash left open, or a call held for approval whose
+     * approvers have not decided) was re-executed: the request under review reached the data plane before any
+     * approver had seen it. Now 409, nothing sent, the refusal recorded.
+     */
+    @Test
+    void should_not_replay_a_record_that_has_not_ended() throws Exception {
+        EvidenceRecord r = stored(record("replay-calls", "/llm/v1/chat/completions", "llm", REQUEST), false);
+        assertThatThrownBy(() -> replays.reexecute(r.getId(), CAROL, "token"))
+                .isInstanceOfSatisfying(GatewayException.class, e -> {
+                    assertThat(e.status()).isEqualTo(409);
+                    assertThat(e.code()).isEqualTo("not_replayable");
+                    assertThat(e.getMessage()).doesNotContain("token").doesNotContain("hi");
+                });
+        assertThat(received).isEmpty();
+        assertThat(chained(r.getId(), "audit.replay_refused")).isEqualTo(1);
+        assertThat(chained(r.getId(), "audit.replay")).isZero();
+    }
+
+    /** Stored records that cannot be replayed as they are: nothing is sent, and the refusal is recorded. */
+    @ParameterizedTest(name = "{0} {1} ({2}) -> {3}")
+    @CsvSource(delimiter = '|', nullValues = "NULL", textBlock = """
+            body purged             | /llm/v1/chat/completions          | llm  | 409
+            another upstream        | /llm/v1/chat/completions          | tf   | 409
+            unknown upstream        | /llm/v1/chat/completions          | evil | 409
+            traversal               | /llm/../../admin                  | llm  | 422
+            encoded traversal       | /llm/%2e%2e/%2E%2E/admin          | llm  | 422
+            double encoded          | /llm/%252e%252e/admin             | llm  | 422
+            host as a path          | //evil.example/llm/v1/x           | llm  | 422
+            host after the prefix   | /llm//evil.example/v1/x           | llm  | 422
+            absolute form           | http://evil.example/llm/v1/x      | llm  | 422
+            absolute, upper case    | HTTP://evil.example/llm/v1/x      | llm  | 422
+            authority               | evil.example:443                  | llm  | 422
+            CRLF and a Host line    | /llm/v1/x\\r\\nHost: evil.example | llm  | 422
+            encoded CRLF            | /llm/v1/x%0d%0aHost:evil.example  | llm  | 422
+            backslash host          | /\\evil.example/llm               | llm  | 422
+            the control plane       | /audit/records                    | NULL | 409
+            """)
+    void should_send_nothing_for_a_record_that_cannot_be_replayed(String what, String path, String upstream,
+                                                                   int status) throws Exception {
+        String p = path.replace("\\r\\n", "\r\n");
+        EvidenceRecord r = stored(record("replay-calls", p, upstream, what.equals("body purged") ? null : REQUEST),
+                true);
+        assertThatThrownBy(() -> replays.reexecute(r.getId(), CAROL, "token"))
+                .isInstanceOfSatisfying(GatewayException.class, e -> {
+                    assertThat(e.status()).as(what).isEqualTo(status);
+                    assertThat(e.code()).isEqualTo("not_replayable");
+                });
+        assertThat(received).as(what).isEmpty();
+        assertThat(chained(r.getId(), "audit.replay_refused")).isEqualTo(1);
+    }
+
+    @Test
+    void should_answer_an_unknown_record_with_nothing_and_send_nothing() {
+        assertThat(replays.reexecute(UUID.randomUUID(), CAROL, "token")).isEmpty();
+        assertThat(received).isEmpty();
+    }
+}
