@@ -81,7 +81,7 @@ public final class AnswerMasker {
             if (JsonMasker.parseAll(body) != null) {
                 return JsonMasker.mask(body, masker, report);
             }
-            return eventLines(body) ? whole(body, "text/event-stream", masker, report) : body;
+            return streamLike(body) && eventLines(body) ? whole(body, "text/event-stream", masker, report) : body;
         }
         if (compressed(body)) {
             throw new MaskingFailedException("the answer is compressed in a coding its headers do not name");
@@ -98,6 +98,13 @@ public final class AnswerMasker {
             return run(streaming(contentType, masker, report), first);
         }
         java.nio.charset.Charset declared = declaredCharset(contentType);
+        java.nio.charset.Charset bom = utf16Bom(body);
+        if (bom != null && JsonMasker.parseAll(body) == null) {
+            // text that starts with a UTF-16 byte order mark: a browser reads it in UTF-16 whatever the label says
+            // (the WHATWG encoding sniffing puts the BOM first), so the masker does too (a JSON body is read by the
+            // JSON reader, which detects the encoding itself)
+            declared = bom;
+        }
         byte[] out = body;
         if (declared != null) {
             // read in the charset the answer declares, as its reader does (UTF-16, UTF-32, Shift_JIS, ...), masked as
@@ -112,7 +119,7 @@ public final class AnswerMasker {
         // as the bytes read without the label: UTF-8, or the encoding a JSON reader detects from them (a label that
         // lies, UTF-8 under charset=utf-16le, is read so by Python's json.loads and by UTF-8 readers)
         out = JsonMasker.mask(out, masker, report);
-        if (JsonMasker.parseAll(out) == null) {
+        if (streamLike(out) && JsonMasker.parseAll(out) == null) {
             // not JSON: text that a stream client may read all the same
             if (eventLines(out)) {
                 out = whole(out, "text/event-stream", masker, report);
@@ -160,6 +167,41 @@ public final class AnswerMasker {
         } catch (java.nio.charset.CharacterCodingException e) {
             return false;
         }
+    }
+
+    /** UTF-16LE or UTF-16BE when the body starts with that byte order mark; null otherwise. */
+    static java.nio.charset.Charset utf16Bom(byte[] b) {
+        if (b.length >= 2 && b[0] == (byte) 0xFF && b[1] == (byte) 0xFE) {
+            return StandardCharsets.UTF_16LE;
+        }
+        return b.length >= 2 && b[0] == (byte) 0xFE && b[1] == (byte) 0xFF ? StandardCharsets.UTF_16BE : null;
+    }
+
+    /**
+     * Whether a line of the body starts with {@code data:} or two lines start with a brace, read on the bytes: the cheap
+     * test that spares a JSON answer (one line, or lines indented) a second parse.
+     */
+    static boolean streamLike(byte[] b) {
+        int objects = 0;
+        for (int i = 0; i < b.length; i++) {
+            if (i > 0 && b[i - 1] != '\n' && b[i - 1] != '\r') {
+                continue;
+            }
+            int k = i + 2 < b.length && b[i] == (byte) 0xEF && b[i + 1] == (byte) 0xBB && b[i + 2] == (byte) 0xBF
+                    ? i + 3 : i;
+            if (k + 5 <= b.length && b[k] == 'd' && b[k + 1] == 'a' && b[k + 2] == 't' && b[k + 3] == 'a'
+                    && b[k + 4] == ':') {
+                return true;
+            }
+            int j = k;
+            while (j < b.length && (b[j] == ' ' || b[j] == '\t')) {
+                j++;
+            }
+            if (j < b.length && b[j] == '{' && ++objects >= 2) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The body's lines (LF, CR or CRLF ends), as a UTF-8 reader shows them. */

@@ -213,6 +213,17 @@ class BufferedAnswerAttackTest {
                 "Content-Type: text/event-stream; charset=ISO-8859-1\r\n",
                 (content("caf\u00e9 card 4111\u00a01111") + content("\u00a01111\u00a01111 tail-ok") + "data: [DONE]\n\n")
                         .getBytes(StandardCharsets.ISO_8859_1), "caf\u00e9"));
+        rows.add(row("text/plain in UTF-16LE with its BOM, no charset", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: text/plain\r\n", concat(new byte[] {(byte) 0xFF, (byte) 0xFE},
+                        "card 4111 1111 1111 1111 tail-ok".getBytes(StandardCharsets.UTF_16LE)), null));
+        rows.add(row("text/html; charset=utf-8 over UTF-16BE with its BOM", "LEAK", Expect.DELIVERED, 200,
+                "Content-Type: text/html; charset=utf-8\r\n", concat(new byte[] {(byte) 0xFE, (byte) 0xFF},
+                        "<p>card 4111-1111-1111-1111 tail-ok</p>".getBytes(StandardCharsets.UTF_16BE)), null));
+        rows.add(row("no Content-Type, UTF-16LE text with its BOM", "LEAK", Expect.DELIVERED, 200, "",
+                concat(new byte[] {(byte) 0xFF, (byte) 0xFE}, "ssn 536-90-4399 tail-ok".getBytes(StandardCharsets.UTF_16LE)),
+                null));
+        rows.add(ok("json in UTF-16LE with its BOM, no charset", json, concat(new byte[] {(byte) 0xFF, (byte) 0xFE},
+                completion("card 4111 1111 1111 1111 tail-ok").getBytes(StandardCharsets.UTF_16LE))));
         rows.add(row("Application/X-NDJSON; Charset=\"UTF-8\" odd case", "OK", Expect.DELIVERED, 200,
                 "Content-Type: Application/X-NDJSON; Charset=\"UTF-8\"\r\n", utf8(ndjsonSplit()), "tail-ok"));
 
@@ -481,6 +492,10 @@ class BufferedAnswerAttackTest {
             Charset label = labelled(contentType);
             if (label != null && !label.equals(StandardCharsets.UTF_8)) {
                 charsets.add(label);
+            }
+            byte[] b = forms.get(f);
+            if (b.length >= 2 && (b[0] == (byte) 0xFF && b[1] == (byte) 0xFE || b[0] == (byte) 0xFE && b[1] == (byte) 0xFF)) {
+                charsets.add(StandardCharsets.UTF_16); // a browser: the BOM decides, whatever the label
             }
             for (Charset cs : charsets) {
                 String text = new String(forms.get(f), cs);
