@@ -602,4 +602,23 @@ class LiveStreamAttackTest {
             assertNoCard(ct + " gzip reaching the masker", gunzipped);
         }
     }
+
+    /**
+     * OPEN (FAILING, LEAK on the live path; fixed on the buffered path in AnswerMasker.mask): a UTF-8 event stream
+     * labelled {@code Text/Event-Stream; Charset="ISO-8859-1"} whose card is grouped by NBSP (C2 A0). The live relay
+     * decodes it as Latin-1 (each NBSP becomes "A-circumflex NBSP", so the detectors see no card) and relabels it
+     * charset=utf-8: every reader then reads "4111Â 1111Â 1111Â 1111", every digit of the card. The buffered path reads
+     * a body that is valid UTF-8 as UTF-8 first; the live path would need the same two readings composed in
+     * AnswerMasker.streaming (StreamRelay, SseMasker, NdjsonMasker and StreamShape were not to be edited).
+     */
+    @Test
+    void sse_utf8_body_labelled_latin1_nbsp_grouped_card() throws Exception {
+        String ct = "Text/Event-Stream; Charset=\"ISO-8859-1\"";
+        byte[] all = utf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111\u00a01111\"}}]}\n\n"
+                + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\u00a01111\u00a01111 ok\"}}]}\n\n"
+                + "data: [DONE]\n\n");
+        Run r = relay(ct, false, all);
+        assertEvidenceMatches(r.relay().ended().join(), r.got().bytes());
+        assertNoCard("utf-8 nbsp card under a latin-1 label, as the SDK reads it", sseClient(r.got().bytes()));
+    }
 }
