@@ -343,12 +343,16 @@ public final class AnswerMasker {
         java.nio.charset.CharsetDecoder dec = cs.newDecoder()
                 .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
                 .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE);
+        String[] single = singleByte(cs);
         return new Streaming() {
             private byte[] pending = new byte[0];
 
             private byte[] decode(byte[] raw, boolean end) {
                 byte[] all = java.util.Arrays.copyOf(pending, pending.length + raw.length);
                 System.arraycopy(raw, 0, all, pending.length, raw.length);
+                if (single != null) {
+                    return utf8First(all, end, single);
+                }
                 java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(all);
                 java.nio.CharBuffer out = java.nio.CharBuffer.allocate(
                         (int) (all.length * (double) dec.maxCharsPerByte()) + 16);
@@ -359,6 +363,39 @@ public final class AnswerMasker {
                 pending = java.util.Arrays.copyOfRange(all, in.position(), all.length);
                 out.flip();
                 return out.toString().getBytes(StandardCharsets.UTF_8);
+            }
+
+            /**
+             * A single-byte charset that reads ASCII as ASCII (ISO-8859-1, windows-1252, ...): each complete, valid UTF-8
+             * sequence is read as UTF-8, as an SSE client reads every event stream whatever its label, and any other byte
+             * as the label reads it. A UTF-8 card grouped by no-break spaces (C2 A0) under an ISO-8859-1 label read as
+             * Latin-1 alone is "4111Â 1111 ...": no card to the detectors, every digit of one to a reader.
+             */
+            private byte[] utf8First(byte[] all, boolean end, String[] labelled) {
+                StringBuilder text = new StringBuilder(all.length);
+                int i = 0;
+                while (i < all.length) {
+                    int b = all[i] & 0xFF;
+                    if (b < 0x80) {
+                        text.append((char) b);
+                        i++;
+                        continue;
+                    }
+                    int n = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+                    if (n > 0 && i + n > all.length && !end && continuations(all, i + 1, all.length)) {
+                        break; // perhaps a sequence split between pieces: wait for its other bytes
+                    }
+                    String utf8 = n > 0 && i + n <= all.length ? strictUtf8(all, i, n) : null;
+                    if (utf8 != null) {
+                        text.append(utf8);
+                        i += n;
+                    } else {
+                        text.append(labelled[b - 0x80]);
+                        i++;
+                    }
+                }
+                pending = java.util.Arrays.copyOfRange(all, i, all.length);
+                return text.toString().getBytes(StandardCharsets.UTF_8);
             }
 
             public byte[] push(byte[] raw) {
@@ -378,6 +415,54 @@ public final class AnswerMasker {
                 return inner.abandon();
             }
         };
+    }
+
+    /**
+     * How a single-byte charset that reads ASCII as ASCII reads each byte from 0x80 on; null for any other charset
+     * (UTF-16, Shift_JIS, ...: read as the label says alone).
+     */
+    static String[] singleByte(java.nio.charset.Charset cs) {
+        try {
+            if (cs.newEncoder().maxBytesPerChar() != 1.0f) {
+                return null;
+            }
+        } catch (UnsupportedOperationException e) {
+            return null; // a charset that only decodes
+        }
+        byte[] all = new byte[256];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = (byte) i;
+        }
+        String read = new String(all, cs);
+        if (read.length() != 256 || !read.substring(0, 128).equals(new String(all, 0, 128, StandardCharsets.US_ASCII))) {
+            return null;
+        }
+        String[] high = new String[128];
+        for (int i = 0; i < 128; i++) {
+            high[i] = read.substring(128 + i, 129 + i);
+        }
+        return high;
+    }
+
+    private static boolean continuations(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if ((b[i] & 0xC0) != 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The {@code n} bytes at {@code at} read as one UTF-8 character, or null when they are not one (strictly). */
+    private static String strictUtf8(byte[] b, int at, int n) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(b, at, n)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return null;
+        }
     }
 
     private static Streaming streamingUtf8(String contentType, Masker masker, Consumer<Redaction> report) {
