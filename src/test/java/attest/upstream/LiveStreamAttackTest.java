@@ -604,12 +604,10 @@ class LiveStreamAttackTest {
     }
 
     /**
-     * OPEN (FAILING, LEAK on the live path; fixed on the buffered path in AnswerMasker.mask): a UTF-8 event stream
-     * labelled {@code Text/Event-Stream; Charset="ISO-8859-1"} whose card is grouped by NBSP (C2 A0). The live relay
-     * decodes it as Latin-1 (each NBSP becomes "A-circumflex NBSP", so the detectors see no card) and relabels it
-     * charset=utf-8: every reader then reads "4111Â 1111Â 1111Â 1111", every digit of the card. The buffered path reads
-     * a body that is valid UTF-8 as UTF-8 first; the live path would need the same two readings composed in
-     * AnswerMasker.streaming (StreamRelay, SseMasker, NdjsonMasker and StreamShape were not to be edited).
+     * A LEAK on the live path until the relay read each valid UTF-8 sequence under a single-byte label as UTF-8
+     * (AnswerMasker.transcoded): a UTF-8 event stream labelled {@code Text/Event-Stream; Charset="ISO-8859-1"} whose
+     * card is grouped by NBSP (C2 A0) was decoded as Latin-1 (each NBSP "A-circumflex NBSP", so the detectors saw no
+     * card) and relabelled charset=utf-8: every reader read "4111Â 1111Â 1111Â 1111", every digit of the card.
      */
     @Test
     void sse_utf8_body_labelled_latin1_nbsp_grouped_card() throws Exception {
