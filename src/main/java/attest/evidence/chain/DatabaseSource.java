@@ -55,6 +55,38 @@ public final class DatabaseSource implements Verifier.Source {
     }
 
     @Override
+    public List<Map<String, String>> keyColumns() {
+        return viewRows("public.audit_key_columns", Verifier.KEY_COLUMNS);
+    }
+
+    /**
+     * Every row of a view as text, {@code id} and the given columns; null (and the store's rows then unverified,
+     * {@link #recordsUnreadable}) when the view cannot be read: refused to this login, dropped or narrowed.
+     */
+    private List<Map<String, String>> viewRows(String view, List<String> columns) {
+        if (recordsUnreadable) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder("SELECT id::text");
+        columns.forEach(col -> sql.append(", ").append(col).append("::text"));
+        List<Map<String, String>> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql + " FROM " + view); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                Map<String, String> row = new HashMap<>();
+                row.put("id", rs.getString(1));
+                for (int i = 0; i < columns.size(); i++) {
+                    row.put(columns.get(i), rs.getString(i + 2));
+                }
+                out.add(row);
+            }
+        } catch (SQLException e) {
+            recordsUnreadable = true;
+            return null;
+        }
+        return out;
+    }
+
+    @Override
     public Long headSize(String chainId) {
         try (PreparedStatement ps = c.prepareStatement("SELECT size FROM evidence_chain_head WHERE chain_id = ?")) {
             ps.setString(1, chainId);

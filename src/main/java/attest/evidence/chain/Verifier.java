@@ -60,6 +60,21 @@ public final class Verifier {
     public static final java.util.Set<String> UNCOMPARED_COLUMNS = java.util.Set.of("request_body", "response_body",
             "raw_response_body", "payload_key_id", "payload_purged", "correlation_id");
 
+    /**
+     * The columns of a virtual key (table {@code api_key}) that its {@code key.*} entries hold or imply, the last entry
+     * winning (docs/evidence-format.md 5.1, step 6d): the key's name, owner, scope, budget, limits and times as each
+     * entry holds them; {@code created_by} the actor of its {@code key.created} entry; {@code revoked_at} and
+     * {@code revoked_by} the time and actor of its {@code key.revoked} entry (both null without one: a key un-revoked
+     * behind the chain works again); {@code expiry_recorded} true exactly when a {@code key.expired} entry names it.
+     * Not compared: the secret's digest and hint, the client id and {@code last_used_at} (no entry holds them).
+     */
+    public static final List<String> KEY_COLUMNS = List.of("name", "owner_subject", "owner_username", "principal_type",
+            "upstreams", "models", "budget", "limits", "created_at", "created_by", "expires_at", "revoked_at",
+            "revoked_by", "expiry_recorded");
+
+    private static final java.util.Set<String> KEY_INSTANTS = java.util.Set.of("created_at", "expires_at", "revoked_at");
+    private static final java.util.Set<String> KEY_LISTS = java.util.Set.of("upstreams", "models");
+
     private static Map<String, List<String>> columns() {
         Map<String, List<String>> m = new java.util.LinkedHashMap<>();
         for (String top : List.of("request_id", "instance_id", "state", "outcome", "approval_id", "received_at",
@@ -156,6 +171,15 @@ public final class Verifier {
          * could not read them.
          */
         default Map<String, String> approvalDecisions() {
+            return null;
+        }
+
+        /**
+         * Each stored virtual key as the view {@code audit_key_columns} gives it (migration V29): {@code id} and the
+         * {@link #KEY_COLUMNS}, as text (null for SQL NULL); null where the source holds no keys (an export) or could
+         * not read them ({@link #recordsUnreadable}).
+         */
+        default List<Map<String, String>> keyColumns() {
             return null;
         }
 
@@ -280,6 +304,8 @@ public final class Verifier {
         Map<java.util.UUID, List<Map<?, ?>>> openOnly = new java.util.HashMap<>();
         // each approval the chains name, and its approvers' decisions as entries hold them: (decided_at, "who:what")
         Map<String, List<String[]>> approvals = new java.util.HashMap<>();
+        // each virtual key the chains name, and what its key.* entries hold, in the order read
+        Map<String, List<Map<?, ?>>> keyEntries = new java.util.HashMap<>();
         for (String chainId : chainIds) {
             Start start = source.start(chainId);
             List<StoredCheckpoint> stored = source.checkpoints(chainId);
@@ -355,6 +381,13 @@ public final class Verifier {
                             && vote.get("approver") instanceof String who && vote.get("decision") instanceof String what) {
                         votes.add(new String[]{String.valueOf(vote.get("decided_at")), who + ":" + what});
                     }
+                }
+                if (entry.get("kind") instanceof String kind && kind.startsWith("key.")
+                        && entry.get("subject_id") instanceof String keyId) {
+                    Map<Object, Object> body = new java.util.HashMap<>(entry.get("record") instanceof Map<?, ?> m
+                            ? m : Map.of());
+                    body.put("entry_kind", kind);
+                    keyEntries.computeIfAbsent(keyId, k -> new ArrayList<>()).add(body);
                 }
                 if (entry.get("kind") instanceof String kind && kind.startsWith("call.")
                         && entry.get("subject_id") instanceof String subject) {
@@ -616,6 +649,7 @@ public final class Verifier {
                     }
                 }
             }
+            faults.addAll(keyFaults(keyEntries, source.keyColumns()));
             for (Map.Entry<java.util.UUID, List<Map<?, ?>>> open : openOnly.entrySet()) {
                 String fault = null;
                 for (Map<?, ?> record : open.getValue()) {
@@ -633,7 +667,8 @@ public final class Verifier {
         }
         if (source.recordsUnreadable()) {
             notes.add("the stored records were not checked against their chain entries: this login could not read "
-                    + "them (the view audit_record_columns refused, missing or changed)");
+                    + "them (a view it reads, audit_record_columns, audit_approvals or audit_key_columns, refused, missing or "
+                    + "changed)");
             unverifiable = true;
         }
         int code = !faults.isEmpty() || !gaps.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
@@ -834,9 +869,97 @@ public final class Verifier {
         return null;
     }
 
+    /**
+     * The stored virtual keys against their {@code key.*} entries ({@link #KEY_COLUMNS}): a row that no entry names
+     * ({@code key_unchained}), one stored twice under its id ({@code key_duplicated}), an entry's key no longer stored
+     * ({@code key_missing}), a column that is not what the entries imply ({@code key_mismatch}).
+     */
+    static List<String> keyFaults(Map<String, List<Map<?, ?>>> entries, List<Map<String, String>> rows) {
+        List<String> out = new ArrayList<>();
+        if (rows == null) {
+            return out;
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Map<String, String> row : rows) {
+            String id = row.get("id");
+            if (!seen.add(id)) {
+                out.add("key " + id + ": key_duplicated (the store holds more than one key under this id)");
+                continue;
+            }
+            List<Map<?, ?>> named = entries.get(id);
+            if (named == null) {
+                out.add("key " + id + ": key_unchained (a stored key that no key.* entry names: it was not created by "
+                        + "the gateway)");
+                continue;
+            }
+            Map<String, Object> implied = impliedKey(named);
+            for (String column : KEY_COLUMNS) {
+                if (implied.containsKey(column) && !sameValue(KEY_INSTANTS.contains(column), KEY_LISTS.contains(column),
+                        implied.get(column), row.get(column))) {
+                    out.add("key " + id + ": key_mismatch (the stored key's " + column + " is not the one its key.* "
+                            + "entries imply)");
+                    break;
+                }
+            }
+        }
+        new java.util.TreeSet<>(entries.keySet()).forEach(id -> {
+            if (!seen.contains(id)) {
+                out.add("key " + id + ": key_missing (key.* entries name a key the store no longer holds)");
+            }
+        });
+        return out;
+    }
+
+    /** What a key's row must say, from its entries: the last one (by its {@code at}) for what every entry holds. */
+    private static Map<String, Object> impliedKey(List<Map<?, ?>> named) {
+        List<Map<?, ?>> sorted = new ArrayList<>(named);
+        java.util.List<String> order = List.of("key.created", "key.expired", "key.revoked");
+        sorted.sort(java.util.Comparator.comparing((Map<?, ?> e) -> instantOrMin(e.get("at")))
+                .thenComparing(e -> order.indexOf(String.valueOf(e.get("entry_kind")))));
+        Map<String, Object> out = new java.util.HashMap<>();
+        Map<?, ?> last = sorted.get(sorted.size() - 1);
+        for (String column : List.of("name", "owner_subject", "owner_username", "principal_type", "upstreams",
+                "models", "budget", "limits", "created_at", "expires_at")) {
+            out.put(column, last.get(column));
+        }
+        out.put("revoked_at", null);
+        out.put("revoked_by", null);
+        out.put("expiry_recorded", false);
+        for (Map<?, ?> e : sorted) {
+            switch (String.valueOf(e.get("entry_kind"))) {
+                case "key.created" -> out.put("created_by", e.get("actor"));
+                case "key.revoked" -> {
+                    out.put("revoked_at", e.get("at"));
+                    out.put("revoked_by", e.get("actor"));
+                }
+                case "key.expired" -> out.put("expiry_recorded", true);
+                default -> {
+                    // another kind of key entry implies nothing of the row
+                }
+            }
+        }
+        return out;
+    }
+
+    private static java.time.Instant instantOrMin(Object at) {
+        try {
+            return java.time.Instant.parse(String.valueOf(at));
+        } catch (RuntimeException e) {
+            return java.time.Instant.MIN;
+        }
+    }
+
     /** Whether a stored column (as the view gives it, null for SQL NULL or empty) says what the entry's value says. */
     static boolean sameColumn(String column, Object signed, String stored) {
-        if (INSTANT_COLUMNS.contains(column)) {
+        return sameValue(INSTANT_COLUMNS.contains(column), LIST_COLUMNS.contains(column), signed, stored);
+    }
+
+    /**
+     * Whether a stored value says what the entry's value says: a time (microseconds since the epoch, as the views give
+     * it), a list (JSON, an empty list the same as none), or anything else as its text, exactly.
+     */
+    static boolean sameValue(boolean instant, boolean list, Object signed, String stored) {
+        if (instant) {
             if (signed == null || "".equals(signed) || stored == null) {
                 return (signed == null || "".equals(signed)) && stored == null;
             }
@@ -849,7 +972,7 @@ public final class Verifier {
                 return false;
             }
         }
-        if (LIST_COLUMNS.contains(column)) {
+        if (list) {
             List<String> want = new ArrayList<>();
             if (signed instanceof List<?> l) {
                 l.forEach(x -> want.add(String.valueOf(x)));
