@@ -59,6 +59,11 @@ public final class DatabaseSource implements Verifier.Source {
         return viewRows("public.audit_key_columns", Verifier.KEY_COLUMNS);
     }
 
+    @Override
+    public List<Map<String, String>> refusalSummaryColumns() {
+        return viewRows("public.audit_refusal_summary_columns", Verifier.SUMMARY_COLUMNS);
+    }
+
     /**
      * Every row of a view as text, {@code id} and the given columns; null (and the store's rows then unverified,
      * {@link #recordsUnreadable}) when the view cannot be read: refused to this login, dropped or narrowed.

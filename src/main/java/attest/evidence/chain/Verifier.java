@@ -72,6 +72,14 @@ public final class Verifier {
             "upstreams", "models", "budget", "limits", "created_at", "created_by", "expires_at", "revoked_at",
             "revoked_by", "expiry_recorded");
 
+    /**
+     * The columns of a refusal summary (table {@code refusal_summary}) that its {@code refusal.summary} entry holds
+     * (docs/evidence-format.md 5.1, step 6e); {@code counted} is compared as the object of counts by status. Not
+     * compared: {@code recorded_at} (the entry holds the time it was chained, not this one).
+     */
+    public static final List<String> SUMMARY_COLUMNS = List.of("instance_id", "source_address", "window_start",
+            "window_end", "recorded", "counted", "counted_total");
+
     private static final java.util.Set<String> KEY_INSTANTS = java.util.Set.of("created_at", "expires_at", "revoked_at");
     private static final java.util.Set<String> KEY_LISTS = java.util.Set.of("upstreams", "models");
 
@@ -180,6 +188,15 @@ public final class Verifier {
          * not read them ({@link #recordsUnreadable}).
          */
         default List<Map<String, String>> keyColumns() {
+            return null;
+        }
+
+        /**
+         * Each stored refusal summary as the view {@code audit_refusal_summary_columns} gives it (migration V30):
+         * {@code id} and the {@link #SUMMARY_COLUMNS}, as text; null where the source holds none (an export) or could
+         * not read them ({@link #recordsUnreadable}).
+         */
+        default List<Map<String, String>> refusalSummaryColumns() {
             return null;
         }
 
@@ -306,6 +323,8 @@ public final class Verifier {
         Map<String, List<String[]>> approvals = new java.util.HashMap<>();
         // each virtual key the chains name, and what its key.* entries hold, in the order read
         Map<String, List<Map<?, ?>>> keyEntries = new java.util.HashMap<>();
+        // each refusal summary the chains name, and what its entry holds
+        Map<String, List<Map<?, ?>>> summaryEntries = new java.util.HashMap<>();
         for (String chainId : chainIds) {
             Start start = source.start(chainId);
             List<StoredCheckpoint> stored = source.checkpoints(chainId);
@@ -381,6 +400,10 @@ public final class Verifier {
                             && vote.get("approver") instanceof String who && vote.get("decision") instanceof String what) {
                         votes.add(new String[]{String.valueOf(vote.get("decided_at")), who + ":" + what});
                     }
+                }
+                if ("refusal.summary".equals(entry.get("kind")) && entry.get("subject_id") instanceof String summaryId) {
+                    summaryEntries.computeIfAbsent(summaryId, k -> new ArrayList<>())
+                            .add(entry.get("record") instanceof Map<?, ?> m ? m : Map.of());
                 }
                 if (entry.get("kind") instanceof String kind && kind.startsWith("key.")
                         && entry.get("subject_id") instanceof String keyId) {
@@ -650,6 +673,7 @@ public final class Verifier {
                 }
             }
             faults.addAll(keyFaults(keyEntries, source.keyColumns()));
+            faults.addAll(summaryFaults(summaryEntries, source.refusalSummaryColumns()));
             for (Map.Entry<java.util.UUID, List<Map<?, ?>>> open : openOnly.entrySet()) {
                 String fault = null;
                 for (Map<?, ?> record : open.getValue()) {
@@ -667,8 +691,8 @@ public final class Verifier {
         }
         if (source.recordsUnreadable()) {
             notes.add("the stored records were not checked against their chain entries: this login could not read "
-                    + "them (a view it reads, audit_record_columns, audit_approvals or audit_key_columns, refused, missing or "
-                    + "changed)");
+                    + "them (a view it reads, audit_record_columns, audit_approvals, audit_key_columns or "
+                    + "audit_refusal_summary_columns, refused, missing or changed)");
             unverifiable = true;
         }
         int code = !faults.isEmpty() || !gaps.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
@@ -908,6 +932,81 @@ public final class Verifier {
             }
         });
         return out;
+    }
+
+    /**
+     * The stored refusal summaries against their {@code refusal.summary} entries ({@link #SUMMARY_COLUMNS}): a row
+     * that no entry names ({@code refusal_summary_unchained}), one stored twice ({@code refusal_summary_duplicated}), an
+     * entry whose row is gone ({@code refusal_summary_missing}), a column that is not the entry's
+     * ({@code refusal_summary_mismatch}, naming it).
+     */
+    static List<String> summaryFaults(Map<String, List<Map<?, ?>>> entries, List<Map<String, String>> rows) {
+        List<String> out = new ArrayList<>();
+        if (rows == null) {
+            return out;
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Map<String, String> row : rows) {
+            String id = row.get("id");
+            String at = "refusal summary " + id + ": ";
+            if (!seen.add(id)) {
+                out.add(at + "refusal_summary_duplicated (the store holds more than one summary under this id)");
+                continue;
+            }
+            List<Map<?, ?>> named = entries.get(id);
+            if (named == null) {
+                out.add(at + "refusal_summary_unchained (a stored summary that no refusal.summary entry names: it was "
+                        + "not written by the gateway)");
+                continue;
+            }
+            if (named.size() > 1) {
+                out.add(at + "refusal_summary_mismatch (more than one refusal.summary entry names it)");
+                continue;
+            }
+            Map<?, ?> entry = named.get(0);
+            for (String column : SUMMARY_COLUMNS) {
+                boolean same = "counted".equals(column) ? sameCounts(entry.get(column), row.get(column))
+                        : sameValue(column.startsWith("window_"), false, entry.get(column), row.get(column));
+                if (!same) {
+                    out.add(at + "refusal_summary_mismatch (the stored summary's " + column + " is not the one its "
+                            + "entry holds)");
+                    break;
+                }
+            }
+        }
+        new java.util.TreeSet<>(entries.keySet()).forEach(id -> {
+            if (!seen.contains(id)) {
+                out.add("refusal summary " + id + ": refusal_summary_missing (a refusal.summary entry names a summary "
+                        + "the store no longer holds)");
+            }
+        });
+        return out;
+    }
+
+    /** Counts by status: the entry's object against the stored JSON, as sets of status and count. */
+    private static boolean sameCounts(Object signed, String stored) {
+        if (!(signed instanceof Map<?, ?> m) || stored == null) {
+            return signed == null && stored == null;
+        }
+        Map<String, String> want = new java.util.TreeMap<>();
+        m.forEach((k, v) -> want.put(String.valueOf(k), String.valueOf(v)));
+        Map<String, String> have = new java.util.TreeMap<>();
+        try {
+            var node = LISTS.readTree(stored);
+            if (!node.isObject()) {
+                return false;
+            }
+            for (var it = node.fields(); it.hasNext(); ) {
+                var f = it.next();
+                if (!f.getValue().isIntegralNumber()) {
+                    return false;
+                }
+                have.put(f.getKey(), f.getValue().asText());
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+        return want.equals(have);
     }
 
     /** What a key's row must say, from its entries: the last one (by its {@code at}) for what every entry holds. */
