@@ -168,6 +168,36 @@ public final class DatabaseSource implements Verifier.Source {
     }
 
     @Override
+    public boolean holdsPosition(String chainId, long position) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM evidence_chain WHERE chain_id = ? AND position = ?")) {
+            ps.setString(1, chainId);
+            ps.setLong(2, position);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the chain: " + e.getSQLState(), e);
+        }
+    }
+
+    @Override
+    public Long lastRegistryAtMicros(String chainId) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT (extract(epoch FROM max(at)) * 1000000)::bigint "
+                + "FROM evidence_instance WHERE chain_id = ?")) {
+            ps.setString(1, chainId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                long at = rs.getLong(1);
+                return rs.wasNull() ? null : at;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the registry: " + e.getSQLState(), e);
+        }
+    }
+
+    @Override
     public String lastRegistryEvent(String chainId) {
         try (PreparedStatement ps = c.prepareStatement("SELECT event FROM evidence_instance WHERE chain_id = ? "
                 + "ORDER BY at DESC, event DESC LIMIT 1")) {

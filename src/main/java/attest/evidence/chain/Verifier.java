@@ -213,6 +213,22 @@ public final class Verifier {
             return null;
         }
 
+        /**
+         * Whether the store now holds this position of the chain (read after its rows: an entry appended since), false
+         * where unknown (an export).
+         */
+        default boolean holdsPosition(String chainId, long position) {
+            return false;
+        }
+
+        /**
+         * The time of the chain's newest row in the instance registry ({@code start} or {@code stop}), microseconds
+         * since the epoch; null where there is none or it is unknown (an export).
+         */
+        default Long lastRegistryAtMicros(String chainId) {
+            return null;
+        }
+
         /** Where the rows of a chain start: position 1 from the genesis hash, or (an export) later. */
         default Start start(String chainId) {
             return new Start(1, ChainHash.GENESIS);
@@ -456,6 +472,13 @@ public final class Verifier {
                         + " entries, the chain holds " + length + ")");
                 continue;
             }
+            if (!broken && head != null && head > length && source.whole() && !source.holdsPosition(chainId, length + 1)) {
+                // a head ahead of the entries is an append read half-way, unless the next entry is still not there:
+                // then entries the head counted were deleted (the head is moved in the transaction that appends them)
+                faults.add(chainId + " position " + (length + 1) + ": truncated (the chain head says " + head
+                        + " entries, the chain holds " + length + ")");
+                continue;
+            }
             if (broken) {
                 continue;
             }
@@ -570,6 +593,16 @@ public final class Verifier {
             signedByChain.put(chainId, signed);
             hashesByChain.put(chainId, hashes);
             lengths.put(chainId, length);
+            Long registered = source.whole() ? source.lastRegistryAtMicros(chainId) : null;
+            if (registered != null && !signedSince(signed, stored, registered)
+                    && !signedSince(List.of(), source.checkpoints(chainId), registered)) {
+                // every start and stop of an instance signs a checkpoint in the transaction that registers it (section
+                // 4.2): a registry row after the last checkpoint means signed checkpoints were deleted (read again
+                // first: an instance may have started since the checkpoints were read)
+                faults.add(chainId + " position " + (length + 1) + ": truncated (the instance's registry records a start "
+                        + "or stop after its last signed checkpoint: signed checkpoints were deleted)");
+                continue;
+            }
             if ("stop".equals(source.lastRegistryEvent(chainId))
                     && (signed.isEmpty() || !Checkpoints.STOPPED.equals(signed.get(signed.size() - 1).state()))) {
                 faults.add(chainId + " position " + (length + 1) + ": truncated (the instance's registry says it "
@@ -697,6 +730,29 @@ public final class Verifier {
         }
         int code = !faults.isEmpty() || !gaps.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
         return new Report(code, faults, warnings, notes, gaps);
+    }
+
+    /**
+     * Whether a checkpoint was signed at or after a registry row's time (microseconds; 1 ms of slack for the clock
+     * read twice in one transaction): among the verified ones, or else in the store's {@code signed_at} column.
+     */
+    private static boolean signedSince(List<Signed> signed, List<StoredCheckpoint> stored, long micros) {
+        long slack = 1_000;
+        for (Signed s : signed) {
+            long at = Math.multiplyExact(s.signedAt().getEpochSecond(), 1_000_000L) + s.signedAt().getNano() / 1000;
+            if (at + slack >= micros) {
+                return true;
+            }
+        }
+        if (!signed.isEmpty()) {
+            return false;
+        }
+        for (StoredCheckpoint cp : stored) {
+            if (cp.signedAtMicros() != null && cp.signedAtMicros() + slack >= micros) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Signed coverage of [from, to): an opening and a closing checkpoint, and heartbeats in between. */
