@@ -220,6 +220,10 @@ public final class ApprovalStore {
             d.put("request_sha256", a.requestSha256());
             d.put("approvals_required", a.approvalsRequired());
             d.put("expires_at", a.expiresAt().toString());
+            // what audit_approvals reports of the request besides, so that `attest verify --jdbc` compares it
+            d.put("request_id", a.requestId());
+            d.put("requester", a.requesterUsername());
+            d.put("created_at", a.createdAt().toString());
             event(c, a.id(), a.evidenceId(), "held", a.requesterSubject(), d);
             return null;
         });

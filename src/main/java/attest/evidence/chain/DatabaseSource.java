@@ -92,6 +92,32 @@ public final class DatabaseSource implements Verifier.Source {
     }
 
     @Override
+    public List<Map<String, String>> approvalColumns() {
+        if (recordsUnreadable) {
+            return null;
+        }
+        List<Map<String, String>> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT approval_id::text, record_id::text, request_id, requester, "
+                + "rule_id, reason, state, (extract(epoch FROM created_at) * 1000000)::bigint::text, "
+                + "(extract(epoch FROM decided_at) * 1000000)::bigint::text, approvals_required::text, "
+                + "(extract(epoch FROM executed_at) * 1000000)::bigint::text, flagged FROM public.audit_approvals");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                Map<String, String> row = new HashMap<>();
+                row.put("id", rs.getString(1));
+                for (int i = 0; i < Verifier.APPROVAL_COLUMNS.size(); i++) {
+                    row.put(Verifier.APPROVAL_COLUMNS.get(i), rs.getString(i + 2));
+                }
+                out.add(row);
+            }
+        } catch (SQLException e) {
+            recordsUnreadable = true;
+            return null;
+        }
+        return out;
+    }
+
+    @Override
     public Long headSize(String chainId) {
         try (PreparedStatement ps = c.prepareStatement("SELECT size FROM evidence_chain_head WHERE chain_id = ?")) {
             ps.setString(1, chainId);

@@ -80,6 +80,13 @@ public final class Verifier {
     public static final List<String> SUMMARY_COLUMNS = List.of("instance_id", "source_address", "window_start",
             "window_end", "recorded", "counted", "counted_total");
 
+    /**
+     * The columns of {@code audit_approvals} besides {@code decisions} that the approval's entries hold or bound
+     * (docs/evidence-format.md 5.1, step 6c).
+     */
+    public static final List<String> APPROVAL_COLUMNS = List.of("record_id", "request_id", "requester", "rule_id",
+            "reason", "state", "created_at", "decided_at", "approvals_required", "executed_at", "flagged");
+
     private static final java.util.Set<String> KEY_INSTANTS = java.util.Set.of("created_at", "expires_at", "revoked_at");
     private static final java.util.Set<String> KEY_LISTS = java.util.Set.of("upstreams", "models");
 
@@ -179,6 +186,15 @@ public final class Verifier {
          * could not read them.
          */
         default Map<String, String> approvalDecisions() {
+            return null;
+        }
+
+        /**
+         * Each stored approval as {@code audit_approvals} reports it: {@code id} (the approval id) and the
+         * {@link #APPROVAL_COLUMNS}, as text (times in microseconds since the epoch); null where the source holds none
+         * (an export) or could not read them.
+         */
+        default List<Map<String, String>> approvalColumns() {
             return null;
         }
 
@@ -339,6 +355,8 @@ public final class Verifier {
         Map<String, List<String[]>> approvals = new java.util.HashMap<>();
         // each virtual key the chains name, and what its key.* entries hold, in the order read
         Map<String, List<Map<?, ?>>> keyEntries = new java.util.HashMap<>();
+        // each approval's entries, in the order read (their record, with the entry's kind)
+        Map<String, List<Map<?, ?>>> approvalEntries = new java.util.HashMap<>();
         // each refusal summary the chains name, and what its entry holds
         Map<String, List<Map<?, ?>>> summaryEntries = new java.util.HashMap<>();
         for (String chainId : chainIds) {
@@ -410,6 +428,10 @@ public final class Verifier {
                 }
                 if (entry.get("kind") instanceof String kind && kind.startsWith("approval.")
                         && entry.get("subject_id") instanceof String approval) {
+                    Map<Object, Object> body = new java.util.HashMap<>(entry.get("record") instanceof Map<?, ?> m
+                            ? m : Map.of());
+                    body.put("entry_kind", kind);
+                    approvalEntries.computeIfAbsent(approval, k -> new ArrayList<>()).add(body);
                     List<String[]> votes = approvals.computeIfAbsent(approval, k -> new ArrayList<>());
                     if ("approval.decision".equals(kind) && entry.get("record") instanceof Map<?, ?> ev
                             && ev.get("detail") instanceof Map<?, ?> vote && vote.get("refused") == null
@@ -705,6 +727,13 @@ public final class Verifier {
                     }
                 }
             }
+            java.util.Set<String> faultedApprovals = new java.util.HashSet<>();
+            faults.forEach(f -> {
+                if (f.startsWith("approval ")) {
+                    faultedApprovals.add(f.substring(9, f.indexOf(':')));
+                }
+            });
+            faults.addAll(approvalFaults(approvalEntries, source.approvalColumns(), faultedApprovals));
             faults.addAll(keyFaults(keyEntries, source.keyColumns()));
             faults.addAll(summaryFaults(summaryEntries, source.refusalSummaryColumns()));
             for (Map.Entry<java.util.UUID, List<Map<?, ?>>> open : openOnly.entrySet()) {
@@ -1063,6 +1092,166 @@ public final class Verifier {
             return false;
         }
         return want.equals(have);
+    }
+
+    /**
+     * The stored approvals ({@code audit_approvals}) against their entries, beyond the decisions: the record, rule,
+     * reason and approvals required as the {@code approval.held} entry holds them, and the request id, requester and
+     * creation time where it holds them (entries written since V29's release); the state that the entries allow
+     * (executed, failed, denied, expired, cancelled with their closing entry; approved or executing after
+     * {@code approval.approved}; denied after a deny decision; else pending, or expired or cancelled not yet closed); the
+     * decision time of the deciding vote (approved, denied), none while pending, else between creation and the closing
+     * entry; an execution time only once approved, after the decision and before the closing entry; {@code flagged}
+     * exactly with an {@code approval.flagged} entry. The first column that disagrees is {@code approval_mismatch}.
+     */
+    static List<String> approvalFaults(Map<String, List<Map<?, ?>>> entries, List<Map<String, String>> rows,
+                                       java.util.Set<String> skip) {
+        List<String> out = new ArrayList<>();
+        if (rows == null) {
+            return out;
+        }
+        for (Map<String, String> row : rows) {
+            String id = row.get("id");
+            List<Map<?, ?>> named = entries.get(id);
+            if (named == null || skip.contains(id)) {
+                continue; // approval_unchained, or already found
+            }
+            String column = approvalColumnFault(named, row);
+            if (column != null) {
+                out.add("approval " + id + ": approval_mismatch (the stored approval's " + column + " is not what its "
+                        + "chain entries hold)");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Slack for times that two replicas' clocks may have written (an approval held on one, cancelled or claimed on
+     * another): 5 s, in microseconds.
+     */
+    private static final long SKEW_MICROS = 5_000_000L;
+
+    /** The first column of a stored approval that its entries contradict, or null. */
+    private static String approvalColumnFault(List<Map<?, ?>> named, Map<String, String> row) {
+        Map<?, ?> held = null;
+        java.util.Set<String> kinds = new java.util.HashSet<>();
+        Map<String, Map<?, ?>> closing = new java.util.HashMap<>();
+        java.time.Instant approvedAt = null;
+        java.time.Instant deniedAt = null;
+        for (Map<?, ?> e : named) {
+            String kind = String.valueOf(e.get("entry_kind"));
+            kinds.add(kind);
+            closing.putIfAbsent(kind, e);
+            if ("approval.held".equals(kind) && held == null) {
+                held = e;
+            }
+            if ("approval.decision".equals(kind) && e.get("detail") instanceof Map<?, ?> vote && vote.get("refused") == null) {
+                java.time.Instant at = instantOrMin(vote.get("decided_at"));
+                if ("approve".equals(vote.get("decision")) && (approvedAt == null || at.isAfter(approvedAt))) {
+                    approvedAt = at;
+                } else if ("deny".equals(vote.get("decision")) && deniedAt == null) {
+                    deniedAt = at;
+                }
+            }
+        }
+        if (held == null || !(held.get("detail") instanceof Map<?, ?> detail)) {
+            return "state (no approval.held entry)";
+        }
+        if (!sameValue(false, false, held.get("evidence_id"), row.get("record_id"))) {
+            return "record_id";
+        }
+        for (String c : List.of("rule_id", "reason", "approvals_required")) {
+            if (!sameValue(false, false, detail.get(c), row.get(c))) {
+                return c;
+            }
+        }
+        for (String c : List.of("request_id", "requester", "created_at")) {
+            if (detail.containsKey(c) && !sameValue("created_at".equals(c), false, detail.get(c), row.get(c))) {
+                return c;
+            }
+        }
+        String state = row.get("state");
+        String end = null;
+        java.util.Set<String> allowed;
+        if (kinds.contains("approval.executed")) {
+            allowed = java.util.Set.of("executed");
+            end = "approval.executed";
+        } else if (kinds.contains("approval.failed") || kinds.contains("approval.flagged")) {
+            allowed = java.util.Set.of("failed");
+            end = kinds.contains("approval.failed") ? "approval.failed" : "approval.flagged";
+        } else if (kinds.contains("approval.denied")) {
+            allowed = java.util.Set.of("denied");
+            end = "approval.denied";
+        } else if (kinds.contains("approval.expired")) {
+            allowed = java.util.Set.of("expired");
+            end = "approval.expired";
+        } else if (kinds.contains("approval.cancelled")) {
+            allowed = java.util.Set.of("cancelled");
+            end = "approval.cancelled";
+        } else if (kinds.contains("approval.approved")) {
+            allowed = java.util.Set.of("approved", "executing");
+        } else if (deniedAt != null) {
+            allowed = java.util.Set.of("denied");
+        } else {
+            // expire() and cancel() write no entry: the closing one follows (a crash in between is recovered)
+            allowed = java.util.Set.of("pending", "expired", "cancelled");
+        }
+        if (!allowed.contains(state)) {
+            return "state";
+        }
+        boolean wasApproved = kinds.contains("approval.approved");
+        if (wasApproved && (deniedAt != null || java.util.Set.of("denied", "expired", "cancelled").contains(state))) {
+            return "state";
+        }
+        Long created = micros(row.get("created_at"));
+        Long decided = micros(row.get("decided_at"));
+        Long executed = micros(row.get("executed_at"));
+        Long closedAt = end == null ? null : micros(closing.get(end).get("at"));
+        java.time.Instant deciding = wasApproved ? approvedAt : "denied".equals(state) ? deniedAt : null;
+        if (deciding != null) {
+            if (!sameValue(true, false, deciding.toString(), row.get("decided_at"))) {
+                return "decided_at";
+            }
+        } else if ("pending".equals(state)) {
+            if (decided != null) {
+                return "decided_at";
+            }
+        } else if (decided == null || created == null || decided < created - SKEW_MICROS
+                || (closedAt != null && decided > closedAt + SKEW_MICROS)) {
+            return "decided_at";
+        }
+        if (java.util.Set.of("executing", "executed", "failed").contains(state)) {
+            // a claim that failed before it was stored still ends the call as failed, without an execution time
+            if (executed == null ? !"failed".equals(state) : decided == null || executed < decided - SKEW_MICROS
+                    || (closedAt != null && executed > closedAt + SKEW_MICROS)) {
+                return "executed_at";
+            }
+        } else if (executed != null) {
+            return "executed_at";
+        }
+        boolean flaggedEntry = kinds.contains("approval.flagged");
+        if (flaggedEntry ? !"digest_mismatch".equals(row.get("flagged")) : row.get("flagged") != null) {
+            return "flagged";
+        }
+        return null;
+    }
+
+    /** A time as microseconds since the epoch: the views' text, or an entry's ISO-8601 instant; null when neither. */
+    private static Long micros(Object value) {
+        if (value == null) {
+            return null;
+        }
+        String s = String.valueOf(value);
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            try {
+                java.time.Instant at = java.time.Instant.parse(s);
+                return Math.multiplyExact(at.getEpochSecond(), 1_000_000L) + at.getNano() / 1000;
+            } catch (RuntimeException notATime) {
+                return null;
+            }
+        }
     }
 
     /** What a key's row must say, from its entries: the last one (by its {@code at}) for what every entry holds. */
