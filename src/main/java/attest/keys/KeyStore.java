@@ -287,6 +287,19 @@ public final class KeyStore implements KeyRecords {
         body.put("created_at", k.createdAt().toString());
         body.put("expires_at", k.expiresAt().toString());
         body.put("at", now.toString());
+        body.put("client_id", k.clientId());
+        body.put("hint", k.hint());
+        // the SHA-256 of the stored SHA-256 of the secret: a row whose secret was swapped behind the chain is found
+        // by `attest verify --jdbc` (view audit_key_columns, V31), and the entry tells nothing of the secret
+        try (PreparedStatement ps = c.prepareStatement("SELECT secret_sha256 FROM api_key WHERE id = ?")) {
+            ps.setObject(1, k.id());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SQLException("the key's row is gone");
+                }
+                body.put("secret_digest", attest.evidence.EvidenceAssembler.sha256(rs.getBytes(1)));
+            }
+        }
         chain.append(c, List.of(new EvidenceChain.Entry("key." + kind, k.id(), now, body)));
         UUID eventId = UUID.randomUUID();
         ObjectNode e = JSON.createObjectNode();

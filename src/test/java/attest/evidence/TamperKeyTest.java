@@ -80,7 +80,13 @@ class TamperKeyTest extends TamperBase {
                 Arguments.of("expiry marked recorded without its entry", "live",
                         "UPDATE api_key SET expiry_recorded = true WHERE id = '%s'"),
                 Arguments.of("expiry marked unrecorded", "expired",
-                        "UPDATE api_key SET expiry_recorded = false WHERE id = '%s'"));
+                        "UPDATE api_key SET expiry_recorded = false WHERE id = '%s'"),
+                Arguments.of("secret digest swapped for one the DBA knows the secret of", "live",
+                        "UPDATE api_key SET secret_sha256 = sha256('attacker-secret'::bytea) WHERE id = '%s'"),
+                Arguments.of("revoked key's secret swapped", "revoked",
+                        "UPDATE api_key SET secret_sha256 = sha256('attacker-secret'::bytea) WHERE id = '%s'"),
+                Arguments.of("client id changed", "live", "UPDATE api_key SET client_id = 'admin-cli' WHERE id = '%s'"),
+                Arguments.of("hint changed", "live", "UPDATE api_key SET hint = 'zzzz' WHERE id = '%s'"));
     }
 
     static UUID key(String which) {

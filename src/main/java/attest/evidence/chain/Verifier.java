@@ -66,11 +66,12 @@ public final class Verifier {
      * entry holds them; {@code created_by} the actor of its {@code key.created} entry; {@code revoked_at} and
      * {@code revoked_by} the time and actor of its {@code key.revoked} entry (both null without one: a key un-revoked
      * behind the chain works again); {@code expiry_recorded} true exactly when a {@code key.expired} entry names it.
-     * Not compared: the secret's digest and hint, the client id and {@code last_used_at} (no entry holds them).
+     * {@code client_id}, {@code hint} and {@code secret_digest} (the SHA-256 of the stored SHA-256 of the secret)
+     * where the entries hold them (written since migration V31). Not compared: {@code last_used_at}.
      */
     public static final List<String> KEY_COLUMNS = List.of("name", "owner_subject", "owner_username", "principal_type",
             "upstreams", "models", "budget", "limits", "created_at", "created_by", "expires_at", "revoked_at",
-            "revoked_by", "expiry_recorded");
+            "revoked_by", "expiry_recorded", "client_id", "hint", "secret_digest");
 
     /**
      * The columns of a refusal summary (table {@code refusal_summary}) that its {@code refusal.summary} entry holds
@@ -1265,6 +1266,11 @@ public final class Verifier {
         for (String column : List.of("name", "owner_subject", "owner_username", "principal_type", "upstreams",
                 "models", "budget", "limits", "created_at", "expires_at")) {
             out.put(column, last.get(column));
+        }
+        for (String column : List.of("client_id", "hint", "secret_digest")) {
+            if (last.containsKey(column)) {
+                out.put(column, last.get(column));
+            }
         }
         out.put("revoked_at", null);
         out.put("revoked_by", null);
