@@ -89,8 +89,9 @@ public class MaskResponseProcessor implements Processor {
         byte[] masked;
         try {
             // the same maskers as a live answer: an event stream buffered for a held call is masked as a stream
-            masked = service.run(() -> AnswerMasker.mask(raw, up.header("Content-Type"), rules.masker(),
-                    outcome::add));
+            // and held to the same bound on what its maskers hold (attest.masking.max-held-bytes)
+            masked = service.run(() -> AnswerMasker.mask(raw, up.header("Content-Type"),
+                    rules.masker().withStreamLimit(service.streamLimit()), outcome::add));
         } catch (BlockedException e) {
             throw new GatewayException(403, "response_blocked",
                     "the answer was refused: it contains " + e.entityType(), Outcomes.BLOCKED);

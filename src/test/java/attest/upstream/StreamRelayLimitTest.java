@@ -129,6 +129,41 @@ class StreamRelayLimitTest {
         assertThat(new String(relay.ended().join().captured(), StandardCharsets.UTF_8)).doesNotContain("536");
     }
 
+    /**
+     * A held call's answer is read whole and masked by the same stream maskers: the configured limit holds there too
+     * (it had the 4 MiB default whatever {@code attest.masking.max-held-bytes} said), and past it the answer is withheld.
+     */
+    @Test
+    void should_hold_a_buffered_stream_to_the_configured_limit_too() {
+        MaskingService service = new MaskingService(List.of(new MaskingRuleSet("default", List.of(), List.of(), false,
+                true, List.of(), StreamRelayBreakOffTest.MASKER)), Duration.ofSeconds(5), 64 * 1024);
+        Upstream llm = new Upstream("llm", "/llm", URI.create("http://127.0.0.1:8000"), UpstreamCredential.NONE,
+                Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
+        java.util.function.Function<byte[], Exchange> answered = body -> {
+            Exchange e = new DefaultExchange(new DefaultCamelContext());
+            e.setProperty(Exchanges.TARGET, new UpstreamTarget(llm, "/v1/chat/completions",
+                    URI.create("http://127.0.0.1:8000/v1/chat/completions")));
+            e.setProperty(Exchanges.UPSTREAM_RESPONSE, new UpstreamResponse(200,
+                    List.of(Map.entry("Content-Type", "text/event-stream")), body, null, null));
+            return e;
+        };
+        byte[] small = utf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111 1111 1111 1111\"}}]}"
+                + "\n\ndata: [DONE]\n\n");
+        Exchange ok = answered.apply(small);
+        new MaskResponseProcessor(service).process(ok);
+        assertThat(new String(ok.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class).body(),
+                StandardCharsets.UTF_8)).doesNotContain("4111 1111").contains("data: [DONE]");
+
+        byte[] longEvent = utf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"card 4111 1111 "
+                + "x".repeat(128 * 1024) + "\"}}]}\n\ndata: [DONE]\n\n");
+        Exchange cut = answered.apply(longEvent);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new MaskResponseProcessor(service).process(cut))
+                .isInstanceOfSatisfying(attest.http.GatewayException.class, g -> {
+                    assertThat(g.status()).isEqualTo(502);
+                    assertThat(g.getMessage()).doesNotContain("4111");
+                });
+    }
+
     @Test
     void should_not_cut_a_stream_whose_lines_stay_under_the_limit() {
         MaskingOutcome[] outcome = new MaskingOutcome[1];
