@@ -277,8 +277,8 @@ class ApprovalE2EIT {
             statuses.add(f.get());
         }
         pool.shutdown();
-        assertThat(statuses).filteredOn(s -> s == 200).hasSize(1);
-        assertThat(statuses).filteredOn(s -> s == 409).hasSize(49);
+        assertThat(statuses).as("every status: %s", statuses).filteredOn(s -> s == 200).hasSize(1);
+        assertThat(statuses).as("every status: %s", statuses).filteredOn(s -> s == 409).hasSize(49);
         await().atMost(Duration.ofSeconds(10)).until(() -> events(id).contains("executed"));
         assertThat(stack().demo.calls()).isEqualTo(before + 1);
         assertThat(events(id)).filteredOn("executed"::equals).hasSize(1);

@@ -95,12 +95,12 @@ public final class ApprovalStore {
     }
 
     /** Opens a stored payload; a ciphertext that no longer opens (changed, or its key destroyed) reads as empty. */
-    private byte[] open(byte[] sealed, String keyId, UUID id, String field) {
+    private byte[] open(Connection c, byte[] sealed, String keyId, UUID id, String field) {
         if (sealed == null || keyId == null) {
             return sealed;
         }
         try {
-            return cipher.decrypt(sealed, keyId, id + ":" + field);
+            return cipher.decrypt(c, sealed, keyId, id + ":" + field); // on the caller's connection: never a second
         } catch (IllegalArgumentException | attest.evidence.crypto.PayloadCipher.PurgedException e) {
             return new byte[0];
         }
@@ -738,7 +738,7 @@ public final class ApprovalStore {
                     if (until != null && !now.isBefore(until.toInstant())) {
                         return Optional.<Result>empty();
                     }
-                    Result r = new Result(rs.getInt(1), rs.getString(2), open(rs.getBytes(3), rs.getString(7), id,
+                    Result r = new Result(rs.getInt(1), rs.getString(2), open(c, rs.getBytes(3), rs.getString(7), id,
                             "result"));
                     UUID evidenceId = rs.getObject(6, UUID.class);
                     try (PreparedStatement u = c.prepareStatement("UPDATE approval_request SET result_read_at = ?, "
@@ -836,7 +836,7 @@ public final class ApprovalStore {
                 a = new Approval(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
                         rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8),
                         rs.getString(9), rs.getString(10), rs.getString(11), rs.getString(12),
-                        open(rs.getBytes(13), rs.getString(28), rs.getObject(1, UUID.class), "held"),
+                        open(c, rs.getBytes(13), rs.getString(28), rs.getObject(1, UUID.class), "held"),
                         rs.getString(14), rs.getString(15), rs.getString(16), rs.getString(17), rs.getString(18),
                         rs.getString(19), rs.getInt(20), rs.getString(21), instant(rs, 22), instant(rs, 23),
                         instant(rs, 24), instant(rs, 25), rs.getString(26), (Integer) rs.getObject(27), List.of());

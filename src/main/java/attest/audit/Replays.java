@@ -283,8 +283,8 @@ public final class Replays {
                         return Optional.empty();
                     }
                     String keyId = rs.getString(21);
-                    byte[] request = open(rs.getBytes(19), keyId, id + ":request");
-                    byte[] response = open(rs.getBytes(20), keyId, id + ":response");
+                    byte[] request = open(c, rs.getBytes(19), keyId, id + ":request");
+                    byte[] response = open(c, rs.getBytes(20), keyId, id + ":response");
                     t.put("record_id", id.toString());
                     t.put("request_id", rs.getString(1));
                     // raw by design: received.body and upstream_response.raw_body are unmasked; delivered.body
@@ -329,7 +329,7 @@ public final class Replays {
                     upstream.put("first_byte_at", str(rs.getTimestamp(8)));
                     upstream.put("raw_sha256", rs.getString(25));
                     // the answer before masking, where masking changed or refused it (else it equals the delivered one)
-                    upstream.put("raw_body", text(open(rs.getBytes(29), keyId, id + ":raw")));
+                    upstream.put("raw_body", text(open(c, rs.getBytes(29), keyId, id + ":raw")));
                     ObjectNode delivered = t.putObject("delivered");
                     delivered.put("status", (Integer) rs.getObject(16));
                     delivered.put("outcome", rs.getString(15));
@@ -379,12 +379,12 @@ public final class Replays {
         }
     }
 
-    private byte[] open(byte[] sealed, String keyId, String aad) {
+    private byte[] open(Connection c, byte[] sealed, String keyId, String aad) {
         if (sealed == null || keyId == null) {
             return sealed;
         }
         try {
-            return cipher.decrypt(sealed, keyId, aad);
+            return cipher.decrypt(c, sealed, keyId, aad); // on the connection the caller holds: never a second
         } catch (PayloadCipher.PurgedException e) {
             return null;
         }

@@ -62,14 +62,28 @@ public final class PayloadCipher {
      * Opens a payload with its data key as the store holds it now: a key destroyed since this replica cached it
      * (retention, run on any replica) opens nothing here either, and is forgotten. The store is asked at every
      * opening (an auditor's read, a replay, a held call's completion, an approval's preview: never a call's own path),
-     * so that destroying a key is final at once on every replica, not at each one's next restart.
+     * so that destroying a key is final at once on every replica, not at each one's next restart. A caller that holds
+     * a connection opens with {@link #decrypt(Connection, byte[], String, String)} instead, on that connection.
      */
     public byte[] decrypt(byte[] sealed, String keyId, String recordId) {
-        return MasterKey.Gcm.open(liveKey(keyId), sealed, recordId);
+        try (Connection c = dataSource.getConnection()) {
+            return decrypt(c, sealed, keyId, recordId);
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("data key store unavailable");
+        }
     }
 
-    private SecretKeySpec liveKey(String keyId) {
-        try (Connection c = dataSource.getConnection()) {
+    /**
+     * {@link #decrypt(byte[], String, String)} on the caller's own connection: a caller that holds one (in a
+     * transaction, a row locked) must not wait for a second from the pool, where as many callers as the pool has
+     * connections would each hold one and wait for another (50 concurrent decisions on one held call: 503s).
+     */
+    public byte[] decrypt(Connection c, byte[] sealed, String keyId, String recordId) {
+        return MasterKey.Gcm.open(liveKey(c, keyId), sealed, recordId);
+    }
+
+    private SecretKeySpec liveKey(Connection c, String keyId) {
+        try {
             Optional<byte[]> wrapped = load(c, keyId);
             if (wrapped.isEmpty()) {
                 keys.remove(keyId);
