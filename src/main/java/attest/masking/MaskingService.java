@@ -8,7 +8,7 @@ import java.util.function.Supplier;
 /** The loaded rule sets, and the time budget that every masking pass must meet. */
 public final class MaskingService {
     private volatile List<MaskingRuleSet> ruleSets;
-    private final long budgetNanos;
+    private final PassClock clock;
     private final int streamLimit;
 
     public MaskingService(List<MaskingRuleSet> ruleSets, Duration budget) {
@@ -24,7 +24,7 @@ public final class MaskingService {
             throw new IllegalArgumentException("attest.masking.max-held-bytes must be positive: " + streamLimit);
         }
         this.ruleSets = List.copyOf(ruleSets);
-        this.budgetNanos = budget.toNanos();
+        this.clock = new PassClock(budget.toNanos());
         this.streamLimit = streamLimit;
         warmUp(this.ruleSets);
     }
@@ -81,10 +81,12 @@ public final class MaskingService {
 
     /**
      * Runs one masking pass. A block rule's {@link BlockedException} passes through; any other failure,
-     * or a pass over the time budget, becomes {@link MaskingFailedException}: the caller must fail closed.
+     * or a pass over the time budget, becomes {@link MaskingFailedException}: the caller must fail closed. The budget
+     * is CPU time on the thread that runs the pass ({@link PassClock}): time spent waiting for a core or in a
+     * collector's pause does not count against it.
      */
     public <T> T run(Supplier<T> pass) {
-        long start = System.nanoTime();
+        long start = clock.start();
         T result;
         try {
             result = pass.get();
@@ -93,7 +95,7 @@ public final class MaskingService {
         } catch (RuntimeException | StackOverflowError e) {
             throw new MaskingFailedException("a detector failed: " + e.getClass().getSimpleName());
         }
-        if (System.nanoTime() - start > budgetNanos) {
+        if (clock.over(start)) {
             throw new MaskingFailedException("masking exceeded its time budget");
         }
         return result;
