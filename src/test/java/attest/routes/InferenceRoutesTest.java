@@ -38,7 +38,10 @@ import static org.assertj.core.api.Assertions.assertThat;
                 "control-health-live=direct:health-live", "control-health-ready=direct:health-ready",
                 "control-rules=direct:rules", "rules-watch=direct:rules-watch",
                 "control-metrics=direct:metrics", "control-approvals=direct:control-approvals",
-                "control-auth-callback=direct:auth-callback", "control-audit=direct:audit"},
+                "control-auth-callback=direct:auth-callback", "control-audit=direct:audit",
+                // and the other control-plane listeners: no route test binds a port (runs side by side collided)
+                "evidence-proof=direct:evidence-proof", "control-keys=direct:control-keys",
+                "control-openapi=direct:openapi"},
         advices = {
                 @AdviceRouteMapping(route = "upstream-call", advice = InferenceRoutesTest.UpstreamAdvice.class),
                 @AdviceRouteMapping(route = "evidence-record", advice = InferenceRoutesTest.EvidenceAdvice.class),
