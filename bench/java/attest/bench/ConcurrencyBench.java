@@ -108,7 +108,8 @@ public final class ConcurrencyBench {
             report.append(String.format("concurrency bench: %d calls per run, launched at %d/s, "
                             + "non-streamed answered after %d ms, streams of %d ms (an event every %d ms)%n",
                     calls, rampPerSecond, answerMs, streamMs, eventMs));
-            Sampler sampler = new Sampler(gateway.process.pid());
+            Sampler sampler = new Sampler(gateway.process.pid(), port,
+                    Integer.parseInt(upstreamUrl.substring(upstreamUrl.lastIndexOf(':') + 1)));
             sampler.start();
             long warmup = Long.getLong("warmup-seconds", 20);
             if (warmup > 0) {
@@ -209,6 +210,7 @@ public final class ConcurrencyBench {
         }
         sampler.reset();
         double[] cpuBefore = cpu(pids);
+        long[] tcpBefore = tcp();
         Map<Integer, Call> results = new ConcurrentHashMap<>();
         AtomicInteger heads = new AtomicInteger();
         AtomicLong firstByteWithin5s = new AtomicLong();
@@ -264,6 +266,7 @@ public final class ConcurrencyBench {
                 .handle((v, e) -> null).get(upstreamMs + 300_000, TimeUnit.MILLISECONDS);
         long ended = System.nanoTime();
         double[] cpuAfter = cpu(pids);
+        long[] tcpAfter = tcp();
         // this run's connections must not outlive it: left open (the JDK client keeps idle ones for 20 minutes),
         // they held most of the gateway's connection cap (attest.http.max-connections) during the next run, whose
         // calls were then refused (503) or reset. HttpClient closes from JDK 21 on; on 17, main shortened the
@@ -297,6 +300,9 @@ public final class ConcurrencyBench {
                 %s  gateway: peak heap used %.0f MiB (after GC %.0f MiB), peak threads %d
                   CPU from the launch to the last call's end, in cores: gateway %.2f, upstream %.2f, load generator \
                 (with the probes) %.2f, the whole machine %.2f of %d
+                  TCP, the whole machine (/proc/net/netstat), over the run: listen queues overflowed %d, SYNs dropped \
+                at a listener %d, SYNs retransmitted %d; peak accept queue (ss, each second): gateway %d of %d, \
+                upstream %d of %d
                 """, name, calls, (launched - t0) / 1e9, (ended - t0) / 1e9, outcomes, pct(ttfb, 50), pct(ttfb, 99),
                 pct(ttfb, 100), firstByteWithin5s.get(), pct(totals, 50), pct(totals, 100), upstreamMs,
                 pct(totals, 100) - upstreamMs, probes, inFlightDuringProbes, median(busy), median(idle),
@@ -311,7 +317,9 @@ public final class ConcurrencyBench {
                 sampler.peakHeapMiB(), sampler.peakOldMiB(), sampler.peakThreads(),
                 cores(cpuBefore, cpuAfter, 0, ended - t0), cores(cpuBefore, cpuAfter, 1, ended - t0),
                 cores(cpuBefore, cpuAfter, 2, ended - t0), cores(cpuBefore, cpuAfter, 3, ended - t0),
-                Runtime.getRuntime().availableProcessors());
+                Runtime.getRuntime().availableProcessors(), tcpAfter[0] - tcpBefore[0], tcpAfter[1] - tcpBefore[1],
+                tcpAfter[2] - tcpBefore[2], sampler.peakQueue(0), sampler.queueLimit(0), sampler.peakQueue(1),
+                sampler.queueLimit(1));
     }
 
     /** A new streamed call that the upstream answers at once: milliseconds to the response head. */
@@ -365,6 +373,35 @@ public final class ConcurrencyBench {
         return out;
     }
 
+    /**
+     * The machine's TCP counters (/proc/net/netstat, TcpExt): listen queue overflows, SYNs dropped at a listener, SYNs
+     * retransmitted; -1 each where they cannot be read. A connect whose SYN a full listen queue dropped is retried a
+     * second later, then three: the stand-in upstream's overflowing queue is one way a call's upstream connect goes
+     * past its limit (504) that the gateway has no part in.
+     */
+    static long[] tcp() {
+        long[] out = {-1, -1, -1};
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/net/netstat"));
+            for (int i = 0; i + 1 < lines.size(); i++) {
+                if (lines.get(i).startsWith("TcpExt:") && lines.get(i + 1).startsWith("TcpExt:")) {
+                    String[] names = lines.get(i).split("\\s+");
+                    String[] values = lines.get(i + 1).split("\\s+");
+                    List<String> wanted = List.of("ListenOverflows", "ListenDrops", "TCPSynRetrans");
+                    for (int k = 0; k < names.length && k < values.length; k++) {
+                        int at = wanted.indexOf(names[k]);
+                        if (at >= 0) {
+                            out[at] = Long.parseLong(values[k]);
+                        }
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: -1
+        }
+        return out;
+    }
+
     /** The cores one process (or the machine, last) used on average over {@code nanos}. */
     static double cores(double[] before, double[] after, int i, long nanos) {
         return (after[i] - before[i]) / (nanos / 1e9);
@@ -407,9 +444,50 @@ public final class ConcurrencyBench {
         private volatile int peakThreads;
         private Thread thread;
         private volatile Process jstatProcess;
+        /** The listening ports watched (gateway, upstream), their peak accept queue and its limit (ss). */
+        private final int[] ports;
+        private final int[] peakQueue;
+        private final int[] queueLimit;
 
-        Sampler(long pid) {
+        Sampler(long pid, int... ports) {
             this.pid = pid;
+            this.ports = ports;
+            this.peakQueue = new int[ports.length];
+            this.queueLimit = new int[ports.length];
+            java.util.Arrays.fill(queueLimit, -1);
+        }
+
+        int peakQueue(int i) {
+            return peakQueue[i];
+        }
+
+        int queueLimit(int i) {
+            return queueLimit[i];
+        }
+
+        /** Each watched listener's accept queue now (ss -Hltn: Recv-Q, and its limit Send-Q). */
+        private void sampleQueues() {
+            try {
+                Process ss = new ProcessBuilder("ss", "-Hltn").redirectErrorStream(true).start();
+                String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                ss.waitFor(5, TimeUnit.SECONDS);
+                for (String line : out.split("\n")) {
+                    String[] f = line.trim().split("\\s+"); // State Recv-Q Send-Q Local Peer
+                    if (f.length < 4) {
+                        continue;
+                    }
+                    for (int i = 0; i < ports.length; i++) {
+                        if (f[3].endsWith(":" + ports[i])) {
+                            peakQueue[i] = Math.max(peakQueue[i], Integer.parseInt(f[1]));
+                            queueLimit[i] = Integer.parseInt(f[2]);
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // no ss here: the queues are not reported (-1)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
 
         void start() {
@@ -444,6 +522,7 @@ public final class ConcurrencyBench {
         }
 
         void reset() {
+            java.util.Arrays.fill(peakQueue, 0);
             peakHeap = 0;
             peakOld = 0;
             peakThreads = 0;
@@ -471,6 +550,7 @@ public final class ConcurrencyBench {
         }
 
         private void sample(String[] names, String[] values) {
+            sampleQueues();
             try {
                 for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                     if (line.startsWith("Threads:")) {

@@ -116,7 +116,10 @@ class BenchSmokeE2EIT {
                         + " ms meanwhile vs " + NUM + " ms idle",
                 "gateway: peak heap used " + NUM + " MiB \\(after GC " + NUM + " MiB\\), peak threads [1-9][0-9]*",
                 "CPU from the launch to the last call's end, in cores: gateway " + NUM + ", upstream " + NUM
-                        + ", load generator \\(with the probes\\) " + NUM + ", the whole machine " + NUM + " of [0-9]+")) {
+                        + ", load generator \\(with the probes\\) " + NUM + ", the whole machine " + NUM + " of [0-9]+",
+                "TCP, the whole machine \\(/proc/net/netstat\\), over the run: listen queues overflowed [0-9]+, SYNs "
+                        + "dropped at a listener [0-9]+, SYNs retransmitted [0-9]+; peak accept queue \\(ss, each "
+                        + "second\\): gateway [0-9]+ of -?[0-9]+, upstream [0-9]+ of -?[0-9]+")) {
             assertThat(out).as("concurrency.sh prints %s", figure).containsPattern(figure);
         }
     }
