@@ -17,7 +17,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -302,14 +301,16 @@ final class NettyTransport implements UpstreamClient.Transport {
         String host = uri.getHost();
         String sniHost = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
         int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
-        Bootstrap b = new Bootstrap().group(call.loop).channel(NioSocketChannel.class)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
-                        Math.max(1, upstream.connectTimeout().toMillis())))
+        // the connect's time limit is ConnectDeadline's, judged by the kernel: Netty's own is off (0)
+        long connectLimitMs = upstream.connectTimeout().toMillis();
+        Bootstrap b = new Bootstrap().group(call.loop).channelFactory(ConnectDeadline.Socket::new)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("connect-deadline", new ConnectDeadline(connectLimitMs));
                         if (ssl != null) {
                             SslHandler h = ssl.newHandler(ch.alloc(), sniHost, port); // SNI with the host name
                             SSLEngine engine = h.engine();
