@@ -87,6 +87,7 @@ public final class MaskingService {
      */
     public <T> T run(Supplier<T> pass) {
         long start = clock.start();
+        long charged = clock.baseline();
         T result;
         try {
             result = pass.get();
@@ -95,7 +96,7 @@ public final class MaskingService {
         } catch (RuntimeException | StackOverflowError e) {
             throw new MaskingFailedException("a detector failed: " + e.getClass().getSimpleName());
         }
-        if (clock.over(start)) {
+        if (clock.over(start, charged)) {
             throw new MaskingFailedException("masking exceeded its time budget");
         }
         return result;

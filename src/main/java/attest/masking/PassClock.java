@@ -62,7 +62,7 @@ final class PassClock {
         };
     }
 
-    /** Marks the start of a pass on this thread; returns the wall time to hand to {@link #over}. */
+    /** Marks the start of a pass on this thread; returns the wall time to hand to {@link #over} with {@link #baseline}. */
     long start() {
         long now = wall.getAsLong();
         long[] r = readings.get();
@@ -74,15 +74,25 @@ final class PassClock {
         return now;
     }
 
-    /** Whether the pass started at {@code start} (on this thread) went over the budget (every pass does over 0). */
-    boolean over(long start) {
+    /**
+     * The CPU reading this thread's pass, just started, is charged from (-1: none); taken right after {@link #start}
+     * and kept by the pass, so that a pass run inside another (which may make a fresh reading) does not move it.
+     */
+    long baseline() {
+        return readings.get()[1];
+    }
+
+    /**
+     * Whether the pass started at {@code start} (on this thread), charged from {@code before} ({@link #baseline}), went
+     * over the budget (every pass does over 0).
+     */
+    boolean over(long start, long before) {
         if (budgetNanos == 0) {
             return true;
         }
         if (wall.getAsLong() - start <= budgetNanos) {
             return false;
         }
-        long before = readings.get()[1];
         if (before < 0) {
             return true;
         }

@@ -58,19 +58,39 @@ class PassClockTest {
             return cpu.get();
         });
         if (idleWall >= 0) {
-            clock.over(clock.start()); // an earlier pass on this thread, which made the reading
+            clock.over(clock.start(), clock.baseline()); // an earlier pass on this thread, which made the reading
             wall.addAndGet(idleWall);
             cpu.addAndGet(idleCpu);
         }
         long start = clock.start();
+        long base = clock.baseline();
         long readsAtStart = cpuReads.get();
         wall.addAndGet(passWall);
         cpu.addAndGet(passCpu);
-        assertThat(clock.over(start)).isEqualTo(over);
+        assertThat(clock.over(start, base)).isEqualTo(over);
         if (passWall <= 100) {
             assertThat(cpuReads.get()).as("no CPU reading at the end of a pass within the budget on the wall clock")
                     .isEqualTo(readsAtStart);
         }
+    }
+
+    @Test
+    void should_charge_an_outer_pass_from_its_own_reading_when_an_inner_pass_reads_afresh() {
+        AtomicLong wall = new AtomicLong(1_000);
+        AtomicLong cpu = new AtomicLong(7_000);
+        PassClock clock = new PassClock(100, wall::get, cpu::get);
+        long outer = clock.start();
+        long outerBase = clock.baseline();
+        wall.addAndGet(60);
+        cpu.addAndGet(60); // the outer pass's own work
+        long inner = clock.start(); // stale by then: a fresh reading
+        long innerBase = clock.baseline();
+        wall.addAndGet(5);
+        cpu.addAndGet(5);
+        assertThat(clock.over(inner, innerBase)).isFalse();
+        wall.addAndGet(1000);
+        cpu.addAndGet(50); // 115 of CPU in all for the outer pass
+        assertThat(clock.over(outer, outerBase)).isTrue();
     }
 
     @Test
@@ -79,17 +99,17 @@ class PassClockTest {
         PassClock clock = new PassClock(100, wall::get, () -> -1L);
         long start = clock.start();
         wall.addAndGet(100);
-        assertThat(clock.over(start)).isFalse();
+        assertThat(clock.over(start, clock.baseline())).isFalse();
         start = clock.start();
         wall.addAndGet(101);
-        assertThat(clock.over(start)).isTrue();
+        assertThat(clock.over(start, clock.baseline())).isTrue();
     }
 
     @Test
     void should_fail_every_pass_under_a_zero_budget_and_refuse_a_negative_one() {
         AtomicLong wall = new AtomicLong();
         PassClock clock = new PassClock(0, wall::get, () -> 0L);
-        assertThat(clock.over(clock.start())).isTrue();
+        assertThat(clock.over(clock.start(), clock.baseline())).isTrue();
         assertThatThrownBy(() -> new PassClock(-1, wall::get, () -> 0L)).isInstanceOf(IllegalArgumentException.class);
     }
 
