@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
  * still bounds the whole exchange.
  */
 final class ConnectDeadline extends ChannelOutboundHandlerAdapter {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConnectDeadline.class);
     private final long timeoutMillis;
     /** Whether the limit found the connect made by the kernel and completed it (read by tests). */
     private volatile boolean completedAtLimit;
@@ -62,6 +63,9 @@ final class ConnectDeadline extends ChannelOutboundHandlerAdapter {
         try {
             if (ch instanceof Socket s && s.finishIfConnected()) {
                 completedAtLimit = true;
+                // the event loop was more than the limit behind its sockets: a sign of an overloaded gateway
+                LOG.debug("upstream connect to {} completed at its {} ms limit: made by the kernel, not yet seen by "
+                        + "the event loop", remote, timeoutMillis);
                 return; // made in time: completed here, as the loop would have at its next look at its sockets
             }
             failure = new ConnectTimeoutException("connection timed out after " + timeoutMillis + " ms");
