@@ -71,11 +71,11 @@ class ConnectDeadlineTest {
 
     /**
      * Loads the loop as a burst does: more sockets ready at once than one look at its sockets returns (the JDK's
-     * selector takes at most 1,024 events from epoll at a time), each taking a while to handle. Then starts a connect
-     * to {@code target}: the upstream accepts it at once, but its readiness queues behind the others, and the loop's
-     * turn of handling them outlasts the limit, so the limit's task runs before the loop sees the connect.
+     * selector takes at most 1,024 events from epoll at a time), each taking a while to handle. A connect made then is
+     * accepted by the upstream at once, but its readiness can queue behind the others, and the loop's turn of handling
+     * them outlasts the limit, so the limit's task runs before the loop sees the connect.
      */
-    private ChannelFuture connectFromABusyLoop(Bootstrap b, InetSocketAddress target) throws Exception {
+    private void busyLoop() throws Exception {
         io.netty.channel.nio.NioEventLoop nio = (io.netty.channel.nio.NioEventLoop) loop.next();
         ServerSocket sink = new ServerSocket(0, 2048, InetAddress.getLoopbackAddress());
         closing.add(sink);
@@ -106,7 +106,6 @@ class ConnectDeadlineTest {
                 nio.register(ch, java.nio.channels.SelectionKey.OP_WRITE, slow); // always writable: ready at every look
             }
         }).sync();
-        return b.connect(target);
     }
 
     /** A listening socket that never accepts: the kernel completes connects to it (its backlog has room). */
@@ -116,24 +115,44 @@ class ConnectDeadlineTest {
         return (InetSocketAddress) s.getLocalSocketAddress();
     }
 
+    /*
+     * Whether a connect's readiness queues behind the busy sockets depends on when the kernel reports it against the
+     * selector's look (one reported during a look goes first next time): a connect the loop sees in time is fine, so
+     * each test makes up to five connects and asks that the race was met at least once.
+     */
+
     @Test
     void should_complete_a_connect_the_upstream_accepted_in_time_while_the_loop_was_busy() throws Exception {
-        ChannelFuture f = connectFromABusyLoop(bootstrap(true), listening());
-        assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(f.cause()).isNull();
-        assertThat(f.isSuccess()).isTrue();
-        assertThat(f.channel().isActive()).isTrue();
-        assertThat(limits).singleElement().as("completed by the limit, not by the loop's own look")
-                .satisfies(l -> assertThat(l.completedAtLimit()).isTrue());
-        f.channel().close().sync();
+        busyLoop();
+        InetSocketAddress target = listening();
+        Bootstrap b = bootstrap(true);
+        boolean atLimit = false;
+        for (int attempt = 0; attempt < 5 && !atLimit; attempt++) {
+            limits.clear();
+            ChannelFuture f = b.connect(target);
+            assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(f.cause()).as("attempt %d", attempt).isNull();
+            assertThat(f.channel().isActive()).isTrue();
+            atLimit = limits.get(0).completedAtLimit();
+            f.channel().close().sync();
+        }
+        assertThat(atLimit).as("one of five connects was completed by the limit, the loop being behind").isTrue();
     }
 
     @Test
     void should_show_that_nettys_own_limit_fails_the_same_connect() throws Exception {
         // the control: the same burst under Netty's own connect timeout fails a connect the kernel made at once
-        ChannelFuture f = connectFromABusyLoop(bootstrap(false), listening());
-        assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(f.cause()).isInstanceOf(ConnectTimeoutException.class);
+        busyLoop();
+        InetSocketAddress target = listening();
+        Bootstrap b = bootstrap(false);
+        Throwable failed = null;
+        for (int attempt = 0; attempt < 5 && failed == null; attempt++) {
+            ChannelFuture f = b.connect(target);
+            assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
+            failed = f.cause();
+            f.channel().close().sync();
+        }
+        assertThat(failed).isInstanceOf(ConnectTimeoutException.class);
     }
 
     @Test
