@@ -20,10 +20,12 @@ import java.time.Instant;
 public class ListApprovalsProcessor implements Processor {
     private final ApprovalStore store;
     private final Clock clock;
+    private final ApprovalPreview preview;
 
-    public ListApprovalsProcessor(ApprovalStore store, Clock clock) {
+    public ListApprovalsProcessor(ApprovalStore store, Clock clock, ApprovalPreview preview) {
         this.store = store;
         this.clock = clock;
+        this.preview = preview;
     }
 
     @Override
@@ -42,7 +44,7 @@ public class ListApprovalsProcessor implements Processor {
         var items = body.putArray("approvals");
         for (Approval a : page.items()) {
             if (ApprovalAccess.mayDecide(a, who)) { // the query already asked for this; checked again here
-                items.add(ApprovalJson.summary(a, now));
+                items.add(ApprovalJson.summary(a, preview.shape(a), now));
             }
         }
         body.put("next_cursor", page.nextCursor());

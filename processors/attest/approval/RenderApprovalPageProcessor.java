@@ -19,10 +19,12 @@ import java.time.Instant;
 public class RenderApprovalPageProcessor implements Processor {
     private final Clock clock;
     private final ApprovalTemplates templates;
+    private final ApprovalPreview preview;
 
-    public RenderApprovalPageProcessor(Clock clock, ApprovalTemplates templates) {
+    public RenderApprovalPageProcessor(Clock clock, ApprovalTemplates templates, ApprovalPreview preview) {
         this.clock = clock;
         this.templates = templates;
+        this.preview = preview;
     }
 
     @Override
@@ -41,7 +43,7 @@ public class RenderApprovalPageProcessor implements Processor {
         v.put("approval", a);
         v.put("waitingSeconds", Duration.between(a.createdAt(), now).toSeconds());
         v.put("expires", a.expiresAt().toString());
-        v.put("shape", ApprovalTemplates.shape(CallShape.of(a.upstream(), a.requestBody())));
+        v.put("shape", ApprovalTemplates.shape(preview.shape(a)));
         v.put("state", state);
         v.put("decided", decided != null);
         v.put("mayDecide", mayDecide);

@@ -512,8 +512,9 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.string("attest.approval.default-approver-role", "approver"),
                 s.integer("attest.approval.default-approvals-required", 1),
                 s.millis("attest.approval.default-ttl-ms", 900_000));
+        var preview = new attest.approval.ApprovalPreview(masking);
         registry.bind("holdCallProcessor", new attest.approval.HoldCallProcessor(riskRules, defaults,
-                new attest.approval.ApprovalPreview(masking), assembler, writer, store, clock,
+                preview, assembler, writer, store, clock,
                 s.integer("attest.approval.max-pending-per-requester", 20)));
         registry.bind("prepareApprovalSignalProcessor", new attest.approval.PrepareApprovalSignalProcessor(clock));
         registry.bind("awaitApprovalProcessor", new attest.approval.AwaitApprovalProcessor(waiters,
@@ -534,8 +535,8 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("findApproverApprovalProcessor", new attest.approval.FindApprovalProcessor(store, false));
         registry.bind("cancelHeldCallProcessor", new attest.approval.CancelHeldCallProcessor(store));
         registry.bind("renderApprovalNotFoundProcessor", new attest.approval.RenderApprovalNotFoundProcessor());
-        registry.bind("listApprovalsProcessor", new attest.approval.ListApprovalsProcessor(store, clock));
-        registry.bind("renderApprovalProcessor", new attest.approval.RenderApprovalProcessor(clock));
+        registry.bind("listApprovalsProcessor", new attest.approval.ListApprovalsProcessor(store, clock, preview));
+        registry.bind("renderApprovalProcessor", new attest.approval.RenderApprovalProcessor(clock, preview));
         registry.bind("readDecisionJsonProcessor", new attest.approval.ReadDecisionJsonProcessor());
         registry.bind("decideApprovalProcessor", new attest.approval.DecideApprovalProcessor(store));
         registry.bind("flushSelfRefusalsProcessor", new attest.approval.FlushSelfRefusalsProcessor(store, 100));
@@ -558,7 +559,7 @@ public class AttestConfiguration implements CamelConfiguration {
                 s.millis("attest.approval.page.session-ms", 1_800_000), clock));
         registry.bind("checkApprovalFormProcessor", new attest.approval.CheckApprovalFormProcessor(publicUrl));
         registry.bind("renderApprovalPageProcessor", new attest.approval.RenderApprovalPageProcessor(clock,
-                templates));
+                templates, preview));
 
         // approvers by email: found with the Keycloak Admin Client, sent with camel-mail
         boolean mail = s.bool("attest.mail.enabled", false);
@@ -576,7 +577,7 @@ public class AttestConfiguration implements CamelConfiguration {
         }
         registry.bind("findApproversProcessor", new attest.approval.FindApproversProcessor(directory));
         registry.bind("renderApprovalEmailProcessor", new attest.approval.RenderApprovalEmailProcessor(
-                s.string("attest.mail.from", "attest@localhost"), publicUrl, templates));
+                s.string("attest.mail.from", "attest@localhost"), publicUrl, templates, preview));
         registry.bind("recordNotifiedProcessor", new attest.approval.RecordNotifiedProcessor(store));
         var notifications = new attest.approval.ApprovalNotifications(db.dataSource(),
                 s.millis("attest.approval.notify.window-ms", 900_000),

@@ -19,7 +19,7 @@ final class ApprovalJson {
     private ApprovalJson() {
     }
 
-    static ObjectNode summary(Approval a, Instant now) {
+    static ObjectNode summary(Approval a, CallShape shape, Instant now) {
         ObjectNode n = JSON.createObjectNode();
         n.put("id", a.id().toString());
         n.put("state", a.state());
@@ -36,12 +36,12 @@ final class ApprovalJson {
         n.put("expires_at", a.expiresAt().toString());
         n.put("age_seconds", Duration.between(a.createdAt(), now).toSeconds());
         n.put("request_sha256", a.requestSha256());
-        n.set("call", CallShape.of(a.upstream(), a.requestBody()).json());
+        n.set("call", shape.json());
         return n;
     }
 
-    static ObjectNode full(Approval a, Instant now) {
-        ObjectNode n = summary(a, now);
+    static ObjectNode full(Approval a, CallShape shape, Instant now) {
+        ObjectNode n = summary(a, shape, now);
         var votes = n.putArray("decisions");
         for (Approval.Vote v : a.votes()) {
             ObjectNode o = votes.addObject();

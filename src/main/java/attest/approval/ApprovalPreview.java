@@ -23,8 +23,7 @@ public final class ApprovalPreview {
 
     public String of(String upstream, String path, byte[] body, boolean json) {
         String prompt = attest.text.PromptExtractor.extract(body);
-        Optional<MaskingRuleSet> rules = masking.ruleSetFor(upstream, path)
-                .or(() -> masking.ruleSets().stream().findFirst());
+        Optional<MaskingRuleSet> rules = rules(upstream, path);
         if (rules.isEmpty()) {
             return "[preview withheld: no masking rules are configured]";
         }
@@ -37,5 +36,30 @@ public final class ApprovalPreview {
             return "[preview withheld: the prompt could not be masked]";
         }
         return masked.length() > MAX_CHARS ? masked.substring(0, MAX_CHARS) + " [...]" : masked;
+    }
+
+    /**
+     * What a held call asks of the model ({@link CallShape}), with every name the caller chose (the model's, each
+     * tool's) masked as the prompt is: a tool's name is the caller's text too, and the approvers' views (REST,
+     * email, page) show it. A name that cannot be masked is withheld.
+     */
+    public CallShape shape(Approval a) {
+        Optional<MaskingRuleSet> rules = rules(a.upstream(), a.targetPath());
+        return CallShape.of(a.upstream(), a.requestBody(), name -> {
+            if (rules.isEmpty()) {
+                return "[withheld]";
+            }
+            try {
+                return masking.run(() -> rules.get().masker().mask(name, "/preview", r -> { }));
+            } catch (BlockedException e) {
+                return "[withheld: " + e.entityType() + "]";
+            } catch (MaskingFailedException e) {
+                return "[withheld]";
+            }
+        });
+    }
+
+    private Optional<MaskingRuleSet> rules(String upstream, String path) {
+        return masking.ruleSetFor(upstream, path).or(() -> masking.ruleSets().stream().findFirst());
     }
 }

@@ -21,6 +21,15 @@ public record CallShape(String upstream, String model, Long maxTokens, boolean s
     private static final int MAX_TEXT = 200;
 
     public static CallShape of(String upstream, byte[] body) {
+        return of(upstream, body, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * The shape with every name the caller chose (the model's, each tool's) passed through {@code mask} before it
+     * is cut: the approvers' views show only what it returns (the masked text), and no cut splits an entity that
+     * masking would have found.
+     */
+    public static CallShape of(String upstream, byte[] body, java.util.function.UnaryOperator<String> mask) {
         JsonNode n;
         try {
             n = body == null || body.length == 0 ? null : JSON.readTree(body);
@@ -45,11 +54,11 @@ public record CallShape(String upstream, String model, Long maxTokens, boolean s
             }
             String name = t.path("function").path("name").isTextual() ? t.path("function").path("name").asText()
                     : t.path("name").isTextual() ? t.path("name").asText() : t.path("type").asText("?");
-            tools.add(cut(name));
+            tools.add(cut(mask.apply(name)));
         }
         for (JsonNode f : n.path("functions")) { // the legacy spelling
             if (tools.size() <= MAX_TOOLS) {
-                tools.add(cut(f.path("name").asText("?")));
+                tools.add(cut(mask.apply(f.path("name").asText("?"))));
             }
         }
         boolean logprobs = n.path("logprobs").asBoolean(false) || n.path("logprobs").isIntegralNumber()
@@ -60,7 +69,7 @@ public record CallShape(String upstream, String model, Long maxTokens, boolean s
         } else if (n.path("logprobs").isIntegralNumber()) {
             top = n.path("logprobs").asInt();
         }
-        String model = n.path("model").isTextual() ? cut(n.path("model").asText()) : null;
+        String model = n.path("model").isTextual() ? cut(mask.apply(n.path("model").asText())) : null;
         return new CallShape(upstream, model, max, n.path("stream").asBoolean(false), List.copyOf(tools), logprobs,
                 top);
     }
