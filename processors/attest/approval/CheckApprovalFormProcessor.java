@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * Checks a decision posted from the approval page and sets {@code attestApprovalDecision}: it needs a signed-in
  * session, the session's CSRF token in the form, and a same-origin request (Origin, or else Referer, must be
- * the control plane's public URL). Anything else is refused with 403 and changes nothing.
+ * the control plane's public URL). Anything else is refused with 403 and changes nothing; a form the page never
+ * sends (a field given twice, so that which decision counts would be a guess; a broken percent escape) with 400.
  */
 public class CheckApprovalFormProcessor implements Processor {
     private final String publicOrigin;
@@ -40,8 +41,13 @@ public class CheckApprovalFormProcessor implements Processor {
         if (!sameOrigin) {
             throw forbidden("cross-origin decision refused");
         }
-        Map<String, String> form = CompleteApprovalLoginProcessor.query("?" + new String(
-                in.body() == null ? new byte[0] : in.body(), StandardCharsets.UTF_8));
+        Map<String, String> form;
+        try {
+            form = CompleteApprovalLoginProcessor.query("?" + new String(
+                    in.body() == null ? new byte[0] : in.body(), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw GatewayException.badRequest("the form is not one the approval page sends: " + e.getMessage());
+        }
         String csrf = form.get("csrf");
         if (csrf == null || !MessageDigest.isEqual(csrf.getBytes(StandardCharsets.UTF_8),
                 s.csrf().getBytes(StandardCharsets.UTF_8))) {

@@ -15,7 +15,6 @@ import org.apache.camel.Processor;
 
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -57,7 +56,12 @@ public class CompleteApprovalLoginProcessor implements Processor {
     @Override
     public void process(Exchange exchange) throws IOException, InterruptedException {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
-        Map<String, String> q = query(in.uri());
+        Map<String, String> q;
+        try {
+            q = query(in.uri());
+        } catch (IllegalArgumentException e) {
+            throw GatewayException.badRequest("sign-in was not completed: " + e.getMessage());
+        }
         String code = q.get("code");
         String state = q.get("state");
         if (code == null || state == null) {
@@ -101,17 +105,16 @@ public class CompleteApprovalLoginProcessor implements Processor {
         m.setBody("signed in\n");
     }
 
+    /**
+     * The decoded parameters of a query (or of a form, behind a {@code ?}). Strict, as neither Keycloak's redirect
+     * nor the approval page's form sends anything else: a name given twice (which one would count?) or a broken
+     * percent escape is an {@link IllegalArgumentException}, which callers answer with 400.
+     */
     static Map<String, String> query(String uri) {
         Map<String, String> out = new HashMap<>();
-        int i = uri.indexOf('?');
-        if (i < 0) {
-            return out;
-        }
-        for (String part : uri.substring(i + 1).split("&")) {
-            int eq = part.indexOf('=');
-            if (eq > 0) {
-                out.putIfAbsent(URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
-                        URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+        for (Map.Entry<String, String> p : attest.http.QueryParameters.of(uri)) {
+            if (out.putIfAbsent(p.getKey(), p.getValue()) != null) {
+                throw new IllegalArgumentException("a parameter is given twice");
             }
         }
         return out;

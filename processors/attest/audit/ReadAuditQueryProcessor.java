@@ -7,11 +7,10 @@ import attest.http.Outcomes;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -51,23 +50,46 @@ public class ReadAuditQueryProcessor implements Processor {
         }
     }
 
-    /** The query parameters of a request target, decoded (the last of a repeated name wins). */
+    /**
+     * The query parameters of a request target, decoded (the last of a repeated name wins). A broken percent escape,
+     * or a control character in a value (a NUL, which PostgreSQL refuses in text, would otherwise fail the report's
+     * query as if the store were down: 503), is a 400.
+     */
     static Map<String, String> params(String uri) {
         Map<String, String> p = new HashMap<>();
-        int q = uri.indexOf('?');
-        if (q >= 0) {
-            for (String part : uri.substring(q + 1).split("&")) {
-                int eq = part.indexOf('=');
-                if (eq > 0) {
-                    p.put(URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
-                            URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
-                }
+        List<Map.Entry<String, String>> pairs;
+        try {
+            pairs = attest.http.QueryParameters.of(uri);
+        } catch (IllegalArgumentException e) {
+            throw GatewayException.badRequest("a query parameter has a malformed percent escape");
+        }
+        for (Map.Entry<String, String> pair : pairs) {
+            if (pair.getValue().chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw GatewayException.badRequest("a query parameter has a control character");
             }
+            p.put(pair.getKey(), pair.getValue());
         }
         return p;
     }
 
-    private static Instant instant(String s) {
-        return s == null || s.isBlank() ? null : Instant.parse(s);
+    /** The earliest and latest instants a report's time filter takes (PostgreSQL's timestamps end in year 294276). */
+    static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
+    static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
+    /** An ISO-8601 instant (null when absent) within years 1 to 9999; anything else is a 400. */
+    static Instant instant(String s) {
+        if (s == null || s.isBlank()) {
+            return null;
+        }
+        Instant t;
+        try {
+            t = Instant.parse(s);
+        } catch (DateTimeParseException e) {
+            throw GatewayException.badRequest("from and to are ISO-8601 instants");
+        }
+        if (t.isBefore(EARLIEST) || t.isAfter(LATEST)) {
+            throw GatewayException.badRequest("from and to are instants in the years 1 to 9999");
+        }
+        return t;
     }
 }

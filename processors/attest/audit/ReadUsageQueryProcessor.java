@@ -6,8 +6,6 @@ import attest.http.InboundRequest;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Map;
 
 /**
@@ -33,15 +31,8 @@ public class ReadUsageQueryProcessor implements Processor {
         if (!format.equals("csv") && !format.equals("json")) {
             throw GatewayException.badRequest("format is json or csv");
         }
-        try {
-            exchange.setProperty(QUERY, new UsageReports.Query(by, instant(p.get("from")), instant(p.get("to")),
-                    p.get("identity"), p.get("upstream"), p.get("key"), p.get("model"), format.equals("csv")));
-        } catch (DateTimeParseException e) {
-            throw GatewayException.badRequest("from and to are ISO-8601 instants");
-        }
-    }
-
-    private static Instant instant(String s) {
-        return s == null || s.isBlank() ? null : Instant.parse(s);
+        exchange.setProperty(QUERY, new UsageReports.Query(by, ReadAuditQueryProcessor.instant(p.get("from")),
+                ReadAuditQueryProcessor.instant(p.get("to")), p.get("identity"), p.get("upstream"), p.get("key"),
+                p.get("model"), format.equals("csv")));
     }
 }

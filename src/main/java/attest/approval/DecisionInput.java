@@ -4,7 +4,7 @@ package attest.approval;
  * An approver's decision as submitted.
  *
  * @param decision {@code approve} or {@code deny}
- * @param comment  free text, recorded (may be null)
+ * @param comment  free text, recorded (may be null; at most {@link #MAX_COMMENT} characters, no NUL)
  * @param channel  {@code rest} or {@code page}
  */
 public record DecisionInput(String decision, String comment, String channel) {
@@ -16,6 +16,10 @@ public record DecisionInput(String decision, String comment, String channel) {
         }
         if (comment != null && comment.length() > MAX_COMMENT) {
             throw new IllegalArgumentException("comment longer than " + MAX_COMMENT + " characters");
+        }
+        if (comment != null && comment.indexOf('\0') >= 0) {
+            // PostgreSQL refuses a NUL in text: the decision's row would fail as if the store were down (503)
+            throw new IllegalArgumentException("comment must not contain a NUL character");
         }
     }
 }
