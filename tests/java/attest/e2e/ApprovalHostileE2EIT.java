@@ -1,0 +1,158 @@
+package attest.e2e;
+
+import attest.stack.Browser;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebDriver;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static attest.e2e.ApprovalE2EIT.RISKY;
+import static attest.e2e.ApprovalE2EIT.control;
+import static attest.e2e.ApprovalE2EIT.events;
+import static attest.e2e.ApprovalE2EIT.get;
+import static attest.e2e.ApprovalE2EIT.hold;
+import static attest.e2e.ApprovalE2EIT.mailsFor;
+import static attest.e2e.E2E.HTTP;
+import static attest.e2e.E2E.JSON;
+import static attest.e2e.E2E.newRequestId;
+import static attest.e2e.E2E.stack;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * An outsider's review of the approvers' surface and the auditors' reports: regulated data carried where the
+ * masked preview does not look (a tool's name), parameters no client sends (a malformed percent escape, a NUL, a
+ * date past the store's range), and page forms with a repeated decision. Nothing of it may show a regulated value
+ * unmasked, end in a 5xx, or decide anything.
+ */
+class ApprovalHostileE2EIT {
+    static final String EMAIL = "jane.doe.hostile@example.com";
+    static final String CARD = "4111 1111 1111 1111";
+
+    /** A risky call that offers the model tools whose names carry an email address and a card number. */
+    static String withTools(String marker) {
+        return "{\"model\":\"demo-model\",\"messages\":[{\"role\":\"user\",\"content\":\"" + RISKY + " " + marker
+                + "\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"mail " + EMAIL + "\","
+                + "\"parameters\":{\"type\":\"object\"}}}],"
+                + "\"functions\":[{\"name\":\"charge " + CARD + "\"}]}";
+    }
+
+    static HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+        return HTTP.send(b.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void should_show_approvers_no_regulated_value_from_a_tool_name_in_the_json_or_the_email() throws Exception {
+        String id = hold(stack().gatewayUrl(), "alice", newRequestId(), withTools("tools json"));
+        String bob = stack().userToken("bob");
+        HttpResponse<String> one = get(control() + "/approvals/" + id, bob);
+        assertThat(one.statusCode()).as(one.body()).isEqualTo(200);
+        JsonNode call = JSON.readTree(one.body()).path("call");
+        // the approver still sees that tools are offered, and how many
+        assertThat(call.path("tools")).hasSize(2);
+        assertThat(one.body()).doesNotContain(EMAIL).doesNotContain(CARD);
+        HttpResponse<String> list = get(control() + "/approvals?requester=alice&order=newest&limit=200", bob);
+        assertThat(list.statusCode()).as(list.body()).isEqualTo(200);
+        assertThat(list.body()).contains(id).doesNotContain(EMAIL).doesNotContain(CARD);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !mailsFor(id).isEmpty());
+        for (var m : mailsFor(id)) {
+            String body = com.icegreen.greenmail.util.GreenMailUtil.getBody(m).replace("=\r\n", "");
+            assertThat(body).doesNotContain(EMAIL).doesNotContain(CARD);
+        }
+    }
+
+    @Test
+    void should_answer_a_malformed_percent_escape_with_400_and_never_500() throws Exception {
+        String carol = stack().userToken("carol");
+        List<String> requests = new ArrayList<>();
+        // anonymous: the sign-in callback is reached without a token (no client library sends these: raw bytes)
+        requests.add("GET /auth/callback?code=%zz&state=%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        requests.add("GET /auth/callback?state=x%&code=y HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        // an auditor's report filters
+        for (String q : List.of("/audit/access?identity=%zz", "/audit/denials?upstream=%", "/audit/usage?model=%zz",
+                "/audit/approvals?from=%G0")) {
+            requests.add("GET " + q + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + carol
+                    + "\r\nConnection: close\r\n\r\n");
+        }
+        for (String request : requests) {
+            RawHttp.Answer a = RawHttp.send(stack().controlPort, request, 1, Duration.ofSeconds(20));
+            String line = request.substring(0, request.indexOf(" HTTP/1.1"));
+            assertThat(a.status()).as(line + " " + a.text()).isEqualTo(400);
+            assertThat(a.text()).as(line).contains("\"bad_request\"").doesNotContain("internal_error")
+                    .doesNotContain(carol);
+        }
+    }
+
+    @Test
+    void should_refuse_report_filters_the_store_cannot_hold_with_400_not_503() throws Exception {
+        String carol = stack().userToken("carol");
+        for (String q : List.of("/audit/denials?identity=%00", "/audit/access?upstream=a%00b",
+                "/audit/usage?identity=%00", "/audit/denials?from=%2B1000000-01-01T00:00:00Z",
+                "/audit/usage?to=-1000000-01-01T00:00:00Z")) {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(control() + q))
+                    .header("Authorization", "Bearer " + carol).GET());
+            assertThat(r.statusCode()).as(q + " " + r.body()).isEqualTo(400);
+            assertThat(r.headers().firstValue("Retry-After")).as(q).isEmpty();
+        }
+    }
+
+    @Test
+    void should_refuse_a_decision_comment_the_store_cannot_hold_with_400_and_keep_the_call_decidable()
+            throws Exception {
+        String id = hold(stack().gatewayUrl(), "alice", newRequestId(), ApprovalE2EIT.chat("demo-model",
+                RISKY + " nul comment"));
+        String bob = "Bearer " + stack().userToken("bob");
+        HttpResponse<String> r = ApprovalFrontDoorE2EIT.decide(id, bob, "application/json",
+                "{\"decision\":\"deny\",\"comment\":\"a\\u0000b\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(events(id)).doesNotContain("decision", "denied");
+        HttpResponse<String> ok = ApprovalFrontDoorE2EIT.decide(id, bob, "application/json",
+                "{\"decision\":\"deny\",\"comment\":\"after a refused one\"}");
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    }
+
+    @Test
+    void should_refuse_page_forms_no_browser_sends_and_mask_tool_names_on_the_page() throws Exception {
+        Browser.ensureInstalled();
+        String id = hold(stack().gatewayUrl(), "alice", newRequestId(), withTools("page form"));
+        String link = control() + "/approvals/" + id + "/review";
+        WebDriver driver = Browser.start(stack().work.resolve("chromium-hostile-" + id));
+        try {
+            driver.get(link);
+            await().atMost(Duration.ofSeconds(20)).until(() -> !driver.findElements(By.id("username")).isEmpty());
+            driver.findElement(By.id("username")).sendKeys("bob");
+            driver.findElement(By.id("password")).sendKeys("bob");
+            driver.findElement(By.id("kc-login")).click();
+            await().atMost(Duration.ofSeconds(20)).until(() -> !driver.findElements(By.id("approve")).isEmpty());
+            assertThat(driver.getPageSource()).doesNotContain(EMAIL).doesNotContain(CARD);
+            assertThat(driver.findElement(By.id("call-tools")).getText()).isNotBlank();
+
+            String cookie = "attest_approval_session=" + driver.manage().getCookieNamed("attest_approval_session")
+                    .getValue();
+            String csrf = driver.findElement(By.name("csrf")).getAttribute("value");
+            String control = control();
+            // a form no browser sends from this page: two decisions (which one would count?), a broken escape
+            for (String form : List.of("csrf=" + csrf + "&decision=deny&decision=approve",
+                    "csrf=" + csrf + "&decision=approve&decision=deny",
+                    "csrf=" + csrf + "&csrf=" + csrf + "&decision=approve",
+                    "csrf=" + csrf + "&decision=approve&comment=%zz")) {
+                HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(link))
+                        .header("Content-Type", "application/x-www-form-urlencoded").header("Cookie", cookie)
+                        .header("Origin", control).POST(HttpRequest.BodyPublishers.ofString(form)));
+                assertThat(r.statusCode()).as(form.replace(csrf, "CSRF") + " " + r.body()).isEqualTo(400);
+            }
+            assertThat(events(id)).doesNotContain("decision", "approved", "denied");
+            assertThat(JSON.readTree(get(control + "/approvals/" + id, stack().userToken("bob")).body())
+                    .path("state").asText()).isEqualTo("pending");
+        } finally {
+            driver.quit();
+        }
+    }
+}
