@@ -91,7 +91,8 @@ public class HoldCallProcessor implements Processor {
         UUID id = UUID.randomUUID();
         byte[] body = in.body() == null ? new byte[0] : in.body();
         String headers = HeldRequest.headersJson(CredentialStripper.strip(in.headers()).entries());
-        String digest = HeldRequest.digest(in.method(), in.uri(), headers, body);
+        String uri = HeldRequest.uriWithoutCredentials(in.uri());
+        String digest = HeldRequest.digest(in.method(), uri, headers, body);
 
         EvidenceRecord r = exchange.getProperty(Exchanges.EVIDENCE, EvidenceRecord.class);
         assembler.fill(r, exchange);
@@ -105,7 +106,7 @@ public class HoldCallProcessor implements Processor {
         exchange.setProperty(Exchanges.EVIDENCE_WRITTEN, true);
 
         Approval a = new Approval(id, r.getId(), r.getRequestId(), Approval.PENDING, who.subject(), who.username(),
-                JSON.writeValueAsString(who), target.upstream().name(), target.path(), in.method(), in.uri(), headers,
+                JSON.writeValueAsString(who), target.upstream().name(), target.path(), in.method(), uri, headers,
                 body, digest, JSON.writeValueAsString(facts), d.ruleId(), d.reason(), approverRole, approverGroup,
                 required, preview.of(target.upstream().name(), target.path(), body, in.isJson()), now, now.plus(ttl),
                 null, null, null, null, List.of());

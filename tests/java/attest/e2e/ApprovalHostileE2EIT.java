@@ -155,4 +155,33 @@ class ApprovalHostileE2EIT {
             driver.quit();
         }
     }
+    @Test
+    void should_store_a_held_call_without_the_credentials_its_query_carried() throws Exception {
+        String alice = stack().userToken("alice");
+        String query = "?api-version=2024-06-01&access_token=" + alice + "&api_key=sk-held-query-secret&KEY=atk_held";
+        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(stack().gatewayUrl()
+                        + "/llm/v1/chat/completions" + query)).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + alice).header("Prefer", "respond-async")
+                .POST(HttpRequest.BodyPublishers.ofString(ApprovalE2EIT.chat("demo-model", RISKY + " query secret"))));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        String id = JSON.readTree(r.body()).path("approval_id").asText();
+        // README: "the exact request (without the caller's credentials) ... stored in PostgreSQL"
+        String stored;
+        try (var c = stack().db(); var ps = c.prepareStatement(
+                "SELECT request_uri || ' ' || request_headers FROM approval_request WHERE id = ?::uuid")) {
+            ps.setString(1, id);
+            try (var rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                stored = rs.getString(1);
+            }
+        }
+        assertThat(stored).contains("api-version=2024-06-01").doesNotContain(alice)
+                .doesNotContain("sk-held-query-secret").doesNotContain("atk_held");
+        // approved, it still runs, with the query it was approved with
+        assertThat(ApprovalFrontDoorE2EIT.decide(id, "Bearer " + stack().userToken("bob"), "application/json",
+                "{\"decision\":\"approve\"}").statusCode()).isEqualTo(200);
+        HttpResponse<String> done = await().atMost(Duration.ofSeconds(20)).until(() ->
+                get(stack().gatewayUrl() + "/approvals/" + id + "/result", alice), x -> x.statusCode() != 202);
+        assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+    }
 }

@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The exact request a held call will execute: method, request-target, headers (caller credentials already
- * stripped) and body bytes, and the SHA-256 digest that binds an approval to them.
+ * The exact request a held call will execute: method, request-target (its query's credentials stripped), headers
+ * (caller credentials already stripped) and body bytes, and the SHA-256 digest that binds an approval to them.
  * The digest is over {@code method LF uri LF headers-json LF body}, so any change to any part shows.
  */
 public final class HeldRequest {
@@ -32,6 +32,21 @@ public final class HeldRequest {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The request-target as it is held: without the query parameters that carry a credential
+     * ({@link attest.upstream.CredentialStripper#stripQuery(String)}: {@code access_token}, {@code api_key},
+     * {@code key}, ...), which the upstream would never have seen either. The held row is stored in clear, so a
+     * caller's token sent beside its header would otherwise wait in the database for anyone who reads it.
+     */
+    public static String uriWithoutCredentials(String uri) {
+        int q = uri.indexOf('?');
+        if (q < 0) {
+            return uri;
+        }
+        String kept = attest.upstream.CredentialStripper.stripQuery(uri.substring(q + 1));
+        return kept == null ? uri.substring(0, q) : uri.substring(0, q) + "?" + kept;
     }
 
     public static String headersJson(List<Map.Entry<String, String>> headers) {
