@@ -19,6 +19,9 @@ public record CallShape(String upstream, String model, Long maxTokens, boolean s
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_TOOLS = 50;
     private static final int MAX_TEXT = 200;
+    /** How much of a name is masked at the most, and how much before that cut is never shown. */
+    private static final int MASK_INPUT = 4096;
+    private static final int CUT_GUARD = 256;
 
     public static CallShape of(String upstream, byte[] body) {
         return of(upstream, body, java.util.function.UnaryOperator.identity());
@@ -54,11 +57,11 @@ public record CallShape(String upstream, String model, Long maxTokens, boolean s
             }
             String name = t.path("function").path("name").isTextual() ? t.path("function").path("name").asText()
                     : t.path("name").isTextual() ? t.path("name").asText() : t.path("type").asText("?");
-            tools.add(cut(mask.apply(name)));
+            tools.add(maskedCut(name, mask));
         }
         for (JsonNode f : n.path("functions")) { // the legacy spelling
             if (tools.size() <= MAX_TOOLS) {
-                tools.add(cut(mask.apply(f.path("name").asText("?"))));
+                tools.add(maskedCut(f.path("name").asText("?"), mask));
             }
         }
         boolean logprobs = n.path("logprobs").asBoolean(false) || n.path("logprobs").isIntegralNumber()
@@ -69,9 +72,22 @@ public record CallShape(String upstream, String model, Long maxTokens, boolean s
         } else if (n.path("logprobs").isIntegralNumber()) {
             top = n.path("logprobs").asInt();
         }
-        String model = n.path("model").isTextual() ? cut(mask.apply(n.path("model").asText())) : null;
+        String model = n.path("model").isTextual() ? maskedCut(n.path("model").asText(), mask) : null;
         return new CallShape(upstream, model, max, n.path("stream").asBoolean(false), List.copyOf(tools), logprobs,
                 top);
+    }
+
+    /**
+     * A name masked, then cut to {@link #MAX_TEXT}. Only its first {@link #MASK_INPUT} characters are masked, so that
+     * a requester's megabyte of tool names costs each view of the call little; near that cut nothing is kept (an
+     * entity split by it would not be found), which matters only when masking shrank the name that much.
+     */
+    private static String maskedCut(String s, java.util.function.UnaryOperator<String> mask) {
+        if (s.length() <= MASK_INPUT) {
+            return cut(mask.apply(s));
+        }
+        String masked = mask.apply(s.substring(0, MASK_INPUT));
+        return masked.substring(0, Math.max(0, Math.min(MAX_TEXT, masked.length() - CUT_GUARD))) + "[...]";
     }
 
     private static String cut(String s) {

@@ -70,4 +70,21 @@ class ApprovalPreviewTest {
         assertThat(shape.model()).isEqualTo("[withheld]");
         assertThat(shape.tools()).containsOnly("[withheld]");
     }
+
+    @Test
+    void should_mask_only_a_bounded_prefix_of_a_huge_name_and_show_nothing_near_its_cut() {
+        java.util.List<Integer> masked = new java.util.ArrayList<>();
+        String huge = "t".repeat(4090) + CARD + "u".repeat(1 << 20);
+        CallShape shape = CallShape.of("llm", ("{\"tools\":[{\"function\":{\"name\":\"" + huge + "\"}}]}")
+                .getBytes(StandardCharsets.UTF_8), s -> {
+                    masked.add(s.length());
+                    return s;
+                });
+        assertThat(masked).containsExactly(4096);
+        assertThat(shape.tools().get(0)).isEqualTo("t".repeat(200) + "[...]");
+        // a name masked down to little: the part near the cut, where an entity may be split, is not shown
+        CallShape shrunk = CallShape.of("llm", ("{\"tools\":[{\"function\":{\"name\":\"" + huge + "\"}}]}")
+                .getBytes(StandardCharsets.UTF_8), s -> "[EMAIL]" + s.substring(4000));
+        assertThat(shrunk.tools().get(0)).isEqualTo("[...]").doesNotContain("4111");
+    }
 }
