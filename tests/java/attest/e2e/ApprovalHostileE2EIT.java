@@ -184,4 +184,17 @@ class ApprovalHostileE2EIT {
                 get(stack().gatewayUrl() + "/approvals/" + id + "/result", alice), x -> x.statusCode() != 202);
         assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
     }
+
+    @Test
+    void should_refuse_an_approvers_list_from_or_after_an_instant_the_store_cannot_hold_with_400() throws Exception {
+        String bob = stack().userToken("bob");
+        String cursor = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                ("+1000000-01-01T00:00:00Z|" + java.util.UUID.randomUUID()).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        for (String q : List.of("?since=%2B1000000-01-01T00:00:00Z", "?since=-1000000-01-01T00:00:00Z",
+                "?cursor=" + cursor)) {
+            HttpResponse<String> r = get(control() + "/approvals" + q, bob);
+            assertThat(r.statusCode()).as(q + " " + r.body()).isEqualTo(400);
+            assertThat(r.headers().firstValue("Retry-After")).as(q).isEmpty();
+        }
+    }
 }

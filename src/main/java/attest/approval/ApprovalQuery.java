@@ -3,7 +3,6 @@ package attest.approval;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Locale;
@@ -75,9 +74,10 @@ public record ApprovalQuery(String status, String upstream, String requester, St
         Instant since = null;
         if (q.containsKey("since")) {
             try {
-                since = Instant.parse(q.get("since"));
-            } catch (DateTimeParseException e) {
-                throw new IllegalArgumentException("since must be an ISO-8601 instant, such as 2026-01-31T12:00:00Z");
+                since = attest.http.QueryParameters.instant(q.get("since"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("since must be an ISO-8601 instant in the years 1 to 9999, such "
+                        + "as 2026-01-31T12:00:00Z");
             }
         }
         Position after = q.containsKey("cursor") ? position(q.get("cursor")) : null;
@@ -99,7 +99,7 @@ public record ApprovalQuery(String status, String upstream, String requester, St
             if (!id.toString().equals(s.substring(bar + 1))) {
                 throw new IllegalArgumentException("bad id");
             }
-            return new Position(Instant.parse(s.substring(0, bar)), id);
+            return new Position(attest.http.QueryParameters.instant(s.substring(0, bar)), id);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("cursor is not one this gateway issued");
         }

@@ -2,13 +2,35 @@ package attest.http;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /** The decoded {@code name=value} pairs of a request target's query (or of a form, behind a {@code ?}), in order. */
 public final class QueryParameters {
+    /** The earliest and latest instants a query may name (PostgreSQL's timestamps end in year 294276). */
+    public static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
+    public static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
     private QueryParameters() {
+    }
+
+    /**
+     * An ISO-8601 instant within the years 1 to 9999. Anything else is an {@link IllegalArgumentException} (a 400):
+     * an instant past PostgreSQL's range would fail the query as if the store were down (503, Retry-After).
+     */
+    public static Instant instant(String s) {
+        Instant t;
+        try {
+            t = Instant.parse(s);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException("not an ISO-8601 instant");
+        }
+        if (t.isBefore(EARLIEST) || t.isAfter(LATEST)) {
+            throw new IllegalArgumentException("an instant outside the years 1 to 9999");
+        }
+        return t;
     }
 
     /**
