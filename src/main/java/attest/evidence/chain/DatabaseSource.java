@@ -19,6 +19,8 @@ public final class DatabaseSource implements Verifier.Source {
     private boolean encryptedSkipped;
     private boolean payloadsUnreadable;
     private boolean recordsUnreadable;
+    private final List<String> readPathFaults = new ArrayList<>();
+    private final List<String> readPathUnchecked = new ArrayList<>();
 
     public DatabaseSource(Connection c) throws SQLException {
         this(c, null);
@@ -28,12 +30,28 @@ public final class DatabaseSource implements Verifier.Source {
     public DatabaseSource(Connection c, attest.evidence.crypto.MasterKey master) throws SQLException {
         this.c = c;
         this.master = master;
-        c.setReadOnly(true);
         try (java.sql.Statement st = c.createStatement()) {
             // the store's own objects, never a look-alike a DBA put first on this login's search path (a schema named
-            // after the login, "$user", holding a frozen audit_record_columns): pg_catalog first, then public
+            // after the login, "$user", holding a frozen audit_record_columns): pg_catalog first, then public; and a
+            // row-level security policy that would filter a read fails it instead (row_security off)
             st.execute("SET search_path = pg_catalog, public");
+            st.execute("SET row_security = off");
         }
+        // the views, tables, functions and casts the reads go through, as the migrations made them (ReadPath)
+        ReadPath.Result path = ReadPath.check(c);
+        readPathFaults.addAll(path.faults());
+        readPathUnchecked.addAll(path.unchecked());
+        c.setReadOnly(true);
+    }
+
+    @Override
+    public List<String> readPathFaults() {
+        return readPathFaults;
+    }
+
+    @Override
+    public List<String> readPathUnchecked() {
+        return readPathUnchecked;
     }
 
     @Override
@@ -119,7 +137,8 @@ public final class DatabaseSource implements Verifier.Source {
 
     @Override
     public Long headSize(String chainId) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT size FROM evidence_chain_head WHERE chain_id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT size FROM public.evidence_chain_head "
+                + "WHERE chain_id = ?")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : null;
@@ -131,7 +150,7 @@ public final class DatabaseSource implements Verifier.Source {
 
     @Override
     public boolean terminatedSince(String recordId) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM evidence_chain WHERE subject_id = ? "
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM public.evidence_chain WHERE subject_id = ? "
                 + "AND kind = 'call.terminal' LIMIT 1")) {
             ps.setObject(1, UUID.fromString(recordId));
             try (ResultSet rs = ps.executeQuery()) {
@@ -187,15 +206,17 @@ public final class DatabaseSource implements Verifier.Source {
     public List<String> chains() {
         // every chain the store knows of: with entries, with checkpoints, with a head, or registered; a chain
         // whose entries were all deleted is still named (and then a finding)
-        List<String> out = new ArrayList<>(new java.util.TreeSet<>(strings("SELECT DISTINCT chain_id FROM evidence_chain "
-                + "UNION SELECT chain_id FROM evidence_checkpoint UNION SELECT chain_id FROM evidence_chain_head "
-                + "UNION SELECT chain_id FROM evidence_instance")));
+        List<String> out = new ArrayList<>(new java.util.TreeSet<>(strings("SELECT DISTINCT chain_id "
+                + "FROM public.evidence_chain UNION SELECT chain_id FROM public.evidence_checkpoint "
+                + "UNION SELECT chain_id FROM public.evidence_chain_head "
+                + "UNION SELECT chain_id FROM public.evidence_instance")));
         return out;
     }
 
     @Override
     public boolean holdsPosition(String chainId, long position) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM evidence_chain WHERE chain_id = ? AND position = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM public.evidence_chain WHERE chain_id = ? "
+                + "AND position = ?")) {
             ps.setString(1, chainId);
             ps.setLong(2, position);
             try (ResultSet rs = ps.executeQuery()) {
@@ -209,7 +230,7 @@ public final class DatabaseSource implements Verifier.Source {
     @Override
     public Long lastRegistryAtMicros(String chainId) {
         try (PreparedStatement ps = c.prepareStatement("SELECT (extract(epoch FROM max(at)) * 1000000)::bigint "
-                + "FROM evidence_instance WHERE chain_id = ?")) {
+                + "FROM public.evidence_instance WHERE chain_id = ?")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -225,7 +246,7 @@ public final class DatabaseSource implements Verifier.Source {
 
     @Override
     public String lastRegistryEvent(String chainId) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT event FROM evidence_instance WHERE chain_id = ? "
+        try (PreparedStatement ps = c.prepareStatement("SELECT event FROM public.evidence_instance WHERE chain_id = ? "
                 + "ORDER BY at DESC, event DESC LIMIT 1")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -240,7 +261,7 @@ public final class DatabaseSource implements Verifier.Source {
     public Iterable<Verifier.Row> rows(String chainId) {
         List<Verifier.Row> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT position, canonical, hash, kind, subject_id::text "
-                + "FROM evidence_chain WHERE chain_id = ? ORDER BY position")) {
+                + "FROM public.evidence_chain WHERE chain_id = ? ORDER BY position")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -259,7 +280,7 @@ public final class DatabaseSource implements Verifier.Source {
         List<Verifier.StoredCheckpoint> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT size, canonical, signature, key_id, hash, "
                 + "(extract(epoch FROM signed_at) * 1000000)::bigint "
-                + "FROM evidence_checkpoint WHERE chain_id = ? ORDER BY size, signed_at")) {
+                + "FROM public.evidence_checkpoint WHERE chain_id = ? ORDER BY size, signed_at")) {
             ps.setString(1, chainId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -278,8 +299,8 @@ public final class DatabaseSource implements Verifier.Source {
     public Map<String, String> payloadDigests(String recordId) {
         Map<String, String> out = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT r.request_body, r.response_body, r.response_truncated, "
-                + "r.payload_key_id, k.wrapped, r.raw_response_body FROM evidence_record r LEFT JOIN evidence_data_key k "
-                + "ON k.id = r.payload_key_id WHERE r.id = ?")) {
+                + "r.payload_key_id, k.wrapped, r.raw_response_body FROM public.evidence_record r "
+                + "LEFT JOIN public.evidence_data_key k ON k.id = r.payload_key_id WHERE r.id = ?")) {
             ps.setObject(1, UUID.fromString(recordId));
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
