@@ -247,6 +247,36 @@ class TamperReadPathTest extends TamperBase {
         }
     }
 
+    /**
+     * An operator text = varchar in public: an exact match for verify's own {@code chain_id = ?} (a string parameter
+     * is sent as varchar), where PostgreSQL's is text = text. This one answers as PostgreSQL's would; another need not.
+     */
+    @Test
+    void should_not_verify_an_operator_that_wins_over_postgresqls() throws Exception {
+        assertCleanBefore();
+        dba("CREATE FUNCTION public.same_text(text, varchar) RETURNS boolean LANGUAGE sql IMMUTABLE AS "
+                        + "$$ SELECT $1 OPERATOR(pg_catalog.=) $2::text $$",
+                "CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.same_text)");
+        try {
+            assertReadPathChanged("an operator text = varchar", "an operator");
+        } finally {
+            dba("DROP OPERATOR public.= (text, varchar)", "DROP FUNCTION public.same_text(text, varchar)");
+        }
+    }
+
+    /** A column verify reads, given a type of the owner's (a domain here; a type of its own needs a superuser). */
+    @Test
+    void should_not_verify_a_column_whose_type_is_not_postgresqls() throws Exception {
+        assertCleanBefore();
+        dba("CREATE DOMAIN public.registry_event AS text",
+                "ALTER TABLE evidence_instance ALTER COLUMN event TYPE public.registry_event");
+        try {
+            assertReadPathChanged("evidence_instance.event of a domain type", "public.evidence_instance");
+        } finally {
+            dba("ALTER TABLE evidence_instance ALTER COLUMN event TYPE text", "DROP DOMAIN public.registry_event");
+        }
+    }
+
     /** The auditors' reports read a look-alike that hides alice's calls; verify itself reads public's. */
     @Test
     void should_not_verify_a_look_alike_on_the_auditors_search_path() throws Exception {

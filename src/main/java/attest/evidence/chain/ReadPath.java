@@ -207,7 +207,7 @@ final class ReadPath {
         String ours = " OPERATOR(pg_catalog.<>) " + CATALOG + " AND %s OPERATOR(pg_catalog.<>) "
                 + "'information_schema'::pg_catalog.regnamespace";
         String[][] checks = {
-                {"function", "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text FROM pg_catalog.pg_proc p "
+                {"a function", "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text FROM pg_catalog.pg_proc p "
                         + "WHERE p.pronamespace" + ours.formatted("p.pronamespace")
                         + " AND EXISTS (SELECT 1 FROM pg_catalog.pg_proc q "
                         + "WHERE q.pronamespace OPERATOR(pg_catalog.=) " + CATALOG
@@ -215,7 +215,7 @@ final class ReadPath {
                         + "FROM pg_catalog.pg_proc q WHERE q.pronamespace OPERATOR(pg_catalog.=) " + CATALOG
                         + " AND q.proname OPERATOR(pg_catalog.=) p.proname "
                         + "AND q.proargtypes OPERATOR(pg_catalog.=) p.proargtypes)"},
-                {"operator", "SELECT o.oid::pg_catalog.regoperator::pg_catalog.text FROM pg_catalog.pg_operator o "
+                {"an operator", "SELECT o.oid::pg_catalog.regoperator::pg_catalog.text FROM pg_catalog.pg_operator o "
                         + "WHERE o.oprnamespace" + ours.formatted("o.oprnamespace")
                         + " AND EXISTS (SELECT 1 FROM pg_catalog.pg_operator q "
                         + "WHERE q.oprnamespace OPERATOR(pg_catalog.=) " + CATALOG
@@ -224,7 +224,7 @@ final class ReadPath {
                         + " AND q.oprname OPERATOR(pg_catalog.=) o.oprname "
                         + "AND q.oprleft OPERATOR(pg_catalog.=) o.oprleft "
                         + "AND q.oprright OPERATOR(pg_catalog.=) o.oprright)"},
-                {"cast", "SELECT k.castsource::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' AS ' "
+                {"a cast", "SELECT k.castsource::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' AS ' "
                         + "OPERATOR(pg_catalog.||) k.casttarget::pg_catalog.regtype::pg_catalog.text "
                         + "FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_type s ON s.oid OPERATOR(pg_catalog.=) "
                         + "k.castsource JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) k.casttarget "
@@ -234,7 +234,7 @@ final class ReadPath {
         for (String[] check : checks) {
             try (PreparedStatement ps = c.prepareStatement(check[1]); ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    faults.add("store object " + rs.getString(1) + ": read_path_changed (a " + check[0]
+                    faults.add("store object " + rs.getString(1) + ": read_path_changed (" + check[0]
                             + " that is not PostgreSQL's own takes the place of PostgreSQL's in what a view or "
                             + "verify calls)");
                 }
