@@ -67,7 +67,10 @@ public final class ExportCommand {
             out.println("exported " + n + " entries to " + dir);
             return 0;
         } catch (Exception e) {
-            out.println("error: the export failed: " + e.getClass().getSimpleName());
+            // a changed read path names what changed (ReadPath); anything else only its kind
+            out.println("error: the export failed: " + e.getClass().getSimpleName()
+                    + (e instanceof IllegalStateException && e.getMessage() != null
+                    && e.getMessage().contains("read_path_changed") ? ": " + e.getMessage() : ""));
             return 1;
         }
     }

@@ -155,19 +155,41 @@ class TamperReadPathTest extends TamperBase {
         }
     }
 
+    static final Function<String, List<String>> POLICY = t -> List.of("ALTER TABLE " + t + " ENABLE ROW LEVEL SECURITY",
+            "CREATE POLICY hide ON " + t + " FOR SELECT USING (chain_id <> '" + HIDDEN + "')");
+    static final Function<String, List<String>> NO_POLICY = t -> List.of("DROP POLICY hide ON " + t,
+            "ALTER TABLE " + t + " DISABLE ROW LEVEL SECURITY");
+
     @Test
     void should_not_verify_a_chain_hidden_from_the_auditors_by_row_level_security() throws Exception {
-        hideTheChain("a chain hidden by row-level security",
-                t -> List.of("ALTER TABLE " + t + " ENABLE ROW LEVEL SECURITY",
-                        "CREATE POLICY hide ON " + t + " FOR SELECT USING (chain_id <> '" + HIDDEN + "')"),
-                t -> List.of("DROP POLICY hide ON " + t, "ALTER TABLE " + t + " DISABLE ROW LEVEL SECURITY"));
+        hideTheChain(POLICY, NO_POLICY, () -> assertReadPathChanged("a chain hidden by row-level security",
+                "public.evidence_chain"));
+    }
+
+    /** The auditors' export left the hidden chain out, and said nothing. */
+    @Test
+    void should_not_export_a_chain_hidden_from_the_auditors_by_row_level_security() throws Exception {
+        java.nio.file.Path out = dir.resolve("read-path-export");
+        hideTheChain(POLICY, NO_POLICY, () -> {
+            try (java.sql.Connection c = AuditorRecordCheckTest.auditor()) {
+                assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> attest.evidence.chain.Export.write(c,
+                        Instant.EPOCH, Instant.now(), List.of(signer().publicKey()), out)))
+                        .as("the export, without the hidden chain").isNotNull()
+                        .hasMessageContaining("read_path_changed").hasMessageContaining("public.evidence_chain");
+            }
+        });
+    }
+
+    interface Check {
+        void run() throws Exception;
     }
 
     /**
      * The owner deletes the hidden chain's call record, then hides the chain from the auditors, table by table
-     * ({@code hide}; {@code unhide} puts it back): the auditors' verify saw neither, and said VALID.
+     * ({@code hide}; {@code unhide} puts it back), then runs {@code check}: the auditors' verify saw neither, and said
+     * VALID.
      */
-    static void hideTheChain(String what, Function<String, List<String>> hide, Function<String, List<String>> unhide)
+    static void hideTheChain(Function<String, List<String>> hide, Function<String, List<String>> unhide, Check check)
             throws Exception {
         assertCleanBefore();
         List<String> tamper = new ArrayList<>(List.of(backup(hiddenCall),
@@ -181,7 +203,7 @@ class TamperReadPathTest extends TamperBase {
         dba(tamper.toArray(String[]::new));
         try {
             assertThat(one("SELECT count(*) FROM evidence_chain WHERE chain_id = '" + HIDDEN + "'")).isEqualTo("0");
-            assertReadPathChanged(what, "public.evidence_chain");
+            check.run();
         } finally {
             dba(undo.toArray(String[]::new));
         }
@@ -204,11 +226,11 @@ class TamperReadPathTest extends TamperBase {
 
     @Test
     void should_not_verify_chain_tables_renamed_and_replaced_by_views() throws Exception {
-        hideTheChain("evidence_chain replaced by a view",
-                t -> List.of("ALTER TABLE " + t + " RENAME TO " + t + "_data",
+        hideTheChain(t -> List.of("ALTER TABLE " + t + " RENAME TO " + t + "_data",
                         "CREATE VIEW " + t + " AS SELECT * FROM " + t + "_data WHERE chain_id <> '" + HIDDEN + "'",
                         "GRANT SELECT ON " + t + " TO auditor_ro"),
-                t -> List.of("DROP VIEW " + t, "ALTER TABLE " + t + "_data RENAME TO " + t));
+                t -> List.of("DROP VIEW " + t, "ALTER TABLE " + t + "_data RENAME TO " + t),
+                () -> assertReadPathChanged("evidence_chain replaced by a view", "public.evidence_chain"));
     }
 
     /**

@@ -52,6 +52,17 @@ public final class Export {
      */
     public static long write(Connection c, Instant from, Instant to, List<PublicKey> keys, Path out,
                              java.time.Duration wait) throws SQLException, IOException {
+        try (java.sql.Statement st = c.createStatement()) {
+            // the store's own tables, never a look-alike on this login's search path; a row-level security policy
+            // that would filter a read fails it instead of leaving a chain out
+            st.execute("SET search_path = pg_catalog, public");
+            st.execute("SET row_security = off");
+        }
+        List<String> changed = ReadPath.check(c, false).faults();
+        if (!changed.isEmpty()) {
+            throw new IllegalStateException("the store is read through objects its owner changed: "
+                    + String.join("; ", changed));
+        }
         Files.createDirectories(out.resolve("chains"));
         Files.createDirectories(out.resolve("checkpoints"));
         Files.createDirectories(out.resolve("keys"));
