@@ -208,17 +208,18 @@ final class ReadPath {
     }
 
     /**
-     * Functions and operators outside pg_catalog that share a name with one of PostgreSQL's and are not an exact
-     * twin of it: a call that a view or verify makes without a schema can resolve to them (a better match for its
-     * arguments' types), whatever the search path. And casts between PostgreSQL's own types that are not
-     * PostgreSQL's (a {@code ::text} would call them).
+     * Functions and operators in public that share a name with one of PostgreSQL's and are not an exact twin of it: a
+     * call that a view or verify makes without a schema can resolve to them (a better match for its arguments' types)
+     * although pg_catalog comes first on the path. And casts between PostgreSQL's own types that are not PostgreSQL's
+     * (a {@code ::text} would call them).
      */
     private static void shadows(Connection c, List<String> faults) throws SQLException {
-        String ours = " OPERATOR(pg_catalog.<>) " + CATALOG + " AND %s OPERATOR(pg_catalog.<>) "
-                + "'information_schema'::pg_catalog.regnamespace";
+        // public only: verify's path is pg_catalog, public, and a view bound to a function of another schema deparses
+        // with that schema's name, which the definitions' comparison finds
+        String inPublic = " OPERATOR(pg_catalog.=) " + PUBLIC;
         String[][] checks = {
                 {"a function", "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text FROM pg_catalog.pg_proc p "
-                        + "WHERE p.pronamespace" + ours.formatted("p.pronamespace")
+                        + "WHERE p.pronamespace" + inPublic
                         + " AND EXISTS (SELECT 1 FROM pg_catalog.pg_proc q "
                         + "WHERE q.pronamespace OPERATOR(pg_catalog.=) " + CATALOG
                         + " AND q.proname OPERATOR(pg_catalog.=) p.proname) AND NOT EXISTS (SELECT 1 "
@@ -226,7 +227,7 @@ final class ReadPath {
                         + " AND q.proname OPERATOR(pg_catalog.=) p.proname "
                         + "AND q.proargtypes OPERATOR(pg_catalog.=) p.proargtypes)"},
                 {"an operator", "SELECT o.oid::pg_catalog.regoperator::pg_catalog.text FROM pg_catalog.pg_operator o "
-                        + "WHERE o.oprnamespace" + ours.formatted("o.oprnamespace")
+                        + "WHERE o.oprnamespace" + inPublic
                         + " AND EXISTS (SELECT 1 FROM pg_catalog.pg_operator q "
                         + "WHERE q.oprnamespace OPERATOR(pg_catalog.=) " + CATALOG
                         + " AND q.oprname OPERATOR(pg_catalog.=) o.oprname) AND NOT EXISTS (SELECT 1 "
