@@ -239,20 +239,46 @@ class TamperReadPathTest extends TamperBase {
      */
     @Test
     void should_not_verify_a_view_that_calls_a_function_shadowing_postgresqls() throws Exception {
+        shadowArrayToJson("public", "array_to_json", "public.audit_record_columns");
+    }
+
+    /**
+     * The same function in a schema of the owner's, put first on the path the view is re-created with: verify's own
+     * path does not name that schema, so the view's definition deparses with it ({@code shadow.array_to_json}).
+     */
+    @Test
+    void should_not_verify_a_view_bound_to_a_function_of_another_schema() throws Exception {
+        dba("CREATE SCHEMA shadow");
+        try {
+            shadowArrayToJson("shadow", "public.audit_record_columns", "array_to_json");
+        } finally {
+            dba("DROP SCHEMA shadow");
+        }
+    }
+
+    /**
+     * Alice's roles changed to {admin}; {@code schema}.array_to_json(text[]) shows them as they were (none), and
+     * audit_record_columns is re-created with {@code schema} first on the path. Both logins' verify must name
+     * {@code found} and must not name {@code absent} (the check that is not the one that finds it).
+     */
+    static void shadowArrayToJson(String schema, String found, String absent) throws Exception {
         assertCleanBefore();
         String def = viewdef("audit_record_columns");
         dba(backup(alice), "UPDATE evidence_record SET realm_roles = '{admin}' WHERE id = '" + alice + "'",
-                "CREATE FUNCTION public.array_to_json(text[]) RETURNS json LANGUAGE sql AS "
+                "CREATE FUNCTION " + schema + ".array_to_json(text[]) RETURNS json LANGUAGE sql AS "
                         + "$$ SELECT CASE WHEN $1 OPERATOR(pg_catalog.=) '{admin}'::text[] THEN NULL "
                         + "ELSE pg_catalog.array_to_json($1) END $$",
-                replace("audit_record_columns", def));
+                "SET search_path = " + schema + ", pg_catalog, public", replace("audit_record_columns", def));
         try {
             assertThat(one("SELECT realm_roles FROM audit_record_columns WHERE id = '" + alice + "'"))
                     .as("the view shows the roles as they were").isEqualTo("null");
-            assertReadPathChanged("array_to_json shadowed", "array_to_json");
+            assertReadPathChanged("array_to_json shadowed from " + schema, found);
+            assertThat(verifyAsAuditor().faults()).noneMatch(f -> f.contains("read_path_changed")
+                    && f.startsWith("store object " + absent));
         } finally {
             dba(replace("audit_record_columns", def.replace("array_to_json(", "pg_catalog.array_to_json(")),
-                    "DROP FUNCTION public.array_to_json(text[])", replace("audit_record_columns", def), restore(alice));
+                    "DROP FUNCTION " + schema + ".array_to_json(text[])", replace("audit_record_columns", def),
+                    restore(alice));
         }
     }
 
