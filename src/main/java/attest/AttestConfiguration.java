@@ -279,7 +279,7 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("beginEvidenceProcessor", new BeginEvidenceProcessor(assembler));
         registry.bind("openEvidenceProcessor", new OpenEvidenceProcessor(assembler, writer, clock));
         registry.bind("recordEvidenceProcessor", new RecordEvidenceProcessor(assembler, writer, topic, clock,
-                new attest.ops.CallMetrics(metrics)));
+                new attest.ops.CallMetrics(metrics, modelNameIsPlain(masking))));
         registry.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         registry.bind("signCheckpointProcessor", new attest.evidence.SignCheckpointProcessor(checkpoints));
         registry.bind("closeDeadInstancesProcessor", new attest.evidence.CloseDeadInstancesProcessor(
@@ -751,5 +751,27 @@ public class AttestConfiguration implements CamelConfiguration {
                 }
             }
         }
+    }
+
+    /**
+     * Whether a model's name may be a label of the unauthenticated metrics: no rule set in force (the built-in
+     * detectors when there is none) finds regulated data in it, and none refuses it.
+     */
+    static java.util.function.Predicate<String> modelNameIsPlain(attest.masking.MaskingService masking) {
+        attest.masking.MaskingEngine builtIn = attest.masking.MaskingEngine.builtIn();
+        return name -> {
+            java.util.List<attest.masking.MaskingRuleSet> sets = masking.ruleSets();
+            if (sets.isEmpty()) {
+                return builtIn.scan(name).isEmpty();
+            }
+            for (attest.masking.MaskingRuleSet r : sets) {
+                boolean[] found = {false};
+                masking.run(() -> r.masker().mask(name, "/metrics", x -> found[0] = true));
+                if (found[0]) {
+                    return false;
+                }
+            }
+            return true;
+        };
     }
 }

@@ -18,13 +18,17 @@ import java.util.function.Consumer;
  * and model; masking findings by entity type. The model comes from the request, so a caller could invent names
  * without end: a name gets a label of its own only once an upstream has answered a call for it with 2xx (real
  * upstreams refuse unknown models), and only the first {@link #MAX_MODELS} such names; the rest count as
- * {@code other}, so the scrape stays bounded.
+ * {@code other}, so the scrape stays bounded. The scrape needs no token, and an upstream that ignores the model's name
+ * answers whatever the caller wrote there: a name in which masking finds regulated data (an email, a card, a key) is
+ * never a label either, and counts as {@code other}.
  */
 public final class CallMetrics implements Consumer<EvidenceRecord> {
     public static final int MAX_MODELS = 100;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final MeterRegistry registry;
+    /** Whether a model's name may be shown as a label: masking finds nothing in it. */
+    private final java.util.function.Predicate<String> plain;
     private final Set<String> models = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<Labels, Counter> calls = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Labels, Timer> upstreamLatency = new ConcurrentHashMap<>();
@@ -37,8 +41,20 @@ public final class CallMetrics implements Consumer<EvidenceRecord> {
 
     private final ConcurrentHashMap<Finding, Counter> findings = new ConcurrentHashMap<>();
 
+    /** Model names judged by the built-in detectors ({@link attest.masking.MaskingEngine#builtIn}). */
     public CallMetrics(MeterRegistry registry) {
+        this(registry, builtInPlain());
+    }
+
+    /** @param plain whether a model's name may be a label (masking finds nothing in it); false or a throw: {@code other} */
+    public CallMetrics(MeterRegistry registry, java.util.function.Predicate<String> plain) {
         this.registry = registry;
+        this.plain = plain;
+    }
+
+    private static java.util.function.Predicate<String> builtInPlain() {
+        attest.masking.MaskingEngine engine = attest.masking.MaskingEngine.builtIn();
+        return name -> engine.scan(name).isEmpty();
     }
 
     @Override
@@ -78,6 +94,14 @@ public final class CallMetrics implements Consumer<EvidenceRecord> {
         }
     }
 
+    private boolean plain(String name) {
+        try {
+            return plain.test(name);
+        } catch (RuntimeException e) {
+            return false; // a detector that fails: not shown
+        }
+    }
+
     private String model(String m, boolean served) {
         if (m == null || m.isEmpty()) {
             return "none";
@@ -86,7 +110,7 @@ public final class CallMetrics implements Consumer<EvidenceRecord> {
         if (models.contains(v)) {
             return v;
         }
-        if (served && models.size() < MAX_MODELS) {
+        if (served && models.size() < MAX_MODELS && plain(v)) {
             models.add(v);
             return v;
         }

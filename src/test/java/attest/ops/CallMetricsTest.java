@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -82,5 +83,31 @@ class CallMetricsTest {
         assertThat(HttpServerMetrics.outcome(503)).isEqualTo("SERVER_ERROR");
         assertThat(HttpServerMetrics.outcome(101)).isEqualTo("INFORMATIONAL");
         assertThat(HttpServerMetrics.outcome(999)).isEqualTo("UNKNOWN");
+    }
+
+    @Test
+    void should_never_show_regulated_data_in_a_model_name_as_a_label() {
+        // the scrape needs no token, and an upstream that ignores the model's name answers whatever the caller wrote
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CallMetrics metrics = new CallMetrics(registry);
+        for (String hostile : List.of("jane.doe@example.com", "model 4111 1111 1111 1111", "sk-proj-"
+                + "a".repeat(20) + "T3BlbkFJ" + "b".repeat(20), "ssn 536-90-4399")) {
+            metrics.accept(record(hostile, "completed", true, null));
+        }
+        metrics.accept(record("gpt-4o-mini-2024-07-18", "completed", true, null));
+        Set<String> labels = registry.find("attest.calls").counters().stream().map(c -> c.getId().getTag("model"))
+                .collect(Collectors.toSet());
+        assertThat(labels).containsExactlyInAnyOrder("other", "gpt-4o-mini-2024-07-18");
+        assertThat(registry.get("attest.calls").tag("model", "other").counter().count()).isEqualTo(4);
+    }
+
+    @Test
+    void should_count_a_name_whose_check_fails_as_other() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CallMetrics metrics = new CallMetrics(registry, name -> {
+            throw new IllegalStateException("a detector failed");
+        });
+        metrics.accept(record("gpt", "completed", true, null));
+        assertThat(registry.get("attest.calls").tag("model", "other").counter().count()).isEqualTo(1);
     }
 }
