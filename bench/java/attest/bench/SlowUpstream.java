@@ -205,6 +205,24 @@ public final class SlowUpstream implements AutoCloseable {
                 Long.getLong("answer-ms", 10_000), Long.getLong("stream-ms", 25_000), Long.getLong("event-ms", 500))) {
             System.out.println("port=" + up.port());
             System.out.flush();
+            // what it saw, every 5 s while it changes: a run's calls that never reached it tell themselves apart
+            // from calls it did not answer
+            java.util.concurrent.ScheduledExecutorService stats = java.util.concurrent.Executors
+                    .newSingleThreadScheduledExecutor(r -> {
+                        Thread t = new Thread(r, "stats");
+                        t.setDaemon(true);
+                        return t;
+                    });
+            long[] last = {-1, -1, -1};
+            stats.scheduleAtFixedRate(() -> {
+                long[] now = {up.received(), up.inFlight(), up.abandoned()};
+                if (!java.util.Arrays.equals(now, last)) {
+                    System.arraycopy(now, 0, last, 0, 3);
+                    System.out.printf("%s received=%d in_flight=%d max_in_flight=%d abandoned=%d%n",
+                            java.time.Instant.now(), now[0], now[1], up.maxInFlight(), now[2]);
+                    System.out.flush();
+                }
+            }, 5, 5, TimeUnit.SECONDS);
             while (System.in.read() >= 0) {
                 // until stdin closes
             }

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * (docs/benchmarks.md, 2026-12-01). Here, when the limit passes and the connect is still pending, the socket is asked:
  * connected in the kernel, the connect is completed there and then, as the loop would have; still pending, the call
  * fails as before ({@link ConnectTimeoutException}); failed, with the connect's own error. The call's response deadline
- * still bounds the whole exchange.
+ * still bounds the whole exchange. A connection completed here is whole: channelActive fires, and it reads.
  */
 final class ConnectDeadline extends ChannelOutboundHandlerAdapter {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConnectDeadline.class);
@@ -98,6 +98,12 @@ final class ConnectDeadline extends ChannelOutboundHandlerAdapter {
                 k.interestOps(k.interestOps() & ~java.nio.channels.SelectionKey.OP_CONNECT);
             }
             ((io.netty.channel.nio.AbstractNioChannel.NioUnsafe) unsafe()).finishConnect();
+            // Netty fires channelActive (and with it starts reading) only for a channel that was not active before its
+            // finishConnect, and this one's socket was connected just above: fired here, after the promise, in
+            // Netty's order. Without it the request went out and the answer was never read
+            if (isActive()) {
+                pipeline().fireChannelActive();
+            }
             return true;
         }
     }

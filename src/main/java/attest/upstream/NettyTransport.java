@@ -192,6 +192,14 @@ final class NettyTransport implements UpstreamClient.Transport {
         // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
         Runnable late = () -> {
             if (call.answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
+                if (LOG.isDebugEnabled()) { // how far the exchange got: the origin and its stages, never its data
+                    Channel ch = call.channel;
+                    LOG.debug("upstream {} did not answer in time: connection {}, request {}, head {}, bytes {}",
+                            call.origin, ch == null ? (call.connecting == null ? "none" : "connecting")
+                                    : ch.isActive() ? "open" : "closed",
+                            call.requestWritten ? "written" : "not written", call.status == 0 ? "none" : call.status,
+                            call.bodySize);
+                }
                 call.abort();
             }
         };

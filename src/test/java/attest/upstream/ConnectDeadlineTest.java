@@ -60,7 +60,7 @@ class ConnectDeadlineTest {
                         protected void initChannel(Channel ch) {
                             ConnectDeadline limit = new ConnectDeadline(LIMIT_MS);
                             limits.add(limit);
-                            ch.pipeline().addLast(limit);
+                            ch.pipeline().addLast(limit, new Reads());
                         }
                     });
         }
@@ -108,6 +108,45 @@ class ConnectDeadlineTest {
         }).sync();
     }
 
+    /** What a channel's pipeline saw: channelActive, and the bytes read. */
+    private static final class Reads extends ChannelInboundHandlerAdapter {
+        final java.util.concurrent.CountDownLatch active = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch read = new java.util.concurrent.CountDownLatch(1);
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            active.countDown();
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            read.countDown();
+        }
+    }
+
+    /** A listening socket that accepts each connection and writes a line to it at once, as an upstream answers. */
+    private InetSocketAddress speaking() throws IOException {
+        ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        closing.add(s);
+        Thread t = new Thread(() -> {
+            while (!s.isClosed()) {
+                try {
+                    Socket a = s.accept();
+                    closing.add(a);
+                    a.getOutputStream().write("HTTP/1.1 200 OK\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    a.getOutputStream().flush();
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        }, "speaking-upstream");
+        t.setDaemon(true);
+        t.start();
+        return (InetSocketAddress) s.getLocalSocketAddress();
+    }
+
     /** A listening socket that never accepts: the kernel completes connects to it (its backlog has room). */
     private InetSocketAddress listening() throws IOException {
         ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -122,21 +161,53 @@ class ConnectDeadlineTest {
      */
 
     @Test
-    void should_complete_a_connect_the_upstream_accepted_in_time_while_the_loop_was_busy() throws Exception {
+    void should_make_a_whole_connection_of_a_connect_the_kernel_made_before_the_loop_saw_it() throws Exception {
+        // what the limit does when it finds the connect made (finishIfConnected), made certain rather than raced for:
+        // the connect started and finished within one task on the loop, which cannot look at its sockets meanwhile.
+        // The connection must then be whole: its promise done, channelActive fired and the upstream's bytes read
+        // (Netty starts reading on channelActive). They were not: the socket was asked to finish its connect before
+        // Netty's own completion, which then took the channel for one already active and fired nothing, so a request
+        // went out and its answer was never read (the bench's streams sat out the 70 s response timeout: "connection
+        // open, request written, head none, bytes 0", 4,484 of 9,500)
+        InetSocketAddress target = speaking();
+        Channel ch = bootstrap(true).register().sync().channel();
+        ConnectDeadline.Socket socket = (ConnectDeadline.Socket) ch;
+        ChannelFuture[] connect = new ChannelFuture[1];
+        boolean finished = ch.eventLoop().submit(() -> {
+            connect[0] = ch.connect(target);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            boolean made;
+            while (!(made = socket.finishIfConnected()) && System.nanoTime() < until) {
+                Thread.onSpinWait(); // the kernel completes a loopback connect within microseconds
+            }
+            return made;
+        }).get(10, TimeUnit.SECONDS);
+        assertThat(finished).as("the kernel made the connect").isTrue();
+        assertThat(connect[0].isSuccess()).isTrue();
+        Reads reads = ch.pipeline().get(Reads.class);
+        assertThat(reads.active.await(10, TimeUnit.SECONDS)).as("channelActive fired").isTrue();
+        assertThat(reads.read.await(10, TimeUnit.SECONDS)).as("the upstream's bytes were read").isTrue();
+        ch.close().sync();
+    }
+
+    @Test
+    void should_read_the_upstreams_answer_on_a_connect_completed_at_the_limit() throws Exception {
+        // the same through the limit itself, when a burst makes the race happen (it may not on a given machine: each
+        // of five connects either is completed by the limit, and must then read, or is seen by the loop in time)
         busyLoop();
-        InetSocketAddress target = listening();
+        InetSocketAddress target = speaking();
         Bootstrap b = bootstrap(true);
-        boolean atLimit = false;
-        for (int attempt = 0; attempt < 5 && !atLimit; attempt++) {
+        for (int attempt = 0; attempt < 5; attempt++) {
             limits.clear();
             ChannelFuture f = b.connect(target);
             assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(f.cause()).as("attempt %d", attempt).isNull();
-            assertThat(f.channel().isActive()).isTrue();
-            atLimit = limits.get(0).completedAtLimit();
+            Reads reads = f.channel().pipeline().get(Reads.class);
+            assertThat(reads.active.await(10, TimeUnit.SECONDS)).as("channelActive fired").isTrue();
+            assertThat(reads.read.await(10, TimeUnit.SECONDS)).as("the upstream's bytes were read, completed "
+                    + "at the limit: %s", limits.get(0).completedAtLimit()).isTrue();
             f.channel().close().sync();
         }
-        assertThat(atLimit).as("one of five connects was completed by the limit, the loop being behind").isTrue();
     }
 
     @Test
