@@ -758,11 +758,11 @@ public class AttestConfiguration implements CamelConfiguration {
      * detectors when there is none) finds regulated data in it, and none refuses it.
      */
     static java.util.function.Predicate<String> modelNameIsPlain(attest.masking.MaskingService masking) {
-        attest.masking.MaskingEngine builtIn = attest.masking.MaskingEngine.builtIn();
+        java.util.function.Predicate<String> builtIn = attest.ops.CallMetrics.builtInPlain();
         return name -> {
             java.util.List<attest.masking.MaskingRuleSet> sets = masking.ruleSets();
             if (sets.isEmpty()) {
-                return builtIn.scan(name).isEmpty();
+                return builtIn.test(name);
             }
             for (attest.masking.MaskingRuleSet r : sets) {
                 boolean[] found = {false};

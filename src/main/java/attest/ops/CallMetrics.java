@@ -52,7 +52,8 @@ public final class CallMetrics implements Consumer<EvidenceRecord> {
         this.plain = plain;
     }
 
-    private static java.util.function.Predicate<String> builtInPlain() {
+    /** Whether the built-in detectors ({@link attest.masking.MaskingEngine#builtIn}) find nothing in a name. */
+    public static java.util.function.Predicate<String> builtInPlain() {
         attest.masking.MaskingEngine engine = attest.masking.MaskingEngine.builtIn();
         return name -> engine.scan(name).isEmpty();
     }
