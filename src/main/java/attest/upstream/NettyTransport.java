@@ -19,7 +19,11 @@ import io.netty.channel.nio.NioEventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -330,8 +334,10 @@ final class NettyTransport implements UpstreamClient.Transport {
                             engine.setSSLParameters(p);
                             ch.pipeline().addLast("tls", h);
                         }
-                        ch.pipeline().addLast("http", new HttpClientCodec(MAX_STATUS_LINE_BYTES, MAX_HEAD_BYTES,
-                                MAX_CHUNK_BYTES, true, true));
+                        ch.pipeline().addLast("http", new HttpClientCodec(new HttpDecoderConfig()
+                                .setMaxInitialLineLength(MAX_STATUS_LINE_BYTES).setMaxHeaderSize(MAX_HEAD_BYTES)
+                                .setMaxChunkSize(MAX_CHUNK_BYTES).setHeadersFactory(FramingHeaders.FACTORY),
+                                false, true));
                         ch.pipeline().addLast("exchange", new Connection(call.origin));
                     }
                 });
@@ -672,7 +678,11 @@ final class NettyTransport implements UpstreamClient.Transport {
         }
 
         private void head(HttpResponse r) {
-            if (r.decoderResult().isFailure()) { // a head too large or malformed
+            if (r.decoderResult().isFailure() // a head too large or malformed
+                    || r.headers() instanceof FramingHeaders f && f.contentLengthDropped && HttpUtil.isTransferEncodingChunked(r)) {
+                // framed by both Content-Length and Transfer-Encoding (RFC 9112 6.3: a sign of response splitting, to
+                // be handled as an error): Netty reads it by its chunks and drops the length, and the connection went
+                // back to the pool as clean, whatever the upstream meant to send after it. Refused, as nginx does
                 fail(GatewayException.upstreamError("the upstream's answer could not be read"));
                 return;
             }
@@ -865,6 +875,43 @@ final class NettyTransport implements UpstreamClient.Transport {
             if (!detached && !cancelled && !terminated) {
                 channel.config().setAutoRead(demand > 0 && pending.isEmpty());
             }
+        }
+    }
+
+    /**
+     * A response head's headers that remember the codec dropping its Content-Length because Transfer-Encoding was
+     * there as well (Netty's {@code handleTransferEncodingChunkedWithContentLength}, which leaves no other trace).
+     */
+    static final class FramingHeaders extends DefaultHttpHeaders {
+        static final HttpHeadersFactory FACTORY = new HttpHeadersFactory() {
+            @Override
+            public HttpHeaders newHeaders() {
+                return new FramingHeaders();
+            }
+
+            @Override
+            public HttpHeaders newEmptyHeaders() {
+                return new FramingHeaders();
+            }
+        };
+
+        boolean contentLengthDropped;
+
+        FramingHeaders() {
+            super(true); // validating, as the codec's own
+        }
+
+        @Override
+        public HttpHeaders remove(CharSequence name) {
+            if (HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name) && contains(name)) {
+                contentLengthDropped = true;
+            }
+            return super.remove(name);
+        }
+
+        @Override
+        public HttpHeaders remove(String name) {
+            return remove((CharSequence) name);
         }
     }
 
