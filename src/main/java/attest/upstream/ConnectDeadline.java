@@ -82,6 +82,20 @@ final class ConnectDeadline extends ChannelOutboundHandlerAdapter {
     /** A client socket whose pending connect can be asked of the kernel, and completed. */
     static final class Socket extends NioSocketChannel {
         /**
+         * An idle connection about to be reused: true if the kernel has nothing for it, false if its upstream has closed
+         * it (end of stream, reset) or sent something nobody asked for, which the event loop has not read yet (the
+         * stale check of Apache HttpClient, without its wait: the socket is non-blocking). A byte read here is lost,
+         * and the connection must then be closed. On the channel's event loop.
+         */
+        boolean quietAndOpen() {
+            try {
+                return javaChannel().read(java.nio.ByteBuffer.allocate(1)) == 0;
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }
+
+        /**
          * If the kernel has completed this channel's pending connect, completes it as the event loop does when its
          * selector reports the connect (the interest in it dropped, then the channel's own {@code finishConnect}, which
          * fulfils the connect's promise) and returns true; false while it is still pending. Throws the connect's error

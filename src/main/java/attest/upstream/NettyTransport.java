@@ -484,6 +484,14 @@ final class NettyTransport implements UpstreamClient.Transport {
                 connect(c); // it went away between the pool and here
                 return;
             }
+            if (ch instanceof ConnectDeadline.Socket s && !s.quietAndOpen()) {
+                // the upstream closed it (or spoke unasked) and the loop has not read that yet: the request would be
+                // written into a closing socket, and fail after reaching nobody. It goes on a new connection: the
+                // only retry there is, for a request provably never sent (a written one is never sent twice)
+                ch.close();
+                connect(c);
+                return;
+            }
             begin(ch, c);
         }
 
