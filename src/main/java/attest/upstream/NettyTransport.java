@@ -694,8 +694,17 @@ final class NettyTransport implements UpstreamClient.Transport {
                 fail(GatewayException.upstreamError("the upstream's answer could not be read"));
                 return;
             }
-            if (r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL
-                    && r.status().code() != HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+            int code = r.status().code();
+            if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code() // never asked for: Upgrade is not forwarded
+                    || code < 100 || code > 599 // no HTTP status: it was handed to the caller as it was
+                    || !onlyChunked(r.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING))) {
+                // after a 101 the connection speaks something else, which the codec passes on unparsed: the call
+                // waited out its deadline. A transfer coding other than chunked (gzip, chunked) left the body coded
+                // once its chunks were read, with no Content-Encoding to say so: masking read compressed bytes
+                fail(GatewayException.upstreamError("the upstream's answer could not be read"));
+                return;
+            }
+            if (r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
                 informational = true; // 100 Continue and the like: the answer is still to come
                 return;
             }
@@ -884,6 +893,22 @@ final class NettyTransport implements UpstreamClient.Transport {
                 channel.config().setAutoRead(demand > 0 && pending.isEmpty());
             }
         }
+    }
+
+    /** No Transfer-Encoding, or exactly one transfer coding, chunked: the only framing read as such. */
+    static boolean onlyChunked(List<String> transferEncodings) {
+        if (transferEncodings.isEmpty()) {
+            return true;
+        }
+        int codings = 0;
+        for (String line : transferEncodings) {
+            for (String coding : line.split(",", -1)) {
+                if (!coding.trim().equalsIgnoreCase("chunked") || ++codings > 1) {
+                    return false;
+                }
+            }
+        }
+        return codings == 1;
     }
 
     /**

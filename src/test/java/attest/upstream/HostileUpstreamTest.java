@@ -250,6 +250,50 @@ class HostileUpstreamTest {
                 .isEqualTo("answer to /two on 2");
     }
 
+    /**
+     * A transfer coding other than chunked (gzip, chunked): the body is still coded once the chunks are read, and no
+     * Content-Encoding says so, so masking would read compressed bytes; the caller could decode them. Refused.
+     */
+    @Test
+    void should_refuse_a_transfer_coding_other_than_chunked() throws Exception {
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (var z = new java.util.zip.GZIPOutputStream(zipped)) {
+            z.write("{\"content\":\"card 4111 1111 1111 1111\"}".getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] body = zipped.toByteArray();
+        for (String coding : List.of("gzip, chunked", "deflate,chunked", "chunked, identity")) {
+            RawUpstream u = upstream(c -> {
+                c.read();
+                c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: " + coding
+                        + "\r\n\r\n" + Integer.toHexString(body.length) + "\r\n");
+                c.write(body);
+                c.write("\r\n0\r\n\r\n");
+                c.awaitClose();
+            });
+
+            CompletableFuture<UpstreamResponse> call = post(client(), target(u, "/one", Duration.ofSeconds(5)));
+
+            assertThat(failure(call).status()).as(coding).isEqualTo(502);
+            await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+        }
+    }
+
+    /** A status outside 100-599 is no HTTP answer: refused, never handed to the caller. */
+    @Test
+    void should_refuse_a_status_outside_the_http_range() throws Exception {
+        for (String status : List.of("600", "999", "099")) {
+            RawUpstream u = upstream(c -> {
+                c.read();
+                c.write("HTTP/1.1 " + status + " Odd\r\nContent-Length: 2\r\n\r\nok");
+                c.awaitClose();
+            });
+
+            CompletableFuture<UpstreamResponse> call = post(client(), target(u, "/one", Duration.ofSeconds(5)));
+
+            assertThat(failure(call).status()).as(status).isEqualTo(502);
+        }
+    }
+
     // ---- 1xx -----------------------------------------------------------------------------------------------------
 
     @Test
@@ -290,6 +334,29 @@ class HostileUpstreamTest {
 
         assertThat(e.status()).isIn(502, 504);
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+    }
+
+    /**
+     * An answer switching protocols that nobody asked for (the gateway never sends Upgrade): the connection speaks
+     * something else from there on, so it is refused (502) and closed, never pooled.
+     */
+    @Test
+    void should_refuse_an_unasked_101_and_never_reuse_its_connection() throws Exception {
+        RawUpstream u = upstream(c -> {
+            if (c.index == 1) {
+                c.read();
+                c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+                c.awaitClose(); // a next request on this connection is never answered
+                return;
+            }
+            echoPaths(c);
+        });
+        UpstreamClient client = client();
+
+        assertThat(failure(post(client, target(u, "/one", Duration.ofSeconds(5)))).status()).isEqualTo(502);
+        assertThat(text(answer(post(client, target(u, "/two", Duration.ofSeconds(2))))))
+                .isEqualTo("answer to /two on 2");
         await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
     }
 
