@@ -38,7 +38,8 @@ import static org.awaitility.Awaitility.await;
  * gateway owes every call: it ends (an answer, 502 or 504) within its deadline; a connection is never reused after
  * anything unclean; one call's answer never reaches another call; nothing is left open.
  * <p>
- * Each test's comment says what the code did before the fix in the same commit: BREAK, LEAK, HANG, or OK.
+ * A comment that starts BREAK, LEAK or HANG says what the code did before the fix in the same commit; OK, or no
+ * label, means the shape already held.
  */
 class HostileUpstreamTest {
     static final byte[] BODY = "{\"model\":\"m\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
@@ -142,7 +143,7 @@ class HostileUpstreamTest {
 
     // ---- one call's answer never reaches another call ----------------------------------------------------------
 
-    /** BREAK: two answers in one write for one request; the second was the next call's answer. */
+    /** OK: two answers in one write for one request; the second must not be the next call's answer. */
     @Test
     void should_never_give_a_second_answer_for_one_request_to_the_next_call() throws Exception {
         RawUpstream u = upstream(c -> {
@@ -163,7 +164,7 @@ class HostileUpstreamTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() >= 1);
     }
 
-    /** BREAK: an answer arriving on an idle pooled connection (nobody asked) was the next call's answer. */
+    /** OK: an answer arriving on an idle pooled connection (nobody asked) must not be the next call's answer. */
     @Test
     void should_close_an_idle_connection_that_sends_an_unasked_answer() throws Exception {
         CountDownLatch smuggle = new CountDownLatch(1);
@@ -188,7 +189,7 @@ class HostileUpstreamTest {
                 .isEqualTo("answer to /two on 2");
     }
 
-    /** BREAK: a 204 (or 304) has no body by definition; the bytes after its head were the next call's answer. */
+    /** OK: a 204 (or 304) has no body by definition; the bytes after its head must not be the next call's answer. */
     @Test
     void should_not_give_the_body_of_a_204_or_304_to_the_next_call() throws Exception {
         for (int status : new int[] {204, 304}) {
@@ -210,7 +211,7 @@ class HostileUpstreamTest {
         }
     }
 
-    /** BREAK: the bytes past a short Content-Length were the next call's answer. */
+    /** OK: the bytes past a short Content-Length must not be the next call's answer. */
     @Test
     void should_not_give_the_bytes_past_a_short_content_length_to_the_next_call() throws Exception {
         RawUpstream u = upstream(c -> {
@@ -227,7 +228,7 @@ class HostileUpstreamTest {
                 .isEqualTo("answer to /two on 2");
     }
 
-    /** An answer framed by both Content-Length and Transfer-Encoding: its connection is never reused. */
+    /** BREAK: an answer framed by both Content-Length and Transfer-Encoding: its connection was reused. */
     @Test
     void should_never_reuse_a_connection_whose_answer_had_content_length_and_transfer_encoding() throws Exception {
         RawUpstream u = upstream(c -> {
@@ -251,7 +252,7 @@ class HostileUpstreamTest {
     }
 
     /**
-     * A transfer coding other than chunked (gzip, chunked): the body is still coded once the chunks are read, and no
+     * BREAK: a transfer coding other than chunked (gzip, chunked): the body is still coded once the chunks are read, and no
      * Content-Encoding says so, so masking would read compressed bytes; the caller could decode them. Refused.
      */
     @Test
@@ -278,7 +279,7 @@ class HostileUpstreamTest {
         }
     }
 
-    /** A status outside 100-599 is no HTTP answer: refused, never handed to the caller. */
+    /** BREAK: a status outside 100-599 is no HTTP answer: it was handed to the caller. */
     @Test
     void should_refuse_a_status_outside_the_http_range() throws Exception {
         for (String status : List.of("600", "999", "099")) {
@@ -338,7 +339,7 @@ class HostileUpstreamTest {
     }
 
     /**
-     * An answer switching protocols that nobody asked for (the gateway never sends Upgrade): the connection speaks
+     * BREAK (504 after the whole deadline): an answer switching protocols that nobody asked for (the gateway never sends Upgrade): the connection speaks
      * something else from there on, so it is refused (502) and closed, never pooled.
      */
     @Test
@@ -442,7 +443,7 @@ class HostileUpstreamTest {
                 .isEqualTo("answer to /two on 2");
     }
 
-    /** LEAK: an answer saying Connection: close (or an HTTP/1.0 one without keep-alive) whose socket stays open. */
+    /** OK: an answer saying Connection: close (or an HTTP/1.0 one without keep-alive) whose socket stays open. */
     @Test
     void should_close_a_connection_whose_answer_said_close_though_the_upstream_keeps_it_open() throws Exception {
         for (String answer : List.of(fixed(200, "Connection: close\r\n", "first"),
@@ -621,6 +622,44 @@ class HostileUpstreamTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> openFds() <= before + 5);
     }
 
+    /** Calls that fail every way an upstream can fail them (502 or 504): no socket of the client's is left open. */
+    @Test
+    void should_leave_no_socket_open_after_calls_that_fail() throws Exception {
+        RawUpstream u = upstream(c -> {
+            RawUpstream.Request r = c.read();
+            String path = r == null ? "" : r.line().split(" ")[1];
+            switch (path) {
+                case "/warm" -> {
+                    c.write(fixed(200, "", "warm"));
+                    c.awaitClose();
+                }
+                case "/nothing" -> { } // closed without an answer
+                case "/reset" -> {
+                    c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal");
+                    c.socket.setSoLinger(true, 0);
+                    c.socket.close();
+                }
+                case "/garbage" -> c.write("NOT HTTP AT ALL\r\n\r\n");
+                default -> c.awaitClose(); // never answers: 504
+            }
+        });
+        UpstreamClient client = client();
+        answer(post(client, target(u, "/warm", Duration.ofSeconds(5))));
+        long before = openFds();
+
+        List<CompletableFuture<UpstreamResponse>> calls = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            for (String path : List.of("/nothing", "/reset", "/garbage", "/silent")) {
+                calls.add(post(client, target(u, path, Duration.ofMillis(500))));
+            }
+        }
+        for (CompletableFuture<UpstreamResponse> call : calls) {
+            assertThat(failure(call).status()).isIn(502, 504);
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> openFds() <= before);
+    }
+
     // ---- live streams ------------------------------------------------------------------------------------------------
 
     static String sseHead() {
@@ -689,7 +728,7 @@ class HostileUpstreamTest {
         assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcomes.CLIENT_ABORTED);
     }
 
-    /** A stream whose answer is framed by both lengths: relayed or refused, and its connection never reused. */
+    /** BREAK: a stream whose answer is framed by both lengths: its connection was reused. */
     @Test
     void should_never_reuse_the_connection_of_a_stream_with_content_length_and_transfer_encoding() throws Exception {
         RawUpstream u = upstream(c -> {
