@@ -315,6 +315,28 @@ class HostileUpstreamTest {
                 .startsWith("answer to /two");
     }
 
+    /** A huge head, on the answer or on a 1xx before it: 502 at once, the connection closed. */
+    @Test
+    void should_refuse_a_huge_head_on_the_answer_or_on_a_1xx() throws Exception {
+        String huge = "X-Huge: " + "h".repeat(512 * 1024) + "\r\n";
+        for (String answer : List.of("HTTP/1.1 200 OK\r\n" + huge + "Content-Length: 2\r\n\r\nok",
+                "HTTP/1.1 103 Early Hints\r\n" + huge + "\r\n" + fixed(200, "", "ok"),
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n" + huge + "\r\ndata: x\n\n")) {
+            RawUpstream u = upstream(c -> {
+                c.read();
+                try {
+                    c.write(answer);
+                } catch (IOException e) {
+                    // closed by the client mid-head
+                }
+                c.awaitClose();
+            });
+
+            assertThat(failure(post(client(), target(u, "/one", Duration.ofSeconds(5)))).status()).isEqualTo(502);
+            await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+        }
+    }
+
     /** A flood of 1xx heads that never ends: the call ends by its deadline, and the connection is closed. */
     @Test
     void should_end_a_flood_of_1xx_heads_by_the_deadline() throws Exception {
