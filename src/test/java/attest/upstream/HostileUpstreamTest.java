@@ -616,6 +616,67 @@ class HostileUpstreamTest {
         assertThat(u.requests).hasSize(2); // the first connection never got the second request
     }
 
+    /**
+     * OK: a TLS upstream that ends an idle connection's session (close_notify) and keeps its socket open: the next
+     * call is not written into the ended session.
+     */
+    @Test
+    void should_not_reuse_a_tls_connection_whose_session_the_upstream_ended() throws Exception {
+        java.nio.file.Path dir = Files.createTempDirectory("hostile-tls");
+        java.nio.file.Path store = dir.resolve("upstream.p12");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "upstream", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=localhost", "-ext", "SAN=dns:localhost", "-validity", "2",
+                "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "changeit")
+                .redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(store)) {
+            ks.load(in, "changeit".toCharArray());
+        }
+        var kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, "changeit".toCharArray());
+        javax.net.ssl.SSLContext serverTls = javax.net.ssl.SSLContext.getInstance("TLS");
+        serverTls.init(kmf.getKeyManagers(), null, null);
+        var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        javax.net.ssl.SSLContext trusting = javax.net.ssl.SSLContext.getInstance("TLS");
+        trusting.init(null, tmf.getTrustManagers(), null);
+
+        CountDownLatch ended = new CountDownLatch(1);
+        RawUpstream u = new RawUpstream(c -> {
+            RawUpstream.Request r = c.read();
+            if (r == null) {
+                return;
+            }
+            c.write(fixed(200, "", "answer to " + r.line().split(" ")[1] + " on " + c.index));
+            if (c.index == 1) {
+                c.socket.shutdownOutput(); // close_notify; the socket stays open
+                ended.countDown();
+                c.awaitClose();
+                return;
+            }
+            echoPaths(c);
+        }, serverTls);
+        closing.add(u);
+        UpstreamClient client = new UpstreamClient(Clock.systemUTC(), 1 << 20,
+                UpstreamClient.DEFAULT_MAX_DECODED_BYTES, UpstreamClient.Kind.NETTY, trusting);
+        closing.add(client);
+        String base = "https://localhost:" + u.port();
+        Upstream up = new Upstream("u", "/u", URI.create(base), UpstreamCredential.NONE, Duration.ofSeconds(2),
+                Duration.ofSeconds(5), Duration.ofSeconds(5));
+
+        assertThat(text(answer(post(client, new UpstreamTarget(up, "/one", URI.create(base + "/one"))))))
+                .isEqualTo("answer to /one on 1");
+        assertThat(ended.await(5, TimeUnit.SECONDS)).isTrue();
+        // whether or not the client's loop has read the close_notify yet: neither may give the call to that session
+
+        assertThat(text(answer(post(client, new UpstreamTarget(up, "/two", URI.create(base + "/two"))))))
+                .isEqualTo("answer to /two on 2");
+        await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
+    }
+
     /** Many quick 503s, with and without Connection: close: the client's open sockets stay bounded. */
     @Test
     void should_keep_its_open_sockets_bounded_under_quick_503s() throws Exception {
