@@ -539,8 +539,8 @@ final class NettyTransport implements UpstreamClient.Transport {
 
         private void begin(Channel ch, Call c) {
             call = c;
+            c.connection = this; // before the channel (volatile): whoever sees the channel sees its connection
             c.channel = ch;
-            c.connection = this;
             if (c.answer.isDone()) { // cancelled or timed out before it started: never half-used
                 call = null;
                 ch.close();
@@ -613,7 +613,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         volatile boolean affine;
         volatile ChannelFuture connecting;
         volatile Channel channel;
-        Connection connection;
+        volatile Connection connection;
         // the rest only on the channel's event loop
         boolean requestWritten;
         boolean informational;
@@ -644,17 +644,40 @@ final class NettyTransport implements UpstreamClient.Transport {
             this.origin = scheme + "://" + uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
         }
 
-        /** Stops the exchange: its connection is closed, never reused. Any thread. */
+        /**
+         * Stops the exchange: its connection is closed, never reused. Any thread. Only while the connection still
+         * serves this call: a deadline on another loop than the connection's (a held call's, run after approval) can
+         * fire just after the answer's end put the connection back in the pool, and another call may have taken it
+         * since; closing it then cut that call (helper-56's note). Checked on the connection's loop, which alone
+         * changes what it serves.
+         */
         void abort() {
             Channel ch = channel;
             if (ch != null) {
-                ch.close();
+                Connection conn = connection;
+                if (conn == null) {
+                    ch.close();
+                } else if (ch.eventLoop().inEventLoop()) {
+                    closeIfServing(ch, conn);
+                } else {
+                    try {
+                        ch.eventLoop().execute(() -> closeIfServing(ch, conn));
+                    } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                        ch.close(); // its loop is stopping: closed with it anyway
+                    }
+                }
                 return;
             }
             ChannelFuture c = connecting;
             if (c != null) {
                 c.cancel(false);
                 c.channel().close();
+            }
+        }
+
+        private void closeIfServing(Channel ch, Connection conn) {
+            if (conn.call == this) {
+                ch.close();
             }
         }
 
