@@ -100,7 +100,7 @@ public class CompleteApprovalLoginProcessor implements Processor {
         ResponseHeaders.of(exchange).set("Location", login.returnTo());
         ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
         ResponseHeaders.of(exchange).set("Set-Cookie", ReadApprovalSessionProcessor.COOKIE + "=" + session + "; Path=/approvals; HttpOnly; "
-                + "SameSite=Lax; Max-Age=" + lifetime.toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
+                + "SameSite=Lax; Max-Age=" + lifetime.toSeconds() + (publicUrl.regionMatches(true, 0, "https:", 0, 6) ? "; Secure" : ""));
         ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "text/plain; charset=UTF-8");
         m.setBody("signed in\n");
     }

@@ -56,7 +56,7 @@ public class StartApprovalLoginProcessor implements Processor {
         ResponseHeaders.of(exchange).set("Location", location);
         ResponseHeaders.of(exchange).set("Cache-Control", "no-store");
         ResponseHeaders.of(exchange).set("Set-Cookie", COOKIE + "=" + browser + "; Path=/auth/callback; HttpOnly; SameSite=Lax; Max-Age="
-                + sessions.loginTtl().toSeconds() + (publicUrl.startsWith("https:") ? "; Secure" : ""));
+                + sessions.loginTtl().toSeconds() + (publicUrl.regionMatches(true, 0, "https:", 0, 6) ? "; Secure" : ""));
         ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "text/plain; charset=UTF-8");
         m.setBody("sign in to review this call\n");
     }

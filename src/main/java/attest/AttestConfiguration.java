@@ -543,8 +543,8 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderDecisionProcessor", new attest.approval.RenderDecisionProcessor());
 
         // the approval page: Keycloak sign-in (authorization code + PKCE), sessions in the store
-        String publicUrl = s.string("attest.control.public-url", "http://" + s.required("attest.control.host") + ":"
-                + s.required("attest.control.port"));
+        String publicUrl = publicUrl(s.string("attest.control.public-url", "http://" + s.required("attest.control.host")
+                + ":" + s.required("attest.control.port")));
         String pageClient = s.string("attest.approval.page.client-id", "attest-approval-page");
         var sessions = new attest.approval.ApprovalSessions(db.dataSource(), clock,
                 s.millis("attest.approval.page.login-ttl-ms", 600_000),
@@ -588,6 +588,24 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("renderApprovalDigestEmailProcessor", new attest.approval.RenderApprovalDigestEmailProcessor(
                 s.string("attest.mail.from", "attest@localhost"), publicUrl, templates));
         registry.bind("approvalStore", store);
+    }
+
+    /**
+     * {@code attest.control.public-url} as the page's links and redirect URI are built from it: without trailing
+     * slashes (a configured {@code https://attest.example/} must not make {@code //auth/callback}). It must be an
+     * http or https URL with a host; anything else stops the start, as the page's same-origin check could never pass.
+     */
+    static String publicUrl(String configured) {
+        String url = configured.strip();
+        while (url.endsWith("/")) {
+            url = url.substring(0, url.length() - 1);
+        }
+        try {
+            attest.http.WebOrigin.ofUrl(url);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("attest.control.public-url is not an http or https URL with a host");
+        }
+        return url;
     }
 
     /**

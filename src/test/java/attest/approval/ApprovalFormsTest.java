@@ -9,6 +9,7 @@ import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
@@ -66,6 +68,135 @@ class ApprovalFormsTest {
         DecisionInput d = e.getProperty(Exchanges.APPROVAL_DECISION, DecisionInput.class);
         assertThat(d.decision()).isEqualTo("approve");
         assertThat(d.comment()).isEqualTo("looks fine!");
+    }
+
+    static Exchange formFrom(List<Map.Entry<String, String>> headers) {
+        Exchange e = new DefaultExchange(new DefaultCamelContext());
+        List<Map.Entry<String, String>> all = new java.util.ArrayList<>(headers);
+        all.add(Map.entry("Content-Type", "application/x-www-form-urlencoded"));
+        e.setProperty(Exchanges.INBOUND, new InboundRequest("POST", "/approvals/x/review", all,
+                "csrf=the-csrf-token&decision=approve".getBytes(StandardCharsets.UTF_8), "127.0.0.1"));
+        e.setProperty(ReadApprovalSessionProcessor.SESSION, SESSION);
+        return e;
+    }
+
+    /**
+     * The page's same-origin check compares origins as RFC 6454 says (scheme and host in any case, a default port
+     * written or not), whatever form attest.control.public-url is written in; and it still refuses every foreign
+     * origin: null, look-alike hosts, another port, http for https, user info, a path or list where a browser sends
+     * none. Columns: public-url, Origin (empty: not sent), Referer (empty: not sent), accepted.
+     */
+    @ParameterizedTest(name = "[{index}] public-url {0}, Origin {1}, Referer {2}: {3}")
+    @CsvSource(nullValues = "-", value = {
+            // the same origin, however the public URL or the header is written
+            "https://attest.example,       https://attest.example,        -, true",
+            "https://attest.example:443,   https://attest.example,        -, true",
+            "https://attest.example/,      https://attest.example,        -, true",
+            "https://attest.example:443/,  https://attest.example,        -, true",
+            "https://Attest.EXAMPLE,       https://attest.example,        -, true",
+            "HTTPS://attest.example,       https://attest.example,        -, true",
+            "https://attest.example,       HTTPS://ATTEST.EXAMPLE,        -, true",
+            "https://attest.example,       https://attest.example:443,    -, true",
+            "http://attest.example:80/,    http://attest.example,         -, true",
+            "http://attest.example,        http://attest.example:80,      -, true",
+            "https://attest.example:8443,  https://attest.example:8443,   -, true",
+            "https://attest.example/gw/,   https://attest.example,        -, true",
+            "http://127.0.0.1:8081,        http://127.0.0.1:8081,         -, true",
+            "http://[::1]:8081,            http://[::1]:8081,             -, true",
+            // no Origin: the Referer must be one of our pages
+            "https://attest.example/,      -, https://attest.example/approvals/x/review,      true",
+            "https://attest.example,       -, https://ATTEST.example:443/approvals/x/review,  true",
+            "https://attest.example:443,   -, https://attest.example/approvals/x/review?a=b,  true",
+            // foreign origins
+            "https://attest.example,       null,                                -, false",
+            "https://attest.example,       NULL,                                -, false",
+            "https://attest.example,       '',                                  -, false",
+            "https://attest.example,       https://attest.example.evil.test,    -, false",
+            "https://attest.example,       https://evil-attest.example,         -, false",
+            "https://attest.example,       https://attest.example.,             -, false",
+            "https://attest.example,       https://xattest.example,             -, false",
+            "https://attest.example,       https://attest.exampl,               -, false",
+            "https://attest.example,       https://attest.example:8443,         -, false",
+            "https://attest.example:8443,  https://attest.example,              -, false",
+            "https://attest.example:8443,  https://attest.example:443,          -, false",
+            "https://attest.example,       http://attest.example,               -, false",
+            "https://attest.example,       http://attest.example:443,           -, false",
+            "http://attest.example,        https://attest.example,              -, false",
+            "http://attest.example,        https://attest.example:80,           -, false",
+            "https://attest.example,       https://attest.example@evil.test,    -, false",
+            "https://attest.example,       https://evil.test@attest.example,    -, false",
+            "https://attest.example,       https://attest.example/,             -, false",
+            "https://attest.example,       https://attest.example/approvals,    -, false",
+            "https://attest.example,       https://attest.example:,             -, false",
+            "https://attest.example,       https://attest.example:99999,        -, false",
+            "https://attest.example,       https://attest.example:0,            -, false",
+            "https://attest.example,       https://attest.example:443:443,      -, false",
+            "https://attest.example,       'https://attest.example https://evil.test', -, false",
+            "https://attest.example,       ws://attest.example,                 -, false",
+            "https://attest.example,       attest.example,                      -, false",
+            "https://attest.example,       //attest.example,                    -, false",
+            "https://attest.example,       https://attest%2eexample,            -, false",
+            // the Origin decides when sent, however good the Referer
+            "https://attest.example,       null, https://attest.example/approvals/x/review,   false",
+            "https://attest.example,       https://evil.test, https://attest.example/approvals/x/review, false",
+            // foreign Referers
+            "https://attest.example,       -, https://attest.example.evil.test/approvals,     false",
+            "https://attest.example,       -, https://attest.example@evil.test/approvals,     false",
+            "https://attest.example,       -, https://evil.test/https://attest.example/,      false",
+            "https://attest.example,       -, http://attest.example/approvals/x/review,       false",
+            "https://attest.example,       -, https://attest.example:8443/approvals/x/review, false",
+            "https://attest.example,       -, //attest.example/approvals/x/review,            false",
+            "https://attest.example,       -, /approvals/x/review,                            false",
+            "https://attest.example,       -, https://attest.example,                         true",
+            "https://attest.example,       -, '',                                             false",
+            "https://attest.example,       -, -,                                              false"})
+    void should_accept_our_origin_however_written_and_refuse_every_other(String publicUrl, String origin,
+                                                                          String referer, boolean accepted) {
+        List<Map.Entry<String, String>> headers = new java.util.ArrayList<>();
+        if (origin != null) {
+            headers.add(Map.entry("Origin", origin));
+        }
+        if (referer != null) {
+            headers.add(Map.entry("Referer", referer));
+        }
+        Exchange e = formFrom(headers);
+        GatewayException g = catchThrowableOfType(GatewayException.class,
+                () -> new CheckApprovalFormProcessor(publicUrl).process(e));
+        if (accepted) {
+            assertThat(g).as("refused: %s", g == null ? "" : g.getMessage()).isNull();
+            assertThat(e.getProperty(Exchanges.APPROVAL_DECISION, DecisionInput.class).decision()).isEqualTo("approve");
+        } else {
+            assertThat(g).isNotNull();
+            assertThat(g.status()).isEqualTo(403);
+            assertThat(g.getMessage()).isEqualTo("cross-origin decision refused");
+            assertThat(e.getProperty(Exchanges.APPROVAL_DECISION)).isNull();
+        }
+    }
+
+    @Test
+    void should_refuse_a_decision_that_names_two_origins_or_two_referers() {
+        String good = "https://attest.example";
+        for (List<Map.Entry<String, String>> headers : List.of(
+                List.of(Map.entry("Origin", good), Map.entry("Origin", "https://evil.test")),
+                List.of(Map.entry("Origin", "https://evil.test"), Map.entry("Origin", good)),
+                List.of(Map.entry("Origin", good), Map.entry("Origin", good)),
+                List.of(Map.entry("Referer", good + "/approvals/x/review"), Map.entry("Referer", "https://evil.test/")),
+                List.of(Map.entry("Referer", "https://evil.test/"), Map.entry("Referer", good + "/approvals/x/review")))) {
+            Exchange e = formFrom(headers);
+            GatewayException g = catchThrowableOfType(GatewayException.class,
+                    () -> new CheckApprovalFormProcessor(good).process(e));
+            assertThat(g).as(headers.toString()).isNotNull();
+            assertThat(g.status()).isEqualTo(403);
+            assertThat(e.getProperty(Exchanges.APPROVAL_DECISION)).isNull();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"attest.example", "ftp://attest.example", "https://", "https://user@attest.example",
+            "https:attest.example", "/approvals", "https://attest.example:99999"})
+    void should_refuse_to_start_with_a_public_url_that_no_origin_can_match(String publicUrl) {
+        assertThatThrownBy(() -> new CheckApprovalFormProcessor(publicUrl))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @ParameterizedTest
