@@ -8,17 +8,11 @@ import attest.http.Outcomes;
 import attest.identity.Identity;
 import attest.identity.InvalidTokenException;
 import attest.identity.TokenValidator;
-import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 
-import java.io.IOException;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,25 +22,28 @@ import java.util.Map;
 /**
  * Ends the approval page's sign-in: takes the single-use state (only from the browser that started the sign-in:
  * its login cookie must match, so a callback planted in another browser is refused), redeems the code with its PKCE verifier at
- * the token endpoint, validates the access token exactly like a bearer token, starts a session (cookie:
+ * the token endpoint ({@link TokenEndpoint}: unreachable 503, a refused code 401, any other answer without an access
+ * token 502, nothing of the answer shown or logged, no session started), validates the access token exactly like a
+ * bearer token, starts a session (cookie:
  * HttpOnly, SameSite=Lax, path /approvals) that ends when the access token would have, and redirects back to
  * the page. The session keeps the proven identity, never the token.
  */
 public class CompleteApprovalLoginProcessor implements Processor {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(
+            CompleteApprovalLoginProcessor.class);
     private final ApprovalSessions sessions;
     private final TokenValidator validator;
-    private final String tokenEndpoint;
+    private final TokenEndpoint tokenEndpoint;
     private final String clientId;
     private final String publicUrl;
     private final Duration sessionTtl;
     private final Clock clock;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     public CompleteApprovalLoginProcessor(ApprovalSessions sessions, TokenValidator validator, String tokenEndpoint,
                                           String clientId, String publicUrl, Duration sessionTtl, Clock clock) {
         this.sessions = sessions;
         this.validator = validator;
-        this.tokenEndpoint = tokenEndpoint;
+        this.tokenEndpoint = new TokenEndpoint(tokenEndpoint, Duration.ofSeconds(5));
         this.clientId = clientId;
         this.publicUrl = publicUrl;
         this.sessionTtl = sessionTtl;
@@ -54,7 +51,7 @@ public class CompleteApprovalLoginProcessor implements Processor {
     }
 
     @Override
-    public void process(Exchange exchange) throws IOException, InterruptedException {
+    public void process(Exchange exchange) throws InterruptedException {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
         Map<String, String> q;
         try {
@@ -73,24 +70,31 @@ public class CompleteApprovalLoginProcessor implements Processor {
         String form = "grant_type=authorization_code&code=" + enc(code) + "&redirect_uri="
                 + enc(publicUrl + "/auth/callback") + "&client_id=" + enc(clientId) + "&code_verifier="
                 + enc(login.verifier());
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(tokenEndpoint))
-                .timeout(Duration.ofSeconds(5)).header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() != 200) {
-            throw new GatewayException(401, "sign_in_failed", "the sign-in could not be completed",
-                    Outcomes.UNAUTHENTICATED);
+        TokenEndpoint.Tokens tokens;
+        try {
+            tokens = tokenEndpoint.redeem(form);
+        } catch (TokenEndpoint.Failure f) {
+            // the failure's fixed text only: never the endpoint's answer, which may carry a token or its reasons
+            LOG.warn("approval page sign-in not completed: {}", f.getMessage());
+            throw switch (f.kind()) {
+                case REFUSED -> new GatewayException(401, "sign_in_failed", "the sign-in could not be completed; "
+                        + "open the approval link again", Outcomes.UNAUTHENTICATED);
+                case UNREACHABLE -> new GatewayException(503, "identity_provider_unavailable", "the sign-in service "
+                        + "cannot be reached; open the approval link again later", Outcomes.UNAUTHENTICATED,
+                        Map.of("Retry-After", "5"));
+                case BAD_ANSWER -> new GatewayException(502, "identity_provider_error", "the sign-in service gave "
+                        + "no usable answer; open the approval link again later", Outcomes.UNAUTHENTICATED);
+            };
         }
-        JsonNode tokens = ApprovalJson.JSON.readTree(r.body());
-        String access = tokens.path("access_token").asText(null);
         Identity who;
         try {
-            who = validator.validate(access);
+            who = validator.validate(tokens.accessToken());
         } catch (InvalidTokenException e) {
             throw new GatewayException(401, "sign_in_failed", "the sign-in could not be completed",
                     Outcomes.UNAUTHENTICATED);
         }
         Duration lifetime = sessionTtl;
-        long expiresIn = tokens.path("expires_in").asLong(0);
+        long expiresIn = tokens.expiresIn();
         if (expiresIn > 0 && Duration.ofSeconds(expiresIn).compareTo(lifetime) < 0) {
             lifetime = Duration.ofSeconds(expiresIn);
         }
