@@ -9,8 +9,9 @@ import org.apache.camel.Processor;
 
 /**
  * Applies an approver's decision ({@code attestApprovalDecision}) to the held call, once: sets
- * {@code attestApprovalDecided} and the aggregator's signal. Refusals: the requester's own call 403, not an
- * approver of its rule 403, a repeat or an already decided call 409, an expired call 410.
+ * {@code attestApprovalDecided} and the aggregator's signal. Refusals: a service account's token 403, the requester's
+ * own call (by subject, or by verified email under another account) 403, not an approver of its rule 403, a repeat
+ * (also under another account with the same verified email) or an already decided call 409, an expired call 410.
  */
 public class DecideApprovalProcessor implements Processor {
     private final ApprovalStore store;
@@ -30,8 +31,10 @@ public class DecideApprovalProcessor implements Processor {
             case RECORDED -> Approval.PENDING;
             case APPROVED -> Approval.APPROVED;
             case DENIED -> Approval.DENIED;
-            case SELF -> throw new GatewayException(403, "self_approval", "a requester cannot decide their own call",
-                    Outcomes.DENIED);
+            case SELF -> throw new GatewayException(403, "self_approval", "a requester cannot decide their own call, "
+                    + "under any of their accounts", Outcomes.DENIED);
+            case SERVICE_ACCOUNT -> throw new GatewayException(403, "service_account", "approvals are decided by "
+                    + "people: a service account's token cannot decide a call", Outcomes.DENIED);
             case NOT_APPROVER -> throw new GatewayException(403, "not_an_approver",
                     "you are not an approver for this call's rule", Outcomes.DENIED);
             case REPEATED -> throw new GatewayException(409, "already_decided", "you already decided this call",

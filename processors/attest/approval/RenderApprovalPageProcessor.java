@@ -38,7 +38,7 @@ public class RenderApprovalPageProcessor implements Processor {
         String state = decided != null ? decided
                 : Approval.PENDING.equals(a.state()) && !now.isBefore(a.expiresAt()) ? Approval.EXPIRED : a.state();
         boolean mayDecide = decided == null && Approval.PENDING.equals(state) && ApprovalAccess.mayDecide(a, who)
-                && s != null && a.votes().stream().noneMatch(v -> v.approverSubject().equals(who.subject()));
+                && s != null && !ApprovalAccess.hasDecided(a, who);
         java.util.Map<String, Object> v = new java.util.HashMap<>();
         v.put("approval", a);
         v.put("waitingSeconds", Duration.between(a.createdAt(), now).toSeconds());
@@ -48,7 +48,7 @@ public class RenderApprovalPageProcessor implements Processor {
         v.put("decided", decided != null);
         v.put("mayDecide", mayDecide);
         v.put("csrf", mayDecide ? s.csrf() : "");
-        v.put("ownCall", decided == null && !mayDecide && a.requesterSubject().equals(who.subject()));
+        v.put("ownCall", decided == null && !mayDecide && ApprovalAccess.isRequester(a, who));
         v.put("viewer", who.username());
         String html = templates.render(ApprovalTemplates.PAGE, v);
         Message m = exchange.getMessage();

@@ -197,4 +197,146 @@ class ApprovalHostileE2EIT {
             assertThat(r.headers().firstValue("Retry-After")).as(q).isEmpty();
         }
     }
+
+    /** The claims of a Keycloak access token (its payload, decoded; the signature is the gateway's business). */
+    static JsonNode claims(String token) throws Exception {
+        return JSON.readTree(java.util.Base64.getUrlDecoder().decode(token.split("\\.")[1]));
+    }
+
+    /** A client-credentials token of a client of the test's own (removed afterwards). */
+    static String clientCredentials(String clientId, String secret) throws Exception {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(stack().issuer + "/protocol/openid-connect/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(
+                        "grant_type=client_credentials&client_id=" + clientId + "&client_secret=" + secret)));
+        assertThat(r.statusCode()).as("client credentials").isEqualTo(200);
+        String token = JSON.readTree(r.body()).path("access_token").asText();
+        stack().secrets.add(token);
+        return token;
+    }
+
+    /**
+     * A service account that holds the approver role (Keycloak's own client-credentials token) decided held calls
+     * like a person. Approvals are decided by people: 403 service_account, recorded, nothing decided; the call is still
+     * a person's to approve.
+     */
+    @Test
+    void should_refuse_a_decision_from_a_service_account_that_holds_the_approver_role() throws Exception {
+        String clientId = Keys.unique("approver-bot");
+        String secret = "secret-" + java.util.UUID.randomUUID();
+        stack().secrets.add(secret);
+        var batch = Keys.realm().clients().findByClientId("batch-job").get(0);
+        var c = new org.keycloak.representations.idm.ClientRepresentation();
+        c.setClientId(clientId);
+        c.setEnabled(true);
+        c.setPublicClient(false);
+        c.setSecret(secret);
+        c.setServiceAccountsEnabled(true);
+        c.setStandardFlowEnabled(false);
+        c.setDirectAccessGrantsEnabled(false);
+        c.setProtocol("openid-connect");
+        c.setProtocolMappers(Keys.realm().clients().get(batch.getId()).getProtocolMappers().getMappers().stream()
+                .peek(m -> m.setId(null)).toList());
+        try (var r = Keys.realm().clients().create(c)) {
+            assertThat(r.getStatus()).isEqualTo(201);
+        }
+        String internalId = Keys.realm().clients().findByClientId(clientId).get(0).getId();
+        try {
+            var account = Keys.realm().clients().get(internalId).getServiceAccountUser();
+            Keys.realm().users().get(account.getId()).roles().realmLevel().add(List.of(
+                    Keys.realm().roles().get("approver").toRepresentation()));
+            String bot = clientCredentials(clientId, secret);
+            assertThat(claims(bot).path("realm_access").path("roles").toString()).contains("approver");
+
+            String id = hold(stack().gatewayUrl(), "alice", newRequestId(), ApprovalE2EIT.chat("demo-model",
+                    RISKY + " service account"));
+            HttpResponse<String> r = ApprovalE2EIT.decide(control(), id, bot, "approve");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
+            assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("service_account");
+            assertThat(r.body()).doesNotContain(bot);
+            assertThat(JSON.readTree(get(control() + "/approvals?limit=200", bot).body()).path("approvals")
+                    .findValuesAsText("id")).doesNotContain(id);
+            assertThat(events(id)).contains("decision").doesNotContain("approved");
+            assertThat(Keys.count("SELECT count(*) FROM approval_event WHERE approval_id = ?::uuid AND kind = "
+                    + "'decision' AND detail::jsonb ->> 'refused' = 'service_account'", id)).isPositive();
+            assertThat(Keys.count("SELECT count(*) FROM approval_decision WHERE approval_id = ?::uuid", id))
+                    .isZero();
+            assertThat(ApprovalE2EIT.decide(control(), id, stack().userToken("bob"), "approve").statusCode())
+                    .isEqualTo(200);
+        } finally {
+            Keys.deleteClient(internalId);
+        }
+    }
+
+    /**
+     * One person with two accounts (the same verified email: a realm that allows duplicate emails, as one that
+     * federates several directories may) approved their own call from the second. The requester is matched by verified
+     * email too: 403 self_approval, recorded; another approver still decides it.
+     */
+    @Test
+    void should_refuse_a_decision_from_the_requesters_other_account_with_the_same_verified_email() throws Exception {
+        var realm = Keys.realm();
+        var before = realm.toRepresentation();
+        String name = Keys.unique("twin");
+        String email = name + "@example.test";
+        List<String> users = new ArrayList<>();
+        try {
+            var relaxed = new org.keycloak.representations.idm.RealmRepresentation();
+            relaxed.setLoginWithEmailAllowed(false);
+            relaxed.setDuplicateEmailsAllowed(true);
+            realm.update(relaxed);
+            users.add(Keys.createUser(name, "inference-user"));
+            users.add(createUserWithEmail(name + "-admin", email.toUpperCase(java.util.Locale.ROOT), "approver"));
+            String requester = Keys.token("attest-cli", name);
+            String second = Keys.token("attest-cli", name + "-admin");
+            assertThat(claims(requester).path("email_verified").asBoolean()).as("the realm's tokens carry the email")
+                    .isTrue();
+            assertThat(claims(second).path("email").asText()).isEqualToIgnoringCase(email);
+            HttpResponse<String> held = ApprovalE2EIT.async(stack().gatewayUrl(), requester, newRequestId(),
+                    ApprovalE2EIT.chat("demo-model", RISKY + " twin"));
+            assertThat(held.statusCode()).as(held.body()).isEqualTo(202);
+            String id = JSON.readTree(held.body()).path("approval_id").asText();
+
+            HttpResponse<String> r = ApprovalE2EIT.decide(control(), id, second, "approve");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
+            assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("self_approval");
+            assertThat(JSON.readTree(get(control() + "/approvals?limit=200&order=newest", second).body())
+                    .path("approvals").findValuesAsText("id")).doesNotContain(id);
+            assertThat(Keys.count("SELECT count(*) FROM approval_event WHERE approval_id = ?::uuid AND kind = "
+                    + "'decision' AND detail::jsonb ->> 'refused' = 'self_approval'", id)).isPositive();
+            assertThat(events(id)).doesNotContain("approved");
+            assertThat(ApprovalE2EIT.decide(control(), id, stack().userToken("bob"), "approve").statusCode())
+                    .isEqualTo(200);
+        } finally {
+            for (String u : users) {
+                Keys.deleteUser(u);
+            }
+            var restore = new org.keycloak.representations.idm.RealmRepresentation();
+            restore.setDuplicateEmailsAllowed(before.isDuplicateEmailsAllowed());
+            restore.setLoginWithEmailAllowed(before.isLoginWithEmailAllowed());
+            realm.update(restore);
+        }
+    }
+
+    /** A user of the test's own with a given (verified) email and realm roles; password = username. */
+    static String createUserWithEmail(String username, String email, String... roles) {
+        var u = new org.keycloak.representations.idm.UserRepresentation();
+        u.setUsername(username);
+        u.setEnabled(true);
+        u.setEmail(email);
+        u.setEmailVerified(true);
+        u.setFirstName("Twin");
+        u.setLastName("Tester");
+        var pw = new org.keycloak.representations.idm.CredentialRepresentation();
+        pw.setType(org.keycloak.representations.idm.CredentialRepresentation.PASSWORD);
+        pw.setValue(username);
+        pw.setTemporary(false);
+        u.setCredentials(List.of(pw));
+        try (var r = Keys.realm().users().create(u)) {
+            assertThat(r.getStatus()).as("user created").isEqualTo(201);
+        }
+        String id = Keys.realm().users().searchByUsername(username, true).get(0).getId();
+        Keys.realm().users().get(id).roles().realmLevel().add(List.of(roles).stream()
+                .map(role -> Keys.realm().roles().get(role).toRepresentation()).toList());
+        return id;
+    }
 }

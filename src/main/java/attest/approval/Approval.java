@@ -7,7 +7,8 @@ import java.util.UUID;
 /**
  * A held call, as stored in {@code approval_request}: the claim-check ticket. It holds everything needed to
  * execute the call later (the request without the caller's credentials, the identity, the matched rule)
- * and the SHA-256 digest that the approval is bound to.
+ * and the SHA-256 digest that the approval is bound to. {@code requesterEmail} is the requester's verified email
+ * (normalized; null when their token carried none): an approver with the same one is the requester.
  */
 public record Approval(UUID id, UUID evidenceId, String requestId, String state, String requesterSubject,
                        String requesterUsername, String identityJson, String upstream, String targetPath,
@@ -15,7 +16,7 @@ public record Approval(UUID id, UUID evidenceId, String requestId, String state,
                        String requestSha256, String factsJson, String ruleId, String reason, String approverRole,
                        String approverGroup, int approvalsRequired, String preview, Instant createdAt,
                        Instant expiresAt, Instant decidedAt, Instant executedAt, String flagged,
-                       Integer resultStatus, List<Vote> votes) {
+                       Integer resultStatus, List<Vote> votes, String requesterEmail) {
     public static final String PENDING = "pending";
     public static final String APPROVED = "approved";
     public static final String DENIED = "denied";
@@ -25,9 +26,27 @@ public record Approval(UUID id, UUID evidenceId, String requestId, String state,
     public static final String EXECUTED = "executed";
     public static final String FAILED = "failed";
 
-    /** One approver's decision. */
+    /** A held call whose requester's token carried no verified email. */
+    public Approval(UUID id, UUID evidenceId, String requestId, String state, String requesterSubject,
+                    String requesterUsername, String identityJson, String upstream, String targetPath,
+                    String method, String requestUri, String requestHeaders, byte[] requestBody,
+                    String requestSha256, String factsJson, String ruleId, String reason, String approverRole,
+                    String approverGroup, int approvalsRequired, String preview, Instant createdAt,
+                    Instant expiresAt, Instant decidedAt, Instant executedAt, String flagged,
+                    Integer resultStatus, List<Vote> votes) {
+        this(id, evidenceId, requestId, state, requesterSubject, requesterUsername, identityJson, upstream, targetPath,
+                method, requestUri, requestHeaders, requestBody, requestSha256, factsJson, ruleId, reason,
+                approverRole, approverGroup, approvalsRequired, preview, createdAt, expiresAt, decidedAt, executedAt,
+                flagged, resultStatus, votes, null);
+    }
+
+    /** One approver's decision; {@code approverEmail} is their verified email (normalized), if their token had one. */
     public record Vote(String approverSubject, String approverUsername, String decision, String comment,
-                       String channel, Instant authTime, Instant decidedAt) {
+                       String channel, Instant authTime, Instant decidedAt, String approverEmail) {
+        public Vote(String approverSubject, String approverUsername, String decision, String comment,
+                    String channel, Instant authTime, Instant decidedAt) {
+            this(approverSubject, approverUsername, decision, comment, channel, authTime, decidedAt, null);
+        }
     }
 
     /** Whether the call has reached a state that the caller can be told about (no longer waiting). */

@@ -37,8 +37,10 @@ public final class ApprovalStore {
         /** recorded; one deny decides */
         DENIED,
         NOT_FOUND,
-        /** the requester tried to decide their own call */
+        /** the requester tried to decide their own call (by subject, or by verified email) */
         SELF,
+        /** a service account's token (client credentials): approvals are decided by people */
+        SERVICE_ACCOUNT,
         /** not in the rule's approver role or group */
         NOT_APPROVER,
         /** this approver already decided */
@@ -53,6 +55,9 @@ public final class ApprovalStore {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The {@code refused} of a refused decision's event: the requester's own call; a service account's token. */
+    static final String REFUSED_SELF = "self_approval";
+    static final String REFUSED_SERVICE_ACCOUNT = "service_account";
     private static final String COLUMNS = """
             id, evidence_id, request_id, state, requester_subject, requester_username, identity_json, upstream,
             target_path, method, request_uri, request_headers, request_body, request_sha256, facts_json, rule_id,
@@ -181,7 +186,8 @@ public final class ApprovalStore {
             String keyId = cipher == null ? null : cipher.currentKeyId();
             // text a caller controls (the prompt's preview, the URI) may hold a NUL, which PostgreSQL refuses in text
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_request (" + COLUMNS
-                    + ", instance_id, payload_key_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                    + ", instance_id, payload_key_id, requester_email) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                    + "?,?,?,?,?,?,?,?,?)")) {
                 int i = 1;
                 ps.setObject(i++, a.id());
                 ps.setObject(i++, a.evidenceId());
@@ -211,7 +217,8 @@ public final class ApprovalStore {
                 ps.setString(i++, null);
                 ps.setObject(i++, null);
                 ps.setString(i++, instanceId);
-                ps.setString(i, keyId);
+                ps.setString(i++, keyId);
+                ps.setString(i, attest.text.NulFree.of(a.requesterEmail()));
                 ps.executeUpdate();
             }
             ObjectNode d = JSON.createObjectNode();
@@ -311,15 +318,21 @@ public final class ApprovalStore {
 
     /**
      * One page of the held calls that {@code approver} may decide (their role or group is the call's, and the
-     * call is not their own), filtered and ordered by {@code q}. Keyset paging on (created_at, id): a call held
-     * later never pushes an older one off the list, and a page never repeats or skips a call.
+     * call is not their own: neither by subject nor by verified email; none for a service account), filtered and
+     * ordered by {@code q}. Keyset paging on (created_at, id): a call held later never pushes an older one off the
+     * list, and a page never repeats or skips a call.
      */
     public Page list(ApprovalQuery q, Identity approver) {
+        if (approver.serviceAccount()) {
+            return new Page(List.of(), null); // a service account decides nothing
+        }
         Instant now = clock.instant();
         StringBuilder sql = new StringBuilder("SELECT id, created_at FROM approval_request WHERE requester_subject <> ? "
+                + "AND (requester_email IS NULL OR requester_email <> ?) "
                 + "AND (approver_role = ANY (?) OR approver_group = ANY (?))");
         List<Object> args = new ArrayList<>();
         args.add(approver.subject());
+        args.add(approver.verifiedEmail() == null ? "" : approver.verifiedEmail());
         args.add(approver.roles().toArray(String[]::new));
         args.add(approver.groups().toArray(String[]::new));
         switch (q.status()) {
@@ -427,17 +440,27 @@ public final class ApprovalStore {
             }
             Approval a = found.get();
             Instant now = clock.instant();
-            if (approver.subject().equals(a.requesterSubject())) {
-                if (selfRefusalRecorded(c, approver, a, now)) {
+            if (approver.serviceAccount()) {
+                if (selfRefusalRecorded(c, approver, a, now, REFUSED_SERVICE_ACCOUNT)) {
                     event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
-                            vote(approver, decision, comment, channel, now).put("refused", "self_approval"));
+                            vote(approver, decision, comment, channel, now).put("refused", REFUSED_SERVICE_ACCOUNT));
+                }
+                return DecideResult.SERVICE_ACCOUNT;
+            }
+            if (ApprovalAccess.isRequester(a, approver)) {
+                if (selfRefusalRecorded(c, approver, a, now, REFUSED_SELF)) {
+                    ObjectNode refused = vote(approver, decision, comment, channel, now).put("refused", REFUSED_SELF);
+                    if (!approver.subject().equals(a.requesterSubject())) {
+                        refused.put("matched", "verified_email"); // another account of the requester's
+                    }
+                    event(c, a.id(), a.evidenceId(), "decision", approver.subject(), refused);
                 }
                 return DecideResult.SELF;
             }
             if (!ApprovalAccess.mayDecide(a, approver)) {
                 return DecideResult.NOT_APPROVER;
             }
-            if (a.votes().stream().anyMatch(v -> v.approverSubject().equals(approver.subject()))) {
+            if (ApprovalAccess.hasDecided(a, approver)) { // this account, or another with the same verified email
                 return DecideResult.REPEATED;
             }
             if (!Approval.PENDING.equals(a.state())) {
@@ -447,8 +470,8 @@ public final class ApprovalStore {
                 return DecideResult.EXPIRED;
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_decision (approval_id, "
-                    + "approver_subject, approver_username, decision, comment, channel, auth_time, decided_at) "
-                    + "VALUES (?,?,?,?,?,?,?,?)")) {
+                    + "approver_subject, approver_username, decision, comment, channel, auth_time, decided_at, "
+                    + "approver_email) VALUES (?,?,?,?,?,?,?,?,?)")) {
                 ps.setObject(1, id);
                 ps.setString(2, approver.subject());
                 ps.setString(3, approver.username());
@@ -457,6 +480,7 @@ public final class ApprovalStore {
                 ps.setString(6, channel);
                 ps.setTimestamp(7, approver.authTime() == null ? null : Timestamp.from(approver.authTime()));
                 ps.setTimestamp(8, Timestamp.from(now));
+                ps.setString(9, attest.text.NulFree.of(approver.verifiedEmail()));
                 ps.executeUpdate();
             }
             event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
@@ -493,15 +517,17 @@ public final class ApprovalStore {
      * approver's window) or only counted, under the row lock of the approver's counter (table
      * {@code approval_self_refusal}, shared by every replica). A window that ended is summarised first.
      */
-    private boolean selfRefusalRecorded(Connection c, Identity approver, Approval a, Instant now) throws SQLException {
+    private boolean selfRefusalRecorded(Connection c, Identity approver, Approval a, Instant now, String refused)
+            throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_self_refusal (approver_subject, "
-                + "approver_username, window_start, recorded, counted, last_approval_id, last_evidence_id) "
-                + "VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (approver_subject) DO NOTHING")) {
+                + "approver_username, window_start, recorded, counted, last_approval_id, last_evidence_id, refused) "
+                + "VALUES (?, ?, ?, 0, 0, ?, ?, ?) ON CONFLICT (approver_subject) DO NOTHING")) {
             ps.setString(1, approver.subject());
             ps.setString(2, approver.username());
             ps.setTimestamp(3, Timestamp.from(now));
             ps.setObject(4, a.id());
             ps.setObject(5, a.evidenceId());
+            ps.setString(6, refused);
             ps.executeUpdate();
         }
         Instant start;
@@ -530,11 +556,13 @@ public final class ApprovalStore {
         boolean one = recorded < selfRefusalsPerWindow;
         try (PreparedStatement ps = c.prepareStatement("UPDATE approval_self_refusal SET "
                 + (one ? "recorded = recorded + 1" : "counted = counted + 1")
-                + ", approver_username = ?, last_approval_id = ?, last_evidence_id = ? WHERE approver_subject = ?")) {
+                + ", approver_username = ?, last_approval_id = ?, last_evidence_id = ?, refused = ? "
+                + "WHERE approver_subject = ?")) {
             ps.setString(1, approver.username());
             ps.setObject(2, a.id());
             ps.setObject(3, a.evidenceId());
-            ps.setString(4, approver.subject());
+            ps.setString(4, refused);
+            ps.setString(5, approver.subject());
             ps.executeUpdate();
         }
         return one;
@@ -549,7 +577,7 @@ public final class ApprovalStore {
     private void summariseSelfRefusals(Connection c, String subject, UUID approvalId, UUID evidenceId)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT approver_username, window_start, recorded, counted, "
-                + "last_approval_id, last_evidence_id FROM approval_self_refusal WHERE approver_subject = ? "
+                + "last_approval_id, last_evidence_id, refused FROM approval_self_refusal WHERE approver_subject = ? "
                 + "AND counted > 0")) {
             ps.setString(1, subject);
             try (ResultSet rs = ps.executeQuery()) {
@@ -558,7 +586,7 @@ public final class ApprovalStore {
                 }
                 Instant start = rs.getTimestamp(2).toInstant();
                 ObjectNode d = JSON.createObjectNode();
-                d.put("refused", "self_approval");
+                d.put("refused", rs.getString(7));
                 d.put("approver", rs.getString(1));
                 d.put("approver_subject", subject);
                 d.put("window_start", start.toString());
@@ -826,8 +854,8 @@ public final class ApprovalStore {
 
     private Optional<Approval> load(Connection c, UUID id, boolean lock) throws SQLException {
         Approval a;
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", payload_key_id FROM approval_request "
-                + "WHERE id = ?" + (lock ? " FOR UPDATE" : ""))) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", payload_key_id, requester_email FROM "
+                + "approval_request WHERE id = ?" + (lock ? " FOR UPDATE" : ""))) {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -839,17 +867,19 @@ public final class ApprovalStore {
                         open(c, rs.getBytes(13), rs.getString(28), rs.getObject(1, UUID.class), "held"),
                         rs.getString(14), rs.getString(15), rs.getString(16), rs.getString(17), rs.getString(18),
                         rs.getString(19), rs.getInt(20), rs.getString(21), instant(rs, 22), instant(rs, 23),
-                        instant(rs, 24), instant(rs, 25), rs.getString(26), (Integer) rs.getObject(27), List.of());
+                        instant(rs, 24), instant(rs, 25), rs.getString(26), (Integer) rs.getObject(27), List.of(),
+                        rs.getString(29));
             }
         }
         List<Approval.Vote> votes = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT approver_subject, approver_username, decision, comment, "
-                + "channel, auth_time, decided_at FROM approval_decision WHERE approval_id = ? ORDER BY decided_at")) {
+                + "channel, auth_time, decided_at, approver_email FROM approval_decision WHERE approval_id = ? "
+                + "ORDER BY decided_at")) {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     votes.add(new Approval.Vote(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            rs.getString(5), instant(rs, 6), instant(rs, 7)));
+                            rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8)));
                 }
             }
         }
@@ -857,7 +887,7 @@ public final class ApprovalStore {
                 a.requesterUsername(), a.identityJson(), a.upstream(), a.targetPath(), a.method(), a.requestUri(),
                 a.requestHeaders(), a.requestBody(), a.requestSha256(), a.factsJson(), a.ruleId(), a.reason(),
                 a.approverRole(), a.approverGroup(), a.approvalsRequired(), a.preview(), a.createdAt(), a.expiresAt(),
-                a.decidedAt(), a.executedAt(), a.flagged(), a.resultStatus(), List.copyOf(votes)));
+                a.decidedAt(), a.executedAt(), a.flagged(), a.resultStatus(), List.copyOf(votes), a.requesterEmail()));
     }
 
     private static Instant instant(ResultSet rs, int i) throws SQLException {

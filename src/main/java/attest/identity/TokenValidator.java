@@ -228,13 +228,19 @@ public final class TokenValidator {
     private static Identity toIdentity(JWTClaimsSet claims) {
         String username = stringClaim(claims, "preferred_username");
         String azp = stringClaim(claims, "azp");
-        // Keycloak puts client_id into client-credentials tokens, and names the user service-account-<client>
-        boolean serviceAccount = claims.getClaim("client_id") != null
-                || (username != null && username.startsWith("service-account-"));
+        // Keycloak puts client_id (before 25: clientId) into client-credentials tokens, and names the user
+        // service-account-<client>
+        boolean serviceAccount = claims.getClaim("client_id") != null || claims.getClaim("clientId") != null
+                || (username != null && username.regionMatches(true, 0, "service-account-", 0, 16));
+        // an email counts only where the identity provider says it verified it (a boolean; a mapper may make it text)
+        Object verified = claims.getClaim("email_verified");
+        boolean emailVerified = Boolean.TRUE.equals(verified)
+                || (verified instanceof String v && v.strip().equalsIgnoreCase("true"));
         return new Identity(claims.getSubject(), username,
                 serviceAccount ? Identity.SERVICE_ACCOUNT : Identity.USER, azp,
                 realmRoles(claims), stringList(claims.getClaim("groups")), claims.getJWTID(), claims.getIssuer(),
-                claims.getClaim("auth_time") instanceof Number n ? java.time.Instant.ofEpochSecond(n.longValue()) : null);
+                claims.getClaim("auth_time") instanceof Number n ? java.time.Instant.ofEpochSecond(n.longValue()) : null,
+                emailVerified ? stringClaim(claims, "email") : null);
     }
 
     private static String stringClaim(JWTClaimsSet claims, String name) {

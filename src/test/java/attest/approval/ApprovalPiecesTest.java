@@ -108,6 +108,53 @@ class ApprovalPiecesTest {
                 .isFalse();
     }
 
+    /**
+     * Approvals are decided by people, and never by the requester under another account: a service account's token
+     * with the approver role may not decide, and neither may an account with the requester's verified email, however
+     * it is spelt; an email that either side has not verified matches nothing.
+     */
+    @Test
+    void should_let_neither_a_service_account_nor_the_requesters_other_account_decide() {
+        Approval a = new Approval(UUID.randomUUID(), UUID.randomUUID(), "r", Approval.PENDING, "alice-sub", "alice",
+                "{}", "llm", "/v1", "POST", "/llm/v1", "[]", new byte[0], "d", "{}", "rule", "why", "approver",
+                "/approvers", 1, "p", Instant.now(), Instant.now().plusSeconds(60), null, null, null, null, List.of(),
+                "alice@example.test");
+        var bot = new attest.identity.Identity("bot-sub", "service-account-bot", attest.identity.Identity.SERVICE_ACCOUNT,
+                "bot", List.of("approver"), List.of("/approvers"), "j", "i", null);
+        assertThat(ApprovalAccess.isApprover(a, bot)).isTrue();
+        assertThat(ApprovalAccess.mayDecide(a, bot)).isFalse();
+        var unknownType = new attest.identity.Identity("x-sub", "x", null, "c", List.of("approver"), List.of(), "j",
+                "i", null);
+        assertThat(ApprovalAccess.mayDecide(a, unknownType)).as("not known to be a person").isFalse();
+        for (String email : List.of("alice@example.test", "ALICE@example.test", " alice@Example.Test ",
+                "\uff41lice@example.test")) {
+            var second = withEmail("alice2-sub", email);
+            assertThat(ApprovalAccess.isRequester(a, second)).as(email).isTrue();
+            assertThat(ApprovalAccess.mayDecide(a, second)).as(email).isFalse();
+        }
+        assertThat(ApprovalAccess.mayDecide(a, withEmail("bob-sub", "bob@example.test"))).isTrue();
+        assertThat(ApprovalAccess.mayDecide(a, withEmail("bob-sub", "alice@example.test.evil"))).isTrue();
+        assertThat(ApprovalAccess.mayDecide(a, who("bob-sub", List.of("approver"), List.of()))).as("unverified")
+                .isTrue();
+        Approval unverified = new Approval(a.id(), a.evidenceId(), "r", Approval.PENDING, "alice-sub", "alice", "{}",
+                "llm", "/v1", "POST", "/llm/v1", "[]", new byte[0], "d", "{}", "rule", "why", "approver", "/approvers",
+                1, "p", Instant.now(), Instant.now().plusSeconds(60), null, null, null, null, List.of());
+        assertThat(ApprovalAccess.mayDecide(unverified, withEmail("alice2-sub", "alice@example.test"))).isTrue();
+        // one person's second account has decided already when their first did
+        Approval voted = new Approval(a.id(), a.evidenceId(), "r", Approval.PENDING, "carol-sub", "carol", "{}",
+                "llm", "/v1", "POST", "/llm/v1", "[]", new byte[0], "d", "{}", "rule", "why", "approver", "/approvers",
+                2, "p", Instant.now(), Instant.now().plusSeconds(60), null, null, null, null, List.of(new Approval.Vote(
+                "bob-sub", "bob", "approve", null, "rest", null, Instant.now(), "bob@example.test")), null);
+        assertThat(ApprovalAccess.hasDecided(voted, withEmail("bob2-sub", "Bob@Example.test"))).isTrue();
+        assertThat(ApprovalAccess.hasDecided(voted, withEmail("erin-sub", "erin@example.test"))).isFalse();
+        assertThat(ApprovalAccess.hasDecided(voted, who("bob2-sub", List.of("approver"), List.of()))).isFalse();
+    }
+
+    static attest.identity.Identity withEmail(String sub, String verifiedEmail) {
+        return new attest.identity.Identity(sub, sub, "user", "attest-cli", List.of("approver"), List.of(), "j", "i",
+                null, verifiedEmail);
+    }
+
     static attest.identity.Identity who(String sub, List<String> roles, List<String> groups) {
         return new attest.identity.Identity(sub, sub, "user", "attest-cli", roles, groups, "j", "i", null);
     }

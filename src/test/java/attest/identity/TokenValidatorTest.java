@@ -191,6 +191,38 @@ class TokenValidatorTest {
         assertThat(id.clientId()).isEqualTo("batch-job");
     }
 
+    /** Older Keycloak names the client of a client-credentials token clientId; a username may be in any case. */
+    @Test
+    void should_recognise_a_service_account_by_any_of_keycloaks_marks() {
+        assertThat(V.validate(T.rs256(TestTokens.claims("svc", List.of("approver"), NOW).claim("azp", "bot")
+                .claim("clientId", "bot").build())).principalType()).isEqualTo(Identity.SERVICE_ACCOUNT);
+        assertThat(V.validate(T.rs256(TestTokens.claims("Service-Account-Bot", List.of("approver"), NOW).build()))
+                .principalType()).isEqualTo(Identity.SERVICE_ACCOUNT);
+        assertThat(V.validate(T.rs256(base().build())).principalType()).isEqualTo(Identity.USER);
+    }
+
+    /**
+     * The email is the person's only where the identity provider says it verified it, and then in one form for every
+     * spelling of it: an unverified (or text-less, or missing) email is none, and so is an email_verified of any other
+     * type than true.
+     */
+    @Test
+    void should_read_only_a_verified_email_in_one_form() {
+        assertThat(V.validate(T.rs256(base().claim("email", " Alice@Example.TEST ").claim("email_verified", true)
+                .build())).verifiedEmail()).isEqualTo("alice@example.test");
+        assertThat(V.validate(T.rs256(base().claim("email", "\uff41lice@example.test").claim("email_verified", "true")
+                .build())).verifiedEmail()).as("full-width a, verified as text").isEqualTo("alice@example.test");
+        assertThat(V.validate(T.rs256(base().claim("email", "alice@example.test").claim("email_verified", false)
+                .build())).verifiedEmail()).isNull();
+        assertThat(V.validate(T.rs256(base().claim("email", "alice@example.test").build())).verifiedEmail()).isNull();
+        assertThat(V.validate(T.rs256(base().claim("email", "alice@example.test").claim("email_verified", 1)
+                .build())).verifiedEmail()).isNull();
+        assertThat(V.validate(T.rs256(base().claim("email", List.of("alice@example.test")).claim("email_verified",
+                true).build())).verifiedEmail()).isNull();
+        assertThat(V.validate(T.rs256(base().claim("email", "not-an-address").claim("email_verified", true)
+                .build())).verifiedEmail()).isNull();
+    }
+
     @Test
     void should_accept_es256() {
         assertThat(V.validate(T.es256(base().build())).username()).isEqualTo("alice");

@@ -230,6 +230,152 @@ class ApprovalRoutesTest {
         assertThat(upstream.getReceivedCounter()).isZero();
     }
 
+    // ---- approvals are decided by people, and never by the requester under another account --------------------
+
+    /** A token of {@code user} with these roles and whatever else {@code extra} adds (client, email). */
+    static String tokenWith(String user, java.util.function.UnaryOperator<com.nimbusds.jwt.JWTClaimsSet.Builder> extra,
+                            String... roles) {
+        return RouteTestConfiguration.TOKENS.rs256(extra.apply(attest.identity.TestTokens.claims(user, List.of(roles),
+                java.time.Instant.now())).build());
+    }
+
+    static java.util.function.UnaryOperator<com.nimbusds.jwt.JWTClaimsSet.Builder> email(String email, Object verified) {
+        return b -> b.claim("email", email).claim("email_verified", verified);
+    }
+
+    /** Holds a call made with this token (Prefer: respond-async); returns its approval id. */
+    String holdAs(String token, String content) throws Exception {
+        Exchange out = http("direct:ingress", "POST", "/llm/v1/chat/completions", token,
+                "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}",
+                "X-Request-Id", rid(), "Prefer", "respond-async");
+        assertThat(status(out)).as(new String(out.getMessage().getBody(byte[].class), StandardCharsets.UTF_8))
+                .isEqualTo(202);
+        return body(out).path("approval_id").asText();
+    }
+
+    Exchange decideAs(String id, String token, String decision) {
+        return http("direct:control", "POST", "/approvals/" + id + "/decision", token,
+                "{\"decision\":\"" + decision + "\",\"comment\":\"route test\"}");
+    }
+
+    static long refusals(String id, String refused) throws Exception {
+        return ((Number) one("SELECT count(*) FROM approval_event WHERE approval_id = ? AND kind = 'decision' AND "
+                + "detail::jsonb ->> 'refused' = '" + refused + "'", UUID.fromString(id))).longValue();
+    }
+
+    /**
+     * A service account that holds the approver role decided held calls like a person: a client-credentials token
+     * however Keycloak marks it (client_id; clientId before Keycloak 25; only its service-account- username when its
+     * client lost the service_account scope) is refused with 403 service_account, recorded like a refused
+     * self-approval, lists nothing, and leaves the call to the people who may decide it.
+     */
+    @Test
+    void should_refuse_a_service_account_with_the_approver_role_and_record_it() throws Exception {
+        String id = hold("alice", RISKY);
+        String client = "approver-bot-" + UUID.randomUUID().toString().substring(0, 8);
+        List<String> bots = List.of(
+                tokenWith("service-account-" + client, b -> b.claim("azp", client).claim("client_id", client),
+                        "approver"),
+                tokenWith("service-account-" + client + "-old", b -> b.claim("azp", client + "-old")
+                        .claim("clientId", client + "-old"), "approver"),
+                tokenWith("service-account-" + client + "-bare", b -> b.claim("azp", client + "-bare"), "approver"),
+                tokenWith("SERVICE-ACCOUNT-" + client + "-upper", b -> b.claim("azp", client + "-upper")
+                        .claim("client_id", client + "-upper").claim("email", "alice-bot@example.test")
+                        .claim("email_verified", true), "approver"));
+        for (String bot : bots) {
+            for (String decision : List.of("approve", "deny")) {
+                Exchange out = decideAs(id, bot, decision);
+                assertThat(status(out)).isEqualTo(403);
+                assertThat(body(out).path("error").path("code").asText()).isEqualTo("service_account");
+            }
+            assertThat(ids(http("direct:control", "GET", "/approvals", bot, null))).doesNotContain(id);
+        }
+        assertThat(refusals(id, "service_account")).isPositive();
+        assertThat(one("SELECT count(*) FROM approval_decision WHERE approval_id = ?", UUID.fromString(id)))
+                .isEqualTo(0L);
+        assertThat(status(result(id, "alice"))).isEqualTo(202);
+        assertThat(upstream.getReceivedCounter()).isZero();
+        // a person still decides it
+        assertThat(status(decide(id, "bob", "approve", "approver"))).isEqualTo(200);
+        assertThat(status(settledResult(id))).isEqualTo(200);
+        assertThat(upstream.getReceivedCounter()).isEqualTo(1);
+    }
+
+    /** A service account that made the call itself, under its own client or another one, cannot decide it either. */
+    @Test
+    void should_refuse_a_service_account_deciding_a_call_it_made_itself_under_any_client() throws Exception {
+        String client = "batch-" + UUID.randomUUID().toString().substring(0, 8);
+        String user = "service-account-" + client;
+        String id = holdAs(tokenWith(user, b -> b.claim("azp", client).claim("client_id", client), "inference-user"),
+                RISKY);
+        for (String via : List.of(client, "other-client")) {
+            Exchange out = decideAs(id, tokenWith(user, b -> b.claim("azp", via).claim("client_id", via),
+                    "inference-user", "approver"), "approve");
+            assertThat(status(out)).as(via).isEqualTo(403);
+            assertThat(body(out).path("error").path("code").asText()).as(via).isEqualTo("service_account");
+        }
+        assertThat(refusals(id, "service_account")).isPositive();
+        assertThat(one("SELECT state FROM approval_request WHERE id = ?", UUID.fromString(id))).isEqualTo("pending");
+        assertThat(upstream.getReceivedCounter()).isZero();
+    }
+
+    /**
+     * One person with two accounts (the same verified email) approved their own call: the requester is matched by
+     * verified email too, however the address is spelt (case, white space, full-width letters), with 403
+     * self_approval, recorded as such; the call is not in the second account's list. An email that one side has not
+     * verified is no proof of one person.
+     */
+    @Test
+    void should_refuse_the_requesters_other_account_with_the_same_verified_email() throws Exception {
+        String person = "p" + UUID.randomUUID().toString().substring(0, 8);
+        String id = holdAs(tokenWith(person, email(person + ".Doe@Example.test", true), "inference-user"), RISKY);
+        assertThat(one("SELECT requester_email FROM approval_request WHERE id = ?", UUID.fromString(id)))
+                .isEqualTo(person + ".doe@example.test");
+        for (String spelling : List.of(person + ".doe@example.test", person.toUpperCase() + ".DOE@EXAMPLE.TEST",
+                " " + person + ".doe@example.test ", "\uff50" + person.substring(1) + ".doe@example.test")) {
+            String second = tokenWith(person + "-admin", email(spelling, true), "approver");
+            Exchange out = decideAs(id, second, "approve");
+            assertThat(status(out)).as(spelling).isEqualTo(403);
+            assertThat(body(out).path("error").path("code").asText()).as(spelling).isEqualTo("self_approval");
+            assertThat(ids(http("direct:control", "GET", "/approvals?limit=200&order=newest", second, null)))
+                    .as(spelling).doesNotContain(id);
+            // nor may it read the requester's result
+            assertThat(status(http("direct:ingress", "GET", "/approvals/" + id + "/result", tokenWith(person + "-admin",
+                    email(spelling, true), "inference-user"), null))).isEqualTo(404);
+        }
+        assertThat(((Number) one("SELECT count(*) FROM approval_event WHERE approval_id = ? AND kind = 'decision' AND "
+                + "detail::jsonb ->> 'refused' = 'self_approval' AND detail::jsonb ->> 'matched' = 'verified_email'",
+                UUID.fromString(id))).longValue()).isPositive();
+        assertThat(one("SELECT count(*) FROM approval_decision WHERE approval_id = ?", UUID.fromString(id)))
+                .isEqualTo(0L);
+        assertThat(status(result(id, person))).isEqualTo(202);
+        assertThat(upstream.getReceivedCounter()).isZero();
+        // another person decides it
+        assertThat(status(decideAs(id, tokenWith("bob", email("bob@example.test", true), "approver"), "approve")))
+                .isEqualTo(200);
+        assertThat(status(await().atMost(Duration.ofSeconds(10)).until(() -> result(id, person),
+                e -> status(e) != 202))).isEqualTo(200);
+    }
+
+    /** One person's two accounts count once towards a threshold of distinct approvers. */
+    @Test
+    void should_count_one_person_once_towards_a_threshold_whatever_account_they_use() throws Exception {
+        String approver = "a" + UUID.randomUUID().toString().substring(0, 8);
+        String id = hold("alice", "NEEDS-TWO");
+        assertThat(body(decideAs(id, tokenWith(approver, email(approver + "@example.test", true), "approver"),
+                "approve")).path("state").asText()).isEqualTo("pending");
+        Exchange again = decideAs(id, tokenWith(approver + "-2", email(approver.toUpperCase() + "@Example.Test", true),
+                "approver"), "approve");
+        assertThat(status(again)).isEqualTo(409);
+        assertThat(body(again).path("error").path("code").asText()).isEqualTo("already_decided");
+        assertThat(one("SELECT state FROM approval_request WHERE id = ?", UUID.fromString(id))).isEqualTo("pending");
+        assertThat(status(result(id, "alice"))).isEqualTo(202);
+        assertThat(upstream.getReceivedCounter()).isZero();
+        assertThat(body(decide(id, "erin", "approve", "approver")).path("state").asText()).isEqualTo("approved");
+        assertThat(status(settledResult(id))).isEqualTo(200);
+        assertThat(upstream.getReceivedCounter()).isEqualTo(1);
+    }
+
     /**
      * docs/security.md (Known limits, closed): an approver's refused self-approvals each added an approval_event row,
      * chain entry and event, with no cap. Now at most attest.approval.self-refusals-per-window (3 here) per approver
