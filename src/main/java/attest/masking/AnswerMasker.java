@@ -301,7 +301,7 @@ public final class AnswerMasker {
     public static Streaming streaming(String contentType, Masker masker, Consumer<Redaction> report) {
         java.nio.charset.Charset declared = streamCharset(contentType);
         Streaming utf8 = streamingUtf8(contentType, masker, report);
-        return declared == null ? utf8 : transcoded(utf8, declared);
+        return declared == null ? utf8 : transcoded(utf8, declared, report);
     }
 
     /**
@@ -339,19 +339,19 @@ public final class AnswerMasker {
      * masked as UTF-8; what the masker releases goes out as UTF-8 (see {@link #streamContentType}). Bytes of a character
      * cut short at a break-off are dropped.
      */
-    static Streaming transcoded(Streaming inner, java.nio.charset.Charset cs) {
+    static Streaming transcoded(Streaming inner, java.nio.charset.Charset cs, Consumer<Redaction> report) {
         java.nio.charset.CharsetDecoder dec = cs.newDecoder()
                 .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
                 .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE);
-        String[] single = singleByte(cs);
+        LabelReader label = LabelReader.of(cs);
         return new Streaming() {
             private byte[] pending = new byte[0];
 
             private byte[] decode(byte[] raw, boolean end) {
                 byte[] all = java.util.Arrays.copyOf(pending, pending.length + raw.length);
                 System.arraycopy(raw, 0, all, pending.length, raw.length);
-                if (single != null) {
-                    return utf8First(all, end, single);
+                if (label != null) {
+                    return utf8First(all, end, label);
                 }
                 java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(all);
                 java.nio.CharBuffer out = java.nio.CharBuffer.allocate(
@@ -366,12 +366,19 @@ public final class AnswerMasker {
             }
 
             /**
-             * A single-byte charset that reads ASCII as ASCII (ISO-8859-1, windows-1252, ...): each complete, valid UTF-8
-             * sequence is read as UTF-8, as an SSE client reads every event stream whatever its label, and any other byte
-             * as the label reads it. A UTF-8 card grouped by no-break spaces (C2 A0) under an ISO-8859-1 label read as
-             * Latin-1 alone is "4111Â 1111 ...": no card to the detectors, every digit of one to a reader.
+             * A charset that reads ASCII as ASCII, single-byte (ISO-8859-1, windows-1252, ...) or multi-byte (Shift_JIS,
+             * EUC-JP, GBK, GB18030, Big5, EUC-KR, ...): each complete, valid UTF-8 sequence is read as UTF-8, as an SSE
+             * client reads every event stream whatever its label, and any other byte starts a character read as the
+             * label reads it. Under a multi-byte label only a UTF-8 character the detectors read is taken so (a space, a
+             * dash, a digit, a format character, a form of ASCII: {@link LabelReader#significant}); a CJK letter, which
+             * hides nothing, is left to the label, so that text really in the label's charset (whose two-byte characters
+             * are often valid UTF-8 too) stays readable. A UTF-8 card grouped by no-break spaces (C2 A0) under an
+             * ISO-8859-1 label read as Latin-1 alone is "4111Â 1111 ...", under a GBK label "4111聽1111 ...", under
+             * Shift_JIS "4111ﾂ?1111 ...": no card to the detectors, every digit of one to a reader. What goes out is
+             * this one reading, as UTF-8 (relabelled), so every reader of the caller's stream reads what the masker
+             * read.
              */
-            private byte[] utf8First(byte[] all, boolean end, String[] labelled) {
+            private byte[] utf8First(byte[] all, boolean end, LabelReader labelled) {
                 StringBuilder text = new StringBuilder(all.length);
                 int i = 0;
                 while (i < all.length) {
@@ -386,13 +393,30 @@ public final class AnswerMasker {
                         break; // perhaps a sequence split between pieces: wait for its other bytes
                     }
                     String utf8 = n > 0 && i + n <= all.length ? strictUtf8(all, i, n) : null;
-                    if (utf8 != null) {
+                    if (utf8 != null && labelled.single()) {
                         text.append(utf8);
                         i += n;
-                    } else {
-                        text.append(labelled[b - 0x80]);
-                        i++;
+                        continue;
                     }
+                    if (utf8 != null && LabelReader.significant(utf8)) {
+                        // under a multi-byte label, a UTF-8 character that the detectors read (a space, a dash, a digit, a
+                        // format character, punctuation, a full-width Latin letter) is read as UTF-8; if the label reads a
+                        // different such character here, the two readings cannot both be masked: refused
+                        StringBuilder other = new StringBuilder(2);
+                        labelled.read(all, i, true, other);
+                        if (!other.toString().equals(utf8) && LabelReader.significant(other.toString())
+                                && other.charAt(0) != '\uFFFD') {
+                            throw StreamShape.refuse(report, "stream", "ambiguous_charset");
+                        }
+                        text.append(utf8);
+                        i += n;
+                        continue;
+                    }
+                    int used = labelled.read(all, i, end, text);
+                    if (used == 0) {
+                        break; // a character of the label's split between pieces: wait for its other bytes
+                    }
+                    i += used;
                 }
                 pending = java.util.Arrays.copyOfRange(all, i, all.length);
                 return text.toString().getBytes(StandardCharsets.UTF_8);
@@ -418,8 +442,127 @@ public final class AnswerMasker {
     }
 
     /**
+     * How a charset that reads ASCII as ASCII reads a character that starts with a byte from 0x80 on: single-byte
+     * (ISO-8859-1, windows-1252) by a table, multi-byte (Shift_JIS, EUC-JP, GBK, GB18030, Big5, EUC-KR) one character
+     * at a time, its trail bytes (ASCII ones too) with it. Not for a charset in which ASCII bytes are not ASCII text
+     * (UTF-16, UTF-32, EBCDIC) or whose escape sequences make ASCII bytes other characters (ISO-2022-JP, -KR, -CN):
+     * those are read as the label says alone (their reading of UTF-8 bytes shows no run of them as it was written).
+     */
+    static final class LabelReader {
+        private final String[] single;
+        private final java.nio.charset.CharsetDecoder strict;
+        private final int maxBytes;
+        private final java.nio.CharBuffer one = java.nio.CharBuffer.allocate(4);
+
+        private LabelReader(String[] single, java.nio.charset.Charset cs, int maxBytes) {
+            this.single = single;
+            this.strict = single != null ? null : cs.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+            this.maxBytes = maxBytes;
+        }
+
+        boolean single() {
+            return single != null;
+        }
+
+        /**
+         * Whether a character (one code point) is one the detectors read as ASCII or not at all ({@link Normalized}):
+         * a space, a dash or the minus sign, a digit of any script, a format character, full-width or compatibility
+         * forms of ASCII (letters, {@code ＠}, {@code ①}). A CJK or accented letter, an emoji, a private-use character
+         * is not: read either way, it hides no entity's separator or digit.
+         */
+        static boolean significant(String ch) {
+            String n = Normalized.of(ch).text();
+            if (n.isEmpty()) {
+                return true;
+            }
+            for (int k = 0; k < n.length(); k++) {
+                if (n.charAt(k) < 0x80) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** The reader for {@code cs}, or null when it does not read ASCII as ASCII (see above). */
+        static LabelReader of(java.nio.charset.Charset cs) {
+            String[] single = singleByte(cs);
+            if (single != null) {
+                return new LabelReader(single, cs, 1);
+            }
+            float max;
+            try {
+                max = cs.newEncoder().maxBytesPerChar();
+            } catch (UnsupportedOperationException e) {
+                return null; // a charset that only decodes
+            }
+            if (max <= 1.0f || max > 4.0f) {
+                return null;
+            }
+            for (int b = 0; b < 0x80; b++) {
+                String read = new String(new byte[] {(byte) b}, cs);
+                // 0x5C and 0x7E are the yen sign and the overline in some Japanese tables: read as ASCII here
+                if (!read.equals(String.valueOf((char) b)) && b != 0x5C && b != 0x7E) {
+                    return null;
+                }
+            }
+            boolean any = false;
+            for (char c : "\u3000\u3042\u4e2d\uac00\uff11".toCharArray()) {
+                java.nio.charset.CharsetEncoder enc = cs.newEncoder();
+                if (!enc.canEncode(c)) {
+                    continue;
+                }
+                byte[] b = String.valueOf(c).getBytes(cs);
+                for (byte x : b) {
+                    if (x == 0x1B || x == 0x0E || x == 0x0F) {
+                        return null; // escape sequences or shifts: ASCII bytes are read as other characters
+                    }
+                }
+                if (b.length == 0 || (b[0] & 0xFF) < 0x80) {
+                    return null;
+                }
+                any = true;
+            }
+            return any ? new LabelReader(null, cs, (int) Math.ceil(max)) : null;
+        }
+
+        /**
+         * Reads the character at {@code at} (its first byte from 0x80 on) as the label does into {@code out}; returns the
+         * bytes it takes, or 0 when it may go on in bytes still to come. A byte that starts no character of the label
+         * is read as U+FFFD, as a decoder that replaces reads it.
+         */
+        int read(byte[] b, int at, boolean end, StringBuilder out) {
+            if (single != null) {
+                out.append(single[(b[at] & 0xFF) - 0x80]);
+                return 1;
+            }
+            int avail = b.length - at;
+            for (int n = 1; n <= Math.min(maxBytes, avail); n++) {
+                strict.reset();
+                one.clear();
+                java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(b, at, n);
+                java.nio.charset.CoderResult r = strict.decode(in, one, true);
+                if (r.isError() || r.isOverflow() || in.hasRemaining() || strict.flush(one).isError()) {
+                    continue;
+                }
+                one.flip();
+                if (one.length() == 1 || one.length() == 2 && Character.isSurrogatePair(one.charAt(0), one.charAt(1))) {
+                    out.append(one);
+                    return n;
+                }
+            }
+            if (!end && avail < maxBytes) {
+                return 0;
+            }
+            out.append('\uFFFD');
+            return 1;
+        }
+    }
+
+    /**
      * How a single-byte charset that reads ASCII as ASCII reads each byte from 0x80 on; null for any other charset
-     * (UTF-16, Shift_JIS, ...: read as the label says alone).
+     * (multi-byte ones: {@link LabelReader}).
      */
     static String[] singleByte(java.nio.charset.Charset cs) {
         try {
