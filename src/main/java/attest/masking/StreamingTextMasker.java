@@ -44,18 +44,41 @@ public final class StreamingTextMasker {
         if (safe == 0) {
             safe = forcedCut(text);
         }
-        return release(text, safe);
+        return safe == 0 ? "" : release(text, safe);
     }
 
     /**
      * Where a held text over {@link #MAX_HOLD} is cut when nothing of it is safe to release (one long run that could
      * still become an entity: {@code 1 1 1 ...}). It was released whole, masked as it stood: a card split across two
-     * events at the bound went out in two raw halves. Now all but the last {@link #KEEP} characters go out, and the cut
-     * is moved off any entity found across it (to its end when it is whole, to its start when it touches the end and may
-     * grow), so only an entity longer than {@link #KEEP} can be cut. Never between the halves of a surrogate pair.
+     * events at the bound went out in two raw halves. Now all but the last {@link #KEEP} characters as the detectors read
+     * them (normalised: a run padded with zero-width characters keeps 4 KiB of what they see, not of its padding) go
+     * out, and the cut is moved off any entity found across it (to its end when it is whole, to its start when it touches
+     * the end and may grow), so only an entity longer than {@link #KEEP} can be cut: a secret. A secret is never
+     * released in part: the cut is moved to the start of a private-key block that has not ended, or of a run that starts
+     * as a secret does ({@link #SECRET_START}: a JWT, an API key); where that start is the start of the held text (the
+     * secret alone is longer than the bound), or the held text, at twice the bound, holds fewer than {@link #KEEP}
+     * characters the detectors read (it is held whole until then, 0 is returned), the holder cannot decide within its
+     * bound and the stream is cut ({@code MALFORMED_STREAM}/{@code cut},
+     * {@value #TOO_LONG}): failing closed costs the caller the rest of one answer, releasing in part costs the secret.
+     * Never between the halves of a surrogate pair.
      */
     private int forcedCut(String text) {
-        int cut = text.length() - KEEP;
+        Normalized n = Normalized.of(text);
+        String t = n.text();
+        if (t.length() <= KEEP) {
+            // more than half of it is what the detectors do not read one for one (zero-width or other format
+            // characters, escapes): no cut is off every entity; held whole up to twice the bound, then refused
+            if (text.length() <= 2 * MAX_HOLD) {
+                return 0;
+            }
+            throw StreamShape.refuse(report, where(), TOO_LONG);
+        }
+        int cutAt = t.length() - KEEP;
+        int secret = secretAcross(t, cutAt);
+        if (secret == 0) {
+            throw StreamShape.refuse(report, where(), TOO_LONG);
+        }
+        int cut = n.originalStart(secret > 0 ? secret : cutAt);
         String scanned = context + text;
         int offset = context.length();
         for (Finding f : masker.engine().scanFrom(scanned, offset)) {
@@ -69,7 +92,55 @@ public final class StreamingTextMasker {
         if (cut > 0 && cut < text.length() && Character.isHighSurrogate(text.charAt(cut - 1))) {
             cut--;
         }
-        return cut <= 0 ? text.length() : cut;
+        if (cut <= 0) {
+            // an entity found across the whole held text that may still grow: released now, its rest would go out raw
+            throw StreamShape.refuse(report, where(), TOO_LONG);
+        }
+        return cut;
+    }
+
+    /** Why a stream is cut when its held text reaches the bound inside what may be a secret. */
+    static final String TOO_LONG = "held_entity_too_long";
+
+    /**
+     * A secret that may be longer than {@link #KEEP} starts so (at a word's start): a JWT, the keys whose patterns have no
+     * upper bound (OpenAI / Anthropic, Stripe, Slack, GitHub fine-grained tokens).
+     */
+    static final java.util.regex.Pattern SECRET_START = java.util.regex.Pattern.compile(
+            "\\b(?:eyJ|sk-|sk_|rk_|xox[abprs]-|gh[pousr]_|github_pat_)");
+
+    /**
+     * Where a secret that the normalised cut at {@code cut} would split starts (normalised), or -1: a private-key block
+     * begun before the cut whose END line has not arrived before it, or a run of token characters across the cut that
+     * holds a secret's start.
+     */
+    static int secretAcross(String t, int cut) {
+        int block = t.lastIndexOf("-----BEGIN", cut - 1);
+        if (block >= 0) {
+            int close = t.indexOf("-----", block + "-----BEGIN".length());
+            boolean privateKey = close < 0 || close > cut || t.substring(block, close).contains("PRIVATE KEY");
+            int end = keyBlockEnd(t, block);
+            if (privateKey && (end < 0 || end > cut)) {
+                return block;
+            }
+        }
+        if (cut <= 0 || cut >= t.length() || !tokenChar(t.charAt(cut - 1)) || !tokenChar(t.charAt(cut))) {
+            return -1;
+        }
+        int from = cut;
+        while (from > 0 && tokenChar(t.charAt(from - 1))) {
+            from--;
+        }
+        java.util.regex.Matcher m = SECRET_START.matcher(t).region(from, cut).useTransparentBounds(true);
+        return m.find() ? m.start() : -1; // the first: a JWT's header is part of it
+    }
+
+    private static boolean tokenChar(char c) {
+        return c < 0x80 && (Character.isLetterOrDigit(c) || c == '_' || c == '-' || c == '.');
+    }
+
+    private String where() {
+        return location == null ? "stream" : location;
     }
 
     /** The stream ended normally: masks and returns all that is held. */
