@@ -36,7 +36,7 @@ public final class Normalized {
     public static Normalized of(String original) {
         boolean ascii = true;
         for (int k = 0; k < original.length(); k++) {
-            if (original.charAt(k) >= 0x80 || escapeLength(original, k) > 0) {
+            if (original.charAt(k) >= 0x80 || invisibleAscii(original.charAt(k)) || escapeLength(original, k) > 0) {
                 ascii = false;
                 break;
             }
@@ -51,10 +51,19 @@ public final class Normalized {
         int n = 0;
         int i = 0;
         while (i < original.length()) {
+            int control = controlSequence(original, i);
+            if (control > 0) {
+                i += control; // a terminal's control sequence (colour, cursor): not shown, nor any digit in it
+                continue;
+            }
             int escape = escapeLength(original, i);
             int cp = escape > 0 ? escaped(original, i, escape) : original.codePointAt(i);
             int len = escape > 0 ? escape : Character.charCount(cp);
-            String mapped = escape > 0 ? map(cp) : cp < 0x80 ? null : map(cp);
+            String mapped = escape > 0 ? map(cp) : cp < 0x80 ? (invisibleAscii(cp) ? "" : null) : map(cp);
+            if (mapped != null && !mapped.isEmpty() && n > 0 && isDigitAscii(out.charAt(n - 1)) && markOnDigit(cp)) {
+                // a combining mark on a digit (an accent, the keycap of 4️⃣): a reader still reads the digit
+                mapped = "";
+            }
             if (mapped == null) {
                 if (n + 1 >= s.length) {
                     s = java.util.Arrays.copyOf(s, s.length * 2);
@@ -104,6 +113,28 @@ public final class Normalized {
         }
         int low = Character.isHighSurrogate((char) c) ? hexEscape(s, i + 6) : -1;
         return low >= 0 && Character.isLowSurrogate((char) low) ? 12 : 0;
+    }
+
+    /** The longest control sequence read as one (a terminal's CSI: parameters, intermediates, final byte). */
+    static final int CONTROL_MAX = 64;
+
+    /**
+     * The length of the ANSI control sequence (CSI: ESC, {@code [}, parameter bytes 0x30-0x3F, intermediate bytes
+     * 0x20-0x2F, a final byte 0x40-0x7E, at most {@link #CONTROL_MAX} characters) at {@code i}, else 0. A terminal (a
+     * command-line client, curl) shows none of it: {@code 4111 ESC[0m1111 ...} is a card to its reader.
+     */
+    static int controlSequence(String s, int i) {
+        if (s.charAt(i) != 0x1B || i + 1 >= s.length() || s.charAt(i + 1) != '[') {
+            return 0;
+        }
+        int j = i + 2;
+        while (j < s.length() && j - i < CONTROL_MAX && s.charAt(j) >= 0x30 && s.charAt(j) <= 0x3F) {
+            j++;
+        }
+        while (j < s.length() && j - i < CONTROL_MAX && s.charAt(j) >= 0x20 && s.charAt(j) <= 0x2F) {
+            j++;
+        }
+        return j < s.length() && j - i < CONTROL_MAX && s.charAt(j) >= 0x40 && s.charAt(j) <= 0x7E ? j + 1 - i : 0;
     }
 
     /** The code point of the escape of {@code length} characters at {@code i}. */
@@ -202,7 +233,45 @@ public final class Normalized {
         return v;
     }
 
+    /**
+     * An ASCII control character that a reader does not show (NUL, BEL, ESC, DEL, ...): every C0 control but the tab and
+     * the line ends (LF, CR, FF, VT), and DEL. Removed for detection like a format character: {@code 4111<NUL>1111 ...}
+     * reads as a card.
+     */
+    static boolean invisibleAscii(int c) {
+        return c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x0B || c == 0x7F;
+    }
+
+    private static boolean isDigitAscii(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static boolean markOnDigit(int cp) {
+        int type = Character.getType(cp);
+        return type == Character.NON_SPACING_MARK || type == Character.ENCLOSING_MARK;
+    }
+
+    /**
+     * A code point that a reader does not show although it is no format character: the C1 controls (but NEL, a line
+     * end), the combining grapheme joiner, variation selectors (of emoji too), the Mongolian free variation selectors,
+     * the Khmer inherent vowels, the Hangul fillers (Unicode's Default_Ignorable_Code_Point outside Cf).
+     */
+    private static boolean ignorable(int cp) {
+        return cp >= 0x80 && cp <= 0x9F && cp != 0x85 || cp == 0x034F || cp == 0x115F || cp == 0x1160
+                || cp == 0x17B4 || cp == 0x17B5 || cp >= 0x180B && cp <= 0x180F || cp == 0x3164
+                || cp >= 0xFE00 && cp <= 0xFE0F || cp == 0xFFA0 || cp >= 0xE0100 && cp <= 0xE01EF;
+    }
+
     private static String map(int cp) {
+        if (cp < 0x80) {
+            return invisibleAscii(cp) ? "" : String.valueOf((char) cp);
+        }
+        if (ignorable(cp)) {
+            return "";
+        }
+        if (cp == 0x2800) {
+            return " "; // the braille pattern blank: shown as a blank cell
+        }
         switch (cp) {
             case 0x180E:
                 return "";

@@ -322,11 +322,20 @@ public final class StreamingTextMasker {
             "(\\\\u[dD][89abAB][0-9a-fA-F]{2})?\\\\(u[0-9a-fA-F]{0,3})?|\\\\u[dD][89abAB][0-9a-fA-F]{2}"
                     + "|&(#[xX]?[0-9a-fA-F]{0,7}|[a-zA-Z]{0,6})|%[0-9a-fA-F]?");
 
+    /** A CSI control sequence that has not reached its final byte (see {@link Normalized#controlSequence}). */
+    private static final java.util.regex.Pattern OPEN_CONTROL = java.util.regex.Pattern.compile(
+            "\u001b(\\[[0-?]*[ -/]*)?");
+
     /**
      * Where an escape still open at the end starts (it is read as one character once whole, see {@link Normalized}),
      * or -1.
      */
     static int openEscape(String text) {
+        int esc = text.lastIndexOf('\u001b');
+        if (esc >= 0 && text.length() - esc < Normalized.CONTROL_MAX && OPEN_CONTROL.matcher(text).region(esc,
+                text.length()).matches()) {
+            return esc; // a terminal's control sequence cut short: removed for detection once whole
+        }
         for (int j = Math.max(0, text.length() - 12); j < text.length(); j++) {
             char c = text.charAt(j);
             if ((c == '\\' || c == '&' || c == '%') && OPEN_ESCAPE.matcher(text).region(j, text.length()).matches()) {
