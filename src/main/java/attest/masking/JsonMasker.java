@@ -495,18 +495,30 @@ public final class JsonMasker {
         }
     }
 
+    /**
+     * Every text of the alternatives, each apart: an alternative's token and its bytes decoded, a legacy map's keys, and
+     * every other string in them (a field beside the token, a nested value), which a client shows as well. Only the
+     * token and bytes of an alternative were read: {@code {"token":"x","text":"4111 1111 ..."}} or a legacy map's value
+     * went out with the entity.
+     */
     private static void collectAlternatives(JsonNode n, List<String> out) {
         if (n.isTextual()) {
             out.add(n.asText());
         } else if (n instanceof ObjectNode obj) {
-            if (obj.path("token").isTextual()) {
-                out.add(obj.get("token").asText());
+            boolean token = obj.path("token").isTextual();
+            if (token) {
                 ByteArrayOutputStream b = new ByteArrayOutputStream();
                 obj.path("bytes").forEach(x -> b.write(x.asInt() & 0xff));
                 out.add(b.toString(StandardCharsets.UTF_8));
-            } else {
-                obj.fieldNames().forEachRemaining(out::add); // legacy: {" token": -0.1}
             }
+            obj.fields().forEachRemaining(e -> {
+                if (!token) {
+                    out.add(e.getKey()); // legacy: {" token": -0.1}
+                }
+                if (!(token && e.getKey().equals("bytes"))) {
+                    collectAlternatives(e.getValue(), out);
+                }
+            });
         } else if (n instanceof ArrayNode arr) {
             arr.forEach(e -> collectAlternatives(e, out));
         }
