@@ -1060,8 +1060,7 @@ final class EventTexts {
             out.add(new Out(eventName, done.toString(), false));
             return out;
         }
-        String key = "r/" + type + "/" + event.path("item_id").asText("") + "/" + event.path("output_index").asText("")
-                + "/" + event.path("content_index").asText("") + "/" + event.path("summary_index").asText("");
+        String key = "r/" + type + "/" + responsesPlace(event, type);
         String delta = event.remove("delta").asText();
         JsonNode lp = event.remove("logprobs");
         JsonMasker.document(event, "", masker, report);
@@ -1150,13 +1149,43 @@ final class EventTexts {
         return before;
     }
 
+    /**
+     * Where a Responses client puts a delta's text: the OpenAI SDKs join {@code output_text} deltas by
+     * {@code output_index} and {@code content_index}, and function-call arguments by {@code output_index} alone, whatever
+     * {@code item_id} (or, for arguments, {@code content_index}) says, and read an index by its value ({@code 0.0} is
+     * {@code 0}). The text was keyed by every one of them as written: a card split across two deltas of one output
+     * whose {@code item_id} differed, or whose index was {@code 0} then {@code 0.0}, was two texts to the masker and
+     * one to the client. {@code item_id} keys a delta only where it has no {@code output_index}.
+     */
+    static String responsesPlace(JsonNode event, String type) {
+        JsonNode output = event.get("output_index");
+        if (output == null || output.isNull()) {
+            return "item/" + event.path("item_id").asText("") + "/" + indexKey(event.get("content_index")) + "/"
+                    + indexKey(event.get("summary_index"));
+        }
+        if (type.equals("response.function_call_arguments.delta")) {
+            return indexKey(output);
+        }
+        return indexKey(output) + "/" + indexKey(event.get("content_index")) + "/"
+                + indexKey(event.get("summary_index"));
+    }
+
     /** What tells one text of a stream from another beside its place: its index, item or output. */
     static String discriminator(JsonNode event) {
         StringBuilder d = new StringBuilder();
         if (event instanceof ObjectNode o) {
+            // an index is read by its value, as a client reads it (0.0 is 0); an item's id only where there is no index:
+            // Anthropic's SDKs join content_block_delta text by index whatever else the event says, and an extra,
+            // changing item_id split a card into two texts that the client joined
+            boolean indexed = o.path("index").isValueNode() && !o.path("index").isNull()
+                    || o.path("output_index").isValueNode() && !o.path("output_index").isNull();
             for (String k : List.of("index", "item_id", "output_index", "content_index")) {
+                if (k.equals("item_id") && indexed) {
+                    continue;
+                }
                 if (o.has(k) && o.get(k).isValueNode()) {
-                    d.append(k).append('=').append(o.get(k).asText()).append(';');
+                    d.append(k).append('=').append(k.equals("item_id") ? o.get(k).asText() : indexKey(o.get(k)))
+                            .append(';');
                 }
             }
         }
