@@ -142,6 +142,31 @@ public final class SseMasker {
         }
     }
 
+    /**
+     * An event of several data lines that are each a JSON value while together they are none ({@code data: {...}} twice
+     * in one event): an SSE client joins the lines and cannot parse them (the SDK raises), but a client that reads a
+     * stream line by line, as hand-written ones often do ({@code for line in r.iter_lines(): json.loads(line[6:])}),
+     * reads each line as a chunk of its own and joins their texts, which the masker, reading the event as the SSE
+     * grammar says (one text that is not JSON), did not: a card split across the two lines went out. Cut
+     * ({@link StreamShape}): no client reads such an event as its label says it is.
+     */
+    private void refuseJsonDataLines(String event) {
+        int lines = 0;
+        int json = 0;
+        for (String line : lines(event, false)) {
+            if (line.startsWith("data:")) {
+                lines++;
+                String v = line.substring(line.length() > 5 && line.charAt(5) == ' ' ? 6 : 5).strip();
+                if ((v.startsWith("{") || v.startsWith("[")) && JsonMasker.strictEvent(v) != null) {
+                    json++;
+                }
+            }
+        }
+        if (lines >= 2 && json >= 1 && parsed(event) == null) {
+            throw StreamShape.refuse(report, "sse-event", "json_data_lines_in_one_event");
+        }
+    }
+
     private void append(byte[] bytes) {
         if (len + bytes.length > buf.length) {
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + bytes.length));
@@ -165,6 +190,7 @@ public final class SseMasker {
             String text = withoutLeadingBom(new String(raw, StandardCharsets.UTF_8));
             if (!text.isBlank()) {
                 refuseJson(text);
+                refuseJsonDataLines(text);
                 write(out, next(text, raw));
             } else {
                 out.write(raw, 0, raw.length);
