@@ -84,10 +84,16 @@ class LinearTimeTest {
         org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
             masker.mask(text, null, r -> { });
             StreamingTextMasker m = new StreamingTextMasker(masker, null, r -> { });
-            for (int at = 0; at < text.length(); at += 64) {
-                m.push(text.substring(at, Math.min(text.length(), at + 64)));
+            try {
+                for (int at = 0; at < text.length(); at += 64) {
+                    m.push(text.substring(at, Math.min(text.length(), at + 64)));
+                }
+                m.finish();
+            } catch (MaskingFailedException cut) {
+                // an unterminated key block longer than the hold bound is never released in part: the stream is cut
+                // (HeldSecretBoundTest); nothing else here is
+                assertThat(kind).as(cut.getMessage()).isEqualTo("key-block");
             }
-            m.finish();
         }, kind);
     }
 
