@@ -81,7 +81,10 @@ public final class UsageReports {
         sql.append(" GROUP BY 1, 2");
         Map<String, long[]> sums = new TreeMap<>();
         long[] total = new long[10];
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
+        // read as verify reads (ReadPathWatch.pinned): pg_catalog then public, and a row-level security policy fails the
+        // read instead of filtering it; one SELECT, in a transaction that the pool rolls back
+        try (Connection c = ReadPathWatch.pinned(dataSource.getConnection());
+             PreparedStatement ps = c.prepareStatement(sql.toString())) {
             for (int i = 0; i < args.size(); i++) {
                 ps.setObject(i + 1, args.get(i));
             }

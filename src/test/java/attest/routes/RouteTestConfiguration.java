@@ -145,7 +145,7 @@ public class RouteTestConfiguration implements CamelConfiguration {
         for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",
                 "checkHealthProcessor", "renderMetricsProcessor", "signCheckpointProcessor", "closeDeadInstancesProcessor", "renderOpenApiProcessor",
-                "checkAuditorProcessor",
+                "checkAuditorProcessor", "checkAuditReadPathProcessor",
                 "readAuditQueryProcessor", "renderAuditReportProcessor", "readEvidencePayloadProcessor",
                 "applyRetentionProcessor", "flushRefusalSummariesProcessor", "readAuditRecordPathProcessor", "viewReplayProcessor", "runReplayProcessor", "holdCallProcessor",
                 "prepareApprovalSignalProcessor", "awaitApprovalProcessor", "deliverHeldCallProcessor",

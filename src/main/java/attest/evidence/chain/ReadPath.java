@@ -21,8 +21,9 @@ import java.util.regex.Pattern;
  * How `attest verify --jdbc` reads the store, checked against what the migrations made (docs/evidence.md, "What
  * verify trusts of the database"). The store's owner can rewrite every row, and also how the rows are read: replace
  * a view (a WHERE that hides rows, a CASE that shows old values), hide rows behind row-level security, put a view or a
- * rule in a table's place, shadow a function, an operator or a cast that a view calls, or point the auditors' login at
- * look-alike objects through its search_path. Each of these is a {@code read_path_changed} fault here.
+ * rule in a table's place, shadow a function, an operator or a cast that a view calls, or point the
+ * auditors' login at look-alike objects through its search_path. Each of these is a {@code read_path_changed}
+ * fault here. The gateway's /audit reports refuse while it finds one (attest.audit.ReadPathWatch).
  * <p>
  * What is expected comes from the verifier itself, never from the store: each view's definition is what the
  * migrations in this jar say, deparsed by the server being verified (the same text, created as a temporary view in a
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
  * Every name in the statements below is qualified, and every operator is {@code OPERATOR(pg_catalog.x)}, so that
  * what this class reads does not depend on the search path it checks.
  */
-final class ReadPath {
+public final class ReadPath {
     /** The tables verify reads, or that the views it compares read. */
     static final List<String> TABLES = List.of("evidence_chain", "evidence_chain_head", "evidence_checkpoint",
             "evidence_instance", "evidence_record", "approval_request", "approval_decision", "api_key",
@@ -53,7 +54,7 @@ final class ReadPath {
     private static final String CATALOG = "'pg_catalog'::pg_catalog.regnamespace";
 
     /** What was found: faults, and the objects that could not be checked (then the report cannot say VALID). */
-    record Result(List<String> faults, List<String> unchecked) {
+    public record Result(List<String> faults, List<String> unchecked) {
     }
 
     private ReadPath() {
@@ -95,7 +96,7 @@ final class ReadPath {
      * The catalog checks and the views' definitions. Needs a transaction that may create temporary views (rolled
      * back): a session on a hot standby, or a login without the TEMPORARY privilege, leaves the views unchecked.
      */
-    static Result check(Connection c) throws SQLException {
+    public static Result check(Connection c) throws SQLException {
         return check(c, true);
     }
 
