@@ -148,6 +148,20 @@ class AuditReadPathTest extends TamperBase {
     }
 
     @Test
+    void should_refuse_reports_when_a_column_collation_is_changed() throws Exception {
+        // a column no view depends on, so that no view need be re-created: the definitions compare equal
+        dba("ALTER TABLE evidence_instance ALTER COLUMN key_id TYPE text COLLATE \"C\"");
+        try {
+            assertThat(watch().state().findings()).anyMatch(f -> f.contains("public.evidence_instance")
+                    && f.contains("collation"));
+            assertRefused("read_path_changed", "evidence_instance", "key_id");
+        } finally {
+            dba("ALTER TABLE evidence_instance ALTER COLUMN key_id TYPE text COLLATE \"default\"");
+        }
+        assertThat(refusal(watch())).isNull();
+    }
+
+    @Test
     void should_refuse_reports_when_the_check_cannot_create_its_temporary_views() throws Exception {
         dba("DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM attest_app', current_database()); END $$");
         try {

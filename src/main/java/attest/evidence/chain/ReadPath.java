@@ -21,8 +21,8 @@ import java.util.regex.Pattern;
  * How `attest verify --jdbc` reads the store, checked against what the migrations made (docs/evidence.md, "What
  * verify trusts of the database"). The store's owner can rewrite every row, and also how the rows are read: replace
  * a view (a WHERE that hides rows, a CASE that shows old values), hide rows behind row-level security, put a view or a
- * rule in a table's place, shadow a function, an operator or a cast that a view calls, or point the
- * auditors' login at look-alike objects through its search_path. Each of these is a {@code read_path_changed}
+ * rule in a table's place, shadow a function, an operator or a cast that a view calls, change a column's collation, or
+ * point the auditors' login at look-alike objects through its search_path. Each of these is a {@code read_path_changed}
  * fault here. The gateway's /audit reports refuse while it finds one (attest.audit.ReadPathWatch).
  * <p>
  * What is expected comes from the verifier itself, never from the store: each view's definition is what the
@@ -112,6 +112,7 @@ public final class ReadPath {
         relations(c, expected.keySet(), viewOids, faults);
         lookAlikes(c, faults);
         types(c, faults);
+        collations(c, faults);
         shadows(c, faults);
         if (views) {
             definitions(c, expected, viewOids, faults, unchecked);
@@ -203,6 +204,30 @@ public final class ReadPath {
                 if (names.contains(rs.getString(1))) {
                     faults.add(fault(rs.getString(1), "column " + rs.getString(2) + " is of type " + rs.getString(3)
                             + ", not one of PostgreSQL's own"));
+                }
+            }
+        }
+    }
+
+    /**
+     * A column of a checked relation whose collation is not its type's default (the migrations give none): a
+     * case-insensitive, non-deterministic collation makes {@code identity = 'alice'} match {@code 'ALICE'} too, and a
+     * report grouped by subject merge two subjects into one, although no row changed.
+     */
+    private static void collations(Connection c, List<String> faults) throws SQLException {
+        Set<String> names = names();
+        try (PreparedStatement ps = c.prepareStatement("SELECT k.relname::pg_catalog.text, a.attname::pg_catalog.text, "
+                + "l.collname::pg_catalog.text FROM pg_catalog.pg_attribute a "
+                + "JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) a.attrelid "
+                + "JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid "
+                + "JOIN pg_catalog.pg_collation l ON l.oid OPERATOR(pg_catalog.=) a.attcollation "
+                + "WHERE k.relnamespace OPERATOR(pg_catalog.=) " + PUBLIC + " AND a.attnum OPERATOR(pg_catalog.>) 0 "
+                + "AND NOT a.attisdropped AND a.attcollation OPERATOR(pg_catalog.<>) t.typcollation");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                if (names.contains(rs.getString(1))) {
+                    faults.add(fault(rs.getString(1), "column " + rs.getString(2) + " has collation "
+                            + rs.getString(3) + ", not its type's default: equal and grouped values can differ"));
                 }
             }
         }
