@@ -9,6 +9,10 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 
 import static attest.e2e.E2E.HTTP;
 import static attest.e2e.E2E.JSON;
@@ -16,6 +20,7 @@ import static attest.e2e.E2E.newRequestId;
 import static attest.e2e.E2E.post;
 import static attest.e2e.E2E.stack;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The auditors' report endpoints against known data: filters, paging, JSON and CSV, and the role check. */
 class AuditReportsE2EIT {
@@ -75,5 +80,56 @@ class AuditReportsE2EIT {
         assertThat(report("/audit/nothing", carol).statusCode()).isEqualTo(404);
         assertThat(report("/audit/denials?from=yesterday", carol).statusCode()).isEqualTo(400);
         assertThat(report("/audit/denials?size=5000", carol).statusCode()).isEqualTo(400);
+    }
+
+    static String dba(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(stack().postgres.jdbcUrl(), "postgres", "");
+             Statement st = c.createStatement()) {
+            if (!st.execute(sql)) {
+                return null;
+            }
+            try (ResultSet rs = st.getResultSet()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /**
+     * The owner hides one subject's denials from the view the report reads: the report must refuse (503, naming
+     * neither the view nor the subject), not answer short, until the view is put back.
+     */
+    @Test
+    void should_refuse_reports_while_a_view_hides_one_subject() throws Exception {
+        Instant since = Instant.now().minusMillis(5);
+        String carol = stack().userToken("carol");
+        assertThat(post("/llm/v1/chat/completions", stack().userToken("dave"), newRequestId(), E2E.CHAT).statusCode())
+                .isEqualTo(403);
+        String query = "/audit/denials?identity=dave&from=" + since;
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            HttpResponse<String> r = report(query, carol);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).path("rows")).hasSize(1);
+        });
+        String def = dba("SELECT pg_get_viewdef('public.audit_denials'::regclass)").strip().replaceAll(";$", "");
+        dba("CREATE OR REPLACE VIEW public.audit_denials AS SELECT * FROM (" + def + ") v WHERE v.identity <> 'dave'");
+        try {
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                HttpResponse<String> r = report(query, carol);
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+                assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("read_path_changed");
+                assertThat(r.body()).doesNotContain("audit_denials").doesNotContain("dave")
+                        .doesNotContainIgnoringCase("select");
+            });
+            assertThat(report("/audit/usage?by=user", carol).statusCode()).isEqualTo(503);
+            assertThat(report("/audit/denials", stack().userToken("alice")).statusCode()).as("not an auditor")
+                    .isEqualTo(403);
+        } finally {
+            dba("CREATE OR REPLACE VIEW public.audit_denials AS " + def);
+        }
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            HttpResponse<String> r = report(query, carol);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).path("rows")).hasSize(1);
+        });
     }
 }

@@ -126,6 +126,8 @@ public final class Stack {
         p.put("attest.identity.issuer", issuer);
         p.put("attest.identity.clock-skew-ms", "1000");
         p.put("attest.data.request-timeout-ms", "2000");
+        // the reports' read path is checked again this often (AuditReportsE2EIT changes a view and puts it back)
+        p.put("attest.audit.read-path-check-ms", "300");
         // the whole suite calls from 127.0.0.1: every refusal is recorded on its own (FloodE2EIT tests the threshold)
         p.put("attest.evidence.refusals-per-source", "1000000");
         p.put("attest.evidence.refusals-recorded-per-window", "1000000");
