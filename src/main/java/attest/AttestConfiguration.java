@@ -369,7 +369,7 @@ public class AttestConfiguration implements CamelConfiguration {
         // reports for auditors
         registry.bind("checkAuditorProcessor", new attest.audit.CheckAuditorProcessor(s.string("attest.audit.role",
                 "auditor")));
-        // the reports' read path, as verify checks it (ReadPath): checked now, then at most once per check-ms
+        // the reports' read path, as verify checks it (ReadPath): checked now, then per check-ms or catalog change
         var readPathWatch = new attest.audit.ReadPathWatch(db.dataSource(),
                 s.millis("attest.audit.read-path-check-ms", 60_000), clock);
         readPathWatch.state();
