@@ -18,11 +18,12 @@ import java.util.List;
  * under them, the functions, operators, casts and collations their reads call) is the one the migrations made, as
  * {@link ReadPath} checks it for `attest verify --jdbc` (docs/evidence.md, "What verify trusts of the database"). The
  * check runs on the gateway's own login, at start, then again whenever its last answer is older than
- * {@code maxAge} (on an /audit request or a metric scrape), and at once when the catalog rows it read have changed
- * since (a fingerprint of their versions, one catalog query per request): a change is seen by the next request, even
- * one put back before {@code maxAge} ends. A check that cannot run, or not in full (the store is down, or this login
- * may not create the temporary views the comparison needs) is not a pass: reports refuse (503) then too. The full
- * comparison runs at start, once per {@code maxAge}, and after each change of the catalog, never per request.
+ * {@code maxAge} (on an /audit request or a metric scrape), and, on an /audit request, at once when the catalog rows
+ * it read have changed since (a fingerprint of their versions, one catalog query per request): a change is seen by
+ * the next request, even one put back before {@code maxAge} ends. A check that cannot run, or not in full (the store
+ * is down, or this login may not create the temporary views the comparison needs) is not a pass: reports refuse
+ * (503) then too. The full comparison runs at start, once per {@code maxAge}, and after each change of the catalog,
+ * never per request.
  */
 public final class ReadPathWatch {
     private static final Logger LOG = LoggerFactory.getLogger(ReadPathWatch.class);
@@ -123,9 +124,17 @@ public final class ReadPathWatch {
         }
     }
 
-    /** 1 while reports are withheld (the read path changed, or could not be checked), else 0: for the gauge. */
+    /**
+     * 1 while reports are withheld (the read path changed, or could not be checked), else 0: for the gauge. The scrape
+     * needs no token, so it reads the store at most once per {@code maxAge} (the last answer while it is younger),
+     * never once per scrape.
+     */
     public int withheld() {
-        return state().status() == Status.SERVING ? 0 : 1;
+        State known;
+        synchronized (this) {
+            known = last != null && clock.instant().isBefore(last.at().plus(maxAge)) ? last : null;
+        }
+        return (known != null ? known : state()).status() == Status.SERVING ? 0 : 1;
     }
 
     private State check(Instant now) {
