@@ -156,6 +156,11 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("decidePolicyProcessor", blocking(registry, decidePolicy, decidePolicy::blocks));
         registry.bind("applyTokenCeilingProcessor", new attest.policy.ApplyTokenCeilingProcessor(policy));
         registry.bind("renderDenialProcessor", new RenderDenialProcessor());
+        var denials = new attest.policy.DenialLimiter(s.integer("attest.policy.denials-per-caller", 20),
+                s.millis("attest.policy.denial-window-ms", 60_000).toMillis(), s.integer("attest.policy.denial-callers-tracked",
+                100_000));
+        registry.bind("denialLimiter", denials);
+        registry.bind("countDenialProcessor", new attest.policy.CountDenialProcessor(denials, clock));
         Path riskDir = Path.of(s.string("attest.approval.rules-dir", "approval-flow"));
         var riskRules = attest.approval.RiskRulesFile.loadDirectory(riskDir);
         LOG.info("risk rules {}: {} rules", riskDir, riskRules.size());
@@ -314,6 +319,7 @@ public class AttestConfiguration implements CamelConfiguration {
         netty.guard(s.integer("attest.data.port", 8080), new attest.http.ChannelGuards(dataConnections, idleMs, refusals)
                 .withEarlyAuth(validator, s.longValue("attest.data.unauthenticated-body-read-bytes", 16_384))
                 .withKeys(attest.http.KeyCheck.offLoop(keyResolver::check, keyResolver::checkBlocks, blocking))
+                .withDenials(denials, clock)
                 .withBudget(requestBudget, s.longValue("attest.data.max-body-hard-bytes", 4_194_304)));
         // on the control plane, a request with a body needs a valid token on its headers, except the approval
         // page's small form POST (its session cookie is checked by the route)

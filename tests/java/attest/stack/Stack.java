@@ -131,6 +131,9 @@ public final class Stack {
         // the whole suite calls from 127.0.0.1: every refusal is recorded on its own (FloodE2EIT tests the threshold)
         p.put("attest.evidence.refusals-per-source", "1000000");
         p.put("attest.evidence.refusals-recorded-per-window", "1000000");
+        // suites deny the same users on purpose many times a minute: none is refused at the door for it
+        // (DenialFloodE2EIT tests the threshold on a gateway of its own)
+        p.put("attest.policy.denials-per-caller", "1000000");
         p.put("attest.policy.file", "tests/e2e-policy.yaml");
         p.put("attest.masking.rules-dir", "tests/e2e-masking-rules");
         p.put("attest.approval.rules-dir", "tests/e2e-approval-flow");
@@ -200,6 +203,7 @@ public final class Stack {
         p.put("attest.kafka.brokers", "");
         p.put("attest.evidence.refusals-per-source", "1000000");
         p.put("attest.evidence.refusals-recorded-per-window", "1000000");
+        p.put("attest.policy.denials-per-caller", "1000000");
         p.put("attest.identity.issuer", issuer);
         p.put("attest.upstream.llm.base-url", demo.baseUrl());
         p.put("attest.upstream.llm.credential.secret-env", "");

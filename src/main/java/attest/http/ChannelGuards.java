@@ -34,6 +34,8 @@ public final class ChannelGuards {
     private java.util.function.Predicate<io.netty.handler.codec.http.HttpRequest> exempt = request -> false;
     private RequestBudget budget;
     private long hardMaxBody;
+    private attest.policy.DenialLimiter denials = attest.policy.DenialLimiter.OFF;
+    private java.time.Clock clock = java.time.Clock.systemUTC();
 
     public ChannelGuards(ConnectionLimits limits, long idleMillis, Consumer<RefusedRequest> onRefusal) {
         this.connectionGuard = new ConnectionGuard(limits, onRefusal);
@@ -64,6 +66,13 @@ public final class ChannelGuards {
         return this;
     }
 
+    /** Refuses, 429 on their headers, callers past their policy refusals in the window (the data plane). */
+    public ChannelGuards withDenials(attest.policy.DenialLimiter denials, java.time.Clock clock) {
+        this.denials = denials;
+        this.clock = clock;
+        return this;
+    }
+
     /** Holds request bodies within a budget shared by every connection of the plane (the data plane). */
     public ChannelGuards withBudget(RequestBudget budget, long hardMaxBody) {
         this.budget = budget;
@@ -81,7 +90,7 @@ public final class ChannelGuards {
         }
         if (validator != null) {
             p.addBefore("aggregator", "early-auth", new EarlyAuthGuard(validator, keys, unauthenticatedReadLimit, onRefusal,
-                    exempt));
+                    exempt, denials, clock));
         }
         if (budget != null) {
             p.addBefore("aggregator", "request-budget", new BudgetGuard(budget, hardMaxBody, onRefusal));

@@ -53,6 +53,10 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     private final long readLimit;
     private final Consumer<RefusedRequest> onRefusal;
     private final java.util.function.Predicate<HttpRequest> exempt;
+    private final attest.policy.DenialLimiter denials;
+    private final java.time.Clock clock;
+    /** The caller the last check found valid ({@link attest.policy.DenialLimiter}'s name for it), or null. */
+    private String caller;
     /** A refused request whose small body is being digested before the answer. */
     private Pending pending;
     /** A request held while the realm's keys are fetched, and what arrived after it (not read on meanwhile). */
@@ -65,6 +69,11 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     /** The realm's keys are older than allowed and cannot be refreshed: 503, never a 401 for a token that may be good. */
     private static final String KEYS_UNAVAILABLE = "signing keys unavailable";
     private static final String KEY_CHECKING = "virtual key being checked";
+    /** The caller had too many calls refused by policy in this window: 429 until it ends. */
+    private static final String TOO_MANY_DENIALS = "too many calls refused by policy";
+    static final String TOO_MANY_DENIALS_MESSAGE = "too many of this caller's calls were refused by policy; "
+            + "try again after Retry-After seconds";
+    private long retryAfter;
     /** What a held request's outcome says when its token is to be checked again. */
     private static final String CHECK_AGAIN = "check again";
     private boolean closed;
@@ -111,6 +120,17 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
      */
     public EarlyAuthGuard(TokenValidator validator, KeyCheck keys, long readLimit, Consumer<RefusedRequest> onRefusal,
                           java.util.function.Predicate<HttpRequest> exempt) {
+        this(validator, keys, readLimit, onRefusal, exempt, attest.policy.DenialLimiter.OFF, java.time.Clock.systemUTC());
+    }
+
+    /**
+     * @param denials callers past their policy refusals in the window are refused here, 429 (the data plane)
+     */
+    public EarlyAuthGuard(TokenValidator validator, KeyCheck keys, long readLimit, Consumer<RefusedRequest> onRefusal,
+                          java.util.function.Predicate<HttpRequest> exempt, attest.policy.DenialLimiter denials,
+                          java.time.Clock clock) {
+        this.denials = denials;
+        this.clock = clock;
         this.validator = validator;
         this.keys = keys;
         this.readLimit = readLimit;
@@ -141,13 +161,18 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
 
     /** Passes the request on, holds it while the keys are fetched ({@code mayHold}) or its key checked, or refuses it. */
     private void admit(ChannelHandlerContext ctx, HttpRequest request, boolean mayHold) {
+        caller = null; // an exempt request is not checked: no caller of an earlier request on this connection
         decide(ctx, request, exempt.test(request) ? null : check(request, Refusals.source(ctx)), mayHold);
     }
 
     private void decide(ChannelHandlerContext ctx, HttpRequest request, String problem, boolean mayHold) {
         if (problem == null) {
-            ctx.fireChannelRead(request);
-            return;
+            retryAfter = denials.retryAfterSeconds(caller, clock.millis());
+            if (retryAfter == 0) {
+                ctx.fireChannelRead(request);
+                return;
+            }
+            problem = TOO_MANY_DENIALS;
         }
         if (problem == KEYS_REFRESHING && mayHold) {
             hold(ctx, request, refreshing.thenApply(v -> CHECK_AGAIN));
@@ -251,9 +276,11 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
 
     /** Why the request's credentials are refused, or null when its token or key is valid. */
     private String check(HttpRequest request, String source) {
+        caller = null;
         try {
             Credential c = Credential.read(name -> request.headers().getAll(name));
             if (Credential.KEY.equals(c.kind())) {
+                caller = denials.enabled() ? attest.policy.DenialLimiter.key(c.value()) : null;
                 java.util.concurrent.CompletionStage<String> later = keys.checkOffLoop(c.value(), source);
                 if (later != null) {
                     keyChecking = later;
@@ -261,7 +288,8 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
                 }
                 return keys.check(c.value(), source);
             }
-            validator.validateAuthorization(c.value());
+            attest.identity.Identity id = validator.validateAuthorization(c.value());
+            caller = attest.policy.DenialLimiter.subject(id.subject());
             return null;
         } catch (InvalidTokenException e) {
             return e.reason();
@@ -287,6 +315,16 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             Refusals.report(onRefusal, new RefusedRequest(503, "keys_unavailable", "signing keys unavailable",
                     request.method().name(), RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid,
                     declared, sha256, reason));
+            return;
+        }
+        if (reason == TOO_MANY_DENIALS) {
+            // a valid caller whose calls policy kept refusing: refused here, recorded like any refusal at the door
+            // (one by one up to the source's share of the window, then counted), not a record of its own each
+            Refusals.answerAndClose(ctx, 429, "too_many_denials", TOO_MANY_DENIALS_MESSAGE, rid,
+                    Map.of("Retry-After", String.valueOf(retryAfter)));
+            Refusals.report(onRefusal, new RefusedRequest(429, "too_many_denials", TOO_MANY_DENIALS,
+                    request.method().name(), RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid,
+                    declared, sha256, null));
             return;
         }
         Refusals.answerAndClose(ctx, 401, "invalid_token", MESSAGE, rid, CHALLENGE);

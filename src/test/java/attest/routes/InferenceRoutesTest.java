@@ -161,6 +161,31 @@ class InferenceRoutesTest {
     }
 
     @Test
+    void should_count_a_denied_call_against_its_caller_and_not_an_allowed_one() throws Exception {
+        attest.policy.DenialLimiter denials = upstream.getCamelContext().getRegistry()
+                .lookupByNameAndType("denialLimiter", attest.policy.DenialLimiter.class);
+        String erin = RouteTestConfiguration.TOKENS.user("erin-denied", List.of());
+        String sub = attest.policy.DenialLimiter.subject(java.util.UUID.nameUUIDFromBytes("erin-denied".getBytes())
+                .toString());
+        String aliceSub = attest.policy.DenialLimiter.subject(java.util.UUID.nameUUIDFromBytes("alice".getBytes())
+                .toString());
+        int before = denials.deniedInWindow(aliceSub, System.currentTimeMillis());
+        assertThat(status(call(erin, "/llm/v1/chat/completions", CHAT))).isEqualTo(403);
+        assertThat(status(call(erin, "/nowhere", CHAT))).isEqualTo(404); // the error path counts too
+        upstream.whenAnyExchangeReceived(e -> {
+            throw GatewayException.upstreamError("the upstream could not be reached");
+        });
+        int aliceBefore502 = denials.deniedInWindow(aliceSub, System.currentTimeMillis());
+        assertThat(status(call(alice(), "/llm/v1/chat/completions", CHAT))).isEqualTo(502); // not the caller's fault
+        assertThat(denials.deniedInWindow(aliceSub, System.currentTimeMillis())).isLessThanOrEqualTo(aliceBefore502);
+        reset();
+        assertThat(status(call(alice(), "/llm/v1/chat/completions", CHAT))).isEqualTo(200);
+        long now = System.currentTimeMillis();
+        assertThat(denials.deniedInWindow(sub, now) + denials.deniedInWindow(sub, now - 60_000)).isEqualTo(2);
+        assertThat(denials.deniedInWindow(aliceSub, now)).isLessThanOrEqualTo(before);
+    }
+
+    @Test
     void should_deny_when_no_rule_matches() throws Exception {
         upstream.expectedMessageCount(0);
         Exchange out = call(RouteTestConfiguration.TOKENS.user("dave", List.of()), "/llm/v1/chat/completions", CHAT);

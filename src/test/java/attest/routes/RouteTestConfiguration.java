@@ -126,6 +126,9 @@ public class RouteTestConfiguration implements CamelConfiguration {
         r.bind("decidePolicyProcessor", new DecidePolicyProcessor(policy));
         r.bind("applyTokenCeilingProcessor", new attest.policy.ApplyTokenCeilingProcessor(policy));
         r.bind("renderDenialProcessor", new RenderDenialProcessor());
+        var denials = new attest.policy.DenialLimiter(20, 60_000, 1_000);
+        r.bind("denialLimiter", denials);
+        r.bind("countDenialProcessor", new attest.policy.CountDenialProcessor(denials, java.time.Clock.systemUTC()));
         r.bind("approvalAggregationRepository", new org.apache.camel.processor.aggregate.MemoryAggregationRepository(true));
         r.bind("approvalTallyStrategy", new attest.approval.ApprovalTallyStrategy());
         r.bind("keepOriginalStrategy", new attest.approval.KeepOriginalStrategy());

@@ -1,0 +1,41 @@
+package attest.policy;
+
+import attest.Exchanges;
+import attest.identity.Credential;
+import attest.identity.Identity;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+import java.time.Clock;
+
+/**
+ * Counts a refused call against its caller ({@link DenialLimiter}): its token's subject, or its virtual key. A call
+ * is refused when its answer is a 4xx the gateway rendered: policy's 403/413/429 ({@code policy-deny}) and the error
+ * path's 400, 404, 415, ... ({@code inference-errors}); a 5xx is the gateway's or the upstream's fault, not the
+ * caller's, and is not counted. A call with no verified caller is not counted (it was refused at the door, 401).
+ * Sets nothing on the exchange; the limiter's count is its one job.
+ */
+public class CountDenialProcessor implements Processor {
+    private final DenialLimiter denials;
+    private final Clock clock;
+
+    public CountDenialProcessor(DenialLimiter denials, Clock clock) {
+        this.denials = denials;
+        this.clock = clock;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
+        if (!denials.enabled() || status == null || status < 400 || status >= 500) {
+            return;
+        }
+        Credential c = exchange.getProperty(Exchanges.CREDENTIAL, Credential.class);
+        Identity id = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
+        if (c == null || id == null) {
+            return;
+        }
+        String caller = Credential.KEY.equals(c.kind()) ? DenialLimiter.key(c.value()) : DenialLimiter.subject(id.subject());
+        denials.denied(caller, clock.millis());
+    }
+}
