@@ -96,6 +96,9 @@ public final class EvidenceAssembler {
             r.setAuthError(bounded(q.authError(), 36));
             r.setReason(null); // the auth error says why
         }
+        if (q.subject() != null) { // a verified token's subject (too_many_denials): who was refused
+            r.setSubject(bounded(q.subject(), 255));
+        }
         r.setErrorCode(q.code() == null ? "bad_request" : q.code());
         // a declared length past 2^53 is not a size (and not representable in canonical JSON): unknown
         r.setRequestSize(q.declaredSize() != null && q.declaredSize() <= 9_007_199_254_740_991L ? q.declaredSize() : null);

@@ -57,6 +57,8 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     private final java.time.Clock clock;
     /** The caller the last check found valid ({@link attest.policy.DenialLimiter}'s name for it), or null. */
     private String caller;
+    /** The subject of the token the last check found valid, or null (no token, or a virtual key). */
+    private String callerSubject;
     /** A refused request whose small body is being digested before the answer. */
     private Pending pending;
     /** A request held while the realm's keys are fetched, and what arrived after it (not read on meanwhile). */
@@ -162,6 +164,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     /** Passes the request on, holds it while the keys are fetched ({@code mayHold}) or its key checked, or refuses it. */
     private void admit(ChannelHandlerContext ctx, HttpRequest request, boolean mayHold) {
         caller = null; // an exempt request is not checked: no caller of an earlier request on this connection
+        callerSubject = null;
         decide(ctx, request, exempt.test(request) ? null : check(request, Refusals.source(ctx)), mayHold);
     }
 
@@ -277,6 +280,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     /** Why the request's credentials are refused, or null when its token or key is valid. */
     private String check(HttpRequest request, String source) {
         caller = null;
+        callerSubject = null;
         try {
             Credential c = Credential.read(name -> request.headers().getAll(name));
             if (Credential.KEY.equals(c.kind())) {
@@ -290,6 +294,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
             }
             attest.identity.Identity id = validator.validateAuthorization(c.value());
             caller = attest.policy.DenialLimiter.subject(id.subject());
+            callerSubject = id.subject();
             return null;
         } catch (InvalidTokenException e) {
             return e.reason();
@@ -324,7 +329,7 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
                     Map.of("Retry-After", String.valueOf(retryAfter)));
             Refusals.report(onRefusal, new RefusedRequest(429, "too_many_denials", TOO_MANY_DENIALS,
                     request.method().name(), RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid,
-                    declared, sha256, null));
+                    declared, sha256, null, callerSubject));
             return;
         }
         Refusals.answerAndClose(ctx, 401, "invalid_token", MESSAGE, rid, CHALLENGE);

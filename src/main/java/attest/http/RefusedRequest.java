@@ -14,9 +14,17 @@ package attest.http;
  * @param requestId  the gateway's own id for the refusal, which the answer names in X-Request-Id (a refusal keeps
  *                   no caller correlation id: its stored bytes stay bounded)
  * @param authError  for 401: why the token was refused
+ * @param subject    the subject of the caller's verified token, when the door checked one and still refused the
+ *                   request ({@code too_many_denials}); null otherwise (no token, a bad one, or a virtual key)
  */
 public record RefusedRequest(int status, String code, String reason, String method, String target, String source,
-                             String requestId, Long declaredSize, String sha256, String authError) {
+                             String requestId, Long declaredSize, String sha256, String authError, String subject) {
+    /** A refusal of a request whose caller was not established. */
+    public RefusedRequest(int status, String code, String reason, String method, String target, String source,
+                          String requestId, Long declaredSize, String sha256, String authError) {
+        this(status, code, reason, method, target, source, requestId, declaredSize, sha256, authError, null);
+    }
+
     /** Longest request-target kept (characters, after control characters are replaced). */
     public static final int MAX_TARGET = 256;
 

@@ -96,4 +96,28 @@ class RefusalStorageTest {
             }
         }
     }
+    @org.junit.jupiter.api.Test
+    void should_name_the_verified_caller_of_a_too_many_denials_refusal_in_row_chain_and_event() throws Exception {
+        String subject = "5a7d0c9e-2f1b-4c3d-8e9f-0a1b2c3d4e5f";
+        String rid = java.util.UUID.randomUUID().toString();
+        long before = recorder.recorded();
+        recorder.accept(new RefusedRequest(429, "too_many_denials", "too many refused calls", "POST",
+                "/llm/v1/chat/completions", "10.9.8.7", rid, 2L, "b".repeat(64), null, subject));
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> recorder.recorded() == before + 1);
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT r.subject, r.status, r.error_code, (SELECT string_agg(convert_from(ch.canonical, 'UTF8'), '') "
+                        + "FROM evidence_chain ch WHERE ch.subject_id = r.id), (SELECT string_agg(o.payload, '') "
+                        + "FROM evidence_outbox o WHERE o.event_key = r.id::text) FROM evidence_record r "
+                        + "WHERE r.request_id = ?")) {
+            ps.setString(1, rid);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo(subject);
+                assertThat(rs.getInt(2)).isEqualTo(429);
+                assertThat(rs.getString(3)).isEqualTo("too_many_denials");
+                assertThat(rs.getString(4)).as("the chain entry").contains(subject);
+                assertThat(rs.getString(5)).as("the Kafka event").contains("\"identity\":{\"subject\":\"" + subject + "\"}");
+            }
+        }
+    }
 }

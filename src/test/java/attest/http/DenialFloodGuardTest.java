@@ -69,6 +69,8 @@ class DenialFloodGuardTest {
             assertThat(r.code()).isEqualTo("too_many_denials");
             assertThat(r.sha256()).hasSize(64); // a small body is digested, never kept
             assertThat(r.authError()).isNull();
+            // who was refused: the verified token's subject (the evidence record names it)
+            assertThat(r.subject()).isEqualTo(UUID.nameUUIDFromBytes("mallory".getBytes()).toString());
         });
         // another caller is not touched
         assertThat(call("Bearer " + TOKENS.user("alice", List.of("inference-user")), "{}")).startsWith("HTTP/1.1 200");
@@ -132,6 +134,9 @@ class DenialFloodGuardTest {
             denials.denied(subjectOf("mallory"), start.toEpochMilli());
         }
         assertThat(call("Bearer not.a.jwt", "{}")).startsWith("HTTP/1.1 401");
-        assertThat(h.refusals).singleElement().satisfies(r -> assertThat(r.status()).isEqualTo(401));
+        assertThat(h.refusals).singleElement().satisfies(r -> {
+            assertThat(r.status()).isEqualTo(401);
+            assertThat(r.subject()).isNull(); // no verified caller: nobody is named
+        });
     }
 }
