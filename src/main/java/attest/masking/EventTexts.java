@@ -97,6 +97,10 @@ final class EventTexts {
         final List<long[]> touched = new ArrayList<>();
         final ArrayDeque<Pending> pending = new ArrayDeque<>();
         long pendingEnd;
+        /** The alternatives of the logprobs that wait, per rank across chunks (null until some come). */
+        LogprobsRanks.Tails ranks;
+        /** Where the logprobs are reported (set with the first that wait). */
+        String logprobsPointer = "/logprobs";
 
         Channel(String location) {
             this.text = new StreamingTextMasker(masker, location, r -> {
@@ -108,7 +112,8 @@ final class EventTexts {
 
         /** Counts what this text holds now into {@link #retained}; past the stream's limit the stream is cut. */
         void recount() {
-            long now = CHANNEL_COST + text.held() + text.contextLength() + pendingBytes + 16L * touched.size();
+            long now = CHANNEL_COST + text.held() + text.contextLength() + pendingBytes + 16L * touched.size()
+                    + (ranks == null ? 0 : ranks.held());
             retained += now - size;
             size = now;
             if (retained > masker.streamLimit()) {
@@ -135,6 +140,9 @@ final class EventTexts {
             touchedNow = false;
             String out = text.finish();
             mark(before);
+            if (ranks != null) {
+                ranks.finish();
+            }
             recount();
             return out;
         }
@@ -183,7 +191,14 @@ final class EventTexts {
         /** As above; {@code tainted}: a finding in them already (an alternative token, a name). */
         void await(JsonNode entries, boolean tainted) {
             long bytes = entries.toString().length();
-            pending.add(new Pending(entries, pendingEnd, pushed, tainted, bytes));
+            LogprobsRanks.Tails.Span span = null;
+            if (!LogprobsRanks.lists(entries).isEmpty()) {
+                if (ranks == null) {
+                    ranks = new LogprobsRanks.Tails(masker, logprobsPointer, report);
+                }
+                span = ranks.push(entries);
+            }
+            pending.add(new Pending(entries, pendingEnd, pushed, tainted, bytes, span));
             pendingEnd = pushed;
             pendingBytes += bytes;
             recount();
@@ -193,9 +208,10 @@ final class EventTexts {
         List<JsonNode> take(boolean[] taint) {
             List<JsonNode> out = new ArrayList<>();
             long released = released();
-            while (!pending.isEmpty() && pending.peek().end() <= released) {
+            while (!pending.isEmpty() && pending.peek().end() <= released
+                    && (pending.peek().ranks() == null || ranks.released(pending.peek().ranks()))) {
                 Pending p = pending.poll();
-                taint[0] |= p.tainted();
+                taint[0] |= p.tainted() || p.ranks() != null && ranks.touched(p.ranks());
                 for (long[] t : touched) {
                     if (t[0] < Math.max(p.end(), p.start() + 1) && p.start() < t[1]) {
                         taint[0] = true;
@@ -207,12 +223,18 @@ final class EventTexts {
             // a finding's range that ends before every waiting (and every later) entry starts can touch none of them
             long first = pending.isEmpty() ? pendingEnd : pending.peek().start();
             touched.removeIf(t -> t[1] <= first);
+            if (ranks != null) {
+                Pending next = pending.stream().filter(p -> p.ranks() != null).findFirst().orElse(null);
+                ranks.forget(next == null ? null : next.ranks().start());
+            }
             recount();
             return out;
         }
     }
 
-    private record Pending(JsonNode entries, long start, long end, boolean tainted, long bytes) {
+    /** {@code ranks}: where the entries' alternatives lie in the texts of their ranks (null for none). */
+    private record Pending(JsonNode entries, long start, long end, boolean tainted, long bytes,
+                           LogprobsRanks.Tails.Span ranks) {
     }
 
     /**
@@ -624,18 +646,19 @@ final class EventTexts {
             JsonNode lp = logprobs.get(c);
             if (lp != null && !lp.isNull()) {
                 boolean bad = logprobsTouched(lp, "/choices/" + i + "/logprobs");
+                String pointer = "/choices/" + i + "/logprobs";
                 if (lp.path("content").isArray()) {
-                    channelFor(i + "/content", template, index, eventName).await(lp.get("content"),
-                            bad || tokensDiffer(lp.get("content"), t.get(i + "/content")));
+                    awaitIn(channelFor(i + "/content", template, index, eventName), pointer, lp.get("content"),
+                            bad || tokensDiffer(lp.get("content"), t.get(i + "/content")), finishing);
                 }
                 if (lp.path("refusal").isArray()) {
-                    channelFor(i + "/refusal", template, index, eventName).await(lp.get("refusal"),
-                            bad || tokensDiffer(lp.get("refusal"), t.get(i + "/refusal")));
+                    awaitIn(channelFor(i + "/refusal", template, index, eventName), pointer, lp.get("refusal"),
+                            bad || tokensDiffer(lp.get("refusal"), t.get(i + "/refusal")), finishing);
                 }
                 if (lp.path("tokens").isArray()) {
-                    channelFor(i + "/text", template, index, eventName)
-                            .await(JsonMasker.JSON.createArrayNode().add(lp),
-                                    bad || tokensDiffer(lp.get("tokens"), t.get(i + "/text")));
+                    awaitIn(channelFor(i + "/text", template, index, eventName), pointer,
+                            JsonMasker.JSON.createArrayNode().add(lp),
+                            bad || tokensDiffer(lp.get("tokens"), t.get(i + "/text")), finishing);
                 }
             }
             if (finishing) {
@@ -655,6 +678,19 @@ final class EventTexts {
         List<Out> out = new ArrayList<>(before);
         out.add(new Out(eventName, chunk.toString(), false));
         return out;
+    }
+
+    /**
+     * Queues a choice's logprobs entries in the channel of the text they belong to (reported at {@code pointer});
+     * {@code finishing}: the text ends in this chunk, so the alternatives' held tails end with it.
+     */
+    private static void awaitIn(Channel ch, String pointer, JsonNode entries, boolean tainted, boolean finishing) {
+        ch.logprobsPointer = pointer;
+        ch.await(entries, tainted);
+        if (finishing && ch.ranks != null) {
+            ch.ranks.finish();
+            ch.recount();
+        }
     }
 
     /** A non-empty list of {@code {"type":"text","text":"..."}} parts and nothing else. */
@@ -1091,6 +1127,7 @@ final class EventTexts {
         out.put("delta", ch.push(handIn(key, ch) + delta));
         renumber(out, false);
         if (lp instanceof ArrayNode) {
+            ch.logprobsPointer = "/" + where + "/logprobs";
             ch.await(lp, logprobsTouched(lp, "/" + where + "/logprobs") | tokensDiffer(lp, delta));
         }
         if (lp != null) {

@@ -445,6 +445,8 @@ public final class JsonMasker {
         texts.add(bytes.toString(StandardCharsets.UTF_8));
         java.util.LinkedHashSet<String> alts = new java.util.LinkedHashSet<>(alternatives);
         texts.add(String.join("\n|\n", alts));
+        // the alternatives of each rank joined across positions: an entity spelt one piece a position in them
+        texts.add(String.join("\n|\n", LogprobsRanks.rankTexts(logprobs)));
         for (String t : texts) {
             List<Finding> findings = masker.engine().scan(t);
             for (Finding f : findings) {
