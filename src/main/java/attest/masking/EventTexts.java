@@ -597,25 +597,11 @@ final class EventTexts {
             String i = indexKey(c.get("index"));
             keys.put(c, i);
             if (c.path("delta") instanceof ObjectNode delta) {
-                if (textParts(delta.path("content"))) {
-                    // content as a list of text parts (Mistral): a client joins them, across chunks too; so is it here
-                    StringBuilder joined = new StringBuilder();
-                    delta.get("content").forEach(p -> joined.append(p.get("text").asText()));
-                    delta.put("content", joined.toString());
-                }
-                for (String f : OPENAI_DELTA_TEXTS) {
-                    if (delta.path(f).isTextual()) {
-                        t.put(i + "/" + f, delta.remove(f).asText());
-                    }
-                }
-                if (delta.path("audio") instanceof ObjectNode audio && audio.path("transcript").isTextual()) {
-                    t.put(i + "/audio", audio.remove("transcript").asText());
-                }
-                for (JsonNode call : delta.path("tool_calls")) {
-                    if (call.path("function") instanceof ObjectNode fn && fn.path("arguments").isTextual()) {
-                        t.put(i + "/tool/" + indexKey(call.get("index")), fn.remove("arguments").asText());
-                    }
-                }
+                detach(delta, i + "/", t);
+            }
+            if (c.path("message") instanceof ObjectNode message) {
+                // some servers stream message instead of delta: a client joins its texts across chunks just the same
+                detach(message, i + "/m/", t);
             }
             if (c.path("text").isTextual()) {
                 t.put(i + "/text", c.remove("text").asText());
@@ -647,13 +633,19 @@ final class EventTexts {
             if (lp != null && !lp.isNull()) {
                 boolean bad = logprobsTouched(lp, "/choices/" + i + "/logprobs");
                 String pointer = "/choices/" + i + "/logprobs";
+                // the logprobs of a streamed message's text wait in its channel (a chunk that carries a delta's text
+                // too: in the delta's)
+                String content = t.containsKey(i + "/m/content") && !t.containsKey(i + "/content")
+                        ? i + "/m/content" : i + "/content";
+                String refusal = t.containsKey(i + "/m/refusal") && !t.containsKey(i + "/refusal")
+                        ? i + "/m/refusal" : i + "/refusal";
                 if (lp.path("content").isArray()) {
-                    awaitIn(channelFor(i + "/content", template, index, eventName), pointer, lp.get("content"),
-                            bad || tokensDiffer(lp.get("content"), t.get(i + "/content")), finishing);
+                    awaitIn(channelFor(content, template, index, eventName), pointer, lp.get("content"),
+                            bad || tokensDiffer(lp.get("content"), t.get(content)), finishing);
                 }
                 if (lp.path("refusal").isArray()) {
-                    awaitIn(channelFor(i + "/refusal", template, index, eventName), pointer, lp.get("refusal"),
-                            bad || tokensDiffer(lp.get("refusal"), t.get(i + "/refusal")), finishing);
+                    awaitIn(channelFor(refusal, template, index, eventName), pointer, lp.get("refusal"),
+                            bad || tokensDiffer(lp.get("refusal"), t.get(refusal)), finishing);
                 }
                 if (lp.path("tokens").isArray()) {
                     awaitIn(channelFor(i + "/text", template, index, eventName), pointer,
@@ -690,6 +682,36 @@ final class EventTexts {
         if (finishing && ch.ranks != null) {
             ch.ranks.finish();
             ch.recount();
+        }
+    }
+
+    /**
+     * Takes the texts of a choice's {@code delta} (or streamed {@code message}) out of it, keyed by {@code prefix}
+     * ({@code <index>/} or {@code <index>/m/}) and what they are: each of {@link #OPENAI_DELTA_TEXTS}, the audio
+     * transcript, each tool call's arguments (by its {@code index}) and the legacy {@code function_call.arguments}.
+     */
+    private static void detach(ObjectNode delta, String prefix, Map<String, String> t) {
+        if (textParts(delta.path("content"))) {
+            // content as a list of text parts (Mistral): a client joins them, across chunks too; so is it here
+            StringBuilder joined = new StringBuilder();
+            delta.get("content").forEach(p -> joined.append(p.get("text").asText()));
+            delta.put("content", joined.toString());
+        }
+        for (String f : OPENAI_DELTA_TEXTS) {
+            if (delta.path(f).isTextual()) {
+                t.put(prefix + f, delta.remove(f).asText());
+            }
+        }
+        if (delta.path("audio") instanceof ObjectNode audio && audio.path("transcript").isTextual()) {
+            t.put(prefix + "audio", audio.remove("transcript").asText());
+        }
+        for (JsonNode call : delta.path("tool_calls")) {
+            if (call.path("function") instanceof ObjectNode fn && fn.path("arguments").isTextual()) {
+                t.put(prefix + "tool/" + indexKey(call.get("index")), fn.remove("arguments").asText());
+            }
+        }
+        if (delta.path("function_call") instanceof ObjectNode fn && fn.path("arguments").isTextual()) {
+            t.put(prefix + "function_call", fn.remove("arguments").asText());
         }
     }
 
@@ -804,7 +826,7 @@ final class EventTexts {
             return null; // data that is not JSON holds text: the tree path joins it with this chunk's (handIn)
         }
         String i = index == null ? "0" : index;
-        for (String f : List.of("/content", "/refusal", "/text")) {
+        for (String f : List.of("/content", "/refusal", "/text", "/m/content", "/m/refusal")) {
             Channel waiting = channels.get(i + f);
             if (waiting != null && !waiting.pending.isEmpty()) {
                 return null; // logprobs wait for their text: this event may carry them
@@ -847,7 +869,9 @@ final class EventTexts {
     private void setLogprobs(ObjectNode c, String i, JsonNode original) {
         boolean[] taint = {false};
         List<JsonNode> content = take(i + "/content", taint);
+        content.addAll(take(i + "/m/content", taint));
         List<JsonNode> refusal = take(i + "/refusal", taint);
+        refusal.addAll(take(i + "/m/refusal", taint));
         List<JsonNode> legacy = take(i + "/text", taint);
         boolean any = !content.isEmpty() || !refusal.isEmpty() || !legacy.isEmpty();
         if (!any && original == null) {
@@ -908,7 +932,7 @@ final class EventTexts {
 
     private List<JsonNode> take(String key, boolean[] taint) {
         Channel ch = channels.get(key);
-        return ch == null ? List.of() : ch.take(taint);
+        return ch == null ? new ArrayList<>() : ch.take(taint);
     }
 
     private Out withLogprobs(Out o, String i, String key, Channel ch) {
@@ -978,36 +1002,47 @@ final class EventTexts {
 
     private static String location(String key) {
         String[] k = key.split("/");
-        String c = "/choices/" + k[0];
-        return switch (k[1]) {
-            case "text" -> c + "/text";
-            case "audio" -> c + "/delta/audio/transcript";
-            case "tool" -> c + "/delta/tool_calls/" + k[2] + "/function/arguments";
-            default -> c + "/delta/" + k[1];
+        boolean message = k.length > 2 && k[1].equals("m");
+        String c = "/choices/" + k[0] + (message ? "/message" : "/delta");
+        String what = message ? k[2] : k[1];
+        return switch (what) {
+            case "text" -> "/choices/" + k[0] + "/text";
+            case "audio" -> c + "/audio/transcript";
+            case "tool" -> c + "/tool_calls/" + k[k.length - 1] + "/function/arguments";
+            case "function_call" -> c + "/function_call/arguments";
+            default -> c + "/" + what;
         };
     }
 
-    /** Sets one text back on its choice (creating the delta, tool call or audio object if needed). */
+    /**
+     * Sets one text back on its choice (creating the delta or message, tool call, function call or audio object if
+     * needed).
+     */
     private static void put(ObjectNode c, String key, String text) {
         String[] k = key.split("/");
-        switch (k[1]) {
+        boolean message = k.length > 2 && k[1].equals("m");
+        ObjectNode d = message ? (c.path("message") instanceof ObjectNode m ? m : c.putObject("message")) : null;
+        String what = message ? k[2] : k[1];
+        switch (what) {
             case "text" -> c.put("text", text);
-            case "audio" -> delta(c).with("audio").put("transcript", text);
+            case "audio" -> (message ? d : delta(c)).with("audio").put("transcript", text);
+            case "function_call" -> (message ? d : delta(c)).with("function_call").put("arguments", text);
             case "tool" -> {
-                ArrayNode calls = delta(c).withArray("tool_calls");
+                String callIndex = k[k.length - 1];
+                ArrayNode calls = (message ? d : delta(c)).withArray("tool_calls");
                 ObjectNode call = null;
                 for (JsonNode n : calls) {
-                    if (indexKey(n.get("index")).equals(k[2]) && n instanceof ObjectNode o) {
+                    if (indexKey(n.get("index")).equals(callIndex) && n instanceof ObjectNode o) {
                         call = o;
                     }
                 }
                 if (call == null) {
                     call = calls.addObject();
-                    call.set("index", index(k[2]));
+                    call.set("index", index(callIndex));
                 }
                 call.with("function").put("arguments", text);
             }
-            default -> delta(c).put(k[1], text);
+            default -> (message ? d : delta(c)).put(what, text);
         }
     }
 

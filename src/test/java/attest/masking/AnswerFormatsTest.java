@@ -227,6 +227,11 @@ class AnswerFormatsTest {
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("formatsAndEntities")
     void should_find_an_entity_split_across_two_events_at_every_position(Format f, String entity) {
+        splitInTwo(f, entity);
+    }
+
+    /** The entity's text split in two events at every position of the entity (and its bytes cut elsewhere). */
+    static void splitInTwo(Format f, String entity) {
         String text = text(entity);
         int start = text.indexOf(entity);
         for (int i = start; i <= start + entity.length(); i++) {
@@ -242,6 +247,11 @@ class AnswerFormatsTest {
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("formatsAndEntities")
     void should_find_an_entity_split_across_three_events_at_every_pair_of_positions(Format f, String entity) {
+        splitInThree(f, entity);
+    }
+
+    /** The entity's text split in three events at every pair of positions inside the entity. */
+    static void splitInThree(Format f, String entity) {
         String text = text(entity);
         int start = text.indexOf(entity);
         for (int i = start + 1; i < start + entity.length(); i++) {
