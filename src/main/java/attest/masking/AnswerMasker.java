@@ -13,18 +13,31 @@ import java.util.function.Consumer;
  * <ul>
  * <li>{@code text/event-stream}: {@link SseMasker};</li>
  * <li>NDJSON ({@code application/x-ndjson}, {@code application/jsonl}, ...): {@link NdjsonMasker};</li>
- * <li>binary media ({@code image/*}, {@code audio/*}, {@code video/*}, {@code application/octet-stream},
- * protobuf, PDF, archives): passed unchanged, byte for byte;</li>
+ * <li>media ({@code image/*}, {@code audio/*}, {@code video/*}, {@code font/*}), PDF and archives: passed unchanged,
+ * byte for byte, unread (a stated limit);</li>
+ * <li>other binary ({@code application/octet-stream}, protobuf, gRPC and gRPC-Web, CBOR, MessagePack, AWS event
+ * streams, Arrow, ...): read for text by {@link BinaryScan} and refused when an entity is found (binary cannot be
+ * rewritten safely), else passed unchanged;</li>
+ * <li>a structured-syntax suffix ({@code +json}, {@code +xml}: {@code application/problem+json},
+ * {@code image/svg+xml}) is text, whatever its top-level type;</li>
  * <li>anything else: JSON (one value or several), else text ({@link JsonMasker}).</li>
  * </ul>
  * Whatever has no finding comes out byte for byte.
  */
 public final class AnswerMasker {
-    private static final Set<String> BINARY = Set.of("application/octet-stream", "application/pdf",
-            "application/zip", "application/gzip", "application/x-protobuf", "application/protobuf",
-            "application/vnd.google.protobuf", "application/grpc", "application/x-tar", "application/wasm",
+    /** PDF and archives: passed unread, as media are (a stated limit). */
+    private static final Set<String> UNREAD = Set.of("application/pdf", "application/zip", "application/gzip",
+            "application/x-gzip", "application/x-tar", "application/x-7z-compressed", "application/x-bzip2",
+            "application/x-xz", "application/zstd", "application/vnd.rar", "application/x-rar-compressed",
+            "application/java-archive");
+    /** Binary that is read for text and refused when an entity is found ({@link BinaryScan}). */
+    private static final Set<String> SCANNED = Set.of("application/octet-stream", "application/x-protobuf",
+            "application/protobuf", "application/x-protobuffer", "application/vnd.google.protobuf", "application/wasm",
             "application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file", "application/cbor",
-            "application/msgpack", "application/x-msgpack");
+            "application/msgpack", "application/x-msgpack", "application/vnd.msgpack", "application/bson",
+            "application/x-bson", "application/avro", "application/x-avro-binary", "application/vnd.apache.avro+binary",
+            "application/vnd.amazon.eventstream", "application/x-npy", "application/vnd.apache.parquet",
+            "application/x-hdf5", "binary/octet-stream");
 
     /** A masker for an answer that arrives in pieces. */
     public interface Streaming {
@@ -47,10 +60,33 @@ public final class AnswerMasker {
         return attest.http.MediaTypes.of(contentType);
     }
 
+    /** Whether the answer is not text: media, PDF and archives ({@link #unread}) or binary that is scanned. */
     public static boolean binary(String contentType) {
+        return unread(contentType) || scanned(contentType);
+    }
+
+    /** gRPC and gRPC-Web in every form ({@code +proto}, {@code +json}, {@code -text}): length-prefixed frames. */
+    private static boolean grpc(String t) {
+        return t.equals("application/grpc") || t.startsWith("application/grpc+") || t.startsWith("application/grpc-");
+    }
+
+    /** A structured-syntax suffix that is text ({@code +json}, {@code +xml}), but not gRPC's framed {@code +json}. */
+    static boolean structuredText(String contentType) {
         String t = mediaType(contentType);
-        return BINARY.contains(t) || t.startsWith("image/") || t.startsWith("audio/") || t.startsWith("video/")
-                || t.startsWith("font/");
+        return !grpc(t) && (t.endsWith("+json") || t.endsWith("+xml"));
+    }
+
+    /** Media ({@code image/*}, {@code audio/*}, {@code video/*}, {@code font/*}), PDF and archives: passed unread. */
+    static boolean unread(String contentType) {
+        String t = mediaType(contentType);
+        return !structuredText(t) && (UNREAD.contains(t) || t.startsWith("image/") || t.startsWith("audio/")
+                || t.startsWith("video/") || t.startsWith("font/"));
+    }
+
+    /** Binary read for text and refused when an entity is found ({@link BinaryScan}). */
+    static boolean scanned(String contentType) {
+        String t = mediaType(contentType);
+        return grpc(t) || SCANNED.contains(t);
     }
 
     /**
@@ -81,7 +117,15 @@ public final class AnswerMasker {
             if (JsonMasker.parseAll(body) != null) {
                 return JsonMasker.mask(body, masker, report);
             }
-            return streamLike(body) && eventLines(body) ? whole(body, "text/event-stream", masker, report) : body;
+            if (streamLike(body) && eventLines(body)) {
+                return whole(body, "text/event-stream", masker, report);
+            }
+            if (scanned(contentType)) {
+                // binary cannot be rewritten safely (a frame, a field, a string carries its length): read for the text a
+                // client can get out of it, and refused when it holds an entity
+                BinaryScan.refuseIfFound(body, masker, report);
+            }
+            return body;
         }
         if (compressed(body)) {
             throw new MaskingFailedException("the answer is compressed in a coding its headers do not name");

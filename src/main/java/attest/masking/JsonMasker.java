@@ -264,7 +264,7 @@ public final class JsonMasker {
     }
 
     /** The value of four hex digits at {@code at}, or -1. */
-    private static int hex4(String s, int at) {
+    static int hex4(String s, int at) {
         if (at + 4 > s.length()) {
             return -1;
         }

@@ -53,6 +53,11 @@ public final class Masker {
         return engine;
     }
 
+    /** The action configured for an entity type. */
+    Action action(String entityType) {
+        return actions.getOrDefault(entityType, defaultAction);
+    }
+
     /** The masked text. Each redaction is reported through {@code report} with its location. */
     public String mask(String text, String location, java.util.function.Consumer<Redaction> report) {
         List<Finding> findings = engine.scan(text);
