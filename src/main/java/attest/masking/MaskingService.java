@@ -56,6 +56,12 @@ public final class MaskingService {
         String sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + WARM_UP_TEXT
                 + "\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"x\"}"
                 + "\n\ndata: [DONE]\n\n";
+        // a clean binary answer, read to its end by every pass of BinaryScan (UTF-8, UTF-16, base64, structures)
+        String clean = "plain warm-up text, order 1234567, build v1.2.3";
+        java.nio.charset.Charset utf8 = java.nio.charset.StandardCharsets.UTF_8;
+        byte[] binary = concat(("\u0000\u0001" + clean + "\u0000").getBytes(utf8),
+                clean.getBytes(java.nio.charset.StandardCharsets.UTF_16LE),
+                java.util.Base64.getEncoder().encode(clean.getBytes(utf8)));
         for (MaskingRuleSet r : ruleSets) {
             for (int i = 0; i < 3; i++) {
                 try {
@@ -66,8 +72,21 @@ public final class MaskingService {
                 } catch (RuntimeException e) {
                     // a block rule refuses the sample; a failing detector fails real calls closed later
                 }
+                try {
+                    AnswerMasker.mask(binary, "application/octet-stream", r.masker(), x -> { });
+                } catch (RuntimeException e) {
+                    // not expected (the sample is clean); real calls fail closed if it recurs
+                }
             }
         }
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.write(p, 0, p.length);
+        }
+        return out.toByteArray();
     }
 
     public List<MaskingRuleSet> ruleSets() {
