@@ -298,6 +298,9 @@ class BinaryAnswersTest {
                 cbor("card \uff14\uff11\uff11\uff11 1111 1111 1111 ok"), Expect.REFUSED));
         rows.add(new Row("UTF-16LE, full-width digits", "LEAK", "application/octet-stream",
                 "card \uff14\uff11\uff11\uff11 1111 1111 1111 ok".getBytes(StandardCharsets.UTF_16LE), Expect.REFUSED));
+        rows.add(new Row("CBOR, a card split across the chunks of one text string", "LEAK", "application/cbor",
+                cat(new byte[] {(byte) 0xa1}, cborText("text"), new byte[] {0x7f}, cborText("card 4111 "),
+                    cborText("1111 1111 1111"), new byte[] {(byte) 0xff}), Expect.REFUSED));
         rows.add(new Row("base64 of a gzip of text", "LEAK", "application/octet-stream",
                 utf8(Base64.getEncoder().encodeToString(gzip(utf8(sentence(CARD))))), Expect.REFUSED));
         rows.add(new Row("JSON \\u escapes in a Bedrock payload", "LEAK", "application/vnd.amazon.eventstream",
