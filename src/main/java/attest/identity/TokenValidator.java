@@ -27,7 +27,8 @@ import java.util.Set;
  * Validates Keycloak access tokens locally: signature against the realm's JWKS (an allow-list of
  * algorithms, no key from the token itself), exact issuer, audience or authorized party, token type
  * {@code Bearer}, and {@code exp}/{@code nbf} with a small clock skew, and a deny list of clients that are
- * never callers. A verified token is cached for at most {@code cacheTtl}, and only while its key is still
+ * never callers. The actors behind a token (RFC 8693 {@code act}, at most {@link #MAX_ACT_DEPTH} deep, and Keycloak's
+ * {@code impersonator}) are read into the identity; a deeper or malformed chain makes the token invalid. A verified token is cached for at most {@code cacheTtl}, and only while its key is still
  * one of the realm's. Built on nimbus-jose-jwt.
  */
 public final class TokenValidator {
@@ -37,6 +38,8 @@ public final class TokenValidator {
     private static final int MAX_TOKEN_LENGTH = 16 * 1024;
     private static final int MAX_KID_LENGTH = 128;
     private static final int MAX_CACHED = 10_000;
+    /** How many RFC 8693 actors one token may nest ({@code act} within {@code act}); a deeper chain is refused. */
+    public static final int MAX_ACT_DEPTH = 8;
 
     /** How long a verified token is trusted without checking its signature again, by default. */
     public static final Duration DEFAULT_CACHE_TTL = Duration.ofSeconds(60);
@@ -226,6 +229,7 @@ public final class TokenValidator {
     }
 
     private static Identity toIdentity(JWTClaimsSet claims) {
+        List<Identity.Actor> actors = actors(claims);
         String username = stringClaim(claims, "preferred_username");
         String azp = stringClaim(claims, "azp");
         // Keycloak puts client_id (before 25: clientId) into client-credentials tokens, and names the user
@@ -240,7 +244,45 @@ public final class TokenValidator {
                 serviceAccount ? Identity.SERVICE_ACCOUNT : Identity.USER, azp,
                 realmRoles(claims), stringList(claims.getClaim("groups")), claims.getJWTID(), claims.getIssuer(),
                 claims.getClaim("auth_time") instanceof Number n ? java.time.Instant.ofEpochSecond(n.longValue()) : null,
-                emailVerified ? stringClaim(claims, "email") : null);
+                emailVerified ? stringClaim(claims, "email") : null, actors);
+    }
+
+    /**
+     * The token's actors: its RFC 8693 {@code act} chain, the current actor first, at most {@link #MAX_ACT_DEPTH}
+     * deep, then Keycloak's {@code impersonator}. An {@code act} or {@code impersonator} that is not a JSON object,
+     * or an {@code act} chain deeper than the limit, makes the token invalid (401): who acted could not be read.
+     */
+    static List<Identity.Actor> actors(JWTClaimsSet claims) {
+        List<Identity.Actor> out = new ArrayList<>();
+        Object act = claims.getClaim("act");
+        while (act != null) {
+            if (!(act instanceof Map<?, ?> m)) {
+                throw new InvalidTokenException("malformed act claim");
+            }
+            if (out.size() == MAX_ACT_DEPTH) {
+                throw new InvalidTokenException("act chain deeper than " + MAX_ACT_DEPTH);
+            }
+            boolean verified = Boolean.TRUE.equals(m.get("email_verified"))
+                    || (m.get("email_verified") instanceof String v && v.strip().equalsIgnoreCase("true"));
+            String username = string(m.get("preferred_username")) != null ? string(m.get("preferred_username"))
+                    : string(m.get("username"));
+            out.add(new Identity.Actor(string(m.get("sub")), username, verified ? string(m.get("email")) : null,
+                    string(m.get("client_id")), string(m.get("iss")), "act"));
+            act = m.get("act");
+        }
+        Object impersonator = claims.getClaim("impersonator");
+        if (impersonator != null) {
+            if (!(impersonator instanceof Map<?, ?> m)) {
+                throw new InvalidTokenException("malformed impersonator claim");
+            }
+            out.add(new Identity.Actor(string(m.get("id")), string(m.get("username")), null, null, null,
+                    "impersonator"));
+        }
+        return List.copyOf(out);
+    }
+
+    private static String string(Object v) {
+        return v instanceof String s ? s : null;
     }
 
     private static String stringClaim(JWTClaimsSet claims, String name) {

@@ -223,6 +223,74 @@ class TokenValidatorTest {
                 .build())).verifiedEmail()).isNull();
     }
 
+    /** An RFC 8693 act chain {@code depth} deep: the actor at level i is {@code actor-i}. */
+    static java.util.Map<String, Object> actChain(int depth) {
+        java.util.Map<String, Object> act = null;
+        for (int i = depth; i >= 1; i--) {
+            java.util.Map<String, Object> level = new java.util.LinkedHashMap<>();
+            level.put("sub", "actor-" + i + "-sub");
+            level.put("preferred_username", "actor-" + i);
+            if (act != null) {
+                level.put("act", act);
+            }
+            act = level;
+        }
+        return act;
+    }
+
+    /**
+     * The actors behind a token are read in order (the current actor first, then whom it acted for, then Keycloak's
+     * impersonator), up to 8 levels of act; a ninth level, or an act or impersonator that is not an object, makes
+     * the token invalid (401), cached or not.
+     */
+    @Test
+    void should_read_the_actors_and_refuse_an_act_chain_deeper_than_eight() {
+        Identity eight = V.validate(T.rs256(base().claim("act", actChain(8)).build()));
+        assertThat(eight.actors()).hasSize(8);
+        assertThat(eight.actors().get(0).subject()).isEqualTo("actor-1-sub");
+        assertThat(eight.actors().get(7).username()).isEqualTo("actor-8");
+        assertThat(eight.actors()).allMatch(a -> a.via().equals("act"));
+        assertThat(V.validate(T.rs256(base().build())).actors()).isEmpty();
+        for (int depth : new int[]{9, 10, 64}) {
+            String deep = T.rs256(base().claim("act", actChain(depth)).build());
+            assertThatThrownBy(() -> V.validate(deep)).as("depth " + depth).isInstanceOf(InvalidTokenException.class)
+                    .satisfies(e -> {
+                        assertThat(((InvalidTokenException) e).status()).isEqualTo(401);
+                        assertThat(((InvalidTokenException) e).reason()).isEqualTo("act chain deeper than 8");
+                    });
+            assertThatThrownBy(() -> V.validateAuthorization("Bearer " + deep)).isInstanceOf(
+                    InvalidTokenException.class);
+        }
+        // eight levels under a top one are nine
+        assertThatThrownBy(() -> V.validate(T.rs256(base().claim("act", java.util.Map.of("sub", "top", "act",
+                actChain(8))).build()))).isInstanceOf(InvalidTokenException.class);
+        for (Object bad : new Object[]{"alice", List.of(java.util.Map.of("sub", "x")), 7, true}) {
+            assertThatThrownBy(() -> V.validate(T.rs256(base().claim("act", bad).build()))).as("act " + bad)
+                    .isInstanceOf(InvalidTokenException.class);
+            assertThatThrownBy(() -> V.validate(T.rs256(base().claim("act", java.util.Map.of("sub", "x", "act", bad))
+                    .build()))).as("nested act " + bad).isInstanceOf(InvalidTokenException.class);
+            assertThatThrownBy(() -> V.validate(T.rs256(base().claim("impersonator", bad).build())))
+                    .as("impersonator " + bad).isInstanceOf(InvalidTokenException.class);
+        }
+    }
+
+    /** Keycloak's impersonator is an actor too; an actor's email counts only where the same object verified it. */
+    @Test
+    void should_read_the_impersonator_and_only_an_actors_verified_email() {
+        Identity id = V.validate(T.rs256(base().claim("act", java.util.Map.of("sub", "svc-sub", "email",
+                "Svc@Example.test", "email_verified", true, "act", java.util.Map.of("preferred_username", "carol",
+                "email", "carol@example.test"))).claim("impersonator", java.util.Map.of("id", "admin-sub",
+                "username", "admin")).build()));
+        assertThat(id.actors()).extracting(Identity.Actor::via).containsExactly("act", "act", "impersonator");
+        assertThat(id.actors().get(0).verifiedEmail()).isEqualTo("svc@example.test");
+        assertThat(id.actors().get(1).verifiedEmail()).as("not verified").isNull();
+        assertThat(id.actors().get(1).username()).isEqualTo("carol");
+        assertThat(id.actors().get(2).subject()).isEqualTo("admin-sub");
+        assertThat(id.actors().get(2).username()).isEqualTo("admin");
+        assertThat(V.validate(T.rs256(base().claim("act", java.util.Map.of("client_id", "svc")).build())).actors()
+                .get(0).identified()).isFalse();
+    }
+
     @Test
     void should_accept_es256() {
         assertThat(V.validate(T.es256(base().build())).username()).isEqualTo("alice");
