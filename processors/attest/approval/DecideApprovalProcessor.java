@@ -10,7 +10,8 @@ import org.apache.camel.Processor;
 /**
  * Applies an approver's decision ({@code attestApprovalDecision}) to the held call, once: sets
  * {@code attestApprovalDecided} and the aggregator's signal. Refusals: a service account's token 403, the requester's
- * own call (by subject, or by verified email under another account) 403, not an approver of its rule 403, a repeat
+ * own call (by subject, username or verified email, or through an actor: {@link ApprovalAccess}; the JSON error's
+ * {@code reason} says which) 403, not an approver of its rule 403, a repeat
  * (also under another account with the same verified email) or an already decided call 409, an expired call 410.
  */
 public class DecideApprovalProcessor implements Processor {
@@ -25,14 +26,15 @@ public class DecideApprovalProcessor implements Processor {
         Approval a = exchange.getProperty(Exchanges.APPROVAL, Approval.class);
         Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
         DecisionInput input = exchange.getProperty(Exchanges.APPROVAL_DECISION, DecisionInput.class);
-        ApprovalStore.DecideResult result = store.decide(a.id(), who, input.decision(), input.comment(),
+        ApprovalStore.Decided decided = store.decideWithReason(a.id(), who, input.decision(), input.comment(),
                 input.channel());
-        String state = switch (result) {
+        String state = switch (decided.result()) {
             case RECORDED -> Approval.PENDING;
             case APPROVED -> Approval.APPROVED;
             case DENIED -> Approval.DENIED;
             case SELF -> throw new GatewayException(403, "self_approval", "a requester cannot decide their own call, "
-                    + "under any of their accounts", Outcomes.DENIED);
+                    + "under any of their accounts or through anyone acting for them", Outcomes.DENIED,
+                    java.util.Map.of(), java.util.Map.of("reason", decided.reason()));
             case SERVICE_ACCOUNT -> throw new GatewayException(403, "service_account", "approvals are decided by "
                     + "people: a service account's token cannot decide a call", Outcomes.DENIED);
             case NOT_APPROVER -> throw new GatewayException(403, "not_an_approver",

@@ -109,7 +109,7 @@ public class HoldCallProcessor implements Processor {
                 JSON.writeValueAsString(who), target.upstream().name(), target.path(), in.method(), uri, headers,
                 body, digest, JSON.writeValueAsString(facts), d.ruleId(), d.reason(), approverRole, approverGroup,
                 required, preview.of(target.upstream().name(), target.path(), body, in.isJson()), now, now.plus(ttl),
-                null, null, null, null, List.of(), who.verifiedEmail());
+                null, null, null, null, List.of(), who.verifiedEmail(), who.actors());
         try {
             store.hold(a, maxPendingPerRequester);
         } catch (EvidenceUnavailableException e) {

@@ -53,6 +53,6 @@ public class RenderErrorProcessor implements Processor {
             headers.set(h.getKey(), h.getValue());
         }
         m.setBody(ErrorBodies.json(error.code(), error.getMessage(), exchange.getProperty(Exchanges.REQUEST_ID,
-                String.class), null));
+                String.class), null, error.fields()));
     }
 }

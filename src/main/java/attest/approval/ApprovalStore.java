@@ -37,7 +37,7 @@ public final class ApprovalStore {
         /** recorded; one deny decides */
         DENIED,
         NOT_FOUND,
-        /** the requester tried to decide their own call (by subject, or by verified email) */
+        /** the requester tried to decide their own call (by any key, or through an actor: {@link ApprovalAccess}) */
         SELF,
         /** a service account's token (client credentials): approvals are decided by people */
         SERVICE_ACCOUNT,
@@ -48,6 +48,10 @@ public final class ApprovalStore {
         /** the call is no longer pending */
         ALREADY_DECIDED,
         EXPIRED
+    }
+
+    /** What became of a decision, and for {@link DecideResult#SELF} why ({@link ApprovalAccess#selfReason}). */
+    public record Decided(DecideResult result, String reason) {
     }
 
     /** The stored answer of an executed (or failed) call. */
@@ -186,8 +190,8 @@ public final class ApprovalStore {
             String keyId = cipher == null ? null : cipher.currentKeyId();
             // text a caller controls (the prompt's preview, the URI) may hold a NUL, which PostgreSQL refuses in text
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_request (" + COLUMNS
-                    + ", instance_id, payload_key_id, requester_email) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-                    + "?,?,?,?,?,?,?,?,?)")) {
+                    + ", instance_id, payload_key_id, requester_email, requester_actors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                    + "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,CAST(? AS jsonb))")) {
                 int i = 1;
                 ps.setObject(i++, a.id());
                 ps.setObject(i++, a.evidenceId());
@@ -218,7 +222,8 @@ public final class ApprovalStore {
                 ps.setObject(i++, null);
                 ps.setString(i++, instanceId);
                 ps.setString(i++, keyId);
-                ps.setString(i, attest.text.NulFree.of(a.requesterEmail()));
+                ps.setString(i++, attest.text.NulFree.of(a.requesterEmail()));
+                ps.setString(i, actorsJson(a.requesterActors()));
                 ps.executeUpdate();
             }
             ObjectNode d = JSON.createObjectNode();
@@ -318,7 +323,8 @@ public final class ApprovalStore {
 
     /**
      * One page of the held calls that {@code approver} may decide (their role or group is the call's, and the
-     * call is not their own: neither by subject nor by verified email; none for a service account), filtered and
+     * call is not their own under any spelling or through any actor: {@link ApprovalAccess}; none for a service
+     * account), filtered and
      * ordered by {@code q}. Keyset paging on (created_at, id): a call held later never pushes an older one off the
      * list, and a page never repeats or skips a call.
      */
@@ -367,38 +373,62 @@ public final class ApprovalStore {
             sql.append(" AND created_at >= ?");
             args.add(Timestamp.from(q.since()));
         }
-        if (q.after() != null) {
-            sql.append(q.newestFirst() ? " AND (created_at, id) < (?, ?)" : " AND (created_at, id) > (?, ?)");
-            args.add(Timestamp.from(q.after().createdAt()));
-            args.add(q.after().id());
-        }
         String dir = q.newestFirst() ? " DESC" : " ASC";
-        sql.append(" ORDER BY created_at").append(dir).append(", id").append(dir).append(" LIMIT ?");
-        args.add(q.limit() + 1);
+        String order = " ORDER BY created_at" + dir + ", id" + dir + " LIMIT ?";
+        String afterSql = q.newestFirst() ? " AND (created_at, id) < (?, ?)" : " AND (created_at, id) > (?, ?)";
         return tx(c -> {
-            List<UUID> ids = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-                for (int i = 0; i < args.size(); i++) {
-                    Object v = args.get(i);
-                    if (v instanceof String[] arr) {
-                        ps.setArray(i + 1, c.createArrayOf("text", arr));
-                    } else {
-                        ps.setObject(i + 1, v);
+            // the SQL leaves out the requester's own calls by subject and stored email; the rest of who counts as the
+            // requester (username, email spellings, actors: ApprovalAccess) is told here, and the scan goes on
+            // until the page is full, so a page never repeats or skips a call
+            List<Approval> out = new ArrayList<>();
+            ApprovalQuery.Position after = q.after();
+            boolean more = false;
+            while (!more) {
+                boolean advanced = false;
+                List<Object> pageArgs = new ArrayList<>(args);
+                String pageSql = sql.toString();
+                if (after != null) {
+                    pageSql += afterSql;
+                    pageArgs.add(Timestamp.from(after.createdAt()));
+                    pageArgs.add(after.id());
+                }
+                pageArgs.add(q.limit() + 1);
+                List<UUID> ids = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement(pageSql + order)) {
+                    for (int i = 0; i < pageArgs.size(); i++) {
+                        Object v = pageArgs.get(i);
+                        if (v instanceof String[] arr) {
+                            ps.setArray(i + 1, c.createArrayOf("text", arr));
+                        } else {
+                            ps.setObject(i + 1, v);
+                        }
+                    }
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            ids.add(rs.getObject(1, UUID.class));
+                        }
                     }
                 }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        ids.add(rs.getObject(1, UUID.class));
+                for (UUID id : ids) {
+                    Optional<Approval> found = load(c, id, false);
+                    if (found.isEmpty()) {
+                        continue;
                     }
+                    Approval a = found.get();
+                    after = new ApprovalQuery.Position(a.createdAt(), a.id());
+                    advanced = true;
+                    if (ApprovalAccess.isRequester(a, approver)) {
+                        continue;
+                    }
+                    if (out.size() == q.limit()) {
+                        more = true;
+                        break;
+                    }
+                    out.add(a);
                 }
-            }
-            boolean more = ids.size() > q.limit();
-            if (more) {
-                ids = ids.subList(0, q.limit());
-            }
-            List<Approval> out = new ArrayList<>(ids.size());
-            for (UUID id : ids) {
-                load(c, id, false).ifPresent(out::add);
+                if (ids.size() <= q.limit() || !advanced) {
+                    break; // the last rows there are
+                }
             }
             String next = null;
             if (more && !out.isEmpty()) {
@@ -433,7 +463,13 @@ public final class ApprovalStore {
      * once, a call decides once. One deny decides; the threshold counts distinct approvers.
      */
     public DecideResult decide(UUID id, Identity approver, String decision, String comment, String channel) {
-        return tx(c -> {
+        return decideWithReason(id, approver, decision, comment, channel).result();
+    }
+
+    /** {@link #decide}, with the reason of a refused self-approval ({@link ApprovalAccess#selfReason}). */
+    public Decided decideWithReason(UUID id, Identity approver, String decision, String comment, String channel) {
+        String[] why = new String[1];
+        DecideResult result = tx(c -> {
             Optional<Approval> found = load(c, id, true);
             if (found.isEmpty()) {
                 return DecideResult.NOT_FOUND;
@@ -447,12 +483,12 @@ public final class ApprovalStore {
                 }
                 return DecideResult.SERVICE_ACCOUNT;
             }
-            if (ApprovalAccess.isRequester(a, approver)) {
+            String self = ApprovalAccess.selfReason(a, approver);
+            if (self != null) {
+                why[0] = self;
                 if (selfRefusalRecorded(c, approver, a, now, REFUSED_SELF)) {
                     ObjectNode refused = vote(approver, decision, comment, channel, now).put("refused", REFUSED_SELF);
-                    if (!approver.subject().equals(a.requesterSubject())) {
-                        refused.put("matched", "verified_email"); // another account of the requester's
-                    }
+                    refused.put("matched", self); // subject, username, verified_email, or an actor's reason
                     event(c, a.id(), a.evidenceId(), "decision", approver.subject(), refused);
                 }
                 return DecideResult.SELF;
@@ -460,7 +496,7 @@ public final class ApprovalStore {
             if (!ApprovalAccess.mayDecide(a, approver)) {
                 return DecideResult.NOT_APPROVER;
             }
-            if (ApprovalAccess.hasDecided(a, approver)) { // this account, or another with the same verified email
+            if (ApprovalAccess.hasDecided(a, approver)) { // as the same person as an earlier approver, or via an actor
                 return DecideResult.REPEATED;
             }
             if (!Approval.PENDING.equals(a.state())) {
@@ -471,7 +507,7 @@ public final class ApprovalStore {
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_decision (approval_id, "
                     + "approver_subject, approver_username, decision, comment, channel, auth_time, decided_at, "
-                    + "approver_email) VALUES (?,?,?,?,?,?,?,?,?)")) {
+                    + "approver_email, approver_actors) VALUES (?,?,?,?,?,?,?,?,?,CAST(? AS jsonb))")) {
                 ps.setObject(1, id);
                 ps.setString(2, approver.subject());
                 ps.setString(3, approver.username());
@@ -481,6 +517,7 @@ public final class ApprovalStore {
                 ps.setTimestamp(7, approver.authTime() == null ? null : Timestamp.from(approver.authTime()));
                 ps.setTimestamp(8, Timestamp.from(now));
                 ps.setString(9, attest.text.NulFree.of(approver.verifiedEmail()));
+                ps.setString(10, actorsJson(approver.actors()));
                 ps.executeUpdate();
             }
             event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
@@ -510,6 +547,34 @@ public final class ApprovalStore {
             }
             return Approval.DENIED.equals(next) ? DecideResult.DENIED : DecideResult.APPROVED;
         });
+        return new Decided(result, why[0]);
+    }
+
+    /** The actors as stored (V35): a JSON array, or null for none. */
+    static String actorsJson(List<Identity.Actor> actors) {
+        if (actors == null || actors.isEmpty()) {
+            return null;
+        }
+        try {
+            return attest.text.NulFree.of(JSON.writeValueAsString(actors));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The actors as read back; a value that no longer reads as actors is one actor that names no one, so that the
+     * call (or the vote) is compared as fail-closed as the token was ({@code unidentified_actor}).
+     */
+    static List<Identity.Actor> actors(String json) {
+        if (json == null) {
+            return List.of();
+        }
+        try {
+            return List.of(JSON.readValue(json, Identity.Actor[].class));
+        } catch (java.io.IOException e) {
+            return List.of(new Identity.Actor(null, null, null, null, null, "unreadable"));
+        }
     }
 
     /**
@@ -664,6 +729,12 @@ public final class ApprovalStore {
         d.put("channel", channel);
         d.put("auth_time", approver.authTime() == null ? null : approver.authTime().toString());
         d.put("decided_at", now.toString());
+        if (!approver.actors().isEmpty()) { // who stood behind the approver's token (no email: chain entries stay)
+            com.fasterxml.jackson.databind.node.ArrayNode actors = d.putArray("approver_actors");
+            for (Identity.Actor x : approver.actors()) {
+                actors.addObject().put("via", x.via()).put("subject", x.subject()).put("username", x.username());
+            }
+        }
         return d;
     }
 
@@ -854,8 +925,8 @@ public final class ApprovalStore {
 
     private Optional<Approval> load(Connection c, UUID id, boolean lock) throws SQLException {
         Approval a;
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", payload_key_id, requester_email FROM "
-                + "approval_request WHERE id = ?" + (lock ? " FOR UPDATE" : ""))) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", payload_key_id, requester_email, "
+                + "requester_actors FROM approval_request WHERE id = ?" + (lock ? " FOR UPDATE" : ""))) {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -868,18 +939,19 @@ public final class ApprovalStore {
                         rs.getString(14), rs.getString(15), rs.getString(16), rs.getString(17), rs.getString(18),
                         rs.getString(19), rs.getInt(20), rs.getString(21), instant(rs, 22), instant(rs, 23),
                         instant(rs, 24), instant(rs, 25), rs.getString(26), (Integer) rs.getObject(27), List.of(),
-                        rs.getString(29));
+                        rs.getString(29), actors(rs.getString(30)));
             }
         }
         List<Approval.Vote> votes = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT approver_subject, approver_username, decision, comment, "
-                + "channel, auth_time, decided_at, approver_email FROM approval_decision WHERE approval_id = ? "
-                + "ORDER BY decided_at")) {
+                + "channel, auth_time, decided_at, approver_email, approver_actors FROM approval_decision "
+                + "WHERE approval_id = ? ORDER BY decided_at")) {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     votes.add(new Approval.Vote(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8)));
+                            rs.getString(5), instant(rs, 6), instant(rs, 7), rs.getString(8),
+                            actors(rs.getString(9))));
                 }
             }
         }
@@ -887,7 +959,8 @@ public final class ApprovalStore {
                 a.requesterUsername(), a.identityJson(), a.upstream(), a.targetPath(), a.method(), a.requestUri(),
                 a.requestHeaders(), a.requestBody(), a.requestSha256(), a.factsJson(), a.ruleId(), a.reason(),
                 a.approverRole(), a.approverGroup(), a.approvalsRequired(), a.preview(), a.createdAt(), a.expiresAt(),
-                a.decidedAt(), a.executedAt(), a.flagged(), a.resultStatus(), List.copyOf(votes), a.requesterEmail()));
+                a.decidedAt(), a.executedAt(), a.flagged(), a.resultStatus(), List.copyOf(votes), a.requesterEmail(),
+                a.requesterActors()));
     }
 
     private static Instant instant(ResultSet rs, int i) throws SQLException {

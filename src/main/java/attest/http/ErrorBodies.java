@@ -16,6 +16,12 @@ public final class ErrorBodies {
     }
 
     public static byte[] json(String code, String message, String requestId, String ruleId) {
+        return json(code, message, requestId, ruleId, java.util.Map.of());
+    }
+
+    /** The error shape with more members (such as a refused self-approval's {@code reason}), in key order. */
+    public static byte[] json(String code, String message, String requestId, String ruleId,
+                              java.util.Map<String, String> fields) {
         ObjectNode root = JSON.createObjectNode();
         ObjectNode e = root.putObject("error");
         e.put("type", "attest_error");
@@ -27,6 +33,7 @@ public final class ErrorBodies {
         if (requestId != null) {
             e.put("request_id", requestId);
         }
+        new java.util.TreeMap<>(fields).forEach(e::put);
         return root.toString().getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -12,17 +12,33 @@ public class GatewayException extends RuntimeException {
     private final String code;
     private final String outcome;
     private final Map<String, String> headers;
+    private final Map<String, String> fields;
 
     public GatewayException(int status, String code, String message, String outcome) {
         this(status, code, message, outcome, Map.of());
     }
 
     public GatewayException(int status, String code, String message, String outcome, Map<String, String> headers) {
+        this(status, code, message, outcome, headers, Map.of());
+    }
+
+    /**
+     * @param fields more members of the JSON error object (such as a refusal's {@code reason}): fixed words only,
+     *               never anything of the request
+     */
+    public GatewayException(int status, String code, String message, String outcome, Map<String, String> headers,
+                            Map<String, String> fields) {
         super(message, null, false, false);
         this.status = status;
         this.code = code;
         this.outcome = outcome;
         this.headers = Map.copyOf(headers);
+        this.fields = Map.copyOf(fields);
+    }
+
+    /** More members of the JSON error object, besides type, code, message and ids. */
+    public Map<String, String> fields() {
+        return fields;
     }
 
     public int status() {

@@ -118,7 +118,7 @@ class ApprovalPiecesTest {
         Approval a = new Approval(UUID.randomUUID(), UUID.randomUUID(), "r", Approval.PENDING, "alice-sub", "alice",
                 "{}", "llm", "/v1", "POST", "/llm/v1", "[]", new byte[0], "d", "{}", "rule", "why", "approver",
                 "/approvers", 1, "p", Instant.now(), Instant.now().plusSeconds(60), null, null, null, null, List.of(),
-                "alice@example.test");
+                "alice@example.test", List.of());
         var bot = new attest.identity.Identity("bot-sub", "service-account-bot", attest.identity.Identity.SERVICE_ACCOUNT,
                 "bot", List.of("approver"), List.of("/approvers"), "j", "i", null);
         assertThat(ApprovalAccess.isApprover(a, bot)).isTrue();
@@ -144,7 +144,8 @@ class ApprovalPiecesTest {
         Approval voted = new Approval(a.id(), a.evidenceId(), "r", Approval.PENDING, "carol-sub", "carol", "{}",
                 "llm", "/v1", "POST", "/llm/v1", "[]", new byte[0], "d", "{}", "rule", "why", "approver", "/approvers",
                 2, "p", Instant.now(), Instant.now().plusSeconds(60), null, null, null, null, List.of(new Approval.Vote(
-                "bob-sub", "bob", "approve", null, "rest", null, Instant.now(), "bob@example.test")), null);
+                "bob-sub", "bob", "approve", null, "rest", null, Instant.now(), "bob@example.test")), null,
+                List.of());
         assertThat(ApprovalAccess.hasDecided(voted, withEmail("bob2-sub", "Bob@Example.test"))).isTrue();
         assertThat(ApprovalAccess.hasDecided(voted, withEmail("erin-sub", "erin@example.test"))).isFalse();
         assertThat(ApprovalAccess.hasDecided(voted, who("bob2-sub", List.of("approver"), List.of()))).isFalse();

@@ -226,7 +226,77 @@ class ApprovalRoutesTest {
                 token("frank", "inference-user", "approver"), "{\"decision\":\"approve\"}");
         assertThat(status(out)).isEqualTo(403);
         assertThat(body(out).path("error").path("code").asText()).isEqualTo("self_approval");
+        assertThat(body(out).path("error").path("reason").asText()).isEqualTo("subject");
         assertThat(status(result(id, "frank"))).isEqualTo(202);
+        assertThat(upstream.getReceivedCounter()).isZero();
+    }
+
+    static String sub(String user) {
+        return UUID.nameUUIDFromBytes(user.getBytes()).toString(); // TestTokens' subject of a user
+    }
+
+    /**
+     * The actors behind either token (RFC 8693 act, Keycloak's impersonator) are kept with the held call and
+     * compared both ways: an approver who made the call for the requester (requester_actor), the requester acting
+     * through the approver's token (approver_actor), one actor behind both (shared_actor), an actor that names no one
+     * (unidentified_actor), and a spelling of the requester's username (username). Each is 403 self_approval with its
+     * reason in the JSON and in the refused decision's evidence, and the call is in none of their lists.
+     */
+    @Test
+    void should_refuse_an_approver_behind_the_requesters_token_or_the_requester_behind_theirs() throws Exception {
+        String n = UUID.randomUUID().toString().substring(0, 8);
+        String requester = "req" + n;
+        String bob = "bob" + n;
+        String carol = "carol" + n;
+        String id = holdAs(tokenWith(requester, b -> b.claim("act", Map.of("sub", sub(carol), "preferred_username",
+                carol, "act", Map.of("sub", sub(bob)))), "inference-user"), RISKY);
+        assertThat(String.valueOf(one("SELECT requester_actors::text FROM approval_request WHERE id = ?",
+                UUID.fromString(id)))).contains(sub(bob)).contains(sub(carol));
+        Map<String, String> attempts = new java.util.LinkedHashMap<>();
+        attempts.put("requester_actor", tokenWith(bob, b -> b, "approver"));
+        attempts.put("approver_actor", tokenWith("dan" + n, b -> b.claim("impersonator", Map.of("id", sub(requester),
+                "username", requester)), "approver"));
+        attempts.put("shared_actor", tokenWith("erin" + n, b -> b.claim("act", Map.of("preferred_username",
+                carol.toUpperCase())), "approver"));
+        attempts.put("unidentified_actor", tokenWith("fay" + n, b -> b.claim("act", Map.of("client_id", "some-svc")),
+                "approver"));
+        attempts.put("username", tokenWith("\uff52eq" + n, b -> b.subject(UUID.randomUUID().toString())
+                .claim("preferred_username", "\uff52eq\u200b" + n), "approver"));
+        for (Map.Entry<String, String> t : attempts.entrySet()) {
+            Exchange out = decideAs(id, t.getValue(), "approve");
+            assertThat(status(out)).as(t.getKey()).isEqualTo(403);
+            assertThat(body(out).path("error").path("code").asText()).as(t.getKey()).isEqualTo("self_approval");
+            assertThat(body(out).path("error").path("reason").asText()).as(t.getKey()).isEqualTo(t.getKey());
+            assertThat(((Number) one("SELECT count(*) FROM approval_event WHERE approval_id = ? AND kind = 'decision' "
+                    + "AND detail::jsonb ->> 'refused' = 'self_approval' AND detail::jsonb ->> 'matched' = '"
+                    + t.getKey() + "'", UUID.fromString(id))).longValue()).as(t.getKey()).isEqualTo(1);
+            assertThat(ids(http("direct:control", "GET", "/approvals?limit=200&order=newest", t.getValue(), null)))
+                    .as(t.getKey()).doesNotContain(id);
+        }
+        assertThat(one("SELECT count(*) FROM approval_decision WHERE approval_id = ?", UUID.fromString(id)))
+                .isEqualTo(0L);
+        assertThat(upstream.getReceivedCounter()).isZero();
+        // someone else entirely decides it
+        assertThat(status(decide(id, "gus" + n, "approve", "approver"))).isEqualTo(200);
+        assertThat(status(await().atMost(Duration.ofSeconds(10)).until(() -> result(id, requester),
+                e -> status(e) != 202))).isEqualTo(200);
+    }
+
+    /** An act chain deeper than 8 levels is an invalid token (401) on the inference path and the approvals' path. */
+    @Test
+    void should_refuse_an_act_chain_deeper_than_eight_on_every_path() throws Exception {
+        Map<String, Object> act = Map.of("sub", "last");
+        for (int i = 0; i < 8; i++) {
+            act = Map.of("sub", "actor-" + i, "act", act);
+        }
+        Map<String, Object> nine = act;
+        String deep = tokenWith("dora", b -> b.claim("act", nine), "inference-user", "approver");
+        Exchange call = http("direct:ingress", "POST", "/llm/v1/chat/completions", deep,
+                "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "X-Request-Id", rid());
+        assertThat(status(call)).isEqualTo(401);
+        String id = hold("hank", RISKY);
+        assertThat(status(decideAs(id, deep, "approve"))).isEqualTo(401);
+        assertThat(status(http("direct:control", "GET", "/approvals", deep, null))).isEqualTo(401);
         assertThat(upstream.getReceivedCounter()).isZero();
     }
 
