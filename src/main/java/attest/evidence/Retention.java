@@ -11,7 +11,10 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * Retention of evidence payloads, per upstream or globally: payloads of terminal records older than their
@@ -21,7 +24,8 @@ import java.util.Map;
  * ones never.
  * <p>Held calls follow the same schedule: once a held call is settled (executed, failed, denied, expired,
  * cancelled) and past its upstream's retention, its request (body and headers), masked preview and stored answer
- * are destroyed ({@code payload_purged}); its digest, rule, decisions and every approval event stay. Expired
+ * are destroyed ({@code payload_purged}), and so are the verified emails, actors and identity kept only to tell
+ * approvers from the requester; its digest, rule, decisions (who decided what, when) and every approval event stay. Expired
  * approval-page sessions and pending sign-ins are deleted on every run, whatever the retention.
  */
 public final class Retention {
@@ -156,22 +160,47 @@ public final class Retention {
 
     /** Runs a purge whose first parameter is the cut-off and whose second, if any, the upstream(s). */
     private static int run(Connection c, PreparedStatement ps, Instant before, Object arg) throws SQLException {
+        bind(c, ps, before, arg);
+        return ps.executeUpdate();
+    }
+
+    private static void bind(Connection c, PreparedStatement ps, Instant before, Object arg) throws SQLException {
         ps.setTimestamp(1, Timestamp.from(before));
         if (arg instanceof String s) {
             ps.setString(2, s);
         } else if (arg instanceof String[] a) {
             ps.setArray(2, c.createArrayOf("text", a));
         }
-        return ps.executeUpdate();
     }
 
+    /**
+     * Purges settled held calls: their payloads, and what they kept of people only to tell an approver from the
+     * requester while they were pending (the requester's verified email, actors and identity as their token proved
+     * it; each approver's verified email and actors; V36). Subjects, usernames and decisions stay.
+     */
     private static int purgeHeld(Connection c, String where, Object arg, Instant before) throws SQLException {
+        List<UUID> ids = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET request_body = '\\x'::bytea, "
                 + "request_headers = '[]', preview = '[purged by retention]', result_body = NULL, result_headers = NULL, "
+                + "requester_email = NULL, requester_actors = NULL, identity_json = '{}', "
                 + "payload_purged = true WHERE NOT payload_purged AND state IN ('executed', 'failed', 'denied', "
-                + "'expired', 'cancelled') AND coalesce(executed_at, decided_at, created_at) < ? AND " + where)) {
-            return run(c, ps, before, arg);
+                + "'expired', 'cancelled') AND coalesce(executed_at, decided_at, created_at) < ? AND " + where
+                + " RETURNING id")) {
+            bind(c, ps, before, arg);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getObject(1, UUID.class));
+                }
+            }
         }
+        if (!ids.isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE approval_decision SET approver_email = NULL, "
+                    + "approver_actors = NULL WHERE approval_id = ANY (?)")) {
+                ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+                ps.executeUpdate();
+            }
+        }
+        return ids.size();
     }
 
     private static int purge(Connection c, String where, Object arg, Instant before) throws SQLException {

@@ -834,9 +834,16 @@ class ApprovalRoutesTest {
 
     @Test
     void should_purge_settled_held_calls_sessions_and_sign_ins_on_the_retention_schedule() throws Exception {
-        String settled = hold("alice", RISKY + " card 4111 1111 1111 1111");
-        String pending = hold("alice", RISKY + " card 4111 1111 1111 1111");
-        assertThat(status(decide(settled, "bob", "deny", "approver"))).isEqualTo(200);
+        // the people behind both tokens: kept while the call is pending, to tell approvers from the requester
+        String settled = holdAs(tokenWith("alice", b -> email("alice@example.test", true).apply(b).claim("act",
+                Map.of("sub", "svc-sub", "preferred_username", "svc")), "inference-user"),
+                RISKY + " card 4111 1111 1111 1111");
+        String pending = holdAs(tokenWith("alice", email("alice@example.test", true), "inference-user"),
+                RISKY + " card 4111 1111 1111 1111");
+        assertThat(status(decideAs(settled, tokenWith("bob", b -> email("bob@example.test", true).apply(b).claim(
+                "impersonator", Map.of("id", "admin-sub", "username", "admin")), "approver"), "deny"))).isEqualTo(200);
+        assertThat(one("SELECT (requester_email IS NOT NULL) || '|' || (requester_actors IS NOT NULL) FROM "
+                + "approval_request WHERE id = ?", UUID.fromString(settled))).isEqualTo("true|true");
         await().atMost(Duration.ofSeconds(10)).until(() -> "denied".equals(one(
                 "SELECT state FROM approval_request WHERE id = ?", UUID.fromString(settled))));
         var ds = ApprovalRouteTestConfiguration.database().dataSource();
@@ -854,6 +861,17 @@ class ApprovalRoutesTest {
         assertThat(one("SELECT length(request_body) || '|' || request_headers || '|' || preview || '|' || payload_purged "
                 + "|| '|' || (result_body IS NULL) FROM approval_request WHERE id = ?", UUID.fromString(settled)))
                 .isEqualTo("0|[]|[purged by retention]|true|true");
+        // and so is what it kept of people only to tell approvers from the requester (V36); who decided stays
+        assertThat(one("SELECT (requester_email IS NULL) || '|' || (requester_actors IS NULL) || '|' || identity_json "
+                + "|| '|' || requester_username FROM approval_request WHERE id = ?", UUID.fromString(settled)))
+                .isEqualTo("true|true|{}|alice");
+        assertThat(one("SELECT (approver_email IS NULL) || '|' || (approver_actors IS NULL) || '|' || approver_username "
+                + "|| ':' || decision FROM approval_decision WHERE approval_id = ?", UUID.fromString(settled)))
+                .isEqualTo("true|true|bob:deny");
+        assertThat(one("SELECT decisions FROM audit_approvals WHERE approval_id = ?", UUID.fromString(settled)))
+                .isEqualTo("bob:deny");
+        assertThat(one("SELECT requester_email FROM approval_request WHERE id = ?", UUID.fromString(pending)))
+                .isEqualTo("alice@example.test");
         // the digest and the evidence of every step stay
         assertThat(one("SELECT length(request_sha256) FROM approval_request WHERE id = ?", UUID.fromString(settled)))
                 .isEqualTo(64);
