@@ -208,6 +208,23 @@ class ApprovalAccessTest {
         assertThat(ApprovalAccess.hasDecided(heldBy(ALICE), approver(p("bob-sub", "bob", null)))).isFalse();
     }
 
+    /** Nobody who could not decide the call as its requester is mailed about it. */
+    @Test
+    void should_mail_no_one_who_is_the_requester_under_any_spelling_or_behind_their_token() {
+        Approval a = heldBy(p("alice-sub", "alice", "alice@example.test", act("bob-sub", null, null)));
+        ApproverDirectory directory = (role, group) -> List.of(
+                new ApproverDirectory.Approver("alice-sub", "alice", "alice@example.test"),
+                new ApproverDirectory.Approver("alice2-sub", "ALICE", "other@example.test"),
+                new ApproverDirectory.Approver("alice3-sub", "alice3", "Alice+ops@Example.test"),
+                new ApproverDirectory.Approver("bob-sub", "bob", "bob@example.test"),
+                new ApproverDirectory.Approver("erin-sub", "erin", "erin@example.test"));
+        var exchange = new org.apache.camel.support.DefaultExchange(new org.apache.camel.impl.DefaultCamelContext());
+        exchange.setProperty(attest.Exchanges.APPROVAL, a);
+        new FindApproversProcessor(directory).process(exchange);
+        assertThat(exchange.getProperty(FindApproversProcessor.APPROVERS, List.class)).extracting("username")
+                .containsExactly("erin");
+    }
+
     @Test
     void should_keep_service_accounts_and_non_approvers_out() {
         Approval a = heldBy(ALICE);
