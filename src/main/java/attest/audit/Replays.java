@@ -3,7 +3,11 @@ package attest.audit;
 import attest.evidence.EvidenceAssembler;
 import attest.evidence.EvidenceRecord;
 import attest.evidence.EvidenceUnavailableException;
+import attest.evidence.chain.Canonical;
+import attest.evidence.chain.ChainHash;
+import attest.evidence.chain.DatabaseSource;
 import attest.evidence.chain.EvidenceChain;
+import attest.evidence.chain.Verifier;
 import attest.evidence.crypto.PayloadCipher;
 import attest.http.GatewayException;
 import attest.http.Outcomes;
@@ -94,8 +98,8 @@ public final class Replays {
         }
     }
 
-    private record Recorded(UUID id, String requestId, String method, String path, String upstream, byte[] request,
-                            byte[] response, String responseSha256, ObjectNode timeline, boolean ended) {
+    private record Recorded(UUID id, String requestId, byte[] request, byte[] response, String responseSha256,
+                            ObjectNode timeline, boolean ended) {
     }
 
     public Optional<ObjectNode> view(UUID recordId, Identity auditor) {
@@ -110,7 +114,9 @@ public final class Replays {
     /**
      * Where a recorded call is re-executed: the data plane's fixed origin, with the recorded path re-checked
      * (normalised as the data plane does, and resolving to a configured upstream, the recorded one if any)
-     * and the URI built from its components, never by concatenating a recorded string.
+     * and the URI built from its components, never by concatenating a recorded string. Evidence records the path
+     * without its query, so a replay carries no query string: a recorded path that holds one was not written by the
+     * gateway, and is refused.
      *
      * @throws GatewayException 422 for a method, path or query that cannot be replayed as it is, 409 for a path
      *                          that resolves to no configured upstream or not to the recorded one
@@ -125,6 +131,10 @@ public final class Replays {
         } catch (GatewayException e) {
             throw notReplayable(422, "the recorded path is not a plain path on the data plane");
         }
+        if (split.rawQuery() != null || path.indexOf('?') >= 0) {
+            throw notReplayable(422, "the recorded path holds a query string; evidence records none, and a replay "
+                    + "carries none");
+        }
         UpstreamTarget resolved;
         try {
             resolved = upstreams.resolve(path);
@@ -136,48 +146,84 @@ public final class Replays {
         if (upstreamName != null && !upstreamName.equals(resolved.upstream().name())) {
             throw notReplayable(409, "the recorded upstream is unknown, or not the one its path resolves to");
         }
-        String query = split.rawQuery() == null ? null : decode(split.rawQuery());
         URI uri;
         try {
-            uri = new URI(origin.getScheme(), null, origin.getHost(), origin.getPort(), split.path(), query, null);
+            uri = new URI(origin.getScheme(), null, origin.getHost(), origin.getPort(), split.path(), null, null);
         } catch (java.net.URISyntaxException e) {
             throw notReplayable(422, "the recorded path cannot be replayed");
         }
         // the built URI must say exactly what was recorded, on exactly the fixed origin
-        if (!java.util.Objects.equals(uri.getRawQuery(), split.rawQuery())) {
-            throw notReplayable(422, "the recorded query cannot be replayed exactly");
-        }
         if (!origin.getScheme().equals(uri.getScheme()) || !origin.getHost().equals(uri.getHost())
-                || origin.getPort() != uri.getPort() || uri.getRawUserInfo() != null || uri.getRawFragment() != null
-                || !split.path().equals(uri.getPath())) {
+                || origin.getPort() != uri.getPort() || uri.getRawUserInfo() != null || uri.getRawQuery() != null
+                || uri.getRawFragment() != null || !split.path().equals(uri.getPath())) {
             throw notReplayable(422, "the recorded path cannot be replayed");
         }
         return uri;
     }
 
-    private static String decode(String raw) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (int i = 0; i < raw.length(); i++) {
-            char c = raw.charAt(i);
-            if (c == '%' && i + 2 < raw.length() && Character.digit(raw.charAt(i + 1), 16) >= 0
-                    && Character.digit(raw.charAt(i + 2), 16) >= 0) {
-                out.write((Character.digit(raw.charAt(i + 1), 16) << 4) | Character.digit(raw.charAt(i + 2), 16));
-                i += 2;
-            } else if (c == '%' || c > 0x7e) {
-                throw notReplayable(422, "the recorded query cannot be replayed exactly");
-            } else {
-                out.write(c);
-            }
-        }
-        try {
-            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(out.toByteArray())).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw notReplayable(422, "the recorded query cannot be replayed exactly");
-        }
-    }
-
     private static GatewayException notReplayable(int status, String message) {
         return new GatewayException(status, "not_replayable", message, Outcomes.DENIED);
+    }
+
+    /** What a call's {@code call.terminal} entry holds of its request. */
+    private record Vouched(String method, String path, String upstream, String requestSha256) {
+    }
+
+    private static String string(Object value) {
+        return value instanceof String v ? v : null;
+    }
+
+    private static GatewayException mismatch(String what) {
+        return new GatewayException(409, "record_mismatch", what + " (changed behind the chain); it cannot be "
+                + "re-executed", Outcomes.DENIED);
+    }
+
+    /**
+     * Refuses (409 {@code record_mismatch}) a record whose stored row is not what its {@code call.terminal} chain
+     * entries hold, column by column as {@code attest verify} compares them ({@link Verifier#mismatchedColumn}): the
+     * method, path, upstream and request digest a replay uses among them. An entry must also still follow from the
+     * one before it in its chain (an entry edited without rehashing); that the chain's hashes reach a signed
+     * checkpoint is {@code attest verify}'s to say.
+     *
+     * @return what the entry holds of the request: the replay is built from it, never from the row alone
+     */
+    private Vouched vouch(UUID id) {
+        try (Connection c = dataSource.getConnection()) {
+            Vouched vouched = null;
+            try (PreparedStatement ps = c.prepareStatement("SELECT e.canonical, e.hash, e.position, p.hash FROM "
+                    + "public.evidence_chain e LEFT JOIN public.evidence_chain p ON p.chain_id = e.chain_id AND "
+                    + "p.position = e.position - 1 WHERE e.subject_id = ? AND e.kind = 'call.terminal'")) {
+                ps.setObject(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    Map<String, String> row = null;
+                    while (rs.next()) {
+                        byte[] canonical = rs.getBytes(1);
+                        byte[] previous = rs.getLong(3) == 1 ? ChainHash.GENESIS : rs.getBytes(4);
+                        if (previous == null || !java.util.Arrays.equals(rs.getBytes(2),
+                                ChainHash.link(previous, canonical)) || !Canonical.isCanonical(canonical)
+                                || !(Canonical.parse(canonical) instanceof Map<?, ?> entry)
+                                || !(entry.get("record") instanceof Map<?, ?> record)
+                                || !id.toString().equals(record.get("id"))) {
+                            throw mismatch("the record's call.terminal chain entry does not follow from its chain");
+                        }
+                        row = row == null ? DatabaseSource.recordColumns(c, id) : row;
+                        String column = Verifier.mismatchedColumn(record, row);
+                        if (column != null) {
+                            throw mismatch("the stored record's " + column + " is not the one its chain entry holds");
+                        }
+                        Map<?, ?> request = record.get("request") instanceof Map<?, ?> m ? m : Map.of();
+                        vouched = new Vouched(string(request.get("method")), string(request.get("path")),
+                                string(request.get("upstream")), string(request.get("sha256")));
+                    }
+                }
+            }
+            if (vouched == null) {
+                throw mismatch("no call.terminal chain entry vouches for the stored record");
+            }
+            return vouched;
+        } catch (SQLException e) {
+            throw new EvidenceUnavailableException("evidence unavailable");
+        }
     }
 
     public Optional<ObjectNode> reexecute(UUID recordId, Identity auditor, String bearerToken) {
@@ -187,6 +233,7 @@ public final class Replays {
         }
         Recorded r = found.get();
         URI target;
+        Vouched v;
         try {
             if (!r.ended()) {
                 // in flight, left open by a crash, or held for approval and not decided: its approvers have not seen
@@ -194,10 +241,15 @@ public final class Replays {
                 throw notReplayable(409, "the recorded call has not ended (it is open, or held for approval); it "
                         + "cannot be re-executed");
             }
-            target = target(origin, r.method(), r.path(), r.upstream(), upstreams);
+            // the row is the store's word, which a DBA can change; its call.terminal entry is chained and signed
+            v = vouch(recordId);
+            target = target(origin, v.method(), v.path(), v.upstream(), upstreams);
             if (r.request() == null) {
                 throw notReplayable(409, "the recorded request body is not stored (purged, or never kept for a "
                         + "refusal, or kept only in part); it cannot be re-executed");
+            }
+            if (!EvidenceAssembler.sha256(r.request()).equals(v.requestSha256())) {
+                throw mismatch("the stored request body does not match the digest its chain entry holds");
             }
         } catch (GatewayException refused) {
             // the refusal is evidence too; nothing is sent
@@ -218,7 +270,7 @@ public final class Replays {
             response = http.send(HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(60))
                     .header("Authorization", "Bearer " + bearerToken).header("X-Request-Id", replayId)
                     .header("Content-Type", "application/json")
-                    .method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.request())).build(),
+                    .method(v.method(), HttpRequest.BodyPublishers.ofByteArray(r.request())).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
         } catch (java.io.IOException e) {
             throw new IllegalStateException("the data plane could not be reached");
@@ -352,8 +404,8 @@ public final class Replays {
                         t.put("approval_id", approvalId.toString());
                     }
                     // a prefix is not the call: it is never re-executed (409, as for a body not kept)
-                    rec = new Recorded(id, rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            requestTruncated ? null : request, response, rs.getString(24), t,
+                    rec = new Recorded(id, rs.getString(1), requestTruncated ? null : request, response,
+                            rs.getString(24), t,
                             EvidenceRecord.TERMINAL.equals(rs.getString(34)));
                 }
             }

@@ -205,6 +205,73 @@ class ReplayRecordsTest {
         assertThat(chained(r.getId(), "audit.replay_refused")).isEqualTo(1);
     }
 
+    /** What a DBA does to a stored row: as the owner, with the append-only guards off (as the owner can). */
+    static void dba(UUID record, String set, Object... values) throws Exception {
+        try (Connection c = java.sql.DriverManager.getConnection(db.embedded().jdbcUrl(), "postgres",
+                Files.readString(attest.evidence.Database.ownerPasswordFile(dir.resolve("data"))).strip())) {
+            c.setAutoCommit(false);
+            try (var st = c.createStatement()) {
+                st.execute("SET LOCAL session_replication_role = replica");
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE evidence_record SET " + set + " WHERE id = ?")) {
+                int i = 1;
+                for (Object v : values) {
+                    ps.setObject(i++, v);
+                }
+                ps.setObject(i, record);
+                assertThat(ps.executeUpdate()).isEqualTo(1);
+            }
+            c.commit();
+        }
+    }
+
+    static final byte[] PLANTED = "{\"model\":\"demo-model\",\"messages\":[{\"role\":\"user\",\"content\":\"planted\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
+
+    /**
+     * HOLE before: the row is the store's word and a DBA can change it (the guards off); replay read the body, method,
+     * path and upstream from the row alone and sent them with the auditor's token: a planted plaintext body (no data
+     * key: stored bytes were sent as they were), a query added to the path, another configured upstream. Now the row
+     * must say what its signed, chained {@code call.terminal} entry says and the body must match the entry's digest:
+     * else 409 {@code record_mismatch}, nothing sent, the refusal itself recorded.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a plaintext body planted
+            a plaintext body planted with its digest
+            a query added to the path
+            another configured path and upstream
+            another method
+            another request id
+            an open record marked ended
+            """)
+    void should_refuse_a_record_changed_behind_its_chain_entry_and_send_nothing(String what) throws Exception {
+        boolean open = what.equals("an open record marked ended");
+        EvidenceRecord r = stored(record("replay-calls", "/llm/v1/chat/completions", "llm", REQUEST), !open);
+        switch (what) {
+            case "a plaintext body planted" -> dba(r.getId(), "request_body = ?, payload_key_id = NULL", PLANTED);
+            case "a plaintext body planted with its digest" -> dba(r.getId(), "request_body = ?, request_sha256 = ?, "
+                    + "request_size = ?", PLANTED, EvidenceAssembler.sha256(PLANTED), (long) PLANTED.length);
+            case "a query added to the path" -> dba(r.getId(), "path = ?", "/llm/v1/chat/completions?x=1");
+            case "another configured path and upstream" -> dba(r.getId(), "path = ?, upstream = ?",
+                    "/tf/v1/models/m:predict", "tf");
+            case "another method" -> dba(r.getId(), "method = ?", "GET");
+            case "another request id" -> dba(r.getId(), "request_id = ?", "forged-request-id");
+            case "an open record marked ended" -> dba(r.getId(), "state = ?, status = 200, outcome = 'completed'",
+                    EvidenceRecord.TERMINAL);
+            default -> throw new IllegalArgumentException(what);
+        }
+        assertThatThrownBy(() -> replays.reexecute(r.getId(), CAROL, "token"))
+                .isInstanceOfSatisfying(GatewayException.class, e -> {
+                    assertThat(e.status()).as(what).isEqualTo(409);
+                    assertThat(e.code()).as(what).isEqualTo("record_mismatch");
+                    assertThat(e.getMessage()).as(what).contains("chain").doesNotContain("planted");
+                });
+        assertThat(received).as(what).isEmpty();
+        assertThat(chained(r.getId(), "audit.replay_refused")).as(what).isEqualTo(1);
+        assertThat(chained(r.getId(), "audit.replay")).as(what).isZero();
+    }
+
     @Test
     void should_answer_an_unknown_record_with_nothing_and_send_nothing() {
         assertThat(replays.reexecute(UUID.randomUUID(), CAROL, "token")).isEmpty();

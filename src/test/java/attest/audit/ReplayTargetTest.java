@@ -15,7 +15,10 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Where a replay is sent: the fixed origin, a re-checked path, a URI built from components, or nowhere. */
+/**
+ * Where a replay is sent: the fixed origin, a re-checked path, a URI built from components, or nowhere. Evidence records
+ * the path without its query, so a replay carries none (HOLE before: a query in a stored path was sent on).
+ */
 class ReplayTargetTest {
     static final URI ORIGIN = Replays.origin("127.0.0.1", 8080);
     static final UpstreamRegistry UPSTREAMS = new UpstreamRegistry(List.of(
@@ -30,8 +33,8 @@ class ReplayTargetTest {
     @CsvSource(delimiter = '|', nullValues = "NULL", textBlock = """
             POST | /llm/v1/chat/completions     | llm  | http://127.0.0.1:8080/llm/v1/chat/completions
             POST | /llm/v1/chat/completions     | NULL | http://127.0.0.1:8080/llm/v1/chat/completions
-            GET  | /llm/v1/models?limit=5       | llm  | http://127.0.0.1:8080/llm/v1/models?limit=5
-            POST | /llm/v1/a%20b?q=a%20b        | llm  | http://127.0.0.1:8080/llm/v1/a%20b?q=a%20b
+            GET  | /llm/v1/models               | llm  | http://127.0.0.1:8080/llm/v1/models
+            POST | /llm/v1/a%20b                | llm  | http://127.0.0.1:8080/llm/v1/a%20b
             POST | /tf/v1/models/m:predict      | tf   | http://127.0.0.1:8080/tf/v1/models/m:predict
             POST | /llm/@127.0.0.1/x            | llm  | http://127.0.0.1:8080/llm/@127.0.0.1/x
             """)
@@ -61,6 +64,10 @@ class ReplayTargetTest {
             POST    | /llm/v1/x#frag                   | llm    | 422
             POST    | /llm/v1/x?a=%26                  | llm    | 422
             POST    | /llm/v1/x?a=%zz                  | llm    | 422
+            GET     | /llm/v1/models?limit=5           | llm    | 422
+            POST    | /llm/v1/x?api_key=stolen         | llm    | 422
+            POST    | /llm/v1/x?                       | llm    | 422
+            POST    | /llm/v1/x?a=1&b=2                | llm    | 422
             POST    | NULL                             | NULL   | 422
             POST    | ''                               | NULL   | 422
             CONNECT | /llm/v1/x                        | llm    | 422

@@ -357,11 +357,29 @@ public final class DatabaseSource implements Verifier.Source {
         if (recordsUnreadable) {
             return null;
         }
+        try {
+            return recordColumns(c, UUID.fromString(recordId));
+        } catch (SQLException e) {
+            // insufficient privilege, an undefined view or column, anything: the rows are not compared, and not
+            // silently (a DBA who changed a row and dropped or narrowed the view would otherwise read VALID)
+            recordsUnreadable = true;
+            return null;
+        } catch (IllegalArgumentException e) {
+            return null; // not a record id
+        }
+    }
+
+    /**
+     * A call's stored record as the view {@code audit_record_columns} gives it (V25, V28): the
+     * {@link Verifier#RECORD_COLUMNS} as text (null for SQL NULL), or an empty map when the store holds no such record.
+     * Also read by a replay, to compare the row with its chain entry before anything is sent.
+     */
+    public static Map<String, String> recordColumns(Connection c, UUID recordId) throws SQLException {
         StringBuilder sql = new StringBuilder("SELECT ");
         Verifier.RECORD_COLUMNS.keySet().forEach(col -> sql.append(sql.length() > 7 ? ", " : "").append(col).append("::text"));
         // the view of these columns (V25), which the auditors' login may read as well as the owner's
         try (PreparedStatement ps = c.prepareStatement(sql + " FROM public.audit_record_columns WHERE id = ?")) {
-            ps.setObject(1, UUID.fromString(recordId));
+            ps.setObject(1, recordId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return Map.of(); // the chain holds the call, the store's records no longer do
@@ -373,13 +391,6 @@ public final class DatabaseSource implements Verifier.Source {
                 }
                 return out;
             }
-        } catch (SQLException e) {
-            // insufficient privilege, an undefined view or column, anything: the rows are not compared, and not
-            // silently (a DBA who changed a row and dropped or narrowed the view would otherwise read VALID)
-            recordsUnreadable = true;
-            return null;
-        } catch (IllegalArgumentException e) {
-            return null; // not a record id
         }
     }
 

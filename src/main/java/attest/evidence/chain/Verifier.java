@@ -1002,13 +1002,24 @@ public final class Verifier {
             // records are never deleted (retention purges payloads only): the reports no longer show this call
             return "record_missing (the stored record of this entry is gone)";
         }
+        String column = mismatchedColumn(record, row);
+        return column == null ? null
+                : "record_mismatch (the stored record's " + column + " is not the one its entry holds)";
+    }
+
+    /**
+     * The first of the {@link #RECORD_COLUMNS} in which a stored row ({@link DatabaseSource#recordColumns(
+     * java.sql.Connection, java.util.UUID)}) does not say what a chain entry's {@code record} says, or null when they
+     * agree. The verifier's {@code record_mismatch}, and a replay's check before it sends anything.
+     */
+    public static String mismatchedColumn(Map<?, ?> record, Map<String, String> row) {
         for (Map.Entry<String, List<String>> c : RECORD_COLUMNS.entrySet()) {
             Object value = record;
             for (String name : c.getValue()) {
                 value = value instanceof Map<?, ?> m ? m.get(name) : null;
             }
             if (!sameColumn(c.getKey(), value, row.get(c.getKey()))) {
-                return "record_mismatch (the stored record's " + c.getKey() + " is not the one its entry holds)";
+                return c.getKey();
             }
         }
         return null;
