@@ -165,17 +165,40 @@ if (opt.receipt) {
 
 // ---- section 6: an export
 const dir = opt.dir;
+// section 6.2: a missing or unreadable manifest makes the export UNVERIFIABLE
 if (!existsSync(join(dir, 'manifest.json'))) { console.log('note: no manifest.json'); unverifiable = true; finish(); }
-const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+let manifest;
+try { manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')); } catch { manifest = null; }
+if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+  console.log('note: manifest.json is not a JSON object'); unverifiable = true; finish();
+}
 // section 6.1: paths are relative, use '/', never contain '..': resolved inside the export only
 const inside = (file) => typeof file === 'string' && file.length > 0 && !file.startsWith('/') && !file.includes('\\')
   && !file.split('/').includes('..');
-for (const [file, digest] of Object.entries(manifest.files)) {
+for (const [file, digest] of Object.entries(manifest.files ?? {})) {
   if (!inside(file) || !existsSync(join(dir, file))) faults.push('export: ' + file + ': missing_file');
   else if (hex(sha256(readFileSync(join(dir, file)))) !== digest) faults.push('export: ' + file + ': manifest_mismatch');
 }
+// section 6.1: lines end with one line feed; split as bytes, never decoded (a line that is not UTF-8 is not canonical)
+function lines(f) {
+  const all = readFileSync(join(dir, f)); const out = []; let start = 0;
+  for (let i = 0; i <= all.length; i++) {
+    if (i === all.length || all[i] === 0x0a) { if (i > start) out.push(all.subarray(start, i)); start = i + 1; }
+  }
+  return out;
+}
 for (const chain of manifest.chains) {
-  for (const f of [chain.file, chain.checkpoints]) if (!inside(f)) faults.push('export: ' + f + ': missing_file');
+  for (const f of [chain.file, chain.checkpoints]) {
+    if (!inside(f) || !existsSync(join(dir, f))) faults.push('export: ' + f + ': missing_file');
+  }
+  if (inside(chain.checkpoints) && existsSync(join(dir, chain.checkpoints))) {
+    lines(chain.checkpoints).some((l, i) => {
+      let ok = false;
+      try { const n = JSON.parse(l.toString('utf8')); ok = n !== null && typeof n === 'object' && typeof n.canonical === 'string'; } catch { ok = false; }
+      if (!ok) faults.push(`${chain.chain_id} checkpoint line ${i + 1}: checkpoint_mismatch`);
+      return !ok;
+    });
+  }
   if (chain.frontier && chain.frontier.length !== bitCount(chain.first_position - 1)) {
     faults.push(`${chain.chain_id} position ${chain.first_position}: anchor_mismatch`);
   } else if (unhex(chain.anchor_hash, 32) === null || (chain.frontier ?? []).some((h) => unhex(h, 32) === null)) {
@@ -184,7 +207,6 @@ for (const chain of manifest.chains) {
 }
 if (faults.length) finish();
 
-const lines = (f) => readFileSync(join(dir, f)).toString('utf8').split('\n').filter((l) => l.length > 0);
 const verified = new Map(); // chain id -> { signed, hashes, length }
 const named = new Set();
 const range = opt.from && opt.to ? { from: nanos(opt.from), to: nanos(opt.to) } : null;
@@ -194,12 +216,19 @@ chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.
   const first = chain.first_position;
   let prev = unhexOrEmpty(chain.anchor_hash, 32);
   const hashes = new Map([[first - 1, prev]]);
-  const tree = chain.frontier ? new Frontier(first - 1, chain.frontier.map((h) => unhexOrEmpty(h, 32))) : null;
+  // section 6.3: format-2 checkpoints sign tree roots, and an export of them after position 1 carries the frontier,
+  // whatever the manifest says of its format
+  const signsRoots = lines(chain.checkpoints).some((l) => {
+    try { const b = JSON.parse(Buffer.from(JSON.parse(l.toString('utf8')).canonical, 'base64').toString('utf8')); return b.root != null || b.format >= 2; } catch { return false; }
+  });
+  if (!chain.frontier && first > 1 && signsRoots) { faults.push(`${id} position ${first}: anchor_mismatch`); continue chains; }
+  const tree = chain.frontier ? new Frontier(first - 1, chain.frontier.map((h) => unhexOrEmpty(h, 32)))
+    : first === 1 ? new Frontier(0, []) : null;
   const roots = new Map();
   if (tree) roots.set(first - 1, tree.root());
   let position = first;
-  for (const line of lines(chain.file)) {
-    const bytes = Buffer.from(line, 'utf8');
+  for (const bytes of lines(chain.file)) {
+    const line = bytes.toString('utf8');
     if (!isCanonical(bytes)) { faults.push(`${id} position ${position}: not_canonical`); continue chains; }
     const entry = JSON.parse(line);
     if (entry.chain_id !== id || entry.position !== position) {
@@ -221,7 +250,7 @@ chains: for (const chain of [...manifest.chains].sort((a, b) => (a.chain_id < b.
   let anchored = 0;
   const signed = [];
   for (const cpLine of lines(chain.checkpoints)) {
-    const cp = JSON.parse(cpLine);
+    const cp = JSON.parse(cpLine.toString('utf8'));
     const at = `${id} checkpoint at size ${cp.size}: `;
     const bytes = Buffer.from(cp.canonical, 'base64');
     const key = keys.get(cp.key_id);

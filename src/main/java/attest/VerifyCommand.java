@@ -95,8 +95,12 @@ public final class VerifyCommand {
         if (export != null) {
             try {
                 return report(new Verifier(keys).verify(attest.evidence.chain.Export.read(export), options), out);
+            } catch (attest.evidence.chain.Export.Unreadable e) {
+                out.println("UNVERIFIABLE: cannot read the export: " + e.getMessage());
+                return Verifier.UNVERIFIABLE;
             } catch (RuntimeException e) {
-                out.println("UNVERIFIABLE: cannot read the export: " + e.getClass().getSimpleName());
+                // never an exception's class or trace: what the auditor needs is that nothing was verified
+                out.println("UNVERIFIABLE: the export could not be verified (it could not be read as an export)");
                 return Verifier.UNVERIFIABLE;
             }
         }
@@ -109,8 +113,11 @@ public final class VerifyCommand {
                 out.println("note: encrypted payloads were not checked against their digests (no --master-key-file)");
             }
             return report(report, out);
-        } catch (Exception e) {
-            out.println("UNVERIFIABLE: cannot read the evidence: " + e.getClass().getSimpleName());
+        } catch (java.sql.SQLException e) {
+            out.println("UNVERIFIABLE: cannot read the evidence (SQL state " + e.getSQLState() + ")");
+            return Verifier.UNVERIFIABLE;
+        } catch (RuntimeException e) {
+            out.println("UNVERIFIABLE: cannot read the evidence");
             return Verifier.UNVERIFIABLE;
         }
     }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -181,118 +180,188 @@ public final class Export {
         return total;
     }
 
-    /** Reads an export for the verifier. */
-    public static Verifier.Source read(Path dir) {
+    /**
+     * An export that cannot be read at all (section 6.2: UNVERIFIABLE): no such directory, an empty one, no manifest or
+     * one that is not a JSON object. The message says which, for the auditor; it names no exception.
+     */
+    public static final class Unreadable extends RuntimeException {
+        Unreadable(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** The manifest, or {@link Unreadable} saying why there is none to read. */
+    private static JsonNode manifest(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new Unreadable(Files.exists(dir) ? "not a directory" : "no such directory");
+        }
+        Path file = dir.resolve("manifest.json");
+        if (!Files.exists(file)) {
+            try (var entries = Files.list(dir)) {
+                throw new Unreadable(entries.findAny().isEmpty() ? "the directory is empty (no manifest.json)"
+                        : "no manifest.json");
+            } catch (IOException e) {
+                throw new Unreadable("the directory cannot be listed");
+            }
+        }
+        JsonNode manifest;
         try {
-            JsonNode manifest = JSON.readTree(Files.readAllBytes(dir.resolve("manifest.json")));
-            List<String> sourceFaults = new ArrayList<>();
-            manifest.path("files").fields().forEachRemaining(e -> {
-                Path f = dir.resolve(e.getKey());
-                try {
-                    if (!inside(dir, e.getKey()) || !Files.exists(f)) {
-                        sourceFaults.add("export: " + e.getKey() + ": missing_file");
-                    } else if (!HEX.formatHex(sha256(Files.readAllBytes(f))).equals(e.getValue().asText())) {
-                        sourceFaults.add("export: " + e.getKey() + ": manifest_mismatch (the file was changed)");
-                    }
-                } catch (IOException ex) {
-                    throw new UncheckedIOException(ex);
-                }
-            });
-            Map<String, JsonNode> byChain = new TreeMap<>();
-            manifest.path("chains").forEach(n -> byChain.put(n.path("chain_id").asText(), n));
-            byChain.forEach((id, n) -> {
-                for (String member : List.of("file", "checkpoints")) {
-                    if (!inside(dir, n.path(member).asText())) {
-                        sourceFaults.add("export: " + n.path(member).asText() + ": missing_file (a path outside the "
-                                + "export)");
-                    }
-                }
-                if (!n.path("first_position").isIntegralNumber()) {
-                    sourceFaults.add(id + " position " + n.path("first_position") + ": position_mismatch (first_position "
-                            + "is not an integer)");
-                }
-                if (n.has("frontier") && n.path("frontier").size() != Long.bitCount(n.path("first_position").asLong() - 1)) {
-                    sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
-                            + "frontier does not have one node per set bit of first_position - 1)");
-                }
-                // section 6.1: hex is lower case, compared as written; any other spelling is no hash at all
-                boolean badHex = LowerHex.ofLength(n.path("anchor_hash").asText(null), 32) == null;
-                for (JsonNode node : n.path("frontier")) {
-                    badHex |= !node.isTextual() || LowerHex.ofLength(node.asText(), 32) == null;
-                }
-                if (badHex) {
-                    sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
-                            + "anchor_hash or a frontier node is not 64 lower-case hex digits)");
-                }
-            });
-            return new Verifier.Source() {
-                public List<String> chains() {
-                    return List.copyOf(byChain.keySet());
-                }
+            manifest = JSON.readTree(Files.readAllBytes(file));
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new Unreadable("manifest.json is not valid JSON");
+        } catch (IOException e) {
+            throw new Unreadable("manifest.json cannot be read");
+        }
+        if (manifest == null || !manifest.isObject()) {
+            throw new Unreadable("manifest.json is not a JSON object");
+        }
+        return manifest;
+    }
 
-                public Iterable<Verifier.Row> rows(String chainId) {
-                    JsonNode ch = byChain.get(chainId);
-                    List<Verifier.Row> rows = new ArrayList<>();
-                    long position = ch.path("first_position").asLong();
-                    byte[] prev = anchor(ch);
-                    for (byte[] line : lines(dir.resolve(ch.path("file").asText()))) {
-                        // an export carries no stored hashes: each is recomputed, and checkpoints anchor them
-                        prev = ChainHash.link(prev, line);
-                        rows.add(new Verifier.Row(position++, line, prev));
-                    }
-                    return rows;
+    /**
+     * Reads an export for the verifier.
+     *
+     * @throws Unreadable when there is no manifest to read
+     */
+    public static Verifier.Source read(Path dir) {
+        JsonNode manifest = manifest(dir);
+        List<String> sourceFaults = new ArrayList<>();
+        manifest.path("files").fields().forEachRemaining(e -> {
+            Path f = dir.resolve(e.getKey());
+            try {
+                if (!inside(dir, e.getKey()) || !Files.isRegularFile(f)) {
+                    sourceFaults.add("export: " + e.getKey() + ": missing_file");
+                } else if (!HEX.formatHex(sha256(Files.readAllBytes(f))).equals(e.getValue().asText())) {
+                    sourceFaults.add("export: " + e.getKey() + ": manifest_mismatch (the file was changed)");
                 }
-
-                public List<Verifier.StoredCheckpoint> checkpoints(String chainId) {
-                    List<Verifier.StoredCheckpoint> out = new ArrayList<>();
-                    for (byte[] line : lines(dir.resolve(byChain.get(chainId).path("checkpoints").asText()))) {
-                        try {
-                            JsonNode n = JSON.readTree(line);
-                            // a size that is not an integer, or a hash not in lower-case hex, cannot match the
-                            // signed bytes (section 6.3)
-                            out.add(new Verifier.StoredCheckpoint(n.path("size").isIntegralNumber()
-                                    ? n.path("size").asLong() : -1,
-                                    Base64.getDecoder().decode(n.path("canonical").asText()),
-                                    LowerHex.orEmpty(n.path("signature").asText()), n.path("key_id").asText(),
-                                    LowerHex.orEmpty(n.path("hash").asText())));
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
+            } catch (IOException ex) {
+                sourceFaults.add("export: " + e.getKey() + ": missing_file (it cannot be read)");
+            }
+        });
+        Map<String, JsonNode> byChain = new TreeMap<>();
+        manifest.path("chains").forEach(n -> byChain.put(n.path("chain_id").asText(), n));
+        byChain.forEach((id, n) -> {
+            for (String member : List.of("file", "checkpoints")) {
+                if (!inside(dir, n.path(member).asText())) {
+                    sourceFaults.add("export: " + n.path(member).asText() + ": missing_file (a path outside the "
+                            + "export)");
+                } else if (!Files.isRegularFile(dir.resolve(n.path(member).asText()))
+                        || !Files.isReadable(dir.resolve(n.path(member).asText()))) {
+                    String fault = "export: " + n.path(member).asText() + ": missing_file";
+                    if (!sourceFaults.contains(fault)) {
+                        sourceFaults.add(fault); // unless the manifest's files already said so
+                    }
+                } else if (member.equals("checkpoints")) {
+                    int line = 0;
+                    for (byte[] l : lines(dir.resolve(n.path(member).asText()))) {
+                        line++;
+                        if (!checkpointLine(l)) {
+                            sourceFaults.add(id + " checkpoint line " + line + ": checkpoint_mismatch (not a JSON "
+                                    + "object with base64 canonical bytes)");
+                            break;
                         }
                     }
-                    return out;
                 }
+            }
+            if (!n.path("first_position").isIntegralNumber()) {
+                sourceFaults.add(id + " position " + n.path("first_position") + ": position_mismatch (first_position "
+                        + "is not an integer)");
+            }
+            if (n.has("frontier") && n.path("frontier").size() != Long.bitCount(n.path("first_position").asLong() - 1)) {
+                sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
+                        + "frontier does not have one node per set bit of first_position - 1)");
+            }
+            // section 6.1: hex is lower case, compared as written; any other spelling is no hash at all
+            boolean badHex = LowerHex.ofLength(n.path("anchor_hash").asText(null), 32) == null;
+            for (JsonNode node : n.path("frontier")) {
+                badHex |= !node.isTextual() || LowerHex.ofLength(node.asText(), 32) == null;
+            }
+            if (badHex) {
+                sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
+                        + "anchor_hash or a frontier node is not 64 lower-case hex digits)");
+            }
+        });
+        return new Verifier.Source() {
+            public List<String> chains() {
+                return List.copyOf(byChain.keySet());
+            }
 
-                public Map<String, String> payloadDigests(String recordId) {
-                    return Map.of();
+            public Iterable<Verifier.Row> rows(String chainId) {
+                JsonNode ch = byChain.get(chainId);
+                List<Verifier.Row> rows = new ArrayList<>();
+                long position = ch.path("first_position").asLong();
+                byte[] prev = anchor(ch);
+                for (byte[] line : lines(dir.resolve(ch.path("file").asText()))) {
+                    // an export carries no stored hashes: each is recomputed, and checkpoints anchor them
+                    prev = ChainHash.link(prev, line);
+                    rows.add(new Verifier.Row(position++, line, prev));
                 }
+                return rows;
+            }
 
-                public Verifier.Start start(String chainId) {
-                    JsonNode ch = byChain.get(chainId);
-                    return new Verifier.Start(ch.path("first_position").asLong(), anchor(ch));
+            public List<Verifier.StoredCheckpoint> checkpoints(String chainId) {
+                List<Verifier.StoredCheckpoint> out = new ArrayList<>();
+                for (byte[] line : lines(dir.resolve(byChain.get(chainId).path("checkpoints").asText()))) {
+                    JsonNode n = checkpointNode(line); // each line was checked above (a source fault otherwise)
+                    // a size that is not an integer, or a hash not in lower-case hex, cannot match the signed
+                    // bytes (section 6.3)
+                    out.add(new Verifier.StoredCheckpoint(n.path("size").isIntegralNumber()
+                            ? n.path("size").asLong() : -1,
+                            Base64.getDecoder().decode(n.path("canonical").asText()),
+                            LowerHex.orEmpty(n.path("signature").asText()), n.path("key_id").asText(),
+                            LowerHex.orEmpty(n.path("hash").asText())));
                 }
+                return out;
+            }
 
-                public List<String> sourceFaults() {
-                    return sourceFaults;
-                }
+            public Map<String, String> payloadDigests(String recordId) {
+                return Map.of();
+            }
 
-                public Merkle.Frontier frontier(String chainId) {
-                    JsonNode ch = byChain.get(chainId);
-                    if (!ch.has("frontier")) {
-                        return null; // an export of format 1: roots are not recomputed
-                    }
-                    List<byte[]> nodes = new ArrayList<>();
-                    // a node that is not lower-case hex is a source fault (above); it counts as no bytes here
-                    ch.path("frontier").forEach(n -> nodes.add(LowerHex.orEmpty(n.asText())));
-                    return Merkle.Frontier.of(ch.path("first_position").asLong() - 1, nodes);
-                }
+            public Verifier.Start start(String chainId) {
+                JsonNode ch = byChain.get(chainId);
+                return new Verifier.Start(ch.path("first_position").asLong(), anchor(ch));
+            }
 
-                public boolean whole() {
-                    return false;
+            public List<String> sourceFaults() {
+                return sourceFaults;
+            }
+
+            public Merkle.Frontier frontier(String chainId) {
+                JsonNode ch = byChain.get(chainId);
+                if (!ch.has("frontier")) {
+                    // nothing precedes position 1; after it, an export of format 1 (roots are not recomputed), which
+                    // the verifier accepts only if no checkpoint of the chain is of format 2
+                    return ch.path("first_position").asLong() == 1 ? new Merkle.Frontier() : null;
                 }
-            };
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the export in " + dir, e);
+                List<byte[]> nodes = new ArrayList<>();
+                // a node that is not lower-case hex is a source fault (above); it counts as no bytes here
+                ch.path("frontier").forEach(n -> nodes.add(LowerHex.orEmpty(n.asText())));
+                return Merkle.Frontier.of(ch.path("first_position").asLong() - 1, nodes);
+            }
+
+            public boolean whole() {
+                return false;
+            }
+        };
+    }
+
+    /** A checkpoint line as JSON, or null when it is not an object whose {@code canonical} is base64. */
+    private static JsonNode checkpointNode(byte[] line) {
+        try {
+            JsonNode n = JSON.readTree(line);
+            if (n == null || !n.isObject() || !n.path("canonical").isTextual()) {
+                return null;
+            }
+            Base64.getDecoder().decode(n.path("canonical").asText());
+            return n;
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
         }
+    }
+
+    private static boolean checkpointLine(byte[] line) {
+        return checkpointNode(line) != null;
     }
 
     /** A manifest path that stays inside the export (section 6.1: relative, with '/', never '..'). */
@@ -312,19 +381,28 @@ public final class Export {
         return LowerHex.orEmpty(chain.path("anchor_hash").asText());
     }
 
-    /** Lines end with one line feed only (section 6.1): a carriage return stays in its line, which is then not canonical. */
+    /**
+     * Lines end with one line feed only (section 6.1): a carriage return stays in its line, which is then not canonical.
+     * Split as bytes, never decoded: a line that is not UTF-8 stays as it is, and is then not canonical either.
+     */
     private static List<byte[]> lines(Path f) {
+        byte[] all;
         try {
-            List<byte[]> out = new ArrayList<>();
-            for (String l : Files.readString(f, StandardCharsets.UTF_8).split("\n")) {
-                if (!l.isEmpty()) {
-                    out.add(l.getBytes(StandardCharsets.UTF_8));
-                }
-            }
-            return out;
+            all = Files.readAllBytes(f);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new Unreadable(f.getFileName() + " cannot be read");
         }
+        List<byte[]> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i <= all.length; i++) {
+            if (i == all.length || all[i] == '\n') {
+                if (i > start) {
+                    out.add(java.util.Arrays.copyOfRange(all, start, i));
+                }
+                start = i + 1;
+            }
+        }
+        return out;
     }
 
     private record Cp(long size, byte[] head, Timestamp at, boolean stopped) {

@@ -395,6 +395,15 @@ public final class Verifier {
             stored.forEach(cp -> rootSizes.add(cp.size()));
             Map<Long, byte[]> roots = new java.util.HashMap<>();
             Merkle.Frontier tree = source.frontier(chainId);
+            if (tree == null && start.position() > 1 && signsRoots(stored)) {
+                // the checkpoints, not the manifest, say which format this is: format-2 checkpoints sign tree roots,
+                // and an export of them carries the frontier that lets every line after the anchor be checked
+                // against them; without it a checkpoint below the anchor would count for coverage and sign nothing
+                faults.add(chainId + " position " + start.position() + ": anchor_mismatch (the export starts after "
+                        + "position 1 without a Merkle frontier, but its checkpoints are signed in format 2: the "
+                        + "frontier was removed or the manifest downgraded)");
+                continue;
+            }
             if (tree != null && tree.size() != start.position() - 1) {
                 faults.add(chainId + " position " + start.position() + ": anchor_mismatch (the Merkle frontier does "
                         + "not describe the entries before the first exported one)");
@@ -795,6 +804,24 @@ public final class Verifier {
         }
         int code = !faults.isEmpty() || !gaps.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
         return new Report(code, faults, warnings, notes, gaps);
+    }
+
+    /**
+     * Whether any of these checkpoints says, in the bytes it claims are signed, that it is of format 2 or later (it
+     * signs a tree {@code root}); one whose signature does not verify is a fault of its own further on.
+     */
+    private static boolean signsRoots(List<StoredCheckpoint> stored) {
+        for (StoredCheckpoint cp : stored) {
+            try {
+                if (Canonical.parse(cp.canonical()) instanceof Map<?, ?> body
+                        && (body.get("root") != null || (body.get("format") instanceof Long f && f >= 2))) {
+                    return true;
+                }
+            } catch (RuntimeException notJson) {
+                // not a checkpoint at all: checkpoint_not_canonical or bad_signature further on
+            }
+        }
+        return false;
     }
 
     /**

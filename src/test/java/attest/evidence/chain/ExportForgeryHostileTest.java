@@ -95,6 +95,9 @@ class ExportForgeryHostileTest {
                 // section 6.1: each line is exactly the canonical bytes and one line feed
                 new Forgery("entries re-serialised with CRLF line ends", from, to, d -> rewrite(d, CHAIN,
                         s -> s.replace("\n", "\r\n"))),
+                // section 6.1: a line is UTF-8; the é of entry 2 (c3 a9) as one Latin-1 byte is no text at all
+                new Forgery("an entry line that is not UTF-8", from, to, d -> bytes(d, CHAIN, b -> replace(b,
+                        new byte[]{(byte) 0xc3, (byte) 0xa9}, new byte[]{(byte) 0xe9}))),
                 // section 6.2: first_position is an integer; a string is not one
                 new Forgery("first_position written as a string", from, to, d -> manifest(d,
                         c -> c.put("first_position", "1"))),
@@ -149,6 +152,292 @@ class ExportForgeryHostileTest {
         assertThat(last(node.output())).as("both verifiers give one verdict").isEqualTo(last(java.output()));
     }
 
+    /** HOLE before: a line that is not UTF-8 was "UNVERIFIABLE: cannot read the export: UncheckedIOException". */
+    @org.junit.jupiter.api.Test
+    void should_call_an_entry_line_that_is_not_utf8_not_canonical() throws Exception {
+        Path d = FormatVectorsMoreTest.exportDir(FormatVectorsTest.doc());
+        Path key = Files.createTempFile("attest-forgery", ".pub");
+        Files.writeString(key, KEY + "\n");
+        bytes(d, CHAIN, b -> replace(b, new byte[]{(byte) 0xc3, (byte) 0xa9}, new byte[]{(byte) 0xe9}));
+        reseal(d);
+        Run java = java(d, key, "2026-11-25T10:00:00Z", "2026-11-25T10:00:10Z");
+        assertThat(java.output()).contains("fault: gw-example position 2: not_canonical").doesNotContain("Exception");
+        assertThat(last(java.output())).isEqualTo("TAMPERED");
+        Run node = node(d, key, "2026-11-25T10:00:00Z", "2026-11-25T10:00:10Z");
+        assertThat(node.output()).contains("gw-example position 2: not_canonical");
+    }
+
+    // ---- a format-2 export that starts after position 1 (the doc's starts at 1, where there is no anchor to forge)
+
+    static final java.time.Instant T0 = java.time.Instant.parse("2026-11-25T10:00:00Z");
+    static final String FROM = "2026-11-25T10:00:25Z";
+    static final String TO = "2026-11-25T10:01:15Z";
+    static final String LATER = "chains/gw-test.jsonl";
+    static final String LATER_CPS = "checkpoints/gw-test.jsonl";
+
+    /** 20 entries, and format-2 checkpoints every 10 s from T0: sizes 0, 2, ... 20 (as in CompletenessTest). */
+    static List<Verifier.Row> rows;
+    static List<Verifier.StoredCheckpoint> cps;
+
+    static synchronized void chain() throws Exception {
+        if (rows == null) {
+            rows = VerifierTest.build(20, "c");
+            cps = new ArrayList<>();
+            byte[] prev = null;
+            for (int i = 0; i <= 10; i++) {
+                Verifier.StoredCheckpoint c = CompletenessTest.cp(rows, 2L * i, T0.plusSeconds(10L * i), prev,
+                        "running", List.of(VerifierTest.CHAIN), null);
+                cps.add(c);
+                prev = c.hash();
+            }
+        }
+    }
+
+    static String hex(byte[] b) {
+        return HEX.formatHex(b);
+    }
+
+    static List<String> frontier(List<Verifier.Row> of, long size) {
+        List<byte[]> leaves = new ArrayList<>();
+        of.forEach(r -> leaves.add(Merkle.leaf(r.canonical())));
+        return Merkle.Frontier.of(size, Merkle.memory(leaves)).nodes().stream().map(ExportForgeryHostileTest::hex)
+                .toList();
+    }
+
+    /**
+     * The export Export.write makes of [T0 + 25 s, T0 + 75 s): the opening checkpoint (20 s, size 4), entries 5 to
+     * 16, the checkpoints up to the closing one (80 s, size 16), the anchor hash(4) and the frontier of 4 leaves.
+     */
+    static Path laterExport() throws Exception {
+        chain();
+        Path d = Files.createTempDirectory("attest-later-export");
+        Files.createDirectories(d.resolve("chains"));
+        Files.createDirectories(d.resolve("checkpoints"));
+        Files.createDirectories(d.resolve("keys"));
+        List<String> entries = new ArrayList<>();
+        for (int p = 5; p <= 16; p++) {
+            entries.add(new String(rows.get(p - 1).canonical(), StandardCharsets.UTF_8));
+        }
+        Files.writeString(d.resolve(LATER), String.join("\n", entries) + "\n");
+        List<String> lines = new ArrayList<>();
+        for (Verifier.StoredCheckpoint c : cps) {
+            if (c.size() >= 4 && c.size() <= 16) {
+                ObjectNode o = JSON.createObjectNode();
+                o.put("size", c.size());
+                o.put("canonical", java.util.Base64.getEncoder().encodeToString(c.canonical()));
+                o.put("signature", hex(c.signature()));
+                o.put("key_id", c.keyId());
+                o.put("hash", hex(c.hash()));
+                lines.add(JSON.writeValueAsString(o));
+            }
+        }
+        Files.writeString(d.resolve(LATER_CPS), String.join("\n", lines) + "\n");
+        ObjectNode m = JSON.createObjectNode();
+        m.put("format", 2).put("from", FROM).put("to", TO).put("created_at", "2026-11-25T10:01:30Z");
+        ObjectNode c = ((ArrayNode) m.putArray("chains")).addObject();
+        c.put("chain_id", VerifierTest.CHAIN).put("file", LATER).put("checkpoints", LATER_CPS)
+                .put("first_position", 5).put("last_position", 16).put("last_in_range", 15)
+                .put("anchor_hash", hex(rows.get(3).hash()));
+        frontier(rows, 4).forEach(c.putArray("frontier")::add);
+        ObjectNode files = m.putObject("files");
+        files.put(LATER, "").put(LATER_CPS, "");
+        write(d, m);
+        reseal(d);
+        return d;
+    }
+
+    static Path laterKey() throws Exception {
+        Path key = Files.createTempFile("attest-forgery", ".pub");
+        Files.writeString(key, java.util.Base64.getEncoder().encodeToString(VerifierTest.signer().publicKey()
+                .getEncoded()) + "\n");
+        return key;
+    }
+
+    /** Entries {@code first} to {@code last} only, the manifest saying so, checkpoints beyond {@code last} dropped. */
+    static void trim(Path d, int first, int last) {
+        List<String> entries = new ArrayList<>();
+        for (int p = first; p <= last; p++) {
+            entries.add(new String(rows.get(p - 1).canonical(), StandardCharsets.UTF_8));
+        }
+        lines(d, LATER, entries);
+        List<String> kept = new ArrayList<>();
+        for (String l : read(d, LATER_CPS)) {
+            try {
+                if (JSON.readTree(l).path("size").asLong() <= last) {
+                    kept.add(l);
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        lines(d, LATER_CPS, kept);
+        manifest(d, c -> c.put("first_position", first).put("last_position", last)
+                .put("anchor_hash", hex(rows.get(first - 2).hash())));
+    }
+
+    record Trim(String name, String expected, Consumer<Path> change) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /**
+     * Whoever holds the export trims it or changes what the manifest says of its frontier (nothing a signature covers),
+     * reseals it, and hands it over with the range it claims. {@code expected}: what the verifier must name.
+     */
+    static Stream<Trim> trims() {
+        Consumer<ObjectNode> noFrontier = c -> c.remove("frontier");
+        Consumer<Path> downgrade = d -> {
+            ObjectNode m = readManifest(d);
+            m.put("format", 1);
+            write(d, m);
+            manifest(d, noFrontier);
+        };
+        return Stream.of(
+                // HOLE before: each of these four was VALID (the verifier trusted the manifest's word that the export
+                // was of format 1 and skipped the checkpoint below the anchor, which still counted for coverage)
+                new Trim("the frontier removed", "anchor_mismatch", d -> manifest(d, noFrontier)),
+                new Trim("the manifest downgraded to format 1", "anchor_mismatch", downgrade),
+                new Trim("the head trimmed, the frontier removed", "anchor_mismatch", d -> {
+                    trim(d, 7, 16);
+                    manifest(d, noFrontier);
+                }),
+                new Trim("the head trimmed, the manifest downgraded", "anchor_mismatch", d -> {
+                    trim(d, 9, 16);
+                    downgrade.accept(d);
+                }),
+                new Trim("the head trimmed, the frontier recomputed for it", "anchor_mismatch", d -> {
+                    trim(d, 7, 16);
+                    manifest(d, c -> {
+                        ArrayNode f = c.putArray("frontier");
+                        frontier(rows, 6).forEach(f::add);
+                    });
+                }),
+                new Trim("the head trimmed with the opening checkpoint", "uncovered_span", d -> {
+                    trim(d, 7, 16);
+                    manifest(d, c -> {
+                        ArrayNode f = c.putArray("frontier");
+                        frontier(rows, 6).forEach(f::add);
+                    });
+                    List<String> l = read(d, LATER_CPS);
+                    lines(d, LATER_CPS, l.subList(1, l.size()));
+                }),
+                new Trim("the tail trimmed", "uncovered_span", d -> trim(d, 5, 12)),
+                new Trim("the head and the tail trimmed, the frontier removed", "anchor_mismatch", d -> {
+                    trim(d, 7, 12);
+                    manifest(d, noFrontier);
+                }),
+                new Trim("a frontier of another size", "anchor_mismatch", d -> manifest(d,
+                        c -> ((ArrayNode) c.path("frontier")).add("44".repeat(32)))),
+                new Trim("a frontier of another size, the manifest downgraded", "anchor_mismatch", d -> {
+                    downgrade.accept(d);
+                    manifest(d, c -> c.putArray("frontier").add("44".repeat(32)).add("55".repeat(32)));
+                }),
+                new Trim("the frontier swapped from another export", "root_mismatch", d -> manifest(d, c -> {
+                    ArrayNode f = c.putArray("frontier");
+                    frontier(VerifierTest.build(20, "other"), 4).forEach(f::add);
+                })));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("trims")
+    void should_not_call_a_trimmed_export_or_one_without_its_frontier_valid(Trim t) throws Exception {
+        Path d = laterExport();
+        Path key = laterKey();
+        Run honest = java(d, key, FROM, TO);
+        assertThat(honest.code()).as("the honest export: %s", honest.output()).isZero();
+        assertThat(node(d, key, FROM, TO).code()).as("the honest export, independent verifier").isZero();
+        t.change().accept(d);
+        reseal(d);
+        Run java = java(d, key, FROM, TO);
+        Run node = node(d, key, FROM, TO);
+        assertThat(java.code()).as("attest verify: %s", java.output()).isEqualTo(1);
+        assertThat(java.output()).contains(t.expected()).doesNotContain("Exception");
+        assertThat(node.code()).as("independent verifier: %s", node.output()).isEqualTo(1);
+        assertThat(last(node.output())).as("both verifiers give one verdict").isEqualTo(last(java.output()));
+        if (t.expected().equals("anchor_mismatch") || t.expected().equals("root_mismatch")) {
+            // no range given: what no signature covers is still found, not left to coverage
+            Run plain = javaWithoutRange(d, key);
+            assertThat(plain.code()).as("without a range: %s", plain.output()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * HOLE before: an export that could not be read at all said only "UNVERIFIABLE: cannot read the export:
+     * UncheckedIOException". Now each says what is wrong, and never an exception's name.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            manifest deleted               | 2 | UNVERIFIABLE: cannot read the export: no manifest.json
+            manifest not JSON              | 2 | UNVERIFIABLE: cannot read the export: manifest.json is not valid JSON
+            manifest a JSON array          | 2 | UNVERIFIABLE: cannot read the export: manifest.json is not a JSON object
+            an empty directory             | 2 | UNVERIFIABLE: cannot read the export: the directory is empty (no manifest.json)
+            no such directory              | 2 | UNVERIFIABLE: cannot read the export: no such directory
+            the chain file deleted         | 1 | fault: export: chains/gw-test.jsonl: missing_file
+            a checkpoint line not JSON     | 1 | fault: gw-test checkpoint line 2: checkpoint_mismatch
+            a checkpoint line not base64   | 1 | fault: gw-test checkpoint line 1: checkpoint_mismatch
+            """)
+    void should_say_what_is_wrong_with_an_export_it_cannot_read(String what, int code, String line) throws Exception {
+        Path d = laterExport();
+        Path key = laterKey();
+        switch (what) {
+            case "manifest deleted" -> Files.delete(d.resolve("manifest.json"));
+            case "manifest not JSON" -> Files.writeString(d.resolve("manifest.json"), "{\"format\": 2,");
+            case "manifest a JSON array" -> Files.writeString(d.resolve("manifest.json"), "[]");
+            case "an empty directory" -> d = Files.createTempDirectory("attest-empty-export");
+            case "no such directory" -> d = d.resolve("absent");
+            case "the chain file deleted" -> Files.delete(d.resolve(LATER));
+            case "a checkpoint line not JSON" -> {
+                List<String> l = new ArrayList<>(read(d, LATER_CPS));
+                l.set(1, "{not json");
+                lines(d, LATER_CPS, l);
+                reseal(d);
+            }
+            case "a checkpoint line not base64" -> {
+                checkpointLinesOf(d, LATER_CPS, o -> o.put("canonical", "%%%"));
+                reseal(d);
+            }
+            default -> throw new IllegalArgumentException(what);
+        }
+        Run java = java(d, key, FROM, TO);
+        assertThat(java.code()).as(java.output()).isEqualTo(code);
+        assertThat(java.output()).contains(line).doesNotContain("Exception").doesNotContain("\tat ");
+        if (Files.isDirectory(d)) {
+            Run node = node(d, key, FROM, TO);
+            assertThat(node.code()).as("independent verifier: %s", node.output()).isEqualTo(code);
+        }
+    }
+
+    static Run javaWithoutRange(Path d, Path key) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code = VerifyCommand.run(new String[]{"--export", d.toString(), "--public-key", key.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8));
+    }
+
+    static void bytes(Path d, String file, java.util.function.UnaryOperator<byte[]> change) {
+        try {
+            Files.write(d.resolve(file), change.apply(Files.readAllBytes(d.resolve(file))));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code b} with the first occurrence of {@code what} replaced (which must occur). */
+    static byte[] replace(byte[] b, byte[] what, byte[] with) {
+        for (int i = 0; i + what.length <= b.length; i++) {
+            if (java.util.Arrays.equals(b, i, i + what.length, what, 0, what.length)) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                out.write(b, 0, i);
+                out.write(with, 0, with.length);
+                out.write(b, i + what.length, b.length - i - what.length);
+                return out.toByteArray();
+            }
+        }
+        throw new IllegalStateException("not found");
+    }
+
     static String last(String output) {
         String[] l = output.strip().split("\n");
         return l[l.length - 1].strip();
@@ -196,8 +485,12 @@ class ExportForgeryHostileTest {
     }
 
     static void checkpointLines(Path d, Consumer<ObjectNode> change) {
+        checkpointLinesOf(d, CHECKPOINTS, change);
+    }
+
+    static void checkpointLinesOf(Path d, String file, Consumer<ObjectNode> change) {
         List<String> out = new ArrayList<>();
-        for (String l : read(d, CHECKPOINTS)) {
+        for (String l : read(d, file)) {
             try {
                 ObjectNode o = (ObjectNode) JSON.readTree(l);
                 change.accept(o);
@@ -206,7 +499,7 @@ class ExportForgeryHostileTest {
                 throw new IllegalStateException(e);
             }
         }
-        lines(d, CHECKPOINTS, out);
+        lines(d, file, out);
     }
 
     static ObjectNode readManifest(Path d) {

@@ -2,6 +2,8 @@ package attest.evidence.chain;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -217,6 +219,79 @@ class VerifierTest {
         byte[] c = entry(9, "r4");
         rows.set(3, new Verifier.Row(4, c, ChainHash.link(rows.get(2).hash(), c)));
         assertFault(4, "position_mismatch");
+    }
+
+    /**
+     * An export's source after position 1 with or without a Merkle frontier: the checkpoints, not the manifest, say
+     * whether one is needed. {@code checkpoints}: format:size, in signing order. HOLE before: without a frontier (a
+     * manifest that claims format 1, or none removed) a checkpoint below the anchor was skipped yet counted, and an
+     * export trimmed at its head verified VALID.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            format 2 from position 5, no frontier                       | 5 | false | 2:4,2:8 | anchor_mismatch
+            format 2 from position 7 (head trimmed), no frontier        | 7 | false | 2:4,2:8 | anchor_mismatch
+            format 1 below the anchor, format 2 after, no frontier      | 7 | false | 1:4,2:8 | anchor_mismatch
+            format 2 from position 7 (head trimmed), with its frontier  | 7 | true  | 2:4,2:8 | anchor_mismatch
+            format 2 from position 5, with the frontier                 | 5 | true  | 2:4,2:8 | VALID
+            format 2 from position 1, no frontier (nothing before it)   | 1 | false | 2:4,2:8 | VALID
+            format 1 only from position 7, no frontier (an old export)  | 7 | false | 1:4,1:8 | VALID
+            """)
+    void should_require_a_frontier_where_the_checkpoints_sign_roots(String what, int first, boolean withFrontier,
+                                                                    String signed, String expected) throws Exception {
+        List<Verifier.Row> all = build(8, "e");
+        List<Verifier.StoredCheckpoint> cps = new ArrayList<>();
+        byte[] previous = null;
+        int i = 0;
+        for (String cp : signed.split(",")) {
+            long size = Long.parseLong(cp.split(":")[1]);
+            Verifier.StoredCheckpoint c = cp.startsWith("1:") ? checkpoint(all, size, previous)
+                    : CompletenessTest.cp(all, size, Instant.parse("2026-11-25T10:00:10Z").plusSeconds(10L * i),
+                    previous, "running", List.of(CHAIN), null);
+            cps.add(c);
+            previous = c.hash();
+            i++;
+        }
+        List<byte[]> leaves = new ArrayList<>();
+        all.forEach(r -> leaves.add(Merkle.leaf(r.canonical())));
+        Merkle.Frontier tree = withFrontier ? Merkle.Frontier.of(first - 1, Merkle.memory(leaves)) : null;
+        Verifier.Source export = new Verifier.Source() {
+            public List<String> chains() {
+                return List.of(CHAIN);
+            }
+
+            public Iterable<Verifier.Row> rows(String chainId) {
+                return all.subList(first - 1, all.size());
+            }
+
+            public List<Verifier.StoredCheckpoint> checkpoints(String chainId) {
+                return cps;
+            }
+
+            public Map<String, String> payloadDigests(String recordId) {
+                return Map.of();
+            }
+
+            public Verifier.Start start(String chainId) {
+                return new Verifier.Start(first, first == 1 ? ChainHash.GENESIS : all.get(first - 2).hash());
+            }
+
+            public Merkle.Frontier frontier(String chainId) {
+                return tree != null ? tree : first == 1 ? new Merkle.Frontier() : null;
+            }
+
+            public boolean whole() {
+                return false;
+            }
+        };
+        Verifier.Report r = new Verifier(Map.of(signer().keyId(), signer().publicKey())).verify(export);
+        if (expected.equals("VALID")) {
+            assertThat(r.summary()).as(what + ": " + r).isEqualTo("VALID");
+        } else {
+            assertThat(r.code()).as(what).isEqualTo(Verifier.TAMPERED);
+            assertThat(r.faults()).as(what).singleElement().asString().contains("position " + first + ":")
+                    .contains(expected);
+        }
     }
 
     void assertFault(long position, String kind) throws Exception {
