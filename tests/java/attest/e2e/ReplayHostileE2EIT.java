@@ -395,4 +395,62 @@ class ReplayHostileE2EIT {
         DemoModelServer.Received sent = got.get(got.size() - 1);
         sent.headers().forEach((name, values) -> assertThat(String.join(",", values)).as(name).doesNotContain(audrey));
     }
+
+    /**
+     * HOLE before: the row is the store's word. A DBA (the append-only guard off, as the owner can) planted a
+     * plaintext body in a terminal record (no data key: the stored bytes were sent as they were) and added a query to
+     * its path; the replay sent both to the upstream with the auditor's token. Now the row must say what its chain
+     * entry says: 409 {@code record_mismatch}, the upstream receives nothing, and the refusal is recorded.
+     */
+    @Test
+    void should_refuse_to_replay_a_record_a_dba_changed_and_send_the_upstream_nothing() throws Exception {
+        String id = hostileCall(E2E.CHAT);
+        String url = stack().postgres.jdbcUrl();
+        byte[] body;
+        String keyId;
+        String path;
+        try (Connection dba = java.sql.DriverManager.getConnection(url, "postgres", "");
+             PreparedStatement ps = dba.prepareStatement("SELECT request_body, payload_key_id, path FROM "
+                     + "evidence_record WHERE id = ?::uuid")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                body = rs.getBytes(1);
+                keyId = rs.getString(2);
+                path = rs.getString(3);
+            }
+        }
+        String planted = E2E.CHAT.replace("hello", "planted by the dba");
+        dba(url, id, planted.getBytes(java.nio.charset.StandardCharsets.UTF_8), null, path + "?x=1");
+        try {
+            int demo = stack().demo.received().size();
+            int oauth = stack().oauthDemo.calls();
+            HttpResponse<String> r = call("POST", control(id), stack().userToken("audrey"));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
+            assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("record_mismatch");
+            assertThat(r.body()).doesNotContain("planted");
+            await().atMost(Duration.ofSeconds(10)).until(() -> chain(id, "audit.replay_refused",
+                    "behind the chain") > 0);
+            assertThat(stack().demo.received()).as("the upstream").hasSize(demo);
+            assertThat(stack().oauthDemo.calls()).isEqualTo(oauth);
+            assertThat(ACCEPTED.get()).isZero();
+        } finally {
+            dba(url, id, body, keyId, path); // put back: other suites verify the whole store
+        }
+    }
+
+    /** A terminal record's body, data key and path, set as a DBA can: as the owner, the append-only guard off. */
+    static void dba(String url, String id, byte[] body, String keyId, String path) throws Exception {
+        try (Connection dba = java.sql.DriverManager.getConnection(url, "postgres", "")) {
+            dba.createStatement().execute("SET session_replication_role = replica");
+            try (PreparedStatement ps = dba.prepareStatement("UPDATE evidence_record SET request_body = ?, "
+                    + "payload_key_id = ?, path = ? WHERE id = ?::uuid")) {
+                ps.setBytes(1, body);
+                ps.setString(2, keyId);
+                ps.setString(3, path);
+                ps.setString(4, id);
+                assertThat(ps.executeUpdate()).isEqualTo(1);
+            }
+        }
+    }
 }
