@@ -75,8 +75,10 @@ public final class KeycloakServer implements AutoCloseable {
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin");
         pb.environment().put("JAVA_OPTS_APPEND", "-Xms64m -Xmx768m");
         process = pb.start();
+        // about 40 s on an idle 2-core machine; a loaded one (a build beside it) has taken over 4 minutes, and the wait
+        // ends at once if the process exits, so a generous limit costs a healthy run nothing
         Waits.until("Keycloak realm 'attest' on port " + port + " (log: " + work.resolve("keycloak.log") + ")",
-                Duration.ofMinutes(4), () -> running(port), process);
+                Duration.ofMinutes(8), () -> running(port), process);
         System.out.println("[stack] Keycloak is up: " + issuer());
     }
 
