@@ -84,7 +84,10 @@ import java.util.function.Consumer;
  * upstream closes it, so a call is never sent on a connection its upstream is closing at that moment (a 502 for
  * nothing; uvicorn and Node.js close idle connections after 5 s). A connection goes back to the pool only
  * when its exchange ended cleanly (request written, answer read whole, keep-alive on both sides); one that
- * errs, times out or is cancelled is closed. TLS uses the JDK's default context (its default trust store), SNI
+ * errs, times out or is cancelled is closed, except an idle one taken for a call that ended before the connection
+ * reached it (nothing was written on it: it goes back). A call's response deadline is kept on its caller's loop until
+ * it has a connection, then on the connection's; a loop that stops hands it to a loop of the client's own, so a call
+ * always ends. TLS uses the JDK's default context (its default trust store), SNI
  * and hostname verification. Bounds: a response head of at most {@link #MAX_HEAD_BYTES} (as the JDK client's
  * {@code jdk.http.maxHeaderSize}), a status line of at most {@link #MAX_STATUS_LINE_BYTES}, a buffered answer
  * of at most the owner's {@code maxBodyBytes} as received; past them the call fails with 502. A stream (event
@@ -117,6 +120,8 @@ final class NettyTransport implements UpstreamClient.Transport {
      * connect was started and before that thread looks at the call again.
      */
     volatile Consumer<CompletableFuture<UpstreamResponse>> afterConnect;
+    /** Tests only (null otherwise): run just before a new connection to a resolved address is opened. */
+    volatile Runnable beforeOpen;
 
     NettyTransport(UpstreamClient owner, SSLContext tlsContext) {
         this.owner = owner;
@@ -194,7 +199,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         call.affine = near instanceof NioEventLoop && !near.isShuttingDown();
         call.loop = call.affine ? near : group().next();
         // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
-        Runnable late = () -> {
+        call.late = () -> {
             if (call.answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
                 if (LOG.isDebugEnabled()) { // how far the exchange got: the origin and its stages, never its data
                     Channel ch = call.channel;
@@ -207,13 +212,11 @@ final class NettyTransport implements UpstreamClient.Transport {
                 call.abort();
             }
         };
-        long timeout = upstream.responseTimeout().toMillis();
-        try {
-            call.deadline = call.loop.schedule(late, timeout, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) { // the caller's loop stopped meanwhile
+        call.deadlineAt = System.nanoTime() + upstream.responseTimeout().toNanos();
+        if (!call.armDeadline(call.loop)) { // the caller's loop stopped meanwhile
             call.affine = false;
             call.loop = group().next();
-            call.deadline = call.loop.schedule(late, timeout, TimeUnit.MILLISECONDS);
+            call.armDeadline(call.loop);
         }
         acquire(call);
         return call.answer;
@@ -315,6 +318,10 @@ final class NettyTransport implements UpstreamClient.Transport {
         int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
         // the connect's time limit is ConnectDeadline's, judged by the kernel: Netty's own is off (0)
         long connectLimitMs = upstream.connectTimeout().toMillis();
+        if (call.loop.isShuttingDown()) { // the caller's loop stopped (or is stopping): it would refuse the connection
+            call.affine = false;
+            call.loop = group().next();
+        }
         Bootstrap b = new Bootstrap().group(call.loop).channelFactory(ConnectDeadline.Socket::new)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -366,6 +373,10 @@ final class NettyTransport implements UpstreamClient.Transport {
 
     /** Connects to a resolved address and starts the call on the new connection. */
     private void open(Call call, Bootstrap b, InetSocketAddress address, long started) {
+        Runnable hook = beforeOpen;
+        if (hook != null) {
+            hook.run();
+        }
         if (call.answer.isDone()) { // cancelled or timed out while the name was resolved
             return;
         }
@@ -407,10 +418,30 @@ final class NettyTransport implements UpstreamClient.Transport {
     private void release(Channel ch, Connection conn, boolean reusable, long upstreamKeepMs) {
         conn.call = null;
         long keepMs = upstreamKeepMs < 0 ? owner.idleKeepMs() : Math.min(owner.idleKeepMs(), upstreamKeepMs - 1000);
-        if (!reusable || keepMs <= 0 || closed || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
+        if (!reusable) {
             ch.close();
             return;
         }
+        pool(ch, conn, keepMs);
+    }
+
+    /**
+     * An idle connection taken from the pool for a call that ended before it could start on it (timed out or
+     * cancelled while the connection was on its way): nothing was written on it, so it goes back for what is left of
+     * its keep. It was closed (a healthy connection lost, and a new one made by the next call). On its event loop.
+     */
+    private void putBack(Channel ch, Connection conn) {
+        conn.call = null;
+        pool(ch, conn, TimeUnit.NANOSECONDS.toMillis(conn.idleUntil - System.nanoTime()));
+    }
+
+    /** Into the pool for at most {@code keepMs}, or closed. On the channel's event loop. */
+    private void pool(Channel ch, Connection conn, long keepMs) {
+        if (keepMs <= 0 || closed || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
+            ch.close();
+            return;
+        }
+        conn.idleUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(keepMs);
         AtomicInteger count = idleCounts.computeIfAbsent(conn.origin, o -> new AtomicInteger());
         if (count.incrementAndGet() > MAX_IDLE_PER_ORIGIN) {
             count.decrementAndGet();
@@ -463,6 +494,8 @@ final class NettyTransport implements UpstreamClient.Transport {
         final String origin;
         Call call;
         ScheduledFuture<?> idleClose;
+        /** Until when an idle connection may be kept ({@link System#nanoTime()}'s scale). */
+        long idleUntil;
 
         Connection(String origin) {
             this.origin = origin;
@@ -471,7 +504,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         /** A new connection's first call. On the event loop. */
         void start(Channel ch, Call c) {
             ch.closeFuture().addListener(f -> forget(ch, origin));
-            begin(ch, c);
+            begin(ch, c, false);
         }
 
         /** An idle connection taken from the pool. On the event loop. */
@@ -484,6 +517,10 @@ final class NettyTransport implements UpstreamClient.Transport {
                 connect(c); // it went away between the pool and here
                 return;
             }
+            if (c.answer.isDone()) { // the call timed out (or was cancelled) on the way here: the connection is unused
+                putBack(ch, this);
+                return;
+            }
             if (ch instanceof ConnectDeadline.Socket s && !s.quietAndOpen()) {
                 // the upstream closed it (or spoke unasked) and the loop has not read that yet: the request would be
                 // written into a closing socket, and fail after reaching nobody. It goes on a new connection: the
@@ -492,7 +529,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                 connect(c);
                 return;
             }
-            begin(ch, c);
+            begin(ch, c, true);
         }
 
         /**
@@ -507,6 +544,10 @@ final class NettyTransport implements UpstreamClient.Transport {
             }
             if (!ch.isActive() || call != null) {
                 connect(c);
+                return;
+            }
+            if (c.answer.isDone()) { // timed out or cancelled on the way: the connection stays here, unused
+                putBack(ch, this);
                 return;
             }
             if (c.loop.isShuttingDown()) { // the caller's loop is stopping: the call goes on here, as it came
@@ -537,13 +578,21 @@ final class NettyTransport implements UpstreamClient.Transport {
             });
         }
 
-        private void begin(Channel ch, Call c) {
+        /** @param pooled the connection was idle in the pool (else it is new, and its first call is this one) */
+        private void begin(Channel ch, Call c, boolean pooled) {
             call = c;
             c.connection = this; // before the channel (volatile): whoever sees the channel sees its connection
             c.channel = ch;
+            // the deadline on the loop of the exchange from now on: the caller's loop may stop, this one closes the
+            // connection (and so ends the call) when it stops
+            c.armDeadline(ch.eventLoop());
             if (c.answer.isDone()) { // cancelled or timed out before it started: never half-used
-                call = null;
-                ch.close();
+                call = null; // an abort() that saw the channel leaves it be now (closeIfServing)
+                if (pooled && ch.isActive()) {
+                    putBack(ch, this); // written on by no one: as healthy as it was in the pool
+                } else {
+                    ch.close();
+                }
                 return;
             }
             ch.writeAndFlush(c.request).addListener(w -> {
@@ -606,8 +655,15 @@ final class NettyTransport implements UpstreamClient.Transport {
                 return cancelled;
             }
         };
-        volatile ScheduledFuture<?> deadline;
-        /** The loop of this call's deadline, and of its connection when it makes a new one. */
+        /** When the response deadline falls, on {@link System#nanoTime()}'s scale. */
+        volatile long deadlineAt;
+        /** What the deadline does: the call fails with 504 and its exchange is aborted. */
+        Runnable late;
+        // the deadline's task and its loop; guarded by this
+        private io.netty.util.concurrent.ScheduledFuture<?> deadline;
+        private EventLoop deadlineLoop;
+        private boolean deadlineOff;
+        /** The loop of this call's new connection when it makes one (at first also of its deadline). */
         volatile EventLoop loop;
         /** The loop is the caller's: an idle connection on it is taken first. */
         volatile boolean affine;
@@ -692,9 +748,69 @@ final class NettyTransport implements UpstreamClient.Transport {
         }
 
         private void cancelDeadline() {
-            ScheduledFuture<?> d = deadline;
+            io.netty.util.concurrent.ScheduledFuture<?> d;
+            synchronized (this) {
+                deadlineOff = true;
+                d = deadline;
+                deadline = null;
+            }
             if (d != null) {
                 d.cancel(false);
+            }
+        }
+
+        /**
+         * Keeps the deadline on this loop from now on (at the same instant): the caller's at first, the connection's
+         * once the call has one, so the timer is on the loop that carries the exchange. A loop that stops cancels
+         * what it had scheduled without running it: the deadline then moves to a loop of the client's own, so a call
+         * whose caller's loop stopped still ends (it waited forever when its connection was on another loop, or its
+         * connect was refused by the stopped loop with nobody told). False when this loop takes no more tasks (nothing
+         * changed then). Any thread.
+         */
+        boolean armDeadline(EventLoop where) {
+            io.netty.util.concurrent.ScheduledFuture<?> next;
+            io.netty.util.concurrent.ScheduledFuture<?> old;
+            synchronized (this) {
+                if (deadlineOff || answer.isDone()) {
+                    return true;
+                }
+                if (deadlineLoop == where && deadline != null && !deadline.isDone()) {
+                    return true;
+                }
+                if (where.isShuttingDown()) {
+                    return false;
+                }
+                try {
+                    next = where.schedule(late, Math.max(0, deadlineAt - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                    return false;
+                }
+                old = deadline;
+                deadline = next;
+                deadlineLoop = where;
+            }
+            if (old != null) {
+                old.cancel(false); // no longer the deadline: its listener leaves it be
+            }
+            next.addListener(f -> {
+                if (f.isCancelled()) {
+                    lostDeadline(f);
+                }
+            });
+            return true;
+        }
+
+        /** A deadline's task was cancelled: by this call (then nothing is done) or by its loop stopping. */
+        private void lostDeadline(io.netty.util.concurrent.Future<?> task) {
+            synchronized (this) {
+                if (deadlineOff || deadline != task || answer.isDone()) {
+                    return;
+                }
+                deadline = null;
+                deadlineLoop = null;
+            }
+            if (closed || !armDeadline(group().next())) {
+                late.run(); // no loop left to keep time on (the client is closing): it ends now
             }
         }
 
