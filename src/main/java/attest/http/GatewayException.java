@@ -79,6 +79,14 @@ public class GatewayException extends RuntimeException {
         return new GatewayException(504, "upstream_timeout", message, Outcomes.TIMEOUT);
     }
 
+    /**
+     * 503 with Retry-After: every connection the upstream may have is in use and the queue of calls waiting for one is
+     * full ({@code attest.upstream.<name>.max-connections}, {@code .max-waiting}); nothing was sent to it.
+     */
+    public static GatewayException upstreamBusy(String message) {
+        return new GatewayException(503, "upstream_busy", message, Outcomes.UPSTREAM_ERROR, Map.of("Retry-After", "1"));
+    }
+
     /** 503 with Retry-After: the gateway cannot take the call now (a bounded pool is full); nothing was forwarded. */
     public static GatewayException busy(String message) {
         return new GatewayException(503, "busy", message, Outcomes.ABORTED, Map.of("Retry-After", "1"));

@@ -39,10 +39,19 @@ public final class UpstreamRegistry {
                 throw new IllegalStateException(p + "base-url must be an http(s) URL without a query: " + base);
             }
             UpstreamCredential credential = credentials.forUpstream(name, settings);
+            int maxConnections = settings.integer(p + "max-connections", Upstream.DEFAULT_MAX_CONNECTIONS);
+            if (maxConnections < 1) {
+                throw new IllegalStateException(p + "max-connections must be at least 1: " + maxConnections);
+            }
+            int maxWaiting = settings.integer(p + "max-waiting", Upstream.DEFAULT_MAX_WAITING);
+            if (maxWaiting < 0) {
+                throw new IllegalStateException(p + "max-waiting must not be negative: " + maxWaiting);
+            }
             list.add(new Upstream(name, prefix, base, credential,
                     settings.millis(p + "connect-timeout-ms", 2000),
                     settings.millis(p + "timeout-ms", 30000),
-                    settings.millis(p + "idle-timeout-ms", 30000)));
+                    settings.millis(p + "idle-timeout-ms", 30000),
+                    maxConnections, maxWaiting));
         }
         if (list.isEmpty()) {
             throw new IllegalStateException("no upstreams configured: set attest.upstreams");

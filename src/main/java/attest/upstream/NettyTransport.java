@@ -115,6 +115,8 @@ final class NettyTransport implements UpstreamClient.Transport {
     private volatile boolean closed;
     private final Map<String, Deque<Channel>> idle = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> idleCounts = new ConcurrentHashMap<>();
+    /** Each pool's cap of open connections and its queue of waiting calls, by the same key. */
+    private final Map<String, Limit> limits = new ConcurrentHashMap<>();
     /**
      * Tests only (null otherwise): given the call's answer on the thread that opened a new connection, right after the
      * connect was started and before that thread looks at the call again.
@@ -171,6 +173,19 @@ final class NettyTransport implements UpstreamClient.Transport {
                 ch.close();
             }
         }
+        for (Limit lim : limits.values()) { // calls waiting for a connection end now
+            List<Call> waiting = new ArrayList<>();
+            synchronized (lim) {
+                Call c;
+                while ((c = lim.nextWaiting()) != null) {
+                    waiting.add(c);
+                }
+            }
+            for (Call c : waiting) {
+                c.cancelDeadline();
+                c.answer.completeExceptionally(GatewayException.upstreamError("the upstream client is closed"));
+            }
+        }
         EventLoopGroup g = group;
         if (g != null) {
             g.shutdownGracefully(0, 2, TimeUnit.SECONDS);
@@ -186,6 +201,8 @@ final class NettyTransport implements UpstreamClient.Transport {
         Call call;
         try {
             call = new Call(target, request(target.uri(), method, headers, body), buffered);
+            call.limit = limits.computeIfAbsent(call.pool,
+                    k -> new Limit(target.upstream().maxConnections(), target.upstream().maxWaiting()));
         } catch (RuntimeException e) {
             // an unusable URI or a header the codec refuses: nothing was sent
             return CompletableFuture.failedFuture(GatewayException.upstreamError("the upstream call failed"));
@@ -218,7 +235,7 @@ final class NettyTransport implements UpstreamClient.Transport {
             call.loop = group().next();
             call.armDeadline(call.loop);
         }
-        acquire(call);
+        acquire(call, false);
         return call.answer;
     }
 
@@ -252,37 +269,91 @@ final class NettyTransport implements UpstreamClient.Transport {
 
     // ---- the pool -------------------------------------------------------------------------------------
 
-    private void acquire(Call call) {
-        Deque<Channel> q = idle.get(call.origin);
-        if (q != null) {
-            Channel ch = call.affine ? takeOnLoop(q, call.loop) : null;
-            if (ch != null && handOver(ch, call)) {
-                return;
-            }
-            while ((ch = q.pollFirst()) != null) {
-                if (handOver(ch, call)) {
-                    return;
+    /**
+     * An idle connection for the call, else a new one while the upstream has fewer than its
+     * {@code max-connections} open, else a place in its queue (FIFO, no thread held; the call's deadline still runs),
+     * else 503 at once. {@code again}: a call already let in whose connection went away on the way to it, queued first
+     * whatever the queue holds. Any thread.
+     */
+    private void acquire(Call call, boolean again) {
+        Limit lim = call.limit;
+        while (true) {
+            Channel ch;
+            boolean connect = false;
+            boolean busy = false;
+            synchronized (lim) {
+                ch = takeIdle(call);
+                if (ch == null) {
+                    if (call.answer.isDone()) {
+                        return; // ended meanwhile (timed out, cancelled): nothing to wait for
+                    } else if (lim.open < lim.max) {
+                        lim.open++; // the new connection's permit
+                        connect = true;
+                    } else if (again) {
+                        lim.waiting.addFirst(call);
+                        call.waiting = true;
+                    } else if (lim.waiting.size() < lim.maxWaiting) {
+                        lim.waiting.addLast(call);
+                        call.waiting = true;
+                    } else {
+                        busy = true;
+                    }
                 }
             }
+            if (ch != null) {
+                if (handOver(ch, call, true)) {
+                    return;
+                }
+                continue; // gone meanwhile: the next one
+            }
+            if (connect) {
+                connect(call, new Permit(lim));
+            } else if (busy) {
+                call.cancelDeadline();
+                call.answer.completeExceptionally(GatewayException.upstreamBusy(
+                        "the upstream's connections are all in use and its queue is full; retry later"));
+            } else if (call.answer.isDone()) {
+                call.leaveQueue(); // its deadline fired before it was queued, and found nothing to take it from
+            }
+            return;
         }
-        connect(call);
     }
 
-    /** An idle connection just taken out of the pool: to the call if it is still usable (on its loop); false if not. */
-    private boolean handOver(Channel ch, Call call) {
-        idleCounts.get(call.origin).decrementAndGet();
+    /** An idle connection of the call's pool, taken out of it (the caller's loop's first); null if none. Under the limit's lock. */
+    private Channel takeIdle(Call call) {
+        Deque<Channel> q = idle.get(call.pool);
+        if (q == null) {
+            return null;
+        }
+        Channel ch = call.affine ? takeOnLoop(q, call.loop) : null;
+        return ch != null ? ch : q.pollFirst();
+    }
+
+    /**
+     * A connection for the call: just taken out of the pool ({@code fromPool}), or freed by another call, to the call
+     * if it is still usable (on its loop); false if not (it is closed or closing: its permit comes back then).
+     */
+    private boolean handOver(Channel ch, Call call, boolean fromPool) {
+        if (fromPool) {
+            idleCounts.get(call.pool).decrementAndGet();
+        }
         Connection conn = ch.pipeline().get(Connection.class);
         if (ch.eventLoop().isShuttingDown()) { // a stopping caller's loop would close it under the call
             ch.close();
             return false;
         }
         if (ch.isActive() && conn != null) {
-            if (call.affine && ch.eventLoop() != call.loop) {
-                // none idle on the caller's loop: this one moves there, so that a stream's events still go from
-                // socket to socket on one thread, rather than each waking the caller's loop from this one
-                ch.eventLoop().execute(() -> conn.move(ch, call));
-            } else {
-                ch.eventLoop().execute(() -> conn.reuse(ch, call));
+            try {
+                if (call.affine && ch.eventLoop() != call.loop) {
+                    // none idle on the caller's loop: this one moves there, so that a stream's events still go from
+                    // socket to socket on one thread, rather than each waking the caller's loop from this one
+                    ch.eventLoop().execute(() -> conn.move(ch, call));
+                } else {
+                    ch.eventLoop().execute(() -> conn.reuse(ch, call));
+                }
+            } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                ch.close();
+                return false;
             }
             return true;
         }
@@ -299,8 +370,10 @@ final class NettyTransport implements UpstreamClient.Transport {
         return null;
     }
 
-    private void connect(Call call) {
+    /** A new connection for the call, which holds a permit of its upstream's for it. Any thread. */
+    private void connect(Call call, Permit permit) {
         if (call.answer.isDone()) {
+            permit.release();
             return;
         }
         Upstream upstream = call.target.upstream();
@@ -310,6 +383,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         try {
             ssl = https ? tls() : null;
         } catch (NoSuchAlgorithmException e) {
+            permit.release();
             call.fail(GatewayException.upstreamError("the upstream could not be reached"));
             return;
         }
@@ -345,12 +419,13 @@ final class NettyTransport implements UpstreamClient.Transport {
                                 .setMaxInitialLineLength(MAX_STATUS_LINE_BYTES).setMaxHeaderSize(MAX_HEAD_BYTES)
                                 .setMaxChunkSize(MAX_CHUNK_BYTES).setHeadersFactory(FramingHeaders.FACTORY),
                                 false, true));
-                        ch.pipeline().addLast("exchange", new Connection(call.origin));
+                        ch.pipeline().addLast("exchange", new Connection(call.pool, permit));
                     }
                 });
         long started = System.nanoTime();
         if (NetUtil.isValidIpV4Address(sniHost) || NetUtil.isValidIpV6Address(sniHost)) {
-            open(call, b, new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(sniHost), port), started);
+            open(call, b, new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(sniHost), port), started,
+                    permit);
             return;
         }
         // a name is resolved on threads of the client's own (the JDK's resolver blocks; it caches an answer for 30 s),
@@ -363,27 +438,39 @@ final class NettyTransport implements UpstreamClient.Transport {
             }
         }, dns).whenComplete((address, err) -> {
             if (err != null) {
+                permit.release();
                 call.fail(UpstreamClient.failure(err instanceof CompletionException && err.getCause() != null
                         ? err.getCause() : err));
                 return;
             }
-            open(call, b, new InetSocketAddress(address, port), started);
+            open(call, b, new InetSocketAddress(address, port), started, permit);
         });
     }
 
     /** Connects to a resolved address and starts the call on the new connection. */
-    private void open(Call call, Bootstrap b, InetSocketAddress address, long started) {
+    private void open(Call call, Bootstrap b, InetSocketAddress address, long started, Permit permit) {
         Runnable hook = beforeOpen;
         if (hook != null) {
             hook.run();
         }
         if (call.answer.isDone()) { // cancelled or timed out while the name was resolved
+            permit.release();
             return;
         }
-        ChannelFuture connecting = b.connect(address);
+        ChannelFuture connecting;
+        try {
+            connecting = b.connect(address);
+        } catch (RuntimeException e) { // the call's loop stopped under it (resolved meanwhile)
+            permit.release();
+            call.fail(GatewayException.upstreamError("the upstream could not be reached"));
+            return;
+        }
+        // the permit comes back when the connection closes, whatever closes it (or when it was never made)
+        connecting.channel().closeFuture().addListener(f -> permit.release());
         call.connecting = connecting;
         connecting.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
+                permit.release();
                 if (LOG.isDebugEnabled()) { // the origin (scheme, host, port) and the failure's kind, never a message
                     LOG.debug("upstream connect to {} failed after {} ms: {}", call.origin,
                             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started),
@@ -442,9 +529,30 @@ final class NettyTransport implements UpstreamClient.Transport {
             return;
         }
         conn.idleUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(keepMs);
-        AtomicInteger count = idleCounts.computeIfAbsent(conn.origin, o -> new AtomicInteger());
-        if (count.incrementAndGet() > MAX_IDLE_PER_ORIGIN) {
-            count.decrementAndGet();
+        Limit lim = conn.permit.limit;
+        Call next;
+        boolean pooled = false;
+        synchronized (lim) { // a call waits only while there is no idle connection: it is served first
+            next = lim.nextWaiting();
+            if (next == null) {
+                AtomicInteger count = idleCounts.computeIfAbsent(conn.pool, o -> new AtomicInteger());
+                if (count.incrementAndGet() > MAX_IDLE_PER_ORIGIN) {
+                    count.decrementAndGet();
+                } else {
+                    // into the pool under the lock; taken from it by another thread only through a task on this loop,
+                    // which runs after this one has set the idle close
+                    idle.computeIfAbsent(conn.pool, o -> new ConcurrentLinkedDeque<>()).offerFirst(ch);
+                    pooled = true;
+                }
+            }
+        }
+        if (next != null) {
+            if (!handOver(ch, next, false)) {
+                acquire(next, true);
+            }
+            return;
+        }
+        if (!pooled) {
             ch.close();
             return;
         }
@@ -454,7 +562,62 @@ final class NettyTransport implements UpstreamClient.Transport {
                 ch.close();
             }
         }, keepMs, TimeUnit.MILLISECONDS);
-        idle.computeIfAbsent(conn.origin, o -> new ConcurrentLinkedDeque<>()).offerFirst(ch);
+    }
+
+    /**
+     * A permit of an upstream's: one connection open (or opening). Given back once, when the connection closes (or
+     * was never made); the first call waiting then takes it over for a new connection.
+     */
+    private final class Permit {
+        final Limit limit;
+        private final java.util.concurrent.atomic.AtomicBoolean back = new java.util.concurrent.atomic.AtomicBoolean();
+
+        Permit(Limit limit) {
+            this.limit = limit;
+        }
+
+        void release() {
+            if (!back.compareAndSet(false, true)) {
+                return;
+            }
+            Call next;
+            synchronized (limit) {
+                next = limit.nextWaiting();
+                if (next == null) {
+                    limit.open--;
+                }
+            }
+            if (next != null) {
+                connect(next, new Permit(limit)); // the permit goes over to it
+            }
+        }
+    }
+
+    /** An upstream's cap of open connections ({@code max-connections}) and its queue of waiting calls. */
+    private static final class Limit {
+        final int max;
+        final int maxWaiting;
+        /** Connections open or opening (permits out); guarded by this. */
+        int open;
+        /** Calls waiting for a connection, first come first served; guarded by this. */
+        final ArrayDeque<Call> waiting = new ArrayDeque<>();
+
+        Limit(int max, int maxWaiting) {
+            this.max = max;
+            this.maxWaiting = maxWaiting;
+        }
+
+        /** The first waiting call still waiting, out of the queue; null if none. Under this lock. */
+        Call nextWaiting() {
+            Call c;
+            while ((c = waiting.pollFirst()) != null) {
+                c.waiting = false;
+                if (!c.answer.isDone()) {
+                    return c;
+                }
+            }
+            return null;
+        }
     }
 
     /**
@@ -482,28 +645,32 @@ final class NettyTransport implements UpstreamClient.Transport {
         return -1;
     }
 
-    private void forget(Channel ch, String origin) {
-        Deque<Channel> q = idle.get(origin);
+    private void forget(Channel ch, String pool) {
+        Deque<Channel> q = idle.get(pool);
         if (q != null && q.remove(ch)) {
-            idleCounts.get(origin).decrementAndGet();
+            idleCounts.get(pool).decrementAndGet();
         }
     }
 
     /** The per-connection handler: hands what the codec reads to the call in progress, if any. */
     private final class Connection extends ChannelInboundHandlerAdapter {
-        final String origin;
+        /** The pool's key: the upstream's name and origin. */
+        final String pool;
+        /** Its upstream's permit, given back when it closes. */
+        final Permit permit;
         Call call;
         ScheduledFuture<?> idleClose;
         /** Until when an idle connection may be kept ({@link System#nanoTime()}'s scale). */
         long idleUntil;
 
-        Connection(String origin) {
-            this.origin = origin;
+        Connection(String pool, Permit permit) {
+            this.pool = pool;
+            this.permit = permit;
         }
 
         /** A new connection's first call. On the event loop. */
         void start(Channel ch, Call c) {
-            ch.closeFuture().addListener(f -> forget(ch, origin));
+            ch.closeFuture().addListener(f -> forget(ch, pool));
             begin(ch, c, false);
         }
 
@@ -514,7 +681,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                 w.cancel(false);
             }
             if (!ch.isActive() || call != null) {
-                connect(c); // it went away between the pool and here
+                acquire(c, true); // it went away between the pool and here
                 return;
             }
             if (c.answer.isDone()) { // the call timed out (or was cancelled) on the way here: the connection is unused
@@ -526,7 +693,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                 // written into a closing socket, and fail after reaching nobody. It goes on a new connection: the
                 // only retry there is, for a request provably never sent (a written one is never sent twice)
                 ch.close();
-                connect(c);
+                acquire(c, true);
                 return;
             }
             begin(ch, c, true);
@@ -543,7 +710,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                 w.cancel(false);
             }
             if (!ch.isActive() || call != null) {
-                connect(c);
+                acquire(c, true);
                 return;
             }
             if (c.answer.isDone()) { // timed out or cancelled on the way: the connection stays here, unused
@@ -557,13 +724,14 @@ final class NettyTransport implements UpstreamClient.Transport {
             ch.deregister().addListener(d -> {
                 if (!d.isSuccess() || !ch.isOpen()) {
                     ch.close();
-                    connect(c);
+                    acquire(c, true);
                     return;
                 }
                 ChannelFuture registered = c.loop.register(ch);
                 if (registered.isDone() && !registered.isSuccess()) {
                     // the call's loop stopped meanwhile and refused the channel (Netty closed it): that loop cannot
                     // report it, and the call's deadline was on it, so the call is failed here, never left waiting
+                    permit.release(); // its close cannot be told on the stopped loop
                     c.fail(GatewayException.upstreamError("the caller's event loop stopped"));
                     return;
                 }
@@ -572,7 +740,8 @@ final class NettyTransport implements UpstreamClient.Transport {
                         reuse(ch, c); // now on the call's loop
                     } else {
                         ch.unsafe().closeForcibly();
-                        connect(c);
+                        permit.release(); // closed without its close being told
+                        acquire(c, true);
                     }
                 });
             });
@@ -643,6 +812,12 @@ final class NettyTransport implements UpstreamClient.Transport {
         final FullHttpRequest request;
         final boolean buffered;
         final String origin;
+        /** Its pool's (and limit's) key: the upstream's name and the origin. */
+        final String pool;
+        /** Its upstream's cap of connections and queue. */
+        Limit limit;
+        /** In its limit's queue; guarded by the limit. */
+        boolean waiting;
         final CompletableFuture<UpstreamResponse> answer = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
@@ -698,6 +873,7 @@ final class NettyTransport implements UpstreamClient.Transport {
             String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
             int port = uri.getPort() != -1 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
             this.origin = scheme + "://" + uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
+            this.pool = target.upstream().name() + " " + origin;
         }
 
         /**
@@ -708,6 +884,7 @@ final class NettyTransport implements UpstreamClient.Transport {
          * changes what it serves.
          */
         void abort() {
+            leaveQueue();
             Channel ch = channel;
             if (ch != null) {
                 Connection conn = connection;
@@ -728,6 +905,19 @@ final class NettyTransport implements UpstreamClient.Transport {
             if (c != null) {
                 c.cancel(false);
                 c.channel().close();
+            }
+        }
+
+        /** Out of its limit's queue, if it waits there (it ended: timed out, cancelled). Any thread. */
+        void leaveQueue() {
+            Limit lim = limit;
+            if (lim != null) {
+                synchronized (lim) {
+                    if (waiting) {
+                        waiting = false;
+                        lim.waiting.remove(this);
+                    }
+                }
             }
         }
 

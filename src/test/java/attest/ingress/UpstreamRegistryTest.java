@@ -70,4 +70,33 @@ class UpstreamRegistryTest {
         assertThatThrownBy(() -> REGISTRY.resolve(target)).isInstanceOf(GatewayException.class)
                 .satisfies(e -> assertThat(((GatewayException) e).status()).isEqualTo(status));
     }
+
+    static UpstreamRegistry fromSettings(java.util.Map<String, String> extra) {
+        java.util.Map<String, String> all = new java.util.HashMap<>(java.util.Map.of("attest.upstreams", "llm, tf",
+                "attest.upstream.llm.prefix", "/llm", "attest.upstream.llm.base-url", "http://127.0.0.1:8000",
+                "attest.upstream.tf.prefix", "/tf", "attest.upstream.tf.base-url", "http://127.0.0.1:8501"));
+        all.putAll(extra);
+        return UpstreamRegistry.fromSettings(new attest.Settings(k -> java.util.Optional.ofNullable(all.get(k))),
+                new attest.upstream.UpstreamCredentials(k -> null, java.time.Clock.systemUTC()));
+    }
+
+    @org.junit.jupiter.api.Test
+    void should_read_each_upstreams_connection_cap_and_queue_with_their_defaults() {
+        UpstreamRegistry r = fromSettings(java.util.Map.of("attest.upstream.llm.max-connections", "8",
+                "attest.upstream.llm.max-waiting", "0"));
+        Upstream llm = r.byName("llm").orElseThrow();
+        assertThat(llm.maxConnections()).isEqualTo(8);
+        assertThat(llm.maxWaiting()).isZero();
+        Upstream tf = r.byName("tf").orElseThrow();
+        assertThat(tf.maxConnections()).isEqualTo(Upstream.DEFAULT_MAX_CONNECTIONS).isEqualTo(1024);
+        assertThat(tf.maxWaiting()).isEqualTo(Upstream.DEFAULT_MAX_WAITING).isEqualTo(1024);
+        assertThat(upstream("x", "/x", "http://127.0.0.1:1").maxConnections()).isEqualTo(1024);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"max-connections, 0", "max-connections, -1", "max-waiting, -1", "max-connections, many"})
+    void should_refuse_a_connection_cap_or_queue_out_of_range(String key, String value) {
+        assertThatThrownBy(() -> fromSettings(java.util.Map.of("attest.upstream.llm." + key, value)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("attest.upstream.llm." + key);
+    }
 }
