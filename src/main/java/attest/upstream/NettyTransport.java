@@ -864,6 +864,8 @@ final class NettyTransport implements UpstreamClient.Transport {
         boolean cancelled;
         boolean delivering;
         boolean detached;
+        /** The loop a stream began on, which keeps its state to the end. */
+        volatile EventLoop streamLoop;
 
         Call(UpstreamTarget target, FullHttpRequest request, boolean buffered) {
             this.target = target;
@@ -1047,6 +1049,7 @@ final class NettyTransport implements UpstreamClient.Transport {
             if (!buffered && UpstreamClient.isLiveStream(headers)) {
                 cancelDeadline(); // the deadline bounds a stream's head only; the relay watches for silence
                 channel.config().setAutoRead(false); // nothing more is read before the relay asks for it
+                streamLoop = channel.eventLoop();
                 relay = owner.relay(headers);
                 relay.onSubscribe(this);
                 UpstreamResponse a;
@@ -1191,8 +1194,13 @@ final class NettyTransport implements UpstreamClient.Transport {
             }
         }
 
+        /**
+         * On the loop the stream began on: its state lives there. Not the channel's loop now: read whole, the
+         * connection went back to the pool while the relay drains, and a call on another loop may have moved it there
+         * since (this stream's state was then touched from two threads, and the relay told from both at once).
+         */
         private void onLoop(Runnable r) {
-            EventLoop loop = channel.eventLoop();
+            EventLoop loop = streamLoop;
             if (loop.inEventLoop()) {
                 r.run();
             } else {
