@@ -258,6 +258,21 @@ class InferenceRoutesTest {
                 .isEqualTo("timeout");
     }
 
+    /** The upstream's connections all in use and its queue full (max-connections, max-waiting): 503, recorded. */
+    @Test
+    void should_answer_503_when_the_upstream_is_busy_and_record_it() throws Exception {
+        upstream.whenAnyExchangeReceived(e -> {
+            throw GatewayException.upstreamBusy("the upstream's connections are all in use and its queue is full; retry later");
+        });
+        Exchange out = call(alice(), "/llm/v1/chat/completions", CHAT);
+        assertThat(status(out)).isEqualTo(503);
+        assertThat(error(out).path("code").asText()).isEqualTo("upstream_busy");
+        assertThat(attest.http.ResponseHeaders.of(out).get("Retry-After")).isEqualTo("1");
+        assertOneEvidenceRecord();
+        assertThat(evidence.getExchanges().get(0).getProperty(Exchanges.ERROR, GatewayException.class).outcome())
+                .isEqualTo("upstream_error");
+    }
+
     @Test
     void should_answer_401_without_a_valid_token_and_record_it() throws Exception {
         upstream.expectedMessageCount(0);
