@@ -87,7 +87,13 @@ import java.util.function.Consumer;
  * errs, times out or is cancelled is closed, except an idle one taken for a call that ended before the connection
  * reached it (nothing was written on it: it goes back). A call's response deadline is kept on its caller's loop until
  * it has a connection, then on the connection's; a loop that stops hands it to a loop of the client's own, so a call
- * always ends. TLS uses the JDK's default context (its default trust store), SNI
+ * always ends.
+ * <p>
+ * Each upstream has at most its {@code max-connections} open at once, idle ones included (a permit a connection,
+ * given back when it closes); a call past them waits, holding no thread, in a first-come queue of at most
+ * {@code max-waiting} calls, and takes the next connection that comes free (handed over before it would go idle) or
+ * the permit of the next one that closes. Still waiting at its deadline it fails with 504; finding the queue full,
+ * with 503 {@code upstream_busy} at once. Nothing of either is sent. TLS uses the JDK's default context (its default trust store), SNI
  * and hostname verification. Bounds: a response head of at most {@link #MAX_HEAD_BYTES} (as the JDK client's
  * {@code jdk.http.maxHeaderSize}), a status line of at most {@link #MAX_STATUS_LINE_BYTES}, a buffered answer
  * of at most the owner's {@code maxBodyBytes} as received; past them the call fails with 502. A stream (event
@@ -217,6 +223,7 @@ final class NettyTransport implements UpstreamClient.Transport {
         call.loop = call.affine ? near : group().next();
         // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
         call.late = () -> {
+            call.leaveQueue(); // first: once the call has failed, its place in the queue is free
             if (call.answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
                 if (LOG.isDebugEnabled()) { // how far the exchange got: the origin and its stages, never its data
                     Channel ch = call.channel;
@@ -292,7 +299,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                     } else if (again) {
                         lim.waiting.addFirst(call);
                         call.waiting = true;
-                    } else if (lim.waiting.size() < lim.maxWaiting) {
+                    } else if (lim.waiting.size() < lim.maxWaiting || lim.dropEnded() < lim.maxWaiting) {
                         lim.waiting.addLast(call);
                         call.waiting = true;
                     } else {
@@ -605,6 +612,22 @@ final class NettyTransport implements UpstreamClient.Transport {
         Limit(int max, int maxWaiting) {
             this.max = max;
             this.maxWaiting = maxWaiting;
+        }
+
+        /**
+         * Drops the calls that ended while they waited and are still on their way out (a deadline's thread leaves the
+         * queue just after it failed the call: a next call in that moment was refused as if it were full); the
+         * queue's size. Under this lock.
+         */
+        int dropEnded() {
+            waiting.removeIf(c -> {
+                if (c.answer.isDone()) {
+                    c.waiting = false;
+                    return true;
+                }
+                return false;
+            });
+            return waiting.size();
         }
 
         /** The first waiting call still waiting, out of the queue; null if none. Under this lock. */
