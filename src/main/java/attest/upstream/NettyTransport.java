@@ -455,7 +455,8 @@ final class NettyTransport implements UpstreamClient.Transport {
     }
 
     /** Connects to a resolved address and starts the call on the new connection. */
-    private void open(Call call, Bootstrap b, InetSocketAddress address, long started, Permit permit) {
+    private void open(Call call, Bootstrap bootstrap, InetSocketAddress address, long started, Permit permit) {
+        Bootstrap b = bootstrap;
         Runnable hook = beforeOpen;
         if (hook != null) {
             hook.run();
@@ -463,6 +464,11 @@ final class NettyTransport implements UpstreamClient.Transport {
         if (call.answer.isDone()) { // cancelled or timed out while the name was resolved
             permit.release();
             return;
+        }
+        if (call.loop.isShuttingDown()) { // the caller's loop stopped while the name was resolved
+            call.affine = false;
+            call.loop = group().next();
+            b = b.clone(call.loop);
         }
         ChannelFuture connecting;
         try {
@@ -474,6 +480,12 @@ final class NettyTransport implements UpstreamClient.Transport {
         }
         // the permit comes back when the connection closes, whatever closes it (or when it was never made)
         connecting.channel().closeFuture().addListener(f -> permit.release());
+        if (connecting.isDone() && !connecting.isSuccess()) {
+            // refused at once (a loop that stopped meanwhile): the listeners may never be told, on that loop
+            permit.release();
+            call.fail(UpstreamClient.failure(connecting.cause()));
+            return;
+        }
         call.connecting = connecting;
         connecting.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
