@@ -99,6 +99,9 @@ public final class ConcurrencyBench {
             // one source address (loopback) holds every connection of the run: the caps must let it
             p.put("attest.http.max-connections", String.valueOf(calls + 1_000));
             p.put("attest.http.max-connections-per-source", String.valueOf(calls + 1_000));
+            // and every call is in flight to the one upstream at once: its connection cap must let them too (past
+            // it a call would wait for a connection, which is what this run measures the absence of)
+            p.put("attest.upstream.llm.max-connections", String.valueOf(calls + 1_000));
             p.put("attest.evidence.queue-capacity", String.valueOf(Math.max(10_000, 2 * calls)));
             Child gateway = started.add(Child.java(work.resolve("gateway.log"), p, "attest.App",
                     System.getProperty("gateway.jvm", "-Xmx1g").split(" ")));
