@@ -83,7 +83,20 @@ public final class Masker {
         }
         report.accept(new Redaction(f.entityType(), action.name().toLowerCase(java.util.Locale.ROOT),
                 location == null ? "offset:" + f.start() : location, f.detector()));
-        return replacement(f.entityType(), value, action);
+        String replacement = replacement(f.entityType(), value, action);
+        return f.acrossBreak() ? replacement + lineBreaks(value) : replacement;
+    }
+
+    /** The line breaks in a value found across one (kept in the masked text: the lines stay lines). */
+    static String lineBreaks(String value) {
+        StringBuilder b = new StringBuilder(2);
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (SoftBreaks.lineBreak(c)) {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     String replacement(String type, String value, Action action) {

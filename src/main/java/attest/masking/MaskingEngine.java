@@ -108,16 +108,11 @@ public final class MaskingEngine {
      */
     private List<Finding> scanned(Normalized n, int from) {
         String text = n.text();
-        String lower = lowerSameLength(text);
-        List<Finding> candidates = new ArrayList<>();
-        @SuppressWarnings("unchecked")
-        List<int[]>[] windows = new List[TRIGGERS]; // by the trigger's ordinal: each pre-filter runs once
-        for (Detector d : detectors) {
-            int k = d.trigger().ordinal();
-            if (windows[k] == null) {
-                windows[k] = after(d.trigger().windows(text), from);
-            }
-            d.scan(text, lower, windows[k], candidates);
+        List<Finding> candidates = candidates(text, from);
+        if (text.indexOf('\n') >= 0 || text.indexOf('\r') >= 0 || text.indexOf('\u0085') >= 0
+                || text.indexOf('\u2028') >= 0) {
+            // each single line break also read as a space and as nothing, one at a time (see SoftBreaks)
+            candidates.addAll(SoftBreaks.across(text, from, t -> candidates(t, 0), candidates));
         }
         if (candidates.isEmpty()) {
             return new ArrayList<>(0);
@@ -139,10 +134,26 @@ public final class MaskingEngine {
         List<Finding> out = new ArrayList<>(kept.size());
         for (Finding f : kept) {
             out.add(new Finding(f.entityType(), n.originalStart(f.start()), n.originalEnd(f.end()), f.score(),
-                    f.detector()));
+                    f.detector(), f.acrossBreak()));
         }
         out.sort(Comparator.comparingInt(Finding::start));
         return out;
+    }
+
+    /** Every detector's candidates in the (normalised) text, searching only windows that end after {@code from}. */
+    private List<Finding> candidates(String text, int from) {
+        String lower = lowerSameLength(text);
+        List<Finding> candidates = new ArrayList<>();
+        @SuppressWarnings("unchecked")
+        List<int[]>[] windows = new List[TRIGGERS]; // by the trigger's ordinal: each pre-filter runs once
+        for (Detector d : detectors) {
+            int k = d.trigger().ordinal();
+            if (windows[k] == null) {
+                windows[k] = after(d.trigger().windows(text), from);
+            }
+            d.scan(text, lower, windows[k], candidates);
+        }
+        return candidates;
     }
 
     /** The windows that end after {@code from}. */

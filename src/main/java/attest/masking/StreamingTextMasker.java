@@ -294,7 +294,7 @@ public final class StreamingTextMasker {
         String whole = limit == text.length() ? text : text.substring(0, limit);
         Normalized n = Normalized.of(whole);
         String t = n.text();
-        int hold = openTail(t);
+        int hold = overBreak(t, openTail(t));
         int keyBlock = t.lastIndexOf("-----BEGIN");
         if (keyBlock >= 0 && hold > keyBlock) {
             int blockEnd = keyBlockEnd(t, keyBlock);
@@ -379,6 +379,63 @@ public final class StreamingTextMasker {
             break;
         }
         return i;
+    }
+
+    /**
+     * Where the held tail starts when the run at {@code hold} may go on across a soft line break (see {@link SoftBreaks}):
+     * when only blanks and one line break (not a blank line's) lie between the run before it and {@code hold}, and the
+     * text after the break is the run or nothing yet, that run before it is held too (the break and what follows it may
+     * join it into an entity). One break only: a value spans at most one. A trailing carriage return may be the first
+     * half of CRLF; blanks at the very end may be followed by a break, so the word before them is held too where it may be
+     * part of an entity ({@link #maySpanBreak}).
+     */
+    static int overBreak(String t, int hold) {
+        int j = hold;
+        while (j > 0 && (t.charAt(j - 1) == ' ' || t.charAt(j - 1) == '\t')) {
+            j--;
+        }
+        if (j > 0 && j < hold && hold == t.length() && entityChar(t.charAt(j - 1))) {
+            // the text ends in blanks after a word: a line break may follow them
+            int before = openTail(t.substring(0, j));
+            if (before == j || !maySpanBreak(t, before, j)) {
+                return hold;
+            }
+            hold = before;
+            j = hold;
+            while (j > 0 && (t.charAt(j - 1) == ' ' || t.charAt(j - 1) == '\t')) {
+                j--;
+            }
+        }
+        if (j == 0 || !SoftBreaks.lineBreak(t.charAt(j - 1))) {
+            return hold;
+        }
+        int bs = j - 1;
+        if (t.charAt(bs) == '\n' && bs > 0 && t.charAt(bs - 1) == '\r') {
+            bs--;
+        }
+        while (bs > 0 && (t.charAt(bs - 1) == ' ' || t.charAt(bs - 1) == '\t')) {
+            bs--;
+        }
+        if (bs == 0 || !entityChar(t.charAt(bs - 1))) {
+            return hold;
+        }
+        int before = openTail(t.substring(0, bs));
+        return before < bs ? before : hold;
+    }
+
+    /**
+     * Whether the word [s, e) before trailing blanks may be part of an entity that goes on after a line break: it holds a
+     * digit or an '@', or a dot, underscore, plus, percent or dash inside it (an e-mail address's local part); a plain word
+     * ({@code is}, {@code ok.}) is released at once.
+     */
+    private static boolean maySpanBreak(String t, int s, int e) {
+        for (int i = s; i < e; i++) {
+            char c = t.charAt(i);
+            if ((c >= '0' && c <= '9') || c == '@' || (i < e - 1 && i > s && "._+%-".indexOf(c) >= 0)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean entityChar(char c) {
