@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Detects regulated data in text. Detection runs on the normalised text (see {@link Normalized});
  * findings are returned in original offsets. Where findings overlap, the higher score wins, then the
- * longer span. Usable on its own, without the gateway.
+ * longer span. Each single line break is also read as a space and as nothing, one at a time ({@link SoftBreaks}); what a
+ * terminal string holds (an OSC 8 hyperlink's target) is scanned on its own. Usable on its own, without the gateway.
  */
 public final class MaskingEngine {
     /** The longest text whose clean scan is remembered. */
@@ -115,7 +116,7 @@ public final class MaskingEngine {
             candidates.addAll(SoftBreaks.across(text, from, t -> candidates(t, 0), candidates));
         }
         if (candidates.isEmpty()) {
-            return new ArrayList<>(0);
+            return n.hidden().isEmpty() ? new ArrayList<>(0) : hidden(n, new ArrayList<>(0));
         }
         if (from > 0) {
             for (Finding f : candidates) {
@@ -135,6 +136,41 @@ public final class MaskingEngine {
         for (Finding f : kept) {
             out.add(new Finding(f.entityType(), n.originalStart(f.start()), n.originalEnd(f.end()), f.score(),
                     f.detector(), f.acrossBreak()));
+        }
+        return hidden(n, out);
+    }
+
+    /**
+     * Adds the findings in what the text's terminal strings hold (an OSC 8 hyperlink's target: removed for detection, as
+     * a terminal does not show it, but not hidden from it) to {@code out}, where they do not overlap one found in the
+     * text (which holds the string whole, and is masked with it); sorted by position.
+     */
+    private List<Finding> hidden(Normalized n, List<Finding> out) {
+        List<int[]> hidden = n.hidden();
+        if (!hidden.isEmpty()) {
+            // one scan of them all, a blank line between each two (not read across): linear however many there are
+            StringBuilder joined = new StringBuilder();
+            int[] at = new int[hidden.size()];
+            for (int k = 0; k < hidden.size(); k++) {
+                if (k > 0) {
+                    joined.append("\n\n");
+                }
+                at[k] = joined.length();
+                joined.append(n.original(), hidden.get(k)[0], hidden.get(k)[1]);
+            }
+            for (Finding f : scanned(Normalized.of(joined.toString()), 0)) {
+                int k = java.util.Arrays.binarySearch(at, f.start());
+                k = k >= 0 ? k : -k - 2;
+                int[] h = hidden.get(k);
+                if (f.end() - at[k] > h[1] - h[0]) {
+                    continue; // across two of them: neither holds it
+                }
+                Finding g = new Finding(f.entityType(), h[0] + f.start() - at[k], h[0] + f.end() - at[k], f.score(),
+                        f.detector(), f.acrossBreak());
+                if (out.stream().noneMatch(g::overlaps)) {
+                    out.add(g);
+                }
+            }
         }
         out.sort(Comparator.comparingInt(Finding::start));
         return out;

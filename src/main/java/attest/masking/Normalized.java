@@ -21,16 +21,28 @@ import java.util.Map;
  * reference ({@code &#64;}, {@code &#x40;}, {@code &commat;}, {@code &nbsp;}) likewise: a browser and a markdown
  * renderer show its character; so are a markdown backslash escape of punctuation ({@code \@}, {@code \-},
  * {@code \_}) and a URL's percent-encoding of a printable ASCII character ({@code %40}).
+ * <p>
+ * A terminal's control sequences are removed (a terminal shows none of them): a CSI sequence ({@code ESC[31m}) and a
+ * terminal string (OSC, as an OSC 8 hyperlink, DCS, SOS, PM, APC: see {@link #stringSequence}); what a string holds
+ * (a hyperlink's target) is kept aside ({@link #hidden}) and scanned on its own.
  */
 public final class Normalized {
     private final String text;
     private final int[] start;
     private final int[] end;
+    private final String original;
+    private final java.util.List<int[]> hidden;
 
     private Normalized(String text, int[] start, int[] end) {
+        this(text, start, end, text, java.util.List.of());
+    }
+
+    private Normalized(String text, int[] start, int[] end, String original, java.util.List<int[]> hidden) {
         this.text = text;
         this.start = start;
         this.end = end;
+        this.original = original;
+        this.hidden = hidden;
     }
 
     public static Normalized of(String original) {
@@ -50,10 +62,22 @@ public final class Normalized {
         int[] e = new int[original.length() + 1];
         int n = 0;
         int i = 0;
+        java.util.List<int[]> hidden = null;
         while (i < original.length()) {
             int control = controlSequence(original, i);
             if (control > 0) {
                 i += control; // a terminal's control sequence (colour, cursor): not shown, nor any digit in it
+                continue;
+            }
+            int string = stringSequence(original, i);
+            if (string > 0) {
+                // a terminal's string (an OSC 8 hyperlink's target, a window title): not shown, so removed here; what it
+                // holds is scanned on its own (hidden)
+                if (hidden == null) {
+                    hidden = new java.util.ArrayList<>(2);
+                }
+                hidden.add(new int[] {i + stringStart(original, i), i + string - terminator(original, i, string)});
+                i += string;
                 continue;
             }
             int escape = escapeLength(original, i);
@@ -90,7 +114,72 @@ public final class Normalized {
         }
         s[n] = original.length();
         e[n] = original.length();
-        return new Normalized(out.toString(), s, e);
+        return new Normalized(out.toString(), s, e, original, hidden == null ? java.util.List.of() : hidden);
+    }
+
+    /** The longest terminal string (OSC, DCS, SOS, PM, APC: start, text, terminator) read as one. */
+    static final int STRING_MAX = 4096;
+
+    /**
+     * The length of the start of a terminal string at {@code i}: 2 for ESC and {@code ]} (OSC, as in an OSC 8 hyperlink
+     * {@code ESC]8;;URI ST}), {@code P} (DCS), {@code X} (SOS), {@code ^} (PM) or {@code _} (APC); 1 for their C1 forms;
+     * else 0.
+     */
+    static int stringStart(String s, int i) {
+        char c = s.charAt(i);
+        if (c == 0x1B) {
+            return i + 1 < s.length() && "]PX^_".indexOf(s.charAt(i + 1)) >= 0 ? 2 : 0;
+        }
+        return c == 0x9D || c == 0x90 || c == 0x98 || c == 0x9E || c == 0x9F ? 1 : 0;
+    }
+
+    /**
+     * The length of the terminal string at {@code i}, its terminator included, or 0: a terminal shows none of it. It
+     * ends at BEL or ST ({@code ESC \} or U+009C), is cancelled by CAN or SUB, and ends before any other ESC or C1
+     * control (which starts a sequence of its own); one that does not end within {@link #STRING_MAX} characters is not
+     * read as one (its characters are read as text). Linear: a scan stops at the first such character.
+     */
+    static int stringSequence(String s, int i) {
+        int body = stringStart(s, i);
+        if (body == 0) {
+            return 0;
+        }
+        int limit = Math.min(s.length(), i + STRING_MAX);
+        for (int j = i + body; j < limit; j++) {
+            char c = s.charAt(j);
+            if (c == 0x07 || c == 0x9C || c == 0x18 || c == 0x1A) {
+                return j + 1 - i;
+            }
+            if (c == 0x1B) {
+                return j + 1 < limit && s.charAt(j + 1) == '\\' ? j + 2 - i : j - i;
+            }
+            if (c >= 0x80 && c <= 0x9F) {
+                return j - i;
+            }
+        }
+        return 0;
+    }
+
+    /** The length of the terminator of the terminal string of {@code length} characters at {@code i}. */
+    private static int terminator(String s, int i, int length) {
+        char last = s.charAt(i + length - 1);
+        if (last == '\\' && length >= 2 && s.charAt(i + length - 2) == 0x1B) {
+            return 2;
+        }
+        return last == 0x07 || last == 0x9C || last == 0x18 || last == 0x1A ? 1 : 0;
+    }
+
+    /** The original text. */
+    String original() {
+        return original;
+    }
+
+    /**
+     * What terminal strings in the original hold ({@link #stringSequence}: an OSC 8 hyperlink's target), as original
+     * [start, end): removed from the normalised text, and scanned on their own.
+     */
+    java.util.List<int[]> hidden() {
+        return hidden;
     }
 
     /**

@@ -331,6 +331,10 @@ public final class StreamingTextMasker {
      * or -1.
      */
     static int openEscape(String text) {
+        int string = openString(text);
+        if (string >= 0) {
+            return string; // a terminal string (an OSC 8 hyperlink) not yet ended: removed for detection once whole
+        }
         int esc = text.lastIndexOf('\u001b');
         if (esc >= 0 && text.length() - esc < Normalized.CONTROL_MAX && OPEN_CONTROL.matcher(text).region(esc,
                 text.length()).matches()) {
@@ -340,6 +344,21 @@ public final class StreamingTextMasker {
             char c = text.charAt(j);
             if ((c == '\\' || c == '&' || c == '%') && OPEN_ESCAPE.matcher(text).region(j, text.length()).matches()) {
                 return j;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Where a terminal string ({@link Normalized#stringSequence}) that has not ended starts, within
+     * {@link Normalized#STRING_MAX} of the end, or -1: the last ESC, BEL, CAN, SUB or C1 control there starts one.
+     */
+    static int openString(String text) {
+        int from = Math.max(0, text.length() - Normalized.STRING_MAX);
+        for (int j = text.length() - 1; j >= from; j--) {
+            char c = text.charAt(j);
+            if (c == 0x1B || c == 0x07 || c == 0x18 || c == 0x1A || (c >= 0x80 && c <= 0x9F)) {
+                return Normalized.stringStart(text, j) > 0 ? j : -1;
             }
         }
         return -1;
