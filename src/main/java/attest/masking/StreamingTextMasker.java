@@ -448,9 +448,13 @@ public final class StreamingTextMasker {
      * ({@code is}, {@code ok.}) is released at once.
      */
     private static boolean maySpanBreak(String t, int s, int e) {
-        for (int i = s; i < e; i++) {
+        int last = e;
+        while (last > s && t.charAt(last - 1) != ' ') {
+            last--; // its last word only: a word after a number (4111 1111 ok.) is still a plain word
+        }
+        for (int i = last; i < e; i++) {
             char c = t.charAt(i);
-            if ((c >= '0' && c <= '9') || c == '@' || (i < e - 1 && i > s && "._+%-".indexOf(c) >= 0)) {
+            if ((c >= '0' && c <= '9') || c == '@' || (i < e - 1 && i > last && "._+%-".indexOf(c) >= 0)) {
                 return true;
             }
         }
