@@ -61,12 +61,67 @@ final class SoftBreaks {
             }
             int next = nextBreak(t, brEnd);
             if (bs > 0 && be < len && !lineBreak(t.charAt(bs - 1)) && !lineBreak(t.charAt(be))
-                    && entityChar(t.charAt(bs - 1)) && entityChar(t.charAt(be))) {
+                    && entityChar(t.charAt(bs - 1)) && entityChar(t.charAt(be)) && mayJoin(t, bs, be)) {
                 read(t, from, bs, be, next < 0 ? len : next, detect, base, out);
             }
             p = next;
         }
         return out;
+    }
+
+    /** The longest word looked at on each side of a break by {@link #mayJoin}. */
+    private static final int WORD = 64;
+
+    /**
+     * Whether the words on the two sides of the break [bs, be) may be parts of one entity: either holds an '@' (an
+     * e-mail address), or both are parts of a number (cards, SSNs, phones, IBANs: a word with a digit, or an IBAN's
+     * group of up to four upper-case letters or digits) and one of them has a digit. Prose ({@code in 2024
+the}) is
+     * not read, which keeps the readings few.
+     */
+    private static boolean mayJoin(String t, int bs, int be) {
+        int s = bs;
+        while (s > 0 && bs - s < WORD && !blank(t.charAt(s - 1)) && !lineBreak(t.charAt(s - 1))) {
+            s--;
+        }
+        int e = be;
+        while (e < t.length() && e - be < WORD && !blank(t.charAt(e)) && !lineBreak(t.charAt(e))) {
+            e++;
+        }
+        if (bs - s == WORD || e - be == WORD) {
+            return true;
+        }
+        for (int i = s; i < e; i++) {
+            if (t.charAt(i) == '@') {
+                return true;
+            }
+        }
+        boolean digitBefore = hasDigit(t, s, bs);
+        boolean digitAfter = hasDigit(t, be, e);
+        return (digitBefore || digitAfter) && (digitBefore || upperGroup(t, s, bs)) && (digitAfter
+                || upperGroup(t, be, e));
+    }
+
+    private static boolean hasDigit(String t, int s, int e) {
+        for (int i = s; i < e; i++) {
+            if (t.charAt(i) >= '0' && t.charAt(i) <= '9') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A group of up to four upper-case letters (an IBAN's: {@code WEST}, {@code ABNA}). */
+    private static boolean upperGroup(String t, int s, int e) {
+        if (e - s > 4) {
+            return false;
+        }
+        for (int i = s; i < e; i++) {
+            if (!(t.charAt(i) >= 'A' && t.charAt(i) <= 'Z')) {
+                return false;
+            }
+        }
+        return e > s;
     }
 
     private static int nextBreak(String t, int from) {
