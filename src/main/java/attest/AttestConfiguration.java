@@ -395,9 +395,13 @@ public class AttestConfiguration implements CamelConfiguration {
         registry.bind("readEvidencePayloadProcessor", new attest.audit.ReadEvidencePayloadProcessor(
                 new attest.audit.PayloadReads(db.dataSource(), auditChain, payloadCipher, topic, clock)));
         // re-executed replays go to this gateway's own data plane only (fixed origin), never to a recorded URL
+        // ... and only a record a trusted signed checkpoint holds (this gateway's key, and retired or other
+        // replicas' keys listed), waiting up to a checkpoint period for one that ended just now
         var replays = new attest.audit.Replays(db.dataSource(), auditChain, payloadCipher, topic,
                 attest.audit.Replays.origin(s.required("attest.data.host"), s.integer("attest.data.port", 8080)),
-                upstreams, clock);
+                upstreams, clock, attest.audit.Replays.trustedKeys(signer.publicKey(),
+                        s.string("attest.evidence.trusted-public-key-files", "")),
+                s.millis("attest.evidence.checkpoint-every-ms", 10_000).plusSeconds(2));
         registry.bind("viewReplayProcessor", new attest.audit.ViewReplayProcessor(replays));
         registry.bind("runReplayProcessor", new attest.audit.RunReplayProcessor(replays));
 

@@ -61,6 +61,10 @@ public final class Replays {
     private final URI origin;
     private final UpstreamRegistry upstreams;
     private final Clock clock;
+    /** The public keys whose signed checkpoints a replay trusts (key id to key): this gateway's own, and any listed. */
+    private final Map<String, java.security.PublicKey> sealKeys;
+    /** How long a replay waits for a signed checkpoint to cover a record sealed after its call (a fresh record). */
+    private final Duration sealWait;
     // never follows a redirect and never uses a proxy: the auditor's token goes to the data plane's origin only
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NEVER).proxy(HttpClient.Builder.NO_PROXY).build();
@@ -72,6 +76,17 @@ public final class Replays {
      */
     public Replays(DataSource dataSource, EvidenceChain chain, PayloadCipher cipher, String topic, URI origin,
                    UpstreamRegistry upstreams, Clock clock) {
+        this(dataSource, chain, cipher, topic, origin, upstreams, clock, Map.of(), Duration.ZERO);
+    }
+
+    /**
+     * @param sealKeys the public keys of the checkpoints a replay trusts (key id to key): a record is re-executed
+     *                 only once a checkpoint signed by one of them holds its {@code call.terminal} entry in its tree
+     * @param sealWait how long a replay of a record no checkpoint covers yet waits for the next one
+     */
+    public Replays(DataSource dataSource, EvidenceChain chain, PayloadCipher cipher, String topic, URI origin,
+                   UpstreamRegistry upstreams, Clock clock, Map<String, java.security.PublicKey> sealKeys,
+                   Duration sealWait) {
         if (origin.getScheme() == null || !(origin.getScheme().equals("http") || origin.getScheme().equals("https"))
                 || origin.getHost() == null || origin.getPort() < 0 || origin.getRawUserInfo() != null
                 || !(origin.getRawPath() == null || origin.getRawPath().isEmpty()) || origin.getRawQuery() != null
@@ -85,6 +100,31 @@ public final class Replays {
         this.origin = origin;
         this.upstreams = upstreams;
         this.clock = clock;
+        this.sealKeys = Map.copyOf(sealKeys);
+        this.sealWait = sealWait;
+    }
+
+    /**
+     * The keys a replay trusts checkpoints of: this gateway's own and those in the comma-separated public-key files
+     * ({@code <file>.pub} as the signer writes it: a retired key, or another replica's).
+     */
+    public static Map<String, java.security.PublicKey> trustedKeys(java.security.PublicKey own, String files) {
+        Map<String, java.security.PublicKey> keys = new LinkedHashMap<>();
+        keys.put(attest.evidence.chain.KeyFileSigner.keyId(own), own);
+        for (String f : files.split(",")) {
+            if (f.isBlank()) {
+                continue;
+            }
+            try {
+                java.security.PublicKey k = attest.evidence.chain.KeyFileSigner.publicKey(
+                        java.nio.file.Files.readString(java.nio.file.Path.of(f.strip())).strip());
+                keys.put(attest.evidence.chain.KeyFileSigner.keyId(k), k);
+            } catch (java.io.IOException | java.security.GeneralSecurityException | IllegalArgumentException e) {
+                throw new IllegalStateException("attest.evidence.trusted-public-key-files: " + f.strip()
+                        + " is not a readable Ed25519 public key");
+            }
+        }
+        return keys;
     }
 
     /** The data plane's own origin, from its bind address and port (a wildcard bind is reached on loopback). */
@@ -190,7 +230,7 @@ public final class Replays {
     private Vouched vouch(UUID id) {
         try (Connection c = dataSource.getConnection()) {
             Vouched vouched = null;
-            try (PreparedStatement ps = c.prepareStatement("SELECT e.canonical, e.hash, e.position, p.hash FROM "
+            try (PreparedStatement ps = c.prepareStatement("SELECT e.canonical, e.hash, e.position, p.hash, e.chain_id FROM "
                     + "public.evidence_chain e LEFT JOIN public.evidence_chain p ON p.chain_id = e.chain_id AND "
                     + "p.position = e.position - 1 WHERE e.subject_id = ? AND e.kind = 'call.terminal'")) {
                 ps.setObject(1, id);
@@ -211,6 +251,7 @@ public final class Replays {
                         if (column != null) {
                             throw mismatch("the stored record's " + column + " is not the one its chain entry holds");
                         }
+                        sealed(c, rs.getString(5), rs.getLong(3), canonical);
                         Map<?, ?> request = record.get("request") instanceof Map<?, ?> m ? m : Map.of();
                         vouched = new Vouched(string(request.get("method")), string(request.get("path")),
                                 string(request.get("upstream")), string(request.get("sha256")));
@@ -223,6 +264,76 @@ public final class Replays {
             return vouched;
         } catch (SQLException e) {
             throw new EvidenceUnavailableException("evidence unavailable");
+        }
+    }
+
+    /** How a record's chain entry stands against the signed checkpoints of its chain. */
+    private enum Seal { SEALED, NOT_YET, BROKEN, UNTRUSTED }
+
+    /**
+     * Refuses a record whose {@code call.terminal} entry is not in the Merkle tree a trusted signed checkpoint of its
+     * chain holds (409 {@code record_mismatch}): a row and its entry rewritten together and rehashed, or an entry in
+     * a chain no trusted key ever signed, are not what the gateway sealed. A record no checkpoint covers yet (its call
+     * ended less than a checkpoint period ago) waits up to {@code sealWait} for the next one, then 409
+     * {@code not_sealed} with Retry-After. What was changed before its first checkpoint no one can tell (the
+     * checkpoint period bounds that window: docs/evidence-format.md).
+     */
+    private void sealed(Connection c, String chainId, long position, byte[] canonical) throws SQLException {
+        long until = System.nanoTime() + sealWait.toNanos();
+        while (true) {
+            Seal seal = seal(c, chainId, position, canonical);
+            if (seal == Seal.SEALED) {
+                return;
+            }
+            if (seal == Seal.BROKEN) {
+                throw mismatch("the record's call.terminal chain entry is not in the tree a trusted signed checkpoint "
+                        + "holds");
+            }
+            if (seal == Seal.UNTRUSTED) {
+                throw mismatch("the record's call.terminal chain entry is covered by no checkpoint a trusted key signed "
+                        + "(attest.evidence.trusted-public-key-files lists retired keys)");
+            }
+            if (System.nanoTime() - until >= 0) {
+                long seconds = Math.max(1, sealWait.toSeconds());
+                throw new GatewayException(409, "not_sealed", "no signed checkpoint covers this record yet; retry "
+                        + "once the next one is signed", Outcomes.DENIED, Map.of("Retry-After", String.valueOf(seconds)));
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+        }
+    }
+
+    private Seal seal(Connection c, String chainId, long position, byte[] canonical) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT size, canonical, signature, key_id FROM "
+                + "public.evidence_checkpoint WHERE chain_id = ? AND size >= ? ORDER BY size LIMIT 16")) {
+            ps.setString(1, chainId);
+            ps.setLong(2, position);
+            try (ResultSet rs = ps.executeQuery()) {
+                boolean any = false;
+                while (rs.next()) {
+                    any = true;
+                    long size = rs.getLong(1);
+                    byte[] cp = rs.getBytes(2);
+                    java.security.PublicKey key = sealKeys.get(rs.getString(4));
+                    if (key == null || !attest.evidence.chain.KeyFileSigner.verify(key, cp, rs.getBytes(3))
+                            || !Canonical.isCanonical(cp) || !(Canonical.parse(cp) instanceof Map<?, ?> body)
+                            || !chainId.equals(body.get("chain_id")) || !Long.valueOf(size).equals(body.get("size"))
+                            || !rs.getString(4).equals(body.get("key_id"))
+                            || !(body.get("root") instanceof String root)) {
+                        continue; // not one a trusted key signed for this chain and size, or one with no tree head
+                    }
+                    try {
+                        byte[] signedRoot = java.util.HexFormat.of().parseHex(root);
+                        java.util.List<byte[]> proof = attest.evidence.chain.Merkle.inclusion(position - 1, size,
+                                new attest.evidence.chain.MerkleStore(c, chainId, false));
+                        return attest.evidence.chain.Merkle.verifyInclusion(position - 1, size,
+                                attest.evidence.chain.Merkle.leaf(canonical), proof, signedRoot) ? Seal.SEALED : Seal.BROKEN;
+                    } catch (RuntimeException e) {
+                        return Seal.BROKEN; // the tree's stored nodes do not give a proof: changed behind the chain
+                    }
+                }
+                // checkpoints cover the position, and a trusted key signed none of them with a tree head
+                return any ? Seal.UNTRUSTED : Seal.NOT_YET;
+            }
         }
     }
 

@@ -52,6 +52,28 @@ class ReplayRecordsTest {
     static HttpServer plane;
     static final List<String> received = new CopyOnWriteArrayList<>();
     static Replays replays;
+    static attest.evidence.chain.Checkpoints checkpoints;
+    static volatile boolean sealing = true;
+
+    /**
+     * A signer of the chain "replay-calls" with a key of its own, started (its first checkpoint signed); a replay
+     * re-executes only a record that a checkpoint it trusts holds, so each stored record is sealed at once.
+     */
+    static attest.evidence.chain.Checkpoints sealer(Database db, Path dir) {
+        var signer = attest.evidence.chain.KeyFileSigner.load(dir.resolve("signing.key"), true);
+        var made = new attest.evidence.chain.Checkpoints(db.dataSource(), "replay-calls", signer, 1, Duration.ZERO,
+                "attest.evidence.v1", Clock.systemUTC());
+        made.start();
+        return made;
+    }
+
+    /** Replays that trust the checkpoints of {@link #sealer}'s key, and wait a second for one that is not made. */
+    static Replays replays(Database db, Path dir, HttpServer plane) {
+        var signer = attest.evidence.chain.KeyFileSigner.load(dir.resolve("signing.key"), true);
+        return new Replays(db.dataSource(), new EvidenceChain("replay-audit"), null, "attest.evidence.v1",
+                Replays.origin("127.0.0.1", plane.getAddress().getPort()), ReplayTargetTest.UPSTREAMS, Clock.systemUTC(),
+                Replays.trustedKeys(signer.publicKey(), ""), Duration.ofSeconds(1));
+    }
 
     @BeforeAll
     static void up() throws Exception {
@@ -71,8 +93,8 @@ class ReplayRecordsTest {
             x.close();
         });
         plane.start();
-        replays = new Replays(db.dataSource(), new EvidenceChain("replay-audit"), null, "attest.evidence.v1",
-                Replays.origin("127.0.0.1", plane.getAddress().getPort()), ReplayTargetTest.UPSTREAMS, Clock.systemUTC());
+        checkpoints = sealer(db, dir);
+        replays = replays(db, dir, plane);
     }
 
     @AfterAll
@@ -115,6 +137,9 @@ class ReplayRecordsTest {
             r.setResponseSha256(EvidenceAssembler.sha256(answer));
             r.terminate("completed", Instant.now());
             writer.commit(r, false, null).join();
+        }
+        if (sealing) {
+            checkpoints.signIfDue(); // sealed: a checkpoint holds the record's entries
         }
         return r;
     }
@@ -276,5 +301,38 @@ class ReplayRecordsTest {
     void should_answer_an_unknown_record_with_nothing_and_send_nothing() {
         assertThat(replays.reexecute(UUID.randomUUID(), CAROL, "token")).isEmpty();
         assertThat(received).isEmpty();
+    }
+
+    /** A record no checkpoint covers yet waits for one, then is replayed: sealing is a wait, not a refusal. */
+    @Test
+    void a_record_sealed_while_its_replay_waits_is_replayed() throws Exception {
+        EvidenceRecord r = record("replay-calls", "/llm/v1/chat/completions", "llm", REQUEST);
+        sealing = false;
+        try {
+            stored(r, true);
+        } finally {
+            sealing = true;
+        }
+        var out = new java.util.concurrent.atomic.AtomicReference<com.fasterxml.jackson.databind.node.ObjectNode>();
+        var failed = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        Thread replay = new Thread(() -> {
+            try {
+                out.set(replays.reexecute(r.getId(), CAROL, "token").orElseThrow());
+            } catch (RuntimeException e) {
+                failed.set(e);
+            }
+        });
+        replay.start();
+        // the replay waits for a checkpoint (parked between looks), and nothing is sent meanwhile
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                .until(() -> replay.getState() == Thread.State.TIMED_WAITING);
+        assertThat(received).isEmpty();
+        checkpoints.signIfDue();
+        replay.join(10_000);
+        assertThat(failed.get()).isNull();
+        assertThat(out.get()).isNotNull();
+        assertThat(out.get().path("status").asInt()).isEqualTo(200);
+        assertThat(chained(r.getId(), "audit.replay")).isEqualTo(1);
+        assertThat(received).hasSize(1);
     }
 }
