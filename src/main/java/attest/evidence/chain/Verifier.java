@@ -257,6 +257,15 @@ public final class Verifier {
         }
 
         /**
+         * Faults in the source reported only where nothing else is (an export's {@code last_position} that is not its
+         * last line's: a claim no signature covers, which would otherwise hide the fault that explains it, such as a
+         * line deleted).
+         */
+        default List<String> lateFaults() {
+            return List.of();
+        }
+
+        /**
          * The Merkle frontier of the entries before {@link #start}: empty at position 1; an export's manifest
          * carries it; null when unknown (an export of format 1), and then roots are not recomputed.
          */
@@ -433,8 +442,13 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
+                if (!(Canonical.parse(row.canonical()) instanceof Map<?, ?> parsed)) {
+                    faults.add(at + "position_mismatch (the entry is not a JSON object)");
+                    broken = true;
+                    break;
+                }
                 @SuppressWarnings("unchecked")
-                Map<String, Object> entry = (Map<String, Object>) Canonical.parse(row.canonical());
+                Map<String, Object> entry = (Map<String, Object>) parsed;
                 if (!chainId.equals(entry.get("chain_id")) || !Long.valueOf(row.position()).equals(entry.get("position"))) {
                     faults.add(at + "position_mismatch (the entry names another chain or position)");
                     broken = true;
@@ -568,8 +582,13 @@ public final class Verifier {
                     broken = true;
                     break;
                 }
+                if (!(Canonical.parse(cp.canonical()) instanceof Map<?, ?> parsedBody)) {
+                    faults.add(at + "checkpoint_mismatch (its signed content is not a JSON object)");
+                    broken = true;
+                    break;
+                }
                 @SuppressWarnings("unchecked")
-                Map<String, Object> body = (Map<String, Object>) Canonical.parse(cp.canonical());
+                Map<String, Object> body = (Map<String, Object>) parsedBody;
                 Object size = body.get("size");
                 Object prev = body.get("previous");
                 String expectedPrev = previousCheckpoint == null ? null : HexFormat.of().formatHex(previousCheckpoint);
@@ -802,6 +821,9 @@ public final class Verifier {
                     + "audit_refusal_summary_columns, refused, missing or changed)");
             unverifiable = true;
         }
+        if (faults.isEmpty() && gaps.isEmpty()) {
+            faults.addAll(source.lateFaults());
+        }
         int code = !faults.isEmpty() || !gaps.isEmpty() ? TAMPERED : unverifiable ? UNVERIFIABLE : VALID;
         return new Report(code, faults, warnings, notes, gaps);
     }
@@ -921,8 +943,8 @@ public final class Verifier {
                 continue;
             }
             @SuppressWarnings("unchecked")
-            Signed s = parse((Map<String, Object>) Canonical.parse(w.canonical()), ChainHash.checkpoint(w.canonical()),
-                    w.origin());
+            Signed s = Canonical.parse(w.canonical()) instanceof Map<?, ?> wb
+                    ? parse((Map<String, Object>) wb, ChainHash.checkpoint(w.canonical()), w.origin()) : null;
             if (s == null) {
                 warnings.add(w.origin() + ": ignored (not a checkpoint)");
                 continue;
@@ -1423,6 +1445,12 @@ public final class Verifier {
     private static String payloadFault(Source source, Map<String, Object> entry) {
         if (!"call.terminal".equals(entry.get("kind")) || !(entry.get("record") instanceof Map<?, ?> record)) {
             return null;
+        }
+        // a request or response that is there but not an object is no digest at all: never cast blindly (a forged,
+        // canonical entry would otherwise turn TAMPERED into an exception)
+        if ((record.get("request") != null && !(record.get("request") instanceof Map<?, ?>))
+                || (record.get("response") != null && !(record.get("response") instanceof Map<?, ?>))) {
+            return "record_mismatch (the terminal record's request or response is not a JSON object)";
         }
         Map<String, String> stored = source.payloadDigests(String.valueOf(record.get("id")));
         Map<String, Object> req = (Map<String, Object>) record.get("request");
