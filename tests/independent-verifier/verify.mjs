@@ -5,7 +5,7 @@
 // Prints "fault: ...", "incomplete: ...", then VALID | TAMPERED | INCOMPLETE | UNVERIFIABLE.
 // Exit codes (section 5.4): 0 valid, 1 tampered or incomplete, 2 unverifiable.
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 
 const sha256 = (...parts) => { const h = createHash('sha256'); parts.forEach((p) => h.update(p)); return h.digest(); };
@@ -112,7 +112,9 @@ for (const f of opt.keys) {
 if (keys.size === 0) console.log('note: no public key given: no checkpoint can be trusted');
 
 const faults = []; const gaps = []; let unverifiable = false;
+const lateFaults = []; // reported only where nothing else is (a manifest's last_position: it would hide a line deleted)
 function finish() {
+  if (!faults.length && !gaps.length) faults.push(...lateFaults);
   faults.forEach((f) => console.log('fault: ' + f));
   gaps.forEach((g) => console.log('incomplete: ' + g));
   if (faults.length) { console.log('TAMPERED'); process.exit(1); }
@@ -172,29 +174,71 @@ try { manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')); }
 if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
   console.log('note: manifest.json is not a JSON object'); unverifiable = true; finish();
 }
+// section 6.2: formats 1 and 2 only; any other is not read as either
+if (manifest.format !== 1 && manifest.format !== 2) {
+  console.log('note: unknown export format (' + JSON.stringify(manifest.format ?? null) + ')'); unverifiable = true; finish();
+}
+if (!Array.isArray(manifest.chains)) { faults.push('export: manifest.json: missing_file (chains is not an array)'); manifest.chains = []; }
 // section 6.1: paths are relative, use '/', never contain '..': resolved inside the export only
 const inside = (file) => typeof file === 'string' && file.length > 0 && !file.startsWith('/') && !file.includes('\\')
   && !file.split('/').includes('..');
+// ... and read through no link: a regular file (not a symbolic link) whose real path is under the export's
+const contained = (file) => {
+  if (!inside(file)) return false;
+  try {
+    const root = realpathSync(dir);
+    return lstatSync(join(dir, file)).isFile() && realpathSync(join(dir, file)).startsWith(root + '/');
+  } catch { return false; }
+};
 for (const [file, digest] of Object.entries(manifest.files ?? {})) {
   if (!inside(file) || !existsSync(join(dir, file))) faults.push('export: ' + file + ': missing_file');
+  else if (!contained(file)) faults.push('export: ' + file + ': missing_file (a link, or a path outside the export)');
   else if (hex(sha256(readFileSync(join(dir, file)))) !== digest) faults.push('export: ' + file + ': manifest_mismatch');
 }
 // section 6.1: lines end with one line feed; split as bytes, never decoded (a line that is not UTF-8 is not canonical)
+// an empty line is a line (not canonical), and a last line without its line feed is read and reported (terminated)
 function lines(f) {
-  const all = readFileSync(join(dir, f)); const out = []; let start = 0;
-  for (let i = 0; i <= all.length; i++) {
-    if (i === all.length || all[i] === 0x0a) { if (i > start) out.push(all.subarray(start, i)); start = i + 1; }
+  const out = []; out.terminated = true;
+  if (!contained(f)) return out; // a link, or outside the export: never read (missing_file)
+  const all = readFileSync(join(dir, f)); let start = 0;
+  for (let i = 0; i < all.length; i++) {
+    if (all[i] === 0x0a) { out.push(all.subarray(start, i)); start = i + 1; }
   }
+  if (start < all.length) { out.push(all.subarray(start)); out.terminated = false; }
   return out;
 }
+const seen = new Set();
 for (const chain of manifest.chains) {
+  if (seen.has(chain.chain_id)) {
+    faults.push(`${chain.chain_id} position ${chain.first_position}: position_mismatch (the chain is listed twice in the manifest)`);
+  }
+  seen.add(chain.chain_id);
   for (const f of [chain.file, chain.checkpoints]) {
     if (!inside(f) || !existsSync(join(dir, f))) faults.push('export: ' + f + ': missing_file');
+    else if (!contained(f)) faults.push('export: ' + f + ': missing_file (a link, or a path outside the export)');
   }
-  if (inside(chain.checkpoints) && existsSync(join(dir, chain.checkpoints))) {
-    lines(chain.checkpoints).some((l, i) => {
+  // section 6.2: a position is an integer from 1 (2^64 + 5 is no position)
+  if (!Number.isSafeInteger(chain.first_position) || chain.first_position < 1) {
+    faults.push(`${chain.chain_id} position ${chain.first_position}: position_mismatch (first_position is not an integer from 1)`);
+  }
+  if (contained(chain.file)) {
+    const l = lines(chain.file);
+    const lastRead = chain.first_position + l.length - 1;
+    if (!l.terminated) faults.push(`${chain.chain_id} position ${lastRead}: not_canonical (the last line ends without its line feed)`);
+    if ('last_position' in chain && chain.last_position !== lastRead) {
+      lateFaults.push(`${chain.chain_id} position ${chain.last_position}: position_mismatch (last_position is not the last line's position)`);
+    }
+  }
+  if (chain.frontier !== undefined && !Array.isArray(chain.frontier)) {
+    faults.push(`${chain.chain_id} position ${chain.first_position}: anchor_mismatch (the frontier is not an array)`);
+    continue;
+  }
+  if (contained(chain.checkpoints)) {
+    const cl = lines(chain.checkpoints);
+    if (!cl.terminated) faults.push(`${chain.chain_id} checkpoint line ${cl.length}: checkpoint_mismatch (no line feed)`);
+    cl.some((l, i) => {
       let ok = false;
-      try { const n = JSON.parse(l.toString('utf8')); ok = n !== null && typeof n === 'object' && typeof n.canonical === 'string'; } catch { ok = false; }
+      try { const n = JSON.parse(l.toString('utf8')); ok = n !== null && typeof n === 'object' && typeof n.canonical === 'string' && (n.size === undefined || Number.isSafeInteger(n.size)); } catch { ok = false; }
       if (!ok) faults.push(`${chain.chain_id} checkpoint line ${i + 1}: checkpoint_mismatch`);
       return !ok;
     });

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -225,12 +226,20 @@ public final class Export {
      */
     public static Verifier.Source read(Path dir) {
         JsonNode manifest = manifest(dir);
+        // section 6.2: formats 1 and 2; any other is an export this verifier cannot read, never one it reads as 2
+        JsonNode format = manifest.path("format");
+        if (!format.isIntegralNumber() || !format.canConvertToLong() || format.asLong() < 1 || format.asLong() > 2) {
+            throw new Unreadable("unknown export format (" + (format.isMissingNode() ? "none given" : format) + ")");
+        }
         List<String> sourceFaults = new ArrayList<>();
+        List<String> lateFaults = new ArrayList<>();
         manifest.path("files").fields().forEachRemaining(e -> {
             Path f = dir.resolve(e.getKey());
             try {
                 if (!inside(dir, e.getKey()) || !Files.isRegularFile(f)) {
                     sourceFaults.add("export: " + e.getKey() + ": missing_file");
+                } else if (!contained(dir, e.getKey())) {
+                    sourceFaults.add("export: " + e.getKey() + ": missing_file (a link, or a path outside the export)");
                 } else if (!HEX.formatHex(sha256(Files.readAllBytes(f))).equals(e.getValue().asText())) {
                     sourceFaults.add("export: " + e.getKey() + ": manifest_mismatch (the file was changed)");
                 }
@@ -239,12 +248,29 @@ public final class Export {
             }
         });
         Map<String, JsonNode> byChain = new TreeMap<>();
-        manifest.path("chains").forEach(n -> byChain.put(n.path("chain_id").asText(), n));
+        if (!manifest.path("chains").isArray()) {
+            sourceFaults.add("export: manifest.json: missing_file (chains is not an array)");
+        }
+        for (JsonNode n : manifest.path("chains").isArray() ? manifest.path("chains") : JSON.createArrayNode()) {
+            // section 6.2: one object per chain; a chain named twice is read by no one the same way (the first, the
+            // last, both): none of them is trusted
+            String id = n.path("chain_id").asText();
+            if (!n.isObject() || !n.path("chain_id").isTextual()) {
+                sourceFaults.add("export: manifest.json: missing_file (a chain object without a chain_id)");
+            } else if (byChain.putIfAbsent(id, n) != null) {
+                sourceFaults.add(id + " position " + n.path("first_position") + ": position_mismatch (the chain is "
+                        + "listed twice in the manifest)");
+            }
+        }
         byChain.forEach((id, n) -> {
             for (String member : List.of("file", "checkpoints")) {
-                if (!inside(dir, n.path(member).asText())) {
-                    sourceFaults.add("export: " + n.path(member).asText() + ": missing_file (a path outside the "
-                            + "export)");
+                if (!inside(dir, n.path(member).asText()) || (Files.exists(dir.resolve(n.path(member).asText()),
+                        LinkOption.NOFOLLOW_LINKS) && !contained(dir, n.path(member).asText()))) {
+                    String fault = "export: " + n.path(member).asText() + ": missing_file (a link, or a path outside "
+                            + "the export)";
+                    if (!sourceFaults.contains(fault)) {
+                        sourceFaults.add(fault);
+                    }
                 } else if (!Files.isRegularFile(dir.resolve(n.path(member).asText()))
                         || !Files.isReadable(dir.resolve(n.path(member).asText()))) {
                     String fault = "export: " + n.path(member).asText() + ": missing_file";
@@ -252,22 +278,46 @@ public final class Export {
                         sourceFaults.add(fault); // unless the manifest's files already said so
                     }
                 } else if (member.equals("checkpoints")) {
+                    Lines cps = lines(dir, n.path(member).asText());
                     int line = 0;
-                    for (byte[] l : lines(dir.resolve(n.path(member).asText()))) {
+                    for (byte[] l : cps.lines()) {
                         line++;
                         if (!checkpointLine(l)) {
                             sourceFaults.add(id + " checkpoint line " + line + ": checkpoint_mismatch (not a JSON "
-                                    + "object with base64 canonical bytes)");
+                                    + "object with base64 canonical bytes and an integer size)");
                             break;
                         }
                     }
+                    if (!cps.terminated()) {
+                        sourceFaults.add(id + " checkpoint line " + cps.lines().size() + ": checkpoint_mismatch (the "
+                                + "last line ends without its line feed, section 6.1)");
+                    }
+                } else {
+                    Lines entries = lines(dir, n.path(member).asText());
+                    JsonNode first = n.path("first_position");
+                    JsonNode last = n.path("last_position");
+                    long lastRead = first.asLong() + entries.lines().size() - 1;
+                    if (!entries.terminated()) {
+                        sourceFaults.add(id + " position " + lastRead + ": not_canonical (the last line ends without "
+                                + "its line feed, section 6.1)");
+                    }
+                    if (n.has("last_position") && !(last.isIntegralNumber() && last.canConvertToLong()
+                            && first.isIntegralNumber() && first.canConvertToLong() && last.asLong() == lastRead)) {
+                        lateFaults.add(id + " position " + last + ": position_mismatch (last_position is not the "
+                                + "last line's position, " + lastRead + ")");
+                    }
                 }
             }
-            if (!n.path("first_position").isIntegralNumber()) {
-                sourceFaults.add(id + " position " + n.path("first_position") + ": position_mismatch (first_position "
-                        + "is not an integer)");
+            // section 6.2: a position is an integer from 1 (a long); 2^64 + 5 is no position, never 5
+            JsonNode fp = n.path("first_position");
+            if (!fp.isIntegralNumber() || !fp.canConvertToLong() || fp.asLong() < 1) {
+                sourceFaults.add(id + " position " + fp + ": position_mismatch (first_position "
+                        + "is not an integer from 1)");
             }
-            if (n.has("frontier") && n.path("frontier").size() != Long.bitCount(n.path("first_position").asLong() - 1)) {
+            if (n.has("frontier") && !n.path("frontier").isArray()) {
+                sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
+                        + "frontier is not an array)");
+            } else if (n.has("frontier") && n.path("frontier").size() != Long.bitCount(n.path("first_position").asLong() - 1)) {
                 sourceFaults.add(id + " position " + n.path("first_position").asLong() + ": anchor_mismatch (the "
                         + "frontier does not have one node per set bit of first_position - 1)");
             }
@@ -291,7 +341,7 @@ public final class Export {
                 List<Verifier.Row> rows = new ArrayList<>();
                 long position = ch.path("first_position").asLong();
                 byte[] prev = anchor(ch);
-                for (byte[] line : lines(dir.resolve(ch.path("file").asText()))) {
+                for (byte[] line : lines(dir, ch.path("file").asText()).lines()) {
                     // an export carries no stored hashes: each is recomputed, and checkpoints anchor them
                     prev = ChainHash.link(prev, line);
                     rows.add(new Verifier.Row(position++, line, prev));
@@ -301,12 +351,13 @@ public final class Export {
 
             public List<Verifier.StoredCheckpoint> checkpoints(String chainId) {
                 List<Verifier.StoredCheckpoint> out = new ArrayList<>();
-                for (byte[] line : lines(dir.resolve(byChain.get(chainId).path("checkpoints").asText()))) {
+                for (byte[] line : lines(dir, byChain.get(chainId).path("checkpoints").asText()).lines()) {
                     JsonNode n = checkpointNode(line); // each line was checked above (a source fault otherwise)
                     // a size that is not an integer, or a hash not in lower-case hex, cannot match the signed
                     // bytes (section 6.3)
+                    // (2^64 + N is no size, never N)
                     out.add(new Verifier.StoredCheckpoint(n.path("size").isIntegralNumber()
-                            ? n.path("size").asLong() : -1,
+                            && n.path("size").canConvertToLong() ? n.path("size").asLong() : -1,
                             Base64.getDecoder().decode(n.path("canonical").asText()),
                             LowerHex.orEmpty(n.path("signature").asText()), n.path("key_id").asText(),
                             LowerHex.orEmpty(n.path("hash").asText())));
@@ -327,6 +378,10 @@ public final class Export {
                 return sourceFaults;
             }
 
+            public List<String> lateFaults() {
+                return lateFaults;
+            }
+
             public Merkle.Frontier frontier(String chainId) {
                 JsonNode ch = byChain.get(chainId);
                 if (!ch.has("frontier")) {
@@ -336,7 +391,9 @@ public final class Export {
                 }
                 List<byte[]> nodes = new ArrayList<>();
                 // a node that is not lower-case hex is a source fault (above); it counts as no bytes here
-                ch.path("frontier").forEach(n -> nodes.add(LowerHex.orEmpty(n.asText())));
+                if (ch.path("frontier").isArray()) { // an object is a source fault (above)
+                    ch.path("frontier").forEach(n -> nodes.add(LowerHex.orEmpty(n.asText())));
+                }
                 return Merkle.Frontier.of(ch.path("first_position").asLong() - 1, nodes);
             }
 
@@ -350,7 +407,8 @@ public final class Export {
     private static JsonNode checkpointNode(byte[] line) {
         try {
             JsonNode n = JSON.readTree(line);
-            if (n == null || !n.isObject() || !n.path("canonical").isTextual()) {
+            if (n == null || !n.isObject() || !n.path("canonical").isTextual()
+                    || (n.path("size").isIntegralNumber() && !n.path("size").canConvertToLong())) {
                 return null;
             }
             Base64.getDecoder().decode(n.path("canonical").asText());
@@ -362,6 +420,24 @@ public final class Export {
 
     private static boolean checkpointLine(byte[] line) {
         return checkpointNode(line) != null;
+    }
+
+    /**
+     * A manifest path that names a regular file inside the export, read through no link (section 6.1: a verifier
+     * resolves paths inside the export directory only): the file is no symbolic link, and its real path is under the
+     * export directory's real path (no directory on the way is a link out of it either).
+     */
+    private static boolean contained(Path dir, String path) {
+        if (!inside(dir, path)) {
+            return false;
+        }
+        Path f = dir.resolve(path);
+        try {
+            return Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
+                    && f.toRealPath().startsWith(dir.toRealPath());
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** A manifest path that stays inside the export (section 6.1: relative, with '/', never '..'). */
@@ -381,11 +457,22 @@ public final class Export {
         return LowerHex.orEmpty(chain.path("anchor_hash").asText());
     }
 
+    /** A file's lines, and whether its last line ended with its line feed. */
+    private record Lines(List<byte[]> lines, boolean terminated) {
+    }
+
     /**
-     * Lines end with one line feed only (section 6.1): a carriage return stays in its line, which is then not canonical.
-     * Split as bytes, never decoded: a line that is not UTF-8 stays as it is, and is then not canonical either.
+     * Each line is the bytes before one line feed (section 6.1): a carriage return stays in its line, which is then
+     * not canonical; an empty line is a line (not canonical, never skipped); a last line without its line feed is
+     * read and reported ({@link Lines#terminated()}). Split as bytes, never decoded: a line that is not UTF-8 stays as
+     * it is, and is then not canonical either. A path that is not a regular file inside the export (a link) is never
+     * read: no lines (a source fault above).
      */
-    private static List<byte[]> lines(Path f) {
+    private static Lines lines(Path dir, String path) {
+        if (!contained(dir, path)) {
+            return new Lines(List.of(), true);
+        }
+        Path f = dir.resolve(path);
         byte[] all;
         try {
             all = Files.readAllBytes(f);
@@ -394,15 +481,16 @@ public final class Export {
         }
         List<byte[]> out = new ArrayList<>();
         int start = 0;
-        for (int i = 0; i <= all.length; i++) {
-            if (i == all.length || all[i] == '\n') {
-                if (i > start) {
-                    out.add(java.util.Arrays.copyOfRange(all, start, i));
-                }
+        for (int i = 0; i < all.length; i++) {
+            if (all[i] == '\n') {
+                out.add(java.util.Arrays.copyOfRange(all, start, i));
                 start = i + 1;
             }
         }
-        return out;
+        if (start < all.length) {
+            out.add(java.util.Arrays.copyOfRange(all, start, all.length));
+        }
+        return new Lines(out, start == all.length);
     }
 
     private record Cp(long size, byte[] head, Timestamp at, boolean stopped) {

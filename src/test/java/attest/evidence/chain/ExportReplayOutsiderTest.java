@@ -2,7 +2,6 @@ package attest.evidence.chain;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -19,8 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Outside review (2026-12-02): export shapes that ExportForgeryHostileTest and VerifierTest do not hold. Each changes
  * what no signature covers, reseals the manifest, and runs {@code attest verify --export} with the genuine key and
- * the range asked for. None may be VALID, none may name an exception. Cases marked HOLE are what the verifier gets
- * wrong today.
+ * the range asked for. None may be VALID, none may name an exception. Cases marked HOLE were what the verifier got
+ * wrong (2026-12-02); each now holds its verdict and reason.
  */
 class ExportReplayOutsiderTest {
 
@@ -31,7 +30,12 @@ class ExportReplayOutsiderTest {
         assertThat(honest.code()).as("the honest export: %s", honest.output()).isZero();
         change.accept(d);
         reseal(d);
-        return java(d, key, FROM, TO);
+        Run java = java(d, key, FROM, TO);
+        // the independent verifier (section 6.1: both apply the same rules) gives the same exit code
+        Run node = node(d, key, FROM, TO);
+        assertThat(node.code()).as("independent verifier: %s\nattest verify: %s", node.output(), java.output())
+                .isEqualTo(java.code());
+        return java;
     }
 
     static void notValid(Run r) {
@@ -163,7 +167,7 @@ class ExportReplayOutsiderTest {
 
     @Test
     void a_second_chain_object_for_the_same_chain_genuine_first_forged_second() throws Exception {
-        notValid(tamper(d -> {
+        Run r = tamper(d -> {
             ObjectNode m = readManifest(d);
             ObjectNode copy = ((ObjectNode) m.path("chains").get(0)).deepCopy();
             copy.put("file", "chains/forged.jsonl");
@@ -177,7 +181,10 @@ class ExportReplayOutsiderTest {
             ((ArrayNode) m.path("chains")).add(copy);
             ((ObjectNode) m.path("files")).put("chains/forged.jsonl", "");
             write(d, m);
-        }));
+        });
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("listed twice in the manifest");
     }
 
     // ---- holes
@@ -187,20 +194,24 @@ class ExportReplayOutsiderTest {
      * claiming entries 5 to 99 over a file of 5 to 16 is VALID (Export.read never reads last_position).
      */
     @Test
-    @Disabled("HOLE: last_position 99 over a file ending at 16 is VALID")
     void last_position_claims_more_entries_than_the_file_holds() throws Exception {
-        notValid(tamper(d -> manifest(d, c -> c.put("last_position", 99))));
+        Run r = tamper(d -> manifest(d, c -> c.put("last_position", 99)));
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("position_mismatch (last_position is not the last line's position");
     }
 
     /** HOLE (low): the manifest's format is never read: format 99 (no such format) is VALID. */
     @Test
-    @Disabled("HOLE: manifest format 99 is VALID")
     void the_manifest_format_99() throws Exception {
-        notValid(tamper(d -> {
+        Run r = tamper(d -> {
             ObjectNode m = readManifest(d);
             m.put("format", 99);
             write(d, m);
-        }));
+        });
+        notValid(r);
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(last(r.output())).startsWith("UNVERIFIABLE").contains("unknown export format (99)");
     }
 
     /**
@@ -208,16 +219,18 @@ class ExportReplayOutsiderTest {
      * (JsonNode.size/forEach), VALID.
      */
     @Test
-    @Disabled("HOLE: a frontier that is a JSON object, not an array, is VALID")
     void the_frontier_an_object_not_an_array() throws Exception {
-        notValid(tamper(d -> manifest(d, c -> {
+        Run r = tamper(d -> manifest(d, c -> {
             ObjectNode o = c.objectNode();
             int i = 0;
             for (var n : c.path("frontier")) {
                 o.set("n" + i++, n);
             }
             c.set("frontier", o);
-        })));
+        }));
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("anchor_mismatch (the frontier is not an array)");
     }
 
     /**
@@ -226,10 +239,12 @@ class ExportReplayOutsiderTest {
      * integer; 6.3: a size that disagrees with the signed bytes).
      */
     @Test
-    @Disabled("HOLE: a checkpoint line's size 2^64 + N wraps to N, VALID")
     void a_checkpoint_size_beyond_a_long_wraps() throws Exception {
-        notValid(tamper(d -> checkpointLinesOf(d, LATER_CPS, o -> o.put("size",
-                java.math.BigInteger.ONE.shiftLeft(64).add(java.math.BigInteger.valueOf(o.path("size").asLong()))))));
+        Run r = tamper(d -> checkpointLinesOf(d, LATER_CPS, o -> o.put("size",
+                java.math.BigInteger.ONE.shiftLeft(64).add(java.math.BigInteger.valueOf(o.path("size").asLong())))));
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("checkpoint_mismatch");
     }
 
     /**
@@ -238,10 +253,12 @@ class ExportReplayOutsiderTest {
      * values": expected position_mismatch.
      */
     @Test
-    @Disabled("HOLE: first_position 18446744073709551621 (2^64 + 5) wraps to 5, VALID")
     void first_position_beyond_a_long_wraps() throws Exception {
-        notValid(tamper(d -> manifest(d, c -> c.put("first_position",
-                new java.math.BigInteger("18446744073709551621")))));
+        Run r = tamper(d -> manifest(d, c -> c.put("first_position",
+                new java.math.BigInteger("18446744073709551621"))));
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("position_mismatch (first_position is not an integer from 1)");
     }
 
     /**
@@ -251,9 +268,8 @@ class ExportReplayOutsiderTest {
      * entries that the VALID verdict seems to vouch for. Expected: TAMPERED (a chain named twice).
      */
     @Test
-    @Disabled("HOLE: a chain object listed twice in the manifest: the first (forged file) is ignored, VALID")
     void a_second_chain_object_for_the_same_chain_forged_first() throws Exception {
-        notValid(tamper(d -> {
+        Run r = tamper(d -> {
             ObjectNode m = readManifest(d);
             ArrayNode chains = (ArrayNode) m.path("chains");
             ObjectNode copy = ((ObjectNode) chains.get(0)).deepCopy();
@@ -268,7 +284,10 @@ class ExportReplayOutsiderTest {
             chains.insert(0, copy);
             ((ObjectNode) m.path("files")).put("chains/forged.jsonl", "");
             write(d, m);
-        }));
+        });
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("listed twice in the manifest");
     }
 
     /**
@@ -277,16 +296,20 @@ class ExportReplayOutsiderTest {
      * what the exporter wrote and from what a byte-wise reader (6.1: "split as bytes") counts as lines.
      */
     @Test
-    @Disabled("HOLE: blank lines between entries are skipped, the export stays VALID")
     void blank_lines_between_entries() throws Exception {
-        notValid(tamper(d -> rewrite(d, LATER, s -> s.replace("\n", "\n\n"))));
+        Run r = tamper(d -> rewrite(d, LATER, s -> s.replace("\n", "\n\n")));
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("not_canonical");
     }
 
     /** HOLE: the last line without its line feed (section 6.1) is read as a line, VALID. */
     @Test
-    @Disabled("HOLE: the last entry line without its terminating line feed is VALID")
     void the_last_line_without_its_line_feed() throws Exception {
-        notValid(tamper(d -> rewrite(d, LATER, s -> s.substring(0, s.length() - 1))));
+        Run r = tamper(d -> rewrite(d, LATER, s -> s.substring(0, s.length() - 1)));
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("not_canonical (the last line ends without its line feed");
     }
 
     /**
@@ -297,7 +320,6 @@ class ExportReplayOutsiderTest {
      * unverifiable one with no reason.
      */
     @Test
-    @Disabled("HOLE: a call.terminal entry with a non-object request: UNVERIFIABLE with no reason, not TAMPERED")
     void a_forged_terminal_entry_whose_request_is_a_string() throws Exception {
         Run r = tamper(d -> {
             List<String> l = entries(5, 16);
@@ -313,6 +335,7 @@ class ExportReplayOutsiderTest {
         });
         notValid(r);
         assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("position 6: record_mismatch");
     }
 
     /**
@@ -321,9 +344,8 @@ class ExportReplayOutsiderTest {
      * follows links), and the export is VALID.
      */
     @Test
-    @Disabled("HOLE: a chain file that is a symlink to a file outside the export is read, VALID")
     void the_chain_file_a_symlink_outside_the_export() throws Exception {
-        notValid(tamper(d -> {
+        Run r = tamper(d -> {
             try {
                 Path outside = Files.createTempFile("attest-outside", ".jsonl");
                 Files.copy(d.resolve(LATER), outside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -332,6 +354,9 @@ class ExportReplayOutsiderTest {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-        }));
+        });
+        notValid(r);
+        assertThat(last(r.output())).isEqualTo("TAMPERED");
+        assertThat(r.output()).contains("missing_file (a link, or a path outside the export)");
     }
 }
