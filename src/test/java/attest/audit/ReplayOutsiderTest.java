@@ -86,30 +86,9 @@ class ReplayOutsiderTest {
     }
 
     static EvidenceRecord stored() {
-        EvidenceRecord r = new EvidenceRecord();
-        r.setId(UUID.randomUUID());
-        r.setRequestId(UUID.randomUUID().toString());
-        r.setInstanceId("replay-calls");
-        r.setState(EvidenceRecord.OPEN);
-        r.setReceivedAt(Instant.now());
-        r.setForwardedAt(Instant.now());
-        r.setMethod("POST");
-        r.setPath("/llm/v1/chat/completions");
-        r.setUpstream("llm");
-        r.setRequestBody(REQUEST);
-        r.setRequestSize((long) REQUEST.length);
-        r.setRequestSha256(EvidenceAssembler.sha256(REQUEST));
-        writer.insert(r, null);
-        byte[] answer = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
-        r.setStatus(200);
-        r.setStreamed(false);
-        r.setResponseBody(answer);
-        r.setResponseSize((long) answer.length);
-        r.setResponseSha256(EvidenceAssembler.sha256(answer));
-        r.terminate("completed", Instant.now());
-        writer.commit(r, false, null).join();
-        checkpoints.signIfDue(); // sealed before the DBA comes
-        return r;
+        // sealed before the DBA comes
+        return ReplayRecordsTest.stored(writer, checkpoints, ReplayRecordsTest.record("replay-calls",
+                "/llm/v1/chat/completions", "llm", REQUEST), true);
     }
 
     static Connection owner() throws Exception {

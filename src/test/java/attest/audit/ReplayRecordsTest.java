@@ -127,6 +127,12 @@ class ReplayRecordsTest {
     }
 
     static EvidenceRecord stored(EvidenceRecord r, boolean terminal) {
+        return stored(writer, sealing ? checkpoints : null, r, terminal);
+    }
+
+    /** Writes a record (and, when {@code terminal}, its answer and end) with a writer, then seals it when asked. */
+    static EvidenceRecord stored(EvidenceWriter writer, attest.evidence.chain.Checkpoints seal, EvidenceRecord r,
+                                 boolean terminal) {
         writer.insert(r, null);
         if (terminal) {
             byte[] answer = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
@@ -138,8 +144,8 @@ class ReplayRecordsTest {
             r.terminate("completed", Instant.now());
             writer.commit(r, false, null).join();
         }
-        if (sealing) {
-            checkpoints.signIfDue(); // sealed: a checkpoint holds the record's entries
+        if (seal != null) {
+            seal.signIfDue(); // sealed: a checkpoint holds the record's entries
         }
         return r;
     }
