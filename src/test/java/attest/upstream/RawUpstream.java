@@ -42,6 +42,7 @@ final class RawUpstream implements AutoCloseable {
         final Socket socket;
         final InputStream in;
         final OutputStream out;
+        private boolean closeCounted;
 
         Conn(int index, Socket socket) throws IOException {
             this.index = index;
@@ -83,9 +84,26 @@ final class RawUpstream implements AutoCloseable {
             write(s.getBytes(StandardCharsets.ISO_8859_1));
         }
 
+        /**
+         * Writes and flushes. A write that fails on loopback means the client has already closed the connection (a
+         * reset answers a write to a closed peer): that is counted as its close, so a script cut short by the client
+         * closing early counts the same as one that reached {@link #awaitClose()}.
+         */
         void write(byte[] b) throws IOException {
-            out.write(b);
-            out.flush();
+            try {
+                out.write(b);
+                out.flush();
+            } catch (IOException e) {
+                countClose();
+                throw e;
+            }
+        }
+
+        private void countClose() {
+            if (!closeCounted) {
+                closeCounted = true;
+                peerClosed.incrementAndGet();
+            }
         }
 
         /** Blocks until the client closes the connection (counted in {@link #peerClosed()}). */
@@ -97,7 +115,7 @@ final class RawUpstream implements AutoCloseable {
             } catch (IOException e) {
                 // reset: closed as well
             }
-            peerClosed.incrementAndGet();
+            countClose();
         }
     }
 
