@@ -83,6 +83,27 @@ public final class AnswerMasker {
                 || t.startsWith("video/") || t.startsWith("font/"));
     }
 
+    /**
+     * Types known to be text, besides {@code text/*}, the structured suffixes and the live types: their answers take
+     * the text path alone.
+     */
+    private static final Set<String> TEXT = Set.of("application/json", "application/xml", "application/javascript",
+            "application/x-javascript", "application/ecmascript", "application/x-www-form-urlencoded",
+            "application/yaml", "application/x-yaml", "application/toml", "application/sql", "application/graphql",
+            "application/rtf", "application/x-sh");
+
+    /**
+     * A type in no list: not text the masker knows, not binary it scans, not media, PDF or an archive
+     * ({@code application/x-foo}, a vendor type, {@code model/*}), or no type at all. Its client knows what it is and
+     * the masker does not: it is masked as text, then read as binary is ({@link BinaryScan}) and refused when an
+     * entity is still found (UTF-16, base64: they went out before 2026-12-02, {@code UnknownTypeAnswersTest}).
+     */
+    static boolean unknown(String contentType) {
+        String t = mediaType(contentType);
+        return !t.startsWith("text/") && !structuredText(t) && !TEXT.contains(t)
+                && !attest.http.MediaTypes.live(t) && !binary(t);
+    }
+
     /** Binary read for text and refused when an entity is found ({@link BinaryScan}). */
     static boolean scanned(String contentType) {
         String t = mediaType(contentType);
@@ -170,6 +191,10 @@ public final class AnswerMasker {
             } else if (objectLines(out)) {
                 out = whole(out, "application/x-ndjson", masker, report);
             }
+        }
+        if (unknown(contentType)) {
+            // what its client reads of it the masker may not have read as text (UTF-16, base64): read as binary too
+            BinaryScan.refuseIfFound(out, masker, report);
         }
         return out;
     }
