@@ -58,6 +58,12 @@ final class BinaryScan {
     private final Masker masker;
     private final Consumer<Redaction> report;
     private long decoded;
+    /**
+     * The refusal of an entity found whose rule is not {@code block}, held while the scan reads on for one whose rule
+     * is: a block rule's answer is 403 {@code blocked} wherever its entity is, not 502 because another entity came
+     * first (it was, before 2026-12-02). Thrown at once when no rule blocks.
+     */
+    private MaskingFailedException refused;
 
     private BinaryScan(Masker masker, Consumer<Redaction> report) {
         this.masker = masker;
@@ -72,7 +78,11 @@ final class BinaryScan {
      * @throws BlockedException       an entity whose rule is {@code block} was found
      */
     static void refuseIfFound(byte[] body, Masker masker, Consumer<Redaction> report) {
-        new BinaryScan(masker, report).read(body, 0, "body");
+        BinaryScan scan = new BinaryScan(masker, report);
+        scan.read(body, 0, "body");
+        if (scan.refused != null) {
+            throw scan.refused;
+        }
     }
 
     private MaskingFailedException refuse(String where, String why) {
@@ -147,7 +157,12 @@ final class BinaryScan {
         for (Finding f : found) {
             report.accept(new Redaction(f.entityType(), ACTION, "binary:" + where, f.detector()));
         }
-        throw new MaskingFailedException("binary answer refused: it carries " + found.get(0).entityType());
+        if (refused == null) {
+            refused = new MaskingFailedException("binary answer refused: it carries " + found.get(0).entityType());
+        }
+        if (!masker.blocks()) {
+            throw refused;
+        }
     }
 
     /** JSON's {@code \\uXXXX} escapes undone (others left as they are). */

@@ -54,6 +54,11 @@ public final class Masker {
     }
 
     /** The action configured for an entity type. */
+    /** Whether any entity type's rule, or the default, is {@code block}. */
+    boolean blocks() {
+        return defaultAction == Action.BLOCK || actions.containsValue(Action.BLOCK);
+    }
+
     Action action(String entityType) {
         return actions.getOrDefault(entityType, defaultAction);
     }

@@ -404,6 +404,33 @@ class BinaryAnswersTest {
                 r -> { })).isInstanceOf(BlockedException.class);
     }
 
+    /**
+     * BREAK ("two fields"): an entity whose rule is not {@code block} (an email, redacted) read before the one whose
+     * rule is (a card) in another string made the answer 502 {@code masking_failed}, not 403 {@code blocked}: the scan
+     * stopped at its first finding. OK (the other shapes): both in one string were found together.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"protobuf", "utf16", "base64", "cbor", "two fields"})
+    void should_refuse_a_block_rule_entity_as_blocked_after_another_entity(String shape) {
+        Masker blocking = new Masker(MaskingEngine.builtIn(), Map.of("CARD", Action.BLOCK), Action.REDACT,
+                "k".repeat(32).getBytes(StandardCharsets.UTF_8));
+        String both = sentence(EMAIL) + " " + JUNK_TEXT + " " + sentence(CARD);
+        byte[] body = switch (shape) {
+            case "protobuf" -> protobuf(both);
+            case "utf16" -> cat(JUNK, both.getBytes(StandardCharsets.UTF_16LE), JUNK);
+            case "base64" -> cat(JUNK, utf8(Base64.getEncoder().encodeToString(utf8(both))), JUNK);
+            case "cbor" -> cbor(both);
+            default -> cat(pbField(1, utf8(sentence(EMAIL))), pbField(2, utf8(sentence(CARD))));
+        };
+        assertThatThrownBy(() -> AnswerMasker.mask(body, "application/x-protobuf", blocking, r -> { }))
+                .as(shape).isInstanceOf(BlockedException.class);
+        // with no block rule the same answer is refused as before
+        assertThatThrownBy(() -> AnswerMasker.mask(body, "application/x-protobuf", MASKER, r -> { }))
+                .as(shape).isInstanceOf(MaskingFailedException.class);
+    }
+
+    static final String JUNK_TEXT = "and then";
+
     @Test
     void should_fail_closed_on_a_decompression_bomb() {
         // 64 MiB of zeros gzipped to ~64 KiB, under a binary label with no Content-Encoding: inflated only up to the
