@@ -34,6 +34,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -228,8 +229,8 @@ public final class Replays {
      * @return what the entry holds of the request: the replay is built from it, never from the row alone
      */
     private Vouched vouch(UUID id) {
+        List<Entry> entries = new java.util.ArrayList<>();
         try (Connection c = dataSource.getConnection()) {
-            Vouched vouched = null;
             try (PreparedStatement ps = c.prepareStatement("SELECT e.canonical, e.hash, e.position, p.hash, e.chain_id FROM "
                     + "public.evidence_chain e LEFT JOIN public.evidence_chain p ON p.chain_id = e.chain_id AND "
                     + "p.position = e.position - 1 WHERE e.subject_id = ? AND e.kind = 'call.terminal'")) {
@@ -251,20 +252,28 @@ public final class Replays {
                         if (column != null) {
                             throw mismatch("the stored record's " + column + " is not the one its chain entry holds");
                         }
-                        sealed(c, rs.getString(5), rs.getLong(3), canonical);
-                        Map<?, ?> request = record.get("request") instanceof Map<?, ?> m ? m : Map.of();
-                        vouched = new Vouched(string(request.get("method")), string(request.get("path")),
-                                string(request.get("upstream")), string(request.get("sha256")));
+                        entries.add(new Entry(rs.getString(5), rs.getLong(3), canonical, record));
                     }
                 }
             }
-            if (vouched == null) {
-                throw mismatch("no call.terminal chain entry vouches for the stored record");
-            }
-            return vouched;
         } catch (SQLException e) {
             throw new EvidenceUnavailableException("evidence unavailable");
         }
+        if (entries.isEmpty()) {
+            throw mismatch("no call.terminal chain entry vouches for the stored record");
+        }
+        Vouched vouched = null;
+        for (Entry e : entries) {
+            sealed(e.chainId(), e.position(), e.canonical());
+            Map<?, ?> request = e.record().get("request") instanceof Map<?, ?> m ? m : Map.of();
+            vouched = new Vouched(string(request.get("method")), string(request.get("path")),
+                    string(request.get("upstream")), string(request.get("sha256")));
+        }
+        return vouched;
+    }
+
+    /** A record's {@code call.terminal} chain entry, read and checked against its row, to be checked for its seal. */
+    private record Entry(String chainId, long position, byte[] canonical, Map<?, ?> record) {
     }
 
     /** How a record's chain entry stands against the signed checkpoints of its chain. */
@@ -278,10 +287,17 @@ public final class Replays {
      * {@code not_sealed} with Retry-After. What was changed before its first checkpoint no one can tell (the
      * checkpoint period bounds that window: docs/evidence-format.md).
      */
-    private void sealed(Connection c, String chainId, long position, byte[] canonical) throws SQLException {
+    private void sealed(String chainId, long position, byte[] canonical) {
         long until = System.nanoTime() + sealWait.toNanos();
         while (true) {
-            Seal seal = seal(c, chainId, position, canonical);
+            // a connection a look, none held while it waits: a replay waiting for its seal takes no connection from the
+            // pool the data path's evidence needs (it held one for up to a checkpoint period before 2026-12-02)
+            Seal seal;
+            try (Connection c = dataSource.getConnection()) {
+                seal = seal(c, chainId, position, canonical);
+            } catch (SQLException e) {
+                throw new EvidenceUnavailableException("evidence unavailable");
+            }
             if (seal == Seal.SEALED) {
                 return;
             }

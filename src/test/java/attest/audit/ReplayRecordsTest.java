@@ -309,9 +309,8 @@ class ReplayRecordsTest {
         assertThat(received).isEmpty();
     }
 
-    /** A record no checkpoint covers yet waits for one, then is replayed: sealing is a wait, not a refusal. */
-    @Test
-    void a_record_sealed_while_its_replay_waits_is_replayed() throws Exception {
+    /** An ended call's record stored with no checkpoint made after it (no replay trusts it yet). */
+    static EvidenceRecord unsealed() throws Exception {
         EvidenceRecord r = record("replay-calls", "/llm/v1/chat/completions", "llm", REQUEST);
         sealing = false;
         try {
@@ -319,6 +318,13 @@ class ReplayRecordsTest {
         } finally {
             sealing = true;
         }
+        return r;
+    }
+
+    /** A record no checkpoint covers yet waits for one, then is replayed: sealing is a wait, not a refusal. */
+    @Test
+    void a_record_sealed_while_its_replay_waits_is_replayed() throws Exception {
+        EvidenceRecord r = unsealed();
         var out = new java.util.concurrent.atomic.AtomicReference<com.fasterxml.jackson.databind.node.ObjectNode>();
         var failed = new java.util.concurrent.atomic.AtomicReference<Throwable>();
         Thread replay = new Thread(() -> {
@@ -340,5 +346,73 @@ class ReplayRecordsTest {
         assertThat(out.get().path("status").asInt()).isEqualTo(200);
         assertThat(chained(r.getId(), "audit.replay")).isEqualTo(1);
         assertThat(received).hasSize(1);
+    }
+
+    /** A DataSource that counts the connections taken from it and not yet closed. */
+    static javax.sql.DataSource counting(javax.sql.DataSource real, java.util.concurrent.atomic.AtomicInteger open) {
+        return (javax.sql.DataSource) java.lang.reflect.Proxy.newProxyInstance(ReplayRecordsTest.class.getClassLoader(),
+                new Class<?>[] {javax.sql.DataSource.class}, (proxy, m, args) -> {
+                    Object result;
+                    try {
+                        result = m.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (!m.getName().equals("getConnection")) {
+                        return result;
+                    }
+                    java.sql.Connection c = (java.sql.Connection) result;
+                    open.incrementAndGet();
+                    boolean[] closed = {false};
+                    return java.lang.reflect.Proxy.newProxyInstance(ReplayRecordsTest.class.getClassLoader(),
+                            new Class<?>[] {java.sql.Connection.class}, (p2, m2, a2) -> {
+                                if (m2.getName().equals("close") && !closed[0]) {
+                                    closed[0] = true;
+                                    open.decrementAndGet();
+                                }
+                                try {
+                                    return m2.invoke(c, a2);
+                                } catch (java.lang.reflect.InvocationTargetException e) {
+                                    throw e.getCause();
+                                }
+                            });
+                });
+    }
+
+    /**
+     * A replay waiting for its record's seal holds no connection while it waits (it held one for up to a checkpoint
+     * period, taken from the pool the data path's evidence needs), and is refused not_sealed when none comes.
+     */
+    @Test
+    void a_replay_waiting_for_its_seal_holds_no_connection() throws Exception {
+        EvidenceRecord r = unsealed();
+        var open = new java.util.concurrent.atomic.AtomicInteger();
+        var signer = attest.evidence.chain.KeyFileSigner.load(dir.resolve("signing.key"), true);
+        Replays waiting = new Replays(counting(db.dataSource(), open), new EvidenceChain("replay-audit"), null,
+                "attest.evidence.v1", Replays.origin("127.0.0.1", plane.getAddress().getPort()),
+                ReplayTargetTest.UPSTREAMS, Clock.systemUTC(), Replays.trustedKeys(signer.publicKey(), ""),
+                Duration.ofSeconds(3));
+        var failed = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        Thread replay = new Thread(() -> {
+            try {
+                waiting.reexecute(r.getId(), CAROL, "token");
+            } catch (RuntimeException e) {
+                failed.set(e);
+            }
+        });
+        replay.start();
+        try {
+            // while it waits it takes a connection only for each look: seen parked with none open (never, before)
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> replay.getState() == Thread.State.TIMED_WAITING && open.get() == 0);
+        } finally {
+            replay.join(10_000); // never left running into the next test
+        }
+        assertThat(failed.get()).isInstanceOf(attest.http.GatewayException.class);
+        assertThat(((attest.http.GatewayException) failed.get()).status()).isEqualTo(409);
+        assertThat(((attest.http.GatewayException) failed.get()).code()).isEqualTo("not_sealed");
+        assertThat(open.get()).isZero();
+        assertThat(received).isEmpty();
+        checkpoints.signIfDue(); // sealed for the tests after this one
     }
 }
