@@ -127,8 +127,10 @@ public final class Receipts {
                 faults.add(where + "checkpoint_not_canonical");
                 return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
             }
-            @SuppressWarnings("unchecked")
-            Map<String, Object> body = (Map<String, Object>) Canonical.parse(cp);
+            if (!(Canonical.parse(cp) instanceof Map<?, ?> body)) {
+                faults.add(where + "receipt_malformed (the signed checkpoint is not an object)");
+                return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
+            }
             long position = integer(r, "position");
             long size = integer(r, "tree_size");
             if (!r.path("chain_id").asText().equals(body.get("chain_id")) || !Long.valueOf(size).equals(body.get("size"))
@@ -142,8 +144,10 @@ public final class Receipts {
                 faults.add(where + "not_canonical");
                 return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
             }
-            @SuppressWarnings("unchecked")
-            Map<String, Object> e = (Map<String, Object>) Canonical.parse(entry);
+            if (!(Canonical.parse(entry) instanceof Map<?, ?> e)) {
+                faults.add(where + "receipt_malformed (the entry is not an object)");
+                return new Verifier.Report(Verifier.TAMPERED, faults, List.of(), notes);
+            }
             if (!r.path("chain_id").asText().equals(e.get("chain_id")) || !Long.valueOf(position).equals(e.get("position"))
                     || integer(r, "leaf_index") != position - 1
                     || !r.path("record_id").asText().equals(e.get("subject_id"))) {

@@ -64,7 +64,7 @@ class ReceiptHostileTest {
     }
 
     /** The honest receipt of entry 1 verifies with both verifiers; after the change both refuse it, with one verdict. */
-    static void refused(java.util.function.Consumer<ObjectNode> change) throws Exception {
+    static ExportForgeryHostileTest.Run refused(java.util.function.Consumer<ObjectNode> change) throws Exception {
         Path d = FormatVectorsMoreTest.exportDir(FormatVectorsTest.doc());
         List<String> entries = ExportForgeryHostileTest.read(d, ExportForgeryHostileTest.CHAIN);
         List<String> checkpoints = ExportForgeryHostileTest.read(d, ExportForgeryHostileTest.CHECKPOINTS);
@@ -89,6 +89,24 @@ class ReceiptHostileTest {
         assertThat(java.code()).as("attest verify --receipt: %s", java.output()).isEqualTo(1);
         assertThat(node.code()).as("independent verifier: %s", node.output()).isEqualTo(1);
         assertThat(ExportForgeryHostileTest.last(node.output())).isEqualTo(ExportForgeryHostileTest.last(java.output()));
+        return java;
+    }
+
+    /**
+     * An entry that is canonical JSON but not an object (an array, a string, a number): refused with a reason, never
+     * an exception's class name (it was "receipt_malformed (ClassCastException)").
+     */
+    @ParameterizedTest(name = "entry {0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            [1]
+            "x"
+            7
+            null
+            """)
+    void should_refuse_an_entry_that_is_not_an_object_with_a_reason(String entry) throws Exception {
+        ExportForgeryHostileTest.Run java = refused(r -> r.put("entry",
+                Base64.getEncoder().encodeToString(entry.getBytes(StandardCharsets.UTF_8))));
+        assertThat(java.output()).contains("not an object").doesNotContain("Exception");
     }
 
     static ExportForgeryHostileTest.Run java(Path receipt, Path key) {
