@@ -63,7 +63,7 @@ public final class RefusalRecorder implements Consumer<RefusedRequest>, AutoClos
      * what a refusal has: no identity (but the subject of a verified caller refused for too many denials), decision (its event type says it), response or nulls (the small body's digest,
      * when read, is in the record and the chain); it ended when received.
      */
-    private OutboxEvent event(EvidenceRecord r, Instant now) {
+    OutboxEvent event(EvidenceRecord r, Instant now) {
         OutboxEvent full = EvidenceEvents.terminal(r, topic, now);
         try {
             var json = JSON.readTree(full.getPayload());
