@@ -4,8 +4,8 @@ import attest.Exchanges;
 import attest.evidence.EvidenceEvents;
 import attest.evidence.EvidenceRecord;
 import attest.evidence.EvidenceWriter;
+import attest.evidence.Outcome;
 import attest.http.ErrorBodies;
-import attest.http.Outcomes;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.camel.Exchange;
@@ -49,25 +49,25 @@ public class CloseHeldCallProcessor implements Processor {
             state = Approval.EXPIRED;
         }
         int status;
-        String outcome;
+        Outcome outcome;
         String code;
         String message;
         switch (state) {
             case Approval.DENIED -> {
                 status = 403;
-                outcome = Outcomes.DENIED;
+                outcome = Outcome.DENIED;
                 code = "approval_denied";
                 message = "an approver denied this call: " + a.reason();
             }
             case Approval.CANCELLED -> {
                 status = 410;
-                outcome = Outcomes.CANCELLED;
+                outcome = Outcome.CANCELLED;
                 code = "approval_cancelled";
                 message = "the call was cancelled";
             }
             default -> {
                 status = 410;
-                outcome = Outcomes.EXPIRED;
+                outcome = Outcome.EXPIRED;
                 code = "approval_expired";
                 message = "no approver decided in time; the call was not executed";
             }

@@ -3,7 +3,6 @@ package attest.evidence;
 import attest.Exchanges;
 import attest.http.CallerThread;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
 import attest.upstream.StreamEnd;
 import attest.upstream.StreamingHttpResponse;
 import org.apache.camel.Exchange;
@@ -113,7 +112,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             // denied, expired or cancelled (the caller's own answer here is a wait, not the call's end)
             return null;
         }
-        if (error != null && Outcomes.EVIDENCE_UNAVAILABLE.equals(error.outcome())) {
+        if (error != null && Outcome.of(error.outcome()) == Outcome.EVIDENCE_UNAVAILABLE) {
             // the store just refused this call's evidence: do not make the caller wait for a second failure
             throw new EvidenceUnavailableException("evidence store unavailable");
         }
@@ -136,8 +135,8 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
     private void closeWithheld(EvidenceRecord r) {
         EvidenceRecord late = r.snapshot();
         late.setStatus(503);
-        late.setErrorCode(Outcomes.EVIDENCE_UNAVAILABLE);
-        late.terminate(Outcomes.ABORTED, clock.instant());
+        late.setErrorCode(Outcome.EVIDENCE_UNAVAILABLE.wire()); // the error code is the outcome's word
+        late.terminate(Outcome.ABORTED, clock.instant());
         writer.submitLate(late, false, EvidenceEvents.terminal(late, topic, clock.instant()));
     }
 
@@ -207,6 +206,6 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         // the upstream's bytes are kept only where they differ from what was delivered (masking, or the usage chunk
         // the gateway asked for and removed): an unchanged stream is not stored twice
         r.setRawResponseBody(end.rawSha256() != null && end.rawSha256().equals(end.sha256()) ? null : end.rawCaptured());
-        r.terminate(end.outcome(), end.endedAt());
+        r.terminate(Outcome.of(end.outcome()), end.endedAt());
     }
 }

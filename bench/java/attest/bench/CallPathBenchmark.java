@@ -72,7 +72,7 @@ public class CallPathBenchmark {
         attest.usage.UsageMeter meter = new attest.usage.UsageMeter();
         meter.report(new attest.usage.TokenUsage(9L, 9L, 18L, null, null));
         terminal.setUsage(meter);
-        terminal.terminate("completed", Instant.parse("2026-11-30T10:15:29.004Z"));
+        terminal.terminate(attest.evidence.Outcome.COMPLETED, Instant.parse("2026-11-30T10:15:29.004Z"));
 
         DefaultCamelContext context = new DefaultCamelContext();
         exchange = new DefaultExchange(context);

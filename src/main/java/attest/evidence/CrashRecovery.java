@@ -36,7 +36,7 @@ public final class CrashRecovery {
     public static int run(DataSource dataSource, EvidenceWriter writer, String instanceId, String topic, Clock clock) {
         int closed;
         try {
-            closed = underLock(dataSource, instanceId, c -> abortAll(c, writer, instanceId, "aborted", topic, clock));
+            closed = underLock(dataSource, instanceId, c -> abortAll(c, writer, instanceId, Outcome.ABORTED.wire(), topic, clock));
         } catch (SQLException e) {
             throw new IllegalStateException("crash recovery could not read the evidence store", e);
         }
@@ -94,7 +94,7 @@ public final class CrashRecovery {
             EvidenceRecord r = writer.find(id);
             Instant now = clock.instant();
             r.setErrorCode(errorCode);
-            r.terminate(attest.http.Outcomes.ABORTED, now);
+            r.terminate(Outcome.ABORTED, now);
             writer.update(r, EvidenceEvents.terminal(r, topic, now));
         }
         return open.size();

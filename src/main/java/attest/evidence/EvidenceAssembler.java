@@ -3,7 +3,6 @@ package attest.evidence;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
 import attest.identity.Identity;
 import attest.identity.InvalidTokenException;
 import attest.ingress.UpstreamTarget;
@@ -92,7 +91,7 @@ public final class EvidenceAssembler {
         r.setRequestId(q.requestId() != null && q.requestId().length() <= 40 ? bounded(q.requestId(), 40)
                 : UUID.randomUUID().toString());
         if (q.status() == 401 || "keys_unavailable".equals(q.code())) { // who asked could not be established
-            r.terminate(Outcomes.UNAUTHENTICATED, now);
+            r.terminate(Outcome.UNAUTHENTICATED, now);
             r.setAuthError(bounded(q.authError(), 36));
             r.setReason(null); // the auth error says why
         }
@@ -142,7 +141,7 @@ public final class EvidenceAssembler {
         r.setStatus(status);
         r.setErrorCode("bad_request");
         r.setStreamed(false);
-        r.terminate(Outcomes.DENIED, now);
+        r.terminate(Outcome.DENIED, now);
         return r;
     }
 
@@ -202,28 +201,28 @@ public final class EvidenceAssembler {
                 r.setFirstByteAt(up.firstByteAt());
             }
         }
-        String outcome;
+        Outcome outcome;
         if (error != null) {
-            outcome = error.outcome();
+            outcome = Outcome.of(error.outcome());
             r.setErrorCode(error.code());
             if (error instanceof InvalidTokenException ite) {
                 r.setAuthError(ite.reason());
             }
-            if (d == null && Outcomes.DENIED.equals(outcome)) {
+            if (d == null && outcome == Outcome.DENIED) {
                 r.setDecision(Verdict.DENY.name());
                 r.setRuleId("ingress");
                 r.setReason(error.getMessage());
             }
         } else if (d != null && d.verdict() != Verdict.ALLOW && r.getApprovalId() == null) {
-            outcome = Outcomes.DENIED;
+            outcome = Outcome.DENIED;
         } else if (callerGone(exchange)) {
             // the upstream answered, but the caller left before the answer could be delivered
-            outcome = Outcomes.CLIENT_ABORTED;
+            outcome = Outcome.CLIENT_ABORTED;
         } else {
-            outcome = Outcomes.COMPLETED;
+            outcome = Outcome.COMPLETED;
         }
-        if (Outcomes.EVIDENCE_UNAVAILABLE.equals(outcome)) {
-            outcome = Outcomes.UPSTREAM_ERROR;
+        if (outcome == Outcome.EVIDENCE_UNAVAILABLE) {
+            outcome = Outcome.UPSTREAM_ERROR;
         }
         r.setStatus(status);
         r.setStreamed(false);
@@ -237,7 +236,7 @@ public final class EvidenceAssembler {
         if (usage != null && r.getForwardedAt() != null) {
             r.setUsage(usage);
         }
-        if (r.getRawResponseSha256() == null && up != null && up.body() != null && !Outcomes.COMPLETED.equals(outcome)) {
+        if (r.getRawResponseSha256() == null && up != null && up.body() != null && outcome != Outcome.COMPLETED) {
             // an answer that was not delivered (upstream error, blocked): its raw digest is still evidence
             r.setRawResponseSha256(sha256(up.body()));
             r.setRawResponseSize((long) up.body().length);

@@ -305,10 +305,10 @@ public class EvidenceRecord {
      * Makes the record terminal: the one place where a record's outcome, end, duration and state are set together
      * (a call's end, a refusal, a held call closed, a call aborted by a crash or a drain).
      *
-     * @param outcome one of {@link attest.http.Outcomes}
+     * @param outcome how it ended, stored as its {@link Outcome#wire()}
      */
-    public void terminate(String outcome, Instant at) {
-        this.outcome = outcome;
+    public void terminate(Outcome outcome, Instant at) {
+        this.outcome = outcome == null ? null : outcome.wire();
         this.completedAt = at;
         this.durationMs = receivedAt == null || at == null ? null : java.time.Duration.between(receivedAt, at).toMillis();
         this.state = TERMINAL;

@@ -141,7 +141,7 @@ class ReplayRecordsTest {
             r.setResponseBody(answer);
             r.setResponseSize((long) answer.length);
             r.setResponseSha256(EvidenceAssembler.sha256(answer));
-            r.terminate("completed", Instant.now());
+            r.terminate(attest.evidence.Outcome.COMPLETED, Instant.now());
             writer.commit(r, false, null).join();
         }
         if (seal != null) {

@@ -96,7 +96,7 @@ class RequestSealedOnceTest {
         r.setResponseBody(response);
         r.setResponseSize((long) response.length);
         r.setResponseSha256(EvidenceAssembler.sha256(response));
-        r.terminate("completed", CLOCK.instant());
+        r.terminate(Outcome.COMPLETED, CLOCK.instant());
     }
 
     /** The stored request body, its data key and (read as the owner) the TOAST value that holds it, if any. */
@@ -208,7 +208,7 @@ class RequestSealedOnceTest {
         writer.insert(refused, null);
         refused.setRequestBody(null);
         refused.setStatus(429);
-        refused.terminate("denied", CLOCK.instant());
+        refused.terminate(Outcome.DENIED, CLOCK.instant());
         writer.update(refused, null);
         assertThat(stored(refused.getId()).request()).isNull();
     }

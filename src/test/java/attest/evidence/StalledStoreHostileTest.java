@@ -276,7 +276,7 @@ class StalledStoreHostileTest extends StoreStall {
         stallTheStore();
         EvidenceRecord refusal = RequestSealedOnceTest.opened(new byte[]{19});
         refusal.setForwardedAt(null);
-        refusal.terminate("unauthenticated", RequestSealedOnceTest.CLOCK.instant());
+        refusal.terminate(Outcome.UNAUTHENTICATED, RequestSealedOnceTest.CLOCK.instant());
         CompletableFuture<Void> refused = writer.submitRefusal(refusal, null);
         EvidenceRecord open = RequestSealedOnceTest.opened(new byte[]{20});
         CompletableFuture<Void> call = writer.commit(open, true, null); // joins the refusal's batch (100 ms linger)
@@ -370,7 +370,7 @@ class StalledStoreHostileTest extends StoreStall {
                     if (rnd.nextInt(5) == 0) {
                         EvidenceRecord refused = RequestSealedOnceTest.opened(new byte[]{2});
                         refused.setForwardedAt(null);
-                        refused.terminate("denied", RequestSealedOnceTest.CLOCK.instant());
+                        refused.terminate(Outcome.DENIED, RequestSealedOnceTest.CLOCK.instant());
                         all.add(refused.getId());
                         writer.submitRefusal(refused, null);
                     }

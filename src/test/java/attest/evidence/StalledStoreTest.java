@@ -69,7 +69,7 @@ class StalledStoreTest extends StoreStall {
         refused.setForwardedAt(null);
         refused.setErrorCode("evidence_unavailable");
         refused.setStatus(503);
-        refused.terminate("aborted", RequestSealedOnceTest.CLOCK.instant());
+        refused.terminate(Outcome.ABORTED, RequestSealedOnceTest.CLOCK.instant());
         CompletableFuture<Void> terminal = writer.submit(refused, true, null);
         EvidenceRecord other = RequestSealedOnceTest.opened(new byte[]{4});
         CompletableFuture<Void> innocent = writer.submit(other, true, null);
@@ -109,7 +109,7 @@ class StalledStoreTest extends StoreStall {
         resume();
         r.setErrorCode("evidence_unavailable");
         r.setStatus(503);
-        r.terminate("aborted", RequestSealedOnceTest.CLOCK.instant());
+        r.terminate(Outcome.ABORTED, RequestSealedOnceTest.CLOCK.instant());
         writer.insert(r, null); // the refused call's own record: an insert, as far as it knows none exists
         try (Connection c = owner(); PreparedStatement ps = c.prepareStatement("SELECT outcome, status, error_code, "
                 + "forwarded_at FROM evidence_record WHERE id = ?")) {

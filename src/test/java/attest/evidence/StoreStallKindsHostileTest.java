@@ -323,7 +323,7 @@ class StoreStallKindsHostileTest extends StoreStall {
         }
         EvidenceRecord refusal = RequestSealedOnceTest.opened(new byte[]{43});
         refusal.setForwardedAt(null);
-        refusal.terminate("unauthenticated", RequestSealedOnceTest.CLOCK.instant());
+        refusal.terminate(Outcome.UNAUTHENTICATED, RequestSealedOnceTest.CLOCK.instant());
         CompletableFuture<Void> dup = writer.submit(twin, true, event(twin.getId()));
         EvidenceRecord open = RequestSealedOnceTest.opened(new byte[]{44});
         CompletableFuture<Void> givenUp = writer.commit(open, true, event(open.getId()));

@@ -26,7 +26,7 @@ class TamperRowIdentityTest extends TamperBase {
         d.setRuleId("pii");
         d.setReason("card number");
         d.setStatus(403);
-        d.terminate("denied", java.time.Instant.now());
+        d.terminate(Outcome.DENIED, java.time.Instant.now());
         writer.insert(d, null);
         return d;
     }
