@@ -910,17 +910,20 @@ public final class ApprovalStore {
         chain.append(c, List.of(new attest.evidence.chain.EvidenceChain.Entry("approval." + kind, approvalId, now,
                 body)));
         UUID eventId = UUID.randomUUID();
-        ObjectNode e = JSON.createObjectNode();
-        e.put("schema", "attest.approval");
-        e.put("schema_version", 1);
-        e.put("event_id", eventId.toString());
-        e.put("event_type", "approval." + kind);
-        e.put("emitted_at", now.toString());
-        e.put("approval_id", approvalId.toString());
-        e.put("evidence_id", evidenceId.toString());
-        e.put("actor", actor);
-        e.set("detail", detail);
-        attest.evidence.Outbox.insert(c, eventId, topic, evidenceId.toString(), e.toString(), now);
+        attest.evidence.Outbox.insert(c, eventId, topic, evidenceId.toString(),
+                eventPayload(eventId, kind, now, approvalId, evidenceId, actor, detail), now);
+    }
+
+    /** An approval step's event on the evidence topic ({@code attest.approval} v1, type {@code approval.<kind>}). */
+    public static String eventPayload(UUID eventId, String kind, Instant now, UUID approvalId, UUID evidenceId,
+                                      String actor, ObjectNode detail) {
+        return attest.evidence.EvidenceEvents.envelope("attest.approval", 1, eventId, "approval." + kind, now, g -> {
+            g.writeStringField("approval_id", approvalId.toString());
+            g.writeStringField("evidence_id", evidenceId.toString());
+            g.writeStringField("actor", actor);
+            g.writeFieldName("detail");
+            g.writeTree(detail);
+        });
     }
 
     private Optional<Approval> load(Connection c, UUID id, boolean lock) throws SQLException {

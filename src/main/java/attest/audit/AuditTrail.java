@@ -2,7 +2,6 @@ package attest.audit;
 
 import attest.evidence.chain.EvidenceChain;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -22,13 +21,10 @@ final class AuditTrail {
                        Map<String, Object> body, Instant now) throws SQLException {
         chain.append(c, List.of(new EvidenceChain.Entry(kind, subject, now, body)));
         UUID eventId = UUID.randomUUID();
-        ObjectNode e = JSON.createObjectNode();
-        e.put("schema", "attest.audit");
-        e.put("schema_version", 1);
-        e.put("event_id", eventId.toString());
-        e.put("event_type", kind);
-        e.put("emitted_at", now.toString());
-        e.set("detail", JSON.valueToTree(body));
-        attest.evidence.Outbox.insert(c, eventId, topic, subject.toString(), e.toString(), now);
+        String payload = attest.evidence.EvidenceEvents.envelope("attest.audit", 1, eventId, kind, now, g -> {
+            g.writeFieldName("detail");
+            g.writeTree(JSON.valueToTree(body));
+        });
+        attest.evidence.Outbox.insert(c, eventId, topic, subject.toString(), payload, now);
     }
 }

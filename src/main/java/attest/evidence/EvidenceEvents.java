@@ -84,14 +84,8 @@ public final class EvidenceEvents {
                 masking = com.fasterxml.jackson.databind.node.TextNode.valueOf("unreadable");
             }
         }
-        java.io.StringWriter out = new java.io.StringWriter(1024);
-        try (com.fasterxml.jackson.core.JsonGenerator g = JSON.getFactory().createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("schema", SCHEMA);
-            g.writeNumberField("schema_version", SCHEMA_VERSION);
-            g.writeStringField("event_id", eventId.toString());
-            g.writeStringField("event_type", "call." + r.getOutcome());
-            text(g, "emitted_at", attest.text.IsoInstant.of(now));
+        com.fasterxml.jackson.databind.JsonNode report = masking;
+        String payload = envelope(SCHEMA, SCHEMA_VERSION, eventId, "call." + r.getOutcome(), now, g -> {
             g.writeObjectFieldStart("record");
             g.writeStringField("id", r.getId().toString());
             text(g, "request_id", r.getRequestId());
@@ -167,20 +161,57 @@ public final class EvidenceEvents {
                 }
                 g.writeEndObject();
             }
-            if (masking != null) { // an empty report reads as missing, which the tree wrote as null
+            if (report != null) { // an empty report reads as missing, which the tree wrote as null
                 g.writeFieldName("masking");
-                if (masking.isMissingNode()) {
+                if (report.isMissingNode()) {
                     g.writeNull();
                 } else {
-                    g.writeTree(masking);
+                    g.writeTree(report);
                 }
             }
             g.writeEndObject();
+        });
+        return new OutboxEvent(eventId, topic, r.getId().toString(), payload, now);
+    }
+
+    /** An event's own members, written into its object after the envelope's. */
+    @FunctionalInterface
+    public interface Body {
+        void write(com.fasterxml.jackson.core.JsonGenerator g) throws java.io.IOException;
+    }
+
+    /**
+     * The envelope of every event on the evidence topic, whatever its schema: {@code schema}, {@code schema_version},
+     * {@code event_id}, {@code event_type} and {@code emitted_at} ({@link Instant#toString()}), then the kind's own
+     * members. The kinds differ only by their body: a call's terminal event ({@link #terminal}, and the refusal's
+     * compact form of it), a refusal summary, an approval step, an auditor's read, a key's change. Returns the
+     * payload; {@code EvidenceKindsGoldenTest} pins what each kind's comes to.
+     */
+    public static String envelope(String schema, int version, UUID eventId, String type, Instant now, Body body) {
+        return envelope(schema, version, eventId, g -> {
+            text(g, "event_type", type);
+            text(g, "emitted_at", attest.text.IsoInstant.of(now));
+            body.write(g);
+        });
+    }
+
+    /**
+     * The envelope's first members ({@code schema}, {@code schema_version}, {@code event_id}) and the body: for the
+     * checkpoint's event ({@code attest.checkpoint} v1), which has neither a type nor a time of its own.
+     */
+    public static String envelope(String schema, int version, UUID eventId, Body body) {
+        java.io.StringWriter out = new java.io.StringWriter(1024);
+        try (com.fasterxml.jackson.core.JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("schema", schema);
+            g.writeNumberField("schema_version", version);
+            g.writeStringField("event_id", eventId.toString());
+            body.write(g);
             g.writeEndObject();
         } catch (java.io.IOException e) { // a StringWriter does not fail
             throw new java.io.UncheckedIOException(e);
         }
-        return new OutboxEvent(eventId, topic, r.getId().toString(), out.toString(), now);
+        return out.toString();
     }
 
     private static void text(com.fasterxml.jackson.core.JsonGenerator g, String name, String v) throws java.io.IOException {

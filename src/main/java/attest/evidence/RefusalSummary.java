@@ -51,14 +51,12 @@ public record RefusalSummary(UUID id, String instanceId, RefusalLimiter.Summary 
     /** Its event on the evidence topic (schema attest.evidence, event type refusal.summary). */
     public OutboxEvent event(String topic, Instant now) {
         UUID eventId = UUID.randomUUID();
-        ObjectNode e = JSON.createObjectNode();
-        e.put("schema", EvidenceEvents.SCHEMA);
-        e.put("schema_version", EvidenceEvents.SCHEMA_VERSION);
-        e.put("event_id", eventId.toString());
-        e.put("event_type", KIND);
-        e.put("emitted_at", now.toString());
-        e.set("summary", JSON.valueToTree(chainBody()));
-        return new OutboxEvent(eventId, topic, id.toString(), e.toString(), now);
+        String payload = EvidenceEvents.envelope(EvidenceEvents.SCHEMA, EvidenceEvents.SCHEMA_VERSION, eventId, KIND,
+                now, g -> {
+                    g.writeFieldName("summary");
+                    g.writeTree(JSON.valueToTree(chainBody()));
+                });
+        return new OutboxEvent(eventId, topic, id.toString(), payload, now);
     }
 
     /** Inserts its row, in the writer's transaction. */

@@ -5,7 +5,6 @@ import attest.evidence.Outbox;
 import attest.evidence.chain.EvidenceChain;
 import attest.usage.Budget;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import javax.sql.DataSource;
 import java.security.MessageDigest;
@@ -302,14 +301,11 @@ public final class KeyStore implements KeyRecords {
         }
         chain.append(c, List.of(new EvidenceChain.Entry("key." + kind, k.id(), now, body)));
         UUID eventId = UUID.randomUUID();
-        ObjectNode e = JSON.createObjectNode();
-        e.put("schema", "attest.key");
-        e.put("schema_version", 1);
-        e.put("event_id", eventId.toString());
-        e.put("event_type", "key." + kind);
-        e.put("emitted_at", now.toString());
-        e.set("key", JSON.valueToTree(body));
-        Outbox.insert(c, eventId, topic, k.id().toString(), e.toString(), now);
+        String payload = attest.evidence.EvidenceEvents.envelope("attest.key", 1, eventId, "key." + kind, now, g -> {
+            g.writeFieldName("key");
+            g.writeTree(JSON.valueToTree(body));
+        });
+        Outbox.insert(c, eventId, topic, k.id().toString(), payload, now);
     }
 
     private static VirtualKey key(ResultSet rs) throws SQLException {

@@ -229,9 +229,11 @@ public final class Checkpoints {
             ps.executeUpdate();
         }
         UUID eventId = UUID.randomUUID();
-        String payload = "{\"schema\":\"attest.checkpoint\",\"schema_version\":1,\"event_id\":\"" + eventId
-                + "\",\"checkpoint\":" + new String(canonical, java.nio.charset.StandardCharsets.UTF_8)
-                + ",\"signature\":\"" + java.util.Base64.getEncoder().encodeToString(signature) + "\"}";
+        String payload = attest.evidence.EvidenceEvents.envelope("attest.checkpoint", 1, eventId, g -> {
+            g.writeFieldName("checkpoint");
+            g.writeRawValue(new String(canonical, java.nio.charset.StandardCharsets.UTF_8)); // the signed bytes
+            g.writeStringField("signature", java.util.Base64.getEncoder().encodeToString(signature));
+        });
         attest.evidence.Outbox.insert(c, eventId, topic, "checkpoint:" + chainId, payload, now);
         return Optional.of(new Checkpoint(chainId, size, head, now, canonical, signature, signer.keyId(), hash));
     }
