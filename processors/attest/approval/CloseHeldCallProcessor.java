@@ -82,8 +82,7 @@ public class CloseHeldCallProcessor implements Processor {
         r.setResponseSize((long) body.length);
         r.setResponseSha256(attest.evidence.EvidenceAssembler.sha256(body));
         r.setResponseTruncated(false);
-        r.terminate(outcome, now);
-        writer.update(r, EvidenceEvents.terminal(r, topic, now));
+        writer.update(r, EvidenceEvents.terminate(r, outcome, now, topic, now));
         ObjectNode detail = JSON.createObjectNode();
         detail.put("request_id", a.requestId());
         detail.put("latency_ms", Duration.between(a.createdAt(), now).toMillis());

@@ -136,8 +136,8 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         EvidenceRecord late = r.snapshot();
         late.setStatus(503);
         late.setErrorCode(Outcome.EVIDENCE_UNAVAILABLE.wire()); // the error code is the outcome's word
-        late.terminate(Outcome.ABORTED, clock.instant());
-        writer.submitLate(late, false, EvidenceEvents.terminal(late, topic, clock.instant()));
+        writer.submitLate(late, false, EvidenceEvents.terminate(late, Outcome.ABORTED, clock.instant(), topic,
+                clock.instant()));
     }
 
     /**
@@ -175,7 +175,8 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             }
             // the report is read at the end: redactions were added while the stream ran
             EvidenceAssembler.masking(record, masking);
-            return writer.submit(record, false, EvidenceEvents.terminal(record, topic, clock.instant()));
+            return writer.submit(record, false, EvidenceEvents.terminate(record, Outcome.of(end.outcome()),
+                    end.endedAt(), topic, clock.instant()));
         }).whenCompleteAsync((ok, err) -> {
             try {
                 if (err != null) {
@@ -206,6 +207,5 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
         // the upstream's bytes are kept only where they differ from what was delivered (masking, or the usage chunk
         // the gateway asked for and removed): an unchanged stream is not stored twice
         r.setRawResponseBody(end.rawSha256() != null && end.rawSha256().equals(end.sha256()) ? null : end.rawCaptured());
-        r.terminate(Outcome.of(end.outcome()), end.endedAt());
     }
 }

@@ -94,8 +94,7 @@ public final class CrashRecovery {
             EvidenceRecord r = writer.find(id);
             Instant now = clock.instant();
             r.setErrorCode(errorCode);
-            r.terminate(Outcome.ABORTED, now);
-            writer.update(r, EvidenceEvents.terminal(r, topic, now));
+            writer.update(r, EvidenceEvents.terminate(r, Outcome.ABORTED, now, topic, now));
         }
         return open.size();
     }

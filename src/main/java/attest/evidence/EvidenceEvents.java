@@ -174,6 +174,45 @@ public final class EvidenceEvents {
         return new OutboxEvent(eventId, topic, r.getId().toString(), payload, now);
     }
 
+    /**
+     * Makes a record terminal ({@link EvidenceRecord#terminate}: its outcome, end, duration and state) and builds its
+     * terminal event from the record as it then is: for the writes that close a record after the fact (a stream's end,
+     * a withheld answer, a held call denied, cancelled or expired, a crash or a lost replica), so that none of them
+     * can publish an event of the record before its end. A call whose answer was buffered and a refusal are made
+     * terminal by {@link EvidenceAssembler} as it fills them, and their event is built after ({@link #terminal},
+     * {@link #refusal}).
+     *
+     * @param endedAt the record's end ({@code completed_at}); {@code now} is the event's time
+     */
+    public static OutboxEvent terminate(EvidenceRecord r, Outcome outcome, Instant endedAt, String topic, Instant now) {
+        r.terminate(outcome, endedAt);
+        return terminal(r, topic, now);
+    }
+
+    /**
+     * A refusal's event (a request refused by the HTTP layer, {@link RefusalRecorder}): the call's terminal event
+     * ({@code call.<outcome>}) with only what a refusal has: no identity (but the subject of a verified caller refused
+     * for too many denials), decision (its event type says it), response or nulls (the small body's digest, when
+     * read, is in the record and the chain); it ended when received.
+     */
+    public static OutboxEvent refusal(EvidenceRecord r, String topic, Instant now) {
+        OutboxEvent full = terminal(r, topic, now);
+        try {
+            var json = JSON.readTree(full.getPayload());
+            var rec = (com.fasterxml.jackson.databind.node.ObjectNode) json.path("record");
+            rec.remove(java.util.List.of("identity", "response", "completed_at", "instance_id"));
+            if (r.getSubject() != null) { // a verified caller refused at the door (too_many_denials): who it was
+                rec.putObject("identity").put("subject", r.getSubject());
+            }
+            rec.remove("decision"); // a refusal's event type says it
+            ((com.fasterxml.jackson.databind.node.ObjectNode) rec.path("request")).remove("sha256"); // in the chain
+            return Compact.event(new OutboxEvent(full.getEventId(), full.getTopic(), full.getEventKey(), json.toString(),
+                    full.getCreatedAt()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | ClassCastException e) {
+            return Compact.event(full);
+        }
+    }
+
     /** An event's own members, written into its object after the envelope's. */
     @FunctionalInterface
     public interface Body {

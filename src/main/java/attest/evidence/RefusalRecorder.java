@@ -48,7 +48,7 @@ public final class RefusalRecorder implements Consumer<RefusedRequest>, AutoClos
             return;
         }
         EvidenceRecord record = assembler.refusal(q, now);
-        writer.submitRefusal(record, event(record, now)).whenComplete((ok, err) -> {
+        writer.submitRefusal(record, EvidenceEvents.refusal(record, topic, now)).whenComplete((ok, err) -> {
             if (err == null) {
                 recorded.incrementAndGet();
             } else {
@@ -57,31 +57,6 @@ public final class RefusalRecorder implements Consumer<RefusedRequest>, AutoClos
             }
         });
     }
-
-    /**
-     * A refusal's event: the evidence event's shape (schema attest.evidence 1, {@code call.<outcome>}) with only
-     * what a refusal has: no identity (but the subject of a verified caller refused for too many denials), decision (its event type says it), response or nulls (the small body's digest,
-     * when read, is in the record and the chain); it ended when received.
-     */
-    OutboxEvent event(EvidenceRecord r, Instant now) {
-        OutboxEvent full = EvidenceEvents.terminal(r, topic, now);
-        try {
-            var json = JSON.readTree(full.getPayload());
-            var rec = (com.fasterxml.jackson.databind.node.ObjectNode) json.path("record");
-            rec.remove(List.of("identity", "response", "completed_at", "instance_id"));
-            if (r.getSubject() != null) { // a verified caller refused at the door (too_many_denials): who it was
-                rec.putObject("identity").put("subject", r.getSubject());
-            }
-            rec.remove("decision"); // a refusal's event type says it
-            ((com.fasterxml.jackson.databind.node.ObjectNode) rec.path("request")).remove("sha256"); // in the chain
-            return Compact.event(new OutboxEvent(full.getEventId(), full.getTopic(), full.getEventKey(), json.toString(),
-                    full.getCreatedAt()));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException | ClassCastException e) {
-            return Compact.event(full);
-        }
-    }
-
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /** Writes the summaries of the windows that ended (and any that could not be written before). */
     public void flush() {

@@ -11,10 +11,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
@@ -58,19 +55,36 @@ class EvidenceKindsGoldenTest {
             r.setOutcome(outcome);
             lines.add("call." + outcome + " " + payload(EvidenceEvents.terminal(r, TOPIC, NOW, EvidenceEventGoldenTest.EVENT_ID), r));
         }
-        RefusalRecorder recorder = new RefusalRecorder(new EvidenceAssembler("gw-1"), null,
-                new RefusalLimiter(10, Duration.ofMinutes(1), 100), "gw-1", TOPIC, Clock.fixed(NOW, ZoneOffset.UTC));
         EvidenceRecord unauthenticated = unauthenticated();
-        lines.add("refusal.401 " + payload(recorder.event(unauthenticated, NOW), unauthenticated));
+        lines.add("refusal.401 " + payload(EvidenceEvents.refusal(unauthenticated, TOPIC, NOW), unauthenticated));
         EvidenceRecord denials = tooManyDenials();
-        lines.add("refusal.429-subject " + payload(recorder.event(denials, NOW), denials));
+        lines.add("refusal.429-subject " + payload(EvidenceEvents.refusal(denials, TOPIC, NOW), denials));
         EvidenceRecord protocol = protocolRefusal();
-        lines.add("refusal.400 " + payload(recorder.event(protocol, NOW), protocol));
+        lines.add("refusal.400 " + payload(EvidenceEvents.refusal(protocol, TOPIC, NOW), protocol));
         RefusalSummary summary = summary();
         OutboxEvent se = summary.event(TOPIC, NOW);
         assertThat(se.getEventKey()).isEqualTo(summary.id().toString());
         lines.add("refusal.summary " + normalized(se));
         assertPinned("evidence-event-kinds.txt", lines);
+    }
+
+    @Test
+    void should_publish_the_event_of_the_record_as_terminate_leaves_it() {
+        for (String outcome : OUTCOMES) {
+            EvidenceRecord r = EvidenceEventGoldenTest.completed();
+            r.setState(EvidenceRecord.OPEN);
+            r.setOutcome(null);
+            r.setCompletedAt(null);
+            r.setDurationMs(null);
+            Instant end = Instant.parse("2026-11-29T10:15:30.5Z");
+            OutboxEvent e = EvidenceEvents.terminate(r, Outcome.of(outcome), end, TOPIC, NOW);
+            assertThat(r.getState()).isEqualTo(EvidenceRecord.TERMINAL);
+            assertThat(r.getOutcome()).isEqualTo(outcome);
+            assertThat(r.getCompletedAt()).isEqualTo(end);
+            assertThat(r.getDurationMs()).isEqualTo(1499L);
+            assertThat(payload(e, r)).isEqualTo(EvidenceEvents.terminal(r, TOPIC, NOW, EvidenceEventGoldenTest.EVENT_ID)
+                    .getPayload());
+        }
     }
 
     @Test
