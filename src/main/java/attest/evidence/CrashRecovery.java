@@ -36,7 +36,9 @@ public final class CrashRecovery {
     public static int run(DataSource dataSource, EvidenceWriter writer, String instanceId, String topic, Clock clock) {
         int closed;
         try {
-            closed = underLock(dataSource, instanceId, c -> abortAll(c, writer, instanceId, Outcome.ABORTED.wire(), topic, clock));
+            // the error code of a record closed at start-up is the outcome's word
+            closed = underLock(dataSource, instanceId, c -> abortAll(c, writer, instanceId, Outcome.ABORTED.wire(),
+                    topic, clock));
         } catch (SQLException e) {
             throw new IllegalStateException("crash recovery could not read the evidence store", e);
         }

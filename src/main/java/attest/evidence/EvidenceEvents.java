@@ -206,8 +206,8 @@ public final class EvidenceEvents {
             }
             rec.remove("decision"); // a refusal's event type says it
             ((com.fasterxml.jackson.databind.node.ObjectNode) rec.path("request")).remove("sha256"); // in the chain
-            return Compact.event(new OutboxEvent(full.getEventId(), full.getTopic(), full.getEventKey(), json.toString(),
-                    full.getCreatedAt()));
+            return Compact.event(new OutboxEvent(full.getEventId(), full.getTopic(), full.getEventKey(),
+                    json.toString(), full.getCreatedAt()));
         } catch (com.fasterxml.jackson.core.JsonProcessingException | ClassCastException e) {
             return Compact.event(full);
         }

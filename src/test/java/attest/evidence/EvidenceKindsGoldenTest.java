@@ -53,7 +53,8 @@ class EvidenceKindsGoldenTest {
         for (String outcome : OUTCOMES) {
             EvidenceRecord r = EvidenceEventGoldenTest.completed();
             r.setOutcome(outcome);
-            lines.add("call." + outcome + " " + payload(EvidenceEvents.terminal(r, TOPIC, NOW, EvidenceEventGoldenTest.EVENT_ID), r));
+            OutboxEvent e = EvidenceEvents.terminal(r, TOPIC, NOW, EvidenceEventGoldenTest.EVENT_ID);
+            lines.add("call." + outcome + " " + payload(e, r));
         }
         EvidenceRecord unauthenticated = unauthenticated();
         lines.add("refusal.401 " + payload(EvidenceEvents.refusal(unauthenticated, TOPIC, NOW), unauthenticated));
