@@ -12,10 +12,15 @@ import java.time.Clock;
  * Counts a refused call against its caller ({@link DenialLimiter}): its token's subject, or its virtual key. A call
  * is refused when its answer is a 4xx the gateway rendered: policy's 403/413/429 ({@code policy-deny}) and the error
  * path's 400, 404, 415, ... ({@code inference-errors}); a 5xx is the gateway's or the upstream's fault, not the
- * caller's, and is not counted. A call with no verified caller is not counted (it was refused at the door, 401).
- * Sets nothing on the exchange; the limiter's count is its one job.
+ * caller's, and is not counted. Neither is a call told to wait for its own earlier calls rather than refused: 429
+ * {@code too_many_held_calls} (the caller has as many calls waiting for approval as it may): a caller with many pending
+ * approvals is not probing the policy, and counting it would lock it out of the calls it may still make
+ * ({@code too_many_denials}) as if it were attacking. A call with no verified caller is not counted (it was refused
+ * at the door, 401). Sets nothing on the exchange; the limiter's count is its one job.
  */
 public class CountDenialProcessor implements Processor {
+    /** Error codes (4xx) that ask the caller to wait for its own calls, not refusals of its request. */
+    static final java.util.Set<String> NOT_DENIALS = java.util.Set.of("too_many_held_calls");
     private final DenialLimiter denials;
     private final Clock clock;
 
@@ -28,6 +33,10 @@ public class CountDenialProcessor implements Processor {
     public void process(Exchange exchange) {
         Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
         if (!denials.enabled() || status == null || status < 400 || status >= 500) {
+            return;
+        }
+        if (exchange.getProperty(Exchanges.ERROR) instanceof attest.http.GatewayException e
+                && NOT_DENIALS.contains(e.code())) {
             return;
         }
         Credential c = exchange.getProperty(Exchanges.CREDENTIAL, Credential.class);

@@ -558,6 +558,16 @@ class ApprovalRoutesTest {
         assertThat(one("SELECT status FROM evidence_record WHERE request_id = ?", gid)).isEqualTo(429);
         assertThat(one("SELECT approval_id FROM evidence_record WHERE request_id = ?", gid)).isNull();
         assertThat(one("SELECT count(*) FROM approval_request WHERE request_id = ?", gid)).isEqualTo(0L);
+        // a caller told to wait for its own held calls is not refused by policy: past the denial limiter's share
+        // (20 a window here) of too_many_held_calls, nothing counts towards too_many_denials (docs/security.md)
+        for (int i = 0; i < 21; i++) {
+            assertThat(status(chat(flooder, RISKY, rid(), "Prefer", "respond-async"))).isEqualTo(429);
+        }
+        attest.policy.DenialLimiter denials = upstream.getCamelContext().getRegistry()
+                .lookupByNameAndType("denialLimiter", attest.policy.DenialLimiter.class);
+        long now = System.currentTimeMillis();
+        String caller = attest.policy.DenialLimiter.subject(sub(flooder));
+        assertThat(denials.deniedInWindow(caller, now) + denials.deniedInWindow(caller, now - 60_000)).isZero();
         // another requester is not affected; a cancelled call frees a place
         hold(user(), RISKY);
         assertThat(status(http("direct:ingress", "DELETE", "/approvals/" + held.get(0), token(flooder,
