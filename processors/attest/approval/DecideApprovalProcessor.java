@@ -11,7 +11,8 @@ import org.apache.camel.Processor;
  * Applies an approver's decision ({@code attestApprovalDecision}) to the held call, once: sets
  * {@code attestApprovalDecided} and the aggregator's signal. Refusals: a service account's token 403, the requester's
  * own call (by subject, username or verified email, or through an actor: {@link ApprovalAccess}; the JSON error's
- * {@code reason} says which) 403, not an approver of its rule 403, a repeat
+ * {@code reason} says which) 403, a token that names an actor (an impersonated approver, or one acted for: decisions
+ * are made in person) 403 {@code impersonated_approver}, not an approver of its rule 403, a repeat
  * (also under another account with the same verified email) or an already decided call 409, an expired call 410.
  */
 public class DecideApprovalProcessor implements Processor {
@@ -37,6 +38,10 @@ public class DecideApprovalProcessor implements Processor {
                     java.util.Map.of(), java.util.Map.of("reason", decided.reason()));
             case SERVICE_ACCOUNT -> throw new GatewayException(403, "service_account", "approvals are decided by "
                     + "people: a service account's token cannot decide a call", Outcomes.DENIED);
+            case IMPERSONATED -> throw new GatewayException(403, ApprovalAccess.IMPERSONATED_APPROVER, "a held call "
+                    + "is decided by its approver in person: a token that names someone acting for, or impersonating, "
+                    + "the approver cannot decide it; sign in as yourself", Outcomes.DENIED, java.util.Map.of(),
+                    java.util.Map.of("reason", ApprovalAccess.IMPERSONATED_APPROVER));
             case NOT_APPROVER -> throw new GatewayException(403, "not_an_approver",
                     "you are not an approver for this call's rule", Outcomes.DENIED);
             case REPEATED -> throw new GatewayException(409, "already_decided", "you already decided this call",

@@ -49,6 +49,7 @@ public class RenderApprovalPageProcessor implements Processor {
         v.put("mayDecide", mayDecide);
         v.put("csrf", mayDecide ? s.csrf() : "");
         v.put("ownCall", decided == null && !mayDecide && ApprovalAccess.isRequester(a, who));
+        v.put("notInPerson", decided == null && !ApprovalAccess.inPerson(who) && !ApprovalAccess.isRequester(a, who));
         v.put("viewer", who.username());
         String html = templates.render(ApprovalTemplates.PAGE, v);
         Message m = exchange.getMessage();

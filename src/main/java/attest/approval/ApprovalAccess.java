@@ -27,6 +27,9 @@ import java.util.Objects;
  * </ol>
  * The same comparison tells whether an approver has decided already (as themselves, or through an earlier vote's
  * actor, or an earlier voter through theirs).
+ * <p>A decision is made in person ({@link #inPerson}): a token that names any actor (an administrator impersonating
+ * the approver, a client or service acting for them through token exchange) decides nothing, whoever the actor is,
+ * and is refused with {@code impersonated_approver}. Four eyes are two people, each deciding with their own sign-in.
  */
 public final class ApprovalAccess {
     public static final String SUBJECT = "subject";
@@ -36,6 +39,8 @@ public final class ApprovalAccess {
     public static final String REQUESTER_ACTOR = "requester_actor";
     public static final String SHARED_ACTOR = "shared_actor";
     public static final String UNIDENTIFIED_ACTOR = "unidentified_actor";
+    /** Why a decision made with a token that names an actor is refused (see {@link #inPerson}). */
+    public static final String IMPERSONATED_APPROVER = "impersonated_approver";
 
     private ApprovalAccess() {
     }
@@ -136,8 +141,16 @@ public final class ApprovalAccess {
         return who != null && a.votes().stream().anyMatch(v -> sameVoter(v, who) != null);
     }
 
+    /**
+     * Whether {@code who} signed in as themselves: their token names no actor (no RFC 8693 {@code act}, no Keycloak
+     * {@code impersonator}). Only such a token decides a held call.
+     */
+    public static boolean inPerson(Identity who) {
+        return who != null && who.actors().isEmpty();
+    }
+
     public static boolean mayDecide(Approval a, Identity who) {
-        return who != null && !who.serviceAccount() && !isRequester(a, who) && isApprover(a, who);
+        return who != null && !who.serviceAccount() && inPerson(who) && !isRequester(a, who) && isApprover(a, who);
     }
 
     private static String blankToNull(String s) {

@@ -41,6 +41,8 @@ public final class ApprovalStore {
         SELF,
         /** a service account's token (client credentials): approvals are decided by people */
         SERVICE_ACCOUNT,
+        /** a token that names an actor (impersonation, token exchange): decisions are made in person */
+        IMPERSONATED,
         /** not in the rule's approver role or group */
         NOT_APPROVER,
         /** this approver already decided */
@@ -59,9 +61,13 @@ public final class ApprovalStore {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** The {@code refused} of a refused decision's event: the requester's own call; a service account's token. */
+    /**
+     * The {@code refused} of a refused decision's event: the requester's own call; a service account's token; a token
+     * that names an actor.
+     */
     static final String REFUSED_SELF = "self_approval";
     static final String REFUSED_SERVICE_ACCOUNT = "service_account";
+    static final String REFUSED_IMPERSONATED = ApprovalAccess.IMPERSONATED_APPROVER;
     private static final String COLUMNS = """
             id, evidence_id, request_id, state, requester_subject, requester_username, identity_json, upstream,
             target_path, method, request_uri, request_headers, request_body, request_sha256, facts_json, rule_id,
@@ -492,6 +498,13 @@ public final class ApprovalStore {
                     event(c, a.id(), a.evidenceId(), "decision", approver.subject(), refused);
                 }
                 return DecideResult.SELF;
+            }
+            if (!ApprovalAccess.inPerson(approver)) { // impersonated, or acted for: in person only, recorded (V37)
+                if (selfRefusalRecorded(c, approver, a, now, REFUSED_IMPERSONATED)) {
+                    event(c, a.id(), a.evidenceId(), "decision", approver.subject(),
+                            vote(approver, decision, comment, channel, now).put("refused", REFUSED_IMPERSONATED));
+                }
+                return DecideResult.IMPERSONATED;
             }
             if (!ApprovalAccess.mayDecide(a, approver)) {
                 return DecideResult.NOT_APPROVER;

@@ -180,7 +180,37 @@ class ApprovalAccessTest {
         Identity id = approver(who);
         assertThat(ApprovalAccess.selfReason(a, id)).isEqualTo(reason);
         assertThat(ApprovalAccess.isRequester(a, id)).isEqualTo(reason != null);
-        assertThat(ApprovalAccess.mayDecide(a, id)).isEqualTo(reason == null);
+        // a token that names an actor decides nothing (in person only: the next table), whoever the actor is
+        assertThat(ApprovalAccess.mayDecide(a, id)).isEqualTo(reason == null && who.actors().isEmpty());
+    }
+
+    /**
+     * Four eyes are two people deciding in person: an approver's token that names any actor (Keycloak's impersonator,
+     * an RFC 8693 act chain of any depth, a client acting for them, even one naming the approver) decides nothing,
+     * for a call made by someone else entirely.
+     */
+    static Stream<Arguments> inPerson() {
+        return Stream.of(
+                Arguments.of(p("bob-sub", "bob", "bob@example.test"), true),
+                Arguments.of(p("bob-sub", "bob", null), true),
+                Arguments.of(p("bob-sub", "bob", null, impersonator("admin-sub", "admin")), false),
+                Arguments.of(p("bob-sub", "bob", "bob@example.test", impersonator("admin-sub", null)), false),
+                Arguments.of(p("bob-sub", "bob", null, act("ui-sub", "approval-ui", null)), false),
+                Arguments.of(p("bob-sub", "bob", null, act("erin-sub", "erin", null), act("admin-sub", null, null)),
+                        false),
+                Arguments.of(p("bob-sub", "bob", null, actIn("https://other.test", "svc-sub", null)), false),
+                Arguments.of(p("bob-sub", "bob", null, client("approval-ui")), false),
+                Arguments.of(p("bob-sub", "bob", null, act("bob-sub", "bob", null)), false));
+    }
+
+    @ParameterizedTest(name = "{0}: in person {1}")
+    @MethodSource("inPerson")
+    void should_let_an_approver_decide_in_person_only(P who, boolean inPerson) {
+        Approval a = heldBy(p("carol-sub", "carol", "carol@example.test"));
+        Identity id = approver(who);
+        assertThat(ApprovalAccess.selfReason(a, id)).as("not the requester").isIn(null, "unidentified_actor");
+        assertThat(ApprovalAccess.isApprover(a, id)).isTrue();
+        assertThat(ApprovalAccess.mayDecide(a, id)).isEqualTo(inPerson);
     }
 
     /**
