@@ -41,6 +41,7 @@ public class RenderEvidenceProofProcessor implements Processor {
         }
         try (Connection c = dataSource.getConnection()) {
             c.setReadOnly(true);
+            attest.audit.ReadPathWatch.pinned(c); // read as the reports are: the store's own objects only
             Optional<String> subject = Receipts.subjectOf(c, id);
             boolean allowed = subject.isPresent() && (who.hasRole(auditorRole)
                     || (who.subject() != null && who.subject().equals(subject.get())));

@@ -375,14 +375,15 @@ public class AttestConfiguration implements CamelConfiguration {
         // reports for auditors
         registry.bind("checkAuditorProcessor", new attest.audit.CheckAuditorProcessor(s.string("attest.audit.role",
                 "auditor")));
-        // the reports' read path, as verify checks it (ReadPath): checked now, then per check-ms or catalog change
+        // the reports' read path, as verify checks it (ReadPath): checked now, then per check-ms or catalog change;
+        // the same step guards /audit, receipts (GET /evidence/{id}/proof) and key lists (GET /keys)
         var readPathWatch = new attest.audit.ReadPathWatch(db.dataSource(),
                 s.millis("attest.audit.read-path-check-ms", 60_000), clock);
         readPathWatch.state();
         registry.bind("checkAuditReadPathProcessor", new attest.audit.CheckAuditReadPathProcessor(readPathWatch));
         io.micrometer.core.instrument.Gauge.builder("attest.audit.reports.withheld", readPathWatch,
-                attest.audit.ReadPathWatch::withheld).description("1 while /audit answers 503 because the evidence "
-                + "store's read path changed or could not be checked (the log names the object)").register(metrics);
+                attest.audit.ReadPathWatch::withheld).description("1 while /audit, receipts and key lists answer 503 "
+                + "because the evidence store's read path changed or could not be checked (the log names the object)").register(metrics);
         registry.bind("readAuditQueryProcessor", new attest.audit.ReadAuditQueryProcessor());
         registry.bind("renderAuditReportProcessor", new attest.audit.RenderAuditReportProcessor(
                 new attest.audit.AuditReports(db.dataSource())));

@@ -138,9 +138,13 @@ public final class KeyStore implements KeyRecords {
         });
     }
 
-    /** Keys of one owner (null: every key), newest first. */
+    /**
+     * Keys of one owner (null: every key), newest first; read as the auditors' reports are, from the store's own
+     * objects only ({@link attest.audit.ReadPathWatch#pinned}).
+     */
     public List<VirtualKey> list(String ownerSubject) {
         return tx(c -> {
+            attest.audit.ReadPathWatch.pinned(c);
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM api_key"
                     + (ownerSubject == null ? "" : " WHERE owner_subject = ?") + " ORDER BY created_at DESC LIMIT 1000")) {
                 if (ownerSubject != null) {

@@ -47,6 +47,11 @@ class TamperKeyTest extends TamperBase {
     @Test
     void should_verify_keys_written_by_the_gateway() throws Exception {
         assertCleanBefore();
+        // and GET /keys lists them, read pinned to the store's own objects as the reports are
+        KeyStore store = new KeyStore(db.dataSource(), CHAIN, "attest.evidence.v1", Clock.systemUTC());
+        assertThat(store.list("bob-sub")).extracting(attest.keys.VirtualKey::id).contains(live, revoked)
+                .doesNotContain(expired);
+        assertThat(store.list(null)).extracting(attest.keys.VirtualKey::id).contains(live, revoked, expired);
     }
 
     static Stream<Arguments> tampers() {
