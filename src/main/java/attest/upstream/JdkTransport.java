@@ -19,10 +19,16 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The JDK HTTP client transport ({@code attest.upstream.client=jdk}): one {@link HttpClient} per upstream,
- * HTTP/1.1, no redirects, the JDK's default TLS context (hostname verification on).
+ * HTTP/1.1, no redirects, the JDK's default TLS context (hostname verification on). {@code max-connections} and
+ * {@code max-waiting} are kept as the Netty client keeps them, with one approximation: the JDK client's pool is not
+ * ours, so what is counted is calls in flight (sent and not yet answered in full, a stream until it ends), each of
+ * which holds one connection ({@link InFlightCap}). Past the cap a call waits in a FIFO queue with no thread held;
+ * one still waiting at its deadline ends 504, one that finds the queue full 503 {@code upstream_busy} at once; neither
+ * is sent. Idle keep-alive connections are the JDK's to keep or close, and are not counted.
  */
 final class JdkTransport implements UpstreamClient.Transport {
     /** Response deadlines of calls in flight; a deadline is removed as soon as its call completes. */
@@ -31,6 +37,8 @@ final class JdkTransport implements UpstreamClient.Transport {
     private final UpstreamClient owner;
     private final SSLContext tls;
     private final Map<String, HttpClient> clients = new ConcurrentHashMap<>();
+    /** Each upstream's cap of calls in flight and its queue ({@code max-connections}, {@code max-waiting}). */
+    private final Map<String, InFlightCap> caps = new ConcurrentHashMap<>();
 
     JdkTransport(UpstreamClient owner, SSLContext tls) {
         this.owner = owner;
@@ -66,26 +74,65 @@ final class JdkTransport implements UpstreamClient.Transport {
             }
             return HttpResponse.BodySubscribers.mapping(new BoundedBytes(owner.maxBodyBytes()), a -> (Object) a);
         };
-        CompletableFuture<HttpResponse<Object>> exchange = client.sendAsync(b.build(), handler);
+        HttpRequest request = b.build();
+        CompletableFuture<Runnable> turn = caps.computeIfAbsent(upstream.name(),
+                n -> new InFlightCap(upstream.maxConnections(), upstream.maxWaiting())).enter();
+        AtomicReference<CompletableFuture<HttpResponse<Object>>> sent = new AtomicReference<>();
         CompletableFuture<UpstreamResponse> answer = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
                 boolean cancelled = super.cancel(mayInterruptIfRunning); // first: the outcome is the cancellation
-                exchange.cancel(true); // aborts the upstream exchange and closes its connection
+                stop(turn, sent); // leaves the queue, or aborts the upstream exchange and closes its connection
                 return cancelled;
             }
         };
-        // the response timeout bounds the whole buffered answer (a stream's head); past it the exchange is aborted
+        if (turn.isCompletedExceptionally()) { // the queue is full: refused at once, nothing sent
+            answer.completeExceptionally(turn.handle((place, busy) -> busy).join());
+            return answer;
+        }
+        // the response timeout bounds the wait for a place and the whole buffered answer (a stream's head); past it
+        // the call leaves the queue, or its exchange is aborted
         ScheduledFuture<?> deadline = TIMERS.schedule(() -> {
+            turn.cancel(false); // first: a waiting call's place in the queue is free before its caller hears of it
             if (answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
-                exchange.cancel(true);
+                stop(turn, sent);
             }
         }, upstream.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        turn.whenComplete((place, refused) -> {
+            if (refused instanceof java.util.concurrent.CancellationException) {
+                return; // it left the queue: whoever made it leave answers the call
+            } else if (refused != null) { // the client closed while it waited
+                deadline.cancel(false);
+                answer.completeExceptionally(refused);
+            } else if (answer.isDone()) {
+                place.run(); // ended while its place came: never sent
+            } else {
+                send(client, request, handler, answer, deadline, place, sent);
+            }
+        });
+        return answer;
+    }
+
+    /** Sends the call that has its place; the place is given back once the exchange (or its stream) is over. */
+    private void send(HttpClient client, HttpRequest request, HttpResponse.BodyHandler<Object> handler,
+                      CompletableFuture<UpstreamResponse> answer, ScheduledFuture<?> deadline, Runnable place,
+                      AtomicReference<CompletableFuture<HttpResponse<Object>>> sent) {
+        CompletableFuture<HttpResponse<Object>> exchange = client.sendAsync(request, handler);
+        sent.set(exchange);
+        if (answer.isDone()) { // timed out or cancelled as it was sent
+            exchange.cancel(true);
+        }
         exchange.whenComplete((response, err) -> {
             deadline.cancel(false);
             if (err != null) {
+                place.run();
                 answer.completeExceptionally(UpstreamClient.failure(UpstreamClient.unwrap(err)));
                 return;
+            }
+            if (response.body() instanceof StreamRelay relay) { // its connection is busy until the stream ends
+                relay.ended().whenComplete((end, e) -> place.run());
+            } else {
+                place.run();
             }
             try {
                 if (!answer.complete(owner.answer(response.statusCode(), response.headers(), response.body()))
@@ -98,12 +145,24 @@ final class JdkTransport implements UpstreamClient.Transport {
                 answer.completeExceptionally(GatewayException.upstreamError("the upstream call failed"));
             }
         });
-        return answer;
+    }
+
+    /** Ends a call early: out of the queue if it waits, else its exchange aborted (which closes its connection). */
+    private static void stop(CompletableFuture<Runnable> turn,
+                             AtomicReference<CompletableFuture<HttpResponse<Object>>> sent) {
+        turn.cancel(false);
+        CompletableFuture<HttpResponse<Object>> exchange = sent.get();
+        if (exchange != null) {
+            exchange.cancel(true);
+        }
     }
 
     @Override
     public void close() {
         clients.clear(); // the JDK clients stop their threads once unreferenced
+        for (InFlightCap cap : caps.values()) { // calls waiting for a place end now
+            cap.close(GatewayException.upstreamError("the upstream client is closed"));
+        }
     }
 
     private static ScheduledThreadPoolExecutor timers() {

@@ -9,6 +9,9 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.URI;
 import java.time.Clock;
@@ -30,13 +33,19 @@ import static attest.upstream.UpstreamClientTest.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code attest.upstream.<name>.max-connections} and {@code .max-waiting} with the Netty client: past the cap a call
+ * {@code attest.upstream.<name>.max-connections} and {@code .max-waiting} with either client: past the cap a call
  * waits its turn (first come, first served) for a connection to come free, with no thread held; one still waiting at
  * its deadline ends 504, one that finds the queue full ends 503 {@code upstream_busy} at once, and neither is ever
  * sent. The upstream holds each answer until the test lets it go (a latch per path), so which call holds a
- * connection when is the test's doing.
+ * connection when is the test's doing. The JDK client's pool is its own: there the cap counts calls in flight, each
+ * of which holds one connection, so that it never has more open than the cap either.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(UpstreamClient.Kind.class)
 class ConnectionCapTest {
+    @Parameter
+    UpstreamClient.Kind kind;
+
     private final List<AutoCloseable> closing = new ArrayList<>();
     private final Map<String, CountDownLatch> holds = new ConcurrentHashMap<>();
 
@@ -50,7 +59,7 @@ class ConnectionCapTest {
 
     private UpstreamClient client() {
         UpstreamClient c = new UpstreamClient(Clock.systemUTC(), 1 << 20, UpstreamClient.DEFAULT_MAX_DECODED_BYTES,
-                UpstreamClient.Kind.NETTY, 30_000);
+                kind, 30_000);
         closing.add(c);
         return c;
     }
