@@ -330,13 +330,13 @@ public final class ApprovalStore {
     /**
      * One page of the held calls that {@code approver} may decide (their role or group is the call's, and the
      * call is not their own under any spelling or through any actor: {@link ApprovalAccess}; none for a service
-     * account), filtered and
+     * account, nor for a token that names an actor: decisions are made in person), filtered and
      * ordered by {@code q}. Keyset paging on (created_at, id): a call held later never pushes an older one off the
      * list, and a page never repeats or skips a call.
      */
     public Page list(ApprovalQuery q, Identity approver) {
-        if (approver.serviceAccount()) {
-            return new Page(List.of(), null); // a service account decides nothing
+        if (approver.serviceAccount() || !ApprovalAccess.inPerson(approver)) {
+            return new Page(List.of(), null); // a service account decides nothing, nor an impersonated approver
         }
         Instant now = clock.instant();
         StringBuilder sql = new StringBuilder("SELECT id, created_at FROM approval_request WHERE requester_subject <> ? "
