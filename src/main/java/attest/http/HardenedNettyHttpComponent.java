@@ -2,6 +2,7 @@ package attest.http;
 
 import org.apache.camel.component.netty.ServerInitializerFactory;
 import org.apache.camel.component.netty.http.HttpServerBootstrapFactory;
+import org.apache.camel.component.netty.http.HttpServerConsumerChannelFactory;
 import org.apache.camel.component.netty.http.NettyHttpComponent;
 import org.apache.camel.component.netty.http.NettyHttpConsumer;
 import org.apache.camel.support.service.ServiceHelper;
@@ -19,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public class HardenedNettyHttpComponent extends NettyHttpComponent {
     private final Map<String, HttpServerBootstrapFactory> hardened = new ConcurrentHashMap<>();
     private final Map<Integer, ChannelGuards> guards = new ConcurrentHashMap<>();
+    private final Map<Integer, PrefixConsumerDispatch> dispatchers = new ConcurrentHashMap<>();
 
     /** Puts the flood and exhaustion guards around every server pipeline on this port (see ChannelGuards). */
     public HardenedNettyHttpComponent guard(int port, ChannelGuards planeGuards) {
@@ -50,9 +52,20 @@ public class HardenedNettyHttpComponent extends NettyHttpComponent {
         });
     }
 
+    /** Each port's dispatcher to its consumers: the stock one, with a shortcut for a lone root consumer. */
+    @Override
+    public HttpServerConsumerChannelFactory getMultiplexChannelHandler(int port) {
+        return dispatchers.computeIfAbsent(port, p -> {
+            PrefixConsumerDispatch d = new PrefixConsumerDispatch();
+            d.init(p);
+            return d;
+        });
+    }
+
     @Override
     protected void doStop() throws Exception {
         super.doStop();
+        dispatchers.clear();
         ServiceHelper.stopService(hardened.values());
         hardened.clear();
     }
