@@ -3,7 +3,6 @@ package attest.ingress;
 import attest.http.GatewayException;
 
 import java.nio.charset.StandardCharsets;
-import java.util.regex.Pattern;
 
 /**
  * Checks and normalises a request-target before it is matched against upstream prefixes.
@@ -13,7 +12,14 @@ import java.util.regex.Pattern;
  * double encoding, control characters and invalid UTF-8.
  */
 public final class PathNormalizer {
-    private static final Pattern ALLOWED_RAW = Pattern.compile("[A-Za-z0-9\\-._~!$&'()*+,;=:@/%]*");
+    /** The characters a raw path may hold: RFC 3986 unreserved, sub-delims, ':', '@', '/' and '%' (escapes). */
+    private static final boolean[] ALLOWED_RAW = new boolean[128];
+
+    static {
+        for (char c : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%".toCharArray()) {
+            ALLOWED_RAW[c] = true;
+        }
+    }
     private static final int MAX_TARGET = 8192;
 
     /** A checked path: its decoded form for matching, its raw form for forwarding, and the raw query. */
@@ -51,15 +57,21 @@ public final class PathNormalizer {
         if (hash >= 0) {
             throw GatewayException.badRequest("fragment not allowed in request target");
         }
-        if (!ALLOWED_RAW.matcher(rawPath).matches()) {
-            throw GatewayException.badRequest("invalid characters in path");
+        boolean escaped = false;
+        for (int i = 0; i < rawPath.length(); i++) {
+            char c = rawPath.charAt(i);
+            if (c >= 128 || !ALLOWED_RAW[c]) {
+                throw GatewayException.badRequest("invalid characters in path");
+            }
+            escaped |= c == '%';
         }
         if (rawQuery != null && (rawQuery.chars().anyMatch(c -> c < 0x21 || c == 0x7f)
                 || !isUriQuery(rawQuery))) {
             // only RFC 3986 query characters and well-formed escapes: anything else cannot become a URI
             throw GatewayException.badRequest("invalid characters in query");
         }
-        String decoded = decode(rawPath);
+        // without an escape the path is its own decoded form (ASCII only, checked above)
+        String decoded = escaped ? decode(rawPath) : rawPath;
         if (decoded.indexOf(';') >= 0) {
             // path parameters (raw or %3B): an upstream that strips them would see another path than policy did
             throw GatewayException.badRequest("path parameters (;) refused");
@@ -69,13 +81,11 @@ public final class PathNormalizer {
             throw GatewayException.badRequest("ambiguous path");
         }
         // a decoded '/' that was encoded as %2F would change segmentation: refuse
-        if (rawPath.toLowerCase().contains("%2f") || rawPath.toLowerCase().contains("%5c")) {
+        if (escaped && (rawPath.toLowerCase().contains("%2f") || rawPath.toLowerCase().contains("%5c"))) {
             throw GatewayException.badRequest("encoded path separator");
         }
-        for (String segment : decoded.split("/", -1)) {
-            if (segment.equals(".") || segment.equals("..")) {
-                throw GatewayException.badRequest("path traversal refused");
-            }
+        if (hasDotSegment(decoded)) {
+            throw GatewayException.badRequest("path traversal refused");
         }
         // the raw form may only differ from the decoded one by escapes of unreserved characters,
         // so matching on the decoded form and forwarding the raw form agree on prefix length only
@@ -88,6 +98,24 @@ public final class PathNormalizer {
     }
 
     /** RFC 3986 query characters and well-formed escapes only (a loop: no regex recursion on long input). */
+    /** Whether a segment between slashes (or the ends) is "." or "..". */
+    static boolean hasDotSegment(String path) {
+        int start = 0;
+        int n = path.length();
+        while (start <= n) {
+            int end = path.indexOf('/', start);
+            if (end < 0) {
+                end = n;
+            }
+            int len = end - start;
+            if ((len == 1 || len == 2) && path.charAt(start) == '.' && (len == 1 || path.charAt(start + 1) == '.')) {
+                return true;
+            }
+            start = end + 1;
+        }
+        return false;
+    }
+
     private static boolean isUriQuery(String q) {
         for (int i = 0; i < q.length(); i++) {
             char c = q.charAt(i);

@@ -76,7 +76,8 @@ public final class UpstreamRegistry {
         PathNormalizer.Split split = PathNormalizer.normalize(requestTarget);
         for (Upstream u : upstreams) {
             String path = split.path();
-            if (path.equals(u.prefix()) || path.startsWith(u.prefix() + "/")) {
+            int p = u.prefix().length();
+            if (path.startsWith(u.prefix()) && (path.length() == p || path.charAt(p) == '/')) { // the prefix, or below it
                 String rest = path.substring(u.prefix().length());
                 if (rest.isEmpty()) {
                     rest = "/";
