@@ -15,6 +15,7 @@ import org.apache.camel.Processor;
  * The facts then carry that limit, so risk rules such as {@code max-tokens-above} judge what will be asked.
  */
 public class ApplyTokenCeilingProcessor implements Processor {
+    private static final java.util.regex.Pattern RESPONSES_API = java.util.regex.Pattern.compile("(?:/.*)?/responses/?");
     private final PolicyEngine policy;
 
     public ApplyTokenCeilingProcessor(PolicyEngine policy) {
@@ -39,8 +40,11 @@ public class ApplyTokenCeilingProcessor implements Processor {
             throw new IllegalStateException("facts say JSON object, the body is not one");
         }
         UpstreamTarget target = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
-        boolean responses = target != null && target.path().matches("(?:/.*)?/responses/?");
-        byte[] body = RequestBodyJson.withLimit(root, responses, limit);
+        boolean responses = target != null && RESPONSES_API.matcher(target.path()).matches();
+        // the new body's parse is kept with it: the steps after (risk, masking) read it without parsing again
+        RequestBodyJson.Cached limited = RequestBodyJson.limited(root, responses, limit);
+        byte[] body = limited.body();
+        exchange.setProperty(Exchanges.REQUEST_JSON, limited);
         exchange.setProperty(Exchanges.INBOUND, new InboundRequest(in.method(), in.uri(), in.headers(), body,
                 in.sourceAddress()));
         exchange.setProperty(Exchanges.FORWARD_BODY, body);

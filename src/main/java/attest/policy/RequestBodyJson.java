@@ -100,21 +100,37 @@ public final class RequestBodyJson {
      * {@code max_output_tokens} for the Responses API, else {@code max_tokens}.
      */
     public static byte[] withLimit(ObjectNode root, boolean responsesApi, long limit) {
+        return limited(root, responsesApi, limit).body();
+    }
+
+    /**
+     * {@link #withLimit} with the new body's parse: the tree written, equal to what parsing the new body gives (an
+     * int-sized limit is an int node, as the parser makes it), so that the steps after need not parse it again.
+     */
+    public static Cached limited(ObjectNode root, boolean responsesApi, long limit) {
         ObjectNode copy = root.deepCopy();
         boolean named = false;
         for (String f : LIMIT_FIELDS) {
             if (copy.has(f)) {
-                copy.put(f, limit);
+                putLimit(copy, f, limit);
                 named = true;
             }
         }
         if (!named) {
-            copy.put(responsesApi ? "max_output_tokens" : "max_tokens", limit);
+            putLimit(copy, responsesApi ? "max_output_tokens" : "max_tokens", limit);
         }
         try {
-            return JSON.writeValueAsBytes(copy);
+            return new Cached(JSON.writeValueAsBytes(copy), new Parsed(copy, false));
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the request body", e);
+        }
+    }
+
+    private static void putLimit(ObjectNode node, String field, long limit) {
+        if (limit == (int) limit) {
+            node.put(field, (int) limit);
+        } else {
+            node.put(field, limit);
         }
     }
 }
