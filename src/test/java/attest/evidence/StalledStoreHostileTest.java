@@ -270,8 +270,11 @@ class StalledStoreHostileTest extends StoreStall {
      */
     @Test
     void should_commit_a_batch_again_without_the_write_given_up_while_its_statements_ran() throws Exception {
+        // a commit timeout of 2 s, not 300 ms: the inserts before and after the stall wait for their commits within it
+        // (on a loaded machine one took longer than 300 ms: "evidence commit timed out"), and the call given up while
+        // the stall holds its batch times out all the same, the stall lasting until resume()
         writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(CHAIN), 100, 32,
-                Duration.ofMillis(100), Duration.ofMillis(300));
+                Duration.ofMillis(100), Duration.ofSeconds(2));
         writer.insert(RequestSealedOnceTest.opened(new byte[]{1}), null);
         stallTheStore();
         EvidenceRecord refusal = RequestSealedOnceTest.opened(new byte[]{19});
