@@ -1,5 +1,6 @@
 package attest.approval;
 
+import attest.evidence.EvidenceTransactions;
 import attest.evidence.EvidenceUnavailableException;
 import attest.identity.Identity;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -74,10 +75,10 @@ public final class ApprovalStore {
             reason, approver_role, approver_group, approvals_required, preview, created_at, expires_at, decided_at,
             executed_at, flagged, result_status""";
 
-    private final DataSource dataSource;
-    private final String topic;
     private final String instanceId;
-    private final attest.evidence.chain.EvidenceChain chain;
+    /** The schema of an approval step's event on the evidence topic. */
+    private static final String EVENT_SCHEMA = "attest.approval";
+    private final EvidenceTransactions evidence;
     private final Clock clock;
     private attest.evidence.crypto.PayloadCipher cipher;
 
@@ -122,32 +123,10 @@ public final class ApprovalStore {
     }
 
     public ApprovalStore(DataSource dataSource, String topic, String instanceId, Clock clock) {
-        this.dataSource = dataSource;
-        this.topic = topic;
         this.instanceId = instanceId;
-        this.chain = new attest.evidence.chain.EvidenceChain(instanceId);
+        this.evidence = new EvidenceTransactions(dataSource, new attest.evidence.chain.EvidenceChain(instanceId), topic,
+                "approval store unavailable");
         this.clock = clock;
-    }
-
-    @FunctionalInterface
-    private interface Work<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    private <T> T tx(Work<T> work) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new EvidenceUnavailableException("approval store unavailable");
-        }
     }
 
     /** The requester already has as many pending held calls as they may; the earliest one expires at {@code retryAt}. */
@@ -175,7 +154,7 @@ public final class ApprovalStore {
      * nothing. The count is taken under a per-requester advisory lock, so concurrent holds cannot pass the cap.
      */
     public void hold(Approval a, int maxPending) {
-        tx(c -> {
+        evidence.run(c -> {
             if (maxPending > 0) {
                 try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 10))")) {
                     ps.setString(1, a.requesterSubject());
@@ -254,7 +233,7 @@ public final class ApprovalStore {
      * previous entry's hash and its own bytes).
      */
     public Optional<String> chainedDigest(UUID approvalId) {
-        return tx(c -> {
+        return evidence.run(c -> {
             List<Object[]> found = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT chain_id, position, canonical, hash FROM "
                     + "evidence_chain WHERE subject_id = ? AND kind = 'approval.held'")) {
@@ -298,12 +277,12 @@ public final class ApprovalStore {
     }
 
     public Optional<Approval> find(UUID id) {
-        return tx(c -> load(c, id, false));
+        return evidence.run(c -> load(c, id, false));
     }
 
     /** Pending calls whose time to live has not run out, oldest first. */
     public List<Approval> pending(int limit) {
-        return tx(c -> {
+        return evidence.run(c -> {
             List<UUID> ids = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT id FROM approval_request WHERE state = 'pending' "
                     + "AND expires_at > ? ORDER BY created_at LIMIT ?")) {
@@ -382,7 +361,7 @@ public final class ApprovalStore {
         String dir = q.newestFirst() ? " DESC" : " ASC";
         String order = " ORDER BY created_at" + dir + ", id" + dir + " LIMIT ?";
         String afterSql = q.newestFirst() ? " AND (created_at, id) < (?, ?)" : " AND (created_at, id) > (?, ?)";
-        return tx(c -> {
+        return evidence.run(c -> {
             // the SQL leaves out the requester's own calls by subject and stored email; the rest of who counts as the
             // requester (username, email spellings, actors: ApprovalAccess) is told here, and the scan goes on
             // until the page is full, so a page never repeats or skips a call
@@ -450,7 +429,7 @@ public final class ApprovalStore {
         if (ids.isEmpty()) {
             return Map.of();
         }
-        return tx(c -> {
+        return evidence.run(c -> {
             Map<UUID, String> out = new HashMap<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT id, state FROM approval_request WHERE id = ANY (?)")) {
                 ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
@@ -475,7 +454,7 @@ public final class ApprovalStore {
     /** {@link #decide}, with the reason of a refused self-approval ({@link ApprovalAccess#selfReason}). */
     public Decided decideWithReason(UUID id, Identity approver, String decision, String comment, String channel) {
         String[] why = new String[1];
-        DecideResult result = tx(c -> {
+        DecideResult result = evidence.run(c -> {
             Optional<Approval> found = load(c, id, true);
             if (found.isEmpty()) {
                 return DecideResult.NOT_FOUND;
@@ -681,7 +660,7 @@ public final class ApprovalStore {
      * it: the rows are locked and skipped by the others); returns how many summaries were written.
      */
     public int flushSelfRefusals(int max) {
-        return tx(c -> {
+        return evidence.run(c -> {
             List<String> ended = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT approver_subject FROM approval_self_refusal "
                     + "WHERE window_start <= ? ORDER BY window_start LIMIT ? FOR UPDATE SKIP LOCKED")) {
@@ -753,7 +732,7 @@ public final class ApprovalStore {
 
     /** The requester withdraws a pending call. */
     public boolean cancel(UUID id, String subject) {
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET state = 'cancelled', "
                     + "decided_at = ? WHERE id = ? AND requester_subject = ? AND state = 'pending'")) {
                 ps.setTimestamp(1, Timestamp.from(clock.instant()));
@@ -766,7 +745,7 @@ public final class ApprovalStore {
 
     /** A pending call whose time ran out becomes expired (expiry means deny). */
     public boolean expire(UUID id) {
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE approval_request SET state = 'expired', "
                     + "decided_at = ? WHERE id = ? AND state = 'pending'")) {
                 ps.setTimestamp(1, Timestamp.from(clock.instant()));
@@ -781,7 +760,7 @@ public final class ApprovalStore {
      * before forwarding (its evidence has no {@code forwarded_at}) may be taken again after the lease.
      */
     public boolean claim(UUID id, java.time.Duration lease) {
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("""
                     UPDATE approval_request a SET state = 'executing', executed_at = ?
                     WHERE a.id = ? AND (a.state = 'approved' OR (a.state = 'executing' AND a.executed_at < ?
@@ -799,7 +778,7 @@ public final class ApprovalStore {
     /** Stores the answer of a call that ended (executed, failed, denied, expired, cancelled) and its event. */
     public void finish(Approval a, String state, Result result, java.time.Duration keep, String flagged,
                        String kind, ObjectNode detail) {
-        tx(c -> {
+        evidence.run(c -> {
             Instant now = clock.instant();
             String keyId = null;
             try (PreparedStatement ps = c.prepareStatement("SELECT payload_key_id FROM approval_request WHERE id = ?")) {
@@ -834,7 +813,7 @@ public final class ApprovalStore {
      * Empty when there is none (not yet, or already delivered).
      */
     public Optional<Result> deliver(UUID id, String subject) {
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("""
                     SELECT result_status, result_headers, result_body, result_until, result_read_at, evidence_id,
                            payload_key_id
@@ -871,7 +850,7 @@ public final class ApprovalStore {
 
     /** Records a step (such as {@code notified}) that changes no state. */
     public void record(Approval a, String kind, String actor, ObjectNode detail) {
-        tx(c -> {
+        evidence.run(c -> {
             event(c, a.id(), a.evidenceId(), kind, actor, detail);
             return null;
         });
@@ -879,7 +858,7 @@ public final class ApprovalStore {
 
     /** The evidence of one call's approval, in order. */
     public List<Map<String, Object>> events(UUID id) {
-        return tx(c -> {
+        return evidence.run(c -> {
             List<Map<String, Object>> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT kind, actor, detail, at FROM approval_event "
                     + "WHERE approval_id = ? ORDER BY id")) {
@@ -920,23 +899,27 @@ public final class ApprovalStore {
         body.put("detail", attest.evidence.chain.Canonical.parse(detail.toString().getBytes(
                 java.nio.charset.StandardCharsets.UTF_8)));
         body.put("at", now.toString());
-        chain.append(c, List.of(new attest.evidence.chain.EvidenceChain.Entry("approval." + kind, approvalId, now,
-                body)));
-        UUID eventId = UUID.randomUUID();
-        attest.evidence.Outbox.insert(c, eventId, topic, evidenceId.toString(),
-                eventPayload(eventId, kind, now, approvalId, evidenceId, actor, detail), now);
+        evidence.append(c, EVENT_SCHEMA, new attest.evidence.chain.EvidenceChain.Entry("approval." + kind, approvalId,
+                now, body), evidenceId.toString(), eventBody(approvalId, evidenceId, actor, detail));
     }
 
     /** An approval step's event on the evidence topic ({@code attest.approval} v1, type {@code approval.<kind>}). */
     public static String eventPayload(UUID eventId, String kind, Instant now, UUID approvalId, UUID evidenceId,
                                       String actor, ObjectNode detail) {
-        return attest.evidence.EvidenceEvents.envelope("attest.approval", 1, eventId, "approval." + kind, now, g -> {
+        return attest.evidence.EvidenceEvents.envelope(EVENT_SCHEMA, 1, eventId, "approval." + kind, now,
+                eventBody(approvalId, evidenceId, actor, detail));
+    }
+
+    /** The members of an approval step's event after its envelope. */
+    private static attest.evidence.EvidenceEvents.Body eventBody(UUID approvalId, UUID evidenceId, String actor,
+                                                                 ObjectNode detail) {
+        return g -> {
             g.writeStringField("approval_id", approvalId.toString());
             g.writeStringField("evidence_id", evidenceId.toString());
             g.writeStringField("actor", actor);
             g.writeFieldName("detail");
             g.writeTree(detail);
-        });
+        };
     }
 
     private Optional<Approval> load(Connection c, UUID id, boolean lock) throws SQLException {

@@ -1,12 +1,12 @@
 package attest.audit;
 
+import attest.evidence.EvidenceTransactions;
 import attest.evidence.chain.EvidenceChain;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -17,14 +17,12 @@ final class AuditTrail {
     private AuditTrail() {
     }
 
-    static void record(Connection c, EvidenceChain chain, String topic, String kind, UUID subject,
-                       Map<String, Object> body, Instant now) throws SQLException {
-        chain.append(c, List.of(new EvidenceChain.Entry(kind, subject, now, body)));
-        UUID eventId = UUID.randomUUID();
-        String payload = attest.evidence.EvidenceEvents.envelope("attest.audit", 1, eventId, kind, now, g -> {
-            g.writeFieldName("detail");
-            g.writeTree(JSON.valueToTree(body));
-        });
-        attest.evidence.Outbox.insert(c, eventId, topic, subject.toString(), payload, now);
+    static void record(EvidenceTransactions evidence, Connection c, String kind, UUID subject, Map<String, Object> body,
+                       Instant now) throws SQLException {
+        evidence.append(c, "attest.audit", new EvidenceChain.Entry(kind, subject, now, body), subject.toString(),
+                g -> {
+                    g.writeFieldName("detail");
+                    g.writeTree(JSON.valueToTree(body));
+                });
     }
 }

@@ -1,20 +1,16 @@
 package attest.audit;
 
-import attest.evidence.EvidenceUnavailableException;
+import attest.evidence.EvidenceTransactions;
 import attest.evidence.chain.EvidenceChain;
 import attest.evidence.crypto.PayloadCipher;
 import attest.identity.Identity;
 
 import javax.sql.DataSource;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -31,62 +27,54 @@ public final class PayloadReads {
                           boolean requestTruncated) {
     }
 
-    private final DataSource dataSource;
-    private final EvidenceChain chain;
+    private final EvidenceTransactions evidence;
     private final PayloadCipher cipher;
-    private final String topic;
     private final Clock clock;
 
     public PayloadReads(DataSource dataSource, EvidenceChain chain, PayloadCipher cipher, String topic, Clock clock) {
-        this.dataSource = dataSource;
-        this.chain = chain;
+        this.evidence = new EvidenceTransactions(dataSource, chain, topic, "the read could not be recorded");
         this.cipher = cipher;
-        this.topic = topic;
         this.clock = clock;
     }
 
+    /** What the record holds, as read in the transaction that recorded the read. */
+    private record Stored(byte[] request, byte[] response, byte[] raw, String keyId, boolean purged,
+                          boolean truncated) {
+    }
+
     public Optional<Payload> read(UUID recordId, Identity reader) {
-        byte[] request;
-        byte[] response;
-        byte[] raw;
-        String keyId;
-        boolean purged;
-        boolean truncated;
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement ps = c.prepareStatement("SELECT request_body, response_body, payload_key_id, "
-                        + "payload_purged, raw_response_body, request_truncated FROM evidence_record WHERE id = ?")) {
-                    ps.setObject(1, recordId);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            c.rollback();
-                            return Optional.empty();
-                        }
-                        request = rs.getBytes(1);
-                        response = rs.getBytes(2);
-                        keyId = rs.getString(3);
-                        purged = rs.getBoolean(4);
-                        raw = rs.getBytes(5);
-                        truncated = rs.getBoolean(6);
+        Stored stored = evidence.run(c -> {
+            Stored s;
+            try (PreparedStatement ps = c.prepareStatement("SELECT request_body, response_body, payload_key_id, "
+                    + "payload_purged, raw_response_body, request_truncated FROM evidence_record WHERE id = ?")) {
+                ps.setObject(1, recordId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null; // nothing written: the transaction commits nothing
                     }
+                    s = new Stored(rs.getBytes(1), rs.getBytes(2), rs.getBytes(5), rs.getString(3), rs.getBoolean(4),
+                            rs.getBoolean(6));
                 }
-                Instant now = clock.instant();
-                Map<String, Object> body = new LinkedHashMap<>();
-                body.put("record_id", recordId.toString());
-                body.put("reader", reader.username());
-                body.put("reader_subject", reader.subject());
-                body.put("auth_time", reader.authTime() == null ? null : reader.authTime().toString());
-                body.put("at", now.toString());
-                AuditTrail.record(c, chain, topic, "audit.payload_read", recordId, body, now);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
             }
-        } catch (SQLException e) {
-            throw new EvidenceUnavailableException("the read could not be recorded");
+            Instant now = clock.instant();
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("record_id", recordId.toString());
+            body.put("reader", reader.username());
+            body.put("reader_subject", reader.subject());
+            body.put("auth_time", reader.authTime() == null ? null : reader.authTime().toString());
+            body.put("at", now.toString());
+            AuditTrail.record(evidence, c, "audit.payload_read", recordId, body, now);
+            return s;
+        });
+        if (stored == null) {
+            return Optional.empty();
         }
+        byte[] request = stored.request();
+        byte[] response = stored.response();
+        byte[] raw = stored.raw();
+        String keyId = stored.keyId();
+        boolean purged = stored.purged();
+        boolean truncated = stored.truncated();
         if (purged) {
             return Optional.of(new Payload(recordId, null, null, null, true, truncated));
         }

@@ -56,9 +56,9 @@ public final class Replays {
     private static final java.util.Set<String> REPLAYABLE_METHODS = java.util.Set.of("GET", "POST");
 
     private final DataSource dataSource;
-    private final EvidenceChain chain;
+    /** The transaction that records an auditor's view or run of a replay. */
+    private final attest.evidence.EvidenceTransactions evidence;
     private final PayloadCipher cipher;
-    private final String topic;
     private final URI origin;
     private final UpstreamRegistry upstreams;
     private final Clock clock;
@@ -95,9 +95,9 @@ public final class Replays {
             throw new IllegalArgumentException("the replay origin must be scheme://host:port only: " + origin);
         }
         this.dataSource = dataSource;
-        this.chain = chain;
+        this.evidence = new attest.evidence.EvidenceTransactions(dataSource, chain, topic,
+                "the replay could not be recorded");
         this.cipher = cipher;
-        this.topic = topic;
         this.origin = origin;
         this.upstreams = upstreams;
         this.clock = clock;
@@ -431,18 +431,10 @@ public final class Replays {
         body.put("auth_time", auditor.authTime() == null ? null : auditor.authTime().toString());
         body.put("at", now.toString());
         body.putAll(extra);
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                AuditTrail.record(c, chain, topic, kind, recordId, body, now);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new EvidenceUnavailableException("the replay could not be recorded");
-        }
+        evidence.run(c -> {
+            AuditTrail.record(evidence, c, kind, recordId, body, now);
+            return null;
+        });
     }
 
     private Optional<Recorded> load(UUID id) {

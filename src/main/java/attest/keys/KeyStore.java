@@ -1,7 +1,6 @@
 package attest.keys;
 
-import attest.evidence.EvidenceUnavailableException;
-import attest.evidence.Outbox;
+import attest.evidence.EvidenceTransactions;
 import attest.evidence.chain.EvidenceChain;
 import attest.usage.Budget;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,37 +43,13 @@ public final class KeyStore implements KeyRecords {
     public record Created(VirtualKey key, String secret) {
     }
 
-    private final DataSource dataSource;
-    private final EvidenceChain chain;
-    private final String topic;
+    private final EvidenceTransactions evidence;
     private final Clock clock;
 
     public KeyStore(DataSource dataSource, String instanceId, String topic, Clock clock) {
-        this.dataSource = dataSource;
-        this.chain = new EvidenceChain(instanceId);
-        this.topic = topic;
+        this.evidence = new EvidenceTransactions(dataSource, new EvidenceChain(instanceId), topic,
+                "key store unavailable");
         this.clock = clock;
-    }
-
-    @FunctionalInterface
-    private interface Tx<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    private <T> T tx(Tx<T> work) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                T out = work.run(c);
-                c.commit();
-                return out;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new EvidenceUnavailableException("key store unavailable");
-        }
     }
 
     public Created create(Draft d, String actor) {
@@ -84,7 +59,7 @@ public final class KeyStore implements KeyRecords {
         VirtualKey key = new VirtualKey(id, d.name(), KeySecrets.hint(secret), d.ownerSubject(), d.ownerUsername(),
                 d.principalType(), d.clientId(), List.copyOf(d.upstreams()), List.copyOf(d.models()), d.budget(), now,
                 actor, d.expiresAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), null, null);
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_key (id, secret_sha256, hint, name, "
                     + "owner_subject, owner_username, principal_type, client_id, upstreams, models, budget, limits, "
                     + "created_at, created_by, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
@@ -113,7 +88,7 @@ public final class KeyStore implements KeyRecords {
     @Override
     public Optional<VirtualKey> bySecret(String secret) {
         byte[] digest = KeySecrets.digest(secret);
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", secret_sha256 FROM api_key "
                     + "WHERE secret_sha256 = ?")) {
                 ps.setBytes(1, digest);
@@ -128,7 +103,7 @@ public final class KeyStore implements KeyRecords {
     }
 
     public Optional<VirtualKey> byId(UUID id) {
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM api_key WHERE id = ?")) {
                 ps.setObject(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -143,7 +118,7 @@ public final class KeyStore implements KeyRecords {
      * objects only ({@link attest.audit.ReadPathWatch#pinned}).
      */
     public List<VirtualKey> list(String ownerSubject) {
-        return tx(c -> {
+        return evidence.run(c -> {
             attest.audit.ReadPathWatch.pinned(c);
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM api_key"
                     + (ownerSubject == null ? "" : " WHERE owner_subject = ?") + " ORDER BY created_at DESC LIMIT 1000")) {
@@ -163,7 +138,7 @@ public final class KeyStore implements KeyRecords {
 
     /** How many live (not revoked, not expired) keys the owner holds. */
     public int liveCount(String ownerSubject) {
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM api_key WHERE owner_subject = ? "
                     + "AND revoked_at IS NULL AND expires_at > ?")) {
                 ps.setString(1, ownerSubject);
@@ -179,7 +154,7 @@ public final class KeyStore implements KeyRecords {
     /** Revokes a live key; false when it was already revoked (nothing changes, nothing is recorded). */
     public boolean revoke(UUID id, String actor) {
         Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
-        return tx(c -> {
+        return evidence.run(c -> {
             VirtualKey k;
             try (PreparedStatement ps = c.prepareStatement("UPDATE api_key SET revoked_at = ?, revoked_by = ? "
                     + "WHERE id = ? AND revoked_at IS NULL RETURNING " + COLUMNS)) {
@@ -201,7 +176,7 @@ public final class KeyStore implements KeyRecords {
     /** Records the expiry of every key that expired unrecorded (once, whichever replica gets there first). */
     public int recordExpiries() {
         Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
-        return tx(c -> {
+        return evidence.run(c -> {
             List<VirtualKey> expired = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("UPDATE api_key SET expiry_recorded = true WHERE id IN "
                     + "(SELECT id FROM api_key WHERE NOT expiry_recorded AND revoked_at IS NULL AND expires_at <= ? "
@@ -222,7 +197,7 @@ public final class KeyStore implements KeyRecords {
 
     @Override
     public List<String> liveOwners() {
-        return tx(c -> {
+        return evidence.run(c -> {
             List<String> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT owner_subject FROM api_key WHERE "
                     + "revoked_at IS NULL AND expires_at > ? LIMIT 10000")) {
@@ -239,7 +214,7 @@ public final class KeyStore implements KeyRecords {
 
     @Override
     public Optional<Owner> owner(String subject) {
-        return tx(c -> {
+        return evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT subject, username, enabled, roles, groups, checked_at "
                     + "FROM api_key_owner WHERE subject = ?")) {
                 ps.setString(1, subject);
@@ -256,7 +231,7 @@ public final class KeyStore implements KeyRecords {
 
     @Override
     public void saveOwner(Owner o) {
-        tx(c -> {
+        evidence.run(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_key_owner (subject, username, enabled, "
                     + "roles, groups, checked_at) VALUES (?,?,?,?,?,?) ON CONFLICT (subject) DO UPDATE SET "
                     + "username = EXCLUDED.username, enabled = EXCLUDED.enabled, roles = EXCLUDED.roles, "
@@ -303,13 +278,11 @@ public final class KeyStore implements KeyRecords {
                 body.put("secret_digest", attest.evidence.EvidenceAssembler.sha256(rs.getBytes(1)));
             }
         }
-        chain.append(c, List.of(new EvidenceChain.Entry("key." + kind, k.id(), now, body)));
-        UUID eventId = UUID.randomUUID();
-        String payload = attest.evidence.EvidenceEvents.envelope("attest.key", 1, eventId, "key." + kind, now, g -> {
-            g.writeFieldName("key");
-            g.writeTree(JSON.valueToTree(body));
-        });
-        Outbox.insert(c, eventId, topic, k.id().toString(), payload, now);
+        evidence.append(c, "attest.key", new EvidenceChain.Entry("key." + kind, k.id(), now, body), k.id().toString(),
+                g -> {
+                    g.writeFieldName("key");
+                    g.writeTree(JSON.valueToTree(body));
+                });
     }
 
     private static VirtualKey key(ResultSet rs) throws SQLException {

@@ -1,6 +1,6 @@
 package attest.evidence.chain;
 
-import attest.evidence.EvidenceUnavailableException;
+import attest.evidence.EvidenceTransactions;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
  * Signed checkpoints of this instance's chain: chain id, size, head hash, Merkle tree root, time, the previous
@@ -35,12 +34,12 @@ public final class Checkpoints {
                              byte[] signature, String keyId, byte[] hash) {
     }
 
-    private final DataSource dataSource;
+    /** The transaction a checkpoint is stored in, with its event (no chain entry: it signs the chain). */
+    private final EvidenceTransactions evidence;
     private final String chainId;
     private final CheckpointSigner signer;
     private final long everyRecords;
     private final Duration everyPeriod;
-    private final String topic;
     private final Clock clock;
 
     /** The checkpoint format this signer writes: 2 adds the tree head, the heartbeat, the state and the chains. */
@@ -50,18 +49,17 @@ public final class Checkpoints {
 
     public Checkpoints(DataSource dataSource, String chainId, CheckpointSigner signer, long everyRecords,
                        Duration everyPeriod, String topic, Clock clock) {
-        this.dataSource = dataSource;
+        this.evidence = new EvidenceTransactions(dataSource, null, topic, "checkpoint could not be stored");
         this.chainId = chainId;
         this.signer = signer;
         this.everyRecords = everyRecords;
         this.everyPeriod = everyPeriod;
-        this.topic = topic;
         this.clock = clock;
     }
 
     /** Signs a checkpoint if one is due; returns it, or empty when none was due. */
     public Optional<Checkpoint> signIfDue() {
-        return inTransaction(c -> sign(c, false, RUNNING));
+        return evidence.run(c -> sign(c, false, RUNNING));
     }
 
     /**
@@ -69,7 +67,7 @@ public final class Checkpoints {
      * created when new, and a checkpoint signed at once, so the chain is named and covered from its first second.
      */
     public Checkpoint start() {
-        return inTransaction(c -> {
+        return evidence.run(c -> {
             register(c, "start");
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO evidence_chain_head (chain_id, size, head, "
                     + "frontier) VALUES (?, 0, ?, ?) ON CONFLICT (chain_id) DO NOTHING")) {
@@ -91,7 +89,7 @@ public final class Checkpoints {
 
     /** The instance stops: a final checkpoint ({@code state} stopped) and the {@code stop} row, together. */
     public Checkpoint stop() {
-        return inTransaction(c -> {
+        return evidence.run(c -> {
             register(c, "stop");
             Optional<Checkpoint> last = sign(c, true, STOPPED);
             if (last.isEmpty()) {
@@ -100,26 +98,6 @@ public final class Checkpoints {
             }
             return last;
         }).orElseThrow();
-    }
-
-    private interface Work {
-        Optional<Checkpoint> run(Connection c) throws SQLException;
-    }
-
-    private Optional<Checkpoint> inTransaction(Work work) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                Optional<Checkpoint> made = work.run(c);
-                c.commit();
-                return made;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new EvidenceUnavailableException("checkpoint could not be stored");
-        }
     }
 
     private void register(Connection c, String event) throws SQLException {
@@ -228,13 +206,11 @@ public final class Checkpoints {
             ps.setBytes(8, hash);
             ps.executeUpdate();
         }
-        UUID eventId = UUID.randomUUID();
-        String payload = attest.evidence.EvidenceEvents.envelope("attest.checkpoint", 1, eventId, g -> {
+        evidence.publish(c, "attest.checkpoint", "checkpoint:" + chainId, now, g -> {
             g.writeFieldName("checkpoint");
             g.writeRawValue(new String(canonical, java.nio.charset.StandardCharsets.UTF_8)); // the signed bytes
             g.writeStringField("signature", java.util.Base64.getEncoder().encodeToString(signature));
         });
-        attest.evidence.Outbox.insert(c, eventId, topic, "checkpoint:" + chainId, payload, now);
         return Optional.of(new Checkpoint(chainId, size, head, now, canonical, signature, signer.keyId(), hash));
     }
 }
