@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -123,12 +124,13 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             return null;
         }
         byte[] delivered = exchange.getMessage().getBody(byte[].class);
-        assembler.finish(r, exchange, delivered, clock.instant());
+        Outcome outcome = assembler.settle(r, exchange, delivered);
+        Instant end = clock.instant();
         String[] trace = attest.ops.CallLogContext.trace(exchange);
         // a store that stalls or fails can fail this write (503, the answer withheld): a forwarded call's record,
         // committed open, is then completed as the call ended, whenever the store takes it, never left open
-        return new Terminal(writer.commit(r, !written, EvidenceEvents.terminal(r, topic, clock.instant()),
-                written ? () -> closeWithheld(r) : null), r, trace);
+        return new Terminal(writer.commit(r, !written, EvidenceEvents.terminate(r, outcome, end, topic,
+                clock.instant()), written ? () -> closeWithheld(r) : null), r, trace);
     }
 
     /** The record of a forwarded call whose answer was withheld (503) because its terminal write failed. */

@@ -86,12 +86,12 @@ public final class EvidenceAssembler {
     public EvidenceRecord refusal(attest.http.RefusedRequest q, Instant at) {
         Instant now = at.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         // every value the caller chose is bounded, so that a refusal's stored bytes stay bounded (docs/security.md)
-        EvidenceRecord r = protocolRefusal(q.status(), bounded(q.reason(), 64), bounded(q.method(), 8),
+        EvidenceRecord r = refused(q.status(), bounded(q.reason(), 64), bounded(q.method(), 8),
                 bounded(q.target(), REFUSED_PATH), bounded(q.source(), 45), now);
         r.setRequestId(q.requestId() != null && q.requestId().length() <= 40 ? bounded(q.requestId(), 40)
                 : UUID.randomUUID().toString());
-        if (q.status() == 401 || "keys_unavailable".equals(q.code())) { // who asked could not be established
-            r.terminate(Outcome.UNAUTHENTICATED, now);
+        boolean unauthenticated = q.status() == 401 || "keys_unavailable".equals(q.code());
+        if (unauthenticated) { // who asked could not be established
             r.setAuthError(bounded(q.authError(), 36));
             r.setReason(null); // the auth error says why
         }
@@ -104,7 +104,7 @@ public final class EvidenceAssembler {
         r.setRequestSha256(q.sha256());
         // the answer was the gateway's own fixed error body: nothing of it is evidence; never streamed, no duration
         r.setStreamed(null);
-        r.setDurationMs(null);
+        r.terminate(unauthenticated ? Outcome.UNAUTHENTICATED : Outcome.DENIED, now, null);
         return r;
     }
 
@@ -123,6 +123,14 @@ public final class EvidenceAssembler {
     /** A terminal record for a request refused by the HTTP layer (bad framing, oversized headers, too slow). */
     public EvidenceRecord protocolRefusal(int status, String reason, String method, String target, String source,
                                           Instant now) {
+        EvidenceRecord r = refused(status, reason, method, target, source, now);
+        r.terminate(Outcome.DENIED, now);
+        return r;
+    }
+
+    /** The record of a request refused by the HTTP layer, filled but not yet terminal. */
+    private EvidenceRecord refused(int status, String reason, String method, String target, String source,
+                                   Instant now) {
         EvidenceRecord r = new EvidenceRecord();
         r.setId(UUID.randomUUID());
         r.setRequestId(UUID.randomUUID().toString());
@@ -141,7 +149,6 @@ public final class EvidenceAssembler {
         r.setStatus(status);
         r.setErrorCode("bad_request");
         r.setStreamed(false);
-        r.terminate(Outcome.DENIED, now);
         return r;
     }
 
@@ -188,8 +195,12 @@ public final class EvidenceAssembler {
         }
     }
 
-    /** Makes the record terminal, from the call's final state (error, decision or upstream answer). */
-    public void finish(EvidenceRecord r, Exchange exchange, byte[] delivered, Instant now) {
+    /**
+     * Fills the record from the call's final state (error, decision or upstream answer) and returns the outcome the
+     * call ended with. It does not make the record terminal: the caller does, with its end
+     * ({@link EvidenceEvents#terminate}, which builds the event from the record as it then is).
+     */
+    public Outcome settle(EvidenceRecord r, Exchange exchange, byte[] delivered) {
         fill(r, exchange);
         GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
         Decision d = exchange.getProperty(Exchanges.DECISION, Decision.class);
@@ -256,7 +267,7 @@ public final class EvidenceAssembler {
             // body's size and digest, and at most deniedBodyBytes of it, marked truncated
             keepPrefix(r);
         }
-        r.terminate(outcome, now);
+        return outcome;
     }
 
     /**

@@ -176,11 +176,11 @@ public final class EvidenceEvents {
 
     /**
      * Makes a record terminal ({@link EvidenceRecord#terminate}: its outcome, end, duration and state) and builds its
-     * terminal event from the record as it then is: for the writes that close a record after the fact (a stream's end,
-     * a withheld answer, a held call denied, cancelled or expired, a crash or a lost replica), so that none of them
-     * can publish an event of the record before its end. A call whose answer was buffered and a refusal are made
-     * terminal by {@link EvidenceAssembler} as it fills them, and their event is built after ({@link #terminal},
-     * {@link #refusal}).
+     * terminal event from the record as it then is: for every write that ends a call (a buffered answer, once
+     * {@link EvidenceAssembler#settle} filled the record; a stream's end; a withheld answer; a held call denied,
+     * cancelled or expired; a crash or a lost replica), so that none of them can publish an event of the record
+     * before its end. A refusal is filled and then made terminal by {@link EvidenceAssembler#refusal}, and its event
+     * is built after ({@link #refusal}).
      *
      * @param endedAt the record's end ({@code completed_at}); {@code now} is the event's time
      */

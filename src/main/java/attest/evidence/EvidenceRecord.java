@@ -308,9 +308,18 @@ public class EvidenceRecord {
      * @param outcome how it ended, stored as its {@link Outcome#wire()}
      */
     public void terminate(Outcome outcome, Instant at) {
+        terminate(outcome, at, receivedAt == null || at == null ? null
+                : java.time.Duration.between(receivedAt, at).toMillis());
+    }
+
+    /**
+     * Makes the record terminal with a duration of its own: null for a request refused by the HTTP layer, whose
+     * answer was the gateway's fixed error body.
+     */
+    public void terminate(Outcome outcome, Instant at, Long durationMs) {
         this.outcome = outcome == null ? null : outcome.wire();
         this.completedAt = at;
-        this.durationMs = receivedAt == null || at == null ? null : java.time.Duration.between(receivedAt, at).toMillis();
+        this.durationMs = durationMs;
         this.state = TERMINAL;
     }
     public String getOutcome() { return outcome; }

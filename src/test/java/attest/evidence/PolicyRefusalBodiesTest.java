@@ -39,7 +39,7 @@ class PolicyRefusalBodiesTest {
                 r.setApprovalId(java.util.UUID.randomUUID()); // a held call keeps its request
             }
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status);
-            assembler.finish(r, exchange, "{\"error\":{}}".getBytes(StandardCharsets.UTF_8), Instant.now());
+            assembler.settle(r, exchange, "{\"error\":{}}".getBytes(StandardCharsets.UTF_8));
         }
         assertThat(r.getRequestBody() != null).isEqualTo(kept);
         assertThat(r.getRequestSize()).isEqualTo(body.length);
@@ -63,7 +63,7 @@ class PolicyRefusalBodiesTest {
             Exchange exchange = new DefaultExchange(context);
             exchange.setProperty(Exchanges.DECISION, new Decision(Verdict.DENY, "no-role", "no role", 403, 0));
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 403);
-            assembler.finish(r, exchange, "{\"error\":{}}".getBytes(StandardCharsets.UTF_8), Instant.now());
+            assembler.settle(r, exchange, "{\"error\":{}}".getBytes(StandardCharsets.UTF_8));
         }
         assertThat(r.getRequestSize()).as("the whole body's size").isEqualTo(size);
         assertThat(r.getRequestSha256()).as("the whole body's digest").isEqualTo(EvidenceAssembler.sha256(body));
@@ -102,12 +102,40 @@ class PolicyRefusalBodiesTest {
                 Exchange exchange = new DefaultExchange(context);
                 exchange.setProperty(Exchanges.DECISION, new Decision(Verdict.DENY, "no-role", "no role", 403, 0));
                 exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 403);
-                assembler.finish(r, exchange, new byte[0], Instant.now());
+                assembler.settle(r, exchange, new byte[0]);
             }
             byte[] kept = r.getRequestBody();
             assertThat(kept.length).isBetween(limit - 3, limit);
             String text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(kept)).toString();
             assertThat(new String(body, StandardCharsets.UTF_8)).startsWith(text);
         }
+    }
+
+    /**
+     * Filling and ending are two steps: {@code settle} fills a denied call's record and says how it ended, the record
+     * stays open until {@code EvidenceEvents.terminate} ends it, and the event is of the record as it then is.
+     */
+    @org.junit.jupiter.api.Test
+    void should_fill_a_denied_call_without_ending_it_until_it_is_terminated() throws Exception {
+        EvidenceAssembler assembler = new EvidenceAssembler("test");
+        Instant received = Instant.parse("2026-11-29T10:15:30Z");
+        EvidenceRecord r = assembler.begin("rid", received, new InboundRequest("POST", "/llm/v1/chat/completions",
+                List.of(), new byte[0], "127.0.0.1"));
+        Outcome outcome;
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            Exchange exchange = new DefaultExchange(context);
+            exchange.setProperty(Exchanges.DECISION, new Decision(Verdict.DENY, "no-role", "no role", 403, 0));
+            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 403);
+            outcome = assembler.settle(r, exchange, new byte[0]);
+        }
+        assertThat(outcome).isEqualTo(Outcome.DENIED);
+        assertThat(r.getState()).isEqualTo(EvidenceRecord.OPEN);
+        assertThat(r.getOutcome()).isNull();
+        assertThat(r.getCompletedAt()).isNull();
+        OutboxEvent e = EvidenceEvents.terminate(r, outcome, received.plusMillis(42), "t", received.plusSeconds(1));
+        assertThat(r.getState()).isEqualTo(EvidenceRecord.TERMINAL);
+        assertThat(r.getDurationMs()).isEqualTo(42L);
+        assertThat(e.getPayload()).contains("\"event_type\":\"call.denied\"", "\"outcome\":\"denied\"",
+                "\"duration_ms\":42");
     }
 }
