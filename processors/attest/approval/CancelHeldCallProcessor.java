@@ -3,7 +3,7 @@ package attest.approval;
 import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -26,7 +26,7 @@ public class CancelHeldCallProcessor implements Processor {
         Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
         if (!store.cancel(a.id(), who.subject())) {
             throw new GatewayException(409, "not_pending", "the call is no longer pending (" + a.state() + ")",
-                    Outcomes.DENIED);
+                    Outcome.DENIED);
         }
         exchange.setProperty(Exchanges.APPROVAL_SIGNAL, new ApprovalSignal(a.id(), Approval.CANCELLED,
                 a.expiresAt(), null));

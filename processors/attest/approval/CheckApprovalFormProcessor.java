@@ -3,7 +3,7 @@ package attest.approval;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.http.WebOrigin;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -74,6 +74,6 @@ public class CheckApprovalFormProcessor implements Processor {
     }
 
     private static GatewayException forbidden(String message) {
-        return new GatewayException(403, "forbidden", message, Outcomes.DENIED);
+        return new GatewayException(403, "forbidden", message, Outcome.DENIED);
     }
 }

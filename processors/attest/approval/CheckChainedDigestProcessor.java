@@ -2,7 +2,7 @@ package attest.approval;
 
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
@@ -31,7 +31,7 @@ public class CheckChainedDigestProcessor implements Processor {
         if (chained.isEmpty() || !MessageDigest.isEqual(chained.get().getBytes(StandardCharsets.US_ASCII),
                 actual.getBytes(StandardCharsets.US_ASCII))) {
             throw new GatewayException(409, "held_request_tampered", "the held request no longer matches the "
-                    + "request that was approved; it was not executed", Outcomes.DENIED);
+                    + "request that was approved; it was not executed", Outcome.DENIED);
         }
     }
 }

@@ -4,7 +4,7 @@ import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import attest.identity.InvalidTokenException;
 import attest.identity.TokenValidator;
@@ -78,12 +78,12 @@ public class CompleteApprovalLoginProcessor implements Processor {
             LOG.warn("approval page sign-in not completed: {}", f.getMessage());
             throw switch (f.kind()) {
                 case REFUSED -> new GatewayException(401, "sign_in_failed", "the sign-in could not be completed; "
-                        + "open the approval link again", Outcomes.UNAUTHENTICATED);
+                        + "open the approval link again", Outcome.UNAUTHENTICATED);
                 case UNREACHABLE -> new GatewayException(503, "identity_provider_unavailable", "the sign-in service "
-                        + "cannot be reached; open the approval link again later", Outcomes.UNAUTHENTICATED,
+                        + "cannot be reached; open the approval link again later", Outcome.UNAUTHENTICATED,
                         Map.of("Retry-After", "5"));
                 case BAD_ANSWER -> new GatewayException(502, "identity_provider_error", "the sign-in service gave "
-                        + "no usable answer; open the approval link again later", Outcomes.UNAUTHENTICATED);
+                        + "no usable answer; open the approval link again later", Outcome.UNAUTHENTICATED);
             };
         }
         Identity who;
@@ -91,7 +91,7 @@ public class CompleteApprovalLoginProcessor implements Processor {
             who = validator.validate(tokens.accessToken());
         } catch (InvalidTokenException e) {
             throw new GatewayException(401, "sign_in_failed", "the sign-in could not be completed",
-                    Outcomes.UNAUTHENTICATED);
+                    Outcome.UNAUTHENTICATED);
         }
         Duration lifetime = sessionTtl;
         long expiresIn = tokens.expiresIn();

@@ -2,7 +2,7 @@ package attest.approval;
 
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -34,22 +34,22 @@ public class DecideApprovalProcessor implements Processor {
             case APPROVED -> Approval.APPROVED;
             case DENIED -> Approval.DENIED;
             case SELF -> throw new GatewayException(403, "self_approval", "a requester cannot decide their own call, "
-                    + "under any of their accounts or through anyone acting for them", Outcomes.DENIED,
+                    + "under any of their accounts or through anyone acting for them", Outcome.DENIED,
                     java.util.Map.of(), java.util.Map.of("reason", decided.reason()));
             case SERVICE_ACCOUNT -> throw new GatewayException(403, "service_account", "approvals are decided by "
-                    + "people: a service account's token cannot decide a call", Outcomes.DENIED);
+                    + "people: a service account's token cannot decide a call", Outcome.DENIED);
             case IMPERSONATED -> throw new GatewayException(403, ApprovalAccess.IMPERSONATED_APPROVER, "a held call "
                     + "is decided by its approver in person: a token that names someone acting for, or impersonating, "
-                    + "the approver cannot decide it; sign in as yourself", Outcomes.DENIED, java.util.Map.of(),
+                    + "the approver cannot decide it; sign in as yourself", Outcome.DENIED, java.util.Map.of(),
                     java.util.Map.of("reason", ApprovalAccess.IMPERSONATED_APPROVER));
             case NOT_APPROVER -> throw new GatewayException(403, "not_an_approver",
-                    "you are not an approver for this call's rule", Outcomes.DENIED);
+                    "you are not an approver for this call's rule", Outcome.DENIED);
             case REPEATED -> throw new GatewayException(409, "already_decided", "you already decided this call",
-                    Outcomes.DENIED);
+                    Outcome.DENIED);
             case ALREADY_DECIDED -> throw new GatewayException(409, "already_decided", "this call is already "
-                    + a.state(), Outcomes.DENIED);
-            case EXPIRED -> throw new GatewayException(410, "approval_expired", "this call expired", Outcomes.DENIED);
-            case NOT_FOUND -> throw new GatewayException(404, "not_found", "no such held call", Outcomes.DENIED);
+                    + a.state(), Outcome.DENIED);
+            case EXPIRED -> throw new GatewayException(410, "approval_expired", "this call expired", Outcome.DENIED);
+            case NOT_FOUND -> throw new GatewayException(404, "not_found", "no such held call", Outcome.DENIED);
         };
         exchange.setProperty(Exchanges.APPROVAL_DECIDED, state);
         exchange.setProperty(Exchanges.APPROVAL_SIGNAL, new ApprovalSignal(a.id(), state, a.expiresAt(),

@@ -2,7 +2,7 @@ package attest.approval;
 
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -33,7 +33,7 @@ public class FindApprovalProcessor implements Processor {
         // an approver sees the call even where they may not decide it (their own under another account, a service
         // account's token): the decision is then refused with 403, and recorded
         if (a == null || !(own || (!requesterOnly && ApprovalAccess.isApprover(a, who)))) {
-            throw new GatewayException(404, "not_found", "no such held call", Outcomes.DENIED);
+            throw new GatewayException(404, "not_found", "no such held call", Outcome.DENIED);
         }
         exchange.setProperty(Exchanges.APPROVAL, a);
     }

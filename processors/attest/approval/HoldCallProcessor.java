@@ -120,7 +120,7 @@ public class HoldCallProcessor implements Processor {
             long wait = Math.max(1, Duration.between(now, e.retryAt()).toSeconds() + 1);
             throw new GatewayException(429, "too_many_held_calls", "you have " + maxPendingPerRequester
                     + " calls waiting for approval; wait for a decision, or cancel one",
-                    attest.http.Outcomes.DENIED, java.util.Map.of("Retry-After", String.valueOf(wait)));
+                    attest.evidence.Outcome.DENIED, java.util.Map.of("Retry-After", String.valueOf(wait)));
         }
         exchange.setProperty(Exchanges.APPROVAL, a);
         exchange.setProperty(Exchanges.APPROVAL_SIGNAL, new ApprovalSignal(id, Approval.PENDING, a.expiresAt(), null));

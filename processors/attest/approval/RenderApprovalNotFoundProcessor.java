@@ -1,7 +1,7 @@
 package attest.approval;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
@@ -9,6 +9,6 @@ import org.apache.camel.Processor;
 public class RenderApprovalNotFoundProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
-        throw new GatewayException(404, "not_found", "no such resource", Outcomes.DENIED);
+        throw new GatewayException(404, "not_found", "no such resource", Outcome.DENIED);
     }
 }

@@ -5,7 +5,7 @@ import attest.evidence.EvidenceRecord;
 import attest.evidence.EvidenceWriter;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import attest.ingress.UpstreamRegistry;
 import attest.ingress.UpstreamTarget;
@@ -47,12 +47,12 @@ public class RestoreHeldCallProcessor implements Processor {
         exchange.setProperty(Exchanges.DECISION, new Decision(Verdict.REVIEW, a.ruleId(), a.reason(), 0, 0));
         if (!HeldRequest.intact(a)) {
             throw new GatewayException(409, "held_request_tampered", "the held request no longer matches the "
-                    + "request that was approved; it was not executed", Outcomes.DENIED);
+                    + "request that was approved; it was not executed", Outcome.DENIED);
         }
         UpstreamTarget target = upstreams.resolve(a.requestUri());
         if (!target.upstream().name().equals(a.upstream())) {
             throw new GatewayException(409, "held_request_tampered", "the held request's upstream changed; it was "
-                    + "not executed", Outcomes.DENIED);
+                    + "not executed", Outcome.DENIED);
         }
         exchange.setProperty(Exchanges.INBOUND, new InboundRequest(a.method(), a.requestUri(),
                 HeldRequest.headers(a.requestHeaders()), a.requestBody(), r.getSourceAddress()));

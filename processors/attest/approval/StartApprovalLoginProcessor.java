@@ -44,7 +44,7 @@ public class StartApprovalLoginProcessor implements Processor {
                     in == null ? null : in.sourceAddress());
         } catch (ApprovalSessions.TooManyLoginsException e) {
             throw new attest.http.GatewayException(429, "too_many_sign_ins", "too many sign-ins are pending; try "
-                    + "again later", attest.http.Outcomes.DENIED, java.util.Map.of("Retry-After",
+                    + "again later", attest.evidence.Outcome.DENIED, java.util.Map.of("Retry-After",
                     String.valueOf(Math.max(1, sessions.loginTtl().toSeconds()))));
         }
         String location = authorizationEndpoint + "?response_type=code&scope=openid"

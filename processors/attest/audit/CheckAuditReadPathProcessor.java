@@ -1,7 +1,7 @@
 package attest.audit;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
@@ -34,10 +34,10 @@ public class CheckAuditReadPathProcessor implements Processor {
             throw new GatewayException(503, "read_path_changed", "answers from the evidence store are withheld: it is "
                     + "no longer read as its migrations made it (a view, table, policy or function on the auditors' "
                     + "read path was changed); the gateway's log names the object for the operator",
-                    Outcomes.EVIDENCE_UNAVAILABLE);
+                    Outcome.EVIDENCE_UNAVAILABLE);
         }
         throw new GatewayException(503, "read_path_unchecked", "answers from the evidence store are withheld: the "
                 + "gateway could not check how the store is read (the store is unavailable, or the gateway's login "
-                + "may not create temporary views); the gateway's log says why", Outcomes.EVIDENCE_UNAVAILABLE);
+                + "may not create temporary views); the gateway's log says why", Outcome.EVIDENCE_UNAVAILABLE);
     }
 }

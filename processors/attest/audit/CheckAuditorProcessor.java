@@ -2,7 +2,7 @@ package attest.audit;
 
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -19,7 +19,7 @@ public class CheckAuditorProcessor implements Processor {
     public void process(Exchange exchange) {
         Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
         if (who == null || !who.hasRole(role)) {
-            throw new GatewayException(403, "forbidden", "reports are for the " + role + " role", Outcomes.DENIED);
+            throw new GatewayException(403, "forbidden", "reports are for the " + role + " role", Outcome.DENIED);
         }
     }
 }

@@ -3,7 +3,7 @@ package attest.audit;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
@@ -28,7 +28,7 @@ public class ReadAuditQueryProcessor implements Processor {
         String report = path.startsWith("/audit/") ? path.substring("/audit/".length()) : "";
         if (!"GET".equals(in.method()) || !AuditReports.NAMES.contains(report)) {
             throw new GatewayException(404, "not_found", "reports: " + String.join(", ",
-                    new java.util.TreeSet<>(AuditReports.NAMES)), Outcomes.DENIED);
+                    new java.util.TreeSet<>(AuditReports.NAMES)), Outcome.DENIED);
         }
         Map<String, String> p = params(uri);
         try {

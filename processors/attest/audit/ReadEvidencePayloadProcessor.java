@@ -3,7 +3,7 @@ package attest.audit;
 import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -34,7 +34,7 @@ public class ReadEvidencePayloadProcessor implements Processor {
     public void process(Exchange exchange) {
         UUID id = exchange.getMessage().getHeader(ReadAuditRecordPathProcessor.RECORD_ID, UUID.class);
         PayloadReads.Payload p = reads.read(id, exchange.getProperty(Exchanges.IDENTITY, Identity.class))
-                .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcomes.DENIED));
+                .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcome.DENIED));
         ObjectNode body = JSON.createObjectNode();
         body.put("record_id", id.toString());
         // raw by design: the request and the upstream's answer as they were, decrypted for an auditor

@@ -4,7 +4,7 @@ import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -29,7 +29,7 @@ public class RunReplayProcessor implements Processor {
         String authorization = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class).header("Authorization");
         String token = authorization.substring(authorization.indexOf(' ') + 1).strip();
         var result = replays.reexecute(id, exchange.getProperty(Exchanges.IDENTITY, Identity.class), token)
-                .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcomes.DENIED));
+                .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcome.DENIED));
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");

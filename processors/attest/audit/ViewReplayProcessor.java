@@ -3,7 +3,7 @@ package attest.audit;
 import attest.http.ResponseHeaders;
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -23,7 +23,7 @@ public class ViewReplayProcessor implements Processor {
     public void process(Exchange exchange) {
         UUID id = exchange.getMessage().getHeader(ReadAuditRecordPathProcessor.RECORD_ID, UUID.class);
         var timeline = replays.view(id, exchange.getProperty(Exchanges.IDENTITY, Identity.class))
-                .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcomes.DENIED));
+                .orElseThrow(() -> new GatewayException(404, "not_found", "no such record", Outcome.DENIED));
         Message m = exchange.getMessage();
         m.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         ResponseHeaders.of(exchange).set(ResponseHeaders.CONTENT_TYPE, "application/json");

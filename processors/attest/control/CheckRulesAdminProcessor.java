@@ -2,7 +2,7 @@ package attest.control;
 
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -23,11 +23,11 @@ public class CheckRulesAdminProcessor implements Processor {
         Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
         if (who == null || !who.hasRole(role)) {
             throw new GatewayException(403, "forbidden", "reloading rules is for the " + role + " role",
-                    Outcomes.DENIED);
+                    Outcome.DENIED);
         }
         attest.http.InboundRequest in = exchange.getProperty(Exchanges.INBOUND, attest.http.InboundRequest.class);
         if (in == null || !"POST".equals(in.method())) {
-            throw new GatewayException(405, "method_not_allowed", "use POST", Outcomes.DENIED);
+            throw new GatewayException(405, "method_not_allowed", "use POST", Outcome.DENIED);
         }
     }
 }

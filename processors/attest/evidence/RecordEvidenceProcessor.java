@@ -113,7 +113,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             // denied, expired or cancelled (the caller's own answer here is a wait, not the call's end)
             return null;
         }
-        if (error != null && Outcome.of(error.outcome()) == Outcome.EVIDENCE_UNAVAILABLE) {
+        if (error != null && error.outcome() == Outcome.EVIDENCE_UNAVAILABLE) {
             // the store just refused this call's evidence: do not make the caller wait for a second failure
             throw new EvidenceUnavailableException("evidence store unavailable");
         }
@@ -177,7 +177,7 @@ public class RecordEvidenceProcessor extends AsyncProcessorSupport {
             }
             // the report is read at the end: redactions were added while the stream ran
             EvidenceAssembler.masking(record, masking);
-            return writer.submit(record, false, EvidenceEvents.terminate(record, Outcome.of(end.outcome()),
+            return writer.submit(record, false, EvidenceEvents.terminate(record, end.outcome(),
                     end.endedAt(), topic, clock.instant()));
         }).whenCompleteAsync((ok, err) -> {
             try {

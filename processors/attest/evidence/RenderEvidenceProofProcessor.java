@@ -3,7 +3,6 @@ package attest.evidence;
 import attest.Exchanges;
 import attest.evidence.chain.Receipts;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -35,7 +34,7 @@ public class RenderEvidenceProofProcessor implements Processor {
         UUID id = exchange.getMessage().getHeader(ReadProofPathProcessor.RECORD_ID, UUID.class);
         Identity who = exchange.getProperty(Exchanges.IDENTITY, Identity.class);
         GatewayException notFound = new GatewayException(404, "not_found", "no such record, or no signed checkpoint "
-                + "covers it yet", Outcomes.DENIED);
+                + "covers it yet", Outcome.DENIED);
         if (id == null || who == null) {
             throw notFound;
         }

@@ -2,7 +2,7 @@ package attest.keys;
 
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.http.ResponseHeaders;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
@@ -34,10 +34,10 @@ public class RevokeKeyProcessor implements Processor {
         UUID id = exchange.getProperty(ReadKeyPathProcessor.KEY_ID, UUID.class);
         VirtualKey k = store.byId(id).orElse(null);
         if (k == null || !(k.ownerSubject().equals(who.subject()) || who.hasRole(adminRole))) {
-            throw new GatewayException(404, "not_found", "no such key", Outcomes.DENIED);
+            throw new GatewayException(404, "not_found", "no such key", Outcome.DENIED);
         }
         if (!store.revoke(id, CreateKeyProcessor.actor(who))) {
-            throw new GatewayException(409, "conflict", "the key is already revoked", Outcomes.DENIED);
+            throw new GatewayException(409, "conflict", "the key is already revoked", Outcome.DENIED);
         }
         VirtualKey revoked = store.byId(id).orElseThrow();
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);

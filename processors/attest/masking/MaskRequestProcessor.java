@@ -3,7 +3,7 @@ package attest.masking;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import attest.ingress.UpstreamTarget;
 import org.apache.camel.Exchange;
@@ -41,10 +41,10 @@ public class MaskRequestProcessor implements Processor {
                     rules.get().masker(), r -> { })));
         } catch (BlockedException e) {
             throw new GatewayException(403, "request_blocked", "the request was refused: it contains "
-                    + e.entityType(), Outcomes.BLOCKED);
+                    + e.entityType(), Outcome.BLOCKED);
         } catch (MaskingFailedException e) {
             throw new GatewayException(502, "masking_failed", "the request could not be masked and was not sent",
-                    Outcomes.MASKING_FAILED);
+                    Outcome.MASKING_FAILED);
         }
     }
 }

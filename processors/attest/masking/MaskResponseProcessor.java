@@ -3,7 +3,7 @@ package attest.masking;
 import attest.Exchanges;
 import attest.evidence.EvidenceAssembler;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import attest.ingress.UpstreamTarget;
 import attest.upstream.StreamRelay;
@@ -32,9 +32,9 @@ public class MaskResponseProcessor implements Processor {
         try {
             return service.run(pass);
         } catch (BlockedException e) {
-            throw new StreamRelay.Cut(Outcomes.BLOCKED);
+            throw new StreamRelay.Cut(Outcome.BLOCKED);
         } catch (MaskingFailedException e) {
-            throw new StreamRelay.Cut(Outcomes.MASKING_FAILED);
+            throw new StreamRelay.Cut(Outcome.MASKING_FAILED);
         }
     }
 
@@ -94,10 +94,10 @@ public class MaskResponseProcessor implements Processor {
                     rules.masker().withStreamLimit(service.streamLimit()), outcome::add));
         } catch (BlockedException e) {
             throw new GatewayException(403, "response_blocked",
-                    "the answer was refused: it contains " + e.entityType(), Outcomes.BLOCKED);
+                    "the answer was refused: it contains " + e.entityType(), Outcome.BLOCKED);
         } catch (MaskingFailedException e) {
             throw new GatewayException(502, "masking_failed", "the answer could not be masked and was withheld",
-                    Outcomes.MASKING_FAILED);
+                    Outcome.MASKING_FAILED);
         }
         // a held call's event stream read whole is written as UTF-8 like a live one: the caller (and the stored result)
         // is told so

@@ -1,7 +1,7 @@
 package attest.ops;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
@@ -20,7 +20,7 @@ public class CheckDrainingProcessor implements Processor {
     public void process(Exchange exchange) {
         if (drain.refusing()) {
             throw new GatewayException(503, "shutting_down", "this gateway instance is shutting down; retry",
-                    Outcomes.ABORTED, java.util.Map.of("Retry-After", "1"));
+                    Outcome.ABORTED, java.util.Map.of("Retry-After", "1"));
         }
     }
 }

@@ -3,7 +3,7 @@ package attest.policy;
 import attest.Exchanges;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.UpstreamTarget;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -45,7 +45,7 @@ public class ReadRequestFactsProcessor implements Processor {
             }
             if (target == null || !formats.acceptsNonJson(target.upstream().name(), in.header("Content-Type"))) {
                 throw new GatewayException(415, "unsupported_media_type", "request body is not JSON, and its "
-                        + "Content-Type is not accepted for this upstream", Outcomes.DENIED);
+                        + "Content-Type is not accepted for this upstream", Outcome.DENIED);
             }
             exchange.setProperty(Exchanges.FACTS, new RequestFacts(null, null, false, body.length, false));
             return;

@@ -4,7 +4,7 @@ import attest.Exchanges;
 import attest.evidence.EvidenceUnavailableException;
 import attest.http.ErrorBodies;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.http.ResponseHeaders;
 import attest.upstream.UpstreamResponse;
 import org.apache.camel.Exchange;
@@ -37,7 +37,7 @@ public class RenderErrorProcessor implements Processor {
         } else {
             LOG.error("internal error in request {}: {}", exchange.getProperty(Exchanges.REQUEST_ID),
                     cause == null ? "unknown" : cause.getClass().getName());
-            error = new GatewayException(500, "internal_error", "internal error", Outcomes.UPSTREAM_ERROR);
+            error = new GatewayException(500, "internal_error", "internal error", Outcome.UPSTREAM_ERROR);
         }
         UpstreamResponse up = exchange.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class);
         if (up != null && up.streaming()) {

@@ -4,7 +4,7 @@ import attest.Exchanges;
 import attest.http.CallerThread;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.UpstreamTarget;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -83,7 +83,7 @@ public class CallUpstreamProcessor extends AsyncProcessorSupport {
         Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         if (cause instanceof CancellationException) {
             return new GatewayException(502, "client_aborted", "the caller went away before the answer",
-                    Outcomes.CLIENT_ABORTED);
+                    Outcome.CLIENT_ABORTED);
         }
         return cause instanceof GatewayException g ? g : GatewayException.upstreamError("the upstream call failed");
     }

@@ -38,7 +38,7 @@ public class RenderUpstreamResponseProcessor implements Processor {
         UpstreamResponse up = exchange.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class);
         if (up.status() >= 500 || up.status() == 401 || up.status() == 407) {
             if (up.streaming()) {
-                up.stream().abort(attest.http.Outcomes.UPSTREAM_ERROR);
+                up.stream().abort(attest.evidence.Outcome.UPSTREAM_ERROR);
             }
             throw GatewayException.upstreamError("the upstream failed (status " + up.status() + ")");
         }

@@ -53,8 +53,8 @@ public class SettleUsageProcessor implements Processor {
         String upstream = target == null ? null : target.upstream().name();
         String model = facts == null ? null : facts.model();
         if (up.streaming()) {
-            up.stream().ended().thenAcceptAsync(end -> ledger.settle(limits, meter, upstream, model, end.outcome()),
-                    settling).whenComplete((v, e) -> {
+            up.stream().ended().thenAcceptAsync(end -> ledger.settle(limits, meter, upstream, model,
+                    end.outcome().wire()), settling).whenComplete((v, e) -> {
                         if (e != null) { // a failed charge is logged by the ledger; this is anything else
                             LOG.warn("usage of a stream on {} could not be settled: {}", upstream,
                                     (e.getCause() == null ? e : e.getCause()).getClass().getSimpleName());

@@ -10,7 +10,7 @@ import attest.evidence.chain.EvidenceChain;
 import attest.evidence.chain.Verifier;
 import attest.evidence.crypto.PayloadCipher;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import attest.ingress.PathNormalizer;
 import attest.ingress.UpstreamRegistry;
@@ -203,7 +203,7 @@ public final class Replays {
     }
 
     private static GatewayException notReplayable(int status, String message) {
-        return new GatewayException(status, "not_replayable", message, Outcomes.DENIED);
+        return new GatewayException(status, "not_replayable", message, Outcome.DENIED);
     }
 
     /** What a call's {@code call.terminal} entry holds of its request. */
@@ -216,7 +216,7 @@ public final class Replays {
 
     private static GatewayException mismatch(String what) {
         return new GatewayException(409, "record_mismatch", what + " (changed behind the chain); it cannot be "
-                + "re-executed", Outcomes.DENIED);
+                + "re-executed", Outcome.DENIED);
     }
 
     /**
@@ -312,7 +312,7 @@ public final class Replays {
             if (System.nanoTime() - until >= 0) {
                 long seconds = Math.max(1, sealWait.toSeconds());
                 throw new GatewayException(409, "not_sealed", "no signed checkpoint covers this record yet; retry "
-                        + "once the next one is signed", Outcomes.DENIED, Map.of("Retry-After", String.valueOf(seconds)));
+                        + "once the next one is signed", Outcome.DENIED, Map.of("Retry-After", String.valueOf(seconds)));
             }
             java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
         }

@@ -214,7 +214,7 @@ public final class EvidenceAssembler {
         }
         Outcome outcome;
         if (error != null) {
-            outcome = Outcome.of(error.outcome());
+            outcome = error.outcome();
             r.setErrorCode(error.code());
             if (error instanceof InvalidTokenException ite) {
                 r.setAuthError(ite.reason());

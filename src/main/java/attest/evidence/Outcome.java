@@ -3,8 +3,8 @@ package attest.evidence;
 /**
  * How a call ended, the one vocabulary of evidence: the record's {@code outcome} column, its chain entry's
  * {@code outcome} and its Kafka event's {@code record.outcome} and {@code event_type} ({@code call.<wire>}) all carry
- * {@link #wire()}. {@code attest.http.Outcomes} holds the same words as strings, for the errors and stream ends of
- * the data path that carry an outcome as text ({@code GatewayException}, {@code StreamEnd}); {@link #of} reads them.
+ * {@link #wire()}. The data path carries the enum itself before the evidence is written ({@code GatewayException},
+ * {@code StreamEnd}); {@link #of} reads a stored word back.
  */
 public enum Outcome {
     COMPLETED("completed"),

@@ -1,5 +1,7 @@
 package attest.http;
 
+import attest.evidence.Outcome;
+
 import java.util.Map;
 
 /**
@@ -10,15 +12,15 @@ import java.util.Map;
 public class GatewayException extends RuntimeException {
     private final int status;
     private final String code;
-    private final String outcome;
+    private final Outcome outcome;
     private final Map<String, String> headers;
     private final Map<String, String> fields;
 
-    public GatewayException(int status, String code, String message, String outcome) {
+    public GatewayException(int status, String code, String message, Outcome outcome) {
         this(status, code, message, outcome, Map.of());
     }
 
-    public GatewayException(int status, String code, String message, String outcome, Map<String, String> headers) {
+    public GatewayException(int status, String code, String message, Outcome outcome, Map<String, String> headers) {
         this(status, code, message, outcome, headers, Map.of());
     }
 
@@ -26,7 +28,7 @@ public class GatewayException extends RuntimeException {
      * @param fields more members of the JSON error object (such as a refusal's {@code reason}): fixed words only,
      *               never anything of the request
      */
-    public GatewayException(int status, String code, String message, String outcome, Map<String, String> headers,
+    public GatewayException(int status, String code, String message, Outcome outcome, Map<String, String> headers,
                             Map<String, String> fields) {
         super(message, null, false, false);
         this.status = status;
@@ -50,7 +52,7 @@ public class GatewayException extends RuntimeException {
     }
 
     /** The evidence outcome for this error: denied, unauthenticated, upstream_error, timeout... */
-    public String outcome() {
+    public Outcome outcome() {
         return outcome;
     }
 
@@ -60,23 +62,23 @@ public class GatewayException extends RuntimeException {
     }
 
     public static GatewayException badRequest(String message) {
-        return new GatewayException(400, "bad_request", message, Outcomes.DENIED);
+        return new GatewayException(400, "bad_request", message, Outcome.DENIED);
     }
 
     public static GatewayException notFound(String message) {
-        return new GatewayException(404, "no_route", message, Outcomes.DENIED);
+        return new GatewayException(404, "no_route", message, Outcome.DENIED);
     }
 
     public static GatewayException tooLarge(String message) {
-        return new GatewayException(413, "payload_too_large", message, Outcomes.DENIED);
+        return new GatewayException(413, "payload_too_large", message, Outcome.DENIED);
     }
 
     public static GatewayException upstreamError(String message) {
-        return new GatewayException(502, "upstream_error", message, Outcomes.UPSTREAM_ERROR);
+        return new GatewayException(502, "upstream_error", message, Outcome.UPSTREAM_ERROR);
     }
 
     public static GatewayException upstreamTimeout(String message) {
-        return new GatewayException(504, "upstream_timeout", message, Outcomes.TIMEOUT);
+        return new GatewayException(504, "upstream_timeout", message, Outcome.TIMEOUT);
     }
 
     /**
@@ -84,16 +86,16 @@ public class GatewayException extends RuntimeException {
      * full ({@code attest.upstream.<name>.max-connections}, {@code .max-waiting}); nothing was sent to it.
      */
     public static GatewayException upstreamBusy(String message) {
-        return new GatewayException(503, "upstream_busy", message, Outcomes.UPSTREAM_ERROR, Map.of("Retry-After", "1"));
+        return new GatewayException(503, "upstream_busy", message, Outcome.UPSTREAM_ERROR, Map.of("Retry-After", "1"));
     }
 
     /** 503 with Retry-After: the gateway cannot take the call now (a bounded pool is full); nothing was forwarded. */
     public static GatewayException busy(String message) {
-        return new GatewayException(503, "busy", message, Outcomes.ABORTED, Map.of("Retry-After", "1"));
+        return new GatewayException(503, "busy", message, Outcome.ABORTED, Map.of("Retry-After", "1"));
     }
 
     public static GatewayException evidenceUnavailable() {
         return new GatewayException(503, "evidence_unavailable",
-                "the evidence store is unavailable; the call was not forwarded", Outcomes.EVIDENCE_UNAVAILABLE);
+                "the evidence store is unavailable; the call was not forwarded", Outcome.EVIDENCE_UNAVAILABLE);
     }
 }

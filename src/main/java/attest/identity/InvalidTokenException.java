@@ -1,7 +1,7 @@
 package attest.identity;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 
 import java.util.Map;
 
@@ -13,7 +13,7 @@ public class InvalidTokenException extends GatewayException {
     private final String reason;
 
     public InvalidTokenException(String reason) {
-        super(401, "invalid_token", "the access token is missing or invalid", Outcomes.UNAUTHENTICATED,
+        super(401, "invalid_token", "the access token is missing or invalid", Outcome.UNAUTHENTICATED,
                 Map.of("WWW-Authenticate", "Bearer error=\"invalid_token\""));
         this.reason = reason;
     }

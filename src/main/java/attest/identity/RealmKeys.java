@@ -1,7 +1,7 @@
 package attest.identity;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSelector;
 import com.nimbusds.jose.jwk.JWKSet;
@@ -61,7 +61,7 @@ public final class RealmKeys implements JWKSource<SecurityContext> {
     public static final class KeysUnavailableException extends GatewayException {
         public KeysUnavailableException() {
             super(503, "keys_unavailable", "the identity provider's signing keys could not be refreshed; "
-                    + "try again later", Outcomes.UNAUTHENTICATED);
+                    + "try again later", Outcome.UNAUTHENTICATED);
         }
     }
 
@@ -75,7 +75,7 @@ public final class RealmKeys implements JWKSource<SecurityContext> {
 
         KeysRefreshingException(CompletionStage<Void> landed) {
             super(503, "keys_refreshing", "the identity provider's signing keys are being refreshed; retry shortly",
-                    Outcomes.UNAUTHENTICATED, Map.of("Retry-After", "1"));
+                    Outcome.UNAUTHENTICATED, Map.of("Retry-After", "1"));
             this.landed = landed;
         }
 

@@ -2,7 +2,7 @@ package attest.keys;
 
 import attest.Settings;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import attest.policy.PolicyEngine;
 import attest.policy.PolicyRule;
@@ -71,7 +71,7 @@ public final class KeyIssuer {
     /** 403 unless the owner holds a key-creating role. */
     public void checkOwner(Identity owner) {
         if (owner == null || creatorRoles.stream().noneMatch(owner::hasRole)) {
-            throw new GatewayException(403, "forbidden", "keys are for the roles " + creatorRoles, Outcomes.DENIED);
+            throw new GatewayException(403, "forbidden", "keys are for the roles " + creatorRoles, Outcome.DENIED);
         }
     }
 
@@ -86,7 +86,7 @@ public final class KeyIssuer {
         for (String u : req.upstreams()) {
             if (!mayCall(owner, u)) {
                 throw new GatewayException(403, "forbidden", "your policy allows no call to upstream " + u
-                        + ": a key cannot have more scope than its owner", Outcomes.DENIED);
+                        + ": a key cannot have more scope than its owner", Outcome.DENIED);
             }
         }
         for (LimitsFile.Entry e : limits.entries()) {
@@ -94,12 +94,12 @@ public final class KeyIssuer {
                     || (owner.username() != null && e.users().contains(owner.username()));
             if (mine && !req.budget().within(e.budget())) {
                 throw new GatewayException(403, "forbidden", "the key's limits exceed your own (" + e.id() + ")",
-                        Outcomes.DENIED);
+                        Outcome.DENIED);
             }
         }
         if (store.liveCount(owner.subject()) >= maxPerOwner) {
             throw new GatewayException(409, "conflict", "you hold " + maxPerOwner + " live keys, the most allowed: "
-                    + "revoke one first", Outcomes.DENIED);
+                    + "revoke one first", Outcome.DENIED);
         }
         return store.create(new KeyStore.Draft(req.name(), owner.subject(), owner.username(), owner.principalType(),
                 owner.clientId(), req.upstreams(), req.models(), req.budget(), clock.instant().plus(req.expiresIn())),

@@ -1,7 +1,7 @@
 package attest.keys;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Identity;
 import attest.identity.InvalidTokenException;
 import org.slf4j.Logger;
@@ -205,7 +205,7 @@ public final class KeyResolver {
         } catch (RuntimeException e) {
             LOG.warn("key owner {} could not be checked in Keycloak: {}", subject, e.getClass().getSimpleName());
             throw new GatewayException(503, "owner_unverified", "the key's owner cannot be checked with the identity "
-                    + "provider now; try again later", Outcomes.DENIED);
+                    + "provider now; try again later", Outcome.DENIED);
         }
         // a user that no longer exists is saved as disabled, without roles: the key is dead
         Owner o = found.map(f -> new Owner(subject, f.username(), f.enabled(), f.roles(), f.groups(), at))

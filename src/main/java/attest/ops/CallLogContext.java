@@ -88,7 +88,8 @@ public final class CallLogContext implements InterceptStrategy {
         EvidenceRecord r = exchange.getProperty(Exchanges.EVIDENCE, EvidenceRecord.class);
         UpstreamTarget t = exchange.getProperty(Exchanges.TARGET, UpstreamTarget.class);
         GatewayException error = exchange.getProperty(Exchanges.ERROR, GatewayException.class);
-        String outcome = r != null && r.getOutcome() != null ? r.getOutcome() : error != null ? error.outcome() : null;
+        String outcome = r != null && r.getOutcome() != null ? r.getOutcome() : error != null && error.outcome() != null
+                ? error.outcome().wire() : null;
         String[] trace = trace(exchange, true);
         return new String[]{requestId, r == null || r.getId() == null ? "none" : r.idText(),
                 t == null ? (r != null && r.getUpstream() != null ? r.getUpstream() : "none") : t.upstream().name(),

@@ -1,6 +1,6 @@
 package attest.ops;
 
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,7 +93,7 @@ public final class Drain {
                     callTimeout.toMillis());
         }
         if (!waitFor(() -> streams.size() == 0, streamTimeout)) {
-            int cut = streams.abortAll(Outcomes.ABORTED);
+            int cut = streams.abortAll(Outcome.ABORTED);
             LOG.warn("drain: {} streams still open after {} ms: cut, closed as aborted", cut, streamTimeout.toMillis());
             if (!waitFor(() -> streams.size() == 0, commitTimeout)) {
                 LOG.warn("drain: {} cut streams could not commit their evidence in time", streams.size());

@@ -20,7 +20,7 @@ public final class InFlightStreams {
     }
 
     /** Cuts every open stream with this outcome; each one's evidence is still committed before it settles. */
-    public int abortAll(String outcome) {
+    public int abortAll(attest.evidence.Outcome outcome) {
         int n = 0;
         for (StreamRelay r : open) {
             r.abort(outcome);

@@ -1,7 +1,7 @@
 package attest.policy;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
@@ -186,6 +186,6 @@ public final class RequestBodyDecoder {
     }
 
     private static GatewayException unsupported(String message) {
-        return new GatewayException(415, "unsupported_media_type", "request body: " + message, Outcomes.DENIED);
+        return new GatewayException(415, "unsupported_media_type", "request body: " + message, Outcome.DENIED);
     }
 }

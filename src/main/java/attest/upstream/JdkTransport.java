@@ -137,7 +137,7 @@ final class JdkTransport implements UpstreamClient.Transport {
             try {
                 if (!answer.complete(owner.answer(response.statusCode(), response.headers(), response.body()))
                         && response.body() instanceof StreamRelay relay) {
-                    relay.abort(attest.http.Outcomes.TIMEOUT); // timed out or cancelled meanwhile: nobody reads it
+                    relay.abort(attest.evidence.Outcome.TIMEOUT); // timed out or cancelled meanwhile: nobody reads it
                 }
             } catch (GatewayException e) {
                 answer.completeExceptionally(e);

@@ -1,7 +1,7 @@
 package attest.upstream;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
 import io.netty.bootstrap.Bootstrap;
@@ -1100,7 +1100,7 @@ final class NettyTransport implements UpstreamClient.Transport {
                     return;
                 }
                 if (!answer.complete(a)) {
-                    relay.abort(Outcomes.TIMEOUT); // timed out or cancelled meanwhile: nobody reads it
+                    relay.abort(Outcome.TIMEOUT); // timed out or cancelled meanwhile: nobody reads it
                 }
                 return;
             }

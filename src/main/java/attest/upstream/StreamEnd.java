@@ -1,5 +1,7 @@
 package attest.upstream;
 
+import attest.evidence.Outcome;
+
 import java.time.Instant;
 
 /**
@@ -20,7 +22,7 @@ import java.time.Instant;
  * @param rawCaptured the upstream's bytes before masking, when masking ran and they fit the capture limit
  *                    (else null: the raw digest alone is kept)
  */
-public record StreamEnd(String outcome, Instant firstByteAt, Instant endedAt, long size, String sha256,
+public record StreamEnd(Outcome outcome, Instant firstByteAt, Instant endedAt, long size, String sha256,
                         byte[] captured, boolean truncated, long rawSize, String rawSha256, String timings,
                         byte[] rawCaptured) {
 }

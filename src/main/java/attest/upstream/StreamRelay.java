@@ -1,6 +1,6 @@
 package attest.upstream;
 
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -51,14 +51,14 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
     /** A transform's refusal: the stream is cut and ends with this outcome. */
     public static class Cut extends RuntimeException {
-        private final String outcome;
+        private final Outcome outcome;
 
-        public Cut(String outcome) {
-            super(outcome, null, false, false);
+        public Cut(Outcome outcome) {
+            super(outcome.wire(), null, false, false);
             this.outcome = outcome;
         }
 
-        public String outcome() {
+        public Outcome outcome() {
             return outcome;
         }
     }
@@ -89,7 +89,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
      */
     private final Object flow = new Object();
     /** How the upstream side ended, once it has (null while it runs); the stream's evidence waits for the drain. */
-    private volatile String outcome;
+    private volatile Outcome outcome;
     /** The caller is to be cut off once everything queued is handed over: no terminating chunk. */
     private volatile boolean cut;
     /** When the caller's connection last took a piece (or the upstream side ended): a caller that stalls is cut off. */
@@ -222,7 +222,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             try {
                 bytes = d.push(bytes);
             } catch (ContentCodings.Refused e) {
-                endLocked(Outcomes.UPSTREAM_ERROR);
+                endLocked(Outcome.UPSTREAM_ERROR);
                 cancel();
                 return false;
             }
@@ -257,7 +257,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             } catch (RuntimeException e) {
                 // decided before the upstream is cancelled: a cancel that fails the upstream at once must not make
                 // this an upstream error, whose break-off would release what the failed masker holds
-                endLocked(e instanceof Cut c ? c.outcome() : Outcomes.MASKING_FAILED);
+                endLocked(e instanceof Cut c ? c.outcome() : Outcome.MASKING_FAILED);
                 cancel();
                 return false;
             }
@@ -307,7 +307,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
 
     @Override
     public void onError(Throwable t) {
-        end(Outcomes.UPSTREAM_ERROR);
+        end(Outcome.UPSTREAM_ERROR);
     }
 
     @Override
@@ -330,7 +330,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
                     return;
                 }
             } catch (ContentCodings.Refused e) {
-                endLocked(Outcomes.UPSTREAM_ERROR);
+                endLocked(Outcome.UPSTREAM_ERROR);
                 return;
             }
         }
@@ -339,11 +339,11 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             try {
                 offer(t.finish());
             } catch (RuntimeException e) {
-                endLocked(e instanceof Cut c ? c.outcome() : Outcomes.MASKING_FAILED);
+                endLocked(e instanceof Cut c ? c.outcome() : Outcome.MASKING_FAILED);
                 return;
             }
         }
-        endLocked(Outcomes.COMPLETED);
+        endLocked(Outcome.COMPLETED);
     }
 
     // ---- control ------------------------------------------------------------------------------------
@@ -366,7 +366,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             long now = System.nanoTime();
             if (!ending.get()) {
                 if (now - lastActivityNanos > idleNanos) {
-                    abort(Outcomes.TIMEOUT);
+                    abort(Outcome.TIMEOUT);
                 }
             } else if (!ended.isDone() && now - lastTakenNanos > idleNanos) {
                 callerStalled();
@@ -381,8 +381,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
      * {@code client_aborted} (the caller did not get all of it).
      */
     private void callerGone() {
-        abort(Outcomes.CLIENT_ABORTED);
-        dropUnhanded(Outcomes.CLIENT_ABORTED);
+        abort(Outcome.CLIENT_ABORTED);
+        dropUnhanded(Outcome.CLIENT_ABORTED);
     }
 
     /**
@@ -391,14 +391,14 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
      * settled; the release then cuts the connection.
      */
     private void callerStalled() {
-        dropUnhanded(Outcomes.TIMEOUT);
+        dropUnhanded(Outcome.TIMEOUT);
     }
 
     /** Drops what is queued and not yet handed to the caller; a completed stream that loses some ends {@code as}. */
-    private void dropUnhanded(String as) {
+    private void dropUnhanded(Outcome as) {
         synchronized (flow) {
             synchronized (digest) {
-                if (!ended.isDone() && !queue.isEmpty() && Outcomes.COMPLETED.equals(outcome)) {
+                if (!ended.isDone() && !queue.isEmpty() && Outcome.COMPLETED.equals(outcome)) {
                     outcome = as;
                 }
                 dropQueue();
@@ -431,7 +431,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
      */
     public void release(boolean committed) {
         StreamEnd end = ended.getNow(null);
-        if (committed && end != null && Outcomes.COMPLETED.equals(end.outcome())) {
+        if (committed && end != null && Outcome.COMPLETED.equals(end.outcome())) {
             released = true;
             wake();
             return;
@@ -456,7 +456,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
     }
 
     /** Stops relaying: cancels the upstream and ends with the given outcome. */
-    public void abort(String outcome) {
+    public void abort(Outcome outcome) {
         synchronized (flow) {
             endLocked(outcome); // decided first: the cancel may fail the upstream at once (onError), which must not win
             cancel();
@@ -471,7 +471,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
         }
     }
 
-    private void end(String outcome) {
+    private void end(Outcome outcome) {
         synchronized (flow) {
             endLocked(outcome);
         }
@@ -484,15 +484,15 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
      * caller is gone (nothing can reach it: what is queued is dropped and not counted) or the transform failed or
      * refused the answer (nothing more of it goes out). Under {@link #flow}.
      */
-    private void endLocked(String how) {
+    private void endLocked(Outcome how) {
         if (!ending.compareAndSet(false, true)) {
             return;
         }
-        String o = how;
+        Outcome o = how;
         Transform t = transform;
-        if (t != null && !Outcomes.COMPLETED.equals(how)) {
+        if (t != null && !Outcome.COMPLETED.equals(how)) {
             // a break-off (the upstream failed or went silent, the gateway cut it): what the transform releases goes out
-            boolean deliver = !gone(how) && !Outcomes.BLOCKED.equals(how) && !Outcomes.MASKING_FAILED.equals(how);
+            boolean deliver = !gone(how) && !Outcome.BLOCKED.equals(how) && !Outcome.MASKING_FAILED.equals(how);
             try {
                 byte[] last = t.abandon();
                 if (deliver) {
@@ -501,7 +501,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
             } catch (Cut c) {
                 o = deliver ? c.outcome() : how; // the masker refused or failed now: nothing of it goes out
             } catch (RuntimeException e) {
-                o = deliver ? Outcomes.MASKING_FAILED : how;
+                o = deliver ? Outcome.MASKING_FAILED : how;
             }
         }
         synchronized (digest) {
@@ -517,8 +517,8 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
      * Whether nothing more is sent after an end like this: the caller went away, or the gateway cut its streams to
      * stop (a drain's {@code aborted}), which must not wait for a slow caller. What is queued is dropped, not counted.
      */
-    private static boolean gone(String how) {
-        return Outcomes.CLIENT_ABORTED.equals(how) || Outcomes.ABORTED.equals(how);
+    private static boolean gone(Outcome how) {
+        return Outcome.CLIENT_ABORTED.equals(how) || Outcome.ABORTED.equals(how);
     }
 
     /** After the end is decided: the evidence is settled at once when nothing waits for the caller, else after it. */
@@ -535,7 +535,7 @@ public final class StreamRelay implements HttpResponse.BodySubscriber<StreamRela
      * never bound) what is queued counts as handed over.
      */
     private void finishIfDrained() {
-        String o = outcome;
+        Outcome o = outcome;
         if (o == null || ended.isDone()) {
             return;
         }

@@ -208,7 +208,7 @@ public final class UpstreamClient implements AutoCloseable {
             relay.decoder(ContentCodings.streaming(contentCoding(headers),
                     maxDecodedBytes));
         } catch (ContentCodings.Refused e) {
-            relay.abort(attest.http.Outcomes.UPSTREAM_ERROR);
+            relay.abort(attest.evidence.Outcome.UPSTREAM_ERROR);
         }
         return relay;
     }
@@ -223,7 +223,7 @@ public final class UpstreamClient implements AutoCloseable {
                 try {
                     ContentCodings.streaming(coding, maxDecodedBytes);
                 } catch (ContentCodings.Refused e) {
-                    relay.abort(attest.http.Outcomes.UPSTREAM_ERROR);
+                    relay.abort(attest.evidence.Outcome.UPSTREAM_ERROR);
                     throw GatewayException.upstreamError(e.getMessage());
                 }
             }

@@ -2,7 +2,7 @@ package attest.policy;
 
 import attest.Exchanges;
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.identity.Credential;
 import attest.identity.Identity;
 import org.apache.camel.Exchange;
@@ -38,9 +38,9 @@ class CountDenialProcessorTest {
                 Arguments.of(413, null, true),
                 Arguments.of(400, GatewayException.badRequest("bad"), true),
                 Arguments.of(404, GatewayException.notFound("no such path"), true),
-                Arguments.of(429, new GatewayException(429, "rate_limited", "slow down", Outcomes.DENIED), true),
+                Arguments.of(429, new GatewayException(429, "rate_limited", "slow down", Outcome.DENIED), true),
                 Arguments.of(429, new GatewayException(429, "too_many_held_calls", "you have 20 calls waiting",
-                        Outcomes.DENIED, Map.of("Retry-After", "30")), false),
+                        Outcome.DENIED, Map.of("Retry-After", "30")), false),
                 Arguments.of(502, GatewayException.upstreamError("down"), false),
                 Arguments.of(503, GatewayException.upstreamBusy("busy"), false),
                 Arguments.of(200, null, false));

@@ -232,7 +232,7 @@ class InferenceRoutesTest {
         assertThat(error(out).path("code").asText()).isEqualTo("upstream_error");
         assertOneEvidenceRecord();
         assertThat(evidence.getExchanges().get(0).getProperty(Exchanges.ERROR, GatewayException.class).outcome())
-                .isEqualTo("upstream_error");
+                .isEqualTo(attest.evidence.Outcome.UPSTREAM_ERROR);
     }
 
     @Test
@@ -255,7 +255,7 @@ class InferenceRoutesTest {
         assertThat(error(out).path("code").asText()).isEqualTo("upstream_timeout");
         assertOneEvidenceRecord();
         assertThat(evidence.getExchanges().get(0).getProperty(Exchanges.ERROR, GatewayException.class).outcome())
-                .isEqualTo("timeout");
+                .isEqualTo(attest.evidence.Outcome.TIMEOUT);
     }
 
     /** The upstream's connections all in use and its queue full (max-connections, max-waiting): 503, recorded. */
@@ -270,7 +270,7 @@ class InferenceRoutesTest {
         assertThat(attest.http.ResponseHeaders.of(out).get("Retry-After")).isEqualTo("1");
         assertOneEvidenceRecord();
         assertThat(evidence.getExchanges().get(0).getProperty(Exchanges.ERROR, GatewayException.class).outcome())
-                .isEqualTo("upstream_error");
+                .isEqualTo(attest.evidence.Outcome.UPSTREAM_ERROR);
     }
 
     @Test

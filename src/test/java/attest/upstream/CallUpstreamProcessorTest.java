@@ -4,7 +4,7 @@ import attest.Exchanges;
 import attest.bench.SlowUpstream;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
 import io.netty.channel.ChannelHandlerContext;
@@ -139,7 +139,7 @@ class CallUpstreamProcessorTest {
         await().atMost(Duration.ofSeconds(5)).untilTrue(done);
         assertThat(e.getException()).isInstanceOfSatisfying(GatewayException.class, g -> {
             assertThat(g.status()).isEqualTo(504);
-            assertThat(g.outcome()).isEqualTo(Outcomes.TIMEOUT);
+            assertThat(g.outcome()).isEqualTo(Outcome.TIMEOUT);
         });
         await().atMost(Duration.ofSeconds(5)).until(() -> upstream.abandoned() == 1);
     }
@@ -164,7 +164,7 @@ class CallUpstreamProcessorTest {
             return done.get();
         });
         assertThat(e.getException()).isInstanceOfSatisfying(GatewayException.class,
-                g -> assertThat(g.outcome()).isEqualTo(Outcomes.CLIENT_ABORTED));
+                g -> assertThat(g.outcome()).isEqualTo(Outcome.CLIENT_ABORTED));
     }
 
     @Test
@@ -179,8 +179,8 @@ class CallUpstreamProcessorTest {
         UpstreamResponse answer = e.getProperty(Exchanges.UPSTREAM_RESPONSE, UpstreamResponse.class);
         assertThat(answer.streaming()).isTrue();
         assertThat(answer.stream().ended()).isNotDone();
-        answer.stream().abort(Outcomes.CLIENT_ABORTED);
-        assertThat(answer.stream().ended().join().outcome()).isEqualTo(Outcomes.CLIENT_ABORTED);
+        answer.stream().abort(Outcome.CLIENT_ABORTED);
+        assertThat(answer.stream().ended().join().outcome()).isEqualTo(Outcome.CLIENT_ABORTED);
         await().atMost(Duration.ofSeconds(5)).until(() -> upstream.abandoned() == 1);
     }
 

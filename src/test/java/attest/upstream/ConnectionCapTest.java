@@ -1,7 +1,7 @@
 package attest.upstream;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
 import io.netty.channel.EventLoop;
@@ -132,7 +132,7 @@ class ConnectionCapTest {
         GatewayException late = failure(post(client, target(u, "/late", Duration.ofMillis(200), 1, 1)));
         assertThat(late.status()).isEqualTo(504);
         assertThat(late.code()).isEqualTo("upstream_timeout");
-        assertThat(late.outcome()).isEqualTo(Outcomes.TIMEOUT);
+        assertThat(late.outcome()).isEqualTo(Outcome.TIMEOUT);
         // its place in the queue is free again: the next call waits rather than being refused
         CompletableFuture<UpstreamResponse> next = post(client, target(u, "/next", Duration.ofSeconds(20), 1, 1));
         let("/first");
@@ -152,7 +152,7 @@ class ConnectionCapTest {
         GatewayException busy = failure(refused);
         assertThat(busy.status()).isEqualTo(503);
         assertThat(busy.code()).isEqualTo("upstream_busy");
-        assertThat(busy.outcome()).isEqualTo(Outcomes.UPSTREAM_ERROR); // recorded as an upstream failure
+        assertThat(busy.outcome()).isEqualTo(Outcome.UPSTREAM_ERROR); // recorded as an upstream failure
         assertThat(busy.headers()).containsEntry("Retry-After", "1");
         assertThat(busy.getMessage()).doesNotContain("127.0.0.1");
         let("/first");

@@ -1,7 +1,7 @@
 package attest.upstream;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
 import io.netty.buffer.ByteBufAllocator;
@@ -761,7 +761,7 @@ class HostileUpstreamTest {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> drain(r.stream()) >= 0 && r.stream().ended().isDone());
 
-        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcomes.TIMEOUT);
+        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcome.TIMEOUT);
         await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
     }
 
@@ -779,7 +779,7 @@ class HostileUpstreamTest {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> drain(r.stream()) >= 0 && r.stream().ended().isDone());
 
-        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcomes.UPSTREAM_ERROR);
+        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
     }
 
     @Test
@@ -808,7 +808,7 @@ class HostileUpstreamTest {
 
         await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
         await().atMost(Duration.ofSeconds(5)).until(() -> r.stream().ended().isDone());
-        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcomes.CLIENT_ABORTED);
+        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcome.CLIENT_ABORTED);
     }
 
     /** BREAK: a stream whose answer is framed by both lengths: its connection was reused. */

@@ -91,7 +91,7 @@ class LiveStreamAttackTest {
      */
     static void assertCut(String what, Run r, String why) throws Exception {
         StreamEnd end = r.relay().ended().join();
-        assertThat(end.outcome()).as(what).isEqualTo(attest.http.Outcomes.MASKING_FAILED);
+        assertThat(end.outcome()).as(what).isEqualTo(attest.evidence.Outcome.MASKING_FAILED);
         assertEvidenceMatches(end, r.got().bytes());
         assertThat(r.reports()).as(what).contains("MALFORMED_STREAM:cut@" + why);
         String wire = new String(r.got().bytes(), StandardCharsets.UTF_8);

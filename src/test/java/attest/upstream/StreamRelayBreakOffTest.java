@@ -1,6 +1,6 @@
 package attest.upstream;
 
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.masking.Action;
 import attest.masking.AnswerMasker;
 import attest.masking.Masker;
@@ -214,7 +214,7 @@ class StreamRelayBreakOffTest {
         assertThat(body).doesNotContain("4111").contains("card ");
         assertThat(text(body)).isEqualTo(sent + "card ");
         StreamEnd end = relay.ended().join();
-        assertThat(end.outcome()).isEqualTo(Outcomes.UPSTREAM_ERROR);
+        assertThat(end.outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
         assertEvidenceMatches(end, got.bytes());
         assertThat(reports).containsExactly("HELD_TEXT:drop@/choices/0/delta/content");
     }
@@ -335,7 +335,7 @@ class StreamRelayBreakOffTest {
         ch.close();
 
         StreamEnd end = relay.ended().join();
-        assertThat(end.outcome()).isEqualTo(Outcomes.CLIENT_ABORTED);
+        assertThat(end.outcome()).isEqualTo(Outcome.CLIENT_ABORTED);
         assertEvidenceMatches(end, handed.toByteArray());
         assertThat(new String(handed.toByteArray(), StandardCharsets.UTF_8)).contains("two ").doesNotContain("three");
         assertThat(reports).contains("HELD_TEXT:drop@/choices/0/delta/content");
@@ -356,7 +356,7 @@ class StreamRelayBreakOffTest {
         assertThat(relay.ended()).isNotDone();
 
         StreamEnd end = relay.ended().get(10, java.util.concurrent.TimeUnit.SECONDS);
-        assertThat(end.outcome()).isEqualTo(Outcomes.TIMEOUT);
+        assertThat(end.outcome()).isEqualTo(Outcome.TIMEOUT);
         assertEvidenceMatches(end, new byte[0]);
         relay.release(true);
         ch.runPendingTasks();
@@ -379,7 +379,7 @@ class StreamRelayBreakOffTest {
         assertThat(got.terminated()).isTrue();
         assertThat(ch.isOpen()).isTrue();
         assertThat(text(new String(got.bytes(), StandardCharsets.UTF_8))).isEqualTo("card [CARD]");
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.COMPLETED);
         assertEvidenceMatches(relay.ended().join(), got.bytes());
     }
 
@@ -406,7 +406,7 @@ class StreamRelayBreakOffTest {
      */
     @Test
     void should_release_nothing_more_when_the_masker_fails_or_refuses() throws Exception {
-        for (String how : List.of(Outcomes.MASKING_FAILED, Outcomes.BLOCKED)) {
+        for (Outcome how : List.of(Outcome.MASKING_FAILED, Outcome.BLOCKED)) {
             List<String> reports = new ArrayList<>();
             StreamRelay relay = new StreamRelay(Clock.systemUTC(), 1 << 20);
             AnswerMasker.Streaming m = AnswerMasker.streaming("text/event-stream", MASKER,
@@ -415,7 +415,7 @@ class StreamRelayBreakOffTest {
                 @Override
                 public byte[] push(byte[] raw) {
                     if (new String(raw, StandardCharsets.UTF_8).contains("poison")) {
-                        throw how.equals(Outcomes.BLOCKED) ? new StreamRelay.Cut(how) : new IllegalStateException();
+                        throw how.equals(Outcome.BLOCKED) ? new StreamRelay.Cut(how) : new IllegalStateException();
                     }
                     return m.push(raw);
                 }
@@ -448,9 +448,9 @@ class StreamRelayBreakOffTest {
             Body got = dechunk(deliver(relay, ch, true));
             String body = new String(got.bytes(), StandardCharsets.UTF_8);
 
-            assertThat(relay.ended().join().outcome()).as(how).isEqualTo(how);
+            assertThat(relay.ended().join().outcome()).as(how.wire()).isEqualTo(how);
             assertThat(got.terminated()).isFalse();
-            assertThat(body).as(how).contains("hello ").doesNotContain("finish_reason\":\"stop").doesNotContain("4111");
+            assertThat(body).as(how.wire()).contains("hello ").doesNotContain("finish_reason\":\"stop").doesNotContain("4111");
             assertEvidenceMatches(relay.ended().join(), got.bytes());
         }
     }
@@ -467,11 +467,11 @@ class StreamRelayBreakOffTest {
         relay.bind(ch, WATCH, Duration.ofSeconds(30));
         push(relay, utf8(chunk("one ", null)), utf8(chunk("two ", "stop")));
 
-        relay.abort(Outcomes.ABORTED);
+        relay.abort(Outcome.ABORTED);
 
         StreamEnd end = relay.ended().getNow(null);
         assertThat(end).isNotNull();
-        assertThat(end.outcome()).isEqualTo(Outcomes.ABORTED);
+        assertThat(end.outcome()).isEqualTo(Outcome.ABORTED);
         assertEvidenceMatches(end, new byte[0]);
         relay.release(true);
         ch.writeAndFlush(new StreamingHttpResponse(200, Map.of("Content-Type", "text/event-stream"), relay));

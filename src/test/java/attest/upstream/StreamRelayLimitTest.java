@@ -1,7 +1,7 @@
 package attest.upstream;
 
 import attest.Exchanges;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
 import attest.masking.MaskResponseProcessor;
@@ -102,7 +102,7 @@ class StreamRelayLimitTest {
             ch.runPendingTasks();
         }
         assertThat(relay.ended()).isDone();
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.MASKING_FAILED);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.MASKING_FAILED);
         relay.release(true);
         ch.runPendingTasks();
         Body got = dechunk(wire(ch));
@@ -124,7 +124,7 @@ class StreamRelayLimitTest {
         }
         assertThat(relay.ended()).isDone();
         assertThat(pieces).isGreaterThanOrEqualTo(64 / 8 - 2);
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.MASKING_FAILED);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.MASKING_FAILED);
         assertThat(outcome[0].redactions()).anySatisfy(r -> assertThat(r.detector()).isEqualTo("line_too_long"));
         assertThat(new String(relay.ended().join().captured(), StandardCharsets.UTF_8)).doesNotContain("536");
     }
@@ -177,7 +177,7 @@ class StreamRelayLimitTest {
                 + "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"));
         push(relay, events.toArray(byte[][]::new));
         relay.onComplete();
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.COMPLETED);
         assertThat(outcome[0].redactions()).noneSatisfy(r -> assertThat(r.entityType()).isEqualTo("MALFORMED_STREAM"));
     }
 }

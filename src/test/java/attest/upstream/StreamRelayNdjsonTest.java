@@ -1,6 +1,6 @@
 package attest.upstream;
 
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.Test;
 
@@ -114,7 +114,7 @@ class StreamRelayNdjsonTest {
             assertClean(body);
             assertThat(text(body)).as("cut at %d", cut).isEqualTo("Your card is [CARD], mail [EMAIL] and ssn [SSN]. Bye.");
             assertThat(got.terminated()).isTrue();
-            assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+            assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.COMPLETED);
             assertEvidenceMatches(relay.ended().join(), got.bytes());
             assertThat(reports).contains("CARD:redact@/message/content", "EMAIL:redact@/message/content",
                     "SSN:redact@/message/content");
@@ -214,14 +214,14 @@ class StreamRelayNdjsonTest {
         String body = new String(end.captured(), StandardCharsets.UTF_8);
         assertClean(body);
         assertThat(body).contains("[CARD]").contains("[EMAIL]").contains("<html>error ");
-        assertThat(end.outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(end.outcome()).isEqualTo(Outcome.COMPLETED);
 
         List<String> cutReports = new ArrayList<>();
         StreamRelay cut = completed(cutReports, utf8("{\"response\":\"ssn 536-90-\"}\n"),
                 utf8("{\"response\":\"4399 ok\"} trailing\n"), utf8("{\"response\":\"more\"}\n"));
         StreamEnd cutEnd = cut.ended().join();
         String cutBody = new String(cutEnd.captured(), StandardCharsets.UTF_8);
-        assertThat(cutEnd.outcome()).isEqualTo(Outcomes.MASKING_FAILED);
+        assertThat(cutEnd.outcome()).isEqualTo(Outcome.MASKING_FAILED);
         assertThat(cutBody).doesNotContain("536").doesNotContain("4399").doesNotContain("more");
         assertThat(cutReports).contains("MALFORMED_STREAM:cut@ndjson-line");
     }
@@ -250,7 +250,7 @@ class StreamRelayNdjsonTest {
         assertClean(body);
         assertThat(body).doesNotContain("\uFFFD").doesNotContain("ample.com").doesNotContain("jane");
         assertThat(text(body)).isEqualTo("Hello. Mail ");
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.UPSTREAM_ERROR);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
         assertEvidenceMatches(relay.ended().join(), got.bytes());
         assertThat(reports).contains("HELD_TEXT:drop@ndjson-line");
         assertThat(reports.stream().filter(r -> r.contains(":drop@/message/content")).count()).isPositive();
@@ -308,7 +308,7 @@ class StreamRelayNdjsonTest {
         assertThat(n).isEqualTo(lines);
         assertThat(got.toString()).contains("\"mail \"").contains("\"[EMAIL].\"").doesNotContain("jane.doe");
         StreamEnd end = relay.ended().join();
-        assertThat(end.outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(end.outcome()).isEqualTo(Outcome.COMPLETED);
         assertThat(end.size()).isEqualTo(got.toString().getBytes(StandardCharsets.UTF_8).length);
     }
 
@@ -352,7 +352,7 @@ class StreamRelayNdjsonTest {
         Body got = dechunk(wire(ch));
         String body = new String(got.bytes(), StandardCharsets.UTF_8);
 
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.TIMEOUT);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.TIMEOUT);
         assertThat(got.terminated()).isFalse();
         assertThat(text(body)).isEqualTo("Hello. card ");
         assertThat(body).doesNotContain("4111");
@@ -385,7 +385,7 @@ class StreamRelayNdjsonTest {
         ch.close();
 
         StreamEnd end = relay.ended().join();
-        assertThat(end.outcome()).isEqualTo(Outcomes.CLIENT_ABORTED);
+        assertThat(end.outcome()).isEqualTo(Outcome.CLIENT_ABORTED);
         assertThat(cancelled).isTrue();
         assertEvidenceMatches(end, handed);
         assertThat(new String(handed, StandardCharsets.UTF_8)).contains("one. ").doesNotContain("two. ");

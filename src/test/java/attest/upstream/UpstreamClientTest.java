@@ -1,7 +1,7 @@
 package attest.upstream;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
 import io.netty.buffer.ByteBufAllocator;
@@ -407,7 +407,7 @@ class UpstreamClientTest {
         GatewayException e = failure(post(client(kind), target(u, Duration.ofMillis(300))));
 
         assertThat(e.status()).isEqualTo(504);
-        assertThat(e.outcome()).isEqualTo(Outcomes.TIMEOUT);
+        assertThat(e.outcome()).isEqualTo(Outcome.TIMEOUT);
         await().atMost(Duration.ofSeconds(5)).until(() -> u.peerClosed() == 1);
     }
 
@@ -801,7 +801,7 @@ class UpstreamClientTest {
             return relay.ended().isDone(); // nothing else ran on the loop since the queue was found empty
         }).get());
 
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.COMPLETED);
         // the case at stake happened: one read took more than the relay holds (its 256 KiB bound and a piece), so
         // pieces were read from the upstream inline, from inside the caller's read
         assertThat(mostInOneRead.get()).isGreaterThan(272L * 1024);
@@ -976,7 +976,7 @@ class UpstreamClientTest {
             return relay.ended().isDone();
         });
         received.addAndGet(drain(relay));
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.COMPLETED);
         assertThat(received.get()).isEqualTo((long) event.length * events);
     }
 
@@ -993,7 +993,7 @@ class UpstreamClientTest {
 
         // the stream's end is settled once the caller has taken what was queued for it
         await().atMost(Duration.ofSeconds(10)).until(() -> drain(r.stream()) >= 0 && r.stream().ended().isDone());
-        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcomes.UPSTREAM_ERROR);
+        assertThat(r.stream().ended().join().outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
     }
 
     @ParameterizedTest
@@ -1011,7 +1011,7 @@ class UpstreamClientTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> drain(r.stream()) >= 0 && r.stream().ended().isDone());
         StreamEnd end = r.stream().ended().join();
 
-        assertThat(end.outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(end.outcome()).isEqualTo(Outcome.COMPLETED);
         assertThat(new String(end.captured(), StandardCharsets.UTF_8)).isEqualTo("data: one\n\ndata: [DONE]\n\n");
     }
 
@@ -1054,7 +1054,7 @@ class UpstreamClientTest {
         assertThat(relay.ended()).isNotDone();
         firstTaken.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> drain(relay) >= 0 && relay.ended().isDone());
-        assertThat(relay.ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(relay.ended().join().outcome()).isEqualTo(Outcome.COMPLETED);
         assertThat(new String(relay.ended().join().captured(), StandardCharsets.UTF_8)).isEqualTo(first + last);
     }
 

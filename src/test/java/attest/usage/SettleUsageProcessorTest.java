@@ -67,7 +67,7 @@ class SettleUsageProcessorTest {
                 List.of(new Limit("daily", "rule", "subject:alice", Limit.TOKENS, "day", 1_000))));
         assertThat(askedOn.get()).isNull(); // nothing is charged before the stream ends
 
-        loop.submit(() -> relay.abort("client_aborted")).get(); // the stream ends on an event loop
+        loop.submit(() -> relay.abort(attest.evidence.Outcome.CLIENT_ABORTED)).get(); // the stream ends on an event loop
 
         await().atMost(Duration.ofSeconds(10)).until(() -> askedOn.get() != null);
         assertThat(askedOn.get()).isEqualTo("settling");
