@@ -1,7 +1,6 @@
 package attest.evidence;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.Iterator;
@@ -11,8 +10,6 @@ import java.util.Map;
 
 /** Leaves out null and empty values of evidence written for refused requests (absent means null). */
 final class Compact {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private Compact() {
     }
 
@@ -34,18 +31,11 @@ final class Compact {
         return v;
     }
 
-    /** An outbox event whose JSON payload has no null or empty values. */
-    static OutboxEvent event(OutboxEvent e) {
-        try {
-            JsonNode root = JSON.readTree(e.getPayload());
-            strip(root);
-            return new OutboxEvent(e.getEventId(), e.getTopic(), e.getEventKey(), root.toString(), e.getCreatedAt());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException unreadable) {
-            return e;
-        }
-    }
-
-    private static boolean strip(JsonNode n) {
+    /**
+     * Leaves out the null values, empty lists and objects left empty inside a JSON value (in place); true when the
+     * value itself is one to leave out.
+     */
+    static boolean strip(JsonNode n) {
         if (n instanceof ObjectNode o) {
             for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
                 if (strip(it.next().getValue())) {
