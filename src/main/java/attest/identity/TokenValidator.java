@@ -249,13 +249,15 @@ public final class TokenValidator {
 
     /**
      * The token's actors: its RFC 8693 {@code act} chain, the current actor first, at most {@link #MAX_ACT_DEPTH}
-     * deep, then Keycloak's {@code impersonator}. An {@code act} or {@code impersonator} that is not a JSON object,
-     * or an {@code act} chain deeper than the limit, makes the token invalid (401): who acted could not be read.
+     * deep, then Keycloak's {@code impersonator}. An {@code act} or {@code impersonator} that is not a JSON object
+     * ({@code null} included: a claim present as null is not an absent one), or an {@code act} chain deeper than the
+     * limit, makes the token invalid (401): who acted could not be read.
      */
     static List<Identity.Actor> actors(JWTClaimsSet claims) {
         List<Identity.Actor> out = new ArrayList<>();
         Object act = claims.getClaim("act");
-        while (act != null) {
+        boolean present = claims.getClaims().containsKey("act");
+        while (present) {
             if (!(act instanceof Map<?, ?> m)) {
                 throw new InvalidTokenException("malformed act claim");
             }
@@ -268,10 +270,11 @@ public final class TokenValidator {
                     : string(m.get("username"));
             out.add(new Identity.Actor(string(m.get("sub")), username, verified ? string(m.get("email")) : null,
                     string(m.get("client_id")), string(m.get("iss")), "act"));
+            present = m.containsKey("act");
             act = m.get("act");
         }
         Object impersonator = claims.getClaim("impersonator");
-        if (impersonator != null) {
+        if (claims.getClaims().containsKey("impersonator")) {
             if (!(impersonator instanceof Map<?, ?> m)) {
                 throw new InvalidTokenException("malformed impersonator claim");
             }
