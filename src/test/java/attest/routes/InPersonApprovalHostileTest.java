@@ -377,4 +377,62 @@ class InPersonApprovalHostileTest {
         assertThat(votes(id)).isZero();
         assertThat(state(id)).isEqualTo("pending");
     }
+
+    // ---- the approval page (email link): a session started as the sign-in starts it -----------------------------
+
+    /** The page's session store (the route reads the same table). */
+    static attest.approval.ApprovalSessions sessions() {
+        return new attest.approval.ApprovalSessions(ApprovalRouteTestConfiguration.database().dataSource(),
+                java.time.Clock.systemUTC());
+    }
+
+    /** A page session for the identity the sign-in's access token proves (as the login's completion starts it). */
+    String pageSession(String accessToken) {
+        return sessions().startSession(RouteTestConfiguration.TOKENS.validator(java.time.Clock.systemUTC())
+                .validate(accessToken), Instant.now().plusSeconds(300));
+    }
+
+    Exchange pageDecide(String id, String session, String decision) {
+        String csrf = sessions().session(session).orElseThrow().csrf();
+        return template.request("direct:control-approvals", e -> {
+            e.getIn().setHeader(Exchange.HTTP_METHOD, "POST");
+            e.getIn().setHeader(Exchange.HTTP_URI, "/approvals/" + id + "/review");
+            e.getIn().setHeader("Content-Type", "application/x-www-form-urlencoded");
+            e.getIn().setHeader("Origin", "http://127.0.0.1:8081");
+            e.getIn().setHeader("Cookie", "attest_approval_session=" + session);
+            e.getIn().setBody(("csrf=" + csrf + "&decision=" + decision).getBytes(StandardCharsets.UTF_8));
+        });
+    }
+
+    @ParameterizedTest(name = "page session signed in with {0} = {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            act          | {"sub":"svc-1","client_id":"exchanger"}
+            impersonator | {"id":"admin-id","username":"admin"}
+            act          | CHAIN8
+            """)
+    void should_refuse_a_page_decision_from_a_session_signed_in_through_an_actor(String member, String json)
+            throws Exception {
+        String id = hold();
+        String session = pageSession(approverWith("nia-" + UUID.randomUUID(), member,
+                "CHAIN8".equals(json) ? actChain(8) : json));
+        for (String decision : List.of("deny", "approve")) {
+            Exchange out = pageDecide(id, session, decision);
+            assertThat(status(out)).as(decision + ": " + body(out)).isEqualTo(403);
+            assertThat(body(out)).contains("impersonated_approver");
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(decisionEvents(id)).hasSize(2)
+                .allSatisfy(e -> assertThat(e).contains("impersonated_approver").contains("approver_actors")));
+        assertNoVoteCounted(id);
+    }
+
+    /** The harness's control: the same page decision from a session signed in as oneself counts. */
+    @Test
+    void should_count_a_page_decision_from_a_session_signed_in_in_person() throws Exception {
+        String id = hold();
+        upstream.expectedMessageCount(1);
+        Exchange out = pageDecide(id, pageSession(approver("omar-" + UUID.randomUUID())), "approve");
+        assertThat(status(out)).as(body(out)).isEqualTo(200);
+        upstream.assertIsSatisfied(10_000);
+        assertThat(votes(id)).isEqualTo(1);
+    }
 }
