@@ -92,11 +92,17 @@ final class JdkTransport implements UpstreamClient.Transport {
         }
         // the response timeout bounds the wait for a place and the whole buffered answer (a stream's head); past it
         // the call leaves the queue, or its exchange is aborted
+        java.util.concurrent.atomic.AtomicBoolean late = new java.util.concurrent.atomic.AtomicBoolean();
         ScheduledFuture<?> deadline = TIMERS.schedule(() -> {
             turn.cancel(false); // first: a waiting call's place in the queue is free before its caller hears of it
-            if (answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"))) {
-                stop(turn, sent);
+            if (answer.isDone()) {
+                return;
             }
+            // a sent call's exchange is aborted (its place given back, the answer a 504: late) before its caller hears
+            // of it, so a caller that retries at once finds the place free
+            late.set(true);
+            stop(turn, sent);
+            answer.completeExceptionally(GatewayException.upstreamTimeout("the upstream did not answer in time"));
         }, upstream.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
         turn.whenComplete((place, refused) -> {
             if (refused instanceof java.util.concurrent.CancellationException) {
@@ -107,7 +113,7 @@ final class JdkTransport implements UpstreamClient.Transport {
             } else if (answer.isDone()) {
                 place.run(); // ended while its place came: never sent
             } else {
-                send(client, request, handler, answer, deadline, place, sent);
+                send(client, request, handler, answer, deadline, place, sent, late);
             }
         });
         return answer;
@@ -116,7 +122,8 @@ final class JdkTransport implements UpstreamClient.Transport {
     /** Sends the call that has its place; the place is given back once the exchange (or its stream) is over. */
     private void send(HttpClient client, HttpRequest request, HttpResponse.BodyHandler<Object> handler,
                       CompletableFuture<UpstreamResponse> answer, ScheduledFuture<?> deadline, Runnable place,
-                      AtomicReference<CompletableFuture<HttpResponse<Object>>> sent) {
+                      AtomicReference<CompletableFuture<HttpResponse<Object>>> sent,
+                      java.util.concurrent.atomic.AtomicBoolean late) {
         CompletableFuture<HttpResponse<Object>> exchange = client.sendAsync(request, handler);
         sent.set(exchange);
         if (answer.isDone()) { // timed out or cancelled as it was sent
@@ -126,7 +133,9 @@ final class JdkTransport implements UpstreamClient.Transport {
             deadline.cancel(false);
             if (err != null) {
                 place.run();
-                answer.completeExceptionally(UpstreamClient.failure(UpstreamClient.unwrap(err)));
+                answer.completeExceptionally(late.get()
+                        ? GatewayException.upstreamTimeout("the upstream did not answer in time")
+                        : UpstreamClient.failure(UpstreamClient.unwrap(err)));
                 return;
             }
             if (response.body() instanceof StreamRelay relay) { // its connection is busy until the stream ends

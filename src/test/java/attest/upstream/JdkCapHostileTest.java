@@ -265,6 +265,24 @@ class JdkCapHostileTest {
         assertStillGetsThrough(c, u, 1, 0);
     }
 
+    /**
+     * A caller told 504 (its call sent, the upstream silent) that retries at once, on an upstream with one place and no
+     * queue, finds the place free: the timed-out exchange is aborted and its place given back before the 504 is heard.
+     * Before, the 504 came first and about half of such retries were refused 503 upstream_busy.
+     */
+    @Test
+    void should_give_a_timed_out_calls_place_back_before_its_caller_hears_504() throws Exception {
+        RawUpstream u = upstream();
+        UpstreamClient c = client();
+        for (int i = 0; i < 20; i++) {
+            GatewayException late = failure(post(c, target(u, "/silent", 1, 0, Duration.ofMillis(100))));
+            assertThat(late.status()).isEqualTo(504);
+            assertThat(late.code()).isEqualTo("upstream_timeout");
+            assertThat(answer(post(c, target(u, "/ok", 1, 0, Duration.ofSeconds(2)))).status()).as("retry " + i)
+                    .isEqualTo(200);
+        }
+    }
+
     @Test
     void should_free_the_place_of_a_cancelled_call_already_sent() throws Exception {
         RawUpstream u = upstream();
@@ -331,6 +349,23 @@ class JdkCapHostileTest {
                     Duration.ofSeconds(30));
             uncommitted.stream().abort(Outcomes.EVIDENCE_UNAVAILABLE);
             uncommitted.stream().release(false);
+            assertStillGetsThrough(c, u, 1, 0);
+        }
+        assertThat(maxServing.get()).isEqualTo(1);
+    }
+
+    /** The caller's connection is already gone when the stream's head is handed to it: the place comes back. */
+    @Test
+    void should_free_the_place_of_a_stream_bound_to_a_caller_already_gone() throws Exception {
+        RawUpstream u = upstream();
+        UpstreamClient c = client();
+        for (int i = 0; i < 3; i++) {
+            UpstreamResponse s = answer(post(c, target(u, "/stream", 1, 0, Duration.ofSeconds(20))));
+            EmbeddedChannel gone = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
+            gone.close();
+            s.stream().bind(gone, WATCH, Duration.ofSeconds(30));
+            assertThat(s.stream().ended().orTimeout(10, TimeUnit.SECONDS).join().outcome())
+                    .isEqualTo(Outcomes.CLIENT_ABORTED);
             assertStillGetsThrough(c, u, 1, 0);
         }
         assertThat(maxServing.get()).isEqualTo(1);
