@@ -435,4 +435,48 @@ class InPersonApprovalHostileTest {
         upstream.assertIsSatisfied(10_000);
         assertThat(votes(id)).isEqualTo(1);
     }
+
+    /** A token whose payload is the given JSON text exactly (duplicate members included). */
+    static String rawPayload(String json) {
+        try {
+            JWSObject jws = new JWSObject(new JWSHeader.Builder(JWSAlgorithm.RS256)
+                    .keyID(RouteTestConfiguration.TOKENS.rsa.getKeyID()).type(JOSEObjectType.JWT).build(),
+                    new Payload(json));
+            jws.sign(new RSASSASigner(RouteTestConfiguration.TOKENS.rsa));
+            return jws.serialize();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** An actor claim given twice, the last one empty or null (a parser that keeps the last would see no actor). */
+    @ParameterizedTest(name = "act given twice, then {0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            null
+            {}
+            {"sub":"svc-2"}
+            """)
+    void should_refuse_a_token_that_names_its_actor_twice(String last) throws Exception {
+        String id = hold();
+        String claims = raw("pia-" + UUID.randomUUID(), List.of("approver"), c -> { }).split("\\.")[1];
+        String json = new String(java.util.Base64.getUrlDecoder().decode(claims), StandardCharsets.UTF_8);
+        String twice = "{\"act\":{\"sub\":\"svc-1\"}," + json.substring(1, json.length() - 1) + ",\"act\":" + last
+                + "}";
+        Exchange out = decide(id, rawPayload(twice), "approve");
+        assertThat(status(out)).as(body(out)).isEqualTo(401);
+        assertNoVoteCounted(id);
+    }
+
+    /** An actor who is the approver themself is still an actor: the decision is not made in person. */
+    @Test
+    void should_refuse_an_approver_acting_for_themself() throws Exception {
+        String id = hold();
+        String name = "quin-" + UUID.randomUUID();
+        String sub = UUID.nameUUIDFromBytes(name.getBytes()).toString();
+        Exchange out = decide(id, approverWith(name, "act", "{\"sub\":\"" + sub + "\",\"preferred_username\":\""
+                + name + "\"}"), "approve");
+        assertThat(status(out)).as(body(out)).isEqualTo(403);
+        assertThat(body(out)).contains("impersonated_approver");
+        assertNoVoteCounted(id);
+    }
 }
