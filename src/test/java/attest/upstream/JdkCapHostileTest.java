@@ -1,7 +1,7 @@
 package attest.upstream;
 
 import attest.http.GatewayException;
-import attest.http.Outcomes;
+import attest.evidence.Outcome;
 import attest.ingress.Upstream;
 import attest.ingress.UpstreamTarget;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -197,7 +197,7 @@ class JdkCapHostileTest {
             GatewayException g = failure(busy);
             assertThat(g.status()).isEqualTo(503);
             assertThat(g.code()).isEqualTo("upstream_busy");
-            assertThat(g.outcome()).isEqualTo(Outcomes.UPSTREAM_ERROR);
+            assertThat(g.outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
             assertThat(g.headers()).containsEntry("Retry-After", "1");
         }
         gate.countDown();
@@ -309,7 +309,7 @@ class JdkCapHostileTest {
         assertThat(next).isNotDone();
         gate.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> drain(s.stream()) >= 0 && s.stream().ended().isDone());
-        assertThat(s.stream().ended().join().outcome()).isEqualTo(Outcomes.COMPLETED);
+        assertThat(s.stream().ended().join().outcome()).isEqualTo(Outcome.COMPLETED);
         assertThat(answer(next).status()).isEqualTo(200);
         assertThat(maxServing.get()).isEqualTo(1);
     }
@@ -325,7 +325,7 @@ class JdkCapHostileTest {
             broken.stream().bind(new EmbeddedChannel(new ChannelInboundHandlerAdapter()), WATCH, Duration.ofSeconds(30));
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> drain(broken.stream()) >= 0 && broken.stream().ended().isDone());
-            assertThat(broken.stream().ended().join().outcome()).isEqualTo(Outcomes.UPSTREAM_ERROR);
+            assertThat(broken.stream().ended().join().outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
             assertStillGetsThrough(c, u, 1, 0);
 
             // the caller's connection closes mid-stream
@@ -335,19 +335,19 @@ class JdkCapHostileTest {
             drain(left.stream());
             ch.close();
             assertThat(left.stream().ended().orTimeout(10, TimeUnit.SECONDS).join().outcome())
-                    .isEqualTo(Outcomes.CLIENT_ABORTED);
+                    .isEqualTo(Outcome.CLIENT_ABORTED);
             assertStillGetsThrough(c, u, 1, 0);
 
             // the gateway gives the stream up before binding it (a refusal after the upstream answered)
             UpstreamResponse refused = answer(post(c, target(u, "/stream", 1, 0, Duration.ofSeconds(20))));
-            refused.stream().abort(Outcomes.MASKING_FAILED);
+            refused.stream().abort(Outcome.MASKING_FAILED);
             assertStillGetsThrough(c, u, 1, 0);
 
             // a stream released uncommitted (its evidence could not be written) before it ended
             UpstreamResponse uncommitted = answer(post(c, target(u, "/stream", 1, 0, Duration.ofSeconds(20))));
             uncommitted.stream().bind(new EmbeddedChannel(new ChannelInboundHandlerAdapter()), WATCH,
                     Duration.ofSeconds(30));
-            uncommitted.stream().abort(Outcomes.EVIDENCE_UNAVAILABLE);
+            uncommitted.stream().abort(Outcome.EVIDENCE_UNAVAILABLE);
             uncommitted.stream().release(false);
             assertStillGetsThrough(c, u, 1, 0);
         }
@@ -365,7 +365,7 @@ class JdkCapHostileTest {
             gone.close();
             s.stream().bind(gone, WATCH, Duration.ofSeconds(30));
             assertThat(s.stream().ended().orTimeout(10, TimeUnit.SECONDS).join().outcome())
-                    .isEqualTo(Outcomes.CLIENT_ABORTED);
+                    .isEqualTo(Outcome.CLIENT_ABORTED);
             assertStillGetsThrough(c, u, 1, 0);
         }
         assertThat(maxServing.get()).isEqualTo(1);
