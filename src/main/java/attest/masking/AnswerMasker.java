@@ -55,9 +55,29 @@ public final class AnswerMasker {
     private AnswerMasker() {
     }
 
-    /** The media type, lower case, without parameters; empty when absent. */
+    /**
+     * The media type, lower case, without parameters; empty when absent, and when it is not one well-formed
+     * {@code type/subtype} (two tokens): {@code text/}, or a list {@code text/plain, application/x-foo} (a fetch client
+     * takes the last type of such a list) is a type in no row, not text by its first characters.
+     */
     static String mediaType(String contentType) {
-        return attest.http.MediaTypes.of(contentType);
+        String t = attest.http.MediaTypes.of(contentType);
+        return wellFormed(t) ? t : "";
+    }
+
+    /** Whether {@code t} is {@code type/subtype}, each a non-empty token (RFC 9110: no space, comma or separator). */
+    private static boolean wellFormed(String t) {
+        int slash = t.indexOf('/');
+        if (slash <= 0 || slash == t.length() - 1) {
+            return false;
+        }
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (i != slash && !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether the answer is not text: media, PDF and archives ({@link #unread}) or binary that is scanned. */

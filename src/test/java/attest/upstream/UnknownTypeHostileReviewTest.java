@@ -537,6 +537,19 @@ class UnknownTypeHostileReviewTest {
 
     /** The holes this review found, each fixed in the commit that added its rows (they failed before it). */
     static void holes(List<Row> r) {
+        String foo = "application/x-foo";
+        byte[] b64card = utf8("blob=" + b64("card " + CARD + " thanks") + ";");
+        // 1. a label that is not one well-formed type was taken by its first characters: text/ (no subtype) and a list
+        // of types (a fetch client takes the last one: application/x-foo) passed as text/plain or image/png did
+        for (String ct : new String[] {"text/", "text/plain, application/x-foo", "text/plain,application/x-foo",
+                "image/png, application/x-foo", "text /plain", "text/plain application/x-foo",
+                "application/json, application/x-foo"}) {
+            r.add(row("base64 card under [" + ct + "]", Expect.REFUSE, ct, b64card));
+        }
+        r.add(rowH("base64 card, one Content-Type listing two: text/plain, application/x-foo", Expect.REFUSE,
+                "Content-Type: text/plain, application/x-foo\r\n", b64card));
+        r.add(row("clean text under [text/plain, application/x-foo]", Expect.CLEAN, "text/plain, application/x-foo",
+                utf8("order 88213 shipped 2026-11-30")));
     }
 
     static String sseChunk(String text) {
