@@ -190,6 +190,15 @@ public final class AnswerMasker {
             // JSON reader, which detects the encoding itself)
             declared = bom;
         }
+        if (declared == null && unknown(contentType) && binaryBytes(body)) {
+            // binary by its bytes, under a type the masker does not know: masked as text it would be broken (a length
+            // no longer matches), and the text detectors read emails and IP addresses in random bytes (most random
+            // 64 KiB bodies were rewritten so before 2026-12-02): read as binary is, and refused when it carries an
+            // entity, read also as one text with its bytes that are not text left out (a card whose groups a stray
+            // byte parts), where only what random bytes do not spell counts
+            BinaryScan.refuseIfFound(body, masker, report, true);
+            return body;
+        }
         byte[] out = body;
         if (declared != null) {
             // read in the charset the answer declares, as its reader does (UTF-16, UTF-32, Shift_JIS, ...), masked as
@@ -245,6 +254,36 @@ public final class AnswerMasker {
         byte[] b = s.finish();
         out.write(b, 0, b.length);
         return out.toByteArray();
+    }
+
+    /**
+     * Whether a body is binary by its bytes: more than one byte in 16 is a control character (but tab, line ends, form
+     * feed and escape) or no part of a valid UTF-8 sequence. Text with a stray byte or two is text.
+     */
+    static boolean binaryBytes(byte[] b) {
+        int bad = 0;
+        for (int i = 0; i < b.length; ) {
+            int c = b[i] & 0xFF;
+            if (c < 0x80) {
+                if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1B || c == 0x7F) {
+                    bad++;
+                }
+                i++;
+                continue;
+            }
+            int n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+            boolean valid = n > 0 && i + n <= b.length;
+            for (int k = 1; valid && k < n; k++) {
+                valid = (b[i + k] & 0xC0) == 0x80;
+            }
+            if (valid) {
+                i += n;
+            } else {
+                bad++;
+                i++;
+            }
+        }
+        return bad * 16L > b.length;
     }
 
     private static boolean validUtf8(byte[] body) {

@@ -57,9 +57,10 @@ class UnknownTypeAnswersTest {
                 + Base64.getEncoder().encodeToString(utf8(sentence(EMAIL))) + "\"}"), Expect.REFUSED));
         rows.add(new Row("LEAK", "base64 of UTF-16 with an SSN", utf8(Base64.getEncoder().encodeToString(
                 sentence(SSN).getBytes(StandardCharsets.UTF_16LE))), Expect.REFUSED));
-        // its string is one run of ASCII: masked as text (the framing may break; the card does not go out)
+        // binary by its bytes (tags and lengths): read as binary is and refused; it was masked as text before
+        // 2026-12-02, its framing broken, and random bytes were rewritten so too (UnknownTypeHostileReviewTest)
         rows.add(new Row("OK", "a card in a protobuf string", BinaryAnswersTest.protobuf(sentence(CARD)),
-                Expect.MASKED));
+                Expect.REFUSED));
         rows.add(new Row("OK", "a card in plain text", utf8("result: " + sentence(CARD)), Expect.MASKED));
         rows.add(new Row("OK", "an email in JSON", utf8("{\"text\":\"" + sentence(EMAIL) + "\"}"), Expect.MASKED));
         rows.add(new Row("OK", "clean text", utf8("The forecast is sunny, 21 degrees, order 1234567."),

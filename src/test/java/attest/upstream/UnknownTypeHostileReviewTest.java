@@ -550,6 +550,20 @@ class UnknownTypeHostileReviewTest {
                 "Content-Type: text/plain, application/x-foo\r\n", b64card));
         r.add(row("clean text under [text/plain, application/x-foo]", Expect.CLEAN, "text/plain, application/x-foo",
                 utf8("order 88213 shipped 2026-11-30")));
+        // 2. binary of an unknown type was masked as text: the text detectors read emails and IPv6 addresses in random
+        // bytes (147 of 200 random 64 KiB bodies were rewritten, silently corrupted)
+        r.add(row("clean 64 KiB random bytes under x-foo", Expect.CLEAN, foo, randomBytes(64 << 10, 42)));
+        r.add(row("clean 64 KiB random bytes, no Content-Type", Expect.CLEAN, null, randomBytes(64 << 10, 43)));
+        r.add(row("clean 256 KiB random bytes under model/x-weights", Expect.CLEAN, "model/x-weights",
+                randomBytes(256 << 10, 47)));
+        r.add(row("random bytes with a card whose groups are split by stray bytes", Expect.REFUSE, foo,
+                concat(randomBytes(4096, 48), utf8("card 4111 1111"), new byte[] {(byte) 0xFF},
+                        utf8(" 1111"), new byte[] {0x01}, utf8(" 1111 end"), randomBytes(4096, 49))));
+        r.add(row("random bytes with an email in a long run", Expect.REFUSE, foo,
+                concat(randomBytes(4096, 50), utf8("contact: " + EMAIL + " today"), randomBytes(4096, 51))));
+        r.add(block("random bytes with a blocked SSN after a card", Expect.BLOCK, foo,
+                concat(randomBytes(2048, 52), utf8("card " + CARD), randomBytes(64, 53), utf8("SSN " + SSN),
+                        randomBytes(2048, 54))));
     }
 
     static String sseChunk(String text) {
