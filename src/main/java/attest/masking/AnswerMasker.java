@@ -169,6 +169,8 @@ public final class AnswerMasker {
             return body;
         }
         if (compressed(body)) {
+            // the evidence says why (it said nothing before 2026-12-02)
+            report.accept(new Redaction(BinaryScan.UNREADABLE, BinaryScan.ACTION, "binary:body", "compressed_unnamed"));
             throw new MaskingFailedException("the answer is compressed in a coding its headers do not name");
         }
         if (attest.http.MediaTypes.live(contentType)) {

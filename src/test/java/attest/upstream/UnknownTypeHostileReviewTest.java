@@ -564,6 +564,11 @@ class UnknownTypeHostileReviewTest {
         r.add(block("random bytes with a blocked SSN after a card", Expect.BLOCK, foo,
                 concat(randomBytes(2048, 52), utf8("card " + CARD), randomBytes(64, 53), utf8("SSN " + SSN),
                         randomBytes(2048, 54))));
+        // 3. a body compressed in a coding its headers do not name was refused with nothing in the masking report
+        for (String[] e : new String[][] {{"card", CARD}, {"ssn", "SSN " + SSN}, {"email", EMAIL}}) {
+            r.add(row(e[0] + " gzip body, no coding named", Expect.REFUSE, foo, gzip(utf8("note: " + e[1] + " end"))));
+        }
+        r.add(row("card: zlib body", Expect.REFUSE, foo, zlib(utf8("card " + CARD), false)));
     }
 
     static String sseChunk(String text) {
