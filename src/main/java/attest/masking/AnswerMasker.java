@@ -15,7 +15,7 @@ import java.util.function.Consumer;
  * <li>NDJSON ({@code application/x-ndjson}, {@code application/jsonl}, ...): {@link NdjsonMasker};</li>
  * <li>media ({@code image/*}, {@code audio/*}, {@code video/*}, {@code font/*}), PDF and archives: passed unchanged,
  * byte for byte, unread (a stated limit);</li>
- * <li>other binary ({@code application/octet-stream}, protobuf, gRPC and gRPC-Web, CBOR, MessagePack, AWS event
+ * <li>other binary ({@code application/octet-stream}, protobuf, gRPC and gRPC-Web, CBOR (and every {@code +cbor} type), MessagePack, AWS event
  * streams, Arrow, ...): read for text by {@link BinaryScan} and refused when an entity is found (binary cannot be
  * rewritten safely), else passed unchanged;</li>
  * <li>a structured-syntax suffix ({@code +json}, {@code +xml}: {@code application/problem+json},
@@ -127,7 +127,7 @@ public final class AnswerMasker {
     /** Binary read for text and refused when an entity is found ({@link BinaryScan}). */
     static boolean scanned(String contentType) {
         String t = mediaType(contentType);
-        return grpc(t) || SCANNED.contains(t);
+        return grpc(t) || SCANNED.contains(t) || t.endsWith("+cbor");
     }
 
     /**

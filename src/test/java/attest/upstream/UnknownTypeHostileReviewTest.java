@@ -569,6 +569,11 @@ class UnknownTypeHostileReviewTest {
             r.add(row(e[0] + " gzip body, no coding named", Expect.REFUSE, foo, gzip(utf8("note: " + e[1] + " end"))));
         }
         r.add(row("card: zlib body", Expect.REFUSE, foo, zlib(utf8("card " + CARD), false)));
+        // 4. a +cbor type (RFC 8949's suffix) was masked as text: the CBOR string's length no longer matched
+        r.add(row("card: CBOR under application/vnd.foo+cbor", Expect.REFUSE, "application/vnd.foo+cbor",
+                cborMap(cborText("n"), cborText("card " + CARD))));
+        r.add(row("clean CBOR under application/vnd.foo+cbor", Expect.CLEAN, "application/vnd.foo+cbor",
+                cborMap(cborText("n"), cborText("the weather is fine"))));
     }
 
     static String sseChunk(String text) {
