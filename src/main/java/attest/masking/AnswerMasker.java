@@ -260,7 +260,8 @@ public final class AnswerMasker {
 
     /**
      * Whether a body is binary by its bytes: more than one byte in 16 is a control character (but tab, line ends, form
-     * feed and escape) or no part of a valid UTF-8 sequence. Text with a stray byte or two is text.
+     * feed and escape) or a byte from 80 to 9F that is no part of a valid UTF-8 sequence. Text with a stray byte or two
+     * is text, and so is Latin-1 text, whatever its accents.
      */
     static boolean binaryBytes(byte[] b) {
         int bad = 0;
@@ -281,7 +282,8 @@ public final class AnswerMasker {
             if (valid) {
                 i += n;
             } else {
-                bad++;
+                // a byte from A0 on that is no UTF-8 is a Latin-1 letter or sign: text (one in 16 accents is common)
+                bad += c >= 0xA0 ? 0 : 1;
                 i++;
             }
         }

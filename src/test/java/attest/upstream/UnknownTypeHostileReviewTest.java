@@ -564,6 +564,13 @@ class UnknownTypeHostileReviewTest {
         r.add(block("random bytes with a blocked SSN after a card", Expect.BLOCK, foo,
                 concat(randomBytes(2048, 52), utf8("card " + CARD), randomBytes(64, 53), utf8("SSN " + SSN),
                         randomBytes(2048, 54))));
+        // 2b. ... but Latin-1 text with no charset is text, however many accents it has: as binary, an email in it was
+        // cut into short runs at each accent and went out
+        r.add(row("Latin-1 text dense with accents, email, no charset", Expect.MASKED, foo,
+                "Grüße aus Köln: Öl, Äpfel, Übergrößen, süße Brötchen; schreib an jürgen@köln.de".getBytes(
+                        StandardCharsets.ISO_8859_1)));
+        r.add(row("Latin-1 text dense with accents, short email, no Content-Type", Expect.MASKED, null,
+                "Ça sûr été: élève à Noël, jo@x.io".getBytes(StandardCharsets.ISO_8859_1)));
         // 3. a body compressed in a coding its headers do not name was refused with nothing in the masking report
         for (String[] e : new String[][] {{"card", CARD}, {"ssn", "SSN " + SSN}, {"email", EMAIL}}) {
             r.add(row(e[0] + " gzip body, no coding named", Expect.REFUSE, foo, gzip(utf8("note: " + e[1] + " end"))));
