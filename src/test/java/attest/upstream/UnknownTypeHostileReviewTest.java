@@ -61,7 +61,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * escapes, gunzip/inflate; nested 3 deep): none may find the card, SSN, IBAN, email, phone or secret. Expectations:
  * REFUSE (502 {@code masking_failed}, the refusal in the masking report), BLOCK (403 {@code response_blocked}), MASKED
  * (delivered, changed, no reader finds the entity), CLEAN (delivered byte for byte), SAFE (refused or delivered with no
- * reader finding the entity: where the spec does not say which).
+ * reader finding the entity: where the spec does not say which), LIMIT (a limit docs/masking.md states: delivered as
+ * it came), AS_TEXT (delivered as it came, the caller told only the text type it was masked as). The rows in
+ * {@link #holes} failed before the fix in the commit that added them.
  */
 class UnknownTypeHostileReviewTest {
     static final String CARD = "4111 1111 1111 1111";
