@@ -16,7 +16,8 @@ import java.time.Clock;
  * {@code too_many_held_calls} (the caller has as many calls waiting for approval as it may): a caller with many pending
  * approvals is not probing the policy, and counting it would lock it out of the calls it may still make
  * ({@code too_many_denials}) as if it were attacking. A call with no verified caller is not counted (it was refused
- * at the door, 401). Sets nothing on the exchange; the limiter's count is its one job.
+ * at the door, 401). A virtual key's count keeps the key's id and owner beside it (the door's refusal names them).
+ * Sets nothing on the exchange; the limiter's count is its one job.
  */
 public class CountDenialProcessor implements Processor {
     /** Error codes (4xx) that ask the caller to wait for its own calls, not refusals of its request. */
@@ -44,7 +45,14 @@ public class CountDenialProcessor implements Processor {
         if (c == null || id == null) {
             return;
         }
-        String caller = Credential.KEY.equals(c.kind()) ? DenialLimiter.key(c.value()) : DenialLimiter.subject(id.subject());
-        denials.denied(caller, clock.millis());
+        if (!Credential.KEY.equals(c.kind())) {
+            denials.denied(DenialLimiter.subject(id.subject()), clock.millis());
+            return;
+        }
+        // the key was resolved by now: its id and owner are kept beside its digest's count, so that the door's
+        // refusal names it as this call's evidence does (key_id, and the owner as subject)
+        attest.keys.VirtualKey key = exchange.getProperty(Exchanges.KEY, attest.keys.VirtualKey.class);
+        denials.denied(DenialLimiter.key(c.value()),
+                key == null ? null : new DenialLimiter.KeyName(key.id(), id.subject()), clock.millis());
     }
 }

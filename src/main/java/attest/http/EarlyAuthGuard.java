@@ -76,6 +76,8 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
     static final String TOO_MANY_DENIALS_MESSAGE = "too many of this caller's calls were refused by policy; "
             + "try again after Retry-After seconds";
     private long retryAfter;
+    /** The virtual key refused for {@link #TOO_MANY_DENIALS} as its calls name it, or null (a token, or not known). */
+    private attest.policy.DenialLimiter.KeyName refusedKey;
     /** What a held request's outcome says when its token is to be checked again. */
     private static final String CHECK_AGAIN = "check again";
     private boolean closed;
@@ -170,12 +172,15 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
 
     private void decide(ChannelHandlerContext ctx, HttpRequest request, String problem, boolean mayHold) {
         if (problem == null) {
-            retryAfter = denials.retryAfterSeconds(caller, clock.millis());
+            long now = clock.millis();
+            retryAfter = denials.retryAfterSeconds(caller, now);
             if (retryAfter == 0) {
                 ctx.fireChannelRead(request);
                 return;
             }
             problem = TOO_MANY_DENIALS;
+            // the key it is, taken in the window that refused it (its small body may be digested past that window)
+            refusedKey = callerSubject == null ? denials.keyOf(caller, now) : null;
         }
         if (problem == KEYS_REFRESHING && mayHold) {
             hold(ctx, request, refreshing.thenApply(v -> CHECK_AGAIN));
@@ -325,11 +330,15 @@ public final class EarlyAuthGuard extends ChannelInboundHandlerAdapter {
         if (reason == TOO_MANY_DENIALS) {
             // a valid caller whose calls policy kept refusing: refused here, recorded like any refusal at the door
             // (one by one up to the source's share of the window, then counted), not a record of its own each
+            // who: the verified token's subject, or the virtual key as its calls name it (its id and owner, kept
+            // beside its digest's count when a call of it was counted; none when not known): never its secret or digest
             Refusals.answerAndClose(ctx, 429, "too_many_denials", TOO_MANY_DENIALS_MESSAGE, rid,
                     Map.of("Retry-After", String.valueOf(retryAfter)));
+            attest.policy.DenialLimiter.KeyName key = refusedKey;
             Refusals.report(onRefusal, new RefusedRequest(429, "too_many_denials", TOO_MANY_DENIALS,
                     request.method().name(), RefusedRequest.boundTarget(request.uri()), Refusals.source(ctx), rid,
-                    declared, sha256, null, callerSubject));
+                    declared, sha256, null, key != null ? key.ownerSubject() : callerSubject,
+                    key != null ? key.id() : null));
             return;
         }
         Refusals.answerAndClose(ctx, 401, "invalid_token", MESSAGE, rid, CHALLENGE);

@@ -14,15 +14,25 @@ package attest.http;
  * @param requestId  the gateway's own id for the refusal, which the answer names in X-Request-Id (a refusal keeps
  *                   no caller correlation id: its stored bytes stay bounded)
  * @param authError  for 401: why the token was refused
- * @param subject    the subject of the caller's verified token, when the door checked one and still refused the
- *                   request ({@code too_many_denials}); null otherwise (no token, a bad one, or a virtual key)
+ * @param subject    who was refused when the door found a valid caller and still refused the request
+ *                   ({@code too_many_denials}): the verified token's subject, or a virtual key's owner (as a call made
+ *                   with the key names it); null otherwise (no credential, a bad one, a key not known by id)
+ * @param keyId      the virtual key refused for {@code too_many_denials}, as its calls name it ({@code key_id}); null
+ *                   for a token, or a key whose id the door does not know. Never the secret or its digest
  */
 public record RefusedRequest(int status, String code, String reason, String method, String target, String source,
-                             String requestId, Long declaredSize, String sha256, String authError, String subject) {
+                             String requestId, Long declaredSize, String sha256, String authError, String subject,
+                             java.util.UUID keyId) {
+    /** A refusal of a caller named by its verified token's subject (or nobody). */
+    public RefusedRequest(int status, String code, String reason, String method, String target, String source,
+                          String requestId, Long declaredSize, String sha256, String authError, String subject) {
+        this(status, code, reason, method, target, source, requestId, declaredSize, sha256, authError, subject, null);
+    }
+
     /** A refusal of a request whose caller was not established. */
     public RefusedRequest(int status, String code, String reason, String method, String target, String source,
                           String requestId, Long declaredSize, String sha256, String authError) {
-        this(status, code, reason, method, target, source, requestId, declaredSize, sha256, authError, null);
+        this(status, code, reason, method, target, source, requestId, declaredSize, sha256, authError, null, null);
     }
 
     /** Longest request-target kept (characters, after control characters are replaced). */

@@ -14,6 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * entry and an event (about 5 KB) to the append-only store per request, with no bound (docs/security.md).
  * <p>
  * A caller is its token's subject, or a virtual key (by the SHA-256 of its secret: the secret itself is never held).
+ * Beside a key's count is the key's id and owner ({@link KeyName}, known when its call was counted: the key was
+ * resolved by then), so that the door's refusal names the key as its calls' evidence does; bounded with the counts.
  * Windows are aligned to the epoch, as {@code RefusalLimiter}'s. At most {@code maxCallers} are tracked; a new caller
  * past that is not tracked (its denials are recorded one by one, as before), never put in a shared bucket that would
  * refuse other callers. Per instance: each replica counts what it saw.
@@ -22,7 +24,18 @@ public final class DenialLimiter {
     /** No limit: nothing is counted and nobody is refused. */
     public static final DenialLimiter OFF = new DenialLimiter(0, 60_000, 1);
 
-    private record Window(long start, int denied) {
+    /**
+     * The virtual key a digest was counted for, as a call made with it names it in its evidence: its id
+     * ({@code key_id}) and its owner's subject ({@code subject}). Never the secret or its digest.
+     */
+    public record KeyName(java.util.UUID id, String ownerSubject) {
+        public KeyName {
+            java.util.Objects.requireNonNull(id, "key id");
+        }
+    }
+
+    /** A caller's count in the window that starts at {@code start}, and the key it is when it is one (else null). */
+    private record Window(long start, int denied, KeyName key) {
     }
 
     private final int perWindow;
@@ -66,11 +79,21 @@ public final class DenialLimiter {
         return perWindow > 0;
     }
 
-    /** Policy refused a call of {@code caller} at {@code nowMillis}. */
+    /** Policy refused a call of {@code caller} at {@code nowMillis} (a caller whose key is not known). */
     public void denied(String caller, long nowMillis) {
+        denied(caller, null, nowMillis);
+    }
+
+    /**
+     * Policy refused a call of {@code caller} at {@code nowMillis}; {@code key} is the virtual key the call was made
+     * with (null for a token), kept beside the count so that the door's refusal can name it ({@link #keyOf}). It is
+     * kept for a key's digest only: a token's subject never gets a key's name.
+     */
+    public void denied(String caller, KeyName key, long nowMillis) {
         if (!enabled() || caller == null) {
             return;
         }
+        KeyName named = caller.startsWith("key:") ? key : null;
         long start = nowMillis - Math.floorMod(nowMillis, windowMillis);
         if (!windows.containsKey(caller) && windows.size() >= maxCallers) {
             windows.values().removeIf(w -> w.start() < start);
@@ -78,8 +101,8 @@ public final class DenialLimiter {
                 return; // not tracked: recorded one by one, as without a limit
             }
         }
-        windows.merge(caller, new Window(start, 1),
-                (old, one) -> old.start() == start ? new Window(start, old.denied() + 1) : one);
+        windows.merge(caller, new Window(start, 1, named), (old, one) -> old.start() != start ? one
+                : new Window(start, old.denied() + 1, named != null ? named : old.key()));
     }
 
     /**
@@ -103,6 +126,15 @@ public final class DenialLimiter {
     public int deniedInWindow(String caller, long nowMillis) {
         Window w = caller == null ? null : windows.get(caller);
         return w == null || w.start() != nowMillis - Math.floorMod(nowMillis, windowMillis) ? 0 : w.denied();
+    }
+
+    /**
+     * The virtual key {@code caller} (a key's digest) was counted for in the window of {@code nowMillis}, or null:
+     * not a key, not tracked, counted in an earlier window, or counted without its key.
+     */
+    public KeyName keyOf(String caller, long nowMillis) {
+        Window w = caller == null ? null : windows.get(caller);
+        return w == null || w.start() != nowMillis - Math.floorMod(nowMillis, windowMillis) ? null : w.key();
     }
 
     /** How many callers are tracked now. */

@@ -59,4 +59,38 @@ class CountDenialProcessorTest {
         new CountDenialProcessor(denials, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC)).process(e);
         assertThat(denials.deniedInWindow(DenialLimiter.subject("erin-sub"), NOW)).isEqualTo(counted ? 1 : 0);
     }
+
+    @org.junit.jupiter.api.Test
+    void should_keep_the_virtual_keys_id_and_owner_beside_the_count_of_its_digest_never_the_secret() {
+        DenialLimiter denials = new DenialLimiter(5, 60_000, 10);
+        String secret = attest.keys.KeySecrets.generate();
+        java.util.UUID keyId = java.util.UUID.fromString("7e1d2c3b-4a59-4687-9786-a5b4c3d2e1f0");
+        Exchange e = new DefaultExchange(new DefaultCamelContext());
+        e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 403);
+        e.setProperty(Exchanges.CREDENTIAL, new Credential(Credential.KEY, secret));
+        e.setProperty(Exchanges.KEY, new attest.keys.VirtualKey(keyId, "ci", "atk_…x1", "erin-sub", "erin",
+                Identity.USER, "attest-cli", List.of(), List.of(), attest.usage.Budget.NONE,
+                Instant.ofEpochMilli(NOW - 1000), "erin", Instant.ofEpochMilli(NOW + 86_400_000L), null, null));
+        e.setProperty(Exchanges.IDENTITY, new Identity("erin-sub", "erin", Identity.USER, "attest-cli",
+                List.of("inference-user"), List.of(), "key:" + keyId, "https://issuer.test", null, null, List.of()));
+        new CountDenialProcessor(denials, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC)).process(e);
+        assertThat(denials.deniedInWindow(DenialLimiter.key(secret), NOW)).isEqualTo(1);
+        assertThat(denials.keyOf(DenialLimiter.key(secret), NOW))
+                .isEqualTo(new DenialLimiter.KeyName(keyId, "erin-sub"));
+        assertThat(denials.deniedInWindow(DenialLimiter.subject("erin-sub"), NOW)).as("not the owner's own count")
+                .isZero();
+    }
+
+    @org.junit.jupiter.api.Test
+    void should_give_a_token_callers_count_no_keys_name() {
+        DenialLimiter denials = new DenialLimiter(5, 60_000, 10);
+        Exchange e = new DefaultExchange(new DefaultCamelContext());
+        e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 403);
+        e.setProperty(Exchanges.CREDENTIAL, new Credential(Credential.TOKEN, "a-token"));
+        e.setProperty(Exchanges.IDENTITY, new Identity("erin-sub", "erin", Identity.USER, "attest-cli",
+                List.of(), List.of(), "j", "https://issuer.test", null, null, List.of()));
+        new CountDenialProcessor(denials, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC)).process(e);
+        assertThat(denials.deniedInWindow(DenialLimiter.subject("erin-sub"), NOW)).isEqualTo(1);
+        assertThat(denials.keyOf(DenialLimiter.subject("erin-sub"), NOW)).isNull();
+    }
 }

@@ -81,4 +81,56 @@ class DenialLimiterTest {
         assertThatThrownBy(() -> new DenialLimiter(1, 0, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new DenialLimiter(1, W, 0)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    static final DenialLimiter.KeyName K1 = new DenialLimiter.KeyName(
+            java.util.UUID.fromString("0b6c2f1e-9d3a-4f5b-8c7d-1e2f3a4b5c61"), "owner-sub");
+    static final DenialLimiter.KeyName K2 = new DenialLimiter.KeyName(
+            java.util.UUID.fromString("0b6c2f1e-9d3a-4f5b-8c7d-1e2f3a4b5c62"), "owner-sub");
+
+    @Test
+    void should_keep_the_key_a_digest_was_counted_for_beside_its_count_in_its_window_only() {
+        DenialLimiter l = new DenialLimiter(2, W, 10);
+        String one = DenialLimiter.key(attest.keys.KeySecrets.generate());
+        String two = DenialLimiter.key(attest.keys.KeySecrets.generate());
+        l.denied(one, K1, T0);
+        l.denied(two, K2, T0 + 1);
+        l.denied(one, null, T0 + 2); // counted without its key (not resolved): the name counted before stays
+        assertThat(l.keyOf(one, T0 + 3)).isEqualTo(K1);
+        assertThat(l.keyOf(two, T0 + 3)).isEqualTo(K2); // two keys of one owner, each its own
+        assertThat(l.deniedInWindow(one, T0 + 3)).isEqualTo(2);
+        assertThat(l.keyOf(one, T0 + W)).as("an ended window names nothing").isNull();
+        l.denied(one, null, T0 + W);
+        assertThat(l.keyOf(one, T0 + W)).as("a new window counted without its key").isNull();
+        assertThat(l.keyOf(DenialLimiter.key(attest.keys.KeySecrets.generate()), T0)).isNull();
+        assertThat(l.keyOf(null, T0)).isNull();
+    }
+
+    @Test
+    void should_never_give_a_token_caller_a_keys_name() {
+        DenialLimiter l = new DenialLimiter(1, W, 10);
+        l.denied("sub:mallory", K1, T0);
+        assertThat(l.retryAfterSeconds("sub:mallory", T0)).isPositive();
+        assertThat(l.keyOf("sub:mallory", T0)).isNull();
+    }
+
+    @Test
+    void should_keep_no_name_for_a_key_past_its_bound() {
+        DenialLimiter l = new DenialLimiter(1, W, 1);
+        String one = DenialLimiter.key(attest.keys.KeySecrets.generate());
+        String two = DenialLimiter.key(attest.keys.KeySecrets.generate());
+        l.denied(one, K1, T0);
+        l.denied(two, K2, T0); // not tracked: neither counted nor named
+        assertThat(l.keyOf(two, T0)).isNull();
+        assertThat(l.retryAfterSeconds(two, T0)).isZero();
+        assertThat(l.keyOf(one, T0)).isEqualTo(K1);
+        assertThat(l.trackedCallers()).isEqualTo(1);
+    }
+
+    @Test
+    void should_name_nothing_when_off() {
+        DenialLimiter l = new DenialLimiter(0, W, 10);
+        String one = DenialLimiter.key(attest.keys.KeySecrets.generate());
+        l.denied(one, K1, T0);
+        assertThat(l.keyOf(one, T0)).isNull();
+    }
 }
