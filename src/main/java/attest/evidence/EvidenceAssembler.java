@@ -95,8 +95,11 @@ public final class EvidenceAssembler {
             r.setAuthError(bounded(q.authError(), 36));
             r.setReason(null); // the auth error says why
         }
-        if (q.subject() != null) { // a verified token's subject (too_many_denials): who was refused
+        if (q.subject() != null) { // too_many_denials: who was refused (a token's subject, or a key's owner)
             r.setSubject(bounded(q.subject(), 255));
+        }
+        if (q.keyId() != null) { // too_many_denials of a virtual key: the key, as its calls name it
+            r.setKeyId(q.keyId());
         }
         r.setErrorCode(q.code() == null ? "bad_request" : q.code());
         // a declared length past 2^53 is not a size (and not representable in canonical JSON): unknown

@@ -199,7 +199,7 @@ public final class EvidenceEvents {
     /**
      * A refusal's event (a request refused by the HTTP layer, {@link RefusalRecorder}): the call's terminal event
      * ({@code call.<outcome>}) with only what a refusal has: no identity (but the subject of a verified caller refused
-     * for too many denials), decision (its event type says it), response or nulls (the small body's digest, when
+     * for too many denials, and the {@code key_id} of a virtual key so refused), decision (its event type says it), response or nulls (the small body's digest, when
      * read, is in the record and the chain); it ended when received.
      */
     public static OutboxEvent refusal(EvidenceRecord r, String topic, Instant now) {
@@ -209,7 +209,7 @@ public final class EvidenceEvents {
     /**
      * The refusal's event with a given id, written straight to text with a generator in the order of
      * {@link #terminal}'s, leaving out what a refusal has not and every null, empty list and empty object
-     * (recursively, as {@link Compact#withoutNulls} does for the chain), the verified subject last. It was the terminal
+     * (recursively, as {@link Compact#withoutNulls} does for the chain), the verified subject (and key) last. It was the terminal
      * event read back into a Jackson tree, cut and written out again; {@code RefusalEventWriterTest} checks the two
      * give the same text.
      */
@@ -262,9 +262,14 @@ public final class EvidenceEvents {
                 g.writeFieldName("masking");
                 g.writeTree(report);
             }
-            if (r.getSubject() != null) { // a verified caller refused at the door (too_many_denials): who it was
+            if (r.getSubject() != null || r.getKeyId() != null) {
+                // a verified caller refused at the door (too_many_denials): who it was, a virtual key as its calls
+                // name it (its owner's subject and key_id)
                 g.writeObjectFieldStart("identity");
-                g.writeStringField("subject", r.getSubject());
+                present(g, "subject", r.getSubject());
+                if (r.getKeyId() != null) {
+                    g.writeStringField("key_id", r.getKeyId().toString());
+                }
                 g.writeEndObject();
             }
             g.writeEndObject();

@@ -60,6 +60,8 @@ class EvidenceKindsGoldenTest {
         lines.add("refusal.401 " + payload(EvidenceEvents.refusal(unauthenticated, TOPIC, NOW), unauthenticated));
         EvidenceRecord denials = tooManyDenials();
         lines.add("refusal.429-subject " + payload(EvidenceEvents.refusal(denials, TOPIC, NOW), denials));
+        EvidenceRecord keyDenials = keyTooManyDenials();
+        lines.add("refusal.429-key " + payload(EvidenceEvents.refusal(keyDenials, TOPIC, NOW), keyDenials));
         EvidenceRecord protocol = protocolRefusal();
         lines.add("refusal.400 " + payload(EvidenceEvents.refusal(protocol, TOPIC, NOW), protocol));
         RefusalSummary summary = summary();
@@ -105,6 +107,7 @@ class EvidenceKindsGoldenTest {
         lines.add("call.terminal-truncated " + chained(ChainRecords.call(cut, at)));
         lines.add("refusal.401 " + chained(EvidenceWriter.compact(ChainRecords.call(unauthenticated(), at))));
         lines.add("refusal.429-subject " + chained(EvidenceWriter.compact(ChainRecords.call(tooManyDenials(), at))));
+        lines.add("refusal.429-key " + chained(EvidenceWriter.compact(ChainRecords.call(keyTooManyDenials(), at))));
         lines.add("refusal.400 " + chained(EvidenceWriter.compact(ChainRecords.call(protocolRefusal(), at))));
         RefusalSummary summary = summary();
         lines.add("refusal.summary " + chained(new EvidenceChain.Entry(RefusalSummary.KIND, summary.id(), at,
@@ -126,6 +129,15 @@ class EvidenceKindsGoldenTest {
                 "too_many_denials", "too many denials", "POST", "/llm/v1/chat/completions", "10.0.0.10",
                 "client-req-12", null, null, null, "3f9a-subject"), NOW);
         return fixedIds(r, "5b0c2a4e-3f1d-4c8a-9e2b-7d6f1a0b9c12", r.getRequestId());
+    }
+
+    /** A virtual key refused at the door for too many denials: named as its calls name it (owner, key_id). */
+    static EvidenceRecord keyTooManyDenials() {
+        EvidenceRecord r = new EvidenceAssembler("gw-1").refusal(new attest.http.RefusedRequest(429,
+                "too_many_denials", "too many denials", "POST", "/llm/v1/chat/completions", "10.0.0.14",
+                "client-req-14", null, null, null, "3f9a-owner", UUID.fromString("7c1e2d3f-4a5b-4c6d-8e7f-90a1b2c3d4e5")),
+                NOW);
+        return fixedIds(r, "5b0c2a4e-3f1d-4c8a-9e2b-7d6f1a0b9c14", r.getRequestId());
     }
 
     /** Bad framing: a protocol refusal (400), denied by the ingress rule. */

@@ -25,8 +25,12 @@ public final class RefusalEventBefore {
             JsonNode json = JSON.readTree(full.getPayload());
             ObjectNode rec = (ObjectNode) json.path("record");
             rec.remove(List.of("identity", "response", "completed_at", "instance_id"));
-            if (r.getSubject() != null) {
-                rec.putObject("identity").put("subject", r.getSubject());
+            if (r.getSubject() != null || r.getKeyId() != null) {
+                ObjectNode identity = rec.putObject("identity");
+                identity.put("subject", r.getSubject());
+                if (r.getKeyId() != null) { // since a virtual key refused for too many denials is named
+                    identity.put("key_id", r.getKeyId().toString());
+                }
             }
             rec.remove("decision");
             ((ObjectNode) rec.path("request")).remove("sha256");

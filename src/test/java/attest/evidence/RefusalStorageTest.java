@@ -104,19 +104,98 @@ class RefusalStorageTest {
         recorder.accept(new RefusedRequest(429, "too_many_denials", "too many refused calls", "POST",
                 "/llm/v1/chat/completions", "10.9.8.7", rid, 2L, "b".repeat(64), null, subject));
         org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> recorder.recorded() == before + 1);
+        String[] e = evidenceOf(rid);
+        assertThat(e[0]).isEqualTo(subject);
+        assertThat(e[1]).as("a token names no key").isNull();
+        assertThat(e[2]).isEqualTo("429");
+        assertThat(e[3]).isEqualTo("too_many_denials");
+        assertThat(e[4]).as("the chain entry").contains(subject).doesNotContain("key_id");
+        assertThat(e[5]).as("the Kafka event").contains("\"identity\":{\"subject\":\"" + subject + "\"}");
+    }
+
+    /** The row's subject and key_id, its chain entry and its event, by request id. */
+    static String[] evidenceOf(String rid) throws Exception {
         try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT r.subject, r.status, r.error_code, (SELECT string_agg(convert_from(ch.canonical, 'UTF8'), '') "
-                        + "FROM evidence_chain ch WHERE ch.subject_id = r.id), (SELECT string_agg(o.payload, '') "
-                        + "FROM evidence_outbox o WHERE o.event_key = r.id::text) FROM evidence_record r "
-                        + "WHERE r.request_id = ?")) {
+                "SELECT r.subject, r.key_id::text, r.status, r.error_code, (SELECT string_agg(convert_from(ch.canonical, "
+                        + "'UTF8'), '') FROM evidence_chain ch WHERE ch.subject_id = r.id), (SELECT string_agg(o.payload, "
+                        + "'') FROM evidence_outbox o WHERE o.event_key = r.id::text), row_to_json(r.*)::text "
+                        + "FROM evidence_record r WHERE r.request_id = ?")) {
             ps.setString(1, rid);
             try (ResultSet rs = ps.executeQuery()) {
-                assertThat(rs.next()).isTrue();
-                assertThat(rs.getString(1)).isEqualTo(subject);
-                assertThat(rs.getInt(2)).isEqualTo(429);
-                assertThat(rs.getString(3)).isEqualTo("too_many_denials");
-                assertThat(rs.getString(4)).as("the chain entry").contains(subject);
-                assertThat(rs.getString(5)).as("the Kafka event").contains("\"identity\":{\"subject\":\"" + subject + "\"}");
+                assertThat(rs.next()).as("the record of %s", rid).isTrue();
+                return new String[] {rs.getString(1), rs.getString(2), String.valueOf(rs.getInt(3)), rs.getString(4),
+                        rs.getString(5), rs.getString(6), rs.getString(7)};
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void should_name_a_locked_out_virtual_key_and_its_owner_in_row_chain_and_event_as_its_calls_do() throws Exception {
+        String owner = "6b8e1d0f-3a2c-4d5e-9f0a-1b2c3d4e5f60";
+        java.util.UUID keyId = java.util.UUID.fromString("c3d4e5f6-a7b8-4c9d-8e0f-112233445566");
+        String secret = attest.keys.KeySecrets.generate();
+        String digest = attest.policy.DenialLimiter.key(secret).substring(4);
+        String rid = java.util.UUID.randomUUID().toString();
+        long before = recorder.recorded();
+        recorder.accept(new RefusedRequest(429, "too_many_denials", "too many refused calls", "POST",
+                "/llm/v1/chat/completions", "10.9.8.6", rid, 2L, "b".repeat(64), null, owner, keyId));
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> recorder.recorded() == before + 1);
+        String[] e = evidenceOf(rid);
+        assertThat(e[0]).as("the owner, as a call made with the key names it").isEqualTo(owner);
+        assertThat(e[1]).as("the key, as a call made with it names it").isEqualTo(keyId.toString());
+        assertThat(e[2]).isEqualTo("429");
+        assertThat(e[3]).isEqualTo("too_many_denials");
+        assertThat(e[4]).as("the chain entry").contains("\"key_id\":\"" + keyId + "\"").contains(owner);
+        assertThat(e[5]).as("the Kafka event")
+                .contains("\"identity\":{\"subject\":\"" + owner + "\",\"key_id\":\"" + keyId + "\"}");
+        for (String part : e) {
+            assertThat(part).doesNotContain(secret).doesNotContain(digest);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void should_keep_the_summary_consistent_past_the_sources_share_of_named_key_refusals() throws Exception {
+        String source = "10.66.0.1";
+        java.util.UUID keyA = java.util.UUID.randomUUID();
+        java.util.UUID keyB = java.util.UUID.randomUUID();
+        Clock fixed = Clock.fixed(java.time.Instant.parse("2026-12-01T12:00:10Z"), java.time.ZoneOffset.UTC);
+        RefusalRecorder shared = new RefusalRecorder(new EvidenceAssembler("refusals"), writer,
+                new RefusalLimiter(2, Duration.ofMinutes(1), 100), "refusals", "attest.evidence.v1", fixed);
+        java.util.List<String> rids = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) { // key A twice, then key B, key A, a bad secret (nobody)
+            String rid = java.util.UUID.randomUUID().toString();
+            rids.add(rid);
+            java.util.UUID key = i == 2 ? keyB : i == 4 ? null : keyA;
+            shared.accept(i == 4 ? new RefusedRequest(401, "invalid_token", "no valid bearer token", "POST",
+                    "/llm/v1/chat/completions", source, rid, 2L, null, "unknown key")
+                    : new RefusedRequest(429, "too_many_denials", "too many refused calls", "POST",
+                    "/llm/v1/chat/completions", source, rid, 2L, null, null, "owner-" + key, key));
+        }
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> shared.recorded() == 2);
+        assertThat(shared.counted()).isEqualTo(3);
+        assertThat(evidenceOf(rids.get(0))[1]).isEqualTo(keyA.toString());
+        assertThat(evidenceOf(rids.get(1))[1]).isEqualTo(keyA.toString());
+        shared.close(); // the window's summary
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> summaryOf(source) != null);
+        assertThat(summaryOf(source)).isEqualTo("2 {\"401\": 1, \"429\": 2} 3");
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM evidence_record WHERE source_address = ?")) {
+            ps.setString(1, source);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertThat(rs.getLong(1)).as("2 recorded + 3 counted = the 5 refusals").isEqualTo(2);
+            }
+        }
+    }
+
+    /** The source's summary row: recorded, counted by status, counted in all; null when none yet. */
+    static String summaryOf(String source) throws Exception {
+        try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT recorded || ' ' || counted::text || ' ' || counted_total FROM refusal_summary "
+                        + "WHERE source_address = ?")) {
+            ps.setString(1, source);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
             }
         }
     }
