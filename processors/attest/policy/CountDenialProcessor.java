@@ -53,6 +53,6 @@ public class CountDenialProcessor implements Processor {
         // refusal names it as this call's evidence does (key_id, and the owner as subject)
         attest.keys.VirtualKey key = exchange.getProperty(Exchanges.KEY, attest.keys.VirtualKey.class);
         denials.denied(DenialLimiter.key(c.value()),
-                key == null ? null : new DenialLimiter.KeyName(key.id(), id.subject()), clock.millis());
+                key == null || key.id() == null ? null : new DenialLimiter.KeyName(key.id(), id.subject()), clock.millis());
     }
 }

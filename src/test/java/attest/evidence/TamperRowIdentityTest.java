@@ -67,4 +67,39 @@ class TamperRowIdentityTest extends TamperBase {
                     "ALTER TABLE evidence_record ADD PRIMARY KEY (id)");
         }
     }
+
+    /**
+     * A virtual key refused at the door for too many denials is named by its key_id (and its owner as subject), as its
+     * calls are: the record as the gateway writes it verifies; a DBA who moves the lock-out onto another key, or
+     * erases the key or the owner, is caught.
+     */
+    @Test
+    void key_of_a_too_many_denials_refusal_changed_or_erased() throws Exception {
+        String chain = "t-key-refusal";
+        writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(chain), 100, 32,
+                Duration.ZERO, Duration.ofSeconds(5));
+        java.util.UUID key = java.util.UUID.randomUUID();
+        java.time.Instant now = java.time.Instant.now();
+        EvidenceRecord r = new EvidenceAssembler(chain).refusal(new attest.http.RefusedRequest(429, "too_many_denials",
+                "too many calls refused by policy", "POST", "/llm/v1/chat/completions", "192.0.2.14", null, 2L, null,
+                null, "kora-sub", key), now);
+        writer.submitRefusal(r, EvidenceEvents.refusal(r, "attest.evidence.v1", now))
+                .get(10, java.util.concurrent.TimeUnit.SECONDS);
+        anchor(chain);
+        assertCleanBefore();
+        assertThat(oneAsOwner("SELECT key_id::text || ' ' || subject FROM evidence_record WHERE id = '" + r.getId()
+                + "'")).isEqualTo(key + " kora-sub");
+        for (String[] t : new String[][] {
+                {"another key", "key_id = gen_random_uuid()"},
+                {"the key erased", "key_id = NULL"},
+                {"the owner erased", "subject = NULL"}}) {
+            dba("UPDATE evidence_record SET " + t[1] + " WHERE id = '" + r.getId() + "'");
+            try {
+                assertNotValidAfter(t[0] + " on a key's too_many_denials refusal");
+            } finally {
+                dba("UPDATE evidence_record SET key_id = '" + key + "', subject = 'kora-sub' WHERE id = '" + r.getId()
+                        + "'");
+            }
+        }
+    }
 }
