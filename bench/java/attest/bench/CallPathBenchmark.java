@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * the terminal one (the record's canonical body, then the entry's envelope around it) and the Kafka event of the
  * terminal record;</li>
  * <li>{@code logContext}: {@value #STEPS} route steps (about a forwarded call's count) passing through the log
- * context's interceptor, with a step that does nothing.</li>
+ * context's interceptor, with a step that does nothing;</li>
+ * <li>{@code stripHeaders}: the caller's headers of a typical SDK request through the credential stripper.</li>
  * </ul>
  * Run: {@code java -cp <test classpath> org.openjdk.jmh.Main CallPathBenchmark} (docs/benchmarks.md).
  */
@@ -51,6 +52,12 @@ public class CallPathBenchmark {
     private AsyncProcessor[] steps;
     private final AsyncCallback done = doneSync -> { };
     private long position;
+    private final java.util.List<java.util.Map.Entry<String, String>> headers = java.util.List.of(
+            java.util.Map.entry("Host", "127.0.0.1:8080"), java.util.Map.entry("Authorization", "Bearer eyJ..."),
+            java.util.Map.entry("Content-Type", "application/json"), java.util.Map.entry("Content-Length", "87"),
+            java.util.Map.entry("Accept", "application/json"), java.util.Map.entry("User-Agent", "OpenAI/Java 4.1"),
+            java.util.Map.entry("X-Stainless-Lang", "java"), java.util.Map.entry("X-Stainless-Runtime-Version", "25"),
+            java.util.Map.entry("X-Stainless-Retry-Count", "0"), java.util.Map.entry("Connection", "keep-alive"));
 
     @Setup
     public void setup() {
@@ -141,5 +148,10 @@ public class CallPathBenchmark {
             s.process(exchange, done);
         }
         return exchange;
+    }
+
+    @Benchmark
+    public Object stripHeaders() {
+        return attest.upstream.CredentialStripper.strip(headers);
     }
 }
