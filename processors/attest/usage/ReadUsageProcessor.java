@@ -4,7 +4,6 @@ import attest.Exchanges;
 import attest.http.MediaTypes;
 import attest.upstream.StreamRelay;
 import attest.upstream.UpstreamResponse;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
@@ -76,8 +75,8 @@ public class ReadUsageProcessor implements Processor {
             return;
         }
         try {
-            JsonNode root = JSON.readTree(body);
-            meter.report(TokenUsage.in(root)); // usage, response.usage, or Ollama's counts (stream: false)
+            // usage, response.usage, or Ollama's counts (stream: false), without a tree of the whole answer
+            meter.report(TokenUsage.read(JSON, body));
         } catch (IOException | RuntimeException e) {
             // not JSON (or not whole): no usage to read, the meter stays unknown
         }

@@ -35,7 +35,9 @@ import java.util.concurrent.TimeUnit;
  * terminal record;</li>
  * <li>{@code logContext}: {@value #STEPS} route steps (about a forwarded call's count) passing through the log
  * context's interceptor, with a step that does nothing;</li>
- * <li>{@code stripHeaders}: the caller's headers of a typical SDK request through the credential stripper.</li>
+ * <li>{@code stripHeaders}: the caller's headers of a typical SDK request through the credential stripper;</li>
+ * <li>{@code usageRead}: the usage of the bench's chat completion answer as {@code ReadUsageProcessor} reads it
+ * ({@code TokenUsage.read}), and {@code usageTree} as it read it before (a tree of the whole answer).</li>
  * </ul>
  * Run: {@code java -cp <test classpath> org.openjdk.jmh.Main CallPathBenchmark} (docs/benchmarks.md).
  */
@@ -52,6 +54,13 @@ public class CallPathBenchmark {
     private AsyncProcessor[] steps;
     private final AsyncCallback done = doneSync -> { };
     private long position;
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+    private final byte[] answer = ("{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":1,"
+            + "\"model\":\"demo-model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+            + "\"content\":\"Hello! How can I help you today?\"},\"finish_reason\":\"stop\"}],"
+            + "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":9,\"total_tokens\":18}}")
+            .getBytes(StandardCharsets.UTF_8);
     private final java.util.List<java.util.Map.Entry<String, String>> headers = java.util.List.of(
             java.util.Map.entry("Host", "127.0.0.1:8080"), java.util.Map.entry("Authorization", "Bearer eyJ..."),
             java.util.Map.entry("Content-Type", "application/json"), java.util.Map.entry("Content-Length", "87"),
@@ -153,5 +162,15 @@ public class CallPathBenchmark {
     @Benchmark
     public Object stripHeaders() {
         return attest.upstream.CredentialStripper.strip(headers);
+    }
+
+    @Benchmark
+    public Object usageRead() throws java.io.IOException {
+        return attest.usage.TokenUsage.read(JSON, answer);
+    }
+
+    @Benchmark
+    public Object usageTree() throws java.io.IOException {
+        return attest.usage.TokenUsage.in(JSON.readTree(answer));
     }
 }

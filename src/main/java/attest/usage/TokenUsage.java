@@ -1,6 +1,13 @@
 package attest.usage;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.util.Set;
 
 /**
  * Token usage as an upstream reported it, in either OpenAI shape: Chat Completions / Completions
@@ -11,6 +18,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 public record TokenUsage(Long prompt, Long completion, Long total, Long cached, Long reasoning) {
     private static final long MAX = 9_007_199_254_740_991L;
+    /** The members of an answer's top-level object that {@link #in} reads; {@link #read} builds a tree of these only. */
+    private static final Set<String> READ = Set.of("usage", "response", "done", "prompt_eval_count", "eval_count");
 
     /** The usage in a {@code usage} object, or null when it reports no token count at all. */
     public static TokenUsage of(JsonNode usage) {
@@ -64,6 +73,31 @@ public record TokenUsage(Long prompt, Long completion, Long total, Long cached, 
             u = of(root.path("response").get("usage"));
         }
         return u != null ? u : ollama(root);
+    }
+
+    /**
+     * The usage of a whole JSON answer, as {@code in(json.readTree(body))} reads it, without the tree of the whole
+     * answer: the top-level object's members that {@link #in} reads are read as trees (the last of a repeated name
+     * wins, as in a tree), every other member is skipped token by token (still checked to be well formed). Null when
+     * the answer is not a JSON object; an {@link IOException} when it is not well-formed JSON.
+     */
+    public static TokenUsage read(ObjectMapper json, byte[] body) throws IOException {
+        try (JsonParser p = json.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            ObjectNode kept = json.createObjectNode();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                if (READ.contains(name)) {
+                    kept.set(name, json.readTree(p));
+                } else {
+                    p.skipChildren();
+                }
+            }
+            return in(kept);
+        }
     }
 
     /** The tokens a budget counts: the total, else what is known of prompt and completion. */
