@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * the terminal one (the record's canonical body, then the entry's envelope around it) and the Kafka event of the
  * terminal record;</li>
  * <li>{@code logContext}: {@value #STEPS} route steps (about a forwarded call's count) passing through the log
- * context's interceptor, with a step that does nothing;</li>
+ * context's interceptor, with a step that does nothing; {@code logContextNested}: the same steps inside one step of
+ * the same call (as a {@code direct:} route's steps run inside the step that sends to it);</li>
  * <li>{@code stripHeaders}: the caller's headers of a typical SDK request through the credential stripper;</li>
  * <li>{@code usageRead}: the usage of the bench's chat completion answer as {@code ReadUsageProcessor} reads it
  * ({@code TokenUsage.read}), and {@code usageTree} as it read it before (a tree of the whole answer).</li>
@@ -52,6 +53,7 @@ public class CallPathBenchmark {
     private EvidenceRecord terminal;
     private Exchange exchange;
     private AsyncProcessor[] steps;
+    private AsyncProcessor outer;
     private final AsyncCallback done = doneSync -> { };
     private long position;
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
@@ -106,6 +108,14 @@ public class CallPathBenchmark {
         for (int i = 0; i < STEPS; i++) {
             steps[i] = (AsyncProcessor) interceptor.wrapProcessorInInterceptors(context, null, nothing, null);
         }
+        outer = (AsyncProcessor) interceptor.wrapProcessorInInterceptors(context, null, new AsyncProcessorSupport() {
+            @Override
+            public boolean process(Exchange exchange, AsyncCallback callback) {
+                logContext();
+                callback.done(true);
+                return true;
+            }
+        }, null);
     }
 
     static EvidenceRecord record() {
@@ -172,5 +182,11 @@ public class CallPathBenchmark {
     @Benchmark
     public Object usageTree() throws java.io.IOException {
         return attest.usage.TokenUsage.in(JSON.readTree(answer));
+    }
+
+    @Benchmark
+    public Exchange logContextNested() {
+        outer.process(exchange, done);
+        return exchange;
     }
 }

@@ -46,10 +46,12 @@ public final class CallLogContext implements InterceptStrategy {
         return new DelegateAsyncProcessor(target) {
             @Override
             public boolean process(Exchange exchange, AsyncCallback callback) {
-                if (exchange.getProperty(Exchanges.REQUEST_ID) == null) { // not a call (a timer, a probe)
+                Object previous = CURRENT.get();
+                // a step inside a step of the same call (a direct: route's steps): the thread's call is set already,
+                // and the request id's lookup (a property by name, at every step) is not needed
+                if (previous == exchange || exchange.getProperty(Exchanges.REQUEST_ID) == null) { // or not a call
                     return processor.process(exchange, callback);
                 }
-                Object previous = CURRENT.get();
                 CURRENT.set(exchange);
                 try {
                     return processor.process(exchange, callback);

@@ -116,6 +116,42 @@ class CallLogContextTest {
     }
 
     @Test
+    void should_give_nested_steps_their_calls_values_and_look_the_request_id_up_once() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger lookups = new java.util.concurrent.atomic.AtomicInteger();
+        Exchange e = org.mockito.Mockito.spy(new DefaultExchange(new DefaultCamelContext()));
+        e.setProperty(Exchanges.REQUEST_ID, "rid-outer");
+        org.mockito.Mockito.doAnswer(inv -> {
+            lookups.incrementAndGet();
+            return inv.callRealMethod();
+        }).when(e).getProperty(Exchanges.REQUEST_ID);
+        Exchange other = call();
+        CallLogContext log = new CallLogContext();
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        org.apache.camel.Processor record = x -> { // the line's own reading of the values is not counted
+            int before = lookups.get();
+            seen.add(lineContext().getValue(CallLogContext.REQUEST_ID));
+            lookups.set(before);
+        };
+        org.apache.camel.AsyncProcessor inner = (org.apache.camel.AsyncProcessor)
+                log.wrapProcessorInInterceptors(e.getContext(), null, record, null);
+        // another call's step run from inside this call's step (a second exchange) gets that call's values
+        org.apache.camel.AsyncProcessor otherCall = (org.apache.camel.AsyncProcessor)
+                log.wrapProcessorInInterceptors(e.getContext(), null, record, null);
+        org.apache.camel.AsyncProcessor outer = (org.apache.camel.AsyncProcessor)
+                log.wrapProcessorInInterceptors(e.getContext(), null, x -> {
+                    record.process(x);
+                    inner.process(x); // a direct: route's step inside this step
+                    record.process(x);
+                    otherCall.process(other);
+                    record.process(x);
+                }, null);
+        outer.process(e);
+        assertThat(seen).containsExactly("rid-outer", "rid-outer", "rid-outer", "rid-1", "rid-outer");
+        assertThat(lineContext().containsKey(CallLogContext.REQUEST_ID)).as("nothing leaks past the step").isFalse();
+        assertThat(lookups.get()).as("the request id's lookups by the interceptor: the outer step's only").isEqualTo(1);
+    }
+
+    @Test
     void should_give_a_gateway_without_an_exporter_spans_of_its_own() {
         Span s = tracing.tracer().spanBuilder("call").setParent(Context.root()).startSpan();
         assertThat(s.getSpanContext().isValid()).as("a span with ids, not the parent's context passed on").isTrue();
