@@ -38,7 +38,9 @@ import java.util.concurrent.TimeUnit;
  * the same call (as a {@code direct:} route's steps run inside the step that sends to it);</li>
  * <li>{@code stripHeaders}: the caller's headers of a typical SDK request through the credential stripper;</li>
  * <li>{@code usageRead}: the usage of the bench's chat completion answer as {@code ReadUsageProcessor} reads it
- * ({@code TokenUsage.read}), and {@code usageTree} as it read it before (a tree of the whole answer).</li>
+ * ({@code TokenUsage.read}), and {@code usageTree} as it read it before (a tree of the whole answer);</li>
+ * <li>{@code mintRequestId}: a call's request id ({@code RequestIds.mint}), and {@code randomUuid} as it was minted
+ * before ({@code UUID.randomUUID}, SecureRandom).</li>
  * </ul>
  * Run: {@code java -cp <test classpath> org.openjdk.jmh.Main CallPathBenchmark} (docs/benchmarks.md).
  */
@@ -188,5 +190,15 @@ public class CallPathBenchmark {
     public Exchange logContextNested() {
         outer.process(exchange, done);
         return exchange;
+    }
+
+    @Benchmark
+    public String mintRequestId() {
+        return attest.ingress.RequestIds.mint();
+    }
+
+    @Benchmark
+    public String randomUuid() {
+        return UUID.randomUUID().toString();
     }
 }

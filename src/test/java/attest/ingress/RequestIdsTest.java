@@ -34,4 +34,42 @@ class RequestIdsTest {
     void should_mint_a_new_id_every_time() {
         assertThat(RequestIds.mint()).matches("[0-9a-f-]{36}").isNotEqualTo(RequestIds.mint());
     }
+
+    @Test
+    void should_mint_version_4_uuids_that_never_repeat_across_threads() throws Exception {
+        java.util.Set<String> ids = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            Thread thread = new Thread(() -> {
+                for (int i = 0; i < 20_000; i++) {
+                    ids.add(RequestIds.mint());
+                }
+            });
+            thread.start();
+            threads.add(thread);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(ids).hasSize(160_000);
+        for (String id : ids.stream().limit(1000).toList()) {
+            java.util.UUID u = java.util.UUID.fromString(id);
+            assertThat(u.version()).isEqualTo(4);
+            assertThat(u.variant()).isEqualTo(2);
+            assertThat(u.toString()).isEqualTo(id);
+        }
+        // every one of the 122 random bits takes both values
+        long msbOr = 0, msbAnd = -1, lsbOr = 0, lsbAnd = -1;
+        for (String id : ids) {
+            java.util.UUID u = java.util.UUID.fromString(id);
+            msbOr |= u.getMostSignificantBits();
+            msbAnd &= u.getMostSignificantBits();
+            lsbOr |= u.getLeastSignificantBits();
+            lsbAnd &= u.getLeastSignificantBits();
+        }
+        assertThat(msbOr & ~0xF000L).isEqualTo(~0xF000L);
+        assertThat(msbAnd & ~0xF000L).isZero();
+        assertThat(lsbOr & 0x3FFF_FFFF_FFFF_FFFFL).isEqualTo(0x3FFF_FFFF_FFFF_FFFFL);
+        assertThat(lsbAnd & 0x3FFF_FFFF_FFFF_FFFFL).isZero();
+    }
 }
