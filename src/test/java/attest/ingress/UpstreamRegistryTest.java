@@ -99,4 +99,28 @@ class UpstreamRegistryTest {
         assertThatThrownBy(() -> fromSettings(java.util.Map.of("attest.upstream.llm." + key, value)))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("attest.upstream.llm." + key);
     }
+
+    @org.junit.jupiter.api.Test
+    void should_build_each_targets_uri_once_while_it_repeats_and_never_give_one_target_anothers() {
+        UpstreamRegistry registry = new UpstreamRegistry(List.of(upstream("llm", "/llm", "http://127.0.0.1:8000"),
+                upstream("llm-eu", "/llm/eu", "http://127.0.0.1:8001/base/")));
+        String[][] calls = {
+                {"/llm/v1/chat/completions", "http://127.0.0.1:8000/v1/chat/completions"},
+                {"/llm/eu/v1/chat/completions", "http://127.0.0.1:8001/base/v1/chat/completions"},
+                {"/llm/v1/chat/completions", "http://127.0.0.1:8000/v1/chat/completions"},
+                {"/llm/v1/chat/completions?x=1", "http://127.0.0.1:8000/v1/chat/completions?x=1"},
+                {"/llm/v1/chat/completions?x=1&api_key=sk", "http://127.0.0.1:8000/v1/chat/completions?x=1"},
+                {"/llm/v1/chat/completions", "http://127.0.0.1:8000/v1/chat/completions"},
+                {"/llm/v1/embeddings", "http://127.0.0.1:8000/v1/embeddings"},
+                {"/llm/eu/v1/chat/completions", "http://127.0.0.1:8001/base/v1/chat/completions"}};
+        for (String[] call : calls) {
+            assertThat(registry.resolve(call[0]).uri()).as(call[0]).isEqualTo(URI.create(call[1]))
+                    .hasToString(call[1]);
+        }
+        URI first = registry.resolve("/llm/v1/models").uri();
+        assertThat(registry.resolve("/llm/v1/models").uri()).as("a repeated target's URI is not parsed again")
+                .isSameAs(first);
+        assertThat(registry.resolve("/llm/eu/v1/models").uri()).isNotSameAs(first)
+                .isEqualTo(URI.create("http://127.0.0.1:8001/base/v1/models"));
+    }
 }
