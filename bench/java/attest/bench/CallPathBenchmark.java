@@ -40,7 +40,9 @@ import java.util.concurrent.TimeUnit;
  * <li>{@code usageRead}: the usage of the bench's chat completion answer as {@code ReadUsageProcessor} reads it
  * ({@code TokenUsage.read}), and {@code usageTree} as it read it before (a tree of the whole answer);</li>
  * <li>{@code mintRequestId}: a call's request id ({@code RequestIds.mint}), and {@code randomUuid} as it was minted
- * before ({@code UUID.randomUUID}, SecureRandom).</li>
+ * before ({@code UUID.randomUUID}, SecureRandom);</li>
+ * <li>{@code ruleLimit}: the limit a policy rule's request rate is checked against, made per call
+ * ({@code SharedRateLimiter.limit}).</li>
  * </ul>
  * Run: {@code java -cp <test classpath> org.openjdk.jmh.Main CallPathBenchmark} (docs/benchmarks.md).
  */
@@ -200,5 +202,11 @@ public class CallPathBenchmark {
     @Benchmark
     public String randomUuid() {
         return UUID.randomUUID().toString();
+    }
+
+    @Benchmark
+    public Object ruleLimit() {
+        return new attest.usage.Limit("the policy rule's request limit", "llm-users", "rule:llm-users",
+                attest.usage.Limit.REQUESTS, "minute", 600);
     }
 }

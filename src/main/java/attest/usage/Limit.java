@@ -20,12 +20,15 @@ public record Limit(String name, String ruleId, String scope, String metric, Str
     public static final String REQUESTS = "requests";
     public static final String TOKENS = "tokens";
     public static final String COST = "cost_micros";
+    /** The metrics and periods a limit may have: made once (limits are made per call, by rate checks and budgets). */
+    private static final java.util.Set<String> METRICS = java.util.Set.of(REQUESTS, TOKENS, COST);
+    private static final java.util.Set<String> PERIODS = java.util.Set.of("minute", "day", "month");
 
     public Limit {
-        if (!java.util.Set.of(REQUESTS, TOKENS, COST).contains(metric)) {
+        if (!METRICS.contains(metric)) {
             throw new IllegalArgumentException("unknown metric " + metric);
         }
-        if (!java.util.Set.of("minute", "day", "month").contains(period)) {
+        if (!PERIODS.contains(period)) {
             throw new IllegalArgumentException("period is minute, day or month");
         }
         if (max < 0) {
