@@ -7,7 +7,9 @@ import org.apache.camel.Processor;
 
 /**
  * Sets {@code attestTarget}: the configured upstream for the request path, by prefix only.
- * Throws 400 for a path that is not plain (traversal, encoded separators, absolute-form), 404 for no match.
+ * Throws 400 for a path that is not plain (traversal, encoded separators, absolute-form), 404 for no match, and 400
+ * for a query that still carries the caller's own secret (its token or key, raw or percent-encoded) once the
+ * parameters named as credentials are removed: under any other name it would reach the upstream.
  */
 public class ResolveUpstreamProcessor implements Processor {
     private final UpstreamRegistry registry;
@@ -19,6 +21,22 @@ public class ResolveUpstreamProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
-        exchange.setProperty(Exchanges.TARGET, registry.resolve(in.uri()));
+        UpstreamTarget target = registry.resolve(in.uri());
+        attest.identity.Credential credential = exchange.getProperty(Exchanges.CREDENTIAL,
+                attest.identity.Credential.class);
+        String secret = credential == null ? null : credential.secret();
+        String query = target.uri().getRawQuery();
+        if (secret != null && query != null && (query.contains(secret) || decoded(query).contains(secret))) {
+            throw attest.http.GatewayException.badRequest("the query carries the caller's credential");
+        }
+        exchange.setProperty(Exchanges.TARGET, target);
+    }
+
+    private static String decoded(String rawQuery) {
+        try {
+            return java.net.URLDecoder.decode(rawQuery, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return rawQuery;
+        }
     }
 }

@@ -63,4 +63,20 @@ public record Credential(String kind, String value) {
         }
         return new Credential(TOKEN, bearer);
     }
+
+    /**
+     * The secret as a caller could copy it elsewhere in its request: the key, or the token without its scheme; null
+     * when it is too short to look for (a token or key is far longer, so a short common value never matches).
+     */
+    public String secret() {
+        if (value == null) {
+            return null;
+        }
+        String v = value.strip();
+        if (TOKEN.equals(kind)) {
+            int space = v.indexOf(' ');
+            v = space < 0 ? v : v.substring(space + 1).strip();
+        }
+        return v.length() < 16 ? null : v;
+    }
 }

@@ -479,6 +479,12 @@ class CredentialBrokeringHostileTest {
                 q("?model=x&key= (not first)", Expect.CLEAN, CHAT_PATH + "?model=x&key=" + t, A),
                 q("?key= with the key", Expect.CLEAN, CHAT_PATH + "?key=" + KEY, "x-api-key: " + KEY),
                 q("?api_key+= (form space)", Expect.CLEAN, CHAT_PATH + "?api_key+=" + t, A),
+                // the token in the query under a name no list knows: refused, never forwarded
+                q("?x-api-key=", Expect.CLEAN, CHAT_PATH + "?x-api-key=" + t, A),
+                q("?foo= (the token under any name)", Expect.CLEAN, CHAT_PATH + "?foo=" + t, A),
+                q("?a=1;api_key= (semicolon separator)", Expect.CLEAN, CHAT_PATH + "?a=1;api_key=" + t, A),
+                q("?x-goog-api-key= with the key", Expect.CLEAN, CHAT_PATH + "?x-goog-api-key=" + KEY, "x-api-key: " + KEY),
+                q("?q= with the percent-encoded token", Expect.CLEAN, CHAT_PATH + "?q=" + t.replace(".", "%2E"), A),
                 // exactly one credential
                 c("token and a live key", Expect.REFUSED, A, "X-Api-Key: " + KEY),
                 c("token and a key in api-key", Expect.REFUSED, A, "api-key: " + KEY),
