@@ -46,6 +46,22 @@ public final class EvidenceAssembler {
         this.deniedBodyBytes = deniedBodyBytes;
     }
 
+    /**
+     * The request-target's path as evidence records it: without the query, and without a fragment (no client sends
+     * one, but a refused target may carry it, and with it whatever a query would, a credential included).
+     */
+    static String withoutQuery(String target) {
+        int end = target.length();
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c == '?' || c == '#') {
+                end = i;
+                break;
+            }
+        }
+        return target.substring(0, end);
+    }
+
     /** A new record for a call that has just arrived. */
     public EvidenceRecord begin(String requestId, Instant receivedAt, InboundRequest in) {
         EvidenceRecord r = new EvidenceRecord();
@@ -56,9 +72,7 @@ public final class EvidenceAssembler {
         r.setReceivedAt(receivedAt);
         r.setSourceAddress(in.sourceAddress());
         r.setMethod(in.method());
-        String target = in.uri();
-        int q = target.indexOf('?');
-        String path = q < 0 ? target : target.substring(0, q);
+        String path = withoutQuery(in.uri());
         r.setPath(path.length() > MAX_PATH ? path.substring(0, MAX_PATH) : path);
         byte[] body = in.body() == null ? new byte[0] : in.body();
         r.setRequestBody(body);
@@ -142,8 +156,7 @@ public final class EvidenceAssembler {
         r.setSourceAddress(source);
         r.setMethod(method);
         if (target != null) {
-            int q = target.indexOf('?');
-            String path = attest.http.RefusedRequest.boundTarget(q < 0 ? target : target.substring(0, q));
+            String path = attest.http.RefusedRequest.boundTarget(withoutQuery(target));
             r.setPath(path);
         }
         r.setDecision(Verdict.DENY.name());

@@ -479,6 +479,11 @@ class CredentialBrokeringHostileTest {
                 q("?model=x&key= (not first)", Expect.CLEAN, CHAT_PATH + "?model=x&key=" + t, A),
                 q("?key= with the key", Expect.CLEAN, CHAT_PATH + "?key=" + KEY, "x-api-key: " + KEY),
                 q("?api_key+= (form space)", Expect.CLEAN, CHAT_PATH + "?api_key+=" + t, A),
+                q("fragment", Expect.CLEAN, CHAT_PATH + "#api_key=" + t, A),
+                q("no sign-in, the token in the query", Expect.REFUSED, CHAT_PATH + "?access_token=" + t),
+                q("no sign-in, the key in the query", Expect.REFUSED, CHAT_PATH + "?api_key=" + KEY),
+                q("no sign-in, the token in a fragment", Expect.REFUSED, CHAT_PATH + "#access_token=" + t),
+                q("fragment after a query", Expect.CLEAN, CHAT_PATH + "?model=x#" + t, A),
                 // the token in the query under a name no list knows: refused, never forwarded
                 q("?x-api-key=", Expect.CLEAN, CHAT_PATH + "?x-api-key=" + t, A),
                 q("?foo= (the token under any name)", Expect.CLEAN, CHAT_PATH + "?foo=" + t, A),
@@ -654,7 +659,9 @@ class CredentialBrokeringHostileTest {
                     || EVIDENCE.subList(evidenceBefore, EVIDENCE.size()).stream().anyMatch(e -> e.startsWith("401 ")));
         }
         List<String> stored = new ArrayList<>(EVIDENCE.subList(evidenceBefore, EVIDENCE.size()));
-        REFUSALS.subList(refusalsBefore, REFUSALS.size()).forEach(r -> stored.add(r.toString()));
+        for (RefusedRequest r : REFUSALS.subList(refusalsBefore, REFUSALS.size())) { // as the refusal lane stores it
+            stored.add(dump(new EvidenceAssembler("hostile").refusal(r, Instant.now())));
+        }
         String evidence = String.join("\n", stored).toLowerCase(Locale.ROOT);
         String logs = String.join("\n", LOGS.subList(logsBefore, LOGS.size())).toLowerCase(Locale.ROOT);
         for (String form : secretForms()) {
