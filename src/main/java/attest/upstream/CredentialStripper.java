@@ -30,7 +30,9 @@ public final class CredentialStripper {
             "x-request-id", "traceparent", "tracestate",
             // client addresses: only the gateway knows the caller's address
             "true-client-ip", "cf-connecting-ip", "x-client-ip", "x-real-ip", "x-cluster-client-ip",
-            "fastly-client-ip", "x-originating-ip", "client-ip");
+            "fastly-client-ip", "x-originating-ip", "client-ip", "x-original-forwarded-for", "x-envoy-external-address",
+            "cloudfront-viewer-address", "x-proxyuser-ip", "x-azure-clientip", "x-azure-socketip", "x-appengine-user-ip",
+            "x-remote-ip", "x-remote-addr", "remote-addr", "x-forwarded");
     /** Query parameters that carry a credential: removed from the forwarded query, in any letter case. */
     private static final Set<String> SECRET_PARAMS = Set.of("api_key", "api-key", "apikey", "key", "access_token",
             "token");

@@ -523,6 +523,19 @@ class CredentialBrokeringHostileTest {
                 c("X-Client-IP", Expect.FORWARDED, A, "X-Client-IP: " + SPOOF_IP),
                 c("X-Cluster-Client-IP", Expect.FORWARDED, A, "X-Cluster-Client-IP: " + SPOOF_IP),
                 c("Fastly-Client-IP", Expect.FORWARDED, A, "Fastly-Client-IP: " + SPOOF_IP),
+                c("X-Original-Forwarded-For", Expect.FORWARDED, A, "X-Original-Forwarded-For: " + SPOOF_IP),
+                c("X_Original_Forwarded_For", Expect.FORWARDED, A, "X_Original_Forwarded_For: " + SPOOF_IP),
+                c("X-Envoy-External-Address", Expect.FORWARDED, A, "X-Envoy-External-Address: " + SPOOF_IP),
+                c("CloudFront-Viewer-Address", Expect.FORWARDED, A, "CloudFront-Viewer-Address: " + SPOOF_IP + ":443"),
+                c("X-ProxyUser-Ip", Expect.FORWARDED, A, "X-ProxyUser-Ip: " + SPOOF_IP),
+                c("X-Originating-IP", Expect.FORWARDED, A, "X-Originating-IP: " + SPOOF_IP),
+                c("X-Azure-ClientIP", Expect.FORWARDED, A, "X-Azure-ClientIP: " + SPOOF_IP),
+                c("X-Azure-SocketIP", Expect.FORWARDED, A, "X-Azure-SocketIP: " + SPOOF_IP),
+                c("X-AppEngine-User-IP", Expect.FORWARDED, A, "X-AppEngine-User-IP: " + SPOOF_IP),
+                c("X-Remote-IP", Expect.FORWARDED, A, "X-Remote-IP: " + SPOOF_IP),
+                c("X-Remote-Addr", Expect.FORWARDED, A, "X-Remote-Addr: " + SPOOF_IP),
+                c("Remote-Addr", Expect.FORWARDED, A, "Remote-Addr: " + SPOOF_IP),
+                c("X-Forwarded (bare)", Expect.FORWARDED, A, "X-Forwarded: for=" + SPOOF_IP),
                 c("X-Forwarded-For obs-folded", Expect.CLEAN, A, "X-Forwarded-For: 1.1.1.1,", " " + SPOOF_IP));
     }
 
