@@ -6,8 +6,6 @@ import attest.identity.Credential;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
-import java.util.Map;
-
 /**
  * Sets {@code attestForwardHeaders}: the request's headers without caller credentials and hop-by-hop headers, and
  * without any header whose value carries the caller's own secret (its token or key copied under a name no list
@@ -17,13 +15,8 @@ public class StripCredentialsProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
-        ForwardHeaders kept = CredentialStripper.strip(in.headers());
-        Credential credential = exchange.getProperty(Exchanges.CREDENTIAL, Credential.class);
-        String secret = credential == null ? null : credential.secret();
-        if (secret != null) {
-            kept = new ForwardHeaders(kept.entries().stream().filter(e -> !e.getValue().contains(secret))
-                    .map(e -> Map.entry(e.getKey(), e.getValue())).toList());
-        }
+        ForwardHeaders kept = new ForwardHeaders(Credential.withoutSecret(exchange.getProperty(Exchanges.CREDENTIAL,
+                Credential.class), CredentialStripper.strip(in.headers()).entries()));
         exchange.setProperty(Exchanges.FORWARD_HEADERS, kept);
     }
 }

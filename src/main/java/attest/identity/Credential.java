@@ -79,4 +79,17 @@ public record Credential(String kind, String value) {
         }
         return v.length() < 16 ? null : v;
     }
+
+    /**
+     * The headers without any whose value carries this credential's secret ({@link #secret()}), whatever the name:
+     * what the name lists of the stripping miss (the token copied under another name, inside a longer value, folded
+     * into another header) must reach neither an upstream nor a held call's stored request. A null credential keeps
+     * every header.
+     */
+    public static List<java.util.Map.Entry<String, String>> withoutSecret(Credential c,
+                                                                        List<java.util.Map.Entry<String, String>> headers) {
+        String secret = c == null ? null : c.secret();
+        return secret == null ? headers : headers.stream().filter(e -> e.getValue() == null
+                || !e.getValue().contains(secret)).toList();
+    }
 }

@@ -183,6 +183,24 @@ class ApprovalRoutesTest {
     }
 
     @Test
+    void should_hold_and_execute_a_call_without_the_callers_token_copied_into_other_headers() throws Exception {
+        String tok = token("alice", "inference-user");
+        Exchange first = http("direct:ingress", "POST", "/llm/v1/chat/completions", tok,
+                "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"" + RISKY + "\"}]}",
+                "X-Request-Id", rid(), "Prefer", "respond-async", "X-Original-Authorization", "Bearer " + tok,
+                "X-Note", "before-" + tok + "-after");
+        assertThat(status(first)).isEqualTo(202);
+        String id = body(first).path("approval_id").asText();
+        assertThat((String) one("SELECT request_headers FROM approval_request WHERE id = ?", UUID.fromString(id)))
+                .as("the held call is stored without the token").doesNotContain(tok);
+        assertThat(status(decide(id, "bob", "approve", "approver"))).isEqualTo(200);
+        assertThat(status(settledResult(id))).isEqualTo(200);
+        attest.upstream.ForwardHeaders sent = upstream.getExchanges().get(upstream.getExchanges().size() - 1)
+                .getProperty(Exchanges.FORWARD_HEADERS, attest.upstream.ForwardHeaders.class);
+        assertThat(sent.entries()).as("executed without the token").noneMatch(e -> e.getValue().contains(tok));
+    }
+
+    @Test
     void should_refuse_a_denied_call() throws Exception {
         String id = hold("alice", RISKY);
         assertThat(status(decide(id, "bob", "deny", "approver"))).isEqualTo(200);
