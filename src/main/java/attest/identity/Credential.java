@@ -8,7 +8,8 @@ import java.util.function.Function;
  * The one credential a data-plane request presents: a Keycloak access token ({@code Authorization: Bearer ...})
  * or a virtual key ({@code Authorization: Bearer atk_...}, {@code api-key: atk_...} or {@code x-api-key: atk_...},
  * as OpenAI, Azure and Anthropic SDKs send them). Exactly one is accepted: none, two different ones, a header
- * given twice, or an {@code api-key} that is not a virtual key is 401, so that no header can smuggle a second
+ * given twice, a key header spelt with {@code _} ({@code X_API_KEY}), or an {@code api-key} that is not a virtual
+ * key is 401, so that no header can smuggle a second
  * identity past the one that was checked.
  *
  * @param kind  {@link #TOKEN} or {@link #KEY}
@@ -19,6 +20,11 @@ public record Credential(String kind, String value) {
     public static final String KEY = "key";
     public static final String KEY_PREFIX = "atk_";
     public static final List<String> KEY_HEADERS = List.of("api-key", "x-api-key");
+    /**
+     * The key headers spelt with {@code _}: the stripping reads a name with {@code _} as {@code -} (and drops these),
+     * so a key under one of them would be a second credential that was never counted. Such a header is 401.
+     */
+    static final List<String> UNDERSCORED_KEY_HEADERS = List.of("api_key", "x_api_key", "x-api_key", "x_api-key");
 
     /** Reads the credential from the request's headers (all values of a header, by case-insensitive name). */
     public static Credential read(Function<String, List<String>> headers) {
@@ -34,6 +40,11 @@ public record Credential(String kind, String value) {
                 keys.add(a.substring(7).trim());
             } else {
                 bearer = a;
+            }
+        }
+        for (String h : UNDERSCORED_KEY_HEADERS) {
+            if (!headers.apply(h).isEmpty()) {
+                throw new InvalidTokenException(h + " is a key header spelt with '_': send api-key or x-api-key");
             }
         }
         for (String h : KEY_HEADERS) {

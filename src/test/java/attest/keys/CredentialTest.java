@@ -54,6 +54,17 @@ class CredentialTest {
     }
 
     @Test
+    void should_refuse_a_key_header_spelt_with_an_underscore_as_an_uncounted_second_credential() {
+        // the stripping reads X_API_KEY as x-api-key and drops it, so beside a token it was a second credential that
+        // nothing counted (200 with the token's identity); alone, a key under it is not read either
+        for (String name : List.of("X_API_KEY", "x_api_key", "api_key", "API_KEY", "X-Api_Key", "x_api-key")) {
+            assertTrue(refusal("Authorization", "Bearer eyJ.x.y", name, KEY).contains("spelt with '_'"), name);
+            assertTrue(refusal(name, KEY).contains("spelt with '_'"), name);
+            assertTrue(refusal("x-api-key", KEY, name, KEY).contains("spelt with '_'"), name);
+        }
+    }
+
+    @Test
     void should_only_look_up_secrets_of_the_exact_key_form() {
         String k = KeySecrets.generate();
         assertTrue(KeySecrets.wellFormed(k));
