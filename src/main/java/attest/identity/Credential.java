@@ -92,7 +92,9 @@ public record Credential(String kind, String value) {
     }
 
     /**
-     * The headers without any whose value carries this credential's secret ({@link #secret()}), whatever the name:
+     * The headers without any whose value carries this credential's secret ({@link #secret()}), as it is or base64
+     * encoded ({@link #encodedForms}: {@code Basic user:secret}, the token encoded beside other bytes), whatever the
+     * name:
      * what the name lists of the stripping miss (the token copied under another name, inside a longer value, folded
      * into another header) must reach neither an upstream nor a held call's stored request. A null credential keeps
      * every header.
@@ -100,7 +102,65 @@ public record Credential(String kind, String value) {
     public static List<java.util.Map.Entry<String, String>> withoutSecret(Credential c,
                                                                         List<java.util.Map.Entry<String, String>> headers) {
         String secret = c == null ? null : c.secret();
-        return secret == null ? headers : headers.stream().filter(e -> e.getValue() == null
-                || !e.getValue().contains(secret)).toList();
+        if (secret == null) {
+            return headers;
+        }
+        List<String> encoded = null; // made only when a value is long enough to hold one (most headers are short)
+        List<java.util.Map.Entry<String, String>> kept = new java.util.ArrayList<>(headers.size());
+        for (java.util.Map.Entry<String, String> e : headers) {
+            String v = e.getValue();
+            if (v != null && v.length() >= MIN_ENCODED) {
+                if (v.contains(secret)) {
+                    continue;
+                }
+                if (encoded == null) {
+                    encoded = encodedForms(secret);
+                }
+                if (containsAny(v, encoded)) {
+                    continue;
+                }
+            }
+            kept.add(e);
+        }
+        return kept.size() == headers.size() ? headers : List.copyOf(kept);
+    }
+
+    /** The shortest encoded form looked for (a secret is at least 16 characters; see {@link #encodedForms}). */
+    private static final int MIN_ENCODED = 12;
+
+    /**
+     * The secret's base64 as it appears inside a longer base64 text (Basic {@code user:secret}, a copy of the token
+     * encoded beside other bytes), standard and URL-safe: for each of the three offsets the secret may start at
+     * within base64's 3-byte groups, the characters that only the secret's bytes decide (the first group, which may
+     * mix in bytes before it, and the last, which may mix in bytes after it, are left out).
+     */
+    static List<String> encodedForms(String secret) {
+        byte[] s = secret.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        List<String> forms = new java.util.ArrayList<>(6);
+        for (int offset = 0; offset < 3; offset++) {
+            byte[] b = new byte[offset + s.length];
+            System.arraycopy(s, 0, b, offset, s.length);
+            String e = java.util.Base64.getEncoder().withoutPadding().encodeToString(b);
+            int from = offset == 0 ? 0 : 4;
+            int to = e.length() - 4;
+            if (to - from >= MIN_ENCODED) {
+                String core = e.substring(from, to);
+                forms.add(core);
+                String urlSafe = core.replace('+', '-').replace('/', '_');
+                if (!urlSafe.equals(core)) {
+                    forms.add(urlSafe);
+                }
+            }
+        }
+        return forms;
+    }
+
+    private static boolean containsAny(String v, List<String> needles) {
+        for (String n : needles) {
+            if (v.contains(n)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -65,6 +65,36 @@ class CredentialTest {
     }
 
     @Test
+    void should_drop_a_header_carrying_the_secret_base64_encoded_at_any_offset_and_keep_the_others() {
+        java.util.Random r = new java.util.Random(7);
+        for (int i = 0; i < 300; i++) {
+            String secret = i % 2 == 0 ? KeySecrets.generate() : "eyJ" + randomText(r, 40 + r.nextInt(400));
+            Credential c = new Credential(i % 2 == 0 ? Credential.KEY : Credential.TOKEN,
+                    i % 2 == 0 ? secret : "Bearer " + secret);
+            String before = randomText(r, r.nextInt(9));
+            String after = randomText(r, r.nextInt(9));
+            byte[] plain = (before + secret + after).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            String std = java.util.Base64.getEncoder().encodeToString(plain);
+            String url = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(plain);
+            String other = java.util.Base64.getEncoder().encodeToString(
+                    (before + randomText(r, secret.length()) + after).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            List<Map.Entry<String, String>> headers = List.of(Map.entry("x-a", "Basic " + std),
+                    Map.entry("x-b", "v1." + url + ".end"), Map.entry("x-c", other), Map.entry("user-agent", "sdk/1"));
+            assertEquals(List.of(Map.entry("x-c", other), Map.entry("user-agent", "sdk/1")),
+                    Credential.withoutSecret(c, headers), "secret " + secret + " after '" + before + "'");
+        }
+    }
+
+    static String randomText(java.util.Random r, int n) {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:/+~";
+        StringBuilder b = new StringBuilder(n);
+        for (int i = 0; i < n; i++) {
+            b.append(alphabet.charAt(r.nextInt(alphabet.length())));
+        }
+        return b.toString();
+    }
+
+    @Test
     void should_only_look_up_secrets_of_the_exact_key_form() {
         String k = KeySecrets.generate();
         assertTrue(KeySecrets.wellFormed(k));

@@ -410,6 +410,10 @@ class CredentialBrokeringHostileTest {
         return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
+    static String b64url(String s) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
     static String url(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
@@ -448,6 +452,15 @@ class CredentialBrokeringHostileTest {
                         "X-Note: " + t),
                 c("obs-fold hides a second header", Expect.CLEAN, A, "X-Note: a", " X-Api-Key: " + t),
                 c("a key under a custom name", Expect.CLEAN, "x-api-key: " + KEY, "X-Upstream-Auth: " + KEY),
+                // the secret base64-encoded under a name no list knows, at each of base64's three alignments
+                c("Basic alice:token under a custom name", Expect.CLEAN, A, "X-Upstream: Basic " + b64("alice:" + t)),
+                c("base64 of bob:token under a custom name", Expect.CLEAN, A, "X-Upstream: " + b64("bob:" + t)),
+                c("url-safe base64 of jane:token, unpadded", Expect.CLEAN, A,
+                        "X-Upstream: " + b64url("jane:" + t)),
+                c("base64 of the token alone inside a longer value", Expect.CLEAN, A,
+                        "X-Trace: v1." + b64(t) + ".end"),
+                c("base64 of bob:key under a custom name", Expect.CLEAN, "x-api-key: " + KEY,
+                        "X-Upstream: Basic " + b64("bob:" + KEY)),
                 c("X-Forwarded-Authorization", Expect.CLEAN, A, "X-Forwarded-Authorization: Bearer " + t),
                 c("Forwarded with the token", Expect.CLEAN, A, "Forwarded: for=1.2.3.4;by=\"" + t + "\""),
                 c("Connection names X-Api-Key", Expect.CLEAN, A, "Connection: X-Api-Key", "X-Api-Key: " + t),
@@ -547,6 +560,8 @@ class CredentialBrokeringHostileTest {
             forms.add(url(s));
             forms.add(b64(s));
             forms.add(b64("alice:" + s));
+            forms.add(b64("bob:" + s));
+            forms.add(b64url("jane:" + s));
             forms.add(s.substring(s.length() - 24)); // a JWT's signature tail, a key's random tail
         }
         return forms;
