@@ -8,7 +8,7 @@ import org.apache.camel.Processor;
 /**
  * Sets {@code attestTarget}: the configured upstream for the request path, by prefix only.
  * Throws 400 for a path that is not plain (traversal, encoded separators, absolute-form), 404 for no match, and 400
- * for a query that still carries the caller's own secret (its token or key, raw or percent-encoded) once the
+ * for a query that still carries the caller's own secret (its token or key, raw, percent-encoded or base64) once the
  * parameters named as credentials are removed: under any other name it would reach the upstream.
  */
 public class ResolveUpstreamProcessor implements Processor {
@@ -26,7 +26,8 @@ public class ResolveUpstreamProcessor implements Processor {
                 attest.identity.Credential.class);
         String secret = credential == null ? null : credential.secret();
         String query = target.uri().getRawQuery();
-        if (secret != null && query != null && (query.contains(secret) || decoded(query).contains(secret))) {
+        if (secret != null && query != null && (attest.identity.Credential.carries(query, secret)
+                || attest.identity.Credential.carries(decoded(query), secret))) {
             throw attest.http.GatewayException.badRequest("the query carries the caller's credential");
         }
         exchange.setProperty(Exchanges.TARGET, target);

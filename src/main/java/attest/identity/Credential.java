@@ -155,6 +155,11 @@ public record Credential(String kind, String value) {
         return forms;
     }
 
+    /** Whether the text carries the secret, as it is or base64-encoded ({@link #encodedForms}). */
+    public static boolean carries(String text, String secret) {
+        return text != null && secret != null && (text.contains(secret) || containsAny(text, encodedForms(secret)));
+    }
+
     private static boolean containsAny(String v, List<String> needles) {
         for (String n : needles) {
             if (v.contains(n)) {

@@ -500,6 +500,8 @@ class CredentialBrokeringHostileTest {
                 // the token in the query under a name no list knows: refused, never forwarded
                 q("?x-api-key=", Expect.CLEAN, CHAT_PATH + "?x-api-key=" + t, A),
                 q("?foo= (the token under any name)", Expect.CLEAN, CHAT_PATH + "?foo=" + t, A),
+                q("?x= base64 of bob:token", Expect.CLEAN, CHAT_PATH + "?x=" + url(b64("bob:" + t)), A),
+                q("?x= url-safe base64 of jane:token", Expect.CLEAN, CHAT_PATH + "?x=" + b64url("jane:" + t), A),
                 q("?a=1;api_key= (semicolon separator)", Expect.CLEAN, CHAT_PATH + "?a=1;api_key=" + t, A),
                 q("?x-goog-api-key= with the key", Expect.CLEAN, CHAT_PATH + "?x-goog-api-key=" + KEY, "x-api-key: " + KEY),
                 q("?q= with the percent-encoded token", Expect.CLEAN, CHAT_PATH + "?q=" + t.replace(".", "%2E"), A),
