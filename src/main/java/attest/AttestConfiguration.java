@@ -329,14 +329,8 @@ public class AttestConfiguration implements CamelConfiguration {
                         attest.http.ControlPlaneBodies.PAGE_FORM, smallBody)));
         // the hardened HTTP server of the data plane; what it refuses is recorded too
         registry.bind("hardenedHttpServer", new attest.http.HardenedHttpServerInitializerFactory(
-                s.longValue("attest.data.request-timeout-ms", 30_000), refusal -> refusals.accept(
-                        new attest.http.RefusedRequest(refusal.status(), switch (refusal.status()) {
-                            case 431 -> "headers_too_large";
-                            case 414 -> "uri_too_long";
-                            case 408 -> "request_timeout";
-                            default -> "bad_request";
-                        }, refusal.reason(), refusal.method(), refusal.target(), refusal.source(), null, null, null,
-                                null))));
+                s.longValue("attest.data.request-timeout-ms", 30_000),
+                refusal -> refusals.accept(refusal.toRefusedRequest())));
 
         // relay to Kafka
         Outbox outbox = new Outbox(db.sessionFactory(), s.millis("attest.kafka.relay-lease-ms", 30_000));

@@ -124,7 +124,10 @@ class HostileHttpE2EIT {
                 "DEBUG", "PATCH", "OPTIONS", "HEAD", "MOVE", "X-" + ECHO, "BREW")) {
             c.add(new Case("method " + visible(m.substring(0, Math.min(m.length(), 12))),
                     m + " " + CHAT + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Marker: " + ECHO + "\r\nContent-Length: 2\r\n\r\n{}",
-                    m.matches("CONNECT|TRACE|TRACK|OPTIONS") ? Set.of(405) : Set.of(400, 401), 1));
+                    // a well-formed method the gateway does not serve (methods are case-sensitive) is 405 at the
+                    // door; a malformed one (a control character) 400; a served one without a token 401
+                    m.matches("[A-Za-z0-9-]+") && !m.matches("GET|HEAD|POST|PUT|PATCH|DELETE") ? Set.of(405)
+                            : Set.of(400, 401), 1));
         }
         // huge values
         c.add(new Case("huge header", valid("POST", CHAT, "X-A: " + ECHO + "a".repeat(20_000) + "\r\n"), Set.of(431), 1));

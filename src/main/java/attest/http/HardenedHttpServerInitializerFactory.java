@@ -44,7 +44,8 @@ import java.util.function.Consumer;
  *       each with the connection closed;</li>
  *   <li>a request-target that is not origin-form ({@code /...}) is refused with 400: absolute-form,
  *       authority-form, {@code *}, {@code @host/...}, {@code //host/...}, backslashes, non-ASCII;</li>
- *   <li>CONNECT, TRACE, TRACK and OPTIONS are refused with 405;</li>
+ *   <li>a method outside GET, HEAD, POST, PUT, PATCH and DELETE (CONNECT, TRACE, OPTIONS, PROPFIND, lowercase
+ *       {@code get}, any unknown token) is refused with 405 and an {@code Allow} header;</li>
  *   <li>a client that does not send its whole request within the deadline (slowloris) is cut off.</li>
  * </ul>
  * Nothing refused here reaches a route, so nothing reaches an upstream. Each refusal is reported to
@@ -56,6 +57,11 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
 
     /** A refused request: status, reason, method and target (possibly null), and the caller's address. */
     public record Refusal(int status, String reason, String method, String target, String source) {
+        /** The refusal as the evidence recorder gets it, with the error code its answer carried. */
+        public RefusedRequest toRefusedRequest() {
+            return new RefusedRequest(status, RequestGuard.code(status), reason, method, target, source, null, null,
+                    null, null);
+        }
     }
 
     private final long requestTimeoutMillis;
@@ -103,10 +109,15 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
     /** Refuses badly framed requests and enforces the whole-request deadline. */
     static final class RequestGuard extends ChannelInboundHandlerAdapter {
         /**
-         * Methods no route serves: CONNECT (tunnels), TRACE and TRACK (echo the request, credentials included),
-         * OPTIONS (camel-netty-http would answer it itself, 200 with an Allow list, with no token and no evidence).
+         * The only methods any route serves (methods are case-sensitive: {@code get} is not GET). Everything else is
+         * refused here, before a token is read: CONNECT (tunnels), TRACE and TRACK (echo the request, credentials
+         * included), OPTIONS (camel-netty-http would answer it itself, 200 with an Allow list, with no token and no
+         * evidence; the gateway has no CORS), WebDAV and unknown tokens (a route would see them as unexpected).
          */
-        static final java.util.Set<String> REFUSED_METHODS = java.util.Set.of("CONNECT", "TRACE", "TRACK", "OPTIONS");
+        static final java.util.Set<String> SERVED_METHODS = java.util.Set.of("GET", "HEAD", "POST", "PUT", "PATCH",
+                "DELETE");
+        /** The Allow header of a 405: the methods the gateway serves at all (each route narrows them further). */
+        static final String ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE";
         private final long timeoutMillis;
         private final Consumer<Refusal> onRefusal;
         private boolean refused;
@@ -186,7 +197,7 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 }
                 return cause instanceof TooLongFrameException ? "request too large" : "malformed request";
             }
-            if (request.method() != null && REFUSED_METHODS.contains(request.method().name())) {
+            if (request.method() == null || !SERVED_METHODS.contains(request.method().name())) {
                 return "method not allowed";
             }
             String targetProblem = targetProblem(request.uri());
@@ -234,8 +245,8 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
         }
 
         private static int statusFor(HttpRequest request) {
-            if (!request.decoderResult().isFailure() && request.method() != null
-                    && REFUSED_METHODS.contains(request.method().name())) {
+            if (!request.decoderResult().isFailure()
+                    && (request.method() == null || !SERVED_METHODS.contains(request.method().name()))) {
                 return 405;
             }
             if (request.decoderResult().isFailure()) {
@@ -253,13 +264,7 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
         private void refuse(ChannelHandlerContext ctx, int status, String reason, String method, String target) {
             refused = true;
             disarm();
-            String code = switch (status) {
-                case 431 -> "headers_too_large";
-                case 414 -> "uri_too_long";
-                case 408 -> "request_timeout";
-                case 405 -> "method_not_allowed";
-                default -> "bad_request";
-            };
+            String code = code(status);
             byte[] body = ErrorBodies.json(code, reason, null, null);
             DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(body));
@@ -267,6 +272,9 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
             response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             response.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+            if (status == 405) {
+                response.headers().set(HttpHeaderNames.ALLOW, ALLOW);
+            }
             // from the tail, so that the response passes the HTTP encoder that sits behind this handler
             ctx.channel().writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
             String source = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
@@ -276,6 +284,17 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
             } catch (RuntimeException e) {
                 LOG.warn("could not record a refused request: {}", e.getClass().getSimpleName());
             }
+        }
+
+        /** The error code of a refusal's answer. */
+        static String code(int status) {
+            return switch (status) {
+                case 431 -> "headers_too_large";
+                case 414 -> "uri_too_long";
+                case 408 -> "request_timeout";
+                case 405 -> "method_not_allowed";
+                default -> "bad_request";
+            };
         }
 
         private static String truncate(String s) {

@@ -20,8 +20,9 @@ import java.util.List;
  * is an origin-form path below the root goes straight to it. The stock dispatcher would pick the same consumer, but
  * first builds a list of the port's consumers and ranks them against the path with streams, per request (about 3% of
  * the gateway's CPU samples under saturation, docs/benchmarks.md, 2026-12-02). Everything else (several consumers, a
- * consumer with a path or a method restriction, the root itself, a target that is not origin-form, OPTIONS, whose
- * answer camel-netty-http writes itself) is left to the stock dispatcher, so what answers a request never changes.
+ * consumer with a path or a method restriction, the root itself, a target that is not origin-form, OPTIONS, which
+ * the stock dispatcher would answer itself but the hardened pipeline refuses first) is left to the stock dispatcher,
+ * so what answers a request never changes.
  */
 @ChannelHandler.Sharable
 public class PrefixConsumerDispatch extends HttpServerMultiplexChannelHandler {

@@ -27,6 +27,14 @@ class RequestGuardTest {
             TRACE    | /llm/v1/chat/completions      | 405
             TRACK    | /llm/v1/chat/completions      | 405
             CONNECT  | 127.0.0.1:443                 | 405
+            PROPFIND | /llm/v1/chat/completions      | 405
+            get      | /llm/v1/chat/completions      | 405
+            post     | /llm/v1/chat/completions      | 405
+            FOO      | /keys                         | 405
+            M-SEARCH | /health                       | 405
+            HEAD     | /health/live                  | 0
+            PUT      | /llm/v1/files/x               | 0
+            PATCH    | /approvals/1                  | 0
             GET      | /\\127.0.0.1/x                | 400
             POST     | /llm/v1/chat/completions      | 0
             GET      | /health?Location=x            | 0
@@ -50,6 +58,10 @@ class RequestGuardTest {
             assertThat(r.headers().get("Cache-Control")).isEqualTo("no-store");
             assertThat(r.headers().get("Connection")).isEqualTo("close");
             assertThat(refusals).singleElement().satisfies(x -> assertThat(x.status()).isEqualTo(status));
+            if (status == 405) { // RFC 9110 15.5.6: a 405 names the methods that are served
+                assertThat(r.headers().get("Allow")).isEqualTo("GET, HEAD, POST, PUT, PATCH, DELETE");
+                assertThat(refusals.get(0).toRefusedRequest().code()).isEqualTo("method_not_allowed");
+            }
             assertThat((Object) ch.readInbound()).as("nothing reaches a route").isNull();
         }
         ch.finishAndReleaseAll();

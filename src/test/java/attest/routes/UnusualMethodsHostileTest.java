@@ -1,0 +1,177 @@
+package attest.routes;
+
+import attest.http.ChannelGuards;
+import attest.http.ConnectionLimits;
+import attest.http.ControlPlaneBodies;
+import attest.http.HardenedHttpServerInitializerFactory;
+import attest.http.HardenedNettyHttpComponent;
+import attest.http.RefusedRequest;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.test.main.junit5.CamelMainTest;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.awaitility.Awaitility.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Requests with methods no client of ours sends (OPTIONS, TRACE, CONNECT, PROPFIND, lowercase {@code get}, an unknown
+ * token, a method with a body), as raw HTTP/1.1 to the real listeners of both planes (hardened pipeline, early 401
+ * guard, the real YAML routes), with and without a valid token. The promise (README; docs/security.md): every call is
+ * recorded, no data without a valid token, fail closed. So each answer is a deliberate status with the JSON error
+ * shape and no internal detail; a 405 names what is served in {@code Allow}; nothing reaches the upstream; a refusal
+ * at the door is recorded like any other door refusal.
+ */
+@CamelMainTest(
+        configurationClasses = UnusualMethodsHostileTest.Wiring.class,
+        properties = {"attest.kafka.brokers=", "attest.rules.watch=false", "attest.kafka.relay-brokers=127.0.0.1:9",
+                "attest.data.host=127.0.0.1", "attest.control.host=127.0.0.1"},
+        replaceRouteFromWith = {"rules-watch=direct:rules-watch"})
+class UnusualMethodsHostileTest {
+    static final int DATA = ReadPathWatchBypassHostileTest.freePort();
+    static final int CONTROL = ReadPathWatchBypassHostileTest.freePort();
+    static final String TOKEN = RouteTestConfiguration.TOKENS.user("carol", List.of("inference-user", "auditor",
+            "approver", "keys-admin"));
+    static final String ID = UUID.randomUUID().toString();
+    static final List<RefusedRequest> REFUSALS = new CopyOnWriteArrayList<>();
+    static final AtomicInteger UPSTREAM = new AtomicInteger();
+
+    /** The route-test wiring, with the real listeners of both planes, their guards, and a counting upstream. */
+    public static class Wiring implements CamelConfiguration {
+        @Override
+        public void configure(CamelContext context) {
+            context.getPropertiesComponent().addOverrideProperty("attest.data.port", String.valueOf(DATA));
+            context.getPropertiesComponent().addOverrideProperty("attest.control.port", String.valueOf(CONTROL));
+            new RouteTestConfiguration().configure(context);
+            Registry r = context.getRegistry();
+            Clock clock = Clock.systemUTC();
+            var netty = new HardenedNettyHttpComponent();
+            netty.guard(DATA, new ChannelGuards(new ConnectionLimits(0, 0), 60_000, REFUSALS::add)
+                    .withEarlyAuth(RouteTestConfiguration.TOKENS.validator(clock), 16_384));
+            netty.guard(CONTROL, new ChannelGuards(new ConnectionLimits(0, 0), 60_000, REFUSALS::add)
+                    .withEarlyAuth(RouteTestConfiguration.TOKENS.validator(clock), 16_384,
+                            ControlPlaneBodies.exempt(ControlPlaneBodies.PAGE_FORM, 16_384)));
+            r.bind("netty-http", netty);
+            r.unbind("hardenedHttpServer");
+            // as AttestConfiguration wires it: what the hardened server refuses is recorded
+            r.bind("hardenedHttpServer", new HardenedHttpServerInitializerFactory(10_000,
+                    refusal -> REFUSALS.add(refusal.toRefusedRequest())));
+            r.unbind("callUpstreamProcessor");
+            r.bind("callUpstreamProcessor", (org.apache.camel.Processor) e -> {
+                UPSTREAM.incrementAndGet();
+                e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
+                e.getMessage().setBody("{\"upstream\":true}");
+            });
+        }
+    }
+
+    static String http(int port, String method, String target, String token, String body) throws IOException {
+        return ReadPathWatchBypassHostileTest.http(port, method, target, token, body);
+    }
+
+    /**
+     * plane | method | target | token | body | the statuses a production gateway may answer. A method that no route
+     * serves is 405 with Allow, at the door, token or not (nothing is served, so the token is not even read); a
+     * served method without a token is 401; with one, the route's own deliberate answer.
+     */
+    @ParameterizedTest(name = "{0} {1} {2} token={3} body={4}")
+    @CsvSource(delimiter = '|', textBlock = """
+            data    | OPTIONS  | /llm/v1/chat/completions | true  | false | 405
+            data    | OPTIONS  | /llm/v1/chat/completions | false | false | 405
+            data    | OPTIONS  | /llm/v1/chat/completions | true  | true  | 405
+            data    | TRACE    | /llm/v1/chat/completions | true  | false | 405
+            data    | TRACE    | /llm/v1/chat/completions | false | false | 405
+            data    | CONNECT  | /llm/v1/chat/completions | true  | false | 405
+            data    | PROPFIND | /llm/v1/chat/completions | true  | false | 405
+            data    | PROPFIND | /llm/v1/chat/completions | false | true  | 405
+            data    | get      | /llm/v1/chat/completions | true  | false | 405
+            data    | post     | /llm/v1/chat/completions | true  | true  | 405
+            data    | FOO      | /llm/v1/chat/completions | true  | true  | 405
+            data    | FOO      | /llm/v1/chat/completions | false | false | 405
+            data    | GET      | /llm/v1/chat/completions | true  | true  | 403
+            data    | GET      | /llm/v1/chat/completions | false | true  | 401
+            data    | DELETE   | /llm/v1/chat/completions | true  | true  | 403
+            data    | OPTIONS  | /nowhere/v1/x            | true  | false | 405
+            data    | PROPFIND | /nowhere/v1/x            | false | false | 405
+            data    | GET      | /nowhere/v1/x            | true  | false | 404
+            data    | OPTIONS  | /                        | false | false | 405
+            control | OPTIONS  | /keys                    | true  | false | 405
+            control | OPTIONS  | /keys                    | false | false | 405
+            control | TRACE    | /keys                    | false | false | 405
+            control | CONNECT  | /keys                    | true  | false | 405
+            control | PROPFIND | /keys                    | true  | true  | 405
+            control | get      | /keys                    | true  | false | 405
+            control | FOO      | /keys                    | false | false | 405
+            control | OPTIONS  | /audit/access            | true  | false | 405
+            control | PROPFIND | /audit/access            | false | false | 405
+            control | OPTIONS  | /approvals               | false | false | 405
+            control | OPTIONS  | /approvals/ID/decision   | true  | true  | 405
+            control | get      | /approvals               | true  | false | 405
+            control | OPTIONS  | /evidence/ID/proof       | true  | false | 405
+            control | TRACE    | /evidence/ID/proof       | true  | false | 405
+            control | OPTIONS  | /health                  | false | false | 405
+            control | OPTIONS  | /health/ready            | false | false | 405
+            control | FOO      | /health/live             | false | false | 405
+            control | OPTIONS  | /openapi.json            | false | false | 405
+            control | PROPFIND | /openapi.json            | false | false | 405
+            control | OPTIONS  | /nowhere                 | false | false | 405
+            control | GET      | /keys                    | false | false | 401
+            control | GET      | /keys                    | false | true  | 401
+            """)
+    void should_answer_every_unusual_method_deliberately_and_forward_nothing(String plane, String method,
+            String target, boolean token, boolean body, String expected) throws Exception {
+        int port = plane.equals("data") ? DATA : CONTROL;
+        String t = target.replace("ID", ID);
+        int upstream = UPSTREAM.get();
+        int refusals = REFUSALS.size();
+        String answer = http(port, method, t, token ? TOKEN : null, body
+                ? "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" : null);
+        String what = plane + " " + method + " " + t + ": " + answer;
+        assertThat(answer).as(what).startsWith("HTTP/1.1 ");
+        int status = Integer.parseInt(answer.substring(9, 12));
+        assertThat(Arrays.stream(expected.split("/")).map(Integer::parseInt).toList()).as(what).contains(status);
+        String head = answer.substring(0, Math.max(answer.indexOf("\r\n\r\n"), 0)).toLowerCase(Locale.ROOT);
+        String lower = answer.toLowerCase(Locale.ROOT);
+        for (String internal : List.of("exception", "\tat ", "org.apache", "io.netty", "attest.", "stack", "caused by")) {
+            assertThat(lower).as(what).doesNotContain(internal);
+        }
+        assertThat(answer).as(what).doesNotContain(TOKEN);
+        assertThat(UPSTREAM.get()).as("forwarded upstream: " + what).isEqualTo(upstream);
+        if (status == 405) {
+            assertThat(head).as(what).contains("\r\nallow: get, head, post, put, patch, delete");
+            assertThat(answer).as(what).contains("\"code\":\"method_not_allowed\"");
+        }
+        // the door refuses: every 405, a 401 on the data plane, a 401 to a control-plane request with a body (a
+        // control-plane GET without a token is refused by its route, as ReadPathWatchBypassHostileTest shows)
+        if (status == 405 || (status == 401 && (plane.equals("data") || body))) {
+            // a refusal at the door is recorded as evidence, with the method as sent (just after the answer is sent)
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(REFUSALS.size()).as("recorded: " + what).isEqualTo(refusals + 1));
+            RefusedRequest r = REFUSALS.get(REFUSALS.size() - 1);
+            assertThat(r.status()).as(what).isEqualTo(status);
+            assertThat(r.method()).as(what).isEqualTo(method);
+            assertThat(r.code()).as(what).isEqualTo(status == 405 ? "method_not_allowed" : "invalid_token");
+        }
+    }
+
+    /** Health and readiness probes still work: GET and HEAD are served. */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"GET,/health/live", "GET,/health/ready", "GET,/health", "HEAD,/health/live"})
+    void should_keep_the_probes_working(String method, String target) throws Exception {
+        String answer = http(CONTROL, method, target, null, null);
+        assertThat(Integer.parseInt(answer.substring(9, 12))).as(answer).isLessThan(400);
+    }
+}
