@@ -197,6 +197,9 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
                 }
                 return cause instanceof TooLongFrameException ? "request too large" : "malformed request";
             }
+            if (!httpOne(request)) { // an HTTP/2 preface (PRI * HTTP/2.0) or another version: not a method question
+                return "unsupported HTTP version";
+            }
             if (request.method() == null || !SERVED_METHODS.contains(request.method().name())) {
                 return "method not allowed";
             }
@@ -244,8 +247,12 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
             return null;
         }
 
+        private static boolean httpOne(HttpRequest request) {
+            return request.protocolVersion() != null && request.protocolVersion().majorVersion() == 1;
+        }
+
         private static int statusFor(HttpRequest request) {
-            if (!request.decoderResult().isFailure()
+            if (!request.decoderResult().isFailure() && httpOne(request)
                     && (request.method() == null || !SERVED_METHODS.contains(request.method().name()))) {
                 return 405;
             }

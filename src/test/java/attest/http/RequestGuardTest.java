@@ -41,10 +41,26 @@ class RequestGuardTest {
             DELETE   | /approvals/1                  | 0
             """)
     void should_refuse_before_any_route(String method, String target, int status) {
+        refusedOrPassed(method + " " + target + " HTTP/1.1", status);
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            PRI * HTTP/2.0                 | 400
+            PRI /llm/v1/x HTTP/2.0         | 400
+            GET /llm/v1/x HTTP/2.0         | 400
+            PROPFIND /llm/v1/x HTTP/2.0    | 400
+            """)
+    void should_refuse_another_http_version_as_a_bad_request_not_a_method(String line, int status) {
+        // the HTTP/2 preface is not a request with method PRI: 400, not 405 with an Allow list
+        refusedOrPassed(line, status);
+    }
+
+    private static void refusedOrPassed(String requestLine, int status) {
         List<HardenedHttpServerInitializerFactory.Refusal> refusals = new ArrayList<>();
         EmbeddedChannel ch = new EmbeddedChannel(new HardenedHttpServerInitializerFactory.StrictRequestDecoder(4096,
                 8192, 8192), new HardenedHttpServerInitializerFactory.RequestGuard(0, refusals::add));
-        ch.writeInbound(Unpooled.copiedBuffer(method + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        ch.writeInbound(Unpooled.copiedBuffer(requestLine + "\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
                 StandardCharsets.ISO_8859_1));
         Object out = ch.readOutbound();
         if (status == 0) {
