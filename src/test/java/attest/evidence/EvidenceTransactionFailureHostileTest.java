@@ -114,19 +114,24 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
      */
     static void failEverywhere(String chain, FailingStore fs, Supplier<String> rowsSql, Runnable write, int rowsPerWrite)
             throws Exception {
+        failEverywhere(chain, fs, rowsSql, write, rowsPerWrite, 1);
+    }
+
+    static void failEverywhere(String chain, FailingStore fs, Supplier<String> rowsSql, Runnable write, int rowsPerWrite,
+                               int entriesPerWrite) throws Exception {
         List<String> seen = new ArrayList<>();
         for (int n = 1; n <= 40; n++) {
-            if (attempt(chain, fs, rowsSql, write, rowsPerWrite, n, seen)) {
+            if (attempt(chain, fs, rowsSql, write, rowsPerWrite, entriesPerWrite, n, seen)) {
                 break;
             }
         }
-        attempt(chain, fs, rowsSql, write, rowsPerWrite, 0, seen);
+        attempt(chain, fs, rowsSql, write, rowsPerWrite, entriesPerWrite, 0, seen);
         fs.arm(-1);
         Counts before = counts(chain, rowsSql.get());
         write.run();
         Counts after = counts(chain, rowsSql.get());
         assertThat(after).as("a clean write after the failures").isEqualTo(new Counts(before.rows() + rowsPerWrite,
-                before.chain() + 1, before.outbox() + 1));
+                before.chain() + entriesPerWrite, before.outbox() + 1));
         try (Connection c = owner()) {
             assertContiguous(c, chain);
         }
@@ -139,7 +144,7 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
 
     /** True when the write went through (the armed statement was past its last). */
     static boolean attempt(String chain, FailingStore fs, Supplier<String> rowsSql, Runnable write, int rowsPerWrite,
-                           int n, List<String> seen) throws Exception {
+                           int entriesPerWrite, int n, List<String> seen) throws Exception {
         Counts before = counts(chain, rowsSql.get());
         fs.arm(n);
         RuntimeException thrown = null;
@@ -161,7 +166,8 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
         seen.add("passed at " + at);
         assertThat(n).as("a write whose commit failed did not report it").isNotZero();
         assertThat(after).as("all committed when the write passed (armed at " + at + ")")
-                .isEqualTo(new Counts(before.rows() + rowsPerWrite, before.chain() + 1, before.outbox() + 1));
+                .isEqualTo(new Counts(before.rows() + rowsPerWrite, before.chain() + entriesPerWrite,
+                        before.outbox() + 1));
         return true;
     }
 
@@ -249,5 +255,22 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
         Identity auditor = new Identity("aud-sub", "aud", Identity.USER, "portal", List.of("auditor"), List.of(),
                 "tok", "iss", Instant.now());
         failEverywhere(chain, fs, () -> "SELECT 0", () -> assertThat(reads.read(r.getId(), auditor)).isPresent(), 0);
+    }
+
+    @Test
+    void should_commit_a_checkpoint_whole_or_not_at_all_wherever_the_store_fails() throws Exception {
+        String chain = "h89-checkpoint";
+        writer = new EvidenceWriter(db.sessionFactory(), new EvidenceChain(chain), 10, 4, java.time.Duration.ZERO,
+                java.time.Duration.ofSeconds(5));
+        EvidenceRecord r = RequestSealedOnceTest.opened("{}".getBytes(StandardCharsets.UTF_8));
+        r.setInstanceId(chain);
+        writer.insert(r, null);
+        FailingStore fs = new FailingStore(db.dataSource());
+        attest.evidence.chain.Checkpoints cps = new attest.evidence.chain.Checkpoints(fs.dataSource, chain, signer(),
+                1000, java.time.Duration.ofHours(1), "attest.checkpoint", Clock.systemUTC());
+        cps.start();
+        // a checkpoint and its stop row are one write: both or neither, with the checkpoint's event
+        failEverywhere(chain, fs, () -> "SELECT (SELECT count(*) FROM evidence_checkpoint WHERE chain_id = '" + chain
+                + "') + (SELECT count(*) FROM evidence_instance WHERE chain_id = '" + chain + "')", cps::stop, 2, 0);
     }
 }
