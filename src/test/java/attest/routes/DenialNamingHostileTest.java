@@ -412,4 +412,44 @@ class DenialNamingHostileTest {
             pool.shutdownNow();
         }
     }
+
+    @Test
+    void should_keep_a_locked_out_key_out_under_other_spellings_of_its_header() throws Exception {
+        String s = KIM_KEYS.get(12);
+        assertNamesKey(lockOut(bearer(s)), s);
+        for (String header : List.of("authorization: bearer " + s, "AUTHORIZATION: BEARER " + s,
+                "Authorization: Bearer  " + s, "x-api-key:   " + s + "  ", "X-API-KEY: " + s, "Api-Key: " + s,
+                "Authorization:\tBearer " + s)) {
+            Answer a = send(denied(header));
+            assertThat(a.status()).as(header.replace(s, "<key>") + ": " + a.raw()).isIn(429, 400, 401);
+            RefusedRequest r = refusalOf(a);
+            if (a.status() == 429) {
+                assertNamesKey(r, s);
+            } else {
+                assertThat(r.keyId()).isNull();
+                assertNoSecret(r, s);
+            }
+        }
+    }
+
+    @Test
+    void should_not_mix_a_locked_out_keys_name_with_a_token_sent_beside_it() throws Exception {
+        String s = KIM_KEYS.get(11);
+        assertNamesKey(lockOut(bearer(s)), s);
+        RefusedRequest bob = lockOut(bearer(BOB));
+        assertThat(bob.keyId()).isNull();
+        for (String both : List.of(bearer(BOB) + "\r\nx-api-key: " + s, "x-api-key: " + s + "\r\n" + bearer(BOB),
+                bearer(ALICE) + "\r\napi-key: " + s, "x-api-key: " + s + "\r\napi-key: " + KIM_KEYS.get(10))) {
+            Answer a = send(denied(both));
+            assertThat(a.status()).as(a.raw()).isIn(400, 401, 429);
+            RefusedRequest r = refusalOf(a);
+            if (r.keyId() != null) {
+                assertThat(r.keyId()).as("a key named with another caller's subject").isEqualTo(KEYS.get(s).id());
+                assertThat(r.subject()).isEqualTo("kim");
+            } else if (r.subject() != null) {
+                assertThat(r.subject()).as("named by a token's subject").isIn(BOB_SUB, ALICE_SUB);
+            }
+            assertNoSecret(r, s);
+        }
+    }
 }
