@@ -41,6 +41,8 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
     static final class FailingStore {
         final AtomicInteger failAt = new AtomicInteger(-1); // -1: never; 0: on commit
         final AtomicInteger executed = new AtomicInteger();
+        /** When set, the thread's own arming (statement number, 0: commit, -1: never) replaces the shared one. */
+        final ThreadLocal<int[]> mine = new ThreadLocal<>();
         final DataSource dataSource;
 
         FailingStore(DataSource real) {
@@ -59,7 +61,8 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
         Connection connection(Connection real) {
             return (Connection) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{Connection.class},
                     (p, m, a) -> {
-                        if (m.getName().equals("commit") && failAt.get() == 0) {
+                        int[] t = mine.get();
+                        if (m.getName().equals("commit") && (t != null ? t[0] == 0 : failAt.get() == 0)) {
                             throw new SQLException("injected: commit failed", "08006");
                         }
                         Object r = invoke(real, m, a);
@@ -77,7 +80,9 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
                 }
             }
             InvocationHandler h = (p, m, a) -> {
-                if (m.getName().startsWith("execute") && executed.incrementAndGet() == failAt.get()) {
+                int[] t = mine.get();
+                if (m.getName().startsWith("execute") && (t != null ? ++t[1] == t[0]
+                        : executed.incrementAndGet() == failAt.get())) {
                     throw new SQLException("injected: statement " + failAt.get() + " failed", "08006");
                 }
                 return invoke(real, m, a);
@@ -272,5 +277,55 @@ class EvidenceTransactionFailureHostileTest extends TamperBase {
         // a checkpoint and its stop row are one write: both or neither, with the checkpoint's event
         failEverywhere(chain, fs, () -> "SELECT (SELECT count(*) FROM evidence_checkpoint WHERE chain_id = '" + chain
                 + "') + (SELECT count(*) FROM evidence_instance WHERE chain_id = '" + chain + "')", cps::stop, 2, 0);
+    }
+
+    @Test
+    void should_keep_rows_entries_and_events_in_step_when_failing_and_passing_key_writes_race() throws Exception {
+        String chain = "h89-key-race";
+        FailingStore fs = new FailingStore(db.dataSource());
+        KeyStore store = new KeyStore(fs.dataSource, chain, "attest.key", Clock.systemUTC());
+        store.create(draft("h89x-first"), "bob-sub");
+        String rows = "SELECT count(*) FROM api_key WHERE name LIKE 'h89x-%'";
+        Counts before = counts(chain, rows);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        AtomicInteger passed = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        try {
+            List<java.util.concurrent.Future<?>> all = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                all.add(pool.submit(() -> {
+                    java.util.Random random = new java.util.Random(thread);
+                    for (int i = 0; i < 12; i++) {
+                        // half the writes fail at a random statement (1..8: 8 is past the last) or at commit
+                        int at = random.nextBoolean() ? -1 : random.nextInt(9);
+                        fs.mine.set(new int[]{at, 0});
+                        try {
+                            store.create(draft("h89x-" + thread + "-" + i), "bob-sub");
+                            passed.incrementAndGet();
+                        } catch (EvidenceUnavailableException e) {
+                            failed.incrementAndGet();
+                        } finally {
+                            fs.mine.remove();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (var f : all) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(failed.get()).as("some writes failed").isPositive();
+        assertThat(counts(chain, rows)).as("rows, entries and events in step").isEqualTo(new Counts(
+                before.rows() + passed.get(), before.chain() + passed.get(), before.outbox() + passed.get()));
+        try (Connection c = owner()) {
+            assertContiguous(c, chain);
+        }
+        anchor(chain);
+        Verifier.Report o = verifyAsOwner();
+        assertThat(o.code()).as(o.summary() + " " + o.faults()).isEqualTo(Verifier.VALID);
     }
 }
