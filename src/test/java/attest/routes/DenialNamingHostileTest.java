@@ -380,13 +380,17 @@ class DenialNamingHostileTest {
 
     @Test
     void should_never_cross_names_when_many_keys_are_locked_out_from_many_threads() throws Exception {
-        List<String> secrets = KIM_KEYS.subList(4, 4 + TRACKED - 1);
+        // five of kim's keys, alice's key and alice's token (one subject), bob's token: the tracked bound exactly
+        List<String> callers = new ArrayList<>(KIM_KEYS.subList(4, 9));
+        callers.add(ALICE_KEY);
+        callers.add("token:" + ALICE);
+        callers.add("token:" + BOB);
         ExecutorService pool = Executors.newFixedThreadPool(12);
         try {
             List<Future<String[]>> calls = new ArrayList<>();
             for (int round = 0; round < 6; round++) {
-                for (String s : secrets) {
-                    String header = switch (round % 3) {
+                for (String s : callers) {
+                    String header = s.startsWith("token:") ? bearer(s.substring(6)) : switch (round % 3) {
                         case 0 -> bearer(s);
                         case 1 -> "x-api-key: " + s;
                         default -> "api-key: " + s;
@@ -404,10 +408,17 @@ class DenialNamingHostileTest {
                 assertThat(status).as(got[3]).isIn(403, 404, 429);
                 if (status == 429) {
                     locked++;
-                    assertNamesKey(refusalOf(new Answer(status, got[2], got[3])), got[0]);
+                    RefusedRequest r = refusalOf(new Answer(status, got[2], got[3]));
+                    if (got[0].startsWith("token:")) {
+                        assertThat(r.keyId()).as("a token's 429 named by a key").isNull();
+                        assertThat(r.subject()).isEqualTo(got[0].equals("token:" + ALICE) ? ALICE_SUB : BOB_SUB);
+                        assertNoSecret(r, ALICE_KEY);
+                    } else {
+                        assertNamesKey(r, got[0]);
+                    }
                 }
             }
-            assertThat(locked).as("keys were locked out").isGreaterThan(0);
+            assertThat(locked).as("callers were locked out").isGreaterThanOrEqualTo(callers.size());
         } finally {
             pool.shutdownNow();
         }
