@@ -74,12 +74,12 @@ class DenialNamingHostileTest {
     static final String BOB = RouteTestConfiguration.TOKENS.user("bob", List.of("inference-user"));
     static final String BOB_SUB = UUID.nameUUIDFromBytes("bob".getBytes()).toString();
     /** Keys by secret: kim owns k0..k13, alice owns ka (her token's subject). */
-    static final Map<String, VirtualKey> KEYS = new LinkedHashMap<>();
+    static final Map<String, VirtualKey> KEYS = new java.util.concurrent.ConcurrentHashMap<>();
     static final List<String> KIM_KEYS = new ArrayList<>();
     static final String ALICE_KEY = KeySecrets.generate();
 
     static {
-        for (int i = 0; i < 14; i++) {
+        for (int i = 0; i < 15; i++) {
             String s = KeySecrets.generate();
             KIM_KEYS.add(s);
             KEYS.put(s, key(s, "kim"));
@@ -455,6 +455,32 @@ class DenialNamingHostileTest {
                 assertThat(r.subject()).as("named by a token's subject").isIn(BOB_SUB, ALICE_SUB);
             }
             assertNoSecret(r, s);
+        }
+    }
+
+    @Test
+    void should_name_a_key_revoked_after_its_denials_or_refuse_it_naming_no_key() throws Exception {
+        String s = KIM_KEYS.get(14);
+        VirtualKey k = KEYS.get(s);
+        assertNamesKey(lockOut(bearer(s)), s);
+        KEYS.put(s, new VirtualKey(k.id(), k.name(), k.hint(), k.ownerSubject(), k.ownerUsername(), k.principalType(),
+                k.clientId(), k.upstreams(), k.models(), k.budget(), k.createdAt(), k.createdBy(), k.expiresAt(),
+                Instant.now(), "admin"));
+        try {
+            Answer a = send(denied(bearer(s)));
+            assertThat(a.status()).as(a.raw()).isIn(429, 401);
+            RefusedRequest r = refusalOf(a);
+            if (a.status() == 429) {
+                // the door still takes it as live (the resolver's cache): named as before
+                assertThat(r.keyId()).isEqualTo(k.id());
+                assertThat(r.subject()).isEqualTo("kim");
+            } else {
+                assertThat(r.keyId()).as("a revoked key's 401 names no key").isNull();
+                assertThat(r.subject()).isNull();
+            }
+            assertNoSecret(r, s);
+        } finally {
+            KEYS.put(s, k);
         }
     }
 }
