@@ -41,6 +41,8 @@ import java.util.concurrent.TimeUnit;
  * ({@code TokenUsage.read}), and {@code usageTree} as it read it before (a tree of the whole answer);</li>
  * <li>{@code mintRequestId}: a call's request id ({@code RequestIds.mint}), and {@code randomUuid} as it was minted
  * before ({@code UUID.randomUUID}, SecureRandom);</li>
+ * <li>{@code mintEvidenceIds}: the two other ids of a call, its evidence record's and its Kafka event's
+ * ({@code RandomIds.uuid}), and {@code randomEvidenceIds} as they were minted before ({@code UUID.randomUUID});</li>
  * <li>{@code ruleLimit}: the limit a policy rule's request rate is checked against, made per call
  * ({@code SharedRateLimiter.limit}).</li>
  * </ul>
@@ -202,6 +204,16 @@ public class CallPathBenchmark {
     @Benchmark
     public String randomUuid() {
         return UUID.randomUUID().toString();
+    }
+
+    @Benchmark
+    public long mintEvidenceIds() {
+        return attest.RandomIds.uuid().getLeastSignificantBits() ^ attest.RandomIds.uuid().getLeastSignificantBits();
+    }
+
+    @Benchmark
+    public long randomEvidenceIds() {
+        return UUID.randomUUID().getLeastSignificantBits() ^ UUID.randomUUID().getLeastSignificantBits();
     }
 
     @Benchmark

@@ -1,6 +1,7 @@
 package attest.evidence;
 
 import attest.Exchanges;
+import attest.RandomIds;
 import attest.http.GatewayException;
 import attest.http.InboundRequest;
 import attest.identity.Identity;
@@ -17,7 +18,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
-import java.util.UUID;
 
 /**
  * Fills a call's evidence record from what the stages left on the exchange. Each stage only sets its
@@ -65,7 +65,7 @@ public final class EvidenceAssembler {
     /** A new record for a call that has just arrived. */
     public EvidenceRecord begin(String requestId, Instant receivedAt, InboundRequest in) {
         EvidenceRecord r = new EvidenceRecord();
-        r.setId(UUID.randomUUID());
+        r.setId(RandomIds.uuid());
         r.setRequestId(requestId);
         r.setInstanceId(instanceId);
         r.setState(EvidenceRecord.OPEN);
@@ -103,7 +103,7 @@ public final class EvidenceAssembler {
         EvidenceRecord r = refused(q.status(), bounded(q.reason(), 64), bounded(q.method(), 8),
                 bounded(q.target(), REFUSED_PATH), bounded(q.source(), 45), now);
         r.setRequestId(q.requestId() != null && q.requestId().length() <= 40 ? bounded(q.requestId(), 40)
-                : UUID.randomUUID().toString());
+                : RandomIds.uuid().toString());
         boolean unauthenticated = q.status() == 401 || "keys_unavailable".equals(q.code());
         if (unauthenticated) { // who asked could not be established
             r.setAuthError(bounded(q.authError(), 36));
@@ -149,8 +149,8 @@ public final class EvidenceAssembler {
     private EvidenceRecord refused(int status, String reason, String method, String target, String source,
                                    Instant now) {
         EvidenceRecord r = new EvidenceRecord();
-        r.setId(UUID.randomUUID());
-        r.setRequestId(UUID.randomUUID().toString());
+        r.setId(RandomIds.uuid());
+        r.setRequestId(RandomIds.uuid().toString());
         r.setInstanceId(instanceId);
         r.setReceivedAt(now);
         r.setSourceAddress(source);

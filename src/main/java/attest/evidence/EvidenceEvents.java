@@ -66,7 +66,7 @@ public final class EvidenceEvents {
     }
 
     public static OutboxEvent terminal(EvidenceRecord r, String topic, Instant now) {
-        return terminal(r, topic, now, UUID.randomUUID());
+        return terminal(r, topic, now, attest.RandomIds.uuid()); // an event id grants nothing (RandomIds)
     }
 
     /**
@@ -203,7 +203,7 @@ public final class EvidenceEvents {
      * read, is in the record and the chain); it ended when received.
      */
     public static OutboxEvent refusal(EvidenceRecord r, String topic, Instant now) {
-        return refusal(r, topic, now, UUID.randomUUID());
+        return refusal(r, topic, now, attest.RandomIds.uuid()); // an event id grants nothing (RandomIds)
     }
 
     /**
