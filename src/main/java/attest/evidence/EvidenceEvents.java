@@ -70,99 +70,15 @@ public final class EvidenceEvents {
     }
 
     /**
-     * The event with a given id (the golden test pins the payload with a fixed one). Written straight to text with
-     * a generator: building the Jackson tree and writing it out again cost about 5% of a call's CPU. The masking
+     * The event with a given id (the golden test pins the payload with a fixed one): its {@code record} is
+     * {@link RecordView}'s, the one view of the record its chain entry is rendered from too. Written straight to text
+     * with a generator: building the Jackson tree and writing it out again cost about 5% of a call's CPU. The masking
      * report alone is still read into a tree, so that what it holds is written as before (or "unreadable").
      * {@code EvidenceEventsWriterTest} checks it against the tree it was written from before.
      */
     static OutboxEvent terminal(EvidenceRecord r, String topic, Instant now, UUID eventId) {
-        com.fasterxml.jackson.databind.JsonNode report = report(r);
-        String payload = envelope(SCHEMA, SCHEMA_VERSION, eventId, "call." + r.getOutcome(), now, g -> {
-            g.writeObjectFieldStart("record");
-            g.writeStringField("id", r.getId().toString());
-            text(g, "request_id", r.getRequestId());
-            if (r.getCorrelationId() != null) {
-                g.writeStringField("correlation_id", r.getCorrelationId());
-            }
-            text(g, "instance_id", r.getInstanceId());
-            if (r.getApprovalId() != null) {
-                g.writeStringField("approval_id", r.getApprovalId().toString());
-            }
-            text(g, "outcome", r.getOutcome());
-            number(g, "status", r.getStatus());
-            number(g, "upstream_status", r.getUpstreamStatus());
-            text(g, "error_code", r.getErrorCode());
-            text(g, "received_at", str(r.getReceivedAt()));
-            text(g, "forwarded_at", str(r.getForwardedAt()));
-            text(g, "first_byte_at", str(r.getFirstByteAt()));
-            text(g, "completed_at", str(r.getCompletedAt()));
-            number(g, "duration_ms", r.getDurationMs());
-            text(g, "source_address", r.getSourceAddress());
-            g.writeObjectFieldStart("identity");
-            text(g, "subject", r.getSubject());
-            text(g, "username", r.getUsername());
-            text(g, "principal_type", r.getPrincipalType());
-            text(g, "client_id", r.getClientId());
-            texts(g, "realm_roles", r.getRealmRoles());
-            texts(g, "groups", r.getGroups());
-            text(g, "token_id", r.getTokenId());
-            text(g, "issuer", r.getIssuer());
-            if (r.getKeyId() != null) {
-                g.writeStringField("key_id", r.getKeyId().toString());
-            }
-            g.writeEndObject();
-            g.writeObjectFieldStart("request");
-            text(g, "method", r.getMethod());
-            text(g, "path", r.getPath());
-            text(g, "upstream", r.getUpstream());
-            text(g, "model", r.getModel());
-            number(g, "size", r.getRequestSize());
-            text(g, "sha256", r.getRequestSha256());
-            if (Boolean.TRUE.equals(r.getRequestTruncated())) {
-                // only for a refused call whose body was kept in part (absent otherwise: the shape is unchanged)
-                g.writeBooleanField("truncated", true);
-            }
-            g.writeEndObject();
-            g.writeObjectFieldStart("decision");
-            text(g, "verdict", r.getDecision());
-            text(g, "rule_id", r.getRuleId());
-            text(g, "reason", r.getReason());
-            if (r.getRulesVersion() != null) {
-                g.writeStringField("rules_version", r.getRulesVersion());
-            }
-            g.writeEndObject();
-            g.writeObjectFieldStart("response");
-            flag(g, "streamed", r.getStreamed());
-            number(g, "size", r.getResponseSize());
-            text(g, "sha256", r.getResponseSha256());
-            flag(g, "truncated", r.getResponseTruncated());
-            number(g, "raw_size", r.getRawResponseSize());
-            text(g, "raw_hmac_sha256", keyed(r.getRawResponseSha256()));
-            g.writeEndObject();
-            if (r.getUsageStatus() != null) {
-                g.writeObjectFieldStart("usage");
-                for (java.util.Map.Entry<String, Object> u : r.usageMap().entrySet()) {
-                    Object v = u.getValue();
-                    if (v == null) {
-                        g.writeNullField(u.getKey());
-                    } else if (v instanceof Long n) {
-                        g.writeNumberField(u.getKey(), n);
-                    } else {
-                        g.writeStringField(u.getKey(), v.toString());
-                    }
-                }
-                g.writeEndObject();
-            }
-            if (report != null) { // an empty report reads as missing, which the tree wrote as null
-                g.writeFieldName("masking");
-                if (report.isMissingNode()) {
-                    g.writeNull();
-                } else {
-                    g.writeTree(report);
-                }
-            }
-            g.writeEndObject();
-        });
+        String payload = envelope(SCHEMA, SCHEMA_VERSION, eventId, "call." + r.getOutcome(), now,
+                g -> RecordView.writeEvent(r, g));
         return new OutboxEvent(eventId, topic, r.getId().toString(), payload, now);
     }
 
@@ -170,7 +86,7 @@ public final class EvidenceEvents {
      * The record's masking report as the event holds it: null without a rule set, else the report read (a missing
      * node when empty) or {@code "unreadable"}.
      */
-    private static com.fasterxml.jackson.databind.JsonNode report(EvidenceRecord r) {
+    static com.fasterxml.jackson.databind.JsonNode report(EvidenceRecord r) {
         if (r.getMaskingRuleSet() == null) {
             return null;
         }
@@ -344,28 +260,6 @@ public final class EvidenceEvents {
         } else {
             g.writeNumberField(name, v.longValue());
         }
-    }
-
-    private static void flag(com.fasterxml.jackson.core.JsonGenerator g, String name, Boolean v) throws java.io.IOException {
-        if (v == null) {
-            g.writeNullField(name);
-        } else {
-            g.writeBooleanField(name, v);
-        }
-    }
-
-    private static void texts(com.fasterxml.jackson.core.JsonGenerator g, String name, String[] v) throws java.io.IOException {
-        g.writeArrayFieldStart(name);
-        if (v != null) {
-            for (String x : v) {
-                if (x == null) {
-                    g.writeNull();
-                } else {
-                    g.writeString(x);
-                }
-            }
-        }
-        g.writeEndArray();
     }
 
     private static String str(Instant i) {
