@@ -30,9 +30,12 @@ public final class DeadInstanceCloser {
     public static final String KIND = "chain.closed";
     public static final String ERROR_CODE = "replica_lost";
 
+    /** The message of the unavailable exception when the store fails. */
+    static final String UNAVAILABLE = "dead instances could not be closed";
+
     private final DataSource dataSource;
     private final InstanceLease own;
-    private final EvidenceChain chain;
+    private final EvidenceTransactions transactions;
     private final EvidenceWriter writer;
     private final String topic;
     private final Clock clock;
@@ -41,7 +44,7 @@ public final class DeadInstanceCloser {
                               String topic, Clock clock) {
         this.dataSource = dataSource;
         this.own = own;
-        this.chain = chain;
+        this.transactions = new EvidenceTransactions(dataSource, chain, topic, UNAVAILABLE);
         this.writer = writer;
         this.topic = topic;
         this.clock = clock;
@@ -63,48 +66,51 @@ public final class DeadInstanceCloser {
             }
             return closed;
         } catch (SQLException e) {
-            throw new EvidenceUnavailableException("dead instances could not be closed");
+            throw new EvidenceUnavailableException(UNAVAILABLE);
         }
     }
 
-    /** The claims, fences and signed statements, in one transaction; returns the instances claimed. */
-    public List<String> claim() throws SQLException {
-        List<String> claimed = new ArrayList<>();
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                List<EvidenceChain.Entry> entries = new ArrayList<>();
-                try (PreparedStatement ps = c.prepareStatement("""
-                        UPDATE evidence_instance_lease x SET closed_by = ?, closed_at = now()
-                        FROM evidence_instance_lease m
-                        WHERE m.chain_id = ? AND x.chain_id <> m.chain_id AND x.closed_by IS NULL
-                          AND m.closed_by IS NULL AND m.renewed_at >= now() - m.lease_ms * interval '1 millisecond'
-                          AND x.renewed_at < now() - x.lease_ms * interval '1 millisecond'
-                          AND m.since < now() - x.lease_ms * interval '1 millisecond'
-                        RETURNING x.chain_id, x.renewed_at, x.lease_ms""")) {
-                    ps.setString(1, own.instanceId());
-                    ps.setString(2, own.instanceId());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            claimed.add(rs.getString(1));
-                            Map<String, Object> body = new LinkedHashMap<>();
-                            body.put("closed_chain_id", rs.getString(1));
-                            body.put("lease_renewed_at", rs.getTimestamp(2).toInstant().toString());
-                            body.put("lease_ms", rs.getLong(3));
-                            entries.add(new EvidenceChain.Entry(KIND, null, clock.instant(), body));
-                        }
+    /**
+     * The claims, fences and signed statements, in one transaction ({@link EvidenceTransactions#run}, as every
+     * evidence write but a call's): returns the instances claimed. A store that fails is an
+     * {@link EvidenceUnavailableException} with nothing of it committed: no claim, no fence, no statement. The
+     * statements have no event ({@link EvidenceTransactions#appendStatements}). Nothing here needs a transaction of
+     * its own: the default isolation is enough (the claim is one conditional update, which one survivor wins, and the
+     * fence's update waits for an append in flight on the dead chain's head row); the recovery lock (an advisory
+     * lock held by a session, {@link CrashRecovery#underLock}) is taken only later, to close the dead instance's
+     * records through the writer.
+     */
+    public List<String> claim() {
+        List<String> claimed = transactions.run(c -> {
+            List<String> ids = new ArrayList<>();
+            List<EvidenceChain.Entry> entries = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    UPDATE evidence_instance_lease x SET closed_by = ?, closed_at = now()
+                    FROM evidence_instance_lease m
+                    WHERE m.chain_id = ? AND x.chain_id <> m.chain_id AND x.closed_by IS NULL
+                      AND m.closed_by IS NULL AND m.renewed_at >= now() - m.lease_ms * interval '1 millisecond'
+                      AND x.renewed_at < now() - x.lease_ms * interval '1 millisecond'
+                      AND m.since < now() - x.lease_ms * interval '1 millisecond'
+                    RETURNING x.chain_id, x.renewed_at, x.lease_ms""")) {
+                ps.setString(1, own.instanceId());
+                ps.setString(2, own.instanceId());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ids.add(rs.getString(1));
+                        Map<String, Object> body = new LinkedHashMap<>();
+                        body.put("closed_chain_id", rs.getString(1));
+                        body.put("lease_renewed_at", rs.getTimestamp(2).toInstant().toString());
+                        body.put("lease_ms", rs.getLong(3));
+                        entries.add(new EvidenceChain.Entry(KIND, null, clock.instant(), body));
                     }
                 }
-                for (EvidenceChain.Entry e : entries) {
-                    fence(c, (String) e.body().get("closed_chain_id"), e.body());
-                }
-                chain.append(c, entries);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
             }
-        }
+            for (EvidenceChain.Entry e : entries) {
+                fence(c, (String) e.body().get("closed_chain_id"), e.body());
+            }
+            transactions.appendStatements(c, entries);
+            return ids;
+        });
         for (String dead : claimed) {
             LOG.warn("instance {}: lease expired; its chain is closed by {}", dead, own.instanceId());
         }

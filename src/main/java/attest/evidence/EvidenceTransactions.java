@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The one way the writes that are not a call's (approval steps, auditors' actions, keys' changes, checkpoints) store
+ * The one way the writes that are not a call's (approval steps, auditors' actions, keys' changes, checkpoints, a
+ * survivor's claims of dead instances) store
  * evidence: {@link #run} opens one transaction on a pooled connection and commits what the work wrote, or rolls all of
  * it back; {@link #append} is one append inside it: the chain entry, its event (built by
  * {@link EvidenceEvents#envelope}, of type the entry's kind at the entry's time) and the event's outbox row. What a
@@ -74,6 +75,15 @@ public final class EvidenceTransactions {
         UUID eventId = UUID.randomUUID();
         Outbox.insert(c, eventId, topic, key,
                 EvidenceEvents.envelope(schema, 1, eventId, entry.kind(), entry.at(), body), entry.at());
+    }
+
+    /**
+     * Chain entries without an event, in the caller's transaction: a survivor's statements ({@code chain.closed},
+     * {@link DeadInstanceCloser}), which speak of another instance's chain to whoever verifies the chains and are
+     * published to no topic.
+     */
+    public void appendStatements(Connection c, List<EvidenceChain.Entry> entries) throws SQLException {
+        chain.append(c, entries);
     }
 
     /**
