@@ -123,73 +123,16 @@ public final class EvidenceEvents {
     }
 
     /**
-     * The refusal's event with a given id, written straight to text with a generator in the order of
-     * {@link #terminal}'s, leaving out what a refusal has not and every null, empty list and empty object
-     * (recursively, as {@link Compact#withoutNulls} does for the chain), the verified subject (and key) last. It was the terminal
-     * event read back into a Jackson tree, cut and written out again; {@code RefusalEventWriterTest} checks the two
-     * give the same text.
+     * The refusal's event with a given id, written straight to text with a generator from {@link RecordView} (the
+     * view the call's event and chain entry come from, its refusal column) in the order of {@link #terminal}'s,
+     * leaving out what a refusal has not and every null, empty list and empty object (recursively, as
+     * {@link Compact#withoutNulls} does for the chain), the verified subject (and key) last. It was the terminal event
+     * read back into a Jackson tree, cut and written out again; {@code RefusalEventWriterTest} checks the two give the
+     * same text.
      */
     static OutboxEvent refusal(EvidenceRecord r, String topic, Instant now, UUID eventId) {
-        com.fasterxml.jackson.databind.JsonNode report = report(r);
-        String payload = envelope(SCHEMA, SCHEMA_VERSION, eventId, "call." + r.getOutcome(), now, g -> {
-            g.writeObjectFieldStart("record");
-            g.writeStringField("id", r.getId().toString());
-            present(g, "request_id", r.getRequestId());
-            present(g, "correlation_id", r.getCorrelationId());
-            present(g, "approval_id", r.getApprovalId() == null ? null : r.getApprovalId().toString());
-            present(g, "outcome", r.getOutcome());
-            present(g, "status", r.getStatus());
-            present(g, "upstream_status", r.getUpstreamStatus());
-            present(g, "error_code", r.getErrorCode());
-            present(g, "received_at", str(r.getReceivedAt()));
-            present(g, "forwarded_at", str(r.getForwardedAt()));
-            present(g, "first_byte_at", str(r.getFirstByteAt()));
-            present(g, "duration_ms", r.getDurationMs());
-            present(g, "source_address", r.getSourceAddress());
-            boolean truncated = Boolean.TRUE.equals(r.getRequestTruncated());
-            if (r.getMethod() != null || r.getPath() != null || r.getUpstream() != null || r.getModel() != null
-                    || r.getRequestSize() != null || truncated) {
-                g.writeObjectFieldStart("request");
-                present(g, "method", r.getMethod());
-                present(g, "path", r.getPath());
-                present(g, "upstream", r.getUpstream());
-                present(g, "model", r.getModel());
-                present(g, "size", r.getRequestSize());
-                if (truncated) {
-                    g.writeBooleanField("truncated", true);
-                }
-                g.writeEndObject();
-            }
-            if (r.getUsageStatus() != null) {
-                java.util.Map<String, Object> usage = r.usageMap();
-                if (usage.values().stream().anyMatch(java.util.Objects::nonNull)) {
-                    g.writeObjectFieldStart("usage");
-                    for (java.util.Map.Entry<String, Object> u : usage.entrySet()) {
-                        if (u.getValue() instanceof Long n) {
-                            g.writeNumberField(u.getKey(), n);
-                        } else if (u.getValue() != null) {
-                            g.writeStringField(u.getKey(), u.getValue().toString());
-                        }
-                    }
-                    g.writeEndObject();
-                }
-            }
-            if (report != null && !report.isMissingNode() && !Compact.strip(report)) { // empty: null, left out
-                g.writeFieldName("masking");
-                g.writeTree(report);
-            }
-            if (r.getSubject() != null || r.getKeyId() != null) {
-                // a verified caller refused at the door (too_many_denials): who it was, a virtual key as its calls
-                // name it (its owner's subject and key_id)
-                g.writeObjectFieldStart("identity");
-                present(g, "subject", r.getSubject());
-                if (r.getKeyId() != null) {
-                    g.writeStringField("key_id", r.getKeyId().toString());
-                }
-                g.writeEndObject();
-            }
-            g.writeEndObject();
-        });
+        String payload = envelope(SCHEMA, SCHEMA_VERSION, eventId, "call." + r.getOutcome(), now,
+                g -> RecordView.writeRefusal(r, g));
         return new OutboxEvent(eventId, topic, r.getId().toString(), payload, now);
     }
 
@@ -239,30 +182,5 @@ public final class EvidenceEvents {
         } else {
             g.writeStringField(name, v);
         }
-    }
-
-    /** A member only when it has a value (a refusal's event leaves nulls out). */
-    private static void present(com.fasterxml.jackson.core.JsonGenerator g, String name, Object v)
-            throws java.io.IOException {
-        if (v instanceof String t) {
-            g.writeStringField(name, t);
-        } else if (v != null) {
-            number(g, name, (Number) v);
-        }
-    }
-
-    private static void number(com.fasterxml.jackson.core.JsonGenerator g, String name, Number v)
-            throws java.io.IOException {
-        if (v == null) {
-            g.writeNullField(name);
-        } else if (v instanceof Integer i) {
-            g.writeNumberField(name, i);
-        } else {
-            g.writeNumberField(name, v.longValue());
-        }
-    }
-
-    private static String str(Instant i) {
-        return attest.text.IsoInstant.of(i);
     }
 }

@@ -14,6 +14,7 @@ import java.util.Map;
 import static attest.evidence.RecordView.Carry.ALWAYS;
 import static attest.evidence.RecordView.Carry.CUT;
 import static attest.evidence.RecordView.Carry.NEVER;
+import static attest.evidence.RecordView.Carry.PRESENT;
 import static attest.evidence.RecordView.Carry.SET;
 import static attest.evidence.RecordView.Carry.TRUE;
 import static attest.evidence.RecordView.Section.DECISION;
@@ -34,7 +35,9 @@ import static attest.evidence.RecordView.Section.RESPONSE;
  * as {@code {rule_set, exempt, report}}, puts {@code status}, {@code upstream_status} and {@code error_code} under
  * {@code response}, and always has {@code approval_id}; the event carries {@code correlation_id} (when set), the
  * keyed {@code response.raw_hmac_sha256}, {@code masking} as the report read (when a rule set applied) and
- * {@code approval_id} only when set. {@code RecordViewsAgreeTest} holds the two to agreeing on the rest.
+ * {@code approval_id} only when set. {@code RecordViewsAgreeTest} holds the two to agreeing on the rest. A refusal's
+ * event ({@link EvidenceEvents#refusal}) is a third rendering of the same table, its own column: the event's members a
+ * refusal has, only when present ({@link Carry#PRESENT}), the identity last ({@link #writeRefusal}).
  * <p>Both renderings walk precomputed member lists: the event's in the table's order (its pinned bytes), the chain's
  * in its canonical order (members sorted by name, so that {@code Canonical.of} finds every object in order and sorts
  * nothing). A member's value is computed only by a view that carries it (the keyed digest and the report's parse by
@@ -54,6 +57,11 @@ public final class RecordView {
         TRUE,
         /** Only when the request's body was cut ({@code request.truncated}), a missing value as null. */
         CUT,
+        /**
+         * Only when it has a value that is not empty (a refusal's event): no null, no usage without a value, no report
+         * empty once its nulls and empty lists are left out ({@link Compact#strip}).
+         */
+        PRESENT,
         /** Never. */
         NEVER
     }
@@ -80,82 +88,84 @@ public final class RecordView {
      * its chain section apart.
      */
     public enum Member {
-        ID(RECORD, "id", ALWAYS, ALWAYS),
-        REQUEST_ID(RECORD, "request_id", ALWAYS, ALWAYS),
-        CORRELATION_ID(RECORD, "correlation_id", NEVER, SET),
-        INSTANCE_ID(RECORD, "instance_id", ALWAYS, ALWAYS),
-        STATE(RECORD, "state", ALWAYS, NEVER),
-        APPROVAL_ID(RECORD, "approval_id", ALWAYS, SET),
-        OUTCOME(RECORD, "outcome", ALWAYS, ALWAYS),
-        STATUS(RESPONSE, RECORD, "status", ALWAYS, ALWAYS),
-        UPSTREAM_STATUS(RESPONSE, RECORD, "upstream_status", ALWAYS, ALWAYS),
-        ERROR_CODE(RESPONSE, RECORD, "error_code", ALWAYS, ALWAYS),
-        RECEIVED_AT(RECORD, "received_at", ALWAYS, ALWAYS),
-        FORWARDED_AT(RECORD, "forwarded_at", ALWAYS, ALWAYS),
-        FIRST_BYTE_AT(RECORD, "first_byte_at", ALWAYS, ALWAYS),
-        COMPLETED_AT(RECORD, "completed_at", ALWAYS, ALWAYS),
-        DURATION_MS(RECORD, "duration_ms", ALWAYS, ALWAYS),
-        SOURCE_ADDRESS(RECORD, "source_address", ALWAYS, ALWAYS),
-        SUBJECT(IDENTITY, "subject", ALWAYS, ALWAYS),
-        USERNAME(IDENTITY, "username", ALWAYS, ALWAYS),
-        PRINCIPAL_TYPE(IDENTITY, "principal_type", ALWAYS, ALWAYS),
-        CLIENT_ID(IDENTITY, "client_id", ALWAYS, ALWAYS),
-        REALM_ROLES(IDENTITY, "realm_roles", ALWAYS, ALWAYS),
-        GROUPS(IDENTITY, "groups", ALWAYS, ALWAYS),
-        TOKEN_ID(IDENTITY, "token_id", ALWAYS, ALWAYS),
-        ISSUER(IDENTITY, "issuer", ALWAYS, ALWAYS),
-        AUTH_ERROR(IDENTITY, "auth_error", ALWAYS, NEVER),
-        KEY_ID(IDENTITY, "key_id", SET, SET),
-        METHOD(REQUEST, "method", ALWAYS, ALWAYS),
-        PATH(REQUEST, "path", ALWAYS, ALWAYS),
-        UPSTREAM(REQUEST, "upstream", ALWAYS, ALWAYS),
-        MODEL(REQUEST, "model", ALWAYS, ALWAYS),
-        REQUEST_SIZE(REQUEST, "size", ALWAYS, ALWAYS),
-        REQUEST_SHA256(REQUEST, "sha256", ALWAYS, ALWAYS),
-        FORWARDED_SHA256(REQUEST, "forwarded_sha256", ALWAYS, NEVER),
+        ID(RECORD, "id", ALWAYS, ALWAYS, PRESENT),
+        REQUEST_ID(RECORD, "request_id", ALWAYS, ALWAYS, PRESENT),
+        CORRELATION_ID(RECORD, "correlation_id", NEVER, SET, PRESENT),
+        INSTANCE_ID(RECORD, "instance_id", ALWAYS, ALWAYS, NEVER),
+        STATE(RECORD, "state", ALWAYS, NEVER, NEVER),
+        APPROVAL_ID(RECORD, "approval_id", ALWAYS, SET, PRESENT),
+        OUTCOME(RECORD, "outcome", ALWAYS, ALWAYS, PRESENT),
+        STATUS(RESPONSE, RECORD, "status", ALWAYS, ALWAYS, PRESENT),
+        UPSTREAM_STATUS(RESPONSE, RECORD, "upstream_status", ALWAYS, ALWAYS, PRESENT),
+        ERROR_CODE(RESPONSE, RECORD, "error_code", ALWAYS, ALWAYS, PRESENT),
+        RECEIVED_AT(RECORD, "received_at", ALWAYS, ALWAYS, PRESENT),
+        FORWARDED_AT(RECORD, "forwarded_at", ALWAYS, ALWAYS, PRESENT),
+        FIRST_BYTE_AT(RECORD, "first_byte_at", ALWAYS, ALWAYS, PRESENT),
+        COMPLETED_AT(RECORD, "completed_at", ALWAYS, ALWAYS, NEVER),
+        DURATION_MS(RECORD, "duration_ms", ALWAYS, ALWAYS, PRESENT),
+        SOURCE_ADDRESS(RECORD, "source_address", ALWAYS, ALWAYS, PRESENT),
+        SUBJECT(IDENTITY, "subject", ALWAYS, ALWAYS, PRESENT),
+        USERNAME(IDENTITY, "username", ALWAYS, ALWAYS, NEVER),
+        PRINCIPAL_TYPE(IDENTITY, "principal_type", ALWAYS, ALWAYS, NEVER),
+        CLIENT_ID(IDENTITY, "client_id", ALWAYS, ALWAYS, NEVER),
+        REALM_ROLES(IDENTITY, "realm_roles", ALWAYS, ALWAYS, NEVER),
+        GROUPS(IDENTITY, "groups", ALWAYS, ALWAYS, NEVER),
+        TOKEN_ID(IDENTITY, "token_id", ALWAYS, ALWAYS, NEVER),
+        ISSUER(IDENTITY, "issuer", ALWAYS, ALWAYS, NEVER),
+        AUTH_ERROR(IDENTITY, "auth_error", ALWAYS, NEVER, NEVER),
+        KEY_ID(IDENTITY, "key_id", SET, SET, PRESENT),
+        METHOD(REQUEST, "method", ALWAYS, ALWAYS, PRESENT),
+        PATH(REQUEST, "path", ALWAYS, ALWAYS, PRESENT),
+        UPSTREAM(REQUEST, "upstream", ALWAYS, ALWAYS, PRESENT),
+        MODEL(REQUEST, "model", ALWAYS, ALWAYS, PRESENT),
+        REQUEST_SIZE(REQUEST, "size", ALWAYS, ALWAYS, PRESENT),
+        REQUEST_SHA256(REQUEST, "sha256", ALWAYS, ALWAYS, NEVER),
+        FORWARDED_SHA256(REQUEST, "forwarded_sha256", ALWAYS, NEVER, NEVER),
         /** Only in records that keep a bounded prefix of a refused call's body: size and sha256 stay the whole's. */
-        REQUEST_TRUNCATED(REQUEST, "truncated", TRUE, TRUE),
-        STORED_SIZE(REQUEST, "stored_size", CUT, NEVER),
-        STORED_SHA256(REQUEST, "stored_sha256", CUT, NEVER),
-        VERDICT(DECISION, "verdict", ALWAYS, ALWAYS),
-        RULE_ID(DECISION, "rule_id", ALWAYS, ALWAYS),
-        REASON(DECISION, "reason", ALWAYS, ALWAYS),
+        REQUEST_TRUNCATED(REQUEST, "truncated", TRUE, TRUE, TRUE),
+        STORED_SIZE(REQUEST, "stored_size", CUT, NEVER, NEVER),
+        STORED_SHA256(REQUEST, "stored_sha256", CUT, NEVER, NEVER),
+        VERDICT(DECISION, "verdict", ALWAYS, ALWAYS, NEVER),
+        RULE_ID(DECISION, "rule_id", ALWAYS, ALWAYS, NEVER),
+        REASON(DECISION, "reason", ALWAYS, ALWAYS, NEVER),
         /** Absent for calls no rule decided, and in records before V21. */
-        RULES_VERSION(DECISION, "rules_version", SET, SET),
-        STREAMED(RESPONSE, "streamed", ALWAYS, ALWAYS),
-        RESPONSE_SIZE(RESPONSE, "size", ALWAYS, ALWAYS),
-        RESPONSE_SHA256(RESPONSE, "sha256", ALWAYS, ALWAYS),
-        RESPONSE_TRUNCATED(RESPONSE, "truncated", ALWAYS, ALWAYS),
-        RAW_SIZE(RESPONSE, "raw_size", ALWAYS, ALWAYS),
+        RULES_VERSION(DECISION, "rules_version", SET, SET, NEVER),
+        STREAMED(RESPONSE, "streamed", ALWAYS, ALWAYS, NEVER),
+        RESPONSE_SIZE(RESPONSE, "size", ALWAYS, ALWAYS, NEVER),
+        RESPONSE_SHA256(RESPONSE, "sha256", ALWAYS, ALWAYS, NEVER),
+        RESPONSE_TRUNCATED(RESPONSE, "truncated", ALWAYS, ALWAYS, NEVER),
+        RAW_SIZE(RESPONSE, "raw_size", ALWAYS, ALWAYS, NEVER),
         /** The plain digest of the raw answer: the chain's, which only store readers see. */
-        RAW_SHA256(RESPONSE, "raw_sha256", ALWAYS, NEVER),
+        RAW_SHA256(RESPONSE, "raw_sha256", ALWAYS, NEVER, NEVER),
         /** The same digest keyed ({@link EvidenceEvents#keyed}): the event's, so that a topic reader cannot guess. */
-        RAW_HMAC_SHA256(RESPONSE, "raw_hmac_sha256", NEVER, ALWAYS),
-        STREAM_TIMINGS(RESPONSE, "stream_timings", ALWAYS, NEVER),
+        RAW_HMAC_SHA256(RESPONSE, "raw_hmac_sha256", NEVER, ALWAYS, NEVER),
+        STREAM_TIMINGS(RESPONSE, "stream_timings", ALWAYS, NEVER, NEVER),
         /** The usage's members ({@link EvidenceRecord#usageMap}), when the record has a usage status. */
-        USAGE(RECORD, "usage", SET, SET),
-        MASKING_RULE_SET(MASKING, "rule_set", ALWAYS, NEVER),
-        MASKING_EXEMPT(MASKING, "exempt", ALWAYS, NEVER),
-        MASKING_REPORT(MASKING, "report", ALWAYS, NEVER),
+        USAGE(RECORD, "usage", SET, SET, PRESENT),
+        MASKING_RULE_SET(MASKING, "rule_set", ALWAYS, NEVER, NEVER),
+        MASKING_EXEMPT(MASKING, "exempt", ALWAYS, NEVER, NEVER),
+        MASKING_REPORT(MASKING, "report", ALWAYS, NEVER, NEVER),
         /** The event's masking: the report read, when a rule set applied (an empty report as null). */
-        MASKING_REPORT_READ(RECORD, "masking", NEVER, SET);
+        MASKING_REPORT_READ(RECORD, "masking", NEVER, SET, PRESENT);
 
         private final Section chainSection;
         private final Section eventSection;
         private final String key;
         private final Carry chain;
         private final Carry event;
+        private final Carry refusal;
 
-        Member(Section section, String name, Carry chain, Carry event) {
-            this(section, section, name, chain, event);
+        Member(Section section, String name, Carry chain, Carry event, Carry refusal) {
+            this(section, section, name, chain, event, refusal);
         }
 
-        Member(Section chainSection, Section eventSection, String name, Carry chain, Carry event) {
+        Member(Section chainSection, Section eventSection, String name, Carry chain, Carry event, Carry refusal) {
             this.chainSection = chainSection;
             this.eventSection = eventSection;
             this.key = name;
             this.chain = chain;
             this.event = event;
+            this.refusal = refusal;
         }
 
         public String member() {
@@ -176,6 +186,11 @@ public final class RecordView {
 
         public Carry event() {
             return event;
+        }
+
+        /** When a refusal's event ({@link EvidenceEvents#refusal}) carries it. */
+        public Carry refusal() {
+            return refusal;
         }
 
         /** The member's value in the record: one for both views (text, numbers, flags, the roles' array, a map). */
@@ -252,6 +267,8 @@ public final class RecordView {
             case SET -> v != null;
             case TRUE -> Boolean.TRUE.equals(v);
             case CUT -> Boolean.TRUE.equals(r.getRequestTruncated());
+            case PRESENT -> v instanceof Map<?, ?> m ? m.values().stream().anyMatch(java.util.Objects::nonNull)
+                    : v instanceof JsonNode n ? !n.isMissingNode() && !Compact.strip(n) : v != null;
             case NEVER -> false;
         };
     }
@@ -259,6 +276,11 @@ public final class RecordView {
     private static final Member[] MEMBERS = Member.values();
     /** The event's members, in its order. */
     private static final Member[] EVENT = Arrays.stream(MEMBERS).filter(m -> m.event != NEVER).toArray(Member[]::new);
+    /** A refusal's event's members: the event's order, but the identity (a verified caller's) last. */
+    private static final Member[] REFUSAL = java.util.stream.Stream.concat(
+            Arrays.stream(MEMBERS).filter(m -> m.refusal != NEVER && m.eventSection != IDENTITY),
+            Arrays.stream(MEMBERS).filter(m -> m.refusal != NEVER && m.eventSection == IDENTITY))
+            .toArray(Member[]::new);
     /** The chain's members of each section (by ordinal), sorted by name. */
     private static final Member[][] CHAIN_IN = new Member[Section.values().length][];
     /** The chain's top level, sorted by name: its own members and (as {@link Section}s) its objects. */
@@ -323,9 +345,26 @@ public final class RecordView {
      * their first member comes.
      */
     static void writeEvent(EvidenceRecord r, JsonGenerator g) throws IOException {
+        write(r, g, EVENT, false);
+    }
+
+    /**
+     * Writes a refusal's event's {@code record} member: the members a refusal's event carries when they have a value,
+     * in the event's order but the identity last; an object without a member left out.
+     */
+    static void writeRefusal(EvidenceRecord r, JsonGenerator g) throws IOException {
+        write(r, g, REFUSAL, true);
+    }
+
+    private static void write(EvidenceRecord r, JsonGenerator g, Member[] members, boolean refusal)
+            throws IOException {
         g.writeObjectFieldStart("record");
         Section open = RECORD;
-        for (Member m : EVENT) {
+        for (Member m : members) {
+            Object v = m.value(r);
+            if (!carried(refusal ? m.refusal : m.event, v, r)) {
+                continue;
+            }
             if (m.eventSection != open) {
                 if (open != RECORD) {
                     g.writeEndObject();
@@ -335,12 +374,8 @@ public final class RecordView {
                     g.writeObjectFieldStart(open.member());
                 }
             }
-            Object v = m.value(r);
-            if (!carried(m.event, v, r)) {
-                continue;
-            }
             g.writeFieldName(m.key);
-            write(g, v, m);
+            write(g, v, m, refusal);
         }
         if (open != RECORD) {
             g.writeEndObject();
@@ -349,7 +384,7 @@ public final class RecordView {
     }
 
     @SuppressWarnings("unchecked")
-    private static void write(JsonGenerator g, Object v, Member m) throws IOException {
+    private static void write(JsonGenerator g, Object v, Member m, boolean compact) throws IOException {
         if (v == null) {
             g.writeNull();
         } else if (v instanceof String s) {
@@ -363,15 +398,18 @@ public final class RecordView {
         } else if (v instanceof String[] a) {
             g.writeStartArray();
             for (String x : a) {
-                write(g, x, m);
+                write(g, x, m, compact);
             }
             g.writeEndArray();
         } else if (v instanceof Map<?, ?> map) {
             g.writeStartObject();
             for (Map.Entry<String, Object> e : ((Map<String, Object>) map).entrySet()) {
-                g.writeFieldName(e.getKey());
                 Object x = e.getValue();
-                write(g, x == null || x instanceof Long ? x : x.toString(), m);
+                if (x == null && compact) {
+                    continue;
+                }
+                g.writeFieldName(e.getKey());
+                write(g, x == null || x instanceof Long ? x : x.toString(), m, compact);
             }
             g.writeEndObject();
         } else if (v instanceof JsonNode n) {

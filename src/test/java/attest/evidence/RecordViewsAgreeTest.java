@@ -87,6 +87,48 @@ class RecordViewsAgreeTest {
         }
     }
 
+    /** What a refusal's event leaves out of the call's event even when set (it keeps the identity's subject and key). */
+    static final Set<String> REFUSAL_LEAVES_OUT = Set.of("instance_id", "completed_at", "identity.username",
+            "identity.principal_type", "identity.client_id", "identity.realm_roles", "identity.groups",
+            "identity.token_id", "identity.issuer", "request.sha256", "decision.verdict", "decision.rule_id",
+            "decision.reason", "decision.rules_version", "response.streamed", "response.size", "response.sha256",
+            "response.truncated", "response.raw_size", "response.raw_hmac_sha256");
+
+    @Test
+    void should_publish_a_refusal_as_the_call_event_cut_to_what_a_refusal_has() {
+        EvidenceRecord all = full();
+        all.setMaskingReport("{\"findings\":[{\"type\":\"EMAIL\",\"count\":1}]}");
+        for (EvidenceRecord r : List.of(all, sparse(), EvidenceKindsGoldenTest.unauthenticated(),
+                EvidenceKindsGoldenTest.tooManyDenials(), EvidenceKindsGoldenTest.keyTooManyDenials(),
+                EvidenceKindsGoldenTest.protocolRefusal())) {
+            Map<String, Object> call = record(EvidenceEvents.terminal(r, "t", EvidenceEventGoldenTest.NOW));
+            Map<String, Object> refusal = record(EvidenceEvents.refusal(r, "t", EvidenceEventGoldenTest.NOW));
+            for (Map.Entry<String, Object> m : refusal.entrySet()) {
+                assertThat(call).as("%s: the call's event has the refusal's %s", r.getId(), m.getKey())
+                        .containsEntry(m.getKey(), m.getValue());
+            }
+            for (Map.Entry<String, Object> m : call.entrySet()) {
+                boolean present = m.getValue() != null && !(m.getValue() instanceof List<?> l && l.isEmpty());
+                assertThat(refusal.containsKey(m.getKey()))
+                        .as("%s: the refusal's event has the call's %s (%s)", r.getId(), m.getKey(), m.getValue())
+                        .isEqualTo(present && !REFUSAL_LEAVES_OUT.contains(m.getKey()));
+            }
+            List<String> order = List.copyOf(refusal.keySet());
+            assertThat(order.stream().filter(k -> k.startsWith("identity.")).toList()).as("identity last")
+                    .isEqualTo(order.subList(order.size() - order.stream().filter(k -> k.startsWith("identity."))
+                            .toList().size(), order.size()));
+        }
+    }
+
+    private static Map<String, Object> record(OutboxEvent e) {
+        try {
+            return flat(new com.fasterxml.jackson.databind.ObjectMapper().readValue(e.getPayload(), Map.class)
+                    .get("record"), Set.of("masking"));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+            throw new AssertionError(x);
+        }
+    }
+
     /** Holds the record's chain body and its event's record to each other; returns the event's members by path. */
     private static Map<String, Object> agree(EvidenceRecord r, OutboxEvent e) {
         Map<String, Object> chain = flat(Canonical.parse(Canonical.of(ChainRecords.call(r, Instant.EPOCH).body())),
