@@ -24,8 +24,16 @@ public final class PostgresServer implements PostgresService {
 
     public void start() throws IOException {
         Files.createDirectories(dataDir);
-        pg = EmbeddedPostgres.builder().setDataDirectory(dataDir).setCleanDataDirectory(false).setPort(port)
-                .setPGStartupWait(Duration.ofSeconds(60)).start();
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder().setDataDirectory(dataDir)
+                .setCleanDataDirectory(false).setPort(port).setPGStartupWait(Duration.ofSeconds(60));
+        if (Boolean.getBoolean("bench.pg-statements")) {
+            // bench/pgshare.sh: per-statement time and calls (the embedded binaries ship pg_stat_statements), the
+            // statements run inside functions and triggers counted too
+            builder.setServerConfig("shared_preload_libraries", "pg_stat_statements")
+                    .setServerConfig("pg_stat_statements.track", "all")
+                    .setServerConfig("track_functions", "all");
+        }
+        pg = builder.start();
     }
 
     public void stop() {
