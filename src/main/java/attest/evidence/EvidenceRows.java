@@ -17,18 +17,31 @@ import java.util.UUID;
  * is read back, so inserts batch).
  */
 final class EvidenceRows {
+    /**
+     * Every column of evidence_record but the id, in binding order, with its SQL type (EvidenceRowsTest compares
+     * them with the table's; the types are those of the typed rows of {@link #updateRows}).
+     */
+    private static final String[] DEFINITIONS = {
+        "request_id text", "instance_id text", "state text", "outcome text", "received_at timestamptz",
+        "forwarded_at timestamptz", "first_byte_at timestamptz", "completed_at timestamptz", "duration_ms bigint",
+        "source_address text", "subject text", "username text", "principal_type text", "client_id text",
+        "realm_roles text[]", "groups text[]", "token_id text", "issuer text", "auth_error text", "method text",
+        "path text", "upstream text", "model text", "streamed boolean", "decision text", "rule_id text",
+        "rules_version text", "reason text", "status integer", "upstream_status integer", "error_code text",
+        "request_body bytea", "request_size bigint", "request_sha256 text", "response_body bytea",
+        "response_size bigint", "response_sha256 text", "response_truncated boolean", "masking_rule_set text",
+        "masking_exempt boolean", "masking_report text", "raw_response_size bigint", "raw_response_sha256 text",
+        "approval_id uuid", "raw_response_body bytea", "forwarded_sha256 text", "correlation_id text",
+        "stream_timings text", "payload_key_id text", "key_id uuid", "usage_status text", "prompt_tokens bigint",
+        "completion_tokens bigint", "total_tokens bigint", "cached_tokens bigint", "reasoning_tokens bigint",
+        "estimated_tokens bigint", "payload_purged boolean", "request_truncated boolean", "request_stored_size bigint",
+        "request_stored_sha256 text"};
     /** Every column of evidence_record but the id, in binding order. */
-    private static final String[] COLUMNS = {
-        "request_id", "instance_id", "state", "outcome", "received_at", "forwarded_at", "first_byte_at",
-        "completed_at", "duration_ms", "source_address", "subject", "username", "principal_type", "client_id",
-        "realm_roles", "groups", "token_id", "issuer", "auth_error", "method", "path", "upstream", "model",
-        "streamed", "decision", "rule_id", "rules_version", "reason", "status", "upstream_status", "error_code",
-        "request_body", "request_size", "request_sha256", "response_body", "response_size", "response_sha256",
-        "response_truncated", "masking_rule_set", "masking_exempt", "masking_report", "raw_response_size",
-        "raw_response_sha256", "approval_id", "raw_response_body", "forwarded_sha256", "correlation_id",
-        "stream_timings", "payload_key_id", "key_id", "usage_status", "prompt_tokens", "completion_tokens",
-        "total_tokens", "cached_tokens", "reasoning_tokens", "estimated_tokens", "payload_purged",
-        "request_truncated", "request_stored_size", "request_stored_sha256"};
+    static final String[] COLUMNS = java.util.Arrays.stream(DEFINITIONS).map(d -> d.split(" ")[0])
+            .toArray(String[]::new);
+    /** The SQL type of each of {@link #COLUMNS}. */
+    static final String[] TYPES = java.util.Arrays.stream(DEFINITIONS).map(d -> d.split(" ")[1])
+            .toArray(String[]::new);
 
     static final String INSERT_RECORD = "INSERT INTO evidence_record (id, " + String.join(", ", COLUMNS)
             + ") VALUES (?" + ", ?".repeat(COLUMNS.length) + ")";
@@ -66,6 +79,57 @@ final class EvidenceRows {
     static String updateOne(EvidenceRecord r) {
         return r.requestStored() ? UPDATE_ONE_RECORD_KEEP_REQUEST : UPDATE_ONE_RECORD;
     }
+
+    /** Rows in one statement of {@link #updateRows} at most (a batch's run of updates is cut in powers of two). */
+    static final int MAX_ROWS_PER_UPDATE = 64;
+
+    /**
+     * One statement that updates {@code rows} records (at least two), as {@link #UPDATE_RECORD} (or, with
+     * {@code keepRequest}, {@link #UPDATE_RECORD_KEEP_REQUEST}) would each: every column from a typed row of
+     * {@code VALUES}, joined on the id. One execution instead of one per record (issue #12: the terminal updates of
+     * a group commit were PostgreSQL's largest statement per call, each paying its own executor start). It updates
+     * fewer rows than it was given when a record is not found (or, keeping the request body, its data key or purge
+     * changed), or when two rows name one record; the writer then fails the batch as for a record not found, and
+     * commits its writes one by one. Bound by {@link #addRow}.
+     */
+    static String updateRows(boolean keepRequest, int rows) {
+        if (rows < 2 || rows > MAX_ROWS_PER_UPDATE) {
+            throw new IllegalArgumentException("rows: " + rows);
+        }
+        StringBuilder set = new StringBuilder();
+        StringBuilder names = new StringBuilder("id");
+        StringBuilder row = new StringBuilder("(?::uuid");
+        for (int k = 0; k < COLUMNS.length; k++) {
+            if (keepRequest && COLUMNS[k].equals("request_body")) {
+                continue;
+            }
+            set.append(set.isEmpty() ? "" : ", ").append(COLUMNS[k]).append(" = v.").append(COLUMNS[k]);
+            names.append(", ").append(COLUMNS[k]);
+            row.append(", ?::").append(TYPES[k]);
+        }
+        row.append(')');
+        StringBuilder sql = new StringBuilder("UPDATE evidence_record AS r SET ").append(set).append(" FROM (VALUES ");
+        for (int i = 0; i < rows; i++) {
+            sql.append(i == 0 ? "" : ", ").append(row);
+        }
+        sql.append(") AS v(").append(names).append(") WHERE r.id = v.id");
+        if (keepRequest) {
+            // as UPDATE_RECORD_KEEP_REQUEST: the row's payloads still under the data key this write names, not
+            // purged; in coalesce, so that no index serves it (the record is found by its id alone)
+            sql.append(" AND coalesce(r.payload_key_id = v.payload_key_id AND NOT r.payload_purged, false)");
+        }
+        return sql.toString();
+    }
+
+    /**
+     * Binds one record's row of {@link #updateRows}{@code (r.requestStored(), n)} from {@code i}: its id, then its
+     * columns (without the request body when it is the stored one); returns the next index.
+     */
+    static int addRow(Connection c, PreparedStatement ps, int i, EvidenceRecord r) throws SQLException {
+        ps.setObject(i, r.getId());
+        return bind(c, ps, i + 1, r, !r.requestStored());
+    }
+
     static final String INSERT_OUTBOX = "INSERT INTO evidence_outbox (event_id, topic, event_key, payload, "
             + "created_at, published_at) VALUES (?, ?, ?, ?, ?, ?)";
 

@@ -925,28 +925,23 @@ public final class EvidenceWriter implements AutoCloseable {
             }
         }
         if (updates > 0) {
-            // in batch order; a statement per run of updates of one kind (writing the request body, or keeping it)
-            PreparedStatement ps = null;
+            // in batch order; a run of updates of one kind (writing the request body, or keeping it) at a time, each
+            // run in as few statements as its length in powers of two (EvidenceRows.updateRows)
+            List<EvidenceRecord> run = new ArrayList<>();
             boolean keeping = false;
-            try {
-                for (Write w : batch) {
-                    if (w.summary() != null || w.insert()) {
-                        continue;
-                    }
-                    boolean keep = w.record().requestStored();
-                    if (ps == null || keep != keeping) {
-                        flushUpdates(ps);
-                        ps = c.prepareStatement(EvidenceRows.update(w.record()));
-                        keeping = keep;
-                    }
-                    EvidenceRows.addUpdate(c, ps, w.record());
+            for (Write w : batch) {
+                if (w.summary() != null || w.insert()) {
+                    continue;
                 }
-                flushUpdates(ps);
-            } finally {
-                if (ps != null) {
-                    ps.close();
+                boolean keep = w.record().requestStored();
+                if (!run.isEmpty() && keep != keeping) {
+                    updateRun(c, run, keeping);
+                    run.clear();
                 }
+                keeping = keep;
+                run.add(w.record());
             }
+            updateRun(c, run, keeping);
         }
         if (events > 0) {
             try (PreparedStatement ps = c.prepareStatement(EvidenceRows.INSERT_OUTBOX)) {
@@ -960,17 +955,36 @@ public final class EvidenceWriter implements AutoCloseable {
         }
     }
 
-    /** Runs (and closes) a batch of record updates, each of which must find its row. */
-    private static void flushUpdates(PreparedStatement ps) throws SQLException {
-        if (ps == null) {
-            return;
-        }
-        try (ps) {
-            for (int n : ps.executeBatch()) {
-                if (n != 1 && n != Statement.SUCCESS_NO_INFO) {
-                    throw new SQLException("an evidence record to update was not found", "AT002");
+    /**
+     * Updates a run of records of one kind ({@link EvidenceRecord#requestStored()} all alike), in order: in statements
+     * of {@link EvidenceRows#updateRows} of the largest power of two of rows left (at most
+     * {@link EvidenceRows#MAX_ROWS_PER_UPDATE}), the last one alone by {@link EvidenceRows#update}. Every record must
+     * be found: a statement that updates fewer rows than it was given fails the batch (AT002, as a record not found),
+     * which the writer then commits write by write.
+     */
+    private static void updateRun(Connection c, List<EvidenceRecord> run, boolean keep) throws SQLException {
+        int done = 0;
+        while (done < run.size()) {
+            int n = Integer.highestOneBit(Math.min(run.size() - done, EvidenceRows.MAX_ROWS_PER_UPDATE));
+            int updated;
+            if (n == 1) {
+                try (PreparedStatement ps = c.prepareStatement(EvidenceRows.update(run.get(done)))) {
+                    EvidenceRows.bindUpdate(c, ps, 1, run.get(done));
+                    updated = ps.executeUpdate();
+                }
+            } else {
+                try (PreparedStatement ps = c.prepareStatement(EvidenceRows.updateRows(keep, n))) {
+                    int i = 1;
+                    for (EvidenceRecord r : run.subList(done, done + n)) {
+                        i = EvidenceRows.addRow(c, ps, i, r);
+                    }
+                    updated = ps.executeUpdate();
                 }
             }
+            if (updated != n) {
+                throw new SQLException("an evidence record to update was not found", "AT002");
+            }
+            done += n;
         }
     }
 

@@ -77,6 +77,132 @@ class EvidenceRowsTest {
     }
 
     @Test
+    void should_type_every_column_as_the_table_does() throws Exception {
+        assertThat(EvidenceRows.TYPES).hasSameSizeAs(EvidenceRows.COLUMNS);
+        try (Connection c = db.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT format_type(a.atttypid, a.atttypmod) = "
+                     + "format_type(?::regtype, NULL) FROM pg_attribute a WHERE a.attrelid = 'evidence_record'::regclass "
+                     + "AND a.attname = ? AND NOT a.attisdropped")) {
+            for (int k = 0; k < EvidenceRows.COLUMNS.length; k++) {
+                ps.setString(1, EvidenceRows.TYPES[k]);
+                ps.setString(2, EvidenceRows.COLUMNS[k]);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).as(EvidenceRows.COLUMNS[k]).isTrue();
+                    assertThat(rs.getBoolean(1)).as(EvidenceRows.COLUMNS[k] + " is " + EvidenceRows.TYPES[k]).isTrue();
+                }
+            }
+        }
+    }
+
+    /** Terminal records of three shapes, each with a data key named (the keeping update needs one). */
+    static EvidenceRecord[] terminals() {
+        EvidenceRecord other = completedWithNanos();
+        other.setModel("another-model");
+        other.setResponseBody(new byte[]{7, 7, 7});
+        other.setRealmRoles(null);
+        other.setStatus(null);
+        EvidenceRecord refused = EvidenceEventGoldenTest.refused();
+        refused.setPayloadKeyId("k-1");
+        return new EvidenceRecord[]{completedWithNanos(), refused, other};
+    }
+
+    @Test
+    void should_update_many_records_in_one_statement_as_it_updates_each_alone() throws Exception {
+        for (boolean keep : new boolean[]{false, true}) {
+            EvidenceRecord[] terminals = terminals();
+            UUID[] alone = new UUID[terminals.length];
+            UUID[] together = new UUID[terminals.length];
+            for (int i = 0; i < terminals.length; i++) {
+                alone[i] = UUID.randomUUID();
+                together[i] = UUID.randomUUID();
+                for (UUID id : new UUID[]{alone[i], together[i]}) {
+                    EvidenceRecord open = withId(open(terminals[i]), id);
+                    open.setRequestBody(new byte[]{1, 2, 3});
+                    jdbc(EvidenceRows.INSERT_RECORD, (c, ps) -> EvidenceRows.addInsert(c, ps, open));
+                }
+            }
+            EvidenceRecord[] updates = new EvidenceRecord[terminals.length];
+            for (int i = 0; i < terminals.length; i++) {
+                EvidenceRecord a = withId(terminals[i], alone[i]);
+                a.setRequestBody(new byte[]{9}); // not written when the stored request is kept
+                a.requestStored(keep);
+                jdbc(EvidenceRows.update(a), (c, ps) -> EvidenceRows.addUpdate(c, ps, a));
+                updates[i] = withId(terminals[i], together[i]);
+                updates[i].setRequestBody(new byte[]{9});
+                updates[i].requestStored(keep);
+            }
+            try (Connection c = db.dataSource().getConnection();
+                 PreparedStatement ps = c.prepareStatement(EvidenceRows.updateRows(keep, updates.length))) {
+                int i = 1;
+                for (EvidenceRecord u : updates) {
+                    i = EvidenceRows.addRow(c, ps, i, u);
+                }
+                assertThat(ps.executeUpdate()).isEqualTo(updates.length);
+            }
+            for (int i = 0; i < terminals.length; i++) {
+                assertThat(row(together[i])).as("keep " + keep + ", record " + i).isEqualTo(row(alone[i]))
+                        .contains("\"state\": \"terminal\"")
+                        .contains(keep ? "\"request_body\": \"\\\\x010203\"" : "\"request_body\": \"\\\\x09\"");
+            }
+        }
+    }
+
+    @Test
+    void should_update_fewer_rows_than_given_for_a_record_not_there_or_named_twice() throws Exception {
+        EvidenceRecord terminal = completedWithNanos();
+        for (boolean twice : new boolean[]{false, true}) {
+            UUID id = UUID.randomUUID();
+            jdbc(EvidenceRows.INSERT_RECORD, (c, ps) -> EvidenceRows.addInsert(c, ps, withId(open(terminal), id)));
+            UUID second = twice ? id : UUID.randomUUID();
+            try (Connection c = db.dataSource().getConnection();
+                 PreparedStatement ps = c.prepareStatement(EvidenceRows.updateRows(false, 2))) {
+                int i = EvidenceRows.addRow(c, ps, 1, withId(terminal, id));
+                EvidenceRows.addRow(c, ps, i, withId(terminal, second));
+                assertThat(ps.executeUpdate()).as(twice ? "named twice" : "not there").isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
+    void should_commit_a_batch_of_terminal_updates_and_fail_alone_the_one_whose_record_is_not_there()
+            throws Exception {
+        // a linger: the writer takes the updates in one batch (its terminal updates in one statement); the record
+        // that is not there fails the batch, whose writes are then committed one by one: that one alone fails
+        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(
+                "rows-batch"), 64, 64, Duration.ofMillis(300), Duration.ofSeconds(10));
+        try {
+            java.util.List<EvidenceRecord> terminals = new java.util.ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                EvidenceRecord t = withId(completedWithNanos(), UUID.randomUUID());
+                t.setModel("model-" + i);
+                writer.insert(open(t), null);
+                terminals.add(t);
+            }
+            EvidenceRecord missing = withId(completedWithNanos(), UUID.randomUUID());
+            java.util.List<java.util.concurrent.CompletableFuture<Void>> done = new java.util.ArrayList<>();
+            for (int i = 0; i < terminals.size(); i++) {
+                done.add(writer.commit(terminals.get(i), false, null));
+                if (i == 2) {
+                    done.add(writer.commit(missing, false, null));
+                }
+            }
+            for (int i = 0; i < done.size(); i++) {
+                if (i == 3) {
+                    assertThatThrownBy(done.get(i)::join).hasCauseInstanceOf(EvidenceUnavailableException.class);
+                } else {
+                    done.get(i).join();
+                }
+            }
+            for (EvidenceRecord t : terminals) {
+                assertThat(row(t.getId())).contains("\"state\": \"terminal\"")
+                        .contains("\"model\": \"" + t.getModel() + "\"");
+            }
+        } finally {
+            writer.close();
+        }
+    }
+
+    @Test
     void should_write_the_outbox_columns_hibernate_wrote() throws Exception {
         EvidenceRecord r = completedWithNanos();
         OutboxEvent viaHibernate = EvidenceEvents.terminal(r, "attest.evidence.v1",
