@@ -97,7 +97,7 @@ ttfb() { # median time to first byte of STREAMS streams, each on a new connectio
       -d '{"model":"demo-model","stream":true,"messages":[{"role":"user","content":"one two three four"}]}' "$1"
   done | python3 -c 'import statistics, sys; print("%.2f" % (1000 * statistics.median(float(l) for l in sys.stdin)))'
 }
-cpu() { # seconds of CPU of a process and its children, from /proc
+cpu() { # seconds of CPU of a process and its children (live, and reaped), from /proc
   python3 - "$@" <<'PY'
 import os, sys
 pids, kids = set(), {}
@@ -113,7 +113,9 @@ while todo:
 t = 0
 for p in pids:
     try:
-        f = open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split(); t += int(f[11]) + int(f[12])
+        # and the children it reaped: PostgreSQL's autovacuum workers end within a round, and their CPU moves
+        # into the postmaster's children time (without it a round lost their CPU, and could read negative)
+        f = open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split(); t += sum(int(x) for x in f[11:15])
     except Exception:
         pass
 print(t / os.sysconf('SC_CLK_TCK'))
