@@ -7,7 +7,7 @@
 --    identity), which this index cannot serve; nothing else selects records by subject.
 --  - evidence_record_request_id: nothing selects records by request id. A call is found by its record id, which the
 --    caller gets (Attest-Evidence-Id) and every log line and span of the call carries (attest.record_id) beside the
---    request id. An operator who looks records up by request id often can create the index again (it costs about
---    what it did here, docs/operations.md).
+--    request id. An operator who looks records up by request id often can create the index again
+--    (docs/evidence.md, "The record").
 DROP INDEX IF EXISTS evidence_record_subject;
 DROP INDEX IF EXISTS evidence_record_request_id;
