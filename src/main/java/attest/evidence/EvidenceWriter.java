@@ -926,20 +926,24 @@ public final class EvidenceWriter implements AutoCloseable {
         }
         if (updates > 0) {
             // in batch order; a run of updates of one kind (writing the request body, or keeping it) at a time, each
-            // run in as few statements as its length in powers of two (EvidenceRows.updateRows)
+            // run in as few statements as its length in powers of two (EvidenceRows.updateRows). A record updated
+            // twice in the batch starts a new run: one statement updates a row once, whatever rows name it
             List<EvidenceRecord> run = new ArrayList<>();
+            java.util.Set<java.util.UUID> inRun = new java.util.HashSet<>();
             boolean keeping = false;
             for (Write w : batch) {
                 if (w.summary() != null || w.insert()) {
                     continue;
                 }
                 boolean keep = w.record().requestStored();
-                if (!run.isEmpty() && keep != keeping) {
+                if (!run.isEmpty() && (keep != keeping || inRun.contains(w.record().getId()))) {
                     updateRun(c, run, keeping);
                     run.clear();
+                    inRun.clear();
                 }
                 keeping = keep;
                 run.add(w.record());
+                inRun.add(w.record().getId());
             }
             updateRun(c, run, keeping);
         }

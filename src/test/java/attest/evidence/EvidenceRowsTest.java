@@ -203,6 +203,34 @@ class EvidenceRowsTest {
     }
 
     @Test
+    void should_commit_in_one_go_a_batch_that_updates_one_record_twice() throws Exception {
+        // one statement updates a row once whatever rows name it: the record's second update goes in a statement
+        // of its own, after the first, instead of failing the batch into one commit per write
+        EvidenceWriter writer = new EvidenceWriter(db.sessionFactory(), new attest.evidence.chain.EvidenceChain(
+                "rows-twice"), 16, 3, Duration.ofSeconds(2), Duration.ofSeconds(10));
+        try {
+            EvidenceRecord a = withId(completedWithNanos(), UUID.randomUUID());
+            EvidenceRecord b = withId(completedWithNanos(), UUID.randomUUID());
+            for (EvidenceRecord r : new EvidenceRecord[]{a, b}) {
+                jdbc(EvidenceRows.INSERT_RECORD, (c, ps) -> EvidenceRows.addInsert(c, ps, open(r)));
+            }
+            EvidenceRecord aForwarded = open(a);
+            aForwarded.setModel("first-update");
+            long commits = writer.commits();
+            // a run of two then one: the two updates of a would be the first statement's two rows
+            var first = writer.commit(aForwarded, false, null);
+            var second = writer.commit(a, false, null);
+            var third = writer.commit(b, false, null);
+            java.util.concurrent.CompletableFuture.allOf(first, second, third).join();
+            assertThat(writer.commits() - commits).as("one batch of three, one commit").isEqualTo(1);
+            assertThat(row(a.getId())).contains("\"state\": \"terminal\"").contains("\"model\": \"gpt-4o-mini\"");
+            assertThat(row(b.getId())).contains("\"state\": \"terminal\"");
+        } finally {
+            writer.close();
+        }
+    }
+
+    @Test
     void should_write_the_outbox_columns_hibernate_wrote() throws Exception {
         EvidenceRecord r = completedWithNanos();
         OutboxEvent viaHibernate = EvidenceEvents.terminal(r, "attest.evidence.v1",
