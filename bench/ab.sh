@@ -8,6 +8,10 @@
 # machine moves far less than latency) and the median time to first byte of STREAMS streams, each on a new connection. The same static nginx upstream and
 # request as bench/run.sh (bench/lib.sh); each stack has its own PostgreSQL and Kafka broker, Keycloak is shared.
 #
+# With the same code on both stacks (an A/A run, 2026-12-02 16:35 UTC; docs/benchmarks.md) the head stack's
+# 1-connection p50 was about 0.7 ms lower than base's in every round, cause not found: compare that figure only
+# against an A/A run beside it.
+#
 #   bash bench/ab.sh f5fb005                       # BASE against this checkout, 5 rounds
 #   ROUNDS=9 WARMUP=90s DURATION=10s bash bench/ab.sh HEAD~3
 #
