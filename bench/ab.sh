@@ -9,8 +9,8 @@
 # request as bench/run.sh (bench/lib.sh); each stack has its own PostgreSQL and Kafka broker, Keycloak is shared.
 #
 # With the same code on both stacks (an A/A run, 2026-12-02 16:35 UTC; docs/benchmarks.md) the head stack's
-# 1-connection p50 was about 0.7 ms lower than base's in every round, cause not found: compare that figure only
-# against an A/A run beside it.
+# 1-connection p50 was about 0.7 ms lower than base's in every round, also with head first in each round
+# (ROUND_ORDER="head base"); cause not found: compare that figure only against an A/A run beside it.
 #
 #   bash bench/ab.sh f5fb005                       # BASE against this checkout, 5 rounds
 #   ROUNDS=9 WARMUP=90s DURATION=10s bash bench/ab.sh HEAD~3
@@ -129,7 +129,7 @@ printf '%-5s %-4s %10s %10s %10s %10s %10s %10s\n' round code "req/s" "gw ms/cal
   "cs/call" "ttfb ms" | tee "$OUT/ab-rounds.txt"
 for r in $(seq 1 "$ROUNDS"); do
   token=$(bench_token)
-  for n in base head; do
+  for n in ${ROUND_ORDER:-base head}; do # ROUND_ORDER="head base": head first in each round
     BENCH_AUTH="$token" wrk -t2 -c32 -d"$DURATION" -s bench/chat.lua "${GW[$n]}/llm/v1/chat/completions" > "$OUT/ab-sat.txt" &
     w=$!
     sleep 0.5; g0=$(cpu "${ST[$n]}"); p0=$(cpu "${PG[$n]}")
