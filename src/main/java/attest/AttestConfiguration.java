@@ -306,6 +306,11 @@ public class AttestConfiguration implements CamelConfiguration {
         closer.add(refusals::close);
         registry.bind("refusalRecorder", refusals);
         registry.bind("flushRefusalSummariesProcessor", new attest.evidence.FlushRefusalSummariesProcessor(refusals));
+        // the control plane's routes: a method a path does not serve is 405 with its Allow (the OpenAPI document's
+        // methods), recorded as the door's refusals are
+        registry.bind("checkMethodProcessor", new attest.control.CheckMethodProcessor(
+                attest.http.ServedMethods.controlPlane()));
+        registry.bind("recordRefusalProcessor", new attest.control.RecordRefusalProcessor(refusals));
         long idleMs = s.longValue("attest.http.idle-timeout-ms", 60_000);
         var dataConnections = new attest.http.ConnectionLimits(s.integer("attest.http.max-connections", 4096),
                 s.integer("attest.http.max-connections-per-source", 256));

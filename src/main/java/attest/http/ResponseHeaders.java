@@ -32,9 +32,9 @@ public final class ResponseHeaders {
             "retry-after", "location", "cache-control", "content-language", "openai-model", "openai-processing-ms",
             "openai-version");
     private static final Pattern ALLOWED_PREFIX = Pattern.compile("^x-ratelimit-[a-z0-9-]+$");
-    /** The control plane's pages may also set their session cookie and security headers. */
+    /** The control plane's pages may also set their session cookie and security headers, and a 405 its Allow. */
     private static final Set<String> CONTROL_EXTRA = Set.of("set-cookie", "content-security-policy",
-            "x-frame-options", "x-content-type-options", "referrer-policy", "x-more-pages");
+            "x-frame-options", "x-content-type-options", "referrer-policy", "x-more-pages", "allow");
 
     private final List<Map.Entry<String, String>> entries = new ArrayList<>();
 

@@ -91,7 +91,9 @@ class OpenApiDocumentTest {
                 "GET /evidence/{id}/proof", "GET /health", "GET /metrics", "GET /openapi.json",
                 // KeyJson/the control-keys route, the usage report, the health probes and the rules reload
                 "GET /keys", "POST /keys", "DELETE /keys/{id}", "GET /audit/usage", "GET /health/live",
-                "GET /health/ready", "POST /rules/reload");
-        assertThat(documented).hasSize(21);
+                "GET /health/ready", "POST /rules/reload",
+                // the probes and metrics answer HEAD too (CheckMethodProcessor reads this document)
+                "HEAD /health", "HEAD /health/live", "HEAD /health/ready", "HEAD /metrics");
+        assertThat(documented).hasSize(25);
     }
 }

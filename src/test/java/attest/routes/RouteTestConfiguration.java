@@ -144,6 +144,8 @@ public class RouteTestConfiguration implements CamelConfiguration {
                 Executors.newSingleThreadScheduledExecutor()));
         r.bind("renderEvidenceUnavailableProcessor", new RenderEvidenceUnavailableProcessor());
         r.bind("renderErrorProcessor", new RenderErrorProcessor());
+        r.bind("checkMethodProcessor", new attest.control.CheckMethodProcessor(attest.http.ServedMethods.controlPlane()));
+        r.bind("recordRefusalProcessor", new attest.control.RecordRefusalProcessor(refusal -> { }));
         r.bind("filterResponseHeadersProcessor", new FilterResponseHeadersProcessor());
         for (String name : List.of("maskRequestProcessor", "maskResponseProcessor", "callUpstreamProcessor", "openEvidenceProcessor", "recordEvidenceProcessor",
                 "claimOutboxBatchProcessor", "markOutboxPublishedProcessor", "releaseOutboxClaimProcessor",

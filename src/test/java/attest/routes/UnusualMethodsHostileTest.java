@@ -69,6 +69,9 @@ class UnusualMethodsHostileTest {
             // as AttestConfiguration wires it: what the hardened server refuses is recorded
             r.bind("hardenedHttpServer", new HardenedHttpServerInitializerFactory(10_000,
                     refusal -> REFUSALS.add(refusal.toRefusedRequest())));
+            // as AttestConfiguration wires it: what a control-plane route refuses is recorded with the door's
+            r.unbind("recordRefusalProcessor");
+            r.bind("recordRefusalProcessor", new attest.control.RecordRefusalProcessor(REFUSALS::add));
             r.unbind("callUpstreamProcessor");
             r.bind("callUpstreamProcessor", (org.apache.camel.Processor) e -> {
                 UPSTREAM.incrementAndGet();
@@ -167,9 +170,53 @@ class UnusualMethodsHostileTest {
         }
     }
 
+    /**
+     * method | target | token | body | Allow. A served method that a control-plane path does not serve is 405 with
+     * that path's own {@code Allow} (the probes and metrics: GET and HEAD only), the JSON error, no internal detail,
+     * recorded like the door's {@code method_not_allowed}. Before 2026-12-02 the probes and metrics answered any
+     * method as GET.
+     */
+    @ParameterizedTest(name = "{0} {1} token={2} body={3}")
+    @CsvSource(delimiter = '|', textBlock = """
+            PUT    | /health         | false | false | GET, HEAD
+            DELETE | /health         | false | false | GET, HEAD
+            DELETE | /health?probe=1 | false | false | GET, HEAD
+            POST   | /health/live    | false | false | GET, HEAD
+            PATCH  | /health/ready   | false | false | GET, HEAD
+            DELETE | /health/ready   | true  | false | GET, HEAD
+            PUT    | /metrics        | false | false | GET, HEAD
+            POST   | /metrics        | true  | true  | GET, HEAD
+            """)
+    void should_refuse_a_method_a_control_path_does_not_serve_with_405_and_its_allow_list(String method,
+            String target, boolean token, boolean body, String allow) throws Exception {
+        String t = target.replace("ID", ID);
+        int refusals = REFUSALS.size();
+        String answer = http(CONTROL, method, t, token ? TOKEN : null, body
+                ? "{\"model\":\"demo\",\"messages\":[]}" : null);
+        String what = method + " " + t + ": " + answer;
+        assertThat(answer).as(what).startsWith("HTTP/1.1 405 ");
+        String head = answer.substring(0, Math.max(answer.indexOf("\r\n\r\n"), 0));
+        assertThat(head.toLowerCase(Locale.ROOT)).as(what).contains("\r\nallow: " + allow.toLowerCase(Locale.ROOT) + "\r\n")
+                .contains("\r\ncontent-type: application/json");
+        assertThat(answer).as(what).contains("\"code\":\"method_not_allowed\"").doesNotContain(TOKEN);
+        String lower = answer.toLowerCase(Locale.ROOT);
+        for (String internal : List.of("exception", "\tat ", "org.apache", "io.netty", "attest.", "stack", "caused by")) {
+            assertThat(lower).as(what).doesNotContain(internal);
+        }
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(REFUSALS.size()).as("recorded: " + what).isEqualTo(refusals + 1));
+        RefusedRequest r = REFUSALS.get(REFUSALS.size() - 1);
+        assertThat(r.status()).as(what).isEqualTo(405);
+        assertThat(r.code()).as(what).isEqualTo("method_not_allowed");
+        assertThat(r.method()).as(what).isEqualTo(method);
+        assertThat(r.target()).as(what).isEqualTo(t);
+        assertThat(r.source()).as(what).isEqualTo("127.0.0.1");
+    }
+
     /** Health and readiness probes still work: GET and HEAD are served. */
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"GET,/health/live", "GET,/health/ready", "GET,/health", "HEAD,/health/live"})
+    @CsvSource({"GET,/health/live", "GET,/health/ready", "GET,/health", "HEAD,/health/live", "HEAD,/health",
+            "HEAD,/health/ready", "GET,/metrics", "HEAD,/metrics"})
     void should_keep_the_probes_working(String method, String target) throws Exception {
         String answer = http(CONTROL, method, target, null, null);
         assertThat(Integer.parseInt(answer.substring(9, 12))).as(answer).isLessThan(400);
