@@ -173,8 +173,9 @@ class UnusualMethodsHostileTest {
     /**
      * method | target | token | body | Allow. A served method that a control-plane path does not serve is 405 with
      * that path's own {@code Allow} (the probes and metrics: GET and HEAD only), the JSON error, no internal detail,
-     * recorded like the door's {@code method_not_allowed}. Before 2026-12-02 the probes and metrics answered any
-     * method as GET.
+     * recorded like the door's {@code method_not_allowed}, whether a token is sent or not (the methods are public: the
+     * OpenAPI document names them). Before 2026-12-02 the probes and metrics answered any method as GET,
+     * {@code /openapi.json} gave camel-netty-http's bare 405 (no Allow, not recorded), the other paths a 404.
      */
     @ParameterizedTest(name = "{0} {1} token={2} body={3}")
     @CsvSource(delimiter = '|', textBlock = """
@@ -186,6 +187,20 @@ class UnusualMethodsHostileTest {
             DELETE | /health/ready   | true  | false | GET, HEAD
             PUT    | /metrics        | false | false | GET, HEAD
             POST   | /metrics        | true  | true  | GET, HEAD
+            PUT    | /openapi.json   | false | false | GET, HEAD
+            DELETE | /openapi.json   | true  | false | GET, HEAD
+            GET    | /rules/reload   | true  | false | POST
+            PUT    | /keys           | false | false | GET, POST
+            PUT    | /keys           | true  | true  | GET, POST
+            HEAD   | /keys           | true  | false | GET, POST
+            GET    | /keys/ID        | true  | false | DELETE
+            PATCH  | /approvals      | false | false | GET
+            GET    | /approvals/ID/decision | true | false | POST
+            PUT    | /approvals/ID/review   | false | false | GET, POST
+            POST   | /audit/access   | true  | true  | GET
+            DELETE | /audit/records/ID/replay | true | false | GET, POST
+            POST   | /evidence/ID/proof | true | true | GET
+            DELETE | /auth/callback  | false | false | GET
             """)
     void should_refuse_a_method_a_control_path_does_not_serve_with_405_and_its_allow_list(String method,
             String target, boolean token, boolean body, String allow) throws Exception {
@@ -216,7 +231,7 @@ class UnusualMethodsHostileTest {
     /** Health and readiness probes still work: GET and HEAD are served. */
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"GET,/health/live", "GET,/health/ready", "GET,/health", "HEAD,/health/live", "HEAD,/health",
-            "HEAD,/health/ready", "GET,/metrics", "HEAD,/metrics"})
+            "HEAD,/health/ready", "GET,/metrics", "HEAD,/metrics", "GET,/openapi.json", "HEAD,/openapi.json"})
     void should_keep_the_probes_working(String method, String target) throws Exception {
         String answer = http(CONTROL, method, target, null, null);
         assertThat(Integer.parseInt(answer.substring(9, 12))).as(answer).isLessThan(400);
