@@ -114,10 +114,9 @@ public class HardenedHttpServerInitializerFactory extends HttpServerInitializerF
          * included), OPTIONS (camel-netty-http would answer it itself, 200 with an Allow list, with no token and no
          * evidence; the gateway has no CORS), WebDAV and unknown tokens (a route would see them as unexpected).
          */
-        static final java.util.Set<String> SERVED_METHODS = java.util.Set.of("GET", "HEAD", "POST", "PUT", "PATCH",
-                "DELETE");
+        static final java.util.Set<String> SERVED_METHODS = java.util.Set.copyOf(ServedMethods.DOOR);
         /** The Allow header of a 405: the methods the gateway serves at all (each route narrows them further). */
-        static final String ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE";
+        static final String ALLOW = String.join(", ", ServedMethods.DOOR);
         private final long timeoutMillis;
         private final Consumer<Refusal> onRefusal;
         private boolean refused;

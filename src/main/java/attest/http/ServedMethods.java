@@ -24,7 +24,12 @@ import java.util.regex.Pattern;
 public final class ServedMethods {
     /** The control plane's document on the class path. */
     public static final String CONTROL_PLANE = "openapi/control-plane.json";
-    private static final List<String> ORDER = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
+    /**
+     * The only methods the door lets through on either plane ({@code HardenedHttpServerInitializerFactory}; anything
+     * else is 405 there), in the order an {@code Allow} header names them. A policy rule may list only these.
+     */
+    public static final List<String> DOOR = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
+    private static final List<String> ORDER = DOOR;
 
     private record Entry(String template, Pattern pattern, int literals, String allow) {
     }

@@ -20,7 +20,11 @@ public final class PolicyFile {
             "paths", "models");
     private static final Set<String> LIMITS = Set.of("max-body-bytes", "max-tokens", "requests-per-minute",
             "default-max-tokens");
-    private static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS");
+    /**
+     * The methods a rule may list: those the door lets through (anything else is refused 405 before policy, so a rule
+     * listing it could never match).
+     */
+    private static final List<String> METHODS = attest.http.ServedMethods.DOOR;
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9\\-_.]{0,99}");
 
     private PolicyFile() {
@@ -73,7 +77,11 @@ public final class PolicyFile {
             List<String> methods = strings(match, "methods").stream().map(s -> s.toUpperCase(Locale.ROOT)).toList();
             for (String method : methods) {
                 if (!METHODS.contains(method)) {
-                    throw match.get("methods").error("unknown HTTP method '" + method + "'");
+                    String listed = strings(match, "methods").stream().filter(x -> x.toUpperCase(Locale.ROOT)
+                            .equals(method)).findFirst().orElse(method);
+                    throw match.get("methods").error("rule '" + id + "': unknown HTTP method '" + listed
+                            + "': the gateway refuses it (405) before policy, so the rule could never match; "
+                            + "methods are " + String.join(", ", METHODS));
                 }
             }
             List<Pattern> paths = strings(match, "paths").stream().map(p -> {

@@ -55,6 +55,47 @@ class PolicyFileTest {
                 Arguments.of("rules:\n  - id: a\n    id: b\n", 3, "duplicate key 'id'"));
     }
 
+    /**
+     * method | refused at load. A rule listing a method the door refuses (405 before policy: anything but GET, HEAD,
+     * POST, PUT, PATCH and DELETE) could never match; the file is refused naming the rule and the method. Methods are
+     * read in any case (a rule's {@code get} is GET).
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            OPTIONS  | true
+            TRACE    | true
+            TRACK    | true
+            CONNECT  | true
+            PROPFIND | true
+            GETT     | true
+            PSOT     | true
+            FETCH    | true
+            GET      | false
+            HEAD     | false
+            POST     | false
+            PUT      | false
+            PATCH    | false
+            DELETE   | false
+            get      | false
+            Patch    | false
+            """)
+    void should_refuse_a_rule_listing_a_method_the_door_refuses(String method, boolean refused) {
+        String text = "rules:\n  - id: ok\n    decision: ALLOW\n    reason: r\n    match: {roles: [x]}\n"
+                + "  - id: the-rule\n    decision: DENY\n    reason: r\n    match:\n      methods: [POST, " + method
+                + "]\n";
+        if (!refused) {
+            assertThat(PolicyFile.parse(YamlTree.parse("policy.yaml", text), Set.of()).get(1).methods())
+                    .contains(method.toUpperCase(java.util.Locale.ROOT));
+            return;
+        }
+        assertThatThrownBy(() -> PolicyFile.parse(YamlTree.parse("policy.yaml", text), Set.of()))
+                .isInstanceOf(RuleFileException.class)
+                .hasMessageContaining("policy.yaml:10")
+                .hasMessageContaining("rule 'the-rule'")
+                .hasMessageContaining("'" + method + "'")
+                .hasMessageContaining("GET, HEAD, POST, PUT, PATCH, DELETE");
+    }
+
     @ParameterizedTest(name = "{2}")
     @MethodSource("badFiles")
     void should_stop_on_a_bad_file_naming_file_line_and_problem(String text, int line, String problem) {
