@@ -16,9 +16,12 @@ import java.util.function.Consumer;
 /**
  * Records a control-plane route's refusal of the request itself as the door records its own
  * ({@link RefusedRequest}, handed to the gateway's refusal recorder: one by one up to the source's share of the
- * window, then counted, so a flood of them cannot fill the store): a method the path does not serve (405).
- * The refusal gets the gateway's own request id, named in the answer's {@code X-Request-Id}. Other errors (a 404,
- * a 409) are not refusals of this kind.
+ * window, then counted, so a token-less flood of them cannot fill the store): a caller not established (401: no
+ * token, a bad one, a failed sign-in), not entitled (403 {@code forbidden}: a role, the approval page's session or
+ * CSRF token, a key's scope), or a method the path does not serve (405). The refusal gets the gateway's own request
+ * id, named in the answer's {@code X-Request-Id}, and names who was refused when the token was valid. Other errors
+ * are not refusals of this kind (a 404, a 409), or are recorded where they happen (an approval decision's 403s,
+ * {@code self_approval}, {@code not_an_approver}...: the approval store's refused decisions).
  * Runs after the error is rendered ({@code attestError}); sets only that header.
  */
 public class RecordRefusalProcessor implements Processor {
@@ -45,7 +48,8 @@ public class RecordRefusalProcessor implements Processor {
     }
 
     static boolean refusal(GatewayException error) {
-        return error.status() == 405;
+        return error.status() == 401 || error.status() == 405
+                || (error.status() == 403 && "forbidden".equals(error.code()));
     }
 
     private static Long declared(InboundRequest in) {

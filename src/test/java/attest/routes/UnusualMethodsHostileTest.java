@@ -45,6 +45,8 @@ class UnusualMethodsHostileTest {
     static final int CONTROL = ReadPathWatchBypassHostileTest.freePort();
     static final String TOKEN = RouteTestConfiguration.TOKENS.user("carol", List.of("inference-user", "auditor",
             "approver", "keys-admin"));
+    /** A signed-in caller with no role of the control plane. */
+    static final String DAVE = RouteTestConfiguration.TOKENS.user("dave", List.of("inference-user"));
     static final String ID = UUID.randomUUID().toString();
     static final List<RefusedRequest> REFUSALS = new CopyOnWriteArrayList<>();
     static final AtomicInteger UPSTREAM = new AtomicInteger();
@@ -72,6 +74,13 @@ class UnusualMethodsHostileTest {
             // as AttestConfiguration wires it: what a control-plane route refuses is recorded with the door's
             r.unbind("recordRefusalProcessor");
             r.bind("recordRefusalProcessor", new attest.control.RecordRefusalProcessor(REFUSALS::add));
+            // the real approvals path reading, and role checks of /audit and /rules/reload (DAVE has neither role)
+            r.unbind("readApprovalPathProcessor");
+            r.bind("readApprovalPathProcessor", new attest.approval.ReadApprovalPathProcessor());
+            r.unbind("checkAuditorProcessor");
+            r.bind("checkAuditorProcessor", new attest.audit.CheckAuditorProcessor("auditor"));
+            r.unbind("checkRulesAdminProcessor");
+            r.bind("checkRulesAdminProcessor", new attest.control.CheckRulesAdminProcessor("rules-admin"));
             r.unbind("callUpstreamProcessor");
             r.bind("callUpstreamProcessor", (org.apache.camel.Processor) e -> {
                 UPSTREAM.incrementAndGet();
@@ -157,9 +166,9 @@ class UnusualMethodsHostileTest {
             assertThat(head).as(what).contains("\r\nallow: get, head, post, put, patch, delete");
             assertThat(answer).as(what).contains("\"code\":\"method_not_allowed\"");
         }
-        // the door refuses: every 405, a 401 on the data plane, a 401 to a control-plane request with a body (a
-        // control-plane GET without a token is refused by its route, as ReadPathWatchBypassHostileTest shows)
-        if (status == 405 || (status == 401 && (plane.equals("data") || body))) {
+        // every 405 and every 401 is recorded: at the door (on the data plane, and a control-plane request with a
+        // body), or by the control-plane route that refused it (a bodiless control-plane GET without a token)
+        if (status == 405 || status == 401) {
             // a refusal at the door is recorded as evidence, with the method as sent (just after the answer is sent)
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
                     assertThat(REFUSALS.size()).as("recorded: " + what).isEqualTo(refusals + 1));
@@ -226,6 +235,67 @@ class UnusualMethodsHostileTest {
         assertThat(r.method()).as(what).isEqualTo(method);
         assertThat(r.target()).as(what).isEqualTo(t);
         assertThat(r.source()).as(what).isEqualTo("127.0.0.1");
+    }
+
+    /**
+     * method | target | credential (none, bad: a malformed token, dave: a valid token without the path's role) |
+     * status | code. A control-plane route that refuses the request itself, without a token (the route checks a
+     * bodiless request's token: the door lets it through) or without the role, records the refusal as the door
+     * records its own: status, code, the method and target as sent, the source (which the refusal recorder's
+     * per-source limit counts, so a token-less flood is counted, not stored one by one), the request id the answer
+     * names, why the token was refused, who was refused when known; never the token. Before 2026-12-02 none of these
+     * was recorded.
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            GET    | /keys                        | none | 401 | invalid_token
+            GET    | /keys                        | bad  | 401 | invalid_token
+            DELETE | /keys/ID                     | none | 401 | invalid_token
+            GET    | /approvals                   | none | 401 | invalid_token
+            GET    | /approvals/ID                | bad  | 401 | invalid_token
+            POST   | /approvals/ID/decision       | none | 401 | invalid_token
+            GET    | /audit/access                | none | 401 | invalid_token
+            GET    | /audit/usage?by=user         | bad  | 401 | invalid_token
+            GET    | /audit/records/ID/payload    | none | 401 | invalid_token
+            POST   | /audit/records/ID/replay     | none | 401 | invalid_token
+            GET    | /evidence/ID/proof           | none | 401 | invalid_token
+            POST   | /rules/reload                | none | 401 | invalid_token
+            GET    | /audit/access                | dave | 403 | forbidden
+            GET    | /audit/records/ID/payload    | dave | 403 | forbidden
+            POST   | /rules/reload                | dave | 403 | forbidden
+            """)
+    void should_record_a_control_plane_routes_refusal_as_the_door_records_its_own(String method, String target,
+            String credential, int expected, String code) throws Exception {
+        String t = target.replace("ID", ID);
+        String token = switch (credential) {
+            case "bad" -> "not.a.token";
+            case "dave" -> DAVE;
+            default -> null;
+        };
+        int refusals = REFUSALS.size();
+        String answer = http(CONTROL, method, t, token, null);
+        String what = method + " " + t + " " + credential + ": " + answer;
+        assertThat(answer).as(what).startsWith("HTTP/1.1 " + expected + " ");
+        assertThat(answer).as(what).contains("\"code\":\"" + code + "\"");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(REFUSALS.size()).as("recorded: " + what).isEqualTo(refusals + 1));
+        java.util.regex.Matcher rid = java.util.regex.Pattern.compile("(?i)\r\nx-request-id: ([^\r]+)\r\n")
+                .matcher(answer);
+        assertThat(rid.find()).as("X-Request-Id: " + what).isTrue();
+        RefusedRequest r = REFUSALS.get(REFUSALS.size() - 1);
+        assertThat(r.status()).as(what).isEqualTo(expected);
+        assertThat(r.code()).as(what).isEqualTo(code);
+        assertThat(r.method()).as(what).isEqualTo(method);
+        assertThat(r.target()).as(what).isEqualTo(t);
+        assertThat(r.source()).as(what).isEqualTo("127.0.0.1");
+        assertThat(r.requestId()).as(what).isEqualTo(rid.group(1));
+        if (expected == 401) {
+            assertThat(r.authError()).as(what).isNotBlank();
+            assertThat(r.subject()).as(what).isNull();
+        } else {
+            assertThat(r.subject()).as(what).isEqualTo(UUID.nameUUIDFromBytes("dave".getBytes()).toString());
+        }
+        assertThat(r.toString()).as(what).doesNotContain(DAVE).doesNotContain("not.a.token");
     }
 
     /** Health and readiness probes still work: GET and HEAD are served. */
