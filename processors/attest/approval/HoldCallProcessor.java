@@ -90,8 +90,8 @@ public class HoldCallProcessor implements Processor {
         Instant now = clock.instant();
         UUID id = UUID.randomUUID();
         byte[] body = in.body() == null ? new byte[0] : in.body();
-        String headers = HeldRequest.headersJson(attest.identity.Credential.withoutSecret(exchange.getProperty(
-                Exchanges.CREDENTIAL, attest.identity.Credential.class), CredentialStripper.strip(in.headers()).entries()));
+        String headers = HeldRequest.headersJson(CredentialStripper.strip(in.headers(), exchange.getProperty(
+                Exchanges.CREDENTIAL, attest.identity.Credential.class)).entries());
         String uri = HeldRequest.uriWithoutCredentials(in.uri());
         String digest = HeldRequest.digest(in.method(), uri, headers, body);
 

@@ -15,8 +15,7 @@ public class StripCredentialsProcessor implements Processor {
     @Override
     public void process(Exchange exchange) {
         InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
-        ForwardHeaders kept = new ForwardHeaders(Credential.withoutSecret(exchange.getProperty(Exchanges.CREDENTIAL,
-                Credential.class), CredentialStripper.strip(in.headers()).entries()));
-        exchange.setProperty(Exchanges.FORWARD_HEADERS, kept);
+        exchange.setProperty(Exchanges.FORWARD_HEADERS, CredentialStripper.strip(in.headers(),
+                exchange.getProperty(Exchanges.CREDENTIAL, Credential.class)));
     }
 }

@@ -51,6 +51,16 @@ public final class CredentialStripper {
     private CredentialStripper() {
     }
 
+    /**
+     * The headers as they may leave the gateway (to the upstream, or stored with a held call): {@link #strip(List)},
+     * then without any header whose value carries the caller's own secret, raw or encoded
+     * ({@link attest.identity.Credential#withoutSecret}); {@code credential} may be null (none was read).
+     */
+    public static ForwardHeaders strip(List<Map.Entry<String, String>> headers,
+                                       attest.identity.Credential credential) {
+        return new ForwardHeaders(attest.identity.Credential.withoutSecret(credential, strip(headers).entries()));
+    }
+
     public static ForwardHeaders strip(List<Map.Entry<String, String>> headers) {
         Set<String> named = new HashSet<>();
         for (Map.Entry<String, String> e : headers) {

@@ -155,4 +155,33 @@ class CredentialStripperTest {
         assertThat(stripped).as("names stripped of the %d tried", parts.size() * around.size() * around.size())
                 .isGreaterThan(1000);
     }
+
+    /**
+     * One call strips a request's headers for the upstream or the held call: the lists' stripping, then every header
+     * whose value carries the caller's own secret (raw or base64), exactly as the two steps did apart
+     * ({@code StripCredentialsProcessor} and {@code HoldCallProcessor} both use it).
+     */
+    @Test
+    void should_strip_the_lists_and_the_callers_secret_in_one_call() {
+        String token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+        String key = "atk_0123456789abcdefABCDEF0123456789abcdef";
+        List<Map.Entry<String, String>> headers = List.of(Map.entry("Authorization", "Bearer " + token),
+                Map.entry("X-Api-Key", key), Map.entry("Content-Type", "application/json"),
+                Map.entry("X-Original-Authorization", "Bearer " + token), Map.entry("X-Note", "before-" + key + "-after"),
+                Map.entry("X-Basic", java.util.Base64.getEncoder().encodeToString(("u:" + token).getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8))),
+                Map.entry("X-Keep", "plain value that is long enough to hold an encoded form of nothing"),
+                Map.entry("Connection", "X-Hop"), Map.entry("X-Hop", "1"), Map.entry("Accept", "*/*"));
+        for (attest.identity.Credential c : java.util.Arrays.asList(new attest.identity.Credential(
+                attest.identity.Credential.TOKEN, "Bearer " + token), new attest.identity.Credential(
+                attest.identity.Credential.KEY, key), null)) {
+            List<Map.Entry<String, String>> apart = attest.identity.Credential.withoutSecret(c,
+                    CredentialStripper.strip(headers).entries());
+            assertThat(CredentialStripper.strip(headers, c).entries()).as(String.valueOf(c == null ? null : c.kind()))
+                    .isEqualTo(apart);
+        }
+        assertThat(CredentialStripper.strip(headers, new attest.identity.Credential(attest.identity.Credential.TOKEN,
+                "Bearer " + token)).entries()).extracting(Map.Entry::getKey)
+                .containsExactly("Content-Type", "X-Note", "X-Keep", "Accept");
+    }
 }
