@@ -8,7 +8,7 @@ import org.apache.camel.Processor;
 /**
  * Sets {@code attestTarget}: the configured upstream for the request path, by prefix only.
  * Throws 400 for a path that is not plain (traversal, encoded separators, absolute-form), 404 for no match, and 400
- * for a query that still carries the caller's own secret (its token or key, raw, percent-encoded or base64) once the
+ * for a query that still carries the caller's own secret (its token or key, raw, percent-encoded, base64 or hex) once the
  * parameters named as credentials are removed: under any other name it would reach the upstream.
  */
 public class ResolveUpstreamProcessor implements Processor {

@@ -92,9 +92,9 @@ public record Credential(String kind, String value) {
     }
 
     /**
-     * The headers without any whose value carries this credential's secret ({@link #secret()}), as it is or base64
-     * encoded ({@link #encodedForms}: {@code Basic user:secret}, the token encoded beside other bytes), whatever the
-     * name:
+     * The headers without any whose value carries this credential's secret ({@link #secret()}), as it is, base64
+     * encoded ({@link #encodedForms}: {@code Basic user:secret}, the token encoded beside other bytes) or hex encoded
+     * in any letter case ({@link #hexForm}), whatever the name:
      * what the name lists of the stripping miss (the token copied under another name, inside a longer value, folded
      * into another header) must reach neither an upstream nor a held call's stored request. A null credential keeps
      * every header.
@@ -106,6 +106,7 @@ public record Credential(String kind, String value) {
             return headers;
         }
         List<String> encoded = null; // made only when a value is long enough to hold one (most headers are short)
+        String hex = null;
         List<java.util.Map.Entry<String, String>> kept = new java.util.ArrayList<>(headers.size());
         for (java.util.Map.Entry<String, String> e : headers) {
             String v = e.getValue();
@@ -115,8 +116,9 @@ public record Credential(String kind, String value) {
                 }
                 if (encoded == null) {
                     encoded = encodedForms(secret);
+                    hex = hexForm(secret);
                 }
-                if (containsAny(v, encoded)) {
+                if (containsAny(v, encoded) || containsHex(v, hex)) {
                     continue;
                 }
             }
@@ -155,9 +157,20 @@ public record Credential(String kind, String value) {
         return forms;
     }
 
-    /** Whether the text carries the secret, as it is or base64-encoded ({@link #encodedForms}). */
+    /** The secret's bytes in hex (RFC 4648 base16), lower case; looked for in any letter case ({@link #containsHex}). */
+    static String hexForm(String secret) {
+        return java.util.HexFormat.of().formatHex(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Whether the text carries that hex, in upper, lower or mixed case (lower-cased only when long enough). */
+    static boolean containsHex(String text, String hex) {
+        return text.length() >= hex.length() && text.toLowerCase(java.util.Locale.ROOT).contains(hex);
+    }
+
+    /** Whether the text carries the secret, as it is, base64-encoded ({@link #encodedForms}) or hex-encoded. */
     public static boolean carries(String text, String secret) {
-        return text != null && secret != null && (text.contains(secret) || containsAny(text, encodedForms(secret)));
+        return text != null && secret != null && (text.contains(secret) || containsAny(text, encodedForms(secret))
+                || containsHex(text, hexForm(secret)));
     }
 
     private static boolean containsAny(String v, List<String> needles) {

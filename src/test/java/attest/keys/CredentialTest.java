@@ -68,9 +68,8 @@ class CredentialTest {
     void should_drop_a_header_carrying_the_secret_base64_encoded_at_any_offset_and_keep_the_others() {
         java.util.Random r = new java.util.Random(7);
         for (int i = 0; i < 300; i++) {
-            String secret = i % 2 == 0 ? KeySecrets.generate() : "eyJ" + randomText(r, 40 + r.nextInt(400));
-            Credential c = new Credential(i % 2 == 0 ? Credential.KEY : Credential.TOKEN,
-                    i % 2 == 0 ? secret : "Bearer " + secret);
+            String secret = randomSecret(r, i);
+            Credential c = credential(i, secret);
             String before = randomText(r, r.nextInt(9));
             String after = randomText(r, r.nextInt(9));
             byte[] plain = (before + secret + after).getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -83,6 +82,44 @@ class CredentialTest {
             assertEquals(List.of(Map.entry("x-c", other), Map.entry("user-agent", "sdk/1")),
                     Credential.withoutSecret(c, headers), "secret " + secret + " after '" + before + "'");
         }
+    }
+
+    @Test
+    void should_drop_a_header_and_refuse_a_query_carrying_the_secret_hex_encoded_in_any_case() {
+        java.util.Random r = new java.util.Random(11);
+        for (int i = 0; i < 200; i++) {
+            String secret = randomSecret(r, i);
+            Credential c = credential(i, secret);
+            byte[] plain = (randomText(r, r.nextInt(9)) + secret + randomText(r, r.nextInt(9)))
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            String lower = java.util.HexFormat.of().formatHex(plain);
+            String upper = lower.toUpperCase(java.util.Locale.ROOT);
+            StringBuilder mixed = new StringBuilder(lower);
+            for (int j = 0; j < mixed.length(); j++) {
+                if (r.nextBoolean()) {
+                    mixed.setCharAt(j, Character.toUpperCase(mixed.charAt(j)));
+                }
+            }
+            String other = java.util.HexFormat.of().formatHex(randomText(r, secret.length())
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            List<Map.Entry<String, String>> headers = List.of(Map.entry("x-a", lower), Map.entry("x-b", "v1." + upper
+                    + ".end"), Map.entry("x-c", mixed.toString()), Map.entry("x-d", other), Map.entry("user-agent", "sdk/1"));
+            assertEquals(List.of(Map.entry("x-d", other), Map.entry("user-agent", "sdk/1")),
+                    Credential.withoutSecret(c, headers), "secret " + secret);
+            for (String form : List.of(lower, upper, mixed.toString())) {
+                assertTrue(Credential.carries("a=1&x=" + form, c.secret()), form);
+            }
+            assertEquals(false, Credential.carries("x=" + other, c.secret()));
+        }
+    }
+
+    /** A key on even rounds, a token-like text on odd ones. */
+    static String randomSecret(java.util.Random r, int i) {
+        return i % 2 == 0 ? KeySecrets.generate() : "eyJ" + randomText(r, 40 + r.nextInt(400));
+    }
+
+    static Credential credential(int i, String secret) {
+        return new Credential(i % 2 == 0 ? Credential.KEY : Credential.TOKEN, i % 2 == 0 ? secret : "Bearer " + secret);
     }
 
     static String randomText(java.util.Random r, int n) {

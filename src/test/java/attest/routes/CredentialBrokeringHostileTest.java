@@ -414,6 +414,25 @@ class CredentialBrokeringHostileTest {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The secret's bytes in hex, lower case. */
+    static String hex(String s) {
+        return java.util.HexFormat.of().formatHex(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The secret's bytes in hex, upper case. */
+    static String hexUpper(String s) {
+        return java.util.HexFormat.of().withUpperCase().formatHex(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The secret's bytes in hex, letters alternately upper and lower case. */
+    static String hexMixed(String s) {
+        char[] c = hex(s).toCharArray();
+        for (int i = 0; i < c.length; i += 2) {
+            c[i] = Character.toUpperCase(c[i]);
+        }
+        return new String(c);
+    }
+
     static String url(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
@@ -461,6 +480,14 @@ class CredentialBrokeringHostileTest {
                         "X-Trace: v1." + b64(t) + ".end"),
                 c("base64 of bob:key under a custom name", Expect.CLEAN, "x-api-key: " + KEY,
                         "X-Upstream: Basic " + b64("bob:" + KEY)),
+                // the secret hex-encoded (RFC 4648 base16, either case) under a name no list knows
+                c("hex of the token under a custom name", Expect.CLEAN, A, "X-Upstream: " + hex(t)),
+                c("upper-case hex of the token inside a longer value", Expect.CLEAN, A,
+                        "X-Trace: v1." + hexUpper(t) + ".end"),
+                c("mixed-case hex of bob:token", Expect.CLEAN, A, "X-Upstream: " + hexMixed("bob:" + t)),
+                c("hex of the key under a custom name", Expect.CLEAN, "x-api-key: " + KEY, "X-Upstream: " + hex(KEY)),
+                c("upper-case hex of bob:key", Expect.CLEAN, "x-api-key: " + KEY,
+                        "X-Upstream: " + hexUpper("bob:" + KEY)),
                 c("X-Forwarded-Authorization", Expect.CLEAN, A, "X-Forwarded-Authorization: Bearer " + t),
                 c("Forwarded with the token", Expect.CLEAN, A, "Forwarded: for=1.2.3.4;by=\"" + t + "\""),
                 c("Connection names X-Api-Key", Expect.CLEAN, A, "Connection: X-Api-Key", "X-Api-Key: " + t),
@@ -502,6 +529,9 @@ class CredentialBrokeringHostileTest {
                 q("?foo= (the token under any name)", Expect.CLEAN, CHAT_PATH + "?foo=" + t, A),
                 q("?x= base64 of bob:token", Expect.CLEAN, CHAT_PATH + "?x=" + url(b64("bob:" + t)), A),
                 q("?x= url-safe base64 of jane:token", Expect.CLEAN, CHAT_PATH + "?x=" + b64url("jane:" + t), A),
+                q("?x= hex of the token", Expect.CLEAN, CHAT_PATH + "?x=" + hex(t), A),
+                q("?x= upper-case hex of bob:token", Expect.CLEAN, CHAT_PATH + "?x=" + hexUpper("bob:" + t), A),
+                q("?x= mixed-case hex of the key", Expect.CLEAN, CHAT_PATH + "?x=" + hexMixed(KEY), "x-api-key: " + KEY),
                 q("?a=1;api_key= (semicolon separator)", Expect.CLEAN, CHAT_PATH + "?a=1;api_key=" + t, A),
                 q("?x-goog-api-key= with the key", Expect.CLEAN, CHAT_PATH + "?x-goog-api-key=" + KEY, "x-api-key: " + KEY),
                 q("?q= with the percent-encoded token", Expect.CLEAN, CHAT_PATH + "?q=" + t.replace(".", "%2E"), A),
@@ -564,6 +594,9 @@ class CredentialBrokeringHostileTest {
             forms.add(b64("alice:" + s));
             forms.add(b64("bob:" + s));
             forms.add(b64url("jane:" + s));
+            forms.add(hex(s));
+            forms.add(hexUpper(s));
+            forms.add(hexMixed(s));
             forms.add(s.substring(s.length() - 24)); // a JWT's signature tail, a key's random tail
         }
         return forms;
