@@ -28,7 +28,8 @@ import java.util.function.Predicate;
  *       filtered by the plane's allow-list; message headers are ignored, Content-Type included. The framing
  *       headers the stock binding computed (Content-Length, Transfer-Encoding, Connection) are kept.
  *       {@code Cache-Control: no-store} is the default (the stock outbound filter dropped every
- *       {@code cache-control}), and {@code X-Request-Id} is the call's own.</li>
+ *       {@code cache-control}), and {@code X-Request-Id} is the call's own. An answer to HEAD carries no
+ *       content (the head, Content-Length included, is the GET answer's).</li>
  * </ul>
  * Installed as the component's binding by {@link HardenedNettyHttpComponent}, so every consumer on both planes
  * uses it.
@@ -81,8 +82,30 @@ public class GatewayHttpBinding extends DefaultNettyHttpBinding {
     @Override
     public HttpResponse toNettyResponse(Message message, NettyHttpConfiguration configuration) throws Exception {
         HttpResponse response = super.toNettyResponse(message, configuration);
+        if (response instanceof io.netty.handler.codec.http.FullHttpResponse full && head(message.getExchange())
+                && full.content().isReadable()) {
+            // RFC 9110 9.3.2: no content in an answer to HEAD (its Content-Length stays the GET answer's); a body
+            // after the head would be read by a keep-alive client, or a proxy sharing the connection, as the start
+            // of the next answer
+            io.netty.handler.codec.http.FullHttpResponse empty = full.replace(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+            full.release();
+            response = empty;
+        }
         writeHead(response.headers(), message.getExchange(), allowed());
         return response;
+    }
+
+    /** Whether the request answered was a HEAD (as it arrived: the inbound request, else the Netty request). */
+    static boolean head(Exchange exchange) {
+        if (exchange == null) {
+            return false;
+        }
+        InboundRequest in = exchange.getProperty(Exchanges.INBOUND, InboundRequest.class);
+        if (in != null) {
+            return "HEAD".equals(in.method());
+        }
+        return exchange.getIn() instanceof org.apache.camel.component.netty.http.NettyHttpMessage n
+                && n.getHttpRequest() != null && io.netty.handler.codec.http.HttpMethod.HEAD.equals(n.getHttpRequest().method());
     }
 
     private Predicate<String> allowed() {
