@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
 /**
  * The methods each path of a plane serves, read from its OpenAPI document's {@code paths} (the control plane's:
  * {@code openapi/control-plane.json}, which OpenApiDocumentTest keeps true to the routes and their path processors).
- * A path template's {@code {name}} segment matches any one segment; a trailing {@code /} is ignored; a literal
- * segment wins over a template. Methods are listed in the door's order (GET, HEAD, POST, PUT, PATCH, DELETE), as an
+ * A path template's {@code {name}} segment matches any one segment; a trailing {@code /} is ignored, and so is the
+ * letter case (as camel-netty-http ignores it when it picks a route); a literal segment wins over a template. Methods are listed in the door's order (GET, HEAD, POST, PUT, PATCH, DELETE), as an
  * {@code Allow} header names them.
  */
 public final class ServedMethods {
@@ -78,7 +78,9 @@ public final class ServedMethods {
                 }
             }
             regex.append("/?$");
-            entries.add(new Entry(p.getKey(), Pattern.compile(regex.toString()), literals, String.join(", ", methods)));
+            // in any case: camel-netty-http picks a route by its path ignoring case (PUT /HEALTH reached control-health)
+            entries.add(new Entry(p.getKey(), Pattern.compile(regex.toString(), Pattern.CASE_INSENSITIVE), literals,
+                    String.join(", ", methods)));
         }
         entries.sort(Comparator.comparingInt(Entry::literals).reversed());
         return new ServedMethods(List.copyOf(entries));

@@ -194,6 +194,10 @@ class UnusualMethodsHostileTest {
             PUT    | /health         | false | false | GET, HEAD
             DELETE | /health         | false | false | GET, HEAD
             DELETE | /health?probe=1 | false | false | GET, HEAD
+            PUT    | /HEALTH         | false | false | GET, HEAD
+            DELETE | /health/        | false | false | GET, HEAD
+            POST   | /Metrics        | false | false | GET, HEAD
+            PUT    | /KEYS           | true  | false | GET, POST
             POST   | /health/live    | false | false | GET, HEAD
             PATCH  | /health/ready   | false | false | GET, HEAD
             DELETE | /health/ready   | true  | false | GET, HEAD
