@@ -249,6 +249,18 @@ class UnusualMethodsHostileTest {
         assertThat(r.source()).as(what).isEqualTo("127.0.0.1");
     }
 
+    /** An unserved method under another spelling of a probe's path is never answered as the probe (2xx). */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"PUT,/h%65alth", "DELETE,/%68ealth/live", "PUT,/health;x=1", "POST,/health/live;", "PUT,/health%2F",
+            "DELETE,/metrics/", "PUT,/health/live/", "DELETE,/HEALTH/READY", "PUT,/health/./live",
+            "PUT,/health/../health", "PATCH,/openapi.json/", "PUT,/OpenAPI.JSON"})
+    void should_never_answer_an_unserved_method_as_the_probe_under_another_spelling(String method, String target)
+            throws Exception {
+        String answer = http(CONTROL, method, target, null, null);
+        assertThat(answer).as(method + " " + target).startsWith("HTTP/1.1 ");
+        assertThat(answer.charAt(9)).as(method + " " + target + ": " + answer).isEqualTo('4');
+    }
+
     /**
      * method | target | credential (none, bad: a malformed token, dave: a valid token without the path's role) |
      * status | code. A control-plane route that refuses the request itself, without a token (the route checks a
