@@ -708,4 +708,35 @@ class TerminalBatchHostileTest extends TamperBase {
         }
         assertChainsVerify(chain, reference);
     }
+
+    @Test
+    void should_commit_the_open_insert_and_terminal_update_of_one_record_in_one_batch_as_one_by_one() throws Exception {
+        // a fast call: its open record and its terminal update wait in the same batch, among other calls' updates
+        String chain = "tb-fast";
+        String reference = "tb-fast-ref";
+        writer = batching(chain, Duration.ofSeconds(60));
+        alone = oneByOne(reference);
+        int n = 68;
+        List<EvidenceRecord> terminals = new ArrayList<>();
+        List<EvidenceRecord> twins = new ArrayList<>();
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        long entriesBefore = entries(chain);
+        for (int i = 0; i < n; i++) {
+            EvidenceRecord t = terminal(i + 40, "tb");
+            terminals.add(t);
+            twins.add(twin(t));
+            done.add(writer.commit(open(t), true, null));
+            done.add(writer.commit(t, false, event(t)));
+        }
+        joinAll(done);
+        for (EvidenceRecord t : twins) {
+            alone.insert(open(t), null);
+            alone.update(t, null);
+        }
+        for (int i = 0; i < n; i++) {
+            assertThat(row(terminals.get(i).getId())).as("record " + i).isEqualTo(row(twins.get(i).getId()));
+        }
+        assertThat(entries(chain) - entriesBefore).isEqualTo(2L * n);
+        assertChainsVerify(chain, reference);
+    }
 }
