@@ -279,6 +279,13 @@ public final class EvidenceWriter implements AutoCloseable {
                     : new EvidenceUnavailableException("payload encryption failed"));
             return done;
         }
+        String unchained = RecordView.unchained(snapshot);
+        if (unchained != null) {
+            // its row would hold what its entry leaves out: the verifier would read it as tampered with. Fails alone
+            done.completeExceptionally(new EvidenceUnavailableException((refusal ? "refusal" : "evidence")
+                    + " not representable in the chain (its entry leaves out " + unchained + ")"));
+            return done;
+        }
         attest.evidence.chain.EvidenceChain.Entry entry;
         try {
             // the chain entry's body rendered here, on the submitting thread: the writer's one thread only places it

@@ -322,6 +322,29 @@ public final class RecordView {
         return body;
     }
 
+    /** The members the chain carries only under a condition ({@link Carry#SET}, {@link Carry#TRUE}, {@link Carry#CUT}). */
+    private static final Member[] CONDITIONAL = Arrays.stream(MEMBERS)
+            .filter(m -> m.chain == SET || m.chain == TRUE || m.chain == CUT).toArray(Member[]::new);
+
+    /**
+     * The first member that a record holds but its chain entry would leave out, or null when the entry says all that
+     * the record's row will: a {@link Carry#TRUE} member that is false, a {@link Carry#CUT} one of a body not cut, a
+     * usage's counts without its status ({@link Carry#SET}). The row stores what the record holds and the verifier
+     * compares the row with its entry ({@code record_mismatch}), so such a record would read as tampered with: the
+     * writer refuses it, as a record with no canonical form. The gateway writes none (the assembler sets
+     * {@code request_truncated} only as true with the prefix's size and digest, and a usage always with its status).
+     */
+    public static String unchained(EvidenceRecord r) {
+        for (Member m : CONDITIONAL) {
+            boolean held = m == Member.USAGE ? r.usageMap().values().stream().anyMatch(java.util.Objects::nonNull)
+                    : m.value(r) != null;
+            if (held && !carried(m.chain, m.value(r), r)) {
+                return m.chainSection == RECORD ? m.key : m.chainSection.member() + "." + m.key;
+            }
+        }
+        return null;
+    }
+
     /** A map's initial capacity that holds {@code n} members without growing. */
     private static int room(int n) {
         return (int) Math.ceil(n / 0.75);
