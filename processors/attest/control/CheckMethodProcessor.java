@@ -13,8 +13,9 @@ import java.util.Map;
 
 /**
  * Refuses (405, with the path's {@code Allow}) a method that the control-plane path does not serve, as its OpenAPI
- * document says ({@link ServedMethods}); sets nothing otherwise. A path the document does not name is left to its
- * route (404).
+ * document says ({@link ServedMethods}); sets nothing otherwise. A target that does not normalise
+ * ({@link PathNormalizer}: an empty segment, a dot segment, an encoded separator...) is 400 {@code bad_request}. A
+ * path the document does not name is left to its route (404).
  */
 public class CheckMethodProcessor implements Processor {
     private final ServedMethods served;
@@ -29,26 +30,14 @@ public class CheckMethodProcessor implements Processor {
         if (in == null) {
             throw new IllegalStateException("the inbound request was not read");
         }
-        // the normalised path, or the raw one when it does not normalise (the route then refuses it, 400 or 404)
-        String path = PathNormalizer.pathOrEmpty(in.uri());
-        if (path.isEmpty()) {
-            path = rawPath(in.uri());
-        }
+        // a target that does not normalise is refused here (400), before any route acts on it: camel-netty-http
+        // would still give some of them to a route (/rules/reload// to control-rules: its match drops one trailing
+        // slash and its path matcher another) under a path this check could not name, the method unchecked
+        String path = PathNormalizer.normalize(in.uri()).path();
         var allow = served.allow(path);
         if (allow.isPresent() && !served.serves(path, in.method())) {
             throw new GatewayException(405, "method_not_allowed", "this path serves " + allow.get() + " only",
                     Outcome.DENIED, Map.of("Allow", allow.get()));
         }
-    }
-
-    private static String rawPath(String target) {
-        int end = target.length();
-        for (char c : new char[]{'?', '#'}) {
-            int i = target.indexOf(c);
-            if (i >= 0 && i < end) {
-                end = i;
-            }
-        }
-        return target.substring(0, end);
     }
 }

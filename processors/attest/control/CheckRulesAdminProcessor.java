@@ -9,8 +9,9 @@ import org.apache.camel.Processor;
 
 /**
  * Refuses (403) a caller without the rules administrator's role ({@code attest.rules.admin-role}) and any method
- * but POST (405); sets nothing otherwise. The 405 is not dead behind {@code CheckMethodProcessor}: camel-netty-http
- * gives {@code /rules/reload//} to this route, a path the method check does not know (UnusualMethodsHostileTest).
+ * but POST (405); sets nothing otherwise. {@code CheckMethodProcessor} runs first and answers the same 405 for every
+ * spelling of the path it names, and 400 for one that does not normalise ({@code /rules/reload//}, which
+ * camel-netty-http still gives to this route); this 405 is kept as the route's own second check.
  */
 public class CheckRulesAdminProcessor implements Processor {
     private final String role;

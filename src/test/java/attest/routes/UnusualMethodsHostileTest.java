@@ -343,18 +343,14 @@ class UnusualMethodsHostileTest {
 
     /**
      * method | target | Allow (empty: none). A rules administrator's request of the reload with another method than
-     * POST is 405, under every spelling that camel-netty-http gives to control-rules. With two trailing slashes the
-     * route still takes it (its match drops one slash, and its path matcher another) while the method check does not
-     * know the path (the OpenAPI path allows one, the normaliser refuses an empty segment): there
-     * CheckRulesAdminProcessor's own 405 ("use POST") is what keeps a GET from reloading the rules, so it is not dead
-     * code behind CheckMethodProcessor. The no-op reload of the route tests would answer 200.
+     * POST is 405 with its Allow, under the spellings the control plane's path check names (case, one trailing
+     * slash). Other spellings that camel-netty-http still gives to a route are 400 (the next test).
      */
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource(delimiter = '|', textBlock = """
             GET    | /rules/reload   | POST
             PUT    | /RULES/Reload/  | POST
-            GET    | /rules/reload// |
-            DELETE | /Rules/Reload// |
+            DELETE | /rules/reload   | POST
             """)
     void should_refuse_a_rules_admins_other_method_than_post_on_the_reload(String method, String target,
                                                                          String allow) throws Exception {
@@ -367,5 +363,31 @@ class UnusualMethodsHostileTest {
         } else {
             assertThat(head).as(what).contains("\r\nallow: " + allow.toLowerCase(Locale.ROOT) + "\r\n");
         }
+    }
+
+    /**
+     * method | target. A control-plane target that does not normalise is 400 bad_request before any route acts on it,
+     * whoever asks and whatever the method. camel-netty-http gives /rules/reload// to control-rules (its match drops
+     * one trailing slash, its path matcher another), /health// to the probe and /keys// to the keys route: before,
+     * the method check could not name such a path and let it through (PUT /health// and PUT /keys// 200, a rules
+     * admin's GET /rules/reload// stopped only by the route's own "use POST").
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            GET    | /rules/reload//
+            DELETE | /Rules/Reload//
+            POST   | /rules/reload//
+            PUT    | /health//
+            DELETE | /metrics//
+            PUT    | /keys//
+            GET    | /keys//
+            PATCH  | /approvals//
+            GET    | //openapi.json
+            """)
+    void should_refuse_a_control_plane_target_that_does_not_normalise(String method, String target) throws Exception {
+        String answer = http(CONTROL, method, target, ERIN, null);
+        String what = method + " " + target + ": " + answer;
+        assertThat(answer).as(what).startsWith("HTTP/1.1 400 ").contains("\"code\":\"bad_request\"")
+                .doesNotContain("use POST");
     }
 }
